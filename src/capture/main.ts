@@ -1,0 +1,174 @@
+// The capture process: the only one ever to hold root. It opens the raw socket,
+// starts the monitor unprivileged, chroots and drops to the scanlogd user, then turns
+// packets into records on the channel. It reads nothing the monitor sends.
+
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import path = require('node:path');
+import type net = require('node:net');
+import { StartupError, describe } from '../shared/errors.js';
+import { monitorArguments, type Settings } from '../shared/options.js';
+import { monotonicMs } from '../shared/clock.js';
+import { RECORD_SIZE } from '../shared/record.js';
+import { packetToRecord } from './packet.js';
+import { openRawTcpSocket, type PacketSource } from './rawsocket.js';
+import { checkChrootDir, dropPrivileges, lookupUser, type Account } from './privdrop.js';
+
+/** Records written per flush at most; flushes also happen whenever the socket drains. */
+const BATCH_RECORDS = 2048;
+/**
+ * Bytes the channel may hold unsent before records are dropped (and counted) rather
+ * than buffered: a stopped monitor must not make the capture process grow.
+ */
+export const CHANNEL_BACKLOG_LIMIT = 4 * 1024 * 1024;
+/** How long a stopping monitor gets before it is killed. */
+const STOP_GRACE_MS = 800;
+
+export interface CaptureStatus {
+  report(line: string): void;
+  close(): void;
+}
+
+function checkPidfileDir(file: string, account: Account): void {
+  const dir = path.dirname(file);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (err) {
+    throw new StartupError(`pidfile ${file}: ${describe(err)}`);
+  }
+  const writable =
+    (st.uid === account.uid && (st.mode & 0o200) !== 0) ||
+    (st.gid === account.gid && (st.mode & 0o020) !== 0) ||
+    (st.mode & 0o002) !== 0;
+  if (!st.isDirectory() || !writable) {
+    throw new StartupError(
+      `pidfile ${file}: directory ${dir} must be writable by user ${account.name}, which removes the file at stop`,
+    );
+  }
+}
+
+/** Creates the pidfile without following a link someone may have planted there. */
+function writePidfile(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
+    fs.writeSync(fd, `${process.pid}\n`);
+    fs.closeSync(fd);
+  } catch (err) {
+    throw new StartupError(`pidfile ${file}: ${describe(err)}`);
+  }
+}
+
+export function runCapture(settings: Settings, entryScript: string, status: CaptureStatus | null): void {
+  const stderr = (text: string): void => {
+    process.stderr.write(`scanlogd capture: ${text}\n`);
+  };
+
+  if (process.getuid?.() !== 0) throw new StartupError('must be run as root');
+  const account = lookupUser(settings.user);
+  const chrootDir = checkChrootDir(settings.chroot);
+  if (settings.pidfile !== null) checkPidfileDir(settings.pidfile, account);
+
+  const source: PacketSource = openRawTcpSocket();
+
+  const monitor = childProcess.spawn(
+    process.execPath,
+    [entryScript, ...monitorArguments(settings, status === null ? null : 4)],
+    {
+      uid: account.uid,
+      gid: account.gid,
+      env: {},
+      cwd: '/',
+      stdio: ['ignore', 'ignore', 'inherit', 'pipe', status === null ? 'ignore' : (settings.statusFd as number)],
+    },
+  );
+  const channel = monitor.stdio[3] as net.Socket;
+
+  let stopping = false;
+  let exited = false;
+  const exitWith = (code: number, why: string | null): void => {
+    if (exited) return;
+    exited = true;
+    if (why !== null) stderr(why);
+    source.close();
+    process.exit(code);
+  };
+
+  monitor.on('error', (err) => exitWith(1, `monitor could not be started: ${describe(err)}`));
+  monitor.on('exit', (code, signal) => {
+    if (stopping || code === 0) exitWith(0, null);
+    else exitWith(1, `monitor (pid ${monitor.pid}) ${signal !== null ? `was killed by ${signal}` : `exited with status ${code}`}`);
+  });
+  channel.on('error', (err) => exitWith(1, `channel to the monitor: ${describe(err)}`));
+  channel.on('close', () => {
+    // The exit event, which says how the monitor ended, normally follows at once.
+    if (!stopping) setTimeout(() => exitWith(1, 'monitor closed the channel'), 300).unref();
+  });
+
+  try {
+    if (settings.pidfile !== null) writePidfile(settings.pidfile);
+    dropPrivileges(chrootDir, account);
+  } catch (err) {
+    // The start-up error is the one thing to report; the monitor just goes.
+    monitor.removeAllListeners('exit');
+    channel.removeAllListeners('close');
+    monitor.kill('SIGKILL');
+    throw err;
+  }
+
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    source.close();
+    monitor.kill('SIGTERM');
+    setTimeout(() => {
+      monitor.kill('SIGKILL');
+      exitWith(0, null);
+    }, STOP_GRACE_MS).unref();
+  };
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
+
+  let batch = Buffer.allocUnsafe(BATCH_RECORDS * RECORD_SIZE);
+  let filled = 0;
+  let dropped = 0;
+  let now = monotonicMs();
+  let sinceClock = 16;
+
+  const flush = (): void => {
+    if (filled === 0) return;
+    if (channel.writableLength > CHANNEL_BACKLOG_LIMIT) {
+      dropped += filled / RECORD_SIZE;
+    } else {
+      if (dropped > 0) {
+        stderr(`monitor fell behind: ${dropped} records dropped`);
+        dropped = 0;
+      }
+      channel.write(batch.subarray(0, filled));
+      batch = Buffer.allocUnsafe(BATCH_RECORDS * RECORD_SIZE);
+    }
+    filled = 0;
+  };
+
+  source.start(
+    (pkt, length) => {
+      // One clock read per few packets: they are read microseconds apart.
+      if (++sinceClock >= 16) {
+        sinceClock = 0;
+        now = monotonicMs();
+      }
+      if (packetToRecord(pkt, length, now, batch, filled) === 'ok') {
+        filled += RECORD_SIZE;
+        if (filled === batch.length) flush();
+      }
+    },
+    () => {
+      flush();
+      sinceClock = 16;
+    },
+    (err) => exitWith(1, describe(err)),
+  );
+
+  status?.report('ready capture');
+  status?.close();
+}

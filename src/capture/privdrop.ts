@@ -1,0 +1,108 @@
+// Leaving root: the checks that must pass first, the chroot and id changes in
+// scanlogd's order, and a verification that the old privileges cannot come back.
+
+import fs = require('node:fs');
+import path = require('node:path');
+import posix = require('posix');
+import { StartupError, describe } from '../shared/errors.js';
+
+export interface Account {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+export function lookupUser(name: string): Account {
+  let pw: posix.Passwd;
+  try {
+    pw = posix.getpwnam(name);
+  } catch {
+    throw new StartupError(`getpwnam("${name}"): No such user`);
+  }
+  if (pw.uid === 0 || pw.gid === 0) {
+    throw new StartupError(`user ${name} has uid ${pw.uid} and gid ${pw.gid}; it must be an unprivileged account`);
+  }
+  return { name, uid: pw.uid, gid: pw.gid };
+}
+
+/**
+ * A chroot directory that someone other than root can write to, or that sits below
+ * such a directory, could be filled or swapped by that someone.
+ */
+export function checkChrootDir(dir: string): string {
+  if (!path.isAbsolute(dir)) throw new StartupError(`chroot dir ${dir}: must be an absolute path`);
+  let real: string;
+  try {
+    real = fs.realpathSync(dir);
+  } catch (err) {
+    throw new StartupError(`chroot("${dir}"): ${syscallText(err)}`);
+  }
+  const parts = real.split('/').filter((p) => p !== '');
+  let current = '/';
+  for (let i = 0; i <= parts.length; i++) {
+    if (i > 0) current = path.join(current, parts[i - 1] as string);
+    const st = fs.statSync(current);
+    if (!st.isDirectory()) throw new StartupError(`chroot dir ${dir}: ${current} is not a directory`);
+    if (st.uid !== 0) throw new StartupError(`chroot dir ${dir}: ${current} is owned by uid ${st.uid}, not root`);
+    if ((st.mode & 0o022) !== 0) {
+      throw new StartupError(
+        `chroot dir ${dir}: ${current} is writable by ${st.mode & 0o020 ? 'group' : 'others'} (mode ${(st.mode & 0o7777).toString(8)})`,
+      );
+    }
+  }
+  return real;
+}
+
+function syscallText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'No such file or directory';
+  if (code === 'EACCES') return 'Permission denied';
+  if (code === 'ENOTDIR') return 'Not a directory';
+  return describe(err);
+}
+
+/** chroot, chdir("/"), one supplementary group, setgid, setuid; then prove it. */
+export function dropPrivileges(dir: string, account: Account): void {
+  const step = (name: string, fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      throw new StartupError(`${name}: ${syscallText(err)}`, { cause: err });
+    }
+  };
+  step(`chroot("${dir}")`, () => posix.chroot(dir));
+  step('chdir("/")', () => process.chdir('/'));
+  step('setgroups', () => process.setgroups!([account.gid]));
+  step('setgid', () => process.setgid!(account.gid));
+  step('setuid', () => process.setuid!(account.uid));
+  verifyDropped(account);
+}
+
+export function verifyDropped(account: Account): void {
+  const ids = {
+    uid: process.getuid?.(),
+    euid: process.geteuid?.(),
+    gid: process.getgid?.(),
+    egid: process.getegid?.(),
+  };
+  const groups = process.getgroups?.() ?? [];
+  const wrong =
+    ids.uid !== account.uid ||
+    ids.euid !== account.uid ||
+    ids.gid !== account.gid ||
+    ids.egid !== account.gid ||
+    groups.some((g) => g !== account.gid);
+  if (wrong) {
+    throw new StartupError(
+      `privileges not dropped: uid ${ids.uid}/${ids.euid} gid ${ids.gid}/${ids.egid} groups ${groups.join(',')}`,
+    );
+  }
+  // With a saved uid of 0 this would succeed; it must not.
+  let regained = true;
+  try {
+    process.setuid!(0);
+  } catch {
+    regained = false;
+  }
+  if (regained) throw new StartupError('privileges not dropped: setuid(0) succeeded');
+}

@@ -1,0 +1,53 @@
+// Entry point of both processes: one command line, the role picked by a hidden option.
+
+import fs = require('node:fs');
+import { StartupError, describe } from './shared/errors.js';
+import { parseSettings } from './shared/options.js';
+import { runCapture, type CaptureStatus } from './capture/main.js';
+import { launchDaemon } from './capture/launcher.js';
+import { runMonitor } from './monitor/main.js';
+
+function statusReporter(fd: number): CaptureStatus {
+  let open = true;
+  return {
+    report(line) {
+      if (!open) return;
+      try {
+        fs.writeSync(fd, `${line}\n`);
+      } catch {
+        open = false;
+      }
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // Already gone with the launcher.
+      }
+    },
+  };
+}
+
+export function main(argv: readonly string[], entryScript: string): void {
+  const settings = parseSettings(argv);
+  if (settings.role === 'monitor') {
+    runMonitor(settings);
+    return;
+  }
+  if (!settings.foreground) {
+    launchDaemon(entryScript, argv);
+    return;
+  }
+  const status = settings.statusFd === null ? null : statusReporter(settings.statusFd);
+  try {
+    runCapture(settings, entryScript, status);
+  } catch (err) {
+    const line = `scanlogd: ${describe(err)}`;
+    if (status !== null) status.report(`error ${line}`);
+    else process.stderr.write(`${line}\n`);
+    if (!(err instanceof StartupError)) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,45 @@
+// Reassembles 20-byte records from the stream the capture process writes. The
+// stream has no other framing, so any stray byte would shift every later record:
+// the first invalid record ends the monitor.
+
+import { RECORD_SIZE, decodeAt, type PacketRecord } from '../shared/record.js';
+
+export class RecordReader {
+  private readonly partial = Buffer.alloc(RECORD_SIZE);
+  private partialLength = 0;
+  private readonly record: PacketRecord = { saddr: 0, daddr: 0, sport: 0, dport: 0, flags: 0, tos: 0, ttl: 0, time: 0 };
+  received = 0;
+
+  /**
+   * Calls `onRecord` for every complete record in `chunk`, keeping a trailing part
+   * for the next chunk. The record object is reused between calls. Throws a
+   * RecordError on a record that does not decode.
+   */
+  push(chunk: Buffer, onRecord: (r: PacketRecord) => void): void {
+    let offset = 0;
+    if (this.partialLength > 0) {
+      const take = Math.min(RECORD_SIZE - this.partialLength, chunk.length);
+      chunk.copy(this.partial, this.partialLength, 0, take);
+      this.partialLength += take;
+      offset = take;
+      if (this.partialLength < RECORD_SIZE) return;
+      this.partialLength = 0;
+      this.received++;
+      onRecord(decodeAt(this.partial, 0, this.record));
+    }
+    while (offset + RECORD_SIZE <= chunk.length) {
+      this.received++;
+      onRecord(decodeAt(chunk, offset, this.record));
+      offset += RECORD_SIZE;
+    }
+    if (offset < chunk.length) {
+      chunk.copy(this.partial, 0, offset);
+      this.partialLength = chunk.length - offset;
+    }
+  }
+
+  /** Bytes of an incomplete record still waiting for the rest. */
+  get pending(): number {
+    return this.partialLength;
+  }
+}

@@ -1,0 +1,292 @@
+// Port scan detection, decision for decision the same as scanlogd 2.2.8's
+// process_packet(). Pure: records and times in, detected scans out; no I/O, no clock.
+
+import type { DetectorParams } from '../shared/params.js';
+import type { PacketRecord } from '../shared/record.js';
+
+export const TH_FIN = 0x01;
+export const TH_SYN = 0x02;
+export const TH_RST = 0x04;
+export const TH_PUSH = 0x08;
+export const TH_ACK = 0x10;
+
+/** Bits of Scan.changing: which header fields differed from the source's first packet. */
+export const CHANGING_DADDR = 0x01;
+export const CHANGING_SPORT = 0x02;
+export const CHANGING_TOS = 0x04;
+export const CHANGING_TTL = 0x08;
+
+/** A source that crossed the weight threshold, as it stood at that moment. */
+export interface Scan {
+  saddr: number;
+  /** Destination of the first packet. */
+  daddr: number;
+  /** Source port of the first packet. */
+  sport: number;
+  /** Destination ports in the order first seen (the crossing port is not included). */
+  ports: number[];
+  flagsOr: number;
+  flagsAnd: number;
+  tos: number;
+  ttl: number;
+  changing: number;
+  /** Wall-clock seconds of the source's first packet, for the "@HH:MM:SS" stamp. */
+  start: number;
+  /** Monotonic milliseconds (uint32) of the packet that crossed the threshold. */
+  time: number;
+}
+
+const NIL = -1;
+
+/**
+ * scanlogd's hash over s_addr as a little-endian host stores it, so that the same
+ * addresses share a bucket here as in the reference (the bucket cap depends on it).
+ */
+export function hashAddress(addr: number, hashSize: number): number {
+  const hashLog = Math.log2(hashSize);
+  // Byte-swap the network-order number into the value an x86 s_addr reads as.
+  let value =
+    (((addr & 0xff) << 24) | ((addr & 0xff00) << 8) | ((addr >>> 8) & 0xff00) | (addr >>> 24)) >>> 0;
+  let hash = 0;
+  do {
+    hash = (hash ^ value) >>> 0;
+    value = hashLog >= 32 ? 0 : value >>> hashLog;
+  } while (value !== 0);
+  return hash & (hashSize - 1);
+}
+
+/** Signed distance from `earlier` to `later` on a uint32 millisecond clock. */
+export function elapsed(later: number, earlier: number): number {
+  return (later - earlier) | 0;
+}
+
+export interface EngineCounters {
+  packets: number;
+  ignoredZeroSource: number;
+  /** Sources unlinked because their hash bucket was full. */
+  bucketEvictions: number;
+  /** New sources that took a slot still in use by another source. */
+  slotReuses: number;
+  scans: number;
+}
+
+export class Detector {
+  readonly params: Readonly<DetectorParams>;
+  readonly counters: EngineCounters = {
+    packets: 0,
+    ignoredZeroSource: 0,
+    bucketEvictions: 0,
+    slotReuses: 0,
+    scans: 0,
+  };
+
+  // One slot per tracked source, as parallel typed arrays: the memory is fixed at
+  // start-up whatever the traffic.
+  private readonly next: Int32Array;
+  private readonly timestamp: Uint32Array;
+  private readonly start: Float64Array;
+  private readonly saddr: Uint32Array;
+  private readonly daddr: Uint32Array;
+  private readonly sport: Uint16Array;
+  private readonly count: Int32Array;
+  private readonly weight: Int32Array;
+  private readonly ports: Uint16Array;
+  private readonly tos: Uint8Array;
+  private readonly ttl: Uint8Array;
+  private readonly flagsOr: Uint8Array;
+  private readonly flagsAnd: Uint8Array;
+  private readonly changing: Uint8Array;
+  private readonly hash: Int32Array;
+  /** The oldest slot, next to be reused. */
+  private index = 0;
+
+  constructor(params: Readonly<DetectorParams>) {
+    this.params = params;
+    const n = params.listSize;
+    this.next = new Int32Array(n).fill(NIL);
+    this.timestamp = new Uint32Array(n);
+    this.start = new Float64Array(n);
+    this.saddr = new Uint32Array(n);
+    this.daddr = new Uint32Array(n);
+    this.sport = new Uint16Array(n);
+    this.count = new Int32Array(n);
+    this.weight = new Int32Array(n);
+    this.ports = new Uint16Array(n * params.maxPorts);
+    this.tos = new Uint8Array(n);
+    this.ttl = new Uint8Array(n);
+    this.flagsOr = new Uint8Array(n);
+    this.flagsAnd = new Uint8Array(n);
+    this.changing = new Uint8Array(n);
+    this.hash = new Int32Array(params.hashSize).fill(NIL);
+  }
+
+  private portWeight(port: number): number {
+    return port < 1024 ? this.params.portWeightPriv : this.params.portWeightHigh;
+  }
+
+  /**
+   * Feeds one packet. `wallSeconds` is the wall-clock time of the packet, used only
+   * as the start time of a new source. Returns the scan when this packet makes the
+   * source's weight reach the threshold, otherwise null.
+   */
+  process(pkt: PacketRecord, wallSeconds: number): Scan | null {
+    this.counters.packets++;
+    const addr = pkt.saddr;
+    const port = pkt.dport;
+    const flags = pkt.flags;
+    const now = pkt.time;
+
+    // 0.0.0.0 marks unused slots; a spoofed one must not match them.
+    if (addr === 0) {
+      this.counters.ignoredZeroSource++;
+      return null;
+    }
+
+    const bucket = hashAddress(addr, this.params.hashSize);
+    // Walk the chain: `count` entries before the match (or all of them), `last` the
+    // predecessor of the match or, without one, the last entry that has a successor.
+    let count = 0;
+    let last = NIL;
+    let current = this.hash[bucket] as number;
+    while (current !== NIL) {
+      if (this.saddr[current] === addr) break;
+      count++;
+      if (this.next[current] !== NIL) last = current;
+      current = this.next[current] as number;
+    }
+
+    if (current !== NIL) {
+      const age = elapsed(now, this.timestamp[current] as number);
+      if (age >= 0 && age <= this.params.scanDelayMs) {
+        return this.update(current, pkt);
+      }
+      // Known but stale: free it and start over in a fresh slot, since this one
+      // could be reused too soon.
+      this.saddr[current] = 0;
+      if (last !== NIL) this.next[last] = this.next[current] as number;
+      else this.hash[bucket] = this.next[current] as number;
+      last = NIL;
+    }
+
+    // An ACK from a source we have no entry for is most likely a reply to one of our
+    // own connections.
+    if (flags & TH_ACK) return null;
+
+    // Too many sources in this bucket: drop the oldest (the tail), so that addresses
+    // chosen to collide cannot make every lookup slow.
+    if (count >= this.params.hashMax && last !== NIL) {
+      this.next[last] = NIL;
+      this.counters.bucketEvictions++;
+    }
+
+    const slot = this.index;
+    const oldAddr = this.saddr[slot] as number;
+    if (oldAddr !== 0) {
+      this.counters.slotReuses++;
+      this.unlink(slot, hashAddress(oldAddr, this.params.hashSize));
+    }
+    this.index = slot + 1 >= this.params.listSize ? 0 : slot + 1;
+
+    this.next[slot] = this.hash[bucket] as number;
+    this.hash[bucket] = slot;
+
+    this.timestamp[slot] = now;
+    this.start[slot] = wallSeconds;
+    this.saddr[slot] = addr;
+    this.daddr[slot] = pkt.daddr;
+    this.sport[slot] = pkt.sport;
+    this.count[slot] = 1;
+    this.weight[slot] = this.portWeight(port);
+    this.ports[slot * this.params.maxPorts] = port;
+    this.tos[slot] = pkt.tos;
+    this.ttl[slot] = pkt.ttl;
+    this.flagsOr[slot] = flags;
+    this.flagsAnd[slot] = flags;
+    this.changing[slot] = 0;
+    return null;
+  }
+
+  private update(slot: number, pkt: PacketRecord): Scan | null {
+    const base = slot * this.params.maxPorts;
+    const n = this.count[slot] as number;
+    for (let i = 0; i < n; i++) {
+      if (this.ports[base + i] === pkt.dport) {
+        this.flagsOr[slot] = (this.flagsOr[slot] as number) | pkt.flags;
+        this.flagsAnd[slot] = (this.flagsAnd[slot] as number) & pkt.flags;
+        return null;
+      }
+    }
+
+    // ACK or RST to a new port: traffic of a connection, not a probe.
+    if (pkt.flags & (TH_ACK | TH_RST)) return null;
+
+    this.timestamp[slot] = pkt.time;
+
+    // Already reported: stay quiet until the source pauses for longer than the delay.
+    if ((this.weight[slot] as number) >= this.params.scanWeightThreshold) return null;
+
+    this.flagsOr[slot] = (this.flagsOr[slot] as number) | pkt.flags;
+    this.flagsAnd[slot] = (this.flagsAnd[slot] as number) & pkt.flags;
+
+    let changing = this.changing[slot] as number;
+    if (this.daddr[slot] !== pkt.daddr) changing |= CHANGING_DADDR;
+    if (this.sport[slot] !== pkt.sport) changing |= CHANGING_SPORT;
+    if (this.tos[slot] !== pkt.tos) changing |= CHANGING_TOS;
+    if (this.ttl[slot] !== pkt.ttl) changing |= CHANGING_TTL;
+    this.changing[slot] = changing;
+
+    const weight = (this.weight[slot] as number) + this.portWeight(pkt.dport);
+    this.weight[slot] = weight;
+
+    if (weight >= this.params.scanWeightThreshold) {
+      this.counters.scans++;
+      return this.snapshot(slot);
+    }
+
+    if (n < this.params.maxPorts) {
+      this.ports[base + n] = pkt.dport;
+      this.count[slot] = n + 1;
+    }
+    return null;
+  }
+
+  /** Removes `slot` from the chain of `bucket`, if it is still linked there. */
+  private unlink(slot: number, bucket: number): void {
+    let prev = NIL;
+    let current = this.hash[bucket] as number;
+    while (current !== NIL && current !== slot) {
+      prev = current;
+      current = this.next[current] as number;
+    }
+    if (current === NIL) return;
+    if (prev !== NIL) this.next[prev] = this.next[current] as number;
+    else this.hash[bucket] = this.next[current] as number;
+  }
+
+  private snapshot(slot: number): Scan {
+    const base = slot * this.params.maxPorts;
+    const n = this.count[slot] as number;
+    return {
+      saddr: this.saddr[slot] as number,
+      daddr: this.daddr[slot] as number,
+      sport: this.sport[slot] as number,
+      ports: Array.from(this.ports.subarray(base, base + n)),
+      flagsOr: this.flagsOr[slot] as number,
+      flagsAnd: this.flagsAnd[slot] as number,
+      tos: this.tos[slot] as number,
+      ttl: this.ttl[slot] as number,
+      changing: this.changing[slot] as number,
+      start: this.start[slot] as number,
+      time: this.timestamp[slot] as number,
+    };
+  }
+
+  /** Sources currently linked in bucket `bucket`, head first (for tests and stats). */
+  chain(bucket: number): number[] {
+    const out: number[] = [];
+    for (let c = this.hash[bucket] as number; c !== NIL; c = this.next[c] as number) {
+      out.push(this.saddr[c] as number);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,78 @@
+// The log line of scanlogd 2.2.8 and the datagram glibc's syslog(3) makes of it.
+
+import { SYSLOG_IDENT, SYSLOG_PRIORITY } from '../shared/params.js';
+import { formatAddress } from '../shared/record.js';
+import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, type Scan } from './engine.js';
+
+const FLAG_LETTERS = 'fsrpauxy';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
+/** "HH:MM:SS" in local time, as strftime's %X prints it in the C locale. */
+export function clockTime(d: Date): string {
+  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+/**
+ * One letter per TCP flag bit, FIN first: uppercase when set in every packet,
+ * lowercase when set in none, '?' when it changed.
+ */
+export function flagString(flagsOr: number, flagsAnd: number): string {
+  let s = '';
+  for (let bit = 0; bit < 8; bit++) {
+    const mask = 1 << bit;
+    const letter = FLAG_LETTERS[bit] as string;
+    if ((flagsOr & mask) === (flagsAnd & mask)) {
+      s += flagsOr & mask ? letter.toUpperCase() : letter;
+    } else {
+      s += '?';
+    }
+  }
+  return s;
+}
+
+/** Fixed characters of the line besides the parts measured: " to ", "...", ", ", " @". */
+const FIXED_LENGTH = 4 + 5 + 8 + 2;
+
+/**
+ * The message body for a scan. When it is longer than `maxLength` (0: no limit),
+ * ports are left out from the end, one at a time, until it fits; at least one stays.
+ */
+export function scanMessage(scan: Scan, maxLength: number): string {
+  const source =
+    scan.changing & CHANGING_SPORT
+      ? formatAddress(scan.saddr)
+      : `${formatAddress(scan.saddr)}:${scan.sport}`;
+  const destHead = `${formatAddress(scan.daddr)}${scan.changing & CHANGING_DADDR ? ' and others,' : ''} ports `;
+  const flags = flagString(scan.flagsOr, scan.flagsAnd);
+  const tos = scan.changing & CHANGING_TOS ? '' : `, TOS ${scan.tos.toString(16).padStart(2, '0')}`;
+  const ttl = scan.changing & CHANGING_TTL ? '' : `, TTL ${scan.ttl}`;
+  const time = clockTime(new Date(scan.start * 1000));
+
+  let limit = scan.ports.length;
+  for (;;) {
+    let dest = destHead;
+    for (let i = 0; i < limit; i++) {
+      if (maxLength > 0 && dest.length >= maxLength) {
+        limit = i;
+        break;
+      }
+      dest += `${scan.ports[i] as number}, `;
+    }
+    const length = source.length + dest.length + tos.length + ttl.length + time.length + FIXED_LENGTH;
+    if (maxLength > 0 && length > maxLength && --limit > 0) continue;
+    return `${source} to ${dest}..., ${flags}${tos}${ttl} @${time}`;
+  }
+}
+
+/** "Mmm dd hh:mm:ss" with the day padded by a space, as glibc stamps syslog messages. */
+export function syslogTimestamp(d: Date): string {
+  const day = d.getDate();
+  return `${MONTHS[d.getMonth()] as string} ${day < 10 ? ' ' : ''}${day} ${clockTime(d)}`;
+}
+
+/** The datagram written to /dev/log: priority, time stamp, ident, message; no pid. */
+export function syslogDatagram(message: string, when: Date, priority = SYSLOG_PRIORITY): Buffer {
+  return Buffer.from(`<${priority}>${syslogTimestamp(when)} ${SYSLOG_IDENT}: ${message}`, 'latin1');
+}

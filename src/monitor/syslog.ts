@@ -1,0 +1,184 @@
+// Delivery of datagrams to the syslog socket, surviving a syslog daemon that restarts
+// or is not there yet: undelivered lines wait in a bounded queue and go out, in order,
+// once the socket accepts them again.
+
+import unixDgram = require('unix-dgram');
+
+/** Lines kept while syslog is unreachable; beyond it the oldest are dropped and counted. */
+export const SYSLOG_QUEUE_LIMIT = 1000;
+/** How often to try the socket again while it is unreachable. */
+export const SYSLOG_RETRY_MS = 200;
+
+/** The few calls made on a connected Unix datagram socket (unix-dgram's, or a fake). */
+export interface DatagramSocket {
+  /** Returns 'sent', 'busy' (try again when writable) or an error code string. */
+  send(datagram: Buffer): 'sent' | 'busy' | string;
+  onWritable(listener: () => void): void;
+  close(): void;
+}
+
+export type DatagramConnector = (path: string) => DatagramSocket;
+
+const errnoNames: Record<number, string> = {
+  2: 'ENOENT',
+  13: 'EACCES',
+  20: 'ENOTDIR',
+  32: 'EPIPE',
+  91: 'EPROTOTYPE',
+  107: 'ENOTCONN',
+  111: 'ECONNREFUSED',
+};
+
+function errnoName(code: unknown): string {
+  const n = typeof code === 'number' ? -code : NaN;
+  return errnoNames[n] ?? `errno ${String(n)}`;
+}
+
+class SyslogConnectError extends Error {
+  readonly code = 'ERR_SCANLOGD_SYSLOG';
+}
+
+/** Connects a unix-dgram socket to `path`; throws with the errno name on failure. */
+export const connectUnixDgram: DatagramConnector = (path) => {
+  const sock = unixDgram.createSocket('unix_dgram');
+  let failure: string | null = null;
+  sock.on('error', (err: NodeJS.ErrnoException) => {
+    failure = errnoName(err.code);
+  });
+  sock.connect(path);
+  if (failure !== null || sock.connected !== true) {
+    sock.close();
+    throw new SyslogConnectError(failure ?? 'connect failed');
+  }
+  return {
+    send(datagram) {
+      let result: 'sent' | 'busy' | string = 'sent';
+      sock.send(datagram, (err?: NodeJS.ErrnoException) => {
+        if (err === undefined || err === null) return;
+        result = err.message === 'congestion' ? 'busy' : errnoName(err.code);
+      });
+      return result;
+    },
+    onWritable(listener) {
+      sock.on('writable', listener);
+    },
+    close() {
+      try {
+        sock.close();
+      } catch {
+        // Already closed: nothing is left to release.
+      }
+    },
+  };
+};
+
+export interface SyslogWriterOptions {
+  queueLimit?: number;
+  retryMs?: number;
+  connect?: DatagramConnector;
+  /** Reports changes of state (unreachable, reachable again, lines dropped). */
+  notice?: (text: string) => void;
+}
+
+export class SyslogWriter {
+  private socket: DatagramSocket | null = null;
+  private readonly queue: Buffer[] = [];
+  private retryTimer: NodeJS.Timeout | null = null;
+  private down = false;
+  private closed = false;
+  /** Lines dropped because the queue was full. */
+  dropped = 0;
+  delivered = 0;
+  private readonly queueLimit: number;
+  private readonly retryMs: number;
+  private readonly connector: DatagramConnector;
+  private readonly notice: (text: string) => void;
+
+  constructor(
+    readonly path: string,
+    options: SyslogWriterOptions = {},
+  ) {
+    this.queueLimit = options.queueLimit ?? SYSLOG_QUEUE_LIMIT;
+    this.retryMs = options.retryMs ?? SYSLOG_RETRY_MS;
+    this.connector = options.connect ?? connectUnixDgram;
+    this.notice = options.notice ?? (() => {});
+    this.reconnect();
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  send(datagram: Buffer): void {
+    if (this.queue.length >= this.queueLimit) {
+      this.queue.shift();
+      this.dropped++;
+      if (this.dropped === 1 || this.dropped % 100 === 0) {
+        this.notice(`syslog queue full (${this.queueLimit} lines): ${this.dropped} oldest dropped so far`);
+      }
+    }
+    this.queue.push(datagram);
+    if (this.queue.length === 1) this.flush();
+  }
+
+  /** Sends what is queued, in order, until the queue is empty or the socket balks. */
+  flush(): void {
+    if (this.closed) return;
+    while (this.queue.length > 0) {
+      if (this.socket === null && !this.reconnect()) return;
+      const socket = this.socket as DatagramSocket;
+      const result = socket.send(this.queue[0] as Buffer);
+      if (result === 'sent') {
+        this.queue.shift();
+        this.delivered++;
+        continue;
+      }
+      if (result === 'busy') return; // the writable event resumes
+      socket.close();
+      this.socket = null;
+      // A syslog daemon that restarted has a new socket at the same path: try it
+      // once at once, then keep trying on a timer.
+      if (!this.reconnect()) return;
+    }
+  }
+
+  private reconnect(): boolean {
+    try {
+      const socket = this.connector(this.path);
+      socket.onWritable(() => this.flush());
+      this.socket = socket;
+      if (this.down) {
+        this.down = false;
+        this.notice(`syslog socket ${this.path} reachable again, delivering ${this.queue.length} queued lines`);
+      }
+      return true;
+    } catch (err) {
+      if (!this.down) {
+        this.down = true;
+        this.notice(
+          `syslog socket ${this.path}: ${(err as Error).message}; ` +
+            `retrying every ${this.retryMs} ms, keeping up to ${this.queueLimit} lines`,
+        );
+      }
+      this.scheduleRetry();
+      return false;
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== null || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.queue.length > 0) this.flush();
+      else if (this.socket === null) this.reconnect();
+    }, this.retryMs);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.socket?.close();
+    this.socket = null;
+  }
+}

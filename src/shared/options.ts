@@ -1,0 +1,195 @@
+// The command line: every option with scanlogd's default, validated as it is read, and
+// the settings both processes derive from it.
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_PARAMS, checkParams, portsBelowThreshold, type DetectorParams } from './params.js';
+
+export type Role = 'capture' | 'monitor';
+
+export interface Settings {
+  role: Role;
+  foreground: boolean;
+  user: string;
+  chroot: string;
+  syslogSocket: string;
+  pidfile: string | null;
+  stderr: boolean;
+  /** Where a background daemon reports readiness or its start-up error. */
+  statusFd: number | null;
+  params: DetectorParams;
+}
+
+export const VERSION = '0.1.0';
+
+function wholeNumber(min: number, max: number) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
+    const n = Number(text);
+    if (n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** Seconds with up to millisecond precision, returned in milliseconds. */
+function seconds(text: string): number {
+  if (!/^\d+(\.\d{1,3})?$/.test(text)) {
+    throw new InvalidArgumentError('must be a positive number of seconds (up to 3 decimals).');
+  }
+  const ms = Math.round(Number(text) * 1000);
+  if (ms < 1 || ms > 0x7fffffff) throw new InvalidArgumentError('must be more than 0 and at most 2147483.647 seconds.');
+  return ms;
+}
+
+function absolutePath(text: string): string {
+  if (!text.startsWith('/')) throw new InvalidArgumentError('must be an absolute path.');
+  return text;
+}
+
+function role(text: string): Role {
+  if (text !== 'capture' && text !== 'monitor') throw new InvalidArgumentError('must be capture or monitor.');
+  return text;
+}
+
+function userName(text: string): string {
+  if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(text) || text.length > 32) {
+    throw new InvalidArgumentError('is not a valid user name.');
+  }
+  return text;
+}
+
+export function buildProgram(): Command {
+  const d = DEFAULT_PARAMS;
+  const program = new Command('scanlogd');
+  program
+    .description('Detect TCP port scans and log one line per scan to syslog.')
+    .version(VERSION, '-V, --version')
+    .helpOption('-h, --help', 'show this help')
+    .option('-f, --foreground', 'stay in the foreground (for systemd, containers and tests)', false)
+    .option('--user <name>', 'user to run as', userName, 'scanlogd')
+    .option('--chroot <dir>', 'directory to chroot the capture process to', absolutePath, '/var/empty')
+    .option('--syslog-socket <path>', 'syslog socket to write to', absolutePath, '/dev/log')
+    .option('--pidfile <path>', 'write the daemon pid here; its directory must be writable by --user', absolutePath)
+    .option('--stderr', 'also print each log line on standard error', false)
+    .option('--port-weight-priv <n>', 'weight of a port below 1024', wholeNumber(1, 1000), d.portWeightPriv)
+    .option('--port-weight-high <n>', 'weight of a port from 1024 up', wholeNumber(1, 1000), d.portWeightHigh)
+    .option(
+      '--scan-min-count <n>',
+      'privileged ports that make a scan (weight threshold = this x privileged weight)',
+      wholeNumber(1, 10000),
+      7,
+    )
+    .option('--scan-weight-threshold <n>', 'total port weight that makes a scan (default: derived, 21)', wholeNumber(1, 100000))
+    .option('--max-ports <n>', 'ports remembered per source (default: threshold - 1, 20)', wholeNumber(1, 10000))
+    .addOption(
+      new Option('--scan-delay <seconds>', 'longest gap between the packets of one scan')
+        .argParser(seconds)
+        .default(d.scanDelayMs, String(d.scanDelayMs / 1000)),
+    )
+    .option('--log-count <n>', 'scans logged per flood window before going quiet', wholeNumber(1, 1000000), d.logCount)
+    .addOption(
+      new Option('--log-delay <seconds>', 'flood window: quiet gap that re-opens logging')
+        .argParser(seconds)
+        .default(d.logDelayMs, String(d.logDelayMs / 1000)),
+    )
+    .option('--log-max-length <chars>', 'message length limit, ports trimmed to fit (0: none)', wholeNumber(0, 100000), d.logMaxLength)
+    .option('--sources <n>', 'source addresses tracked at once', wholeNumber(1, 65536), d.listSize)
+    .option('--hash-size <n>', 'hash buckets (a power of two)', wholeNumber(1, 65536), d.hashSize)
+    .option('--hash-max <n>', 'sources per hash bucket', wholeNumber(1, 65536), d.hashMax)
+    .addOption(new Option('--role <role>').argParser(role).default('capture').hideHelp())
+    .addOption(new Option('--status-fd <fd>').argParser(wholeNumber(3, 1000)).hideHelp())
+    .addHelpText(
+      'after',
+      '\nSeconds take up to three decimals. Without --foreground the command returns once the\n' +
+        'daemon runs (exit 0) or with the reason it could not start (exit 1).',
+    )
+    .showHelpAfterError(false)
+    .allowExcessArguments(false);
+  return program;
+}
+
+interface RawOptions {
+  foreground: boolean;
+  user: string;
+  chroot: string;
+  syslogSocket: string;
+  pidfile?: string;
+  stderr: boolean;
+  portWeightPriv: number;
+  portWeightHigh: number;
+  scanMinCount: number;
+  scanWeightThreshold?: number;
+  maxPorts?: number;
+  scanDelay: number;
+  logCount: number;
+  logDelay: number;
+  logMaxLength: number;
+  sources: number;
+  hashSize: number;
+  hashMax: number;
+  role: Role;
+  statusFd?: number;
+}
+
+/** Parses argv (without node and script); commander prints errors and exits 1. */
+export function parseSettings(argv: readonly string[], program: Command = buildProgram()): Settings {
+  program.exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : 1);
+  });
+  program.parse(argv as string[], { from: 'user' });
+  const o = program.opts<RawOptions>();
+  const threshold = o.scanWeightThreshold ?? o.scanMinCount * o.portWeightPriv;
+  const params: DetectorParams = {
+    portWeightPriv: o.portWeightPriv,
+    portWeightHigh: o.portWeightHigh,
+    scanWeightThreshold: threshold,
+    maxPorts:
+      o.maxPorts ??
+      portsBelowThreshold({ portWeightPriv: o.portWeightPriv, portWeightHigh: o.portWeightHigh, scanWeightThreshold: threshold }),
+    scanDelayMs: o.scanDelay,
+    logCount: o.logCount,
+    logDelayMs: o.logDelay,
+    logMaxLength: o.logMaxLength,
+    listSize: o.sources,
+    hashSize: o.hashSize,
+    hashMax: o.hashMax,
+  };
+  const problems = checkParams(params);
+  if (problems.length > 0) program.error(`error: ${problems.join('; ')}`, { exitCode: 1 });
+  return {
+    role: o.role,
+    foreground: o.foreground,
+    user: o.user,
+    chroot: o.chroot,
+    syslogSocket: o.syslogSocket,
+    pidfile: o.pidfile ?? null,
+    stderr: o.stderr,
+    statusFd: o.statusFd ?? null,
+    params,
+  };
+}
+
+/** The arguments that give the monitor the same settings. */
+export function monitorArguments(s: Settings, statusFd: number | null): string[] {
+  const p = s.params;
+  const args = [
+    '--role', 'monitor',
+    '--foreground',
+    '--user', s.user,
+    '--syslog-socket', s.syslogSocket,
+    '--port-weight-priv', String(p.portWeightPriv),
+    '--port-weight-high', String(p.portWeightHigh),
+    '--scan-weight-threshold', String(p.scanWeightThreshold),
+    '--max-ports', String(p.maxPorts),
+    '--scan-delay', (p.scanDelayMs / 1000).toFixed(3),
+    '--log-count', String(p.logCount),
+    '--log-delay', (p.logDelayMs / 1000).toFixed(3),
+    '--log-max-length', String(p.logMaxLength),
+    '--sources', String(p.listSize),
+    '--hash-size', String(p.hashSize),
+    '--hash-max', String(p.hashMax),
+  ];
+  if (s.stderr) args.push('--stderr');
+  if (s.pidfile !== null) args.push('--pidfile', s.pidfile);
+  if (statusFd !== null) args.push('--status-fd', String(statusFd));
+  return args;
+}

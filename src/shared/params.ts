@@ -1,0 +1,118 @@
+// Every tunable of the detector, with scanlogd 2.2.8's values as defaults, and the
+// rules that keep a set of values meaningful. Both processes derive from this file.
+
+/**
+ * High ports weigh less than privileged ones so that passive-mode FTP and other
+ * services that use many high ports do not look like a scan.
+ */
+export const PORT_WEIGHT_PRIV = 3;
+export const PORT_WEIGHT_HIGH = 1;
+
+/**
+ * A scan is at least SCAN_MIN_COUNT privileged ports (or the same total weight in
+ * high ports) from one source, with no more than the delay threshold between ports.
+ */
+export const SCAN_MIN_COUNT = 7;
+export const SCAN_WEIGHT_THRESHOLD = SCAN_MIN_COUNT * PORT_WEIGHT_PRIV;
+export const SCAN_DELAY_THRESHOLD_MS = 3000;
+
+/**
+ * Log flood limit: after LOG_COUNT_THRESHOLD scans each within LOG_DELAY_THRESHOLD of
+ * the previous one, one "More possible port scans follow" line, then silence until a
+ * quiet gap longer than the delay.
+ */
+export const LOG_COUNT_THRESHOLD = 5;
+export const LOG_DELAY_THRESHOLD_MS = 20000;
+
+/** Message body limit, so that an alert fits into one SMS; ports are trimmed to fit. */
+export const LOG_MAX_LENGTH = 160 - 40;
+
+/**
+ * Fixed-size state: LIST_SIZE sources, the oldest slot reused; a hash of HASH_SIZE
+ * buckets holding at most HASH_MAX sources each, so that spoofed addresses chosen to
+ * collide cannot make a lookup walk a long chain.
+ */
+export const LIST_SIZE = 256;
+export const HASH_SIZE = 512;
+export const HASH_MAX = 16;
+
+export const SYSLOG_IDENT = 'scanlogd';
+/** LOG_DAEMON (3 << 3) | LOG_ALERT (1). */
+export const SYSLOG_PRIORITY = 25;
+/** LOG_DAEMON | LOG_ERR, for the monitor's own faults. */
+export const SYSLOG_FAULT_PRIORITY = 27;
+
+export interface DetectorParams {
+  portWeightPriv: number;
+  portWeightHigh: number;
+  scanWeightThreshold: number;
+  /** Ports remembered per source: enough for every port below the threshold. */
+  maxPorts: number;
+  scanDelayMs: number;
+  logCount: number;
+  logDelayMs: number;
+  /** 0 means no limit. */
+  logMaxLength: number;
+  listSize: number;
+  hashSize: number;
+  hashMax: number;
+}
+
+export const DEFAULT_PARAMS: Readonly<DetectorParams> = Object.freeze({
+  portWeightPriv: PORT_WEIGHT_PRIV,
+  portWeightHigh: PORT_WEIGHT_HIGH,
+  scanWeightThreshold: SCAN_WEIGHT_THRESHOLD,
+  maxPorts: SCAN_WEIGHT_THRESHOLD - 1,
+  scanDelayMs: SCAN_DELAY_THRESHOLD_MS,
+  logCount: LOG_COUNT_THRESHOLD,
+  logDelayMs: LOG_DELAY_THRESHOLD_MS,
+  logMaxLength: LOG_MAX_LENGTH,
+  listSize: LIST_SIZE,
+  hashSize: HASH_SIZE,
+  hashMax: HASH_MAX,
+});
+
+/**
+ * Ports a source can send before its weight reaches the threshold. The list must hold
+ * them all, or ports would be lost from the log line (scanlogd sizes its array so).
+ */
+export function portsBelowThreshold(p: Pick<DetectorParams, 'portWeightPriv' | 'portWeightHigh' | 'scanWeightThreshold'>): number {
+  const lightest = Math.min(p.portWeightPriv, p.portWeightHigh);
+  return Math.ceil(p.scanWeightThreshold / lightest) - 1;
+}
+
+/** Times travel as uint32 milliseconds and are compared as signed differences. */
+export const MAX_DELAY_MS = 0x7fffffff;
+
+/** Returns a list of problems; an empty list means the values are usable together. */
+export function checkParams(p: DetectorParams): string[] {
+  const problems: string[] = [];
+  const whole = (name: string, v: number, min: number, max: number): void => {
+    if (!Number.isInteger(v) || v < min || v > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}, not ${v}`);
+    }
+  };
+  whole('privileged port weight', p.portWeightPriv, 1, 1000);
+  whole('high port weight', p.portWeightHigh, 1, 1000);
+  whole('weight threshold', p.scanWeightThreshold, 1, 100000);
+  whole('ports remembered', p.maxPorts, 1, 10000);
+  whole('scan delay', p.scanDelayMs, 1, MAX_DELAY_MS);
+  whole('log count', p.logCount, 1, 1000000);
+  whole('log delay', p.logDelayMs, 1, MAX_DELAY_MS);
+  whole('log line limit', p.logMaxLength, 0, 100000);
+  whole('sources tracked', p.listSize, 1, 65536);
+  whole('hash size', p.hashSize, 1, 65536);
+  whole('hash bucket limit', p.hashMax, 1, 65536);
+  if (problems.length > 0) return problems;
+  if ((p.hashSize & (p.hashSize - 1)) !== 0) {
+    problems.push(`hash size must be a power of two, not ${p.hashSize}`);
+  }
+  const needed = portsBelowThreshold(p);
+  if (p.maxPorts < needed) {
+    problems.push(
+      `a weight threshold of ${p.scanWeightThreshold} needs room for ${needed} ports, ` +
+        `but only ${p.maxPorts} are remembered`,
+    );
+  }
+  return problems;
+}

@@ -1,0 +1,122 @@
+// The 20-byte packet summary: the only data that crosses from the capture process to
+// the monitor. Fixed size, network byte order, strict decoding.
+
+export const RECORD_SIZE = 20;
+export const RECORD_VERSION = 1;
+
+/** Byte offsets of each field. */
+export const Offset = {
+  saddr: 0,
+  daddr: 4,
+  sport: 8,
+  dport: 10,
+  flags: 12,
+  tos: 13,
+  ttl: 14,
+  version: 15,
+  time: 16,
+} as const;
+
+export interface PacketRecord {
+  /** IPv4 addresses as unsigned 32-bit numbers, most significant byte first. */
+  saddr: number;
+  daddr: number;
+  sport: number;
+  dport: number;
+  /** TCP flags byte, all 8 bits. */
+  flags: number;
+  tos: number;
+  ttl: number;
+  /** Monotonic milliseconds at capture, modulo 2^32. */
+  time: number;
+}
+
+export class RecordError extends Error {
+  readonly code = 'ERR_SCANLOGD_RECORD';
+}
+
+function checkField(name: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new RecordError(`record field ${name} out of range: ${value}`);
+  }
+}
+
+/** Writes one record at `offset` of `out` (which must have 20 bytes there). */
+export function encodeInto(r: PacketRecord, out: Buffer, offset: number): void {
+  checkField('saddr', r.saddr, 0xffffffff);
+  checkField('daddr', r.daddr, 0xffffffff);
+  checkField('sport', r.sport, 0xffff);
+  checkField('dport', r.dport, 0xffff);
+  checkField('flags', r.flags, 0xff);
+  checkField('tos', r.tos, 0xff);
+  checkField('ttl', r.ttl, 0xff);
+  checkField('time', r.time, 0xffffffff);
+  if (offset < 0 || offset + RECORD_SIZE > out.length) {
+    throw new RecordError(`no room for a record at offset ${offset} of ${out.length} bytes`);
+  }
+  out.writeUInt32BE(r.saddr, offset + Offset.saddr);
+  out.writeUInt32BE(r.daddr, offset + Offset.daddr);
+  out.writeUInt16BE(r.sport, offset + Offset.sport);
+  out.writeUInt16BE(r.dport, offset + Offset.dport);
+  out[offset + Offset.flags] = r.flags;
+  out[offset + Offset.tos] = r.tos;
+  out[offset + Offset.ttl] = r.ttl;
+  out[offset + Offset.version] = RECORD_VERSION;
+  out.writeUInt32BE(r.time, offset + Offset.time);
+}
+
+export function encode(r: PacketRecord): Buffer {
+  const out = Buffer.alloc(RECORD_SIZE);
+  encodeInto(r, out, 0);
+  return out;
+}
+
+/**
+ * Reads the record at `offset`. Rejects a short buffer and an unknown version; every
+ * other field has a meaning for every bit pattern.
+ */
+export function decodeAt(buf: Buffer, offset: number, into?: PacketRecord): PacketRecord {
+  if (offset < 0 || offset + RECORD_SIZE > buf.length) {
+    throw new RecordError(`truncated record: ${buf.length - offset} of ${RECORD_SIZE} bytes`);
+  }
+  const version = buf[offset + Offset.version];
+  if (version !== RECORD_VERSION) {
+    throw new RecordError(`record version ${String(version)} is not ${RECORD_VERSION}`);
+  }
+  const r = into ?? { saddr: 0, daddr: 0, sport: 0, dport: 0, flags: 0, tos: 0, ttl: 0, time: 0 };
+  r.saddr = buf.readUInt32BE(offset + Offset.saddr);
+  r.daddr = buf.readUInt32BE(offset + Offset.daddr);
+  r.sport = buf.readUInt16BE(offset + Offset.sport);
+  r.dport = buf.readUInt16BE(offset + Offset.dport);
+  r.flags = buf[offset + Offset.flags] as number;
+  r.tos = buf[offset + Offset.tos] as number;
+  r.ttl = buf[offset + Offset.ttl] as number;
+  r.time = buf.readUInt32BE(offset + Offset.time);
+  return r;
+}
+
+/** Decodes a buffer that must hold exactly one record. */
+export function decode(buf: Buffer): PacketRecord {
+  if (buf.length !== RECORD_SIZE) {
+    throw new RecordError(`a record is ${RECORD_SIZE} bytes, not ${buf.length}`);
+  }
+  return decodeAt(buf, 0);
+}
+
+/** Dotted-quad text of an address held as a 32-bit number. */
+export function formatAddress(addr: number): string {
+  return `${addr >>> 24}.${(addr >>> 16) & 0xff}.${(addr >>> 8) & 0xff}.${addr & 0xff}`;
+}
+
+/** Parses a dotted quad into the 32-bit form; throws on anything else. */
+export function parseAddress(text: string): number {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (m === null) throw new RecordError(`not an IPv4 address: ${text}`);
+  let value = 0;
+  for (let i = 1; i <= 4; i++) {
+    const octet = Number(m[i]);
+    if (octet > 255) throw new RecordError(`not an IPv4 address: ${text}`);
+    value = value * 256 + octet;
+  }
+  return value;
+}
