@@ -169,6 +169,8 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
     (err) => exitWith(1, describe(err)),
   );
 
+  // Named like the original daemon, so that ps, pidof and init scripts find it.
+  process.title = 'scanlogd';
   status?.report('ready capture');
   status?.close();
 }

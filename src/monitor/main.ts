@@ -115,6 +115,7 @@ export function runMonitor(settings: Settings): void {
     process.on(signal, () => finish(0, null));
   }
 
+  process.title = 'scanlogd-monitor';
   if (settings.statusFd !== null) {
     try {
       fs.writeSync(settings.statusFd, 'ready monitor\n');

@@ -43,6 +43,7 @@ declare module 'raw-socket' {
   const SocketLevel: { SOL_SOCKET: number; IPPROTO_IP: number };
   const SocketOption: { SO_RCVBUF: number; IP_HDRINCL: number; IP_TOS: number; IP_TTL: number };
   function createSocket(options: { protocol?: number; addressFamily?: number; bufferSize?: number }): Socket;
+  function createChecksum(...parts: Buffer[]): number;
 }
 
 declare module 'posix' {

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Prepares this machine for the integration tests (as root): Debian's scanners and
+# network tools, the scanlogd account and chroot directories, and the reference
+# scanlogd 2.2.8 unpacked (not installed) into .reference/. Does only what is missing.
+set -eu
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+	echo "test-setup: not root; integration tests will be skipped" >&2
+	exit 0
+fi
+
+need=""
+for pair in nmap:nmap hping3:hping3 ip:iproute2 unshare:util-linux mknod:coreutils; do
+	command -v "${pair%%:*}" >/dev/null 2>&1 || need="$need ${pair#*:}"
+done
+if [ -n "$need" ]; then
+	echo "test-setup: installing$need"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+fi
+
+if ! getent passwd scanlogd >/dev/null; then
+	groupadd --system scanlogd 2>/dev/null || true
+	useradd --system --gid scanlogd --home-dir /nonexistent --no-create-home \
+		--shell /usr/sbin/nologin scanlogd
+fi
+# Ours chroots to /var/empty; Debian's build of the reference to /run/scanlogd/empty.
+install -d -o root -g root -m 0755 /var/empty /run/scanlogd /run/scanlogd/empty
+
+if [ ! -x .reference/usr/sbin/scanlogd ]; then
+	tmp=$(mktemp -d)
+	(cd "$tmp" && { apt-get download scanlogd >/dev/null 2>&1 || { apt-get update -qq && apt-get download scanlogd >/dev/null 2>&1; }; })
+	version=$(dpkg-deb -f "$tmp"/scanlogd_*.deb Version)
+	case "$version" in
+	2.2.8*) ;;
+	*) echo "test-setup: Debian offers scanlogd $version, the differential tests expect 2.2.8" >&2; exit 1 ;;
+	esac
+	rm -rf .reference
+	dpkg-deb -x "$tmp"/scanlogd_*.deb .reference
+	rm -rf "$tmp"
+	echo "test-setup: reference scanlogd $version unpacked in .reference/"
+fi

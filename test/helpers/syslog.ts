@@ -1,0 +1,46 @@
+// A syslog socket for tests: a bound Unix datagram socket that keeps every datagram.
+
+import fs = require('node:fs');
+import unixDgram = require('unix-dgram');
+
+export interface SyslogListener {
+  path: string;
+  datagrams: string[];
+  /** Message bodies: each datagram without "<pri>Mmm dd hh:mm:ss scanlogd: ". */
+  messages(): string[];
+  close(): void;
+}
+
+export const SYSLOG_PREFIX = /^<(\d+)>([A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d) scanlogd: /;
+
+/**
+ * A private directory that the scanlogd user may enter, below root-owned directories
+ * that only root can write (unlike /tmp), so that it can also serve as a chroot base.
+ */
+export function makeSocketDir(): string {
+  const dir = fs.mkdtempSync('/run/scanlogd-test-');
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+export function listenSyslog(socketPath: string): SyslogListener {
+  fs.rmSync(socketPath, { force: true });
+  const datagrams: string[] = [];
+  const sock = unixDgram.createSocket('unix_dgram', (msg: Buffer) => {
+    datagrams.push(msg.toString('latin1'));
+  });
+  sock.bind(socketPath);
+  fs.chmodSync(socketPath, 0o666);
+  let open = true;
+  return {
+    path: socketPath,
+    datagrams,
+    messages: () => datagrams.map((d) => d.replace(SYSLOG_PREFIX, '')),
+    close() {
+      if (!open) return;
+      open = false;
+      sock.close();
+      fs.rmSync(socketPath, { force: true });
+    },
+  };
+}

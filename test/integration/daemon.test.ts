@@ -1,0 +1,268 @@
+// The real daemon in a network namespace: real scanners, a real syslog socket, real
+// privilege drops read back from /proc, and what happens when either half dies.
+
+import test, { type ExecutionContext } from 'ava';
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import path = require('node:path');
+import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
+import { listenSyslog, makeSocketDir, SYSLOG_PREFIX, type SyslogListener } from '../helpers/syslog.js';
+import { ENTRY, execCredentials, isAlive, readStatus, startOurs, userIds, type OurDaemon } from '../helpers/daemon.js';
+
+const rootTest = isRoot ? test.serial : test.serial.skip;
+if (!isRoot) console.log('integration tests skipped: they need root for network namespaces and raw sockets');
+
+interface Setup {
+  bed: Testbed;
+  syslog: SyslogListener;
+  dir: string;
+  daemon: OurDaemon;
+}
+
+async function setup(t: ExecutionContext, extraArgs: string[] = []): Promise<Setup> {
+  const bed = createTestbed();
+  const dir = makeSocketDir();
+  const syslog = listenSyslog(path.join(dir, 'log'));
+  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...extraArgs]);
+  t.teardown(async () => {
+    await daemon.kill();
+    syslog.close();
+    bed.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  await daemon.ready();
+  return { bed, syslog, dir, daemon };
+}
+
+/** The "@HH:MM:SS" of a line must be a time within the test's own span. */
+function assertRecentStamp(t: ExecutionContext, line: string, before: Date): void {
+  const m = / @(\d\d):(\d\d):(\d\d)$/.exec(line);
+  t.truthy(m, `no time stamp in ${line}`);
+  if (m === null) return;
+  const stamp = new Date(before);
+  stamp.setHours(Number(m[1]), Number(m[2]), Number(m[3]), 0);
+  const skew = stamp.getTime() - Math.floor(before.getTime() / 1000) * 1000;
+  t.true(skew >= 0 && skew <= 30000, `start time ${m[0]} is not within the test (${before.toISOString()})`);
+}
+
+const nmapScans = [
+  { name: 'SYN', flag: '-sS', flags: 'fSrpauxy' },
+  { name: 'FIN', flag: '-sF', flags: 'Fsrpauxy' },
+  { name: 'Xmas', flag: '-sX', flags: 'FsrPaUxy' },
+  { name: 'NULL', flag: '-sN', flags: 'fsrpauxy' },
+];
+
+for (const scan of nmapScans) {
+  rootTest(`an nmap ${scan.name} scan gives exactly one line, with the right fields`, async (t) => {
+    const { bed, syslog } = await setup(t);
+    const before = new Date();
+    const r = await runIn(bed.scanner, 'nmap', [
+      '-n', '-Pn', '-r', scan.flag, '-g', '40000', '--ttl', '50', '--max-retries', '0', '-p', '1-20', bed.targetAddr,
+    ]);
+    t.is(r.code, 0, r.stderr);
+    await waitFor('a syslog line', () => (syslog.datagrams.length > 0 ? true : undefined));
+    await sleep(300);
+    t.is(syslog.datagrams.length, 1, syslog.datagrams.join('\n'));
+    const datagram = syslog.datagrams[0] as string;
+    t.regex(datagram, SYSLOG_PREFIX);
+    t.is(SYSLOG_PREFIX.exec(datagram)?.[1], '25');
+    const message = syslog.messages()[0] as string;
+    t.is(
+      message.replace(/ @\d\d:\d\d:\d\d$/, ''),
+      `${bed.scannerAddr}:40000 to ${bed.targetAddr} ports 1, 2, 3, 4, 5, 6, ..., ${scan.flags}, TOS 00, TTL 50`,
+    );
+    assertRecentStamp(t, message, before);
+  });
+}
+
+rootTest('an nmap ACK scan is not a scan: ACKs from unknown sources are ignored', async (t) => {
+  const { bed, syslog } = await setup(t);
+  const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sA', '--max-retries', '0', '-p', '1-100', bed.targetAddr]);
+  t.is(r.code, 0, r.stderr);
+  await sleep(500);
+  t.deepEqual(syslog.datagrams, []);
+});
+
+rootTest('an hping3 SYN sweep is logged with its constant source port and TTL', async (t) => {
+  const { bed, syslog } = await setup(t);
+  const r = await runIn(bed.scanner, 'hping3', ['-q', '-S', '-s', '5000', '-k', '-p', '++1', '-t', '33', '-c', '10', '-i', 'u20000', bed.targetAddr]);
+  t.true(r.code === 0 || r.code === 1, `hping3: ${r.stderr}`); // 1: no replies counted
+  await waitFor('a syslog line', () => (syslog.datagrams.length > 0 ? true : undefined));
+  t.is(
+    (syslog.messages()[0] as string).replace(/ @\d\d:\d\d:\d\d$/, ''),
+    `${bed.scannerAddr}:5000 to ${bed.targetAddr} ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 33`,
+  );
+});
+
+rootTest('both halves run as scanlogd with no capabilities; capture is chrooted; the monitor was never root', async (t) => {
+  const { daemon } = await setup(t);
+  const { capturePid, monitorPid } = await daemon.ready();
+  const { uid, gid } = userIds('scanlogd');
+  const zero = '0000000000000000';
+
+  const capture = readStatus(capturePid);
+  t.deepEqual(capture?.uid, [uid, uid, uid, uid]);
+  t.deepEqual(capture?.gid, [gid, gid, gid, gid]);
+  t.deepEqual(capture?.groups, [gid]);
+  t.deepEqual([capture?.capInh, capture?.capPrm, capture?.capEff], [zero, zero, zero]);
+  t.is(fs.readlinkSync(`/proc/${capturePid}/root`), '/var/empty');
+  t.is(fs.readlinkSync(`/proc/${capturePid}/cwd`), '/var/empty');
+
+  const monitor = readStatus(monitorPid);
+  t.is(monitor?.ppid, capturePid);
+  t.deepEqual(monitor?.uid, [uid, uid, uid, uid]);
+  t.deepEqual(monitor?.gid, [gid, gid, gid, gid]);
+  t.deepEqual(monitor?.groups, []);
+  t.deepEqual([monitor?.capInh, monitor?.capPrm, monitor?.capEff], [zero, zero, zero]);
+  // The auxiliary vector holds the ids the process was exec'd with: scanlogd's,
+  // so the monitor never ran as root and then dropped.
+  t.deepEqual(execCredentials(monitorPid), { uid, euid: uid, gid, egid: gid });
+  t.is(fs.readFileSync(`/proc/${monitorPid}/environ`).length, 0);
+  // The channel is fd 3, a socket.
+  t.regex(fs.readlinkSync(`/proc/${monitorPid}/fd/3`), /^socket:\[\d+\]$/);
+});
+
+rootTest('killing the monitor ends the capture process within a second, non-zero, saying why', async (t) => {
+  const { daemon } = await setup(t);
+  const { monitorPid } = await daemon.ready();
+  const killedAt = Date.now();
+  process.kill(monitorPid, 'SIGKILL');
+  const { code } = await daemon.exited;
+  t.true(Date.now() - killedAt < 1000, `took ${Date.now() - killedAt} ms`);
+  t.is(code, 1);
+  t.regex(daemon.stderr(), /scanlogd capture: monitor \(pid \d+\) was killed by SIGKILL/);
+});
+
+rootTest('killing the capture process ends the monitor within a second, saying why', async (t) => {
+  const { daemon } = await setup(t);
+  const { capturePid, monitorPid } = await daemon.ready();
+  const killedAt = Date.now();
+  process.kill(capturePid, 'SIGKILL');
+  await waitFor('the monitor to exit', () => (isAlive(monitorPid) ? undefined : true), 1000, 5);
+  t.true(Date.now() - killedAt < 1000);
+  await sleep(100);
+  t.regex(daemon.stderr(), /scanlogd monitor: capture process closed the channel/);
+});
+
+rootTest('SIGTERM stops both halves with status 0 and removes the pidfile', async (t) => {
+  const pidDir = makeSocketDir();
+  const { uid, gid } = userIds('scanlogd');
+  fs.chownSync(pidDir, uid, gid);
+  t.teardown(() => fs.rmSync(pidDir, { recursive: true, force: true }));
+  const pidfile = path.join(pidDir, 'scanlogd.pid');
+  const { daemon } = await setup(t, ['--pidfile', pidfile]);
+  const { capturePid, monitorPid } = await daemon.ready();
+  t.is(fs.readFileSync(pidfile, 'utf8'), `${capturePid}\n`);
+  t.is(fs.statSync(pidfile).uid, 0);
+  const sentAt = Date.now();
+  process.kill(capturePid, 'SIGTERM');
+  const { code } = await daemon.exited;
+  t.is(code, 0);
+  await waitFor('the monitor to exit', () => (isAlive(monitorPid) ? undefined : true), 1000, 5);
+  t.true(Date.now() - sentAt < 1000);
+  t.false(fs.existsSync(pidfile), daemon.stderr());
+});
+
+rootTest('without --foreground the command returns 0 once the daemon runs detached', async (t) => {
+  const bed = createTestbed();
+  const dir = makeSocketDir();
+  const { uid, gid } = userIds('scanlogd');
+  fs.chownSync(dir, uid, gid);
+  const syslog = listenSyslog(path.join(dir, 'log'));
+  const pidfile = path.join(dir, 'scanlogd.pid');
+  let daemonPid = 0;
+  t.teardown(() => {
+    if (daemonPid > 0 && isAlive(daemonPid)) process.kill(daemonPid, 'SIGKILL');
+    syslog.close();
+    bed.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const r = childProcess.spawnSync('ip', ['netns', 'exec', bed.target, process.execPath, ENTRY, '--syslog-socket', syslog.path, '--pidfile', pidfile], {
+    encoding: 'utf8',
+    timeout: 20000,
+  });
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stderr, '');
+  daemonPid = Number(fs.readFileSync(pidfile, 'utf8'));
+  const status = readStatus(daemonPid);
+  t.is(status?.uid[0], uid);
+  t.is(status?.ppid, 1, 'the daemon is detached from the command that started it');
+
+  await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-20', bed.targetAddr]);
+  await waitFor('a syslog line', () => (syslog.datagrams.length > 0 ? true : undefined));
+  t.regex(syslog.messages()[0] as string, new RegExp(`^${bed.scannerAddr.replace(/\./g, '\\.')}:\\d+ to ${bed.targetAddr.replace(/\./g, '\\.')} ports `));
+
+  process.kill(daemonPid, 'SIGTERM');
+  await waitFor('the daemon to stop', () => (isAlive(daemonPid) ? undefined : true), 2000);
+  await waitFor('the pidfile to go', () => (fs.existsSync(pidfile) ? undefined : true), 1000);
+  t.pass();
+});
+
+interface StartupCase {
+  name: string;
+  args: (dir: string) => string[];
+  prepare?: (dir: string) => void;
+  wrap?: string[];
+  uid?: number;
+  expect: RegExp;
+}
+
+const startupCases: StartupCase[] = [
+  { name: 'not root', args: () => ['-f'], uid: 65534, expect: /^scanlogd: must be run as root$/ },
+  { name: 'unknown user', args: () => ['-f', '--user', 'no-such-user'], expect: /^scanlogd: getpwnam\("no-such-user"\): No such user$/ },
+  { name: 'missing chroot dir', args: (d) => ['-f', '--chroot', `${d}/missing`], expect: /^scanlogd: chroot\(".*\/missing"\): No such file or directory$/ },
+  {
+    name: 'group-writable chroot dir',
+    prepare: (d) => {
+      fs.mkdirSync(`${d}/jail`);
+      fs.chmodSync(`${d}/jail`, 0o775);
+    },
+    args: (d) => ['-f', '--chroot', `${d}/jail`],
+    expect: /^scanlogd: chroot dir .*\/jail: .*\/jail is writable by group \(mode 775\)$/,
+  },
+  {
+    name: 'chroot dir below a directory root does not own',
+    prepare: (d) => {
+      fs.mkdirSync(`${d}/owned/jail`, { recursive: true, mode: 0o755 });
+      fs.chownSync(`${d}/owned`, 65534, 65534);
+    },
+    args: (d) => ['-f', '--chroot', `${d}/owned/jail`],
+    expect: /^scanlogd: chroot dir .*\/owned\/jail: .*\/owned is owned by uid 65534, not root$/,
+  },
+  {
+    name: 'raw socket unavailable (user namespace without CAP_NET_RAW on the host network)',
+    wrap: ['unshare', '--user', '--map-root-user'],
+    args: () => ['-f'],
+    expect: /^scanlogd: raw socket: Operation not permitted$/,
+  },
+  {
+    name: 'pidfile directory the scanlogd user cannot write',
+    args: (d) => ['-f', '--pidfile', `${d}/rootonly/scanlogd.pid`],
+    prepare: (d) => fs.mkdirSync(`${d}/rootonly`, { mode: 0o755 }),
+    expect: /^scanlogd: pidfile .*\/rootonly\/scanlogd\.pid: directory .* must be writable by user scanlogd, which removes the file at stop$/,
+  },
+  { name: 'unknown user, detached start', args: () => ['--user', 'no-such-user'], expect: /^scanlogd: getpwnam\("no-such-user"\): No such user$/ },
+  {
+    name: 'invalid option value',
+    args: () => ['-f', '--scan-delay', '0'],
+    expect: /^error: option '--scan-delay <seconds>' argument '0' is invalid\. must be more than 0/,
+  },
+];
+
+for (const c of startupCases) {
+  rootTest(`start-up refused with one line and status 1: ${c.name}`, (t) => {
+    const dir = makeSocketDir();
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    c.prepare?.(dir);
+    const command = [...(c.wrap ?? []), process.execPath, ENTRY, ...c.args(dir)];
+    const r = childProcess.spawnSync(command[0] as string, command.slice(1), {
+      encoding: 'utf8',
+      timeout: 20000,
+      ...(c.uid === undefined ? {} : { uid: c.uid, gid: c.uid }),
+    });
+    t.is(r.status, 1, `stderr: ${r.stderr}`);
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    t.is(lines.length, 1, r.stderr);
+    t.regex(lines[0] ?? '', c.expect);
+  });
+}
