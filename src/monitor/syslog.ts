@@ -19,12 +19,17 @@ export interface DatagramSocket {
 
 export type DatagramConnector = (path: string) => DatagramSocket;
 
+/** Errors that mean the receiving socket is gone, not that the line was refused. */
+const PEER_GONE = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTCONN', 'EPIPE', 'ECONNRESET']);
+
 const errnoNames: Record<number, string> = {
   2: 'ENOENT',
   13: 'EACCES',
   20: 'ENOTDIR',
   32: 'EPIPE',
   91: 'EPROTOTYPE',
+  90: 'EMSGSIZE',
+  104: 'ECONNRESET',
   107: 'ENOTCONN',
   111: 'ECONNREFUSED',
 };
@@ -124,22 +129,48 @@ export class SyslogWriter {
   /** Sends what is queued, in order, until the queue is empty or the socket balks. */
   flush(): void {
     if (this.closed) return;
+    let fresh = false;
     while (this.queue.length > 0) {
-      if (this.socket === null && !this.reconnect()) return;
+      if (this.socket === null) {
+        if (!this.reconnect()) return;
+        fresh = true;
+      }
       const socket = this.socket as DatagramSocket;
       const result = socket.send(this.queue[0] as Buffer);
       if (result === 'sent') {
         this.queue.shift();
         this.delivered++;
+        fresh = false;
         continue;
       }
       if (result === 'busy') return; // the writable event resumes
+      if (fresh && !PEER_GONE.has(result)) {
+        // Refused by a socket connected just now: the line itself is at fault
+        // (too long for the receiver, say). Drop it rather than block the queue.
+        this.queue.shift();
+        this.dropped++;
+        this.notice(`syslog socket ${this.path} refused a line (${result}); dropped`);
+        continue;
+      }
       socket.close();
       this.socket = null;
+      if (fresh) {
+        // The peer went away again at once: wait for the timer rather than spin.
+        this.markDown(result);
+        this.scheduleRetry();
+        return;
+      }
       // A syslog daemon that restarted has a new socket at the same path: try it
-      // once at once, then keep trying on a timer.
-      if (!this.reconnect()) return;
+      // at once; if that fails the timer takes over.
     }
+  }
+
+  private markDown(reason: string): void {
+    if (this.down) return;
+    this.down = true;
+    this.notice(
+      `syslog socket ${this.path}: ${reason}; retrying every ${this.retryMs} ms, keeping up to ${this.queueLimit} lines`,
+    );
   }
 
   private reconnect(): boolean {
@@ -153,13 +184,7 @@ export class SyslogWriter {
       }
       return true;
     } catch (err) {
-      if (!this.down) {
-        this.down = true;
-        this.notice(
-          `syslog socket ${this.path}: ${(err as Error).message}; ` +
-            `retrying every ${this.retryMs} ms, keeping up to ${this.queueLimit} lines`,
-        );
-      }
+      this.markDown((err as Error).message);
       this.scheduleRetry();
       return false;
     }

@@ -93,7 +93,7 @@ export function buildProgram(): Command {
     )
     .option('--log-max-length <chars>', 'message length limit, ports trimmed to fit (0: none)', wholeNumber(0, 100000), d.logMaxLength)
     .option('--sources <n>', 'source addresses tracked at once', wholeNumber(1, 65536), d.listSize)
-    .option('--hash-size <n>', 'hash buckets (a power of two)', wholeNumber(1, 65536), d.hashSize)
+    .option('--hash-size <n>', 'hash buckets (a power of two)', wholeNumber(2, 65536), d.hashSize)
     .option('--hash-max <n>', 'sources per hash bucket', wholeNumber(1, 65536), d.hashMax)
     .addOption(new Option('--role <role>').argParser(role).default('capture').hideHelp())
     .addOption(new Option('--status-fd <fd>').argParser(wholeNumber(3, 1000)).hideHelp())

@@ -84,34 +84,44 @@ export function portsBelowThreshold(p: Pick<DetectorParams, 'portWeightPriv' | '
 /** Times travel as uint32 milliseconds and are compared as signed differences. */
 export const MAX_DELAY_MS = 0x7fffffff;
 
-/** Returns a list of problems; an empty list means the values are usable together. */
+/** Returns a list of problems, each naming its option; empty when the values fit together. */
 export function checkParams(p: DetectorParams): string[] {
   const problems: string[] = [];
-  const whole = (name: string, v: number, min: number, max: number): void => {
+  const whole = (option: string, v: number, min: number, max: number): void => {
     if (!Number.isInteger(v) || v < min || v > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max}, not ${v}`);
+      problems.push(`${option} must be a whole number from ${min} to ${max}, not ${v}`);
     }
   };
-  whole('privileged port weight', p.portWeightPriv, 1, 1000);
-  whole('high port weight', p.portWeightHigh, 1, 1000);
-  whole('weight threshold', p.scanWeightThreshold, 1, 100000);
-  whole('ports remembered', p.maxPorts, 1, 10000);
-  whole('scan delay', p.scanDelayMs, 1, MAX_DELAY_MS);
-  whole('log count', p.logCount, 1, 1000000);
-  whole('log delay', p.logDelayMs, 1, MAX_DELAY_MS);
-  whole('log line limit', p.logMaxLength, 0, 100000);
-  whole('sources tracked', p.listSize, 1, 65536);
-  whole('hash size', p.hashSize, 1, 65536);
-  whole('hash bucket limit', p.hashMax, 1, 65536);
+  whole('--port-weight-priv', p.portWeightPriv, 1, 1000);
+  whole('--port-weight-high', p.portWeightHigh, 1, 1000);
+  whole('--scan-weight-threshold', p.scanWeightThreshold, 1, 100000);
+  whole('--max-ports', p.maxPorts, 1, 10000);
+  whole('--scan-delay (ms)', p.scanDelayMs, 1, MAX_DELAY_MS);
+  whole('--log-count', p.logCount, 1, 1000000);
+  whole('--log-delay (ms)', p.logDelayMs, 1, MAX_DELAY_MS);
+  whole('--log-max-length', p.logMaxLength, 0, 100000);
+  whole('--sources', p.listSize, 1, 65536);
+  // One bucket would leave the hash nothing to shift by.
+  whole('--hash-size', p.hashSize, 2, 65536);
+  whole('--hash-max', p.hashMax, 1, 65536);
   if (problems.length > 0) return problems;
   if ((p.hashSize & (p.hashSize - 1)) !== 0) {
-    problems.push(`hash size must be a power of two, not ${p.hashSize}`);
+    problems.push(`--hash-size must be a power of two, not ${p.hashSize}`);
+  }
+  // The first packet of a source is never compared with the threshold (scanlogd adds
+  // it without a check), so a threshold one port can reach would never report at all.
+  const heaviest = Math.max(p.portWeightPriv, p.portWeightHigh);
+  if (p.scanWeightThreshold <= heaviest) {
+    problems.push(
+      `--scan-weight-threshold ${p.scanWeightThreshold} is reached by a single port of weight ${heaviest}; ` +
+        `it must be more than ${heaviest}`,
+    );
   }
   const needed = portsBelowThreshold(p);
   if (p.maxPorts < needed) {
     problems.push(
-      `a weight threshold of ${p.scanWeightThreshold} needs room for ${needed} ports, ` +
-        `but only ${p.maxPorts} are remembered`,
+      `--scan-weight-threshold ${p.scanWeightThreshold} needs room for ${needed} ports, ` +
+        `but --max-ports is ${p.maxPorts}`,
     );
   }
   return problems;

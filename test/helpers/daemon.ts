@@ -207,7 +207,8 @@ export async function startReference(bed: Testbed, socketPath: string): Promise<
   return {
     pid: daemonPid,
     async stop() {
-      wrapper.kill('SIGTERM');
+      // unshare ignores SIGTERM while it waits; its death SIGKILLs the namespace's init.
+      wrapper.kill('SIGKILL');
       await Promise.race([done, sleep(3000)]);
       await waitFor('reference scanlogd to end', () => (isAlive(daemonPid) ? undefined : true), 3000);
     },

@@ -25,10 +25,13 @@ async function setup(t: ExecutionContext, extraArgs: string[] = []): Promise<Set
   const syslog = listenSyslog(path.join(dir, 'log'));
   const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...extraArgs]);
   t.teardown(async () => {
-    await daemon.kill();
-    syslog.close();
-    bed.destroy();
-    fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      await daemon.kill();
+    } finally {
+      syslog.close();
+      bed.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
   await daemon.ready();
   return { bed, syslog, dir, daemon };

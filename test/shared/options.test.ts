@@ -1,0 +1,168 @@
+// The command line: scanlogd's defaults, every option, the monitor's re-parse, and what
+// the real binary prints and returns for bad arguments, --help and --version.
+
+import test from 'ava';
+import path = require('node:path');
+import { spawnSync } from 'node:child_process';
+import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
+import { monitorArguments, parseSettings, type Settings } from '../../src/shared/options.js';
+
+const BIN = path.resolve(__dirname, '../../../bin/scanlogd.js');
+
+test('no arguments: scanlogd\'s user, chroot, syslog socket and thresholds', (t) => {
+  t.deepEqual(parseSettings([]), {
+    role: 'capture',
+    foreground: false,
+    user: 'scanlogd',
+    chroot: '/var/empty',
+    syslogSocket: '/dev/log',
+    pidfile: null,
+    stderr: false,
+    statusFd: null,
+    params: {
+      portWeightPriv: 3,
+      portWeightHigh: 1,
+      scanWeightThreshold: 21,
+      maxPorts: 20,
+      scanDelayMs: 3000,
+      logCount: 5,
+      logDelayMs: 20000,
+      logMaxLength: 120,
+      listSize: 256,
+      hashSize: 512,
+      hashMax: 16,
+    },
+  });
+});
+
+const defaults = parseSettings([]);
+
+// argv -> the settings that differ from the defaults.
+const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<DetectorParams>]> = [
+  [['-f'], { foreground: true }, {}],
+  [['--foreground'], { foreground: true }, {}],
+  [['--user', 'nobody'], { user: 'nobody' }, {}],
+  [['--user=_scan.log-d$'], { user: '_scan.log-d$' }, {}],
+  [['--chroot', '/run/scanlogd/empty'], { chroot: '/run/scanlogd/empty' }, {}],
+  [['--syslog-socket', '/tmp/test-log.sock'], { syslogSocket: '/tmp/test-log.sock' }, {}],
+  [['--pidfile', '/run/scanlogd.pid'], { pidfile: '/run/scanlogd.pid' }, {}],
+  [['--stderr'], { stderr: true }, {}],
+  [['--role', 'monitor'], { role: 'monitor' }, {}],
+  [['--status-fd', '5'], { statusFd: 5 }, {}],
+  // A heavier privileged port raises the derived threshold and the port list with it.
+  [['--port-weight-priv', '5'], {}, { portWeightPriv: 5, scanWeightThreshold: 35, maxPorts: 34 }],
+  [['--port-weight-high', '2'], {}, { portWeightHigh: 2, maxPorts: 10 }],
+  [['--scan-min-count', '10'], {}, { scanWeightThreshold: 30, maxPorts: 29 }],
+  [['--scan-min-count', '4', '--port-weight-priv', '2'], {}, { portWeightPriv: 2, scanWeightThreshold: 8, maxPorts: 7 }],
+  [['--scan-weight-threshold', '12'], {}, { scanWeightThreshold: 12, maxPorts: 11 }],
+  [['--scan-weight-threshold', '12', '--scan-min-count', '99'], {}, { scanWeightThreshold: 12, maxPorts: 11 }],
+  [['--max-ports', '30'], {}, { maxPorts: 30 }],
+  [['--scan-delay', '1.5'], {}, { scanDelayMs: 1500 }],
+  [['--scan-delay', '0.001'], {}, { scanDelayMs: 1 }],
+  [['--scan-delay', '2147483.647'], {}, { scanDelayMs: 0x7fffffff }],
+  [['--log-count', '9'], {}, { logCount: 9 }],
+  [['--log-delay', '60'], {}, { logDelayMs: 60000 }],
+  [['--log-delay', '0.25'], {}, { logDelayMs: 250 }],
+  [['--log-max-length', '0'], {}, { logMaxLength: 0 }],
+  [['--log-max-length', '200'], {}, { logMaxLength: 200 }],
+  [['--sources', '1024'], {}, { listSize: 1024 }],
+  [['--hash-size', '1024'], {}, { hashSize: 1024 }],
+  [['--hash-max', '4'], {}, { hashMax: 4 }],
+];
+
+for (const [argv, settings, params] of parsed) {
+  test(`parses ${argv.join(' ')}`, (t) => {
+    t.deepEqual(parseSettings(argv), {
+      ...defaults,
+      ...settings,
+      params: { ...DEFAULT_PARAMS, ...params },
+    });
+  });
+}
+
+const reparsed: Array<[string, string[], number | null]> = [
+  ['defaults', [], null],
+  ['defaults with a status fd', ['--pidfile', '/run/scanlogd.pid', '--stderr'], 4],
+  [
+    'every threshold changed',
+    [
+      '--user', 'nobody', '--syslog-socket', '/tmp/s', '--port-weight-priv', '4', '--port-weight-high', '2',
+      '--scan-weight-threshold', '30', '--max-ports', '40', '--scan-delay', '1.234', '--log-count', '2',
+      '--log-delay', '0.001', '--log-max-length', '0', '--sources', '16', '--hash-size', '8', '--hash-max', '3',
+    ],
+    null,
+  ],
+  ['the longest delays', ['--scan-delay', '2147483.647', '--log-delay', '2147483.647'], 9],
+];
+
+for (const [name, argv, statusFd] of reparsed) {
+  test(`monitorArguments re-parse to the same settings: ${name}`, (t) => {
+    const settings = parseSettings(argv);
+    const monitor = parseSettings(monitorArguments(settings, statusFd));
+    t.deepEqual(monitor, {
+      ...settings,
+      role: 'monitor',
+      foreground: true,
+      // The monitor never chroots itself: the capture process holds that setting.
+      chroot: '/var/empty',
+      statusFd,
+    });
+  });
+}
+
+/** Runs the real entry point; as root it runs as nobody, so nothing privileged can start. */
+function runBin(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const asRoot = process.getuid?.() === 0;
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    timeout: 30000,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const rejected: Array<[string[], string]> = [
+  [['--scan-delay', '0'], "error: option '--scan-delay <seconds>' argument '0' is invalid. must be more than 0 and at most 2147483.647 seconds."],
+  [['--scan-delay', '-1'], "error: option '--scan-delay <seconds>' argument '-1' is invalid. must be a positive number of seconds (up to 3 decimals)."],
+  [['--scan-delay', '1.0001'], "error: option '--scan-delay <seconds>' argument '1.0001' is invalid. must be a positive number of seconds (up to 3 decimals)."],
+  [['--log-count', '-3'], "error: option '--log-count <n>' argument '-3' is invalid. must be a whole number from 1 to 1000000."],
+  [['--hash-size', '100'], 'error: --hash-size must be a power of two, not 100'],
+  [['--port-weight-high', '0'], "error: option '--port-weight-high <n>' argument '0' is invalid. must be a whole number from 1 to 1000."],
+  [['--scan-weight-threshold', '50', '--max-ports', '10'], 'error: --scan-weight-threshold 50 needs room for 49 ports, but --max-ports is 10'],
+  [['--user', 'bad name'], "error: option '--user <name>' argument 'bad name' is invalid. is not a valid user name."],
+  [['--chroot', 'relative/dir'], "error: option '--chroot <dir>' argument 'relative/dir' is invalid. must be an absolute path."],
+  [['--bogus'], "error: unknown option '--bogus'"],
+  [['extra'], 'error: too many arguments. Expected 0 arguments but got 1.'],
+];
+
+for (const [args, line] of rejected) {
+  test(`scanlogd ${args.join(' ')}: exit 1 with one line on stderr`, (t) => {
+    const r = runBin(args);
+    t.is(r.status, 1);
+    t.is(r.stdout, '');
+    t.is(r.stderr, `${line}\n`);
+  });
+}
+
+test('scanlogd --help: exit 0, usage with the threshold options, hidden role options left out', (t) => {
+  const r = runBin(['--help']);
+  t.is(r.status, 0);
+  t.is(r.stderr, '');
+  t.true(r.stdout.startsWith('Usage: scanlogd [options]\n'));
+  t.regex(r.stdout, /--scan-delay <seconds> +longest gap between the packets of one scan/);
+  for (const option of ['--foreground', '--user <name>', '--chroot <dir>', '--syslog-socket <path>', '--pidfile <path>', '--stderr', '--hash-size <n>']) {
+    t.true(r.stdout.includes(option), option);
+  }
+  t.false(r.stdout.includes('--role'));
+  t.false(r.stdout.includes('--status-fd'));
+});
+
+for (const flag of ['--version', '-V']) {
+  test(`scanlogd ${flag} prints 0.1.0 and exits 0`, (t) => {
+    const r = runBin([flag]);
+    t.is(r.status, 0);
+    t.is(r.stdout, '0.1.0\n');
+    t.is(r.stderr, '');
+  });
+}
