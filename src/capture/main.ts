@@ -12,7 +12,7 @@ import { monotonicMs } from '../shared/clock.js';
 import { RECORD_SIZE } from '../shared/record.js';
 import { packetToRecord } from './packet.js';
 import { openRawTcpSocket, type PacketSource } from './rawsocket.js';
-import { checkChrootDir, dropPrivileges, lookupUser, type Account } from './privdrop.js';
+import { checkChrootDir, checkReadableBy, dropPrivileges, lookupUser, type Account } from './privdrop.js';
 
 /** Records written per flush at most; flushes also happen whenever the socket drains. */
 const BATCH_RECORDS = 2048;
@@ -69,6 +69,7 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   const account = lookupUser(settings.user);
   const chrootDir = checkChrootDir(settings.chroot);
   if (settings.pidfile !== null) checkPidfileDir(settings.pidfile, account);
+  checkReadableBy(account, entryScript);
 
   const source: PacketSource = openRawTcpSocket();
 

@@ -61,6 +61,38 @@ function syscallText(err: unknown): string {
   return describe(err);
 }
 
+/**
+ * Whether `account` (with only its primary group) may read `file`: every directory
+ * above it searchable, the file readable. The monitor runs as that account and loads
+ * the daemon's code from there.
+ */
+export function checkReadableBy(account: Account, file: string): void {
+  const allowed = (st: fs.Stats, bits: number): boolean => {
+    if (st.uid === account.uid) return (st.mode & (bits << 6)) !== 0;
+    if (st.gid === account.gid) return (st.mode & (bits << 3)) !== 0;
+    return (st.mode & bits) !== 0;
+  };
+  const real = fs.realpathSync(file);
+  let dir = path.dirname(real);
+  const dirs: string[] = [];
+  for (;;) {
+    dirs.unshift(dir);
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  for (const d of dirs) {
+    const st = fs.statSync(d);
+    if (!allowed(st, 0o1)) {
+      throw new StartupError(
+        `user ${account.name} cannot reach ${real}: ${d} is not searchable by it (mode ${(st.mode & 0o7777).toString(8)}); ` +
+          'install the daemon where that user can read it',
+      );
+    }
+  }
+  if (!allowed(fs.statSync(real), 0o4)) throw new StartupError(`user ${account.name} cannot read ${real}`);
+}
+
 /** chroot, chdir("/"), one supplementary group, setgid, setuid; then prove it. */
 export function dropPrivileges(dir: string, account: Account): void {
   const step = (name: string, fn: () => void): void => {

@@ -104,8 +104,9 @@ export interface OurDaemon {
   kill(): Promise<void>;
 }
 
-export function startOurs(bed: Testbed | null, args: string[], options: { uid?: number } = {}): OurDaemon {
-  const command = bed === null ? [process.execPath, ENTRY, ...args] : ['ip', 'netns', 'exec', bed.target, process.execPath, ENTRY, ...args];
+export function startOurs(bed: Testbed | null, args: string[], options: { uid?: number; nodeArgs?: string[] } = {}): OurDaemon {
+  const node = [process.execPath, ...(options.nodeArgs ?? []), ENTRY, ...args];
+  const command = bed === null ? node : ['ip', 'netns', 'exec', bed.target, ...node];
   const child = childProcess.spawn(command[0] as string, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid }),

@@ -7,7 +7,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
 import { listenSyslog, makeSocketDir, SYSLOG_PREFIX, type SyslogListener } from '../helpers/syslog.js';
-import { ENTRY, execCredentials, isAlive, readStatus, startOurs, userIds, type OurDaemon } from '../helpers/daemon.js';
+import { ENTRY, REPO, execCredentials, isAlive, readStatus, startOurs, userIds, type OurDaemon } from '../helpers/daemon.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('integration tests skipped: they need root for network namespaces and raw sockets');
@@ -19,11 +19,11 @@ interface Setup {
   daemon: OurDaemon;
 }
 
-async function setup(t: ExecutionContext, extraArgs: string[] = []): Promise<Setup> {
+async function setup(t: ExecutionContext, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<Setup> {
   const bed = createTestbed();
   const dir = makeSocketDir();
   const syslog = listenSyslog(path.join(dir, 'log'));
-  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...extraArgs]);
+  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...extraArgs], { nodeArgs });
   t.teardown(async () => {
     try {
       await daemon.kill();
@@ -95,6 +95,60 @@ rootTest('an hping3 SYN sweep is logged with its constant source port and TTL', 
     (syslog.messages()[0] as string).replace(/ @\d\d:\d\d:\d\d$/, ''),
     `${bed.scannerAddr}:5000 to ${bed.targetAddr} ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 33`,
   );
+});
+
+const lineFrom = (bed: Testbed): RegExp =>
+  new RegExp(`^${bed.scannerAddr.replace(/\./g, '\\.')}:\\d+ to ${bed.targetAddr.replace(/\./g, '\\.')} ports `);
+
+rootTest('capture keeps working under constant garbage collection (the raw socket stays referenced)', async (t) => {
+  // raw-socket closes its descriptor when its JS object is collected; a GC every 100
+  // allocations would end capture within milliseconds if the daemon let go of it.
+  const { bed, syslog } = await setup(t, [], ['--gc-interval=100']);
+  await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-300', bed.targetAddr]);
+  await waitFor('the first line', () => (syslog.datagrams.length >= 1 ? true : undefined));
+  await sleep(3500); // the source goes stale, so the next scan is a new one
+  await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sF', '--max-retries', '0', '-p', '1-300', bed.targetAddr]);
+  await waitFor('the second line', () => (syslog.datagrams.length >= 2 ? true : undefined));
+  t.is(syslog.datagrams.length, 2);
+  for (const m of syslog.messages()) t.regex(m, lineFrom(bed));
+});
+
+rootTest('a syslog socket that goes away and comes back: the queued line is delivered', async (t) => {
+  const { bed, syslog, daemon } = await setup(t);
+  syslog.close(); // the socket file is gone, as while rsyslog restarts
+  await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-100', bed.targetAddr]);
+  await sleep(500);
+  const again = listenSyslog(syslog.path);
+  t.teardown(() => again.close());
+  await waitFor('the queued line', () => (again.datagrams.length >= 1 ? true : undefined), 3000);
+  t.is(again.datagrams.length, 1);
+  t.regex(again.messages()[0] as string, lineFrom(bed));
+  t.regex(daemon.stderr(), /syslog socket .* reachable again, delivering 1 queued lines/);
+});
+
+rootTest('no syslog socket at start: the daemon waits for one, says so, and delivers later', async (t) => {
+  const bed = createTestbed();
+  const dir = makeSocketDir();
+  const socketPath = path.join(dir, 'log');
+  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', socketPath]);
+  let late: SyslogListener | null = null;
+  t.teardown(async () => {
+    try {
+      await daemon.kill();
+    } finally {
+      late?.close();
+      bed.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  await daemon.ready();
+  t.regex(daemon.stderr(), /scanlogd monitor: syslog socket .*\/log: ENOENT; retrying every 200 ms, keeping up to 1000 lines/);
+  await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-100', bed.targetAddr]);
+  await sleep(300);
+  late = listenSyslog(socketPath);
+  const listener = late;
+  await waitFor('the queued line', () => (listener.datagrams.length >= 1 ? true : undefined), 3000);
+  t.regex(listener.messages()[0] as string, lineFrom(bed));
 });
 
 rootTest('both halves run as scanlogd with no capabilities; capture is chrooted; the monitor was never root', async (t) => {
@@ -203,6 +257,8 @@ rootTest('without --foreground the command returns 0 once the daemon runs detach
 
 interface StartupCase {
   name: string;
+  /** Another copy of the entry script to run, made inside the test directory. */
+  entry?: (dir: string) => string;
   args: (dir: string) => string[];
   prepare?: (dir: string) => void;
   wrap?: string[];
@@ -244,6 +300,19 @@ const startupCases: StartupCase[] = [
     prepare: (d) => fs.mkdirSync(`${d}/rootonly`, { mode: 0o755 }),
     expect: /^scanlogd: pidfile .*\/rootonly\/scanlogd\.pid: directory .* must be writable by user scanlogd, which removes the file at stop$/,
   },
+  {
+    name: 'daemon installed where the scanlogd user cannot read it',
+    entry: (d) => {
+      fs.mkdirSync(`${d}/private`, { mode: 0o700 });
+      fs.chmodSync(`${d}/private`, 0o700);
+      fs.cpSync(path.join(REPO, 'bin'), `${d}/private/bin`, { recursive: true });
+      fs.cpSync(path.join(REPO, 'dist'), `${d}/private/dist`, { recursive: true });
+      fs.symlinkSync(path.join(REPO, 'node_modules'), `${d}/private/node_modules`);
+      return `${d}/private/bin/scanlogd.js`;
+    },
+    args: () => ['-f'],
+    expect: /^scanlogd: user scanlogd cannot reach .*\/private\/bin\/scanlogd\.js: .*\/private is not searchable by it \(mode 700\); install the daemon where that user can read it$/,
+  },
   { name: 'unknown user, detached start', args: () => ['--user', 'no-such-user'], expect: /^scanlogd: getpwnam\("no-such-user"\): No such user$/ },
   {
     name: 'invalid option value',
@@ -257,7 +326,7 @@ for (const c of startupCases) {
     const dir = makeSocketDir();
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     c.prepare?.(dir);
-    const command = [...(c.wrap ?? []), process.execPath, ENTRY, ...c.args(dir)];
+    const command = [...(c.wrap ?? []), process.execPath, c.entry?.(dir) ?? ENTRY, ...c.args(dir)];
     const r = childProcess.spawnSync(command[0] as string, command.slice(1), {
       encoding: 'utf8',
       timeout: 20000,
