@@ -9,6 +9,7 @@ import type net = require('node:net');
 import { StartupError, describe } from '../shared/errors.js';
 import { monitorArguments, type Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
+import { closeInheritedFds } from '../shared/fds.js';
 import { RECORD_SIZE } from '../shared/record.js';
 import { packetToRecord } from './packet.js';
 import { openRawTcpSocket, type PacketSource } from './rawsocket.js';
@@ -66,13 +67,14 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   };
 
   if (process.getuid?.() !== 0) throw new StartupError('must be run as root');
+  closeInheritedFds(settings.statusFd === null ? [] : [settings.statusFd]);
   const account = lookupUser(settings.user);
   const chrootDir = checkChrootDir(settings.chroot);
   if (settings.pidfile !== null) checkPidfileDir(settings.pidfile, account);
   checkReadableBy(account, entryScript);
 
-  const source: PacketSource = openRawTcpSocket();
-
+  // The monitor starts before the raw socket exists: raw-socket opens it without
+  // close-on-exec, and the monitor must never hold it.
   const monitor = childProcess.spawn(
     process.execPath,
     [entryScript, ...monitorArguments(settings, status === null ? null : 4)],
@@ -86,13 +88,14 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   );
   const channel = monitor.stdio[3] as net.Socket;
 
+  let source: PacketSource | null = null;
   let stopping = false;
   let exited = false;
   const exitWith = (code: number, why: string | null): void => {
     if (exited) return;
     exited = true;
     if (why !== null) stderr(why);
-    source.close();
+    source?.close();
     process.exit(code);
   };
 
@@ -107,7 +110,10 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
     if (!stopping) setTimeout(() => exitWith(1, 'monitor closed the channel'), 300).unref();
   });
 
+  let opened: PacketSource;
   try {
+    opened = openRawTcpSocket();
+    source = opened;
     if (settings.pidfile !== null) writePidfile(settings.pidfile);
     dropPrivileges(chrootDir, account);
   } catch (err) {
@@ -121,7 +127,7 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    source.close();
+    opened.close();
     monitor.kill('SIGTERM');
     setTimeout(() => {
       monitor.kill('SIGKILL');
@@ -151,7 +157,7 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
     filled = 0;
   };
 
-  source.start(
+  opened.start(
     (pkt, length) => {
       // One clock read per few packets: they are read microseconds apart.
       if (++sinceClock >= 16) {

@@ -8,6 +8,7 @@ import { SYSLOG_FAULT_PRIORITY, type DetectorParams } from '../shared/params.js'
 import type { PacketRecord } from '../shared/record.js';
 import type { Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
+import { closeInheritedFds } from '../shared/fds.js';
 import { Detector } from './engine.js';
 import { FLOOD_MESSAGE, FloodLimiter } from './limiter.js';
 import { RecordReader } from './channel.js';
@@ -63,6 +64,7 @@ export class ScanPipeline {
 }
 
 export function runMonitor(settings: Settings): void {
+  closeInheritedFds(settings.statusFd === null ? [CHANNEL_FD] : [CHANNEL_FD, settings.statusFd]);
   const stderr = (text: string): void => {
     process.stderr.write(`scanlogd monitor: ${text}\n`);
   };

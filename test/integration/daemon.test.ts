@@ -179,6 +179,80 @@ rootTest('both halves run as scanlogd with no capabilities; capture is chrooted;
   t.regex(fs.readlinkSync(`/proc/${monitorPid}/fd/3`), /^socket:\[\d+\]$/);
 });
 
+/** Each descriptor above 2 of a process, as "N -> target". */
+function descriptors(pid: number): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    if (Number(fd) > 2) out.set(Number(fd), fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+  }
+  return out;
+}
+
+/** Socket inodes of one kind from a /proc/net table as seen by `pid`. */
+function socketInodes(pid: number, table: 'raw' | 'unix', unixType?: string): Set<string> {
+  const lines = fs.readFileSync(`/proc/${pid}/net/${table}`, 'utf8').trim().split('\n').slice(1);
+  const inodes = new Set<string>();
+  for (const line of lines) {
+    const f = line.trim().split(/\s+/);
+    if (table === 'raw') inodes.add(f[9] as string);
+    else if (unixType === undefined || f[4] === unixType) inodes.add(f[6] as string);
+  }
+  return inodes;
+}
+
+rootTest('each process holds only the descriptors it needs; the monitor never holds the raw socket', async (t) => {
+  const { daemon } = await setup(t);
+  const { capturePid, monitorPid } = await daemon.ready();
+  const raw = socketInodes(capturePid, 'raw');
+  const stream = socketInodes(capturePid, 'unix', '0001');
+  const dgram = socketInodes(capturePid, 'unix', '0002');
+  const kinds = (pid: number): string[] =>
+    [...descriptors(pid)]
+      .map(([fd, target]) => {
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode === undefined) return /^(pipe|anon_inode):/.test(target) ? null : `${fd}:${target}`;
+        if (raw.has(inode)) return `${fd}:raw socket`;
+        if (stream.has(inode)) return `${fd}:unix stream socket`;
+        if (dgram.has(inode)) return `${fd}:unix datagram socket`;
+        return `${fd}:${target}`;
+      })
+      .filter((k): k is string => k !== null)
+      .map((k) => (k.endsWith('/dev/null') ? '/dev/null' : k));
+  t.log('capture:', kinds(capturePid).join(', '));
+  t.log('monitor:', kinds(monitorPid).join(', '));
+  // Besides Node's own event-loop pipes and eventfds: the capture process has the raw
+  // socket and its end of the channel; the monitor has the channel on fd 3 and its
+  // syslog socket. Nothing else: no file, no inherited descriptor.
+  const strip = (list: string[]): string[] => list.map((k) => k.replace(/^\d+:/, '')).filter((k) => k !== '/dev/null').sort();
+  t.deepEqual(strip(kinds(capturePid)), ['raw socket', 'unix stream socket']);
+  t.deepEqual(strip(kinds(monitorPid)), ['unix datagram socket', 'unix stream socket']);
+  t.true(kinds(monitorPid).includes('3:unix stream socket'));
+  // No socket is shared between the two (the channel is two ends of a pair).
+  const sockets = (pid: number): string[] => [...descriptors(pid).values()].filter((v) => v.startsWith('socket:'));
+  const shared = sockets(capturePid).filter((s) => sockets(monitorPid).includes(s));
+  t.deepEqual(shared, []);
+});
+
+rootTest('the monitor cannot ptrace the capture process, although both run as scanlogd', async (t) => {
+  const { daemon } = await setup(t);
+  const { capturePid } = await daemon.ready();
+  // PTRACE_ATTACH (16) from a process with the monitor's credentials. The capture
+  // process changed its ids after start, which makes the kernel mark it not dumpable.
+  const attempt = childProcess.spawnSync(
+    'setpriv',
+    ['--reuid=scanlogd', '--regid=scanlogd', '--clear-groups', '/usr/bin/python3', '-c',
+      'import ctypes,os,sys; libc=ctypes.CDLL(None, use_errno=True); ' +
+      'r=libc.ptrace(16, int(sys.argv[1]), 0, 0); print(r, os.strerror(ctypes.get_errno()))',
+      String(capturePid)],
+    { encoding: 'utf8' },
+  );
+  t.is(attempt.stdout.trim(), '-1 Operation not permitted', attempt.stderr);
+  // And its /proc entries are root's, not readable by the same uid.
+  t.is(fs.statSync(`/proc/${capturePid}/environ`).uid, 0);
+  const peek = childProcess.spawnSync('setpriv', ['--reuid=scanlogd', '--regid=scanlogd', '--clear-groups', 'cat', `/proc/${capturePid}/environ`], { encoding: 'utf8' });
+  t.not(peek.status, 0);
+});
+
 rootTest('killing the monitor ends the capture process within a second, non-zero, saying why', async (t) => {
   const { daemon } = await setup(t);
   const { monitorPid } = await daemon.ready();

@@ -1,0 +1,40 @@
+// Closing descriptors a process inherited by accident: whatever its parent left open
+// without close-on-exec would otherwise reach the monitor, or outlive the drop.
+
+import fs = require('node:fs');
+
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * Closes every descriptor above 2 that is not close-on-exec and not in `keep`.
+ * Node's own descriptors are all close-on-exec, so what remains was inherited.
+ * Returns the descriptors closed.
+ */
+export function closeInheritedFds(keep: readonly number[]): number[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc/self/fd');
+  } catch {
+    return []; // no /proc: nothing to inspect
+  }
+  const closed: number[] = [];
+  for (const entry of entries) {
+    const fd = Number(entry);
+    if (!Number.isInteger(fd) || fd <= 2 || keep.includes(fd)) continue;
+    let flags: number;
+    try {
+      const info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+      flags = parseInt(/^flags:\s*([0-7]+)/m.exec(info)?.[1] ?? '0', 8);
+    } catch {
+      continue; // the descriptor of the directory listing itself, already gone
+    }
+    if ((flags & O_CLOEXEC) !== 0) continue;
+    try {
+      fs.closeSync(fd);
+      closed.push(fd);
+    } catch {
+      // Closed in between: the goal is reached.
+    }
+  }
+  return closed;
+}
