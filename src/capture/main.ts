@@ -75,17 +75,22 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
 
   // The monitor starts before the raw socket exists: raw-socket opens it without
   // close-on-exec, and the monitor must never hold it.
-  const monitor = childProcess.spawn(
-    process.execPath,
-    [entryScript, ...monitorArguments(settings, status === null ? null : 4)],
-    {
-      uid: account.uid,
-      gid: account.gid,
-      env: {},
-      cwd: '/',
-      stdio: ['ignore', 'ignore', 'inherit', 'pipe', status === null ? 'ignore' : (settings.statusFd as number)],
-    },
-  );
+  let monitor: childProcess.ChildProcess;
+  try {
+    monitor = childProcess.spawn(
+      process.execPath,
+      [entryScript, ...monitorArguments(settings, status === null ? null : 4)],
+      {
+        uid: account.uid,
+        gid: account.gid,
+        env: {},
+        cwd: '/',
+        stdio: ['ignore', 'ignore', 'inherit', 'pipe', status === null ? 'ignore' : (settings.statusFd as number)],
+      },
+    );
+  } catch (err) {
+    throw new StartupError(`cannot start the monitor as user ${account.name}: ${describe(err)}`, { cause: err });
+  }
   const channel = monitor.stdio[3] as net.Socket;
 
   let source: PacketSource | null = null;

@@ -363,10 +363,16 @@ const startupCases: StartupCase[] = [
     expect: /^scanlogd: chroot dir .*\/owned\/jail: .*\/owned is owned by uid 65534, not root$/,
   },
   {
-    name: 'raw socket unavailable (user namespace without CAP_NET_RAW on the host network)',
-    wrap: ['unshare', '--user', '--map-root-user'],
+    name: 'raw socket unavailable (root without CAP_NET_RAW, as in a restricted container)',
+    wrap: ['setpriv', '--bounding-set=-net_raw'],
     args: () => ['-f'],
     expect: /^scanlogd: raw socket: Operation not permitted$/,
+  },
+  {
+    name: 'user namespace where the scanlogd ids do not exist',
+    wrap: ['unshare', '--user', '--map-root-user'],
+    args: () => ['-f'],
+    expect: /^scanlogd: cannot start the monitor as user scanlogd: spawn EINVAL$/,
   },
   {
     name: 'pidfile directory the scanlogd user cannot write',
