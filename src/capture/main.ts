@@ -10,7 +10,7 @@ import { StartupError, describe } from '../shared/errors.js';
 import { monitorArguments, type Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { closeInheritedFds } from '../shared/fds.js';
-import { RECORD_SIZE } from '../shared/record.js';
+import { RECORD_SIZE, encodeLossInto } from '../shared/record.js';
 import { packetToRecord } from './packet.js';
 import { openRawTcpSocket, type PacketSource } from './rawsocket.js';
 import { checkChrootDir, checkReadableBy, dropPrivileges, lookupUser, type Account } from './privdrop.js';
@@ -153,7 +153,11 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
       dropped += filled / RECORD_SIZE;
     } else {
       if (dropped > 0) {
-        stderr(`monitor fell behind: ${dropped} records dropped`);
+        // Tell the monitor (and so syslog) how much it missed, before what follows.
+        const report = Buffer.alloc(RECORD_SIZE);
+        encodeLossInto({ count: Math.min(dropped, 0xffffffff), time: monotonicMs() }, report, 0);
+        channel.write(report);
+        stderr(`monitor fell behind: ${dropped} packets dropped`);
         dropped = 0;
       }
       channel.write(batch.subarray(0, filled));

@@ -2,13 +2,15 @@
 // stream has no other framing, so any stray byte would shift every later record:
 // the first invalid record ends the monitor.
 
-import { RECORD_SIZE, decodeAt, type PacketRecord } from '../shared/record.js';
+import { LOSS_RECORD_TYPE, RECORD_SIZE, decodeAt, decodeLossAt, recordTypeAt, type LossRecord, type PacketRecord } from '../shared/record.js';
 
 export class RecordReader {
   private readonly partial = Buffer.alloc(RECORD_SIZE);
   private partialLength = 0;
   private readonly record: PacketRecord = { saddr: 0, daddr: 0, sport: 0, dport: 0, flags: 0, tos: 0, ttl: 0, time: 0 };
   received = 0;
+  /** Called for each loss report; without it a loss record is as invalid as any other. */
+  onLoss: ((loss: LossRecord) => void) | null = null;
 
   /**
    * Calls `onRecord` for every complete record in `chunk`, keeping a trailing part
@@ -24,18 +26,25 @@ export class RecordReader {
       offset = take;
       if (this.partialLength < RECORD_SIZE) return;
       this.partialLength = 0;
-      this.received++;
-      onRecord(decodeAt(this.partial, 0, this.record));
+      this.dispatch(this.partial, 0, onRecord);
     }
     while (offset + RECORD_SIZE <= chunk.length) {
-      this.received++;
-      onRecord(decodeAt(chunk, offset, this.record));
+      this.dispatch(chunk, offset, onRecord);
       offset += RECORD_SIZE;
     }
     if (offset < chunk.length) {
       chunk.copy(this.partial, 0, offset);
       this.partialLength = chunk.length - offset;
     }
+  }
+
+  private dispatch(buf: Buffer, offset: number, onRecord: (r: PacketRecord) => void): void {
+    if (this.onLoss !== null && recordTypeAt(buf, offset) === LOSS_RECORD_TYPE) {
+      this.onLoss(decodeLossAt(buf, offset));
+      return;
+    }
+    this.received++;
+    onRecord(decodeAt(buf, offset, this.record));
   }
 
   /** Bytes of an incomplete record still waiting for the rest. */

@@ -75,6 +75,11 @@ export function runMonitor(settings: Settings): void {
   };
   const pipeline = new ScanPipeline(settings.params, log);
   const reader = new RecordReader();
+  reader.onLoss = (loss) => {
+    const text = `capture process dropped ${loss.count} packets while the monitor was not reading`;
+    stderr(text);
+    syslog.send(syslogDatagram(text, new Date(), SYSLOG_FAULT_PRIORITY));
+  };
 
   let ending = false;
   const finish = (code: number, why: string | null): void => {

@@ -2,7 +2,13 @@
 // the monitor. Fixed size, network byte order, strict decoding.
 
 export const RECORD_SIZE = 20;
+/** Byte 15: the record type. A packet summary is type 1, the only type with fields. */
 export const RECORD_VERSION = 1;
+/**
+ * Type 2 reports packets the capture process had to drop because the monitor was not
+ * reading: bytes 0-3 the count, 16-19 the time, every other byte zero.
+ */
+export const LOSS_RECORD_TYPE = 2;
 
 /** Byte offsets of each field. */
 export const Offset = {
@@ -93,6 +99,42 @@ export function decodeAt(buf: Buffer, offset: number, into?: PacketRecord): Pack
   r.ttl = buf[offset + Offset.ttl] as number;
   r.time = buf.readUInt32BE(offset + Offset.time);
   return r;
+}
+
+export interface LossRecord {
+  count: number;
+  time: number;
+}
+
+export function encodeLossInto(loss: LossRecord, out: Buffer, offset: number): void {
+  checkField('count', loss.count, 0xffffffff);
+  checkField('time', loss.time, 0xffffffff);
+  if (offset < 0 || offset + RECORD_SIZE > out.length) {
+    throw new RecordError(`no room for a record at offset ${offset} of ${out.length} bytes`);
+  }
+  out.fill(0, offset, offset + RECORD_SIZE);
+  out.writeUInt32BE(loss.count, offset);
+  out[offset + Offset.version] = LOSS_RECORD_TYPE;
+  out.writeUInt32BE(loss.time, offset + Offset.time);
+}
+
+/** The type byte of the record at `offset` (which must be complete). */
+export function recordTypeAt(buf: Buffer, offset: number): number {
+  if (offset < 0 || offset + RECORD_SIZE > buf.length) {
+    throw new RecordError(`truncated record: ${buf.length - offset} of ${RECORD_SIZE} bytes`);
+  }
+  return buf[offset + Offset.version] as number;
+}
+
+/** Reads a loss record; any nonzero byte where it has no field is an error. */
+export function decodeLossAt(buf: Buffer, offset: number): LossRecord {
+  if (recordTypeAt(buf, offset) !== LOSS_RECORD_TYPE) {
+    throw new RecordError(`record type ${String(buf[offset + Offset.version])} is not ${LOSS_RECORD_TYPE}`);
+  }
+  for (let i = 4; i < Offset.version; i++) {
+    if (buf[offset + i] !== 0) throw new RecordError(`loss record byte ${i} is not zero`);
+  }
+  return { count: buf.readUInt32BE(offset), time: buf.readUInt32BE(offset + Offset.time) };
 }
 
 /** Decodes a buffer that must hold exactly one record. */

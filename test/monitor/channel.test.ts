@@ -2,7 +2,7 @@
 // the first record that does not decode.
 
 import test from 'ava';
-import { RecordError, encode, type PacketRecord } from '../../src/shared/record.js';
+import { RecordError, encode, encodeLossInto, type PacketRecord } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
 
 const record = (n: number): PacketRecord => ({
@@ -67,4 +67,29 @@ test('a bad record split across chunks is caught when it completes', (t) => {
   t.deepEqual(got, [0]);
   t.throws(() => reader.push(bytes.subarray(30), (r) => got.push(r.dport)), { instanceOf: RecordError, message: 'record version 0 is not 1' });
   t.deepEqual(got, [0]);
+});
+
+test('a loss report between packets reaches onLoss; packets around it still decode', (t) => {
+  const reader = new RecordReader();
+  const losses: Array<{ count: number; time: number }> = [];
+  reader.onLoss = (loss) => losses.push(loss);
+  const report = Buffer.alloc(20);
+  encodeLossInto({ count: 123456, time: 0xfffffff0 }, report, 0);
+  const bytes = Buffer.concat([encode(record(1)), report, encode(record(2))]);
+  // Cut inside the loss report, too.
+  const got = readAll(reader, [bytes.subarray(0, 27), bytes.subarray(27)]);
+  t.deepEqual(got.map((r) => r.dport), [1, 2]);
+  t.deepEqual(losses, [{ count: 123456, time: 0xfffffff0 }]);
+  t.is(reader.received, 2);
+});
+
+test('a loss report with a stray byte is a bad record, and so is any report without a listener', (t) => {
+  const report = Buffer.alloc(20);
+  encodeLossInto({ count: 1, time: 2 }, report, 0);
+  const bad = Buffer.from(report);
+  bad[9] = 1;
+  const listening = new RecordReader();
+  listening.onLoss = () => {};
+  t.throws(() => listening.push(bad, () => {}), { instanceOf: RecordError, message: 'loss record byte 9 is not zero' });
+  t.throws(() => new RecordReader().push(report, () => {}), { instanceOf: RecordError, message: 'record version 2 is not 1' });
 });

@@ -3,14 +3,18 @@
 
 import test from 'ava';
 import {
+  LOSS_RECORD_TYPE,
   RECORD_SIZE,
   RecordError,
   decode,
   decodeAt,
+  decodeLossAt,
   encode,
   encodeInto,
+  encodeLossInto,
   formatAddress,
   parseAddress,
+  recordTypeAt,
   type PacketRecord,
 } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
@@ -273,4 +277,24 @@ test('fuzz: RecordReader on random bytes throws only RecordError, at the first b
   }
   t.is(wrong, '');
   t.true(failures > 1000);
+});
+
+test('loss record golden vector: count, type 2, time, zeros elsewhere', (t) => {
+  const out = Buffer.alloc(20, 0xee);
+  encodeLossInto({ count: 0x00012345, time: 0x89abcdef }, out, 0);
+  t.is(out.toString('hex'), '00012345' + '00'.repeat(11) + '02' + '89abcdef');
+  t.is(recordTypeAt(out, 0), LOSS_RECORD_TYPE);
+  t.deepEqual(decodeLossAt(out, 0), { count: 0x12345, time: 0x89abcdef });
+});
+
+test('decodeLossAt rejects a packet record, a short buffer and stray bytes', (t) => {
+  const packet = encode({ saddr: 1, daddr: 2, sport: 3, dport: 4, flags: 2, tos: 0, ttl: 64, time: 5 });
+  t.throws(() => decodeLossAt(packet, 0), { instanceOf: RecordError, message: 'record type 1 is not 2' });
+  t.throws(() => decodeLossAt(Buffer.alloc(19), 0), { instanceOf: RecordError });
+  for (let i = 4; i < 15; i++) {
+    const out = Buffer.alloc(20);
+    encodeLossInto({ count: 7, time: 8 }, out, 0);
+    out[i] = 0x80;
+    t.throws(() => decodeLossAt(out, 0), { instanceOf: RecordError, message: `loss record byte ${i} is not zero` });
+  }
 });
