@@ -11,12 +11,19 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 need=""
-for pair in nmap:nmap hping3:hping3 ip:iproute2 unshare:util-linux mknod:coreutils /usr/bin/python3:python3; do
+for pair in nmap:nmap hping3:hping3 ip:iproute2 unshare:util-linux mknod:coreutils /usr/bin/python3:python3 rsyslogd:rsyslog; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need="$need ${pair#*:}"
 done
 if [ -n "$need" ]; then
 	echo "test-setup: installing$need"
 	apt-get update -qq
+	# Installing rsyslog must not start a system-wide syslog daemon: the tests run
+	# their own.
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e $policy ]; then
+		printf '#!/bin/sh\nexit 101\n' > $policy && chmod +x $policy
+		trap 'rm -f $policy' EXIT
+	fi
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
 fi
 

@@ -1,0 +1,104 @@
+// The daemon with a real rsyslogd as its syslog: a scan logged while rsyslogd is
+// stopped and restarted still reaches its log, in the form glibc would have sent.
+
+import test from 'ava';
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import path = require('node:path');
+import { createTestbed, isRoot, runIn, sleep, waitFor } from '../helpers/netns.js';
+import { makeSocketDir } from '../helpers/syslog.js';
+import { REPO, startOurs } from '../helpers/daemon.js';
+import type { PacketSpec } from '../helpers/send-packets.js';
+
+const haveRsyslog = fs.existsSync('/usr/sbin/rsyslogd');
+const rootTest = isRoot && haveRsyslog ? test.serial : test.serial.skip;
+if (!isRoot || !haveRsyslog) console.log('rsyslog tests skipped: they need root and /usr/sbin/rsyslogd (apt-get install rsyslog)');
+
+const SENDER = path.join(REPO, 'dist', 'test', 'helpers', 'send-packets.js');
+
+interface Rsyslog {
+  stop(): Promise<void>;
+}
+
+/** An rsyslogd of the test's own: its socket and log file in `dir`, nothing system-wide. */
+async function startRsyslog(dir: string): Promise<Rsyslog> {
+  const conf = path.join(dir, 'rsyslog.conf');
+  fs.writeFileSync(
+    conf,
+    [
+      `global(workDirectory="${dir}")`,
+      'module(load="imuxsock" SysSock.Use="off")',
+      `input(type="imuxsock" Socket="${dir}/log")`,
+      'template(name="asReceived" type="string" string="%rawmsg%\\n")',
+      `*.* action(type="omfile" file="${dir}/messages" template="asReceived")`,
+      '',
+    ].join('\n'),
+  );
+  const child = childProcess.spawn('/usr/sbin/rsyslogd', ['-n', '-f', conf, '-i', path.join(dir, 'rsyslogd.pid')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await waitFor(`rsyslogd's socket (${err})`, () => (fs.existsSync(`${dir}/log`) ? true : undefined), 5000);
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(3000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+function logged(dir: string): string[] {
+  try {
+    return fs.readFileSync(`${dir}/messages`, 'utf8').split('\n').filter((l) => l.includes('scanlogd:'));
+  } catch {
+    return [];
+  }
+}
+
+rootTest('a scan logged while rsyslogd restarts reaches the log once it is back', async (t) => {
+  const bed = createTestbed();
+  const dir = makeSocketDir();
+  let rsyslog: Rsyslog | null = await startRsyslog(dir);
+  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', `${dir}/log`]);
+  t.teardown(async () => {
+    try {
+      await daemon.kill();
+      await rsyslog?.stop();
+    } finally {
+      bed.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  await daemon.ready();
+
+  const scanFrom = async (src: string): Promise<void> => {
+    const packets: PacketSpec[] = Array.from({ length: 8 }, (_, i) => ({
+      src, dst: bed.targetAddr, sport: 4444, dport: 20 + i, flags: 0x02, ttl: 64, tos: 0, delayMs: 5,
+    }));
+    const r = await runIn(bed.scanner, process.execPath, [SENDER, JSON.stringify(packets)]);
+    t.is(r.code, 0, r.stderr);
+  };
+  const expected = (src: string): RegExp =>
+    new RegExp(`^<25>[A-Z][a-z]{2} [ 1-3]\\d \\d\\d:\\d\\d:\\d\\d scanlogd: ${src.replace(/\./g, '\\.')}:4444 to ${bed.targetAddr.replace(/\./g, '\\.')} ports 20, 21, 22, 23, 24, 25, \\.\\.\\., fSrpauxy, TOS 00, TTL 64 @\\d\\d:\\d\\d:\\d\\d$`);
+
+  await scanFrom('198.18.251.1');
+  await waitFor('the first line in the log', () => (logged(dir).length >= 1 ? true : undefined), 5000);
+
+  await rsyslog.stop();
+  rsyslog = null;
+  await scanFrom('198.18.251.2');
+  await sleep(500);
+  rsyslog = await startRsyslog(dir);
+  await waitFor('the line from the outage', () => (logged(dir).length >= 2 ? true : undefined), 5000);
+  await sleep(300);
+
+  const lines = logged(dir);
+  t.is(lines.length, 2, lines.join('\n'));
+  t.regex(lines[0] as string, expected('198.18.251.1'));
+  t.regex(lines[1] as string, expected('198.18.251.2'));
+  t.regex(daemon.stderr(), /reachable again, delivering 1 queued lines/);
+});
