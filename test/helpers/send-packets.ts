@@ -23,6 +23,10 @@ export interface PacketSpec {
   delayMs?: number;
   /** Truncate the packet to this many bytes (for malformed packets). */
   truncate?: number;
+  /** Bytes of payload after the TCP header. */
+  payload?: number;
+  /** TCP data offset in 32-bit words (5 unless set; any 4-bit value is sent as is). */
+  dataOffset?: number;
 }
 
 const IPPROTO_IP = 0;
@@ -31,7 +35,8 @@ const IP_HDRINCL = 3;
 export function buildPacket(spec: PacketSpec): Buffer {
   const optionBytes = (spec.optionWords ?? 0) * 4;
   const ihl = 20 + optionBytes;
-  const pkt = Buffer.alloc(ihl + 20);
+  const pkt = Buffer.alloc(ihl + 20 + (spec.payload ?? 0), 0x5a);
+  pkt.fill(0, 0, ihl + 20);
   pkt[0] = 0x40 | (ihl / 4);
   pkt[1] = spec.tos ?? 0;
   pkt.writeUInt16BE(pkt.length, 2);
@@ -50,13 +55,13 @@ export function buildPacket(spec: PacketSpec): Buffer {
   tcp.writeUInt16BE(spec.dport, 2);
   tcp.writeUInt32BE(0x01020304, 4);
   tcp.writeUInt32BE(spec.flags & 0x10 ? 0x05060708 : 0, 8);
-  tcp[12] = 5 << 4;
+  tcp[12] = (spec.dataOffset ?? 5) << 4;
   tcp[13] = spec.flags;
   tcp.writeUInt16BE(1024, 14);
   const pseudo = Buffer.alloc(12);
   pkt.copy(pseudo, 0, 12, 20);
   pseudo[9] = 6;
-  pseudo.writeUInt16BE(20, 10);
+  pseudo.writeUInt16BE(tcp.length, 10);
   tcp.writeUInt16BE(rawSocket.createChecksum(pseudo, tcp), 16);
   return spec.truncate === undefined ? pkt : pkt.subarray(0, spec.truncate);
 }

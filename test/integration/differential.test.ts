@@ -123,6 +123,47 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'truncated TCP headers, short packets with IP options, odd data offsets, fragments and oversized packets',
+    lines: 1,
+    traffic: (b) => {
+      const s = b.scannerAddr;
+      const d = b.targetAddr;
+      const one = (dport: number, extra: Partial<PacketSpec>): PacketSpec => ({ src: s, dst: d, sport: 5555, dport, flags: SYN, delayMs: 5, ...extra });
+      return send(b, [
+        ...[1, 2, 3, 4, 5].map((p) => one(p, {})),
+        one(6, { truncate: 30 }), // 10 bytes of TCP header
+        one(7, { truncate: 39 }), // one byte short
+        one(8, { optionWords: 10, truncate: 79 }), // IP options leave the TCP header one byte short
+        one(9, { frag: 0x2000 }), // a first fragment, never completed
+        one(10, { frag: 0x0010 }), // a later fragment alone
+        one(11, { dataOffset: 15 }), // data offset beyond the packet: scanlogd does not read it
+        one(12, { dataOffset: 0 }),
+        one(13, { payload: 1400 }),
+        one(14, { optionWords: 10, payload: 1000 }),
+      ]);
+    },
+  },
+  {
+    name: 'every TCP flag combination from one source',
+    lines: 1,
+    traffic: (b) =>
+      send(
+        b,
+        Array.from({ length: 256 }, (_, f) => ({ src: b.scannerAddr, dst: b.targetAddr, sport: 7777, dport: 2000 + f, flags: f, delayMs: 2 })),
+      ),
+  },
+  {
+    name: 'a hundred simultaneous scanners: the flood limit holds',
+    lines: 6,
+    traffic: (b) =>
+      send(
+        b,
+        range(1, 7).flatMap((round) =>
+          range(1, 100).map((n) => ({ src: `198.19.1.${n}`, dst: b.targetAddr, sport: 3000 + n, dport: round * 10 + (n % 7), flags: SYN, delayMs: 1 })),
+        ),
+      ),
+  },
+  {
     name: 'log flood: eight scans within seconds give five lines and one notice',
     lines: 6,
     traffic: (b) =>
