@@ -19,19 +19,8 @@ test('no arguments: scanlogd\'s user, chroot, syslog socket and thresholds', (t)
     pidfile: null,
     stderr: false,
     statusFd: null,
-    params: {
-      portWeightPriv: 3,
-      portWeightHigh: 1,
-      scanWeightThreshold: 21,
-      maxPorts: 20,
-      scanDelayMs: 3000,
-      logCount: 5,
-      logDelayMs: 20000,
-      logMaxLength: 120,
-      listSize: 256,
-      hashSize: 512,
-      hashMax: 16,
-    },
+    // Pinned to scanlogd's literal values in params.test.ts.
+    params: { ...DEFAULT_PARAMS },
   });
 });
 
