@@ -6,6 +6,7 @@ import { StartupError, describe } from '../shared/errors.js';
 import { CAPTURE_SNAPLEN } from './packet.js';
 
 const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
 const SO_RCVBUFFORCE = 33;
 /** A deep receive queue absorbs bursts while the event loop is busy elsewhere. */
 export const RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024;
@@ -37,7 +38,13 @@ export function openRawTcpSocket(receiveBufferBytes = RECEIVE_BUFFER_BYTES): Pac
   try {
     socket.setOption(SOL_SOCKET, SO_RCVBUFFORCE, receiveBufferBytes);
   } catch {
-    // Without CAP_NET_ADMIN the default queue stays; capture still works.
+    // Without CAP_NET_ADMIN (a systemd unit that does not grant it) the size is capped
+    // by net.core.rmem_max, which is still better than the default queue.
+    try {
+      socket.setOption(SOL_SOCKET, SO_RCVBUF, receiveBufferBytes);
+    } catch {
+      // The default queue stays; capture still works.
+    }
   }
   const buffer = Buffer.alloc(CAPTURE_SNAPLEN);
   let stopped = false;

@@ -1,0 +1,136 @@
+#!/bin/sh
+# Builds the Debian and RPM packages of the daemon into dist/:
+#   dist/scanlogd-ts_<version>-<revision>_<arch>.deb   (dpkg-buildpackage + debhelper)
+#   dist/scanlogd-ts-<version>-<revision>.<arch>.rpm   (rpmbuild)
+# from the compiled tree (npm run build: dist/src). The production dependencies are
+# installed afresh from package-lock.json (npm ci --omit=dev) in a staging copy, so
+# no development dependency, test or benchmark is shipped.
+#
+# Needs node and npm (the packages depend on this Node.js major version), what
+# node-gyp needs to build the addons (python3, make, g++), dpkg-dev, debhelper, rpm.
+# SCANLOGD_KEEP_BUILD=1 keeps the staging directory and prints where it is.
+set -eu
+
+cd "$(dirname "$0")/.."
+
+PKG=scanlogd-ts
+fail() {
+	echo "packaging: $*" >&2
+	exit 1
+}
+
+missing=""
+for tool in dpkg-buildpackage:dpkg-dev dh:debhelper rpmbuild:rpm make:make g++:g++ python3:python3; do
+	command -v "${tool%%:*}" >/dev/null 2>&1 || missing="$missing ${tool#*:}"
+done
+[ -z "$missing" ] || fail "missing tools; install these Debian packages:$missing"
+
+VERSION=$(node -p 'require("./package.json").version')
+DEB_VERSION=$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)
+REVISION=${DEB_VERSION##*-}
+[ "${DEB_VERSION%-*}" = "$VERSION" ] ||
+	fail "packaging/debian/changelog is at $DEB_VERSION but package.json at $VERSION: add a changelog entry"
+grep -q "^\* .* - $VERSION-$REVISION\$" packaging/rpm/$PKG.spec ||
+	fail "packaging/rpm/$PKG.spec has no %changelog entry for $VERSION-$REVISION"
+
+NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
+NODE=$(command -v node)
+if ! dpkg -S "$(readlink -f "$NODE")" >/dev/null 2>&1; then
+	echo "packaging: warning: $NODE is not from a Debian package; the .deb still depends on" \
+		"nodejs $NODE_MAJOR.x, which this machine does not have installed as one" >&2
+fi
+
+[ -f dist/src/cli.js ] || fail "dist/src/cli.js is missing: run npm run build first"
+
+BUILD=$(mktemp -d "${TMPDIR:-/tmp}/scanlogd-package.XXXXXX")
+if [ "${SCANLOGD_KEEP_BUILD:-}" = 1 ]; then
+	trap 'echo "packaging: staging directory kept: $BUILD" >&2' EXIT
+else
+	trap 'rm -rf "$BUILD"' EXIT
+fi
+SRC=$BUILD/$PKG-$VERSION
+APP=$SRC/app
+
+# The daemon: its entry point, the compiled sources, and production node_modules.
+mkdir -p "$APP/dist"
+cp -R package.json package-lock.json bin "$APP/"
+# The compiled form of each source file, and nothing left over from removed ones.
+for ts in $(find src -name '*.ts' ! -name '*.d.ts'); do
+	js=dist/${ts%.ts}.js
+	[ -f "$js" ] || fail "$js is missing: run npm run build first"
+	mkdir -p "$APP/$(dirname "$js")"
+	cp "$js" "$APP/$js"
+done
+# The addons get Debian's hardening flags; node-gyp's makefiles add the variables.
+if command -v dpkg-buildflags >/dev/null; then
+	eval "$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)"
+fi
+(cd "$APP" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+
+# Only what runs: the compiled addons (not their sources or objects), no nan (a
+# build-time header library), no docs, tests, examples or type declarations, no
+# licence files (the packages' copyright file carries each module's licence).
+NM=$APP/node_modules
+find "$NM" -depth -type d -name nan -path '*/node_modules/nan' -exec rm -rf {} +
+for built in $(find "$NM" -path '*/build/Release/*.node'); do
+	addon=${built%/build/Release/*}
+	mkdir "$BUILD/addon"
+	mv "$addon"/build/Release/*.node "$BUILD/addon/"
+	rm -rf "$addon/build" "$addon/src" "$addon/binding.gyp" "$addon/wscript"
+	mkdir -p "$addon/build/Release"
+	mv "$BUILD"/addon/*.node "$addon/build/Release/"
+	rmdir "$BUILD/addon"
+done
+find "$NM" -depth \( -type d \( -name test -o -name tests -o -name example -o -name examples -o -name typings \) \
+	-o -type f \( -iname '*.md' -o -iname 'license*' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '.*' -o -name '*.map' \) \) \
+	-exec rm -rf {} +
+rm -f "$APP/package-lock.json"
+find "$APP" -depth -type d -empty -delete
+# As distributions do: no PATH lookup for the interpreter, no symbols in the addons.
+sed -i '1s|^#!/usr/bin/env node$|#!/usr/bin/node|' "$APP/bin/scanlogd.js"
+find "$NM" -name '*.node' -exec strip --strip-unneeded {} +
+find "$APP" -type d -exec chmod 0755 {} +
+find "$APP" -type f -exec chmod 0644 {} +
+chmod 0755 "$APP/bin/scanlogd.js"
+
+# What the package will run must load: the entry point and every addon.
+[ "$(node "$APP/bin/scanlogd.js" --version)" = "$VERSION" ] || fail "the staged daemon does not run"
+(cd "$APP" && node -e 'for (const m of ["raw-socket", "posix", "unix-dgram", "commander"]) require(m)') ||
+	fail "a staged module does not load"
+
+cp packaging/scanlogd.sh packaging/scanlogd.8 packaging/scanlogd.service packaging/scanlogd.default \
+	packaging/scanlogd.sysusers packaging/debian/copyright packaging/rpm/README.rpm "$SRC/"
+cp -R packaging/fail2ban "$SRC/"
+
+# RPM: from a tarball of the staged tree.
+RPMTOP=$BUILD/rpm
+mkdir -p "$RPMTOP/SOURCES"
+tar -C "$BUILD" -czf "$RPMTOP/SOURCES/$PKG-$VERSION.tar.gz" "$PKG-$VERSION"
+# Debian's rpm runs brp-compress, a bash script, with /bin/sh: give it bash.
+os_install_post=$(rpm --eval '%{__os_install_post}' | sed -e '/^ *$/d' -e 's/^ *//' -e 's|^/usr/lib/rpm/brp-compress|bash &|' | paste -sd ';')
+rpmbuild -bb --quiet \
+	--define "__os_install_post $os_install_post" \
+	--define "_topdir $RPMTOP" \
+	--define "pkg_version $VERSION" \
+	--define "pkg_release $REVISION" \
+	--define "node_major $NODE_MAJOR" \
+	packaging/rpm/$PKG.spec
+
+# Debian: the staged tree with debian/ becomes a source tree for dpkg-buildpackage.
+cp -R packaging/debian "$SRC/debian"
+cp packaging/scanlogd.init "$SRC/debian/$PKG.scanlogd.init"
+cp packaging/scanlogd.default "$SRC/debian/$PKG.scanlogd.default"
+cp packaging/scanlogd.service "$SRC/debian/$PKG.scanlogd.service"
+(cd "$SRC" && NODE_MAJOR=$NODE_MAJOR dpkg-buildpackage --build=binary --no-sign >"$BUILD/dpkg-buildpackage.log" 2>&1) || {
+	cat "$BUILD/dpkg-buildpackage.log" >&2
+	fail "dpkg-buildpackage failed"
+}
+
+ARCH=$(dpkg --print-architecture)
+RPMARCH=$(rpm --eval '%{_arch}')
+DEB=${PKG}_${DEB_VERSION}_${ARCH}.deb
+RPM=$PKG-$VERSION-$REVISION.$RPMARCH.rpm
+rm -f dist/${PKG}_*.deb dist/$PKG-*.rpm
+cp "$BUILD/$DEB" dist/
+cp "$RPMTOP/RPMS/$RPMARCH/$RPM" dist/
+echo "packaging: built dist/$DEB and dist/$RPM"

@@ -1,0 +1,943 @@
+// The packages as a user gets them: built from a clean copy of the tree, linted,
+// the .deb installed for real, run through its init script, scanned, stopped and
+// purged; the .rpm's files and scriptlets; the unit's sandbox; fail2ban on real lines.
+
+import test, { type ExecutionContext } from 'ava';
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import os = require('node:os');
+import path = require('node:path');
+import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
+import { listenSyslog, makeSocketDir, SYSLOG_PREFIX } from '../helpers/syslog.js';
+import { REPO, childrenOf, commandLine, isAlive, readStatus, startOurs, userIds } from '../helpers/daemon.js';
+import type { PacketSpec } from '../helpers/send-packets.js';
+
+const enabled = process.env['SCANLOGD_PACKAGING_TESTS'] === '1';
+const rootTest = enabled && isRoot ? test.serial : test.serial.skip;
+if (!enabled) console.log('packaging tests skipped: they run with npm run test:package');
+else if (!isRoot) console.log('packaging tests skipped: they need root to install and run the packages');
+
+const PKG = 'scanlogd-ts';
+const DIST = path.join(REPO, 'dist');
+const PIDFILE = '/run/scanlogd/scanlogd.pid';
+const INIT = '/etc/init.d/scanlogd';
+const SENDER = path.join(REPO, 'dist', 'test', 'helpers', 'send-packets.js');
+
+/**
+ * Warnings kept, each with its reason. lintian: the changelog closes no ITP bug
+ * because this package is not uploaded to Debian. rpmlint: the project has no home
+ * page yet (URL), and rpmlint 2.4.0 records the man section instead of the page name,
+ * so it reports every binary as lacking a manual page.
+ */
+const LINTIAN_WARNINGS = new Set(['initial-upload-closes-no-bugs']);
+const RPMLINT_WARNINGS = new Set(['no-url-tag', 'no-manual-page-for-binary']);
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], options: childProcess.SpawnSyncOptions = {}): Result {
+  const r = childProcess.spawnSync(cmd, args, { encoding: 'utf8', timeout: 300000, maxBuffer: 64 << 20, ...options });
+  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+function ok(cmd: string, args: string[], options: childProcess.SpawnSyncOptions = {}): string {
+  const r = run(cmd, args, options);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+function builtPackage(suffix: '.deb' | '.rpm', dir = DIST): string {
+  const prefix = suffix === '.deb' ? `${PKG}_` : `${PKG}-`;
+  const found = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith(suffix)) : [];
+  if (found.length !== 1) throw new Error(`expected one ${prefix}*${suffix} in ${dir}, found ${found.length}: run npm run package first`);
+  return path.join(dir, found[0] as string);
+}
+
+const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+/** The packages' revision, from the Debian changelog (the RPM release is the same). */
+function revision(): string {
+  return ok('dpkg-parsechangelog', ['-l', path.join(REPO, 'packaging', 'debian', 'changelog'), '-S', 'Version']).trim().replace(/^.*-/, '');
+}
+
+/** Paths in a .deb's data, without the leading "." and trailing "/". */
+function tarNames(deb: string): string[] {
+  const listing = childProcess.execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -t', deb], { encoding: 'utf8' });
+  return listing
+    .split('\n')
+    .filter((l) => l !== '' && l !== './')
+    .map((l) => l.replace(/^\./, '').replace(/\/$/, ''));
+}
+
+function rpmPaths(rpm: string): string[] {
+  return ok('rpm', ['-qlp', rpm]).split('\n').filter((l) => l !== '');
+}
+
+/** Files that must never be shipped: dev dependencies, tests, sources, build leftovers. */
+const FORBIDDEN = [
+  /\/dist\/(test|bench)(\/|$)/,
+  /\/node_modules\/(ava|typescript|@types|nan)(\/|$)/,
+  /\/node_modules\/[^/]+\/(src|test|tests|example|examples|typings)(\/|$)/,
+  /\/build\/Release\/obj\.target/,
+  /\.(ts|cc|cpp|h|gyp|gypi|map)$/,
+  /package-lock\.json$/,
+];
+
+/** Where the daemon lives in the package: the same tree in the .deb and the .rpm. */
+const APP_REQUIRED = [
+  '/usr/lib/scanlogd/bin/scanlogd.js',
+  '/usr/lib/scanlogd/package.json',
+  '/usr/lib/scanlogd/dist/src/cli.js',
+  '/usr/lib/scanlogd/node_modules/commander/package.json',
+  '/usr/lib/scanlogd/node_modules/raw-socket/build/Release/raw.node',
+  '/usr/lib/scanlogd/node_modules/posix/build/Release/posix.node',
+  '/usr/lib/scanlogd/node_modules/unix-dgram/build/Release/unix_dgram.node',
+];
+
+// ---------------------------------------------------------------------------
+// Machine state: the package, its account, its directories, its processes.
+
+/**
+ * One packaging test run per machine at a time: they share dpkg's database, the
+ * scanlogd account and /run/scanlogd.
+ */
+const LOCK = '/run/scanlogd-package-test.lock';
+
+async function takeLock(): Promise<void> {
+  await waitFor(
+    `the packaging test lock ${LOCK}`,
+    () => {
+      try {
+        fs.mkdirSync(LOCK, { mode: 0o700 });
+        fs.writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
+        return true;
+      } catch {
+        let holder = 0;
+        try {
+          holder = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8'));
+        } catch {
+          // Being taken right now.
+        }
+        if (holder > 0 && !isAlive(holder)) fs.rmSync(LOCK, { recursive: true, force: true });
+        return undefined;
+      }
+    },
+    20 * 60000,
+    500,
+  );
+}
+
+test.before(async () => {
+  if (enabled && isRoot) await takeLock();
+});
+test.after.always(() => {
+  if (enabled && isRoot && fs.existsSync(path.join(LOCK, 'pid')) && fs.readFileSync(path.join(LOCK, 'pid'), 'utf8') === String(process.pid)) {
+    fs.rmSync(LOCK, { recursive: true, force: true });
+  }
+});
+
+interface HostState {
+  user: string | null;
+  group: string | null;
+  chroot: fs.Stats | null;
+  runDir: fs.Stats | null;
+}
+
+function getent(db: 'passwd' | 'group', name: string): string | null {
+  const r = run('getent', [db, name]);
+  return r.code === 0 ? r.stdout.trim() : null;
+}
+
+function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+function hostState(): HostState {
+  return {
+    user: getent('passwd', 'scanlogd'),
+    group: getent('group', 'scanlogd'),
+    chroot: statOrNull('/var/empty'),
+    runDir: statOrNull('/run/scanlogd'),
+  };
+}
+
+function packageStatus(): string {
+  const r = run('dpkg-query', ['-W', '-f', '${db:Status-Status}', PKG]);
+  return r.code === 0 ? r.stdout.trim() : 'not-installed';
+}
+
+/** Processes running code from the installed package (whoever started them). */
+function packagedProcesses(): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/maps`, 'utf8').includes('/usr/lib/scanlogd/')) pids.push(Number(entry));
+    } catch {
+      // Gone, or a kernel thread.
+    }
+  }
+  return pids;
+}
+
+/** A policy-rc.d that allows everything, for dpkg runs in a private mount namespace. */
+function allowPolicy(dir: string): string {
+  const file = path.join(dir, 'policy-rc.d');
+  fs.writeFileSync(file, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  return file;
+}
+
+/**
+ * dpkg with the maintainer scripts' invoke-rc.d allowed to act. Container images
+ * often carry a policy-rc.d that forbids every start and stop; with it, prerm could
+ * not stop the daemon and the test would not see what a real machine does.
+ */
+function dpkg(policy: string, args: string[]): Result {
+  return run('unshare', [
+    '--mount', '--propagation', 'private', 'sh', '-c',
+    'if [ -e /usr/sbin/policy-rc.d ]; then mount --bind "$0" /usr/sbin/policy-rc.d; fi; exec dpkg "$@"',
+    policy, ...args,
+  ]);
+}
+
+/**
+ * Purges the package if a test left it installed, without removing an account or
+ * directory that was there before the test (the postinst records only what it made,
+ * but a test that hid the host's account from the postinst leaves such records).
+ */
+function purgeLeftovers(before: HostState, policy: string): void {
+  if (packageStatus() !== 'not-installed') {
+    for (const [marker, existed] of [['created-user', before.user], ['created-group', before.group], ['created-chroot', before.chroot]] as const) {
+      if (existed !== null) fs.rmSync(`/var/lib/${PKG}/${marker}`, { force: true });
+    }
+    dpkg(policy, ['--purge', PKG]);
+  }
+  for (const pid of packagedProcesses()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  restoreRunDir(before);
+}
+
+/** /run/scanlogd may belong to the test set-up (the reference's chroot lives below it). */
+function restoreRunDir(before: HostState): void {
+  if (before.runDir === null) {
+    fs.rmSync(PIDFILE, { force: true });
+    try {
+      fs.rmdirSync('/run/scanlogd');
+    } catch {
+      // Absent, or someone else's files in it.
+    }
+    return;
+  }
+  if (!fs.existsSync('/run/scanlogd')) fs.mkdirSync('/run/scanlogd');
+  fs.chownSync('/run/scanlogd', before.runDir.uid, before.runDir.gid);
+  fs.chmodSync('/run/scanlogd', before.runDir.mode & 0o7777);
+}
+
+/** /run/scanlogd as the host has it: owner, mode and entries. */
+function runDirSnapshot(): string {
+  const st = statOrNull('/run/scanlogd');
+  return st === null ? 'absent' : `${st.uid}:${st.gid}:${(st.mode & 0o7777).toString(8)} ${fs.readdirSync('/run/scanlogd').sort().join(',')}`;
+}
+
+/** Every path with "scanlogd" in it where a package puts or leaves things. */
+function scanlogdPaths(): string[] {
+  const r = run('find', [
+    '/etc', '/usr', '/lib/systemd', '/var/lib', '/var/cache', '/run/scanlogd',
+    '(', '-path', REPO, '-o', '-path', '/var/lib/scanlogd-ci', ')', '-prune', '-o',
+    '-path', '*scanlogd*', '-print',
+  ]);
+  return r.stdout.split('\n').filter((l) => l !== '').sort();
+}
+
+// ---------------------------------------------------------------------------
+// Building and linting.
+
+rootTest('npm run package on a clean copy of the tree builds both packages, like those in dist/', async (t) => {
+  const deb = builtPackage('.deb');
+  const rpm = builtPackage('.rpm');
+  t.is(path.basename(deb), `${PKG}_${VERSION}-${revision()}_${ok('dpkg', ['--print-architecture']).trim()}.deb`);
+  t.is(path.basename(rpm), `${PKG}-${VERSION}-${revision()}.${ok('rpm', ['--eval', '%{_arch}']).trim()}.rpm`);
+
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'scanlogd-clean-'));
+  t.teardown(() => fs.rmSync(copy, { recursive: true, force: true }));
+  ok('sh', ['-c', 'tar -C "$0" --exclude=./node_modules --exclude=./dist --exclude=./.reference --exclude=./.git --exclude="*.log" -cf - . | tar -C "$1" -xf -', REPO, copy]);
+  ok('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: copy, timeout: 600000 });
+  const built = run('npm', ['run', 'package'], { cwd: copy, timeout: 600000 });
+  t.is(built.code, 0, built.stdout + built.stderr);
+
+  const cleanDeb = builtPackage('.deb', path.join(copy, 'dist'));
+  const cleanRpm = builtPackage('.rpm', path.join(copy, 'dist'));
+  t.is(path.basename(cleanDeb), path.basename(deb));
+  t.is(path.basename(cleanRpm), path.basename(rpm));
+  t.deepEqual(tarNames(cleanDeb).sort(), tarNames(deb).sort());
+  t.deepEqual(rpmPaths(cleanRpm), rpmPaths(rpm));
+  t.is(ok('dpkg-deb', ['-f', cleanDeb]), ok('dpkg-deb', ['-f', deb]));
+});
+
+rootTest('lintian finds no error in the .deb, and only the warnings kept on purpose', (t) => {
+  const dir = makeSocketDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const deb = path.join(dir, path.basename(builtPackage('.deb')));
+  fs.copyFileSync(builtPackage('.deb'), deb);
+  fs.chmodSync(deb, 0o644);
+  // lintian asks not to be run as root.
+  const r = run('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'env', `HOME=${dir}`, `TMPDIR=${os.tmpdir()}`,
+    'lintian', '--display-info', '--fail-on', 'error', deb]);
+  t.log(r.stdout.trim() || '(lintian: nothing)');
+  t.is(r.code, 0, r.stderr);
+  const tags = r.stdout.split('\n').filter((l) => /^[EW]: /.test(l));
+  t.deepEqual(tags.filter((l) => l.startsWith('E: ')), []);
+  const warnings = tags.filter((l) => l.startsWith('W: ')).map((l) => l.split(' ')[2] as string);
+  t.deepEqual(warnings.filter((w) => !LINTIAN_WARNINGS.has(w)), []);
+});
+
+rootTest('rpmlint (with Fedora\'s settings) finds no error in the .rpm, and only the warnings kept on purpose', (t) => {
+  const r = run('rpmlint', ['-c', path.join(REPO, 'packaging', 'rpm', 'rpmlint.toml'), builtPackage('.rpm')]);
+  t.log(r.stdout.trim());
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n').filter((l) => / [EW]: /.test(l));
+  t.deepEqual(lines.filter((l) => / E: /.test(l)), []);
+  const warnings = lines.filter((l) => / W: /.test(l)).map((l) => l.split(' ')[2] as string);
+  t.deepEqual(warnings.filter((w) => !RPMLINT_WARNINGS.has(w)), []);
+  t.regex(r.stdout, /0 errors/);
+});
+
+// ---------------------------------------------------------------------------
+// What the packages hold.
+
+rootTest('the .deb: dependencies, replaced package, and only the daemon with its production modules', (t) => {
+  const deb = builtPackage('.deb');
+  const field = (name: string): string => ok('dpkg-deb', ['-f', deb, name]).trim();
+  const major = process.versions.node.split('.')[0] as string;
+  t.is(field('Package'), PKG);
+  t.is(field('Architecture'), ok('dpkg', ['--print-architecture']).trim());
+  const depends = field('Depends').split(/,\s*/);
+  for (const d of ['adduser', `nodejs (>= ${major})`, `nodejs (<< ${Number(major) + 1}~)`]) t.true(depends.includes(d), field('Depends'));
+  t.true(depends.some((d) => d.startsWith('libc6')), 'the native addons need libc6');
+  t.is(field('Conflicts'), 'scanlogd');
+  t.is(field('Replaces'), 'scanlogd');
+  t.is(field('Provides'), 'scanlogd');
+
+  const paths = tarNames(deb);
+  for (const p of [
+    ...APP_REQUIRED, '/usr/sbin/scanlogd', '/etc/init.d/scanlogd', '/etc/default/scanlogd', '/lib/systemd/system/scanlogd.service',
+    '/usr/share/man/man8/scanlogd.8.gz', `/usr/share/doc/${PKG}/copyright`, `/usr/share/doc/${PKG}/changelog.Debian.gz`,
+    '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf',
+  ]) {
+    t.true(paths.includes(p), `${p} is missing from the .deb`);
+  }
+  t.deepEqual(paths.filter((p) => FORBIDDEN.some((re) => re.test(p))), []);
+  t.deepEqual(paths.filter((p) => p.startsWith('/usr/lib/debug')), []);
+  const conffiles = ok('sh', ['-c', 'dpkg-deb --ctrl-tarfile "$0" | tar -xO ./conffiles', deb]).trim().split('\n').sort();
+  t.deepEqual(conffiles, ['/etc/default/scanlogd', '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf', '/etc/init.d/scanlogd']);
+});
+
+rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd scriptlets', (t) => {
+  const rpm = builtPackage('.rpm');
+  const paths = rpmPaths(rpm);
+  for (const p of [
+    ...APP_REQUIRED, '/usr/sbin/scanlogd', '/usr/lib/systemd/system/scanlogd.service', '/usr/lib/sysusers.d/scanlogd.conf',
+    '/etc/sysconfig/scanlogd', '/usr/share/man/man8/scanlogd.8.gz',
+    '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf',
+  ]) {
+    t.true(paths.includes(p), `${p} is missing from the .rpm`);
+  }
+  t.true(paths.some((p) => /^\/usr\/share\/licenses\/scanlogd-ts[^/]*\/copyright$/.test(p)));
+  t.deepEqual(paths.filter((p) => FORBIDDEN.some((re) => re.test(p))), []);
+  // The daemon's tree is the same in both packages.
+  const app = (list: string[]): string[] => list.filter((p) => p.startsWith('/usr/lib/scanlogd')).sort();
+  t.deepEqual(app(paths), app(tarNames(builtPackage('.deb'))));
+
+  const major = process.versions.node.split('.')[0] as string;
+  const requires = ok('rpm', ['-qp', '--requires', rpm]).split('\n');
+  t.true(requires.includes(`nodejs(abi${major})`), requires.join(', '));
+  t.true(requires.includes('/usr/bin/node'));
+  t.regex(ok('rpm', ['-qp', '--conflicts', rpm]), /^scanlogd$/m);
+  t.regex(ok('rpm', ['-qp', '--provides', rpm]), /^scanlogd = /m);
+
+  const parts = ok('rpm', ['-qp', '--scripts', rpm]).split(/^(\w+) scriptlet \(using \/bin\/sh\):$/m);
+  const sections = new Map<string, string>();
+  for (let i = 1; i + 1 < parts.length; i += 2) sections.set(parts[i] as string, parts[i + 1] as string);
+  t.deepEqual([...sections.keys()], ['preinstall', 'postinstall', 'preuninstall', 'postuninstall']);
+  const section = (name: string): string => sections.get(name) ?? '';
+  t.regex(section('preinstall'), /getent group scanlogd >\/dev\/null \|\| groupadd -r scanlogd/);
+  t.regex(section('preinstall'), /useradd -r -g scanlogd -d \/nonexistent -M -s \/usr\/sbin\/nologin/);
+  t.regex(section('postinstall'), /mkdir -m 0755 \/var\/empty/);
+  t.regex(section('postinstall'), /systemctl --no-reload preset scanlogd\.service/);
+  t.regex(section('preuninstall'), /systemctl --no-reload disable --now scanlogd\.service/);
+  t.regex(section('postuninstall'), /systemctl try-restart scanlogd\.service/);
+});
+
+rootTest('scanlogd(8) renders without warnings and documents every option', (t) => {
+  const extracted = makeSocketDir();
+  t.teardown(() => fs.rmSync(extracted, { recursive: true, force: true }));
+  ok('dpkg-deb', ['-x', builtPackage('.deb'), extracted]);
+  const page = { ...process.env, MANWIDTH: '80' };
+  let text = '';
+  for (const file of [path.join(REPO, 'packaging', 'scanlogd.8'), path.join(extracted, 'usr/share/man/man8/scanlogd.8.gz')]) {
+    const r = run('man', ['--warnings', '-l', file], { env: page });
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stderr, '', `${file}: ${r.stderr}`);
+    text = r.stdout;
+  }
+  const help = ok(process.execPath, [path.join(REPO, 'bin', 'scanlogd.js'), '--help']);
+  const options = [...help.matchAll(/--[a-z][a-z-]+/g)].map((m) => m[0]);
+  t.true(options.length > 10);
+  for (const option of new Set(options)) t.true(text.includes(option), `${option} is not in the man page`);
+  for (const heading of ['SYNOPSIS', 'OPTIONS', 'THE LOG LINE', 'EXIT STATUS', 'FILES', 'SECURITY']) t.regex(text, new RegExp(`^${heading}$`, 'm'));
+});
+
+// ---------------------------------------------------------------------------
+// The .deb installed on this machine.
+
+function initScript(action: string): Result {
+  // Run the script itself even where systemd would take the call over.
+  return run(INIT, [action], { env: { ...process.env, SYSTEMCTL_SKIP_REDIRECT: '1' }, timeout: 60000 });
+}
+
+async function runningDaemon(uid: number): Promise<{ capture: number; monitor: number }> {
+  return waitFor(
+    'the daemon of the init script to run as scanlogd',
+    () => {
+      const capture = Number(fs.existsSync(PIDFILE) ? fs.readFileSync(PIDFILE, 'utf8') : '0');
+      const monitor = capture > 0 ? childrenOf(capture)[0] : undefined;
+      if (monitor === undefined || readStatus(capture)?.uid[0] !== uid) return undefined;
+      if (commandLine(capture) !== 'scanlogd' || commandLine(monitor) !== 'scanlogd-monitor') return undefined;
+      return { capture, monitor };
+    },
+    10000,
+  );
+}
+
+async function gone(pids: number[]): Promise<void> {
+  await waitFor(`processes ${pids.join(', ')} to end`, () => (pids.some(isAlive) ? undefined : true), 5000);
+}
+
+const systemdIsInit = fs.existsSync('/run/systemd/system');
+
+rootTest('the .deb installed for real: init script start, status, scan, stop; unit verified; purge leaves nothing behind', async (t) => {
+  if (systemdIsInit) {
+    t.log('this machine runs systemd: the init script would hand every call to systemctl; run this test where it does not (CI)');
+    t.pass();
+    return;
+  }
+  const deb = builtPackage('.deb');
+  const before = hostState();
+  const work = makeSocketDir();
+  const policy = allowPolicy(work);
+  const syslog = listenSyslog(path.join(work, 'log'));
+  t.teardown(() => {
+    syslog.close();
+    purgeLeftovers(before, policy);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  t.is(packageStatus(), 'not-installed', 'the package must not be installed before the test');
+  const pathsBefore = scanlogdPaths();
+
+  const install = dpkg(policy, ['-i', deb]);
+  t.is(install.code, 0, install.stdout + install.stderr);
+  t.is(packageStatus(), 'installed');
+
+  // The account: made by the postinst unless it was there (and then recorded as such).
+  const user = getent('passwd', 'scanlogd');
+  t.truthy(user);
+  t.truthy(getent('group', 'scanlogd'));
+  t.is(fs.existsSync(`/var/lib/${PKG}/created-user`), before.user === null);
+  t.is(fs.existsSync(`/var/lib/${PKG}/created-chroot`), before.chroot === null);
+  if (before.user === null) t.regex(user ?? '', /^scanlogd:x:\d+:\d+:[^:]*:\/nonexistent:\/usr\/sbin\/nologin$/);
+  const chroot = fs.statSync('/var/empty');
+  t.is(chroot.uid, 0);
+  t.is(chroot.mode & 0o022, 0);
+  const { uid } = userIds('scanlogd');
+
+  // The unit as installed.
+  const verify = run('systemd-analyze', ['verify', '/lib/systemd/system/scanlogd.service']);
+  t.is(verify.code, 0, verify.stderr);
+  t.is(verify.stdout + verify.stderr, '');
+  t.log(run('systemd-analyze', ['security', '--offline=true', '/lib/systemd/system/scanlogd.service']).stdout.trim().split('\n').pop());
+
+  // Whether the postinst started it depends on this machine's runlevel; either way,
+  // stop it and give it the test's syslog socket.
+  t.log(fs.existsSync(PIDFILE) ? 'the postinst started the daemon' : 'the postinst did not start the daemon (no runlevel here)');
+  t.is(initScript('stop').code, 0);
+  const stopped = initScript('status');
+  t.is(stopped.code, 3, stopped.stdout);
+  t.regex(stopped.stdout, /scanlogd is not running/);
+  const defaults = fs.readFileSync('/etc/default/scanlogd', 'utf8');
+  const setOptions = (options: string): void =>
+    fs.writeFileSync('/etc/default/scanlogd', defaults.replace(/^SCANLOGD_OPTS=.*$/m, `SCANLOGD_OPTS="${options}"`));
+
+  // A start the daemon refuses: status 1 and its one-line reason.
+  setOptions(`--syslog-socket ${syslog.path} --scan-delay 0`);
+  const refused = initScript('start');
+  t.is(refused.code, 1, refused.stdout);
+  t.regex(refused.stderr, /^error: option '--scan-delay <seconds>' argument '0' is invalid/m);
+  t.is(initScript('status').code, 3);
+  setOptions(`--syslog-socket ${syslog.path}`);
+
+  const started = initScript('start');
+  t.is(started.code, 0, started.stdout + started.stderr);
+  const first = await runningDaemon(uid);
+  const capture = readStatus(first.capture);
+  t.deepEqual(capture?.uid, [uid, uid, uid, uid]);
+  t.deepEqual(readStatus(first.monitor)?.uid, [uid, uid, uid, uid]);
+  t.is(fs.readlinkSync(`/proc/${first.capture}/root`), '/var/empty');
+  t.is(fs.statSync('/run/scanlogd').uid, uid);
+  const status = initScript('status');
+  t.is(status.code, 0);
+  t.regex(status.stdout, /scanlogd is running/);
+  // Starting a running daemon changes nothing.
+  t.is(initScript('start').code, 0);
+  t.is(fs.readFileSync(PIDFILE, 'utf8'), `${first.capture}\n`);
+
+  // nmap from this host to 127.0.0.1: the daemon runs in the host's network namespace.
+  const scan = run('nmap', ['-n', '-Pn', '-r', '-sS', '-g', '40000', '--ttl', '50', '--max-retries', '0', '-p', '1-20', '127.0.0.1']);
+  t.is(scan.code, 0, scan.stderr);
+  await waitFor('a syslog line', () => (syslog.datagrams.length > 0 ? true : undefined));
+  await sleep(300);
+  t.is(syslog.datagrams.length, 1, syslog.datagrams.join('\n'));
+  t.is(SYSLOG_PREFIX.exec(syslog.datagrams[0] as string)?.[1], '25');
+  t.is((syslog.messages()[0] as string).replace(/ @\d\d:\d\d:\d\d$/, ''), '127.0.0.1:40000 to 127.0.0.1 ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 50');
+
+  const restarted = initScript('restart');
+  t.is(restarted.code, 0, restarted.stdout + restarted.stderr);
+  await gone([first.capture, first.monitor]);
+  const second = await runningDaemon(uid);
+  t.is(initScript('force-reload').code, 0);
+  await gone([second.capture, second.monitor]);
+  const third = await runningDaemon(uid);
+
+  // Other processes called scanlogd (another test's daemon, say) are never touched.
+  const decoy = childProcess.spawn(process.execPath, ['-e', "process.title = 'scanlogd'; setInterval(() => {}, 1000)"], { stdio: 'ignore' });
+  const stranger = childProcess.spawn('sleep', ['600'], { stdio: 'ignore' });
+  t.teardown(() => {
+    decoy.kill('SIGKILL');
+    stranger.kill('SIGKILL');
+  });
+  await waitFor('the decoy to name itself', () => (commandLine(decoy.pid as number) === 'scanlogd' ? true : undefined));
+
+  const stop = initScript('stop');
+  t.is(stop.code, 0, stop.stdout + stop.stderr);
+  await gone([third.capture, third.monitor]);
+  t.false(fs.existsSync(PIDFILE));
+  const status3 = initScript('status');
+  t.is(status3.code, 3, status3.stdout);
+  t.is(initScript('stop').code, 0, 'stopping a stopped daemon succeeds');
+  t.is(initScript('try-restart').code, 0);
+  t.false(fs.existsSync(PIDFILE), 'try-restart does not start a stopped daemon');
+  t.is(initScript('reload').code, 3);
+  // A pidfile naming a process that is not scanlogd: not running, and not stopped.
+  fs.writeFileSync(PIDFILE, `${stranger.pid}\n`);
+  const foreign = initScript('status');
+  t.is(foreign.code, 1, foreign.stdout);
+  t.regex(foreign.stdout, /scanlogd is not running but \/run\/scanlogd\/scanlogd\.pid exists/);
+  t.is(initScript('stop').code, 0);
+  t.true(isAlive(stranger.pid as number) && isAlive(decoy.pid as number), 'stop signalled a process that is not its daemon');
+
+  // A daemon killed outright leaves its pidfile: status says so; start replaces it.
+  t.is(initScript('start').code, 0);
+  const killed = await runningDaemon(uid);
+  process.kill(killed.capture, 'SIGKILL');
+  // Until init reaps it, start-stop-daemon counts a zombie as running.
+  await waitFor('the killed daemon to be reaped', () => (fs.existsSync(`/proc/${killed.capture}`) ? undefined : true), 10000);
+  await gone([killed.monitor]);
+  t.is(initScript('status').code, 1);
+  t.is(initScript('start').code, 0);
+  const fourth = await runningDaemon(uid);
+  t.not(fourth.capture, killed.capture);
+
+  // Reinstalling keeps the edited conffile and what the first postinst recorded.
+  const markers = fs.readdirSync(`/var/lib/${PKG}`).sort();
+  const reinstall = dpkg(policy, ['-i', deb]);
+  t.is(reinstall.code, 0, reinstall.stdout + reinstall.stderr);
+  t.regex(fs.readFileSync('/etc/default/scanlogd', 'utf8'), new RegExp(`^SCANLOGD_OPTS="--syslog-socket ${syslog.path}"$`, 'm'));
+  t.deepEqual(fs.readdirSync(`/var/lib/${PKG}`).sort(), markers);
+  t.is(initScript('stop').code, 0);
+  await gone([fourth.capture, fourth.monitor]);
+  t.true(isAlive(decoy.pid as number), 'the decoy survived');
+
+  // Purged while running: prerm stops it.
+  t.is(initScript('start').code, 0);
+  const last = await runningDaemon(uid);
+  const purge = dpkg(policy, ['--purge', PKG]);
+  t.is(purge.code, 0, purge.stdout + purge.stderr);
+  await gone([last.capture, last.monitor]);
+  t.deepEqual(packagedProcesses(), []);
+  t.is(packageStatus(), 'not-installed');
+
+  t.is(getent('passwd', 'scanlogd'), before.user, 'purge removes the account only if the package made it');
+  t.is(getent('group', 'scanlogd'), before.group);
+  t.is(fs.existsSync('/var/empty'), before.chroot !== null);
+  t.false(fs.existsSync(PIDFILE));
+  t.is(fs.existsSync('/run/scanlogd'), before.runDir !== null);
+  restoreRunDir(before);
+  t.deepEqual(scanlogdPaths(), pathsBefore);
+});
+
+/**
+ * The start of a shell script run in a private mount namespace whose /etc has no
+ * scanlogd account, whose /var has no /var/empty and whose /run is empty, as on a
+ * machine that never had scanlogd. dpkg's database is the host's; the host's
+ * account and directories are never touched. Arguments: a work directory outside
+ * /run, the .deb, the allow-all policy-rc.d.
+ */
+const FRESH_MACHINE = String.raw`
+set -eu
+work=$1 deb=$2 policy=$3
+if [ -e /usr/sbin/policy-rc.d ]; then mount --bind "$policy" /usr/sbin/policy-rc.d; fi
+# A /run of its own: the pidfile directory, and the old package's purge runs
+# rm -rf /var/run/scanlogd.
+mount -t tmpfs -o mode=0755 scanlogd-test /run
+mkdir -m 1777 /run/lock
+cp -a /etc "$work/etc"
+for f in passwd group shadow gshadow; do
+	if [ -f "$work/etc/$f" ]; then sed -i '/^scanlogd:/d' "$work/etc/$f"; fi
+done
+mount --bind "$work/etc" /etc
+mkdir "$work/var"
+mount --bind /var "$work/var"
+mount -t tmpfs -o mode=0755 scanlogd-test /var
+for entry in "$work"/var/* "$work"/var/.[!.]*; do
+	[ -e "$entry" ] || [ -L "$entry" ] || continue
+	name=$(basename "$entry")
+	[ "$name" != empty ] || continue
+	if [ -L "$entry" ]; then cp -P "$entry" "/var/$name"
+	elif [ -d "$entry" ]; then mkdir "/var/$name"; mount --rbind "$entry" "/var/$name"
+	else touch "/var/$name"; mount --bind "$entry" "/var/$name"
+	fi
+done
+[ ! -e /var/empty ] && ! getent passwd scanlogd >/dev/null || { echo "error=the namespace still shows the account or /var/empty"; exit 1; }
+trap 'dpkg --purge scanlogd-ts scanlogd >&2 || true' EXIT
+start_daemon() {
+	if SYSTEMCTL_SKIP_REDIRECT=1 /etc/init.d/scanlogd start >&2; then echo "start=0"; else echo "start=$?"; fi
+	pid=$(cat /run/scanlogd/scanlogd.pid 2>/dev/null || true)
+	echo "pid=$pid"
+	sleep 1
+	[ -z "$pid" ] || echo "ids=$(awk '/^Uid:/ {print $2, $3, $4, $5} /^Gid:/ {print $2}' /proc/$pid/status | paste -sd ' ') monitor=$(xargs </proc/$pid/task/$pid/children)"
+}
+`;
+
+const CREATE_AND_PURGE = String.raw`
+dpkg -i "$deb" >&2
+echo "user=$(getent passwd scanlogd || true)"
+echo "group=$(getent group scanlogd || true)"
+echo "chroot=$(stat -c %u:%g:%a /var/empty 2>/dev/null || true)"
+echo "markers=$(ls /var/lib/scanlogd-ts | paste -sd ' ')"
+start_daemon
+trap - EXIT
+if dpkg --purge scanlogd-ts >&2; then echo "purge=0"; else echo "purge=$?"; fi
+echo "after-user=$(getent passwd scanlogd || echo none)"
+echo "after-group=$(getent group scanlogd || echo none)"
+echo "after-chroot=$([ -e /var/empty ] && echo present || echo absent)"
+echo "after-state=$([ -e /var/lib/scanlogd-ts ] && echo present || echo absent)"
+`;
+
+/** Debian's scanlogd 2.2.8 first, then this package over it. Argument 4: the old .deb. */
+const REPLACE_OLD = String.raw`
+old=$4 format=$5
+dpkg -i "$old" >&2
+echo "old-user=$(getent passwd scanlogd || true)"
+dpkg -i "$deb" >&2
+echo "states=$(dpkg-query -W -f "$format" scanlogd scanlogd-ts | paste -sd ' ')"
+echo "ours=$(grep -c 'start-stop-daemon --pidfile' /etc/init.d/scanlogd || true)"
+echo "binary=$(head -c 2 /usr/sbin/scanlogd)"
+start_daemon
+trap - EXIT
+if dpkg --purge scanlogd-ts >&2 && dpkg --purge scanlogd >&2; then echo "purge=0"; else echo "purge=$?"; fi
+`;
+
+/** A root-owned directory outside /run, which the namespace replaces. */
+function freshWorkDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scanlogd-fresh-'));
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+function inFreshMachine(script: string, work: string, policy: string, extra: string[] = []): { result: Result; out: Map<string, string> } {
+  const result = run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', FRESH_MACHINE + script, 'sh', work, builtPackage('.deb'), policy, ...extra], {
+    timeout: 300000,
+  });
+  const out = new Map(
+    result.stdout
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as [string, string]),
+  );
+  return { result, out };
+}
+
+rootTest('on a machine without them, the package makes the scanlogd account and /var/empty, and its purge removes both', async (t) => {
+  if (systemdIsInit) {
+    t.log('this machine runs systemd: the init script would hand every call to systemctl; run this test where it does not (CI)');
+    t.pass();
+    return;
+  }
+  const before = hostState();
+  const work = freshWorkDir();
+  const policy = allowPolicy(work);
+  t.teardown(() => {
+    purgeLeftovers(before, policy);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  t.is(packageStatus(), 'not-installed');
+  const runDir = runDirSnapshot();
+  const { result: r, out } = inFreshMachine(CREATE_AND_PURGE, work, policy);
+  t.log(r.stderr.trim());
+  t.is(r.code, 0, r.stdout + r.stderr);
+
+  const user = /^scanlogd:x:(\d+):(\d+)::\/nonexistent:\/usr\/sbin\/nologin$/.exec(out.get('user') ?? '');
+  t.truthy(user, out.get('user'));
+  const uid = Number(user?.[1]);
+  t.true(uid > 0 && uid < 1000, 'a system account');
+  t.regex(out.get('group') ?? '', new RegExp(`^scanlogd:x:${user?.[2]}:$`));
+  t.is(out.get('chroot'), '0:0:755');
+  t.is(out.get('markers')?.trim(), 'created-chroot created-group created-user');
+  t.is(out.get('start'), '0');
+  t.regex(out.get('ids') ?? '', new RegExp(`^${uid} ${uid} ${uid} ${uid} ${user?.[2]} monitor=\\d+$`));
+  t.is(out.get('purge'), '0');
+  const pid = Number(out.get('pid'));
+  const monitor = Number(/monitor=(\d+)/.exec(out.get('ids') ?? '')?.[1]);
+  await gone([pid, monitor]);
+  t.is(out.get('after-user'), 'none');
+  t.is(out.get('after-group'), 'none');
+  t.is(out.get('after-chroot'), 'absent');
+  t.is(out.get('after-state'), 'absent');
+  t.is(packageStatus(), 'not-installed');
+  // The host kept its own.
+  t.is(getent('passwd', 'scanlogd'), before.user);
+  t.is(fs.existsSync('/var/empty'), before.chroot !== null);
+  t.is(runDirSnapshot(), runDir);
+});
+
+rootTest('installed over Debian\'s scanlogd 2.2.8, the package removes it, takes over its init script and runs as its account', async (t) => {
+  if (systemdIsInit) {
+    t.log('this machine runs systemd: the init script would hand every call to systemctl; run this test where it does not (CI)');
+    t.pass();
+    return;
+  }
+  const before = hostState();
+  const work = freshWorkDir();
+  const policy = allowPolicy(work);
+  t.teardown(() => {
+    purgeLeftovers(before, policy);
+    if (!['', 'not-installed'].includes(run('dpkg-query', ['-W', '-f', '$' + '{db:Status-Status}', 'scanlogd']).stdout.trim())) {
+      // Its postrm deletes the account: purge it where the account is a copy.
+      inFreshMachine('trap - EXIT; dpkg --purge scanlogd >&2', work, policy);
+    }
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  t.is(packageStatus(), 'not-installed');
+  const download = run('apt-get', ['download', 'scanlogd'], { cwd: work });
+  t.is(download.code, 0, `apt-get download scanlogd: ${download.stderr}`);
+  const old = fs.readdirSync(work).find((n) => /^scanlogd_2\.2\.8.*\.deb$/.test(n));
+  if (old === undefined) {
+    t.fail(`Debian offers no scanlogd 2.2.8: ${fs.readdirSync(work).join(', ')}`);
+    return;
+  }
+
+  const runDir = runDirSnapshot();
+  const { result: r, out } = inFreshMachine(REPLACE_OLD, work, policy, [path.join(work, old), '$' + '{Package}:$' + '{db:Status-Status}\\n']);
+  t.log(r.stderr.trim());
+  t.is(r.code, 0, r.stdout + r.stderr);
+  // The old package made its account with group nogroup; this one runs as it.
+  const user = /^scanlogd:x:(\d+):(\d+):/.exec(out.get('old-user') ?? '');
+  t.truthy(user, out.get('old-user'));
+  t.is(out.get('states'), 'scanlogd:config-files scanlogd-ts:installed');
+  t.is(out.get('ours'), '1', '/etc/init.d/scanlogd is this package\'s');
+  t.is(out.get('binary'), '#!', '/usr/sbin/scanlogd is this package\'s wrapper');
+  t.is(out.get('start'), '0');
+  t.regex(out.get('ids') ?? '', new RegExp(`^${user?.[1]} ${user?.[1]} ${user?.[1]} ${user?.[1]} ${user?.[2]} monitor=\\d+$`));
+  t.is(out.get('purge'), '0');
+  await gone([Number(out.get('pid'))]);
+  t.is(packageStatus(), 'not-installed');
+  t.is(getent('passwd', 'scanlogd'), before.user);
+  t.is(runDirSnapshot(), runDir, 'the old package\'s purge ran rm -rf /run/scanlogd on the host');
+});
+
+// ---------------------------------------------------------------------------
+// The unit's sandbox and fail2ban, with the daemon on real traffic.
+
+const CAPABILITY_BITS: Record<string, number> = { CAP_SETGID: 6, CAP_SETUID: 7, CAP_NET_RAW: 13, CAP_SYS_CHROOT: 18 };
+
+function requireAccount(t: ExecutionContext): boolean {
+  if (getent('passwd', 'scanlogd') !== null) return true;
+  t.fail('this test runs the daemon as user scanlogd: create it first (scripts/test-setup.sh or .ci/run do)');
+  return false;
+}
+
+rootTest('the packaged daemon runs inside the systemd unit\'s sandbox: its capabilities, no new privileges, a read-only system', async (t) => {
+  if (!requireAccount(t)) return;
+  const dir = makeSocketDir();
+  const root = path.join(dir, 'root');
+  ok('dpkg-deb', ['-x', builtPackage('.deb'), root]);
+  fs.mkdirSync(path.join(dir, 'empty'), { mode: 0o755 });
+  const unit = fs.readFileSync(path.join(root, 'lib/systemd/system/scanlogd.service'), 'utf8');
+  const setting = (name: string): string => new RegExp(`^${name}=(.*)$`, 'm').exec(unit)?.[1]?.trim() ?? '';
+  const caps = setting('CapabilityBoundingSet').split(/\s+/);
+  t.deepEqual([...caps].sort(), Object.keys(CAPABILITY_BITS).sort(), 'the unit keeps exactly these capabilities');
+  const settings: Array<[string, string]> = [
+    ['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'],
+    ['RestrictAddressFamilies', 'AF_INET AF_UNIX'], ['SystemCallArchitectures', 'native'], ['Restart', 'on-failure'],
+  ];
+  for (const [name, value] of settings) t.is(setting(name), value, name);
+  t.regex(setting('ExecStart'), /^\/usr\/sbin\/scanlogd --foreground /);
+
+  const bed: Testbed = createTestbed();
+  const syslog = listenSyslog(path.join(dir, 'log'));
+  // What systemd would do with those settings, short of running systemd.
+  const sandbox = String.raw`
+set -eu
+for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
+	case $m in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
+	mount -o remount,bind,ro "$m" 2>/dev/null || true
+done
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+for d in /home /root /run/user; do
+	if [ -d "$d" ]; then mount -t tmpfs -o mode=0 tmpfs "$d"; fi
+done
+if touch /usr/.scanlogd-sandbox 2>/dev/null; then rm -f /usr/.scanlogd-sandbox; echo "the file system is still writable" >&2; exit 99; fi
+exec setpriv --bounding-set "$0" --inh-caps=-all --no-new-privs "$@"
+`;
+  const bounding = `-all,${caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',')}`;
+  const child = childProcess.spawn('ip', ['netns', 'exec', bed.target, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', sandbox,
+    bounding, process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd.js'), '--foreground',
+    '--chroot', path.join(dir, 'empty'), '--syslog-socket', syslog.path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  t.teardown(async () => {
+    try {
+      if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGTERM');
+      await Promise.race([exited, sleep(2000)]);
+      if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGKILL');
+    } finally {
+      syslog.close();
+      bed.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const { uid } = userIds('scanlogd');
+  const pid = child.pid as number;
+  await waitFor(`the sandboxed daemon to run (stderr: ${stderr})`, () =>
+    readStatus(pid)?.uid[0] === uid && commandLine(pid) === 'scanlogd' && childrenOf(pid).length === 1 ? true : undefined, 10000);
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const expected = Object.values(CAPABILITY_BITS).reduce((m, bit) => m | (1n << BigInt(bit)), 0n);
+  t.is(BigInt(`0x${/^CapBnd:\s*(\w+)$/m.exec(status)?.[1] ?? '0'}`), expected);
+  t.regex(status, /^NoNewPrivs:\s*1$/m);
+
+  const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-r', '-sS', '-g', '40000', '--ttl', '50', '--max-retries', '0', '-p', '1-20', bed.targetAddr]);
+  t.is(r.code, 0, r.stderr);
+  await waitFor('a syslog line', () => (syslog.datagrams.length > 0 ? true : undefined));
+  t.is(
+    (syslog.messages()[0] as string).replace(/ @\d\d:\d\d:\d\d$/, ''),
+    `${bed.scannerAddr}:40000 to ${bed.targetAddr} ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 50`,
+  );
+});
+
+const SYN = 0x02;
+const FIN = 0x01;
+const URG = 0x20;
+
+/** Seven privileged ports from one source, 5 ms apart; `vary` picks what changes. */
+function scanFrom(n: number, bed: Testbed, vary: { sport?: boolean; daddr?: boolean; flags?: boolean }): PacketSpec[] {
+  return Array.from({ length: 7 }, (_, i) => ({
+    src: `198.18.251.${n}`,
+    dst: vary.daddr && i % 2 === 1 ? bed.targetAddr2 : bed.targetAddr,
+    sport: vary.sport ? 41000 + n * 10 + i : 40000 + n,
+    dport: 20 + n * 10 + i,
+    flags: vary.flags && i % 2 === 1 ? SYN | FIN | URG : SYN,
+    tos: vary.flags ? i : 0,
+    ttl: vary.flags ? 40 + i : 64,
+    delayMs: 5,
+  }));
+}
+
+rootTest('fail2ban: the filter matches every form of line the daemon writes and takes the source; the jail is off, and loads', async (t) => {
+  if (!requireAccount(t)) return;
+  const dir = makeSocketDir();
+  const bed = createTestbed();
+  const syslog = listenSyslog(path.join(dir, 'log'));
+  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path]);
+  t.teardown(async () => {
+    try {
+      await daemon.kill();
+    } finally {
+      syslog.close();
+      bed.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  await daemon.ready();
+
+  const forms = [{}, { sport: true }, { daddr: true }, { sport: true, daddr: true }, { flags: true }, {}];
+  const packets = forms.flatMap((vary, i) => scanFrom(i + 1, bed, vary));
+  const sent = await runIn(bed.scanner, process.execPath, [SENDER, JSON.stringify(packets)]);
+  t.is(sent.code, 0, sent.stderr);
+  await waitFor('six lines', () => (syslog.datagrams.length >= 6 ? true : undefined), 8000);
+  const messages = syslog.messages();
+  t.log(messages.join('\n'));
+  // The sixth scan within seconds is the flood notice, which names no one.
+  t.is(messages[5], 'More possible port scans follow');
+  const scans = messages.slice(0, 5);
+  t.regex(scans[0] as string, /^198\.18\.251\.1:40001 to [\d.]+ ports /);
+  t.regex(scans[1] as string, /^198\.18\.251\.2 to [\d.]+ ports /);
+  t.regex(scans[2] as string, /^198\.18\.251\.3:40003 to [\d.]+ and others, ports /);
+  t.regex(scans[3] as string, /^198\.18\.251\.4 to [\d.]+ and others, ports /);
+  t.regex(scans[4] as string, /^198\.18\.251\.5:40005 to [\d.]+ ports .*\.\.\., \?Srpa\?xy @\d\d:\d\d:\d\d$/);
+
+  // The filter and jail as packaged, in a copy of this machine's fail2ban set-up
+  // (without its own jails, which want logs this machine lacks).
+  const extracted = path.join(dir, 'deb');
+  ok('dpkg-deb', ['-x', builtPackage('.deb'), extracted]);
+  const conf = path.join(dir, 'fail2ban');
+  fs.cpSync('/etc/fail2ban', conf, { recursive: true });
+  for (const jail of fs.readdirSync(path.join(conf, 'jail.d'))) fs.rmSync(path.join(conf, 'jail.d', jail));
+  for (const file of ['filter.d/scanlogd-ts.conf', 'jail.d/scanlogd-ts.conf']) {
+    fs.copyFileSync(path.join(extracted, 'etc/fail2ban', file), path.join(conf, file));
+  }
+
+  // The datagrams as syslog daemons write them to files: rsyslog's traditional
+  // format, its RFC 3339 format (Debian 12's default), and with a pid.
+  const stamped = syslog.datagrams.map((d) => ({ stamp: SYSLOG_PREFIX.exec(d)?.[2] as string, message: d.replace(SYSLOG_PREFIX, '') }));
+  const iso = new Date().toISOString().replace('Z', '+00:00');
+  const logs = {
+    traditional: stamped.map((l) => `${l.stamp} testhost scanlogd: ${l.message}`),
+    rfc3339: stamped.map((l) => `${iso} testhost scanlogd: ${l.message}`),
+    'with a pid': stamped.map((l) => `${l.stamp} testhost scanlogd[4242]: ${l.message}`),
+  };
+  const sources = scans.map((m) => m.split(/[: ]/)[0]);
+  for (const [name, lines] of Object.entries(logs)) {
+    const file = path.join(dir, `${name.replace(/ /g, '-')}.log`);
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    const ips = run('fail2ban-regex', ['-c', conf, '--out', 'ip', file, 'scanlogd-ts']);
+    t.is(ips.code, 0, ips.stderr);
+    t.deepEqual(ips.stdout.trim().split('\n'), sources, `${name}: ${ips.stdout}${ips.stderr}`);
+    const summary = run('fail2ban-regex', ['-c', conf, file, 'scanlogd-ts']);
+    t.regex(summary.stdout, /Lines: 6 lines, 0 ignored, 5 matched, 1 missed/, `${name}: ${summary.stdout}`);
+  }
+
+  // Off as shipped; once enabled (here on a file instead of the journal) it loads.
+  t.false(ok('fail2ban-client', ['-c', conf, '-d']).includes("'scanlogd-ts'"));
+  fs.writeFileSync(path.join(conf, 'jail.d', 'scanlogd-ts.local'),
+    `[scanlogd-ts]\nenabled = true\nbackend = auto\nlogpath = ${path.join(dir, 'traditional.log')}\n`);
+  const check = run('fail2ban-client', ['-c', conf, '-t']);
+  t.is(check.code, 0, check.stdout + check.stderr);
+  const dump = ok('fail2ban-client', ['-c', conf, '-d']);
+  t.regex(dump, /\['add', 'scanlogd-ts', 'auto'\]/);
+  t.regex(dump, /\['set', 'scanlogd-ts', 'maxretry', 1\]/);
+  t.regex(dump, /\['set', 'scanlogd-ts', 'addaction', '[a-z]+-allports'\]/);
+  t.regex(dump, /\['set', 'scanlogd-ts', 'addjournalmatch', 'SYSLOG_IDENTIFIER=scanlogd'\]/);
+});
