@@ -141,7 +141,7 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   };
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
 
-  let batch = Buffer.allocUnsafe(BATCH_RECORDS * RECORD_SIZE);
+  const batch = Buffer.allocUnsafe(BATCH_RECORDS * RECORD_SIZE);
   let filled = 0;
   let dropped = 0;
   let now = monotonicMs();
@@ -160,8 +160,9 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
         stderr(`monitor fell behind: ${dropped} packets dropped`);
         dropped = 0;
       }
-      channel.write(batch.subarray(0, filled));
-      batch = Buffer.allocUnsafe(BATCH_RECORDS * RECORD_SIZE);
+      // A copy of just the filled part: a view would pin the whole batch buffer for as
+      // long as the write is queued, and the backlog limit counts only filled bytes.
+      channel.write(Buffer.from(batch.subarray(0, filled)));
     }
     filled = 0;
   };
