@@ -253,6 +253,35 @@ rootTest('the monitor cannot ptrace the capture process, although both run as sc
   t.not(peek.status, 0);
 });
 
+rootTest('inside the capture process, setuid(0) and files outside the chroot fail (calls made there by gdb)', async (t) => {
+  const { daemon } = await setup(t);
+  const { capturePid } = await daemon.ready();
+  const { uid } = userIds('scanlogd');
+  // Each call runs in the daemon's own process, with its credentials and root.
+  const calls = [
+    'call (int)setuid(0)',
+    'call (int)*__errno_location()',
+    'call (int)geteuid()',
+    'call (int)open("/etc/passwd", 0)',
+    'call (int)*__errno_location()',
+    'call (int)open("../../../../etc/passwd", 0)',
+    'call (int)open("/proc/self/status", 0)',
+    'call (int)mkdir("/x", 448)',
+    'call (int)*__errno_location()',
+  ];
+  const g = childProcess.spawnSync('gdb', ['-p', String(capturePid), '-batch', '-nx', ...calls.flatMap((c) => ['-ex', c]), '-ex', 'detach'], {
+    encoding: 'utf8',
+    timeout: 60000,
+  });
+  const results = g.stdout
+    .split('\n')
+    .map((l) => /^\$\d+ = (-?\d+)$/.exec(l)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .map(Number);
+  t.deepEqual(results, [-1, 1 /* EPERM */, uid, -1, 2 /* ENOENT */, -1, -1, -1, 13 /* EACCES */], g.stdout + g.stderr);
+  t.true(isAlive(capturePid), 'the daemon survives the inspection');
+});
+
 rootTest('killing the monitor ends the capture process within a second, non-zero, saying why', async (t) => {
   const { daemon } = await setup(t);
   const { monitorPid } = await daemon.ready();
