@@ -1,0 +1,104 @@
+// The two daemons under test behind one shape: ours (capture + monitor processes) and
+// Debian's scanlogd 2.2.8 (one process), each started in the target namespace with its
+// own syslog socket, through the test helpers.
+
+import type { Testbed } from '../test/helpers/netns.js';
+import { isAlive, startOurs, startReference } from '../test/helpers/daemon.js';
+
+export type DaemonKind = 'ours' | 'reference';
+export const DAEMON_KINDS: readonly DaemonKind[] = ['ours', 'reference'];
+
+export interface DaemonProcess {
+  role: 'capture' | 'monitor' | 'scanlogd';
+  pid: number;
+}
+
+export interface BenchDaemon {
+  kind: DaemonKind;
+  processes: DaemonProcess[];
+  /** The process that holds the raw socket. */
+  socketPid: number;
+  /** Records our capture process reported dropping because the monitor fell behind. */
+  channelDrops(): number;
+  /** What the daemon wrote on standard error (ours; the reference logs only to syslog). */
+  stderr(): string;
+  /** Throws, naming the process, if one of the daemon's processes has ended. */
+  checkAlive(): void;
+  stop(): Promise<void>;
+}
+
+const running = new Set<BenchDaemon>();
+
+function checkAlive(d: BenchDaemon): void {
+  for (const p of d.processes) {
+    if (!isAlive(p.pid)) {
+      const err = d.stderr().trim();
+      throw new Error(`${d.kind} daemon: ${p.role} process ${p.pid} has ended${err === '' ? '' : `; its standard error:\n${err}`}`);
+    }
+  }
+}
+
+/** Stops every daemon still running (for an interrupted benchmark). */
+export async function stopAllDaemons(): Promise<void> {
+  await Promise.allSettled([...running].map((d) => d.stop()));
+}
+
+/**
+ * Starts a daemon and waits until it runs. `extraArgs` are daemon options (ours only);
+ * `nodeArgs` go to node before our entry script (the capture process only: the
+ * monitor is started by the capture process itself).
+ */
+export async function startDaemon(
+  kind: DaemonKind,
+  bed: Testbed,
+  syslogPath: string,
+  extraArgs: string[] = [],
+  nodeArgs: string[] = [],
+): Promise<BenchDaemon> {
+  if (kind === 'ours') {
+    const d = startOurs(bed, ['--foreground', '--syslog-socket', syslogPath, ...extraArgs], { nodeArgs });
+    let stopped = false;
+    const daemon: BenchDaemon = {
+      kind,
+      processes: [],
+      socketPid: d.pid,
+      channelDrops: () => [...d.stderr().matchAll(/monitor fell behind: (\d+) (?:records|packets) dropped/g)].reduce((n, m) => n + Number(m[1]), 0),
+      stderr: () => d.stderr(),
+      checkAlive: () => checkAlive(daemon),
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await d.kill();
+        running.delete(daemon);
+      },
+    };
+    running.add(daemon);
+    try {
+      const { capturePid, monitorPid } = await d.ready();
+      daemon.processes.push({ role: 'capture', pid: capturePid }, { role: 'monitor', pid: monitorPid });
+    } catch (err) {
+      await daemon.stop();
+      throw err;
+    }
+    return daemon;
+  }
+  if (extraArgs.length > 0) throw new Error('the reference takes no options here');
+  const r = await startReference(bed, syslogPath);
+  let stopped = false;
+  const daemon: BenchDaemon = {
+    kind,
+    processes: [{ role: 'scanlogd', pid: r.pid }],
+    socketPid: r.pid,
+    channelDrops: () => 0,
+    stderr: () => '',
+    checkAlive: () => checkAlive(daemon),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await r.stop();
+      running.delete(daemon);
+    },
+  };
+  running.add(daemon);
+  return daemon;
+}

@@ -1,0 +1,130 @@
+// The load generator (bench/gen/flood.c): built with the machine's gcc into dist/
+// (never committed), run in the scanner namespace pinned to CPU 0, and every process
+// the benchmark starts is remembered so that an interrupted run can end exactly those.
+
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import path = require('node:path');
+import { REPO } from '../test/helpers/daemon.js';
+
+export const GENERATOR_SOURCE = path.join(REPO, 'bench', 'gen', 'flood.c');
+export const GENERATOR_BINARY = path.join(REPO, 'dist', 'bench', 'bin', 'scanlogd-flood');
+/** The generator runs here; the daemons get the other CPU(s) to themselves. */
+export const GENERATOR_CPU = '0';
+
+const started = new Set<childProcess.ChildProcess>();
+
+/** Spawns a process and remembers it until it exits. */
+export function spawnTracked(cmd: string, args: string[], options: childProcess.SpawnOptions = {}): childProcess.ChildProcess {
+  const child = childProcess.spawn(cmd, args, options);
+  started.add(child);
+  child.on('exit', () => started.delete(child));
+  return child;
+}
+
+/** SIGKILLs every process this module started that is still running, by pid. */
+export function killStarted(): void {
+  for (const child of started) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
+export function buildGenerator(): string {
+  const which = childProcess.spawnSync('gcc', ['--version'], { encoding: 'utf8' });
+  if (which.status !== 0) throw new Error('gcc not found: the load generator is compiled at bench time (apt-get install gcc libc6-dev)');
+  fs.mkdirSync(path.dirname(GENERATOR_BINARY), { recursive: true });
+  const r = childProcess.spawnSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', GENERATOR_BINARY, GENERATOR_SOURCE], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`compiling ${GENERATOR_SOURCE} failed:\n${String(r.stderr)}`);
+  return GENERATOR_BINARY;
+}
+
+/** Sending through an AF_PACKET socket on the scanner's veth instead of IPPROTO_RAW. */
+export interface LinkTransport {
+  dev: string;
+  mac: string;
+}
+
+export interface FloodSpec {
+  mode: 'syn' | 'est' | 'scan';
+  dst: string;
+  /** Packets per second; 0 sends as fast as the generator can. */
+  rate: number;
+  count: number;
+  /** Hard limit on the run, whatever the count. */
+  seconds: number;
+  seed: number;
+  srcNet?: string;
+  checksum?: 'good' | 'bad';
+  link?: LinkTransport | null;
+  scans?: number;
+  scanFirst?: number;
+  gapUs?: number;
+}
+
+export interface ScanSent {
+  addr: string;
+  /** CLOCK_MONOTONIC nanoseconds just before the threshold-crossing packet was sent. */
+  crossingNs: bigint;
+}
+
+export interface FloodResult {
+  mode: string;
+  generated: number;
+  sent: number;
+  errors: number;
+  seconds: number;
+  pps: number;
+  /** The generator's own CPU time (the target's receive path runs in its context). */
+  cpuUs: number;
+  stopped: 'count' | 'time' | 'signal';
+  scans: ScanSent[];
+}
+
+function floodArgs(spec: FloodSpec): string[] {
+  const args = ['--mode', spec.mode, '--dst', spec.dst, '--rate', String(spec.rate), '--count', String(spec.count)];
+  args.push('--seconds', String(spec.seconds), '--seed', String(spec.seed));
+  if (spec.srcNet !== undefined) args.push('--src-net', spec.srcNet);
+  if (spec.checksum !== undefined) args.push('--checksum', spec.checksum);
+  if (spec.link) args.push('--link', spec.link.dev, '--dst-mac', spec.link.mac);
+  if (spec.scans !== undefined) args.push('--scans', String(spec.scans));
+  if (spec.scanFirst !== undefined) args.push('--scan-first', String(spec.scanFirst));
+  if (spec.gapUs !== undefined) args.push('--gap-us', String(spec.gapUs));
+  return args;
+}
+
+/** Runs the generator in namespace `ns` and resolves with what it reports at the end. */
+export function runFlood(ns: string, spec: FloodSpec): Promise<FloodResult> {
+  const child = spawnTracked('ip', ['netns', 'exec', ns, 'taskset', '-c', GENERATOR_CPU, GENERATOR_BINARY, ...floodArgs(spec)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  // The generator stops itself; this only guards against a hung one.
+  const guard = setTimeout(() => child.kill('SIGKILL'), (spec.seconds + 10) * 1000);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      const lines = stdout.trim().split('\n');
+      const last = lines.pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) {
+        reject(new Error(`load generator exited with ${String(code)}: ${stderr.trim()}`));
+        return;
+      }
+      const scans: ScanSent[] = [];
+      for (const line of lines) {
+        const m = /^scan (\S+) (\d+)$/.exec(line);
+        if (m !== null) scans.push({ addr: m[1] as string, crossingNs: BigInt(m[2] as string) });
+      }
+      resolve({ ...(JSON.parse(last) as Omit<FloodResult, 'scans'>), scans });
+    });
+  });
+}

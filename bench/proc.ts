@@ -1,0 +1,126 @@
+// What the benchmark reads from /proc: CPU time and peak memory of a process, and,
+// inside a network namespace, the raw sockets' queues and drop counters and how many
+// IP packets the stack delivered.
+
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+
+/** Clock ticks per second of utime/stime in /proc/PID/stat. */
+export const CLOCK_TICKS = ((): number => {
+  const r = childProcess.spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(String(r.stdout).trim());
+  return Number.isInteger(n) && n > 0 ? n : 100;
+})();
+
+export interface CpuTime {
+  /** utime + stime from /proc/PID/stat, in microseconds (tick resolution). */
+  statUs: number;
+  /** Time on CPU from /proc/PID/schedstat, in microseconds (nanosecond resolution). */
+  schedUs: number;
+}
+
+export function cpuTime(pid: number): CpuTime {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may itself hold spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const sched = fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ');
+  return { statUs: (ticks * 1e6) / CLOCK_TICKS, schedUs: Number(sched[0]) / 1000 };
+}
+
+export interface Memory {
+  /** Peak resident set (VmHWM), kB. */
+  hwmKb: number;
+  /** Current resident set (VmRSS), kB. */
+  rssKb: number;
+  /**
+   * Current proportional set size, kB: shared pages (the node binary, which both our
+   * processes map) divided among the processes that map them.
+   */
+  pssKb: number;
+}
+
+export function memory(pid: number): Memory {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (text: string, name: string): number => Number(new RegExp(`^${name}:\\s*(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  let pssKb = NaN;
+  try {
+    pssKb = kb(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
+  } catch {
+    // Older kernels have no smaps_rollup; PSS is extra information only.
+  }
+  return { hwmKb: kb(status, 'VmHWM'), rssKb: kb(status, 'VmRSS'), pssKb };
+}
+
+/** Inodes of the sockets a process holds, from the links in /proc/PID/fd. */
+export function socketInodes(pid: number): Set<number> {
+  const inodes = new Set<number>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m !== null) inodes.add(Number(m[1]));
+  }
+  return inodes;
+}
+
+/** A file of /proc/net as seen inside namespace `ns`. */
+function netFile(ns: string, file: string): string {
+  const r = childProcess.spawnSync('ip', ['netns', 'exec', ns, 'cat', `/proc/net/${file}`], { encoding: 'utf8', timeout: 10000 });
+  if (r.status !== 0) throw new Error(`reading /proc/net/${file} in ${ns}: ${String(r.stderr)}`);
+  return String(r.stdout);
+}
+
+export interface RawSocketState {
+  inode: number;
+  /** Bytes waiting in the receive queue. */
+  rxQueue: number;
+  /** Packets the socket dropped since it was opened (full receive buffer, mostly). */
+  drops: number;
+}
+
+/** The raw sockets of /proc/net/raw inside `ns`, by inode. */
+export function rawSockets(ns: string): Map<number, RawSocketState> {
+  const sockets = new Map<number, RawSocketState>();
+  for (const line of netFile(ns, 'raw').split('\n').slice(1)) {
+    // sl local rem st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ref pointer drops
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13) continue;
+    const inode = Number(f[9]);
+    sockets.set(inode, { inode, rxQueue: parseInt(f[4]?.split(':')[1] ?? '0', 16), drops: Number(f[12]) });
+  }
+  return sockets;
+}
+
+/** The raw socket among `pid`'s descriptors (the daemon's capture socket). */
+export function rawSocketOf(ns: string, pid: number): RawSocketState {
+  const mine = socketInodes(pid);
+  const found = [...rawSockets(ns).values()].filter((s) => mine.has(s.inode));
+  if (found.length !== 1) throw new Error(`process ${pid} holds ${found.length} raw sockets in ${ns}, expected 1`);
+  return found[0] as RawSocketState;
+}
+
+/** IP packets the stack in `ns` delivered to its protocols (Ip InDelivers). */
+export function ipDelivered(ns: string): number {
+  const lines = netFile(ns, 'snmp').split('\n').filter((l) => l.startsWith('Ip: '));
+  const names = (lines[0] ?? '').split(/\s+/);
+  const values = (lines[1] ?? '').split(/\s+/);
+  const i = names.indexOf('InDelivers');
+  if (i < 0) throw new Error(`no Ip InDelivers in /proc/net/snmp of ${ns}`);
+  return Number(values[i]);
+}
+
+/** Busy and total CPU time of the whole machine so far (all CPUs), microseconds. */
+export function machineCpu(): { busyUs: number; totalUs: number } {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+  const tick = 1e6 / CLOCK_TICKS;
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busyUs: busy * tick, totalUs: (busy + idle + iowait) * tick };
+}
