@@ -7,35 +7,14 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
 import { listenSyslog, makeSocketDir, SYSLOG_PREFIX, type SyslogListener } from '../helpers/syslog.js';
-import { ENTRY, REPO, execCredentials, isAlive, readStatus, startOurs, userIds, type OurDaemon } from '../helpers/daemon.js';
+import { startScene, type Scene } from '../helpers/testbed-daemon.js';
+import { ENTRY, REPO, execCredentials, isAlive, readStatus, startOurs, userIds} from '../helpers/daemon.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('integration tests skipped: they need root for network namespaces and raw sockets');
 
-interface Setup {
-  bed: Testbed;
-  syslog: SyslogListener;
-  dir: string;
-  daemon: OurDaemon;
-}
-
-async function setup(t: ExecutionContext, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<Setup> {
-  const bed = createTestbed();
-  const dir = makeSocketDir();
-  const syslog = listenSyslog(path.join(dir, 'log'));
-  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...extraArgs], { nodeArgs });
-  t.teardown(async () => {
-    try {
-      await daemon.kill();
-    } finally {
-      syslog.close();
-      bed.destroy();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  await daemon.ready();
-  return { bed, syslog, dir, daemon };
-}
+const setup = (t: ExecutionContext, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<Scene> =>
+  startScene(t, extraArgs, { nodeArgs });
 
 /** The "@HH:MM:SS" of a line must be a time within the test's own span. */
 function assertRecentStamp(t: ExecutionContext, line: string, before: Date): void {

@@ -5,9 +5,10 @@
 import test, { type ExecutionContext } from 'ava';
 import fs = require('node:fs');
 import path = require('node:path');
-import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
-import { listenSyslog, makeSocketDir, type SyslogListener } from '../helpers/syslog.js';
-import { isAlive, startOurs, userIds, type OurDaemon } from '../helpers/daemon.js';
+import { isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
+import { makeSocketDir } from '../helpers/syslog.js';
+import { isAlive, userIds } from '../helpers/daemon.js';
+import { startScene, type Scene } from '../helpers/testbed-daemon.js';
 import { buildGenerator, killStarted, runFlood, type FloodSpec } from '../../bench/generator.js';
 import { cpuTime, memory } from '../../bench/proc.js';
 
@@ -22,31 +23,8 @@ if (isRoot && haveCompiler) {
   test.after.always(() => killStarted());
 }
 
-interface Setup {
-  bed: Testbed;
-  syslog: SyslogListener;
-  daemon: OurDaemon;
-  dir: string;
-}
-
-async function setup(t: ExecutionContext, extraArgs: string[] = []): Promise<Setup> {
-  const bed = createTestbed();
-  const dir = makeSocketDir();
-  const syslog = listenSyslog(path.join(dir, 'log'));
-  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...extraArgs]);
-  t.teardown(async () => {
-    try {
-      killStarted();
-      await daemon.kill();
-    } finally {
-      syslog.close();
-      bed.destroy();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  await daemon.ready();
-  return { bed, syslog, daemon, dir };
-}
+const setup = (t: ExecutionContext, extraArgs: string[] = []): Promise<Scene> =>
+  startScene(t, extraArgs, { beforeKill: killStarted });
 
 /** SYNs from random sources in 198.19.0.0/16 to random ports; bad TCP checksums keep
  * the target from answering each one, so the sender is not what limits the rate. */

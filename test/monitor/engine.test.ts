@@ -2,8 +2,6 @@
 // count, what a scan reports, the fixed table and hash, and the wrapping clock.
 
 import test from 'ava';
-import path = require('node:path');
-import { spawnSync } from 'node:child_process';
 import { DEFAULT_PARAMS, checkParams, type DetectorParams } from '../../src/shared/params.js';
 import { formatAddress, parseAddress, type PacketRecord } from '../../src/shared/record.js';
 import {

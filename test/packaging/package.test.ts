@@ -9,8 +9,9 @@ import os = require('node:os');
 import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
 import { listenSyslog, makeSocketDir, SYSLOG_PREFIX } from '../helpers/syslog.js';
-import { REPO, childrenOf, commandLine, isAlive, readStatus, startOurs, userIds } from '../helpers/daemon.js';
+import { REPO, childrenOf, commandLine, isAlive, readStatus, userIds } from '../helpers/daemon.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
+import { startScene } from '../helpers/testbed-daemon.js';
 
 const enabled = process.env['SCANLOGD_PACKAGING_TESTS'] === '1';
 const rootTest = enabled && isRoot ? test.serial : test.serial.skip;
@@ -867,20 +868,7 @@ function scanFrom(n: number, bed: Testbed, vary: { sport?: boolean; daddr?: bool
 
 rootTest('fail2ban: the filter matches every form of line the daemon writes and takes the source; the jail is off, and loads', async (t) => {
   if (!requireAccount(t)) return;
-  const dir = makeSocketDir();
-  const bed = createTestbed();
-  const syslog = listenSyslog(path.join(dir, 'log'));
-  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path]);
-  t.teardown(async () => {
-    try {
-      await daemon.kill();
-    } finally {
-      syslog.close();
-      bed.destroy();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  await daemon.ready();
+  const { bed, syslog, dir } = await startScene(t);
 
   const forms = [{}, { sport: true }, { daddr: true }, { sport: true, daddr: true }, { flags: true }, {}];
   const packets = forms.flatMap((vary, i) => scanFrom(i + 1, bed, vary));

@@ -1,0 +1,41 @@
+// One call for the usual test scene: a testbed, a syslog socket to read, and our
+// daemon running in the target namespace, all torn down when the test ends.
+
+import type { ExecutionContext } from 'ava';
+import fs = require('node:fs');
+import path = require('node:path');
+import { createTestbed, type Testbed } from './netns.js';
+import { listenSyslog, makeSocketDir, type SyslogListener } from './syslog.js';
+import { startOurs, type OurDaemon } from './daemon.js';
+
+export interface Scene {
+  bed: Testbed;
+  syslog: SyslogListener;
+  /** A directory the scanlogd user may enter, removed at the end. */
+  dir: string;
+  daemon: OurDaemon;
+}
+
+/** `beforeKill` runs first at teardown (to stop load generators, say). */
+export async function startScene(
+  t: ExecutionContext,
+  extraArgs: string[] = [],
+  options: { nodeArgs?: string[]; beforeKill?: () => void } = {},
+): Promise<Scene> {
+  const bed = createTestbed();
+  const dir = makeSocketDir();
+  const syslog = listenSyslog(path.join(dir, 'log'));
+  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...extraArgs], { nodeArgs: options.nodeArgs ?? [] });
+  t.teardown(async () => {
+    try {
+      options.beforeKill?.();
+      await daemon.kill();
+    } finally {
+      syslog.close();
+      bed.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  await daemon.ready();
+  return { bed, syslog, dir, daemon };
+}
