@@ -29,4 +29,4 @@ if [ ! -S /dev/log ]; then
 	fi
 fi
 echo "npm start: scanlogd running in the foreground; Ctrl-C stops it"
-exec node bin/scanlogd.js --foreground --stderr "$@"
+exec node --max-semi-space-size=1 bin/scanlogd.js --foreground --stderr "$@"

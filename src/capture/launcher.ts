@@ -3,6 +3,7 @@
 
 import childProcess = require('node:child_process');
 import type net = require('node:net');
+import { NODE_HEAP_OPTIONS } from '../shared/heap.js';
 
 /** The daemon's end of the status pipe. */
 export const DAEMON_STATUS_FD = 3;
@@ -11,7 +12,7 @@ const READY_TIMEOUT_MS = 15000;
 export function launchDaemon(entryScript: string, argv: readonly string[]): void {
   const child = childProcess.spawn(
     process.execPath,
-    [entryScript, ...argv, '--foreground', '--status-fd', String(DAEMON_STATUS_FD)],
+    [...NODE_HEAP_OPTIONS, entryScript, ...argv, '--foreground', '--status-fd', String(DAEMON_STATUS_FD)],
     { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'], cwd: '/' },
   );
   const statusPipe = child.stdio[3] as net.Socket;

@@ -10,6 +10,7 @@ import { StartupError, describe } from '../shared/errors.js';
 import { monitorArguments, type Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { closeInheritedFds } from '../shared/fds.js';
+import { NODE_HEAP_OPTIONS } from '../shared/heap.js';
 import { RECORD_SIZE, encodeLossInto } from '../shared/record.js';
 import { packetToRecord } from './packet.js';
 import { openRawTcpSocket, type PacketSource } from './rawsocket.js';
@@ -79,7 +80,7 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   try {
     monitor = childProcess.spawn(
       process.execPath,
-      [entryScript, ...monitorArguments(settings, status === null ? null : 4)],
+      [...NODE_HEAP_OPTIONS, entryScript, ...monitorArguments(settings, status === null ? null : 4)],
       {
         uid: account.uid,
         gid: account.gid,

@@ -17,6 +17,8 @@ import { SyslogWriter } from './syslog.js';
 
 /** The channel from the capture process, as placed by the spawn. */
 export const CHANNEL_FD = 3;
+/** Bytes read from the channel at once: 3276 records. */
+const CHANNEL_READ_BYTES = 64 * 1024;
 /** Where the monitor of a background daemon reports that it runs. */
 export const MONITOR_STATUS_FD = 4;
 
@@ -103,18 +105,27 @@ export function runMonitor(settings: Settings): void {
     tryExit();
   };
 
-  const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: false });
-  channel.on('data', (chunk: Buffer) => {
-    if (ending) return;
-    const monoNow = monotonicMs();
-    const wallNow = Date.now();
-    try {
-      reader.push(chunk, (record) => pipeline.feed(record, monoNow, wallNow));
-    } catch (err) {
-      channel.destroy();
-      finish(1, `bad record from the capture process: ${describe(err)}`);
-    }
-  });
+  // Every read lands in this one buffer (the reader copies a split record out), so a
+  // flood costs no allocation per read.
+  const readBuffer = Buffer.alloc(CHANNEL_READ_BYTES);
+  const onread = {
+    buffer: readBuffer,
+    callback: (length: number): boolean => {
+      if (ending) return false;
+      const monoNow = monotonicMs();
+      const wallNow = Date.now();
+      try {
+        reader.push(readBuffer.subarray(0, length), (record) => pipeline.feed(record, monoNow, wallNow));
+      } catch (err) {
+        channel.destroy();
+        finish(1, `bad record from the capture process: ${describe(err)}`);
+        return false;
+      }
+      return true;
+    },
+  };
+  // onread is accepted by the constructor, though @types/node lists it only for connect().
+  const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: false, onread } as net.SocketConstructorOpts);
   channel.on('end', () => finish(1, 'capture process closed the channel'));
   channel.on('error', (err) => finish(1, `channel: ${describe(err)}`));
 
