@@ -1,9 +1,7 @@
 // A syslog socket that notes when each datagram arrived, on the same clock
 // (CLOCK_MONOTONIC) as the generator's send time stamps, for detection latency.
 
-import fs = require('node:fs');
-import unixDgram = require('unix-dgram');
-import { SYSLOG_PREFIX } from '../test/helpers/syslog.js';
+import { listenSyslog, SYSLOG_PREFIX } from '../test/helpers/syslog.js';
 
 export interface TimedMessage {
   /** The message without "<pri>Mmm dd hh:mm:ss scanlogd: ". */
@@ -18,23 +16,9 @@ export interface TimedSyslog {
 }
 
 export function listenTimedSyslog(socketPath: string): TimedSyslog {
-  fs.rmSync(socketPath, { force: true });
   const messages: TimedMessage[] = [];
-  const sock = unixDgram.createSocket('unix_dgram', (msg: Buffer) => {
-    const arrivedNs = process.hrtime.bigint();
-    messages.push({ text: msg.toString('latin1').replace(SYSLOG_PREFIX, ''), arrivedNs });
+  const listener = listenSyslog(socketPath, (datagram, arrivedNs) => {
+    messages.push({ text: datagram.replace(SYSLOG_PREFIX, ''), arrivedNs });
   });
-  sock.bind(socketPath);
-  fs.chmodSync(socketPath, 0o666);
-  let open = true;
-  return {
-    path: socketPath,
-    messages,
-    close() {
-      if (!open) return;
-      open = false;
-      sock.close();
-      fs.rmSync(socketPath, { force: true });
-    },
-  };
+  return { path: listener.path, messages, close: () => listener.close() };
 }

@@ -1,7 +1,9 @@
 // A syslog socket for tests: a bound Unix datagram socket that keeps every datagram.
 
 import fs = require('node:fs');
+import path = require('node:path');
 import unixDgram = require('unix-dgram');
+import { userIds } from './daemon.js';
 
 export interface SyslogListener {
   path: string;
@@ -13,6 +15,15 @@ export interface SyslogListener {
 
 export const SYSLOG_PREFIX = /^<(\d+)>([A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d) scanlogd: /;
 
+/** A pidfile path in a fresh directory owned by the scanlogd user, which removes it at stop. */
+export function makePidfilePath(t: { teardown(fn: () => void): void }): string {
+  const dir = makeSocketDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const { uid, gid } = userIds('scanlogd');
+  fs.chownSync(dir, uid, gid);
+  return path.join(dir, 'scanlogd.pid');
+}
+
 /**
  * A private directory that the scanlogd user may enter, below root-owned directories
  * that only root can write (unlike /tmp), so that it can also serve as a chroot base.
@@ -23,11 +34,15 @@ export function makeSocketDir(): string {
   return dir;
 }
 
-export function listenSyslog(socketPath: string): SyslogListener {
+/** `onDatagram`, if given, also sees each datagram with its arrival on CLOCK_MONOTONIC. */
+export function listenSyslog(socketPath: string, onDatagram?: (datagram: string, arrivedNs: bigint) => void): SyslogListener {
   fs.rmSync(socketPath, { force: true });
   const datagrams: string[] = [];
   const sock = unixDgram.createSocket('unix_dgram', (msg: Buffer) => {
-    datagrams.push(msg.toString('latin1'));
+    const arrivedNs = process.hrtime.bigint();
+    const text = msg.toString('latin1');
+    datagrams.push(text);
+    onDatagram?.(text, arrivedNs);
   });
   sock.bind(socketPath);
   fs.chmodSync(socketPath, 0o666);

@@ -6,9 +6,9 @@ import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
-import { listenSyslog, makeSocketDir, SYSLOG_PREFIX, type SyslogListener } from '../helpers/syslog.js';
+import { listenSyslog, makePidfilePath, makeSocketDir, SYSLOG_PREFIX, type SyslogListener } from '../helpers/syslog.js';
 import { startScene, type Scene } from '../helpers/testbed-daemon.js';
-import { ENTRY, REPO, execCredentials, isAlive, readStatus, startOurs, userIds} from '../helpers/daemon.js';
+import { ENTRY, REPO, execCredentials, isAlive, readStatus, startOurs, userIds } from '../helpers/daemon.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('integration tests skipped: they need root for network namespaces and raw sockets');
@@ -284,11 +284,7 @@ rootTest('killing the capture process ends the monitor within a second, saying w
 });
 
 rootTest('SIGTERM stops both halves with status 0 and removes the pidfile', async (t) => {
-  const pidDir = makeSocketDir();
-  const { uid, gid } = userIds('scanlogd');
-  fs.chownSync(pidDir, uid, gid);
-  t.teardown(() => fs.rmSync(pidDir, { recursive: true, force: true }));
-  const pidfile = path.join(pidDir, 'scanlogd.pid');
+  const pidfile = makePidfilePath(t);
   const { daemon } = await setup(t, ['--pidfile', pidfile]);
   const { capturePid, monitorPid } = await daemon.ready();
   t.is(fs.readFileSync(pidfile, 'utf8'), `${capturePid}\n`);

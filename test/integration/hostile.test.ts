@@ -4,10 +4,9 @@
 
 import test, { type ExecutionContext } from 'ava';
 import fs = require('node:fs');
-import path = require('node:path');
 import { isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
-import { makeSocketDir } from '../helpers/syslog.js';
-import { isAlive, userIds } from '../helpers/daemon.js';
+import { makePidfilePath } from '../helpers/syslog.js';
+import { isAlive } from '../helpers/daemon.js';
 import { startScene, type Scene } from '../helpers/testbed-daemon.js';
 import { buildGenerator, killStarted, runFlood, type FloodSpec } from '../../bench/generator.js';
 import { cpuTime, memory } from '../../bench/proc.js';
@@ -111,11 +110,7 @@ rootTest('a stopped monitor: the capture process drops and counts, stays bounded
 });
 
 rootTest('SIGTERM during a flood stops both processes within a second, status 0, pidfile removed', async (t) => {
-  const pidDir = makeSocketDir();
-  const { uid, gid } = userIds('scanlogd');
-  fs.chownSync(pidDir, uid, gid);
-  t.teardown(() => fs.rmSync(pidDir, { recursive: true, force: true }));
-  const pidfile = path.join(pidDir, 'scanlogd.pid');
+  const pidfile = makePidfilePath(t);
   const { bed, daemon } = await setup(t, ['--pidfile', pidfile]);
   const { capturePid, monitorPid } = await daemon.ready();
   const load = runFlood(bed.scanner, synFlood(bed, 3000000, 300000, 8));
