@@ -2,7 +2,7 @@
 
 import fs = require('node:fs');
 import { StartupError, describe } from './shared/errors.js';
-import { parseSettings } from './shared/options.js';
+import { buildProgram, parseSettings, type Settings } from './shared/options.js';
 import { runCapture, type CaptureStatus } from './capture/main.js';
 import { launchDaemon } from './capture/launcher.js';
 import { runMonitor } from './monitor/main.js';
@@ -30,8 +30,24 @@ function statusReporter(fd: number): CaptureStatus {
   };
 }
 
+/** One line, on the status pipe of a detached start or else on stderr, then exit 1. */
+function failStartup(err: unknown, status: CaptureStatus | null): never {
+  const line = `scanlogd: ${describe(err)}`;
+  if (status !== null) status.report(`error ${line}`);
+  else process.stderr.write(`${line}\n`);
+  if (!(err instanceof StartupError)) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+  process.exit(1);
+}
+
 export function main(argv: readonly string[], entryScript: string): void {
-  const settings = parseSettings(argv);
+  const program = buildProgram();
+  let settings: Settings;
+  try {
+    settings = parseSettings(argv, program);
+  } catch (err) {
+    const statusFd = program.opts<{ statusFd?: number }>().statusFd;
+    failStartup(err, statusFd === undefined ? null : statusReporter(statusFd));
+  }
   if (settings.role === 'monitor') {
     runMonitor(settings);
     return;
@@ -44,10 +60,6 @@ export function main(argv: readonly string[], entryScript: string): void {
   try {
     runCapture(settings, entryScript, status);
   } catch (err) {
-    const line = `scanlogd: ${describe(err)}`;
-    if (status !== null) status.report(`error ${line}`);
-    else process.stderr.write(`${line}\n`);
-    if (!(err instanceof StartupError)) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
-    process.exit(1);
+    failStartup(err, status);
   }
 }

@@ -12,6 +12,7 @@ import { monotonicMs } from '../shared/clock.js';
 import { closeInheritedFds } from '../shared/fds.js';
 import { NODE_HEAP_OPTIONS } from '../shared/heap.js';
 import { RECORD_SIZE, encodeLossInto } from '../shared/record.js';
+import { IgnoreFilter } from '../shared/allowlist.js';
 import { packetToRecord } from './packet.js';
 import { openRawTcpSocket, type PacketSource } from './rawsocket.js';
 import { checkChrootDir, checkReadableBy, dropPrivileges, lookupUser, type Account } from './privdrop.js';
@@ -142,6 +143,10 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   };
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
 
+  // Ignored packets are dropped here, before they cost channel bytes or a monitor
+  // wake-up: to the detector they never arrived.
+  const built = new IgnoreFilter(settings.ignoreSources, settings.ignorePorts);
+  const ignore = built.empty ? null : built;
   const batch = Buffer.allocUnsafe(BATCH_RECORDS * RECORD_SIZE);
   let filled = 0;
   let dropped = 0;
@@ -175,7 +180,7 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
         sinceClock = 0;
         now = monotonicMs();
       }
-      if (packetToRecord(pkt, length, now, batch, filled) === 'ok') {
+      if (packetToRecord(pkt, length, now, batch, filled) === 'ok' && (ignore === null || !ignore.ignoresRecord(batch, filled))) {
         filled += RECORD_SIZE;
         if (filled === batch.length) flush();
       }

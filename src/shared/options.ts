@@ -3,6 +3,16 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_PARAMS, checkParams, portsBelowThreshold, type DetectorParams } from './params.js';
+import {
+  MAX_IGNORE_PORTS,
+  MAX_IGNORE_SOURCES,
+  parseCidr,
+  parsePortRange,
+  type Cidr,
+  type PortRange,
+} from './allowlist.js';
+import { ConfigError, DEFAULT_CONFIG_PATH, markRepeatable, parseConfig, readConfigFile } from './config.js';
+import { PRESET_NAMES, presetValues, type PresetName } from './presets.js';
 
 export type Role = 'capture' | 'monitor';
 
@@ -17,6 +27,9 @@ export interface Settings {
   /** Where a background daemon reports readiness or its start-up error. */
   statusFd: number | null;
   params: DetectorParams;
+  /** Applied by the capture process: the monitor never sees these packets. */
+  ignoreSources: Cidr[];
+  ignorePorts: PortRange[];
 }
 
 export const VERSION = '0.1.0';
@@ -57,6 +70,18 @@ function userName(text: string): string {
   return text;
 }
 
+/** An option that may be given many times, each use adding one parsed entry (up to `max`). */
+function listOption<T>(flags: string, description: string, parse: (text: string) => T, max: number, noun: string): Option {
+  return markRepeatable(
+    new Option(flags, description).argParser((text: string, previous: T[] | undefined): T[] => {
+      const list = previous ?? [];
+      const entry = parse(text);
+      if (list.length >= max) throw new InvalidArgumentError(`is one ${noun} too many: at most ${max} are allowed.`);
+      return [...list, entry];
+    }),
+  );
+}
+
 export function buildProgram(): Command {
   const d = DEFAULT_PARAMS;
   const program = new Command('scanlogd');
@@ -70,6 +95,21 @@ export function buildProgram(): Command {
     .option('--syslog-socket <path>', 'syslog socket to write to', absolutePath, '/dev/log')
     .option('--pidfile <path>', 'write the daemon pid here; its directory must be writable by --user', absolutePath)
     .option('--stderr', 'also print each log line on standard error', false)
+    .addOption(
+      new Option('--config <path>', `configuration file: key = value lines, keys named as these options (default: ${DEFAULT_CONFIG_PATH}, if present)`)
+        .argParser(absolutePath),
+    )
+    .addOption(
+      new Option('--preset <name>', 'threshold preset; options given explicitly override it')
+        .choices(PRESET_NAMES)
+        .default('classic'),
+    )
+    .addOption(
+      listOption('--ignore-source <cidr>', 'never count packets from this address or network (repeatable)', parseCidr, MAX_IGNORE_SOURCES, 'source'),
+    )
+    .addOption(
+      listOption('--ignore-port <port[-port]>', 'never count packets to this destination port or range (repeatable)', parsePortRange, MAX_IGNORE_PORTS, 'port entry'),
+    )
     .option('--port-weight-priv <n>', 'weight of a port below 1024', wholeNumber(1, 1000), d.portWeightPriv)
     .option('--port-weight-high <n>', 'weight of a port from 1024 up', wholeNumber(1, 1000), d.portWeightHigh)
     .option(
@@ -99,8 +139,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--status-fd <fd>').argParser(wholeNumber(3, 1000)).hideHelp())
     .addHelpText(
       'after',
-      '\nSeconds take up to three decimals. Without --foreground the command returns once the\n' +
-        'daemon runs (exit 0) or with the reason it could not start (exit 1).',
+      '\nSeconds take up to three decimals. Threshold defaults are those of the classic preset\n' +
+        '(scanlogd 2.2.8); sensitive and relaxed are described in scanlogd(8). The command line\n' +
+        'overrides the configuration file, which overrides the preset. Without --foreground the\n' +
+        'command returns once the daemon runs (exit 0) or with the reason it could not start (exit 1).',
     )
     .showHelpAfterError(false)
     .allowExcessArguments(false);
@@ -128,14 +170,62 @@ interface RawOptions {
   hashMax: number;
   role: Role;
   statusFd?: number;
+  config?: string;
+  preset: PresetName;
+  ignoreSource?: Cidr[];
+  ignorePort?: PortRange[];
 }
 
-/** Parses argv (without node and script); commander prints errors and exits 1. */
-export function parseSettings(argv: readonly string[], program: Command = buildProgram()): Settings {
+/**
+ * Sets each option the file names, unless the command line gave it. A list given on
+ * the command line replaces the file's list rather than extending it.
+ */
+function applyConfig(program: Command, file: string, required: boolean): Map<string, number> {
+  const lines = new Map<string, number>();
+  const text = readConfigFile(file, required);
+  if (text === null) return lines;
+  for (const v of parseConfig(text, file, program).values()) {
+    if (program.getOptionValueSource(v.attribute) === 'cli') continue;
+    program.setOptionValueWithSource(v.attribute, v.value, 'config');
+    lines.set(v.attribute, v.line);
+  }
+  return lines;
+}
+
+/** Fills in what the chosen preset sets and neither the command line nor the file did. */
+function applyPreset(program: Command, name: PresetName): void {
+  for (const [key, text] of Object.entries(presetValues(name))) {
+    const option = program.options.find((o) => o.long === `--${key}`);
+    if (option?.parseArg === undefined) throw new Error(`preset ${name} names ${key}, which is not an option with a value`);
+    const attribute = option.attributeName();
+    if (program.getOptionValueSource(attribute) !== 'default') continue;
+    program.setOptionValueWithSource(attribute, option.parseArg(text, undefined), `preset ${name}`);
+  }
+}
+
+/** commander's attribute name for "--scan-delay" and the like. */
+function attributeOf(long: string): string {
+  return long.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/**
+ * Parses argv (without node and script); commander prints command-line errors and
+ * exits 1. The capture process then reads the configuration file (`configPath` unless
+ * --config names another) and applies the preset; a problem with the file is thrown
+ * as a ConfigError naming the file and line. The monitor reads no file: it gets every
+ * value on its command line.
+ */
+export function parseSettings(argv: readonly string[], program: Command = buildProgram(), configPath = DEFAULT_CONFIG_PATH): Settings {
   program.exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : 1);
   });
   program.parse(argv as string[], { from: 'user' });
+  let configLines = new Map<string, number>();
+  const file = program.opts<RawOptions>().config;
+  if (program.opts<RawOptions>().role === 'capture') {
+    configLines = applyConfig(program, file ?? configPath, file !== undefined);
+    applyPreset(program, program.opts<RawOptions>().preset);
+  }
   const o = program.opts<RawOptions>();
   const threshold = o.scanWeightThreshold ?? o.scanMinCount * o.portWeightPriv;
   const params: DetectorParams = {
@@ -154,6 +244,11 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
     hashMax: o.hashMax,
   };
   const problems = checkParams(params);
+  for (const problem of problems) {
+    // A problem is the file's when the option it names first came from the file.
+    const line = configLines.get(attributeOf(/^--([a-z-]+)/.exec(problem)?.[1] ?? ''));
+    if (line !== undefined) throw new ConfigError(`${file ?? configPath}:${line}: ${problem}`);
+  }
   if (problems.length > 0) program.error(`error: ${problems.join('; ')}`, { exitCode: 1 });
   return {
     role: o.role,
@@ -165,6 +260,8 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
     stderr: o.stderr,
     statusFd: o.statusFd ?? null,
     params,
+    ignoreSources: o.ignoreSource ?? [],
+    ignorePorts: o.ignorePort ?? [],
   };
 }
 

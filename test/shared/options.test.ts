@@ -5,9 +5,12 @@ import test from 'ava';
 import path = require('node:path');
 import { spawnSync } from 'node:child_process';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
-import { monitorArguments, parseSettings, type Settings } from '../../src/shared/options.js';
+import { buildProgram, monitorArguments, parseSettings as parseWithFile, type Settings } from '../../src/shared/options.js';
 
 const BIN = path.resolve(__dirname, '../../../bin/scanlogd.js');
+
+/** The command line alone: no configuration file (config.test.ts covers files). */
+const parseSettings = (argv: readonly string[]): Settings => parseWithFile(argv, buildProgram(), '/nonexistent/scanlogd.conf');
 
 test('no arguments: scanlogd\'s user, chroot, syslog socket and thresholds', (t) => {
   t.deepEqual(parseSettings([]), {
@@ -21,6 +24,8 @@ test('no arguments: scanlogd\'s user, chroot, syslog socket and thresholds', (t)
     statusFd: null,
     // Pinned to scanlogd's literal values in params.test.ts.
     params: { ...DEFAULT_PARAMS },
+    ignoreSources: [],
+    ignorePorts: [],
   });
 });
 
@@ -57,6 +62,16 @@ const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<Detect
   [['--sources', '1024'], {}, { listSize: 1024 }],
   [['--hash-size', '1024'], {}, { hashSize: 1024 }],
   [['--hash-max', '4'], {}, { hashMax: 4 }],
+  [['--preset', 'classic'], {}, {}],
+  [['--preset', 'sensitive'], {}, { scanWeightThreshold: 12, maxPorts: 11, scanDelayMs: 20000, listSize: 1024, hashSize: 2048 }],
+  [['--preset', 'relaxed'], {}, { scanWeightThreshold: 36, maxPorts: 35, scanDelayMs: 2000 }],
+  [['--ignore-source', '192.0.2.10'], { ignoreSources: [{ base: 0xc000020a, prefix: 32 }] }, {}],
+  [
+    ['--ignore-source', '192.0.2.0/24', '--ignore-source=10.0.0.0/8'],
+    { ignoreSources: [{ base: 0xc0000200, prefix: 24 }, { base: 0x0a000000, prefix: 8 }] },
+    {},
+  ],
+  [['--ignore-port', '21', '--ignore-port', '50000-51000'], { ignorePorts: [{ first: 21, last: 21 }, { first: 50000, last: 51000 }] }, {}],
 ];
 
 for (const [argv, settings, params] of parsed) {
@@ -82,6 +97,7 @@ const reparsed: Array<[string, string[], number | null]> = [
     null,
   ],
   ['the longest delays', ['--scan-delay', '2147483.647', '--log-delay', '2147483.647'], 9],
+  ['a preset and ignore lists', ['--preset', 'sensitive', '--ignore-source', '192.0.2.0/24', '--ignore-port', '443'], null],
 ];
 
 for (const [name, argv, statusFd] of reparsed) {
@@ -95,6 +111,9 @@ for (const [name, argv, statusFd] of reparsed) {
       // The monitor never chroots itself: the capture process holds that setting.
       chroot: '/var/empty',
       statusFd,
+      // The capture process drops ignored packets; the monitor never needs the lists.
+      ignoreSources: [],
+      ignorePorts: [],
     });
   });
 }
@@ -122,6 +141,13 @@ const rejected: Array<[string[], string]> = [
   [['--user', 'bad name'], "error: option '--user <name>' argument 'bad name' is invalid. is not a valid user name."],
   [['--chroot', 'relative/dir'], "error: option '--chroot <dir>' argument 'relative/dir' is invalid. must be an absolute path."],
   [['--bogus'], "error: unknown option '--bogus'"],
+  [['--preset', 'loud'], "error: option '--preset <name>' argument 'loud' is invalid. Allowed choices are classic, sensitive, relaxed."],
+  [['--ignore-source', '10.0.0.1/8'], "error: option '--ignore-source <cidr>' argument '10.0.0.1/8' is invalid. has host bits set; the network is 10.0.0.0/8."],
+  [['--ignore-source', '10.0.0.0/0'], "error: option '--ignore-source <cidr>' argument '10.0.0.0/0' is invalid. the prefix length must be a whole number from 1 to 32 (/0 would ignore every source)."],
+  [['--ignore-port', '0'], "error: option '--ignore-port <port[-port]>' argument '0' is invalid. must be a port from 1 to 65535 or a range such as 50000-51000."],
+  [['--ignore-port', '9-1'], "error: option '--ignore-port <port[-port]>' argument '9-1' is invalid. is a reversed range; write 1-9."],
+  [['--config', 'scanlogd.conf'], "error: option '--config <path>' argument 'scanlogd.conf' is invalid. must be an absolute path."],
+  [['--config', '/nonexistent/scanlogd.conf'], 'scanlogd: /nonexistent/scanlogd.conf: No such file or directory'],
   [['extra'], 'error: too many arguments. Expected 0 arguments but got 1.'],
 ];
 
@@ -140,7 +166,10 @@ test('scanlogd --help: exit 0, usage with the threshold options, hidden role opt
   t.is(r.stderr, '');
   t.true(r.stdout.startsWith('Usage: scanlogd [options]\n'));
   t.regex(r.stdout, /--scan-delay <seconds> +longest gap between the packets of one scan/);
-  for (const option of ['--foreground', '--user <name>', '--chroot <dir>', '--syslog-socket <path>', '--pidfile <path>', '--stderr', '--hash-size <n>']) {
+  for (const option of [
+    '--foreground', '--user <name>', '--chroot <dir>', '--syslog-socket <path>', '--pidfile <path>', '--stderr', '--hash-size <n>',
+    '--config <path>', '--preset <name>', '--ignore-source <cidr>', '--ignore-port <port[-port]>',
+  ]) {
     t.true(r.stdout.includes(option), option);
   }
   t.false(r.stdout.includes('--role'));

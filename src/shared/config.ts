@@ -1,0 +1,176 @@
+// The configuration file: which keys it accepts (every visible long option of the
+// command line), how a line is parsed, and the ownership checks it must pass before
+// a process running as root believes a word of it.
+
+import fs = require('node:fs');
+import path = require('node:path');
+import type { Command, Option } from 'commander';
+import { StartupError, describe } from './errors.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/scanlogd.conf';
+/** A configuration of every key with a thousand list entries fits many times over. */
+export const MAX_CONFIG_BYTES = 256 * 1024;
+
+/** A start-up error caused by the configuration file; the message names file and line. */
+export class ConfigError extends StartupError {}
+
+/** Options a file may not set: the file itself, and what only --help and -V do. */
+const NOT_KEYS = new Set(['config', 'help', 'version']);
+
+const repeatableOptions = new WeakSet<Option>();
+
+/** Marks an option whose value is a list that each use extends (a key that may repeat). */
+export function markRepeatable(option: Option): Option {
+  repeatableOptions.add(option);
+  return option;
+}
+
+export function isRepeatable(option: Option): boolean {
+  return repeatableOptions.has(option);
+}
+
+/**
+ * The keys a file accepts, by name: each long option of `program` that --help shows,
+ * named without its dashes, so that every option added later is a key as well.
+ */
+export function configKeys(program: Command): Map<string, Option> {
+  const keys = new Map<string, Option>();
+  for (const option of program.options) {
+    if (option.hidden || option.long === undefined) continue;
+    const key = option.long.replace(/^--/, '');
+    if (!NOT_KEYS.has(key)) keys.set(key, option);
+  }
+  return keys;
+}
+
+/** One key's value as the file sets it. */
+export interface ConfigValue {
+  key: string;
+  /** commander's attribute name of the option, as in program.opts(). */
+  attribute: string;
+  value: unknown;
+  /** The line that set it (for a repeated key, the last one). */
+  line: number;
+}
+
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { yes: true, true: true, no: false, false: false };
+
+function isInvalidArgument(err: unknown): err is Error {
+  return (err as { code?: unknown }).code === 'commander.invalidArgument';
+}
+
+/**
+ * Parses the text of a file: `key = value` lines, blank lines, and lines whose first
+ * non-blank character is `#`. Each value goes through its option's own parser.
+ * Throws a ConfigError naming `file` and the line for the first problem.
+ */
+export function parseConfig(text: string, file: string, program: Command): Map<string, ConfigValue> {
+  const keys = configKeys(program);
+  const values = new Map<string, ConfigValue>();
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const where = `${file}:${i + 1}`;
+    const line = (lines[i] as string).trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([^\s=]+)\s*=\s*(.*)$/.exec(line);
+    if (m === null) throw new ConfigError(`${where}: expected "key = value"`);
+    const key = m[1] as string;
+    const text = m[2] as string;
+    const option = keys.get(key);
+    if (option === undefined) {
+      throw new ConfigError(key === 'config' ? `${where}: "config" can only be given on the command line` : `${where}: unknown key "${key}"`);
+    }
+    if (text === '') throw new ConfigError(`${where}: no value for "${key}"`);
+    const attribute = option.attributeName();
+    const earlier = values.get(attribute);
+    const repeatable = isRepeatable(option);
+    if (earlier !== undefined && !repeatable) {
+      throw new ConfigError(`${where}: "${key}" is already set on line ${earlier.line}`);
+    }
+    let value: unknown;
+    if (option.isBoolean() || option.negate) {
+      const word = BOOLEAN_WORDS[text];
+      if (word === undefined) throw new ConfigError(`${where}: bad value "${text}" for "${key}": must be yes, no, true or false.`);
+      value = option.negate ? !word : word;
+    } else if (option.parseArg !== undefined) {
+      try {
+        value = option.parseArg(text, earlier?.value);
+      } catch (err) {
+        if (isInvalidArgument(err)) throw new ConfigError(`${where}: bad value "${text}" for "${key}": ${err.message}`);
+        throw err;
+      }
+    } else if (option.variadic || repeatable) {
+      value = [...((earlier?.value as unknown[] | undefined) ?? []), text];
+    } else {
+      value = text;
+    }
+    values.set(attribute, { key, attribute, value, line: i + 1 });
+  }
+  return values;
+}
+
+function syscallText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'No such file or directory';
+  if (code === 'EACCES') return 'Permission denied';
+  if (code === 'ENOTDIR') return 'Not a directory';
+  if (code === 'ELOOP') return 'Too many levels of symbolic links';
+  return describe(err);
+}
+
+function writableBy(mode: number): string | null {
+  if ((mode & 0o002) !== 0) return 'others';
+  if ((mode & 0o020) !== 0) return 'group';
+  return null;
+}
+
+/**
+ * Reads a configuration file that only root can have written: the file and every
+ * directory above it owned by root and writable by no one else (anyone who could
+ * change it could choose the user, the chroot, or what is never logged). Returns null
+ * when an optional file does not exist.
+ */
+export function readConfigFile(file: string, required: boolean): string | null {
+  let real: string;
+  try {
+    real = fs.realpathSync(file);
+  } catch (err) {
+    if (!required && (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ConfigError(`${file}: ${syscallText(err)}`);
+  }
+  const parts = path.dirname(real).split('/').filter((p) => p !== '');
+  let dir = '/';
+  for (let i = 0; i <= parts.length; i++) {
+    if (i > 0) dir = path.join(dir, parts[i - 1] as string);
+    const st = fs.statSync(dir);
+    if (st.uid !== 0) throw new ConfigError(`${file}: directory ${dir} is owned by uid ${st.uid}, not root`);
+    const who = writableBy(st.mode);
+    if (who !== null) throw new ConfigError(`${file}: directory ${dir} is writable by ${who} (mode ${(st.mode & 0o7777).toString(8)})`);
+  }
+  let fd: number;
+  try {
+    // Not a FIFO that would block start-up, nor a link swapped in after realpath.
+    fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    throw new ConfigError(`${file}: ${syscallText(err)}`);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new ConfigError(`${file}: not a regular file`);
+    if (st.uid !== 0) throw new ConfigError(`${file}: owned by uid ${st.uid}, not root`);
+    const who = writableBy(st.mode);
+    if (who !== null) throw new ConfigError(`${file}: writable by ${who} (mode ${(st.mode & 0o7777).toString(8)})`);
+    if (st.size > MAX_CONFIG_BYTES) throw new ConfigError(`${file}: larger than ${MAX_CONFIG_BYTES} bytes`);
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buf, length, buf.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > MAX_CONFIG_BYTES) throw new ConfigError(`${file}: larger than ${MAX_CONFIG_BYTES} bytes`);
+    }
+    return buf.toString('utf8', 0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

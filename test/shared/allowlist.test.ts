@@ -1,0 +1,223 @@
+// --ignore-source and --ignore-port: what the parsers accept and refuse (with their
+// words), which packets the filter drops, and that a dropped packet is, to the
+// detector, one that never arrived.
+
+process.env.TZ = 'UTC';
+
+import test from 'ava';
+import {
+  IgnoreFilter,
+  MAX_IGNORE_SOURCES,
+  formatCidr,
+  formatPortRange,
+  parseCidr,
+  parsePortRange,
+  type Cidr,
+  type PortRange,
+} from '../../src/shared/allowlist.js';
+import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
+import { encode, parseAddress, type PacketRecord } from '../../src/shared/record.js';
+import { ScanPipeline } from '../../src/monitor/main.js';
+
+const accepted: Array<[string, string]> = [
+  ['198.51.100.7', '198.51.100.7'],
+  ['198.51.100.7/32', '198.51.100.7'],
+  ['203.0.113.0/24', '203.0.113.0/24'],
+  ['10.0.0.0/8', '10.0.0.0/8'],
+  ['128.0.0.0/1', '128.0.0.0/1'],
+  ['0.0.0.0/1', '0.0.0.0/1'],
+  ['255.255.255.255', '255.255.255.255'],
+  ['0.0.0.0', '0.0.0.0'],
+];
+
+for (const [text, shown] of accepted) {
+  test(`--ignore-source ${text} is accepted`, (t) => {
+    t.is(formatCidr(parseCidr(text)), shown);
+  });
+}
+
+const refusedCidrs: Array<[string, string]> = [
+  ['', 'must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.'],
+  ['198.51.100', 'must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.'],
+  ['198.51.100.256', 'must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.'],
+  ['010.0.0.1', 'must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.'],
+  ['198.51.100.7 ', 'must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.'],
+  ['2001:db8::/32', 'must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.'],
+  ['example.org', 'must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.'],
+  ['10.0.0.0/0', 'the prefix length must be a whole number from 1 to 32 (/0 would ignore every source).'],
+  ['10.0.0.0/33', 'the prefix length must be a whole number from 1 to 32 (/0 would ignore every source).'],
+  ['10.0.0.0/08', 'the prefix length must be a whole number from 1 to 32 (/0 would ignore every source).'],
+  ['10.0.0.0/', 'the prefix length must be a whole number from 1 to 32 (/0 would ignore every source).'],
+  ['10.0.0.0/8/8', 'the prefix length must be a whole number from 1 to 32 (/0 would ignore every source).'],
+  ['10.0.0.1/8', 'has host bits set; the network is 10.0.0.0/8.'],
+  ['198.51.100.7/24', 'has host bits set; the network is 198.51.100.0/24.'],
+  ['198.51.100.1/31', 'has host bits set; the network is 198.51.100.0/31.'],
+];
+
+for (const [text, message] of refusedCidrs) {
+  test(`--ignore-source "${text}" is refused: ${message}`, (t) => {
+    const err = t.throws(() => parseCidr(text));
+    t.is(err?.message, message);
+    t.is((err as { code?: string } | undefined)?.code, 'commander.invalidArgument');
+  });
+}
+
+const ports: Array<[string, PortRange]> = [
+  ['1', { first: 1, last: 1 }],
+  ['65535', { first: 65535, last: 65535 }],
+  ['21', { first: 21, last: 21 }],
+  ['50000-51000', { first: 50000, last: 51000 }],
+  ['443-443', { first: 443, last: 443 }],
+  ['1-65535', { first: 1, last: 65535 }],
+];
+
+for (const [text, range] of ports) {
+  test(`--ignore-port ${text} is accepted`, (t) => {
+    t.deepEqual(parsePortRange(text), range);
+    t.is(formatPortRange(range), text === '443-443' ? '443' : text);
+  });
+}
+
+const refusedPorts: Array<[string, string]> = [
+  ['0', 'must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  ['65536', 'must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  ['100000', 'must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  ['0-10', 'must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  ['10-65536', 'must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  ['080', 'must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  ['-1', 'must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  ['1-', 'must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  ['1--2', 'must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  ['http', 'must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  ['', 'must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  ['2000-1000', 'is a reversed range; write 1000-2000.'],
+];
+
+for (const [text, message] of refusedPorts) {
+  test(`--ignore-port "${text}" is refused: ${message}`, (t) => {
+    const err = t.throws(() => parsePortRange(text));
+    t.is(err?.message, message);
+  });
+}
+
+test('sources: networks and hosts match exactly their addresses, overlapping entries merged', (t) => {
+  const f = new IgnoreFilter(
+    ['10.0.0.0/8', '10.1.0.0/16', '192.0.2.0/25', '192.0.2.128/25', '198.51.100.7', '0.0.0.0', '255.255.255.255'].map(parseCidr),
+    [],
+  );
+  const yes = ['10.0.0.0', '10.255.255.255', '10.1.2.3', '192.0.2.0', '192.0.2.127', '192.0.2.128', '192.0.2.255', '198.51.100.7', '0.0.0.0', '255.255.255.255'];
+  const no = ['9.255.255.255', '11.0.0.0', '192.0.1.255', '192.0.3.0', '198.51.100.6', '198.51.100.8', '0.0.0.1', '255.255.255.254'];
+  for (const a of yes) t.true(f.ignoresSource(parseAddress(a)), a);
+  for (const a of no) t.false(f.ignoresSource(parseAddress(a)), a);
+  t.false(f.empty);
+  t.false(f.ignoresPort(1));
+});
+
+test('sources: a full list of 1024 scattered hosts matches each one and nothing next to it', (t) => {
+  const list: Cidr[] = [];
+  for (let i = 0; i < MAX_IGNORE_SOURCES; i++) list.push({ base: (Math.imul(i, 2654435761) & ~1) >>> 0, prefix: 32 });
+  const f = new IgnoreFilter(list, []);
+  for (const c of list) {
+    t.true(f.ignoresSource(c.base));
+    if (!list.some((o) => o.base === c.base + 1)) t.false(f.ignoresSource(c.base + 1));
+  }
+});
+
+test('ports: single ports and ranges, edges included; other ports and sources not', (t) => {
+  const f = new IgnoreFilter([], ['1', '443', '50000-51000', '65535'].map(parsePortRange));
+  for (const p of [1, 443, 50000, 50500, 51000, 65535]) t.true(f.ignoresPort(p), String(p));
+  for (const p of [0, 2, 442, 444, 49999, 51001, 65534]) t.false(f.ignoresPort(p), String(p));
+  t.false(f.ignoresSource(parseAddress('198.51.100.7')));
+});
+
+test('an empty filter is marked empty and ignores nothing', (t) => {
+  const f = new IgnoreFilter([], []);
+  t.true(f.empty);
+  t.false(f.ignoresSource(0));
+  t.false(f.ignoresPort(0));
+  t.false(f.ignoresPort(80));
+});
+
+test('ignoresRecord reads the source and destination port of an encoded record', (t) => {
+  const f = new IgnoreFilter([parseCidr('198.51.100.0/24')], [parsePortRange('8080')]);
+  const r: PacketRecord = { saddr: parseAddress('203.0.113.9'), daddr: parseAddress('198.18.0.1'), sport: 8080, dport: 80, flags: 2, tos: 0, ttl: 64, time: 1 };
+  const at = (rec: PacketRecord): boolean => {
+    const buf = Buffer.concat([Buffer.alloc(20, 0xee), encode(rec)]);
+    return f.ignoresRecord(buf, 20);
+  };
+  t.false(at(r), 'source port 8080 is not a destination port');
+  t.true(at({ ...r, dport: 8080 }));
+  t.true(at({ ...r, saddr: parseAddress('198.51.100.200') }));
+  t.false(at({ ...r, daddr: parseAddress('198.51.100.200') }), 'destination addresses are not sources');
+});
+
+// ---------------------------------------------------------------------------
+// What an ignored packet means: the capture process drops it, so the detector's
+// state is exactly what it would be had the packet never arrived. Each case below
+// also runs without the filter, to show that the packet would have made a difference.
+
+const MONO = 5000000;
+const WALL_MS = Date.UTC(2024, 10, 25, 16, 16, 55, 0);
+const TARGET = parseAddress('198.18.0.1');
+
+function syn(src: string, dport: number, ms: number, flags = 0x02): PacketRecord {
+  return { saddr: parseAddress(src), daddr: TARGET, sport: 40000, dport, flags, tos: 0, ttl: 64, time: (MONO + ms) >>> 0 };
+}
+
+/** Lines logged for `records`, passed through `filter` as the capture process does. */
+function run(records: PacketRecord[], filter: IgnoreFilter | null, params: Partial<DetectorParams> = {}): string[] {
+  const lines: string[] = [];
+  const p = new ScanPipeline({ ...DEFAULT_PARAMS, ...params }, (l) => lines.push(l));
+  for (const r of records) {
+    if (filter !== null && filter.ignoresRecord(encode(r), 0)) continue;
+    p.feed(r, r.time, WALL_MS + (r.time - MONO));
+  }
+  return lines;
+}
+
+function neverArrived(
+  t: import('ava').ExecutionContext,
+  records: PacketRecord[],
+  filter: IgnoreFilter,
+  params: Partial<DetectorParams> = {},
+): string[] {
+  const kept = records.filter((r) => !filter.ignoresRecord(encode(r), 0));
+  t.true(kept.length < records.length, 'the case has ignored packets');
+  const filtered = run(records, filter, params);
+  t.deepEqual(filtered, run(kept, null, params));
+  t.notDeepEqual(filtered, run(records, null, params), 'without the filter the ignored packets would change the result');
+  return filtered;
+}
+
+test('an ignored port does not keep a source fresh: a gap bridged only by it still ends the scan', (t) => {
+  const ignore = new IgnoreFilter([], [parsePortRange('80')]);
+  // Six privileged ports (weight 18), a packet to 80 after 2 s, the seventh port 2 s later.
+  const records = [1, 2, 3, 4, 5, 6].map((p, i) => syn('198.51.100.2', p, i));
+  records.push(syn('198.51.100.2', 80, 2000), syn('198.51.100.2', 7, 4000));
+  t.deepEqual(neverArrived(t, records, ignore), []);
+});
+
+test('an ignored port adds no weight, no port to the line and no flags', (t) => {
+  const ignore = new IgnoreFilter([], [parsePortRange('20-22')]);
+  // A FIN to ignored port 21 in the middle of a SYN scan.
+  const records = [1, 2, 3].map((p, i) => syn('198.51.100.2', p, i));
+  records.push(syn('198.51.100.2', 21, 3, 0x01));
+  records.push(...[4, 5, 6, 7, 8].map((p, i) => syn('198.51.100.2', p, 4 + i)));
+  t.deepEqual(neverArrived(t, records, ignore), ['198.51.100.2:40000 to 198.18.0.1 ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 64 @16:16:55']);
+});
+
+test('an ignored source takes no table slot: it cannot push out a scan in progress', (t) => {
+  const ignore = new IgnoreFilter([parseCidr('192.0.2.0/24')], []);
+  // With one tracked source, any other source's packet would replace the scanner.
+  const records: PacketRecord[] = [];
+  for (let p = 1; p <= 8; p++) records.push(syn('198.51.100.2', p, p * 10), syn(`192.0.2.${p}`, 443, p * 10 + 5));
+  t.deepEqual(neverArrived(t, records, ignore, { listSize: 1 }), [
+    '198.51.100.2:40000 to 198.18.0.1 ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 64 @16:16:55',
+  ]);
+});
+
+test('an ignored source is never logged, however it scans', (t) => {
+  const ignore = new IgnoreFilter([parseCidr('198.51.100.2')], []);
+  const records = Array.from({ length: 100 }, (_, i) => syn('198.51.100.2', i + 1, i));
+  t.deepEqual(neverArrived(t, records, ignore), []);
+});

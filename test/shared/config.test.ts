@@ -1,0 +1,401 @@
+// The configuration file: its keys (derived from the options), every line it accepts
+// or refuses and the exact words of each refusal, the ownership checks on the file and
+// its directories, and how it combines with the command line and the presets.
+
+import test from 'ava';
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import path = require('node:path');
+import { Option } from 'commander';
+import { ConfigError, MAX_CONFIG_BYTES, configKeys, markRepeatable, parseConfig, readConfigFile } from '../../src/shared/config.js';
+import { buildProgram, parseSettings, type Settings } from '../../src/shared/options.js';
+import { DEFAULT_PARAMS, checkParams, type DetectorParams } from '../../src/shared/params.js';
+import { PRESETS, PRESET_NAMES } from '../../src/shared/presets.js';
+import { parseCidr, parsePortRange } from '../../src/shared/allowlist.js';
+import { isRoot } from '../helpers/netns.js';
+import { makeSocketDir } from '../helpers/syslog.js';
+import { REPO } from '../helpers/daemon.js';
+
+const FILE = '/etc/scanlogd.conf';
+/** A default path that does not exist, so that no test depends on this machine's /etc. */
+const NO_FILE = '/nonexistent/scanlogd.conf';
+
+const parse = (text: string): Record<string, unknown> => {
+  const out: Record<string, unknown> = {};
+  for (const v of parseConfig(text, FILE, buildProgram()).values()) out[v.key] = v.value;
+  return out;
+};
+
+// ---------------------------------------------------------------------------
+// Keys.
+
+test('the keys are exactly the long options --help shows, less --config, --help and --version', (t) => {
+  const help = buildProgram().helpInformation();
+  const shown = new Set([...help.matchAll(/--([a-z][a-z-]+)/g)].map((m) => m[1] as string));
+  for (const notKey of ['config', 'help', 'version']) t.true(shown.delete(notKey), notKey);
+  t.deepEqual([...configKeys(buildProgram()).keys()].sort(), [...shown].sort());
+  t.false(configKeys(buildProgram()).has('role'));
+  t.false(configKeys(buildProgram()).has('status-fd'));
+});
+
+test('an option added later is a key at once: its parser, its repeatability, a hidden one is not', (t) => {
+  const program = buildProgram()
+    .option('--json <path>', 'events here', (text: string) => `parsed:${text}`)
+    .option('--verbose', 'more')
+    .addOption(markRepeatable(new Option('--tag <t>').argParser((text: string, prev: string[] | undefined) => [...(prev ?? []), text])))
+    .addOption(new Option('--secret <s>').hideHelp());
+  const values = parseConfig('json = /var/log/x\nverbose = yes\ntag = a\ntag = b\n', FILE, program);
+  t.deepEqual(
+    [...values.values()].map((v) => [v.key, v.attribute, v.value, v.line]),
+    [['json', 'json', 'parsed:/var/log/x', 1], ['verbose', 'verbose', true, 2], ['tag', 'tag', ['a', 'b'], 4]],
+  );
+  const err = t.throws(() => parseConfig('secret = x\n', FILE, program));
+  t.is(err?.message, '/etc/scanlogd.conf:1: unknown key "secret"');
+});
+
+// ---------------------------------------------------------------------------
+// Lines accepted.
+
+const accepted: Array<[string, string, Record<string, unknown>]> = [
+  ['empty file', '', {}],
+  ['comments and blank lines only', '# a comment\n\n   # indented comment\n\t\n', {}],
+  ['spaces around =, or none', 'scan-delay=5\nlog-delay   =   7.5\n', { 'scan-delay': 5000, 'log-delay': 7500 }],
+  ['leading blanks and CRLF line ends', '  sources = 1024\r\n\thash-max = 4\r\n', { sources: 1024, 'hash-max': 4 }],
+  ['booleans: yes and true', 'stderr = yes\nforeground = true\n', { stderr: true, foreground: true }],
+  ['booleans: no and false', 'stderr = no\nforeground = false\n', { stderr: false, foreground: false }],
+  ['a string option', 'user = nobody\nchroot = /run/scanlogd/empty\n', { user: 'nobody', chroot: '/run/scanlogd/empty' }],
+  ['a value with = in it', 'pidfile = /run/a=b/scanlogd.pid\n', { pidfile: '/run/a=b/scanlogd.pid' }],
+  ['a preset', 'preset = sensitive\n', { preset: 'sensitive' }],
+  [
+    'repeated list keys add up, in order',
+    'ignore-source = 192.0.2.10\nignore-port = 21\nignore-source = 198.51.100.0/24\nignore-port = 50000-51000\n',
+    {
+      'ignore-source': [parseCidr('192.0.2.10'), parseCidr('198.51.100.0/24')],
+      'ignore-port': [parsePortRange('21'), parsePortRange('50000-51000')],
+    },
+  ],
+  ['no newline at the end', 'log-count = 9', { 'log-count': 9 }],
+];
+
+for (const [name, text, values] of accepted) {
+  test(`accepted: ${name}`, (t) => {
+    t.deepEqual(parse(text), values);
+  });
+}
+
+test('the line of a value is its own, counting comments and blank lines; for a list, the last', (t) => {
+  const values = parseConfig('# x\n\nscan-delay = 5\nignore-port = 1\n#\nignore-port = 2\n', FILE, buildProgram());
+  t.is(values.get('scanDelay')?.line, 3);
+  t.is(values.get('ignorePort')?.line, 6);
+});
+
+// ---------------------------------------------------------------------------
+// Lines refused: every error path, with its exact words.
+
+const refused: Array<[string, string, string]> = [
+  ['unknown key', 'foo = 1', '/etc/scanlogd.conf:1: unknown key "foo"'],
+  ['unknown key after comments', '# scanlogd\n\nscan-dealy = 5', '/etc/scanlogd.conf:3: unknown key "scan-dealy"'],
+  ['key written as an option', '--scan-delay = 5', '/etc/scanlogd.conf:1: unknown key "--scan-delay"'],
+  ['keys are lower case', 'Scan-Delay = 5', '/etc/scanlogd.conf:1: unknown key "Scan-Delay"'],
+  ['a hidden option', 'role = monitor', '/etc/scanlogd.conf:1: unknown key "role"'],
+  ['another hidden option', 'status-fd = 5', '/etc/scanlogd.conf:1: unknown key "status-fd"'],
+  ['help', 'help = yes', '/etc/scanlogd.conf:1: unknown key "help"'],
+  ['version', 'version = yes', '/etc/scanlogd.conf:1: unknown key "version"'],
+  ['config', 'config = /etc/other.conf', '/etc/scanlogd.conf:1: "config" can only be given on the command line'],
+  ['no =', 'scan-delay 5', '/etc/scanlogd.conf:1: expected "key = value"'],
+  ['a bare word', 'stderr', '/etc/scanlogd.conf:1: expected "key = value"'],
+  ['no key', '= 5', '/etc/scanlogd.conf:1: expected "key = value"'],
+  ['no value', 'scan-delay =', '/etc/scanlogd.conf:1: no value for "scan-delay"'],
+  ['no value, blanks after', 'user =   ', '/etc/scanlogd.conf:1: no value for "user"'],
+  ['a key twice', 'scan-delay = 1\n\nscan-delay = 2', '/etc/scanlogd.conf:3: "scan-delay" is already set on line 1'],
+  ['a boolean twice', 'stderr = yes\nstderr = no', '/etc/scanlogd.conf:2: "stderr" is already set on line 1'],
+  ['a boolean value', 'stderr = 1', '/etc/scanlogd.conf:1: bad value "1" for "stderr": must be yes, no, true or false.'],
+  ['a boolean in capitals', 'foreground = Yes', '/etc/scanlogd.conf:1: bad value "Yes" for "foreground": must be yes, no, true or false.'],
+  ['zero seconds', 'scan-delay = 0', '/etc/scanlogd.conf:1: bad value "0" for "scan-delay": must be more than 0 and at most 2147483.647 seconds.'],
+  [
+    'a comment after a value',
+    'scan-delay = 5 # slow scans',
+    '/etc/scanlogd.conf:1: bad value "5 # slow scans" for "scan-delay": must be a positive number of seconds (up to 3 decimals).',
+  ],
+  ['a count out of range', 'log-count = 0', '/etc/scanlogd.conf:1: bad value "0" for "log-count": must be a whole number from 1 to 1000000.'],
+  ['a negative weight', 'port-weight-priv = -3', '/etc/scanlogd.conf:1: bad value "-3" for "port-weight-priv": must be a whole number from 1 to 1000.'],
+  ['a user name', 'user = bad name', '/etc/scanlogd.conf:1: bad value "bad name" for "user": is not a valid user name.'],
+  ['a relative path', 'chroot = var/empty', '/etc/scanlogd.conf:1: bad value "var/empty" for "chroot": must be an absolute path.'],
+  ['an unknown preset', 'preset = loud', '/etc/scanlogd.conf:1: bad value "loud" for "preset": Allowed choices are classic, sensitive, relaxed.'],
+  [
+    'a source with host bits',
+    'ignore-source = 10.0.0.1/8',
+    '/etc/scanlogd.conf:1: bad value "10.0.0.1/8" for "ignore-source": has host bits set; the network is 10.0.0.0/8.',
+  ],
+  [
+    'an IPv6 source',
+    'ignore-source = 2001:db8::1',
+    '/etc/scanlogd.conf:1: bad value "2001:db8::1" for "ignore-source": must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.',
+  ],
+  ['port 0', 'ignore-port = 0', '/etc/scanlogd.conf:1: bad value "0" for "ignore-port": must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  [
+    'a port above 65535',
+    'ignore-port = 65536',
+    '/etc/scanlogd.conf:1: bad value "65536" for "ignore-port": must be a port from 1 to 65535 or a range such as 50000-51000.',
+  ],
+  ['a reversed range', 'ignore-port = 51000-50000', '/etc/scanlogd.conf:1: bad value "51000-50000" for "ignore-port": is a reversed range; write 50000-51000.'],
+  [
+    'one source too many',
+    Array.from({ length: 1025 }, (_, i) => `ignore-source = 10.${i >> 8}.${i & 255}.0/24`).join('\n'),
+    '/etc/scanlogd.conf:1025: bad value "10.4.0.0/24" for "ignore-source": is one source too many: at most 1024 are allowed.',
+  ],
+  [
+    'one port entry too many',
+    Array.from({ length: 1025 }, (_, i) => `ignore-port = ${i + 1}`).join('\n'),
+    '/etc/scanlogd.conf:1025: bad value "1025" for "ignore-port": is one port entry too many: at most 1024 are allowed.',
+  ],
+];
+
+for (const [name, text, message] of refused) {
+  test(`refused: ${name}`, (t) => {
+    const err = t.throws(() => parseConfig(text, FILE, buildProgram()));
+    t.true(err instanceof ConfigError);
+    t.is(err?.message, message);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The presets.
+
+test('each preset gives values checkParams accepts; classic is scanlogd\'s', (t) => {
+  const expected: Record<string, Partial<DetectorParams>> = {
+    classic: {},
+    sensitive: { scanWeightThreshold: 12, maxPorts: 11, scanDelayMs: 20000, listSize: 1024, hashSize: 2048 },
+    relaxed: { scanWeightThreshold: 36, maxPorts: 35, scanDelayMs: 2000 },
+  };
+  t.deepEqual(PRESET_NAMES, ['classic', 'sensitive', 'relaxed']);
+  for (const name of PRESET_NAMES) {
+    const s = parseSettings(['--preset', name], buildProgram(), NO_FILE);
+    t.deepEqual(s.params, { ...DEFAULT_PARAMS, ...expected[name] }, name);
+    t.deepEqual(checkParams(s.params), [], name);
+    // Every key a preset sets is an option a file may set too.
+    for (const key of Object.keys(PRESETS[name])) t.true(configKeys(buildProgram()).has(key), `${name}: ${key}`);
+  }
+});
+
+test('an option given explicitly overrides its preset value, the rest of the preset stays', (t) => {
+  const s = parseSettings(['--preset', 'sensitive', '--scan-delay', '5', '--scan-min-count', '5'], buildProgram(), NO_FILE);
+  t.deepEqual(s.params, { ...DEFAULT_PARAMS, scanWeightThreshold: 15, maxPorts: 14, scanDelayMs: 5000, listSize: 1024, hashSize: 2048 });
+  const threshold = parseSettings(['--preset', 'relaxed', '--scan-weight-threshold', '30'], buildProgram(), NO_FILE);
+  t.deepEqual(threshold.params, { ...DEFAULT_PARAMS, scanWeightThreshold: 30, maxPorts: 29, scanDelayMs: 2000 });
+});
+
+// ---------------------------------------------------------------------------
+// Files on disk: ownership checks, and the file combined with the command line.
+
+const rootTest = isRoot ? test : test.skip;
+if (!isRoot) console.log('configuration file tests on disk skipped: they need root to create root-owned files');
+
+/** A root-owned 0755 directory below /run (root-owned, not writable by others). */
+function secureDir(t: { teardown(fn: () => void): void }): string {
+  const dir = makeSocketDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function writeConf(dir: string, text: string, name = 'scanlogd.conf', mode = 0o644): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  fs.chmodSync(file, mode);
+  return file;
+}
+
+rootTest('a missing default file is no file; a missing --config file is an error', (t) => {
+  const dir = secureDir(t);
+  t.is(readConfigFile(path.join(dir, 'absent.conf'), false), null);
+  t.deepEqual(parseSettings([], buildProgram(), path.join(dir, 'absent.conf')).params, DEFAULT_PARAMS);
+  const err = t.throws(() => parseSettings(['--config', `${dir}/absent.conf`], buildProgram(), NO_FILE));
+  t.is(err?.message, `${dir}/absent.conf: No such file or directory`);
+  const below = writeConf(dir, '');
+  t.is(t.throws(() => readConfigFile(`${below}/x.conf`, true))?.message, `${below}/x.conf: Not a directory`);
+});
+
+interface FileCase {
+  name: string;
+  make: (dir: string) => string;
+  message: (dir: string, file: string) => string;
+}
+
+const unsafe: FileCase[] = [
+  { name: 'group-writable file', make: (d) => writeConf(d, '', 'a.conf', 0o664), message: (_d, f) => `${f}: writable by group (mode 664)` },
+  { name: 'world-writable file', make: (d) => writeConf(d, '', 'a.conf', 0o646), message: (_d, f) => `${f}: writable by others (mode 646)` },
+  {
+    name: 'file owned by another user',
+    make: (d) => {
+      const f = writeConf(d, '', 'a.conf', 0o644);
+      fs.chownSync(f, 65534, 65534);
+      return f;
+    },
+    message: (_d, f) => `${f}: owned by uid 65534, not root`,
+  },
+  {
+    name: 'directory owned by another user',
+    make: (d) => {
+      fs.mkdirSync(`${d}/etc`, { mode: 0o755 });
+      fs.chownSync(`${d}/etc`, 65534, 65534);
+      return writeConf(`${d}/etc`, '');
+    },
+    message: (d, f) => `${f}: directory ${d}/etc is owned by uid 65534, not root`,
+  },
+  {
+    name: 'group-writable directory',
+    make: (d) => {
+      fs.mkdirSync(`${d}/etc`);
+      fs.chmodSync(`${d}/etc`, 0o775);
+      return writeConf(`${d}/etc`, '');
+    },
+    message: (d, f) => `${f}: directory ${d}/etc is writable by group (mode 775)`,
+  },
+  {
+    name: 'sticky world-writable directory, like /tmp',
+    make: (d) => {
+      fs.mkdirSync(`${d}/tmp`);
+      fs.chmodSync(`${d}/tmp`, 0o1777);
+      return writeConf(`${d}/tmp`, '');
+    },
+    message: (d, f) => `${f}: directory ${d}/tmp is writable by others (mode 1777)`,
+  },
+  {
+    name: 'a link to a file in an unsafe directory (the real place is checked)',
+    make: (d) => {
+      fs.mkdirSync(`${d}/open`);
+      fs.chmodSync(`${d}/open`, 0o777);
+      writeConf(`${d}/open`, '');
+      fs.symlinkSync(`${d}/open/scanlogd.conf`, `${d}/link.conf`);
+      return `${d}/link.conf`;
+    },
+    message: (d, f) => `${f}: directory ${d}/open is writable by others (mode 777)`,
+  },
+  {
+    name: 'a directory',
+    make: (d) => {
+      fs.mkdirSync(`${d}/conf.d`, { mode: 0o755 });
+      return `${d}/conf.d`;
+    },
+    message: (_d, f) => `${f}: not a regular file`,
+  },
+  {
+    name: 'a FIFO (refused, not waited on)',
+    make: (d) => {
+      const f = `${d}/fifo.conf`;
+      childProcess.execFileSync('mkfifo', ['-m', '0644', f]);
+      return f;
+    },
+    message: (_d, f) => `${f}: not a regular file`,
+  },
+  {
+    name: 'a file too large',
+    make: (d) => writeConf(d, `${'#'.repeat(MAX_CONFIG_BYTES)}\n`),
+    message: (_d, f) => `${f}: larger than ${MAX_CONFIG_BYTES} bytes`,
+  },
+];
+
+for (const c of unsafe) {
+  rootTest(`refused as unsafe: ${c.name}`, (t) => {
+    const dir = secureDir(t);
+    const file = c.make(dir);
+    const err = t.throws(() => readConfigFile(file, true));
+    t.true(err instanceof ConfigError);
+    t.is(err?.message, c.message(dir, file));
+    // The same for the default file: present but unsafe is never skipped.
+    t.is(t.throws(() => parseSettings([], buildProgram(), file))?.message, c.message(dir, file));
+  });
+}
+
+rootTest('a safe file read through a link, mode 0600 or 0644', (t) => {
+  const dir = secureDir(t);
+  const file = writeConf(dir, 'log-count = 9\n', 'real.conf', 0o600);
+  fs.symlinkSync(file, `${dir}/link.conf`);
+  t.is(readConfigFile(`${dir}/link.conf`, true), 'log-count = 9\n');
+  t.is(parseSettings(['--config', `${dir}/link.conf`], buildProgram(), NO_FILE).params.logCount, 9);
+});
+
+/** Settings from a file with `text` plus the command line `argv`. */
+function withFile(t: { teardown(fn: () => void): void }, text: string, argv: string[] = []): Settings {
+  const file = writeConf(secureDir(t), text);
+  return parseSettings(argv, buildProgram(), file);
+}
+
+rootTest('the file sets values; the command line overrides them one by one', (t) => {
+  const text = 'scan-delay = 5\nlog-count = 9\nstderr = yes\nuser = nobody\n';
+  const fromFile = withFile(t, text);
+  t.is(fromFile.params.scanDelayMs, 5000);
+  t.is(fromFile.params.logCount, 9);
+  t.is(fromFile.stderr, true);
+  t.is(fromFile.user, 'nobody');
+  const overridden = withFile(t, text, ['--scan-delay', '1', '--user', 'scanlogd']);
+  t.is(overridden.params.scanDelayMs, 1000);
+  t.is(overridden.params.logCount, 9);
+  t.is(overridden.user, 'scanlogd');
+});
+
+rootTest('a preset from the file; the file\'s own values beat it; the command line\'s preset beats the file\'s', (t) => {
+  t.deepEqual(withFile(t, 'preset = sensitive\n').params, parseSettings(['--preset', 'sensitive'], buildProgram(), NO_FILE).params);
+  const mixed = withFile(t, 'preset = sensitive\nscan-min-count = 5\n');
+  t.is(mixed.params.scanWeightThreshold, 15);
+  t.is(mixed.params.scanDelayMs, 20000);
+  const classicFromFile = withFile(t, 'scan-delay = 5\n', ['--preset', 'relaxed']);
+  t.is(classicFromFile.params.scanDelayMs, 5000, 'a value in the file is explicit: the preset does not replace it');
+  t.is(classicFromFile.params.scanWeightThreshold, 36);
+  const cli = withFile(t, 'preset = sensitive\n', ['--preset', 'relaxed']);
+  t.deepEqual(cli.params, parseSettings(['--preset', 'relaxed'], buildProgram(), NO_FILE).params);
+});
+
+rootTest('lists: the file\'s entries add up; a list on the command line replaces the file\'s', (t) => {
+  const text = 'ignore-source = 192.0.2.10\nignore-source = 198.51.100.0/24\nignore-port = 21\n';
+  const fromFile = withFile(t, text);
+  t.deepEqual(fromFile.ignoreSources, [parseCidr('192.0.2.10'), parseCidr('198.51.100.0/24')]);
+  t.deepEqual(fromFile.ignorePorts, [parsePortRange('21')]);
+  const replaced = withFile(t, text, ['--ignore-source', '203.0.113.0/24']);
+  t.deepEqual(replaced.ignoreSources, [parseCidr('203.0.113.0/24')]);
+  t.deepEqual(replaced.ignorePorts, [parsePortRange('21')]);
+});
+
+rootTest('values that do not fit together are refused with the line of the value named first', (t) => {
+  const file = (text: string): string => writeConf(secureDir(t), text);
+  const f1 = file('# x\nhash-size = 100\n');
+  t.is(t.throws(() => parseSettings([], buildProgram(), f1))?.message, `${f1}:2: --hash-size must be a power of two, not 100`);
+  const f2 = file('max-ports = 10\nscan-weight-threshold = 50\n');
+  t.is(
+    t.throws(() => parseSettings([], buildProgram(), f2))?.message,
+    `${f2}:2: --scan-weight-threshold 50 needs room for 49 ports, but --max-ports is 10`,
+  );
+});
+
+rootTest('the monitor reads no file: its settings all come on its command line', (t) => {
+  const dir = secureDir(t);
+  const bad = writeConf(dir, 'foo = 1\n');
+  const s = parseSettings(['--role', 'monitor', '--config', bad], buildProgram(), bad);
+  t.is(s.role, 'monitor');
+  t.deepEqual(s.params, DEFAULT_PARAMS);
+});
+
+// ---------------------------------------------------------------------------
+// The packaged /etc/scanlogd.conf.
+
+const PACKAGED = path.join(REPO, 'packaging', 'scanlogd.conf');
+
+test('the packaged file sets nothing, and shows every key', (t) => {
+  const text = fs.readFileSync(PACKAGED, 'utf8');
+  t.deepEqual(parse(text), {});
+  for (const key of configKeys(buildProgram()).keys()) t.regex(text, new RegExp(`^#${key} = \\S`, 'm'), `${key} is not shown`);
+});
+
+test('the packaged file\'s lines, uncommented, are valid, and show the defaults', (t) => {
+  const text = fs.readFileSync(PACKAGED, 'utf8').replace(/^#([a-z][a-z-]* = )/gm, '$1');
+  const values = parseConfig(text, PACKAGED, buildProgram());
+  const program = buildProgram();
+  for (const v of values.values()) {
+    const option = program.options.find((o) => o.attributeName() === v.attribute);
+    if (option?.defaultValue !== undefined) t.deepEqual(v.value, option.defaultValue, v.key);
+  }
+  // Examples for what has no default; the derived values as the defaults derive them.
+  t.is(values.get('scanWeightThreshold')?.value, DEFAULT_PARAMS.scanWeightThreshold);
+  t.is(values.get('maxPorts')?.value, DEFAULT_PARAMS.maxPorts);
+  t.is(values.size, configKeys(program).size);
+});
