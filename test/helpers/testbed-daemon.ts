@@ -16,16 +16,20 @@ export interface Scene {
   daemon: OurDaemon;
 }
 
-/** `beforeKill` runs first at teardown (to stop load generators, say). */
+/**
+ * `extraArgs` may depend on the testbed's addresses and the scene's directory.
+ * `beforeKill` runs first at teardown (to stop load generators, say).
+ */
 export async function startScene(
   t: ExecutionContext,
-  extraArgs: string[] = [],
+  extraArgs: string[] | ((bed: Testbed, dir: string) => string[]) = [],
   options: { nodeArgs?: string[]; beforeKill?: () => void } = {},
 ): Promise<Scene> {
   const bed = createTestbed();
   const dir = makeSocketDir();
   const syslog = listenSyslog(path.join(dir, 'log'));
-  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...extraArgs], { nodeArgs: options.nodeArgs ?? [] });
+  const args = typeof extraArgs === 'function' ? extraArgs(bed, dir) : extraArgs;
+  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...args], { nodeArgs: options.nodeArgs ?? [] });
   t.teardown(async () => {
     try {
       options.beforeKill?.();
