@@ -99,7 +99,7 @@ chmod 0755 "$APP/bin/scanlogd.js"
 	fail "a staged module does not load"
 
 cp packaging/scanlogd.sh packaging/scanlogd.8 packaging/scanlogd.service packaging/scanlogd.default \
-	packaging/scanlogd.sysusers packaging/debian/copyright packaging/rpm/README.rpm "$SRC/"
+	packaging/scanlogd.conf packaging/scanlogd.sysusers packaging/debian/copyright packaging/rpm/README.rpm "$SRC/"
 cp -R packaging/fail2ban "$SRC/"
 
 # RPM: from a tarball of the staged tree.

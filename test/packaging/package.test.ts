@@ -333,7 +333,7 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
 
   const paths = tarNames(deb);
   for (const p of [
-    ...APP_REQUIRED, '/usr/sbin/scanlogd', '/etc/init.d/scanlogd', '/etc/default/scanlogd', '/lib/systemd/system/scanlogd.service',
+    ...APP_REQUIRED, '/usr/sbin/scanlogd', '/etc/init.d/scanlogd', '/etc/default/scanlogd', '/etc/scanlogd.conf', '/lib/systemd/system/scanlogd.service',
     '/usr/share/man/man8/scanlogd.8.gz', `/usr/share/doc/${PKG}/copyright`, `/usr/share/doc/${PKG}/changelog.Debian.gz`,
     '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf',
   ]) {
@@ -342,7 +342,9 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
   t.deepEqual(paths.filter((p) => FORBIDDEN.some((re) => re.test(p))), []);
   t.deepEqual(paths.filter((p) => p.startsWith('/usr/lib/debug')), []);
   const conffiles = ok('sh', ['-c', 'dpkg-deb --ctrl-tarfile "$0" | tar -xO ./conffiles', deb]).trim().split('\n').sort();
-  t.deepEqual(conffiles, ['/etc/default/scanlogd', '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf', '/etc/init.d/scanlogd']);
+  t.deepEqual(conffiles, [
+    '/etc/default/scanlogd', '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf', '/etc/init.d/scanlogd', '/etc/scanlogd.conf',
+  ]);
 });
 
 rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd scriptlets', (t) => {
@@ -350,7 +352,7 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   const paths = rpmPaths(rpm);
   for (const p of [
     ...APP_REQUIRED, '/usr/sbin/scanlogd', '/usr/lib/systemd/system/scanlogd.service', '/usr/lib/sysusers.d/scanlogd.conf',
-    '/etc/sysconfig/scanlogd', '/usr/share/man/man8/scanlogd.8.gz',
+    '/etc/sysconfig/scanlogd', '/etc/scanlogd.conf', '/usr/share/man/man8/scanlogd.8.gz',
     '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf',
   ]) {
     t.true(paths.includes(p), `${p} is missing from the .rpm`);
@@ -367,6 +369,9 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   t.true(requires.includes('/usr/bin/node'));
   t.regex(ok('rpm', ['-qp', '--conflicts', rpm]), /^scanlogd$/m);
   t.regex(ok('rpm', ['-qp', '--provides', rpm]), /^scanlogd = /m);
+  t.deepEqual(ok('rpm', ['-qp', '--configfiles', rpm]).split('\n').filter((l) => l !== '').sort(), [
+    '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf', '/etc/scanlogd.conf', '/etc/sysconfig/scanlogd',
+  ]);
 
   const parts = ok('rpm', ['-qp', '--scripts', rpm]).split(/^(\w+) scriptlet \(using \/bin\/sh\):$/m);
   const sections = new Map<string, string>();
@@ -505,6 +510,18 @@ initScriptTest('the .deb installed for real: init script start, status, scan, st
   t.regex(refused.stderr, /^error: option '--scan-delay <seconds>' argument '0' is invalid/m);
   t.is(initScript('status').code, 3);
   setOptions(`--syslog-socket ${syslog.path}`);
+
+  // /etc/scanlogd.conf: root's, every setting commented out, read at every start.
+  const confStat = fs.statSync('/etc/scanlogd.conf');
+  t.deepEqual([confStat.uid, confStat.gid, confStat.mode & 0o7777], [0, 0, 0o644]);
+  const conf = fs.readFileSync('/etc/scanlogd.conf', 'utf8');
+  t.is(conf, fs.readFileSync(path.join(REPO, 'packaging', 'scanlogd.conf'), 'utf8'));
+  fs.writeFileSync('/etc/scanlogd.conf', `${conf}bogus = 1\n`);
+  const badConf = initScript('start');
+  fs.writeFileSync('/etc/scanlogd.conf', conf);
+  t.is(badConf.code, 1, badConf.stdout);
+  t.regex(badConf.stderr, new RegExp(`^scanlogd: /etc/scanlogd\\.conf:${conf.split('\n').length}: unknown key "bogus"$`, 'm'));
+  t.is(initScript('status').code, 3);
 
   const started = initScript('start');
   t.is(started.code, 0, started.stdout + started.stderr);

@@ -399,3 +399,53 @@ test('the packaged file\'s lines, uncommented, are valid, and show the defaults'
   t.is(values.get('maxPorts')?.value, DEFAULT_PARAMS.maxPorts);
   t.is(values.size, configKeys(program).size);
 });
+
+// ---------------------------------------------------------------------------
+// The preset tables of README.md and scanlogd(8) say what the code does.
+
+/** Row label -> the value each preset gives it, from `params`. */
+const presetColumns: Array<[RegExp, (p: DetectorParams) => number]> = [
+  [/scan-min-count/, (p) => p.scanWeightThreshold / p.portWeightPriv],
+  [/weight threshold/, (p) => p.scanWeightThreshold],
+  [/max-ports/, (p) => p.maxPorts],
+  [/scan-delay/, (p) => p.scanDelayMs / 1000],
+  [/sources/, (p) => p.listSize],
+  [/hash-size/, (p) => p.hashSize],
+];
+
+function checkPresetTable(t: import('ava').ExecutionContext, rows: string[][]): void {
+  t.is(rows.length, presetColumns.length, rows.map((r) => r.join(' ')).join('\n'));
+  for (const [label, value] of presetColumns) {
+    const row = rows.find((r) => label.test(r[0] as string));
+    t.truthy(row, `no row for ${label}`);
+    PRESET_NAMES.forEach((name, i) => {
+      const params = parseSettings(['--preset', name], buildProgram(), NO_FILE).params;
+      t.is(Number(row?.[i + 1]), value(params), `${label} ${name}`);
+    });
+  }
+}
+
+test('README.md: the preset table matches the presets; the example file is valid', (t) => {
+  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const table = /\n\| \| classic \| sensitive \| relaxed \|\n\|[-|]+\|\n((?:\|.*\|\n)+)/.exec(readme)?.[1] ?? '';
+  checkPresetTable(
+    t,
+    table.trim().split('\n').map((l) => l.split('|').slice(1, -1).map((c) => c.trim().replace(/`/g, ''))),
+  );
+  const example = /```\n(# \/etc\/scanlogd\.conf on a honeypot\n[^`]*)```/.exec(readme)?.[1];
+  t.truthy(example);
+  t.deepEqual(parse(example ?? ''), { preset: 'sensitive', 'scan-delay': 30000, 'ignore-source': [parseCidr('192.0.2.10')] });
+});
+
+test('scanlogd(8): the preset table matches the presets', (t) => {
+  const page = fs.readFileSync(path.join(REPO, 'packaging', 'scanlogd.8'), 'utf8');
+  const block = /\.SH PRESETS\n[\s\S]*?\.nf\n[^\n]*classic +sensitive +relaxed\n([\s\S]*?)\.fi/.exec(page)?.[1] ?? '';
+  const rows = block
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const m = /^(.*?) +(\d+) +(\d+) +(\d+)$/.exec(l.replace(/\\-/g, '-'));
+      return m === null ? [l] : [m[1] as string, m[2] as string, m[3] as string, m[4] as string];
+    });
+  checkPresetTable(t, rows);
+});
