@@ -198,7 +198,8 @@ function applyPreset(program: Command, name: PresetName): void {
     const option = program.options.find((o) => o.long === `--${key}`);
     if (option?.parseArg === undefined) throw new Error(`preset ${name} names ${key}, which is not an option with a value`);
     const attribute = option.attributeName();
-    if (program.getOptionValueSource(attribute) !== 'default') continue;
+    const source = program.getOptionValueSource(attribute);
+    if (source === 'cli' || source === 'config') continue;
     program.setOptionValueWithSource(attribute, option.parseArg(text, undefined), `preset ${name}`);
   }
 }
