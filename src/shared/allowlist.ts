@@ -82,7 +82,7 @@ export function formatPortRange(r: PortRange): string {
 
 /**
  * Decides per record whether the monitor should ever see it. Sources are kept as
- * sorted, merged, disjoint ranges (a binary search, at most 10 steps for the full
+ * sorted, merged, disjoint ranges (a binary search, at most 11 steps for the full
  * list); ports as a 65536-bit map. Both are sized at start-up and never grow.
  */
 export class IgnoreFilter {
