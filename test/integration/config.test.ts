@@ -202,3 +202,17 @@ for (const c of badConfigs) {
     t.is(r.stderr, `${c.line(file, dir)}\n`);
   });
 }
+
+rootTest('a detached daemon that finds the file bad reports the line through its status pipe, as the launcher reads it', (t) => {
+  const dir = confDir(t);
+  const file = writeConf(dir, 'foo = 1\n');
+  // The launched daemon's own view: --foreground with a status descriptor (fd 3 here).
+  const r = childProcess.spawnSync(process.execPath, [ENTRY, '--foreground', '--status-fd', '3', '--config', file], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    timeout: 20000,
+  });
+  t.is(r.status, 1);
+  t.is(r.stderr, '');
+  t.is(String(r.output[3]), `error scanlogd: ${file}:1: unknown key "foo"\n`);
+});

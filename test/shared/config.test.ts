@@ -15,6 +15,7 @@ import { parseCidr, parsePortRange } from '../../src/shared/allowlist.js';
 import { isRoot } from '../helpers/netns.js';
 import { makeSocketDir } from '../helpers/syslog.js';
 import { REPO } from '../helpers/daemon.js';
+import { Xorshift32 } from './xorshift.js';
 
 const FILE = '/etc/scanlogd.conf';
 /** A default path that does not exist, so that no test depends on this machine's /etc. */
@@ -158,6 +159,41 @@ for (const [name, text, message] of refused) {
     t.is(err?.message, message);
   });
 }
+
+test('random files: either parsed or refused with a ConfigError naming the file and a line, never anything else', (t) => {
+  const rng = new Xorshift32(20251202);
+  const keys = [...configKeys(buildProgram()).keys(), 'foo', 'config', 'role', ''];
+  const values = ['', '0', '1', '3', '1.5', 'yes', 'no', '/a', 'a b', '10.0.0.0/8', '10.0.0.1/8', '1-65535', '70000', 'sensitive', '-1', '#', '=', '\u0000', '\u00e9'];
+  const pick = <T>(list: readonly T[]): T => list[rng.next() % list.length] as T;
+  let parsed = 0;
+  for (let i = 0; i < 20000; i++) {
+    const lines = Array.from({ length: 1 + (rng.next() % 6) }, () => {
+      switch (rng.next() % 5) {
+        case 0:
+          return `# ${pick(values)}`;
+        case 1:
+          return '';
+        case 2:
+          return `${pick(keys)}${pick(['=', ' = ', ' ', '  =\t'])}${pick(values)}`;
+        case 3:
+          return Array.from({ length: rng.next() % 12 }, () => String.fromCharCode(rng.next() % 128)).join('');
+        default:
+          return `${pick(keys)} = ${pick(values)}${pick(['', ' ', '\r'])}`;
+      }
+    });
+    try {
+      parseConfig(lines.join(pick(['\n', '\r\n'])), FILE, buildProgram());
+      parsed++;
+    } catch (err) {
+      if (!(err instanceof ConfigError) || !/^\/etc\/scanlogd\.conf:\d+: \S/.test(err.message)) {
+        t.fail(`${JSON.stringify(lines)}: ${String(err)}`);
+        return;
+      }
+    }
+  }
+  t.log(`${parsed} of 20000 random files parsed`);
+  t.true(parsed > 0);
+});
 
 // ---------------------------------------------------------------------------
 // The presets.
