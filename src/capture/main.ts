@@ -117,6 +117,12 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
     if (!stopping) setTimeout(() => exitWith(1, 'monitor closed the channel'), 300).unref();
   });
 
+  // Ignored packets are dropped in the packet loop below, before they cost channel
+  // bytes or a monitor wake-up: to the detector they never arrived. The tables are
+  // fixed from here on.
+  const built = new IgnoreFilter(settings.ignoreSources, settings.ignorePorts);
+  const ignore = built.empty ? null : built;
+
   let opened: PacketSource;
   try {
     opened = openRawTcpSocket();
@@ -143,10 +149,6 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   };
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
 
-  // Ignored packets are dropped here, before they cost channel bytes or a monitor
-  // wake-up: to the detector they never arrived.
-  const built = new IgnoreFilter(settings.ignoreSources, settings.ignorePorts);
-  const ignore = built.empty ? null : built;
   const batch = Buffer.allocUnsafe(BATCH_RECORDS * RECORD_SIZE);
   let filled = 0;
   let dropped = 0;
