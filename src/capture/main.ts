@@ -9,9 +9,9 @@ import type net = require('node:net');
 import { StartupError, describe } from '../shared/errors.js';
 import { monitorArguments, type Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
-import { closeInheritedFds } from '../shared/fds.js';
+import { MONITOR_JSON_FD, closeInheritedFds } from '../shared/fds.js';
 import { NODE_HEAP_OPTIONS } from '../shared/heap.js';
-import { RECORD_SIZE, encodeLossInto } from '../shared/record.js';
+import { RECORD_SIZE, encodeCountersInto, encodeLossInto } from '../shared/record.js';
 import { IgnoreFilter } from '../shared/allowlist.js';
 import { packetToRecord } from './packet.js';
 import { openRawTcpSocket, type PacketSource } from './rawsocket.js';
@@ -63,17 +63,47 @@ function writePidfile(file: string): void {
   }
 }
 
+/**
+ * Opens the --json file for the monitor, which cannot open it itself: a log directory
+ * is root's. Appending, created 0640, and never through a planted symbolic link.
+ */
+function openJsonOutput(file: string): number {
+  if (file === '-') return 1;
+  try {
+    return fs.openSync(
+      file,
+      fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW,
+      0o640,
+    );
+  } catch (err) {
+    throw new StartupError(`--json ${file}: ${describe(err)}`);
+  }
+}
+
+/** Counts since the last counters record; a record is sent before any could wrap. */
+const COUNTERS_FLUSH_AT = 0x40000000;
+
 export function runCapture(settings: Settings, entryScript: string, status: CaptureStatus | null): void {
   const stderr = (text: string): void => {
     process.stderr.write(`scanlogd capture: ${text}\n`);
   };
 
   if (process.getuid?.() !== 0) throw new StartupError('must be run as root');
+  // Without a listener, Node answers SIGUSR1 by opening its inspector; the counters
+  // request may come at any time, start-up included.
+  let onCountersRequest = (): void => {};
+  process.on('SIGUSR1', () => onCountersRequest());
   closeInheritedFds(settings.statusFd === null ? [] : [settings.statusFd]);
   const account = lookupUser(settings.user);
   const chrootDir = checkChrootDir(settings.chroot);
   if (settings.pidfile !== null) checkPidfileDir(settings.pidfile, account);
   checkReadableBy(account, entryScript);
+  const jsonFd = settings.json === null ? null : openJsonOutput(settings.json);
+
+  // Channel on fd 3, the launcher's status pipe on 4, the --json output on 5.
+  const stdio: Array<'ignore' | 'inherit' | 'pipe' | number> = ['ignore', 'ignore', 'inherit', 'pipe', 'ignore', 'ignore'];
+  if (status !== null) stdio[4] = settings.statusFd as number;
+  if (jsonFd !== null) stdio[MONITOR_JSON_FD] = jsonFd;
 
   // The monitor starts before the raw socket exists: raw-socket opens it without
   // close-on-exec, and the monitor must never hold it.
@@ -87,13 +117,15 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
         gid: account.gid,
         env: {},
         cwd: '/',
-        stdio: ['ignore', 'ignore', 'inherit', 'pipe', status === null ? 'ignore' : (settings.statusFd as number)],
+        stdio,
       },
     );
   } catch (err) {
     throw new StartupError(`cannot start the monitor as user ${account.name}: ${describe(err)}`, { cause: err });
   }
   const channel = monitor.stdio[3] as net.Socket;
+  // The monitor has its copy; the capture process never writes events itself.
+  if (jsonFd !== null && jsonFd !== 1) fs.closeSync(jsonFd);
 
   let source: PacketSource | null = null;
   let stopping = false;
@@ -152,6 +184,10 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   const batch = Buffer.allocUnsafe(BATCH_RECORDS * RECORD_SIZE);
   let filled = 0;
   let dropped = 0;
+  // Since the last counters record.
+  let seen = 0;
+  let rejected = 0;
+  let droppedSince = 0;
   let now = monotonicMs();
   let sinceClock = 16;
 
@@ -159,6 +195,7 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
     if (filled === 0) return;
     if (channel.writableLength > CHANNEL_BACKLOG_LIMIT) {
       dropped += filled / RECORD_SIZE;
+      droppedSince += filled / RECORD_SIZE;
     } else {
       if (dropped > 0) {
         // Tell the monitor (and so syslog) how much it missed, before what follows.
@@ -173,7 +210,30 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
       channel.write(Buffer.from(batch.subarray(0, filled)));
     }
     filled = 0;
+    if (seen >= COUNTERS_FLUSH_AT || droppedSince >= COUNTERS_FLUSH_AT) sendCounters(false);
   };
+
+  /** Hands the counts to the monitor, which logs them (with its own) when `log` is set. */
+  const sendCounters = (log: boolean): void => {
+    const record = Buffer.alloc(RECORD_SIZE);
+    encodeCountersInto(
+      { packets: Math.min(seen, 0xffffffff), dropped: Math.min(droppedSince, 0xffffffff), rejected: Math.min(rejected, 0xffffffff), log, time: monotonicMs() },
+      record,
+      0,
+    );
+    seen = 0;
+    droppedSince = 0;
+    rejected = 0;
+    // Small and rare: sent even over the backlog limit, so that a request is never lost.
+    channel.write(record);
+  };
+  const reportCounters = (): void => {
+    if (stopping) return;
+    flush();
+    sendCounters(true);
+  };
+  onCountersRequest = reportCounters;
+  if (settings.statsIntervalMs !== null) setInterval(reportCounters, settings.statsIntervalMs).unref();
 
   opened.start(
     (pkt, length) => {
@@ -182,7 +242,10 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
         sinceClock = 0;
         now = monotonicMs();
       }
-      if (packetToRecord(pkt, length, now, batch, filled) === 'ok' && (ignore === null || !ignore.ignoresRecord(batch, filled))) {
+      seen++;
+      if (packetToRecord(pkt, length, now, batch, filled) !== 'ok') {
+        rejected++;
+      } else if (ignore === null || !ignore.ignoresRecord(batch, filled)) {
         filled += RECORD_SIZE;
         if (filled === batch.length) flush();
       }

@@ -2,7 +2,18 @@
 // stream has no other framing, so any stray byte would shift every later record:
 // the first invalid record ends the monitor.
 
-import { LOSS_RECORD_TYPE, RECORD_SIZE, decodeAt, decodeLossAt, recordTypeAt, type LossRecord, type PacketRecord } from '../shared/record.js';
+import {
+  COUNTERS_RECORD_TYPE,
+  LOSS_RECORD_TYPE,
+  RECORD_SIZE,
+  decodeAt,
+  decodeCountersAt,
+  decodeLossAt,
+  recordTypeAt,
+  type CountersRecord,
+  type LossRecord,
+  type PacketRecord,
+} from '../shared/record.js';
 
 export class RecordReader {
   private readonly partial = Buffer.alloc(RECORD_SIZE);
@@ -11,6 +22,8 @@ export class RecordReader {
   received = 0;
   /** Called for each loss report; without it a loss record is as invalid as any other. */
   onLoss: ((loss: LossRecord) => void) | null = null;
+  /** Called for each counters record; without it such a record is invalid too. */
+  onCounters: ((counters: CountersRecord) => void) | null = null;
 
   /**
    * Calls `onRecord` for every complete record in `chunk`, keeping a trailing part
@@ -39,8 +52,13 @@ export class RecordReader {
   }
 
   private dispatch(buf: Buffer, offset: number, onRecord: (r: PacketRecord) => void): void {
-    if (this.onLoss !== null && recordTypeAt(buf, offset) === LOSS_RECORD_TYPE) {
+    const type = recordTypeAt(buf, offset);
+    if (type === LOSS_RECORD_TYPE && this.onLoss !== null) {
       this.onLoss(decodeLossAt(buf, offset));
+      return;
+    }
+    if (type === COUNTERS_RECORD_TYPE && this.onCounters !== null) {
+      this.onCounters(decodeCountersAt(buf, offset));
       return;
     }
     this.received++;

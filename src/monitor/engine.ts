@@ -34,6 +34,27 @@ export interface Scan {
   start: number;
   /** Monotonic milliseconds (uint32) of the packet that crossed the threshold. */
   time: number;
+  /** Table slot of the source, for an observer that keeps more about it. */
+  slot: number;
+}
+
+/** Why a source's table entry stopped being its own. */
+export type ReleaseReason = 'stale' | 'bucket-full' | 'slot-reused';
+
+/**
+ * Sees what the engine does with each packet, by table slot, to keep what the log line
+ * has no room for. Called synchronously; it must not feed packets back.
+ */
+export interface EngineObserver {
+  /** A new source took `slot` with this packet. */
+  opened(slot: number, pkt: PacketRecord): void;
+  /**
+   * A packet of the source in `slot`, within the delay and not ignored as connection
+   * traffic; `refreshed` when it renewed the source's timestamp (a port not in the list).
+   */
+  probe(slot: number, pkt: PacketRecord, refreshed: boolean): void;
+  /** `slot` no longer belongs to the source it held. */
+  released(slot: number, reason: ReleaseReason): void;
 }
 
 const NIL = -1;
@@ -101,6 +122,8 @@ export class Detector {
   private readonly hash: Int32Array;
   /** The oldest slot, next to be reused. */
   private index = 0;
+  /** Null unless structured output needs it: the plain path pays one test per call. */
+  observer: EngineObserver | null = null;
 
   constructor(params: Readonly<DetectorParams>) {
     this.params = params;
@@ -164,6 +187,7 @@ export class Detector {
       }
       // Known but stale: free it and start over in a fresh slot, since this one
       // could be reused too soon.
+      this.observer?.released(current, 'stale');
       this.saddr[current] = 0;
       if (last !== NIL) this.next[last] = this.next[current] as number;
       else this.hash[bucket] = this.next[current] as number;
@@ -177,6 +201,7 @@ export class Detector {
     // Too many sources in this bucket: drop the oldest (the tail), so that addresses
     // chosen to collide cannot make every lookup slow.
     if (count >= this.params.hashMax && last !== NIL) {
+      if (this.observer !== null) this.observer.released(this.next[last] as number, 'bucket-full');
       this.next[last] = NIL;
       this.counters.bucketEvictions++;
     }
@@ -185,6 +210,7 @@ export class Detector {
     const oldAddr = this.saddr[slot] as number;
     if (oldAddr !== 0) {
       this.counters.slotReuses++;
+      this.observer?.released(slot, 'slot-reused');
       this.unlink(slot, hashAddress(oldAddr, this.params.hashSize));
     }
     this.index = slot + 1 >= this.params.listSize ? 0 : slot + 1;
@@ -205,6 +231,7 @@ export class Detector {
     this.flagsOr[slot] = flags;
     this.flagsAnd[slot] = flags;
     this.changing[slot] = 0;
+    this.observer?.opened(slot, pkt);
     return null;
   }
 
@@ -215,6 +242,7 @@ export class Detector {
       if (this.ports[base + i] === pkt.dport) {
         this.flagsOr[slot] = (this.flagsOr[slot] as number) | pkt.flags;
         this.flagsAnd[slot] = (this.flagsAnd[slot] as number) & pkt.flags;
+        this.observer?.probe(slot, pkt, false);
         return null;
       }
     }
@@ -223,6 +251,7 @@ export class Detector {
     if (pkt.flags & (TH_ACK | TH_RST)) return null;
 
     this.timestamp[slot] = pkt.time;
+    this.observer?.probe(slot, pkt, true);
 
     // Already reported: stay quiet until the source pauses for longer than the delay.
     if ((this.weight[slot] as number) >= this.params.scanWeightThreshold) return null;
@@ -280,6 +309,7 @@ export class Detector {
       changing: this.changing[slot] as number,
       start: this.start[slot] as number,
       time: this.timestamp[slot] as number,
+      slot,
     };
   }
 

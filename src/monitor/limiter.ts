@@ -11,6 +11,17 @@ export class FloodLimiter {
   /** Scans not logged since the limiter last announced a flood. */
   suppressed = 0;
 
+  /** True from the flood notice until a scan after a quiet gap (or `quietAt` says so). */
+  get flooding(): boolean {
+    return this.count > this.logCount;
+  }
+
+  /** Whether at monotonic time `now` the gap since the window's last scan re-opens logging. */
+  quietAt(now: number): boolean {
+    const gap = elapsed(now, this.last);
+    return gap > this.logDelayMs || gap < 0;
+  }
+
   constructor(
     private readonly logCount: number,
     private readonly logDelayMs: number,

@@ -5,6 +5,9 @@ import fs = require('node:fs');
 
 const O_CLOEXEC = 0o2000000;
 
+/** Where the monitor finds the --json output the capture process opened for it. */
+export const MONITOR_JSON_FD = 5;
+
 /**
  * Closes every descriptor above 2 that is not close-on-exec and not in `keep`.
  * Node's own descriptors are all close-on-exec, so what remains was inherited.

@@ -26,6 +26,10 @@ export interface Settings {
   stderr: boolean;
   /** Where a background daemon reports readiness or its start-up error. */
   statusFd: number | null;
+  /** --json: a file path, '-' for the capture process's standard output, or null. */
+  json: string | null;
+  /** --stats-interval in milliseconds, or null for counters only on SIGUSR1. */
+  statsIntervalMs: number | null;
   params: DetectorParams;
   /** Applied by the capture process: the monitor never sees these packets. */
   ignoreSources: Cidr[];
@@ -55,6 +59,11 @@ function seconds(text: string): number {
 
 function absolutePath(text: string): string {
   if (!text.startsWith('/')) throw new InvalidArgumentError('must be an absolute path.');
+  return text;
+}
+
+function jsonTarget(text: string): string {
+  if (text !== '-' && !text.startsWith('/')) throw new InvalidArgumentError('must be an absolute path or - (standard output).');
   return text;
 }
 
@@ -110,6 +119,16 @@ export function buildProgram(): Command {
     .addOption(
       listOption('--ignore-port <port[-port]>', 'never count packets to this destination port or range (repeatable)', parsePortRange, MAX_IGNORE_PORTS, 'port entry'),
     )
+    .option(
+      '--json <path>',
+      'also write one JSON object per line for each scan, scan end and flood suppression (- for standard output, needs --foreground)',
+      jsonTarget,
+    )
+    .option(
+      '--stats-interval <seconds>',
+      'log a line of counters (daemon.info) this often; SIGUSR1 logs one at any time',
+      wholeNumber(1, 86400),
+    )
     .option('--port-weight-priv <n>', 'weight of a port below 1024', wholeNumber(1, 1000), d.portWeightPriv)
     .option('--port-weight-high <n>', 'weight of a port from 1024 up', wholeNumber(1, 1000), d.portWeightHigh)
     .option(
@@ -156,6 +175,8 @@ interface RawOptions {
   syslogSocket: string;
   pidfile?: string;
   stderr: boolean;
+  json?: string;
+  statsInterval?: number;
   portWeightPriv: number;
   portWeightHigh: number;
   scanMinCount: number;
@@ -251,6 +272,11 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
     if (line !== undefined) throw new ConfigError(`${file ?? configPath}:${line}: ${problem}`);
   }
   if (problems.length > 0) program.error(`error: ${problems.join('; ')}`, { exitCode: 1 });
+  if (o.json === '-' && !o.foreground) {
+    program.error('error: --json - writes to standard output, which the daemon gives up when it detaches; add --foreground', {
+      exitCode: 1,
+    });
+  }
   return {
     role: o.role,
     foreground: o.foreground,
@@ -260,6 +286,8 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
     pidfile: o.pidfile ?? null,
     stderr: o.stderr,
     statusFd: o.statusFd ?? null,
+    json: o.json ?? null,
+    statsIntervalMs: o.statsInterval === undefined ? null : o.statsInterval * 1000,
     params,
     ignoreSources: o.ignoreSource ?? [],
     ignorePorts: o.ignorePort ?? [],
@@ -288,6 +316,9 @@ export function monitorArguments(s: Settings, statusFd: number | null): string[]
   ];
   if (s.stderr) args.push('--stderr');
   if (s.pidfile !== null) args.push('--pidfile', s.pidfile);
+  // The monitor writes to the descriptor it is given; the name is for its messages.
+  if (s.json !== null) args.push('--json', s.json);
+  if (s.statsIntervalMs !== null) args.push('--stats-interval', String(s.statsIntervalMs / 1000));
   if (statusFd !== null) args.push('--status-fd', String(statusFd));
   return args;
 }

@@ -41,6 +41,8 @@ export const SYSLOG_IDENT = 'scanlogd';
 export const SYSLOG_PRIORITY = 25;
 /** LOG_DAEMON | LOG_ERR, for the monitor's own faults. */
 export const SYSLOG_FAULT_PRIORITY = 27;
+/** LOG_DAEMON | LOG_INFO, for the counters line. */
+export const SYSLOG_INFO_PRIORITY = 30;
 
 export interface DetectorParams {
   portWeightPriv: number;

@@ -162,3 +162,59 @@ export function parseAddress(text: string): number {
   }
   return value;
 }
+
+/**
+ * Type 3 carries the capture process's counts since its previous counters record:
+ * bytes 0-3 packets read from the raw socket, 4-7 records dropped because the monitor
+ * was not reading (also reported by type 2), 8-11 packets that failed the header
+ * checks, byte 12 is 1 when the monitor should log a counters line now (a SIGUSR1 or
+ * the interval) and 0 when the record only keeps the uint32 fields from wrapping,
+ * bytes 13-14 zero, 16-19 the time.
+ */
+export const COUNTERS_RECORD_TYPE = 3;
+
+export interface CountersRecord {
+  packets: number;
+  dropped: number;
+  rejected: number;
+  log: boolean;
+  time: number;
+}
+
+const CountersOffset = { packets: 0, dropped: 4, rejected: 8, log: 12 } as const;
+
+export function encodeCountersInto(c: CountersRecord, out: Buffer, offset: number): void {
+  checkField('packets', c.packets, 0xffffffff);
+  checkField('dropped', c.dropped, 0xffffffff);
+  checkField('rejected', c.rejected, 0xffffffff);
+  checkField('time', c.time, 0xffffffff);
+  if (offset < 0 || offset + RECORD_SIZE > out.length) {
+    throw new RecordError(`no room for a record at offset ${offset} of ${out.length} bytes`);
+  }
+  out.fill(0, offset, offset + RECORD_SIZE);
+  out.writeUInt32BE(c.packets, offset + CountersOffset.packets);
+  out.writeUInt32BE(c.dropped, offset + CountersOffset.dropped);
+  out.writeUInt32BE(c.rejected, offset + CountersOffset.rejected);
+  out[offset + CountersOffset.log] = c.log ? 1 : 0;
+  out[offset + Offset.version] = COUNTERS_RECORD_TYPE;
+  out.writeUInt32BE(c.time, offset + Offset.time);
+}
+
+/** Reads a counters record; the log byte must be 0 or 1 and bytes 13-14 zero. */
+export function decodeCountersAt(buf: Buffer, offset: number): CountersRecord {
+  if (recordTypeAt(buf, offset) !== COUNTERS_RECORD_TYPE) {
+    throw new RecordError(`record type ${String(buf[offset + Offset.version])} is not ${COUNTERS_RECORD_TYPE}`);
+  }
+  const log = buf[offset + CountersOffset.log] as number;
+  if (log > 1) throw new RecordError(`counters record log byte is ${log}, not 0 or 1`);
+  for (let i = CountersOffset.log + 1; i < Offset.version; i++) {
+    if (buf[offset + i] !== 0) throw new RecordError(`counters record byte ${i} is not zero`);
+  }
+  return {
+    packets: buf.readUInt32BE(offset + CountersOffset.packets),
+    dropped: buf.readUInt32BE(offset + CountersOffset.dropped),
+    rejected: buf.readUInt32BE(offset + CountersOffset.rejected),
+    log: log === 1,
+    time: buf.readUInt32BE(offset + Offset.time),
+  };
+}

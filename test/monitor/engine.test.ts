@@ -235,6 +235,8 @@ test('a scan reports the first packet\'s fields, its start time and the crossing
     changing: 0,
     start: WALL,
     time: 21234,
+    // The first source of a fresh table takes slot 0.
+    slot: 0,
   });
 });
 

@@ -25,6 +25,7 @@ function scan(change: Partial<Scan> = {}): Scan {
     changing: 0,
     start: START,
     time: 0,
+    slot: 0,
     ...change,
   };
 }

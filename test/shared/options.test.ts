@@ -22,6 +22,8 @@ test('no arguments: scanlogd\'s user, chroot, syslog socket and thresholds', (t)
     pidfile: null,
     stderr: false,
     statusFd: null,
+    json: null,
+    statsIntervalMs: null,
     // Pinned to scanlogd's literal values in params.test.ts.
     params: { ...DEFAULT_PARAMS },
     ignoreSources: [],
@@ -43,6 +45,9 @@ const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<Detect
   [['--stderr'], { stderr: true }, {}],
   [['--role', 'monitor'], { role: 'monitor' }, {}],
   [['--status-fd', '5'], { statusFd: 5 }, {}],
+  [['--json', '/var/log/scanlogd.json'], { json: '/var/log/scanlogd.json' }, {}],
+  [['-f', '--json', '-'], { foreground: true, json: '-' }, {}],
+  [['--stats-interval', '300'], { statsIntervalMs: 300000 }, {}],
   // A heavier privileged port raises the derived threshold and the port list with it.
   [['--port-weight-priv', '5'], {}, { portWeightPriv: 5, scanWeightThreshold: 35, maxPorts: 34 }],
   [['--port-weight-high', '2'], {}, { portWeightHigh: 2, maxPorts: 10 }],
@@ -98,6 +103,8 @@ const reparsed: Array<[string, string[], number | null]> = [
   ],
   ['the longest delays', ['--scan-delay', '2147483.647', '--log-delay', '2147483.647'], 9],
   ['a preset and ignore lists', ['--preset', 'sensitive', '--ignore-source', '192.0.2.0/24', '--ignore-port', '443'], null],
+  ['structured output and counters', ['--json', '/var/log/scanlogd.json', '--stats-interval', '60'], null],
+  ['structured output on standard output', ['--foreground', '--json', '-'], null],
 ];
 
 for (const [name, argv, statusFd] of reparsed) {
@@ -140,6 +147,9 @@ const rejected: Array<[string[], string]> = [
   [['--scan-weight-threshold', '50', '--max-ports', '10'], 'error: --scan-weight-threshold 50 needs room for 49 ports, but --max-ports is 10'],
   [['--user', 'bad name'], "error: option '--user <name>' argument 'bad name' is invalid. is not a valid user name."],
   [['--chroot', 'relative/dir'], "error: option '--chroot <dir>' argument 'relative/dir' is invalid. must be an absolute path."],
+  [['--json', '-'], 'error: --json - writes to standard output, which the daemon gives up when it detaches; add --foreground'],
+  [['--json', 'events.json'], "error: option '--json <path>' argument 'events.json' is invalid. must be an absolute path or - (standard output)."],
+  [['--stats-interval', '0'], "error: option '--stats-interval <seconds>' argument '0' is invalid. must be a whole number from 1 to 86400."],
   [['--bogus'], "error: unknown option '--bogus'"],
   [['--preset', 'loud'], "error: option '--preset <name>' argument 'loud' is invalid. Allowed choices are classic, sensitive, relaxed."],
   [['--ignore-source', '10.0.0.1/8'], "error: option '--ignore-source <cidr>' argument '10.0.0.1/8' is invalid. has host bits set; the network is 10.0.0.0/8."],
@@ -169,6 +179,7 @@ test('scanlogd --help: exit 0, usage with the threshold options, hidden role opt
   for (const option of [
     '--foreground', '--user <name>', '--chroot <dir>', '--syslog-socket <path>', '--pidfile <path>', '--stderr', '--hash-size <n>',
     '--config <path>', '--preset <name>', '--ignore-source <cidr>', '--ignore-port <port[-port]>',
+    '--json <path>', '--stats-interval <seconds>',
   ]) {
     t.true(r.stdout.includes(option), option);
   }
