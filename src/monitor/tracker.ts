@@ -204,6 +204,8 @@ export class ScanTracker implements EngineObserver {
     const slot = scan.slot;
     if (this.state[slot] !== COUNTING) return;
     const ports = [...scan.ports, pkt.dport];
+    // Taking a port set may end the oldest followed scan; its end comes first.
+    const set = this.takePortSet();
     this.counters.scanEvents++;
     this.emit({
       event: 'scan',
@@ -223,7 +225,6 @@ export class ScanTracker implements EngineObserver {
       last: this.lastWall[slot] as number,
       syslog: verdict,
     });
-    const set = this.takePortSet();
     this.setSlot[set] = slot;
     this.setSince[set] = this.setSequence++;
     this.setOf[slot] = set;

@@ -3,14 +3,17 @@
 
 import test from 'ava';
 import {
+  COUNTERS_RECORD_TYPE,
   LOSS_RECORD_TYPE,
   RECORD_SIZE,
   RecordError,
   decode,
   decodeAt,
+  decodeCountersAt,
   decodeLossAt,
   encode,
   encodeInto,
+  encodeCountersInto,
   encodeLossInto,
   formatAddress,
   parseAddress,
@@ -297,4 +300,72 @@ test('decodeLossAt rejects a packet record, a short buffer and stray bytes', (t)
     out[i] = 0x80;
     t.throws(() => decodeLossAt(out, 0), { instanceOf: RecordError, message: `loss record byte ${i} is not zero` });
   }
+});
+
+const countersGolden: Array<{ name: string; record: { packets: number; dropped: number; rejected: number; log: boolean; time: number }; hex: string }> = [
+  {
+    name: 'a SIGUSR1 request after 1000 packets, 2 rejected',
+    record: { packets: 1000, dropped: 0, rejected: 2, log: true, time: 0x01020304 },
+    hex: hex('000003e8', '00000000', '00000002', '01', '0000', '03', '01020304'),
+  },
+  {
+    name: 'a silent record that keeps the counts from wrapping',
+    record: { packets: 0x40000000, dropped: 0xffffffff, rejected: 0, log: false, time: 0xffffffff },
+    hex: hex('40000000', 'ffffffff', '00000000', '00', '0000', '03', 'ffffffff'),
+  },
+];
+
+for (const v of countersGolden) {
+  test(`counters record golden vector: ${v.name}`, (t) => {
+    const out = Buffer.alloc(20, 0xee);
+    encodeCountersInto(v.record, out, 0);
+    t.is(out.toString('hex'), v.hex);
+    t.is(recordTypeAt(out, 0), COUNTERS_RECORD_TYPE);
+    t.deepEqual(decodeCountersAt(Buffer.from(v.hex, 'hex'), 0), v.record);
+  });
+}
+
+test('decodeCountersAt rejects other types, a log byte other than 0 or 1, and stray bytes', (t) => {
+  const packet = encode({ saddr: 1, daddr: 2, sport: 3, dport: 4, flags: 2, tos: 0, ttl: 64, time: 5 });
+  t.throws(() => decodeCountersAt(packet, 0), { instanceOf: RecordError, message: 'record type 1 is not 3' });
+  const loss = Buffer.alloc(20);
+  encodeLossInto({ count: 1, time: 1 }, loss, 0);
+  t.throws(() => decodeCountersAt(loss, 0), { instanceOf: RecordError, message: 'record type 2 is not 3' });
+  t.throws(() => decodeCountersAt(Buffer.alloc(19), 0), { instanceOf: RecordError });
+  const good = Buffer.from(countersGolden[0]!.hex, 'hex');
+  for (const value of [2, 0x80, 0xff]) {
+    const out = Buffer.from(good);
+    out[12] = value;
+    t.throws(() => decodeCountersAt(out, 0), { instanceOf: RecordError, message: `counters record log byte is ${value}, not 0 or 1` });
+  }
+  for (const i of [13, 14]) {
+    const out = Buffer.from(good);
+    out[i] = 1;
+    t.throws(() => decodeCountersAt(out, 0), { instanceOf: RecordError, message: `counters record byte ${i} is not zero` });
+  }
+});
+
+test('encodeCountersInto refuses counts that do not fit 32 bits', (t) => {
+  const out = Buffer.alloc(20);
+  t.throws(() => encodeCountersInto({ packets: 2 ** 32, dropped: 0, rejected: 0, log: true, time: 0 }, out, 0), {
+    instanceOf: RecordError,
+    message: `record field packets out of range: ${2 ** 32}`,
+  });
+});
+
+test('the stream reader hands counters records to onCounters and, without it, rejects them', (t) => {
+  const stream = Buffer.alloc(60);
+  encode({ saddr: 1, daddr: 2, sport: 3, dport: 4, flags: 2, tos: 0, ttl: 64, time: 5 }).copy(stream, 0);
+  encodeCountersInto(countersGolden[0]!.record, stream, 20);
+  encode({ saddr: 6, daddr: 2, sport: 3, dport: 4, flags: 2, tos: 0, ttl: 64, time: 6 }).copy(stream, 40);
+  const reader = new RecordReader();
+  const seen: string[] = [];
+  reader.onCounters = (c) => seen.push(`counters ${c.packets}`);
+  // Split inside the counters record: reassembly must not care about the type.
+  reader.push(stream.subarray(0, 27), (r) => seen.push(`packet ${r.saddr}`));
+  reader.push(stream.subarray(27), (r) => seen.push(`packet ${r.saddr}`));
+  t.deepEqual(seen, ['packet 1', 'counters 1000', 'packet 6']);
+  t.is(reader.received, 2);
+  const strict = new RecordReader();
+  t.throws(() => strict.push(stream, () => undefined), { instanceOf: RecordError, message: 'record version 3 is not 1' });
 });
