@@ -264,6 +264,21 @@ rootTest('--json - with --foreground writes events to standard output', async (t
   assertSchema(t, events);
 });
 
+rootTest('--json - whose reader has gone: detection and syslog go on, the loss is reported', async (t) => {
+  const { bed, syslog, daemon } = await startScene(t, ['--json', '-']);
+  // Nobody reads the daemon's standard output any more: writes get EPIPE.
+  daemon.child.stdout?.destroy();
+  await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-20', bed.targetAddr]);
+  await waitFor('the scan line', () => (syslog.datagrams.some((d) => d.startsWith('<25>')) ? true : undefined));
+  await waitFor('the JSON fault', () => (syslog.datagrams.some((d) => d.startsWith('<27>')) ? true : undefined));
+  t.true(syslog.messages().includes('JSON output to standard output failed (EPIPE); dropping lines until it works again'), syslog.datagrams.join('\n'));
+  await sleep(3500); // the scan goes quiet: its scan_end is dropped as well
+  process.kill(daemon.pid, 'SIGUSR1');
+  await waitFor('a counters line', () => (countersLines(syslog.datagrams).length >= 1 ? true : undefined));
+  t.like(countersLines(syslog.datagrams)[0], { scans_detected: 1, scans_logged: 1, json_lines_written: 0, json_lines_dropped: 2 });
+  t.true(daemon.child.exitCode === null, 'the daemon keeps running');
+});
+
 rootTest('--json - without --foreground is refused with one line and status 1', (t) => {
   const r = childProcess.spawnSync(process.execPath, [ENTRY, '--json', '-'], { encoding: 'utf8', timeout: 20000 });
   t.is(r.status, 1);
