@@ -46,6 +46,8 @@ export class JsonOutput {
   private queue: string[] = [];
   private queuedBytes = 0;
   private writing = false;
+  /** Lines in the write under way. */
+  private inFlight = 0;
   /** Lines dropped since the current failure began, or -1 while all is well. */
   private streak = -1;
   private closed = false;
@@ -67,9 +69,9 @@ export class JsonOutput {
     if (!this.writing) this.flush();
   }
 
-  /** Lines waiting to be written. */
+  /** Lines waiting to be written or being written. */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + this.inFlight;
   }
 
   close(): void {
@@ -94,6 +96,7 @@ export class JsonOutput {
     this.queue = [];
     this.queuedBytes = 0;
     this.writing = true;
+    this.inFlight = lines;
     this.writeAll(data, 0, lines);
   }
 
@@ -105,6 +108,7 @@ export class JsonOutput {
         return;
       }
       this.writing = false;
+      this.inFlight = 0;
       if (err !== null) {
         // A line cut by a failed write would corrupt the stream for its reader; the
         // whole batch counts as dropped, and O_APPEND puts the next line after it.

@@ -143,6 +143,9 @@ export function countersMessage(pipeline: ScanPipeline, received: number, captur
 }
 
 export function runMonitor(settings: Settings): void {
+  // Without a listener Node answers SIGUSR1 by opening its inspector: take the signal first.
+  let onCountersRequest = (): void => {};
+  process.on('SIGUSR1', () => onCountersRequest());
   const keep = [CHANNEL_FD];
   if (settings.statusFd !== null) keep.push(settings.statusFd);
   if (settings.json !== null) keep.push(MONITOR_JSON_FD);
@@ -192,7 +195,7 @@ export function runMonitor(settings: Settings): void {
     if (counts.log) logCounters();
   };
   // Sent to the monitor directly, the capture counts are those of its last report.
-  process.on('SIGUSR1', logCounters);
+  onCountersRequest = logCounters;
   if (jsonOut !== null) {
     setInterval(() => pipeline.sweep(monotonicMs(), Date.now()), SWEEP_INTERVAL_MS);
   }
