@@ -6,10 +6,10 @@ import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
-import { makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../helpers/syslog.js';
+import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
+import { listenSyslog, makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../helpers/syslog.js';
 import { startScene } from '../helpers/testbed-daemon.js';
-import { ENTRY, REPO, readStatus, userIds } from '../helpers/daemon.js';
+import { ENTRY, REPO, isAlive, readStatus, userIds } from '../helpers/daemon.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 
@@ -277,6 +277,39 @@ rootTest('--json - whose reader has gone: detection and syslog go on, the loss i
   await waitFor('a counters line', () => (countersLines(syslog.datagrams).length >= 1 ? true : undefined));
   t.like(countersLines(syslog.datagrams)[0], { scans_detected: 1, scans_logged: 1, json_lines_written: 0, json_lines_dropped: 2 });
   t.true(daemon.child.exitCode === null, 'the daemon keeps running');
+});
+
+rootTest('detached daemon: --json to a root-owned directory and SIGUSR1 to the pidfile pid, as an init script runs it', async (t) => {
+  const bed = createTestbed();
+  const dir = makeSocketDir();
+  const logDir = makeSocketDir(); // root's, like /var/log
+  const syslog = listenSyslog(path.join(dir, 'log'));
+  const pidfile = makePidfilePath(t);
+  const file = path.join(logDir, 'scanlogd.json');
+  let daemonPid = 0;
+  t.teardown(() => {
+    if (daemonPid > 0 && isAlive(daemonPid)) process.kill(daemonPid, 'SIGKILL');
+    syslog.close();
+    bed.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(logDir, { recursive: true, force: true });
+  });
+  const r = childProcess.spawnSync(
+    'ip',
+    ['netns', 'exec', bed.target, process.execPath, ENTRY, '--syslog-socket', syslog.path, '--pidfile', pidfile, '--json', file],
+    { encoding: 'utf8', timeout: 20000 },
+  );
+  t.is(r.status, 0, r.stderr);
+  daemonPid = Number(fs.readFileSync(pidfile, 'utf8'));
+  await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-20', bed.targetAddr]);
+  await waitFor('the scan event', () => (readEvents(file).length >= 1 ? true : undefined));
+  t.like(readEvents(file)[0], { event: 'scan', source: bed.scannerAddr, destinations: [bed.targetAddr] });
+  process.kill(daemonPid, 'SIGUSR1');
+  await waitFor('a counters line', () => (countersLines(syslog.datagrams).length >= 1 ? true : undefined));
+  t.like(countersLines(syslog.datagrams)[0], { scans_detected: 1, json_lines_dropped: 0 });
+  process.kill(daemonPid, 'SIGTERM');
+  await waitFor('the daemon to stop', () => (isAlive(daemonPid) ? undefined : true), 2000);
+  assertSchema(t, readEvents(file));
 });
 
 rootTest('--json - without --foreground is refused with one line and status 1', (t) => {
