@@ -76,7 +76,7 @@ export class ScanPipeline {
       if (this.floodOpen && verdict === 'log') this.endFlood(wallMs);
       if (verdict === 'announce-flood') {
         this.floodOpen = true;
-        (this.events as (event: TrackerEvent) => void)({ event: 'suppressed', time: wallMs, state: 'start' });
+        this.events?.({ event: 'suppressed', time: wallMs, state: 'start' });
       }
       tracker.detected(scan, record, verdictName[verdict]);
     }
@@ -108,7 +108,7 @@ export class ScanPipeline {
   private endFlood(wallMs: number): void {
     this.floodOpen = false;
     // The scan whose line gave way to the flood notice was not logged either.
-    (this.events as (event: TrackerEvent) => void)({
+    this.events?.({
       event: 'suppressed',
       time: wallMs,
       state: 'end',
