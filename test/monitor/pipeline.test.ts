@@ -6,7 +6,8 @@ process.env.TZ = 'UTC';
 import test from 'ava';
 import { DEFAULT_PARAMS } from '../../src/shared/params.js';
 import { parseAddress, type PacketRecord } from '../../src/shared/record.js';
-import { ScanPipeline } from '../../src/monitor/main.js';
+import { ScanPipeline, countersMessage } from '../../src/monitor/main.js';
+import { JsonOutput } from '../../src/monitor/jsonout.js';
 
 const TARGET = parseAddress('198.18.0.1');
 /** Monotonic and wall clocks at the same instant: 2024-11-25 16:16:55.250 UTC. */
@@ -97,4 +98,19 @@ test('a source that keeps scanning is reported once, and again after a pause', (
     '198.18.0.2:40000 to 198.18.0.1 ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 64 @16:16:55',
     '198.18.0.2:40000 to 198.18.0.1 ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 64 @16:20:17',
   ]);
+});
+
+test('the counters line: capture counts, the monitor\'s own, and the JSON pair only with --json', (t) => {
+  const { p } = pipeline();
+  // Seven scanners in a burst: five lines, the notice, one more held back.
+  for (let k = 0; k < 7; k++) feedLive(p, [1, 2, 3, 4, 5, 6, 7].map((port, i) => syn(`198.18.1.${k + 1}`, port, MONO + 100 * k + i)));
+  const capture = { packets: 52, dropped: 3, rejected: 2 };
+  t.is(
+    countersMessage(p, 49, capture, null),
+    'counters: packets_seen=52 packets_rejected=2 records_received=49 records_dropped_by_capture=3 ' +
+      'scans_detected=7 scans_logged=5 scans_suppressed=2 table_reuses=0 bucket_evictions=0',
+  );
+  const json = new JsonOutput(-1, { failing: () => undefined, recovered: () => undefined });
+  json.written = 12;
+  t.true(countersMessage(p, 49, capture, json).endsWith(' bucket_evictions=0 json_lines_written=12 json_lines_dropped=0'));
 });
