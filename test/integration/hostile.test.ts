@@ -5,7 +5,8 @@
 import test, { type ExecutionContext } from 'ava';
 import fs = require('node:fs');
 import { isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
-import { makePidfilePath } from '../helpers/syslog.js';
+import path = require('node:path');
+import { makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../helpers/syslog.js';
 import { isAlive } from '../helpers/daemon.js';
 import { startScene, type Scene } from '../helpers/testbed-daemon.js';
 import { buildGenerator, killStarted, runFlood, type FloodSpec } from '../../bench/generator.js';
@@ -73,6 +74,47 @@ rootTest('a million spoofed SYNs: both processes stay up, memory stays flat, and
     syslog.messages().slice(before).some((m) => m.startsWith(`${bed.scannerAddr}:`)) ? true : undefined,
   );
   t.pass();
+});
+
+rootTest('with --json, 22000 scans from distinct sources: monitor memory stays flat, every scan gets its events', async (t) => {
+  const dir = makeSocketDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'events.json');
+  const { bed, syslog, daemon } = await setup(t, ['--json', file]);
+  const { capturePid, monitorPid } = await daemon.ready();
+  const scans = (first: number, count: number): FloodSpec => ({
+    mode: 'scan', dst: bed.targetAddr, srcNet: '198.19.0.0/16', checksum: 'good', rate: 0, count: 0, seconds: 30, seed: 11 + first,
+    scans: count, scanFirst: first, gapUs: 100,
+  });
+  await runFlood(bed.scanner, scans(0, 2000));
+  await sleep(500);
+  const after2k = memory(monitorPid);
+  const flood = await runFlood(bed.scanner, scans(2000, 20000));
+  await sleep(4000); // every scan goes quiet and is ended by the sweep
+  const after22k = memory(monitorPid);
+  t.log(`monitor RSS ${mb(after2k.rssKb)} after 2000 scans, ${mb(after22k.rssKb)} after 22000; ${flood.sent} packets`);
+  t.true(after22k.rssKb - after2k.rssKb < 24 * 1024, `monitor grew by ${mb(after22k.rssKb - after2k.rssKb)}`);
+
+  process.kill(capturePid, 'SIGUSR1');
+  const counters = await waitFor('a counters line', () => {
+    const line = syslog.datagrams.find((d) => SYSLOG_PREFIX.exec(d)?.[1] === '30');
+    return line === undefined ? undefined : Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+  });
+  t.log(JSON.stringify(counters));
+  const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string; reason?: string });
+  const scanEvents = lines.filter((e) => e.event === 'scan').length;
+  const endEvents = lines.filter((e) => e.event === 'scan_end').length;
+  const reasons = new Map<string, number>();
+  for (const e of lines) if (e.reason !== undefined) reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
+  t.log(`${scanEvents} scan events, ${endEvents} scan_end (${[...reasons].map(([r, n]) => `${r} ${n}`).join(', ')})`);
+  t.is(counters['json_lines_dropped'], 0);
+  t.is(scanEvents, counters['scans_detected']);
+  t.true(scanEvents >= 21000, `only ${scanEvents} of 22000 scans detected`);
+  t.is(endEvents, scanEvents, 'each scan ended once');
+  t.is(counters['json_lines_written'], lines.length);
+  // syslog stays scanlogd's: bursts of 5 lines and a notice.
+  t.true(syslog.datagrams.filter((d) => d.startsWith('<25>')).length <= 12);
+  t.true(isAlive(capturePid) && isAlive(monitorPid));
 });
 
 rootTest('a stopped monitor: the capture process drops and counts, stays bounded, and the count is logged on resume', async (t) => {
