@@ -6,7 +6,7 @@ import fs = require('node:fs');
 import type { TrackerEvent } from './tracker.js';
 
 /** Bytes waiting to be written at most; lines beyond are dropped and counted. */
-export const JSON_QUEUE_LIMIT = 1024 * 1024;
+export const JSON_QUEUE_LIMIT = 4 * 1024 * 1024;
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 

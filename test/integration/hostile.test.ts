@@ -107,11 +107,18 @@ rootTest('with --json, 22000 scans from distinct sources: monitor memory stays f
   const reasons = new Map<string, number>();
   for (const e of lines) if (e.reason !== undefined) reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
   t.log(`${scanEvents} scan events, ${endEvents} scan_end (${[...reasons].map(([r, n]) => `${r} ${n}`).join(', ')})`);
-  t.is(counters['json_lines_dropped'], 0);
-  t.is(scanEvents, counters['scans_detected']);
-  t.true(scanEvents >= 21000, `only ${scanEvents} of 22000 scans detected`);
-  t.is(endEvents, scanEvents, 'each scan ended once');
+  // Detection does not depend on the JSON output keeping up.
+  t.true((counters['scans_detected'] as number) >= 21000, `only ${String(counters['scans_detected'])} of 22000 scans detected`);
+  // Every event is either in the file or counted as dropped (and then reported): a scan
+  // and a scan_end per scan, and the flood's start.
   t.is(counters['json_lines_written'], lines.length);
+  t.is((counters['json_lines_written'] as number) + (counters['json_lines_dropped'] as number), 2 * (counters['scans_detected'] as number) + 1);
+  if ((counters['json_lines_dropped'] as number) > 0) {
+    t.true(syslog.datagrams.some((d) => d.startsWith('<27>') && d.includes('JSON output to ')), 'the drop is reported');
+  } else {
+    t.is(scanEvents, counters['scans_detected']);
+    t.is(endEvents, scanEvents, 'each scan ended once');
+  }
   // syslog stays scanlogd's: bursts of 5 lines and a notice.
   t.true(syslog.datagrams.filter((d) => d.startsWith('<25>')).length <= 12);
   t.true(isAlive(capturePid) && isAlive(monitorPid));
