@@ -41,14 +41,14 @@ test('the keys are exactly the long options --help shows, less --config, --help 
 
 test('an option added later is a key at once: its parser, its repeatability, a hidden one is not', (t) => {
   const program = buildProgram()
-    .option('--json <path>', 'events here', (text: string) => `parsed:${text}`)
+    .option('--audit-log <path>', 'audit here', (text: string) => `parsed:${text}`)
     .option('--verbose', 'more')
     .addOption(markRepeatable(new Option('--tag <t>').argParser((text: string, prev: string[] | undefined) => [...(prev ?? []), text])))
     .addOption(new Option('--secret <s>').hideHelp());
-  const values = parseConfig('json = /var/log/x\nverbose = yes\ntag = a\ntag = b\n', FILE, program);
+  const values = parseConfig('audit-log = /var/log/x\nverbose = yes\ntag = a\ntag = b\n', FILE, program);
   t.deepEqual(
     [...values.values()].map((v) => [v.key, v.attribute, v.value, v.line]),
-    [['json', 'json', 'parsed:/var/log/x', 1], ['verbose', 'verbose', true, 2], ['tag', 'tag', ['a', 'b'], 4]],
+    [['audit-log', 'auditLog', 'parsed:/var/log/x', 1], ['verbose', 'verbose', true, 2], ['tag', 'tag', ['a', 'b'], 4]],
   );
   const err = t.throws(() => parseConfig('secret = x\n', FILE, program));
   t.is(err?.message, '/etc/scanlogd.conf:1: unknown key "secret"');
