@@ -75,8 +75,9 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   if (settings.pidfile !== null) checkPidfileDir(settings.pidfile, account);
   checkReadableBy(account, entryScript);
 
-  // The monitor starts before the raw socket exists: raw-socket opens it without
-  // close-on-exec, and the monitor must never hold it.
+  // The monitor starts before the capture socket exists, so it can never hold it,
+  // whatever the backend: the raw socket is opened close-on-exec, but a capture
+  // library need not be.
   let monitor: childProcess.ChildProcess;
   try {
     monitor = childProcess.spawn(
