@@ -174,13 +174,17 @@ static void call_int(capture_t *c, napi_ref fn, int value) {
 static void fail(capture_t *c, const char *what, int err) {
 	char text[256];
 	napi_value arg;
+	napi_handle_scope scope;
 	c->failed = 1;
 	uv_poll_stop(&c->poll);
 	uv_timer_stop(&c->nap);
 	snprintf(text, sizeof text, "%s: %s", what, strerror(err));
-	if (napi_create_string_utf8(c->env, text, NAPI_AUTO_LENGTH, &arg) != napi_ok)
-		napi_fatal_error("rawrecv", NAPI_AUTO_LENGTH, "napi_create_string_utf8 failed", NAPI_AUTO_LENGTH);
+	/* Called from libuv callbacks too, where no handle scope is open. */
+	if (napi_open_handle_scope(c->env, &scope) != napi_ok ||
+	    napi_create_string_utf8(c->env, text, NAPI_AUTO_LENGTH, &arg) != napi_ok)
+		napi_fatal_error("rawrecv", NAPI_AUTO_LENGTH, "cannot report an error", NAPI_AUTO_LENGTH);
 	call(c, c->on_error, arg);
+	napi_close_handle_scope(c->env, scope);
 }
 
 static void on_nap_end(uv_timer_t *timer);
@@ -307,7 +311,11 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
 		c->msgs[i].msg_hdr.msg_iov = &c->iov[i];
 		c->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	/* Strong references: the buffers and callbacks live as long as the capture. */
+	/*
+	 * Strong references: the buffers and callbacks live as long as the capture. The
+	 * buffer's memory is written until close(); its owner must never transfer or
+	 * detach it (the adapter keeps both arrays private).
+	 */
 	napi_value name;
 	if (napi_create_reference(env, argv[1], 1, &c->buffer) != napi_ok ||
 	    napi_create_reference(env, argv[3], 1, &c->lengths) != napi_ok ||
