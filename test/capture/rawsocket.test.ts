@@ -211,3 +211,28 @@ for (const mode of ['addon', 'source'] as const) {
     t.is(result.count, packets, err);
   });
 }
+
+rootTest('a read error stops the reader and is reported once (fail-stop)', async (t) => {
+  const bed = createTestbed();
+  t.teardown(() => bed.destroy());
+  const probe = childProcess.spawn('ip', ['netns', 'exec', bed.target, process.execPath, '--expose-gc', PROBE, 'swap', bed.scannerAddr, '4242', '1000000', '6000'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  probe.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => probe.on('close', () => resolve()));
+  t.teardown(() => {
+    if (probe.exitCode === null) probe.kill('SIGKILL');
+  });
+  await waitFor('the probe to start', () => (/^ready /m.test(out) ? true : undefined), 10000);
+  // As fast as hping3 goes, so that a wakeup finds a batch of 8 or more.
+  const r = await runIn(bed.scanner, 'hping3', ['-q', '-S', '-p', '4242', '-c', '20000', '-i', 'u10', bed.targetAddr]);
+  t.true(r.code === 0 || r.code === 1, `hping3: ${r.stderr}`);
+  await exited;
+  const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { swapped: boolean; errors: string[]; afterError: number; count: number };
+  t.true(result.swapped, `no batch of 8 or more packets arrived (${result.count} packets): the test could not run (${err})`);
+  t.deepEqual(result.errors, ['recvmmsg: Socket operation on non-socket']);
+  t.is(result.afterError, 0);
+});

@@ -1,10 +1,14 @@
 // Runs the capture path's raw-socket reader in the namespace it is started in, lets go
 // of every JS reference to it, forces garbage collection, and counts the packets that
 // still arrive from one source to one port. Bounded: it exits after `timeoutMs`.
-//   node --expose-gc capture-probe.js <addon|source> <source address> <port> <expected> <timeoutMs>
+//   node --expose-gc capture-probe.js <addon|source|swap> <source address> <port> <expected> <timeoutMs>
 // Prints "ready <collected>" once its references were collected (or could not be in
-// 3 s), then one JSON line: { count, collected, errors }.
+// 3 s), then one JSON line: { count, collected, errors, swapped, afterError }.
+// "swap" is the addon mode that, on the first batch of 8 or more packets (the reader
+// then reads again soon without waiting for the socket), puts /dev/null in place of
+// the socket's descriptor, so that the next read fails as a broken socket would.
 
+import fs = require('node:fs');
 import { loadRawRecv, openRawTcpSocket, BATCH_SLOTS } from '../../src/capture/rawsocket.js';
 import { CAPTURE_SNAPLEN } from '../../src/capture/packet.js';
 import { parseAddress } from '../../src/shared/record.js';
@@ -18,6 +22,8 @@ if (gc === undefined) throw new Error('run with --expose-gc');
 
 let count = 0;
 let collected = false;
+let swapped = false;
+let afterError = 0;
 const errors: string[] = [];
 const registry = new FinalizationRegistry(() => {
   collected = true;
@@ -29,8 +35,34 @@ function matches(pkt: Buffer, length: number): boolean {
   return pkt.readUInt32BE(12) === wanted && length >= ihl + 4 && pkt.readUInt16BE(ihl + 2) === port;
 }
 
+/** This process's one raw socket descriptor, found through /proc. */
+function rawSocketFd(): number {
+  const inodes = new Set(fs.readFileSync('/proc/self/net/raw', 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)[9]));
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (inodes.has(/^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`))?.[1])) return Number(fd);
+    } catch {
+      // the listing's own descriptor
+    }
+  }
+  throw new Error('no raw socket descriptor');
+}
+
+/** Closes `fd` and opens /dev/null until it gets the same number. */
+function replaceWithDevNull(fd: number): void {
+  fs.closeSync(fd);
+  const extra: number[] = [];
+  for (;;) {
+    const got = fs.openSync('/dev/null', 'r');
+    if (got === fd) break;
+    if (got > fd) throw new Error(`descriptor ${fd} was taken meanwhile`);
+    extra.push(got);
+  }
+  for (const e of extra) fs.closeSync(e);
+}
+
 // Each start function returns nothing: once it is done, only the addon holds on.
-function startAddon(): void {
+function startAddon(swap: boolean): void {
   const rawrecv = loadRawRecv();
   const handle = rawrecv.open(1 << 20);
   const data = Buffer.alloc(BATCH_SLOTS * CAPTURE_SNAPLEN);
@@ -43,7 +75,12 @@ function startAddon(): void {
     CAPTURE_SNAPLEN,
     lengths,
     (n) => {
+      if (errors.length > 0) afterError += n;
       for (let i = 0; i < n; i++) if (matches(data.subarray(i * CAPTURE_SNAPLEN), lengths[i] as number)) count++;
+      if (swap && !swapped && n >= 8) {
+        swapped = true;
+        replaceWithDevNull(rawSocketFd());
+      }
     },
     (message) => errors.push(message),
   );
@@ -61,7 +98,7 @@ function startSource(): void {
   );
 }
 
-if (mode === 'addon') startAddon();
+if (mode === 'addon' || mode === 'swap') startAddon(mode === 'swap');
 else if (mode === 'source') startSource();
 else throw new Error(`unknown mode ${String(mode)}`);
 
@@ -73,7 +110,7 @@ const churn = setInterval(() => {
 }, 5);
 const started = Date.now();
 const announce = setInterval(() => {
-  if (collected || Date.now() - started > 3000) {
+  if (collected || mode === 'swap' || Date.now() - started > 3000) {
     clearInterval(announce);
     process.stdout.write(`ready ${collected}\n`);
   }
@@ -81,7 +118,7 @@ const announce = setInterval(() => {
 
 const finish = (): void => {
   clearInterval(churn);
-  process.stdout.write(`${JSON.stringify({ count, collected, errors, junk: junk.length > 0 })}\n`);
+  process.stdout.write(`${JSON.stringify({ count, collected, errors, swapped, afterError, junk: junk.length > 0 })}\n`);
   process.exit(0);
 };
 setTimeout(finish, Number(timeoutText)).unref();
