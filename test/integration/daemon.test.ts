@@ -79,7 +79,7 @@ rootTest('an hping3 SYN sweep is logged with its constant source port and TTL', 
 const lineFrom = (bed: Testbed): RegExp =>
   new RegExp(`^${bed.scannerAddr.replace(/\./g, '\\.')}:\\d+ to ${bed.targetAddr.replace(/\./g, '\\.')} ports `);
 
-rootTest('capture keeps working under constant garbage collection (the raw socket stays referenced)', async (t) => {
+rootTest('capture keeps working under constant garbage collection (the raw socket does not depend on JS references)', async (t) => {
   // A GC every 100 allocations would end capture within milliseconds if anything on
   // the capture path (socket, batch buffer, callbacks) depended on a JS reference.
   const { bed, syslog } = await setup(t, [], ['--gc-interval=100']);
