@@ -53,7 +53,9 @@ APP=$SRC/app
 
 # The daemon: its entry point, the compiled sources, and production node_modules.
 mkdir -p "$APP/dist"
-cp -R package.json package-lock.json bin "$APP/"
+# binding.gyp and native/ are the raw-socket reader's sources: npm ci below builds it
+# (the package's install script), and only the built addon is kept.
+cp -R package.json package-lock.json bin binding.gyp native "$APP/"
 # The compiled form of each source file, and nothing left over from removed ones.
 for ts in $(find src -name '*.ts' ! -name '*.d.ts'); do
 	js=dist/${ts%.ts}.js
@@ -85,17 +87,22 @@ find "$NM" -depth \( -type d \( -name test -o -name tests -o -name example -o -n
 	-o -type f \( -iname '*.md' -o -iname 'license*' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '.*' -o -name '*.map' \) \) \
 	-exec rm -rf {} +
 rm -f "$APP/package-lock.json"
+[ -f "$APP/build/Release/rawrecv.node" ] || fail "npm ci did not build build/Release/rawrecv.node"
+mv "$APP/build/Release/rawrecv.node" "$BUILD/rawrecv.node"
+rm -rf "$APP/build" "$APP/native" "$APP/binding.gyp"
+mkdir -p "$APP/build/Release"
+mv "$BUILD/rawrecv.node" "$APP/build/Release/"
 find "$APP" -depth -type d -empty -delete
 # As distributions do: no PATH lookup for the interpreter, no symbols in the addons.
 sed -i '1s|^#!/usr/bin/env node$|#!/usr/bin/node|' "$APP/bin/scanlogd.js"
-find "$NM" -name '*.node' -exec strip --strip-unneeded {} +
+find "$NM" "$APP/build" -name '*.node' -exec strip --strip-unneeded {} +
 find "$APP" -type d -exec chmod 0755 {} +
 find "$APP" -type f -exec chmod 0644 {} +
 chmod 0755 "$APP/bin/scanlogd.js"
 
 # What the package will run must load: the entry point and every addon.
 [ "$(node "$APP/bin/scanlogd.js" --version)" = "$VERSION" ] || fail "the staged daemon does not run"
-(cd "$APP" && node -e 'for (const m of ["raw-socket", "posix", "unix-dgram", "commander"]) require(m)') ||
+(cd "$APP" && node -e 'for (const m of ["./build/Release/rawrecv.node", "posix", "unix-dgram", "commander"]) require(m)') ||
 	fail "a staged module does not load"
 
 cp packaging/scanlogd.sh packaging/scanlogd.8 packaging/scanlogd.service packaging/scanlogd.default \

@@ -105,8 +105,9 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   if (status !== null) stdio[4] = settings.statusFd as number;
   if (jsonFd !== null) stdio[MONITOR_JSON_FD] = jsonFd;
 
-  // The monitor starts before the raw socket exists: raw-socket opens it without
-  // close-on-exec, and the monitor must never hold it.
+  // The monitor starts before the capture socket exists, so it can never hold it,
+  // whatever the backend: the raw socket is opened close-on-exec, but a capture
+  // library need not be.
   let monitor: childProcess.ChildProcess;
   try {
     monitor = childProcess.spawn(
@@ -181,7 +182,7 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   };
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
 
-  const batch = Buffer.allocUnsafe(BATCH_RECORDS * RECORD_SIZE);
+  let batch = Buffer.allocUnsafe(BATCH_RECORDS * RECORD_SIZE);
   let filled = 0;
   let dropped = 0;
   // Since the last counters record.
@@ -205,9 +206,18 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
         stderr(`monitor fell behind: ${dropped} packets dropped`);
         dropped = 0;
       }
-      // A copy of just the filled part: a view would pin the whole batch buffer for as
-      // long as the write is queued, and the backlog limit counts only filled bytes.
-      channel.write(Buffer.from(batch.subarray(0, filled)));
+      if (channel.writableLength === 0) {
+        // Nothing queued: the kernel normally takes the bytes at once, so a view of the
+        // batch costs no allocation (a copy per flush, freed only at the next
+        // scavenge, made resident memory climb under a flood). A write that had to be
+        // queued keeps the view, and with it this batch buffer: take a new one.
+        channel.write(batch.subarray(0, filled));
+        if (channel.writableLength !== 0) batch = Buffer.allocUnsafe(BATCH_RECORDS * RECORD_SIZE);
+      } else {
+        // Behind a queued write, a copy of just the filled part: a view would pin a
+        // whole batch buffer per write, and the backlog limit counts only filled bytes.
+        channel.write(Buffer.from(batch.subarray(0, filled)));
+      }
     }
     filled = 0;
     if (seen >= COUNTERS_FLUSH_AT || droppedSince >= COUNTERS_FLUSH_AT) sendCounters(false);

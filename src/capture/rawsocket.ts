@@ -1,85 +1,87 @@
 // The raw socket capture backend (Linux, AF_INET/SOCK_RAW/IPPROTO_TCP) behind a small
 // seam: open() as root, then start() hands each packet's bytes to a callback.
+// Packets are read in batches with recvmmsg(2) by the project's own addon
+// (native/rawrecv.c): one system call and one call into JS a batch, not a packet.
 
-import rawSocket = require('raw-socket');
+import path = require('node:path');
 import { StartupError, describe } from '../shared/errors.js';
+import type { CaptureHandle, RawRecv } from '../types/rawrecv.js';
 import { CAPTURE_SNAPLEN } from './packet.js';
 
-const SOL_SOCKET = 1;
-const SO_RCVBUF = 8;
-const SO_RCVBUFFORCE = 33;
 /** A deep receive queue absorbs bursts while the event loop is busy elsewhere. */
 export const RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024;
-/** Packets read per readiness event before other events get a turn. */
-const DRAIN_LIMIT = 4096;
-const EAGAIN_TEXT = 'Resource temporarily unavailable';
+/** Packets a recvmmsg call reads at most. */
+export const BATCH_SLOTS = 256;
+/** Where `npm ci` (node-gyp) puts the addon, relative to dist/src/capture. */
+export const ADDON_PATH = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'rawrecv.node');
 
 export interface PacketSource {
   /**
-   * Calls `onPacket` for each packet with a buffer that is reused for the next one,
+   * Calls `onPacket` for each packet with a buffer that is reused for later ones,
    * then `onDrained` once the socket has nothing more for now. `onError` ends capture.
    */
   start(onPacket: (pkt: Buffer, length: number) => void, onDrained: () => void, onError: (err: Error) => void): void;
   close(): void;
 }
 
-// raw-socket closes its descriptor when the JS object is collected; every socket
-// opened here stays referenced for the life of the process.
-const liveSockets: rawSocket.Socket[] = [];
+let loaded: RawRecv | null = null;
 
-export function openRawTcpSocket(receiveBufferBytes = RECEIVE_BUFFER_BYTES): PacketSource {
-  let socket: rawSocket.Socket;
+/**
+ * The one place the addon is loaded. Called when the socket is opened, so as root and
+ * before the chroot; the monitor, which never opens one, never maps it.
+ */
+export function loadRawRecv(): RawRecv {
+  if (loaded === null) {
+    try {
+      loaded = require(ADDON_PATH) as RawRecv;
+    } catch (err) {
+      throw new StartupError(`raw socket reader ${ADDON_PATH}: ${describe(err)} (npm ci builds it)`, { cause: err });
+    }
+  }
+  return loaded;
+}
+
+export function openRawTcpSocket(receiveBufferBytes = RECEIVE_BUFFER_BYTES, reader: RawRecv = loadRawRecv()): PacketSource {
+  let handle: CaptureHandle;
   try {
-    socket = rawSocket.createSocket({ protocol: rawSocket.Protocol.TCP, bufferSize: CAPTURE_SNAPLEN });
+    handle = reader.open(receiveBufferBytes);
   } catch (err) {
     throw new StartupError(`raw socket: ${describe(err)}`, { cause: err });
   }
-  liveSockets.push(socket);
-  try {
-    socket.setOption(SOL_SOCKET, SO_RCVBUFFORCE, receiveBufferBytes);
-  } catch {
-    // Without CAP_NET_ADMIN (a systemd unit that does not grant it) the size is capped
-    // by net.core.rmem_max, which is still better than the default queue.
-    try {
-      socket.setOption(SOL_SOCKET, SO_RCVBUF, receiveBufferBytes);
-    } catch {
-      // The default queue stays; capture still works.
-    }
-  }
-  const buffer = Buffer.alloc(CAPTURE_SNAPLEN);
-  let stopped = false;
+  const data = Buffer.alloc(BATCH_SLOTS * CAPTURE_SNAPLEN);
+  const lengths = new Uint32Array(BATCH_SLOTS);
+  const slots = Array.from({ length: BATCH_SLOTS }, (_, i) => data.subarray(i * CAPTURE_SNAPLEN, (i + 1) * CAPTURE_SNAPLEN));
+  let state: 'opened' | 'running' | 'closed' = 'opened';
+  let failed = false;
 
   return {
     start(onPacket, onDrained, onError) {
-      let failed = false;
-      const fail = (err: Error): void => {
-        if (failed) return;
-        failed = true;
-        onError(err);
-      };
-      const deliver = (_buf: Buffer, bytes: number): void => onPacket(buffer, bytes);
-      // Replace the wrapper's one-packet-per-event reader with a loop that empties
-      // the queue on each readiness event.
-      socket.wrap.removeAllListeners('recvReady');
-      socket.wrap.on('recvReady', () => {
-        for (let i = 0; i < DRAIN_LIMIT && !stopped; i++) {
-          try {
-            socket.wrap.recv(buffer, deliver);
-          } catch (err) {
-            if ((err as Error).message !== EAGAIN_TEXT) fail(new Error(`raw socket receive: ${describe(err)}`));
-            break;
+      if (state !== 'opened') throw new Error(`raw socket: start() on a ${state} socket`);
+      state = 'running';
+      reader.start(
+        handle,
+        data,
+        CAPTURE_SNAPLEN,
+        lengths,
+        (count) => {
+          if (count === 0) {
+            if (state === 'running') onDrained();
+            return;
           }
-        }
-        onDrained();
-      });
-      socket.on('error', (err: Error) => fail(new Error(`raw socket: ${describe(err)}`)));
-      socket.on('close', () => {
-        if (!stopped) fail(new Error('raw socket closed'));
-      });
+          // The batch ends early if a packet's handler closed the socket.
+          for (let i = 0; i < count && state === 'running'; i++) onPacket(slots[i] as Buffer, lengths[i] as number);
+        },
+        (message) => {
+          if (state !== 'running' || failed) return;
+          failed = true;
+          onError(new Error(`raw socket receive: ${message}`));
+        },
+      );
     },
     close() {
-      stopped = true;
-      socket.close();
+      if (state === 'closed') return;
+      state = 'closed';
+      reader.close(handle);
     },
   };
 }

@@ -13,39 +13,6 @@ declare module 'unix-dgram' {
   function createSocket(type: 'unix_dgram', listener?: (msg: Buffer, rinfo: unknown) => void): UnixDgramSocket;
 }
 
-declare module 'raw-socket' {
-  import { EventEmitter } from 'node:events';
-  interface SocketWrap extends EventEmitter {
-    recv(buffer: Buffer, callback: (buffer: Buffer, bytes: number, source: string) => void): void;
-    setOption(level: number, option: number, value: number | Buffer, length?: number): void;
-    getOption(level: number, option: number, value: Buffer, length: number): number;
-    pause(recvPaused: boolean, sendPaused: boolean): void;
-    close(): void;
-  }
-  class Socket extends EventEmitter {
-    wrap: SocketWrap;
-    buffer: Buffer;
-    close(): this;
-    pauseRecv(): this;
-    resumeRecv(): this;
-    setOption(level: number, option: number, value: number | Buffer, length?: number): void;
-    send(
-      buffer: Buffer,
-      offset: number,
-      length: number,
-      address: string,
-      beforeCallback: (() => void) | null,
-      afterCallback: (error: Error | null, bytes: number) => void,
-    ): this;
-  }
-  const Protocol: { TCP: number; None: number };
-  const AddressFamily: { IPv4: number };
-  const SocketLevel: { SOL_SOCKET: number; IPPROTO_IP: number };
-  const SocketOption: { SO_RCVBUF: number; IP_HDRINCL: number; IP_TOS: number; IP_TTL: number };
-  function createSocket(options: { protocol?: number; addressFamily?: number; bufferSize?: number }): Socket;
-  function createChecksum(...parts: Buffer[]): number;
-}
-
 declare module 'posix' {
   interface Passwd {
     name: string;

@@ -79,9 +79,9 @@ rootTest('an hping3 SYN sweep is logged with its constant source port and TTL', 
 const lineFrom = (bed: Testbed): RegExp =>
   new RegExp(`^${bed.scannerAddr.replace(/\./g, '\\.')}:\\d+ to ${bed.targetAddr.replace(/\./g, '\\.')} ports `);
 
-rootTest('capture keeps working under constant garbage collection (the raw socket stays referenced)', async (t) => {
-  // raw-socket closes its descriptor when its JS object is collected; a GC every 100
-  // allocations would end capture within milliseconds if the daemon let go of it.
+rootTest('capture keeps working under constant garbage collection (the raw socket does not depend on JS references)', async (t) => {
+  // A GC every 100 allocations would end capture within milliseconds if anything on
+  // the capture path (socket, batch buffer, callbacks) depended on a JS reference.
   const { bed, syslog } = await setup(t, [], ['--gc-interval=100']);
   await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-300', bed.targetAddr]);
   await waitFor('the first line', () => (syslog.datagrams.length >= 1 ? true : undefined));
@@ -210,6 +210,14 @@ rootTest('each process holds only the descriptors it needs; the monitor never ho
   const sockets = (pid: number): string[] => [...descriptors(pid).values()].filter((v) => v.startsWith('socket:'));
   const shared = sockets(capturePid).filter((s) => sockets(monitorPid).includes(s));
   t.deepEqual(shared, []);
+  // And the raw socket is close-on-exec: nothing the capture process could ever start
+  // would inherit it (the spawn order is not what keeps it from the monitor).
+  const rawFds = [...descriptors(capturePid)].filter(([, target]) => raw.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? ''));
+  t.is(rawFds.length, 1);
+  const fdinfo = fs.readFileSync(`/proc/${capturePid}/fdinfo/${rawFds[0]?.[0]}`, 'utf8');
+  const flags = parseInt(/^flags:\s*([0-7]+)/m.exec(fdinfo)?.[1] ?? '0', 8);
+  t.not(flags & 0o2000000, 0, `raw socket flags ${flags.toString(8)} lack O_CLOEXEC`);
+  t.not(flags & 0o4000, 0, `raw socket flags ${flags.toString(8)} lack O_NONBLOCK`);
 });
 
 rootTest('the monitor cannot ptrace the capture process, although both run as scanlogd', async (t) => {

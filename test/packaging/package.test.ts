@@ -80,10 +80,11 @@ function rpmPaths(rpm: string): string[] {
 /** Files that must never be shipped: dev dependencies, tests, sources, build leftovers. */
 const FORBIDDEN = [
   /\/dist\/(test|bench)(\/|$)/,
-  /\/node_modules\/(ava|typescript|@types|nan)(\/|$)/,
+  /\/node_modules\/(ava|typescript|@types|nan|raw-socket)(\/|$)/,
+  /\/native(\/|$)/,
   /\/node_modules\/[^/]+\/(src|test|tests|example|examples|typings)(\/|$)/,
   /\/build\/Release\/obj\.target/,
-  /\.(ts|cc|cpp|h|gyp|gypi|map)$/,
+  /\.(ts|c|cc|cpp|h|gyp|gypi|map)$/,
   /package-lock\.json$/,
 ];
 
@@ -93,7 +94,7 @@ const APP_REQUIRED = [
   '/usr/lib/scanlogd/package.json',
   '/usr/lib/scanlogd/dist/src/cli.js',
   '/usr/lib/scanlogd/node_modules/commander/package.json',
-  '/usr/lib/scanlogd/node_modules/raw-socket/build/Release/raw.node',
+  '/usr/lib/scanlogd/build/Release/rawrecv.node',
   '/usr/lib/scanlogd/node_modules/posix/build/Release/posix.node',
   '/usr/lib/scanlogd/node_modules/unix-dgram/build/Release/unix_dgram.node',
 ];

@@ -1,0 +1,28 @@
+// The API of the project's own raw-socket reader (native/rawrecv.c, built into
+// build/Release/rawrecv.node); src/capture/rawsocket.ts is the one place that loads it.
+
+/** An open raw socket, owned by the addon; closing it is close()'s job, never the GC's. */
+export interface CaptureHandle {
+  readonly __rawrecvHandle: unique symbol;
+}
+
+export interface RawRecv {
+  /** Opens AF_INET/SOCK_RAW/IPPROTO_TCP (non-blocking, close-on-exec) with this receive queue size. */
+  open(receiveBufferBytes: number): CaptureHandle;
+  /**
+   * Starts reading with recvmmsg: onBatch(n) for n > 0 packets at `buffer[i * slotSize]`,
+   * `lengths[i]` bytes each (at most slotSize); onBatch(0) once the socket is drained
+   * for now; onError once if receiving fails, after which nothing more is read.
+   * At most `lengths.length` (1 to 1024) packets a batch.
+   */
+  start(
+    handle: CaptureHandle,
+    buffer: Buffer,
+    slotSize: number,
+    lengths: Uint32Array,
+    onBatch: (count: number) => void,
+    onError: (message: string) => void,
+  ): void;
+  /** Stops reading and closes the socket; calling it again does nothing. */
+  close(handle: CaptureHandle): void;
+}
