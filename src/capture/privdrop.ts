@@ -4,7 +4,7 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import posix = require('posix');
-import { StartupError, describe } from '../shared/errors.js';
+import { StartupError, syscallText } from '../shared/errors.js';
 
 export interface Account {
   name: string;
@@ -51,14 +51,6 @@ export function checkChrootDir(dir: string): string {
     }
   }
   return real;
-}
-
-function syscallText(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'No such file or directory';
-  if (code === 'EACCES') return 'Permission denied';
-  if (code === 'ENOTDIR') return 'Not a directory';
-  return describe(err);
 }
 
 /**

@@ -5,7 +5,7 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import type { Command, Option } from 'commander';
-import { StartupError, describe } from './errors.js';
+import { StartupError, syscallText } from './errors.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/scanlogd.conf';
 /** A configuration of every key with a thousand list entries fits many times over. */
@@ -107,15 +107,6 @@ export function parseConfig(text: string, file: string, program: Command): Map<s
     values.set(attribute, { key, attribute, value, line: i + 1 });
   }
   return values;
-}
-
-function syscallText(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'No such file or directory';
-  if (code === 'EACCES') return 'Permission denied';
-  if (code === 'ENOTDIR') return 'Not a directory';
-  if (code === 'ELOOP') return 'Too many levels of symbolic links';
-  return describe(err);
 }
 
 function writableBy(mode: number): string | null {

@@ -13,3 +13,13 @@ export function describe(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** An errno error as the C library's strerror(3) words it, as scanlogd printed them. */
+export function syscallText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'No such file or directory';
+  if (code === 'EACCES') return 'Permission denied';
+  if (code === 'ENOTDIR') return 'Not a directory';
+  if (code === 'ELOOP') return 'Too many levels of symbolic links';
+  return describe(err);
+}
