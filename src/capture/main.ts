@@ -1,6 +1,7 @@
-// The capture process: the only one ever to hold root. It opens the raw socket,
-// starts the monitor unprivileged, chroots and drops to the scanlogd user, then turns
-// packets into records on the channel. It reads nothing the monitor sends.
+// The capture process: the only one ever to hold root. It opens the capture source
+// (a raw socket, or a libpcap handle with --interface), starts the monitor
+// unprivileged, chroots and drops to the scanlogd user, then turns packets into
+// records on the channel. It reads nothing the monitor sends.
 
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
@@ -14,7 +15,9 @@ import { NODE_HEAP_OPTIONS } from '../shared/heap.js';
 import { RECORD_SIZE, encodeCountersInto, encodeLossInto } from '../shared/record.js';
 import { IgnoreFilter } from '../shared/allowlist.js';
 import { packetToRecord } from './packet.js';
-import { openRawTcpSocket, type PacketSource } from './rawsocket.js';
+import { openRawTcpSocket } from './rawsocket.js';
+import { openPcap } from './pcap.js';
+import type { PacketSource } from './source.js';
 import { checkChrootDir, checkReadableBy, dropPrivileges, lookupUser, type Account } from './privdrop.js';
 
 /** Records written per flush at most; flushes also happen whenever the socket drains. */
@@ -105,8 +108,8 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   if (status !== null) stdio[4] = settings.statusFd as number;
   if (jsonFd !== null) stdio[MONITOR_JSON_FD] = jsonFd;
 
-  // The monitor starts before the raw socket exists: raw-socket opens it without
-  // close-on-exec, and the monitor must never hold it.
+  // The monitor starts before the capture source exists: raw-socket opens its socket
+  // without close-on-exec, and the monitor must never hold a capture descriptor.
   let monitor: childProcess.ChildProcess;
   try {
     monitor = childProcess.spawn(
@@ -157,7 +160,10 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
 
   let opened: PacketSource;
   try {
-    opened = openRawTcpSocket();
+    opened =
+      settings.captureInterface === null
+        ? openRawTcpSocket()
+        : openPcap({ device: settings.captureInterface, promiscuous: settings.promiscuous });
     source = opened;
     if (settings.pidfile !== null) writePidfile(settings.pidfile);
     dropPrivileges(chrootDir, account);

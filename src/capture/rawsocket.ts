@@ -14,14 +14,9 @@ export const RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024;
 const DRAIN_LIMIT = 4096;
 const EAGAIN_TEXT = 'Resource temporarily unavailable';
 
-export interface PacketSource {
-  /**
-   * Calls `onPacket` for each packet with a buffer that is reused for the next one,
-   * then `onDrained` once the socket has nothing more for now. `onError` ends capture.
-   */
-  start(onPacket: (pkt: Buffer, length: number) => void, onDrained: () => void, onError: (err: Error) => void): void;
-  close(): void;
-}
+import type { PacketSource } from './source.js';
+
+export type { PacketSource };
 
 // raw-socket closes its descriptor when the JS object is collected; every socket
 // opened here stays referenced for the life of the process.
