@@ -373,6 +373,17 @@ const startupCases: StartupCase[] = [
     expect: /^scanlogd: raw socket: Operation not permitted$/,
   },
   {
+    name: 'libpcap on a device that does not exist',
+    args: () => ['-f', '--interface', 'nosuch0'],
+    expect: /^scanlogd: libpcap on nosuch0: No such device exists$/,
+  },
+  {
+    name: 'libpcap without CAP_NET_RAW',
+    wrap: ['setpriv', '--bounding-set=-net_raw'],
+    args: () => ['-f', '--interface', 'lo'],
+    expect: /^scanlogd: libpcap on lo: socket: Operation not permitted$/,
+  },
+  {
     name: 'user namespace where the scanlogd ids do not exist',
     wrap: ['unshare', '--user', '--map-root-user'],
     args: () => ['-f'],

@@ -96,6 +96,7 @@ const APP_REQUIRED = [
   '/usr/lib/scanlogd/node_modules/raw-socket/build/Release/raw.node',
   '/usr/lib/scanlogd/node_modules/posix/build/Release/posix.node',
   '/usr/lib/scanlogd/node_modules/unix-dgram/build/Release/unix_dgram.node',
+  '/usr/lib/scanlogd/node_modules/pcap/build/Release/pcap_binding.node',
 ];
 
 // ---------------------------------------------------------------------------
@@ -327,6 +328,8 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
   const depends = field('Depends').split(/,\s*/);
   for (const d of ['adduser', `nodejs (>= ${major})`, `nodejs (<< ${Number(major) + 1}~)`]) t.true(depends.includes(d), field('Depends'));
   t.true(depends.some((d) => d.startsWith('libc6')), 'the native addons need libc6');
+  // The libpcap backend's addon links libpcap.so.0.8.
+  t.true(depends.some((d) => /^libpcap0\.8( |$)/.test(d)), field('Depends'));
   t.is(field('Conflicts'), 'scanlogd');
   t.is(field('Replaces'), 'scanlogd');
   t.is(field('Provides'), 'scanlogd');
@@ -367,6 +370,7 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   const requires = ok('rpm', ['-qp', '--requires', rpm]).split('\n');
   t.true(requires.includes(`nodejs(abi${major})`), requires.join(', '));
   t.true(requires.includes('/usr/bin/node'));
+  t.true(requires.includes('libpcap'), requires.join(', '));
   t.regex(ok('rpm', ['-qp', '--conflicts', rpm]), /^scanlogd$/m);
   t.regex(ok('rpm', ['-qp', '--provides', rpm]), /^scanlogd = /m);
   t.deepEqual(ok('rpm', ['-qp', '--configfiles', rpm]).split('\n').filter((l) => l !== '').sort(), [
