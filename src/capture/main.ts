@@ -159,11 +159,16 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   const ignore = built.empty ? null : built;
 
   let opened: PacketSource;
+  // Said at a clean stop, as tcpdump does: what the kernel passed and dropped.
+  let closingReport: () => string | null = () => null;
   try {
-    opened =
-      settings.captureInterface === null
-        ? openRawTcpSocket()
-        : openPcap({ device: settings.captureInterface, promiscuous: settings.promiscuous });
+    if (settings.captureInterface === null) {
+      opened = openRawTcpSocket();
+    } else {
+      const pcap = openPcap({ device: settings.captureInterface, promiscuous: settings.promiscuous });
+      closingReport = () => pcap.statsLine();
+      opened = pcap;
+    }
     source = opened;
     if (settings.pidfile !== null) writePidfile(settings.pidfile);
     dropPrivileges(chrootDir, account);
@@ -178,6 +183,8 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
+    const report = closingReport();
+    if (report !== null) stderr(report);
     opened.close();
     monitor.kill('SIGTERM');
     setTimeout(() => {

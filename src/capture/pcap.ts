@@ -47,8 +47,13 @@ export interface PcapOptions {
   bufferBytes?: number;
 }
 
+export interface PcapSource extends PacketSource {
+  /** What the kernel counted since the handle opened: passed the filter, dropped for want of ring space. */
+  statsLine(): string;
+}
+
 /** Opens the handle (as root, before the drop); libpcap and the addon load here. */
-export function openPcap(options: PcapOptions): PacketSource {
+export function openPcap(options: PcapOptions): PcapSource {
   const { device } = options;
   let binding: Binding;
   try {
@@ -101,6 +106,14 @@ export function openPcap(options: PcapOptions): PacketSource {
 
   let stopped = false;
   return {
+    statsLine() {
+      try {
+        const st = session.stats();
+        return `libpcap on ${device}: ${st.ps_recv} packets passed the kernel filter, ${st.ps_drop} dropped by the kernel`;
+      } catch (err) {
+        return `libpcap on ${device}: no statistics: ${describe(err)}`;
+      }
+    },
     start(onPacket, onDrained, onError) {
       deliver = onPacket;
       let failed = false;

@@ -285,3 +285,15 @@ rootTest('the raw-socket default does not load libpcap', async (t) => {
   const { capturePid } = await (watchers[0] as Watcher).daemon.ready();
   t.notRegex(fs.readFileSync(`/proc/${capturePid}/maps`, 'utf8'), /libpcap\.so/);
 });
+
+rootTest('libpcap: a clean stop says how many packets the kernel filter passed and dropped', async (t) => {
+  const { bed, watchers } = await startWatchers(t, (b) => [pcapOn(b.targetDev)]);
+  const [device] = watchers as [Watcher];
+  await sendPrimer(bed);
+  // Eight SYNs and, filtered out in the kernel, eight ACKs.
+  await sendPackets(bed, [...sweep(bed, [1, 2, 3, 4, 5, 6, 7, 8]), ...sweep(bed, [1, 2, 3, 4, 5, 6, 7, 8], ACK)]);
+  await settle([device.syslog], 1);
+  await device.daemon.kill();
+  t.is((await device.daemon.exited).code, 0);
+  t.regex(device.daemon.stderr(), new RegExp(`^scanlogd capture: libpcap on ${bed.targetDev}: 9 packets passed the kernel filter, 0 dropped by the kernel$`, 'm'));
+});
