@@ -6,7 +6,6 @@ import os = require('node:os');
 import { StartupError, describe } from '../shared/errors.js';
 import { CAPTURE_SNAPLEN } from './packet.js';
 import { LinkType, MAX_LINK_HEADER, ipv4Offset, isSupportedLinkType } from './linklayer.js';
-import { RECEIVE_BUFFER_BYTES } from './rawsocket.js';
 import type { PacketSource } from './source.js';
 
 type Binding = typeof import('pcap/build/Release/pcap_binding.node');
@@ -21,6 +20,13 @@ type Session = InstanceType<Binding['PcapSession']>;
  */
 export const PCAP_FILTER = 'inbound and ip and tcp and ((tcp[13] != 0x10 and tcp[13] != 0x18) or ip[6:2] & 0x3fff != 0)';
 export const PCAP_SNAPLEN = MAX_LINK_HEADER + CAPTURE_SNAPLEN;
+/**
+ * The ring libpcap maps for the handle. A slot takes about 200 bytes at this snap
+ * length, so 8 MB holds some 40000 packets: more than the raw socket's 16 MB queue,
+ * where each packet is charged its whole kernel buffer. The ring is mapped into the
+ * capture process, so it shows in its resident memory once used.
+ */
+export const PCAP_BUFFER_BYTES = 8 * 1024 * 1024;
 
 const LINK_TYPE_NAMES: Readonly<Record<string, number>> = {
   LINKTYPE_NULL: LinkType.NULL,
@@ -83,7 +89,7 @@ export function openPcap(options: PcapOptions): PcapSource {
     linkName = session.open_live(
       device,
       PCAP_FILTER,
-      options.bufferBytes ?? RECEIVE_BUFFER_BYTES,
+      options.bufferBytes ?? PCAP_BUFFER_BYTES,
       PCAP_SNAPLEN,
       '',
       onFrame,
