@@ -124,14 +124,16 @@ export function openPcap(options: PcapOptions): PcapSource {
       deliver = onPacket;
       let failed = false;
       session.read_callback = () => {
-        if (stopped || failed) return;
-        // pcap_dispatch returns -1 on a read error; -2 only after close().
-        if (session.dispatch(frame, header) === -1) {
+        if (failed) return;
+        // pcap_dispatch returns -1 on a read error; -2 only after close(). After a
+        // stop, frames are still read (and dropped): the descriptor stays readable
+        // otherwise, and the event loop would spin until the process exits.
+        if (session.dispatch(frame, header) === -1 && !stopped) {
           failed = true;
           onError(new Error(`libpcap on ${device}: read error`));
           return;
         }
-        onDrained();
+        if (!stopped) onDrained();
       };
       session.start_polling();
       // Whatever arrived between open and start is read now, not at the next packet.
@@ -140,6 +142,7 @@ export function openPcap(options: PcapOptions): PcapSource {
     close() {
       if (stopped) return;
       stopped = true;
+      deliver = () => {};
       session.close();
     },
   };
