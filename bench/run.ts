@@ -251,7 +251,7 @@ interface Context {
 }
 
 function listener(ctx: Context, name: string): TimedSyslog {
-  const l = listenTimedSyslog(path.join(ctx.dir, `${name}-${++ctx.sequence}`));
+  const l = listenTimedSyslog(path.join(ctx.dir, `${name.replace(/\//g, '-')}-${++ctx.sequence}`));
   ctx.listeners.add(l);
   return l;
 }
