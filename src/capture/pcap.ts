@@ -65,7 +65,9 @@ export function openPcap(options: PcapOptions): PcapSource {
   try {
     binding = require('pcap/build/Release/pcap_binding.node') as Binding;
   } catch (err) {
-    throw new StartupError(`libpcap: cannot load the pcap addon: ${describe(err)}`, { cause: err });
+    // Node appends the require stack on further lines; the first says what is missing.
+    const why = describe(err).split('\n')[0] ?? '';
+    throw new StartupError(`libpcap: cannot load the pcap addon (${why}); install the optional npm dependency pcap, which needs libpcap-dev`, { cause: err });
   }
   const session = new binding.PcapSession();
   liveSessions.push(session);
