@@ -1,12 +1,14 @@
-// The two daemons under test behind one shape: ours (capture + monitor processes) and
-// Debian's scanlogd 2.2.8 (one process), each started in the target namespace with its
-// own syslog socket, through the test helpers.
+// The daemons under test behind one shape: ours (capture + monitor processes) with the
+// raw socket and with libpcap on the target's device (--interface), and Debian's
+// scanlogd 2.2.8 (one process), each started in the target namespace with its own
+// syslog socket, through the test helpers.
 
 import type { Testbed } from '../test/helpers/netns.js';
 import { isAlive, startOurs, startReference } from '../test/helpers/daemon.js';
 
-export type DaemonKind = 'ours' | 'reference';
-export const DAEMON_KINDS: readonly DaemonKind[] = ['ours', 'reference'];
+export type DaemonKind = 'ours' | 'ours/pcap' | 'reference';
+export const DAEMON_KINDS: readonly DaemonKind[] = ['ours', 'ours/pcap', 'reference'];
+export const isOurs = (kind: DaemonKind): boolean => kind !== 'reference';
 
 export interface DaemonProcess {
   role: 'capture' | 'monitor' | 'scanlogd';
@@ -16,8 +18,12 @@ export interface DaemonProcess {
 export interface BenchDaemon {
   kind: DaemonKind;
   processes: DaemonProcess[];
-  /** The process that holds the raw socket. */
+  /** The process that holds the capture socket. */
   socketPid: number;
+  /** Whether that is a raw socket (else a libpcap handle, whose drops only `captureDrops` tells). */
+  rawSocket: boolean;
+  /** libpcap's kernel drops, as our capture process reports them at a clean stop (after stop()). */
+  captureDrops(): number | null;
   /** Records our capture process reported dropping because the monitor fell behind. */
   channelDrops(): number;
   /** What the daemon wrote on standard error (ours; the reference logs only to syslog). */
@@ -55,13 +61,19 @@ export async function startDaemon(
   extraArgs: string[] = [],
   nodeArgs: string[] = [],
 ): Promise<BenchDaemon> {
-  if (kind === 'ours') {
-    const d = startOurs(bed, ['--foreground', '--syslog-socket', syslogPath, ...extraArgs], { nodeArgs });
+  if (kind !== 'reference') {
+    const capture = kind === 'ours/pcap' ? ['--interface', bed.targetDev] : [];
+    const d = startOurs(bed, ['--foreground', '--syslog-socket', syslogPath, ...capture, ...extraArgs], { nodeArgs });
     let stopped = false;
     const daemon: BenchDaemon = {
       kind,
       processes: [],
       socketPid: d.pid,
+      rawSocket: kind === 'ours',
+      captureDrops: () => {
+        const m = /libpcap on \S+: \d+ packets passed the kernel filter, (\d+) dropped by the kernel/.exec(d.stderr());
+        return m === null ? null : Number(m[1]);
+      },
       channelDrops: () => [...d.stderr().matchAll(/monitor fell behind: (\d+) (?:records|packets) dropped/g)].reduce((n, m) => n + Number(m[1]), 0),
       stderr: () => d.stderr(),
       checkAlive: () => checkAlive(daemon),
@@ -89,6 +101,8 @@ export async function startDaemon(
     kind,
     processes: [{ role: 'scanlogd', pid: r.pid }],
     socketPid: r.pid,
+    rawSocket: true,
+    captureDrops: () => null,
     channelDrops: () => 0,
     stderr: () => '',
     checkAlive: () => checkAlive(daemon),

@@ -83,8 +83,10 @@ for built in $(find "$NM" -path '*/build/Release/*.node'); do
 	mv "$BUILD"/addon/*.node "$addon/build/Release/"
 	rmdir "$BUILD/addon"
 done
-find "$NM" -depth \( -type d \( -name test -o -name tests -o -name example -o -name examples -o -name typings \) \
-	-o -type f \( -iname '*.md' -o -iname 'license*' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '.*' -o -name '*.map' \) \) \
+find "$NM" -depth \( -type d \( -name test -o -name tests -o -name spec -o -name example -o -name examples -o -name typings \
+	-o -name @types \) \
+	-o -type f \( -iname '*.md' -o -iname 'license*' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '.*' -o -name '*.map' \
+	-o -name '*.cc' -o -name '*.h' -o -name Gruntfile.js \) \) \
 	-exec rm -rf {} +
 rm -f "$APP/package-lock.json"
 [ -f "$APP/build/Release/rawrecv.node" ] || fail "npm ci did not build build/Release/rawrecv.node"
@@ -102,7 +104,7 @@ chmod 0755 "$APP/bin/scanlogd.js"
 
 # What the package will run must load: the entry point and every addon.
 [ "$(node "$APP/bin/scanlogd.js" --version)" = "$VERSION" ] || fail "the staged daemon does not run"
-(cd "$APP" && node -e 'for (const m of ["./build/Release/rawrecv.node", "posix", "unix-dgram", "commander"]) require(m)') ||
+(cd "$APP" && node -e 'for (const m of ["./build/Release/rawrecv.node", "posix", "unix-dgram", "commander", "pcap/build/Release/pcap_binding.node"]) require(m)') ||
 	fail "a staged module does not load"
 
 cp packaging/scanlogd.sh packaging/scanlogd.8 packaging/scanlogd.service packaging/scanlogd.default \

@@ -1,6 +1,7 @@
-// The capture process: the only one ever to hold root. It opens the raw socket,
-// starts the monitor unprivileged, chroots and drops to the scanlogd user, then turns
-// packets into records on the channel. It reads nothing the monitor sends.
+// The capture process: the only one ever to hold root. It opens the capture source
+// (a raw socket, or a libpcap handle with --interface), starts the monitor
+// unprivileged, chroots and drops to the scanlogd user, then turns packets into
+// records on the channel. It reads nothing the monitor sends.
 
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
@@ -14,7 +15,9 @@ import { NODE_HEAP_OPTIONS } from '../shared/heap.js';
 import { RECORD_SIZE, encodeCountersInto, encodeLossInto } from '../shared/record.js';
 import { IgnoreFilter } from '../shared/allowlist.js';
 import { packetToRecord } from './packet.js';
-import { openRawTcpSocket, type PacketSource } from './rawsocket.js';
+import { openRawTcpSocket } from './rawsocket.js';
+import { openPcap } from './pcap.js';
+import type { PacketSource } from './source.js';
 import { checkChrootDir, checkReadableBy, dropPrivileges, lookupUser, type Account } from './privdrop.js';
 
 /** Records written per flush at most; flushes also happen whenever the socket drains. */
@@ -157,8 +160,16 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   const ignore = built.empty ? null : built;
 
   let opened: PacketSource;
+  // Said at a clean stop, as tcpdump does: what the kernel passed and dropped.
+  let closingReport: () => string | null = () => null;
   try {
-    opened = openRawTcpSocket();
+    if (settings.captureInterface === null) {
+      opened = openRawTcpSocket();
+    } else {
+      const pcap = openPcap({ device: settings.captureInterface, promiscuous: settings.promiscuous });
+      closingReport = () => pcap.statsLine();
+      opened = pcap;
+    }
     source = opened;
     if (settings.pidfile !== null) writePidfile(settings.pidfile);
     dropPrivileges(chrootDir, account);
@@ -173,6 +184,8 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
+    const report = closingReport();
+    if (report !== null) stderr(report);
     opened.close();
     monitor.kill('SIGTERM');
     setTimeout(() => {

@@ -7,6 +7,7 @@ import path = require('node:path');
 import { StartupError, describe } from '../shared/errors.js';
 import type { CaptureHandle, RawRecv } from '../types/rawrecv.js';
 import { CAPTURE_SNAPLEN } from './packet.js';
+import type { PacketSource } from './source.js';
 
 /** A deep receive queue absorbs bursts while the event loop is busy elsewhere. */
 export const RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024;
@@ -14,15 +15,6 @@ export const RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024;
 export const BATCH_SLOTS = 256;
 /** Where `npm ci` (node-gyp) puts the addon, relative to dist/src/capture. */
 export const ADDON_PATH = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'rawrecv.node');
-
-export interface PacketSource {
-  /**
-   * Calls `onPacket` for each packet with a buffer that is reused for later ones,
-   * then `onDrained` once the socket has nothing more for now. `onError` ends capture.
-   */
-  start(onPacket: (pkt: Buffer, length: number) => void, onDrained: () => void, onError: (err: Error) => void): void;
-  close(): void;
-}
 
 let loaded: RawRecv | null = null;
 

@@ -24,6 +24,9 @@ export interface Settings {
   syslogSocket: string;
   pidfile: string | null;
   stderr: boolean;
+  /** libpcap device to capture on; null for the raw socket (the default). */
+  captureInterface: string | null;
+  promiscuous: boolean;
   /** Where a background daemon reports readiness or its start-up error. */
   statusFd: number | null;
   /** --json: a file path, '-' for the capture process's standard output, or null. */
@@ -64,6 +67,14 @@ function absolutePath(text: string): string {
 
 function jsonTarget(text: string): string {
   if (text !== '-' && !text.startsWith('/')) throw new InvalidArgumentError('must be an absolute path or - (standard output).');
+  return text;
+}
+
+/** A network device name as Linux allows it (IFNAMSIZ - 1 characters), or `any`. */
+function interfaceName(text: string): string {
+  if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(text) || text === '.' || text === '..') {
+    throw new InvalidArgumentError('is not a network interface name.');
+  }
   return text;
 }
 
@@ -129,6 +140,12 @@ export function buildProgram(): Command {
       'log a line of counters (daemon.info) this often; SIGUSR1 logs one at any time',
       wholeNumber(1, 86400),
     )
+    .option(
+      '--interface <name>',
+      'capture with libpcap on this device (or "any"), before the host firewall; default: a raw socket, after it',
+      interfaceName,
+    )
+    .option('--promisc', 'with --interface: put the device in promiscuous mode to watch a whole segment', false)
     .option('--port-weight-priv <n>', 'weight of a port below 1024', wholeNumber(1, 1000), d.portWeightPriv)
     .option('--port-weight-high <n>', 'weight of a port from 1024 up', wholeNumber(1, 1000), d.portWeightHigh)
     .option(
@@ -158,7 +175,12 @@ export function buildProgram(): Command {
     .addOption(new Option('--status-fd <fd>').argParser(wholeNumber(3, 1000)).hideHelp())
     .addHelpText(
       'after',
-      '\nSeconds take up to three decimals. Threshold defaults are those of the classic preset\n' +
+      '\nCapture: by default a raw socket sees TCP packets after the host firewall accepted\n' +
+        'them, as scanlogd does; scans of ports the firewall drops go unseen. --interface\n' +
+        'uses libpcap on that device instead and sees them before the firewall, with a\n' +
+        "kernel filter that passes no pure ACK or PSH+ACK segment (so ACKs to a scanner's\n" +
+        'ports never change its flags, as they can on the raw socket).\n' +
+        '\nSeconds take up to three decimals. Threshold defaults are those of the classic preset\n' +
         '(scanlogd 2.2.8); sensitive and relaxed are described in scanlogd(8). The command line\n' +
         'overrides the configuration file, which overrides the preset. Without --foreground the\n' +
         'command returns once the daemon runs (exit 0) or with the reason it could not start (exit 1).',
@@ -177,6 +199,8 @@ interface RawOptions {
   stderr: boolean;
   json?: string;
   statsInterval?: number;
+  interface?: string;
+  promisc: boolean;
   portWeightPriv: number;
   portWeightHigh: number;
   scanMinCount: number;
@@ -265,6 +289,7 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
     hashSize: o.hashSize,
     hashMax: o.hashMax,
   };
+  if (o.promisc && o.interface === undefined) program.error('error: --promisc needs --interface', { exitCode: 1 });
   const problems = checkParams(params);
   for (const problem of problems) {
     // A problem is the file's when the option it names first came from the file.
@@ -285,6 +310,8 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
     syslogSocket: o.syslogSocket,
     pidfile: o.pidfile ?? null,
     stderr: o.stderr,
+    captureInterface: o.interface ?? null,
+    promiscuous: o.promisc,
     statusFd: o.statusFd ?? null,
     json: o.json ?? null,
     statsIntervalMs: o.statsInterval === undefined ? null : o.statsInterval * 1000,

@@ -13,6 +13,9 @@ export interface Testbed {
   targetAddr: string;
   targetAddr2: string;
   scannerAddr: string;
+  /** The veth ends in the target and scanner namespaces. */
+  targetDev: string;
+  scannerDev: string;
   /** Inode of the target namespace, to recognise processes that live in it. */
   targetInode: number;
   destroy(): void;
@@ -68,7 +71,7 @@ export function createTestbed(): Testbed {
     sh('ip', ['-n', target, 'route', 'add', '198.18.0.0/15', 'via', scannerAddr]);
     sh('ip', ['netns', 'exec', target, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=0']);
     const targetInode = fs.statSync(`/run/netns/${target}`).ino;
-    return { target, scanner, targetAddr, targetAddr2, scannerAddr, targetInode, destroy };
+    return { target, scanner, targetAddr, targetAddr2, scannerAddr, targetDev: vt, scannerDev: vs, targetInode, destroy };
   } catch (err) {
     destroy();
     throw err;

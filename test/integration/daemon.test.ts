@@ -381,6 +381,32 @@ const startupCases: StartupCase[] = [
     expect: /^scanlogd: raw socket: Operation not permitted$/,
   },
   {
+    name: 'libpcap on a device that does not exist',
+    args: () => ['-f', '--interface', 'nosuch0'],
+    expect: /^scanlogd: libpcap on nosuch0: No such device exists$/,
+  },
+  {
+    name: 'libpcap addon not installed (an optional dependency)',
+    entry: (d) => {
+      fs.cpSync(path.join(REPO, 'bin'), `${d}/app/bin`, { recursive: true });
+      fs.cpSync(path.join(REPO, 'dist'), `${d}/app/dist`, { recursive: true });
+      fs.mkdirSync(`${d}/app/node_modules`);
+      for (const m of fs.readdirSync(path.join(REPO, 'node_modules'))) {
+        if (m !== 'pcap') fs.symlinkSync(path.join(REPO, 'node_modules', m), `${d}/app/node_modules/${m}`);
+      }
+      return `${d}/app/bin/scanlogd.js`;
+    },
+    args: () => ['-f', '--interface', 'lo'],
+    expect:
+      /^scanlogd: libpcap: cannot load the pcap addon \(Cannot find module 'pcap\/build\/Release\/pcap_binding\.node'\); install the optional npm dependency pcap, which needs libpcap-dev$/,
+  },
+  {
+    name: 'libpcap without CAP_NET_RAW',
+    wrap: ['setpriv', '--bounding-set=-net_raw'],
+    args: () => ['-f', '--interface', 'lo'],
+    expect: /^scanlogd: libpcap on lo: socket: Operation not permitted$/,
+  },
+  {
     name: 'user namespace where the scanlogd ids do not exist',
     wrap: ['unshare', '--user', '--map-root-user'],
     args: () => ['-f'],

@@ -97,6 +97,7 @@ const APP_REQUIRED = [
   '/usr/lib/scanlogd/build/Release/rawrecv.node',
   '/usr/lib/scanlogd/node_modules/posix/build/Release/posix.node',
   '/usr/lib/scanlogd/node_modules/unix-dgram/build/Release/unix_dgram.node',
+  '/usr/lib/scanlogd/node_modules/pcap/build/Release/pcap_binding.node',
 ];
 
 // ---------------------------------------------------------------------------
@@ -328,6 +329,8 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
   const depends = field('Depends').split(/,\s*/);
   for (const d of ['adduser', `nodejs (>= ${major})`, `nodejs (<< ${Number(major) + 1}~)`]) t.true(depends.includes(d), field('Depends'));
   t.true(depends.some((d) => d.startsWith('libc6')), 'the native addons need libc6');
+  // The libpcap backend's addon links libpcap.so.0.8.
+  t.true(depends.some((d) => /^libpcap0\.8( |$)/.test(d)), field('Depends'));
   t.is(field('Conflicts'), 'scanlogd');
   t.is(field('Replaces'), 'scanlogd');
   t.is(field('Provides'), 'scanlogd');
@@ -368,6 +371,9 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   const requires = ok('rpm', ['-qp', '--requires', rpm]).split('\n');
   t.true(requires.includes(`nodejs(abi${major})`), requires.join(', '));
   t.true(requires.includes('/usr/bin/node'));
+  t.true(requires.includes('libpcap'), requires.join(', '));
+  // Debian's soname would make the package uninstallable where libpcap is libpcap.so.1.
+  t.false(requires.some((r) => r.startsWith('libpcap.so')), requires.join(', '));
   t.regex(ok('rpm', ['-qp', '--conflicts', rpm]), /^scanlogd$/m);
   t.regex(ok('rpm', ['-qp', '--provides', rpm]), /^scanlogd = /m);
   t.deepEqual(ok('rpm', ['-qp', '--configfiles', rpm]).split('\n').filter((l) => l !== '').sort(), [
@@ -805,7 +811,7 @@ rootTest('the packaged daemon runs inside the systemd unit\'s sandbox: its capab
   t.deepEqual([...caps].sort(), Object.keys(CAPABILITY_BITS).sort(), 'the unit keeps exactly these capabilities');
   const settings: Array<[string, string]> = [
     ['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'],
-    ['RestrictAddressFamilies', 'AF_INET AF_UNIX'], ['SystemCallArchitectures', 'native'], ['Restart', 'on-failure'],
+    ['RestrictAddressFamilies', 'AF_INET AF_PACKET AF_UNIX'], ['SystemCallArchitectures', 'native'], ['Restart', 'on-failure'],
   ];
   for (const [name, value] of settings) t.is(setting(name), value, name);
   t.regex(setting('ExecStart'), /^\/usr\/sbin\/scanlogd --foreground /);

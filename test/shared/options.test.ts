@@ -21,6 +21,9 @@ test('no arguments: scanlogd\'s user, chroot, syslog socket and thresholds', (t)
     syslogSocket: '/dev/log',
     pidfile: null,
     stderr: false,
+    // The raw socket, as scanlogd's Linux build.
+    captureInterface: null,
+    promiscuous: false,
     statusFd: null,
     json: null,
     statsIntervalMs: null,
@@ -43,6 +46,9 @@ const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<Detect
   [['--syslog-socket', '/tmp/test-log.sock'], { syslogSocket: '/tmp/test-log.sock' }, {}],
   [['--pidfile', '/run/scanlogd.pid'], { pidfile: '/run/scanlogd.pid' }, {}],
   [['--stderr'], { stderr: true }, {}],
+  [['--interface', 'eth0'], { captureInterface: 'eth0' }, {}],
+  [['--interface', 'any', '--promisc'], { captureInterface: 'any', promiscuous: true }, {}],
+  [['--interface=enp3s0.100'], { captureInterface: 'enp3s0.100' }, {}],
   [['--role', 'monitor'], { role: 'monitor' }, {}],
   [['--status-fd', '5'], { statusFd: 5 }, {}],
   [['--json', '/var/log/scanlogd.json'], { json: '/var/log/scanlogd.json' }, {}],
@@ -101,6 +107,7 @@ const reparsed: Array<[string, string[], number | null]> = [
     ],
     null,
   ],
+  ['a libpcap interface (the monitor needs none of it)', ['--interface', 'eth0', '--promisc'], null],
   ['the longest delays', ['--scan-delay', '2147483.647', '--log-delay', '2147483.647'], 9],
   ['a preset and ignore lists', ['--preset', 'sensitive', '--ignore-source', '192.0.2.0/24', '--ignore-port', '443'], null],
   ['structured output and counters', ['--json', '/var/log/scanlogd.json', '--stats-interval', '60'], null],
@@ -117,6 +124,8 @@ for (const [name, argv, statusFd] of reparsed) {
       foreground: true,
       // The monitor never chroots itself: the capture process holds that setting.
       chroot: '/var/empty',
+      captureInterface: null,
+      promiscuous: false,
       statusFd,
       // The capture process drops ignored packets; the monitor never needs the lists.
       ignoreSources: [],
@@ -150,6 +159,9 @@ const rejected: Array<[string[], string]> = [
   [['--json', '-'], 'error: --json - writes to standard output, which the daemon gives up when it detaches; add --foreground'],
   [['--json', 'events.json'], "error: option '--json <path>' argument 'events.json' is invalid. must be an absolute path or - (standard output)."],
   [['--stats-interval', '0'], "error: option '--stats-interval <seconds>' argument '0' is invalid. must be a whole number from 1 to 86400."],
+  [['--promisc'], 'error: --promisc needs --interface'],
+  [['--interface', 'a/b'], "error: option '--interface <name>' argument 'a/b' is invalid. is not a network interface name."],
+  [['--interface', 'sixteen-chars-xx'], "error: option '--interface <name>' argument 'sixteen-chars-xx' is invalid. is not a network interface name."],
   [['--bogus'], "error: unknown option '--bogus'"],
   [['--preset', 'loud'], "error: option '--preset <name>' argument 'loud' is invalid. Allowed choices are classic, sensitive, relaxed."],
   [['--ignore-source', '10.0.0.1/8'], "error: option '--ignore-source <cidr>' argument '10.0.0.1/8' is invalid. has host bits set; the network is 10.0.0.0/8."],
@@ -179,10 +191,12 @@ test('scanlogd --help: exit 0, usage with the threshold options, hidden role opt
   for (const option of [
     '--foreground', '--user <name>', '--chroot <dir>', '--syslog-socket <path>', '--pidfile <path>', '--stderr', '--hash-size <n>',
     '--config <path>', '--preset <name>', '--ignore-source <cidr>', '--ignore-port <port[-port]>',
-    '--json <path>', '--stats-interval <seconds>',
+    '--json <path>', '--stats-interval <seconds>', '--interface <name>', '--promisc',
   ]) {
     t.true(r.stdout.includes(option), option);
   }
+  // The firewall trade-off is stated where the choice is made.
+  t.regex(r.stdout, /after the host firewall accepted/);
   t.false(r.stdout.includes('--role'));
   t.false(r.stdout.includes('--status-fd'));
 });

@@ -1,0 +1,97 @@
+// Link-layer headers in front of the IPv4 packet on a libpcap handle: where the IP
+// packet starts in a captured frame, so that the raw socket's checks apply unchanged.
+
+/** Link types as pcap_datalink(3) reports them on Linux. */
+export const LinkType = {
+  NULL: 0,
+  ETHERNET: 1,
+  RAW: 12,
+  LINUX_SLL: 113,
+  LINUX_SLL2: 276,
+} as const;
+
+const SUPPORTED: ReadonlySet<number> = new Set(Object.values(LinkType));
+
+export function isSupportedLinkType(linkType: number): boolean {
+  return SUPPORTED.has(linkType);
+}
+
+const ETHERTYPE_IPV4 = 0x0800;
+const ETHERTYPE_VLAN = 0x8100;
+const ETHERTYPE_QINQ = 0x88a8;
+/** Tags skipped at most: one 802.1ad outer tag and one 802.1Q inner tag. */
+const MAX_VLAN_TAGS = 2;
+const VLAN_TAG_LENGTH = 4;
+const ETHERNET_HEADER = 14;
+const SLL_HEADER = 16;
+const SLL2_HEADER = 20;
+const NULL_HEADER = 4;
+const AF_INET = 2;
+/** sll_pkttype of a packet this host sent. */
+const PACKET_OUTGOING = 4;
+
+/** The longest link header this module accepts: Linux cooked capture with two tags. */
+export const MAX_LINK_HEADER = SLL_HEADER + MAX_VLAN_TAGS * VLAN_TAG_LENGTH;
+
+/** Why a frame carries nothing for the packet checks (values are negative). */
+export const LinkSkip = {
+  short: -1,
+  notIpv4: -2,
+  outgoing: -3,
+  tooManyTags: -4,
+} as const;
+
+/**
+ * Skips VLAN tags from `at`, where an EtherType field sits, and returns the offset of
+ * the payload if the final EtherType is IPv4. Linux takes the tag off before the
+ * kernel filter runs and libpcap puts it back into the frame, so tagged frames do
+ * reach user space.
+ */
+function afterEtherType(frame: Buffer, size: number, at: number): number {
+  for (let tags = 0; ; tags++) {
+    if (at + 2 > size) return LinkSkip.short;
+    const type = frame.readUInt16BE(at);
+    if (type === ETHERTYPE_IPV4) return at + 2;
+    if (type !== ETHERTYPE_VLAN && type !== ETHERTYPE_QINQ) return LinkSkip.notIpv4;
+    if (tags === MAX_VLAN_TAGS) return LinkSkip.tooManyTags;
+    at += VLAN_TAG_LENGTH;
+  }
+}
+
+/**
+ * The offset of the IPv4 header in the first `length` bytes of `frame`, or a
+ * negative LinkSkip value. Never throws for any bytes.
+ */
+export function ipv4Offset(linkType: number, frame: Buffer, length: number): number {
+  const size = Math.min(length, frame.length);
+  let offset: number;
+  switch (linkType) {
+    case LinkType.ETHERNET:
+      offset = afterEtherType(frame, size, ETHERNET_HEADER - 2);
+      break;
+    case LinkType.LINUX_SLL:
+      if (size < SLL_HEADER) return LinkSkip.short;
+      // The kernel filter already keeps only inbound packets; the header says so too.
+      if (frame.readUInt16BE(0) === PACKET_OUTGOING) return LinkSkip.outgoing;
+      offset = afterEtherType(frame, size, SLL_HEADER - 2);
+      break;
+    case LinkType.LINUX_SLL2:
+      if (size < SLL2_HEADER) return LinkSkip.short;
+      if (frame[10] === PACKET_OUTGOING) return LinkSkip.outgoing;
+      offset = frame.readUInt16BE(0) === ETHERTYPE_IPV4 ? SLL2_HEADER : LinkSkip.notIpv4;
+      break;
+    case LinkType.NULL:
+      if (size < NULL_HEADER) return LinkSkip.short;
+      // The family is in the capturing host's byte order.
+      offset = frame.readUInt32LE(0) === AF_INET || frame.readUInt32BE(0) === AF_INET ? NULL_HEADER : LinkSkip.notIpv4;
+      break;
+    case LinkType.RAW:
+      offset = 0;
+      break;
+    default:
+      return LinkSkip.notIpv4;
+  }
+  if (offset < 0) return offset;
+  if (offset >= size) return LinkSkip.short;
+  return (frame[offset] as number) >> 4 === 4 ? offset : LinkSkip.notIpv4;
+}
