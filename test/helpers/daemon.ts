@@ -169,6 +169,17 @@ function netnsInode(pid: number): number | undefined {
  * whose /dev/log is `socketPath`, and in a private pid namespace, so that ending the
  * wrapper ends the daemon however it detached.
  */
+/** Whether `pid` leads its own session (field 6 of /proc/PID/stat, after the command name). */
+function isSessionLeader(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[3]) === pid;
+  } catch {
+    return false;
+  }
+}
+
 export async function startReference(bed: Testbed, socketPath: string): Promise<ReferenceDaemon> {
   if (!fs.existsSync(REFERENCE)) throw new Error(`reference scanlogd not found at ${REFERENCE} (run scripts/test-setup.sh)`);
   const script = [
@@ -199,7 +210,10 @@ export async function startReference(bed: Testbed, socketPath: string): Promise<
         } catch {
           continue;
         }
-        if (exe === referenceReal && netnsInode(p) === bed.targetInode && readStatus(p)?.uid[0] !== 0) return p;
+        // The daemon is the forked child, which calls setsid(): scanlogd drops root
+        // before it forks, so the parent also runs unprivileged for the moment
+        // before it exits, and must not be taken for the daemon.
+        if (exe === referenceReal && netnsInode(p) === bed.targetInode && readStatus(p)?.uid[0] !== 0 && isSessionLeader(p)) return p;
       }
       return undefined;
     },

@@ -10,6 +10,7 @@ import { isRoot, runIn, sh, sleep, waitFor, type Testbed } from '../helpers/netn
 import { makeSocketDir } from '../helpers/syslog.js';
 import { startScene, type Scene } from '../helpers/testbed-daemon.js';
 import { ENTRY } from '../helpers/daemon.js';
+import { schemaErrors } from '../helpers/event-schema.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('configuration integration tests skipped: they need root for network namespaces and raw sockets');
@@ -215,4 +216,32 @@ rootTest('a detached daemon that finds the file bad reports the line through its
   t.is(r.status, 1);
   t.is(r.stderr, '');
   t.is(String(r.output[3]), `error scanlogd: ${file}:1: unknown key "foo"\n`);
+});
+
+rootTest('--preset sensitive --ignore-source CIDR --json -: the allowed network is silent, a 4-port scan from elsewhere is logged and its events reach standard output', async (t) => {
+  // The scanner's .2 is inside the /31; the second address .5 is not.
+  const scene = await startScene(t, (bed) => ['--preset', 'sensitive', '--ignore-source', `${bed.scannerAddr}/31`, '--json', '-']);
+  const { bed, daemon } = scene;
+  const other = addScannerAddress(bed);
+  const events = (): Array<Record<string, unknown>> =>
+    daemon
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  await nmap(bed, '1-100');
+  t.deepEqual(await linesAfter(scene, 0), [], 'a scan from the ignored network was logged');
+  t.deepEqual(events(), [], 'a scan from the ignored network produced events');
+
+  // Four privileged ports: a scan under sensitive (classic needs seven).
+  await nmap(bed, '1-4', ['-S', other.addr, '-e', other.dev]);
+  t.deepEqual(await linesAfter(scene, 1), [`${other.addr}:40000 to ${bed.targetAddr} ports 1, 2, 3, ..., fSrpauxy, TOS 00, TTL 50`]);
+  const scan = await waitFor('the scan event on standard output', () => events().find((e) => e['event'] === 'scan'));
+  t.like(scan, { source: other.addr, source_port: 40000, destinations: [bed.targetAddr], ports: [1, 2, 3, 4], flags: 'fSrpauxy', syslog: 'logged' });
+  t.deepEqual(schemaErrors(scan), []);
+  // sensitive's delay is 20 s: the scan ends once that has passed without a packet.
+  const end = await waitFor('the scan_end event', () => events().find((e) => e['event'] === 'scan_end'), 30000);
+  t.like(end, { source: other.addr, reason: 'quiet', distinct_ports: 4, port_ranges: '1-4' });
+  t.deepEqual(schemaErrors(end), []);
 });
