@@ -169,17 +169,6 @@ function netnsInode(pid: number): number | undefined {
  * whose /dev/log is `socketPath`, and in a private pid namespace, so that ending the
  * wrapper ends the daemon however it detached.
  */
-/** Whether `pid` leads its own session (field 6 of /proc/PID/stat, after the command name). */
-function isSessionLeader(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[3]) === pid;
-  } catch {
-    return false;
-  }
-}
-
 export async function startReference(bed: Testbed, socketPath: string): Promise<ReferenceDaemon> {
   if (!fs.existsSync(REFERENCE)) throw new Error(`reference scanlogd not found at ${REFERENCE} (run scripts/test-setup.sh)`);
   const script = [
@@ -198,9 +187,14 @@ export async function startReference(bed: Testbed, socketPath: string): Promise<
   wrapper.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const done = new Promise<void>((resolve) => wrapper.on('exit', () => resolve()));
   const referenceReal = fs.realpathSync(REFERENCE);
+  // scanlogd drops root and calls setsid() before it forks, so for a moment its parent
+  // looks just like the daemon, and then exits: a candidate counts once it has stayed.
+  let candidate: number | undefined;
   const daemonPid = await waitFor(
     `reference scanlogd to start (${err})`,
     () => {
+      if (candidate !== undefined && isAlive(candidate)) return candidate;
+      candidate = undefined;
       for (const entry of fs.readdirSync('/proc')) {
         if (!/^\d+$/.test(entry)) continue;
         const p = Number(entry);
@@ -210,14 +204,15 @@ export async function startReference(bed: Testbed, socketPath: string): Promise<
         } catch {
           continue;
         }
-        // The daemon is the forked child, which calls setsid(): scanlogd drops root
-        // before it forks, so the parent also runs unprivileged for the moment
-        // before it exits, and must not be taken for the daemon.
-        if (exe === referenceReal && netnsInode(p) === bed.targetInode && readStatus(p)?.uid[0] !== 0 && isSessionLeader(p)) return p;
+        if (exe === referenceReal && netnsInode(p) === bed.targetInode && readStatus(p)?.uid[0] !== 0) {
+          candidate = p;
+          return undefined;
+        }
       }
       return undefined;
     },
     10000,
+    200,
   );
   return {
     pid: daemonPid,
