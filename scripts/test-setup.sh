@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 need=""
-for pair in nmap:nmap hping3:hping3 ip:iproute2 unshare:util-linux mknod:coreutils /usr/bin/python3:python3 rsyslogd:rsyslog gdb:gdb gcc:gcc tcpdump:tcpdump /usr/sbin/nft:nftables; do
+for pair in nmap:nmap hping3:hping3 ip:iproute2 unshare:util-linux mknod:coreutils /usr/bin/python3:python3 rsyslogd:rsyslog gdb:gdb gcc:gcc tcpdump:tcpdump /usr/sbin/nft:nftables pcap-config:libpcap-dev; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need="$need ${pair#*:}"
 done
 if [ -n "$need" ]; then
@@ -25,6 +25,13 @@ if [ -n "$need" ]; then
 		trap 'rm -f $policy' EXIT
 	fi
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+fi
+
+# The libpcap binding is an optional dependency: an `npm ci` run before libpcap-dev was
+# there left it out, and the libpcap tests need it.
+if [ ! -f node_modules/pcap/build/Release/pcap_binding.node ]; then
+	echo "test-setup: building the libpcap binding (npm ci again, now with libpcap-dev)"
+	npm ci --no-audit --no-fund >/dev/null
 fi
 
 if ! getent passwd scanlogd >/dev/null; then
