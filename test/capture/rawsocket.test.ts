@@ -1,7 +1,7 @@
 // The raw-socket capture backend: the adapter's contract with a fake reader, then the
 // real addon (build/Release/rawrecv.node) as root, with real packets in a namespace.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
@@ -9,7 +9,7 @@ import { BATCH_SLOTS, loadRawRecv, openRawTcpSocket } from '../../src/capture/ra
 import { CAPTURE_SNAPLEN } from '../../src/capture/packet.js';
 import { StartupError } from '../../src/shared/errors.js';
 import type { CaptureHandle, RawRecv } from '../../src/types/rawrecv.js';
-import { createTestbed, isRoot, runIn, waitFor } from '../helpers/netns.js';
+import { createTestbed, isRoot, runIn, waitFor, type Testbed } from '../helpers/netns.js';
 import { REPO } from '../helpers/daemon.js';
 
 interface Started {
@@ -182,40 +182,9 @@ rootTest('the addon refuses arguments that would let it write outside the buffer
 
 const PROBE = path.join(REPO, 'dist', 'test', 'helpers', 'capture-probe.js');
 
-for (const mode of ['addon', 'source'] as const) {
-  rootTest(`real packets still arrive after the ${mode === 'addon' ? "addon's handle" : 'PacketSource'} was garbage collected`, async (t) => {
-    const bed = createTestbed();
-    t.teardown(() => bed.destroy());
-    const packets = 300;
-    const port = 4242;
-    const probe = childProcess.spawn('ip', ['netns', 'exec', bed.target, process.execPath, '--expose-gc', PROBE, mode, bed.scannerAddr, String(port), String(packets), '20000'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    probe.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<void>((resolve) => probe.on('close', () => resolve()));
-    t.teardown(() => {
-      if (probe.exitCode === null) probe.kill('SIGKILL');
-    });
-    const ready = await waitFor('the probe to let go of its references', () => /^ready (true|false)$/m.exec(out)?.[1], 10000);
-    t.is(ready, 'true', `the JS objects were not collected, so the test would prove nothing (${err})`);
-    // hping3 -c sends exactly that many SYNs, 1 ms apart, while the probe keeps collecting.
-    const r = await runIn(bed.scanner, 'hping3', ['-q', '-S', '-p', String(port), '-c', String(packets), '-i', 'u1000', bed.targetAddr]);
-    t.true(r.code === 0 || r.code === 1, `hping3: ${r.stderr}`);
-    await exited;
-    const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { count: number; collected: boolean; errors: string[] };
-    t.deepEqual(result.errors, [], err);
-    t.true(result.collected);
-    t.is(result.count, packets, err);
-  });
-}
-
-rootTest('a read error stops the reader and is reported once (fail-stop)', async (t) => {
-  const bed = createTestbed();
-  t.teardown(() => bed.destroy());
-  const probe = childProcess.spawn('ip', ['netns', 'exec', bed.target, process.execPath, '--expose-gc', PROBE, 'swap', bed.scannerAddr, '4242', '1000000', '6000'], {
+/** Runs the capture probe in the target namespace, killed at the end of the test if still running. */
+function startProbe(t: ExecutionContext, bed: Testbed, args: string[]): { out(): string; err(): string; exited: Promise<void> } {
+  const probe = childProcess.spawn('ip', ['netns', 'exec', bed.target, process.execPath, '--expose-gc', PROBE, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -226,13 +195,40 @@ rootTest('a read error stops the reader and is reported once (fail-stop)', async
   t.teardown(() => {
     if (probe.exitCode === null) probe.kill('SIGKILL');
   });
-  await waitFor('the probe to start', () => (/^ready /m.test(out) ? true : undefined), 10000);
+  return { out: () => out, err: () => err, exited };
+}
+
+for (const mode of ['addon', 'source'] as const) {
+  rootTest(`real packets still arrive after the ${mode === 'addon' ? "addon's handle" : 'PacketSource'} was garbage collected`, async (t) => {
+    const bed = createTestbed();
+    t.teardown(() => bed.destroy());
+    const packets = 300;
+    const port = 4242;
+    const probe = startProbe(t, bed, [mode, bed.scannerAddr, String(port), String(packets), '20000']);
+    const ready = await waitFor('the probe to let go of its references', () => /^ready (true|false)$/m.exec(probe.out())?.[1], 10000);
+    t.is(ready, 'true', `the JS objects were not collected, so the test would prove nothing (${probe.err()})`);
+    // hping3 -c sends exactly that many SYNs, 1 ms apart, while the probe keeps collecting.
+    const r = await runIn(bed.scanner, 'hping3', ['-q', '-S', '-p', String(port), '-c', String(packets), '-i', 'u1000', bed.targetAddr]);
+    t.true(r.code === 0 || r.code === 1, `hping3: ${r.stderr}`);
+    await probe.exited;
+    const result = JSON.parse(probe.out().trim().split('\n').pop() ?? '{}') as { count: number; collected: boolean; errors: string[] };
+    t.deepEqual(result.errors, [], probe.err());
+    t.true(result.collected);
+    t.is(result.count, packets, probe.err());
+  });
+}
+
+rootTest('a read error stops the reader and is reported once (fail-stop)', async (t) => {
+  const bed = createTestbed();
+  t.teardown(() => bed.destroy());
+  const probe = startProbe(t, bed, ['swap', bed.scannerAddr, '4242', '1000000', '6000']);
+  await waitFor('the probe to start', () => (/^ready /m.test(probe.out()) ? true : undefined), 10000);
   // As fast as hping3 goes, so that a wakeup finds a batch of 8 or more.
   const r = await runIn(bed.scanner, 'hping3', ['-q', '-S', '-p', '4242', '-c', '20000', '-i', 'u10', bed.targetAddr]);
   t.true(r.code === 0 || r.code === 1, `hping3: ${r.stderr}`);
-  await exited;
-  const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { swapped: boolean; errors: string[]; afterError: number; count: number };
-  t.true(result.swapped, `no batch of 8 or more packets arrived (${result.count} packets): the test could not run (${err})`);
+  await probe.exited;
+  const result = JSON.parse(probe.out().trim().split('\n').pop() ?? '{}') as { swapped: boolean; errors: string[]; afterError: number; count: number };
+  t.true(result.swapped, `no batch of 8 or more packets arrived (${result.count} packets): the test could not run (${probe.err()})`);
   t.deepEqual(result.errors, ['recvmmsg: Socket operation on non-socket']);
   t.is(result.afterError, 0);
 });
