@@ -4,7 +4,7 @@
 
 import { Detector, hashAddress } from '../src/monitor/engine.js';
 import { DEFAULT_PARAMS } from '../src/shared/params.js';
-import type { PacketRecord } from '../src/shared/record.js';
+import type { PacketSummary } from '../src/shared/record.js';
 import { median, table } from './stats.js';
 
 const PACKETS = 2_000_000;
@@ -36,7 +36,7 @@ function randomSources(count: number, seed: number): number[] {
 /** Nanoseconds per packet for SYNs cycling through `sources`, one new port each. */
 function measure(sources: number[]): { nsPerPacket: number; longestChain: number; evictions: number } {
   const detector = new Detector(DEFAULT_PARAMS);
-  const pkt: PacketRecord = { saddr: 0, daddr: 0xc6120001, sport: 40000, dport: 0, flags: 0x02, tos: 0, ttl: 64, time: 0 };
+  const pkt: PacketSummary = { saddr: 0, daddr: 0xc6120001, sport: 40000, dport: 0, flags: 0x02, tos: 0, ttl: 64, time: 0 };
   const start = process.hrtime.bigint();
   for (let i = 0; i < PACKETS; i++) {
     pkt.saddr = sources[i % sources.length] as number;

@@ -2,11 +2,11 @@
 // the scan tracker and JSON serialisation, on scan-heavy traffic. Prints a table;
 // `npm run bench:events` (or `node dist/bench/events.js` after `npm run build`).
 
-import { ScanPipeline } from '../src/monitor/main.js';
 import { eventLine } from '../src/monitor/jsonout.js';
 import { DEFAULT_PARAMS } from '../src/shared/params.js';
-import type { PacketRecord } from '../src/shared/record.js';
+import type { PacketSummary } from '../src/shared/record.js';
 import { median, table } from './stats.js';
+import { ScanPipeline } from '../src/monitor/pipeline.js';
 
 const PACKETS = 2_000_000;
 const ROUNDS = 5;
@@ -34,7 +34,7 @@ function run(traffic: Traffic, withEvents: boolean): { nsPerPacket: number; line
         }
       : null,
   );
-  const pkt: PacketRecord = { saddr: 0, daddr: 0xc6120001, sport: 40000, dport: 0, flags: 0x02, tos: 0, ttl: 64, time: 0 };
+  const pkt: PacketSummary = { saddr: 0, daddr: 0xc6120001, sport: 40000, dport: 0, flags: 0x02, tos: 0, ttl: 64, time: 0 };
   const wall = Date.now();
   const start = process.hrtime.bigint();
   let x = 0x9e3779b9;

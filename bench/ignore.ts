@@ -6,14 +6,14 @@
 
 import { IgnoreFilter, MAX_IGNORE_PORTS, MAX_IGNORE_SOURCES, parseCidr, parsePortRange, type Cidr, type PortRange } from '../src/shared/allowlist.js';
 import { DEFAULT_PARAMS } from '../src/shared/params.js';
-import { RECORD_SIZE, decodeAt, encodeInto, type PacketRecord } from '../src/shared/record.js';
-import { ScanPipeline } from '../src/monitor/main.js';
+import { RECORD_SIZE, decodeAt, emptyPacketRecord, encodeInto, type PacketRecord } from '../src/shared/record.js';
 import { median, table } from './stats.js';
 import { buildGenerator, killStarted, runFlood } from './generator.js';
 import { cpuTime } from './proc.js';
 import { isRoot, sleep } from '../test/helpers/netns.js';
 import { startScene } from '../test/helpers/testbed-daemon.js';
 import type { ExecutionContext } from 'ava';
+import { ScanPipeline } from '../src/monitor/pipeline.js';
 
 const RECORDS = 65536;
 const PASSES = 30;
@@ -32,6 +32,7 @@ function flood(): Buffer {
   };
   for (let i = 0; i < RECORDS; i++) {
     const r: PacketRecord = {
+      type: 'packet',
       saddr: (0xc6120000 | (next() & 0x1ffff)) >>> 0,
       daddr: 0xc6120001,
       sport: 40000,
@@ -125,7 +126,7 @@ function main(): void {
     rows.push([`capture: ignore test, ${name}`, ns.toFixed(1), `${((100 * dropped) / RECORDS).toFixed(1)}%`]);
   }
   const pipeline = new ScanPipeline({ ...DEFAULT_PARAMS, logCount: 1000000 }, () => {});
-  const record: PacketRecord = { saddr: 0, daddr: 0, sport: 0, dport: 0, flags: 0, tos: 0, ttl: 0, time: 0 };
+  const record = emptyPacketRecord();
   const ns = nsPerRecord(() => {
     for (let off = 0; off < buf.length; off += RECORD_SIZE) {
       decodeAt(buf, off, record);

@@ -34,7 +34,7 @@
  * Interrupt moderation: a wakeup that finds at least NAP_PACKETS packets means a busy
  * socket, where waking for every few packets costs more than the packets do. The
  * socket is then not watched for NAP_MS, and what queued meanwhile is read in one go.
- * The receive queue (16 MB, some 20000 packets) holds far more than a nap's worth,
+ * The receive queue (RECEIVE_BUFFER_BYTES in rawsocket.ts) holds far more than a nap's worth,
  * and a quiet socket (a lone scan) is never delayed.
  */
 #define NAP_PACKETS 8

@@ -1,11 +1,12 @@
 // Entry point of both processes: one command line, the role picked by a hidden option.
+// Each role's code is loaded only once the role is known, so that neither process maps
+// the other's native addons (the monitor never maps posix or the capture readers, the
+// capture process never maps the syslog socket's).
 
 import fs = require('node:fs');
 import { StartupError, describe } from './shared/errors.js';
 import { buildProgram, parseSettings, type Settings } from './shared/options.js';
-import { runCapture, type CaptureStatus } from './capture/main.js';
-import { launchDaemon } from './capture/launcher.js';
-import { runMonitor } from './monitor/main.js';
+import type { CaptureStatus } from './capture/main.js';
 
 function statusReporter(fd: number): CaptureStatus {
   let open = true;
@@ -49,16 +50,16 @@ export function main(argv: readonly string[], entryScript: string): void {
     failStartup(err, statusFd === undefined ? null : statusReporter(statusFd));
   }
   if (settings.role === 'monitor') {
-    runMonitor(settings);
+    (require('./monitor/main.js') as typeof import('./monitor/main.js')).runMonitor(settings);
     return;
   }
   if (!settings.foreground) {
-    launchDaemon(entryScript, argv);
+    (require('./capture/launcher.js') as typeof import('./capture/launcher.js')).launchDaemon(entryScript, argv);
     return;
   }
   const status = settings.statusFd === null ? null : statusReporter(settings.statusFd);
   try {
-    runCapture(settings, entryScript, status);
+    (require('./capture/main.js') as typeof import('./capture/main.js')).runCapture(settings, entryScript, status);
   } catch (err) {
     failStartup(err, status);
   }

@@ -3,19 +3,20 @@
 
 import childProcess = require('node:child_process');
 import type net = require('node:net');
+import { LAUNCHER_STATUS_FD } from '../shared/fds.js';
 import { NODE_HEAP_OPTIONS } from '../shared/heap.js';
 
-/** The daemon's end of the status pipe. */
-export const DAEMON_STATUS_FD = 3;
 const READY_TIMEOUT_MS = 15000;
 
 export function launchDaemon(entryScript: string, argv: readonly string[]): void {
+  const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'ignore', 'ignore'];
+  stdio[LAUNCHER_STATUS_FD] = 'pipe';
   const child = childProcess.spawn(
     process.execPath,
-    [...NODE_HEAP_OPTIONS, entryScript, ...argv, '--foreground', '--status-fd', String(DAEMON_STATUS_FD)],
-    { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'], cwd: '/' },
+    [...NODE_HEAP_OPTIONS, entryScript, ...argv, '--foreground', '--status-fd', String(LAUNCHER_STATUS_FD)],
+    { detached: true, stdio, cwd: '/' },
   );
-  const statusPipe = child.stdio[3] as net.Socket;
+  const statusPipe = child.stdio[LAUNCHER_STATUS_FD] as net.Socket;
   const ready = new Set<string>();
   let text = '';
   let done = false;

@@ -25,7 +25,7 @@ export const PCAP_SNAPLEN = MAX_LINK_HEADER + CAPTURE_SNAPLEN;
  * this snap length (libpcap's header, the frame, alignment), so 8 MB holds tens of
  * thousands of packets, no fewer than the raw socket's 16 MB queue, where each packet
  * is charged its whole kernel buffer. The ring is mapped into the capture process,
- * so it shows in its resident memory once used (about 11 MB in the benchmark).
+ * so it shows in its resident memory once used (the benchmark's MEM rows).
  */
 export const PCAP_BUFFER_BYTES = 8 * 1024 * 1024;
 
@@ -54,13 +54,8 @@ export interface PcapOptions {
   bufferBytes?: number;
 }
 
-export interface PcapSource extends PacketSource {
-  /** What the kernel counted since the handle opened: passed the filter, dropped for want of ring space. */
-  statsLine(): string;
-}
-
 /** Opens the handle (as root, before the drop); libpcap and the addon load here. */
-export function openPcap(options: PcapOptions): PcapSource {
+export function openPcap(options: PcapOptions): PacketSource {
   const { device } = options;
   let binding: Binding;
   try {

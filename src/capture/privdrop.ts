@@ -5,6 +5,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import posix = require('posix');
 import { StartupError, syscallText } from '../shared/errors.js';
+import { READ, SEARCH, directoriesDownTo, mayAccess, unsafeDirectory } from '../shared/ownership.js';
 
 export interface Account {
   name: string;
@@ -37,19 +38,8 @@ export function checkChrootDir(dir: string): string {
   } catch (err) {
     throw new StartupError(`chroot("${dir}"): ${syscallText(err)}`);
   }
-  const parts = real.split('/').filter((p) => p !== '');
-  let current = '/';
-  for (let i = 0; i <= parts.length; i++) {
-    if (i > 0) current = path.join(current, parts[i - 1] as string);
-    const st = fs.statSync(current);
-    if (!st.isDirectory()) throw new StartupError(`chroot dir ${dir}: ${current} is not a directory`);
-    if (st.uid !== 0) throw new StartupError(`chroot dir ${dir}: ${current} is owned by uid ${st.uid}, not root`);
-    if ((st.mode & 0o022) !== 0) {
-      throw new StartupError(
-        `chroot dir ${dir}: ${current} is writable by ${st.mode & 0o020 ? 'group' : 'others'} (mode ${(st.mode & 0o7777).toString(8)})`,
-      );
-    }
-  }
+  const unsafe = unsafeDirectory(real);
+  if (unsafe !== null) throw new StartupError(`chroot dir ${dir}: ${unsafe.dir} is ${unsafe.problem}`);
   return real;
 }
 
@@ -59,30 +49,17 @@ export function checkChrootDir(dir: string): string {
  * the daemon's code from there.
  */
 export function checkReadableBy(account: Account, file: string): void {
-  const allowed = (st: fs.Stats, bits: number): boolean => {
-    if (st.uid === account.uid) return (st.mode & (bits << 6)) !== 0;
-    if (st.gid === account.gid) return (st.mode & (bits << 3)) !== 0;
-    return (st.mode & bits) !== 0;
-  };
   const real = fs.realpathSync(file);
-  let dir = path.dirname(real);
-  const dirs: string[] = [];
-  for (;;) {
-    dirs.unshift(dir);
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  for (const d of dirs) {
+  for (const d of directoriesDownTo(path.dirname(real))) {
     const st = fs.statSync(d);
-    if (!allowed(st, 0o1)) {
+    if (!mayAccess(st, account, SEARCH)) {
       throw new StartupError(
         `user ${account.name} cannot reach ${real}: ${d} is not searchable by it (mode ${(st.mode & 0o7777).toString(8)}); ` +
           'install the daemon where that user can read it',
       );
     }
   }
-  if (!allowed(fs.statSync(real), 0o4)) throw new StartupError(`user ${account.name} cannot read ${real}`);
+  if (!mayAccess(fs.statSync(real), account, READ)) throw new StartupError(`user ${account.name} cannot read ${real}`);
 }
 
 /** chroot, chdir("/"), one supplementary group, setgid, setuid; then prove it. */

@@ -8,4 +8,6 @@ export interface PacketSource {
    */
   start(onPacket: (pkt: Buffer, length: number) => void, onDrained: () => void, onError: (err: Error) => void): void;
   close(): void;
+  /** What the kernel passed and dropped, said at a clean stop as tcpdump does (libpcap only). */
+  statsLine?(): string;
 }

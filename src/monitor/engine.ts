@@ -1,8 +1,9 @@
 // Port scan detection, decision for decision the same as scanlogd 2.2.8's
 // process_packet(). Pure: records and times in, detected scans out; no I/O, no clock.
 
+import { elapsed } from '../shared/clock.js';
 import type { DetectorParams } from '../shared/params.js';
-import type { PacketRecord } from '../shared/record.js';
+import type { PacketSummary } from '../shared/record.js';
 
 export const TH_FIN = 0x01;
 export const TH_SYN = 0x02;
@@ -43,18 +44,19 @@ export type ReleaseReason = 'stale' | 'bucket-full' | 'slot-reused';
 
 /**
  * Sees what the engine does with each packet, by table slot, to keep what the log line
- * has no room for. Called synchronously; it must not feed packets back.
+ * has no room for. Called synchronously, with the packet's wall-clock milliseconds;
+ * it must not feed packets back.
  */
 export interface EngineObserver {
   /** A new source took `slot` with this packet. */
-  opened(slot: number, pkt: PacketRecord): void;
+  opened(slot: number, pkt: PacketSummary, wallMs: number): void;
   /**
    * A packet of the source in `slot`, within the delay and not ignored as connection
    * traffic; `refreshed` when it renewed the source's timestamp (a port not in the list).
    */
-  probe(slot: number, pkt: PacketRecord, refreshed: boolean): void;
+  probe(slot: number, pkt: PacketSummary, refreshed: boolean, wallMs: number): void;
   /** `slot` no longer belongs to the source it held. */
-  released(slot: number, reason: ReleaseReason): void;
+  released(slot: number, reason: ReleaseReason, wallMs: number): void;
 }
 
 const NIL = -1;
@@ -78,14 +80,8 @@ export function hashAddress(addr: number, hashSize: number): number {
   return hash & (hashSize - 1);
 }
 
-/** Signed distance from `earlier` to `later` on a uint32 millisecond clock. */
-export function elapsed(later: number, earlier: number): number {
-  return (later - earlier) | 0;
-}
-
 export interface EngineCounters {
   packets: number;
-  ignoredZeroSource: number;
   /** Sources unlinked because their hash bucket was full. */
   bucketEvictions: number;
   /** New sources that took a slot still in use by another source. */
@@ -97,7 +93,6 @@ export class Detector {
   readonly params: Readonly<DetectorParams>;
   readonly counters: EngineCounters = {
     packets: 0,
-    ignoredZeroSource: 0,
     bucketEvictions: 0,
     slotReuses: 0,
     scans: 0,
@@ -122,10 +117,11 @@ export class Detector {
   private readonly hash: Int32Array;
   /** The oldest slot, next to be reused. */
   private index = 0;
-  /** Null unless structured output needs it: the plain path pays one test per call. */
-  observer: EngineObserver | null = null;
-
-  constructor(params: Readonly<DetectorParams>) {
+  constructor(
+    params: Readonly<DetectorParams>,
+    /** Null unless structured output needs it: the plain path pays one test per call. */
+    private readonly observer: EngineObserver | null = null,
+  ) {
     this.params = params;
     const n = params.listSize;
     this.next = new Int32Array(n).fill(NIL);
@@ -150,11 +146,11 @@ export class Detector {
   }
 
   /**
-   * Feeds one packet. `wallSeconds` is the wall-clock time of the packet, used only
-   * as the start time of a new source. Returns the scan when this packet makes the
-   * source's weight reach the threshold, otherwise null.
+   * Feeds one packet. `wallMs` is the wall-clock time of the packet: the start time of
+   * a new source, and what the observer is told. Returns the scan when this packet
+   * makes the source's weight reach the threshold, otherwise null.
    */
-  process(pkt: PacketRecord, wallSeconds: number): Scan | null {
+  process(pkt: PacketSummary, wallMs: number): Scan | null {
     this.counters.packets++;
     const addr = pkt.saddr;
     const port = pkt.dport;
@@ -162,10 +158,7 @@ export class Detector {
     const now = pkt.time;
 
     // 0.0.0.0 marks unused slots; a spoofed one must not match them.
-    if (addr === 0) {
-      this.counters.ignoredZeroSource++;
-      return null;
-    }
+    if (addr === 0) return null;
 
     const bucket = hashAddress(addr, this.params.hashSize);
     // Walk the chain: `count` entries before the match (or all of them), `last` the
@@ -183,11 +176,11 @@ export class Detector {
     if (current !== NIL) {
       const age = elapsed(now, this.timestamp[current] as number);
       if (age >= 0 && age <= this.params.scanDelayMs) {
-        return this.update(current, pkt);
+        return this.update(current, pkt, wallMs);
       }
       // Known but stale: free it and start over in a fresh slot, since this one
       // could be reused too soon.
-      this.observer?.released(current, 'stale');
+      this.observer?.released(current, 'stale', wallMs);
       this.saddr[current] = 0;
       if (last !== NIL) this.next[last] = this.next[current] as number;
       else this.hash[bucket] = this.next[current] as number;
@@ -201,7 +194,7 @@ export class Detector {
     // Too many sources in this bucket: drop the oldest (the tail), so that addresses
     // chosen to collide cannot make every lookup slow.
     if (count >= this.params.hashMax && last !== NIL) {
-      if (this.observer !== null) this.observer.released(this.next[last] as number, 'bucket-full');
+      this.observer?.released(this.next[last] as number, 'bucket-full', wallMs);
       this.next[last] = NIL;
       this.counters.bucketEvictions++;
     }
@@ -210,7 +203,7 @@ export class Detector {
     const oldAddr = this.saddr[slot] as number;
     if (oldAddr !== 0) {
       this.counters.slotReuses++;
-      this.observer?.released(slot, 'slot-reused');
+      this.observer?.released(slot, 'slot-reused', wallMs);
       this.unlink(slot, hashAddress(oldAddr, this.params.hashSize));
     }
     this.index = slot + 1 >= this.params.listSize ? 0 : slot + 1;
@@ -219,7 +212,7 @@ export class Detector {
     this.hash[bucket] = slot;
 
     this.timestamp[slot] = now;
-    this.start[slot] = wallSeconds;
+    this.start[slot] = Math.floor(wallMs / 1000);
     this.saddr[slot] = addr;
     this.daddr[slot] = pkt.daddr;
     this.sport[slot] = pkt.sport;
@@ -231,18 +224,18 @@ export class Detector {
     this.flagsOr[slot] = flags;
     this.flagsAnd[slot] = flags;
     this.changing[slot] = 0;
-    this.observer?.opened(slot, pkt);
+    this.observer?.opened(slot, pkt, wallMs);
     return null;
   }
 
-  private update(slot: number, pkt: PacketRecord): Scan | null {
+  private update(slot: number, pkt: PacketSummary, wallMs: number): Scan | null {
     const base = slot * this.params.maxPorts;
     const n = this.count[slot] as number;
     for (let i = 0; i < n; i++) {
       if (this.ports[base + i] === pkt.dport) {
         this.flagsOr[slot] = (this.flagsOr[slot] as number) | pkt.flags;
         this.flagsAnd[slot] = (this.flagsAnd[slot] as number) & pkt.flags;
-        this.observer?.probe(slot, pkt, false);
+        this.observer?.probe(slot, pkt, false, wallMs);
         return null;
       }
     }
@@ -251,7 +244,7 @@ export class Detector {
     if (pkt.flags & (TH_ACK | TH_RST)) return null;
 
     this.timestamp[slot] = pkt.time;
-    this.observer?.probe(slot, pkt, true);
+    this.observer?.probe(slot, pkt, true, wallMs);
 
     // Already reported: stay quiet until the source pauses for longer than the delay.
     if ((this.weight[slot] as number) >= this.params.scanWeightThreshold) return null;

@@ -1,11 +1,9 @@
-// The log line of scanlogd 2.2.8 and the datagram glibc's syslog(3) makes of it.
+// The log line of scanlogd 2.2.8: the text of one detected scan.
 
-import { SYSLOG_IDENT, SYSLOG_PRIORITY } from '../shared/params.js';
-import { formatAddress } from '../shared/record.js';
+import { formatAddress } from '../shared/ipv4.js';
 import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, type Scan } from './engine.js';
 
 const FLAG_LETTERS = 'fsrpauxy';
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
@@ -64,15 +62,4 @@ export function scanMessage(scan: Scan, maxLength: number): string {
     if (maxLength > 0 && length > maxLength && --limit > 0) continue;
     return `${source} to ${dest}..., ${flags}${tos}${ttl} @${time}`;
   }
-}
-
-/** "Mmm dd hh:mm:ss" with the day padded by a space, as glibc stamps syslog messages. */
-export function syslogTimestamp(d: Date): string {
-  const day = d.getDate();
-  return `${MONTHS[d.getMonth()] as string} ${day < 10 ? ' ' : ''}${day} ${clockTime(d)}`;
-}
-
-/** The datagram written to /dev/log: priority, time stamp, ident, message; no pid. */
-export function syslogDatagram(message: string, when: Date, priority = SYSLOG_PRIORITY): Buffer {
-  return Buffer.from(`<${priority}>${syslogTimestamp(when)} ${SYSLOG_IDENT}: ${message}`, 'latin1');
 }

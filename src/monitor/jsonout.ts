@@ -3,7 +3,7 @@
 // dropped (and counted) lines, never detection or syslog.
 
 import fs = require('node:fs');
-import type { TrackerEvent } from './tracker.js';
+import type { MonitorEvent } from './events.js';
 
 /** Bytes waiting to be written at most; lines beyond are dropped and counted. */
 export const JSON_QUEUE_LIMIT = 4 * 1024 * 1024;
@@ -24,7 +24,7 @@ export function isoLocal(ms: number): string {
 }
 
 /** One event as its JSON line (with the newline), times in ISO 8601. */
-export function eventLine(e: TrackerEvent): string {
+export function eventLine(e: MonitorEvent): string {
   const out: Record<string, unknown> = { ...e, time: isoLocal(e.time) };
   if (e.event !== 'suppressed') {
     out['first'] = isoLocal(e.first);

@@ -1,8 +1,11 @@
-// Delivery of datagrams to the syslog socket, surviving a syslog daemon that restarts
-// or is not there yet: undelivered lines wait in a bounded queue and go out, in order,
-// once the socket accepts them again.
+// Messages to the syslog socket, framed as glibc's syslog(3) frames them, and delivered
+// through a syslog daemon that restarts or is not there yet: undelivered lines wait in
+// a bounded queue and go out, in order, once the socket accepts them again.
 
+import os = require('node:os');
 import unixDgram = require('unix-dgram');
+import { SYSLOG_IDENT } from '../shared/params.js';
+import { clockTime } from './format.js';
 
 /** Lines kept while syslog is unreachable; beyond it the oldest are dropped and counted. */
 export const SYSLOG_QUEUE_LIMIT = 1000;
@@ -22,21 +25,27 @@ export type DatagramConnector = (path: string) => DatagramSocket;
 /** Errors that mean the receiving socket is gone, not that the line was refused. */
 const PEER_GONE = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTCONN', 'EPIPE', 'ECONNRESET']);
 
-const errnoNames: Record<number, string> = {
-  2: 'ENOENT',
-  13: 'EACCES',
-  20: 'ENOTDIR',
-  32: 'EPIPE',
-  91: 'EPROTOTYPE',
-  90: 'EMSGSIZE',
-  104: 'ECONNRESET',
-  107: 'ENOTCONN',
-  111: 'ECONNREFUSED',
-};
+/** unix-dgram reports a failed call as a negative errno number; Node knows the names. */
+const errnoNames = new Map<number, string>();
+// The first name of a number wins (EAGAIN, not EWOULDBLOCK).
+for (const [name, n] of Object.entries(os.constants.errno)) if (!errnoNames.has(n)) errnoNames.set(n, name);
 
 function errnoName(code: unknown): string {
   const n = typeof code === 'number' ? -code : NaN;
-  return errnoNames[n] ?? `errno ${String(n)}`;
+  return errnoNames.get(n) ?? `errno ${String(n)}`;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "Mmm dd hh:mm:ss" with the day padded by a space, as glibc stamps syslog messages. */
+export function syslogTimestamp(d: Date): string {
+  const day = d.getDate();
+  return `${MONTHS[d.getMonth()] as string} ${day < 10 ? ' ' : ''}${day} ${clockTime(d)}`;
+}
+
+/** The datagram written to /dev/log: priority, time stamp, ident, message; no pid. */
+export function syslogDatagram(message: string, when: Date, priority: number): Buffer {
+  return Buffer.from(`<${priority}>${syslogTimestamp(when)} ${SYSLOG_IDENT}: ${message}`, 'latin1');
 }
 
 class SyslogConnectError extends Error {
@@ -114,6 +123,12 @@ export class SyslogWriter {
     return this.queue.length;
   }
 
+  /** Sends `message` at `priority` (facility | level), stamped `when`. */
+  log(priority: number, message: string, when = new Date()): void {
+    this.send(syslogDatagram(message, when, priority));
+  }
+
+  /** Queues one datagram as it is, and sends what the socket takes now. */
   send(datagram: Buffer): void {
     if (this.queue.length >= this.queueLimit) {
       this.queue.shift();

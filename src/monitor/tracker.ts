@@ -2,19 +2,14 @@
 // detected scan, its packet count and times, and how far it went once it goes quiet.
 // Fed by the engine as its observer; pure (times in, events out), memory fixed at start.
 
-import { formatAddress } from '../shared/record.js';
+import { elapsed } from '../shared/clock.js';
+import { formatAddress } from '../shared/ipv4.js';
 import type { DetectorParams } from '../shared/params.js';
-import type { PacketRecord } from '../shared/record.js';
-import {
-  CHANGING_SPORT,
-  CHANGING_TOS,
-  CHANGING_TTL,
-  elapsed,
-  type EngineObserver,
-  type ReleaseReason,
-  type Scan,
-} from './engine.js';
+import type { PacketSummary } from '../shared/record.js';
+import { CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, type EngineObserver, type ReleaseReason, type Scan } from './engine.js';
+import type { EndReason, MonitorEvent } from './events.js';
 import { flagString } from './format.js';
+import type { SyslogVerdict } from './limiter.js';
 
 /** Distinct destinations kept per source; more are counted as truncated, not stored. */
 export const MAX_DESTINATIONS = 16;
@@ -24,56 +19,6 @@ export const MAX_TRACKED_SCANS = 256;
 export const MAX_PORT_RANGES = 64;
 
 const PORT_SET_WORDS = 65536 / 32;
-
-export type SyslogVerdict = 'logged' | 'flood-notice' | 'suppressed';
-export type EndReason = 'quiet' | 'entry-reused' | 'bucket-full' | 'tracker-full';
-
-export interface ScanEvent {
-  event: 'scan';
-  time: number;
-  source: string;
-  /** Null when it changed between packets. */
-  source_port: number | null;
-  destinations: string[];
-  destinations_truncated: boolean;
-  ports: number[];
-  flags: string;
-  flags_or: number;
-  flags_and: number;
-  tos: number | null;
-  ttl: number | null;
-  packets: number;
-  first: number;
-  last: number;
-  syslog: SyslogVerdict;
-}
-
-export interface ScanEndEvent {
-  event: 'scan_end';
-  time: number;
-  source: string;
-  reason: EndReason;
-  first: number;
-  last: number;
-  duration_ms: number;
-  packets: number;
-  distinct_ports: number;
-  port_ranges: string;
-  port_ranges_truncated: boolean;
-  destinations: string[];
-  destinations_truncated: boolean;
-}
-
-export interface SuppressedEvent {
-  event: 'suppressed';
-  time: number;
-  state: 'start' | 'end';
-  /** On 'end': scans whose line was not logged (including the one the notice replaced). */
-  dropped?: number;
-}
-
-/** Times are wall-clock milliseconds here; the writer turns them into ISO 8601. */
-export type TrackerEvent = ScanEvent | ScanEndEvent | SuppressedEvent;
 
 const FREE = 0;
 const COUNTING = 1;
@@ -113,8 +58,6 @@ export function portRanges(set: Uint32Array, maxRanges: number): { text: string;
 }
 
 export class ScanTracker implements EngineObserver {
-  /** Wall-clock milliseconds of the packet being fed, set before each engine call. */
-  wallMs = 0;
   readonly counters = { scanEvents: 0, endEvents: 0, trackerFull: 0 };
 
   private readonly state: Uint8Array;
@@ -139,7 +82,7 @@ export class ScanTracker implements EngineObserver {
 
   constructor(
     private readonly params: Readonly<DetectorParams>,
-    private readonly emit: (event: TrackerEvent) => void,
+    private readonly emit: (event: MonitorEvent) => void,
     private readonly maxScans = Math.min(params.listSize, MAX_TRACKED_SCANS),
   ) {
     const n = params.listSize;
@@ -169,47 +112,47 @@ export class ScanTracker implements EngineObserver {
     );
   }
 
-  opened(slot: number, pkt: PacketRecord): void {
+  opened(slot: number, pkt: PacketSummary, wallMs: number): void {
     this.state[slot] = COUNTING;
     this.saddr[slot] = pkt.saddr;
     this.packets[slot] = 1;
-    this.firstWall[slot] = this.wallMs;
-    this.lastWall[slot] = this.wallMs;
+    this.firstWall[slot] = wallMs;
+    this.lastWall[slot] = wallMs;
     this.refreshed[slot] = pkt.time;
     this.dests[slot * MAX_DESTINATIONS] = pkt.daddr;
     this.destCount[slot] = 1;
     this.destTruncated[slot] = 0;
   }
 
-  probe(slot: number, pkt: PacketRecord, refreshed: boolean): void {
+  probe(slot: number, pkt: PacketSummary, refreshed: boolean, wallMs: number): void {
     const state = this.state[slot] as number;
     if (state !== COUNTING && state !== DETECTED) return;
     this.packets[slot] = (this.packets[slot] as number) + 1;
-    this.lastWall[slot] = this.wallMs;
+    this.lastWall[slot] = wallMs;
     if (refreshed) this.refreshed[slot] = pkt.time;
     this.addDestination(slot, pkt.daddr);
     if (state === DETECTED) this.addPort(this.setOf[slot] as number, pkt.dport);
   }
 
-  released(slot: number, reason: ReleaseReason): void {
-    if (this.state[slot] === DETECTED) this.end(slot, endReason[reason], this.wallMs);
+  released(slot: number, reason: ReleaseReason, wallMs: number): void {
+    if (this.state[slot] === DETECTED) this.end(slot, endReason[reason], wallMs);
     this.state[slot] = FREE;
   }
 
   /**
-   * The engine reported `scan`, made by `pkt`; `verdict` is what the flood limit did
-   * with its line. Emits the scan event and starts following the scan to its end.
+   * The engine reported `scan`, made by `pkt` at `wallMs`; `verdict` is what the flood
+   * limit did with its line. Emits the scan event and follows the scan to its end.
    */
-  detected(scan: Scan, pkt: PacketRecord, verdict: SyslogVerdict): void {
+  detected(scan: Scan, pkt: PacketSummary, verdict: SyslogVerdict, wallMs: number): void {
     const slot = scan.slot;
     if (this.state[slot] !== COUNTING) return;
     const ports = [...scan.ports, pkt.dport];
     // Taking a port set may end the oldest followed scan; its end comes first.
-    const set = this.takePortSet();
+    const set = this.takePortSet(wallMs);
     this.counters.scanEvents++;
     this.emit({
       event: 'scan',
-      time: this.wallMs,
+      time: wallMs,
       source: formatAddress(scan.saddr),
       source_port: scan.changing & CHANGING_SPORT ? null : scan.sport,
       destinations: this.destinations(slot),
@@ -251,7 +194,7 @@ export class ScanTracker implements EngineObserver {
     return n;
   }
 
-  private takePortSet(): number {
+  private takePortSet(wallMs: number): number {
     let oldest = -1;
     for (let set = 0; set < this.maxScans; set++) {
       if ((this.setSlot[set] as number) < 0) return this.clearSet(set);
@@ -261,7 +204,7 @@ export class ScanTracker implements EngineObserver {
     // letting the table grow.
     this.counters.trackerFull++;
     const slot = this.setSlot[oldest] as number;
-    this.end(slot, 'tracker-full', this.wallMs);
+    this.end(slot, 'tracker-full', wallMs);
     this.state[slot] = ENDED;
     return this.clearSet(oldest);
   }

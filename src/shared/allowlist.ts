@@ -3,7 +3,8 @@
 // capture process makes on each record before it is sent to the monitor.
 
 import { InvalidArgumentError } from 'commander';
-import { Offset, formatAddress } from './record.js';
+import { formatAddress, parseAddress } from './ipv4.js';
+import { Offset } from './record.js';
 
 /**
  * Entries per list. The source test is a binary search over merged ranges, so the
@@ -24,27 +25,24 @@ export interface PortRange {
   last: number;
 }
 
-const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-const DOTTED_QUAD = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
-
 function maskOf(prefix: number): number {
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
 
 /**
- * `a.b.c.d` (one host) or `a.b.c.d/n` with n from 1 to 32. Octets are plain decimal:
- * a leading zero would be octal to inet_aton(3), so it is refused rather than guessed.
- * Host bits below the prefix are refused too: `10.0.0.1/8` is far more often a typo
- * for a /32 than a wish to trust sixteen million addresses.
+ * `a.b.c.d` (one host) or `a.b.c.d/n` with n from 1 to 32, the address as parseAddress
+ * reads it. Host bits below the prefix are refused too: `10.0.0.1/8` is far more often
+ * a typo for a /32 than a wish to trust sixteen million addresses.
  */
 export function parseCidr(text: string): Cidr {
   const slash = text.indexOf('/');
   const address = slash < 0 ? text : text.slice(0, slash);
-  const m = DOTTED_QUAD.exec(address);
-  if (m === null) {
+  let base: number;
+  try {
+    base = parseAddress(address);
+  } catch {
     throw new InvalidArgumentError('must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.');
   }
-  const base = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
   let prefix = 32;
   if (slash >= 0) {
     const bits = text.slice(slash + 1);
@@ -107,6 +105,12 @@ export class IgnoreFilter {
       for (let p = r.first; p <= r.last; p++) this.portBits[p >>> 5] = ((this.portBits[p >>> 5] as number) | (1 << (p & 31))) >>> 0;
     }
     this.empty = merged.length === 0 && ports.length === 0;
+  }
+
+  /** The filter for these lists, or null when they are empty and nothing is ever ignored. */
+  static build(sources: readonly Cidr[], ports: readonly PortRange[]): IgnoreFilter | null {
+    const filter = new IgnoreFilter(sources, ports);
+    return filter.empty ? null : filter;
   }
 
   ignoresSource(saddr: number): boolean {

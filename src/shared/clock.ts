@@ -1,6 +1,15 @@
 // The clock detection runs on: CLOCK_MONOTONIC in milliseconds, modulo 2^32, the same
-// in both processes, and unaffected by anyone setting the time.
+// in both processes, and unaffected by anyone setting the time. Every comparison of two
+// such times goes through `elapsed`, so that the wrap at 2^32 is handled in one place.
 
 export function monotonicMs(): number {
   return Number((process.hrtime.bigint() / 1000000n) & 0xffffffffn);
+}
+
+/**
+ * Signed milliseconds from `earlier` to `later` on the uint32 clock: correct across the
+ * wrap for times less than 2^31 ms (24.8 days) apart; negative when `later` is earlier.
+ */
+export function elapsed(later: number, earlier: number): number {
+  return (later - earlier) | 0;
 }

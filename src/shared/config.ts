@@ -6,6 +6,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import type { Command, Option } from 'commander';
 import { StartupError, syscallText } from './errors.js';
+import { notRootOnly, unsafeDirectory } from './ownership.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/scanlogd.conf';
 /** A configuration of every key with a thousand list entries fits many times over. */
@@ -109,12 +110,6 @@ export function parseConfig(text: string, file: string, program: Command): Map<s
   return values;
 }
 
-function writableBy(mode: number): string | null {
-  if ((mode & 0o002) !== 0) return 'others';
-  if ((mode & 0o020) !== 0) return 'group';
-  return null;
-}
-
 /**
  * Reads a configuration file that only root can have written: the file and every
  * directory above it owned by root and writable by no one else (anyone who could
@@ -129,15 +124,8 @@ export function readConfigFile(file: string, required: boolean): string | null {
     if (!required && (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new ConfigError(`${file}: ${syscallText(err)}`);
   }
-  const parts = path.dirname(real).split('/').filter((p) => p !== '');
-  let dir = '/';
-  for (let i = 0; i <= parts.length; i++) {
-    if (i > 0) dir = path.join(dir, parts[i - 1] as string);
-    const st = fs.statSync(dir);
-    if (st.uid !== 0) throw new ConfigError(`${file}: directory ${dir} is owned by uid ${st.uid}, not root`);
-    const who = writableBy(st.mode);
-    if (who !== null) throw new ConfigError(`${file}: directory ${dir} is writable by ${who} (mode ${(st.mode & 0o7777).toString(8)})`);
-  }
+  const unsafe = unsafeDirectory(path.dirname(real));
+  if (unsafe !== null) throw new ConfigError(`${file}: directory ${unsafe.dir} is ${unsafe.problem}`);
   let fd: number;
   try {
     // Not a FIFO that would block start-up, nor a link swapped in after realpath.
@@ -148,9 +136,8 @@ export function readConfigFile(file: string, required: boolean): string | null {
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new ConfigError(`${file}: not a regular file`);
-    if (st.uid !== 0) throw new ConfigError(`${file}: owned by uid ${st.uid}, not root`);
-    const who = writableBy(st.mode);
-    if (who !== null) throw new ConfigError(`${file}: writable by ${who} (mode ${(st.mode & 0o7777).toString(8)})`);
+    const problem = notRootOnly(st);
+    if (problem !== null) throw new ConfigError(`${file}: ${problem}`);
     if (st.size > MAX_CONFIG_BYTES) throw new ConfigError(`${file}: larger than ${MAX_CONFIG_BYTES} bytes`);
     const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
     let length = 0;

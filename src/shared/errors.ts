@@ -1,12 +1,8 @@
-// Error types with a stable code, so that callers and tests can tell start-up
-// problems (one line, exit 1) from faults at run time.
+// Start-up errors, with a stable code so that callers and tests can tell them (one
+// line, exit 1) from faults at run time, and the wording of system errors.
 
 export class StartupError extends Error {
   readonly code = 'ERR_SCANLOGD_STARTUP';
-}
-
-export class FatalError extends Error {
-  readonly code = 'ERR_SCANLOGD_FATAL';
 }
 
 export function describe(err: unknown): string {

@@ -1,12 +1,21 @@
-// Closing descriptors a process inherited by accident: whatever its parent left open
-// without close-on-exec would otherwise reach the monitor, or outlive the drop.
+// The descriptor layout of the daemon's processes, in one place, and the closing of
+// descriptors a process inherited by accident: whatever its parent left open without
+// close-on-exec would otherwise reach the monitor, or outlive the drop.
 
 import fs = require('node:fs');
 
-const O_CLOEXEC = 0o2000000;
+/** In the capture process of a detached start: the launcher's status pipe. */
+export const LAUNCHER_STATUS_FD = 3;
 
-/** Where the monitor finds the --json output the capture process opened for it. */
+/** In the monitor: the channel from the capture process (a socketpair end). */
+export const CHANNEL_FD = 3;
+/** In the monitor of a detached start: its copy of the launcher's status pipe. */
+export const MONITOR_STATUS_FD = 4;
+/** In the monitor: the --json output the capture process opened for it. */
 export const MONITOR_JSON_FD = 5;
+
+/** Linux's value: Node names O_CLOEXEC nowhere. */
+const O_CLOEXEC = 0o2000000;
 
 /**
  * Closes every descriptor above 2 that is not close-on-exec and not in `keep`.

@@ -3,10 +3,11 @@
 
 import test from 'ava';
 import { LinkSkip, LinkType, MAX_LINK_HEADER, ipv4Offset } from '../../src/capture/linklayer.js';
-import { RECORD_SIZE, packetToRecord } from '../../src/capture/packet.js';
+import { packetToRecord } from '../../src/capture/packet.js';
 import { PCAP_SNAPLEN, linkTypeNumber } from '../../src/capture/pcap.js';
-import { decode, formatAddress, parseAddress } from '../../src/shared/record.js';
+import { decode, RECORD_SIZE, type PacketRecord } from '../../src/shared/record.js';
 import { Xorshift32 } from '../shared/xorshift.js';
+import { formatAddress, parseAddress } from '../../src/shared/ipv4.js';
 
 /** An IPv4+TCP SYN from 198.18.0.2:60508 to 198.18.0.1:22 with `optionWords` of IP options. */
 function synPacket(optionWords = 0, fragment = 0x4000): Buffer {
@@ -141,7 +142,7 @@ test('link layer: the IP packet behind each header gives the same record as on t
     t.is(packetToRecord(frame.subarray(offset), frame.length - offset, 77, out, 0), 'ok');
     t.deepEqual(out, direct);
   }
-  const r = decode(direct);
+  const r = decode(direct) as PacketRecord;
   t.is(`${formatAddress(r.saddr)}:${r.sport}>${r.dport} tos ${r.tos}`, '198.18.0.2:60508>22 tos 16');
 });
 

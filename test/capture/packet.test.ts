@@ -2,9 +2,10 @@
 // checks on hand-built IPv4+TCP packets, the record it writes, and a fuzz.
 
 import test from 'ava';
-import { CAPTURE_SNAPLEN, RECORD_SIZE, packetToRecord, type PacketVerdict } from '../../src/capture/packet.js';
-import { decode, parseAddress } from '../../src/shared/record.js';
+import { CAPTURE_SNAPLEN, packetToRecord, type PacketVerdict } from '../../src/capture/packet.js';
+import { decode, RECORD_SIZE, type PacketRecord } from '../../src/shared/record.js';
 import { Xorshift32 } from '../shared/xorshift.js';
+import { parseAddress } from '../../src/shared/ipv4.js';
 
 interface PacketFields {
   ihl: number;
@@ -89,6 +90,7 @@ test('the record goes at the offset asked for, and nowhere else', (t) => {
   t.is(out.subarray(0, 20).toString('hex'), UNTOUCHED);
   t.is(out.subarray(40).toString('hex'), UNTOUCHED);
   t.deepEqual(decode(out.subarray(20, 40)), {
+    type: 'packet',
     saddr: parseAddress('198.18.0.2'),
     daddr: parseAddress('198.18.0.1'),
     sport: 60508,
@@ -147,7 +149,7 @@ for (const [name, pkt, length, verdict] of verdicts) {
   test(`${name}: ${verdict}`, (t) => {
     const result = convert(pkt, length);
     t.is(result.verdict, verdict);
-    if (verdict === 'ok') t.is(decode(result.out).dport, 22);
+    if (verdict === 'ok') t.is((decode(result.out) as PacketRecord).dport, 22);
     else t.is(result.out.toString('hex'), UNTOUCHED);
   });
 }
@@ -195,7 +197,7 @@ test('fuzz: 100000 random buffers and lengths never throw and get the right verd
       wrong = `${verdict} instead of ${expected} for ${pkt.toString('hex')} length ${length}`;
     } else if (verdict === 'ok') {
       const ihl = (pkt[0]! & 15) * 4;
-      const r = decode(out);
+      const r = decode(out) as PacketRecord;
       const fields = [r.saddr, r.daddr, r.sport, r.dport, r.flags, r.tos, r.ttl, r.time];
       const bytes = [pkt.readUInt32BE(12), pkt.readUInt32BE(16), pkt.readUInt16BE(ihl), pkt.readUInt16BE(ihl + 2), pkt[ihl + 13], pkt[1], pkt[8], time];
       if (fields.join() !== bytes.join()) wrong = `record ${out.toString('hex')} from ${pkt.toString('hex')}`;

@@ -11,7 +11,7 @@
 import fs = require('node:fs');
 import { loadRawRecv, openRawTcpSocket, BATCH_SLOTS } from '../../src/capture/rawsocket.js';
 import { CAPTURE_SNAPLEN } from '../../src/capture/packet.js';
-import { parseAddress } from '../../src/shared/record.js';
+import { parseAddress } from '../../src/shared/ipv4.js';
 
 const [mode, source, portText, expectedText, timeoutText] = process.argv.slice(2);
 const wanted = parseAddress(source ?? '');

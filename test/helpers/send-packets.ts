@@ -4,7 +4,7 @@
 // Bounded: it sends exactly the packets given, then exits.
 
 import rawSocket = require('raw-socket');
-import { parseAddress } from '../../src/shared/record.js';
+import { parseAddress } from '../../src/shared/ipv4.js';
 
 export interface PacketSpec {
   src: string;

@@ -1,11 +1,12 @@
-// RecordReader: records reassembled from a byte stream cut anywhere, and the stop at
-// the first record that does not decode.
+// RecordReader: records of every type reassembled from a byte stream cut anywhere, and
+// the stop at the first record that does not decode.
 
 import test from 'ava';
-import { RecordError, encode, encodeLossInto, type PacketRecord } from '../../src/shared/record.js';
+import { RecordError, encode, type ChannelRecord, type PacketRecord } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
 
 const record = (n: number): PacketRecord => ({
+  type: 'packet',
   saddr: 0xc6120000 + n,
   daddr: 0xc6120001,
   sport: 40000 + n,
@@ -18,22 +19,25 @@ const record = (n: number): PacketRecord => ({
 
 const stream = (count: number): Buffer => Buffer.concat(Array.from({ length: count }, (_, n) => encode(record(n))));
 
-function readAll(reader: RecordReader, chunks: Buffer[]): PacketRecord[] {
-  const got: PacketRecord[] = [];
+/** Every record the reader gives, copied (a packet record is one reused object). */
+function readAll(reader: RecordReader, chunks: Buffer[]): ChannelRecord[] {
+  const got: ChannelRecord[] = [];
   for (const chunk of chunks) reader.push(chunk, (r) => got.push({ ...r }));
   return got;
 }
 
+const dports = (records: ChannelRecord[]): Array<number | string> => records.map((r) => (r.type === 'packet' ? r.dport : r.type));
+
 test('one byte at a time: each record comes out on its 20th byte', (t) => {
   const reader = new RecordReader();
   const bytes = stream(3);
-  const seen: number[] = [];
+  const seen: ChannelRecord[] = [];
   for (let i = 0; i < bytes.length; i++) {
-    reader.push(bytes.subarray(i, i + 1), (r) => seen.push(r.dport));
+    seen.push(...readAll(reader, [bytes.subarray(i, i + 1)]));
     t.is(reader.pending, (i + 1) % 20);
     t.is(seen.length, Math.floor((i + 1) / 20));
   }
-  t.deepEqual(seen, [0, 1, 2]);
+  t.deepEqual(dports(seen), [0, 1, 2]);
   t.is(reader.received, 3);
 });
 
@@ -51,45 +55,47 @@ test('a chunk that completes one record and holds two more and a part', (t) => {
 test('the records before a bad one are delivered, then RecordError', (t) => {
   const reader = new RecordReader();
   const bytes = stream(4);
-  bytes[2 * 20 + 15] = 2;
-  const got: number[] = [];
-  const err = t.throws(() => reader.push(bytes, (r) => got.push(r.dport)), { instanceOf: RecordError });
-  t.is(err?.message, 'record version 2 is not 1');
-  t.deepEqual(got, [0, 1]);
+  bytes[2 * 20 + 15] = 9;
+  const got: ChannelRecord[] = [];
+  const err = t.throws(() => reader.push(bytes, (r) => got.push({ ...r })), { instanceOf: RecordError });
+  t.is(err?.message, 'record type 9 is unknown');
+  t.deepEqual(dports(got), [0, 1]);
 });
 
 test('a bad record split across chunks is caught when it completes', (t) => {
   const reader = new RecordReader();
   const bytes = stream(2);
   bytes[20 + 15] = 0;
-  const got: number[] = [];
-  reader.push(bytes.subarray(0, 30), (r) => got.push(r.dport));
-  t.deepEqual(got, [0]);
-  t.throws(() => reader.push(bytes.subarray(30), (r) => got.push(r.dport)), { instanceOf: RecordError, message: 'record version 0 is not 1' });
-  t.deepEqual(got, [0]);
+  const got: ChannelRecord[] = [];
+  reader.push(bytes.subarray(0, 30), (r) => got.push({ ...r }));
+  t.deepEqual(dports(got), [0]);
+  t.throws(() => reader.push(bytes.subarray(30), (r) => got.push({ ...r })), { instanceOf: RecordError, message: 'record type 0 is unknown' });
+  t.deepEqual(dports(got), [0]);
 });
 
-test('a loss report between packets reaches onLoss; packets around it still decode', (t) => {
+test('loss and counters records between packets come out in stream order; packets around them still decode', (t) => {
   const reader = new RecordReader();
-  const losses: Array<{ count: number; time: number }> = [];
-  reader.onLoss = (loss) => losses.push(loss);
-  const report = Buffer.alloc(20);
-  encodeLossInto({ count: 123456, time: 0xfffffff0 }, report, 0);
-  const bytes = Buffer.concat([encode(record(1)), report, encode(record(2))]);
-  // Cut inside the loss report, too.
-  const got = readAll(reader, [bytes.subarray(0, 27), bytes.subarray(27)]);
-  t.deepEqual(got.map((r) => r.dport), [1, 2]);
-  t.deepEqual(losses, [{ count: 123456, time: 0xfffffff0 }]);
-  t.is(reader.received, 2);
+  const bytes = Buffer.concat([
+    encode(record(1)),
+    encode({ type: 'loss', count: 123456, time: 0xfffffff0 }),
+    encode(record(2)),
+    encode({ type: 'counters', packets: 1000, dropped: 0, rejected: 2, log: true, time: 7 }),
+    encode(record(3)),
+  ]);
+  // Cut inside the loss report and inside the counters record.
+  const got = readAll(reader, [bytes.subarray(0, 27), bytes.subarray(27, 70), bytes.subarray(70)]);
+  t.deepEqual(got, [
+    record(1),
+    { type: 'loss', count: 123456, time: 0xfffffff0 },
+    record(2),
+    { type: 'counters', packets: 1000, dropped: 0, rejected: 2, log: true, time: 7 },
+    record(3),
+  ]);
+  t.is(reader.received, 3, 'only packet records count as received');
 });
 
-test('a loss report with a stray byte is a bad record, and so is any report without a listener', (t) => {
-  const report = Buffer.alloc(20);
-  encodeLossInto({ count: 1, time: 2 }, report, 0);
-  const bad = Buffer.from(report);
+test('a loss report with a stray byte is a bad record', (t) => {
+  const bad = encode({ type: 'loss', count: 1, time: 2 });
   bad[9] = 1;
-  const listening = new RecordReader();
-  listening.onLoss = () => {};
-  t.throws(() => listening.push(bad, () => {}), { instanceOf: RecordError, message: 'loss record byte 9 is not zero' });
-  t.throws(() => new RecordReader().push(report, () => {}), { instanceOf: RecordError, message: 'record version 2 is not 1' });
+  t.throws(() => new RecordReader().push(bad, () => {}), { instanceOf: RecordError, message: 'loss record byte 9 is not zero' });
 });

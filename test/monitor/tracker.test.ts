@@ -6,13 +6,15 @@ process.env.TZ = 'Europe/Berlin';
 
 import test from 'ava';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
-import { parseAddress, type PacketRecord } from '../../src/shared/record.js';
-import { ScanPipeline } from '../../src/monitor/main.js';
+import { type PacketSummary } from '../../src/shared/record.js';
 import { Detector, hashAddress } from '../../src/monitor/engine.js';
-import { MAX_PORT_RANGES, ScanTracker, portRanges, type ScanEndEvent, type ScanEvent, type TrackerEvent } from '../../src/monitor/tracker.js';
+import { MAX_PORT_RANGES, ScanTracker, portRanges } from '../../src/monitor/tracker.js';
 import { eventLine, isoLocal } from '../../src/monitor/jsonout.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 import { Xorshift32 } from '../shared/xorshift.js';
+import { parseAddress } from '../../src/shared/ipv4.js';
+import { ScanPipeline } from '../../src/monitor/pipeline.js';
+import { type ScanEndEvent, type ScanEvent, type MonitorEvent } from '../../src/monitor/events.js';
 
 const SRC = '198.18.0.2';
 const TARGET = parseAddress('198.18.0.1');
@@ -20,23 +22,23 @@ const MONO = 5000000;
 /** 2024-11-25 16:16:55.250 UTC, 17:16:55.250 in Berlin. */
 const WALL_MS = Date.UTC(2024, 10, 25, 16, 16, 55, 250);
 
-function syn(saddr: string, dport: number, time: number, change: Partial<PacketRecord> = {}): PacketRecord {
+function syn(saddr: string, dport: number, time: number, change: Partial<PacketSummary> = {}): PacketSummary {
   return { saddr: parseAddress(saddr), daddr: TARGET, sport: 40000, dport, flags: 0x02, tos: 0, ttl: 64, time: time >>> 0, ...change };
 }
 
 interface Run {
   p: ScanPipeline;
   lines: string[];
-  events: TrackerEvent[];
+  events: MonitorEvent[];
   /** Feeds records as they are captured, monotonic and wall clocks in step. */
-  feed(records: PacketRecord[]): void;
+  feed(records: PacketSummary[]): void;
   /** The timer sweep at monotonic time `mono`. */
   sweep(mono: number): void;
 }
 
 function pipeline(change: Partial<DetectorParams> = {}): Run {
   const lines: string[] = [];
-  const events: TrackerEvent[] = [];
+  const events: MonitorEvent[] = [];
   const p = new ScanPipeline({ ...DEFAULT_PARAMS, ...change }, (line) => lines.push(line), (e) => events.push(e));
   return {
     p,
@@ -50,7 +52,7 @@ function pipeline(change: Partial<DetectorParams> = {}): Run {
 }
 
 /** Every event must be valid against the schema once written as its JSON line. */
-function assertValid(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, events: TrackerEvent[]): void {
+function assertValid(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, events: MonitorEvent[]): void {
   for (const e of events) {
     const line = eventLine(e);
     t.deepEqual(schemaErrors(JSON.parse(line)), [], line);
@@ -193,17 +195,16 @@ test('scan_end when a full hash bucket pushes the scan out', (t) => {
 });
 
 test('more scans at once than port sets: the oldest one ends early as tracker-full', (t) => {
-  const ends: TrackerEvent[] = [];
+  const ends: MonitorEvent[] = [];
   const params = { ...DEFAULT_PARAMS };
-  const d = new Detector(params);
   const tracker = new ScanTracker(params, (e) => ends.push(e), 2);
-  d.observer = tracker;
+  const d = new Detector(params, tracker);
   for (const [k, src] of ['198.18.0.2', '198.18.0.3', '198.18.0.4'].entries()) {
     for (let i = 0; i < 8; i++) {
       const r = syn(src, 20 + i, MONO + 10 * k + i);
-      tracker.wallMs = WALL_MS + 10 * k + i;
-      const scan = d.process(r, Math.floor(tracker.wallMs / 1000));
-      if (scan !== null) tracker.detected(scan, r, 'logged');
+      const wallMs = WALL_MS + 10 * k + i;
+      const scan = d.process(r, wallMs);
+      if (scan !== null) tracker.detected(scan, r, 'logged', wallMs);
     }
   }
   t.deepEqual(
@@ -264,7 +265,7 @@ test('flood: a scan after the quiet gap ends the suppression before its own even
 
 test('syslog lines are the same with and without structured events (random traffic)', (t) => {
   const rng = new Xorshift32(7);
-  const records: PacketRecord[] = [];
+  const records: PacketSummary[] = [];
   let time = MONO;
   // Bursts from 64 sources into a 32-entry table: scans, stale sources, reused slots.
   for (let burst = 0; burst < 4000; burst++) {
@@ -292,7 +293,7 @@ test('syslog lines are the same with and without structured events (random traff
   const withEvents = pipeline(small);
   for (let i = 0; i < records.length; i += 500) {
     withEvents.feed(records.slice(i, i + 500));
-    withEvents.sweep((records[Math.min(i + 499, records.length - 1)] as PacketRecord).time);
+    withEvents.sweep((records[Math.min(i + 499, records.length - 1)] as PacketSummary).time);
   }
   t.true(plain.length > 10, `only ${plain.length} lines`);
   t.deepEqual(withEvents.lines, plain);

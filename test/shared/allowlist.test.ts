@@ -5,19 +5,11 @@
 process.env.TZ = 'UTC';
 
 import test from 'ava';
-import {
-  IgnoreFilter,
-  MAX_IGNORE_SOURCES,
-  formatCidr,
-  formatPortRange,
-  parseCidr,
-  parsePortRange,
-  type Cidr,
-  type PortRange,
-} from '../../src/shared/allowlist.js';
+import { IgnoreFilter, MAX_IGNORE_SOURCES, formatCidr, formatPortRange, parseCidr, parsePortRange, type Cidr, type PortRange } from '../../src/shared/allowlist.js';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
-import { encode, parseAddress, type PacketRecord } from '../../src/shared/record.js';
-import { ScanPipeline } from '../../src/monitor/main.js';
+import { encode, type PacketRecord } from '../../src/shared/record.js';
+import { parseAddress } from '../../src/shared/ipv4.js';
+import { ScanPipeline } from '../../src/monitor/pipeline.js';
 
 const accepted: Array<[string, string]> = [
   ['198.51.100.7', '198.51.100.7'],
@@ -140,7 +132,7 @@ test('an empty filter is marked empty and ignores nothing', (t) => {
 
 test('ignoresRecord reads the source and destination port of an encoded record', (t) => {
   const f = new IgnoreFilter([parseCidr('198.51.100.0/24')], [parsePortRange('8080')]);
-  const r: PacketRecord = { saddr: parseAddress('203.0.113.9'), daddr: parseAddress('198.18.0.1'), sport: 8080, dport: 80, flags: 2, tos: 0, ttl: 64, time: 1 };
+  const r: PacketRecord = { type: 'packet', saddr: parseAddress('203.0.113.9'), daddr: parseAddress('198.18.0.1'), sport: 8080, dport: 80, flags: 2, tos: 0, ttl: 64, time: 1 };
   const at = (rec: PacketRecord): boolean => {
     const buf = Buffer.concat([Buffer.alloc(20, 0xee), encode(rec)]);
     return f.ignoresRecord(buf, 20);
@@ -161,7 +153,7 @@ const WALL_MS = Date.UTC(2024, 10, 25, 16, 16, 55, 0);
 const TARGET = parseAddress('198.18.0.1');
 
 function syn(src: string, dport: number, ms: number, flags = 0x02): PacketRecord {
-  return { saddr: parseAddress(src), daddr: TARGET, sport: 40000, dport, flags, tos: 0, ttl: 64, time: (MONO + ms) >>> 0 };
+  return { type: 'packet', saddr: parseAddress(src), daddr: TARGET, sport: 40000, dport, flags, tos: 0, ttl: 64, time: (MONO + ms) >>> 0 };
 }
 
 /** Lines logged for `records`, passed through `filter` as the capture process does. */

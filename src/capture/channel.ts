@@ -1,0 +1,123 @@
+// The capture end of the channel: packet records batched into few writes, a backlog
+// limit past which records are dropped and counted rather than buffered (a stopped
+// monitor must not make the capture process grow), and the loss and counters records
+// that tell the monitor what it did not see.
+
+import { monotonicMs } from '../shared/clock.js';
+import { RECORD_SIZE, encode } from '../shared/record.js';
+
+/** Records written per flush at most; flushes also happen whenever the socket drains. */
+export const BATCH_RECORDS = 2048;
+/** Bytes the channel may hold unsent before records are dropped instead. */
+export const CHANNEL_BACKLOG_LIMIT = 4 * 1024 * 1024;
+/** Counts since the last counters record; a record is sent before any could wrap. */
+export const COUNTERS_FLUSH_AT = 0x40000000;
+
+/** The stream the records go to: the socketpair end, or a fake in tests. */
+export interface ChannelSink {
+  readonly writableLength: number;
+  write(chunk: Buffer): boolean;
+}
+
+export interface ChannelWriterOptions {
+  batchRecords?: number;
+  backlogLimit?: number;
+  countersFlushAt?: number;
+  clock?: () => number;
+  /** Told when records had to be dropped, once per loss record. */
+  report?: (text: string) => void;
+}
+
+/**
+ * Each packet goes through exactly one of `commit` (its record, written at `offset` of
+ * `buffer`, is to be sent), `skip` (ignored by configuration) or `reject` (failed the
+ * header checks); `flush` sends what is batched.
+ */
+export class ChannelWriter {
+  /** Where the next packet record is to be written: `offset` bytes into `buffer`. */
+  buffer: Buffer;
+  offset = 0;
+  /** Records dropped since the last loss record. */
+  private lost = 0;
+  // Since the last counters record.
+  private seen = 0;
+  private rejected = 0;
+  private dropped = 0;
+  private readonly batchBytes: number;
+  private readonly backlogLimit: number;
+  private readonly countersFlushAt: number;
+  private readonly clock: () => number;
+  private readonly report: (text: string) => void;
+
+  constructor(
+    private readonly sink: ChannelSink,
+    options: ChannelWriterOptions = {},
+  ) {
+    this.batchBytes = (options.batchRecords ?? BATCH_RECORDS) * RECORD_SIZE;
+    this.backlogLimit = options.backlogLimit ?? CHANNEL_BACKLOG_LIMIT;
+    this.countersFlushAt = options.countersFlushAt ?? COUNTERS_FLUSH_AT;
+    this.clock = options.clock ?? monotonicMs;
+    this.report = options.report ?? (() => {});
+    this.buffer = Buffer.allocUnsafe(this.batchBytes);
+  }
+
+  commit(): void {
+    this.seen++;
+    this.offset += RECORD_SIZE;
+    if (this.offset === this.batchBytes) this.flush();
+  }
+
+  skip(): void {
+    this.seen++;
+  }
+
+  reject(): void {
+    this.seen++;
+    this.rejected++;
+  }
+
+  /** Sends the batched records, or drops and counts them while the backlog is over the limit. */
+  flush(): void {
+    if (this.offset === 0) return;
+    const records = this.offset / RECORD_SIZE;
+    if (this.sink.writableLength > this.backlogLimit) {
+      this.lost += records;
+      this.dropped += records;
+    } else {
+      if (this.lost > 0) {
+        // Said before what follows, so the monitor (and syslog) learn where the gap is.
+        this.sink.write(encode({ type: 'loss', count: Math.min(this.lost, 0xffffffff), time: this.clock() }));
+        this.report(`monitor fell behind: ${this.lost} packets dropped`);
+        this.lost = 0;
+      }
+      if (this.sink.writableLength === 0) {
+        // Nothing queued: the kernel normally takes the bytes at once, so a view of the
+        // batch costs no allocation (a copy per flush, freed only at the next
+        // scavenge, makes resident memory climb under a flood). A write that had to be
+        // queued keeps the view, and with it this batch buffer: take a new one.
+        this.sink.write(this.buffer.subarray(0, this.offset));
+        if (this.sink.writableLength !== 0) this.buffer = Buffer.allocUnsafe(this.batchBytes);
+      } else {
+        // Behind a queued write, a copy of just the filled part: a view would pin a
+        // whole batch buffer per write, and the backlog limit counts only filled bytes.
+        this.sink.write(Buffer.from(this.buffer.subarray(0, this.offset)));
+      }
+    }
+    this.offset = 0;
+    if (this.seen >= this.countersFlushAt || this.dropped >= this.countersFlushAt) this.sendCounters(false);
+  }
+
+  /**
+   * Hands the counts to the monitor, which logs them (with its own) when `log` is set.
+   * Small and rare: sent even over the backlog limit, so that a request is never lost.
+   */
+  sendCounters(log: boolean): void {
+    const cap = (n: number): number => Math.min(n, 0xffffffff);
+    this.sink.write(
+      encode({ type: 'counters', packets: cap(this.seen), dropped: cap(this.dropped), rejected: cap(this.rejected), log, time: this.clock() }),
+    );
+    this.seen = 0;
+    this.rejected = 0;
+    this.dropped = 0;
+  }
+}

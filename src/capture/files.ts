@@ -1,0 +1,53 @@
+// The files the capture process handles as root before the drop: the pidfile, which
+// the monitor removes at stop, and the --json output, which the monitor writes.
+
+import fs = require('node:fs');
+import path = require('node:path');
+import { StartupError, describe } from '../shared/errors.js';
+import { WRITE, mayAccess } from '../shared/ownership.js';
+import type { Account } from './privdrop.js';
+
+export function checkPidfileDir(file: string, account: Account): void {
+  const dir = path.dirname(file);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (err) {
+    throw new StartupError(`pidfile ${file}: ${describe(err)}`);
+  }
+  if (!st.isDirectory() || !mayAccess(st, account, WRITE)) {
+    throw new StartupError(
+      `pidfile ${file}: directory ${dir} must be writable by user ${account.name}, which removes the file at stop`,
+    );
+  }
+}
+
+/** Creates the pidfile without following a link someone may have planted there. */
+export function writePidfile(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
+    fs.writeSync(fd, `${process.pid}\n`);
+    fs.closeSync(fd);
+  } catch (err) {
+    throw new StartupError(`pidfile ${file}: ${describe(err)}`);
+  }
+}
+
+/**
+ * Opens the --json file for the monitor, which cannot open it itself: a log directory
+ * is root's. Appending, created 0640, and never through a planted symbolic link.
+ * `-` is the capture process's standard output.
+ */
+export function openJsonOutput(file: string): number {
+  if (file === '-') return 1;
+  try {
+    return fs.openSync(
+      file,
+      fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW,
+      0o640,
+    );
+  } catch (err) {
+    throw new StartupError(`--json ${file}: ${describe(err)}`);
+  }
+}

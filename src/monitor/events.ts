@@ -1,0 +1,53 @@
+// The structured events the monitor writes as JSON lines (schema/events.schema.json):
+// a detected scan, its end, and the start and end of a flood of suppressed lines.
+
+import type { SyslogVerdict } from './limiter.js';
+
+export type EndReason = 'quiet' | 'entry-reused' | 'bucket-full' | 'tracker-full';
+
+export interface ScanEvent {
+  event: 'scan';
+  time: number;
+  source: string;
+  /** Null when it changed between packets. */
+  source_port: number | null;
+  destinations: string[];
+  destinations_truncated: boolean;
+  ports: number[];
+  flags: string;
+  flags_or: number;
+  flags_and: number;
+  tos: number | null;
+  ttl: number | null;
+  packets: number;
+  first: number;
+  last: number;
+  syslog: SyslogVerdict;
+}
+
+export interface ScanEndEvent {
+  event: 'scan_end';
+  time: number;
+  source: string;
+  reason: EndReason;
+  first: number;
+  last: number;
+  duration_ms: number;
+  packets: number;
+  distinct_ports: number;
+  port_ranges: string;
+  port_ranges_truncated: boolean;
+  destinations: string[];
+  destinations_truncated: boolean;
+}
+
+export interface SuppressedEvent {
+  event: 'suppressed';
+  time: number;
+  state: 'start' | 'end';
+  /** On 'end': scans whose line was not logged (including the one the notice replaced). */
+  dropped?: number;
+}
+
+/** Times are wall-clock milliseconds here; the writer turns them into ISO 8601. */
+export type MonitorEvent = ScanEvent | ScanEndEvent | SuppressedEvent;
