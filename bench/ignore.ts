@@ -9,10 +9,10 @@ import { DEFAULT_PARAMS } from '../src/shared/params.js';
 import { RECORD_SIZE, decodeAt, encodeInto, type PacketRecord } from '../src/shared/record.js';
 import { ScanPipeline } from '../src/monitor/main.js';
 import { median, table } from './stats.js';
-import { buildGenerator, killStarted, runFlood } from './generator.js';
-import { cpuTime } from './proc.js';
-import { isRoot, sleep } from '../test/helpers/netns.js';
-import { startScene } from '../test/helpers/testbed-daemon.js';
+import { buildGenerator, killStarted, runFlood } from '../harness/generator.js';
+import { cpuTime } from '../harness/proc.js';
+import { isRoot, sleep } from '../harness/netns.js';
+import { startScene } from '../harness/testbed-daemon.js';
 import type { ExecutionContext } from 'ava';
 
 const RECORDS = 65536;

@@ -8,12 +8,12 @@ import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
-import { createTestbed, isRoot, sleep, type Testbed } from '../test/helpers/netns.js';
-import { makeSocketDir } from '../test/helpers/syslog.js';
-import { REFERENCE, REPO } from '../test/helpers/daemon.js';
+import { createTestbed, isRoot, sleep, type Testbed } from '../harness/netns.js';
+import { makeSocketDir } from '../harness/syslog.js';
+import { REFERENCE, REPO } from '../harness/daemon.js';
 import { DAEMON_KINDS, isOurs, startDaemon, stopAllDaemons, type BenchDaemon, type DaemonKind } from './daemons.js';
-import { buildGenerator, killStarted, runFlood, spawnTracked, type FloodResult, type FloodSpec, type LinkTransport } from './generator.js';
-import { cpuTime, ipDelivered, machineCpu, memory, rawSocketOf, type Memory } from './proc.js';
+import { buildGenerator, killStarted, runFlood, spawnTracked, type FloodResult, type FloodSpec, type LinkTransport } from '../harness/generator.js';
+import { cpuTime, ipDelivered, machineCpu, memory, rawSocketOf, type Memory } from '../harness/proc.js';
 import { listenTimedSyslog, type TimedMessage, type TimedSyslog } from './syslog.js';
 import { fixed, kilo, median, percent, quantile, ratio, table } from './stats.js';
 

@@ -1,7 +1,7 @@
 // A syslog socket that notes when each datagram arrived, on the same clock
 // (CLOCK_MONOTONIC) as the generator's send time stamps, for detection latency.
 
-import { listenSyslog, SYSLOG_PREFIX } from '../test/helpers/syslog.js';
+import { listenSyslog, SYSLOG_PREFIX } from '../harness/syslog.js';
 
 export interface TimedMessage {
   /** The message without "<pri>Mmm dd hh:mm:ss scanlogd: ". */
