@@ -1,10 +1,10 @@
 // The daemons under test behind one shape: ours (capture + monitor processes) with the
 // raw socket and with libpcap on the target's device (--interface), and Debian's
 // scanlogd 2.2.8 (one process), each started in the target namespace with its own
-// syslog socket, through the test helpers.
+// syslog socket, through harness/daemon.ts.
 
-import type { Testbed } from '../test/helpers/netns.js';
-import { isAlive, startOurs, startReference } from '../test/helpers/daemon.js';
+import type { Testbed } from '../harness/netns.js';
+import { isAlive, startOurs, startReference } from '../harness/daemon.js';
 
 export type DaemonKind = 'ours' | 'ours/pcap' | 'reference';
 export const DAEMON_KINDS: readonly DaemonKind[] = ['ours', 'ours/pcap', 'reference'];

@@ -8,10 +8,10 @@ import { IgnoreFilter, MAX_IGNORE_PORTS, MAX_IGNORE_SOURCES, parseCidr, parsePor
 import { DEFAULT_PARAMS } from '../src/shared/params.js';
 import { RECORD_SIZE, decodeAt, emptyPacketRecord, encodeInto, type PacketRecord } from '../src/shared/record.js';
 import { median, table } from './stats.js';
-import { buildGenerator, killStarted, runFlood } from './generator.js';
-import { cpuTime } from './proc.js';
-import { isRoot, sleep } from '../test/helpers/netns.js';
-import { startScene } from '../test/helpers/testbed-daemon.js';
+import { buildGenerator, killStarted, runFlood } from '../harness/generator.js';
+import { cpuTime } from '../harness/proc.js';
+import { isRoot, sleep } from '../harness/netns.js';
+import { startScene } from '../harness/testbed-daemon.js';
 import type { ExecutionContext } from 'ava';
 import { ScanPipeline } from '../src/monitor/pipeline.js';
 

@@ -9,8 +9,8 @@ import { BATCH_SLOTS, loadRawRecv, openRawTcpSocket } from '../../src/capture/ra
 import { CAPTURE_SNAPLEN } from '../../src/capture/packet.js';
 import { StartupError } from '../../src/shared/errors.js';
 import type { CaptureHandle, RawRecv } from '../../src/types/rawrecv.js';
-import { createTestbed, isRoot, runIn, waitFor, type Testbed } from '../helpers/netns.js';
-import { REPO } from '../helpers/daemon.js';
+import { createTestbed, isRoot, runIn, waitFor, type Testbed } from '../../harness/netns.js';
+import { REPO } from '../../harness/daemon.js';
 
 interface Started {
   buffer: Buffer;

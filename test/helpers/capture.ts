@@ -2,8 +2,8 @@
 // the one packet that takes the place libpcap empties at start (see `primer`).
 
 import path = require('node:path');
-import { REPO } from './daemon.js';
-import { runIn, sleep, type Testbed } from './netns.js';
+import { REPO } from '../../harness/daemon.js';
+import { runIn, sleep, type Testbed } from '../../harness/netns.js';
 import type { PacketSpec } from './send-packets.js';
 
 const SENDER = path.join(REPO, 'dist', 'test', 'helpers', 'send-packets.js');

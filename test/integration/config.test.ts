@@ -6,10 +6,10 @@ import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { isRoot, runIn, sh, sleep, waitFor, type Testbed } from '../helpers/netns.js';
-import { makeSocketDir } from '../helpers/syslog.js';
-import { startScene, type Scene } from '../helpers/testbed-daemon.js';
-import { ENTRY } from '../helpers/daemon.js';
+import { isRoot, runIn, sh, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { makeSocketDir } from '../../harness/syslog.js';
+import { startScene, type Scene } from '../../harness/testbed-daemon.js';
+import { ENTRY } from '../../harness/daemon.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;

@@ -5,10 +5,10 @@ import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
-import { listenSyslog, makePidfilePath, makeSocketDir, SYSLOG_PREFIX, type SyslogListener } from '../helpers/syslog.js';
-import { startScene, type Scene } from '../helpers/testbed-daemon.js';
-import { ENTRY, REPO, execCredentials, isAlive, readStatus, startOurs, userIds } from '../helpers/daemon.js';
+import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { listenSyslog, makePidfilePath, makeSocketDir, SYSLOG_PREFIX, type SyslogListener } from '../../harness/syslog.js';
+import { startScene, type Scene } from '../../harness/testbed-daemon.js';
+import { ENTRY, REPO, execCredentials, isAlive, readStatus, startOurs, userIds } from '../../harness/daemon.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('integration tests skipped: they need root for network namespaces and raw sockets');

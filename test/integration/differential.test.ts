@@ -7,9 +7,9 @@
 import test, { type ExecutionContext } from 'ava';
 import fs = require('node:fs');
 import path = require('node:path');
-import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
-import { listenSyslog, makeSocketDir, SYSLOG_PREFIX } from '../helpers/syslog.js';
-import { REPO, startOurs, startReference } from '../helpers/daemon.js';
+import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { listenSyslog, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
+import { REPO, startOurs, startReference } from '../../harness/daemon.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 import { sendPrimer } from '../helpers/capture.js';
 

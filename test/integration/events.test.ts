@@ -6,10 +6,10 @@ import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
-import { listenSyslog, makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../helpers/syslog.js';
-import { startScene } from '../helpers/testbed-daemon.js';
-import { ENTRY, REPO, isAlive, readStatus, userIds } from '../helpers/daemon.js';
+import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { listenSyslog, makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
+import { startScene } from '../../harness/testbed-daemon.js';
+import { ENTRY, REPO, isAlive, readStatus, userIds } from '../../harness/daemon.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 

@@ -1,16 +1,17 @@
-// Floods against the real daemon, from the benchmark's load generator: memory stays
-// flat under a million spoofed SYNs, a stopped monitor costs the capture process no
-// more than its bounded backlog, and SIGTERM under load still stops both at once.
+// Floods against the real daemon, from the load generator (harness/gen/flood.c):
+// memory stays flat under a million spoofed SYNs, a stopped monitor costs the capture
+// process no more than its bounded backlog, and SIGTERM under load still stops both at
+// once.
 
 import test, { type ExecutionContext } from 'ava';
 import fs = require('node:fs');
-import { isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
+import { isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import path = require('node:path');
-import { makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../helpers/syslog.js';
-import { isAlive } from '../helpers/daemon.js';
-import { startScene, type Scene } from '../helpers/testbed-daemon.js';
-import { buildGenerator, killStarted, runFlood, type FloodSpec } from '../../bench/generator.js';
-import { cpuTime, memory } from '../../bench/proc.js';
+import { makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
+import { isAlive } from '../../harness/daemon.js';
+import { startScene, type Scene } from '../../harness/testbed-daemon.js';
+import { buildGenerator, killStarted, runFlood, type FloodSpec } from '../../harness/generator.js';
+import { cpuTime, memory } from '../../harness/proc.js';
 
 const haveCompiler = fs.existsSync('/usr/bin/gcc');
 const rootTest = isRoot && haveCompiler ? test.serial : test.serial.skip;

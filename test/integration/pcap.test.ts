@@ -7,9 +7,9 @@
 import test, { type ExecutionContext } from 'ava';
 import fs = require('node:fs');
 import path = require('node:path');
-import { createTestbed, isRoot, runIn, sh, sleep, waitFor, type Testbed } from '../helpers/netns.js';
-import { listenSyslog, makeSocketDir, type SyslogListener } from '../helpers/syslog.js';
-import { readStatus, startOurs, startReference, userIds, type OurDaemon } from '../helpers/daemon.js';
+import { createTestbed, isRoot, runIn, sh, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { listenSyslog, makeSocketDir, type SyslogListener } from '../../harness/syslog.js';
+import { readStatus, startOurs, startReference, userIds, type OurDaemon } from '../../harness/daemon.js';
 import { sendPackets, sendPrimer } from '../helpers/capture.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 

@@ -5,9 +5,9 @@ import test from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { createTestbed, isRoot, runIn, sleep, waitFor } from '../helpers/netns.js';
-import { makeSocketDir } from '../helpers/syslog.js';
-import { REPO, startOurs } from '../helpers/daemon.js';
+import { createTestbed, isRoot, runIn, sleep, waitFor } from '../../harness/netns.js';
+import { makeSocketDir } from '../../harness/syslog.js';
+import { REPO, startOurs } from '../../harness/daemon.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 
 const haveRsyslog = fs.existsSync('/usr/sbin/rsyslogd');

@@ -6,7 +6,7 @@ import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
 import { JsonOutput } from '../../src/monitor/jsonout.js';
-import { sleep, waitFor } from '../helpers/netns.js';
+import { sleep, waitFor } from '../../harness/netns.js';
 
 function reporter(): { notes: string[]; report: { failing(why: string): void; recovered(n: number): void } } {
   const notes: string[] = [];

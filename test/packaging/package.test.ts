@@ -7,11 +7,11 @@ import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
-import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../helpers/netns.js';
-import { listenSyslog, makeSocketDir, SYSLOG_PREFIX } from '../helpers/syslog.js';
-import { REPO, childrenOf, commandLine, isAlive, readStatus, userIds } from '../helpers/daemon.js';
+import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { listenSyslog, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
+import { REPO, childrenOf, commandLine, isAlive, readStatus, userIds } from '../../harness/daemon.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
-import { startScene } from '../helpers/testbed-daemon.js';
+import { startScene } from '../../harness/testbed-daemon.js';
 
 const enabled = process.env['SCANLOGD_PACKAGING_TESTS'] === '1';
 const rootTest = enabled && isRoot ? test.serial : test.serial.skip;
@@ -79,7 +79,7 @@ function rpmPaths(rpm: string): string[] {
 
 /** Files that must never be shipped: dev dependencies, tests, sources, build leftovers. */
 const FORBIDDEN = [
-  /\/dist\/(test|bench)(\/|$)/,
+  /\/dist\/(test|bench|harness)(\/|$)/,
   /\/node_modules\/(ava|typescript|@types|nan|raw-socket)(\/|$)/,
   /\/native(\/|$)/,
   /\/node_modules\/[^/]+\/(src|test|tests|example|examples|typings)(\/|$)/,

@@ -12,9 +12,9 @@ import { buildProgram, parseSettings, type Settings } from '../../src/shared/opt
 import { DEFAULT_PARAMS, checkParams, type DetectorParams } from '../../src/shared/params.js';
 import { PRESETS, PRESET_NAMES } from '../../src/shared/presets.js';
 import { parseCidr, parsePortRange } from '../../src/shared/allowlist.js';
-import { isRoot } from '../helpers/netns.js';
-import { makeSocketDir } from '../helpers/syslog.js';
-import { REPO } from '../helpers/daemon.js';
+import { isRoot } from '../../harness/netns.js';
+import { makeSocketDir } from '../../harness/syslog.js';
+import { REPO } from '../../harness/daemon.js';
 import { Xorshift32 } from './xorshift.js';
 
 const FILE = '/etc/scanlogd.conf';

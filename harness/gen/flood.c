@@ -1,5 +1,5 @@
 /*
- * scanlogd-flood: the benchmark's packet source. Builds IPv4/TCP packets from a seeded
+ * scanlogd-flood: the packet source of the benchmark and the flood tests. Builds IPv4/TCP packets from a seeded
  * PRNG and sends them with sendmmsg(2) on a raw IPPROTO_RAW socket (IP_HDRINCL), so
  * that the same seed and count give the same packets for every daemon under test.
  * Bounded: it stops after --count packets, after --seconds, or on SIGTERM/SIGINT,
@@ -15,7 +15,8 @@
  *
  * Transport: by default an IPPROTO_RAW socket (IP_HDRINCL). With --link DEV and
  * --dst-mac MAC, an AF_PACKET socket on DEV that bypasses the sender's IP output path
- * and qdisc, about twice as fast on a small VM; the IP packets are byte for byte the same.
+ * and qdisc, which is faster (the benchmark's "Generator ceiling" line says by how much
+ * on the machine at hand); the IP packets are byte for byte the same.
  *
  * --checksum bad flips bits of the TCP checksum: the target's raw sockets still get
  * every packet (they see it before TCP checks it), but TCP then drops it without

@@ -1,6 +1,6 @@
-// What the benchmark reads from /proc: CPU time and peak memory of a process, and,
-// inside a network namespace, the raw sockets' queues and drop counters and how many
-// IP packets the stack delivered.
+// What the benchmark and the flood tests read from /proc: CPU time and peak memory of
+// a process, and, inside a network namespace, the raw sockets' queues and drop counters
+// and how many IP packets the stack delivered.
 
 import childProcess = require('node:child_process');
 import fs = require('node:fs');

@@ -1,4 +1,5 @@
-// A syslog socket for tests: a bound Unix datagram socket that keeps every datagram.
+// A syslog socket for the tests and the benchmark: a bound Unix datagram socket that
+// keeps every datagram.
 
 import fs = require('node:fs');
 import path = require('node:path');

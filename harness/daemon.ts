@@ -7,7 +7,8 @@ import path = require('node:path');
 import type { Testbed } from './netns.js';
 import { waitFor, sleep } from './netns.js';
 
-export const REPO = path.resolve(__dirname, '..', '..', '..');
+/** The repository root, seen from dist/harness. */
+export const REPO = path.resolve(__dirname, '..', '..');
 export const ENTRY = path.join(REPO, 'bin', 'scanlogd.js');
 export const REFERENCE = process.env['SCANLOGD_REFERENCE'] ?? path.join(REPO, '.reference', 'usr', 'sbin', 'scanlogd');
 

@@ -1,14 +1,15 @@
-// The load generator (bench/gen/flood.c): built with the machine's gcc into dist/
-// (never committed), run in the scanner namespace pinned to CPU 0, and every process
-// the benchmark starts is remembered so that an interrupted run can end exactly those.
+// The load generator (harness/gen/flood.c) for the benchmark and the flood tests: built
+// with the machine's gcc into dist/ (never committed), run in the scanner namespace
+// pinned to CPU 0; every process started here is remembered so that an interrupted run
+// can end exactly those.
 
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { REPO } from '../test/helpers/daemon.js';
+import { REPO } from './daemon.js';
 
-export const GENERATOR_SOURCE = path.join(REPO, 'bench', 'gen', 'flood.c');
-export const GENERATOR_BINARY = path.join(REPO, 'dist', 'bench', 'bin', 'scanlogd-flood');
+export const GENERATOR_SOURCE = path.join(REPO, 'harness', 'gen', 'flood.c');
+export const GENERATOR_BINARY = path.join(REPO, 'dist', 'harness', 'bin', 'scanlogd-flood');
 /** The generator runs here; the daemons get the other CPU(s) to themselves. */
 export const GENERATOR_CPU = '0';
 
@@ -37,7 +38,7 @@ export function killStarted(): void {
 
 export function buildGenerator(): string {
   const which = childProcess.spawnSync('gcc', ['--version'], { encoding: 'utf8' });
-  if (which.status !== 0) throw new Error('gcc not found: the load generator is compiled at bench time (apt-get install gcc libc6-dev)');
+  if (which.status !== 0) throw new Error('gcc not found: the load generator is compiled before each run (apt-get install gcc libc6-dev)');
   fs.mkdirSync(path.dirname(GENERATOR_BINARY), { recursive: true });
   const r = childProcess.spawnSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', GENERATOR_BINARY, GENERATOR_SOURCE], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`compiling ${GENERATOR_SOURCE} failed:\n${String(r.stderr)}`);

@@ -1,0 +1,48 @@
+// The benchmark's command line: how many runs per point, which workloads, how floods
+// are sent, where the JSON goes. A bad option prints the usage and exits 2.
+
+import path = require('node:path');
+import { REPO } from '../harness/daemon.js';
+
+export interface Options {
+  reps: number;
+  out: string;
+  latencyScans: number;
+  transport: 'raw' | 'packet';
+  /** Workload ids to run (all when empty), and whether to measure latency. */
+  only: string[];
+  /** node options for our capture process (e.g. --max-semi-space-size=1). */
+  oursNodeArgs: string[];
+}
+
+export function parseOptions(args: string[]): Options {
+  // --name=value is --name value.
+  const argv = args.flatMap((a) => (/^--[a-z-]+=/.test(a) ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a]));
+  const o: Options = {
+    reps: 3,
+    out: path.join(REPO, 'bench', 'results', 'latest.json'),
+    latencyScans: 200,
+    transport: 'packet',
+    only: [],
+    oursNodeArgs: [],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    if (a === '--reps' && v !== undefined) o.reps = Math.max(1, Math.min(5, Number(v)));
+    else if (a === '--out' && v !== undefined) o.out = path.resolve(v);
+    else if (a === '--latency-scans' && v !== undefined) o.latencyScans = Math.max(5, Math.min(400, Number(v)));
+    else if (a === '--transport' && (v === 'raw' || v === 'packet')) o.transport = v;
+    else if (a === '--only' && v !== undefined) o.only = v.split(',');
+    else if (a === '--ours-node-args' && v !== undefined) o.oursNodeArgs = v.split(' ').filter((x) => x !== '');
+    else {
+      process.stderr.write(
+        'usage: node dist/bench/run.js [--reps N (1-5, default 3)] [--out FILE] [--latency-scans N] [--transport raw|packet]\n' +
+          '       [--only W1-100k,W1-200k,W1-300k,W1-max,W2-300k,W3-W1,W3-W2,MEM,latency] [--ours-node-args "ARGS"]\n',
+      );
+      process.exit(2);
+    }
+    i++;
+  }
+  return o;
+}
