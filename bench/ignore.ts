@@ -12,7 +12,6 @@ import { buildGenerator, killStarted, runFlood } from '../harness/generator.js';
 import { cpuTime } from '../harness/proc.js';
 import { isRoot, sleep } from '../harness/netns.js';
 import { startScene } from '../harness/testbed-daemon.js';
-import type { ExecutionContext } from 'ava';
 import { ScanPipeline } from '../src/monitor/pipeline.js';
 
 const RECORDS = 65536;
@@ -66,8 +65,7 @@ const FLOOD_RATE = 100000;
 /** CPU microseconds per packet of each process while it receives one bounded SYN flood. */
 async function floodCost(ignoreArgs: string[]): Promise<{ capture: number; monitor: number; sent: number }> {
   const teardowns: Array<() => void | Promise<void>> = [];
-  // startScene wants a test context only to register its teardown.
-  const context = { teardown: (fn: () => void | Promise<void>) => teardowns.push(fn) } as unknown as ExecutionContext;
+  const context = { teardown: (fn: () => void | Promise<void>) => void teardowns.push(fn) };
   try {
     const { bed, daemon } = await startScene(context, ignoreArgs, { beforeKill: killStarted });
     const { capturePid, monitorPid } = await daemon.ready();

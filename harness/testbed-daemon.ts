@@ -1,7 +1,6 @@
 // One call for the usual test scene: a testbed, a syslog socket to read, and our
 // daemon running in the target namespace, all torn down when the test ends.
 
-import type { ExecutionContext } from 'ava';
 import fs = require('node:fs');
 import path = require('node:path');
 import { createTestbed, type Testbed } from './netns.js';
@@ -21,7 +20,7 @@ export interface Scene {
  * `beforeKill` runs first at teardown (to stop load generators, say).
  */
 export async function startScene(
-  t: ExecutionContext,
+  t: { teardown(fn: () => void | Promise<void>): void },
   extraArgs: string[] | ((bed: Testbed, dir: string) => string[]) = [],
   options: { nodeArgs?: string[]; beforeKill?: () => void } = {},
 ): Promise<Scene> {

@@ -4,8 +4,8 @@
 
 import test from 'ava';
 import fs = require('node:fs');
-import { isRoot } from '../helpers/netns.js';
-import { startScene } from '../helpers/testbed-daemon.js';
+import { isRoot } from '../../harness/netns.js';
+import { startScene } from '../../harness/testbed-daemon.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('process role tests skipped: they need root for the raw socket and the privilege drop');
