@@ -9,7 +9,19 @@ import { waitFor, sleep } from './netns.js';
 
 /** The repository root, seen from dist/harness. */
 export const REPO = path.resolve(__dirname, '..', '..');
-export const ENTRY = path.join(REPO, 'bin', 'scanlogd.js');
+let staged: string | null = null;
+
+/**
+ * The daemon's entry as the tests start it. As root, the root-owned copy that
+ * scripts/stage.sh makes, the one npm start runs: the monitor runs as user scanlogd
+ * and loads its code from the entry's tree, which a clone in root's home would keep
+ * out of its reach. Otherwise the tree's own.
+ */
+export function entryScript(): string {
+  if (process.getuid?.() !== 0) return path.join(REPO, 'bin', 'scanlogd.js');
+  staged ??= childProcess.execFileSync('sh', [path.join(REPO, 'scripts', 'stage.sh')], { encoding: 'utf8' }).trim();
+  return staged;
+}
 export const REFERENCE = process.env['SCANLOGD_REFERENCE'] ?? path.join(REPO, '.reference', 'usr', 'sbin', 'scanlogd');
 
 export interface ProcStatus {
@@ -106,7 +118,7 @@ export interface OurDaemon {
 }
 
 export function startOurs(bed: Testbed | null, args: string[], options: { uid?: number; nodeArgs?: string[] } = {}): OurDaemon {
-  const node = [process.execPath, ...(options.nodeArgs ?? []), ENTRY, ...args];
+  const node = [process.execPath, ...(options.nodeArgs ?? []), entryScript(), ...args];
   const command = bed === null ? node : ['ip', 'netns', 'exec', bed.target, ...node];
   const child = childProcess.spawn(command[0] as string, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],

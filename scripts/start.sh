@@ -1,6 +1,7 @@
 #!/bin/sh
 # Quick start as root: make sure the scanlogd account and its chroot directory exist,
-# then run the daemon in the foreground with every detection also on the terminal.
+# then run the daemon in the foreground with every detection also on the terminal,
+# from a root-owned copy that user scanlogd can read (scripts/stage.sh says why).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,11 @@ if [ ! -d /var/empty ]; then
 	echo "npm start: creating chroot directory /var/empty (root-owned, mode 0755)"
 	install -d -o root -g root -m 0755 /var/empty
 fi
-if [ ! -S /dev/log ]; then
+own_socket=no
+for arg in "$@"; do
+	case "$arg" in --syslog-socket | --syslog-socket=*) own_socket=yes ;; esac
+done
+if [ $own_socket = no ] && [ ! -S /dev/log ]; then
 	if command -v rsyslogd >/dev/null 2>&1; then
 		echo "npm start: starting rsyslogd for /dev/log"
 		rsyslogd
@@ -28,5 +33,6 @@ if [ ! -S /dev/log ]; then
 			"lines are shown here and queued for syslog until one does" >&2
 	fi
 fi
-echo "npm start: scanlogd running in the foreground; Ctrl-C stops it"
-exec node --max-semi-space-size=1 bin/scanlogd.js --foreground --stderr "$@"
+entry=$(sh scripts/stage.sh)
+echo "npm start: scanlogd running in the foreground from ${entry%/bin/scanlogd.js}; Ctrl-C stops it"
+exec node --max-semi-space-size=1 "$entry" --foreground --stderr "$@"

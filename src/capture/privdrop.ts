@@ -55,7 +55,7 @@ export function checkReadableBy(account: Account, file: string): void {
     if (!mayAccess(st, account, SEARCH)) {
       throw new StartupError(
         `user ${account.name} cannot reach ${real}: ${d} is not searchable by it (mode ${(st.mode & 0o7777).toString(8)}); ` +
-          'install the daemon where that user can read it',
+          'install the daemon where that user can read it (npm start runs a copy of the tree from /run/scanlogd-dev)',
       );
     }
   }

@@ -9,7 +9,7 @@ import path = require('node:path');
 import { isRoot, runIn, sh, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { makeSocketDir } from '../../harness/syslog.js';
 import { startScene, type Scene } from '../../harness/testbed-daemon.js';
-import { ENTRY } from '../../harness/daemon.js';
+import { entryScript } from '../../harness/daemon.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
@@ -194,7 +194,7 @@ for (const c of badConfigs) {
     const dir = confDir(t);
     const written = writeConf(dir, c.text, c.mode ?? 0o644);
     const file = c.prepare?.(written, dir) ?? written;
-    const r = childProcess.spawnSync(process.execPath, [ENTRY, ...(c.args ?? ['--foreground']), '--config', file, '--syslog-socket', '/nonexistent/log'], {
+    const r = childProcess.spawnSync(process.execPath, [entryScript(), ...(c.args ?? ['--foreground']), '--config', file, '--syslog-socket', '/nonexistent/log'], {
       encoding: 'utf8',
       timeout: 20000,
     });
@@ -208,7 +208,7 @@ rootTest('a detached daemon that finds the file bad reports the line through its
   const dir = confDir(t);
   const file = writeConf(dir, 'foo = 1\n');
   // The launched daemon's own view: --foreground with a status descriptor (fd 3 here).
-  const r = childProcess.spawnSync(process.execPath, [ENTRY, '--foreground', '--status-fd', '3', '--config', file], {
+  const r = childProcess.spawnSync(process.execPath, [entryScript(), '--foreground', '--status-fd', '3', '--config', file], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     timeout: 20000,

@@ -8,7 +8,7 @@ import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { listenSyslog, makePidfilePath, makeSocketDir, SYSLOG_PREFIX, type SyslogListener } from '../../harness/syslog.js';
 import { startScene, type Scene } from '../../harness/testbed-daemon.js';
-import { ENTRY, REPO, execCredentials, isAlive, readStatus, startOurs, userIds } from '../../harness/daemon.js';
+import { entryScript, REPO, execCredentials, isAlive, readStatus, startOurs, userIds } from '../../harness/daemon.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('integration tests skipped: they need root for network namespaces and raw sockets');
@@ -320,7 +320,7 @@ rootTest('without --foreground the command returns 0 once the daemon runs detach
     bed.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  const r = childProcess.spawnSync('ip', ['netns', 'exec', bed.target, process.execPath, ENTRY, '--syslog-socket', syslog.path, '--pidfile', pidfile], {
+  const r = childProcess.spawnSync('ip', ['netns', 'exec', bed.target, process.execPath, entryScript(), '--syslog-socket', syslog.path, '--pidfile', pidfile], {
     encoding: 'utf8',
     timeout: 20000,
   });
@@ -388,11 +388,14 @@ const startupCases: StartupCase[] = [
   {
     name: 'libpcap addon not installed (an optional dependency)',
     entry: (d) => {
-      fs.cpSync(path.join(REPO, 'bin'), `${d}/app/bin`, { recursive: true });
-      fs.cpSync(path.join(REPO, 'dist'), `${d}/app/dist`, { recursive: true });
+      // The staged tree, which user scanlogd can read, less the pcap module.
+      const tree = path.dirname(path.dirname(entryScript()));
+      fs.cpSync(path.join(tree, 'bin'), `${d}/app/bin`, { recursive: true });
+      fs.cpSync(path.join(tree, 'dist'), `${d}/app/dist`, { recursive: true });
+      fs.cpSync(path.join(tree, 'build'), `${d}/app/build`, { recursive: true });
       fs.mkdirSync(`${d}/app/node_modules`);
-      for (const m of fs.readdirSync(path.join(REPO, 'node_modules'))) {
-        if (m !== 'pcap') fs.symlinkSync(path.join(REPO, 'node_modules', m), `${d}/app/node_modules/${m}`);
+      for (const m of fs.readdirSync(path.join(tree, 'node_modules'))) {
+        if (m !== 'pcap') fs.symlinkSync(path.join(tree, 'node_modules', m), `${d}/app/node_modules/${m}`);
       }
       return `${d}/app/bin/scanlogd.js`;
     },
@@ -429,7 +432,7 @@ const startupCases: StartupCase[] = [
       return `${d}/private/bin/scanlogd.js`;
     },
     args: () => ['-f'],
-    expect: /^scanlogd: user scanlogd cannot reach .*\/private\/bin\/scanlogd\.js: .*\/private is not searchable by it \(mode 700\); install the daemon where that user can read it$/,
+    expect: /^scanlogd: user scanlogd cannot reach .*\/private\/bin\/scanlogd\.js: .*\/private is not searchable by it \(mode 700\); install the daemon where that user can read it \(npm start runs a copy of the tree from \/run\/scanlogd-dev\)$/,
   },
   { name: 'unknown user, detached start', args: () => ['--user', 'no-such-user'], expect: /^scanlogd: getpwnam\("no-such-user"\): No such user$/ },
   {
@@ -444,7 +447,7 @@ for (const c of startupCases) {
     const dir = makeSocketDir();
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     c.prepare?.(dir);
-    const command = [...(c.wrap ?? []), process.execPath, c.entry?.(dir) ?? ENTRY, ...c.args(dir)];
+    const command = [...(c.wrap ?? []), process.execPath, c.entry?.(dir) ?? entryScript(), ...c.args(dir)];
     const r = childProcess.spawnSync(command[0] as string, command.slice(1), {
       encoding: 'utf8',
       timeout: 20000,

@@ -9,7 +9,7 @@ import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { listenSyslog, makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
 import { startScene } from '../../harness/testbed-daemon.js';
-import { ENTRY, REPO, isAlive, readStatus, userIds } from '../../harness/daemon.js';
+import { entryScript, REPO, isAlive, readStatus, userIds } from '../../harness/daemon.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 
@@ -296,7 +296,7 @@ rootTest('detached daemon: --json to a root-owned directory and SIGUSR1 to the p
   });
   const r = childProcess.spawnSync(
     'ip',
-    ['netns', 'exec', bed.target, process.execPath, ENTRY, '--syslog-socket', syslog.path, '--pidfile', pidfile, '--json', file],
+    ['netns', 'exec', bed.target, process.execPath, entryScript(), '--syslog-socket', syslog.path, '--pidfile', pidfile, '--json', file],
     { encoding: 'utf8', timeout: 20000 },
   );
   t.is(r.status, 0, r.stderr);
@@ -313,7 +313,7 @@ rootTest('detached daemon: --json to a root-owned directory and SIGUSR1 to the p
 });
 
 rootTest('--json - without --foreground is refused with one line and status 1', (t) => {
-  const r = childProcess.spawnSync(process.execPath, [ENTRY, '--json', '-'], { encoding: 'utf8', timeout: 20000 });
+  const r = childProcess.spawnSync(process.execPath, [entryScript(), '--json', '-'], { encoding: 'utf8', timeout: 20000 });
   t.is(r.status, 1);
   t.is(r.stderr, 'error: --json - writes to standard output, which the daemon gives up when it detaches; add --foreground\n');
 });
@@ -337,7 +337,7 @@ rootTest('an unwritable --json path stops start-up with one line', (t) => {
   const dir = makeSocketDir();
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.symlinkSync('/etc/passwd', path.join(dir, 'link.json'));
-  const r = childProcess.spawnSync(process.execPath, [ENTRY, '-f', '--json', path.join(dir, 'link.json')], { encoding: 'utf8', timeout: 20000 });
+  const r = childProcess.spawnSync(process.execPath, [entryScript(), '-f', '--json', path.join(dir, 'link.json')], { encoding: 'utf8', timeout: 20000 });
   t.is(r.status, 1);
   t.regex(r.stderr, /^scanlogd: --json .*\/link\.json: .*ELOOP.*\n$/);
 });

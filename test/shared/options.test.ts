@@ -2,12 +2,10 @@
 // the real binary prints and returns for bad arguments, --help and --version.
 
 import test from 'ava';
-import path = require('node:path');
 import { spawnSync } from 'node:child_process';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
 import { buildProgram, monitorArguments, parseSettings as parseWithFile, type Settings } from '../../src/shared/options.js';
-
-const BIN = path.resolve(__dirname, '../../../bin/scanlogd.js');
+import { entryScript } from '../../harness/daemon.js';
 
 /** The command line alone: no configuration file (config.test.ts covers files). */
 const parseSettings = (argv: readonly string[]): Settings => parseWithFile(argv, buildProgram(), '/nonexistent/scanlogd.conf');
@@ -134,10 +132,10 @@ for (const [name, argv, statusFd] of reparsed) {
   });
 }
 
-/** Runs the real entry point; as root it runs as nobody, so nothing privileged can start. */
+/** Runs the real entry point; as root it runs as nobody (from the copy nobody can read), so nothing privileged can start. */
 function runBin(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const asRoot = process.getuid?.() === 0;
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  const r = spawnSync(process.execPath, [entryScript(), ...args], {
     encoding: 'utf8',
     timeout: 30000,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
