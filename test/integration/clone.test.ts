@@ -62,7 +62,13 @@ rootTest('a clone in a mode-0700 home: npm ci && npm start sees a scan; bin/scan
     await Promise.race([exited, sleep(3000)]);
   });
 
-  await waitFor(`npm start to run the daemon (output: ${output})`, () => (output.includes('scanlogd running in the foreground from') ? true : undefined), 120000, 200);
+  const running = await waitFor('npm start', () => (output.includes('scanlogd running in the foreground from') ? true : undefined), 120000, 200).catch(
+    () => false,
+  );
+  if (!running) {
+    t.fail(`npm start did not run the daemon within 2 minutes; its output:\n${output}`);
+    return;
+  }
   const staged = /running in the foreground from (\S+);/.exec(output)?.[1] ?? '';
   t.is(staged, expectedStage);
   // Scan until the daemon, which may still be starting, logs one (at most ten nmap runs).
