@@ -299,9 +299,10 @@ rootTest('lintian finds no error in the .deb, and only the warnings kept on purp
   const deb = path.join(dir, path.basename(builtPackage('.deb')));
   fs.copyFileSync(builtPackage('.deb'), deb);
   fs.chmodSync(deb, 0o644);
-  // lintian asks not to be run as root.
+  // lintian asks not to be run as root; it starts in its own directory, since nobody
+  // may not enter the clone's (root's home, say).
   const r = run('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'env', `HOME=${dir}`, `TMPDIR=${os.tmpdir()}`,
-    'lintian', '--display-info', '--fail-on', 'error', deb]);
+    'lintian', '--display-info', '--fail-on', 'error', deb], { cwd: dir });
   t.log(r.stdout.trim() || '(lintian: nothing)');
   t.is(r.code, 0, r.stderr);
   const tags = r.stdout.split('\n').filter((l) => /^[EW]: /.test(l));
