@@ -109,7 +109,7 @@ chmod 0755 "$APP/bin/scanlogd.js"
 
 cp packaging/scanlogd.sh packaging/scanlogd.8 packaging/scanlogd.service packaging/scanlogd.default \
 	packaging/scanlogd.conf packaging/scanlogd.sysusers packaging/debian/copyright packaging/rpm/README.rpm "$SRC/"
-cp -R packaging/fail2ban "$SRC/"
+cp -R packaging/fail2ban packaging/rsyslog "$SRC/"
 
 # RPM: from a tarball of the staged tree.
 RPMTOP=$BUILD/rpm

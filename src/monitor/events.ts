@@ -1,5 +1,6 @@
-// The structured events the monitor writes as JSON lines (schema/events.schema.json):
-// a detected scan, its end, and the start and end of a flood of suppressed lines.
+// The structured events the monitor writes as JSON lines and CEE syslog messages
+// (schema/events.schema.json): a detected scan, its end, the start and end of a flood
+// of suppressed lines, and the counters.
 
 import type { SyslogVerdict } from './limiter.js';
 
@@ -14,6 +15,8 @@ export interface ScanEvent {
   destinations: string[];
   destinations_truncated: boolean;
   ports: number[];
+  /** Only in a syslog event cut to fit one message. */
+  ports_truncated?: true;
   flags: string;
   flags_or: number;
   flags_and: number;
@@ -49,5 +52,12 @@ export interface SuppressedEvent {
   dropped?: number;
 }
 
-/** Times are wall-clock milliseconds here; the writer turns them into ISO 8601. */
-export type MonitorEvent = ScanEvent | ScanEndEvent | SuppressedEvent;
+/** The counters line's figures, by name. */
+export interface CountersEvent {
+  event: 'counters';
+  time: number;
+  [count: string]: number | string;
+}
+
+/** Times are wall-clock milliseconds here; the writers turn them into ISO 8601. */
+export type MonitorEvent = ScanEvent | ScanEndEvent | SuppressedEvent | CountersEvent;

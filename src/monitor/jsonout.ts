@@ -23,14 +23,19 @@ export function isoLocal(ms: number): string {
   );
 }
 
-/** One event as its JSON line (with the newline), times in ISO 8601. */
-export function eventLine(e: MonitorEvent): string {
+/** One event as the object its JSON text holds: times in ISO 8601. */
+export function eventObject(e: MonitorEvent): Record<string, unknown> {
   const out: Record<string, unknown> = { ...e, time: isoLocal(e.time) };
-  if (e.event !== 'suppressed') {
+  if (e.event === 'scan' || e.event === 'scan_end') {
     out['first'] = isoLocal(e.first);
     out['last'] = isoLocal(e.last);
   }
-  return `${JSON.stringify(out)}\n`;
+  return out;
+}
+
+/** One event as its JSON line, with the newline. */
+export function eventLine(e: MonitorEvent): string {
+  return `${JSON.stringify(eventObject(e))}\n`;
 }
 
 export interface JsonOutputReport {

@@ -11,7 +11,9 @@ import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, closeInheritedFds } from '../shared/fds.js';
 import { RecordReader } from './channel.js';
 import { JsonOutput, eventLine } from './jsonout.js';
-import { ScanPipeline, countersMessage, type CaptureCounts } from './pipeline.js';
+import { ceeMessage } from './cee.js';
+import type { MonitorEvent } from './events.js';
+import { ScanPipeline, counterFields, countersEvent, countersMessage, type CaptureCounts } from './pipeline.js';
 import { SyslogWriter } from './syslog.js';
 
 /** Bytes read from the channel at once. */
@@ -62,18 +64,27 @@ export function runMonitor(settings: Settings): void {
       recovered: (dropped) => fault(`JSON output to ${target} works again; ${dropped} lines were dropped`),
     });
   }
-  const events = json;
-  const pipeline = new ScanPipeline(
-    settings.params,
-    (message) => say(SYSLOG_PRIORITY, message),
-    events === null ? null : (event) => events.write(eventLine(event)),
-  );
-  if (events !== null) setInterval(() => pipeline.sweep(monotonicMs(), Date.now()), SWEEP_INTERVAL_MS);
+  const jsonFile = json;
+  // Each structured event goes to every output that wants it.
+  const outputs: Array<(event: MonitorEvent) => void> = [];
+  if (jsonFile !== null) outputs.push((event) => jsonFile.write(eventLine(event)));
+  if (settings.jsonSyslog) outputs.push((event) => syslog.log(SYSLOG_INFO_PRIORITY, ceeMessage(event), new Date(), 'event'));
+  const publish = outputs.length === 0 ? null : (event: MonitorEvent): void => outputs.forEach((output) => output(event));
+
+  const pipeline = new ScanPipeline(settings.params, (message) => say(SYSLOG_PRIORITY, message), publish);
+  if (publish !== null) setInterval(() => pipeline.sweep(monotonicMs(), Date.now()), SWEEP_INTERVAL_MS);
 
   const reader = new RecordReader();
   // Sent to the monitor directly, the capture counts are those of its last report.
   const capture: CaptureCounts = { packets: 0, dropped: 0, rejected: 0 };
-  logCounters = () => say(SYSLOG_INFO_PRIORITY, countersMessage(pipeline, reader.received, capture, events));
+  logCounters = () => {
+    const fields = counterFields(pipeline, reader.received, capture, {
+      json: jsonFile,
+      syslogEventsDropped: settings.jsonSyslog ? syslog.droppedEvents : null,
+    });
+    say(SYSLOG_INFO_PRIORITY, countersMessage(fields));
+    publish?.(countersEvent(fields, Date.now()));
+  };
 
   let ending = false;
   const finish = (code: number, why: string | null): void => {
@@ -83,7 +94,7 @@ export function runMonitor(settings: Settings): void {
     if (code === 0 && settings.pidfile !== null) removePidfile(settings.pidfile);
     const deadline = Date.now() + EXIT_DRAIN_MS;
     const tryExit = (): void => {
-      if ((syslog.queued === 0 && (events === null || events.pending === 0)) || Date.now() >= deadline) {
+      if ((syslog.queued === 0 && (jsonFile === null || jsonFile.pending === 0)) || Date.now() >= deadline) {
         if (syslog.queued > 0) stderr(`${syslog.queued} lines not delivered to ${settings.syslogSocket}`);
         syslog.close();
         process.exit(code);

@@ -6,7 +6,7 @@ import { elapsed } from '../shared/clock.js';
 import type { DetectorParams } from '../shared/params.js';
 import type { PacketSummary } from '../shared/record.js';
 import { Detector } from './engine.js';
-import type { MonitorEvent } from './events.js';
+import type { CountersEvent, MonitorEvent } from './events.js';
 import { scanMessage } from './format.js';
 import { FLOOD_MESSAGE, FloodLimiter } from './limiter.js';
 import { ScanTracker } from './tracker.js';
@@ -20,15 +20,19 @@ export class ScanPipeline {
   scansLogged = 0;
   /** Scans whose line was not logged: the one the flood notice replaced, and those after it. */
   scansSuppressed = 0;
+  /** Events of the scan being decided, held until its line is out. */
+  private readonly held: MonitorEvent[] = [];
+  private holding = false;
 
   constructor(
     readonly params: Readonly<DetectorParams>,
     private readonly emit: (message: string) => void,
-    events: ((event: MonitorEvent) => void) | null = null,
+    private readonly events: ((event: MonitorEvent) => void) | null = null,
   ) {
-    this.tracker = events === null ? null : new ScanTracker(params, events);
+    const deliver = events === null ? null : (event: MonitorEvent): void => this.deliver(event);
+    this.tracker = deliver === null ? null : new ScanTracker(params, deliver);
     this.detector = new Detector(params, this.tracker);
-    this.limiter = new FloodLimiter(params.logCount, params.logDelayMs, events);
+    this.limiter = new FloodLimiter(params.logCount, params.logDelayMs, deliver);
   }
 
   /**
@@ -41,8 +45,12 @@ export class ScanPipeline {
     const wallMs = wallNowMs - Math.max(0, elapsed(monoNow, record.time));
     const scan = this.detector.process(record, wallMs);
     if (scan === null) return;
+    // A scan's line goes out before its events (and the flood's), so that a reader of
+    // syslog sees the classic line first.
+    this.holding = true;
     const verdict = this.limiter.decide(scan.time, wallMs);
     this.tracker?.detected(scan, record, verdict, wallMs);
+    this.holding = false;
     switch (verdict) {
       case 'logged':
         this.linesLogged++;
@@ -58,6 +66,13 @@ export class ScanPipeline {
         this.scansSuppressed++;
         break;
     }
+    for (const event of this.held) this.events?.(event);
+    this.held.length = 0;
+  }
+
+  private deliver(event: MonitorEvent): void {
+    if (this.holding) this.held.push(event);
+    else this.events?.(event);
   }
 
   /**
@@ -77,13 +92,16 @@ export interface CaptureCounts {
   rejected: number;
 }
 
-/** The counters line (logged at daemon.info on SIGUSR1 and every --stats-interval). */
-export function countersMessage(
-  pipeline: ScanPipeline,
-  received: number,
-  capture: CaptureCounts,
-  json: { written: number; dropped: number } | null,
-): string {
+/** What the monitor's own outputs count, where they are on. */
+export interface OutputCounts {
+  /** --json: lines written and dropped. */
+  json: { written: number; dropped: number } | null;
+  /** --json-syslog: events the syslog queue had to drop. */
+  syslogEventsDropped: number | null;
+}
+
+/** The counters, by name, in the order the line gives them. */
+export function counterFields(pipeline: ScanPipeline, received: number, capture: CaptureCounts, outputs: OutputCounts): Array<[string, number]> {
   const c = pipeline.detector.counters;
   const fields: Array<[string, number]> = [
     ['packets_seen', capture.packets],
@@ -96,6 +114,17 @@ export function countersMessage(
     ['table_reuses', c.slotReuses],
     ['bucket_evictions', c.bucketEvictions],
   ];
-  if (json !== null) fields.push(['json_lines_written', json.written], ['json_lines_dropped', json.dropped]);
+  if (outputs.json !== null) fields.push(['json_lines_written', outputs.json.written], ['json_lines_dropped', outputs.json.dropped]);
+  if (outputs.syslogEventsDropped !== null) fields.push(['syslog_events_dropped', outputs.syslogEventsDropped]);
+  return fields;
+}
+
+/** The counters line (logged at daemon.info on SIGUSR1 and every --stats-interval). */
+export function countersMessage(fields: Array<[string, number]>): string {
   return `counters: ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`;
+}
+
+/** The same figures as a structured event. */
+export function countersEvent(fields: Array<[string, number]>, wallMs: number): CountersEvent {
+  return { event: 'counters', time: wallMs, ...Object.fromEntries(fields) };
 }

@@ -7,7 +7,11 @@ import unixDgram = require('unix-dgram');
 import { SYSLOG_IDENT } from '../shared/params.js';
 import { clockTime } from './format.js';
 
-/** Lines kept while syslog is unreachable; beyond it the oldest are dropped and counted. */
+/**
+ * Lines kept while syslog is unreachable, and as many structured events besides;
+ * beyond it the oldest of the kind are dropped and counted, so that events never cost
+ * a classic line its place.
+ */
 export const SYSLOG_QUEUE_LIMIT = 1000;
 /** How often to try the socket again while it is unreachable. */
 export const SYSLOG_RETRY_MS = 200;
@@ -21,6 +25,9 @@ export interface DatagramSocket {
 }
 
 export type DatagramConnector = (path: string) => DatagramSocket;
+
+/** A classic line (the scan, the flood notice, faults, counters) or a structured event. */
+export type SyslogKind = 'line' | 'event';
 
 /** Errors that mean the receiving socket is gone, not that the line was refused. */
 const PEER_GONE = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTCONN', 'EPIPE', 'ECONNRESET']);
@@ -96,12 +103,15 @@ export interface SyslogWriterOptions {
 
 export class SyslogWriter {
   private socket: DatagramSocket | null = null;
-  private readonly queue: Buffer[] = [];
+  private readonly queue: Array<{ datagram: Buffer; kind: SyslogKind }> = [];
+  private readonly queuedOf: Record<SyslogKind, number> = { line: 0, event: 0 };
   private retryTimer: NodeJS.Timeout | null = null;
   private down = false;
   private closed = false;
-  /** Lines dropped because the queue was full. */
+  /** Lines dropped because the queue was full (or the socket refused them). */
   dropped = 0;
+  /** Events dropped likewise. */
+  droppedEvents = 0;
   delivered = 0;
   private readonly queueLimit: number;
   private readonly retryMs: number;
@@ -124,21 +134,33 @@ export class SyslogWriter {
   }
 
   /** Sends `message` at `priority` (facility | level), stamped `when`. */
-  log(priority: number, message: string, when = new Date()): void {
-    this.send(syslogDatagram(message, when, priority));
+  log(priority: number, message: string, when = new Date(), kind: SyslogKind = 'line'): void {
+    this.send(syslogDatagram(message, when, priority), kind);
   }
 
   /** Queues one datagram as it is, and sends what the socket takes now. */
-  send(datagram: Buffer): void {
-    if (this.queue.length >= this.queueLimit) {
-      this.queue.shift();
-      this.dropped++;
-      if (this.dropped === 1 || this.dropped % 100 === 0) {
-        this.notice(`syslog queue full (${this.queueLimit} lines): ${this.dropped} oldest dropped so far`);
+  send(datagram: Buffer, kind: SyslogKind = 'line'): void {
+    if (this.queuedOf[kind] >= this.queueLimit) {
+      this.queue.splice(this.queue.findIndex((entry) => entry.kind === kind), 1);
+      this.queuedOf[kind]--;
+      const dropped = this.countDrop(kind);
+      if (dropped === 1 || dropped % 100 === 0) {
+        this.notice(`syslog queue full (${this.queueLimit} ${kind}s): ${dropped} oldest ${kind === 'line' ? '' : 'events '}dropped so far`);
       }
     }
-    this.queue.push(datagram);
+    this.queue.push({ datagram, kind });
+    this.queuedOf[kind]++;
     if (this.queue.length === 1) this.flush();
+  }
+
+  private countDrop(kind: SyslogKind): number {
+    return kind === 'line' ? ++this.dropped : ++this.droppedEvents;
+  }
+
+  private shift(): SyslogKind {
+    const { kind } = this.queue.shift() as { kind: SyslogKind };
+    this.queuedOf[kind]--;
+    return kind;
   }
 
   /** Sends what is queued, in order, until the queue is empty or the socket balks. */
@@ -151,9 +173,9 @@ export class SyslogWriter {
         fresh = true;
       }
       const socket = this.socket as DatagramSocket;
-      const result = socket.send(this.queue[0] as Buffer);
+      const result = socket.send((this.queue[0] as { datagram: Buffer }).datagram);
       if (result === 'sent') {
-        this.queue.shift();
+        this.shift();
         this.delivered++;
         fresh = false;
         continue;
@@ -162,8 +184,7 @@ export class SyslogWriter {
       if (fresh && !PEER_GONE.has(result)) {
         // Refused by a socket connected just now: the line itself is at fault
         // (too long for the receiver, say). Drop it rather than block the queue.
-        this.queue.shift();
-        this.dropped++;
+        this.countDrop(this.shift());
         this.notice(`syslog socket ${this.path} refused a line (${result}); dropped`);
         continue;
       }

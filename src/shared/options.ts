@@ -31,6 +31,8 @@ export interface Settings {
   statusFd: number | null;
   /** --json: a file path, '-' for the capture process's standard output, or null. */
   json: string | null;
+  /** --json-syslog: every structured event also to syslog, as `@cee: {JSON}` at daemon.info. */
+  jsonSyslog: boolean;
   /** --stats-interval in milliseconds, or null for counters only on SIGUSR1. */
   statsIntervalMs: number | null;
   params: DetectorParams;
@@ -136,6 +138,11 @@ export function buildProgram(): Command {
       jsonTarget,
     )
     .option(
+      '--json-syslog',
+      'also send each structured event (scan, scan end, flood suppression, counters) to syslog as "@cee: {JSON}" at daemon.info',
+      false,
+    )
+    .option(
       '--stats-interval <seconds>',
       'log a line of counters (daemon.info) this often; SIGUSR1 logs one at any time',
       wholeNumber(1, 86400),
@@ -198,6 +205,7 @@ interface RawOptions {
   pidfile?: string;
   stderr: boolean;
   json?: string;
+  jsonSyslog: boolean;
   statsInterval?: number;
   interface?: string;
   promisc: boolean;
@@ -314,6 +322,7 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
     promiscuous: o.promisc,
     statusFd: o.statusFd ?? null,
     json: o.json ?? null,
+    jsonSyslog: o.jsonSyslog,
     statsIntervalMs: o.statsInterval === undefined ? null : o.statsInterval * 1000,
     params,
     ignoreSources: o.ignoreSource ?? [],
@@ -345,6 +354,7 @@ export function monitorArguments(s: Settings, statusFd: number | null): string[]
   if (s.pidfile !== null) args.push('--pidfile', s.pidfile);
   // The monitor writes to the descriptor it is given; the name is for its messages.
   if (s.json !== null) args.push('--json', s.json);
+  if (s.jsonSyslog) args.push('--json-syslog');
   if (s.statsIntervalMs !== null) args.push('--stats-interval', String(s.statsIntervalMs / 1000));
   if (statusFd !== null) args.push('--status-fd', String(statusFd));
   return args;

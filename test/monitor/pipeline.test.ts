@@ -6,9 +6,10 @@ process.env.TZ = 'UTC';
 import test from 'ava';
 import { DEFAULT_PARAMS } from '../../src/shared/params.js';
 import { type PacketSummary } from '../../src/shared/record.js';
-import { JsonOutput } from '../../src/monitor/jsonout.js';
+import { JsonOutput, eventLine } from '../../src/monitor/jsonout.js';
+import { schemaErrors } from '../helpers/event-schema.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
-import { ScanPipeline, countersMessage } from '../../src/monitor/pipeline.js';
+import { ScanPipeline, counterFields, countersEvent, countersMessage } from '../../src/monitor/pipeline.js';
 
 const TARGET = parseAddress('198.18.0.1');
 /** Monotonic and wall clocks at the same instant: 2024-11-25 16:16:55.250 UTC. */
@@ -102,17 +103,32 @@ test('a source that keeps scanning is reported once, and again after a pause', (
   ]);
 });
 
-test('the counters line: capture counts, the monitor\'s own, and the JSON pair only with --json', (t) => {
+test('the counters line: capture counts, the monitor\'s own, the JSON pair only with --json, syslog drops only with --json-syslog', (t) => {
   const { p } = pipeline();
   // Seven scanners in a burst: five lines, the notice, one more held back.
   for (let k = 0; k < 7; k++) feedLive(p, [1, 2, 3, 4, 5, 6, 7].map((port, i) => syn(`198.18.1.${k + 1}`, port, MONO + 100 * k + i)));
   const capture = { packets: 52, dropped: 3, rejected: 2 };
+  const plain = counterFields(p, 49, capture, { json: null, syslogEventsDropped: null });
   t.is(
-    countersMessage(p, 49, capture, null),
+    countersMessage(plain),
     'counters: packets_seen=52 packets_rejected=2 records_received=49 records_dropped_by_capture=3 ' +
       'scans_detected=7 scans_logged=5 scans_suppressed=2 table_reuses=0 bucket_evictions=0',
   );
   const json = new JsonOutput(-1, { failing: () => undefined, recovered: () => undefined });
   json.written = 12;
-  t.true(countersMessage(p, 49, capture, json).endsWith(' bucket_evictions=0 json_lines_written=12 json_lines_dropped=0'));
+  t.true(countersMessage(counterFields(p, 49, capture, { json, syslogEventsDropped: null })).endsWith(' bucket_evictions=0 json_lines_written=12 json_lines_dropped=0'));
+  const both = counterFields(p, 49, capture, { json, syslogEventsDropped: 4 });
+  t.true(countersMessage(both).endsWith(' json_lines_written=12 json_lines_dropped=0 syslog_events_dropped=4'));
+  // The event carries the same figures by the same names.
+  const event = countersEvent(both, WALL_MS);
+  t.like(event, { event: 'counters', time: WALL_MS, packets_seen: 52, scans_suppressed: 2, json_lines_written: 12, syslog_events_dropped: 4 });
+  t.deepEqual(schemaErrors(JSON.parse(eventLine(event))), []);
+});
+
+test('a scan\'s line comes out before its events, and the flood notice before the flood\'s start', (t) => {
+  const order: string[] = [];
+  const p = new ScanPipeline({ ...DEFAULT_PARAMS }, (line) => order.push(`line ${line.slice(0, 12)}`), (e) => order.push(`event ${e.event}${e.event === 'suppressed' ? ` ${String(e.state)}` : ''}`));
+  for (let k = 0; k < 6; k++) feedLive(p, [1, 2, 3, 4, 5, 6, 7].map((port, i) => syn(`198.18.2.${k + 1}`, port, MONO + 100 * k + i)));
+  t.deepEqual(order.slice(-5), ['line 198.18.2.5:4', 'event scan', 'line More possibl', 'event suppressed start', 'event scan']);
+  t.is(order.filter((o) => o === 'event scan').length, 6, 'the flood-notice scan has its event too, after the notice');
 });

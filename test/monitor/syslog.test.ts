@@ -191,6 +191,24 @@ test('a full queue drops the oldest lines, counts them and says so once', async 
   t.deepEqual(daemon.delivered, ['l3', 'l4', 'l5']);
 });
 
+test('events have a queue bound of their own: a burst of events never pushes out a classic line', async (t) => {
+  const { daemon, writer, notices } = setup(t, false, { queueLimit: 3 });
+  writer.send(line('line1'));
+  for (const n of [1, 2, 3, 4, 5]) writer.send(line(`event${n}`), 'event');
+  writer.send(line('line2'));
+  t.is(writer.queued, 5);
+  t.is(writer.dropped, 0);
+  t.is(writer.droppedEvents, 2);
+  t.deepEqual(notices.slice(1), ['syslog queue full (3 events): 1 oldest events dropped so far']);
+  for (const n of [3, 4, 5]) writer.send(line(`line${n}`));
+  t.is(writer.dropped, 2, 'lines drop only for lines');
+  t.is(writer.droppedEvents, 2);
+  daemon.up = true;
+  t.true(await until(() => writer.queued === 0));
+  // In the order sent, less the oldest of each kind beyond its bound.
+  t.deepEqual(daemon.delivered, ['event3', 'event4', 'event5', 'line3', 'line4', 'line5']);
+});
+
 test('drops are reported at the first and every hundredth', (t) => {
   const { writer, notices } = setup(t, false, { queueLimit: 1 });
   for (let n = 0; n < 251; n++) writer.send(line(`l${n}`));

@@ -345,6 +345,7 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
     ...APP_REQUIRED, '/usr/sbin/scanlogd', '/etc/init.d/scanlogd', '/etc/default/scanlogd', '/etc/scanlogd.conf', '/lib/systemd/system/scanlogd.service',
     '/usr/share/man/man8/scanlogd.8.gz', `/usr/share/doc/${PKG}/copyright`, `/usr/share/doc/${PKG}/changelog.Debian.gz`,
     '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf',
+    `/usr/share/doc/${PKG}/examples/rsyslog/scanlogd-forward.conf`, `/usr/share/doc/${PKG}/examples/rsyslog/scanlogd-collector.conf`,
   ]) {
     t.true(paths.includes(p), `${p} is missing from the .deb`);
   }
@@ -363,6 +364,7 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
     ...APP_REQUIRED, '/usr/sbin/scanlogd', '/usr/lib/systemd/system/scanlogd.service', '/usr/lib/sysusers.d/scanlogd.conf',
     '/etc/sysconfig/scanlogd', '/etc/scanlogd.conf', '/usr/share/man/man8/scanlogd.8.gz',
     '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf',
+    `/usr/share/doc/${PKG}/rsyslog/scanlogd-forward.conf`, `/usr/share/doc/${PKG}/rsyslog/scanlogd-collector.conf`,
   ]) {
     t.true(paths.includes(p), `${p} is missing from the .rpm`);
   }

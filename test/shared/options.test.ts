@@ -24,6 +24,7 @@ test('no arguments: scanlogd\'s user, chroot, syslog socket and thresholds', (t)
     promiscuous: false,
     statusFd: null,
     json: null,
+    jsonSyslog: false,
     statsIntervalMs: null,
     // Pinned to scanlogd's literal values in params.test.ts.
     params: { ...DEFAULT_PARAMS },
@@ -51,6 +52,7 @@ const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<Detect
   [['--status-fd', '5'], { statusFd: 5 }, {}],
   [['--json', '/var/log/scanlogd.json'], { json: '/var/log/scanlogd.json' }, {}],
   [['-f', '--json', '-'], { foreground: true, json: '-' }, {}],
+  [['--json-syslog'], { jsonSyslog: true }, {}],
   [['--stats-interval', '300'], { statsIntervalMs: 300000 }, {}],
   // A heavier privileged port raises the derived threshold and the port list with it.
   [['--port-weight-priv', '5'], {}, { portWeightPriv: 5, scanWeightThreshold: 35, maxPorts: 34 }],
@@ -110,6 +112,7 @@ const reparsed: Array<[string, string[], number | null]> = [
   ['a preset and ignore lists', ['--preset', 'sensitive', '--ignore-source', '192.0.2.0/24', '--ignore-port', '443'], null],
   ['structured output and counters', ['--json', '/var/log/scanlogd.json', '--stats-interval', '60'], null],
   ['structured output on standard output', ['--foreground', '--json', '-'], null],
+  ['structured events to syslog, and to a file', ['--json-syslog', '--json', '/var/log/scanlogd.json'], null],
 ];
 
 for (const [name, argv, statusFd] of reparsed) {

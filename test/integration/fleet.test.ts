@@ -1,0 +1,165 @@
+// --json-syslog through a real log pipeline, configured with the examples the packages
+// ship (packaging/rsyslog/): on the monitored host the daemon writes to a real
+// rsyslogd, which forwards over RELP with a disk-assisted queue to a central rsyslogd
+// on another host (namespace), which parses the CEE events with mmjsonparse. A real
+// nmap scan arrives there as fields; a restart of the central rsyslogd during a second
+// scan loses nothing. (journald is not running on this machine kind, so what it does
+// with the message is not tested here.)
+
+import test from 'ava';
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import os = require('node:os');
+import path = require('node:path');
+import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { makeSocketDir } from '../../harness/syslog.js';
+import { REPO, startOurs } from '../../harness/daemon.js';
+import { schemaErrors } from '../helpers/event-schema.js';
+
+const RSYSLOGD = '/usr/sbin/rsyslogd';
+const RELP = '/usr/lib/x86_64-linux-gnu/rsyslog/omrelp.so';
+const ready = isRoot && fs.existsSync(RSYSLOGD) && fs.existsSync(RELP);
+const rootTest = ready ? test.serial : test.serial.skip;
+if (!ready) console.log('fleet tests skipped: they need root, rsyslog and rsyslog-relp (apt-get install rsyslog rsyslog-relp)');
+
+const RELP_PORT = 20514;
+
+interface Rsyslog {
+  stop(): Promise<void>;
+}
+
+/** An rsyslogd of the test's own in namespace `ns`, with `config` and its files in `dir`. */
+async function startRsyslog(ns: string, dir: string, config: string[], readyWhen: () => boolean): Promise<Rsyslog> {
+  fs.mkdirSync(dir, { recursive: true });
+  const conf = path.join(dir, 'rsyslog.conf');
+  fs.writeFileSync(conf, [`global(workDirectory="${dir}" maxMessageSize="8k")`, ...config, ''].join('\n'));
+  const child = childProcess.spawn('ip', ['netns', 'exec', ns, RSYSLOGD, '-n', '-f', conf, '-i', path.join(dir, 'rsyslogd.pid')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await waitFor(`rsyslogd in ${ns} to start (${err})`, () => (readyWhen() ? true : undefined), 10000, 50);
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** A shipped example, with the collector's address and port and the log directory put in. */
+function example(name: string, bed: Testbed, logDir: string): string[] {
+  return fs
+    .readFileSync(path.join(REPO, 'packaging', 'rsyslog', name), 'utf8')
+    .replaceAll('logs.example.org', bed.scannerAddr)
+    .replaceAll('"2514"', `"${RELP_PORT}"`)
+    .replaceAll('/var/log/scanlogd/', `${logDir}/`)
+    .split('\n');
+}
+
+/** The monitored host's rsyslogd: the daemon's socket in, then the shipped forwarding example. */
+function senderConfig(dir: string, bed: Testbed): string[] {
+  return ['module(load="imuxsock" SysSock.Use="off")', `input(type="imuxsock" Socket="${dir}/log")`, ...example('scanlogd-forward.conf', bed, dir)];
+}
+
+/** The collector: the shipped example as it is, writing below `dir`. */
+function centralConfig(dir: string, bed: Testbed): string[] {
+  return example('scanlogd-collector.conf', bed, dir);
+}
+
+function readLines(file: string): string[] {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  } catch {
+    return [];
+  }
+}
+
+/** The events the collector wrote, each without the `host` the collector added (which is checked). */
+function events(dir: string): Array<Record<string, unknown>> {
+  return readLines(`${dir}/events.json`).map((l) => {
+    const { host, ...event } = JSON.parse(l) as Record<string, unknown>;
+    if (host !== os.hostname()) throw new Error(`event from host ${String(host)}: ${l}`);
+    return event;
+  });
+}
+
+/** The classic lines the collector wrote to the sending host's file. */
+const classicLines = (dir: string): string[] => readLines(`${dir}/${os.hostname()}.log`).filter((l) => / scanlogd: /.test(l));
+
+/** Whether something listens on the collector's RELP port yet (from the central namespace). */
+function listening(bed: Testbed): boolean {
+  const r = childProcess.spawnSync('ip', ['netns', 'exec', bed.scanner, 'ss', '-Hltn', `sport = :${RELP_PORT}`], { encoding: 'utf8' });
+  return r.stdout.trim() !== '';
+}
+
+rootTest('a scan reaches the central collector as parsed fields, and a collector restart during a second scan loses nothing', async (t) => {
+  t.timeout(120000);
+  const bed = createTestbed();
+  const dir = makeSocketDir();
+  const senderDir = path.join(dir, 'sender');
+  const centralDir = path.join(dir, 'central');
+  let central: Rsyslog | null = await startRsyslog(bed.scanner, centralDir, centralConfig(centralDir, bed), () => listening(bed));
+  const sender = await startRsyslog(bed.target, senderDir, senderConfig(senderDir, bed), () => fs.existsSync(`${senderDir}/log`));
+  const daemon = startOurs(bed, ['--foreground', '--json-syslog', '--syslog-socket', `${senderDir}/log`]);
+  t.teardown(async () => {
+    try {
+      await daemon.kill();
+      await sender.stop();
+      await central?.stop();
+    } finally {
+      bed.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  await daemon.ready();
+
+  const nmap = async (ports: string, sourcePort: number): Promise<void> => {
+    const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '-g', String(sourcePort), '--max-retries', '0', '-p', ports, bed.targetAddr, bed.targetAddr2]);
+    t.is(r.code, 0, r.stderr);
+  };
+  const scansFrom = (sourcePort: number): Array<Record<string, unknown>> =>
+    events(centralDir).filter((e) => e['event'] === 'scan' && e['source_port'] === sourcePort);
+
+  // First scan: both target addresses, so the scan has two destinations.
+  await nmap('1-100', 41001);
+  await waitFor('the first scan event at the collector', () => (scansFrom(41001).length > 0 ? true : undefined), 15000, 100);
+  const first = scansFrom(41001)[0] as Record<string, unknown>;
+  t.is(first['source'], bed.scannerAddr);
+  t.is(first['syslog'], 'logged');
+  t.true((first['ports'] as number[]).length >= 7, JSON.stringify(first));
+  t.true((first['destinations'] as string[]).every((d) => d === bed.targetAddr || d === bed.targetAddr2), JSON.stringify(first));
+  t.deepEqual(schemaErrors(first), []);
+  // Its scan_end once it goes quiet, with what the line cannot say.
+  await waitFor('the scan_end event at the collector', () => (events(centralDir).some((e) => e['event'] === 'scan_end') ? true : undefined), 15000, 100);
+  const end = events(centralDir).find((e) => e['event'] === 'scan_end') as Record<string, unknown>;
+  t.is(end['source'], bed.scannerAddr);
+  t.true((end['distinct_ports'] as number) >= 100, JSON.stringify(end));
+  t.is(end['port_ranges'], '1-100');
+  t.deepEqual([...(end['destinations'] as string[])].sort(), [bed.targetAddr, bed.targetAddr2].sort());
+  // The classic line, unparsed, travelled too.
+  const classic = classicLines(centralDir);
+  t.is(classic.length, 1, classic.join('\n'));
+  const dots = (a: string): string => a.replace(/\./g, '\\.');
+  t.regex(classic[0] as string, new RegExp(` scanlogd: ${dots(bed.scannerAddr)}:41001 to (${dots(bed.targetAddr)}|${dots(bed.targetAddr2)})( and others,)? ports \\d+, `));
+
+  // Second scan while the collector is down: the sending rsyslogd queues it.
+  await central.stop();
+  central = null;
+  await nmap('101-200', 41002);
+  await sleep(1500);
+  t.is(scansFrom(41002).length, 0, 'nothing can have arrived yet');
+  central = await startRsyslog(bed.scanner, centralDir, centralConfig(centralDir, bed), () => listening(bed));
+  await waitFor('the second scan at the collector after its restart', () => (scansFrom(41002).length > 0 ? true : undefined), 30000, 200);
+  await waitFor('the second scan_end', () => (events(centralDir).filter((e) => e['event'] === 'scan_end').length >= 2 ? true : undefined), 15000, 100);
+  await sleep(500);
+  const all = events(centralDir);
+  t.is(scansFrom(41001).length, 1, 'the first scan once');
+  t.is(scansFrom(41002).length, 1, 'the second scan once');
+  t.is(all.filter((e) => e['event'] === 'scan_end').length, 2);
+  t.is(classicLines(centralDir).length, 2, 'both classic lines');
+  for (const e of all) t.deepEqual(schemaErrors(e), [], JSON.stringify(e));
+});
