@@ -102,7 +102,15 @@ rootTest('with --json, 22000 scans from distinct sources: monitor memory stays f
     return line === undefined ? undefined : Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
   });
   t.log(JSON.stringify(counters));
-  const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string; reason?: string });
+  // The same figures come as a counters event, written after them (so not counted in them).
+  const all = await waitFor('the counters event in the file', () => {
+    const events = fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string; reason?: string });
+    return events.some((e) => e.event === 'counters') ? events : undefined;
+  });
+  const countersEvents = all.filter((e) => e.event === 'counters');
+  t.is(countersEvents.length, 1);
+  t.like(countersEvents[0], { event: 'counters', ...counters });
+  const lines = all.filter((e) => e.event !== 'counters');
   const scanEvents = lines.filter((e) => e.event === 'scan').length;
   const endEvents = lines.filter((e) => e.event === 'scan_end').length;
   const reasons = new Map<string, number>();
