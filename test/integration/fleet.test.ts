@@ -15,40 +15,14 @@ import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../.
 import { makeSocketDir } from '../../harness/syslog.js';
 import { REPO, startOurs } from '../../harness/daemon.js';
 import { schemaErrors } from '../helpers/event-schema.js';
+import { RSYSLOGD, startRsyslog, type Rsyslog } from '../helpers/rsyslog.js';
 
-const RSYSLOGD = '/usr/sbin/rsyslogd';
 const RELP = '/usr/lib/x86_64-linux-gnu/rsyslog/omrelp.so';
 const ready = isRoot && fs.existsSync(RSYSLOGD) && fs.existsSync(RELP);
 const rootTest = ready ? test.serial : test.serial.skip;
 if (!ready) console.log('fleet tests skipped: they need root, rsyslog and rsyslog-relp (apt-get install rsyslog rsyslog-relp)');
 
 const RELP_PORT = 20514;
-
-interface Rsyslog {
-  stop(): Promise<void>;
-}
-
-/** An rsyslogd of the test's own in namespace `ns`, with `config` and its files in `dir`. */
-async function startRsyslog(ns: string, dir: string, config: string[], readyWhen: () => boolean): Promise<Rsyslog> {
-  fs.mkdirSync(dir, { recursive: true });
-  const conf = path.join(dir, 'rsyslog.conf');
-  fs.writeFileSync(conf, [`global(workDirectory="${dir}" maxMessageSize="8k")`, ...config, ''].join('\n'));
-  const child = childProcess.spawn('ip', ['netns', 'exec', ns, RSYSLOGD, '-n', '-f', conf, '-i', path.join(dir, 'rsyslogd.pid')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  await waitFor(`rsyslogd in ${ns} to start (${err})`, () => (readyWhen() ? true : undefined), 10000, 50);
-  return {
-    async stop() {
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
 
 /** A shipped example, with the collector's address and port and the log directory put in. */
 function example(name: string, bed: Testbed, logDir: string): string[] {
@@ -102,8 +76,8 @@ rootTest('a scan reaches the central collector as parsed fields, and a collector
   const dir = makeSocketDir();
   const senderDir = path.join(dir, 'sender');
   const centralDir = path.join(dir, 'central');
-  let central: Rsyslog | null = await startRsyslog(bed.scanner, centralDir, centralConfig(centralDir, bed), () => listening(bed));
-  const sender = await startRsyslog(bed.target, senderDir, senderConfig(senderDir, bed), () => fs.existsSync(`${senderDir}/log`));
+  let central: Rsyslog | null = await startRsyslog(centralDir, centralConfig(centralDir, bed), () => listening(bed), bed.scanner);
+  const sender = await startRsyslog(senderDir, senderConfig(senderDir, bed), () => fs.existsSync(`${senderDir}/log`), bed.target);
   const daemon = startOurs(bed, ['--foreground', '--json-syslog', '--syslog-socket', `${senderDir}/log`]);
   t.teardown(async () => {
     try {
@@ -152,7 +126,7 @@ rootTest('a scan reaches the central collector as parsed fields, and a collector
   await nmap('101-200', 41002);
   await sleep(1500);
   t.is(scansFrom(41002).length, 0, 'nothing can have arrived yet');
-  central = await startRsyslog(bed.scanner, centralDir, centralConfig(centralDir, bed), () => listening(bed));
+  central = await startRsyslog(centralDir, centralConfig(centralDir, bed), () => listening(bed), bed.scanner);
   await waitFor('the second scan at the collector after its restart', () => (scansFrom(41002).length > 0 ? true : undefined), 30000, 200);
   await waitFor('the second scan_end', () => (events(centralDir).filter((e) => e['event'] === 'scan_end').length >= 2 ? true : undefined), 15000, 100);
   await sleep(500);

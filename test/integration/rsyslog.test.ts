@@ -2,53 +2,32 @@
 // stopped and restarted still reaches its log, in the form glibc would have sent.
 
 import test from 'ava';
-import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor } from '../../harness/netns.js';
 import { makeSocketDir } from '../../harness/syslog.js';
 import { REPO, startOurs } from '../../harness/daemon.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
+import { RSYSLOGD, startRsyslog, type Rsyslog } from '../helpers/rsyslog.js';
 
-const haveRsyslog = fs.existsSync('/usr/sbin/rsyslogd');
+const haveRsyslog = fs.existsSync(RSYSLOGD);
 const rootTest = isRoot && haveRsyslog ? test.serial : test.serial.skip;
 if (!isRoot || !haveRsyslog) console.log('rsyslog tests skipped: they need root and /usr/sbin/rsyslogd (apt-get install rsyslog)');
 
 const SENDER = path.join(REPO, 'dist', 'test', 'helpers', 'send-packets.js');
 
-interface Rsyslog {
-  stop(): Promise<void>;
-}
-
-/** An rsyslogd of the test's own: its socket and log file in `dir`, nothing system-wide. */
-async function startRsyslog(dir: string): Promise<Rsyslog> {
-  const conf = path.join(dir, 'rsyslog.conf');
-  fs.writeFileSync(
-    conf,
+/** An rsyslogd whose socket and log file are in `dir`. */
+function startLocalRsyslog(dir: string): Promise<Rsyslog> {
+  return startRsyslog(
+    dir,
     [
-      `global(workDirectory="${dir}")`,
       'module(load="imuxsock" SysSock.Use="off")',
       `input(type="imuxsock" Socket="${dir}/log")`,
       'template(name="asReceived" type="string" string="%rawmsg%\\n")',
       `*.* action(type="omfile" file="${dir}/messages" template="asReceived")`,
-      '',
-    ].join('\n'),
+    ],
+    () => fs.existsSync(`${dir}/log`),
   );
-  const child = childProcess.spawn('/usr/sbin/rsyslogd', ['-n', '-f', conf, '-i', path.join(dir, 'rsyslogd.pid')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  await waitFor(`rsyslogd's socket (${err})`, () => (fs.existsSync(`${dir}/log`) ? true : undefined), 5000);
-  return {
-    async stop() {
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(3000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
 }
 
 function logged(dir: string): string[] {
@@ -62,7 +41,7 @@ function logged(dir: string): string[] {
 rootTest('a scan logged while rsyslogd restarts reaches the log once it is back', async (t) => {
   const bed = createTestbed();
   const dir = makeSocketDir();
-  let rsyslog: Rsyslog | null = await startRsyslog(dir);
+  let rsyslog: Rsyslog | null = await startLocalRsyslog(dir);
   const daemon = startOurs(bed, ['--foreground', '--syslog-socket', `${dir}/log`]);
   t.teardown(async () => {
     try {
@@ -92,7 +71,7 @@ rootTest('a scan logged while rsyslogd restarts reaches the log once it is back'
   rsyslog = null;
   await scanFrom('198.18.251.2');
   await sleep(500);
-  rsyslog = await startRsyslog(dir);
+  rsyslog = await startLocalRsyslog(dir);
   await waitFor('the line from the outage', () => (logged(dir).length >= 2 ? true : undefined), 5000);
   await sleep(300);
 
