@@ -1,9 +1,16 @@
-# The capture process's raw-socket reader (native/rawrecv.c), built by `npm ci`/`npm install`.
+# The project's own addons, built by `npm ci`/`npm install`: the capture process's
+# raw-socket reader (native/rawrecv.c) and the process attributes both halves set
+# (native/procctl.c).
 {
   "targets": [
     {
       "target_name": "rawrecv",
       "sources": ["native/rawrecv.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "procctl",
+      "sources": ["native/procctl.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

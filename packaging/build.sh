@@ -89,11 +89,13 @@ find "$NM" -depth \( -type d \( -name test -o -name tests -o -name spec -o -name
 	-o -name '*.cc' -o -name '*.h' -o -name Gruntfile.js \) \) \
 	-exec rm -rf {} +
 rm -f "$APP/package-lock.json"
-[ -f "$APP/build/Release/rawrecv.node" ] || fail "npm ci did not build build/Release/rawrecv.node"
-mv "$APP/build/Release/rawrecv.node" "$BUILD/rawrecv.node"
+for addon in rawrecv procctl; do
+	[ -f "$APP/build/Release/$addon.node" ] || fail "npm ci did not build build/Release/$addon.node"
+	mv "$APP/build/Release/$addon.node" "$BUILD/$addon.node"
+done
 rm -rf "$APP/build" "$APP/native" "$APP/binding.gyp"
 mkdir -p "$APP/build/Release"
-mv "$BUILD/rawrecv.node" "$APP/build/Release/"
+mv "$BUILD/rawrecv.node" "$BUILD/procctl.node" "$APP/build/Release/"
 find "$APP" -depth -type d -empty -delete
 # As distributions do: no PATH lookup for the interpreter, no symbols in the addons.
 sed -i '1s|^#!/usr/bin/env node$|#!/usr/bin/node|' "$APP/bin/scanlogd.js"
@@ -104,7 +106,7 @@ chmod 0755 "$APP/bin/scanlogd.js"
 
 # What the package will run must load: the entry point and every addon.
 [ "$(node "$APP/bin/scanlogd.js" --version)" = "$VERSION" ] || fail "the staged daemon does not run"
-(cd "$APP" && node -e 'for (const m of ["./build/Release/rawrecv.node", "posix", "unix-dgram", "commander", "pcap/build/Release/pcap_binding.node"]) require(m)') ||
+(cd "$APP" && node -e 'for (const m of ["./build/Release/rawrecv.node", "./build/Release/procctl.node", "posix", "unix-dgram", "commander", "pcap/build/Release/pcap_binding.node"]) require(m)') ||
 	fail "a staged module does not load"
 
 cp packaging/scanlogd.sh packaging/scanlogd.8 packaging/scanlogd.service packaging/scanlogd.default \

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Copies the built daemon (bin/, dist/src/, the raw-socket reader and the production
+# Copies the built daemon (bin/, dist/src/, the project's own addons and the production
 # node_modules) to a root-owned, read-only directory that user scanlogd can read, and
 # prints the path of its entry script. The monitor runs as scanlogd and loads the
 # daemon's code from the entry's tree; a clone in root's mode-0700 home is out of its
@@ -16,7 +16,9 @@ fail() {
 
 [ "$(id -u)" = 0 ] || fail "run as root: the copy must be root's, since root runs it"
 [ -f dist/src/cli.js ] || fail "dist/src/cli.js is missing: run npm run build first"
-[ -f build/Release/rawrecv.node ] || fail "build/Release/rawrecv.node is missing: run npm ci first"
+for addon in rawrecv procctl; do
+	[ -f build/Release/$addon.node ] || fail "build/Release/$addon.node is missing: run npm ci first"
+done
 
 # One copy per clone, below /run: root's alone, and emptied at boot.
 ROOT=/run/scanlogd-dev
@@ -29,7 +31,7 @@ stage=$ROOT/$id
 
 # The production dependencies as npm resolves them, without type declarations.
 modules=$(npm ls --omit=dev --all --parseable 2>/dev/null | sed -n "s|^$here/||p" | grep '^node_modules/' | grep -v '/@types/' | sort -u)
-files="package.json bin dist/src build/Release/rawrecv.node $modules"
+files="package.json bin dist/src build/Release/rawrecv.node build/Release/procctl.node $modules"
 
 # A change of any file's content, or of the file list, makes a new copy (a rebuild
 # that writes the same bytes does not).

@@ -50,7 +50,11 @@ export function main(argv: readonly string[], entryScript: string): void {
     failStartup(err, statusFd === undefined ? null : statusReporter(statusFd));
   }
   if (settings.role === 'monitor') {
-    (require('./monitor/main.js') as typeof import('./monitor/main.js')).runMonitor(settings);
+    try {
+      (require('./monitor/main.js') as typeof import('./monitor/main.js')).runMonitor(settings);
+    } catch (err) {
+      failStartup(err, settings.statusFd === null ? null : statusReporter(settings.statusFd));
+    }
     return;
   }
   if (!settings.foreground) {

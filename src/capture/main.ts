@@ -12,6 +12,7 @@ import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
 import { NODE_HEAP_OPTIONS } from '../shared/heap.js';
 import { IgnoreFilter } from '../shared/allowlist.js';
+import { loadProcCtl, lockProcess } from '../shared/procctl.js';
 import { ChannelWriter } from './channel.js';
 import { checkPidfileDir, openJsonOutput, writePidfile } from './files.js';
 import { packetToRecord } from './packet.js';
@@ -160,12 +161,21 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   // Built before the drop, fixed from then on.
   const ignore = IgnoreFilter.build(settings.ignoreSources, settings.ignorePorts);
 
+  const procctl = loadProcCtl();
+  try {
+    // On this thread, which spawns the monitor: the monitor inherits it in all of its
+    // threads, from its first instruction.
+    procctl.noNewPrivs();
+  } catch (err) {
+    throw new StartupError(`capture process: ${describe(err)}`, { cause: err });
+  }
   const monitor = startMonitor(settings, account, entryScript);
   let source: PacketSource;
   try {
     source = openSource(settings);
     if (settings.pidfile !== null) writePidfile(settings.pidfile);
     dropPrivileges(chrootDir, account);
+    lockProcess('capture process', procctl);
   } catch (err) {
     // The start-up error is the one thing to report; the monitor just goes.
     monitor.child.kill('SIGKILL');

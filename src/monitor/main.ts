@@ -9,6 +9,7 @@ import { SYSLOG_FAULT_PRIORITY, SYSLOG_INFO_PRIORITY, SYSLOG_PRIORITY } from '..
 import type { Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, closeInheritedFds } from '../shared/fds.js';
+import { lockProcess } from '../shared/procctl.js';
 import { RecordReader } from './channel.js';
 import { JsonOutput, eventLine } from './jsonout.js';
 import { ceeMessage } from './cee.js';
@@ -43,6 +44,9 @@ export function runMonitor(settings: Settings): void {
   if (settings.statusFd !== null) keep.push(settings.statusFd);
   if (settings.json !== null) keep.push(MONITOR_JSON_FD);
   closeInheritedFds(keep);
+  // After the look at /proc/self/fd above, which a process that is not dumpable may
+  // not read any more.
+  lockProcess('monitor');
 
   const syslog = new SyslogWriter(settings.syslogSocket, { notice: stderr });
   /** A line for the operator: syslog at `priority`, and the terminal with --stderr. */

@@ -22,6 +22,8 @@ function mappedAddons(pid: number): string[] {
 
 const CAPTURE_ONLY = ['posix.node', 'rawrecv.node', 'pcap_binding.node'];
 const MONITOR_ONLY = ['unix_dgram.node'];
+/** Both halves set their own process attributes. */
+const BOTH = ['procctl.node'];
 
 for (const backend of ['raw socket', 'libpcap'] as const) {
   rootTest(`${backend}: the monitor maps no capture-side addon, the capture process no monitor-side one`, async (t) => {
@@ -32,14 +34,15 @@ for (const backend of ['raw socket', 'libpcap'] as const) {
     t.log(`capture: ${capture.join(' ')}; monitor: ${monitor.join(' ')}`);
     // What each side needs is there: the check reads the right processes.
     t.true(capture.includes('posix.node'));
+    t.true(capture.includes('procctl.node'));
     t.true(capture.includes(backend === 'libpcap' ? 'pcap_binding.node' : 'rawrecv.node'));
-    t.deepEqual(monitor, MONITOR_ONLY);
+    t.deepEqual(monitor, [...BOTH, ...MONITOR_ONLY].sort());
     t.deepEqual(
       capture.filter((name) => MONITOR_ONLY.includes(name)),
       [],
     );
     t.deepEqual(
-      capture.filter((name) => !CAPTURE_ONLY.includes(name)),
+      capture.filter((name) => !CAPTURE_ONLY.includes(name) && !BOTH.includes(name)),
       [],
       'the capture process maps only capture-side addons',
     );

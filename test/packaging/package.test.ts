@@ -95,6 +95,7 @@ const APP_REQUIRED = [
   '/usr/lib/scanlogd/dist/src/cli.js',
   '/usr/lib/scanlogd/node_modules/commander/package.json',
   '/usr/lib/scanlogd/build/Release/rawrecv.node',
+  '/usr/lib/scanlogd/build/Release/procctl.node',
   '/usr/lib/scanlogd/node_modules/posix/build/Release/posix.node',
   '/usr/lib/scanlogd/node_modules/unix-dgram/build/Release/unix_dgram.node',
   '/usr/lib/scanlogd/node_modules/pcap/build/Release/pcap_binding.node',

@@ -1,0 +1,73 @@
+/*
+ * procctl: the two process attributes Node cannot set itself, for both halves.
+ *
+ *   noNewPrivs()        prctl(PR_SET_NO_NEW_PRIVS, 1) on the calling thread: no
+ *                       execve() from it, nor from any process started from it after
+ *                       this, can gain privileges (setuid files, file capabilities).
+ *                       A process spawned after the call inherits it in every thread.
+ *   setDumpable(false)  prctl(PR_SET_DUMPABLE, 0) for the whole process: its /proc
+ *                       files become root's, and a process of the same uid without
+ *                       CAP_SYS_PTRACE can no longer ptrace it or read its memory.
+ *   state()             { noNewPrivs, dumpable } as the kernel reports them now.
+ *
+ * Each throws with strerror's text if the kernel refuses. No state, no threads.
+ */
+#define NAPI_VERSION 8
+#include <errno.h>
+#include <node_api.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+	char text[256];
+	snprintf(text, sizeof text, "%s: %s", what, strerror(err));
+	napi_throw_error(env, NULL, text);
+	return NULL;
+}
+
+static napi_value js_no_new_privs(napi_env env, napi_callback_info info) {
+	(void)info;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return throw_errno(env, "prctl(PR_SET_NO_NEW_PRIVS)", errno);
+	return NULL;
+}
+
+static napi_value js_set_dumpable(napi_env env, napi_callback_info info) {
+	size_t argc = 1;
+	napi_value argv[1];
+	bool dumpable;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+	    napi_get_value_bool(env, argv[0], &dumpable) != napi_ok) {
+		napi_throw_type_error(env, NULL, "procctl.setDumpable(boolean)");
+		return NULL;
+	}
+	if (prctl(PR_SET_DUMPABLE, dumpable ? 1 : 0, 0, 0, 0) != 0) return throw_errno(env, "prctl(PR_SET_DUMPABLE)", errno);
+	return NULL;
+}
+
+static napi_value js_state(napi_env env, napi_callback_info info) {
+	(void)info;
+	int nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	if (nnp < 0 || dumpable < 0) return throw_errno(env, "prctl(PR_GET_...)", errno);
+	napi_value out, a, b;
+	if (napi_create_object(env, &out) != napi_ok || napi_get_boolean(env, nnp == 1, &a) != napi_ok ||
+	    napi_get_boolean(env, dumpable != 0, &b) != napi_ok || napi_set_named_property(env, out, "noNewPrivs", a) != napi_ok ||
+	    napi_set_named_property(env, out, "dumpable", b) != napi_ok)
+		return NULL;
+	return out;
+}
+
+NAPI_MODULE_INIT() {
+	static const struct {
+		const char *name;
+		napi_callback fn;
+	} functions[] = {{"noNewPrivs", js_no_new_privs}, {"setDumpable", js_set_dumpable}, {"state", js_state}};
+	for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
+		napi_value fn;
+		if (napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn) != napi_ok ||
+		    napi_set_named_property(env, exports, functions[i].name, fn) != napi_ok)
+			return NULL;
+	}
+	return exports;
+}

@@ -1,0 +1,41 @@
+// No new privileges, and not dumpable: the process attributes each half sets for
+// itself (native/procctl.c). Loaded by each process as it starts, before any drop.
+
+import path = require('node:path');
+import { StartupError, describe } from './errors.js';
+import type { ProcCtl } from '../types/procctl.js';
+
+/** Where `npm ci` (node-gyp) puts the addon, relative to dist/src/shared. */
+export const PROCCTL_PATH = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'procctl.node');
+
+let loaded: ProcCtl | null = null;
+
+export function loadProcCtl(): ProcCtl {
+  if (loaded === null) {
+    try {
+      loaded = require(PROCCTL_PATH) as ProcCtl;
+    } catch (err) {
+      throw new StartupError(`process attributes addon ${PROCCTL_PATH}: ${describe(err)} (npm ci builds it)`, { cause: err });
+    }
+  }
+  return loaded;
+}
+
+/**
+ * Not dumpable, set explicitly rather than left to fs.suid_dumpable: the /proc files of
+ * the process become root's, and another process of the same user (the other half,
+ * were it compromised) can neither ptrace it nor read its memory. Also no new
+ * privileges on this thread. Throws a StartupError naming `who` if either is refused.
+ */
+export function lockProcess(who: string, procctl: ProcCtl = loadProcCtl()): void {
+  try {
+    procctl.noNewPrivs();
+    procctl.setDumpable(false);
+  } catch (err) {
+    throw new StartupError(`${who}: ${describe(err)}`, { cause: err });
+  }
+  const state = procctl.state();
+  if (!state.noNewPrivs || state.dumpable) {
+    throw new StartupError(`${who}: process attributes not set: no_new_privs ${state.noNewPrivs}, dumpable ${state.dumpable}`);
+  }
+}
