@@ -3,17 +3,17 @@
 // Prints a table; `node dist/bench/collisions.js` after `npm run build`.
 
 import { Detector, hashAddress } from '../src/monitor/engine.js';
-import { DEFAULT_PARAMS } from '../src/shared/params.js';
+import { DEFAULT_PARAMS, MAX_HASH_MAX, type DetectorParams } from '../src/shared/params.js';
 import type { PacketSummary } from '../src/shared/record.js';
 import { median, table } from './stats.js';
 
 const PACKETS = 2_000_000;
 const ROUNDS = 5;
 
-/** Addresses in 198.18.0.0/15 whose scanlogd hash is `bucket`. */
-function collidingSources(bucket: number, wanted: number): number[] {
+/** Addresses from `first` on (198.18.0.0/15 by default) whose scanlogd hash is `bucket`. */
+function collidingSources(bucket: number, wanted: number, first = 0xc6120000, end = 0xc6140000): number[] {
   const out: number[] = [];
-  for (let a = 0xc6120000; a < 0xc6140000 && out.length < wanted; a++) {
+  for (let a = first; a < end && out.length < wanted; a++) {
     if (hashAddress(a, DEFAULT_PARAMS.hashSize) === bucket) out.push(a >>> 0);
   }
   return out;
@@ -34,8 +34,8 @@ function randomSources(count: number, seed: number): number[] {
 }
 
 /** Nanoseconds per packet for SYNs cycling through `sources`, one new port each. */
-function measure(sources: number[]): { nsPerPacket: number; longestChain: number; evictions: number } {
-  const detector = new Detector(DEFAULT_PARAMS);
+function measure(sources: number[], params: DetectorParams = DEFAULT_PARAMS): { nsPerPacket: number; longestChain: number; evictions: number } {
+  const detector = new Detector(params);
   const pkt: PacketSummary = { saddr: 0, daddr: 0xc6120001, sport: 40000, dport: 0, flags: 0x02, tos: 0, ttl: 64, time: 0 };
   const start = process.hrtime.bigint();
   for (let i = 0; i < PACKETS; i++) {
@@ -46,7 +46,7 @@ function measure(sources: number[]): { nsPerPacket: number; longestChain: number
   }
   const ns = Number(process.hrtime.bigint() - start);
   let longestChain = 0;
-  for (let b = 0; b < DEFAULT_PARAMS.hashSize; b++) longestChain = Math.max(longestChain, detector.chain(b).length);
+  for (let b = 0; b < params.hashSize; b++) longestChain = Math.max(longestChain, detector.chain(b).length);
   return { nsPerPacket: ns / PACKETS, longestChain, evictions: detector.counters.bucketEvictions };
 }
 
@@ -71,6 +71,21 @@ function main(): void {
   console.log(table(['sources', 'ns/packet', 'longest chain', 'bucket evictions'], rows));
   const [collide, random] = [results[workloads[0]![0]] as number, results[workloads[1]![0]] as number];
   console.log(`colliding / random: ${(collide / random).toFixed(2)}x (chains are capped at ${DEFAULT_PARAMS.hashMax})`);
+
+  // What --hash-max buys an attacker who can choose colliding sources, with a table large
+  // enough (--sources 65536) that the chain length is bounded by --hash-max alone.
+  // Spoofed sources need not be routable: any of 10.0.0.0/8 will do here.
+  const many = collidingSources(hashAddress(0x0a000001, DEFAULT_PARAMS.hashSize), 4096, 0x0a000000, 0x0b000000);
+  const capRows: string[][] = [];
+  for (const hashMax of [16, 64, MAX_HASH_MAX, 1024, 4096]) {
+    const params = { ...DEFAULT_PARAMS, listSize: 65536, hashMax };
+    measure(many, params);
+    const runs = Array.from({ length: ROUNDS }, () => measure(many, params));
+    const ns = median(runs.map((r) => r.nsPerPacket));
+    capRows.push([String(hashMax), ns.toFixed(1), String((runs[0] as ReturnType<typeof measure>).longestChain)]);
+  }
+  console.log(`\n${many.length} colliding sources, --sources 65536, by --hash-max (at most ${MAX_HASH_MAX} is accepted):`);
+  console.log(table(['--hash-max', 'ns/packet', 'longest chain'], capRows));
 }
 
 main();

@@ -15,6 +15,12 @@ export function checkPidfileDir(file: string, account: Account): void {
   } catch (err) {
     throw new StartupError(`pidfile ${file}: ${describe(err)}`);
   }
+  if (st.isDirectory() && (st.mode & 0o002) !== 0) {
+    // Anyone could plant a pidfile there before the start, or swap it while it runs.
+    throw new StartupError(
+      `pidfile ${file}: directory ${dir} is writable by others (mode ${(st.mode & 0o7777).toString(8)}); use one that only root and user ${account.name} can write, such as /run/scanlogd`,
+    );
+  }
   if (!st.isDirectory() || !mayAccess(st, account, WRITE)) {
     throw new StartupError(
       `pidfile ${file}: directory ${dir} must be writable by user ${account.name}, which removes the file at stop`,

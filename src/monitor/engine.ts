@@ -1,6 +1,7 @@
 // Port scan detection, decision for decision the same as scanlogd 2.2.8's
 // process_packet(). Pure: records and times in, detected scans out; no I/O, no clock.
 
+import crypto = require('node:crypto');
 import { elapsed } from '../shared/clock.js';
 import type { DetectorParams } from '../shared/params.js';
 import type { PacketSummary } from '../shared/record.js';
@@ -60,6 +61,26 @@ export interface EngineObserver {
 }
 
 const NIL = -1;
+
+/** Random bits for the keyed hash, drawn once per detector. */
+export function randomHashKey(): Uint32Array {
+  return crypto.randomFillSync(new Uint32Array(3));
+}
+
+/**
+ * The keyed bucket of `addr`: the address mixed with `key` by two multiply-xorshift
+ * rounds (odd multipliers, so every step is a bijection on 32 bits), then the top bits.
+ * Without the key, which addresses share a bucket cannot be computed. It is not a
+ * cryptographic function: an attacker who could watch evictions at length might learn
+ * about the key, and the bucket cap still bounds what that would buy.
+ */
+export function keyedHashAddress(addr: number, hashSize: number, key: Uint32Array): number {
+  let h = (addr ^ (key[0] as number)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), (key[1] as number) | 1);
+  h = Math.imul(h ^ (h >>> 15), (key[2] as number) | 1);
+  h ^= h >>> 16;
+  return (h >>> 0) & (hashSize - 1);
+}
 
 /**
  * scanlogd's hash over s_addr as a little-endian host stores it, so that the same
@@ -121,6 +142,8 @@ export class Detector {
     params: Readonly<DetectorParams>,
     /** Null unless structured output needs it: the plain path pays one test per call. */
     private readonly observer: EngineObserver | null = null,
+    /** For --hash keyed; tests give a fixed one. */
+    private readonly hashKey: Uint32Array | null = params.hash === 'keyed' ? randomHashKey() : null,
   ) {
     this.params = params;
     const n = params.listSize;
@@ -139,6 +162,10 @@ export class Detector {
     this.flagsAnd = new Uint8Array(n);
     this.changing = new Uint8Array(n);
     this.hash = new Int32Array(params.hashSize).fill(NIL);
+  }
+
+  private bucketOf(addr: number): number {
+    return this.hashKey === null ? hashAddress(addr, this.params.hashSize) : keyedHashAddress(addr, this.params.hashSize, this.hashKey);
   }
 
   private portWeight(port: number): number {
@@ -160,7 +187,7 @@ export class Detector {
     // 0.0.0.0 marks unused slots; a spoofed one must not match them.
     if (addr === 0) return null;
 
-    const bucket = hashAddress(addr, this.params.hashSize);
+    const bucket = this.bucketOf(addr);
     // Walk the chain: `count` entries before the match (or all of them), `last` the
     // predecessor of the match or, without one, the last entry that has a successor.
     let count = 0;
@@ -204,7 +231,7 @@ export class Detector {
     if (oldAddr !== 0) {
       this.counters.slotReuses++;
       this.observer?.released(slot, 'slot-reused', wallMs);
-      this.unlink(slot, hashAddress(oldAddr, this.params.hashSize));
+      this.unlink(slot, this.bucketOf(oldAddr));
     }
     this.index = slot + 1 >= this.params.listSize ? 0 : slot + 1;
 

@@ -2,7 +2,7 @@
 // the settings both processes derive from it.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_PARAMS, checkParams, portsBelowThreshold, type DetectorParams } from './params.js';
+import { DEFAULT_PARAMS, HASH_KINDS, MAX_HASH_MAX, checkParams, portsBelowThreshold, type DetectorParams, type HashKind } from './params.js';
 import {
   MAX_IGNORE_PORTS,
   MAX_IGNORE_SOURCES,
@@ -177,7 +177,12 @@ export function buildProgram(): Command {
     .option('--log-max-length <chars>', 'message length limit, ports trimmed to fit (0: none)', wholeNumber(0, 100000), d.logMaxLength)
     .option('--sources <n>', 'source addresses tracked at once', wholeNumber(1, 65536), d.listSize)
     .option('--hash-size <n>', 'hash buckets (a power of two)', wholeNumber(2, 65536), d.hashSize)
-    .option('--hash-max <n>', 'sources per hash bucket', wholeNumber(1, 65536), d.hashMax)
+    .addOption(
+      new Option('--hash <kind>', 'how a source picks its hash bucket: classic (scanlogd\'s) or keyed (random bits chosen at start, so spoofed addresses cannot be chosen to share a real scanner\'s bucket)')
+        .choices(HASH_KINDS)
+        .default(d.hash),
+    )
+    .option('--hash-max <n>', `sources per hash bucket (at most ${MAX_HASH_MAX}: each packet may walk that many)`, wholeNumber(1, MAX_HASH_MAX), d.hashMax)
     .addOption(new Option('--role <role>').argParser(role).default('capture').hideHelp())
     .addOption(new Option('--status-fd <fd>').argParser(wholeNumber(3, 1000)).hideHelp())
     .addHelpText(
@@ -221,6 +226,7 @@ interface RawOptions {
   sources: number;
   hashSize: number;
   hashMax: number;
+  hash: HashKind;
   role: Role;
   statusFd?: number;
   config?: string;
@@ -296,6 +302,7 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
     listSize: o.sources,
     hashSize: o.hashSize,
     hashMax: o.hashMax,
+    hash: o.hash,
   };
   if (o.promisc && o.interface === undefined) program.error('error: --promisc needs --interface', { exitCode: 1 });
   const problems = checkParams(params);
@@ -349,6 +356,7 @@ export function monitorArguments(s: Settings, statusFd: number | null): string[]
     '--sources', String(p.listSize),
     '--hash-size', String(p.hashSize),
     '--hash-max', String(p.hashMax),
+    '--hash', p.hash,
   ];
   if (s.stderr) args.push('--stderr');
   if (s.pidfile !== null) args.push('--pidfile', s.pidfile);

@@ -44,6 +44,16 @@ export const SYSLOG_FAULT_PRIORITY = 27;
 /** LOG_DAEMON | LOG_INFO, for the counters line. */
 export const SYSLOG_INFO_PRIORITY = 30;
 
+/**
+ * How a source address picks its hash bucket. `classic` is scanlogd's, so that the
+ * same addresses share a bucket here as there (and the same real scanner can be pushed
+ * out of its bucket by spoofed addresses chosen for it, as there); `keyed` mixes the
+ * address with random bits chosen when the monitor starts, so that nobody outside can
+ * compute which addresses share a bucket.
+ */
+export type HashKind = 'classic' | 'keyed';
+export const HASH_KINDS: readonly HashKind[] = ['classic', 'keyed'];
+
 export interface DetectorParams {
   portWeightPriv: number;
   portWeightHigh: number;
@@ -58,6 +68,7 @@ export interface DetectorParams {
   listSize: number;
   hashSize: number;
   hashMax: number;
+  hash: HashKind;
 }
 
 export const DEFAULT_PARAMS: Readonly<DetectorParams> = Object.freeze({
@@ -72,6 +83,7 @@ export const DEFAULT_PARAMS: Readonly<DetectorParams> = Object.freeze({
   listSize: LIST_SIZE,
   hashSize: HASH_SIZE,
   hashMax: HASH_MAX,
+  hash: 'classic',
 });
 
 /**
@@ -82,6 +94,14 @@ export function portsBelowThreshold(p: Pick<DetectorParams, 'portWeightPriv' | '
   const lightest = Math.min(p.portWeightPriv, p.portWeightHigh);
   return Math.ceil(p.scanWeightThreshold / lightest) - 1;
 }
+
+/**
+ * --hash-max at most: every packet walks its source's chain, so the cap is what a
+ * spoofer choosing colliding addresses can make each packet cost. At 256 that stays of
+ * the order of the rest of a packet's cost in both processes; the cost grows linearly
+ * beyond (`npm run bench:collisions` prints it for each cap).
+ */
+export const MAX_HASH_MAX = 256;
 
 /** Times travel as uint32 milliseconds and are compared as signed differences. */
 export const MAX_DELAY_MS = 0x7fffffff;
@@ -105,7 +125,7 @@ export function checkParams(p: DetectorParams): string[] {
   whole('--sources', p.listSize, 1, 65536);
   // One bucket would leave the hash nothing to shift by.
   whole('--hash-size', p.hashSize, 2, 65536);
-  whole('--hash-max', p.hashMax, 1, 65536);
+  whole('--hash-max', p.hashMax, 1, MAX_HASH_MAX);
   if (problems.length > 0) return problems;
   if ((p.hashSize & (p.hashSize - 1)) !== 0) {
     problems.push(`--hash-size must be a power of two, not ${p.hashSize}`);

@@ -416,6 +416,11 @@ const startupCases: StartupCase[] = [
     expect: /^scanlogd: cannot start the monitor as user scanlogd: spawn EINVAL$/,
   },
   {
+    name: 'pidfile directory writable by others (/tmp)',
+    args: () => ['-f', '--pidfile', '/tmp/scanlogd.pid'],
+    expect: /^scanlogd: pidfile \/tmp\/scanlogd\.pid: directory \/tmp is writable by others \(mode 1777\); use one that only root and user scanlogd can write, such as \/run\/scanlogd$/,
+  },
+  {
     name: 'pidfile directory the scanlogd user cannot write',
     args: (d) => ['-f', '--pidfile', `${d}/rootonly/scanlogd.pid`],
     prepare: (d) => fs.mkdirSync(`${d}/rootonly`, { mode: 0o755 }),

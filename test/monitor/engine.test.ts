@@ -4,7 +4,7 @@
 import test from 'ava';
 import { DEFAULT_PARAMS, checkParams, type DetectorParams } from '../../src/shared/params.js';
 import { type PacketSummary } from '../../src/shared/record.js';
-import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, Detector, TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_SYN, hashAddress, type Scan } from '../../src/monitor/engine.js';
+import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, Detector, TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_SYN, hashAddress, keyedHashAddress, type Scan } from '../../src/monitor/engine.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { formatAddress, parseAddress } from '../../src/shared/ipv4.js';
 import { elapsed } from '../../src/shared/clock.js';
@@ -489,6 +489,42 @@ test('the bucket limit follows hashMax (as in C, a bucket with a single entry st
   const d1 = detector({ hashMax: 1 });
   addresses.forEach((saddr, i) => d1.process(packet({ saddr, time: 10000 + i }), WALL_MS));
   t.deepEqual(d1.chain(bucket), addresses.slice(3).reverse());
+});
+
+test('spoofed sources chosen to share a scanner\'s classic bucket push it out; with --hash keyed they cannot', (t) => {
+  const { bucket, addresses } = colliding(17);
+  const [scanner, ...spoofed] = addresses as [number, ...number[]];
+  const KEY = Uint32Array.of(0x9e3779b9, 0x85ebca6b, 0xc2b2ae35);
+  const attack = (d: Detector): number[] => {
+    // Six privileged ports from the scanner, 16 spoofed SYNs into its bucket, its seventh port.
+    run(d, probes(PRIV.slice(0, 6), 10000, 1, { saddr: scanner }));
+    spoofed.forEach((saddr, i) => d.process(packet({ saddr, time: 10010 + i }), WALL_MS));
+    return run(d, [packet({ saddr: scanner, dport: PRIV[6], time: 10100 })]).map(([i]) => i);
+  };
+  const classic = detector();
+  t.deepEqual(attack(classic), [], 'classic: the scanner was evicted, its seventh port starts over');
+  t.is(classic.counters.bucketEvictions, 2);
+  t.true(addresses.every((a) => hashAddress(a, 512) === bucket));
+  const keyed = new Detector({ ...DEFAULT_PARAMS, hash: 'keyed' }, null, KEY);
+  t.deepEqual(attack(keyed), [0], 'keyed: the scan is reported');
+  t.is(keyed.counters.bucketEvictions, 0);
+});
+
+test('keyed hash: fixed for a key, spread over the buckets, different for another key', (t) => {
+  const KEY = Uint32Array.of(1, 2, 3);
+  const { addresses } = colliding(16);
+  const buckets = addresses.map((a) => keyedHashAddress(a, 512, KEY));
+  t.deepEqual(buckets, addresses.map((a) => keyedHashAddress(a, 512, KEY)));
+  t.true(new Set(buckets).size >= 12, `16 classic-colliding sources fall in ${new Set(buckets).size} keyed buckets`);
+  t.true(buckets.every((b) => b >= 0 && b < 512));
+  const other = addresses.map((a) => keyedHashAddress(a, 512, Uint32Array.of(4, 5, 6)));
+  t.notDeepEqual(other, buckets);
+  // Each detector draws its own key.
+  const a = new Detector({ ...DEFAULT_PARAMS, hash: 'keyed' });
+  const b = new Detector({ ...DEFAULT_PARAMS, hash: 'keyed' });
+  for (const d of [a, b]) addresses.forEach((saddr, i) => d.process(packet({ saddr, time: 10000 + i }), WALL_MS));
+  const layout = (d: Detector): string => Array.from({ length: 512 }, (_, i) => d.chain(i).length).join();
+  t.not(layout(a), layout(b));
 });
 
 test('clock wrap: a scan across 2^32 ms is one scan', (t) => {

@@ -53,6 +53,7 @@ const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<Detect
   [['--json', '/var/log/scanlogd.json'], { json: '/var/log/scanlogd.json' }, {}],
   [['-f', '--json', '-'], { foreground: true, json: '-' }, {}],
   [['--json-syslog'], { jsonSyslog: true }, {}],
+  [['--hash', 'keyed'], {}, { hash: 'keyed' }],
   [['--stats-interval', '300'], { statsIntervalMs: 300000 }, {}],
   // A heavier privileged port raises the derived threshold and the port list with it.
   [['--port-weight-priv', '5'], {}, { portWeightPriv: 5, scanWeightThreshold: 35, maxPorts: 34 }],
@@ -113,6 +114,7 @@ const reparsed: Array<[string, string[], number | null]> = [
   ['structured output and counters', ['--json', '/var/log/scanlogd.json', '--stats-interval', '60'], null],
   ['structured output on standard output', ['--foreground', '--json', '-'], null],
   ['structured events to syslog, and to a file', ['--json-syslog', '--json', '/var/log/scanlogd.json'], null],
+  ['the keyed hash', ['--hash', 'keyed', '--hash-max', '256'], null],
 ];
 
 for (const [name, argv, statusFd] of reparsed) {
@@ -152,6 +154,8 @@ const rejected: Array<[string[], string]> = [
   [['--scan-delay', '-1'], "error: option '--scan-delay <seconds>' argument '-1' is invalid. must be a positive number of seconds (up to 3 decimals)."],
   [['--scan-delay', '1.0001'], "error: option '--scan-delay <seconds>' argument '1.0001' is invalid. must be a positive number of seconds (up to 3 decimals)."],
   [['--log-count', '-3'], "error: option '--log-count <n>' argument '-3' is invalid. must be a whole number from 1 to 1000000."],
+  [['--hash', 'siphash'], "error: option '--hash <kind>' argument 'siphash' is invalid. Allowed choices are classic, keyed."],
+  [['--hash-max', '257'], "error: option '--hash-max <n>' argument '257' is invalid. must be a whole number from 1 to 256."],
   [['--hash-size', '100'], 'error: --hash-size must be a power of two, not 100'],
   [['--port-weight-high', '0'], "error: option '--port-weight-high <n>' argument '0' is invalid. must be a whole number from 1 to 1000."],
   [['--scan-weight-threshold', '50', '--max-ports', '10'], 'error: --scan-weight-threshold 50 needs room for 49 ports, but --max-ports is 10'],

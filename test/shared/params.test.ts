@@ -19,6 +19,7 @@ test('the defaults are scanlogd 2.2.8 params.h', (t) => {
     listSize: 256,
     hashSize: 512,
     hashMax: 16,
+    hash: 'classic',
   });
   t.true(Object.isFrozen(DEFAULT_PARAMS));
 });
@@ -39,7 +40,7 @@ const ranges: Array<[keyof DetectorParams, string, number, number]> = [
   ['logMaxLength', '--log-max-length', 0, 100000],
   ['listSize', '--sources', 1, 65536],
   ['hashSize', '--hash-size', 2, 65536],
-  ['hashMax', '--hash-max', 1, 65536],
+  ['hashMax', '--hash-max', 1, 256],
 ];
 
 for (const [field, name, min, max] of ranges) {
@@ -57,7 +58,7 @@ for (const [field, name, min, max] of ranges) {
 test('checkParams lists every field that is out of range', (t) => {
   t.deepEqual(checkParams(withParams({ logCount: 0, hashMax: -1 })), [
     '--log-count must be a whole number from 1 to 1000000, not 0',
-    '--hash-max must be a whole number from 1 to 65536, not -1',
+    '--hash-max must be a whole number from 1 to 256, not -1',
   ]);
 });
 
