@@ -3,8 +3,8 @@
 
 import fs = require('node:fs');
 import path = require('node:path');
-import { StartupError, describe } from '../shared/errors.js';
-import { WRITE, mayAccess } from '../shared/ownership.js';
+import { StartupError, describe, syscallText } from '../shared/errors.js';
+import { WRITE, mayAccess, unsafeDirectory } from '../shared/ownership.js';
 import type { Account } from './privdrop.js';
 
 export function checkPidfileDir(file: string, account: Account): void {
@@ -42,18 +42,45 @@ export function writePidfile(file: string): void {
 
 /**
  * Opens the --json file for the monitor, which cannot open it itself: a log directory
- * is root's. Appending, created 0640, and never through a planted symbolic link.
+ * is root's. The same rules as the configuration file: every directory above it root's
+ * and writable by no one else (who could swap the file could make root append to any
+ * file); appending, created 0640, never through a planted symbolic link, never
+ * blocking on a FIFO; and it must be a regular root-owned file with one link (a hard
+ * link planted earlier could point anywhere on the file system), mode 0640.
  * `-` is the capture process's standard output.
  */
 export function openJsonOutput(file: string): number {
   if (file === '-') return 1;
+  const fail = (why: string, err?: unknown): never => {
+    throw new StartupError(`--json ${file}: ${why}`, err === undefined ? undefined : { cause: err });
+  };
+  let dir = '';
   try {
-    return fs.openSync(
-      file,
-      fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW,
+    dir = fs.realpathSync(path.dirname(file));
+  } catch (err) {
+    fail(syscallText(err), err);
+  }
+  const unsafe = unsafeDirectory(dir);
+  if (unsafe !== null) fail(`directory ${unsafe.dir} is ${unsafe.problem}`);
+  let fd = -1;
+  try {
+    fd = fs.openSync(
+      path.join(dir, path.basename(file)),
+      fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK,
       0o640,
     );
   } catch (err) {
-    throw new StartupError(`--json ${file}: ${describe(err)}`);
+    fail(describe(err), err);
   }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) fail('not a regular file');
+    if (st.uid !== 0) fail(`owned by uid ${st.uid}, not root`);
+    if (st.nlink !== 1) fail(`has ${st.nlink} links; it must have one`);
+    if ((st.mode & 0o7777) !== 0o640) fs.fchmodSync(fd, 0o640);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  return fd;
 }

@@ -318,12 +318,23 @@ rootTest('--json - without --foreground is refused with one line and status 1', 
   t.is(r.stderr, 'error: --json - writes to standard output, which the daemon gives up when it detaches; add --foreground\n');
 });
 
-rootTest('a full disk for --json (/dev/full): detection and syslog go on, the dropped lines are counted and reported', async (t) => {
-  const { bed, syslog, daemon } = await startScene(t, ['--json', '/dev/full']);
+rootTest('a full disk for --json: detection and syslog go on, the dropped lines are counted and reported', async (t) => {
+  // A file system of its own, filled up: every write to the events file fails (ENOSPC).
+  const dir = makeSocketDir();
+  const full = path.join(dir, 'full');
+  fs.mkdirSync(full, { mode: 0o755 });
+  childProcess.execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0755', 'tmpfs', full]);
+  t.teardown(() => {
+    childProcess.spawnSync('umount', ['-l', full]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  childProcess.spawnSync('dd', ['if=/dev/zero', `of=${path.join(full, 'filler')}`, 'bs=4k']);
+  const file = path.join(full, 'events.json');
+  const { bed, syslog, daemon } = await startScene(t, ['--json', file]);
   await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-20', bed.targetAddr]);
   await waitFor('the scan line', () => (syslog.datagrams.some((d) => d.startsWith('<25>')) ? true : undefined));
   await waitFor('the JSON fault', () => (syslog.datagrams.some((d) => d.startsWith('<27>')) ? true : undefined));
-  t.true(syslog.messages().includes('JSON output to /dev/full failed (ENOSPC); dropping lines until it works again'), syslog.datagrams.join('\n'));
+  t.true(syslog.messages().includes(`JSON output to ${file} failed (ENOSPC); dropping lines until it works again`), syslog.datagrams.join('\n'));
   process.kill(daemon.pid, 'SIGUSR1');
   await waitFor('a counters line', () => (countersLines(syslog.datagrams).length >= 1 ? true : undefined));
   const counters = countersLines(syslog.datagrams)[0] as Record<string, number>;
@@ -331,6 +342,66 @@ rootTest('a full disk for --json (/dev/full): detection and syslog go on, the dr
   // The scan event, and the scan_end too if the source went quiet meanwhile.
   t.true(counters['json_lines_dropped'] === 1 || counters['json_lines_dropped'] === 2, JSON.stringify(counters));
   t.true(daemon.child.exitCode === null);
+});
+
+/** Each unsafe --json path, made in a fresh root-owned directory, and the line that refuses it. */
+const unsafeJson: Array<{ name: string; make: (dir: string) => string; line: RegExp }> = [
+  {
+    name: 'a directory others can write',
+    make: (d) => {
+      fs.mkdirSync(`${d}/open`, { mode: 0o777 });
+      fs.chmodSync(`${d}/open`, 0o777);
+      return `${d}/open/events.json`;
+    },
+    line: /^scanlogd: --json .*\/open\/events\.json: directory .*\/open is writable by others \(mode 777\)$/,
+  },
+  {
+    name: 'a FIFO (start-up does not block on it)',
+    make: (d) => {
+      childProcess.execFileSync('mkfifo', [`${d}/fifo.json`]);
+      return `${d}/fifo.json`;
+    },
+    line: /^scanlogd: --json .*\/fifo\.json: .*ENXIO.*$/,
+  },
+  {
+    name: 'a file with a second hard link',
+    make: (d) => {
+      fs.writeFileSync(`${d}/events.json`, '');
+      fs.linkSync(`${d}/events.json`, `${d}/other`);
+      return `${d}/events.json`;
+    },
+    line: /^scanlogd: --json .*\/events\.json: has 2 links; it must have one$/,
+  },
+  {
+    name: 'a file not owned by root',
+    make: (d) => {
+      fs.writeFileSync(`${d}/events.json`, '');
+      fs.chownSync(`${d}/events.json`, 65534, 65534);
+      return `${d}/events.json`;
+    },
+    line: /^scanlogd: --json .*\/events\.json: owned by uid 65534, not root$/,
+  },
+];
+
+for (const c of unsafeJson) {
+  rootTest(`an unsafe --json path stops start-up with one line: ${c.name}`, (t) => {
+    const dir = makeSocketDir();
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const r = childProcess.spawnSync(process.execPath, [entryScript(), '-f', '--json', c.make(dir)], { encoding: 'utf8', timeout: 20000 });
+    t.is(r.status, 1, r.stderr);
+    t.regex(r.stderr.trimEnd(), c.line);
+    t.is(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+  });
+}
+
+rootTest('an existing --json file ends up mode 0640, whatever it had', async (t) => {
+  const dir = makeSocketDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'events.json');
+  fs.writeFileSync(file, '', { mode: 0o666 });
+  fs.chmodSync(file, 0o666);
+  await startScene(t, ['--json', file]);
+  t.is(fs.statSync(file).mode & 0o7777, 0o640);
 });
 
 rootTest('an unwritable --json path stops start-up with one line', (t) => {
