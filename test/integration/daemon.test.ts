@@ -9,6 +9,7 @@ import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../.
 import { listenSyslog, makePidfilePath, makeSocketDir, SYSLOG_PREFIX, type SyslogListener } from '../../harness/syslog.js';
 import { startScene, type Scene } from '../../harness/testbed-daemon.js';
 import { entryScript, REPO, execCredentials, isAlive, readStatus, startOurs, userIds } from '../../harness/daemon.js';
+import { callInside } from '../helpers/gdb.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('integration tests skipped: they need root for network namespaces and raw sockets');
@@ -256,16 +257,8 @@ rootTest('inside the capture process, setuid(0) and files outside the chroot fai
     'call (int)mkdir("/x", 448)',
     'call (int)*__errno_location()',
   ];
-  const g = childProcess.spawnSync('gdb', ['-p', String(capturePid), '-batch', '-nx', ...calls.flatMap((c) => ['-ex', c]), '-ex', 'detach'], {
-    encoding: 'utf8',
-    timeout: 60000,
-  });
-  const results = g.stdout
-    .split('\n')
-    .map((l) => /^\$\d+ = (-?\d+)$/.exec(l)?.[1])
-    .filter((v): v is string => v !== undefined)
-    .map(Number);
-  t.deepEqual(results, [-1, 1 /* EPERM */, uid, -1, 2 /* ENOENT */, -1, -1, -1, 13 /* EACCES */], g.stdout + g.stderr);
+  const { values, output } = callInside(capturePid, calls);
+  t.deepEqual(values, [-1, 1 /* EPERM */, uid, -1, 2 /* ENOENT */, -1, -1, -1, 13 /* EACCES */], output);
   t.true(isAlive(capturePid), 'the daemon survives the inspection');
 });
 

@@ -4,11 +4,11 @@
 // the running processes, by gdb calling ptrace(2) there with their own credentials.
 
 import test from 'ava';
-import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import { isRoot } from '../../harness/netns.js';
 import { startScene } from '../../harness/testbed-daemon.js';
 import { isAlive, userIds } from '../../harness/daemon.js';
+import { callInside } from '../helpers/gdb.js';
 
 const haveGdb = fs.existsSync('/usr/bin/gdb');
 const rootTest = isRoot && haveGdb ? test.serial : test.serial.skip;
@@ -20,20 +20,6 @@ const EPERM = 1;
 function statusField(pid: number | string, task: number | string, name: string): string {
   const text = fs.readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
   return new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
-}
-
-/** Calls `calls` inside process `pid` with gdb; the value each printed, in order. */
-function callInside(pid: number, calls: string[]): { values: number[]; output: string } {
-  const g = childProcess.spawnSync('gdb', ['-p', String(pid), '-batch', '-nx', ...calls.flatMap((c) => ['-ex', c]), '-ex', 'detach'], {
-    encoding: 'utf8',
-    timeout: 60000,
-  });
-  const values = g.stdout
-    .split('\n')
-    .map((l) => /^\$\d+ = (-?\d+)$/.exec(l)?.[1])
-    .filter((v): v is string => v !== undefined)
-    .map(Number);
-  return { values, output: g.stdout + g.stderr };
 }
 
 rootTest('both halves: no_new_privs in every thread of the monitor, neither dumpable (their /proc files are root\'s)', async (t) => {
@@ -53,20 +39,14 @@ rootTest('both halves: no_new_privs in every thread of the monitor, neither dump
   }
 });
 
-rootTest('from inside the capture process, ptrace of the monitor is refused (EPERM) and the monitor runs on', async (t) => {
-  const { daemon } = await startScene(t);
-  const { capturePid, monitorPid } = await daemon.ready();
-  const { values, output } = callInside(capturePid, [`call (long)ptrace(${PTRACE_SEIZE}, ${monitorPid}, 0, 0)`, 'call (int)*__errno_location()']);
-  t.deepEqual(values, [-1, EPERM], output);
-  t.is(statusField(monitorPid, monitorPid, 'TracerPid'), '0');
-  t.true(isAlive(capturePid) && isAlive(monitorPid));
-});
-
-rootTest('from inside the monitor, ptrace of the capture process is refused (EPERM)', async (t) => {
-  const { daemon } = await startScene(t);
-  const { capturePid, monitorPid } = await daemon.ready();
-  const { values, output } = callInside(monitorPid, [`call (long)ptrace(${PTRACE_SEIZE}, ${capturePid}, 0, 0)`, 'call (int)*__errno_location()']);
-  t.deepEqual(values, [-1, EPERM], output);
-  t.is(statusField(capturePid, capturePid, 'TracerPid'), '0');
-  t.true(isAlive(capturePid) && isAlive(monitorPid));
-});
+for (const [attacker, target] of [['capture process', 'monitor'], ['monitor', 'capture process']] as const) {
+  rootTest(`from inside the ${attacker}, ptrace of the ${target} is refused (EPERM) and both run on`, async (t) => {
+    const { daemon } = await startScene(t);
+    const { capturePid, monitorPid } = await daemon.ready();
+    const [from, to] = attacker === 'monitor' ? [monitorPid, capturePid] : [capturePid, monitorPid];
+    const { values, output } = callInside(from, [`call (long)ptrace(${PTRACE_SEIZE}, ${to}, 0, 0)`, 'call (int)*__errno_location()']);
+    t.deepEqual(values, [-1, EPERM], output);
+    t.is(statusField(to, to, 'TracerPid'), '0');
+    t.true(isAlive(capturePid) && isAlive(monitorPid));
+  });
+}
