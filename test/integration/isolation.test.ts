@@ -4,6 +4,7 @@
 // the running processes, by gdb calling ptrace(2) there with their own credentials.
 
 import test from 'ava';
+import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import { isRoot } from '../../harness/netns.js';
 import { startScene } from '../../harness/testbed-daemon.js';
@@ -50,3 +51,17 @@ for (const [attacker, target] of [['capture process', 'monitor'], ['monitor', 'c
     t.true(isAlive(capturePid) && isAlive(monitorPid));
   });
 }
+
+rootTest('a process of the scanlogd user cannot read the memory of either half (/proc/PID/mem refused)', async (t) => {
+  const { daemon } = await startScene(t);
+  const { capturePid, monitorPid } = await daemon.ready();
+  for (const pid of [capturePid, monitorPid]) {
+    const r = childProcess.spawnSync(
+      'setpriv',
+      ['--reuid=scanlogd', '--regid=scanlogd', '--clear-groups', '/usr/bin/python3', '-c', `open("/proc/${pid}/mem", "rb")`],
+      { encoding: 'utf8' },
+    );
+    t.not(r.status, 0, `pid ${pid}: ${r.stderr}`);
+    t.regex(r.stderr, /PermissionError/, `pid ${pid}`);
+  }
+});
