@@ -53,8 +53,9 @@ export function rangesText(ports: Iterable<number>): string {
 
 function clip(text: string, max: number): string {
   if (text.length <= max) return text;
-  const cut = text.lastIndexOf(', ', max - 1);
-  return `${text.slice(0, cut > 0 ? cut : max - 1)}, …`;
+  // ", …" takes three characters.
+  const cut = text.lastIndexOf(', ', max - 3);
+  return `${text.slice(0, cut > 0 ? cut : max - 3)}, …`;
 }
 
 /** "09:15:03" for today, "2026-12-02 09:15:03" for another day (the daemon's local time). */
@@ -119,7 +120,7 @@ function floodSentence(notes: readonly SuppressedNote[], today: string): string 
   const ends = notes.filter((n) => n.state === 'end');
   const end = ends[ends.length - 1];
   const dropped = ends.reduce((sum, n) => sum + (n.dropped ?? 0), 0);
-  const notLogged = `${dropped} scan${dropped === 1 ? '' : 's'} were not logged to syslog`;
+  const notLogged = `${dropped} scan${dropped === 1 ? ' was' : 's were'} not logged to syslog`;
   if (start !== undefined && end !== undefined && start.time <= end.time) {
     return `Flood of scans from ${when(start.time, today)} to ${when(end.time, today)}: ${notLogged}.`;
   }
