@@ -42,6 +42,8 @@ export function runNotifier(s: NotifySettings): void {
   if (process.getuid?.() === 0) {
     throw new StartupError(`refusing to run as root: it needs no privilege; run it as its own user (the packages create ${IDENT})`);
   }
+  // The name init scripts find it by (start-stop-daemon --name; at most 15 characters).
+  process.title = IDENT;
   const say = sayer(s.syslogSocket);
   let saved: Position | null;
   try {
