@@ -3,7 +3,7 @@
 // and against exim behind /usr/sbin/sendmail: what arrives, what arrives once across
 // a restart, after a failing or hanging endpoint, across rotation, and what is refused.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import { isRoot, sleep, waitFor } from '../../harness/netns.js';
@@ -17,6 +17,8 @@ import {
   startEndpoint,
   startNotifier,
   writeConfig,
+  type Endpoint,
+  type Notifier,
   type NotifyDir,
 } from '../helpers/notify.js';
 
@@ -36,6 +38,17 @@ function today(clock: string): string {
 
 function args(d: NotifyDir): string[] {
   return ['--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'target'];
+}
+
+/** A webhook endpoint and the notifier following a fresh events file, once it runs. */
+async function webhookScene(t: ExecutionContext, config: string[] = FAST): Promise<{ d: NotifyDir; hook: Endpoint; notifier: Notifier }> {
+  const d = makeNotifyDir(t);
+  const hook = await startEndpoint(t);
+  writeConfig(d.config, [`webhook = ${hook.url}/hook`, ...config]);
+  appendEvents(d.events, []);
+  const notifier = startNotifier(t, args(d));
+  await waitFor('the notifier to follow the file', () => (notifier.stderr().includes('following') ? true : undefined));
+  return { d, hook, notifier };
 }
 
 function webhookMessage(body: string): { title: string; message: string; events: number } {
@@ -66,12 +79,8 @@ rootTest('webhook: a scan is delivered as one message saying who, which ports, h
 });
 
 rootTest('an endpoint answering 500 is retried with backoff and reported; the message goes out once it answers 200', async (t) => {
-  const d = makeNotifyDir(t);
-  const hook = await startEndpoint(t);
+  const { d, hook, notifier: n } = await webhookScene(t);
   hook.script([{ status: 500, body: 'database down' }, { status: 500, body: 'database down' }]);
-  writeConfig(d.config, [`webhook = ${hook.url}/hook`, ...FAST]);
-  const n = startNotifier(t, args(d));
-  await waitFor('the notifier to start', () => (n.stderr().includes('following') ? true : undefined));
   appendEvents(d.events, [scanLine('198.18.0.7', [1, 2, 3, 4, 5, 6, 7], today('10:00:00'))]);
   const [got] = await hook.waitDelivered(1, 30000);
   t.is(hook.all().length, 3);
@@ -83,12 +92,8 @@ rootTest('an endpoint answering 500 is retried with backoff and reported; the me
 });
 
 rootTest('a webhook that never answers times out; the next good event still goes out', async (t) => {
-  const d = makeNotifyDir(t);
-  const hook = await startEndpoint(t);
+  const { d, hook, notifier: n } = await webhookScene(t, ['interval = 1', 'wait = 0.2', 'timeout = 1']);
   hook.script(['hang']);
-  writeConfig(d.config, [`webhook = ${hook.url}/hook`, 'interval = 1', 'wait = 0.2', 'timeout = 1']);
-  const n = startNotifier(t, args(d));
-  await waitFor('the notifier to start', () => (n.stderr().includes('following') ? true : undefined));
   appendEvents(d.events, [scanLine('198.18.0.8', [1, 2, 3, 4, 5, 6, 7], today('10:00:00'))]);
   await waitFor('the timeout', () => (n.stderr().includes('no answer within 1 s') ? true : undefined), 10000);
   appendEvents(d.events, [scanLine('198.18.0.9', [1, 2, 3, 4, 5, 6, 7], today('10:00:05'))]);
@@ -101,11 +106,7 @@ rootTest('a webhook that never answers times out; the next good event still goes
 });
 
 rootTest('a restart delivers what was written while stopped, once, and repeats nothing', async (t) => {
-  const d = makeNotifyDir(t);
-  const hook = await startEndpoint(t);
-  writeConfig(d.config, [`webhook = ${hook.url}/hook`, ...FAST]);
-  const first = startNotifier(t, args(d));
-  await waitFor('the notifier to start', () => (first.stderr().includes('following') ? true : undefined));
+  const { d, hook, notifier: first } = await webhookScene(t);
   appendEvents(d.events, [scanLine('198.18.1.1', [1, 2, 3, 4, 5, 6, 7], today('11:00:00'))]);
   await hook.waitDelivered(1);
   t.is(await first.stop(), 0);
@@ -127,12 +128,7 @@ rootTest('a restart delivers what was written while stopped, once, and repeats n
 });
 
 rootTest('rotation: renamed (a new file under the name) and copytruncate, in the middle of following; nothing lost, nothing twice', async (t) => {
-  const d = makeNotifyDir(t);
-  const hook = await startEndpoint(t);
-  writeConfig(d.config, [`webhook = ${hook.url}/hook`, 'interval = 1', 'wait = 0.1']);
-  appendEvents(d.events, []);
-  const n = startNotifier(t, args(d));
-  await waitFor('the notifier to start', () => (n.stderr().includes('following') ? true : undefined));
+  const { d, hook, notifier: n } = await webhookScene(t, ['interval = 1', 'wait = 0.1']);
   appendEvents(d.events, [scanLine('198.18.2.1', [1, 2, 3, 4, 5, 6, 7], today('12:00:00'))]);
   await hook.waitDelivered(1);
   // Rename: one more line reaches the old file after the rename, then a new file appears.
@@ -158,12 +154,7 @@ rootTest('rotation: renamed (a new file under the name) and copytruncate, in the
 });
 
 rootTest('rotated while stopped: the rest of the old file (events.json.1) is read first, then the new one', async (t) => {
-  const d = makeNotifyDir(t);
-  const hook = await startEndpoint(t);
-  writeConfig(d.config, [`webhook = ${hook.url}/hook`, ...FAST]);
-  appendEvents(d.events, []);
-  const first = startNotifier(t, args(d));
-  await waitFor('the notifier to start', () => (first.stderr().includes('following') ? true : undefined));
+  const { d, hook, notifier: first } = await webhookScene(t);
   await sleep(600);
   t.is(await first.stop(), 0);
   appendEvents(d.events, [scanLine('198.18.3.1', [1, 2, 3, 4, 5, 6, 7], today('13:00:00'))]);
@@ -187,12 +178,7 @@ rootTest('an events file that does not exist yet: the notifier waits for it and 
 });
 
 rootTest('a burst of 40 scans and a flood notice give one digest, not 40 messages; the next burst waits for the interval', async (t) => {
-  const d = makeNotifyDir(t);
-  const hook = await startEndpoint(t);
-  writeConfig(d.config, [`webhook = ${hook.url}/hook`, 'interval = 3', 'wait = 0.5']);
-  appendEvents(d.events, []);
-  const n = startNotifier(t, args(d));
-  await waitFor('the notifier to start', () => (n.stderr().includes('following') ? true : undefined));
+  const { d, hook } = await webhookScene(t, ['interval = 3', 'wait = 0.5']);
   const burst = (from: number): string[] => Array.from({ length: 20 }, (_, i) => scanLine(`198.19.0.${from + i}`, [1, 2, 3, 4, 5, 6, 7], today('15:00:00')));
   appendEvents(d.events, [...burst(1), JSON.stringify({ event: 'suppressed', time: today('15:00:01'), state: 'start' })]);
   appendEvents(d.events, [...burst(21), JSON.stringify({ event: 'suppressed', time: today('15:00:30'), state: 'end', dropped: 35 })]);

@@ -868,38 +868,44 @@ initScriptTest('scanlogd-notify installed: its account, a secrets file only its 
   t.truthy(user, out.get('notify-user'));
   t.true(Number(user?.[1]) < 1000, 'a system account');
   t.regex(out.get('notify-group') ?? '', new RegExp(`^scanlogd-notify:x:${user?.[2]}:$`));
-  t.is(out.get('conf'), 'root:scanlogd-notify:640');
-  t.is(out.get('logdir'), 'root:scanlogd-notify:2750');
-  t.is(out.get('statedir'), 'scanlogd-notify:scanlogd-notify:700');
-  t.is(out.get('markers'), 'created-chroot created-group created-logdir created-notify-group created-notify-user created-user');
-  // Off until configured, in both init systems; the daemon is on.
-  t.is(out.get('rc-notify'), '0');
-  t.is(out.get('rc-daemon'), '4');
-  t.is(out.get('wants-notify'), 'no');
-  t.is(out.get('wants-daemon'), 'yes');
-  t.is(out.get('running-after-install'), 'no');
-  t.is(out.get('unconfigured'), '1');
-  t.is(out.get('unconfigured-says'), 'scanlogd-notify: no channel configured: set pushover-token and pushover-user, ntfy-url, webhook or mail-to in /etc/scanlogd-notify.conf');
-
-  t.is(out.get('start'), '0');
-  t.is(out.get('events'), 'root:scanlogd-notify:640', 'the daemon\'s events file gets the notifier\'s group from the directory');
-  t.is(out.get('notify-start'), '0');
-  t.is(out.get('notify-ids'), `${user?.[1]} ${user?.[1]} ${user?.[2]} ${user?.[2]} scanlogd-notify`);
-  t.is(out.get('notify-status'), '0');
-  t.is(out.get('delivered'), '1');
-  t.is(out.get('state'), 'scanlogd-notify:600');
+  // Off until configured, in both init systems; the daemon is on. Then configured and
+  // started: its user, and the daemon's events file with the notifier's group.
+  const expected: Record<string, string> = {
+    conf: 'root:scanlogd-notify:640',
+    logdir: 'root:scanlogd-notify:2750',
+    statedir: 'scanlogd-notify:scanlogd-notify:700',
+    markers: 'created-chroot created-group created-logdir created-notify-group created-notify-user created-user',
+    'rc-notify': '0',
+    'rc-daemon': '4',
+    'wants-notify': 'no',
+    'wants-daemon': 'yes',
+    'running-after-install': 'no',
+    unconfigured: '1',
+    'unconfigured-says': 'scanlogd-notify: no channel configured: set pushover-token and pushover-user, ntfy-url, webhook or mail-to in /etc/scanlogd-notify.conf',
+    start: '0',
+    events: 'root:scanlogd-notify:640',
+    'notify-start': '0',
+    'notify-ids': `${user?.[1]} ${user?.[1]} ${user?.[2]} ${user?.[2]} scanlogd-notify`,
+    'notify-status': '0',
+    delivered: '1',
+    state: 'scanlogd-notify:600',
+    logrotate: '0',
+    'logrotate-errors': '0',
+    rsyslog: '0',
+    'notify-stop': '0',
+    'notify-gone': 'yes',
+    purge: '0',
+    'after-user': 'none',
+    'after-logdir': 'absent',
+    'after-statedir': 'absent',
+  };
+  t.deepEqual(Object.fromEntries(Object.keys(expected).map((k) => [k, out.get(k)])), expected, [
+    fs.readFileSync(path.join(work, 'logrotate'), 'utf8'),
+    fs.readFileSync(path.join(work, 'rsyslog'), 'utf8'),
+  ].join('\n'));
   const delivered = JSON.parse(fs.readFileSync(hooklog, 'utf8').trim().split('\n')[0] as string) as { title: string; message: string };
   t.regex(delivered.title, /: port scan from 127\.0\.0\.1$/);
   t.regex(delivered.message, /^127\.0\.0\.1 → 127\.0\.0\.1: \d+ ports \(/);
-  t.is(out.get('logrotate'), '0', fs.readFileSync(path.join(work, 'logrotate'), 'utf8'));
-  t.is(out.get('logrotate-errors'), '0', fs.readFileSync(path.join(work, 'logrotate'), 'utf8'));
-  t.is(out.get('rsyslog'), '0', fs.readFileSync(path.join(work, 'rsyslog'), 'utf8'));
-  t.is(out.get('notify-stop'), '0');
-  t.is(out.get('notify-gone'), 'yes');
-  t.is(out.get('purge'), '0');
-  t.is(out.get('after-user'), 'none');
-  t.is(out.get('after-logdir'), 'absent');
-  t.is(out.get('after-statedir'), 'absent');
   t.false(fs.existsSync('/var/log/scanlogd'));
   await gone([Number(out.get('pid'))]);
 });
