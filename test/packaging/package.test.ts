@@ -12,6 +12,7 @@ import { listenSyslog, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog
 import { REPO, childrenOf, commandLine, isAlive, readStatus, userIds } from '../../harness/daemon.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 import { startScene } from '../../harness/testbed-daemon.js';
+import { NOTIFY_USER, appendEvents, makeNotifyDir, scanLine, startEndpoint, writeConfig } from '../helpers/notify.js';
 
 const enabled = process.env['SCANLOGD_PACKAGING_TESTS'] === '1';
 const rootTest = enabled && isRoot ? test.serial : test.serial.skip;
@@ -748,6 +749,8 @@ wants=/etc/systemd/system/multi-user.target.wants
 echo "wants-notify=$([ -e $wants/scanlogd-notify.service ] && echo yes || echo no)"
 echo "wants-daemon=$([ -e $wants/scanlogd.service ] && echo yes || echo no)"
 echo "running-after-install=$([ -e /run/scanlogd-notify.pid ] && echo yes || echo no)"
+echo "verify=$(systemd-analyze verify /lib/systemd/system/scanlogd-notify.service 2>&1 | paste -sd ' ')"
+echo "exposure=$(systemd-analyze security --offline=true /lib/systemd/system/scanlogd-notify.service 2>/dev/null | sed -n 's/.*Overall exposure level for scanlogd-notify.service: \([0-9.]*\).*/\1/p')"
 notify() { SYSTEMCTL_SKIP_REDIRECT=1 /etc/init.d/scanlogd-notify "$@"; }
 if notify start >"$work/out" 2>"$work/err"; then echo "unconfigured=0"; else echo "unconfigured=$?"; fi
 echo "unconfigured-says=$(tail -n 1 "$work/err")"
@@ -880,6 +883,7 @@ initScriptTest('scanlogd-notify installed: its account, a secrets file only its 
     'wants-notify': 'no',
     'wants-daemon': 'yes',
     'running-after-install': 'no',
+    verify: '',
     unconfigured: '1',
     'unconfigured-says': 'scanlogd-notify: no channel configured: set pushover-token and pushover-user, ntfy-url, webhook or mail-to in /etc/scanlogd-notify.conf',
     start: '0',
@@ -899,6 +903,9 @@ initScriptTest('scanlogd-notify installed: its account, a secrets file only its 
     'after-logdir': 'absent',
     'after-statedir': 'absent',
   };
+  // The unit's sandbox as systemd scores it (lower is better; the daemon's unit needs capabilities).
+  t.log(`systemd-analyze security: scanlogd-notify.service exposure ${out.get('exposure') ?? '?'}`);
+  t.true(Number(out.get('exposure')) > 0 && Number(out.get('exposure')) <= 2.5, `exposure ${out.get('exposure') ?? '?'}`);
   t.deepEqual(Object.fromEntries(Object.keys(expected).map((k) => [k, out.get(k)])), expected, [
     fs.readFileSync(path.join(work, 'logrotate'), 'utf8'),
     fs.readFileSync(path.join(work, 'rsyslog'), 'utf8'),
@@ -948,6 +955,31 @@ initScriptTest('installed over Debian\'s scanlogd 2.2.8, the package removes it,
 // ---------------------------------------------------------------------------
 // The unit's sandbox and fail2ban, with the daemon on real traffic.
 
+/**
+ * What systemd does with a unit's ProtectSystem=strict, ProtectHome, PrivateTmp,
+ * CapabilityBoundingSet and NoNewPrivileges, short of running systemd: every mount
+ * read-only but the paths in $SANDBOX_WRITABLE (StateDirectory, ReadWritePaths), an
+ * empty /tmp, no homes, then the command under setpriv with the bounding set in $0
+ * and the rest of setpriv's options and the command in "$@".
+ */
+const SANDBOX = String.raw`
+set -eu
+for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
+	case $m in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
+	mount -o remount,bind,ro "$m" 2>/dev/null || true
+done
+for w in $(printenv SANDBOX_WRITABLE || true); do
+	mount --bind "$w" "$w"
+	mount -o remount,bind,rw "$w"
+done
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+for d in /home /root /run/user; do
+	if [ -d "$d" ]; then mount -t tmpfs -o mode=0 tmpfs "$d"; fi
+done
+if touch /usr/.scanlogd-sandbox 2>/dev/null; then rm -f /usr/.scanlogd-sandbox; echo "the file system is still writable" >&2; exit 99; fi
+exec setpriv --bounding-set "$0" --inh-caps=-all --no-new-privs "$@"
+`;
+
 const CAPABILITY_BITS: Record<string, number> = { CAP_SETGID: 6, CAP_SETUID: 7, CAP_NET_RAW: 13, CAP_SYS_CHROOT: 18 };
 
 function requireAccount(t: ExecutionContext): boolean {
@@ -975,22 +1007,8 @@ rootTest('the packaged daemon runs inside the systemd unit\'s sandbox: its capab
 
   const bed: Testbed = createTestbed();
   const syslog = listenSyslog(path.join(dir, 'log'));
-  // What systemd would do with those settings, short of running systemd.
-  const sandbox = String.raw`
-set -eu
-for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
-	case $m in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
-	mount -o remount,bind,ro "$m" 2>/dev/null || true
-done
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-for d in /home /root /run/user; do
-	if [ -d "$d" ]; then mount -t tmpfs -o mode=0 tmpfs "$d"; fi
-done
-if touch /usr/.scanlogd-sandbox 2>/dev/null; then rm -f /usr/.scanlogd-sandbox; echo "the file system is still writable" >&2; exit 99; fi
-exec setpriv --bounding-set "$0" --inh-caps=-all --no-new-privs "$@"
-`;
   const bounding = `-all,${caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',')}`;
-  const child = childProcess.spawn('ip', ['netns', 'exec', bed.target, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', sandbox,
+  const child = childProcess.spawn('ip', ['netns', 'exec', bed.target, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', SANDBOX,
     bounding, process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd.js'), '--foreground',
     '--chroot', path.join(dir, 'empty'), '--syslog-socket', syslog.path], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -1024,6 +1042,56 @@ exec setpriv --bounding-set "$0" --inh-caps=-all --no-new-privs "$@"
     (syslog.messages()[0] as string).replace(/ @\d\d:\d\d:\d\d$/, ''),
     `${bed.scannerAddr}:40000 to ${bed.targetAddr} ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 50`,
   );
+});
+
+rootTest('the packaged notifier runs inside its unit\'s sandbox: its user, no capability, no new privileges, a read-only system but its state; a scan event reaches the webhook', async (t) => {
+  const dir = makeSocketDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const root = path.join(dir, 'root');
+  ok('dpkg-deb', ['-x', builtPackage('.deb'), root]);
+  const unit = fs.readFileSync(path.join(root, 'lib/systemd/system/scanlogd-notify.service'), 'utf8');
+  const setting = (name: string): string => new RegExp(`^${name}=(.*)$`, 'm').exec(unit)?.[1]?.trim() ?? '';
+  const settings: Array<[string, string]> = [
+    ['User', 'scanlogd-notify'], ['Group', 'scanlogd-notify'], ['CapabilityBoundingSet', ''], ['NoNewPrivileges', 'yes'],
+    ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'], ['StateDirectory', 'scanlogd-notify'],
+    ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_UNIX'], ['Restart', 'on-failure'],
+  ];
+  for (const [name, value] of settings) t.is(setting(name), value, name);
+  t.regex(unit, /^CapabilityBoundingSet=$/m);
+
+  const d = makeNotifyDir(t);
+  const hook = await startEndpoint(t);
+  writeConfig(d.config, [`webhook = ${hook.url}/hook`, 'interval = 1', 'wait = 0.2']);
+  appendEvents(d.events, []);
+  const { uid, gid } = userIds(NOTIFY_USER);
+  const child = childProcess.spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', SANDBOX, '-all',
+    `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd-notify'),
+    '--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'sandboxed'],
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SANDBOX_WRITABLE: path.dirname(d.state) } });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(async () => {
+    if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGKILL');
+    await Promise.race([exited, sleep(2000)]);
+  });
+  await waitFor(`the sandboxed notifier to follow the file (stderr: ${stderr})`, () => (stderr.includes('following') ? true : undefined), 10000);
+  // unshare, sh and setpriv each exec the next: the child is the notifier itself.
+  const pid = child.pid as number;
+  t.is(commandLine(pid), 'scanlogd-notify');
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  t.regex(status, new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, 'm'));
+  t.regex(status, /^CapBnd:\s*0+$/m);
+  t.regex(status, /^CapEff:\s*0+$/m);
+  t.regex(status, /^NoNewPrivs:\s*1$/m);
+  t.regex(status, /^Groups:\s*$/m);
+
+  appendEvents(d.events, [scanLine('198.18.8.1', [1, 2, 3, 4, 5, 6, 7], new Date().toISOString().replace('Z', '+00:00'))]);
+  const [got] = await hook.waitDelivered(1);
+  t.is((JSON.parse(got?.body ?? '{}') as { title: string }).title, 'sandboxed: port scan from 198.18.8.1');
+  await waitFor('the position saved in the writable state directory', () => (fs.existsSync(d.state) ? true : undefined));
+  child.kill('SIGTERM');
+  t.is(await exited, 0, stderr);
 });
 
 const SYN = 0x02;
