@@ -104,6 +104,8 @@ export class Follower {
   /** Where reading starts once the file is first opened; null: at its end (no state yet). */
   private resume: Position | null;
   private firstOpen = true;
+  /** One read buffer for the life of the follower: a poll every half second allocates nothing. */
+  private readonly buf = Buffer.alloc(READ_CHUNK);
 
   constructor(
     readonly file: string,
@@ -214,7 +216,7 @@ export class Follower {
 
   /** Appends the complete lines from `f`; true when it reached the end of the file. */
   private readFrom(f: OpenFile, lines: Line[]): boolean {
-    const buf = Buffer.alloc(READ_CHUNK);
+    const buf = this.buf;
     for (;;) {
       const n = fs.readSync(f.fd, buf, 0, buf.length, f.offset);
       if (n === 0) return true;

@@ -87,6 +87,15 @@ export function startNotifier(t: Teardown, args: string[], options: { asRoot?: b
   return { pid: child.pid as number, stderr: () => stderr, stop, exited };
 }
 
+/** `wait`, or its error with what the notifier said so far: a failed wait shows why. */
+export async function explained<T>(n: Notifier, wait: Promise<T>): Promise<T> {
+  try {
+    return await wait;
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; the notifier said:\n${n.stderr()}`, { cause: err });
+  }
+}
+
 export interface Received {
   method: string;
   url: string;

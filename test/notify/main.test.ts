@@ -17,6 +17,7 @@ import {
   startEndpoint,
   startNotifier,
   writeConfig,
+  explained,
   type Endpoint,
   type Notifier,
   type NotifyDir,
@@ -82,13 +83,27 @@ rootTest('an endpoint answering 500 is retried with backoff and reported; the me
   const { d, hook, notifier: n } = await webhookScene(t);
   hook.script([{ status: 500, body: 'database down' }, { status: 500, body: 'database down' }]);
   appendEvents(d.events, [scanLine('198.18.0.7', [1, 2, 3, 4, 5, 6, 7], today('10:00:00'))]);
-  const [got] = await hook.waitDelivered(1, 30000);
+  const [got] = await explained(n, hook.waitDelivered(1, 30000));
   t.is(hook.all().length, 3);
   t.true(((hook.all()[2] as { at: number }).at - (hook.all()[1] as { at: number }).at) >= 3500, 'the second retry waits longer than the first');
   t.regex(webhookMessage(got?.body ?? '').title, /port scan from 198\.18\.0\.7/);
   t.regex(n.stderr(), /webhook \(127\.0\.0\.1:\d+\): delivery failed \(HTTP 500: database down\); attempt 1, next in 2 s/);
   t.regex(n.stderr(), /attempt 2, next in 4 s/);
   t.regex(n.stderr(), /delivered after 3 attempts \(1 events\)/);
+});
+
+rootTest('events still undelivered after give-up are dropped, counted, reported, and said in the next message that gets through', async (t) => {
+  const { d, hook, notifier: n } = await webhookScene(t, ['interval = 1', 'wait = 0.2', 'give-up = 10']);
+  hook.fallback = { status: 500, body: 'down' };
+  appendEvents(d.events, [scanLine('198.18.0.10', [1, 2, 3, 4, 5, 6, 7], today('10:30:00')), scanLine('198.18.0.11', [1, 2, 3, 4, 5, 6, 7], today('10:30:01'))]);
+  await waitFor('the events to be given up', () => (n.stderr().includes('2 events dropped') ? true : undefined), 30000, 100);
+  t.regex(n.stderr(), /webhook \(127\.0\.0\.1:\d+\): 2 events dropped: not delivered within 10 s; last error: HTTP 500: down; the next message says so/);
+  hook.fallback = { status: 200 };
+  appendEvents(d.events, [scanLine('198.18.0.12', [1, 2, 3, 4, 5, 6, 7], today('10:31:00'))]);
+  const [got] = await hook.waitDelivered(1, 20000);
+  const m = webhookMessage(got?.body ?? '');
+  t.is(m.title, 'target: port scan from 198.18.0.12');
+  t.regex(m.message, /\n2 earlier events could not be delivered here and were dropped \(not delivered within 10 s: HTTP 500: down\)\.\n/);
 });
 
 rootTest('a webhook that never answers times out; the next good event still goes out', async (t) => {
@@ -248,7 +263,7 @@ rootTest('mail through the real sendmail interface (exim): the message lands in 
   const n = startNotifier(t, [...args(d).slice(0, -1), tag]);
   await waitFor('the notifier to start', () => (n.stderr().includes('following') ? true : undefined));
   appendEvents(d.events, [scanLine('198.18.7.1', [1, 2, 3, 4, 5, 6, 7], today('17:00:00'))]);
-  const mail = await waitFor(
+  const mail = await explained(n, waitFor(
     'the mail in /var/mail/mail',
     () => {
       const text = fs.existsSync(mailbox) ? fs.readFileSync(mailbox).subarray(before).toString('utf8') : '';
@@ -256,7 +271,7 @@ rootTest('mail through the real sendmail interface (exim): the message lands in 
     },
     20000,
     200,
-  );
+  ));
   t.regex(mail, /^To: mail@localhost$/m);
   t.regex(mail, /^Auto-Submitted: auto-generated$/m);
   t.regex(mail, /^198\.18\.7\.1 → 198\.18\.0\.1: 7 ports \(1-7\), 7 packets, at 17:00:00$/m);
