@@ -36,7 +36,16 @@ interface OpenFile {
   ino: number;
   offset: number;
   name: string;
+  /**
+   * The file's first bytes as read: lines before the offset never change in a file
+   * that is only appended to, so different bytes there mean it was emptied and
+   * written again between two polls (copytruncate), even if it is longer now.
+   */
+  head: Buffer | null;
 }
+
+/** Bytes of a file's start compared at each poll; shorter than any event line. */
+const HEAD_BYTES = 64;
 
 /** Reads the state file; null when there is none yet. A damaged one is an error. */
 export function readPosition(file: string): Position | null {
@@ -84,7 +93,7 @@ function openIno(name: string): OpenFile | null {
     fs.closeSync(fd);
     throw new Error(`${name}: not a regular file`);
   }
-  return { fd, ino: st.ino, offset: 0, name };
+  return { fd, ino: st.ino, offset: 0, name, head: null };
 }
 
 function inoOf(name: string): number | null {
@@ -138,9 +147,10 @@ export class Follower {
     }
     const cur = this.current as OpenFile;
     const size = fs.fstatSync(cur.fd).size;
-    if (size < cur.offset) {
+    if (size < cur.offset || !this.sameHead(cur)) {
       this.report.notice(`${this.file} was truncated (copytruncate rotation); reading it again from the start`);
       cur.offset = 0;
+      cur.head = null;
     }
     if (!this.readFrom(cur, lines)) return lines;
     // At the end of this file: has a new one taken its name? Until one has, the
@@ -175,7 +185,9 @@ export class Follower {
       f.offset = this.lineStartAtOrBefore(f, size);
     } else if (resume !== null && resume.ino === f.ino) {
       if (resume.offset > size) this.report.notice(`${this.file} is shorter than the saved position (truncated while stopped); reading it from the start`);
-      else f.offset = resume.offset;
+      else if (!this.lineStartsAt(f, resume.offset)) {
+        this.report.notice(`${this.file} has no line starting at the saved position (rewritten while stopped); reading it from the start`);
+      } else f.offset = resume.offset;
     } else if (resume !== null) {
       this.previous = this.findRotated(resume);
       if (this.previous === null) {
@@ -185,6 +197,28 @@ export class Follower {
     this.firstOpen = false;
     this.current = f;
     return f;
+  }
+
+  /** Whether a line starts at `offset`: the file's start, or just after a newline. */
+  private lineStartsAt(f: OpenFile, offset: number): boolean {
+    if (offset === 0) return true;
+    const byte = Buffer.alloc(1);
+    return fs.readSync(f.fd, byte, 0, 1, offset - 1) === 1 && byte[0] === 0x0a;
+  }
+
+  /** Whether the bytes before the offset are still those read (see OpenFile.head). */
+  private sameHead(f: OpenFile): boolean {
+    const want = Math.min(f.offset, HEAD_BYTES);
+    if (want === 0) return true;
+    const now = Buffer.alloc(want);
+    const n = fs.readSync(f.fd, now, 0, want, 0);
+    if (f.head === null || f.head.length < want) {
+      // First sight of these bytes (or more of them): they are the reference from now on.
+      if (f.head !== null && !now.subarray(0, f.head.length).equals(f.head)) return false;
+      f.head = now.subarray(0, n);
+      return true;
+    }
+    return n === want && now.equals(f.head.subarray(0, want));
   }
 
   /** logrotate's first generation, if it is the file the saved position belongs to. */
@@ -236,6 +270,9 @@ export class Follower {
         this.skipLongLine(f, buf);
         continue;
       }
+      // The start of the file as read, kept (copied out of the shared buffer) to see a
+      // copytruncate that the next poll would otherwise miss.
+      if (f.head === null && f.offset === 0) f.head = Buffer.from(chunk.subarray(0, Math.min(start, HEAD_BYTES)));
       f.offset += start;
       if (n < buf.length) return true;
       // The rest waits for the next poll, so that one poll holds a bounded amount.

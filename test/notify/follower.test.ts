@@ -83,3 +83,25 @@ test('the state file: "INODE OFFSET", replaced atomically, private; a damaged on
   fs.writeFileSync(s.state, '42 40');
   t.throws(() => readPosition(s.state), { message: `state file ${s.state}: not "INODE OFFSET"; remove it to start at the end of the events file` });
 });
+
+test('emptied and written past the old position between two polls (copytruncate): noticed by the changed start, read again from 0', (t) => {
+  const s = setup(t);
+  fs.writeFileSync(s.file, '');
+  const f = s.follow(null);
+  t.deepEqual(f.poll(), []);
+  fs.appendFileSync(s.file, '{"event":"scan","n":1}\n');
+  t.deepEqual(texts(f), ['{"event":"scan","n":1}']);
+  fs.truncateSync(s.file, 0);
+  fs.appendFileSync(s.file, '{"event":"scan","n":2,"longer":true}\n{"event":"scan","n":3}\n');
+  t.deepEqual(texts(f), ['{"event":"scan","n":2,"longer":true}', '{"event":"scan","n":3}']);
+  t.deepEqual(s.notices, [`${s.file} was truncated (copytruncate rotation); reading it again from the start`]);
+  fs.appendFileSync(s.file, '{"event":"scan","n":4}\n');
+  t.deepEqual(texts(f), ['{"event":"scan","n":4}'], 'an unchanged start is no rotation');
+});
+
+test('a saved position where no line starts (the file rewritten while stopped): the whole file, and a notice', (t) => {
+  const s = setup(t);
+  fs.writeFileSync(s.file, 'first line\nsecond\n');
+  t.deepEqual(texts(s.follow({ ino: fs.statSync(s.file).ino, offset: 4 })), ['first line', 'second']);
+  t.deepEqual(s.notices, [`${s.file} has no line starting at the saved position (rewritten while stopped); reading it from the start`]);
+});
