@@ -7,7 +7,16 @@ import os = require('node:os');
 import path = require('node:path');
 import { Follower, MAX_LINE, readPosition, writePosition, type Position } from '../../src/notify/follower.js';
 
-function setup(t: { teardown(fn: () => void): void }): { file: string; state: string; notices: string[]; follow(resume: Position | null): Follower } {
+interface Setup {
+  file: string;
+  state: string;
+  notices: string[];
+  follow(resume: Position | null): Follower;
+  /** An empty events file followed from its first poll, as on a first start. */
+  followEmpty(t: { deepEqual(a: unknown, b: unknown): void }): Follower;
+}
+
+function setup(t: { teardown(fn: () => void): void }): Setup {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scanlogd-follower-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const notices: string[] = [];
@@ -17,6 +26,12 @@ function setup(t: { teardown(fn: () => void): void }): { file: string; state: st
     state: path.join(dir, 'position'),
     notices,
     follow: (resume) => new Follower(file, resume, { notice: (n) => notices.push(n) }),
+    followEmpty: (tt) => {
+      fs.writeFileSync(file, '');
+      const f = new Follower(file, null, { notice: (n) => notices.push(n) });
+      tt.deepEqual(f.poll(), []);
+      return f;
+    },
   };
 }
 
@@ -35,9 +50,7 @@ test('the first start begins at the end; a line still being written waits for it
 
 test('each line knows where it starts and where the next one does', (t) => {
   const s = setup(t);
-  fs.writeFileSync(s.file, '');
-  const f = s.follow(null);
-  t.deepEqual(f.poll(), []);
+  const f = s.followEmpty(t);
   fs.appendFileSync(s.file, 'ab\ncde\n');
   const ino = fs.statSync(s.file).ino;
   t.deepEqual(f.poll(), [
@@ -48,9 +61,7 @@ test('each line knows where it starts and where the next one does', (t) => {
 
 test('a line longer than the limit is skipped and said; the next line is read', (t) => {
   const s = setup(t);
-  fs.writeFileSync(s.file, '');
-  const f = s.follow(null);
-  t.deepEqual(f.poll(), []);
+  const f = s.followEmpty(t);
   fs.appendFileSync(s.file, `${'x'.repeat(MAX_LINE + 10)}\nnext\n`);
   t.deepEqual(texts(f), ['next']);
   t.deepEqual(s.notices, [`${s.file}: a line at offset 0 is longer than ${MAX_LINE} bytes; skipped`]);
@@ -86,9 +97,7 @@ test('the state file: "INODE OFFSET", replaced atomically, private; a damaged on
 
 test('emptied and written past the old position between two polls (copytruncate): noticed by the changed start, read again from 0', (t) => {
   const s = setup(t);
-  fs.writeFileSync(s.file, '');
-  const f = s.follow(null);
-  t.deepEqual(f.poll(), []);
+  const f = s.followEmpty(t);
   fs.appendFileSync(s.file, '{"event":"scan","n":1}\n');
   t.deepEqual(texts(f), ['{"event":"scan","n":1}']);
   fs.truncateSync(s.file, 0);
