@@ -293,6 +293,10 @@ rootTest('refused at start, with one line and exit 1: root, a token on the comma
     ['no channel', () => writeConfig(d.config, ['interval = 5']), args(d), false, /^scanlogd-notify: no channel configured: set pushover-token and pushover-user, ntfy-url, webhook or mail-to in .*notify\.conf\n$/],
     ['half of Pushover', () => writeConfig(d.config, ['pushover-user = u']), args(d), false, /^scanlogd-notify: .*notify\.conf: Pushover needs both pushover-token and pushover-user\n$/],
     ['unknown key', () => writeConfig(d.config, ['webhok = http://x/']), args(d), false, /^scanlogd-notify: .*notify\.conf:1: unknown key "webhok"\n$/],
+    ['half of ntfy\'s basic authentication', () => writeConfig(d.config, ['ntfy-url = https://ntfy.example/t', 'ntfy-user = alice']), args(d), false, /^scanlogd-notify: .*notify\.conf: ntfy basic authentication needs both ntfy-user and ntfy-password\n$/],
+    ['not an http URL', () => writeConfig(d.config, ['webhook = ftp://x/']), args(d), false, /^scanlogd-notify: .*notify\.conf:1: bad value "ftp:\/\/x\/" for "webhook": must be an http: or https: URL\.\n$/],
+    ['a mail address that would add a header', () => writeConfig(d.config, ['mail-to = root@localhost, evil@example.org']), args(d), false, /^scanlogd-notify: .*notify\.conf:1: bad value "root@localhost, evil@example\.org" for "mail-to": must be one address, like root@localhost\.\n$/],
+    ['give-up within the interval', () => writeConfig(d.config, ['webhook = http://127.0.0.1:9/', 'interval = 600', 'give-up = 60']), args(d), false, /^scanlogd-notify: give-up \(60 s\) must be longer than interval plus wait \(605 s\): events would be dropped before their first attempt\n$/],
   ];
   for (const [what, prepare, argv, asRoot, expected] of cases) {
     prepare();
