@@ -508,7 +508,9 @@ initScriptTest('the .deb installed for real: init script start, status, scan, st
   const verify = run('systemd-analyze', ['verify', '/lib/systemd/system/scanlogd.service']);
   t.is(verify.code, 0, verify.stderr);
   t.is(verify.stdout + verify.stderr, '');
-  t.log(run('systemd-analyze', ['security', '--offline=true', '/lib/systemd/system/scanlogd.service']).stdout.trim().split('\n').pop());
+  const security = run('systemd-analyze', ['security', '--offline=true', '/lib/systemd/system/scanlogd.service']).stdout;
+  const exposure = /Overall exposure level for scanlogd\.service: (\d+\.\d)/.exec(security)?.[1];
+  t.true(exposure !== undefined && Number(exposure) <= 2.5, `systemd-analyze security: ${exposure ?? security}`);
 
   // Whether the postinst started it depends on this machine's runlevel; either way,
   // stop it and give it the test's syslog socket.
@@ -802,6 +804,26 @@ initScriptTest('installed over Debian\'s scanlogd 2.2.8, the package removes it,
 // ---------------------------------------------------------------------------
 // The unit's sandbox and fail2ban, with the daemon on real traffic.
 
+/** The system call names a unit's SystemCallFilter= lines allow, as systemd reads them. */
+function unitSyscalls(lines: string[]): Set<string> {
+  const expand = (token: string): string[] => {
+    if (!token.startsWith('@')) return [token];
+    const listed = run('systemd-analyze', ['syscall-filter', token]).stdout.split('\n').slice(1);
+    return listed.map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')).flatMap(expand);
+  };
+  // systemd always adds @default to an allow list.
+  const allowed = new Set(expand('@default'));
+  for (const line of lines) {
+    const value = line.replace(/^SystemCallFilter=/, '');
+    const refuse = value.startsWith('~');
+    for (const name of value.replace(/^~/, '').split(/\s+/).flatMap(expand)) {
+      if (refuse) allowed.delete(name);
+      else allowed.add(name);
+    }
+  }
+  return allowed;
+}
+
 const CAPABILITY_BITS: Record<string, number> = { CAP_SETGID: 6, CAP_SETUID: 7, CAP_NET_RAW: 13, CAP_SYS_CHROOT: 18 };
 
 function requireAccount(t: ExecutionContext): boolean {
@@ -823,6 +845,7 @@ rootTest('the packaged daemon runs inside the systemd unit\'s sandbox: its capab
   const settings: Array<[string, string]> = [
     ['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'],
     ['RestrictAddressFamilies', 'AF_INET AF_PACKET AF_UNIX'], ['SystemCallArchitectures', 'native'], ['Restart', 'on-failure'],
+    ['SystemCallErrorNumber', 'EPERM'], ['ProtectProc', 'invisible'], ['ProcSubset', 'pid'],
   ];
   for (const [name, value] of settings) t.is(setting(name), value, name);
   t.regex(setting('ExecStart'), /^\/usr\/sbin\/scanlogd --foreground /);
@@ -837,16 +860,36 @@ for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
 	mount -o remount,bind,ro "$m" 2>/dev/null || true
 done
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t proc -o hidepid=invisible,subset=pid proc /proc
 for d in /home /root /run/user; do
 	if [ -d "$d" ]; then mount -t tmpfs -o mode=0 tmpfs "$d"; fi
 done
 if touch /usr/.scanlogd-sandbox 2>/dev/null; then rm -f /usr/.scanlogd-sandbox; echo "the file system is still writable" >&2; exit 99; fi
-exec setpriv --bounding-set "$0" --inh-caps=-all --no-new-privs "$@"
+exec setpriv --bounding-set "$0" --inh-caps=-all --no-new-privs /usr/bin/python3 -c "$SYSCALL_FILTER" "$@"
+`;
+  // SystemCallFilter= and SystemCallErrorNumber=EPERM as systemd applies them: the
+  // unit's lines expanded to system call names, everything else refused with EPERM.
+  const allowed = unitSyscalls(unit.match(/^SystemCallFilter=.*$/gm) ?? []);
+  t.true(allowed.has('chroot') && allowed.has('seccomp') && !allowed.has('mount') && !allowed.has('ptrace'));
+  const syscallFilter = String.raw`
+import errno, os, seccomp, sys
+allowed = os.environ.pop("ALLOWED_SYSCALLS").split()
+f = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.EPERM))
+for name in allowed:
+    try:
+        f.add_rule(seccomp.ALLOW, name)
+    except (RuntimeError, ValueError):
+        pass  # not a system call of this architecture
+f.load()
+os.execv(sys.argv[1], sys.argv[1:])
 `;
   const bounding = `-all,${caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',')}`;
   const child = childProcess.spawn('ip', ['netns', 'exec', bed.target, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', sandbox,
     bounding, process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd.js'), '--foreground',
-    '--chroot', path.join(dir, 'empty'), '--syslog-socket', syslog.path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--chroot', path.join(dir, 'empty'), '--syslog-socket', syslog.path], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SYSCALL_FILTER: syscallFilter, ALLOWED_SYSCALLS: [...allowed].join(' ') },
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -870,6 +913,8 @@ exec setpriv --bounding-set "$0" --inh-caps=-all --no-new-privs "$@"
   const expected = Object.values(CAPABILITY_BITS).reduce((m, bit) => m | (1n << BigInt(bit)), 0n);
   t.is(BigInt(`0x${/^CapBnd:\s*(\w+)$/m.exec(status)?.[1] ?? '0'}`), expected);
   t.regex(status, /^NoNewPrivs:\s*1$/m);
+  // The unit's filter, and each half's own on top of it.
+  for (const p of [pid, childrenOf(pid)[0] as number]) t.regex(fs.readFileSync(`/proc/${p}/status`, 'utf8'), /^Seccomp_filters:\s*[3-9]$/m);
 
   const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-r', '-sS', '-g', '40000', '--ttl', '50', '--max-retries', '0', '-p', '1-20', bed.targetAddr]);
   t.is(r.code, 0, r.stderr);

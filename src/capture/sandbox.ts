@@ -1,0 +1,73 @@
+// The capture process's sandbox once it has dropped to the scanlogd user: it reads its
+// capture sockets, writes records to the monitor and stderr, and stops the monitor.
+// It cannot create, connect or configure a socket, send on a capture socket in any way,
+// open a file, start a process or touch another one except to stop its monitor.
+
+import fs = require('node:fs');
+import { StartupError, describe } from '../shared/errors.js';
+import { SIG, allow, allowIf, deny, denyIf, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
+
+/** /proc/net tables of the sockets a capture backend opens, and the column with each socket's inode. */
+const CAPTURE_SOCKET_TABLES: ReadonlyArray<{ file: string; inodeColumn: number }> = [
+  { file: '/proc/self/net/raw', inodeColumn: 9 },
+  { file: '/proc/self/net/raw6', inodeColumn: 9 },
+  { file: '/proc/self/net/packet', inodeColumn: 8 },
+];
+
+function socketInodes(file: string, inodeColumn: number): Set<string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return new Set(); // no such family in this kernel
+  }
+  const rows = text.split('\n').slice(1);
+  return new Set(rows.map((row) => row.trim().split(/\s+/)[inodeColumn]).filter((inode): inode is string => inode !== undefined));
+}
+
+/**
+ * The descriptors of this process's raw and packet sockets: what the capture backend
+ * opened. Read as root, before the chroot hides /proc.
+ */
+export function captureSocketFds(): number[] {
+  const inodes = new Set(CAPTURE_SOCKET_TABLES.flatMap(({ file, inodeColumn }) => [...socketInodes(file, inodeColumn)]));
+  const found: number[] = [];
+  try {
+    for (const entry of fs.readdirSync('/proc/self/fd')) {
+      let target: string;
+      try {
+        target = fs.readlinkSync(`/proc/self/fd/${entry}`);
+      } catch {
+        continue; // the directory's own descriptor, closed by now
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode !== undefined && inodes.has(inode)) found.push(Number(entry));
+    }
+  } catch (err) {
+    throw new StartupError(`capture process: cannot list its descriptors for the sandbox: ${describe(err)}`, { cause: err });
+  }
+  if (found.length === 0) throw new StartupError('capture process: sandbox: the capture socket is not among its descriptors');
+  return found;
+}
+
+export function capturePlan(captureFds: readonly number[], pid: number): SandboxPlan {
+  return {
+    who: 'capture process',
+    rules: [
+      ...allow('recvmmsg'),
+      // The channel and stderr, never a capture socket: a packet socket sends what is
+      // written to it.
+      denyIf('write', 0, captureFds),
+      denyIf('writev', 0, captureFds),
+      // Stopping the monitor; no other signal (SIGUSR1 would open its inspector).
+      allowIf('kill', 1, [SIG.none, SIG.SIGTERM, SIG.SIGKILL]),
+      ...allow('wait4', 'waitid'),
+      ...deny('socket', 'connect', 'sendmsg', 'unlink', 'unlinkat'),
+      ...nodeRuntime(pid),
+    ],
+    // Chrooted to an empty directory already; Landlock takes the rest.
+    removeFilesBelow: null,
+    // Its monitor is outside its domain, and must still be stopped.
+    scopeSignals: false,
+  };
+}
