@@ -4,16 +4,16 @@
  *   seccomp(rules, defaultAction, listed)
  *       Compiles a system-call policy into a seccomp-bpf program and installs it in
  *       every thread of the process (SECCOMP_FILTER_FLAG_TSYNC). `rules` is an array of
- *       { syscall, clauses: [{ arg, values?, mask?, action }], otherwise }: the first
- *       clause whose condition holds gives the action, else `otherwise`. A condition
- *       looks at the low 32 bits of argument `arg` (the kernel reads all the arguments
- *       used here as 32-bit ints): `values` holds if it is one of them, `mask` if
- *       (arg & mask) == mask. Actions are seccomp return values (SECCOMP_RET_*).
+ *       { syscall, clauses: [{ when: [{ arg, values, mask? }], action }], otherwise }:
+ *       the first clause whose conditions all hold gives the action, else `otherwise`.
+ *       A condition looks at the low 32 bits of argument `arg` (the kernel reads every
+ *       argument tested here as a 32-bit value): it holds if (arg & mask) is one of
+ *       `values` (mask 0xffffffff if absent). Actions are SECCOMP_RET_* values.
  *       A system call no rule names gets `defaultAction`; another architecture, or the
  *       x32 ABI, kills the process. Returns how many rules this architecture has.
  *   landlock(removeFilesBelow, scopeSignals)
  *       Where the kernel offers Landlock: denies the calling thread (and threads it
- *       starts later) every file-system access, except removing files directly below
+ *       starts later) every file-system access, except removing files anywhere below
  *       the directory `removeFilesBelow` (a path or null), and TCP bind/connect (ABI 4);
  *       with ABI 6, abstract Unix sockets outside the process and, if `scopeSignals`,
  *       signals to processes outside it. Returns the ABI version used, 0 if none.
@@ -55,6 +55,19 @@
 #define MAX_PROGRAM 4096
 #define MAX_VALUES 16
 #define MAX_CLAUSES 4
+#define MAX_CONDITIONS 3
+
+/* Numbers C library headers older than these calls may lack; the same on both
+ * architectures. Without them clone3 would fall to the default (kill) instead of
+ * ENOSYS, and glibc 2.34 and later, which tries clone3 first, could start no thread. */
+#ifndef __NR_io_uring_setup
+#define __NR_io_uring_setup 425
+#define __NR_io_uring_enter 426
+#define __NR_io_uring_register 427
+#endif
+#ifndef __NR_clone3
+#define __NR_clone3 435
+#endif
 
 static const struct {
 	const char *name;
@@ -88,8 +101,12 @@ struct program {
 	size_t length;
 };
 
-static int emit(struct program *p, struct sock_filter insn) {
-	if (p->length >= MAX_PROGRAM) return -1;
+/* Appends one instruction; throws if the program would outgrow the kernel's limit. */
+static int emit(napi_env env, struct program *p, struct sock_filter insn) {
+	if (p->length >= MAX_PROGRAM) {
+		fail(env, "procctl.seccomp: program longer than 4096 instructions");
+		return -1;
+	}
 	p->insns[p->length++] = insn;
 	return 0;
 }
@@ -130,34 +147,65 @@ static int get_array(napi_env env, napi_value object, const char *key, napi_valu
 	return 0;
 }
 
+struct condition {
+	uint32_t arg, mask, count;
+	uint32_t values[MAX_VALUES];
+};
+
+static int read_condition(napi_env env, napi_value object, struct condition *c) {
+	napi_value values;
+	c->mask = 0xffffffff;
+	if (get_uint32(env, object, "arg", &c->arg) != 0 || get_array(env, object, "values", &values, &c->count) != 0) return -1;
+	napi_value mask;
+	if (get_property(env, object, "mask", &mask) != 0) return -1;
+	if (mask != NULL && get_uint32(env, object, "mask", &c->mask) != 0) return -1;
+	if (c->arg > 5) return fail(env, "procctl.seccomp: arg is 0..5"), -1;
+	if (c->count == 0 || c->count > MAX_VALUES) return fail(env, "procctl.seccomp: a condition has 1 to 16 values"), -1;
+	for (uint32_t i = 0; i < c->count; i++) {
+		napi_value item;
+		if (napi_get_element(env, values, i, &item) != napi_ok || napi_get_value_uint32(env, item, &c->values[i]) != napi_ok)
+			return fail(env, "procctl.seccomp: values are numbers"), -1;
+	}
+	return 0;
+}
+
+static uint32_t condition_length(const struct condition *c) {
+	return 1 + (c->mask != 0xffffffff ? 1 : 0) + c->count;
+}
+
 /*
- * One clause: load the argument's low word, test it, and return the clause's action
- * when it holds; otherwise fall through to the next clause.
+ * One clause: each condition loads its argument's low word, masks it, and compares it
+ * with its values; a match goes on to the next condition (after the last, to the
+ * clause's return), a mismatch skips the rest of the clause.
  */
 static int compile_clause(napi_env env, napi_value clause, struct program *body) {
-	uint32_t arg, action, mask = 0, count = 0;
-	napi_value values;
-	if (get_uint32(env, clause, "arg", &arg) != 0 || get_uint32(env, clause, "action", &action) != 0) return -1;
-	if (arg > 5) return fail(env, "procctl.seccomp: arg is 0..5"), -1;
-	if (get_array(env, clause, "values", &values, &count) != 0) return -1;
-	if (count == 0 && get_uint32(env, clause, "mask", &mask) != 0) return -1;
-	if (count > MAX_VALUES) return fail(env, "procctl.seccomp: too many values in a clause"), -1;
-	if (emit(body, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(arg))) != 0) return -1;
-	if (count == 0) {
-		if (emit(body, (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, mask)) != 0 ||
-		    emit(body, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, mask, 0, 1)) != 0)
-			return -1;
-	}
+	uint32_t action, count;
+	napi_value when;
+	struct condition conditions[MAX_CONDITIONS];
+	if (get_uint32(env, clause, "action", &action) != 0 || get_array(env, clause, "when", &when, &count) != 0) return -1;
+	if (count == 0 || count > MAX_CONDITIONS) return fail(env, "procctl.seccomp: a clause has 1 to 3 conditions"), -1;
 	for (uint32_t i = 0; i < count; i++) {
 		napi_value item;
-		uint32_t value;
-		if (napi_get_element(env, values, i, &item) != napi_ok || napi_get_value_uint32(env, item, &value) != napi_ok)
-			return fail(env, "procctl.seccomp: values are numbers"), -1;
-		/* A match jumps to the return below; the last test skips it on a mismatch. */
-		bool last = i + 1 == count;
-		if (emit(body, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, value, count - 1 - i, last ? 1 : 0)) != 0) return -1;
+		if (napi_get_element(env, when, i, &item) != napi_ok || read_condition(env, item, &conditions[i]) != 0) return -1;
 	}
-	return emit(body, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action));
+	/* What a mismatch in condition i skips: the later conditions and the return. */
+	uint32_t after[MAX_CONDITIONS];
+	for (uint32_t i = 0; i < count; i++) {
+		after[i] = 1;
+		for (uint32_t j = i + 1; j < count; j++) after[i] += condition_length(&conditions[j]);
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		const struct condition *c = &conditions[i];
+		if (emit(env, body, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(c->arg))) != 0) return -1;
+		if (c->mask != 0xffffffff && emit(env, body, (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, c->mask)) != 0) return -1;
+		for (uint32_t v = 0; v < c->count; v++) {
+			bool last = v + 1 == c->count;
+			uint8_t on_match = (uint8_t)(c->count - 1 - v);
+			uint8_t on_mismatch = (uint8_t)(last ? after[i] : 0);
+			if (emit(env, body, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, c->values[v], on_match, on_mismatch)) != 0) return -1;
+		}
+	}
+	return emit(env, body, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action));
 }
 
 /* One rule: compare the system call number (in A), and run the clauses if it matches. */
@@ -185,12 +233,12 @@ static int compile_rule(napi_env env, napi_value rule, struct program *p, uint32
 		napi_value clause;
 		if (napi_get_element(env, clauses, i, &clause) != napi_ok || compile_clause(env, clause, &body) != 0) return -1;
 	}
-	if (emit(&body, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, otherwise)) != 0) return -1;
+	if (emit(env, &body, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, otherwise)) != 0) return -1;
 	if (body.length > 255) return fail(env, "procctl.seccomp: rule too long"), -1;
 	/* Every body ends in a return, so A still holds the number at the next rule. */
-	if (emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, (uint8_t)body.length)) != 0) return -1;
+	if (emit(env, p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, (uint8_t)body.length)) != 0) return -1;
 	for (size_t i = 0; i < body.length; i++)
-		if (emit(p, body.insns[i]) != 0) return -1;
+		if (emit(env, p, body.insns[i]) != 0) return -1;
 	(*compiled)++;
 	return 0;
 }
@@ -210,26 +258,25 @@ napi_value sandbox_seccomp(napi_env env, napi_callback_info info) {
 
 	struct program *p = calloc(1, sizeof *p);
 	if (p == NULL) return fail(env, "procctl.seccomp: out of memory");
-	int bad = emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch))) ||
-		  emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0)) ||
-		  emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS)) ||
-		  emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+	/* Each step throws (and gives non-zero) on a bad rule or a program that is too long. */
+	int bad = emit(env, p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch))) ||
+		  emit(env, p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0)) ||
+		  emit(env, p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS)) ||
+		  emit(env, p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
 #ifdef __x86_64__
 	/* x32 system calls share the architecture value; their numbers have bit 30 set. */
-	bad = bad || emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1)) ||
-	      emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	bad = bad || emit(env, p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1)) ||
+	      emit(env, p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 #endif
 	for (uint32_t i = 0; !bad && i < rule_count; i++) {
 		napi_value rule;
-		if (napi_get_element(env, argv[0], i, &rule) != napi_ok || compile_rule(env, rule, p, &compiled) != 0) {
-			free(p);
-			return NULL;
-		}
+		if (napi_get_element(env, argv[0], i, &rule) != napi_ok) bad = fail(env, "procctl.seccomp: rules[i]"), 1;
+		else bad = compile_rule(env, rule, p, &compiled) != 0;
 	}
-	bad = bad || emit(p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, default_action));
+	bad = bad || emit(env, p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, default_action));
 	if (bad) {
 		free(p);
-		return fail(env, "procctl.seccomp: program longer than 4096 instructions");
+		return NULL;
 	}
 
 	struct sock_fprog prog = {.len = (unsigned short)p->length, .filter = p->insns};
@@ -289,7 +336,8 @@ napi_value sandbox_landlock(napi_env env, napi_callback_info info) {
 	napi_value out;
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION_FLAG);
 	if (abi < 0) {
-		if (errno != ENOSYS && errno != EOPNOTSUPP) return fail_errno(env, "landlock_create_ruleset", errno);
+		/* Not built in, turned off, or refused by a filter around the daemon (EPERM). */
+		if (errno != ENOSYS && errno != EOPNOTSUPP && errno != EPERM) return fail_errno(env, "landlock_create_ruleset", errno);
 		napi_create_uint32(env, 0, &out);
 		return out;
 	}

@@ -20,7 +20,7 @@ import { packetToRecord } from './packet.js';
 import { openRawTcpSocket } from './rawsocket.js';
 import { openPcap } from './pcap.js';
 import type { PacketSource } from './source.js';
-import { capturePlan, captureSocketFds } from './sandbox.js';
+import { capturePlan, captureSocketFds, refuseIoUring } from './sandbox.js';
 import { checkChrootDir, checkReadableBy, dropPrivileges, lookupUser, type Account } from './privdrop.js';
 
 /** How long a stopping monitor gets before it is killed. */
@@ -153,6 +153,7 @@ function forward(source: PacketSource, writer: ChannelWriter, ignore: IgnoreFilt
 
 export function runCapture(settings: Settings, entryScript: string, status: CaptureStatus | null): void {
   if (process.getuid?.() !== 0) throw new StartupError('must be run as root');
+  refuseIoUring();
   // Without a listener, Node answers SIGUSR1 by opening its inspector; the counters
   // request may come at any time, start-up included.
   let requestCounters = (): void => {};
@@ -184,7 +185,7 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
     dropPrivileges(chrootDir, account);
     lockProcess('capture process', procctl);
     warmUpNode();
-    sandboxed = describeLayers(enterSandbox(capturePlan(captureFds, process.pid), procctl));
+    sandboxed = describeLayers(enterSandbox(capturePlan(captureFds, process.pid, monitor.child.pid as number), procctl));
   } catch (err) {
     // The start-up error is the one thing to report; the monitor just goes.
     monitor.child.kill('SIGKILL');

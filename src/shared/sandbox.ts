@@ -28,12 +28,17 @@ export const deny = (...names: string[]): SeccompRule[] => names.map((syscall) =
 
 /** Allowed when argument `arg` is one of `values`, refused with EPERM otherwise. */
 export function allowIf(syscall: string, arg: number, values: readonly number[]): SeccompRule {
-  return { syscall, clauses: [{ arg, values: [...values], action: Action.allow }], otherwise: DENY };
+  return { syscall, clauses: [{ when: [{ arg, values: [...values] }], action: Action.allow }], otherwise: DENY };
 }
 
 /** Refused with EPERM when argument `arg` is one of `values`, allowed otherwise. */
 export function denyIf(syscall: string, arg: number, values: readonly number[]): SeccompRule {
-  return { syscall, clauses: [{ arg, values: [...values], action: DENY }], otherwise: Action.allow };
+  return { syscall, clauses: [{ when: [{ arg, values: [...values] }], action: DENY }], otherwise: Action.allow };
+}
+
+/** Allowed when argument `arg` has every bit of `bits` set, refused with EPERM otherwise. */
+function allowIfBits(syscall: string, arg: number, bits: number): SeccompRule {
+  return { syscall, clauses: [{ when: [{ arg, mask: bits, values: [bits] }], action: Action.allow }], otherwise: DENY };
 }
 
 // Constants the kernel defines and Node does not export.
@@ -53,19 +58,22 @@ export function nodeRuntime(pid: number): SeccompRule[] {
     // Memory, the JIT's executable pages included, and thread start-up.
     ...allow('mmap', 'munmap', 'mremap', 'mprotect', 'madvise', 'brk', 'mincore', 'membarrier'),
     ...allow('pkey_alloc', 'pkey_free', 'pkey_mprotect', 'set_robust_list', 'rseq', 'sigaltstack', 'getrandom'),
-    { syscall: 'clone', clauses: [{ arg: 0, mask: CLONE_THREAD, action: Action.allow }], otherwise: DENY },
+    allowIfBits('clone', 0, CLONE_THREAD),
     { syscall: 'clone3', clauses: [], otherwise: ABSENT }, // glibc falls back to clone, whose flags can be read
     ...allow('rt_sigaction', 'rt_sigprocmask', 'rt_sigreturn', 'rt_sigtimedwait', 'exit', 'exit_group', 'restart_syscall'),
     allowIf('tgkill', 0, [pid]), // signals to its own threads (abort(), the C library's id changes)
     ...allow('getpid', 'gettid', 'getppid', 'getuid', 'geteuid', 'getgid', 'getegid', 'getgroups', 'getresuid', 'getresgid'),
-    ...allow('sched_getaffinity', 'getcpu', 'uname', 'sysinfo', 'getrusage', 'prlimit64', 'getcwd', 'lseek', 'fstat', 'fsync', 'fdatasync'),
+    ...allow('sched_getaffinity', 'getcpu', 'uname', 'sysinfo', 'getrusage', 'getcwd', 'lseek', 'fstat', 'fsync', 'fdatasync'),
+    allowIf('prlimit64', 0, [0, pid]), // its own limits, not the other half's
     ...allow('eventfd2', 'pipe2', 'epoll_create1'),
     allowIf('fcntl', 1, [F.GETFD, F.SETFD, F.GETFL, F.SETFL]), // no F_DUPFD: a descriptor keeps its number
     allowIf('ioctl', 1, [IOCTL.FIONBIO, IOCTL.FIOCLEX, IOCTL.FIONCLEX, IOCTL.TCGETS, IOCTL.TIOCGWINSZ]),
     allowIf('prctl', 0, [PR.SET_NAME, PR.GET_NAME, PR.GET_DUMPABLE, PR.GET_SECCOMP, PR.GET_NO_NEW_PRIVS, PR.SET_VMA]),
-    // Metadata of an open descriptor only, not of a path.
-    { syscall: 'newfstatat', clauses: [{ arg: 3, mask: AT_EMPTY_PATH, action: Action.allow }], otherwise: DENY },
-    { syscall: 'statx', clauses: [{ arg: 2, mask: AT_EMPTY_PATH, action: Action.allow }], otherwise: DENY },
+    // Node's fstat. AT_EMPTY_PATH is required, but the kernel still looks up a path that
+    // is not empty: the metadata (never the contents) of a path the user may reach can
+    // be read this way; seccomp cannot see the path.
+    allowIfBits('newfstatat', 3, AT_EMPTY_PATH),
+    allowIfBits('statx', 2, AT_EMPTY_PATH),
     // Newer interfaces libuv tries first and does without.
     ...['io_uring_setup', 'io_uring_enter', 'io_uring_register'].map((syscall) => ({ syscall, clauses: [], otherwise: ABSENT })),
     // Refused, not fatal: harmless to refuse, and Node copes with the error.

@@ -2,8 +2,18 @@
 // native/sandbox.c, built into build/Release/procctl.node); src/shared/procctl.ts is
 // the one place that loads it.
 
-/** A seccomp condition on the low 32 bits of argument `arg`: one of `values`, or all bits of `mask` set. */
-export type SeccompClause = { arg: number; action: number } & ({ values: number[] } | { mask: number });
+/** Holds when the low 32 bits of argument `arg`, masked with `mask` (all bits if absent), are one of `values`. */
+export interface SeccompCondition {
+  arg: number;
+  values: number[];
+  mask?: number;
+}
+
+/** Holds when every condition holds. */
+export interface SeccompClause {
+  when: SeccompCondition[];
+  action: number;
+}
 
 /** The first clause that holds gives the action, else `otherwise`. */
 export interface SeccompRule {

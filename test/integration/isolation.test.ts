@@ -6,6 +6,7 @@
 // exits non-zero within a second, saying so.
 
 import test, { type ExecutionContext } from 'ava';
+import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor } from '../../harness/netns.js';
@@ -25,6 +26,7 @@ const [AF_UNIX, AF_INET, AF_INET6, AF_PACKET] = [1, 2, 10, 17];
 const [SOCK_STREAM, SOCK_DGRAM, SOCK_RAW] = [1, 2, 3];
 const [IPPROTO_IP, IP_HDRINCL] = [0, 3];
 const SIGUSR1 = 10;
+const RLIMIT_CPU = 0;
 
 function statusField(pid: number | string, task: number | string, name: string): string {
   const text = fs.readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
@@ -65,6 +67,8 @@ rootTest('both halves: no_new_privs and a seccomp filter in every thread, neithe
     for (const task of threads) {
       t.is(statusField(pid, task, 'NoNewPrivs'), '1', `pid ${pid} thread ${task}`);
       t.is(statusField(pid, task, 'Seccomp'), '2', `pid ${pid} thread ${task}`);
+      // The no-listen filter both carry, and each half's own allowlist on top.
+      t.is(statusField(pid, task, 'Seccomp_filters'), '2', `pid ${pid} thread ${task}`);
     }
     t.is(statusField(pid, pid, 'Uid').split(/\s+/)[0], String(uid), 'it runs as scanlogd');
     // A dumpable process's /proc entries belong to its user; these are root's.
@@ -79,6 +83,10 @@ rootTest('inside the capture process: no new socket, no IP_HDRINCL, no sending o
   const scene = await startScene(t);
   const { capturePid, monitorPid } = await scene.daemon.ready();
   const raw = fdOfSocket(capturePid, rawSocketOf(scene.bed.target, capturePid).inode);
+  // A bystander of the same user: the capture process may signal its monitor only.
+  const bystander = childProcess.spawn('setpriv', ['--reuid=scanlogd', '--regid=scanlogd', '--clear-groups', 'sleep', '30'], { stdio: 'ignore' });
+  t.teardown(() => bystander.kill('SIGKILL'));
+  await waitFor('the bystander to run as scanlogd', () => (commandLine(bystander.pid as number) === 'sleep 30' ? true : undefined), 3000);
   const attempts: Array<[string, string]> = [
     ['an AF_INET socket', `socket(${AF_INET}, ${SOCK_DGRAM}, 0)`],
     ['an AF_UNIX socket', `socket(${AF_UNIX}, ${SOCK_DGRAM}, 0)`],
@@ -88,10 +96,12 @@ rootTest('inside the capture process: no new socket, no IP_HDRINCL, no sending o
     ['opening /etc/passwd', 'open("/etc/passwd", 0)'],
     ['opening a file in its chroot', 'open(".", 0)'],
     ['SIGUSR1 to the monitor', `kill(${monitorPid}, ${SIGUSR1})`],
+    ['SIGKILL to another process of its user', `kill(${bystander.pid}, 9)`],
+    ['a resource limit of the monitor', `prlimit(${monitorPid}, ${RLIMIT_CPU}, "\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000", 0)`],
   ];
   const { values, output } = callInside(capturePid, attempts.flatMap(([, call]) => withErrno(call)));
   attempts.forEach(([what], i) => t.deepEqual(values.slice(2 * i, 2 * i + 2), [-1, EPERM], `${what}\n${output}`));
-  t.true(isAlive(capturePid) && isAlive(monitorPid));
+  t.true(isAlive(capturePid) && isAlive(monitorPid) && isAlive(bystander.pid as number));
   await scanIsLogged(t, scene);
 });
 
@@ -104,7 +114,9 @@ rootTest('inside the monitor: no file, no AF_INET/AF_INET6/AF_PACKET socket, no 
     ['an AF_INET socket', `socket(${AF_INET}, ${SOCK_STREAM}, 0)`],
     ['an AF_INET6 socket', `socket(${AF_INET6}, ${SOCK_DGRAM}, 0)`],
     ['an AF_PACKET socket', `socket(${AF_PACKET}, ${SOCK_RAW}, 0)`],
+    ['a Unix stream socket (D-Bus, journald)', `socket(${AF_UNIX}, ${SOCK_STREAM}, 0)`],
     ['SIGUSR1 to the capture process', `kill(${capturePid}, ${SIGUSR1})`],
+    ['a resource limit of the capture process', `prlimit(${capturePid}, ${RLIMIT_CPU}, "\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000", 0)`],
   ];
   const { values, output } = callInside(monitorPid, [...attempts.flatMap(([, call]) => withErrno(call)), `call (int)socket(${AF_UNIX}, ${SOCK_DGRAM}, 0)`]);
   attempts.forEach(([what], i) => t.deepEqual(values.slice(2 * i, 2 * i + 2), [-1, EPERM], `${what}\n${output}`));
@@ -134,6 +146,20 @@ rootTest('inside the monitor, Landlock: a file it could unlink as scanlogd outsi
   process.kill(scene.daemon.pid, 'SIGTERM');
   t.is((await scene.daemon.exited).code, 0);
   await waitFor('the pidfile to go', () => (fs.existsSync(pidfile) ? undefined : true), 2000);
+});
+
+rootTest('a process of the scanlogd user cannot read the memory of either half (/proc/PID/mem refused)', async (t) => {
+  const { daemon } = await startScene(t);
+  const { capturePid, monitorPid } = await daemon.ready();
+  for (const pid of [capturePid, monitorPid]) {
+    const r = childProcess.spawnSync(
+      'setpriv',
+      ['--reuid=scanlogd', '--regid=scanlogd', '--clear-groups', '/usr/bin/python3', '-c', `open("/proc/${pid}/mem", "rb")`],
+      { encoding: 'utf8' },
+    );
+    t.not(r.status, 0, `pid ${pid}: ${r.stderr}`);
+    t.regex(r.stderr, /PermissionError/, `pid ${pid}`);
+  }
 });
 
 const killedBy: Array<{ attacker: 'capture process' | 'monitor'; what: string; call: (target: number) => string }> = [

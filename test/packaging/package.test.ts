@@ -845,7 +845,7 @@ rootTest('the packaged daemon runs inside the systemd unit\'s sandbox: its capab
   const settings: Array<[string, string]> = [
     ['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'],
     ['RestrictAddressFamilies', 'AF_INET AF_PACKET AF_UNIX'], ['SystemCallArchitectures', 'native'], ['Restart', 'on-failure'],
-    ['SystemCallErrorNumber', 'EPERM'], ['ProtectProc', 'invisible'], ['ProcSubset', 'pid'],
+    ['SystemCallErrorNumber', 'EPERM'], ['ProtectProc', 'invisible'],
   ];
   for (const [name, value] of settings) t.is(setting(name), value, name);
   t.regex(setting('ExecStart'), /^\/usr\/sbin\/scanlogd --foreground /);
@@ -860,7 +860,7 @@ for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
 	mount -o remount,bind,ro "$m" 2>/dev/null || true
 done
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t proc -o hidepid=invisible,subset=pid proc /proc
+mount -t proc -o hidepid=invisible proc /proc
 for d in /home /root /run/user; do
 	if [ -d "$d" ]; then mount -t tmpfs -o mode=0 tmpfs "$d"; fi
 done

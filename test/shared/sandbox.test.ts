@@ -18,7 +18,7 @@ const DIST = path.resolve(__dirname, '..', '..', 'src');
  */
 function inSandbox(role: 'capture' | 'monitor', body: string): { stdout: string; stderr: string; status: number | null; signal: string | null } {
   const enter = role === 'capture'
-    ? `require(${JSON.stringify(path.join(DIST, 'capture', 'sandbox.js'))}).capturePlan([fd], process.pid)`
+    ? `require(${JSON.stringify(path.join(DIST, 'capture', 'sandbox.js'))}).capturePlan([fd], process.pid, process.ppid)`
     : `require(${JSON.stringify(path.join(DIST, 'monitor', 'sandbox.js'))}).monitorPlan(null, process.pid)`;
   const script = `
     const fs = require('node:fs');
@@ -44,7 +44,7 @@ test('every system call the policies name is known to the filter compiler', (t) 
   const r = childProcess.spawnSync(process.execPath, ['-e', `
     const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
     procctl.noNewPrivs();
-    const plans = [${JSON.stringify(capturePlan([5, 6], 1).rules)}, ${JSON.stringify(monitorPlan('/run/x.pid', 1).rules)}];
+    const plans = [${JSON.stringify(capturePlan([5, 6], 1, 2).rules)}, ${JSON.stringify(monitorPlan('/run/x.pid', 1).rules)}];
     for (const rules of plans) console.log(procctl.seccomp(rules, ${Action.allow}));
   `], { encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
@@ -64,6 +64,39 @@ test('an unknown system call name is refused with its name, and nothing is insta
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /unknown system call no_such_call/);
   t.regex(r.stdout, /seccomp 0/);
+});
+
+test('a policy too long for the kernel is refused with a clear error, and nothing is installed', (t) => {
+  const r = childProcess.spawnSync(process.execPath, ['-e', `
+    const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
+    procctl.noNewPrivs();
+    const rule = { syscall: 'write', clauses: [{ when: [{ arg: 0, values: [1, 2, 3, 4, 5, 6, 7, 8] }], action: ${Action.allow} }], otherwise: ${Action.allow} };
+    try { procctl.seccomp(Array(500).fill(rule), ${Action.allow}); console.log('installed'); }
+    catch (err) { console.log(err.message); }
+    console.log('seccomp', procctl.state().seccomp);
+  `], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /program longer than 4096 instructions/);
+  t.regex(r.stdout, /seccomp 0/);
+});
+
+test('clauses: every condition of a clause must hold, the first clause that holds decides, a mask keeps only its bits', (t) => {
+  // kill(pid, 0) to pids that do not exist: two arguments the filter can read.
+  const r = childProcess.spawnSync(process.execPath, ['-e', `
+    const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
+    procctl.noNewPrivs();
+    const deny = (errno) => 0x00050000 | errno;
+    procctl.seccomp([{ syscall: 'kill', clauses: [
+      { when: [{ arg: 1, values: [0] }, { arg: 0, values: [0x7ff001, 0x7ff002] }], action: deny(11) },
+      { when: [{ arg: 0, mask: 0xffff00, values: [0x7ff100] }], action: deny(12) },
+    ], otherwise: deny(13) }], ${Action.allow});
+    for (const pid of [0x7ff001, 0x7ff002, 0x7ff003, 0x7ff105, 0x7ff205]) {
+      try { process.kill(pid, 0); console.log(pid.toString(16), 'allowed'); } catch (err) { console.log(pid.toString(16), err.errno); }
+    }
+  `], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  // Both conditions hold: 11. Then the next clause's mask (0x7ff003 & 0xffff00 = 0x7ff000): 13.
+  t.is(r.stdout.trim(), ['7ff001 -11', '7ff002 -11', '7ff003 -13', '7ff105 -12', '7ff205 -13'].join('\n'));
 });
 
 test('the rules both halves share name none of the calls that must kill (ptrace, execve, mount, id changes...)', (t) => {
