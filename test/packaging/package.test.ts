@@ -908,7 +908,8 @@ os.execv(sys.argv[1], sys.argv[1:])
   const { uid } = userIds('scanlogd');
   const pid = child.pid as number;
   await waitFor(`the sandboxed daemon to run (stderr: ${stderr})`, () =>
-    readStatus(pid)?.uid[0] === uid && commandLine(pid) === 'scanlogd' && childrenOf(pid).length === 1 ? true : undefined, 10000);
+    readStatus(pid)?.uid[0] === uid && commandLine(pid) === 'scanlogd' && childrenOf(pid).length === 1 &&
+    commandLine(childrenOf(pid)[0] as number) === 'scanlogd-monitor' ? true : undefined, 10000);
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const expected = Object.values(CAPABILITY_BITS).reduce((m, bit) => m | (1n << BigInt(bit)), 0n);
   t.is(BigInt(`0x${/^CapBnd:\s*(\w+)$/m.exec(status)?.[1] ?? '0'}`), expected);
