@@ -1,6 +1,6 @@
 # The project's own addons, built by `npm ci`/`npm install`: the capture process's
-# raw-socket reader (native/rawrecv.c) and the process attributes both halves set
-# (native/procctl.c).
+# raw-socket reader (native/rawrecv.c) and the process attributes and
+# sandboxes both halves set (native/procctl.c, native/sandbox.c).
 {
   "targets": [
     {
@@ -10,7 +10,7 @@
     },
     {
       "target_name": "procctl",
-      "sources": ["native/procctl.c"],
+      "sources": ["native/procctl.c", "native/sandbox.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

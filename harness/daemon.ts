@@ -117,8 +117,9 @@ export interface OurDaemon {
   kill(): Promise<void>;
 }
 
-export function startOurs(bed: Testbed | null, args: string[], options: { uid?: number; nodeArgs?: string[] } = {}): OurDaemon {
-  const node = [process.execPath, ...(options.nodeArgs ?? []), entryScript(), ...args];
+/** `entry`: another build's entry script (a benchmark's baseline); this tree's staged copy by default. */
+export function startOurs(bed: Testbed | null, args: string[], options: { uid?: number; nodeArgs?: string[]; entry?: string } = {}): OurDaemon {
+  const node = [process.execPath, ...(options.nodeArgs ?? []), options.entry ?? entryScript(), ...args];
   const command = bed === null ? node : ['ip', 'netns', 'exec', bed.target, ...node];
   const child = childProcess.spawn(command[0] as string, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 /*
- * procctl: the two process attributes Node cannot set itself, for both halves.
+ * procctl: the process attributes and sandboxes Node cannot set itself, for both halves.
  *
  *   noNewPrivs()        prctl(PR_SET_NO_NEW_PRIVS, 1) on the calling thread: no
  *                       execve() from it, nor from any process started from it after
@@ -8,7 +8,9 @@
  *   setDumpable(false)  prctl(PR_SET_DUMPABLE, 0) for the whole process: its /proc
  *                       files become root's, and a process of the same uid without
  *                       CAP_SYS_PTRACE can no longer ptrace it or read its memory.
- *   state()             { noNewPrivs, dumpable } as the kernel reports them now.
+ *   state()             { noNewPrivs, dumpable, seccomp } as the kernel reports them
+ *                       now (seccomp: the mode, 2 once a filter is installed).
+ *   seccomp(), landlock()  the sandboxes, in sandbox.c.
  *
  * Each throws with strerror's text if the kernel refuses. No state, no threads.
  */
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+
+#include "sandbox.h"
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
 	char text[256];
@@ -49,11 +53,13 @@ static napi_value js_state(napi_env env, napi_callback_info info) {
 	(void)info;
 	int nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
 	int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-	if (nnp < 0 || dumpable < 0) return throw_errno(env, "prctl(PR_GET_...)", errno);
-	napi_value out, a, b;
+	int seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
+	if (nnp < 0 || dumpable < 0 || seccomp < 0) return throw_errno(env, "prctl(PR_GET_...)", errno);
+	napi_value out, a, b, c;
 	if (napi_create_object(env, &out) != napi_ok || napi_get_boolean(env, nnp == 1, &a) != napi_ok ||
-	    napi_get_boolean(env, dumpable != 0, &b) != napi_ok || napi_set_named_property(env, out, "noNewPrivs", a) != napi_ok ||
-	    napi_set_named_property(env, out, "dumpable", b) != napi_ok)
+	    napi_get_boolean(env, dumpable != 0, &b) != napi_ok || napi_create_int32(env, seccomp, &c) != napi_ok ||
+	    napi_set_named_property(env, out, "noNewPrivs", a) != napi_ok || napi_set_named_property(env, out, "dumpable", b) != napi_ok ||
+	    napi_set_named_property(env, out, "seccomp", c) != napi_ok)
 		return NULL;
 	return out;
 }
@@ -62,7 +68,8 @@ NAPI_MODULE_INIT() {
 	static const struct {
 		const char *name;
 		napi_callback fn;
-	} functions[] = {{"noNewPrivs", js_no_new_privs}, {"setDumpable", js_set_dumpable}, {"state", js_state}};
+	} functions[] = {{"noNewPrivs", js_no_new_privs}, {"setDumpable", js_set_dumpable}, {"state", js_state},
+		{"seccomp", sandbox_seccomp}, {"landlock", sandbox_landlock}};
 	for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
 		napi_value fn;
 		if (napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn) != napi_ok ||

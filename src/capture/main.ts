@@ -13,18 +13,22 @@ import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_STATUS_FD, closeInheritedFds } fro
 import { NODE_HEAP_OPTIONS } from '../shared/heap.js';
 import { IgnoreFilter } from '../shared/allowlist.js';
 import { loadProcCtl, lockProcess } from '../shared/procctl.js';
+import { describeLayers, enterSandbox, forbidListening, warmUpNode } from '../shared/sandbox.js';
 import { ChannelWriter } from './channel.js';
 import { checkPidfileDir, openJsonOutput, writePidfile } from './files.js';
 import { packetToRecord } from './packet.js';
 import { openRawTcpSocket } from './rawsocket.js';
 import { openPcap } from './pcap.js';
 import type { PacketSource } from './source.js';
+import { capturePlan, captureSocketFds, refuseIoUring } from './sandbox.js';
 import { checkChrootDir, checkReadableBy, dropPrivileges, lookupUser, type Account } from './privdrop.js';
 
 /** How long a stopping monitor gets before it is killed. */
 const STOP_GRACE_MS = 800;
 /** How long a closed channel waits for the monitor's exit, which says how it ended. */
-const EXIT_REPORT_WAIT_MS = 300;
+const EXIT_REPORT_WAIT_MS = 700;
+/** What a SIGSYS death means here. */
+const SECCOMP_KILL = ' (its seccomp filter: a system call outside its allowlist)';
 /** Packets between two reads of the clock: they are read microseconds apart. */
 const PACKETS_PER_CLOCK_READ = 16;
 
@@ -93,7 +97,7 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
   child.on('error', (err) => exitWith(1, `monitor could not be started: ${describe(err)}`));
   child.on('exit', (code, signal) => {
     if (stopping || code === 0) exitWith(0, null);
-    else exitWith(1, `monitor (pid ${child.pid}) ${signal !== null ? `was killed by ${signal}` : `exited with status ${code}`}`);
+    else exitWith(1, `monitor (pid ${child.pid}) ${signal !== null ? `was killed by ${signal}${signal === 'SIGSYS' ? SECCOMP_KILL : ''}` : `exited with status ${code}`}`);
   });
   channel.on('error', (err) => exitWith(1, `channel to the monitor: ${describe(err)}`));
   channel.on('close', () => {
@@ -149,6 +153,7 @@ function forward(source: PacketSource, writer: ChannelWriter, ignore: IgnoreFilt
 
 export function runCapture(settings: Settings, entryScript: string, status: CaptureStatus | null): void {
   if (process.getuid?.() !== 0) throw new StartupError('must be run as root');
+  refuseIoUring();
   // Without a listener, Node answers SIGUSR1 by opening its inspector; the counters
   // request may come at any time, start-up included.
   let requestCounters = (): void => {};
@@ -169,13 +174,18 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   } catch (err) {
     throw new StartupError(`capture process: ${describe(err)}`, { cause: err });
   }
+  forbidListening(procctl);
   const monitor = startMonitor(settings, account, entryScript);
   let source: PacketSource;
+  let sandboxed: string;
   try {
     source = openSource(settings);
+    const captureFds = captureSocketFds();
     if (settings.pidfile !== null) writePidfile(settings.pidfile);
     dropPrivileges(chrootDir, account);
     lockProcess('capture process', procctl);
+    warmUpNode();
+    sandboxed = describeLayers(enterSandbox(capturePlan(captureFds, process.pid, monitor.child.pid as number), procctl));
   } catch (err) {
     // The start-up error is the one thing to report; the monitor just goes.
     monitor.child.kill('SIGKILL');
@@ -191,10 +201,10 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
     writer.sendCounters(true);
   };
   if (settings.statsIntervalMs !== null) setInterval(requestCounters, settings.statsIntervalMs).unref();
-  forward(source, writer, ignore, life.fail);
-
   // Named like the original daemon, so that ps, pidof and init scripts find it.
   process.title = 'scanlogd';
+  stderr(sandboxed);
+  forward(source, writer, ignore, life.fail);
   status?.report('ready capture');
   status?.close();
 }

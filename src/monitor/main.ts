@@ -10,12 +10,14 @@ import type { Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, closeInheritedFds } from '../shared/fds.js';
 import { lockProcess } from '../shared/procctl.js';
+import { describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { RecordReader } from './channel.js';
 import { JsonOutput, eventLine } from './jsonout.js';
 import { ceeMessage } from './cee.js';
 import type { MonitorEvent } from './events.js';
 import { ScanPipeline, counterFields, countersEvent, countersMessage, type CaptureCounts } from './pipeline.js';
 import { SyslogWriter } from './syslog.js';
+import { monitorPlan } from './sandbox.js';
 
 /** Bytes read from the channel at once. */
 const CHANNEL_READ_BYTES = 64 * 1024;
@@ -151,7 +153,11 @@ export function runMonitor(settings: Settings): void {
     process.on(signal, () => finish(0, null));
   }
 
+  warmUpNode();
+  // Before the event loop reads the first record.
+  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid)));
   process.title = 'scanlogd-monitor';
+  stderr(sandboxed);
   if (settings.statusFd !== null) {
     try {
       fs.writeSync(settings.statusFd, 'ready monitor\n');

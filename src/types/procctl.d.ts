@@ -1,10 +1,36 @@
-// The API of the project's process-attribute addon (native/procctl.c, built into
-// build/Release/procctl.node); src/shared/procctl.ts is the one place that loads it.
+// The API of the project's process-attribute and sandbox addon (native/procctl.c and
+// native/sandbox.c, built into build/Release/procctl.node); src/shared/procctl.ts is
+// the one place that loads it.
+
+/** Holds when the low 32 bits of argument `arg`, masked with `mask` (all bits if absent), are one of `values`. */
+export interface SeccompCondition {
+  arg: number;
+  values: number[];
+  mask?: number;
+}
+
+/** Holds when every condition holds. */
+export interface SeccompClause {
+  when: SeccompCondition[];
+  action: number;
+}
+
+/** The first clause that holds gives the action, else `otherwise`. */
+export interface SeccompRule {
+  syscall: string;
+  clauses: SeccompClause[];
+  otherwise: number;
+}
 
 export interface ProcCtl {
   /** PR_SET_NO_NEW_PRIVS on the calling thread; inherited by every process spawned after. */
   noNewPrivs(): void;
   /** PR_SET_DUMPABLE for the whole process. */
   setDumpable(dumpable: boolean): void;
-  state(): { noNewPrivs: boolean; dumpable: boolean };
+  /** seccomp: the mode (0 none, 2 filter). */
+  state(): { noNewPrivs: boolean; dumpable: boolean; seccomp: number };
+  /** Installs the filter in every thread; returns the rules this architecture has. */
+  seccomp(rules: SeccompRule[], defaultAction: number): number;
+  /** Landlock on the calling thread (and threads it starts); the ABI used, 0 if none. */
+  landlock(removeFilesBelow: string | null, scopeSignals: boolean): number;
 }

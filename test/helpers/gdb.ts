@@ -4,9 +4,17 @@
 
 import childProcess = require('node:child_process');
 
-/** Runs each gdb `call` in process `pid`, then detaches; the value each printed, in order. */
-export function callInside(pid: number, calls: string[]): { values: number[]; output: string } {
-  const g = childProcess.spawnSync('gdb', ['-p', String(pid), '-batch', '-nx', ...calls.flatMap((c) => ['-ex', c]), '-ex', 'detach'], {
+/**
+ * Runs each gdb `call` in process `pid`, then detaches; the value each printed, in
+ * order. With `fatal`, a call is expected to end the process: there is nothing to
+ * detach from, and gdb, which can trip over a process dying under it, quits at once
+ * rather than dumping its own core while it still holds the dead process.
+ */
+export function callInside(pid: number, calls: string[], { fatal = false } = {}): { values: number[]; output: string } {
+  const setup = fatal ? ['maint set internal-error quit yes', 'maint set internal-error corefile no'] : [];
+  const commands = [...calls, ...(fatal ? [] : ['detach'])];
+  const args = [...setup.flatMap((c) => ['-iex', c]), '-p', String(pid), '-batch', '-nx', ...commands.flatMap((c) => ['-ex', c])];
+  const g = childProcess.spawnSync('gdb', args, {
     encoding: 'utf8',
     timeout: 60000,
   });

@@ -1,14 +1,19 @@
-// The halves against each other: both run with no_new_privs and are not dumpable, so
-// a compromised capture process (the same user as the monitor, and its parent) cannot
-// take the monitor over with ptrace, and the reverse. The attacks are made from inside
-// the running processes, by gdb calling ptrace(2) there with their own credentials.
+// The halves against each other and against the host. Each attack is made from inside
+// the running process, by gdb calling the C library there: the call runs with the
+// process's own credentials, root directory and sandbox, as it would in a compromised
+// process. Calls the sandbox refuses fail with EPERM and the process runs on; calls it
+// forbids outright (ptrace, execve, id changes) kill the process, and the other half
+// exits non-zero within a second, saying so.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
-import { isRoot } from '../../harness/netns.js';
-import { startScene } from '../../harness/testbed-daemon.js';
-import { isAlive, userIds } from '../../harness/daemon.js';
+import path = require('node:path');
+import { createTestbed, isRoot, runIn, sleep, waitFor } from '../../harness/netns.js';
+import { startScene, type Scene } from '../../harness/testbed-daemon.js';
+import { commandLine, isAlive, startOurs, userIds } from '../../harness/daemon.js';
+import { rawSocketOf } from '../../harness/proc.js';
+import { listenSyslog, makePidfilePath, makeSocketDir } from '../../harness/syslog.js';
 import { callInside } from '../helpers/gdb.js';
 
 const haveGdb = fs.existsSync('/usr/bin/gdb');
@@ -16,41 +21,132 @@ const rootTest = isRoot && haveGdb ? test.serial : test.serial.skip;
 if (!isRoot || !haveGdb) console.log('isolation tests skipped: they need root and gdb');
 
 const PTRACE_SEIZE = 0x4206;
-const EPERM = 1;
+const { EPERM, EACCES } = { EPERM: 1, EACCES: 13 };
+const [AF_UNIX, AF_INET, AF_INET6, AF_PACKET] = [1, 2, 10, 17];
+const [SOCK_STREAM, SOCK_DGRAM, SOCK_RAW] = [1, 2, 3];
+const [IPPROTO_IP, IP_HDRINCL] = [0, 3];
+const SIGUSR1 = 10;
+const RLIMIT_CPU = 0;
 
 function statusField(pid: number | string, task: number | string, name: string): string {
   const text = fs.readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
   return new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
 }
 
-rootTest('both halves: no_new_privs in every thread of the monitor, neither dumpable (their /proc files are root\'s)', async (t) => {
+/** The descriptor number under which `pid` holds the socket with this inode. */
+function fdOfSocket(pid: number, inode: number): number {
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`) return Number(fd);
+  }
+  throw new Error(`process ${pid} holds no socket ${inode}`);
+}
+
+/** A struct sockaddr_in for `address` as a C string literal gdb places in the process. */
+function sockaddrIn(address: string): string {
+  const bytes = [2, 0, 0, 0, ...address.split('.').map(Number), 0, 0, 0, 0, 0, 0, 0, 0];
+  return `"${bytes.map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('')}"`;
+}
+
+/** A call and then errno, as two values: the call's result and the errno it left. */
+const withErrno = (call: string): string[] => [`call (long)${call}`, 'call (int)*__errno_location()'];
+
+async function scanIsLogged(t: ExecutionContext, { bed, syslog }: Scene): Promise<void> {
+  const before = syslog.datagrams.length;
+  const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-30', bed.targetAddr]);
+  t.is(r.code, 0, r.stderr);
+  await waitFor('the scan in syslog', () => (syslog.messages().slice(before).some((m) => m.includes(' ports ')) ? true : undefined), 5000);
+}
+
+rootTest('both halves: no_new_privs and a seccomp filter in every thread, neither dumpable (their /proc files are root\'s)', async (t) => {
   const { daemon } = await startScene(t);
   const { capturePid, monitorPid } = await daemon.ready();
   const { uid } = userIds('scanlogd');
-  const monitorThreads = fs.readdirSync(`/proc/${monitorPid}/task`);
-  t.true(monitorThreads.length > 1);
-  for (const task of monitorThreads) t.is(statusField(monitorPid, task, 'NoNewPrivs'), '1', `monitor thread ${task}`);
-  // The capture process sets it on the thread that started the monitor, its main one.
-  t.is(statusField(capturePid, capturePid, 'NoNewPrivs'), '1');
   for (const pid of [capturePid, monitorPid]) {
+    const threads = fs.readdirSync(`/proc/${pid}/task`);
+    t.true(threads.length > 1);
+    for (const task of threads) {
+      t.is(statusField(pid, task, 'NoNewPrivs'), '1', `pid ${pid} thread ${task}`);
+      t.is(statusField(pid, task, 'Seccomp'), '2', `pid ${pid} thread ${task}`);
+      // The no-listen filter both carry, and each half's own allowlist on top.
+      t.is(statusField(pid, task, 'Seccomp_filters'), '2', `pid ${pid} thread ${task}`);
+    }
     t.is(statusField(pid, pid, 'Uid').split(/\s+/)[0], String(uid), 'it runs as scanlogd');
     // A dumpable process's /proc entries belong to its user; these are root's.
     t.is(fs.statSync(`/proc/${pid}/environ`).uid, 0, `pid ${pid}`);
     t.is(fs.statSync(`/proc/${pid}/mem`).uid, 0, `pid ${pid}`);
   }
+  t.regex(daemon.stderr(), /scanlogd capture: sandbox: no_new_privs, not dumpable, seccomp allowlist \(\d+ rules, other calls kill\), Landlock ABI \d+/);
+  t.regex(daemon.stderr(), /scanlogd monitor: sandbox: no_new_privs, not dumpable, seccomp allowlist \(\d+ rules, other calls kill\), Landlock ABI \d+/);
 });
 
-for (const [attacker, target] of [['capture process', 'monitor'], ['monitor', 'capture process']] as const) {
-  rootTest(`from inside the ${attacker}, ptrace of the ${target} is refused (EPERM) and both run on`, async (t) => {
-    const { daemon } = await startScene(t);
-    const { capturePid, monitorPid } = await daemon.ready();
-    const [from, to] = attacker === 'monitor' ? [monitorPid, capturePid] : [capturePid, monitorPid];
-    const { values, output } = callInside(from, [`call (long)ptrace(${PTRACE_SEIZE}, ${to}, 0, 0)`, 'call (int)*__errno_location()']);
-    t.deepEqual(values, [-1, EPERM], output);
-    t.is(statusField(to, to, 'TracerPid'), '0');
-    t.true(isAlive(capturePid) && isAlive(monitorPid));
-  });
-}
+rootTest('inside the capture process: no new socket, no IP_HDRINCL, no sending on the raw socket, no file, no SIGUSR1 to the monitor (EPERM); detection goes on', async (t) => {
+  const scene = await startScene(t);
+  const { capturePid, monitorPid } = await scene.daemon.ready();
+  const raw = fdOfSocket(capturePid, rawSocketOf(scene.bed.target, capturePid).inode);
+  // A bystander of the same user: the capture process may signal its monitor only.
+  const bystander = childProcess.spawn('setpriv', ['--reuid=scanlogd', '--regid=scanlogd', '--clear-groups', 'sleep', '30'], { stdio: 'ignore' });
+  t.teardown(() => bystander.kill('SIGKILL'));
+  await waitFor('the bystander to run as scanlogd', () => (commandLine(bystander.pid as number) === 'sleep 30' ? true : undefined), 3000);
+  const attempts: Array<[string, string]> = [
+    ['an AF_INET socket', `socket(${AF_INET}, ${SOCK_DGRAM}, 0)`],
+    ['an AF_UNIX socket', `socket(${AF_UNIX}, ${SOCK_DGRAM}, 0)`],
+    ['IP_HDRINCL on the raw socket', `setsockopt(${raw}, ${IPPROTO_IP}, ${IP_HDRINCL}, "\\001\\000\\000\\000", 4)`],
+    ['sendto on the raw socket', `sendto(${raw}, "xxxxxxxxxxxxxxxxxxxx", 20, 0, ${sockaddrIn(scene.bed.scannerAddr)}, 16)`],
+    ['write on the raw socket', `write(${raw}, "xxxxxxxxxxxxxxxxxxxx", 20)`],
+    ['opening /etc/passwd', 'open("/etc/passwd", 0)'],
+    ['opening a file in its chroot', 'open(".", 0)'],
+    ['SIGUSR1 to the monitor', `kill(${monitorPid}, ${SIGUSR1})`],
+    ['SIGKILL to another process of its user', `kill(${bystander.pid}, 9)`],
+    ['a resource limit of the monitor', `prlimit(${monitorPid}, ${RLIMIT_CPU}, "\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000", 0)`],
+  ];
+  const { values, output } = callInside(capturePid, attempts.flatMap(([, call]) => withErrno(call)));
+  attempts.forEach(([what], i) => t.deepEqual(values.slice(2 * i, 2 * i + 2), [-1, EPERM], `${what}\n${output}`));
+  t.true(isAlive(capturePid) && isAlive(monitorPid) && isAlive(bystander.pid as number));
+  await scanIsLogged(t, scene);
+});
+
+rootTest('inside the monitor: no file, no AF_INET/AF_INET6/AF_PACKET socket, no signal to the capture process (EPERM); a Unix datagram socket is allowed', async (t) => {
+  const scene = await startScene(t);
+  const { capturePid, monitorPid } = await scene.daemon.ready();
+  const attempts: Array<[string, string]> = [
+    ['opening /etc/passwd', 'open("/etc/passwd", 0)'],
+    ['creating a file', 'open("/tmp/scanlogd-isolation", 0101, 0600)'],
+    ['an AF_INET socket', `socket(${AF_INET}, ${SOCK_STREAM}, 0)`],
+    ['an AF_INET6 socket', `socket(${AF_INET6}, ${SOCK_DGRAM}, 0)`],
+    ['an AF_PACKET socket', `socket(${AF_PACKET}, ${SOCK_RAW}, 0)`],
+    ['a Unix stream socket (D-Bus, journald)', `socket(${AF_UNIX}, ${SOCK_STREAM}, 0)`],
+    ['SIGUSR1 to the capture process', `kill(${capturePid}, ${SIGUSR1})`],
+    ['a resource limit of the capture process', `prlimit(${capturePid}, ${RLIMIT_CPU}, "\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000", 0)`],
+  ];
+  const { values, output } = callInside(monitorPid, [...attempts.flatMap(([, call]) => withErrno(call)), `call (int)socket(${AF_UNIX}, ${SOCK_DGRAM}, 0)`]);
+  attempts.forEach(([what], i) => t.deepEqual(values.slice(2 * i, 2 * i + 2), [-1, EPERM], `${what}\n${output}`));
+  t.true((values[2 * attempts.length] ?? -1) >= 0, `AF_UNIX datagram socket (syslog): ${output}`);
+  t.false(fs.existsSync('/tmp/scanlogd-isolation'));
+  t.true(isAlive(capturePid) && isAlive(monitorPid));
+  await scanIsLogged(t, scene);
+});
+
+rootTest('inside the monitor, Landlock: a file it could unlink as scanlogd outside the pidfile directory stays (EACCES)', async (t) => {
+  const pidfile = makePidfilePath(t);
+  const scene = await startScene(t, ['--pidfile', pidfile]);
+  const { monitorPid } = await scene.daemon.ready();
+  // A directory the scanlogd user owns, beside the pidfile's: seccomp allows unlink
+  // (the pidfile), Landlock keeps it to the pidfile's directory.
+  const { uid, gid } = userIds('scanlogd');
+  const other = fs.mkdtempSync(path.join(path.dirname(path.dirname(pidfile)), 'landlock-'));
+  t.teardown(() => fs.rmSync(other, { recursive: true, force: true }));
+  fs.chownSync(other, uid, gid);
+  const victim = path.join(other, 'victim');
+  fs.writeFileSync(victim, 'x');
+  const { values, output } = callInside(monitorPid, withErrno(`unlink("${victim}")`));
+  t.deepEqual(values, [-1, EACCES], output);
+  t.true(fs.existsSync(victim));
+  t.true(isAlive(monitorPid));
+  // And the pidfile itself still goes at a clean stop.
+  process.kill(scene.daemon.pid, 'SIGTERM');
+  t.is((await scene.daemon.exited).code, 0);
+  await waitFor('the pidfile to go', () => (fs.existsSync(pidfile) ? undefined : true), 2000);
+});
 
 rootTest('a process of the scanlogd user cannot read the memory of either half (/proc/PID/mem refused)', async (t) => {
   const { daemon } = await startScene(t);
@@ -64,4 +160,78 @@ rootTest('a process of the scanlogd user cannot read the memory of either half (
     t.not(r.status, 0, `pid ${pid}: ${r.stderr}`);
     t.regex(r.stderr, /PermissionError/, `pid ${pid}`);
   }
+});
+
+const killedBy: Array<{ attacker: 'capture process' | 'monitor'; what: string; call: (target: number) => string }> = [
+  { attacker: 'capture process', what: 'ptrace of the monitor', call: (target) => `ptrace(${PTRACE_SEIZE}, ${target}, 0, 0)` },
+  { attacker: 'capture process', what: 'setuid(0)', call: () => 'setuid(0)' },
+  { attacker: 'monitor', what: 'ptrace of the capture process', call: (target) => `ptrace(${PTRACE_SEIZE}, ${target}, 0, 0)` },
+  { attacker: 'monitor', what: 'execve of a shell', call: () => 'execve("/bin/sh", 0, 0)' },
+];
+
+for (const { attacker, what, call } of killedBy) {
+  rootTest(`inside the ${attacker}, ${what} kills it (SIGSYS); the other half exits non-zero within a second, saying so`, async (t) => {
+    const { daemon } = await startScene(t);
+    const { capturePid, monitorPid } = await daemon.ready();
+    const [from, to] = attacker === 'monitor' ? [monitorPid, capturePid] : [capturePid, monitorPid];
+    const { output } = callInside(from, [`call (long)${call(to)}`], { fatal: true });
+    // gdb returns once the process is gone: the other half has a second from here.
+    t.false(isAlive(from), output);
+    const other = attacker === 'monitor' ? capturePid : monitorPid;
+    await waitFor(`the other half (${other}) to exit`, () => (isAlive(other) ? undefined : true), 1000, 5);
+    const { code, signal } = await daemon.exited;
+    if (attacker === 'monitor') {
+      t.is(code, 1);
+      t.regex(daemon.stderr(), /scanlogd capture: monitor \(pid \d+\) was killed by SIGSYS \(its seccomp filter: a system call outside its allowlist\)/);
+    } else {
+      t.is(signal, 'SIGSYS');
+      await sleep(100);
+      t.regex(daemon.stderr(), /scanlogd monitor: capture process closed the channel/);
+    }
+  });
+}
+
+rootTest('SIGUSR1 storm on the monitor while it starts: Node\'s inspector is asked to open and cannot listen', async (t) => {
+  const bed = createTestbed();
+  const dir = makeSocketDir();
+  const syslog = listenSyslog(path.join(dir, 'log'));
+  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path]);
+  t.teardown(async () => {
+    await daemon.kill();
+    syslog.close();
+    bed.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  // From the moment Node's own SIGUSR1 handler exists in the monitor (SigCgt bit 10)
+  // until the monitor names itself, set up: every signal in between asks Node to open
+  // its inspector on 127.0.0.1:9229. A synchronous loop, not to miss the window.
+  let sent = 0;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + 10000;
+  while (Date.now() < deadline) {
+    const monitor = daemon.monitorPid();
+    if (monitor === undefined) continue;
+    const command = commandLine(monitor) ?? '';
+    if (command === 'scanlogd-monitor') break;
+    // Between fork and exec the child is still a copy of the capture process.
+    if (!command.includes('--role monitor')) continue;
+    let caught: bigint;
+    try {
+      caught = BigInt(`0x${/^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${monitor}/status`, 'utf8'))?.[1] ?? '0'}`);
+    } catch {
+      continue; // not started yet, or between fork and exec
+    }
+    if ((caught & (1n << BigInt(SIGUSR1 - 1))) === 0n) continue;
+    process.kill(monitor, 'SIGUSR1');
+    sent += 1;
+    Atomics.wait(pause, 0, 0, 2); // a signal every 2 ms lets the monitor's start-up go on
+  }
+  await daemon.ready();
+  await sleep(300);
+  t.true(sent > 0, 'no signal reached the window');
+  const refused = daemon.stderr().split('\n').filter((line) => line === 'Starting inspector on 127.0.0.1:9229 failed: operation not permitted');
+  t.true(refused.length > 0, `${sent} signals sent, none reached Node's inspector:\n${daemon.stderr()}`);
+  const listeners = await runIn(bed.target, 'ss', ['-Hltn']);
+  t.is(listeners.stdout.trim(), '', 'nothing listens on TCP in the daemon\'s namespace');
+  await scanIsLogged(t, { bed, syslog, dir, daemon });
 });

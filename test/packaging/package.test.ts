@@ -538,7 +538,9 @@ initScriptTest('the .deb installed for real: init script start, status, scan, st
   const verify = run('systemd-analyze', ['verify', '/lib/systemd/system/scanlogd.service']);
   t.is(verify.code, 0, verify.stderr);
   t.is(verify.stdout + verify.stderr, '');
-  t.log(run('systemd-analyze', ['security', '--offline=true', '/lib/systemd/system/scanlogd.service']).stdout.trim().split('\n').pop());
+  const security = run('systemd-analyze', ['security', '--offline=true', '/lib/systemd/system/scanlogd.service']).stdout;
+  const exposure = /Overall exposure level for scanlogd\.service: (\d+\.\d)/.exec(security)?.[1];
+  t.true(exposure !== undefined && Number(exposure) <= 2.5, `systemd-analyze security: ${exposure ?? security}`);
 
   // Whether the postinst started it depends on this machine's runlevel; either way,
   // stop it and give it the test's syslog socket.
@@ -957,10 +959,11 @@ initScriptTest('installed over Debian\'s scanlogd 2.2.8, the package removes it,
 
 /**
  * What systemd does with a unit's ProtectSystem=strict, ProtectHome, PrivateTmp,
- * CapabilityBoundingSet and NoNewPrivileges, short of running systemd: every mount
- * read-only but the paths in $SANDBOX_WRITABLE (StateDirectory, ReadWritePaths), an
- * empty /tmp, no homes, then the command under setpriv with the bounding set in $0
- * and the rest of setpriv's options and the command in "$@".
+ * ProtectProc=invisible, CapabilityBoundingSet and NoNewPrivileges, short of running
+ * systemd: every mount read-only but the paths in $SANDBOX_WRITABLE (StateDirectory,
+ * ReadWritePaths), an empty /tmp, no homes, a /proc that hides other users'
+ * processes, then the command under setpriv with the bounding set in $0 and the rest
+ * of setpriv's options and the command in "$@".
  */
 const SANDBOX = String.raw`
 set -eu
@@ -973,12 +976,52 @@ for w in $(printenv SANDBOX_WRITABLE || true); do
 	mount -o remount,bind,rw "$w"
 done
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t proc -o hidepid=invisible proc /proc
 for d in /home /root /run/user; do
 	if [ -d "$d" ]; then mount -t tmpfs -o mode=0 tmpfs "$d"; fi
 done
 if touch /usr/.scanlogd-sandbox 2>/dev/null; then rm -f /usr/.scanlogd-sandbox; echo "the file system is still writable" >&2; exit 99; fi
 exec setpriv --bounding-set "$0" --inh-caps=-all --no-new-privs "$@"
 `;
+
+/**
+ * SystemCallFilter= and SystemCallErrorNumber=EPERM as systemd applies them: run as
+ * python3 -c SYSCALL_FILTER COMMAND..., it loads a filter allowing the names in
+ * $ALLOWED_SYSCALLS (a unit's lines expanded by unitSyscalls), refusing everything
+ * else with EPERM, and executes the command.
+ */
+const SYSCALL_FILTER = String.raw`
+import errno, os, seccomp, sys
+allowed = os.environ.pop("ALLOWED_SYSCALLS").split()
+f = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.EPERM))
+for name in allowed:
+    try:
+        f.add_rule(seccomp.ALLOW, name)
+    except (RuntimeError, ValueError):
+        pass  # not a system call of this architecture
+f.load()
+os.execv(sys.argv[1], sys.argv[1:])
+`;
+
+/** The system call names a unit's SystemCallFilter= lines allow, as systemd reads them. */
+function unitSyscalls(lines: string[]): Set<string> {
+  const expand = (token: string): string[] => {
+    if (!token.startsWith('@')) return [token];
+    const listed = run('systemd-analyze', ['syscall-filter', token]).stdout.split('\n').slice(1);
+    return listed.map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')).flatMap(expand);
+  };
+  // systemd always adds @default to an allow list.
+  const allowed = new Set(expand('@default'));
+  for (const line of lines) {
+    const value = line.replace(/^SystemCallFilter=/, '');
+    const refuse = value.startsWith('~');
+    for (const name of value.replace(/^~/, '').split(/\s+/).flatMap(expand)) {
+      if (refuse) allowed.delete(name);
+      else allowed.add(name);
+    }
+  }
+  return allowed;
+}
 
 const CAPABILITY_BITS: Record<string, number> = { CAP_SETGID: 6, CAP_SETUID: 7, CAP_NET_RAW: 13, CAP_SYS_CHROOT: 18 };
 
@@ -1001,16 +1044,23 @@ rootTest('the packaged daemon runs inside the systemd unit\'s sandbox: its capab
   const settings: Array<[string, string]> = [
     ['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'],
     ['RestrictAddressFamilies', 'AF_INET AF_PACKET AF_UNIX'], ['SystemCallArchitectures', 'native'], ['Restart', 'on-failure'],
+    ['SystemCallErrorNumber', 'EPERM'], ['ProtectProc', 'invisible'],
   ];
   for (const [name, value] of settings) t.is(setting(name), value, name);
   t.regex(setting('ExecStart'), /^\/usr\/sbin\/scanlogd --foreground /);
 
   const bed: Testbed = createTestbed();
   const syslog = listenSyslog(path.join(dir, 'log'));
+  // The unit's SystemCallFilter= lines as systemd applies them.
+  const allowed = unitSyscalls(unit.match(/^SystemCallFilter=.*$/gm) ?? []);
+  t.true(allowed.has('chroot') && allowed.has('seccomp') && !allowed.has('mount') && !allowed.has('ptrace'));
   const bounding = `-all,${caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',')}`;
   const child = childProcess.spawn('ip', ['netns', 'exec', bed.target, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', SANDBOX,
-    bounding, process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd.js'), '--foreground',
-    '--chroot', path.join(dir, 'empty'), '--syslog-socket', syslog.path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    bounding, '/usr/bin/python3', '-c', SYSCALL_FILTER, process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd.js'), '--foreground',
+    '--chroot', path.join(dir, 'empty'), '--syslog-socket', syslog.path], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ALLOWED_SYSCALLS: [...allowed].join(' ') },
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -1029,11 +1079,14 @@ rootTest('the packaged daemon runs inside the systemd unit\'s sandbox: its capab
   const { uid } = userIds('scanlogd');
   const pid = child.pid as number;
   await waitFor(`the sandboxed daemon to run (stderr: ${stderr})`, () =>
-    readStatus(pid)?.uid[0] === uid && commandLine(pid) === 'scanlogd' && childrenOf(pid).length === 1 ? true : undefined, 10000);
+    readStatus(pid)?.uid[0] === uid && commandLine(pid) === 'scanlogd' && childrenOf(pid).length === 1 &&
+    commandLine(childrenOf(pid)[0] as number) === 'scanlogd-monitor' ? true : undefined, 10000);
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const expected = Object.values(CAPABILITY_BITS).reduce((m, bit) => m | (1n << BigInt(bit)), 0n);
   t.is(BigInt(`0x${/^CapBnd:\s*(\w+)$/m.exec(status)?.[1] ?? '0'}`), expected);
   t.regex(status, /^NoNewPrivs:\s*1$/m);
+  // The unit's filter, and each half's own on top of it.
+  for (const p of [pid, childrenOf(pid)[0] as number]) t.regex(fs.readFileSync(`/proc/${p}/status`, 'utf8'), /^Seccomp_filters:\s*[3-9]$/m);
 
   const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-r', '-sS', '-g', '40000', '--ttl', '50', '--max-retries', '0', '-p', '1-20', bed.targetAddr]);
   t.is(r.code, 0, r.stderr);
@@ -1044,7 +1097,7 @@ rootTest('the packaged daemon runs inside the systemd unit\'s sandbox: its capab
   );
 });
 
-rootTest('the packaged notifier runs inside its unit\'s sandbox: its user, no capability, no new privileges, a read-only system but its state; a scan event reaches the webhook', async (t) => {
+rootTest('the packaged notifier runs inside its unit\'s sandbox: its user, no capability, no new privileges, its system call filter, a read-only system but its state; a scan event reaches the webhook', async (t) => {
   const dir = makeSocketDir();
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const root = path.join(dir, 'root');
@@ -1064,10 +1117,14 @@ rootTest('the packaged notifier runs inside its unit\'s sandbox: its user, no ca
   writeConfig(d.config, [`webhook = ${hook.url}/hook`, 'interval = 1', 'wait = 0.2']);
   appendEvents(d.events, []);
   const { uid, gid } = userIds(NOTIFY_USER);
+  // Node.js under the unit's system call filter (@system-service), as systemd applies it.
+  const allowed = unitSyscalls(unit.match(/^SystemCallFilter=.*$/gm) ?? []);
+  t.true(allowed.has('connect') && allowed.has('execve') && !allowed.has('mount') && !allowed.has('ptrace'));
   const child = childProcess.spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', SANDBOX, '-all',
-    `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd-notify'),
+    `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '/usr/bin/python3', '-c', SYSCALL_FILTER,
+    process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd-notify'),
     '--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'sandboxed'],
-  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SANDBOX_WRITABLE: path.dirname(d.state) } });
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SANDBOX_WRITABLE: path.dirname(d.state), ALLOWED_SYSCALLS: [...allowed].join(' ') } });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -1085,6 +1142,7 @@ rootTest('the packaged notifier runs inside its unit\'s sandbox: its user, no ca
   t.regex(status, /^CapEff:\s*0+$/m);
   t.regex(status, /^NoNewPrivs:\s*1$/m);
   t.regex(status, /^Groups:\s*$/m);
+  t.regex(status, /^Seccomp_filters:\s*[1-9]$/m);
 
   appendEvents(d.events, [scanLine('198.18.8.1', [1, 2, 3, 4, 5, 6, 7], new Date().toISOString().replace('Z', '+00:00'))]);
   const [got] = await hook.waitDelivered(1);

@@ -1,0 +1,9 @@
+/* The sandbox functions of procctl.node (native/sandbox.c), registered by procctl.c. */
+#ifndef SCANLOGD_SANDBOX_H
+#define SCANLOGD_SANDBOX_H
+#include <node_api.h>
+
+napi_value sandbox_seccomp(napi_env env, napi_callback_info info);
+napi_value sandbox_landlock(napi_env env, napi_callback_info info);
+
+#endif

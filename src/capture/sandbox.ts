@@ -1,0 +1,93 @@
+// The capture process's sandbox once it has dropped to the scanlogd user: it reads its
+// capture sockets, writes records to the monitor and stderr, and stops the monitor.
+// It cannot create, connect or configure a socket, send on a capture socket in any way,
+// open a file, start a process or touch another one except to stop its monitor.
+
+import fs = require('node:fs');
+import { StartupError, describe } from '../shared/errors.js';
+import { Action, DENY, SIG, allow, deny, denyIf, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
+
+/** /proc/net tables of the sockets a capture backend opens, and the column with each socket's inode. */
+const CAPTURE_SOCKET_TABLES: ReadonlyArray<{ file: string; inodeColumn: number }> = [
+  { file: '/proc/self/net/raw', inodeColumn: 9 },
+  { file: '/proc/self/net/raw6', inodeColumn: 9 },
+  { file: '/proc/self/net/packet', inodeColumn: 8 },
+];
+
+function socketInodes(file: string, inodeColumn: number): Set<string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return new Set(); // no such family in this kernel
+  }
+  const rows = text.split('\n').slice(1);
+  return new Set(rows.map((row) => row.trim().split(/\s+/)[inodeColumn]).filter((inode): inode is string => inode !== undefined));
+}
+
+/**
+ * libuv runs io_uring work in the kernel with the credentials and without the filters
+ * of the moment the ring was set up: a ring made as root would outlive the drop and the
+ * sandbox. Node 20 sets none up unless UV_USE_IO_URING asks for it.
+ */
+export function refuseIoUring(env: NodeJS.ProcessEnv = process.env): void {
+  const asked = env['UV_USE_IO_URING'];
+  if (asked !== undefined && asked !== '0') {
+    throw new StartupError(`UV_USE_IO_URING=${asked}: libuv's io_uring would run work outside the sandbox with root's credentials; unset it`);
+  }
+}
+
+/**
+ * The descriptors of this process's raw and packet sockets: what the capture backend
+ * opened. Read as root, before the chroot hides /proc. An io_uring descriptor stops
+ * the start (see refuseIoUring).
+ */
+export function captureSocketFds(): number[] {
+  const inodes = new Set(CAPTURE_SOCKET_TABLES.flatMap(({ file, inodeColumn }) => [...socketInodes(file, inodeColumn)]));
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc/self/fd');
+  } catch (err) {
+    throw new StartupError(`capture process: cannot list its descriptors for the sandbox: ${describe(err)}`, { cause: err });
+  }
+  const found: number[] = [];
+  for (const entry of entries) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${entry}`);
+    } catch {
+      continue; // the directory's own descriptor, closed by now
+    }
+    if (target === 'anon_inode:[io_uring]') throw new StartupError(`capture process: descriptor ${entry} is an io_uring, which the sandbox cannot cover`);
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    if (inode !== undefined && inodes.has(inode)) found.push(Number(entry));
+  }
+  if (found.length === 0) throw new StartupError('capture process: sandbox: the capture socket is not among its descriptors');
+  return found;
+}
+
+export function capturePlan(captureFds: readonly number[], pid: number, monitorPid: number): SandboxPlan {
+  return {
+    who: 'capture process',
+    rules: [
+      ...allow('recvmmsg'),
+      // The channel and stderr, never a capture socket: a packet socket sends what is
+      // written to it.
+      denyIf('write', 0, captureFds),
+      denyIf('writev', 0, captureFds),
+      // Stopping the monitor, no other process, no other signal.
+      {
+        syscall: 'kill',
+        clauses: [{ when: [{ arg: 0, values: [monitorPid] }, { arg: 1, values: [SIG.none, SIG.SIGTERM, SIG.SIGKILL] }], action: Action.allow }],
+        otherwise: DENY,
+      },
+      ...allow('wait4', 'waitid'),
+      ...deny('socket', 'connect', 'sendmsg', 'unlink', 'unlinkat'),
+      ...nodeRuntime(pid),
+    ],
+    // Chrooted to an empty directory already; Landlock takes the rest.
+    removeFilesBelow: null,
+    // Its monitor is outside its domain, and must still be stopped.
+    scopeSignals: false,
+  };
+}

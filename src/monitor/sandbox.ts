@@ -1,0 +1,31 @@
+// The monitor's sandbox: it reads the channel, writes its inherited descriptors (the
+// --json output, stderr), sends to the syslog socket and reconnects to it after a
+// syslog restart (Unix datagram sockets only), and removes the pidfile at a clean stop.
+// It cannot open a file, create any other socket, start a process or signal one.
+
+import path = require('node:path');
+import { Action, DENY, allow, deny, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
+
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+/** The socket type's bits in socket()'s second argument (the rest are SOCK_NONBLOCK, SOCK_CLOEXEC). */
+const SOCK_TYPE_MASK = 0xf;
+
+export function monitorPlan(pidfile: string | null, pid: number): SandboxPlan {
+  return {
+    who: 'monitor',
+    rules: [
+      {
+        syscall: 'socket',
+        clauses: [{ when: [{ arg: 0, values: [AF_UNIX] }, { arg: 1, mask: SOCK_TYPE_MASK, values: [SOCK_DGRAM] }], action: Action.allow }],
+        otherwise: DENY,
+      },
+      // unlink: the pidfile (unlinkat where the architecture has no unlink).
+      ...allow('sendmsg', 'connect', 'unlink', 'unlinkat'),
+      ...deny('kill'),
+      ...nodeRuntime(pid),
+    ],
+    removeFilesBelow: pidfile === null ? null : path.dirname(pidfile),
+    scopeSignals: true,
+  };
+}

@@ -1,0 +1,161 @@
+// The sandbox policies against the real kernel: each case runs a Node process that
+// puts itself into a half's sandbox (as the daemon does, minus the rest of the daemon)
+// and then tries things. seccomp needs no privileges once no_new_privs is set, so
+// these run as any user.
+
+import test from 'ava';
+import childProcess = require('node:child_process');
+import path = require('node:path');
+import { Action, nodeRuntime } from '../../src/shared/sandbox.js';
+import { capturePlan } from '../../src/capture/sandbox.js';
+import { monitorPlan } from '../../src/monitor/sandbox.js';
+
+const DIST = path.resolve(__dirname, '..', '..', 'src');
+
+/**
+ * Runs `body` (JavaScript) in a fresh Node process after it entered `role`'s sandbox.
+ * `body` prints what it observed; the result is its output and how it ended.
+ */
+function inSandbox(role: 'capture' | 'monitor', body: string): { stdout: string; stderr: string; status: number | null; signal: string | null } {
+  const enter = role === 'capture'
+    ? `require(${JSON.stringify(path.join(DIST, 'capture', 'sandbox.js'))}).capturePlan([fd], process.pid, process.ppid)`
+    : `require(${JSON.stringify(path.join(DIST, 'monitor', 'sandbox.js'))}).monitorPlan(null, process.pid)`;
+  const script = `
+    const fs = require('node:fs');
+    const sandbox = require(${JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'))});
+    const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
+    const dgram = require('node:dgram');
+    const net = require('node:net');
+    // A stand-in for a capture socket: a descriptor the capture policy must not write to.
+    const fd = fs.openSync('/dev/null', 'w');
+    procctl.noNewPrivs();
+    sandbox.warmUpNode();
+    const layers = sandbox.enterSandbox(${enter}, procctl);
+    console.log('entered', layers.seccompRules > 0, procctl.state().seccomp);
+    const tryIt = (what, fn) => { try { fn(); console.log(what, 'ok'); } catch (err) { console.log(what, err.code); } };
+    ${body}
+  `;
+  const r = childProcess.spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status, signal: r.signal };
+}
+
+test('every system call the policies name is known to the filter compiler', (t) => {
+  // Compiled in a child: installing it here would sandbox the test runner.
+  const r = childProcess.spawnSync(process.execPath, ['-e', `
+    const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
+    procctl.noNewPrivs();
+    const plans = [${JSON.stringify(capturePlan([5, 6], 1, 2).rules)}, ${JSON.stringify(monitorPlan('/run/x.pid', 1).rules)}];
+    for (const rules of plans) console.log(procctl.seccomp(rules, ${Action.allow}));
+  `], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const counts = r.stdout.trim().split('\n').map(Number);
+  t.is(counts.length, 2);
+  for (const count of counts) t.true(count > 80, `${count} rules`);
+});
+
+test('an unknown system call name is refused with its name, and nothing is installed', (t) => {
+  const r = childProcess.spawnSync(process.execPath, ['-e', `
+    const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
+    procctl.noNewPrivs();
+    try { procctl.seccomp([{ syscall: 'no_such_call', clauses: [], otherwise: ${Action.allow} }], ${Action.allow}); }
+    catch (err) { console.log(err.message); }
+    console.log('seccomp', procctl.state().seccomp);
+  `], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /unknown system call no_such_call/);
+  t.regex(r.stdout, /seccomp 0/);
+});
+
+test('a policy too long for the kernel is refused with a clear error, and nothing is installed', (t) => {
+  const r = childProcess.spawnSync(process.execPath, ['-e', `
+    const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
+    procctl.noNewPrivs();
+    const rule = { syscall: 'write', clauses: [{ when: [{ arg: 0, values: [1, 2, 3, 4, 5, 6, 7, 8] }], action: ${Action.allow} }], otherwise: ${Action.allow} };
+    try { procctl.seccomp(Array(500).fill(rule), ${Action.allow}); console.log('installed'); }
+    catch (err) { console.log(err.message); }
+    console.log('seccomp', procctl.state().seccomp);
+  `], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /program longer than 4096 instructions/);
+  t.regex(r.stdout, /seccomp 0/);
+});
+
+test('clauses: every condition of a clause must hold, the first clause that holds decides, a mask keeps only its bits', (t) => {
+  // kill(pid, 0) to pids that do not exist: two arguments the filter can read.
+  const r = childProcess.spawnSync(process.execPath, ['-e', `
+    const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
+    procctl.noNewPrivs();
+    const deny = (errno) => 0x00050000 | errno;
+    procctl.seccomp([{ syscall: 'kill', clauses: [
+      { when: [{ arg: 1, values: [0] }, { arg: 0, values: [0x7ff001, 0x7ff002] }], action: deny(11) },
+      { when: [{ arg: 0, mask: 0xffff00, values: [0x7ff100] }], action: deny(12) },
+    ], otherwise: deny(13) }], ${Action.allow});
+    for (const pid of [0x7ff001, 0x7ff002, 0x7ff003, 0x7ff105, 0x7ff205]) {
+      try { process.kill(pid, 0); console.log(pid.toString(16), 'allowed'); } catch (err) { console.log(pid.toString(16), err.errno); }
+    }
+  `], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  // Both conditions hold: 11. Then the next clause's mask (0x7ff003 & 0xffff00 = 0x7ff000): 13.
+  t.is(r.stdout.trim(), ['7ff001 -11', '7ff002 -11', '7ff003 -13', '7ff105 -12', '7ff205 -13'].join('\n'));
+});
+
+test('the rules both halves share name none of the calls that must kill (ptrace, execve, mount, id changes...)', (t) => {
+  const names = new Set(nodeRuntime(1).map((rule) => rule.syscall));
+  for (const forbidden of ['ptrace', 'execve', 'execveat', 'process_vm_readv', 'process_vm_writev', 'pidfd_getfd', 'mount', 'chroot', 'setuid', 'setresuid', 'setgroups', 'unshare', 'setns', 'bpf', 'memfd_create']) {
+    t.false(names.has(forbidden), `${forbidden} is named (it must fall to the default: kill)`);
+  }
+});
+
+test('capture sandbox: the process runs on; no socket, no file, no write to a capture descriptor, no spawn (EPERM)', (t) => {
+  const r = inSandbox('capture', `
+    const udp = dgram.createSocket('udp4');
+    udp.on('error', (err) => console.log('udp', err.code));
+    udp.bind(0);
+    tryIt('open', () => fs.openSync('/etc/hostname', 'r'));
+    tryIt('write capture fd', () => fs.writeSync(fd, 'x'));
+    tryIt('write stdout', () => fs.writeSync(1, 'stdout\\n'));
+    tryIt('spawn', () => { const c = require('node:child_process').spawnSync('/bin/true'); if (c.error) throw c.error; });
+    setTimeout(() => console.log('timers run, process alive'), 20);
+  `);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /^entered true 2$/m);
+  t.regex(r.stdout, /^open EPERM$/m);
+  t.regex(r.stdout, /^write capture fd EPERM$/m);
+  t.regex(r.stdout, /^stdout$/m);
+  t.regex(r.stdout, /^spawn EPERM$/m);
+  t.regex(r.stdout, /^timers run, process alive$/m);
+  t.regex(r.stdout, /^udp EPERM$/m);
+});
+
+test('monitor sandbox: writes to its descriptors and Node\'s thread pool work; files and Internet sockets do not (EPERM)', (t) => {
+  const r = inSandbox('monitor', `
+    tryIt('open', () => fs.openSync('/etc/hostname', 'r'));
+    tryIt('create', () => fs.openSync('/tmp/scanlogd-sandbox-test', 'w'));
+    const c = net.connect(9, '127.0.0.1');
+    c.on('error', (err) => console.log('tcp', err.code));
+    tryIt('write fd', () => fs.writeSync(fd, 'x'));
+    // Node's threads still start (the libuv pool, on first use): clone with CLONE_THREAD.
+    require('node:crypto').pbkdf2('x', 'y', 1000, 16, 'sha256', (err) => console.log('pool', err === null ? 'ok' : err.code));
+    setTimeout(() => console.log('timers run, process alive'), 50);
+  `);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /^entered true 2$/m);
+  t.regex(r.stdout, /^open EPERM$/m);
+  t.regex(r.stdout, /^create EPERM$/m);
+  t.regex(r.stdout, /^tcp EPERM$/m);
+  t.regex(r.stdout, /^write fd ok$/m);
+  t.regex(r.stdout, /^pool ok$/m);
+  t.regex(r.stdout, /^timers run, process alive$/m);
+});
+
+test('a call outside the allowlist kills the process with SIGSYS', (t) => {
+  const r = inSandbox('monitor', `
+    console.log('before');
+    // mkdir is named by no rule.
+    fs.mkdirSync('/tmp/scanlogd-sandbox-test-dir-' + process.pid);
+    console.log('after');
+  `);
+  t.is(r.signal, 'SIGSYS');
+  t.regex(r.stdout, /^before$/m);
+  t.notRegex(r.stdout, /^after$/m);
+});
