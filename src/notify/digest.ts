@@ -25,6 +25,8 @@ const MAX_PORT_TEXT = 48;
 
 interface SourceSummary {
   source: string;
+  /** UDP probes are named as such; TCP is what scanlogd always watched. */
+  udp: boolean;
   destinations: string[];
   /** Ranges text from scan_end when known, else built from the scan's ports. */
   ports: Set<number>;
@@ -78,10 +80,12 @@ function addDestinations(list: string[], more: readonly string[]): void {
 function summarise(notes: readonly (ScanNote | ScanEndNote)[]): SourceSummary[] {
   const bySource = new Map<string, SourceSummary>();
   for (const n of notes) {
-    let s = bySource.get(n.source);
+    // A source's TCP and UDP scans are told apart.
+    const key = `${n.protocol} ${n.source}`;
+    let s = bySource.get(key);
     if (s === undefined) {
-      s = { source: n.source, destinations: [], ports: new Set(), portRanges: null, distinctPorts: 0, scanPackets: 0, endPackets: 0, first: n.first, last: n.last, scans: 0 };
-      bySource.set(n.source, s);
+      s = { source: n.source, udp: n.protocol === 'udp', destinations: [], ports: new Set(), portRanges: null, distinctPorts: 0, scanPackets: 0, endPackets: 0, first: n.first, last: n.last, scans: 0 };
+      bySource.set(key, s);
     }
     addDestinations(s.destinations, n.destinations);
     if (n.first < s.first) s.first = n.first;
@@ -111,7 +115,7 @@ function sourceLine(s: SourceSummary, today: string): string {
   const scans = s.scans > 1 ? `, ${s.scans} scans` : '';
   // A scan's end counts the packets its start did, and those after.
   const packets = Math.max(s.scanPackets, s.endPackets);
-  return `${s.source} → ${targets}: ${count} port${count === 1 ? '' : 's'} (${ranges}), ${packets} packets${scans}, ${since}`;
+  return `${s.source} → ${targets}: ${count}${s.udp ? ' UDP' : ''} port${count === 1 ? '' : 's'} (${ranges}), ${packets} packets${scans}, ${since}`;
 }
 
 /** The flood limit's events as one sentence. */

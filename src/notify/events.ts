@@ -2,9 +2,13 @@
 // written by the daemon, but a line can still be cut by a full disk or a crash, or
 // garbled by hand: any line that is not a whole event is a verdict, never a throw.
 
+export type Protocol = 'tcp' | 'udp';
+
 /** What the notifier keeps of a `scan` event. */
 export interface ScanNote {
   event: 'scan';
+  /** Events written before --udp existed have no protocol: TCP. */
+  protocol: Protocol;
   source: string;
   destinations: string[];
   ports: number[];
@@ -17,6 +21,7 @@ export interface ScanNote {
 /** What it keeps of a `scan_end` event: how far the scan went. */
 export interface ScanEndNote {
   event: 'scan_end';
+  protocol: Protocol;
   source: string;
   destinations: string[];
   portRanges: string;
@@ -39,6 +44,8 @@ export type LineVerdict = { kind: 'note'; note: Note } | { kind: 'skip' } | { ki
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+/** RFC 5952 text as the daemon writes it with --ipv6 (lowercase hex, colons, maybe a dotted tail). */
+const IPV6 = /^(?=.*:)[0-9a-f:.]{2,45}$/;
 
 function field<T>(o: Record<string, unknown>, name: string, ok: (v: unknown) => v is T): T {
   const v = o[name];
@@ -48,7 +55,12 @@ function field<T>(o: Record<string, unknown>, name: string, ok: (v: unknown) => 
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isTime = (v: unknown): v is string => typeof v === 'string' && ISO_TIME.test(v);
-const isAddress = (v: unknown): v is string => typeof v === 'string' && IPV4.test(v);
+const isAddress = (v: unknown): v is string => typeof v === 'string' && (IPV4.test(v) || IPV6.test(v));
+const isProtocol = (v: unknown): v is Protocol => v === 'tcp' || v === 'udp';
+
+function protocolOf(o: Record<string, unknown>): Protocol {
+  return o['protocol'] === undefined ? 'tcp' : field(o, 'protocol', isProtocol);
+}
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isAddresses = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every(isAddress);
 const isPorts = (v: unknown): v is number[] => Array.isArray(v) && v.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535);
@@ -70,6 +82,7 @@ export function parseLine(line: string): LineVerdict {
           kind: 'note',
           note: {
             event: 'scan',
+            protocol: protocolOf(o),
             source: field(o, 'source', isAddress),
             destinations: field(o, 'destinations', isAddresses),
             ports: field(o, 'ports', isPorts),
@@ -83,6 +96,7 @@ export function parseLine(line: string): LineVerdict {
           kind: 'note',
           note: {
             event: 'scan_end',
+            protocol: protocolOf(o),
             source: field(o, 'source', isAddress),
             destinations: field(o, 'destinations', isAddresses),
             portRanges: field(o, 'port_ranges', isString),
