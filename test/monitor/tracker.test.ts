@@ -79,6 +79,8 @@ test('a scan event holds every port in order, every destination, the packet coun
   const e = r.events[0] as ScanEvent;
   t.deepEqual(JSON.parse(eventLine(e)), {
     event: 'scan',
+    family: 'ipv4',
+    protocol: 'tcp',
     time: '2024-11-25T17:16:55.310+01:00',
     source: SRC,
     source_port: 40000,
@@ -131,6 +133,8 @@ test('scan_end after the delay: the timer sweep reports distinct ports, ranges, 
   const end = r.events[1] as ScanEndEvent;
   t.like(end, {
     event: 'scan_end',
+    family: 'ipv4',
+    protocol: 'tcp',
     source: SRC,
     reason: 'quiet',
     distinct_ports: 1001,
