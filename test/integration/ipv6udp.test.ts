@@ -1,0 +1,205 @@
+// --ipv6 and --udp with real scanners in a namespace pair, on the raw socket and on
+// libpcap: nmap -6, nmap -sU over IPv4 and IPv6 (with and without -g 53), hping3
+// --udp, and a host's own client traffic (thousands of queries answered from port 53,
+// 123 and 443), which must never be logged.
+
+import test, { type ExecutionContext } from 'ava';
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import path = require('node:path');
+import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { listenSyslog, makeSocketDir, type SyslogListener } from '../../harness/syslog.js';
+import { startOurs, type OurDaemon } from '../../harness/daemon.js';
+import { sendPrimer } from '../helpers/capture.js';
+import type { Packet6Spec } from '../helpers/send-packets6.js';
+
+const rootTest = isRoot ? test.serial : test.serial.skip;
+if (!isRoot) console.log('IPv6 and UDP integration tests skipped: they need root for network namespaces and raw sockets');
+
+interface Watched {
+  bed: Testbed;
+  daemon: OurDaemon;
+  syslog: SyslogListener;
+}
+
+/** One testbed with IPv6, and our daemon in its target namespace with `args`. */
+async function watch(t: ExecutionContext, args: (bed: Testbed) => string[]): Promise<Watched> {
+  const bed = createTestbed({ ipv6: true });
+  const dir = makeSocketDir();
+  const syslog = listenSyslog(path.join(dir, 'log'));
+  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...args(bed)]);
+  t.teardown(async () => {
+    try {
+      await daemon.kill();
+    } finally {
+      syslog.close();
+      bed.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  await daemon.ready();
+  return { bed, daemon, syslog };
+}
+
+async function scan(bed: Testbed, args: string[]): Promise<void> {
+  // Bounded: one try per port, and a time limit on the whole scan.
+  const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '--max-retries', '0', '--host-timeout', '30s', ...args], 60000);
+  if (r.code !== 0) throw new Error(`nmap ${args.join(' ')}: ${r.stderr}`);
+}
+
+async function lineCount(w: Watched, count: number): Promise<string[]> {
+  await waitFor(`${count} lines, got ${JSON.stringify(w.syslog.messages())} (daemon stderr: ${w.daemon.stderr()})`, () => (w.syslog.messages().length >= count ? true : undefined), 15000);
+  await sleep(700);
+  return w.syslog.messages();
+}
+
+const escape = (s: string): string => s.replace(/[.[\]]/g, '\\$&');
+const TIME = '@\\d\\d:\\d\\d:\\d\\d$';
+
+const raw = (): string[] => ['--ipv6', '--udp'];
+const pcap = (bed: Testbed): string[] => ['--ipv6', '--udp', '--interface', bed.targetDev];
+
+for (const [backend, args] of [['raw socket', raw], ['libpcap', pcap]] as const) {
+  rootTest(`${backend}: nmap -6 SYN scan gives an IPv6 line, [source]:port in brackets`, async (t) => {
+    const w = await watch(t, args);
+    if (backend === 'libpcap') await sendPrimer(w.bed);
+    await scan(w.bed, ['-6', '-sS', '-p', '1-100', w.bed.targetAddr6]);
+    const lines = await lineCount(w, 1);
+    t.log(lines.join('\n'));
+    t.is(lines.length, 1);
+    t.regex(lines[0]!, new RegExp(`^\\[${escape(w.bed.scannerAddr6)}\\]:\\d+ to ${escape(w.bed.targetAddr6)} ports (\\d+, ){6,}\\.\\.\\., fSrpauxy, TOS 00(, TTL \\d+)? ${TIME}`));
+  });
+
+  rootTest(`${backend}: nmap -sU over IPv4 and IPv6, and with -g 53: UDP lines`, async (t) => {
+    const w = await watch(t, args);
+    if (backend === 'libpcap') await sendPrimer(w.bed);
+    await scan(w.bed, ['-sU', '-p', '1-40', w.bed.targetAddr]);
+    await lineCount(w, 1);
+    await scan(w.bed, ['-6', '-sU', '-p', '1-40', w.bed.targetAddr6]);
+    await lineCount(w, 2);
+    // A scanner posing as a DNS server: its probes go to well-known ports, not to this
+    // host's client ports. After more than --scan-delay, so that its source, already
+    // reported for the first scan, may be reported again.
+    await sleep(3500);
+    await scan(w.bed, ['-sU', '-g', '53', '-p', '100-140', w.bed.targetAddr2]);
+    const lines = await lineCount(w, 3);
+    t.log(lines.join('\n'));
+    t.is(lines.length, 3);
+    t.regex(lines[0]!, new RegExp(`^${escape(w.bed.scannerAddr)}:\\d+ to ${escape(w.bed.targetAddr)} ports (\\d+, ){6,}\\.\\.\\., UDP, TOS 00(, TTL \\d+)? ${TIME}`));
+    t.regex(lines[1]!, new RegExp(`^\\[${escape(w.bed.scannerAddr6)}\\]:\\d+ to ${escape(w.bed.targetAddr6)} ports (\\d+, ){6,}\\.\\.\\., UDP, TOS 00(, TTL \\d+)? ${TIME}`));
+    t.regex(lines[2]!, new RegExp(`^${escape(w.bed.scannerAddr)}:53 to ${escape(w.bed.targetAddr2)} ports (\\d+, ){6,}\\.\\.\\., UDP, TOS 00(, TTL \\d+)? ${TIME}`));
+  });
+}
+
+const HELPERS = path.join(__dirname, '..', 'helpers');
+
+/** The echo server in the scanner namespace on `ports`, for at most `seconds`. */
+async function echoServer(t: ExecutionContext, bed: Testbed, address: string, ports: number[], seconds: number): Promise<void> {
+  const server = childProcess.spawn('ip', ['netns', 'exec', bed.scanner, process.execPath, path.join(HELPERS, 'udp-echo.js'), String(seconds), address, ...ports.map(String)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => {
+    if (server.exitCode === null) server.kill('SIGKILL');
+  });
+  let out = '';
+  server.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor('the echo server', () => (out.includes('ready') ? true : undefined), 10000);
+}
+
+/** `count` queries from the target's own clients; resolves with the number answered. */
+async function clientQueries(bed: Testbed, server: string, port: number, count: number): Promise<number> {
+  const r = await runIn(bed.target, process.execPath, [path.join(HELPERS, 'udp-client.js'), server, String(port), String(count), '32'], 120000);
+  if (r.code !== 0) throw new Error(`udp-client: ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+for (const [backend, args] of [['raw socket', raw], ['libpcap', pcap]] as const) {
+  rootTest(`${backend}: thousands of answers from ports 53, 123 and 443 to this host's clients are never logged; a scanner from port 53 still is`, async (t) => {
+    const w = await watch(t, args);
+    const { bed } = w;
+    if (backend === 'libpcap') await sendPrimer(bed);
+    await echoServer(t, bed, bed.scannerAddr, [53, 123, 443], 90);
+    await echoServer(t, bed, bed.scannerAddr6, [53, 443], 90);
+    const answered = [
+      await clientQueries(bed, bed.scannerAddr, 53, 3000),
+      await clientQueries(bed, bed.scannerAddr, 123, 500),
+      await clientQueries(bed, bed.scannerAddr, 443, 500),
+      await clientQueries(bed, bed.scannerAddr6, 53, 2000),
+      await clientQueries(bed, bed.scannerAddr6, 443, 500),
+    ];
+    t.log(`answers received by the target's clients: ${answered.join(', ')}`);
+    t.true(answered.every((n, i) => n >= [3000, 500, 500, 2000, 500][i]! * 0.95), `answers: ${answered.join(', ')}`);
+    // The counters say how many were recognised as replies.
+    process.kill(w.daemon.pid, 'SIGUSR1');
+    const counters = await waitFor('a counters line', () => w.syslog.messages().find((m) => m.startsWith('counters:')), 5000);
+    t.log(counters);
+    const skipped = Number(/udp_replies_skipped=(\d+)/.exec(counters)?.[1]);
+    t.true(skipped >= answered.reduce((a, b) => a + b, 0), counters);
+    t.deepEqual(w.syslog.messages().filter((m) => !m.startsWith('counters:')), []);
+
+    // The same server address, now scanning from port 53: logged.
+    await scan(bed, ['-sU', '-g', '53', '-p', '1-40', bed.targetAddr]);
+    await waitFor('the scan line', () => w.syslog.messages().find((m) => / UDP, /.test(m)), 15000);
+    const scanLines = w.syslog.messages().filter((m) => !m.startsWith('counters:'));
+    t.log(scanLines.join('\n'));
+    t.is(scanLines.length, 1);
+    t.regex(scanLines[0]!, new RegExp(`^${escape(bed.scannerAddr)}:53 to ${escape(bed.targetAddr)} ports (\\d+, ){6,}\\.\\.\\., UDP, TOS 00(, TTL \\d+)? ${TIME}`));
+  });
+
+  rootTest(`${backend}: hping3 --udp to successive ports gives a UDP line without a source port (hping3 changes it)`, async (t) => {
+    const w = await watch(t, args);
+    if (backend === 'libpcap') await sendPrimer(w.bed);
+    const r = await runIn(w.bed.scanner, 'hping3', ['-q', '--udp', '-p', '++100', '-c', '20', '-i', 'u10000', w.bed.targetAddr]);
+    t.true(r.code === 0 || r.code === 1, `hping3: ${r.stderr}`);
+    const lines = await lineCount(w, 1);
+    t.log(lines.join('\n'));
+    t.is(lines.length, 1);
+    t.regex(lines[0]!, new RegExp(`^${escape(w.bed.scannerAddr)} to ${escape(w.bed.targetAddr)} ports 100, 101, 102, 103, 104, 105, \\.\\.\\., UDP, TOS 00, TTL 64 ${TIME}`));
+  });
+}
+
+rootTest('control: with a client port range that misses the real one, the same answers from port 53 are taken for a scan', async (t) => {
+  // Shows that the test above proves the rule, not a quiet daemon.
+  const w = await watch(t, () => ['--udp', '--ephemeral-ports', '1-1']);
+  await echoServer(t, w.bed, w.bed.scannerAddr, [53], 60);
+  t.true((await clientQueries(w.bed, w.bed.scannerAddr, 53, 500)) >= 475);
+  const lines = await lineCount(w, 1);
+  t.log(lines.join('\n'));
+  t.regex(lines[0]!, new RegExp(`^${escape(w.bed.scannerAddr)}:53 to ${escape(w.bed.targetAddr)} ports \\d+, .*UDP, TOS 00, TTL 64 ${TIME}`));
+});
+
+async function send6(bed: Testbed, packets: Packet6Spec[]): Promise<void> {
+  const r = await runIn(bed.scanner, process.execPath, [path.join(HELPERS, 'send-packets6.js'), JSON.stringify(packets)]);
+  if (r.code !== 0) throw new Error(`send-packets6: ${r.stderr}`);
+}
+
+/** SYNs from the scanner to ports 1-8, each behind the extension headers `ext`. */
+const synsBehind = (bed: Testbed, ext: Packet6Spec['ext'], sport: number): Packet6Spec[] =>
+  Array.from({ length: 8 }, (_, i) => ({ src: bed.scannerAddr6, dst: bed.targetAddr6, sport, dport: i + 1, flags: 0x02, hopLimit: 61, trafficClass: 0x28, ext }));
+
+rootTest('IPv6 extension headers: SYNs behind hop-by-hop and destination options are logged on both backends; first fragments only by libpcap', async (t) => {
+  const rawW = await watch(t, raw);
+  // A second daemon on libpcap in the same target namespace sees the same packets.
+  const dir = makeSocketDir();
+  const pcapLog = listenSyslog(path.join(dir, 'log'));
+  const pcapDaemon = startOurs(rawW.bed, ['--foreground', '--syslog-socket', pcapLog.path, ...pcap(rawW.bed)]);
+  t.teardown(async () => {
+    await pcapDaemon.kill();
+    pcapLog.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  await pcapDaemon.ready();
+  const bed = rawW.bed;
+  await sendPrimer(bed);
+  await send6(bed, synsBehind(bed, ['hop', 'dest'], 41000));
+  const pcapW: Watched = { bed, daemon: pcapDaemon, syslog: pcapLog };
+  const expected = `[${bed.scannerAddr6}]:41000 to ${bed.targetAddr6} ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 28, TTL 61`;
+  t.deepEqual((await lineCount(rawW, 1)).map((l) => l.replace(/ @.*/, '')), [expected]);
+  t.deepEqual((await lineCount(pcapW, 1)).map((l) => l.replace(/ @.*/, '')), [expected]);
+  // First fragments that are never completed: the stack never delivers them, libpcap sees them.
+  await sleep(3500);
+  await send6(bed, synsBehind(bed, ['hop', 'frag0'], 42000));
+  const fragmentLine = `[${bed.scannerAddr6}]:42000 to ${bed.targetAddr6} ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 28, TTL 61`;
+  t.deepEqual((await lineCount(pcapW, 2)).map((l) => l.replace(/ @.*/, '')), [expected, fragmentLine]);
+  t.deepEqual(rawW.syslog.messages().map((l) => l.replace(/ @.*/, '')), [expected]);
+});
