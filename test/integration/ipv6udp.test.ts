@@ -203,3 +203,38 @@ rootTest('IPv6 extension headers: SYNs behind hop-by-hop and destination options
   t.deepEqual((await lineCount(pcapW, 2)).map((l) => l.replace(/ @.*/, '')), [expected, fragmentLine]);
   t.deepEqual(rawW.syslog.messages().map((l) => l.replace(/ @.*/, '')), [expected]);
 });
+
+rootTest('fail2ban-regex with the packaged filter takes the source of every new form of line the daemon wrote', async (t) => {
+  const w = await watch(t, raw);
+  const { bed } = w;
+  const spoofed = bed.scannerAddr6.replace(/::2$/, '::99');
+  await send6(bed, synsBehind(bed, [], 41000));
+  await send6(bed, synsBehind(bed, [], 0).map((p, i) => ({ ...p, src: spoofed, sport: 42000 + i })));
+  await scan(bed, ['-6', '-sU', '-p', '1-20', bed.targetAddr6]);
+  const r = await runIn(bed.scanner, 'hping3', ['-q', '--udp', '-p', '++100', '-c', '12', '-i', 'u10000', bed.targetAddr]);
+  t.true(r.code === 0 || r.code === 1, `hping3: ${r.stderr}`);
+  await scan(bed, ['-sS', '-p', '1-40', bed.targetAddr]);
+  const lines = await lineCount(w, 5);
+  t.log(lines.join('\n'));
+  t.is(lines.length, 5);
+  const sources = [bed.scannerAddr6, spoofed, bed.scannerAddr6, bed.scannerAddr, bed.scannerAddr];
+  t.regex(lines[0]!, /^\[[0-9a-f:]+\]:41000 to [0-9a-f:]+ ports .* fSrpauxy, TOS 28, TTL 61 @/);
+  t.regex(lines[1]!, /^[0-9a-f:]+ to [0-9a-f:]+ ports .* fSrpauxy, TOS 28, TTL 61 @/);
+  t.regex(lines[2]!, /^\[[0-9a-f:]+\]:\d+ to [0-9a-f:]+ ports .* UDP, TOS 00, TTL \d+ @/);
+  t.regex(lines[3]!, /^[\d.]+ to [\d.]+ ports .* UDP, TOS 00, TTL 64 @/);
+  t.regex(lines[4]!, /^[\d.]+:\d+ to [\d.]+ ports .* fSrpauxy, TOS 00 @/);
+
+  const dir = fs.mkdtempSync('/tmp/scanlogd-f2b-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // This machine's fail2ban set-up without its jails, with the tree's filter.
+  const conf = path.join(dir, 'fail2ban');
+  fs.cpSync('/etc/fail2ban', conf, { recursive: true });
+  for (const jail of fs.readdirSync(path.join(conf, 'jail.d'))) fs.rmSync(path.join(conf, 'jail.d', jail));
+  fs.copyFileSync(path.join(__dirname, '..', '..', '..', 'packaging', 'fail2ban', 'filter.d', 'scanlogd-ts.conf'), path.join(conf, 'filter.d', 'scanlogd-ts.conf'));
+  // As rsyslog writes them to a file (traditional format).
+  const log = path.join(dir, 'syslog');
+  fs.writeFileSync(log, w.syslog.datagrams.map((d) => `${/^<\d+>(.{15}) /.exec(d)?.[1]} testhost ${d.replace(/^<\d+>.{15} /, '')}\n`).join(''));
+  const ips = childProcess.spawnSync('fail2ban-regex', ['-c', conf, '--out', 'ip', log, 'scanlogd-ts'], { encoding: 'utf8', timeout: 60000 });
+  t.is(ips.status, 0, ips.stderr);
+  t.deepEqual(ips.stdout.trim().split('\n'), sources);
+});

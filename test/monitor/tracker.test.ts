@@ -14,6 +14,7 @@ import { schemaErrors } from '../helpers/event-schema.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
 import { ScanPipeline } from '../../src/monitor/pipeline.js';
+import { TCP6 } from '../../src/monitor/addresses.js';
 import { type ScanEndEvent, type ScanEvent, type MonitorEvent } from '../../src/monitor/events.js';
 
 const SRC = '198.18.0.2';
@@ -317,4 +318,10 @@ test('memory: the tracker tables are fixed at start, whatever the traffic', (t) 
   for (let k = 0; k < 2000; k++) r.feed(Array.from({ length: 8 }, (_, i) => syn(`198.19.${k >> 8}.${k & 255}`, 20 + i, MONO + 10 * k + i)));
   t.is(tracker.tableBytes, 256 * 103 + 256 * (8192 + 16));
   t.true(tracker.active <= 256);
+});
+
+test('memory: an IPv6 lane\'s tracker is fixed too, four words an address', (t) => {
+  const tracker = new ScanTracker<Uint32Array>({ ...DEFAULT_PARAMS }, () => {}, undefined, TCP6);
+  // 256 slots x (103 + 12 for the source + 16 x 12 for the destinations) + the port sets.
+  t.is(tracker.tableBytes, 256 * 307 + 256 * (8192 + 16));
 });
