@@ -140,6 +140,18 @@ static inline void put32(uint8_t *p, uint32_t v) {
 	p[3] = (uint8_t)v;
 }
 
+/* Zeroes the first `headers` bytes of `buf` and writes an IPv4 header (no checksum yet) there. */
+static void ip4_header(uint8_t *buf, size_t headers, size_t len, uint16_t id, uint8_t protocol, uint32_t saddr, uint32_t daddr) {
+	memset(buf, 0, headers);
+	buf[0] = 0x45;
+	put16(buf + 2, (uint16_t)len);
+	put16(buf + 4, id);
+	buf[8] = 64;
+	buf[9] = protocol;
+	put32(buf + 12, saddr);
+	put32(buf + 16, daddr);
+}
+
 /*
  * Writes an IPv4/TCP packet into `buf` (addresses in host order) and returns its
  * length. Both checksums are computed here (the IP id too), so that the bytes do not
@@ -149,14 +161,7 @@ static size_t build(uint8_t *buf, uint32_t saddr, uint32_t daddr, uint16_t sport
 		    uint32_t seq, uint32_t ack, uint8_t flags, int with_payload) {
 	size_t len = HEADER_BYTES + (with_payload ? PAYLOAD_BYTES : 0);
 	uint8_t *ip = buf, *tcp = buf + 20;
-	memset(buf, 0, HEADER_BYTES);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)len);
-	put16(ip + 4, (uint16_t)(seq | 1));
-	ip[8] = 64;
-	ip[9] = IPPROTO_TCP;
-	put32(ip + 12, saddr);
-	put32(ip + 16, daddr);
+	ip4_header(buf, HEADER_BYTES, len, (uint16_t)(seq | 1), IPPROTO_TCP, saddr, daddr);
 	put16(tcp + 0, sport);
 	put16(tcp + 2, dport);
 	put32(tcp + 4, seq);
@@ -178,14 +183,7 @@ static size_t build(uint8_t *buf, uint32_t saddr, uint32_t daddr, uint16_t sport
 /* An IPv4/UDP datagram, 8 bytes of header and no payload; checksums as in build(). */
 static size_t build_udp(uint8_t *buf, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport, uint16_t id) {
 	uint8_t *ip = buf, *udp = buf + 20;
-	memset(buf, 0, UDP_HEADER_BYTES);
-	ip[0] = 0x45;
-	put16(ip + 2, UDP_HEADER_BYTES);
-	put16(ip + 4, id);
-	ip[8] = 64;
-	ip[9] = IPPROTO_UDP;
-	put32(ip + 12, saddr);
-	put32(ip + 16, daddr);
+	ip4_header(buf, UDP_HEADER_BYTES, UDP_HEADER_BYTES, id, IPPROTO_UDP, saddr, daddr);
 	put16(udp + 0, sport);
 	put16(udp + 2, dport);
 	put16(udp + 4, 8);

@@ -7,7 +7,8 @@ import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { startScene } from '../../harness/testbed-daemon.js';
 import { listenSyslog, makeSocketDir, type SyslogListener } from '../../harness/syslog.js';
 import { startOurs, type OurDaemon } from '../../harness/daemon.js';
 import { sendPrimer } from '../helpers/capture.js';
@@ -24,20 +25,7 @@ interface Watched {
 
 /** One testbed with IPv6, and our daemon in its target namespace with `args`. */
 async function watch(t: ExecutionContext, args: (bed: Testbed) => string[]): Promise<Watched> {
-  const bed = createTestbed({ ipv6: true });
-  const dir = makeSocketDir();
-  const syslog = listenSyslog(path.join(dir, 'log'));
-  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...args(bed)]);
-  t.teardown(async () => {
-    try {
-      await daemon.kill();
-    } finally {
-      syslog.close();
-      bed.destroy();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  await daemon.ready();
+  const { bed, daemon, syslog } = await startScene(t, (b) => args(b), { ipv6: true });
   return { bed, daemon, syslog };
 }
 
