@@ -13,6 +13,7 @@ import { listenSyslog, makeSocketDir, type SyslogListener } from '../../harness/
 import { startOurs, type OurDaemon } from '../../harness/daemon.js';
 import { sendPrimer } from '../helpers/capture.js';
 import type { Packet6Spec } from '../helpers/send-packets6.js';
+import { schemaErrors } from '../helpers/event-schema.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('IPv6 and UDP integration tests skipped: they need root for network namespaces and raw sockets');
@@ -225,4 +226,63 @@ rootTest('fail2ban-regex with the packaged filter takes the source of every new 
   const ips = childProcess.spawnSync('fail2ban-regex', ['-c', conf, '--out', 'ip', log, 'scanlogd-ts'], { encoding: 'utf8', timeout: 60000 });
   t.is(ips.status, 0, ips.stderr);
   t.deepEqual(ips.stdout.trim().split('\n'), sources);
+});
+
+/** The raw sockets of /proc/net/raw and raw6 as `pid` sees them: inode -> "IPv4 6" etc. */
+function rawSocketTable(pid: number): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [file, family] of [['raw', 'IPv4'], ['raw6', 'IPv6']] as const) {
+    for (const line of fs.readFileSync(`/proc/${pid}/net/${file}`, 'utf8').trim().split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // The local address's "port" is the socket's protocol.
+      out.set(f[9] as string, `${family} ${parseInt(f[1]?.split(':')[1] ?? '', 16)}`);
+    }
+  }
+  return out;
+}
+
+rootTest('--ipv6 --udp: the capture process holds exactly its four raw sockets (close-on-exec, non-blocking), the monitor none', async (t) => {
+  const w = await watch(t, raw);
+  const { capturePid, monitorPid } = await w.daemon.ready();
+  const table = rawSocketTable(capturePid);
+  const rawOf = (pid: number): Array<[string, string]> =>
+    fs.readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+      let target = '';
+      try {
+        target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return [];
+      }
+      const kind = table.get(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? '');
+      return kind === undefined ? [] : [[fd, kind] as [string, string]];
+    });
+  const held = rawOf(capturePid);
+  t.deepEqual(held.map(([, kind]) => kind).sort(), ['IPv4 17', 'IPv4 6', 'IPv6 17', 'IPv6 6']);
+  for (const [fd, kind] of held) {
+    const flags = parseInt(/^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/${capturePid}/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0', 8);
+    t.not(flags & 0o2000000, 0, `${kind} lacks O_CLOEXEC`);
+    t.not(flags & 0o4000, 0, `${kind} lacks O_NONBLOCK`);
+  }
+  t.deepEqual(rawOf(monitorPid), []);
+});
+
+rootTest('--ipv6: an IPv6 --ignore-source network is never counted; --json events say ipv6 and validate', async (t) => {
+  const dir = makeSocketDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const json = path.join(dir, 'events.json');
+  const w = await watch(t, (bed) => ['--ipv6', '--json', json, '--ignore-source', bed.scannerAddr6.replace(/::2$/, '::/64')]);
+  const { bed } = w;
+  await scan(bed, ['-6', '-sS', '-p', '1-100', bed.targetAddr6]);
+  await sleep(1500);
+  t.deepEqual(w.syslog.messages(), [], 'the ignored network was logged');
+  // From another source, not ignored: logged, with its events.
+  await send6(bed, synsBehind(bed, ['dest'], 43000).map((p) => ({ ...p, src: 'fd00:5e::7' })));
+  const lines = await lineCount(w, 1);
+  t.deepEqual(lines.map((l) => l.replace(/ @.*/, '')), [`[fd00:5e::7]:43000 to ${bed.targetAddr6} ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 28, TTL 61`]);
+  const events = await waitFor('the scan event', () => {
+    const text = fs.existsSync(json) ? fs.readFileSync(json, 'utf8').trim() : '';
+    return text === '' ? undefined : text.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  });
+  t.like(events[0], { event: 'scan', family: 'ipv6', protocol: 'tcp', source: 'fd00:5e::7', destinations: [bed.targetAddr6] });
+  for (const e of events) t.deepEqual(schemaErrors(e), []);
 });

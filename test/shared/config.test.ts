@@ -357,6 +357,32 @@ function withFile(t: { teardown(fn: () => void): void }, text: string, argv: str
   return parseSettings(argv, buildProgram(), file);
 }
 
+rootTest('ipv6, udp, ephemeral-ports and IPv6 ignore-source entries from the file', (t) => {
+  const s = withFile(t, 'ipv6 = yes\nudp = true\nephemeral-ports = 49152-65535\nignore-source = 2001:db8::/32\nignore-source = 192.0.2.10\n');
+  t.true(s.ipv6);
+  t.true(s.udp);
+  t.deepEqual(s.ephemeralPorts, { first: 49152, last: 65535 });
+  t.deepEqual(s.ignoreSources, [{ base6: Uint32Array.from([0x20010db8, 0, 0, 0]), prefix: 32 }, { base: 0xc000020a, prefix: 32 }]);
+  // Without ipv6, an IPv6 entry is refused (one line, exit 1, as any invalid combination).
+  const exit = process.exit;
+  const stderr = process.stderr.write;
+  let code: number | undefined;
+  let said = '';
+  process.exit = ((c?: number) => {
+    code = c;
+    throw new Error('exit');
+  }) as typeof process.exit;
+  process.stderr.write = ((text: string) => ((said += text), true)) as typeof process.stderr.write;
+  try {
+    t.throws(() => withFile(t, 'ignore-source = 2001:db8::/32\n'), { message: 'exit' });
+  } finally {
+    process.exit = exit;
+    process.stderr.write = stderr;
+  }
+  t.is(code, 1);
+  t.is(said, 'error: --ignore-source 2001:db8::/32 is an IPv6 network; IPv6 is watched only with --ipv6\n');
+});
+
 rootTest('the file sets values; the command line overrides them one by one', (t) => {
   const text = 'scan-delay = 5\nlog-count = 9\nstderr = yes\nuser = nobody\n';
   const fromFile = withFile(t, text);
