@@ -115,7 +115,12 @@ export interface EngineCounters {
   scans: number;
 }
 
-export class Detector<A = number> {
+/**
+ * The detector of one lane, its addresses kept through the lane's AddressFamily. The
+ * few address operations of the per-packet path are methods, so that scanlogd's own
+ * lane (Detector, below) does them as plain comparisons of numbers.
+ */
+export class LaneDetector<A> {
   readonly params: Readonly<DetectorParams>;
   readonly counters: EngineCounters = {
     packets: 0,
@@ -130,8 +135,8 @@ export class Detector<A = number> {
   private readonly timestamp: Uint32Array;
   private readonly start: Float64Array;
   /** Addresses, `lane.family.words` words a slot; all zeros in an unused slot. */
-  private readonly saddr: Uint32Array;
-  private readonly daddr: Uint32Array;
+  protected readonly saddr: Uint32Array;
+  protected readonly daddr: Uint32Array;
   private readonly sport: Uint16Array;
   private readonly count: Int32Array;
   private readonly weight: Int32Array;
@@ -151,7 +156,7 @@ export class Detector<A = number> {
     private readonly observer: EngineObserver<A> | null = null,
     /** For --hash keyed (and always for IPv6); tests give a fixed one. */
     hashKey: Uint32Array | null = params.hash === 'keyed' ? randomHashKey() : null,
-    readonly lane: Lane<A> = TCP4 as unknown as Lane<A>,
+    readonly lane: Lane<A>,
   ) {
     this.params = params;
     // IPv6 has no reference bucket choice to match, and a scanner owns whole /64s to
@@ -179,6 +184,41 @@ export class Detector<A = number> {
     return this.hashKey === null ? hashAddress(folded, this.params.hashSize) : keyedHashAddress(folded, this.params.hashSize, this.hashKey);
   }
 
+  // The address operations of the per-packet path.
+  protected isUnspecified(addr: A): boolean {
+    return this.lane.family.isUnspecified(addr);
+  }
+
+  protected foldOf(addr: A): number {
+    return this.lane.family.foldOf(addr);
+  }
+
+  /** Whether `slot` holds source `addr`. */
+  protected holds(slot: number, addr: A): boolean {
+    return this.lane.family.equals(this.saddr, slot, addr);
+  }
+
+  protected sameDestination(slot: number, daddr: A): boolean {
+    return this.lane.family.equals(this.daddr, slot, daddr);
+  }
+
+  protected isUnused(slot: number): boolean {
+    return this.lane.family.isUnused(this.saddr, slot);
+  }
+
+  protected slotFold(slot: number): number {
+    return this.lane.family.fold(this.saddr, slot);
+  }
+
+  protected clearSlot(slot: number): void {
+    this.lane.family.clear(this.saddr, slot);
+  }
+
+  protected keep(slot: number, saddr: A, daddr: A): void {
+    this.lane.family.store(this.saddr, slot, saddr);
+    this.lane.family.store(this.daddr, slot, daddr);
+  }
+
   private portWeight(port: number): number {
     return port < 1024 ? this.params.portWeightPriv : this.params.portWeightHigh;
   }
@@ -190,23 +230,22 @@ export class Detector<A = number> {
    */
   process(pkt: Summary<A>, wallMs: number): Scan<A> | null {
     this.counters.packets++;
-    const family = this.lane.family;
     const addr = pkt.saddr;
     const port = pkt.dport;
     const flags = pkt.flags;
     const now = pkt.time;
 
     // 0.0.0.0 (or ::) marks unused slots; a spoofed one must not match them.
-    if (family.isUnspecified(addr)) return null;
+    if (this.isUnspecified(addr)) return null;
 
-    const bucket = this.bucketOf(family.foldOf(addr));
+    const bucket = this.bucketOf(this.foldOf(addr));
     // Walk the chain: `count` entries before the match (or all of them), `last` the
     // predecessor of the match or, without one, the last entry that has a successor.
     let count = 0;
     let last = NIL;
     let current = this.hash[bucket] as number;
     while (current !== NIL) {
-      if (family.equals(this.saddr, current, addr)) break;
+      if (this.holds(current, addr)) break;
       count++;
       if (this.next[current] !== NIL) last = current;
       current = this.next[current] as number;
@@ -220,7 +259,7 @@ export class Detector<A = number> {
       // Known but stale: free it and start over in a fresh slot, since this one
       // could be reused too soon.
       this.observer?.released(current, 'stale', wallMs);
-      family.clear(this.saddr, current);
+      this.clearSlot(current);
       if (last !== NIL) this.next[last] = this.next[current] as number;
       else this.hash[bucket] = this.next[current] as number;
       last = NIL;
@@ -239,10 +278,10 @@ export class Detector<A = number> {
     }
 
     const slot = this.index;
-    if (!family.isUnused(this.saddr, slot)) {
+    if (!this.isUnused(slot)) {
       this.counters.slotReuses++;
       this.observer?.released(slot, 'slot-reused', wallMs);
-      this.unlink(slot, this.bucketOf(family.fold(this.saddr, slot)));
+      this.unlink(slot, this.bucketOf(this.slotFold(slot)));
     }
     this.index = slot + 1 >= this.params.listSize ? 0 : slot + 1;
 
@@ -251,8 +290,7 @@ export class Detector<A = number> {
 
     this.timestamp[slot] = now;
     this.start[slot] = Math.floor(wallMs / 1000);
-    family.store(this.saddr, slot, addr);
-    family.store(this.daddr, slot, pkt.daddr);
+    this.keep(slot, addr, pkt.daddr);
     this.sport[slot] = pkt.sport;
     this.count[slot] = 1;
     this.weight[slot] = this.portWeight(port);
@@ -291,7 +329,7 @@ export class Detector<A = number> {
     this.flagsAnd[slot] = (this.flagsAnd[slot] as number) & pkt.flags;
 
     let changing = this.changing[slot] as number;
-    if (!this.lane.family.equals(this.daddr, slot, pkt.daddr)) changing |= CHANGING_DADDR;
+    if (!this.sameDestination(slot, pkt.daddr)) changing |= CHANGING_DADDR;
     if (this.sport[slot] !== pkt.sport) changing |= CHANGING_SPORT;
     if (this.tos[slot] !== pkt.tos) changing |= CHANGING_TOS;
     if (this.ttl[slot] !== pkt.ttl) changing |= CHANGING_TTL;
@@ -358,5 +396,53 @@ export class Detector<A = number> {
   /** The bucket a source address goes to (for tests). */
   bucketOfAddress(addr: A): number {
     return this.bucketOf(this.lane.family.foldOf(addr));
+  }
+}
+
+/**
+ * scanlogd's lane, IPv4 TCP (or IPv4 UDP): an address is one number, and the
+ * per-packet address operations are the plain comparisons scanlogd makes.
+ */
+export class Detector extends LaneDetector<number> {
+  constructor(
+    params: Readonly<DetectorParams>,
+    observer: EngineObserver | null = null,
+    hashKey: Uint32Array | null = params.hash === 'keyed' ? randomHashKey() : null,
+    lane: Lane<number> = TCP4,
+  ) {
+    super(params, observer, hashKey, lane);
+  }
+
+  protected override isUnspecified(addr: number): boolean {
+    return addr === 0;
+  }
+
+  protected override foldOf(addr: number): number {
+    return addr;
+  }
+
+  protected override holds(slot: number, addr: number): boolean {
+    return this.saddr[slot] === addr;
+  }
+
+  protected override sameDestination(slot: number, daddr: number): boolean {
+    return this.daddr[slot] === daddr;
+  }
+
+  protected override isUnused(slot: number): boolean {
+    return this.saddr[slot] === 0;
+  }
+
+  protected override slotFold(slot: number): number {
+    return this.saddr[slot] as number;
+  }
+
+  protected override clearSlot(slot: number): void {
+    this.saddr[slot] = 0;
+  }
+
+  protected override keep(slot: number, saddr: number, daddr: number): void {
+    this.saddr[slot] = saddr;
+    this.daddr[slot] = daddr;
   }
 }

@@ -7,7 +7,7 @@ import type { DetectorParams } from '../shared/params.js';
 import type { PortRange } from '../shared/allowlist.js';
 import { RecordError, type Packet6Record, type PacketSummary, type Summary } from '../shared/record.js';
 import { TCP4, TCP6, UDP4, UDP6, type Lane } from './addresses.js';
-import { Detector, type EngineCounters } from './engine.js';
+import { Detector, LaneDetector, type EngineCounters } from './engine.js';
 import type { CountersEvent, MonitorEvent } from './events.js';
 import { scanMessage } from './format.js';
 import { FLOOD_MESSAGE, FloodLimiter } from './limiter.js';
@@ -49,7 +49,7 @@ function laneOn<A>(runner: LaneRunner<A> | null, what: string, options: string):
 
 /** A detector with the tracker that follows its scans, if events are wanted. */
 interface LaneRunner<A> {
-  detector: Detector<A>;
+  detector: LaneDetector<A>;
   tracker: ScanTracker<A> | null;
 }
 
@@ -58,8 +58,8 @@ export class ScanPipeline {
   readonly detector: Detector;
   /** The other lanes, each with tables of its own, when switched on. */
   readonly udp4: Detector | null;
-  readonly tcp6: Detector<Uint32Array> | null;
-  readonly udp6: Detector<Uint32Array> | null;
+  readonly tcp6: LaneDetector<Uint32Array> | null;
+  readonly udp6: LaneDetector<Uint32Array> | null;
   readonly limiter: FloodLimiter;
   /** Present only when structured events are wanted. */
   readonly tracker: ScanTracker | null;
@@ -84,17 +84,25 @@ export class ScanPipeline {
     readonly watch: Readonly<Watch> = CLASSIC_WATCH,
   ) {
     const deliver = events === null ? null : (event: MonitorEvent): void => this.deliver(event);
-    const runner = <A>(lane: Lane<A>): LaneRunner<A> => {
-      const tracker = deliver === null ? null : new ScanTracker<A>(params, deliver, undefined, lane);
-      return { detector: new Detector<A>(params, tracker, undefined, lane), tracker };
+    const tracker = <A>(lane: Lane<A>): ScanTracker<A> | null => (deliver === null ? null : new ScanTracker<A>(params, deliver, undefined, lane));
+    const runner4 = (lane: Lane<number>): { detector: Detector; tracker: ScanTracker | null } => {
+      const t = tracker(lane);
+      return { detector: new Detector(params, t, undefined, lane), tracker: t };
     };
-    this.tcp4Runner = runner(TCP4);
-    this.udp4Runner = watch.udp ? runner(UDP4) : null;
-    this.tcp6Runner = watch.ipv6 ? runner(TCP6) : null;
-    this.udp6Runner = watch.ipv6 && watch.udp ? runner(UDP6) : null;
-    this.detector = this.tcp4Runner.detector;
-    this.tracker = this.tcp4Runner.tracker;
-    this.udp4 = this.udp4Runner?.detector ?? null;
+    const runner6 = (lane: Lane<Uint32Array>): LaneRunner<Uint32Array> => {
+      const t = tracker(lane);
+      // null: IPv6 lanes draw a key of their own (always keyed).
+      return { detector: new LaneDetector<Uint32Array>(params, t, null, lane), tracker: t };
+    };
+    const tcp4 = runner4(TCP4);
+    const udp4 = watch.udp ? runner4(UDP4) : null;
+    this.tcp4Runner = tcp4;
+    this.udp4Runner = udp4;
+    this.tcp6Runner = watch.ipv6 ? runner6(TCP6) : null;
+    this.udp6Runner = watch.ipv6 && watch.udp ? runner6(UDP6) : null;
+    this.detector = tcp4.detector;
+    this.tracker = tcp4.tracker;
+    this.udp4 = udp4?.detector ?? null;
     this.tcp6 = this.tcp6Runner?.detector ?? null;
     this.udp6 = this.udp6Runner?.detector ?? null;
     // One limiter for every lane: it bounds what reaches syslog, whatever the scan.

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { DEFAULT_PARAMS, checkParams, type DetectorParams } from '../../src/shared/params.js';
 import { type PacketSummary } from '../../src/shared/record.js';
-import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, Detector, TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_SYN, hashAddress, keyedHashAddress, type Scan } from '../../src/monitor/engine.js';
+import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, Detector, LaneDetector, TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_SYN, hashAddress, keyedHashAddress, type Scan } from '../../src/monitor/engine.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { formatAddress, parseAddress } from '../../src/shared/ipv4.js';
 import { elapsed } from '../../src/shared/clock.js';
@@ -591,7 +591,7 @@ test('IPv6 and UDP lanes make the same decisions as scanlogd\'s lane on the same
   const params = { ...DEFAULT_PARAMS, hashMax: 256, listSize: 64 };
   const rng = new Xorshift32(0x6464);
   const v4 = new Detector(params);
-  const six = new Detector<Uint32Array>(params, null, null, TCP6);
+  const six = new LaneDetector<Uint32Array>(params, null, null, TCP6);
   const udp = new Detector(params, null, null, UDP4);
   let time = 10000;
   let scans = 0;
@@ -626,7 +626,7 @@ test('IPv6 and UDP lanes make the same decisions as scanlogd\'s lane on the same
 });
 
 test('IPv6: the unspecified address :: is ignored, and a table slot is four words', (t) => {
-  const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
+  const d = new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
   for (const [i, port] of PRIV.slice(0, 10).entries()) t.is(d.process({ ...packet({ dport: port, time: 10000 + i }), saddr: new Uint32Array(4), daddr: v6(DST) }, WALL_MS), null);
   t.is(d.counters.packets, 10);
   const src = v6(SRC);
@@ -635,7 +635,7 @@ test('IPv6: the unspecified address :: is ignored, and a table slot is four word
 });
 
 test('IPv6: sources that differ only in one word each get their own entry', (t) => {
-  const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
+  const d = new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
   const sources = [0, 1, 2, 3].map((w) => {
     const a = v6(SRC);
     a[w] = (a[w] as number) ^ 0x80000000;
@@ -653,7 +653,7 @@ test('IPv6: sources that differ only in one word each get their own entry', (t) 
 
 test('IPv6: a full bucket drops its oldest source, so addresses chosen to collide cost at most --hash-max steps', (t) => {
   const key = Uint32Array.from([7, 11, 13]);
-  const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS, hashMax: 4 }, null, key, TCP6);
+  const d = new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS, hashMax: 4 }, null, key, TCP6);
   // Find addresses in one /64 that share a bucket, as an attacker who knew the key would.
   const bucket = d.bucketOfAddress(v6(1));
   const same: Uint32Array[] = [];
@@ -666,6 +666,6 @@ test('IPv6: a full bucket drops its oldest source, so addresses chosen to collid
 
 test('IPv6 lanes are always keyed: two detectors place the same address independently', (t) => {
   const buckets = new Set<number>();
-  for (let i = 0; i < 8; i++) buckets.add(new Detector<Uint32Array>({ ...DEFAULT_PARAMS, hash: 'classic' }, null, null, TCP6).bucketOfAddress(v6(SRC)));
+  for (let i = 0; i < 8; i++) buckets.add(new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS, hash: 'classic' }, null, null, TCP6).bucketOfAddress(v6(SRC)));
   t.true(buckets.size > 1, 'the same bucket 8 times: not keyed');
 });
