@@ -96,6 +96,14 @@ export function rawSockets(ns: string): Map<number, RawSocketState> {
   return sockets;
 }
 
+/** The raw socket among `pid`'s descriptors (the daemon's capture socket). */
+export function rawSocketOf(ns: string, pid: number): RawSocketState {
+  const mine = socketInodes(pid);
+  const found = [...rawSockets(ns).values()].filter((s) => mine.has(s.inode));
+  if (found.length !== 1) throw new Error(`process ${pid} holds ${found.length} raw sockets in ${ns}, expected 1`);
+  return found[0] as RawSocketState;
+}
+
 /**
  * Every raw socket among `pid`'s descriptors (with --udp and --ipv6 the capture
  * process holds several), their queues and drops summed.
