@@ -4,9 +4,9 @@
 // daemon spends per packet of a spoofed SYN flood, with and without that flood's
 // sources ignored. Prints tables; `npm run bench:ignore`.
 
-import { IgnoreFilter, MAX_IGNORE_PORTS, MAX_IGNORE_SOURCES, parseCidr, parsePortRange, type Cidr, type PortRange } from '../src/shared/allowlist.js';
+import { IgnoreFilter, MAX_IGNORE_PORTS, MAX_IGNORE_SOURCES, parseCidr, parsePortRange, type PortRange, type SourceNetwork } from '../src/shared/allowlist.js';
 import { DEFAULT_PARAMS } from '../src/shared/params.js';
-import { RECORD_SIZE, decodeAt, emptyPacketRecord, encodeInto, type PacketRecord } from '../src/shared/record.js';
+import { RECORD_SIZE, decodeAt, emptyPacketScratch, encodeInto, type PacketRecord } from '../src/shared/record.js';
 import { median, table } from './stats.js';
 import { buildGenerator, killStarted, runFlood } from '../harness/generator.js';
 import { cpuTime } from '../harness/proc.js';
@@ -105,7 +105,7 @@ function main(): void {
   const buf = flood();
   // Separate networks (none adjacent, so none merged), all outside the flood's range:
   // every record takes the full binary search.
-  const fullSources: Cidr[] = Array.from({ length: MAX_IGNORE_SOURCES }, (_, i) => parseCidr(`10.${i >> 6}.${(i & 63) * 4}.0/24`));
+  const fullSources: SourceNetwork[] = Array.from({ length: MAX_IGNORE_SOURCES }, (_, i) => parseCidr(`10.${i >> 6}.${(i & 63) * 4}.0/24`));
   const fullPorts: PortRange[] = Array.from({ length: MAX_IGNORE_PORTS }, (_, i) => ({ first: i + 1, last: i + 1 }));
   const filters: Array<[string, IgnoreFilter]> = [
     ['1 source, 1 port range', new IgnoreFilter([parseCidr('10.0.0.0/8')], [parsePortRange('50000-51000')])],
@@ -124,10 +124,11 @@ function main(): void {
     rows.push([`capture: ignore test, ${name}`, ns.toFixed(1), `${((100 * dropped) / RECORDS).toFixed(1)}%`]);
   }
   const pipeline = new ScanPipeline({ ...DEFAULT_PARAMS, logCount: 1000000 }, () => {});
-  const record = emptyPacketRecord();
+  const scratch = emptyPacketScratch();
+  const record = scratch.packet;
   const ns = nsPerRecord(() => {
     for (let off = 0; off < buf.length; off += RECORD_SIZE) {
-      decodeAt(buf, off, record);
+      decodeAt(buf, off, scratch);
       pipeline.feed(record, record.time, 1700000000000);
     }
     return pipeline.linesLogged;

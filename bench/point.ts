@@ -4,11 +4,11 @@
 import type { Testbed } from '../harness/netns.js';
 import { sleep } from '../harness/netns.js';
 import { runFlood, spawnTracked, type FloodResult, type FloodSpec } from '../harness/generator.js';
-import { cpuTime, ipDelivered, machineCpu, memory, rawSocketOf, type Memory } from '../harness/proc.js';
+import { cpuTime, ipDelivered, machineCpu, memory, rawSocketsOf, type Memory } from '../harness/proc.js';
 import { isOurs, startDaemon, type BenchDaemon, type DaemonKind } from './daemons.js';
 import { closeListener, listener, type Context } from './context.js';
 import { fromSource } from './syslog.js';
-import { FLOOD_SOURCES, type Workload } from './workloads.js';
+import { FLOOD_SOURCES, FLOOD_SOURCES6, type Workload } from './workloads.js';
 
 export interface ProcessFigures {
   role: string;
@@ -40,7 +40,7 @@ export interface PointResult {
   offered: number;
   generatorPps: number;
   sendErrors: number;
-  /** IP packets the target's stack delivered (Ip InDelivers), which the raw socket sees. */
+  /** IP packets the target's stack delivered (Ip InDelivers and Ip6InDelivers), which the raw sockets see. */
   delivered: number;
   socketDrops: number;
   channelDrops: number;
@@ -76,7 +76,7 @@ interface Snapshot {
 function snapshot(bed: Testbed, d: BenchDaemon): Snapshot {
   d.checkAlive();
   // A libpcap handle's queue and drops are not in /proc: its drops come at stop.
-  const raw = d.rawSocket ? rawSocketOf(bed.target, d.socketPid) : { drops: 0, rxQueue: 0 };
+  const raw = d.rawSocket ? rawSocketsOf(bed.target, d.socketPid) : { drops: 0, rxQueue: 0 };
   const cpu = new Map(d.processes.map((p) => [p.pid, cpuTime(p.pid)] as const));
   const mem = new Map(d.processes.map((p) => [p.pid, memory(p.pid)] as const));
   return { machine: machineCpu(), cpu, mem, drops: raw.drops, rxQueue: raw.rxQueue, delivered: ipDelivered(bed.target) };
@@ -94,7 +94,7 @@ async function drained(bed: Testbed, d: BenchDaemon): Promise<void> {
   for (;;) {
     await sleep(100);
     const now = schedSum(d);
-    const queue = d.rawSocket ? rawSocketOf(bed.target, d.socketPid).rxQueue : 0;
+    const queue = d.rawSocket ? rawSocketsOf(bed.target, d.socketPid).rxQueue : 0;
     if ((queue === 0 && now - last < 1000) || Date.now() > deadline) return;
     last = now;
   }
@@ -120,7 +120,7 @@ export async function measurePoint(ctx: Context, kind: DaemonKind, w: Workload, 
   const { bed } = ctx;
   const transport = w.transport ?? ctx.options.transport;
   const sys = listener(ctx, kind);
-  const d = await startDaemon(kind, bed, sys.path, [], isOurs(kind) ? ctx.options.oursNodeArgs : []);
+  const d = await startDaemon(kind, bed, sys.path, isOurs(kind) ? (w.oursArgs ?? []) : [], isOurs(kind) ? ctx.options.oursNodeArgs : []);
   try {
     await sleep(300);
     const before = snapshot(bed, d);
@@ -134,7 +134,9 @@ export async function measurePoint(ctx: Context, kind: DaemonKind, w: Workload, 
         seconds: 8,
         srcNet: FLOOD_SOURCES,
         checksum: 'bad',
-        link: transport === 'packet' ? ctx.link : null,
+        // The generator sends IPv6 through its own IPv6 raw socket only.
+        link: transport === 'packet' && w.ipv6 !== true ? ctx.link : null,
+        ...(w.ipv6 === true ? { dst6: bed.targetAddr6, srcNet6: FLOOD_SOURCES6 } : {}),
       };
       const flood = runFlood(bed.scanner, spec);
       if (w.hiddenScan === true) {

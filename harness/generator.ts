@@ -52,8 +52,12 @@ export interface LinkTransport {
 }
 
 export interface FloodSpec {
-  mode: 'syn' | 'est' | 'scan';
+  mode: 'syn' | 'est' | 'scan' | 'udp';
+  /** IPv4 destination, or (syn and udp only) IPv6 with `dst6`. */
   dst: string;
+  /** An IPv6 destination: IPv6 packets from random sources in the /64 `srcNet6`. */
+  dst6?: string;
+  srcNet6?: string;
   /** Packets per second; 0 sends as fast as the generator can. */
   rate: number;
   count: number;
@@ -88,7 +92,8 @@ export interface FloodResult {
 }
 
 function floodArgs(spec: FloodSpec): string[] {
-  const args = ['--mode', spec.mode, '--dst', spec.dst, '--rate', String(spec.rate), '--count', String(spec.count)];
+  const args = ['--mode', spec.mode, ...(spec.dst6 === undefined ? ['--dst', spec.dst] : ['--dst6', spec.dst6]), '--rate', String(spec.rate), '--count', String(spec.count)];
+  if (spec.srcNet6 !== undefined) args.push('--src-net6', spec.srcNet6);
   args.push('--seconds', String(spec.seconds), '--seed', String(spec.seed));
   if (spec.srcNet !== undefined) args.push('--src-net', spec.srcNet);
   if (spec.checksum !== undefined) args.push('--checksum', spec.checksum);

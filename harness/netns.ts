@@ -1,5 +1,6 @@
 // A two-host test network: a target namespace (where the daemons run) and a scanner
-// namespace, joined by a veth pair, on addresses from 198.18.0.0/15 only.
+// namespace, joined by a veth pair, on addresses from 198.18.0.0/15 only, and, when
+// asked for, from the unique-local fd00::/8 too.
 
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
@@ -13,6 +14,10 @@ export interface Testbed {
   targetAddr: string;
   targetAddr2: string;
   scannerAddr: string;
+  /** IPv6 (fd00::/8), configured only when the testbed was created with `ipv6`. */
+  targetAddr6: string;
+  targetAddr6b: string;
+  scannerAddr6: string;
   /** The veth ends in the target and scanner namespaces. */
   targetDev: string;
   scannerDev: string;
@@ -31,7 +36,7 @@ export function sh(cmd: string, args: string[], options: childProcess.SpawnSyncO
 
 export const isRoot = process.getuid?.() === 0;
 
-export function createTestbed(): Testbed {
+export function createTestbed(options: { ipv6?: boolean } = {}): Testbed {
   counter++;
   const tag = `${process.pid % 100000}x${counter}`;
   const target = `slt-${tag}`;
@@ -42,6 +47,10 @@ export function createTestbed(): Testbed {
   const targetAddr = `198.18.${net}.1`;
   const targetAddr2 = `198.18.${net}.3`;
   const scannerAddr = `198.18.${net}.2`;
+  const prefix6 = `fd00:5c:${net.toString(16)}::`;
+  const targetAddr6 = `${prefix6}1`;
+  const targetAddr6b = `${prefix6}3`;
+  const scannerAddr6 = `${prefix6}2`;
   const vt = `vt${tag}`.slice(0, 15);
   const vs = `vs${tag}`.slice(0, 15);
   const created: string[] = [];
@@ -70,8 +79,19 @@ export function createTestbed(): Testbed {
     // where the scanner namespace, which does not forward, drops them.
     sh('ip', ['-n', target, 'route', 'add', '198.18.0.0/15', 'via', scannerAddr]);
     sh('ip', ['netns', 'exec', target, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=0']);
+    if (options.ipv6 === true) {
+      // nodad: usable at once, without waiting for duplicate address detection.
+      sh('ip', ['-n', target, 'addr', 'add', `${targetAddr6}/64`, 'dev', vt, 'nodad']);
+      sh('ip', ['-n', target, 'addr', 'add', `${targetAddr6b}/64`, 'dev', vt, 'nodad']);
+      sh('ip', ['-n', scanner, 'addr', 'add', `${scannerAddr6}/64`, 'dev', vs, 'nodad']);
+      // Spoofed IPv6 sources (fd00::/8) are answered over the veth, like IPv4 ones.
+      sh('ip', ['-n', target, '-6', 'route', 'add', 'fd00::/8', 'via', scannerAddr6]);
+    }
     const targetInode = fs.statSync(`/run/netns/${target}`).ino;
-    return { target, scanner, targetAddr, targetAddr2, scannerAddr, targetDev: vt, scannerDev: vs, targetInode, destroy };
+    return {
+      target, scanner, targetAddr, targetAddr2, scannerAddr, targetAddr6, targetAddr6b, scannerAddr6,
+      targetDev: vt, scannerDev: vs, targetInode, destroy,
+    };
   } catch (err) {
     destroy();
     throw err;

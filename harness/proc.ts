@@ -83,10 +83,10 @@ export interface RawSocketState {
   drops: number;
 }
 
-/** The raw sockets of /proc/net/raw inside `ns`, by inode. */
+/** The raw sockets of /proc/net/raw (and raw6) inside `ns`, by inode. */
 export function rawSockets(ns: string): Map<number, RawSocketState> {
   const sockets = new Map<number, RawSocketState>();
-  for (const line of netFile(ns, 'raw').split('\n').slice(1)) {
+  for (const line of [...netFile(ns, 'raw').split('\n').slice(1), ...netFile(ns, 'raw6').split('\n').slice(1)]) {
     // sl local rem st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ref pointer drops
     const f = line.trim().split(/\s+/);
     if (f.length < 13) continue;
@@ -104,14 +104,26 @@ export function rawSocketOf(ns: string, pid: number): RawSocketState {
   return found[0] as RawSocketState;
 }
 
-/** IP packets the stack in `ns` delivered to its protocols (Ip InDelivers). */
+/**
+ * Every raw socket among `pid`'s descriptors (with --udp and --ipv6 the capture
+ * process holds several), their queues and drops summed.
+ */
+export function rawSocketsOf(ns: string, pid: number): { rxQueue: number; drops: number } {
+  const mine = socketInodes(pid);
+  const found = [...rawSockets(ns).values()].filter((s) => mine.has(s.inode));
+  if (found.length === 0) throw new Error(`process ${pid} holds no raw socket in ${ns}`);
+  return { rxQueue: found.reduce((n, s) => n + s.rxQueue, 0), drops: found.reduce((n, s) => n + s.drops, 0) };
+}
+
+/** IP packets the stack in `ns` delivered to its protocols (Ip InDelivers, plus Ip6InDelivers). */
 export function ipDelivered(ns: string): number {
   const lines = netFile(ns, 'snmp').split('\n').filter((l) => l.startsWith('Ip: '));
   const names = (lines[0] ?? '').split(/\s+/);
   const values = (lines[1] ?? '').split(/\s+/);
   const i = names.indexOf('InDelivers');
   if (i < 0) throw new Error(`no Ip InDelivers in /proc/net/snmp of ${ns}`);
-  return Number(values[i]);
+  const v6 = /^Ip6InDelivers\s+(\d+)$/m.exec(netFile(ns, 'snmp6'));
+  return Number(values[i]) + Number(v6?.[1] ?? 0);
 }
 
 /** Busy and total CPU time of the whole machine so far (all CPUs), microseconds. */

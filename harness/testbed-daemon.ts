@@ -22,9 +22,9 @@ export interface Scene {
 export async function startScene(
   t: { teardown(fn: () => void | Promise<void>): void },
   extraArgs: string[] | ((bed: Testbed, dir: string) => string[]) = [],
-  options: { nodeArgs?: string[]; beforeKill?: () => void } = {},
+  options: { nodeArgs?: string[]; beforeKill?: () => void; ipv6?: boolean } = {},
 ): Promise<Scene> {
-  const bed = createTestbed();
+  const bed = createTestbed({ ipv6: options.ipv6 === true });
   const dir = makeSocketDir();
   const syslog = listenSyslog(path.join(dir, 'log'));
   const args = typeof extraArgs === 'function' ? extraArgs(bed, dir) : extraArgs;

@@ -1,8 +1,20 @@
 /*
- * rawrecv: the capture process's raw socket (AF_INET, SOCK_RAW, IPPROTO_TCP), read in
- * batches with recvmmsg(2) into one caller-owned buffer, with one call into JS a batch.
+ * rawrecv: one of the capture process's raw sockets (AF_INET or AF_INET6, SOCK_RAW,
+ * IPPROTO_TCP or IPPROTO_UDP), read in batches with recvmmsg(2) into one caller-owned
+ * buffer, with one call into JS a batch.
  *
- *   open(receiveBufferBytes) -> handle   as root, before the privilege drop
+ *   open(receiveBufferBytes[, family, protocol]) -> handle
+ *                                        as root, before the privilege drop; family 4
+ *                                        (default) or 6, protocol 6 (default) or 17
+ *
+ * An IPv4 raw socket gives each packet with its IP header. An IPv6 one gives only what
+ * follows the headers the kernel has processed; the addresses, hop limit and traffic
+ * class come with recvmsg's name and ancillary data (IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT,
+ * IPV6_RECVTCLASS). For those, each slot starts with a 40-byte IPv6 header built from
+ * those values (payload length, next header = the socket's protocol), followed by the
+ * payload, so JS checks one packet format. A message that lacks any of them (or whose
+ * ancillary data was cut) is given with length 0, which JS rejects as short.
+ *
  *   start(handle, buffer, slotSize, lengths, onBatch, onError)
  *       onBatch(n), n > 0: packet i (i < n) is at buffer[i * slotSize], lengths[i] bytes
  *       onBatch(0): the socket is drained for now (or this wakeup's share is used up)
@@ -19,6 +31,7 @@
 #define NAPI_VERSION 8
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/ip6.h>
 #include <node_api.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +52,14 @@
  */
 #define NAP_PACKETS 8
 #define NAP_MS 1
+#define IP6_HEADER 40
+/* Room for the three ancillary items an IPv6 socket is asked for. */
+#define CONTROL_BYTES (CMSG_SPACE(sizeof(struct in6_pktinfo)) + 2 * CMSG_SPACE(sizeof(int)))
 
 typedef struct {
 	int fd;
+	int family;   /* AF_INET or AF_INET6 */
+	int protocol; /* IPPROTO_TCP or IPPROTO_UDP */
 	int started;
 	int closing;  /* close() was called */
 	int failed;   /* onError was called: nothing more is read */
@@ -61,6 +79,12 @@ typedef struct {
 	unsigned slot_size;
 	struct mmsghdr msgs[MAX_SLOTS];
 	struct iovec iov[MAX_SLOTS];
+	/* IPv6 only: each message's source address and ancillary data. */
+	struct sockaddr_in6 names[MAX_SLOTS];
+	union {
+		struct cmsghdr align;
+		unsigned char bytes[CONTROL_BYTES];
+	} control[MAX_SLOTS];
 } capture_t;
 
 #define CHECK(call)                                                              \
@@ -113,23 +137,41 @@ static capture_t *unwrap(napi_env env, napi_value handle) {
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-	size_t argc = 1;
-	napi_value argv[1];
-	int32_t bytes = 0;
+	size_t argc = 3;
+	napi_value argv[3];
+	int32_t bytes = 0, family = 4, protocol = IPPROTO_TCP;
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc < 1 || napi_get_value_int32(env, argv[0], &bytes) != napi_ok) {
-		napi_throw_type_error(env, NULL, "rawrecv.open(receiveBufferBytes)");
+	if (argc < 1 || napi_get_value_int32(env, argv[0], &bytes) != napi_ok ||
+	    (argc >= 2 && napi_get_value_int32(env, argv[1], &family) != napi_ok) ||
+	    (argc >= 3 && napi_get_value_int32(env, argv[2], &protocol) != napi_ok) ||
+	    (family != 4 && family != 6) || (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)) {
+		napi_throw_type_error(env, NULL, "rawrecv.open(receiveBufferBytes[, 4 | 6, 6 | 17])");
 		return NULL;
 	}
 	capture_t *c = calloc(1, sizeof *c);
 	if (c == NULL) return throw_errno(env, "calloc", ENOMEM);
+	c->family = family == 6 ? AF_INET6 : AF_INET;
+	c->protocol = protocol;
 	/* Close-on-exec: no program this process starts may ever hold the socket. */
-	c->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	c->fd = socket(c->family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
 	if (c->fd < 0) {
 		int err = errno;
 		free(c);
 		napi_throw_error(env, NULL, strerror(err));
 		return NULL;
+	}
+	if (c->family == AF_INET6) {
+		static const int options[] = {IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS};
+		static const char *const names[] = {"IPV6_RECVPKTINFO", "IPV6_RECVHOPLIMIT", "IPV6_RECVTCLASS"};
+		const int on = 1;
+		for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+			if (setsockopt(c->fd, IPPROTO_IPV6, options[i], &on, sizeof on) != 0) {
+				int err = errno;
+				close(c->fd);
+				free(c);
+				return throw_errno(env, names[i], err);
+			}
+		}
 	}
 	/*
 	 * Without CAP_NET_ADMIN (a systemd unit that does not grant it) the size is capped
@@ -189,6 +231,40 @@ static void fail(capture_t *c, const char *what, int err) {
 
 static void on_nap_end(uv_timer_t *timer);
 
+/*
+ * Writes the IPv6 header of message `i` in front of its payload and returns the
+ * slot's length, or 0 when the kernel did not give every value the header needs.
+ */
+static unsigned build_ip6_header(capture_t *c, unsigned i) {
+	struct msghdr *m = &c->msgs[i].msg_hdr;
+	unsigned char *slot = (unsigned char *)c->iov[i].iov_base - IP6_HEADER;
+	const struct in6_pktinfo *info = NULL;
+	int hop_limit = -1, tclass = -1;
+	if ((m->msg_flags & MSG_CTRUNC) || m->msg_namelen < sizeof(struct sockaddr_in6)) return 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm != NULL; cm = CMSG_NXTHDR(m, cm)) {
+		if (cm->cmsg_level != IPPROTO_IPV6) continue;
+		if (cm->cmsg_type == IPV6_PKTINFO && cm->cmsg_len >= CMSG_LEN(sizeof *info))
+			info = (const struct in6_pktinfo *)CMSG_DATA(cm);
+		else if (cm->cmsg_type == IPV6_HOPLIMIT && cm->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(&hop_limit, CMSG_DATA(cm), sizeof hop_limit);
+		else if (cm->cmsg_type == IPV6_TCLASS && cm->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(&tclass, CMSG_DATA(cm), sizeof tclass);
+	}
+	if (info == NULL || hop_limit < 0 || hop_limit > 255 || tclass < 0 || tclass > 255) return 0;
+	unsigned payload = c->msgs[i].msg_len;
+	slot[0] = (unsigned char)(0x60 | (tclass >> 4));
+	slot[1] = (unsigned char)((tclass & 0x0f) << 4);
+	slot[2] = slot[3] = 0; /* the flow label is not delivered */
+	slot[4] = (unsigned char)((payload > 0xffff ? 0xffff : payload) >> 8);
+	slot[5] = (unsigned char)((payload > 0xffff ? 0xffff : payload) & 0xff);
+	slot[6] = (unsigned char)c->protocol;
+	slot[7] = (unsigned char)hop_limit;
+	memcpy(slot + 8, &c->names[i].sin6_addr, 16);
+	memcpy(slot + 24, &info->ipi6_addr, 16);
+	unsigned len = IP6_HEADER + payload;
+	return len < c->slot_size ? len : c->slot_size;
+}
+
 static void drain(capture_t *c) {
 	unsigned total = 0;
 	int short_of_memory = 0;
@@ -196,6 +272,13 @@ static void drain(capture_t *c) {
 	if (napi_open_handle_scope(c->env, &scope) != napi_ok)
 		napi_fatal_error("rawrecv", NAPI_AUTO_LENGTH, "napi_open_handle_scope failed", NAPI_AUTO_LENGTH);
 	for (int b = 0; b < BATCHES_PER_WAKEUP && !c->closing && !c->failed; b++) {
+		if (c->family == AF_INET6) {
+			/* recvmmsg writes back the lengths it used: give each message its full room again. */
+			for (unsigned i = 0; i < c->slots; i++) {
+				c->msgs[i].msg_hdr.msg_namelen = sizeof c->names[i];
+				c->msgs[i].msg_hdr.msg_controllen = sizeof c->control[i];
+			}
+		}
 		int n = recvmmsg(c->fd, c->msgs, c->slots, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			int err = errno;
@@ -212,6 +295,10 @@ static void drain(capture_t *c) {
 		if (n == 0) break;
 		total += (unsigned)n;
 		for (int i = 0; i < n; i++) {
+			if (c->family == AF_INET6) {
+				c->length_out[i] = build_ip6_header(c, (unsigned)i);
+				continue;
+			}
 			/* A longer packet is cut to its slot; the length can never say more. */
 			unsigned len = c->msgs[i].msg_len;
 			c->length_out[i] = len < c->slot_size ? len : c->slot_size;
@@ -284,7 +371,9 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
 		napi_throw_type_error(env, NULL, "rawrecv.start: onBatch and onError must be functions");
 		return NULL;
 	}
-	if (type != napi_uint32_array || slot_size <= 0 || lengths_count == 0 || lengths_count > MAX_SLOTS ||
+	/* An IPv6 slot must hold the header built in front of the payload, and some payload. */
+	int min_slot = c->family == AF_INET6 ? IP6_HEADER + 8 : 1;
+	if (type != napi_uint32_array || slot_size < min_slot || lengths_count == 0 || lengths_count > MAX_SLOTS ||
 	    data_len / (size_t)slot_size < lengths_count) {
 		napi_throw_range_error(env, NULL, "rawrecv.start: buffer, slot size and lengths do not match");
 		return NULL;
@@ -305,11 +394,16 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
 	c->slots = (unsigned)lengths_count;
 	c->slot_size = (unsigned)slot_size;
 	c->length_out = lengths;
+	unsigned header = c->family == AF_INET6 ? IP6_HEADER : 0;
 	for (unsigned i = 0; i < c->slots; i++) {
-		c->iov[i].iov_base = (char *)data + (size_t)i * c->slot_size;
-		c->iov[i].iov_len = c->slot_size;
+		c->iov[i].iov_base = (char *)data + (size_t)i * c->slot_size + header;
+		c->iov[i].iov_len = c->slot_size - header;
 		c->msgs[i].msg_hdr.msg_iov = &c->iov[i];
 		c->msgs[i].msg_hdr.msg_iovlen = 1;
+		if (c->family == AF_INET6) {
+			c->msgs[i].msg_hdr.msg_name = &c->names[i];
+			c->msgs[i].msg_hdr.msg_control = c->control[i].bytes;
+		}
 	}
 	/*
 	 * Strong references: the buffers and callbacks live as long as the capture. The

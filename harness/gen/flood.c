@@ -12,6 +12,11 @@
  *   scan   --scans port scans of 7 SYNs to privileged ports, each from its own source,
  *          --gap-us apart; prints "scan ADDR NS" with CLOCK_MONOTONIC just before the
  *          7th (threshold-crossing) packet is sent
+ *   udp    UDP datagrams from random sources in --src-net to random ports
+ *
+ * With --dst6 ADDR (an IPv6 destination) the syn and udp modes send IPv6 instead, from
+ * random sources in the /64 --src-net6 (default fd00:5d::/64), through an AF_INET6
+ * IPPROTO_RAW socket (header included); --link does not apply to them.
  *
  * Transport: by default an IPPROTO_RAW socket (IP_HDRINCL). With --link DEV and
  * --dst-mac MAC, an AF_PACKET socket on DEV that bypasses the sender's IP output path
@@ -50,7 +55,10 @@
 #define PACKET_ROOM (ETH_BYTES + HEADER_BYTES + PAYLOAD_BYTES)
 #define SCAN_PACKETS 7 /* 7 privileged ports x weight 3 = scanlogd's threshold of 21 */
 
-enum mode { MODE_SYN, MODE_EST, MODE_SCAN };
+enum mode { MODE_SYN, MODE_EST, MODE_SCAN, MODE_UDP };
+#define UDP_HEADER_BYTES 28 /* IPv4 header and UDP header */
+#define IP6_TCP_BYTES 60
+#define IP6_UDP_BYTES 48
 
 static volatile sig_atomic_t stop_requested;
 
@@ -67,7 +75,8 @@ static void die(const char *what) {
 static void usage(const char *why) {
 	fprintf(stderr,
 		"scanlogd-flood: %s\n"
-		"usage: scanlogd-flood --dst ADDR [--mode syn|est|scan] [--src-net ADDR/LEN]\n"
+		"usage: scanlogd-flood --dst ADDR | --dst6 ADDR6 [--mode syn|est|scan|udp] [--src-net ADDR/LEN]\n"
+		"       [--src-net6 PREFIX::/64]\n"
 		"       [--rate PPS (0: as fast as possible)] [--count N] [--seconds S] [--seed N]\n"
 		"       [--batch N] [--flows N] [--scans N] [--scan-first N] [--gap-us N]\n"
 		"       [--checksum good|bad] [--link DEV --dst-mac MAC]\n",
@@ -131,6 +140,18 @@ static inline void put32(uint8_t *p, uint32_t v) {
 	p[3] = (uint8_t)v;
 }
 
+/* Zeroes the first `headers` bytes of `buf` and writes an IPv4 header (no checksum yet) there. */
+static void ip4_header(uint8_t *buf, size_t headers, size_t len, uint16_t id, uint8_t protocol, uint32_t saddr, uint32_t daddr) {
+	memset(buf, 0, headers);
+	buf[0] = 0x45;
+	put16(buf + 2, (uint16_t)len);
+	put16(buf + 4, id);
+	buf[8] = 64;
+	buf[9] = protocol;
+	put32(buf + 12, saddr);
+	put32(buf + 16, daddr);
+}
+
 /*
  * Writes an IPv4/TCP packet into `buf` (addresses in host order) and returns its
  * length. Both checksums are computed here (the IP id too), so that the bytes do not
@@ -140,14 +161,7 @@ static size_t build(uint8_t *buf, uint32_t saddr, uint32_t daddr, uint16_t sport
 		    uint32_t seq, uint32_t ack, uint8_t flags, int with_payload) {
 	size_t len = HEADER_BYTES + (with_payload ? PAYLOAD_BYTES : 0);
 	uint8_t *ip = buf, *tcp = buf + 20;
-	memset(buf, 0, HEADER_BYTES);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)len);
-	put16(ip + 4, (uint16_t)(seq | 1));
-	ip[8] = 64;
-	ip[9] = IPPROTO_TCP;
-	put32(ip + 12, saddr);
-	put32(ip + 16, daddr);
+	ip4_header(buf, HEADER_BYTES, len, (uint16_t)(seq | 1), IPPROTO_TCP, saddr, daddr);
 	put16(tcp + 0, sport);
 	put16(tcp + 2, dport);
 	put32(tcp + 4, seq);
@@ -166,6 +180,48 @@ static size_t build(uint8_t *buf, uint32_t saddr, uint32_t daddr, uint16_t sport
 	return len;
 }
 
+/* An IPv4/UDP datagram, 8 bytes of header and no payload; checksums as in build(). */
+static size_t build_udp(uint8_t *buf, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport, uint16_t id) {
+	uint8_t *ip = buf, *udp = buf + 20;
+	ip4_header(buf, UDP_HEADER_BYTES, UDP_HEADER_BYTES, id, IPPROTO_UDP, saddr, daddr);
+	put16(udp + 0, sport);
+	put16(udp + 2, dport);
+	put16(udp + 4, 8);
+	uint32_t sum = sum16(ip + 12, 8, 0) + IPPROTO_UDP + 8;
+	sum = sum16(udp, 8, sum);
+	put16(udp + 6, fold(sum) ^ checksum_xor);
+	put16(ip + 10, fold(sum16(ip, 20, 0)));
+	return UDP_HEADER_BYTES;
+}
+
+/* An IPv6 packet with a SYN (20-byte TCP header) or an 8-byte UDP header after it. */
+static size_t build6(uint8_t *buf, const uint8_t saddr[16], const uint8_t daddr[16], uint16_t sport, uint16_t dport,
+		     uint32_t seq, int udp) {
+	size_t transport = udp ? 8 : 20;
+	uint8_t *ip = buf, *l4 = buf + 40;
+	memset(buf, 0, 40 + transport);
+	ip[0] = 0x60;
+	put16(ip + 4, (uint16_t)transport);
+	ip[6] = udp ? IPPROTO_UDP : IPPROTO_TCP;
+	ip[7] = 64;
+	memcpy(ip + 8, saddr, 16);
+	memcpy(ip + 24, daddr, 16);
+	put16(l4 + 0, sport);
+	put16(l4 + 2, dport);
+	if (udp) {
+		put16(l4 + 4, 8);
+	} else {
+		put32(l4 + 4, seq);
+		l4[12] = 5 << 4;
+		l4[13] = 0x02;
+		put16(l4 + 14, 64240);
+	}
+	uint32_t sum = sum16(ip + 8, 32, 0) + (uint32_t)transport + ip[6];
+	sum = sum16(l4, transport, sum);
+	put16(l4 + (udp ? 6 : 16), fold(sum) ^ checksum_xor);
+	return 40 + transport;
+}
+
 struct flow {
 	uint32_t saddr;
 	uint16_t sport, dport;
@@ -175,6 +231,7 @@ struct flow {
 int main(int argc, char **argv) {
 	enum mode mode = MODE_SYN;
 	const char *dst_text = NULL, *net_text = "198.19.0.0/17", *link = NULL, *mac_text = NULL;
+	const char *dst6_text = NULL, *net6_text = "fd00:5d::";
 	double rate = 0, seconds = 10;
 	uint64_t count = 100000, seed = 1, scans = 0, scan_first = 0, gap_us = 10000;
 	int batch = 64, flows_n = 4096;
@@ -187,8 +244,11 @@ int main(int argc, char **argv) {
 			if (!strcmp(v, "syn")) mode = MODE_SYN;
 			else if (!strcmp(v, "est")) mode = MODE_EST;
 			else if (!strcmp(v, "scan")) mode = MODE_SCAN;
+			else if (!strcmp(v, "udp")) mode = MODE_UDP;
 			else usage("unknown mode");
 		} else if (!strcmp(a, "--dst")) dst_text = v;
+		else if (!strcmp(a, "--dst6")) dst6_text = v;
+		else if (!strcmp(a, "--src-net6")) net6_text = v;
 		else if (!strcmp(a, "--src-net")) net_text = v;
 		else if (!strcmp(a, "--rate")) rate = atof(v);
 		else if (!strcmp(a, "--seconds")) seconds = atof(v);
@@ -209,7 +269,19 @@ int main(int argc, char **argv) {
 		else usage("unknown option");
 		i++;
 	}
-	if (dst_text == NULL) usage("--dst is required");
+	int ipv6 = dst6_text != NULL;
+	if ((dst_text == NULL) == !ipv6) usage("one of --dst and --dst6 is required");
+	if (ipv6 && mode != MODE_SYN && mode != MODE_UDP) usage("--dst6 goes with --mode syn or udp");
+	if (ipv6 && link != NULL) usage("--link is for IPv4");
+	uint8_t dst6[16] = { 0 }, net6[16] = { 0 };
+	if (ipv6) {
+		char prefix6[64];
+		if (inet_pton(AF_INET6, dst6_text, dst6) != 1) usage("bad --dst6");
+		/* Only the /64 is used: the low 64 bits of each source are random. */
+		if (sscanf(net6_text, "%63[0-9a-fA-F:]", prefix6) != 1 || inet_pton(AF_INET6, prefix6, net6) != 1) usage("bad --src-net6");
+		/* The destination for the IPv4 path below is never used. */
+		dst_text = "0.0.0.0";
+	}
 	if (batch < 1 || batch > MAX_BATCH) usage("--batch must be 1..256");
 	if (flows_n < 1 || flows_n > 1 << 20) usage("--flows must be 1..1048576");
 	if (seconds <= 0 || seconds > 120) usage("--seconds must be in (0, 120]");
@@ -234,11 +306,19 @@ int main(int argc, char **argv) {
 	memset(&to, 0, sizeof to);
 	to.sin_family = AF_INET;
 	to.sin_addr = dst_in;
+	struct sockaddr_in6 to6;
+	memset(&to6, 0, sizeof to6);
+	to6.sin6_family = AF_INET6;
+	memcpy(&to6.sin6_addr, dst6, 16);
 	struct sockaddr_ll to_link;
 	memset(&to_link, 0, sizeof to_link);
 	uint8_t eth[ETH_BYTES] = { 0 };
 	int fd;
-	if (link == NULL) {
+	if (ipv6) {
+		/* IPPROTO_RAW on AF_INET6 takes the whole packet, IPv6 header included. */
+		fd = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
+		if (fd < 0) die("socket(AF_INET6, SOCK_RAW, IPPROTO_RAW)");
+	} else if (link == NULL) {
 		fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
 		if (fd < 0) die("socket(AF_INET, SOCK_RAW, IPPROTO_RAW)");
 	} else {
@@ -260,8 +340,8 @@ int main(int argc, char **argv) {
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);
 	/* The IP packet starts after room for an Ethernet header, used or not. */
 	size_t lead = link == NULL ? 0 : ETH_BYTES;
-	void *dest = link == NULL ? (void *)&to : (void *)&to_link;
-	socklen_t dest_len = link == NULL ? sizeof to : sizeof to_link;
+	void *dest = ipv6 ? (void *)&to6 : link == NULL ? (void *)&to : (void *)&to_link;
+	socklen_t dest_len = ipv6 ? sizeof to6 : link == NULL ? sizeof to : sizeof to_link;
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -340,7 +420,20 @@ int main(int argc, char **argv) {
 			for (int i = 0; i < n; i++) {
 				uint64_t r = rnd();
 				size_t len;
-				if (mode == MODE_SYN) {
+				if (ipv6) {
+					uint8_t src6[16];
+					memcpy(src6, net6, 8);
+					uint64_t host = rnd();
+					for (int b = 0; b < 8; b++) src6[8 + b] = (uint8_t)(host >> (8 * b));
+					uint16_t sport = (uint16_t)(1024 + (r >> 32) % 64512);
+					uint16_t dport = (uint16_t)(1 + (r >> 48) % 65535);
+					len = build6(bufs[i], src6, dst6, sport, dport, (uint32_t)r, mode == MODE_UDP);
+				} else if (mode == MODE_UDP) {
+					uint32_t saddr = net_base + 1 + (uint32_t)((r & 0xffffffff) % (host_mask - 1));
+					uint16_t sport = (uint16_t)(1024 + (r >> 32) % 64512);
+					uint16_t dport = (uint16_t)(1 + (r >> 48) % 65535);
+					len = build_udp(bufs[i] + ETH_BYTES, saddr, daddr, sport, dport, (uint16_t)r);
+				} else if (mode == MODE_SYN) {
 					uint32_t saddr = net_base + 1 + (uint32_t)((r & 0xffffffff) % (host_mask - 1));
 					uint16_t sport = (uint16_t)(1024 + (r >> 32) % 64512);
 					uint16_t dport = (uint16_t)(1 + (r >> 48) % 65535);
@@ -353,6 +446,7 @@ int main(int argc, char **argv) {
 					else f->ack += 1460;
 				}
 				iov[i].iov_len = len + lead;
+				if (ipv6) iov[i].iov_base = bufs[i];
 			}
 			generated += (uint64_t)n;
 			if (rate > 0) wait_until(start + (uint64_t)((double)(generated - (uint64_t)n) * 1e9 / rate));
@@ -382,7 +476,8 @@ int main(int argc, char **argv) {
 	double cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 	printf("{\"mode\":\"%s\",\"generated\":%llu,\"sent\":%llu,\"errors\":%llu,\"seconds\":%.6f,\"pps\":%.0f,"
 	       "\"cpuUs\":%.0f,\"stopped\":\"%s\"}\n",
-	       mode == MODE_SYN ? "syn" : mode == MODE_EST ? "est" : "scan", (unsigned long long)generated,
+	       mode == MODE_SYN ? (ipv6 ? "syn6" : "syn") : mode == MODE_UDP ? (ipv6 ? "udp6" : "udp") : mode == MODE_EST ? "est" : "scan",
+	       (unsigned long long)generated,
 	       (unsigned long long)sent, (unsigned long long)errors, elapsed, elapsed > 0 ? (double)sent / elapsed : 0.0,
 	       cpu_us, stopped);
 	close(fd);

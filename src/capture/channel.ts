@@ -4,7 +4,7 @@
 // that tell the monitor what it did not see.
 
 import { monotonicMs } from '../shared/clock.js';
-import { RECORD_SIZE, encode } from '../shared/record.js';
+import { MAX_RECORD_SIZE, Offset, RECORD_SIZE, encode, recordSize } from '../shared/record.js';
 
 /** Records written per flush at most; flushes also happen whenever the socket drains. */
 export const BATCH_RECORDS = 2048;
@@ -34,9 +34,14 @@ export interface ChannelWriterOptions {
  * header checks); `flush` sends what is batched.
  */
 export class ChannelWriter {
-  /** Where the next packet record is to be written: `offset` bytes into `buffer`. */
+  /**
+   * Where the next packet record is to be written: `offset` bytes into `buffer`, which
+   * always has room for the largest record there.
+   */
   buffer: Buffer;
   offset = 0;
+  /** Records in the batch. */
+  private records = 0;
   /** Records dropped since the last loss record. */
   private lost = 0;
   // Since the last counters record.
@@ -53,7 +58,7 @@ export class ChannelWriter {
     private readonly sink: ChannelSink,
     options: ChannelWriterOptions = {},
   ) {
-    this.batchBytes = (options.batchRecords ?? BATCH_RECORDS) * RECORD_SIZE;
+    this.batchBytes = (options.batchRecords ?? BATCH_RECORDS) * RECORD_SIZE + MAX_RECORD_SIZE - RECORD_SIZE;
     this.backlogLimit = options.backlogLimit ?? CHANNEL_BACKLOG_LIMIT;
     this.countersFlushAt = options.countersFlushAt ?? COUNTERS_FLUSH_AT;
     this.clock = options.clock ?? monotonicMs;
@@ -61,10 +66,12 @@ export class ChannelWriter {
     this.buffer = Buffer.allocUnsafe(this.batchBytes);
   }
 
+  /** Sends the record written at `offset`, whose type byte says its size. */
   commit(): void {
     this.seen++;
-    this.offset += RECORD_SIZE;
-    if (this.offset === this.batchBytes) this.flush();
+    this.records++;
+    this.offset += recordSize(this.buffer[this.offset + Offset.type] as number);
+    if (this.offset + MAX_RECORD_SIZE > this.batchBytes) this.flush();
   }
 
   skip(): void {
@@ -79,7 +86,8 @@ export class ChannelWriter {
   /** Sends the batched records, or drops and counts them while the backlog is over the limit. */
   flush(): void {
     if (this.offset === 0) return;
-    const records = this.offset / RECORD_SIZE;
+    const records = this.records;
+    this.records = 0;
     if (this.sink.writableLength > this.backlogLimit) {
       this.lost += records;
       this.dropped += records;

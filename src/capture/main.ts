@@ -16,8 +16,9 @@ import { loadProcCtl, lockProcess } from '../shared/procctl.js';
 import { describeLayers, enterSandbox, forbidListening, warmUpNode } from '../shared/sandbox.js';
 import { ChannelWriter } from './channel.js';
 import { checkPidfileDir, openJsonOutput, writePidfile } from './files.js';
-import { packetToRecord } from './packet.js';
-import { openRawTcpSocket } from './rawsocket.js';
+import { packetToRecord, type Watched } from './packet.js';
+import { openRawSockets } from './rawsocket.js';
+import { readEphemeralPorts } from './ephemeral.js';
 import { openPcap } from './pcap.js';
 import type { PacketSource } from './source.js';
 import { capturePlan, captureSocketFds, refuseIoUring } from './sandbox.js';
@@ -75,8 +76,8 @@ function startMonitor(settings: Settings, account: Account, entryScript: string)
 }
 
 function openSource(settings: Settings): PacketSource {
-  if (settings.captureInterface === null) return openRawTcpSocket();
-  return openPcap({ device: settings.captureInterface, promiscuous: settings.promiscuous });
+  if (settings.captureInterface === null) return openRawSockets(settings);
+  return openPcap({ device: settings.captureInterface, promiscuous: settings.promiscuous, watched: settings });
 }
 
 /**
@@ -129,7 +130,9 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
  * Ignored packets are dropped here, before they cost channel bytes or a monitor
  * wake-up: to the detector they never arrived.
  */
-function forward(source: PacketSource, writer: ChannelWriter, ignore: IgnoreFilter | null, fail: (why: string) => void): void {
+function forward(source: PacketSource, writer: ChannelWriter, ignore: IgnoreFilter | null, watched: Readonly<Watched>, fail: (why: string) => void): void {
+  // A plain object of two booleans: the same shape on every call of the hot path.
+  const watch: Watched = { udp: watched.udp, ipv6: watched.ipv6 };
   let now = monotonicMs();
   let sinceClock = PACKETS_PER_CLOCK_READ;
   source.start(
@@ -139,7 +142,7 @@ function forward(source: PacketSource, writer: ChannelWriter, ignore: IgnoreFilt
         now = monotonicMs();
       }
       const at = writer.offset;
-      if (packetToRecord(pkt, length, now, writer.buffer, at) !== 'ok') writer.reject();
+      if (packetToRecord(pkt, length, now, writer.buffer, at, watch) !== 'ok') writer.reject();
       else if (ignore !== null && ignore.ignoresRecord(writer.buffer, at)) writer.skip();
       else writer.commit();
     },
@@ -151,9 +154,11 @@ function forward(source: PacketSource, writer: ChannelWriter, ignore: IgnoreFilt
   );
 }
 
-export function runCapture(settings: Settings, entryScript: string, status: CaptureStatus | null): void {
+export function runCapture(given: Settings, entryScript: string, status: CaptureStatus | null): void {
   if (process.getuid?.() !== 0) throw new StartupError('must be run as root');
   refuseIoUring();
+  // The monitor reads no file: it is told the kernel's client port range.
+  const settings: Settings = given.udp && given.ephemeralPorts === null ? { ...given, ephemeralPorts: readEphemeralPorts() } : given;
   // Without a listener, Node answers SIGUSR1 by opening its inspector; the counters
   // request may come at any time, start-up included.
   let requestCounters = (): void => {};
@@ -204,7 +209,7 @@ export function runCapture(settings: Settings, entryScript: string, status: Capt
   // Named like the original daemon, so that ps, pidof and init scripts find it.
   process.title = 'scanlogd';
   stderr(sandboxed);
-  forward(source, writer, ignore, life.fail);
+  forward(source, writer, ignore, settings, life.fail);
   status?.report('ready capture');
   status?.close();
 }

@@ -1,9 +1,9 @@
 // The capture side's only look at packet bytes: scanlogd's header sanity checks and
-// the copy of the fields the detector needs into a 20-byte record.
+// the copy of the fields the detector needs into a record. IPv4 TCP is scanlogd's own
+// case; IPv4 UDP and IPv6 (TCP, UDP) are looked at only when switched on.
 
-import { Offset, RecordType } from '../shared/record.js';
+import { IPPROTO_TCP, IPPROTO_UDP, Offset, Offset6, RecordType } from '../shared/record.js';
 
-const IPPROTO_TCP = 6;
 // Byte offsets in the IPv4 header and in the TCP header.
 const IP_TOS = 1;
 const IP_FRAGMENT = 6;
@@ -17,25 +17,71 @@ const TCP_FLAGS = 13;
 const IP_OFFMASK = 0x1fff;
 const IP_MIN_HEADER = 20;
 const TCP_MIN_HEADER = 20;
+const UDP_HEADER = 8;
+// The IPv6 header and the extension headers walked to reach TCP or UDP.
+const IP6_HEADER = 40;
+const IP6_NEXT_HEADER = 6;
+const IP6_HOP_LIMIT = 7;
+const IP6_SADDR = 8;
+const IP6_DADDR = 24;
+const EXT_HOP_BY_HOP = 0;
+const EXT_ROUTING = 43;
+const EXT_FRAGMENT = 44;
+const EXT_DESTINATION = 60;
+const FRAGMENT_HEADER = 8;
+const FRAGMENT_OFFSET_MASK = 0xfff8;
+/**
+ * Extension headers walked at most before TCP or UDP. RFC 8200 allows each kind once
+ * (destination options twice) so a legitimate packet has at most 6; a longer chain is
+ * someone spending our CPU, or hiding the transport header beyond the snap length.
+ */
+export const MAX_EXTENSION_HEADERS = 8;
 /** scanlogd reads at most a maximal IP header plus a minimal TCP header. */
 export const CAPTURE_SNAPLEN = 60 + TCP_MIN_HEADER;
+/**
+ * With --ipv6, libpcap captures this much, so that a few extension headers fit before
+ * the TCP header; a chain longer than that is rejected as cut off.
+ */
+export const CAPTURE_SNAPLEN6 = 256;
 
-export type PacketVerdict = 'ok' | 'short' | 'bad-ihl' | 'not-tcp' | 'fragment' | 'short-tcp';
+export type PacketVerdict =
+  | 'ok'
+  | 'short'
+  | 'bad-ihl'
+  | 'not-tcp'
+  | 'fragment'
+  | 'short-tcp'
+  | 'short-udp'
+  | 'short-extension'
+  | 'too-many-extensions';
+
+/** What the capture turns into records beyond IPv4 TCP (--udp, --ipv6). */
+export interface Watched {
+  udp: boolean;
+  ipv6: boolean;
+}
+
+export const CLASSIC: Readonly<Watched> = { udp: false, ipv6: false };
 
 /**
- * Checks the first `length` bytes of `pkt` (an IPv4 packet as the raw socket gives it)
- * and, when it is a TCP packet scanlogd would look at, writes its record at `offset`
- * of `out`. Never throws for any bytes; returns why a packet was skipped.
+ * Checks the first `length` bytes of `pkt` (an IP packet as the raw socket gives it,
+ * or as libpcap does without its link header) and, when it is a packet the detector
+ * looks at, writes its record at `offset` of `out` (whose size the type byte says).
+ * Never throws for any bytes; returns why a packet was skipped. Without --ipv6 every
+ * packet is read as IPv4, as scanlogd does, whatever its version field.
  */
-export function packetToRecord(pkt: Buffer, length: number, time: number, out: Buffer, offset: number): PacketVerdict {
+export function packetToRecord(pkt: Buffer, length: number, time: number, out: Buffer, offset: number, watched: Readonly<Watched> = CLASSIC): PacketVerdict {
   const size = Math.min(length, pkt.length);
+  if (watched.ipv6 && size > 0 && (pkt[0] as number) >> 4 === 6) return ipv6ToRecord(pkt, size, time, out, offset, watched.udp);
   if (size < IP_MIN_HEADER) return 'short';
   const ihl = ((pkt[0] as number) & 0x0f) * 4;
   if (ihl < IP_MIN_HEADER) return 'bad-ihl';
-  if (pkt[IP_PROTOCOL] !== IPPROTO_TCP) return 'not-tcp';
-  // Only the first fragment carries the TCP header.
+  const protocol = pkt[IP_PROTOCOL];
+  const udp = protocol === IPPROTO_UDP && watched.udp;
+  if (protocol !== IPPROTO_TCP && !udp) return 'not-tcp';
+  // Only the first fragment carries the TCP (or UDP) header.
   if ((pkt.readUInt16BE(IP_FRAGMENT) & IP_OFFMASK) !== 0) return 'fragment';
-  if (ihl + TCP_MIN_HEADER > size) return 'short-tcp';
+  if (ihl + (udp ? UDP_HEADER : TCP_MIN_HEADER) > size) return udp ? 'short-udp' : 'short-tcp';
 
   // Byte by byte: Buffer.copy's native call costs more than these twelve moves.
   for (let i = 0; i < 4; i++) {
@@ -46,10 +92,57 @@ export function packetToRecord(pkt: Buffer, length: number, time: number, out: B
     out[offset + Offset.sport + i] = pkt[ihl + TCP_SPORT + i] as number;
     out[offset + Offset.dport + i] = pkt[ihl + TCP_DPORT + i] as number;
   }
-  out[offset + Offset.flags] = pkt[ihl + TCP_FLAGS] as number;
+  out[offset + Offset.flags] = udp ? 0 : (pkt[ihl + TCP_FLAGS] as number);
   out[offset + Offset.tos] = pkt[IP_TOS] as number;
   out[offset + Offset.ttl] = pkt[IP_TTL] as number;
-  out[offset + Offset.type] = RecordType.packet;
+  out[offset + Offset.type] = udp ? RecordType.udp : RecordType.packet;
   out.writeUInt32BE(time >>> 0, offset + Offset.time);
+  return 'ok';
+}
+
+/**
+ * An IPv6 packet: the extension headers that may stand before TCP or UDP are walked
+ * (hop-by-hop, routing, destination options, fragment), at most MAX_EXTENSION_HEADERS
+ * of them, each only if it lies whole within the captured bytes; a fragment other
+ * than the first has no transport header. Anything else (ICMPv6, ESP, no next header)
+ * is not looked at.
+ */
+function ipv6ToRecord(pkt: Buffer, size: number, time: number, out: Buffer, offset: number, watchUdp: boolean): PacketVerdict {
+  if (size < IP6_HEADER) return 'short';
+  let next = pkt[IP6_NEXT_HEADER] as number;
+  let at = IP6_HEADER;
+  for (let walked = 0; next !== IPPROTO_TCP && next !== IPPROTO_UDP; walked++) {
+    if (next !== EXT_HOP_BY_HOP && next !== EXT_ROUTING && next !== EXT_DESTINATION && next !== EXT_FRAGMENT) return 'not-tcp';
+    if (walked === MAX_EXTENSION_HEADERS) return 'too-many-extensions';
+    if (at + 2 > size) return 'short-extension';
+    let extLength: number;
+    if (next === EXT_FRAGMENT) {
+      if (at + FRAGMENT_HEADER > size) return 'short-extension';
+      if ((pkt.readUInt16BE(at + 2) & FRAGMENT_OFFSET_MASK) !== 0) return 'fragment';
+      extLength = FRAGMENT_HEADER;
+    } else {
+      extLength = ((pkt[at + 1] as number) + 1) * 8;
+    }
+    next = pkt[at] as number;
+    at += extLength;
+  }
+  const udp = next === IPPROTO_UDP;
+  if (udp && !watchUdp) return 'not-tcp';
+  if (at + (udp ? UDP_HEADER : TCP_MIN_HEADER) > size) return udp ? 'short-udp' : 'short-tcp';
+
+  out.fill(0, offset, offset + Offset6.type);
+  for (let i = 0; i < 2; i++) {
+    out[offset + Offset6.sport + i] = pkt[at + TCP_SPORT + i] as number;
+    out[offset + Offset6.dport + i] = pkt[at + TCP_DPORT + i] as number;
+  }
+  out[offset + Offset6.flags] = udp ? 0 : (pkt[at + TCP_FLAGS] as number);
+  // The traffic class straddles the first two bytes, after the version.
+  out[offset + Offset6.tos] = (((pkt[0] as number) & 0x0f) << 4) | ((pkt[1] as number) >> 4);
+  out[offset + Offset6.ttl] = pkt[IP6_HOP_LIMIT] as number;
+  out[offset + Offset6.protocol] = next;
+  out[offset + Offset6.type] = RecordType.packet6;
+  out.writeUInt32BE(time >>> 0, offset + Offset6.time);
+  pkt.copy(out, offset + Offset6.saddr, IP6_SADDR, IP6_SADDR + 16);
+  pkt.copy(out, offset + Offset6.daddr, IP6_DADDR, IP6_DADDR + 16);
   return 'ok';
 }

@@ -4,8 +4,8 @@
 
 import os = require('node:os');
 import { StartupError, describe } from '../shared/errors.js';
-import { CAPTURE_SNAPLEN } from './packet.js';
-import { LinkType, MAX_LINK_HEADER, ipv4Offset, isSupportedLinkType } from './linklayer.js';
+import { CAPTURE_SNAPLEN, CAPTURE_SNAPLEN6, CLASSIC, type Watched } from './packet.js';
+import { LinkType, MAX_LINK_HEADER, ipOffset, isSupportedLinkType } from './linklayer.js';
 import type { PacketSource } from './source.js';
 
 type Binding = typeof import('pcap/build/Release/pcap_binding.node');
@@ -20,6 +20,31 @@ type Session = InstanceType<Binding['PcapSession']>;
  */
 export const PCAP_FILTER = 'inbound and ip and tcp and ((tcp[13] != 0x10 and tcp[13] != 0x18) or ip[6:2] & 0x3fff != 0)';
 export const PCAP_SNAPLEN = MAX_LINK_HEADER + CAPTURE_SNAPLEN;
+/** With --ipv6: room for extension headers before the TCP or UDP header. */
+export const PCAP_SNAPLEN6 = MAX_LINK_HEADER + CAPTURE_SNAPLEN6;
+
+/** IPv4 UDP datagrams, first fragments only (the others carry no ports). */
+const UDP4_CLAUSE = '(ip and udp and ip[6:2] & 0x1fff = 0)';
+/**
+ * IPv6 with TCP right after the fixed header, without pure ACK and PSH+ACK segments
+ * (the flags byte is at 40 + 13); with UDP there (--udp); or with an extension header
+ * there (hop-by-hop 0, routing 43, fragment 44, destination options 60), which BPF
+ * cannot walk: those are walked in user space (packet.ts).
+ */
+function ipv6Clause(udp: boolean): string {
+  const tcp = '(ip6[6] == 6 and ip6[53] != 0x10 and ip6[53] != 0x18)';
+  const ext = '(ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 60)';
+  return `(ip6 and (${tcp}${udp ? ' or ip6[6] == 17' : ''} or ${ext}))`;
+}
+
+/** The kernel filter for what is watched: scanlogd's own, unchanged, when only IPv4 TCP is. */
+export function pcapFilter(watched: Readonly<Watched>): string {
+  if (!watched.udp && !watched.ipv6) return PCAP_FILTER;
+  const clauses = ['(ip and tcp and ((tcp[13] != 0x10 and tcp[13] != 0x18) or ip[6:2] & 0x3fff != 0))'];
+  if (watched.udp) clauses.push(UDP4_CLAUSE);
+  if (watched.ipv6) clauses.push(ipv6Clause(watched.udp));
+  return `inbound and (${clauses.join(' or ')})`;
+}
 /**
  * The ring libpcap maps for the handle. A slot takes a couple of hundred bytes at
  * this snap length (libpcap's header, the frame, alignment), so 8 MB holds tens of
@@ -52,6 +77,8 @@ export interface PcapOptions {
   device: string;
   promiscuous: boolean;
   bufferBytes?: number;
+  /** --udp, --ipv6: what the filter passes beyond IPv4 TCP. */
+  watched?: Readonly<Watched>;
 }
 
 /** Opens the handle (as root, before the drop); libpcap and the addon load here. */
@@ -65,9 +92,12 @@ export function openPcap(options: PcapOptions): PacketSource {
     const why = describe(err).split('\n')[0] ?? '';
     throw new StartupError(`libpcap: cannot load the pcap addon (${why}); install the optional npm dependency pcap, which needs libpcap-dev`, { cause: err });
   }
+  const watched = options.watched ?? CLASSIC;
+  const ipv6 = watched.ipv6;
+  const snaplen = ipv6 ? PCAP_SNAPLEN6 : PCAP_SNAPLEN;
   const session = new binding.PcapSession();
   liveSessions.push(session);
-  const frame = Buffer.alloc(PCAP_SNAPLEN);
+  const frame = Buffer.alloc(snaplen);
   const header = Buffer.alloc(16);
   // The header's caplen (offset 8) is in host byte order.
   const littleEndian = os.endianness() === 'LE';
@@ -78,7 +108,7 @@ export function openPcap(options: PcapOptions): PacketSource {
 
   const onFrame = (): void => {
     const caplen = littleEndian ? header.readUInt32LE(8) : header.readUInt32BE(8);
-    const offset = ipv4Offset(linkType, frame, caplen);
+    const offset = ipOffset(linkType, frame, caplen, ipv6);
     if (offset >= 0) deliver(views[offset] as Buffer, caplen - offset);
   };
 
@@ -86,9 +116,9 @@ export function openPcap(options: PcapOptions): PacketSource {
   try {
     linkName = session.open_live(
       device,
-      PCAP_FILTER,
+      pcapFilter(watched),
       options.bufferBytes ?? PCAP_BUFFER_BYTES,
-      PCAP_SNAPLEN,
+      snaplen,
       '',
       onFrame,
       false,

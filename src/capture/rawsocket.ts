@@ -1,12 +1,15 @@
-// The raw socket capture backend (Linux, AF_INET/SOCK_RAW/IPPROTO_TCP) behind a small
-// seam: open() as root, then start() hands each packet's bytes to a callback.
-// Packets are read in batches with recvmmsg(2) by the project's own addon
-// (native/rawrecv.c): one system call and one call into JS a batch, not a packet.
+// The raw socket capture backend (Linux, SOCK_RAW) behind a small seam: open() as
+// root, then start() hands each packet's bytes to a callback. scanlogd's one socket is
+// AF_INET/IPPROTO_TCP; --udp adds AF_INET/IPPROTO_UDP, --ipv6 adds AF_INET6 sockets
+// for TCP (and UDP), each read on its own. Packets are read in batches with
+// recvmmsg(2) by the project's own addon (native/rawrecv.c): one system call and one
+// call into JS a batch, not a packet.
 
 import path = require('node:path');
 import { StartupError, describe } from '../shared/errors.js';
 import type { CaptureHandle, RawRecv } from '../types/rawrecv.js';
-import { CAPTURE_SNAPLEN } from './packet.js';
+import { IPPROTO_TCP, IPPROTO_UDP, type Protocol } from '../shared/record.js';
+import { CAPTURE_SNAPLEN, type Watched } from './packet.js';
 import type { PacketSource } from './source.js';
 
 /** A deep receive queue absorbs bursts while the event loop is busy elsewhere. */
@@ -33,12 +36,60 @@ export function loadRawRecv(): RawRecv {
   return loaded;
 }
 
+/** One raw socket: an address family and a transport protocol. */
+export interface RawSocketKind {
+  family: 4 | 6;
+  protocol: Protocol;
+}
+
+const PROTOCOL_NUMBER: Readonly<Record<Protocol, 6 | 17>> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP };
+
+/** The sockets that watch what `watched` asks for: scanlogd's own first. */
+export function rawSocketKinds(watched: Readonly<Watched>): RawSocketKind[] {
+  const kinds: RawSocketKind[] = [{ family: 4, protocol: 'tcp' }];
+  if (watched.udp) kinds.push({ family: 4, protocol: 'udp' });
+  if (watched.ipv6) kinds.push({ family: 6, protocol: 'tcp' });
+  if (watched.ipv6 && watched.udp) kinds.push({ family: 6, protocol: 'udp' });
+  return kinds;
+}
+
+/**
+ * Opens every socket `watched` needs, all before the privilege drop; one that cannot
+ * be opened closes those already open and is a start-up error naming it. Each is read
+ * on its own; the callbacks see them as one source.
+ */
+export function openRawSockets(watched: Readonly<Watched>, receiveBufferBytes = RECEIVE_BUFFER_BYTES, reader: RawRecv = loadRawRecv()): PacketSource {
+  const sources: PacketSource[] = [];
+  try {
+    for (const kind of rawSocketKinds(watched)) sources.push(openRawSocket(kind, receiveBufferBytes, reader));
+  } catch (err) {
+    for (const source of sources) source.close();
+    throw err;
+  }
+  if (sources.length === 1) return sources[0] as PacketSource;
+  return {
+    start(onPacket, onDrained, onError) {
+      for (const source of sources) source.start(onPacket, onDrained, onError);
+    },
+    close() {
+      for (const source of sources) source.close();
+    },
+  };
+}
+
+/** scanlogd's socket alone: IPv4 TCP. */
 export function openRawTcpSocket(receiveBufferBytes = RECEIVE_BUFFER_BYTES, reader: RawRecv = loadRawRecv()): PacketSource {
+  return openRawSocket({ family: 4, protocol: 'tcp' }, receiveBufferBytes, reader);
+}
+
+function openRawSocket(kind: RawSocketKind, receiveBufferBytes: number, reader: RawRecv): PacketSource {
+  // scanlogd's own socket keeps its name in messages; the others say which they are.
+  const name = kind.family === 4 && kind.protocol === 'tcp' ? 'raw socket' : `raw socket (IPv${kind.family} ${kind.protocol.toUpperCase()})`;
   let handle: CaptureHandle;
   try {
-    handle = reader.open(receiveBufferBytes);
+    handle = kind.family === 4 && kind.protocol === 'tcp' ? reader.open(receiveBufferBytes) : reader.open(receiveBufferBytes, kind.family, PROTOCOL_NUMBER[kind.protocol]);
   } catch (err) {
-    throw new StartupError(`raw socket: ${describe(err)}`, { cause: err });
+    throw new StartupError(`${name}: ${describe(err)}`, { cause: err });
   }
   const data = Buffer.alloc(BATCH_SLOTS * CAPTURE_SNAPLEN);
   const lengths = new Uint32Array(BATCH_SLOTS);
@@ -48,7 +99,7 @@ export function openRawTcpSocket(receiveBufferBytes = RECEIVE_BUFFER_BYTES, read
 
   return {
     start(onPacket, onDrained, onError) {
-      if (state !== 'opened') throw new Error(`raw socket: start() on a ${state} socket`);
+      if (state !== 'opened') throw new Error(`${name}: start() on a ${state} socket`);
       state = 'running';
       reader.start(
         handle,
@@ -66,7 +117,7 @@ export function openRawTcpSocket(receiveBufferBytes = RECEIVE_BUFFER_BYTES, read
         (message) => {
           if (state !== 'running' || failed) return;
           failed = true;
-          onError(new Error(`raw socket receive: ${message}`));
+          onError(new Error(`${name} receive: ${message}`));
         },
       );
     },

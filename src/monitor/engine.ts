@@ -1,10 +1,14 @@
 // Port scan detection, decision for decision the same as scanlogd 2.2.8's
 // process_packet(). Pure: records and times in, detected scans out; no I/O, no clock.
+// One detector watches one lane (an address family and a protocol): scanlogd's own is
+// IPv4 TCP; UDP and IPv6 lanes run the same rules in tables of their own. A UDP
+// datagram has no flags (0), so the rules about ACK and RST never apply to it.
 
 import crypto = require('node:crypto');
 import { elapsed } from '../shared/clock.js';
 import type { DetectorParams } from '../shared/params.js';
-import type { PacketSummary } from '../shared/record.js';
+import type { Protocol, Summary } from '../shared/record.js';
+import { TCP4, type Lane } from './addresses.js';
 
 export const TH_FIN = 0x01;
 export const TH_SYN = 0x02;
@@ -19,10 +23,11 @@ export const CHANGING_TOS = 0x04;
 export const CHANGING_TTL = 0x08;
 
 /** A source that crossed the weight threshold, as it stood at that moment. */
-export interface Scan {
-  saddr: number;
+export interface Scan<A = number> {
+  saddr: A;
   /** Destination of the first packet. */
-  daddr: number;
+  daddr: A;
+  protocol: Protocol;
   /** Source port of the first packet. */
   sport: number;
   /** Destination ports in the order first seen (the crossing port is not included). */
@@ -48,14 +53,14 @@ export type ReleaseReason = 'stale' | 'bucket-full' | 'slot-reused';
  * has no room for. Called synchronously, with the packet's wall-clock milliseconds;
  * it must not feed packets back.
  */
-export interface EngineObserver {
+export interface EngineObserver<A = number> {
   /** A new source took `slot` with this packet. */
-  opened(slot: number, pkt: PacketSummary, wallMs: number): void;
+  opened(slot: number, pkt: Summary<A>, wallMs: number): void;
   /**
    * A packet of the source in `slot`, within the delay and not ignored as connection
    * traffic; `refreshed` when it renewed the source's timestamp (a port not in the list).
    */
-  probe(slot: number, pkt: PacketSummary, refreshed: boolean, wallMs: number): void;
+  probe(slot: number, pkt: Summary<A>, refreshed: boolean, wallMs: number): void;
   /** `slot` no longer belongs to the source it held. */
   released(slot: number, reason: ReleaseReason, wallMs: number): void;
 }
@@ -110,7 +115,12 @@ export interface EngineCounters {
   scans: number;
 }
 
-export class Detector {
+/**
+ * The detector of one lane, its addresses kept through the lane's AddressFamily. The
+ * few address operations of the per-packet path are methods, so that scanlogd's own
+ * lane (Detector, below) does them as plain comparisons of numbers.
+ */
+export class LaneDetector<A> {
   readonly params: Readonly<DetectorParams>;
   readonly counters: EngineCounters = {
     packets: 0,
@@ -124,8 +134,9 @@ export class Detector {
   private readonly next: Int32Array;
   private readonly timestamp: Uint32Array;
   private readonly start: Float64Array;
-  private readonly saddr: Uint32Array;
-  private readonly daddr: Uint32Array;
+  /** Addresses, `lane.family.words` words a slot; all zeros in an unused slot. */
+  protected readonly saddr: Uint32Array;
+  protected readonly daddr: Uint32Array;
   private readonly sport: Uint16Array;
   private readonly count: Int32Array;
   private readonly weight: Int32Array;
@@ -138,20 +149,25 @@ export class Detector {
   private readonly hash: Int32Array;
   /** The oldest slot, next to be reused. */
   private index = 0;
+  private readonly hashKey: Uint32Array | null;
   constructor(
     params: Readonly<DetectorParams>,
     /** Null unless structured output needs it: the plain path pays one test per call. */
-    private readonly observer: EngineObserver | null = null,
-    /** For --hash keyed; tests give a fixed one. */
-    private readonly hashKey: Uint32Array | null = params.hash === 'keyed' ? randomHashKey() : null,
+    private readonly observer: EngineObserver<A> | null = null,
+    /** For --hash keyed (and always for IPv6); tests give a fixed one. */
+    hashKey: Uint32Array | null = params.hash === 'keyed' ? randomHashKey() : null,
+    readonly lane: Lane<A>,
   ) {
     this.params = params;
+    // IPv6 has no reference bucket choice to match, and a scanner owns whole /64s to
+    // pick colliding addresses from: its buckets are always keyed.
+    this.hashKey = hashKey ?? (lane.family.alwaysKeyed ? randomHashKey() : null);
     const n = params.listSize;
     this.next = new Int32Array(n).fill(NIL);
     this.timestamp = new Uint32Array(n);
     this.start = new Float64Array(n);
-    this.saddr = new Uint32Array(n);
-    this.daddr = new Uint32Array(n);
+    this.saddr = new Uint32Array(n * lane.family.words);
+    this.daddr = new Uint32Array(n * lane.family.words);
     this.sport = new Uint16Array(n);
     this.count = new Int32Array(n);
     this.weight = new Int32Array(n);
@@ -164,8 +180,43 @@ export class Detector {
     this.hash = new Int32Array(params.hashSize).fill(NIL);
   }
 
-  private bucketOf(addr: number): number {
-    return this.hashKey === null ? hashAddress(addr, this.params.hashSize) : keyedHashAddress(addr, this.params.hashSize, this.hashKey);
+  private bucketOf(folded: number): number {
+    return this.hashKey === null ? hashAddress(folded, this.params.hashSize) : keyedHashAddress(folded, this.params.hashSize, this.hashKey);
+  }
+
+  // The address operations of the per-packet path.
+  protected isUnspecified(addr: A): boolean {
+    return this.lane.family.isUnspecified(addr);
+  }
+
+  protected foldOf(addr: A): number {
+    return this.lane.family.foldOf(addr);
+  }
+
+  /** Whether `slot` holds source `addr`. */
+  protected holds(slot: number, addr: A): boolean {
+    return this.lane.family.equals(this.saddr, slot, addr);
+  }
+
+  protected sameDestination(slot: number, daddr: A): boolean {
+    return this.lane.family.equals(this.daddr, slot, daddr);
+  }
+
+  protected isUnused(slot: number): boolean {
+    return this.lane.family.isUnused(this.saddr, slot);
+  }
+
+  protected slotFold(slot: number): number {
+    return this.lane.family.fold(this.saddr, slot);
+  }
+
+  protected clearSlot(slot: number): void {
+    this.lane.family.clear(this.saddr, slot);
+  }
+
+  protected keep(slot: number, saddr: A, daddr: A): void {
+    this.lane.family.store(this.saddr, slot, saddr);
+    this.lane.family.store(this.daddr, slot, daddr);
   }
 
   private portWeight(port: number): number {
@@ -177,24 +228,24 @@ export class Detector {
    * a new source, and what the observer is told. Returns the scan when this packet
    * makes the source's weight reach the threshold, otherwise null.
    */
-  process(pkt: PacketSummary, wallMs: number): Scan | null {
+  process(pkt: Summary<A>, wallMs: number): Scan<A> | null {
     this.counters.packets++;
     const addr = pkt.saddr;
     const port = pkt.dport;
     const flags = pkt.flags;
     const now = pkt.time;
 
-    // 0.0.0.0 marks unused slots; a spoofed one must not match them.
-    if (addr === 0) return null;
+    // 0.0.0.0 (or ::) marks unused slots; a spoofed one must not match them.
+    if (this.isUnspecified(addr)) return null;
 
-    const bucket = this.bucketOf(addr);
+    const bucket = this.bucketOf(this.foldOf(addr));
     // Walk the chain: `count` entries before the match (or all of them), `last` the
     // predecessor of the match or, without one, the last entry that has a successor.
     let count = 0;
     let last = NIL;
     let current = this.hash[bucket] as number;
     while (current !== NIL) {
-      if (this.saddr[current] === addr) break;
+      if (this.holds(current, addr)) break;
       count++;
       if (this.next[current] !== NIL) last = current;
       current = this.next[current] as number;
@@ -208,7 +259,7 @@ export class Detector {
       // Known but stale: free it and start over in a fresh slot, since this one
       // could be reused too soon.
       this.observer?.released(current, 'stale', wallMs);
-      this.saddr[current] = 0;
+      this.clearSlot(current);
       if (last !== NIL) this.next[last] = this.next[current] as number;
       else this.hash[bucket] = this.next[current] as number;
       last = NIL;
@@ -227,11 +278,10 @@ export class Detector {
     }
 
     const slot = this.index;
-    const oldAddr = this.saddr[slot] as number;
-    if (oldAddr !== 0) {
+    if (!this.isUnused(slot)) {
       this.counters.slotReuses++;
       this.observer?.released(slot, 'slot-reused', wallMs);
-      this.unlink(slot, this.bucketOf(oldAddr));
+      this.unlink(slot, this.bucketOf(this.slotFold(slot)));
     }
     this.index = slot + 1 >= this.params.listSize ? 0 : slot + 1;
 
@@ -240,8 +290,7 @@ export class Detector {
 
     this.timestamp[slot] = now;
     this.start[slot] = Math.floor(wallMs / 1000);
-    this.saddr[slot] = addr;
-    this.daddr[slot] = pkt.daddr;
+    this.keep(slot, addr, pkt.daddr);
     this.sport[slot] = pkt.sport;
     this.count[slot] = 1;
     this.weight[slot] = this.portWeight(port);
@@ -255,7 +304,7 @@ export class Detector {
     return null;
   }
 
-  private update(slot: number, pkt: PacketSummary, wallMs: number): Scan | null {
+  private update(slot: number, pkt: Summary<A>, wallMs: number): Scan<A> | null {
     const base = slot * this.params.maxPorts;
     const n = this.count[slot] as number;
     for (let i = 0; i < n; i++) {
@@ -280,7 +329,7 @@ export class Detector {
     this.flagsAnd[slot] = (this.flagsAnd[slot] as number) & pkt.flags;
 
     let changing = this.changing[slot] as number;
-    if (this.daddr[slot] !== pkt.daddr) changing |= CHANGING_DADDR;
+    if (!this.sameDestination(slot, pkt.daddr)) changing |= CHANGING_DADDR;
     if (this.sport[slot] !== pkt.sport) changing |= CHANGING_SPORT;
     if (this.tos[slot] !== pkt.tos) changing |= CHANGING_TOS;
     if (this.ttl[slot] !== pkt.ttl) changing |= CHANGING_TTL;
@@ -314,12 +363,14 @@ export class Detector {
     else this.hash[bucket] = this.next[current] as number;
   }
 
-  private snapshot(slot: number): Scan {
+  private snapshot(slot: number): Scan<A> {
     const base = slot * this.params.maxPorts;
     const n = this.count[slot] as number;
+    const family = this.lane.family;
     return {
-      saddr: this.saddr[slot] as number,
-      daddr: this.daddr[slot] as number,
+      saddr: family.read(this.saddr, slot),
+      daddr: family.read(this.daddr, slot),
+      protocol: this.lane.protocol,
       sport: this.sport[slot] as number,
       ports: Array.from(this.ports.subarray(base, base + n)),
       flagsOr: this.flagsOr[slot] as number,
@@ -334,11 +385,64 @@ export class Detector {
   }
 
   /** Sources currently linked in bucket `bucket`, head first (for tests and stats). */
-  chain(bucket: number): number[] {
-    const out: number[] = [];
+  chain(bucket: number): A[] {
+    const out: A[] = [];
     for (let c = this.hash[bucket] as number; c !== NIL; c = this.next[c] as number) {
-      out.push(this.saddr[c] as number);
+      out.push(this.lane.family.read(this.saddr, c));
     }
     return out;
+  }
+
+  /** The bucket a source address goes to (for tests). */
+  bucketOfAddress(addr: A): number {
+    return this.bucketOf(this.lane.family.foldOf(addr));
+  }
+}
+
+/**
+ * scanlogd's lane, IPv4 TCP (or IPv4 UDP): an address is one number, and the
+ * per-packet address operations are the plain comparisons scanlogd makes.
+ */
+export class Detector extends LaneDetector<number> {
+  constructor(
+    params: Readonly<DetectorParams>,
+    observer: EngineObserver | null = null,
+    hashKey: Uint32Array | null = params.hash === 'keyed' ? randomHashKey() : null,
+    lane: Lane<number> = TCP4,
+  ) {
+    super(params, observer, hashKey, lane);
+  }
+
+  protected override isUnspecified(addr: number): boolean {
+    return addr === 0;
+  }
+
+  protected override foldOf(addr: number): number {
+    return addr;
+  }
+
+  protected override holds(slot: number, addr: number): boolean {
+    return this.saddr[slot] === addr;
+  }
+
+  protected override sameDestination(slot: number, daddr: number): boolean {
+    return this.daddr[slot] === daddr;
+  }
+
+  protected override isUnused(slot: number): boolean {
+    return this.saddr[slot] === 0;
+  }
+
+  protected override slotFold(slot: number): number {
+    return this.saddr[slot] as number;
+  }
+
+  protected override clearSlot(slot: number): void {
+    this.saddr[slot] = 0;
+  }
+
+  protected override keep(slot: number, saddr: number, daddr: number): void {
+    this.saddr[slot] = saddr;
+    this.daddr[slot] = daddr;
   }
 }

@@ -2,13 +2,18 @@
 // (schema/events.schema.json): a detected scan, its end, the start and end of a flood
 // of suppressed lines, and the counters.
 
+import type { Protocol } from '../shared/record.js';
 import type { SyslogVerdict } from './limiter.js';
+
+export type Family = 'ipv4' | 'ipv6';
 
 export type EndReason = 'quiet' | 'entry-reused' | 'bucket-full' | 'tracker-full';
 
 export interface ScanEvent {
   event: 'scan';
   time: number;
+  family: Family;
+  protocol: Protocol;
   source: string;
   /** Null when it changed between packets. */
   source_port: number | null;
@@ -31,6 +36,8 @@ export interface ScanEvent {
 export interface ScanEndEvent {
   event: 'scan_end';
   time: number;
+  family: Family;
+  protocol: Protocol;
   source: string;
   reason: EndReason;
   first: number;

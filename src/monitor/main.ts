@@ -77,7 +77,11 @@ export function runMonitor(settings: Settings): void {
   if (settings.jsonSyslog) outputs.push((event) => syslog.log(SYSLOG_INFO_PRIORITY, ceeMessage(event), new Date(), 'event'));
   const publish = outputs.length === 0 ? null : (event: MonitorEvent): void => outputs.forEach((output) => output(event));
 
-  const pipeline = new ScanPipeline(settings.params, (message) => say(SYSLOG_PRIORITY, message), publish);
+  const pipeline = new ScanPipeline(settings.params, (message) => say(SYSLOG_PRIORITY, message), publish, {
+    udp: settings.udp,
+    ipv6: settings.ipv6,
+    ephemeralPorts: settings.ephemeralPorts,
+  });
   if (publish !== null) setInterval(() => pipeline.sweep(monotonicMs(), Date.now()), SWEEP_INTERVAL_MS);
 
   const reader = new RecordReader();
@@ -124,6 +128,12 @@ export function runMonitor(settings: Settings): void {
           switch (record.type) {
             case 'packet':
               pipeline.feed(record, monoNow, wallNow);
+              break;
+            case 'udp':
+              pipeline.feedUdp(record, monoNow, wallNow);
+              break;
+            case 'packet6':
+              pipeline.feed6(record, monoNow, wallNow);
               break;
             case 'loss':
               fault(`capture process dropped ${record.count} packets while the monitor was not reading`);

@@ -3,9 +3,9 @@
 // Fed by the engine as its observer; pure (times in, events out), memory fixed at start.
 
 import { elapsed } from '../shared/clock.js';
-import { formatAddress } from '../shared/ipv4.js';
 import type { DetectorParams } from '../shared/params.js';
-import type { PacketSummary } from '../shared/record.js';
+import type { Summary } from '../shared/record.js';
+import { TCP4, type Lane } from './addresses.js';
 import { CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, type EngineObserver, type ReleaseReason, type Scan } from './engine.js';
 import type { EndReason, MonitorEvent } from './events.js';
 import { flagString } from './format.js';
@@ -57,7 +57,7 @@ export function portRanges(set: Uint32Array, maxRanges: number): { text: string;
   return { text: parts.join(','), truncated: false };
 }
 
-export class ScanTracker implements EngineObserver {
+export class ScanTracker<A = number> implements EngineObserver<A> {
   readonly counters = { scanEvents: 0, endEvents: 0, trackerFull: 0 };
 
   private readonly state: Uint8Array;
@@ -84,15 +84,18 @@ export class ScanTracker implements EngineObserver {
     private readonly params: Readonly<DetectorParams>,
     private readonly emit: (event: MonitorEvent) => void,
     private readonly maxScans = Math.min(params.listSize, MAX_TRACKED_SCANS),
+    /** The detector's lane: how addresses are kept, and what the events say. */
+    private readonly lane: Lane<A> = TCP4 as unknown as Lane<A>,
   ) {
     const n = params.listSize;
+    const words = lane.family.words;
     this.state = new Uint8Array(n);
-    this.saddr = new Uint32Array(n);
+    this.saddr = new Uint32Array(n * words);
     this.packets = new Float64Array(n);
     this.firstWall = new Float64Array(n);
     this.lastWall = new Float64Array(n);
     this.refreshed = new Uint32Array(n);
-    this.dests = new Uint32Array(n * MAX_DESTINATIONS);
+    this.dests = new Uint32Array(n * MAX_DESTINATIONS * words);
     this.destCount = new Uint8Array(n);
     this.destTruncated = new Uint8Array(n);
     this.setOf = new Int32Array(n).fill(-1);
@@ -112,19 +115,20 @@ export class ScanTracker implements EngineObserver {
     );
   }
 
-  opened(slot: number, pkt: PacketSummary, wallMs: number): void {
+  opened(slot: number, pkt: Summary<A>, wallMs: number): void {
+    const family = this.lane.family;
     this.state[slot] = COUNTING;
-    this.saddr[slot] = pkt.saddr;
+    family.store(this.saddr, slot, pkt.saddr);
     this.packets[slot] = 1;
     this.firstWall[slot] = wallMs;
     this.lastWall[slot] = wallMs;
     this.refreshed[slot] = pkt.time;
-    this.dests[slot * MAX_DESTINATIONS] = pkt.daddr;
+    family.store(this.dests, slot * MAX_DESTINATIONS, pkt.daddr);
     this.destCount[slot] = 1;
     this.destTruncated[slot] = 0;
   }
 
-  probe(slot: number, pkt: PacketSummary, refreshed: boolean, wallMs: number): void {
+  probe(slot: number, pkt: Summary<A>, refreshed: boolean, wallMs: number): void {
     const state = this.state[slot] as number;
     if (state !== COUNTING && state !== DETECTED) return;
     this.packets[slot] = (this.packets[slot] as number) + 1;
@@ -143,7 +147,7 @@ export class ScanTracker implements EngineObserver {
    * The engine reported `scan`, made by `pkt` at `wallMs`; `verdict` is what the flood
    * limit did with its line. Emits the scan event and follows the scan to its end.
    */
-  detected(scan: Scan, pkt: PacketSummary, verdict: SyslogVerdict, wallMs: number): void {
+  detected(scan: Scan<A>, pkt: Summary<A>, verdict: SyslogVerdict, wallMs: number): void {
     const slot = scan.slot;
     if (this.state[slot] !== COUNTING) return;
     const ports = [...scan.ports, pkt.dport];
@@ -153,7 +157,9 @@ export class ScanTracker implements EngineObserver {
     this.emit({
       event: 'scan',
       time: wallMs,
-      source: formatAddress(scan.saddr),
+      family: this.lane.family.name,
+      protocol: this.lane.protocol,
+      source: this.lane.family.format(scan.saddr),
       source_port: scan.changing & CHANGING_SPORT ? null : scan.sport,
       destinations: this.destinations(slot),
       destinations_truncated: this.destTruncated[slot] === 1,
@@ -224,12 +230,13 @@ export class ScanTracker implements EngineObserver {
     this.setCount[set] = (this.setCount[set] as number) + 1;
   }
 
-  private addDestination(slot: number, daddr: number): void {
+  private addDestination(slot: number, daddr: A): void {
+    const family = this.lane.family;
     const base = slot * MAX_DESTINATIONS;
     const n = this.destCount[slot] as number;
-    for (let i = 0; i < n; i++) if (this.dests[base + i] === daddr) return;
+    for (let i = 0; i < n; i++) if (family.equals(this.dests, base + i, daddr)) return;
     if (n < MAX_DESTINATIONS) {
-      this.dests[base + n] = daddr;
+      family.store(this.dests, base + n, daddr);
       this.destCount[slot] = n + 1;
     } else {
       this.destTruncated[slot] = 1;
@@ -238,7 +245,7 @@ export class ScanTracker implements EngineObserver {
 
   private destinations(slot: number): string[] {
     const base = slot * MAX_DESTINATIONS;
-    return Array.from(this.dests.subarray(base, base + (this.destCount[slot] as number)), formatAddress);
+    return Array.from({ length: this.destCount[slot] as number }, (_, i) => this.lane.family.formatAt(this.dests, base + i));
   }
 
   private end(slot: number, reason: EndReason, wallNowMs: number): void {
@@ -250,7 +257,9 @@ export class ScanTracker implements EngineObserver {
     this.emit({
       event: 'scan_end',
       time: wallNowMs,
-      source: formatAddress(this.saddr[slot] as number),
+      family: this.lane.family.name,
+      protocol: this.lane.protocol,
+      source: this.lane.family.formatAt(this.saddr, slot),
       reason,
       first,
       last,

@@ -6,10 +6,13 @@ import { DEFAULT_PARAMS, HASH_KINDS, MAX_HASH_MAX, checkParams, portsBelowThresh
 import {
   MAX_IGNORE_PORTS,
   MAX_IGNORE_SOURCES,
+  formatCidr,
+  formatPortRange,
+  isCidr6,
   parseCidr,
   parsePortRange,
-  type Cidr,
   type PortRange,
+  type SourceNetwork,
 } from './allowlist.js';
 import { ConfigError, DEFAULT_CONFIG_PATH, markRepeatable, parseConfig, readConfigFile } from './config.js';
 import { PRESET_NAMES, presetValues, type PresetName } from './presets.js';
@@ -36,8 +39,17 @@ export interface Settings {
   /** --stats-interval in milliseconds, or null for counters only on SIGUSR1. */
   statsIntervalMs: number | null;
   params: DetectorParams;
+  /** --ipv6: IPv6 too (TCP, and UDP with --udp). */
+  ipv6: boolean;
+  /** --udp: UDP port scans too. */
+  udp: boolean;
+  /**
+   * --ephemeral-ports: this host's client ports, where UDP replies land. Null until the
+   * capture process fills it in from the kernel (it is given to the monitor explicitly).
+   */
+  ephemeralPorts: PortRange | null;
   /** Applied by the capture process: the monitor never sees these packets. */
-  ignoreSources: Cidr[];
+  ignoreSources: SourceNetwork[];
   ignorePorts: PortRange[];
 }
 
@@ -153,6 +165,13 @@ export function buildProgram(): Command {
       interfaceName,
     )
     .option('--promisc', 'with --interface: put the device in promiscuous mode to watch a whole segment', false)
+    .option('--ipv6', 'also watch IPv6 (TCP, and UDP with --udp)', false)
+    .option('--udp', 'also detect UDP port scans', false)
+    .option(
+      '--ephemeral-ports <first-last>',
+      "with --udp: this host's client ports, where replies from DNS, NTP and QUIC servers land (default: the kernel's ip_local_port_range)",
+      parsePortRange,
+    )
     .option('--port-weight-priv <n>', 'weight of a port below 1024', wholeNumber(1, 1000), d.portWeightPriv)
     .option('--port-weight-high <n>', 'weight of a port from 1024 up', wholeNumber(1, 1000), d.portWeightHigh)
     .option(
@@ -214,6 +233,9 @@ interface RawOptions {
   statsInterval?: number;
   interface?: string;
   promisc: boolean;
+  ipv6: boolean;
+  udp: boolean;
+  ephemeralPorts?: PortRange;
   portWeightPriv: number;
   portWeightHigh: number;
   scanMinCount: number;
@@ -231,7 +253,7 @@ interface RawOptions {
   statusFd?: number;
   config?: string;
   preset: PresetName;
-  ignoreSource?: Cidr[];
+  ignoreSource?: SourceNetwork[];
   ignorePort?: PortRange[];
 }
 
@@ -305,6 +327,11 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
     hash: o.hash,
   };
   if (o.promisc && o.interface === undefined) program.error('error: --promisc needs --interface', { exitCode: 1 });
+  if (o.ephemeralPorts !== undefined && !o.udp) program.error('error: --ephemeral-ports needs --udp', { exitCode: 1 });
+  const ipv6Source = o.ignoreSource?.find(isCidr6);
+  if (ipv6Source !== undefined && !o.ipv6) {
+    program.error(`error: --ignore-source ${formatCidr(ipv6Source)} is an IPv6 network; IPv6 is watched only with --ipv6`, { exitCode: 1 });
+  }
   const problems = checkParams(params);
   for (const problem of problems) {
     // A problem is the file's when the option it names first came from the file.
@@ -332,6 +359,9 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
     jsonSyslog: o.jsonSyslog,
     statsIntervalMs: o.statsInterval === undefined ? null : o.statsInterval * 1000,
     params,
+    ipv6: o.ipv6,
+    udp: o.udp,
+    ephemeralPorts: o.ephemeralPorts ?? null,
     ignoreSources: o.ignoreSource ?? [],
     ignorePorts: o.ignorePort ?? [],
   };
@@ -359,6 +389,9 @@ export function monitorArguments(s: Settings, statusFd: number | null): string[]
     '--hash', p.hash,
   ];
   if (s.stderr) args.push('--stderr');
+  if (s.ipv6) args.push('--ipv6');
+  if (s.udp) args.push('--udp');
+  if (s.ephemeralPorts !== null) args.push('--ephemeral-ports', formatPortRange(s.ephemeralPorts));
   if (s.pidfile !== null) args.push('--pidfile', s.pidfile);
   // The monitor writes to the descriptor it is given; the name is for its messages.
   if (s.json !== null) args.push('--json', s.json);

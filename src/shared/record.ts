@@ -1,9 +1,15 @@
 // The channel's wire format: every record that crosses from the capture process to the
-// monitor. Each is 20 bytes in network byte order; byte 15 is the record's type and
-// bytes 16-19 its capture time, whatever the type. Decoding is strict: a byte that has
-// no meaning must be zero, and an unknown type is an error, never skipped.
+// monitor. A record starts with a 20-byte head in network byte order whose byte 15 is
+// the record's type and bytes 16-19 its capture time, whatever the type; the type alone
+// fixes the record's size (20 bytes, or 52 for an IPv6 packet). Decoding is strict: a
+// byte that has no meaning must be zero, and an unknown type is an error, never skipped.
 
+/** The size of every record but the IPv6 packet record, and of every record's head. */
 export const RECORD_SIZE = 20;
+/** An IPv6 packet record: the head, then the source and destination addresses. */
+export const RECORD6_SIZE = 52;
+/** The largest record: what a writer must have room for before it writes one. */
+export const MAX_RECORD_SIZE = RECORD6_SIZE;
 
 /** The type byte of each kind of record. */
 export const RecordType = {
@@ -13,7 +19,17 @@ export const RecordType = {
   loss: 2,
   /** The capture process's counts since its previous counters record. */
   counters: 3,
+  /** An IPv4 UDP datagram: the packet record's layout, with a flags byte of zero. */
+  udp: 4,
+  /** An IPv6 packet, TCP or UDP: 52 bytes (Offset6). */
+  packet6: 5,
 } as const;
+
+/** Bytes of the record whose type byte is `type`, or 0 for a type that does not exist. */
+export function recordSize(type: number): number {
+  if (type === RecordType.packet6) return RECORD6_SIZE;
+  return type >= RecordType.packet && type <= RecordType.udp ? RECORD_SIZE : 0;
+}
 
 /** Where each field sits in a packet record; `type` and `time` sit there in every record. */
 export const Offset = {
@@ -28,6 +44,27 @@ export const Offset = {
   time: 16,
 } as const;
 
+/**
+ * Where each field sits in an IPv6 packet record. Bytes 8-14 are zero; the traffic
+ * class takes the place of the TOS and the hop limit that of the TTL; `protocol` is
+ * 6 (TCP) or 17 (UDP, whose flags byte is zero).
+ */
+export const Offset6 = {
+  sport: 0,
+  dport: 2,
+  flags: 4,
+  tos: 5,
+  ttl: 6,
+  protocol: 7,
+  type: 15,
+  time: 16,
+  saddr: 20,
+  daddr: 36,
+} as const;
+
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+
 /** A loss record: the count, then zeros up to the type. */
 export const LossOffset = { count: 0 } as const;
 
@@ -40,11 +77,10 @@ export const LossOffset = { count: 0 } as const;
  */
 export const CountersOffset = { packets: 0, dropped: 4, rejected: 8, log: 12 } as const;
 
-/** What the detector reads of one packet. */
-export interface PacketSummary {
-  /** IPv4 addresses as unsigned 32-bit numbers, most significant byte first. */
-  saddr: number;
-  daddr: number;
+/** What the detector reads of one packet, with addresses of type `A`. */
+export interface Summary<A> {
+  saddr: A;
+  daddr: A;
   sport: number;
   dport: number;
   /** TCP flags byte, all 8 bits. */
@@ -55,8 +91,27 @@ export interface PacketSummary {
   time: number;
 }
 
+/** IPv4 addresses as unsigned 32-bit numbers, most significant byte first. */
+export type PacketSummary = Summary<number>;
+/** IPv6 addresses as four unsigned 32-bit words each, most significant first. */
+export type Packet6Summary = Summary<Uint32Array>;
+
+export type Protocol = 'tcp' | 'udp';
+
+/** An IPv4 TCP segment: the record scanlogd's detector has always read. */
 export interface PacketRecord extends PacketSummary {
   type: 'packet';
+}
+
+/** An IPv4 UDP datagram; `flags` is always 0. */
+export interface UdpRecord extends PacketSummary {
+  type: 'udp';
+}
+
+/** An IPv6 TCP segment or UDP datagram (`flags` 0). */
+export interface Packet6Record extends Packet6Summary {
+  type: 'packet6';
+  protocol: Protocol;
 }
 
 export interface LossRecord {
@@ -74,7 +129,7 @@ export interface CountersRecord {
   time: number;
 }
 
-export type ChannelRecord = PacketRecord | LossRecord | CountersRecord;
+export type ChannelRecord = PacketRecord | UdpRecord | Packet6Record | LossRecord | CountersRecord;
 
 export class RecordError extends Error {
   readonly code = 'ERR_SCANLOGD_RECORD';
@@ -86,10 +141,22 @@ function checkField(name: string, value: number, max: number): void {
   }
 }
 
-function checkRoom(buf: Buffer, offset: number): void {
-  if (offset < 0 || offset + RECORD_SIZE > buf.length) {
+function checkRoom(buf: Buffer, offset: number, size = RECORD_SIZE): void {
+  if (offset < 0 || offset + size > buf.length) {
     throw new RecordError(`no room for a record at offset ${offset} of ${buf.length} bytes`);
   }
+}
+
+function checkAddress6(name: string, words: Uint32Array): void {
+  if (words.length !== 4) throw new RecordError(`record field ${name} has ${words.length} words, not 4`);
+}
+
+function checkPacketFields(r: Summary<unknown>): void {
+  checkField('sport', r.sport, 0xffff);
+  checkField('dport', r.dport, 0xffff);
+  checkField('flags', r.flags, 0xff);
+  checkField('tos', r.tos, 0xff);
+  checkField('ttl', r.ttl, 0xff);
 }
 
 /** Writes one record of any type at `offset` of `out`. */
@@ -97,13 +164,11 @@ export function encodeInto(r: ChannelRecord, out: Buffer, offset: number): void 
   checkField('time', r.time, 0xffffffff);
   switch (r.type) {
     case 'packet':
+    case 'udp':
       checkField('saddr', r.saddr, 0xffffffff);
       checkField('daddr', r.daddr, 0xffffffff);
-      checkField('sport', r.sport, 0xffff);
-      checkField('dport', r.dport, 0xffff);
-      checkField('flags', r.flags, 0xff);
-      checkField('tos', r.tos, 0xff);
-      checkField('ttl', r.ttl, 0xff);
+      checkPacketFields(r);
+      if (r.type === 'udp' && r.flags !== 0) throw new RecordError(`a UDP record has no flags: ${r.flags}`);
       checkRoom(out, offset);
       out.writeUInt32BE(r.saddr, offset + Offset.saddr);
       out.writeUInt32BE(r.daddr, offset + Offset.daddr);
@@ -112,6 +177,24 @@ export function encodeInto(r: ChannelRecord, out: Buffer, offset: number): void 
       out[offset + Offset.flags] = r.flags;
       out[offset + Offset.tos] = r.tos;
       out[offset + Offset.ttl] = r.ttl;
+      break;
+    case 'packet6':
+      checkAddress6('saddr', r.saddr);
+      checkAddress6('daddr', r.daddr);
+      checkPacketFields(r);
+      if (r.protocol === 'udp' && r.flags !== 0) throw new RecordError(`a UDP record has no flags: ${r.flags}`);
+      checkRoom(out, offset, RECORD6_SIZE);
+      out.fill(0, offset, offset + Offset6.type);
+      out.writeUInt16BE(r.sport, offset + Offset6.sport);
+      out.writeUInt16BE(r.dport, offset + Offset6.dport);
+      out[offset + Offset6.flags] = r.flags;
+      out[offset + Offset6.tos] = r.tos;
+      out[offset + Offset6.ttl] = r.ttl;
+      out[offset + Offset6.protocol] = r.protocol === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
+      for (let i = 0; i < 4; i++) {
+        out.writeUInt32BE((r.saddr[i] as number) >>> 0, offset + Offset6.saddr + 4 * i);
+        out.writeUInt32BE((r.daddr[i] as number) >>> 0, offset + Offset6.daddr + 4 * i);
+      }
       break;
     case 'loss':
       checkField('count', r.count, 0xffffffff);
@@ -136,7 +219,7 @@ export function encodeInto(r: ChannelRecord, out: Buffer, offset: number): void 
 }
 
 export function encode(r: ChannelRecord): Buffer {
-  const out = Buffer.alloc(RECORD_SIZE);
+  const out = Buffer.alloc(r.type === 'packet6' ? RECORD6_SIZE : RECORD_SIZE);
   encodeInto(r, out, 0);
   return out;
 }
@@ -145,19 +228,40 @@ export function emptyPacketRecord(): PacketRecord {
   return { type: 'packet', saddr: 0, daddr: 0, sport: 0, dport: 0, flags: 0, tos: 0, ttl: 0, time: 0 };
 }
 
-function requireZeros(buf: Buffer, offset: number, from: number, kind: string): void {
-  for (let i = from; i < Offset.type; i++) {
+/** The objects the monitor decodes every packet record of a stream into. */
+export interface PacketScratch {
+  packet: PacketRecord;
+  udp: UdpRecord;
+  packet6: Packet6Record;
+}
+
+export function emptyPacketScratch(): PacketScratch {
+  return {
+    packet: emptyPacketRecord(),
+    udp: { ...emptyPacketRecord(), type: 'udp' },
+    packet6: { type: 'packet6', protocol: 'tcp', saddr: new Uint32Array(4), daddr: new Uint32Array(4), sport: 0, dport: 0, flags: 0, tos: 0, ttl: 0, time: 0 },
+  };
+}
+
+function requireZeros(buf: Buffer, offset: number, from: number, kind: string, to: number = Offset.type): void {
+  for (let i = from; i < to; i++) {
     if (buf[offset + i] !== 0) throw new RecordError(`${kind} record byte ${i} is not zero`);
   }
 }
 
+function decodeFlags(buf: Buffer, at: number, udp: boolean, kind: string): number {
+  const flags = buf[at] as number;
+  if (udp && flags !== 0) throw new RecordError(`${kind} record of a UDP datagram has flags ${flags}`);
+  return flags;
+}
+
 /**
- * Reads the record at `offset`. A packet record is written into `packet` when one is
- * given (the monitor reuses one object for the stream); the rare loss and counters
- * records are new objects. Throws a RecordError for a short buffer, an unknown type,
- * and a nonzero byte where the type has no field.
+ * Reads the record at `offset`. A packet record is written into the matching object
+ * of `scratch` when one is given (the monitor reuses them for the stream); the rare
+ * loss and counters records are new objects. Throws a RecordError for a short buffer,
+ * an unknown type, and a nonzero byte where the type has no field.
  */
-export function decodeAt(buf: Buffer, offset: number, packet: PacketRecord = emptyPacketRecord()): ChannelRecord {
+export function decodeAt(buf: Buffer, offset: number, scratch: PacketScratch = emptyPacketScratch()): ChannelRecord {
   if (offset < 0 || offset + RECORD_SIZE > buf.length) {
     throw new RecordError(`truncated record: ${buf.length - offset} of ${RECORD_SIZE} bytes`);
   }
@@ -165,15 +269,39 @@ export function decodeAt(buf: Buffer, offset: number, packet: PacketRecord = emp
   const time = buf.readUInt32BE(offset + Offset.time);
   switch (type) {
     case RecordType.packet:
+    case RecordType.udp: {
+      const packet = type === RecordType.packet ? scratch.packet : scratch.udp;
       packet.saddr = buf.readUInt32BE(offset + Offset.saddr);
       packet.daddr = buf.readUInt32BE(offset + Offset.daddr);
       packet.sport = buf.readUInt16BE(offset + Offset.sport);
       packet.dport = buf.readUInt16BE(offset + Offset.dport);
-      packet.flags = buf[offset + Offset.flags] as number;
+      packet.flags = decodeFlags(buf, offset + Offset.flags, type === RecordType.udp, 'udp');
       packet.tos = buf[offset + Offset.tos] as number;
       packet.ttl = buf[offset + Offset.ttl] as number;
       packet.time = time;
       return packet;
+    }
+    case RecordType.packet6: {
+      if (offset + RECORD6_SIZE > buf.length) {
+        throw new RecordError(`truncated record: ${buf.length - offset} of ${RECORD6_SIZE} bytes`);
+      }
+      const proto = buf[offset + Offset6.protocol] as number;
+      if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) throw new RecordError(`packet6 record protocol ${proto} is neither TCP nor UDP`);
+      requireZeros(buf, offset, Offset6.protocol + 1, 'packet6');
+      const packet = scratch.packet6;
+      packet.protocol = proto === IPPROTO_TCP ? 'tcp' : 'udp';
+      packet.sport = buf.readUInt16BE(offset + Offset6.sport);
+      packet.dport = buf.readUInt16BE(offset + Offset6.dport);
+      packet.flags = decodeFlags(buf, offset + Offset6.flags, proto === IPPROTO_UDP, 'packet6');
+      packet.tos = buf[offset + Offset6.tos] as number;
+      packet.ttl = buf[offset + Offset6.ttl] as number;
+      for (let i = 0; i < 4; i++) {
+        packet.saddr[i] = buf.readUInt32BE(offset + Offset6.saddr + 4 * i);
+        packet.daddr[i] = buf.readUInt32BE(offset + Offset6.daddr + 4 * i);
+      }
+      packet.time = time;
+      return packet;
+    }
     case RecordType.loss:
       requireZeros(buf, offset, LossOffset.count + 4, 'loss');
       return { type: 'loss', count: buf.readUInt32BE(offset + LossOffset.count), time };
@@ -197,8 +325,9 @@ export function decodeAt(buf: Buffer, offset: number, packet: PacketRecord = emp
 
 /** Decodes a buffer that must hold exactly one record. */
 export function decode(buf: Buffer): ChannelRecord {
-  if (buf.length !== RECORD_SIZE) {
-    throw new RecordError(`a record is ${RECORD_SIZE} bytes, not ${buf.length}`);
+  const size = buf.length > Offset.type ? recordSize(buf[Offset.type] as number) : 0;
+  if (buf.length !== (size === 0 ? RECORD_SIZE : size)) {
+    throw new RecordError(`a record is ${size === 0 ? RECORD_SIZE : size} bytes, not ${buf.length}`);
   }
   return decodeAt(buf, 0);
 }

@@ -7,8 +7,13 @@ export interface CaptureHandle {
 }
 
 export interface RawRecv {
-  /** Opens AF_INET/SOCK_RAW/IPPROTO_TCP (non-blocking, close-on-exec) with this receive queue size. */
-  open(receiveBufferBytes: number): CaptureHandle;
+  /**
+   * Opens a SOCK_RAW socket (non-blocking, close-on-exec) with this receive queue size:
+   * AF_INET (family 4, the default) or AF_INET6 (6), IPPROTO_TCP (6, the default) or
+   * IPPROTO_UDP (17). An AF_INET6 socket's packets start with a 40-byte IPv6 header the
+   * addon builds from the address and ancillary data.
+   */
+  open(receiveBufferBytes: number, family?: 4 | 6, protocol?: 6 | 17): CaptureHandle;
   /**
    * Starts reading with recvmmsg: onBatch(n) for n > 0 packets at `buffer[i * slotSize]`,
    * `lengths[i]` bytes each (at most slotSize); onBatch(0) once the socket is drained

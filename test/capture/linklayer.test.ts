@@ -2,9 +2,9 @@
 // can give (crafted frames for each), what is skipped, and a fuzz.
 
 import test from 'ava';
-import { LinkSkip, LinkType, MAX_LINK_HEADER, ipv4Offset } from '../../src/capture/linklayer.js';
+import { LinkSkip, LinkType, MAX_LINK_HEADER, ipOffset, ipv4Offset } from '../../src/capture/linklayer.js';
 import { packetToRecord } from '../../src/capture/packet.js';
-import { PCAP_SNAPLEN, linkTypeNumber } from '../../src/capture/pcap.js';
+import { PCAP_SNAPLEN, PCAP_SNAPLEN6, linkTypeNumber } from '../../src/capture/pcap.js';
 import { decode, RECORD_SIZE, type PacketRecord } from '../../src/shared/record.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { formatAddress, parseAddress } from '../../src/shared/ipv4.js';
@@ -215,4 +215,75 @@ test('fuzz: 100000 random frames on every link type never throw, and what passes
   for (const linkType of Object.values(LinkType)) {
     t.true([...seen.keys()].some((k) => k.startsWith(`${linkType}:`) && !k.includes(':-')), `link type ${linkType}`);
   }
+});
+
+// ---------------------------------------------------------------------------
+// --ipv6: IPv6 behind each link layer, only when asked for.
+
+/** A minimal IPv6 header (version 6) and 20 bytes of TCP. */
+const ip6Packet = (): Buffer => {
+  const pkt = Buffer.alloc(60);
+  pkt[0] = 0x60;
+  pkt[6] = 6;
+  pkt[7] = 64;
+  return pkt;
+};
+
+const ipv6Frames: Array<[string, number, Buffer, number]> = [
+  ['Ethernet', LinkType.ETHERNET, ethernet(0x86dd, ip6Packet()), 14],
+  ['Ethernet, one 802.1Q tag', LinkType.ETHERNET, ethernet(0x86dd, ip6Packet(), [vlanTag(0x8100, 5)]), 18],
+  ['Linux cooked v1', LinkType.LINUX_SLL, sll(0, 0x86dd, ip6Packet()), 16],
+  ['Linux cooked v2', LinkType.LINUX_SLL2, sll2(0, 0x86dd, ip6Packet()), 20],
+  ['BSD loopback, Linux AF_INET6 (10)', LinkType.NULL, Buffer.concat([Buffer.from([10, 0, 0, 0]), ip6Packet()]), 4],
+  ['BSD loopback, FreeBSD AF_INET6 (28), big-endian', LinkType.NULL, Buffer.concat([Buffer.from([0, 0, 0, 28]), ip6Packet()]), 4],
+  ['raw IP', LinkType.RAW, ip6Packet(), 0],
+];
+
+for (const [name, linkType, frame, offset] of ipv6Frames) {
+  test(`IPv6 behind ${name}: at ${offset} with --ipv6, skipped without`, (t) => {
+    t.is(ipOffset(linkType, frame, frame.length, true), offset);
+    t.is(ipOffset(linkType, frame, frame.length, false), LinkSkip.notIpv4);
+    t.is(ipv4Offset(linkType, frame, frame.length), LinkSkip.notIpv4);
+  });
+}
+
+test('with --ipv6, an IPv4 frame is found as before, and outgoing IPv6 is still skipped', (t) => {
+  const v4 = ethernet(0x0800, synPacket());
+  t.is(ipOffset(LinkType.ETHERNET, v4, v4.length, true), 14);
+  t.is(ipOffset(LinkType.LINUX_SLL, sll(4, 0x86dd, ip6Packet()), 80, true), LinkSkip.outgoing);
+  // An IPv6 EtherType whose packet says version 4 (or anything but 6) is not trusted.
+  const liar = ethernet(0x86dd, synPacket());
+  t.is(ipOffset(LinkType.ETHERNET, liar, liar.length, true), 14, 'the version nibble decides: it is IPv4');
+  const bad = ethernet(0x86dd, Buffer.alloc(40, 0x50));
+  t.is(ipOffset(LinkType.ETHERNET, bad, bad.length, true), LinkSkip.notIpv4);
+});
+
+test('fuzz: 100000 random frames with --ipv6 never throw and give an in-bounds IPv4 or IPv6 header', (t) => {
+  const rng = new Xorshift32(0x86dd);
+  const types = Object.values(LinkType);
+  let wrong = '';
+  for (let i = 0; i < 100000 && wrong === ''; i++) {
+    const frame = rng.bytes(rng.below(PCAP_SNAPLEN6 + 1));
+    // Often a plausible EtherType and version, so the accepting paths are taken.
+    if (frame.length > 40 && rng.below(2) === 0) {
+      frame.writeUInt16BE(rng.below(2) === 0 ? 0x86dd : 0x8100, 12);
+      frame[14] = rng.below(2) === 0 ? 0x60 : frame[14]!;
+    }
+    const linkType = types[rng.below(types.length)]!;
+    const length = rng.below(4) === 0 ? rng.between(-5, PCAP_SNAPLEN6 + 10) : frame.length;
+    let offset: number;
+    try {
+      offset = ipOffset(linkType, frame, length, true);
+    } catch (err) {
+      wrong = `threw ${String(err)}`;
+      break;
+    }
+    if (offset >= 0) {
+      const version = frame[offset]! >> 4;
+      if (offset >= Math.min(length, frame.length) || (version !== 4 && version !== 6)) wrong = `offset ${offset} of ${frame.toString('hex')}`;
+    } else if (!Object.values(LinkSkip).includes(offset as never)) {
+      wrong = `unknown verdict ${offset}`;
+    }
+  }
+  t.is(wrong, '');
 });

@@ -2,8 +2,9 @@
 // checks on hand-built IPv4+TCP packets, the record it writes, and a fuzz.
 
 import test from 'ava';
-import { CAPTURE_SNAPLEN, packetToRecord, type PacketVerdict } from '../../src/capture/packet.js';
-import { decode, RECORD_SIZE, type PacketRecord } from '../../src/shared/record.js';
+import { CAPTURE_SNAPLEN, packetToRecord, type PacketVerdict, type Watched } from '../../src/capture/packet.js';
+import { decode, MAX_RECORD_SIZE, RECORD_SIZE, type Packet6Record, type PacketRecord } from '../../src/shared/record.js';
+import { formatAddress6, parseAddress6 } from '../../src/shared/ipv6.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
 
@@ -168,7 +169,7 @@ function expectedVerdict(pkt: Buffer, length: number): PacketVerdict {
 
 test('fuzz: 100000 random buffers and lengths never throw and get the right verdict', (t) => {
   const rng = new Xorshift32(0xcafe);
-  const counts: Record<PacketVerdict, number> = { ok: 0, short: 0, 'bad-ihl': 0, 'not-tcp': 0, fragment: 0, 'short-tcp': 0 };
+  const counts: Partial<Record<PacketVerdict, number>> = { ok: 0, short: 0, 'bad-ihl': 0, 'not-tcp': 0, fragment: 0, 'short-tcp': 0 };
   let wrong = '';
   const out = Buffer.alloc(RECORD_SIZE);
   for (let i = 0; i < 100000 && wrong === ''; i++) {
@@ -191,7 +192,7 @@ test('fuzz: 100000 random buffers and lengths never throw and get the right verd
       wrong = `threw ${String(err)} on ${pkt.toString('hex')} length ${length}`;
       break;
     }
-    counts[verdict]++;
+    counts[verdict] = (counts[verdict] ?? 0) + 1;
     const expected = expectedVerdict(pkt, length);
     if (verdict !== expected) {
       wrong = `${verdict} instead of ${expected} for ${pkt.toString('hex')} length ${length}`;
@@ -206,4 +207,227 @@ test('fuzz: 100000 random buffers and lengths never throw and get the right verd
   t.is(wrong, '');
   // Every path was taken many times.
   for (const [verdict, n] of Object.entries(counts)) t.true(n > 1000, `${verdict}: ${n}`);
+});
+
+// ---------------------------------------------------------------------------
+// --udp and --ipv6: IPv4 UDP, and IPv6 with its extension headers walked.
+
+const BOTH: Watched = { udp: true, ipv6: true };
+
+function convertWatched(pkt: Buffer, watched: Watched, length = pkt.length, time = 0x01020304): { verdict: PacketVerdict; out: Buffer } {
+  const out = Buffer.alloc(MAX_RECORD_SIZE, 0xee);
+  return { verdict: packetToRecord(pkt, length, time, out, 0, watched), out };
+}
+
+/** An IPv4 header and an 8-byte UDP header. */
+function ipUdp(change: Partial<PacketFields> = {}): Buffer {
+  const pkt = ipTcp({ protocol: 17, sport: 53, dport: 7, ...change });
+  return pkt.subarray(0, (pkt[0]! & 15) * 4 + 8);
+}
+
+test('--udp: a UDP datagram gives a type 4 record with a zero flags byte', (t) => {
+  const { verdict, out } = convertWatched(ipUdp({ tos: 0x10, ttl: 60 }), { udp: true, ipv6: false });
+  t.is(verdict, 'ok');
+  t.is(out.subarray(0, 20).toString('hex'), ['c6120002', 'c6120001', '0035', '0007', '00', '10', '3c', '04', '01020304'].join(''));
+});
+
+test('--udp: a UDP header cut short, a later fragment and other protocols are rejected; TCP is unchanged', (t) => {
+  const udp = { udp: true, ipv6: false };
+  t.is(convertWatched(ipUdp().subarray(0, 27), udp).verdict, 'short-udp');
+  t.is(convertWatched(ipUdp({ fragment: 185 }), udp).verdict, 'fragment');
+  t.is(convertWatched(ipTcp({ protocol: 1 }), udp).verdict, 'not-tcp');
+  t.is(convertWatched(ipUdp(), { udp: false, ipv6: true }).verdict, 'not-tcp', 'UDP without --udp');
+  const tcp = convertWatched(ipTcp(), udp);
+  t.is(tcp.verdict, 'ok');
+  t.is(tcp.out.subarray(0, 20).toString('hex'), convert(ipTcp()).out.toString('hex'));
+});
+
+test('without --ipv6 an IPv6 packet is read as scanlogd reads any packet: as IPv4', (t) => {
+  const pkt = ip6([], 6);
+  t.deepEqual(convert(pkt).verdict, expectedVerdict(pkt, pkt.length));
+});
+
+interface Ip6Fields {
+  tclass: number;
+  hlim: number;
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+  flags: number;
+}
+
+const SYN6: Ip6Fields = { tclass: 0, hlim: 64, saddr: '2001:db8::2', daddr: '2001:db8::1', sport: 40000, dport: 22, flags: 0x02 };
+
+/** An extension header: its type, and its bytes (next header filled in by ip6()). */
+type Ext = [number, Buffer];
+const hopByHop = (units = 0): Ext => [0, Buffer.concat([Buffer.from([0, units, 1, 4, 0, 0, 0, 0]), Buffer.alloc(units * 8, 0x01)])];
+const routing = (): Ext => [43, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0])];
+const destination = (units = 0): Ext => [60, Buffer.concat([Buffer.from([0, units, 1, 4, 0, 0, 0, 0]), Buffer.alloc(units * 8, 0x01)])];
+const fragment = (offset: number, more: boolean): Ext => {
+  const b = Buffer.alloc(8);
+  b.writeUInt16BE((offset << 3) | (more ? 1 : 0), 2);
+  b.writeUInt32BE(0x12345678, 4);
+  return [44, b];
+};
+
+/** An IPv6 packet: the fixed header, `exts` in order, then a TCP (20) or UDP (8) header. */
+function ip6(exts: Ext[], protocol: number, change: Partial<Ip6Fields> = {}): Buffer {
+  const f = { ...SYN6, ...change };
+  const head = Buffer.alloc(40);
+  head.writeUInt32BE(((6 << 28) | (f.tclass << 20) | 0x12345) >>> 0, 0);
+  head[6] = exts.length > 0 ? exts[0]![0] : protocol;
+  head[7] = f.hlim;
+  Buffer.from(parseAddress6(f.saddr).buffer).swap32().copy(head, 8);
+  Buffer.from(parseAddress6(f.daddr).buffer).swap32().copy(head, 24);
+  const parts = exts.map(([, bytes], i) => {
+    const b = Buffer.from(bytes);
+    b[0] = i + 1 < exts.length ? exts[i + 1]![0] : protocol;
+    return b;
+  });
+  const transport = Buffer.alloc(protocol === 17 ? 8 : 20);
+  transport.writeUInt16BE(f.sport, 0);
+  transport.writeUInt16BE(f.dport, 2);
+  if (protocol === 6) {
+    transport[12] = 0x50;
+    transport[13] = f.flags;
+  } else if (protocol === 17) {
+    transport.writeUInt16BE(8, 4);
+  }
+  const pkt = Buffer.concat([head, ...parts, transport]);
+  pkt.writeUInt16BE(pkt.length - 40, 4);
+  return pkt;
+}
+
+test('--ipv6: a SYN gives the exact 52-byte record, traffic class as TOS and hop limit as TTL', (t) => {
+  const { verdict, out } = convertWatched(ip6([], 6, { tclass: 0xb8, hlim: 57 }), BOTH);
+  t.is(verdict, 'ok');
+  t.is(
+    out.toString('hex'),
+    ['9c40', '0016', '02', 'b8', '39', '06', '00'.repeat(7), '05', '01020304', '20010db8' + '0'.repeat(16) + '00000002', '20010db8' + '0'.repeat(16) + '00000001'].join(''),
+  );
+  t.deepEqual(decode(out), {
+    type: 'packet6', protocol: 'tcp', saddr: parseAddress6('2001:db8::2'), daddr: parseAddress6('2001:db8::1'), sport: 40000, dport: 22, flags: 2, tos: 0xb8, ttl: 57, time: 0x01020304,
+  });
+});
+
+test('--ipv6: the record goes at the offset asked for, and nowhere else', (t) => {
+  const out = Buffer.alloc(120, 0xee);
+  t.is(packetToRecord(ip6([], 6), 60, 7, out, 20, BOTH), 'ok');
+  t.is(out.subarray(0, 20).toString('hex'), 'ee'.repeat(20));
+  t.is(out.subarray(72).toString('hex'), 'ee'.repeat(48));
+});
+
+// name, packet, watched, expected verdict, destination port when ok.
+const verdicts6: Array<[string, Buffer, Watched, PacketVerdict]> = [
+  ['TCP right after the header', ip6([], 6), BOTH, 'ok'],
+  ['UDP right after the header', ip6([], 17), BOTH, 'ok'],
+  ['UDP without --udp', ip6([], 17), { udp: false, ipv6: true }, 'not-tcp'],
+  ['hop-by-hop, then TCP', ip6([hopByHop()], 6), BOTH, 'ok'],
+  ['hop-by-hop of 3 units, then TCP', ip6([hopByHop(2)], 6), BOTH, 'ok'],
+  ['hop-by-hop, routing, destination options, fragment 0, then TCP', ip6([hopByHop(), routing(), destination(1), fragment(0, true)], 6), BOTH, 'ok'],
+  ['a first fragment of UDP', ip6([fragment(0, true)], 17), BOTH, 'ok'],
+  ['a later fragment', ip6([fragment(185, true)], 6), BOTH, 'fragment'],
+  ['a last fragment', ip6([fragment(1, false)], 17), BOTH, 'fragment'],
+  ['8 extension headers, then TCP', ip6(Array.from({ length: 8 }, () => destination()), 6), BOTH, 'ok'],
+  ['9 extension headers, then TCP', ip6(Array.from({ length: 9 }, () => destination()), 6), BOTH, 'too-many-extensions'],
+  ['ICMPv6', ip6([], 58), BOTH, 'not-tcp'],
+  ['no next header', ip6([], 59), BOTH, 'not-tcp'],
+  ['ESP after hop-by-hop', ip6([hopByHop()], 50), BOTH, 'not-tcp'],
+  ['the fixed header only', ip6([], 6).subarray(0, 40), BOTH, 'short-tcp'],
+  ['39 bytes', ip6([], 6).subarray(0, 39), BOTH, 'short'],
+  ['TCP cut at 59 bytes', ip6([], 6).subarray(0, 59), BOTH, 'short-tcp'],
+  ['UDP cut at 47 bytes', ip6([], 17).subarray(0, 47), BOTH, 'short-udp'],
+  ['an extension header cut after 1 byte', ip6([hopByHop()], 6).subarray(0, 41), BOTH, 'short-extension'],
+  ['a fragment header cut after 7 bytes', ip6([fragment(0, true)], 6).subarray(0, 47), BOTH, 'short-extension'],
+  ['an extension header longer than the packet', ip6([hopByHop(30)], 6).subarray(0, 100), BOTH, 'short-tcp'],
+];
+
+for (const [name, pkt, watched, verdict] of verdicts6) {
+  test(`--ipv6: ${name}: ${verdict}`, (t) => {
+    const result = convertWatched(pkt, watched);
+    t.is(result.verdict, verdict);
+    if (verdict === 'ok') {
+      const r = decode(result.out) as Packet6Record;
+      t.is(r.dport, 22);
+      t.is(r.sport, 40000);
+      t.is(r.protocol, pkt.includes(Buffer.from([0x9c, 0x40, 0x00, 0x16, 0x00, 0x08])) ? 'udp' : 'tcp');
+    } else {
+      t.is(result.out.toString('hex'), 'ee'.repeat(MAX_RECORD_SIZE));
+    }
+  });
+}
+
+/**
+ * The walk, written independently: the extension headers the walker knows, each whole
+ * within the packet, at most 8, first fragments only, then TCP or (with udp) UDP whole.
+ */
+function expectedVerdict6(pkt: Buffer, size: number, udp: boolean): { verdict: PacketVerdict; at: number; next: number } {
+  const fail = (verdict: PacketVerdict): { verdict: PacketVerdict; at: number; next: number } => ({ verdict, at: -1, next: -1 });
+  if (size < 40) return fail('short');
+  let next = pkt[6]!;
+  let at = 40;
+  let count = 0;
+  while (next !== 6 && next !== 17) {
+    if (![0, 43, 44, 60].includes(next)) return fail('not-tcp');
+    if (count++ === 8) return fail('too-many-extensions');
+    if (next === 44) {
+      if (at + 8 > size) return fail('short-extension');
+      if (pkt.readUInt16BE(at + 2) >> 3 !== 0) return fail('fragment');
+      next = pkt[at]!;
+      at += 8;
+    } else {
+      if (at + 2 > size) return fail('short-extension');
+      next = pkt[at]!;
+      at += (pkt[at + 1]! + 1) * 8;
+    }
+  }
+  if (next === 17 && !udp) return fail('not-tcp');
+  if (at + (next === 17 ? 8 : 20) > size) return fail(next === 17 ? 'short-udp' : 'short-tcp');
+  return { verdict: 'ok', at, next };
+}
+
+test('fuzz: 100000 random IPv6 packets (chains of extension headers, fragments, truncation, zero-length and oversized) never throw and get the right verdict and record', (t) => {
+  const rng = new Xorshift32(0x1b6);
+  const counts: Partial<Record<PacketVerdict, number>> = {};
+  const out = Buffer.alloc(MAX_RECORD_SIZE);
+  const extTypes = [0, 43, 44, 60, 6, 17, 58, 59, 50, 51, rng.below(256)];
+  let wrong = '';
+  for (let i = 0; i < 100000 && wrong === ''; i++) {
+    // A chain of random extension headers, mostly of the kinds walked, mostly short.
+    // A quarter are long chains of walked kinds only, around the limit of 8.
+    const long = rng.below(4) === 0;
+    const exts: Ext[] = Array.from({ length: long ? rng.between(7, 12) : rng.below(6) }, () => {
+      const type = long ? [0, 43, 60, 60, 0, 44][rng.below(6)]! : extTypes[rng.below(extTypes.length)]!;
+      if (type === 44) return fragment(rng.below(4) === 0 ? rng.below(8192) : 0, rng.below(2) === 0);
+      return [type, Buffer.concat([Buffer.from([0, rng.below(8) === 0 ? rng.below(256) : rng.below(3)]), rng.bytes(6)])];
+    });
+    let pkt = ip6(exts, rng.below(3) === 0 ? 17 : rng.below(10) === 0 ? rng.below(256) : 6, { flags: rng.below(256), sport: rng.below(65536), dport: rng.below(65536) });
+    pkt = Buffer.concat([pkt, rng.bytes(rng.below(4) === 0 ? rng.below(2000) : 0)]);
+    const length = rng.below(4) === 0 ? rng.between(-5, pkt.length + 10) : pkt.length;
+    const udp = rng.below(4) !== 0;
+    const size = Math.max(0, Math.min(length, pkt.length));
+    let verdict: PacketVerdict;
+    try {
+      verdict = packetToRecord(pkt, length, 77, out, 0, { udp, ipv6: true });
+    } catch (err) {
+      wrong = `threw ${String(err)} on ${pkt.toString('hex')}`;
+      break;
+    }
+    counts[verdict] = (counts[verdict] ?? 0) + 1;
+    // A zero-length or cut packet whose first byte does not say 6 goes the IPv4 way.
+    const expected = size > 0 ? expectedVerdict6(pkt, size, udp) : { verdict: 'short' as PacketVerdict, at: -1, next: -1 };
+    if (verdict !== expected.verdict) {
+      wrong = `${verdict} instead of ${expected.verdict} for ${pkt.subarray(0, size).toString('hex')}`;
+    } else if (verdict === 'ok') {
+      const r = decode(out) as Packet6Record;
+      const at = expected.at;
+      const want = [expected.next === 17 ? 'udp' : 'tcp', pkt.readUInt16BE(at), pkt.readUInt16BE(at + 2), expected.next === 17 ? 0 : pkt[at + 13], pkt[7]];
+      const got = [r.protocol, r.sport, r.dport, r.flags, r.ttl];
+      if (got.join() !== want.join()) wrong = `record ${out.toString('hex')} from ${pkt.toString('hex')}`;
+      if (formatAddress6(r.saddr) !== '2001:db8::2' || formatAddress6(r.daddr) !== '2001:db8::1') wrong = `addresses ${formatAddress6(r.saddr)} ${formatAddress6(r.daddr)}`;
+    }
+  }
+  t.is(wrong, '');
+  for (const v of ['ok', 'short-extension', 'too-many-extensions', 'fragment', 'not-tcp', 'short-tcp', 'short-udp'] as const) t.true((counts[v] ?? 0) > 300, `${v}: ${counts[v]}`);
 });

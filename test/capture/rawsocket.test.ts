@@ -5,7 +5,7 @@ import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { BATCH_SLOTS, loadRawRecv, openRawTcpSocket } from '../../src/capture/rawsocket.js';
+import { BATCH_SLOTS, loadRawRecv, openRawSockets, openRawTcpSocket, rawSocketKinds } from '../../src/capture/rawsocket.js';
 import { CAPTURE_SNAPLEN } from '../../src/capture/packet.js';
 import { StartupError } from '../../src/shared/errors.js';
 import type { CaptureHandle, RawRecv } from '../../src/types/rawrecv.js';
@@ -231,4 +231,74 @@ rootTest('a read error stops the reader and is reported once (fail-stop)', async
   t.true(result.swapped, `no batch of 8 or more packets arrived (${result.count} packets): the test could not run (${probe.err()})`);
   t.deepEqual(result.errors, ['recvmmsg: Socket operation on non-socket']);
   t.is(result.afterError, 0);
+});
+
+// ---------------------------------------------------------------------------
+// --udp and --ipv6: more sockets, each read on its own, seen as one source.
+
+/** A reader that opens handles named by family and protocol; `failOn` refuses one. */
+function multiReader(failOn?: string): { reader: RawRecv; calls: string[]; batches: Map<string, Started> } {
+  const calls: string[] = [];
+  const batches = new Map<string, Started>();
+  const reader: RawRecv = {
+    open(bytes, family, protocol) {
+      const name = `${family ?? 4}/${protocol ?? 6}`;
+      if (name === failOn) throw new Error('Address family not supported by protocol');
+      calls.push(`open ${bytes} ${name}`);
+      return { name } as unknown as CaptureHandle;
+    },
+    start(h, buffer, slotSize, lengths, onBatch, onError) {
+      const name = (h as unknown as { name: string }).name;
+      calls.push(`start ${name}`);
+      batches.set(name, { buffer, slotSize, lengths, onBatch, onError });
+    },
+    close(h) {
+      calls.push(`close ${(h as unknown as { name: string }).name}`);
+    },
+  };
+  return { reader, calls, batches };
+}
+
+test('the sockets for what is watched: scanlogd\'s first, then IPv4 UDP, IPv6 TCP, IPv6 UDP', (t) => {
+  t.deepEqual(rawSocketKinds({ udp: false, ipv6: false }), [{ family: 4, protocol: 'tcp' }]);
+  t.deepEqual(rawSocketKinds({ udp: true, ipv6: true }), [
+    { family: 4, protocol: 'tcp' }, { family: 4, protocol: 'udp' }, { family: 6, protocol: 'tcp' }, { family: 6, protocol: 'udp' },
+  ]);
+  t.deepEqual(rawSocketKinds({ udp: false, ipv6: true }), [{ family: 4, protocol: 'tcp' }, { family: 6, protocol: 'tcp' }]);
+});
+
+test('--udp --ipv6: four sockets opened (scanlogd\'s with its one-argument call), each started, packets of all go to the one callback', (t) => {
+  const { reader, calls, batches } = multiReader();
+  const source = openRawSockets({ udp: true, ipv6: true }, 99, reader);
+  const seen: string[] = [];
+  source.start((pkt, length) => seen.push(`${pkt[0]}:${length}`), () => seen.push('drained'), (err) => seen.push(err.message));
+  t.deepEqual(calls, ['open 99 4/6', 'open 99 4/17', 'open 99 6/6', 'open 99 6/17', 'start 4/6', 'start 4/17', 'start 6/6', 'start 6/17']);
+  const v6udp = batches.get('6/17')!;
+  v6udp.buffer[0] = 0x60;
+  v6udp.lengths[0] = 48;
+  v6udp.onBatch(1);
+  v6udp.onBatch(0);
+  batches.get('4/17')!.onError('recvmmsg: Bad file descriptor');
+  t.deepEqual(seen, ['96:48', 'drained', 'raw socket (IPv4 UDP) receive: recvmmsg: Bad file descriptor']);
+  source.close();
+  t.deepEqual(calls.slice(8), ['close 4/6', 'close 4/17', 'close 6/6', 'close 6/17']);
+});
+
+test('a socket that cannot be opened closes the ones already open and names itself', (t) => {
+  const { reader, calls } = multiReader('6/6');
+  const err = t.throws(() => openRawSockets({ udp: true, ipv6: true }, 1, reader));
+  t.true(err instanceof StartupError);
+  t.is(err?.message, 'raw socket (IPv6 TCP): Address family not supported by protocol');
+  t.deepEqual(calls, ['open 1 4/6', 'open 1 4/17', 'close 4/6', 'close 4/17']);
+});
+
+rootTest('the addon: an IPv6 socket refuses a slot too small for the header it builds; bad family or protocol are type errors', (t) => {
+  const rawrecv = loadRawRecv();
+  const h = rawrecv.open(0, 6, 17);
+  t.teardown(() => rawrecv.close(h));
+  const none = (): void => undefined;
+  t.throws(() => rawrecv.start(h, Buffer.alloc(47 * 4), 47, new Uint32Array(4), none, none), { instanceOf: RangeError });
+  t.throws(() => rawrecv.open(0, 5 as 4, 6), { instanceOf: TypeError });
+  t.throws(() => rawrecv.open(0, 6, 1 as 6), { instanceOf: TypeError });
+  t.notThrows(() => rawrecv.start(h, Buffer.alloc(48 * 4), 48, new Uint32Array(4), none, none));
 });

@@ -12,7 +12,7 @@ import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor } from '../../harness/netns.js';
 import { startScene, type Scene } from '../../harness/testbed-daemon.js';
 import { commandLine, isAlive, startOurs, userIds } from '../../harness/daemon.js';
-import { rawSocketOf } from '../../harness/proc.js';
+import { rawSocketOf, rawSockets, socketInodes } from '../../harness/proc.js';
 import { listenSyslog, makePidfilePath, makeSocketDir } from '../../harness/syslog.js';
 import { callInside } from '../helpers/gdb.js';
 
@@ -39,6 +39,12 @@ function fdOfSocket(pid: number, inode: number): number {
     if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`) return Number(fd);
   }
   throw new Error(`process ${pid} holds no socket ${inode}`);
+}
+
+/** Inodes of the packet sockets in namespace `ns` (libpcap's). */
+function packetSocketInodes(ns: string): Set<number> {
+  const r = childProcess.spawnSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/packet'], { encoding: 'utf8' });
+  return new Set(r.stdout.split('\n').slice(1).map((row) => Number(row.trim().split(/\s+/)[8])).filter((inode) => inode > 0));
 }
 
 /** A struct sockaddr_in for `address` as a C string literal gdb places in the process. */
@@ -104,6 +110,25 @@ rootTest('inside the capture process: no new socket, no IP_HDRINCL, no sending o
   t.true(isAlive(capturePid) && isAlive(monitorPid) && isAlive(bystander.pid as number));
   await scanIsLogged(t, scene);
 });
+
+for (const [backend, args] of [['--ipv6 --udp (four raw sockets)', ['--ipv6', '--udp']], ['libpcap (a packet socket)', null]] as const) {
+  rootTest(`inside the capture process with ${backend}: no write, sendto or IP_HDRINCL on any capture socket (EPERM)`, async (t) => {
+    const scene = await startScene(t, (bed) => (args === null ? ['--interface', bed.targetDev] : [...args]));
+    const { capturePid } = await scene.daemon.ready();
+    const mine = socketInodes(capturePid);
+    const tables = args === null ? packetSocketInodes(scene.bed.target) : new Set(rawSockets(scene.bed.target).keys());
+    const fds = [...mine].filter((inode) => tables.has(inode)).map((inode) => fdOfSocket(capturePid, inode));
+    t.is(fds.length, args === null ? 1 : 4);
+    const calls = fds.flatMap((fd) => [
+      ...withErrno(`write(${fd}, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 60)`),
+      ...withErrno(`sendto(${fd}, "xxxxxxxxxxxxxxxxxxxx", 20, 0, ${sockaddrIn(scene.bed.scannerAddr)}, 16)`),
+      ...withErrno(`setsockopt(${fd}, ${IPPROTO_IP}, ${IP_HDRINCL}, "\\001\\000\\000\\000", 4)`),
+    ]);
+    const { values, output } = callInside(capturePid, calls);
+    t.deepEqual(values, fds.flatMap(() => [-1, EPERM, -1, EPERM, -1, EPERM]), output);
+    await scanIsLogged(t, scene);
+  });
+}
 
 rootTest('inside the monitor: no file, no AF_INET/AF_INET6/AF_PACKET socket, no signal to the capture process (EPERM); a Unix datagram socket is allowed', async (t) => {
   const scene = await startScene(t);

@@ -4,10 +4,11 @@
 import test from 'ava';
 import { DEFAULT_PARAMS, checkParams, type DetectorParams } from '../../src/shared/params.js';
 import { type PacketSummary } from '../../src/shared/record.js';
-import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, Detector, TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_SYN, hashAddress, keyedHashAddress, type Scan } from '../../src/monitor/engine.js';
+import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, Detector, LaneDetector, TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_SYN, hashAddress, keyedHashAddress, type Scan } from '../../src/monitor/engine.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { formatAddress, parseAddress } from '../../src/shared/ipv4.js';
 import { elapsed } from '../../src/shared/clock.js';
+import { TCP6, UDP4 } from '../../src/monitor/addresses.js';
 
 const SRC = parseAddress('198.18.0.2');
 const DST = parseAddress('198.18.0.1');
@@ -215,6 +216,7 @@ test('a scan reports the first packet\'s fields, its start time and the crossing
   t.deepEqual(results[6], {
     saddr: SRC,
     daddr: DST,
+    protocol: 'tcp',
     sport: 50000,
     ports: [80, ...PRIV.slice(0, 5)],
     flagsOr: TH_SYN,
@@ -577,3 +579,93 @@ for (const [later, earlier, expected] of distances) {
     t.is(elapsed(later, earlier), expected);
   });
 }
+
+// ---------------------------------------------------------------------------
+// Other lanes: IPv6 addresses in tables of four words, UDP without flags.
+
+const v6 = (v4: number): Uint32Array => Uint32Array.from([0x20010db8, 0, 0x5c, v4]);
+
+test('IPv6 and UDP lanes make the same decisions as scanlogd\'s lane on the same traffic (random, no bucket evictions)', (t) => {
+  // With a bucket cap as large as the table, which sources share a bucket cannot
+  // matter, so the keyed IPv6 hash must give exactly the IPv4 lane's scans.
+  const params = { ...DEFAULT_PARAMS, hashMax: 256, listSize: 64 };
+  const rng = new Xorshift32(0x6464);
+  const v4 = new Detector(params);
+  const six = new LaneDetector<Uint32Array>(params, null, null, TCP6);
+  const udp = new Detector(params, null, null, UDP4);
+  let time = 10000;
+  let scans = 0;
+  let udpScans = 0;
+  for (let i = 0; i < 100000; i++) {
+    time += rng.below(40);
+    const p = packet({
+      saddr: 0xc6120000 + rng.below(30),
+      daddr: DST + rng.below(2),
+      sport: 40000 + rng.below(2),
+      dport: rng.below(3) === 0 ? PRIV[rng.below(PRIV.length)]! : rng.below(2000),
+      flags: rng.below(4) === 0 ? rng.below(256) : TH_SYN,
+      tos: rng.below(8) === 0 ? 0x10 : 0,
+      ttl: 64 - rng.below(2),
+      time,
+    });
+    const a = v4.process(p, WALL_MS);
+    const b = six.process({ ...p, saddr: v6(p.saddr), daddr: v6(p.daddr) }, WALL_MS);
+    t.deepEqual(b === null ? null : { ...b, saddr: b.saddr[3], daddr: b.daddr[3], protocol: 'tcp' }, a);
+    if (a !== null) scans++;
+    // Without flags, nothing is connection traffic: UDP counts every datagram's port.
+    const c = udp.process({ ...p, flags: 0 }, WALL_MS);
+    if (c !== null) {
+      udpScans++;
+      t.is(c.protocol, 'udp');
+      t.is(c.flagsOr, 0);
+    }
+  }
+  t.true(udpScans > 50, `only ${udpScans} UDP scans`);
+  t.true(scans > 50, `only ${scans} scans`);
+  t.deepEqual(six.counters, v4.counters);
+});
+
+test('IPv6: the unspecified address :: is ignored, and a table slot is four words', (t) => {
+  const d = new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
+  for (const [i, port] of PRIV.slice(0, 10).entries()) t.is(d.process({ ...packet({ dport: port, time: 10000 + i }), saddr: new Uint32Array(4), daddr: v6(DST) }, WALL_MS), null);
+  t.is(d.counters.packets, 10);
+  const src = v6(SRC);
+  d.process({ ...packet(), saddr: src, daddr: v6(DST) }, WALL_MS);
+  t.deepEqual(d.chain(d.bucketOfAddress(src)), [src]);
+});
+
+test('IPv6: sources that differ only in one word each get their own entry', (t) => {
+  const d = new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
+  const sources = [0, 1, 2, 3].map((w) => {
+    const a = v6(SRC);
+    a[w] = (a[w] as number) ^ 0x80000000;
+    return a;
+  });
+  // Each source sends 6 privileged ports: no scan for any, though 24 ports were seen.
+  for (const [i, port] of PRIV.slice(0, 6).entries()) {
+    for (const s of sources) t.is(d.process({ ...packet({ dport: port, time: 10000 + i }), saddr: s, daddr: v6(DST) }, WALL_MS), null);
+  }
+  // The seventh port of the first source is its scan, with its own address.
+  const scan = d.process({ ...packet({ dport: PRIV[6]!, time: 10010 }), saddr: sources[0]!, daddr: v6(DST) }, WALL_MS);
+  t.deepEqual(scan?.saddr, sources[0]);
+  t.deepEqual(scan?.ports, PRIV.slice(0, 6));
+});
+
+test('IPv6: a full bucket drops its oldest source, so addresses chosen to collide cost at most --hash-max steps', (t) => {
+  const key = Uint32Array.from([7, 11, 13]);
+  const d = new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS, hashMax: 4 }, null, key, TCP6);
+  // Find addresses in one /64 that share a bucket, as an attacker who knew the key would.
+  const bucket = d.bucketOfAddress(v6(1));
+  const same: Uint32Array[] = [];
+  for (let host = 1; same.length < 6; host++) if (d.bucketOfAddress(v6(host)) === bucket) same.push(v6(host));
+  for (const [i, s] of same.entries()) d.process({ ...packet({ time: 10000 + i }), saddr: s, daddr: v6(DST) }, WALL_MS);
+  t.is(d.chain(bucket).length, 4);
+  t.is(d.counters.bucketEvictions, 2);
+  t.deepEqual(d.chain(bucket)[0], same[5]);
+});
+
+test('IPv6 lanes are always keyed: two detectors place the same address independently', (t) => {
+  const buckets = new Set<number>();
+  for (let i = 0; i < 8; i++) buckets.add(new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS, hash: 'classic' }, null, null, TCP6).bucketOfAddress(v6(SRC)));
+  t.true(buckets.size > 1, 'the same bucket 8 times: not keyed');
+});

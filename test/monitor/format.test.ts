@@ -18,6 +18,7 @@ function scan(change: Partial<Scan> = {}): Scan {
   return {
     saddr: parseAddress('198.18.0.2'),
     daddr: parseAddress('198.18.0.1'),
+    protocol: 'tcp',
     sport: 60508,
     ports: [22, 80, 23, 53, 21, 25],
     flagsOr: 0x02,

@@ -5,11 +5,13 @@ process.env.TZ = 'UTC';
 
 import test from 'ava';
 import { DEFAULT_PARAMS } from '../../src/shared/params.js';
-import { type PacketSummary } from '../../src/shared/record.js';
+import { RecordError, type Packet6Record, type PacketSummary, type Protocol } from '../../src/shared/record.js';
+import { parseAddress6 } from '../../src/shared/ipv6.js';
+import type { MonitorEvent, ScanEndEvent, ScanEvent } from '../../src/monitor/events.js';
 import { JsonOutput, eventLine } from '../../src/monitor/jsonout.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
-import { ScanPipeline, counterFields, countersEvent, countersMessage } from '../../src/monitor/pipeline.js';
+import { ScanPipeline, counterFields, countersEvent, countersMessage, isClientReply, type Watch } from '../../src/monitor/pipeline.js';
 
 const TARGET = parseAddress('198.18.0.1');
 /** Monotonic and wall clocks at the same instant: 2024-11-25 16:16:55.250 UTC. */
@@ -131,4 +133,153 @@ test('a scan\'s line comes out before its events, and the flood notice before th
   for (let k = 0; k < 6; k++) feedLive(p, [1, 2, 3, 4, 5, 6, 7].map((port, i) => syn(`198.18.2.${k + 1}`, port, MONO + 100 * k + i)));
   t.deepEqual(order.slice(-5), ['line 198.18.2.5:4', 'event scan', 'line More possibl', 'event suppressed start', 'event scan']);
   t.is(order.filter((o) => o === 'event scan').length, 6, 'the flood-notice scan has its event too, after the notice');
+});
+
+// ---------------------------------------------------------------------------
+// --udp and --ipv6: their lanes, their lines, and the UDP reply rule.
+
+const EPHEMERAL = { first: 32768, last: 60999 };
+const ALL_ON: Watch = { udp: true, ipv6: true, ephemeralPorts: EPHEMERAL };
+
+function pipelineWith(watch: Watch, events: MonitorEvent[] | null = null): { p: ScanPipeline; lines: string[] } {
+  const lines: string[] = [];
+  return { p: new ScanPipeline({ ...DEFAULT_PARAMS }, (line) => lines.push(line), events === null ? null : (e) => events.push(e), watch), lines };
+}
+
+function datagram(saddr: string, sport: number, dport: number, time: number, change: Partial<PacketSummary> = {}): PacketSummary {
+  return { saddr: parseAddress(saddr), daddr: TARGET, sport, dport, flags: 0, tos: 0, ttl: 64, time: time >>> 0, ...change };
+}
+
+function packet6(protocol: Protocol, saddr: string, dport: number, time: number, change: Partial<Packet6Record> = {}): Packet6Record {
+  return {
+    type: 'packet6', protocol, saddr: parseAddress6(saddr), daddr: parseAddress6('2001:db8::1'), sport: 40000, dport,
+    flags: protocol === 'tcp' ? 0x02 : 0, tos: 0, ttl: 64, time: time >>> 0, ...change,
+  };
+}
+
+const wallOf = (time: number): number => WALL_MS + ((time - MONO) | 0);
+
+test('--udp: a UDP scan from source port 53 (nmap -sU -g 53) is logged with UDP where the flags go', (t) => {
+  const { p, lines } = pipelineWith(ALL_ON);
+  const ports = [7, 9, 13, 17, 19, 37, 49, 53, 67, 68];
+  for (const [i, port] of ports.entries()) p.feedUdp(datagram('198.18.0.2', 53, port, MONO + i), MONO + i, wallOf(MONO + i));
+  t.deepEqual(lines, ['198.18.0.2:53 to 198.18.0.1 ports 7, 9, 13, 17, 19, 37, ..., UDP, TOS 00, TTL 64 @16:16:55']);
+});
+
+test('--udp: replies from a resolver (port 53) to thousands of this host\'s ephemeral ports are never a scan', (t) => {
+  const { p, lines } = pipelineWith(ALL_ON);
+  // A host looking up 5000 names in 5 s: each answer to a new random client port.
+  for (let i = 0; i < 5000; i++) {
+    const time = MONO + i;
+    p.feedUdp(datagram('198.18.0.53', 53, 32768 + ((i * 7919) % 28232), time), time, wallOf(time));
+  }
+  for (let i = 0; i < 2000; i++) {
+    const time = MONO + 6000 + i;
+    p.feed6(packet6('udp', '2001:db8::53', 32768 + ((i * 7919) % 28232), time, { sport: 443 }), time, wallOf(time));
+    p.feedUdp(datagram('198.18.0.123', 123, 40000 + i, time), time, wallOf(time));
+  }
+  t.deepEqual(lines, []);
+  t.is(p.udpRepliesSkipped, 9000);
+  t.is(p.detection.scans, 0);
+});
+
+test('--udp: the reply rule is exactly a service source port (below 1024) to a port in the ephemeral range', (t) => {
+  t.true(isClientReply(53, 32768, EPHEMERAL));
+  t.true(isClientReply(1023, 60999, EPHEMERAL));
+  t.false(isClientReply(1024, 40000, EPHEMERAL), 'a high source port: a probe');
+  t.false(isClientReply(53, 32767, EPHEMERAL), 'below the range');
+  t.false(isClientReply(53, 61000, EPHEMERAL), 'above the range');
+  t.false(isClientReply(53, 40000, null), 'no range: nothing is a reply');
+});
+
+test('--udp: a scan of high ports from a high source port is logged, ephemeral range included', (t) => {
+  const { p, lines } = pipelineWith(ALL_ON);
+  for (let i = 0; i < 25; i++) p.feedUdp(datagram('198.18.0.2', 45678, 40000 + i, MONO + i), MONO + i, wallOf(MONO + i));
+  t.is(lines.length, 1);
+  t.regex(lines[0]!, /^198\.18\.0\.2:45678 to 198\.18\.0\.1 ports 40000, 40001, .*\.\.\., UDP, TOS 00, TTL 64 @16:16:55$/);
+});
+
+test('--udp: UDP and TCP from one source are separate scans: 4 UDP and 4 TCP privileged ports are none', (t) => {
+  const { p, lines } = pipelineWith(ALL_ON);
+  for (const [i, port] of [21, 22, 23, 25].entries()) {
+    p.feed(syn('198.18.0.2', port, MONO + i), MONO + i, wallOf(MONO + i));
+    p.feedUdp(datagram('198.18.0.2', 40000, port + 100, MONO + i), MONO + i, wallOf(MONO + i));
+  }
+  t.deepEqual(lines, []);
+});
+
+test('--ipv6: a SYN scan gives the bracketed source with its port, RFC 5952 addresses, hop limit as TTL', (t) => {
+  const { p, lines } = pipelineWith(ALL_ON);
+  for (const [i, port] of NMAP_TOP.slice(0, 8).entries()) {
+    p.feed6(packet6('tcp', '2001:0db8:0:0::2', port, MONO + i, { ttl: 57, tos: 0x20 }), MONO + i, wallOf(MONO + i));
+  }
+  t.deepEqual(lines, ['[2001:db8::2]:40000 to 2001:db8::1 ports 80, 23, 443, 21, 22, 25, 3389, ..., fSrpauxy, TOS 20, TTL 57 @16:16:55']);
+});
+
+test('--ipv6: a changing source port leaves the address bare; a changing destination says "and others"', (t) => {
+  const { p, lines } = pipelineWith(ALL_ON);
+  for (const [i, port] of NMAP_TOP.slice(0, 8).entries()) {
+    const change = { sport: 40000 + i, daddr: parseAddress6(i % 2 === 0 ? '2001:db8::1' : 'fd00::1'), ttl: 60 + i };
+    p.feed6(packet6('tcp', 'fd00:5c::2', port, MONO + i, change), MONO + i, wallOf(MONO + i));
+  }
+  t.deepEqual(lines, ['fd00:5c::2 to 2001:db8::1 and others, ports 80, 23, 443, 21, 22, 25, 3389, ..., fSrpauxy, TOS 00 @16:16:55']);
+});
+
+test('--ipv6 --udp: an IPv6 UDP scan', (t) => {
+  const { p, lines } = pipelineWith(ALL_ON);
+  for (const [i, port] of [7, 9, 13, 17, 19, 37, 49, 53].entries()) {
+    p.feed6(packet6('udp', '2001:db8::2', port, MONO + i, { sport: 53 }), MONO + i, wallOf(MONO + i));
+  }
+  t.deepEqual(lines, ['[2001:db8::2]:53 to 2001:db8::1 ports 7, 9, 13, 17, 19, 37, ..., UDP, TOS 00, TTL 64 @16:16:55']);
+});
+
+test('the flood limit is shared: IPv4, IPv6 and UDP scans together get 5 lines and the notice', (t) => {
+  const { p, lines } = pipelineWith(ALL_ON);
+  const privileged = [21, 22, 23, 25, 53, 80, 110];
+  for (let s = 0; s < 8; s++) {
+    for (const [i, port] of privileged.entries()) {
+      const time = MONO + s * 100 + i;
+      if (s % 3 === 0) p.feed(syn(`198.18.1.${s}`, port, time), time, wallOf(time));
+      else if (s % 3 === 1) p.feed6(packet6('tcp', `2001:db8::${s}`, port, time), time, wallOf(time));
+      else p.feedUdp(datagram(`198.18.1.${s}`, 40000, port, time), time, wallOf(time));
+    }
+  }
+  t.is(lines.length, 6);
+  t.is(lines[5], 'More possible port scans follow');
+  t.is(p.scansSuppressed, 3);
+});
+
+test('a record of a lane that is off is a fault, not something to skip', (t) => {
+  const { p } = pipelineWith({ udp: false, ipv6: false, ephemeralPorts: null });
+  t.throws(() => p.feedUdp(datagram('198.18.0.2', 53, 7, MONO), MONO, WALL_MS), { instanceOf: RecordError, message: 'an IPv4 UDP record arrived, but the daemon runs without --udp' });
+  t.throws(() => p.feed6(packet6('tcp', '2001:db8::2', 22, MONO), MONO, WALL_MS), { instanceOf: RecordError, message: 'an IPv6 TCP record arrived, but the daemon runs without --ipv6' });
+  const v6only = pipelineWith({ udp: false, ipv6: true, ephemeralPorts: null }).p;
+  t.throws(() => v6only.feed6(packet6('udp', '2001:db8::2', 22, MONO), MONO, WALL_MS), { instanceOf: RecordError, message: 'an IPv6 UDP record arrived, but the daemon runs without --ipv6 --udp' });
+});
+
+test('events: family and protocol on scan and scan_end, IPv6 addresses, valid against the schema', (t) => {
+  const events: MonitorEvent[] = [];
+  const { p } = pipelineWith(ALL_ON, events);
+  for (const [i, port] of [7, 9, 13, 17, 19, 37, 49, 53].entries()) {
+    p.feed6(packet6('udp', '2001:db8::2', port, MONO + i, { sport: 53, daddr: parseAddress6(i < 4 ? '2001:db8::1' : 'fd00::1') }), MONO + i, wallOf(MONO + i));
+  }
+  p.sweep(MONO + 5000, WALL_MS + 5000);
+  t.deepEqual(events.map((e) => e.event), ['scan', 'scan_end']);
+  const [scan, end] = events as [ScanEvent, ScanEndEvent];
+  t.like(scan, { family: 'ipv6', protocol: 'udp', source: '2001:db8::2', source_port: 53, destinations: ['2001:db8::1', 'fd00::1'], flags: 'fsrpauxy', ports: [7, 9, 13, 17, 19, 37, 49] });
+  t.like(end, { family: 'ipv6', protocol: 'udp', source: '2001:db8::2', distinct_ports: 8, destinations: ['2001:db8::1', 'fd00::1'] });
+  for (const e of events) t.deepEqual(schemaErrors(JSON.parse(eventLine(e))), []);
+  // A v4 TCP scan says so too.
+  const v4: MonitorEvent[] = [];
+  const q = pipelineWith(ALL_ON, v4).p;
+  for (const [i, port] of NMAP_TOP.slice(0, 8).entries()) q.feed(syn('198.18.0.2', port, MONO + i), MONO + i, wallOf(MONO + i));
+  t.like(v4[0], { event: 'scan', family: 'ipv4', protocol: 'tcp' });
+});
+
+test('--udp adds udp_replies_skipped to the counters; without it the line is unchanged', (t) => {
+  const { p } = pipelineWith(ALL_ON);
+  p.feedUdp(datagram('198.18.0.53', 53, 40000, MONO), MONO, WALL_MS);
+  const capture = { packets: 1, dropped: 0, rejected: 0 };
+  t.regex(countersMessage(counterFields(p, 1, capture, { json: null, syslogEventsDropped: null })), / udp_replies_skipped=1$/);
+  t.notRegex(countersMessage(counterFields(pipeline().p, 1, capture, { json: null, syslogEventsDropped: null })), /udp/);
 });

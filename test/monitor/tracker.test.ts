@@ -14,6 +14,7 @@ import { schemaErrors } from '../helpers/event-schema.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
 import { ScanPipeline } from '../../src/monitor/pipeline.js';
+import { TCP6 } from '../../src/monitor/addresses.js';
 import { type ScanEndEvent, type ScanEvent, type MonitorEvent } from '../../src/monitor/events.js';
 
 const SRC = '198.18.0.2';
@@ -79,6 +80,8 @@ test('a scan event holds every port in order, every destination, the packet coun
   const e = r.events[0] as ScanEvent;
   t.deepEqual(JSON.parse(eventLine(e)), {
     event: 'scan',
+    family: 'ipv4',
+    protocol: 'tcp',
     time: '2024-11-25T17:16:55.310+01:00',
     source: SRC,
     source_port: 40000,
@@ -131,6 +134,8 @@ test('scan_end after the delay: the timer sweep reports distinct ports, ranges, 
   const end = r.events[1] as ScanEndEvent;
   t.like(end, {
     event: 'scan_end',
+    family: 'ipv4',
+    protocol: 'tcp',
     source: SRC,
     reason: 'quiet',
     distinct_ports: 1001,
@@ -313,4 +318,10 @@ test('memory: the tracker tables are fixed at start, whatever the traffic', (t) 
   for (let k = 0; k < 2000; k++) r.feed(Array.from({ length: 8 }, (_, i) => syn(`198.19.${k >> 8}.${k & 255}`, 20 + i, MONO + 10 * k + i)));
   t.is(tracker.tableBytes, 256 * 103 + 256 * (8192 + 16));
   t.true(tracker.active <= 256);
+});
+
+test('memory: an IPv6 lane\'s tracker is fixed too, four words an address', (t) => {
+  const tracker = new ScanTracker<Uint32Array>({ ...DEFAULT_PARAMS }, () => {}, undefined, TCP6);
+  // 256 slots x (103 + 12 for the source + 16 x 12 for the destinations) + the port sets.
+  t.is(tracker.tableBytes, 256 * 307 + 256 * (8192 + 16));
 });

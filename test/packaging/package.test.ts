@@ -1043,7 +1043,7 @@ rootTest('the packaged daemon runs inside the systemd unit\'s sandbox: its capab
   t.deepEqual([...caps].sort(), Object.keys(CAPABILITY_BITS).sort(), 'the unit keeps exactly these capabilities');
   const settings: Array<[string, string]> = [
     ['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'],
-    ['RestrictAddressFamilies', 'AF_INET AF_PACKET AF_UNIX'], ['SystemCallArchitectures', 'native'], ['Restart', 'on-failure'],
+    ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_PACKET AF_UNIX'], ['SystemCallArchitectures', 'native'], ['Restart', 'on-failure'],
     ['SystemCallErrorNumber', 'EPERM'], ['ProtectProc', 'invisible'],
   ];
   for (const [name, value] of settings) t.is(setting(name), value, name);

@@ -5,10 +5,11 @@
 process.env.TZ = 'UTC';
 
 import test from 'ava';
-import { IgnoreFilter, MAX_IGNORE_SOURCES, formatCidr, formatPortRange, parseCidr, parsePortRange, type Cidr, type PortRange } from '../../src/shared/allowlist.js';
+import { IgnoreFilter, MAX_IGNORE_SOURCES, formatCidr, formatPortRange, parseCidr, parsePortRange, type Cidr, type Cidr6, type PortRange } from '../../src/shared/allowlist.js';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
-import { encode, type PacketRecord } from '../../src/shared/record.js';
+import { encode, type Packet6Record, type PacketRecord } from '../../src/shared/record.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
+import { formatAddress6, parseAddress6 } from '../../src/shared/ipv6.js';
 import { ScanPipeline } from '../../src/monitor/pipeline.js';
 
 const accepted: Array<[string, string]> = [
@@ -20,6 +21,15 @@ const accepted: Array<[string, string]> = [
   ['0.0.0.0/1', '0.0.0.0/1'],
   ['255.255.255.255', '255.255.255.255'],
   ['0.0.0.0', '0.0.0.0'],
+  // IPv6 (taken only with --ipv6, checked in options), shown in RFC 5952 form.
+  ['2001:DB8::7', '2001:db8::7'],
+  ['2001:db8:0:0:0:0:0:7/128', '2001:db8::7'],
+  ['fd00::/8', 'fd00::/8'],
+  ['2001:db8:1::/48', '2001:db8:1::/48'],
+  ['::ffff:198.51.100.0/120', '::ffff:198.51.100.0/120'],
+  ['::/1', '::/1'],
+  ['8000::/1', '8000::/1'],
+  ['::', '::'],
 ];
 
 for (const [text, shown] of accepted) {
@@ -34,7 +44,17 @@ const refusedCidrs: Array<[string, string]> = [
   ['198.51.100.256', 'must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.'],
   ['010.0.0.1', 'must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.'],
   ['198.51.100.7 ', 'must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.'],
-  ['2001:db8::/32', 'must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.'],
+  ['2001:db8::/0', 'the prefix length must be a whole number from 1 to 128 (/0 would ignore every source).'],
+  ['2001:db8::/129', 'the prefix length must be a whole number from 1 to 128 (/0 would ignore every source).'],
+  ['2001:db8::/032', 'the prefix length must be a whole number from 1 to 128 (/0 would ignore every source).'],
+  ['2001:db8::1/32', 'has host bits set; the network is 2001:db8::/32.'],
+  ['fd00::1:0/64', 'has host bits set; the network is fd00::/64.'],
+  ['2001:db8:::1', 'must be an IPv6 address or network such as 2001:db8::7 or 2001:db8:1::/48.'],
+  ['2001:db8::1::2', 'must be an IPv6 address or network such as 2001:db8::7 or 2001:db8:1::/48.'],
+  ['fe80::1%eth0', 'must be an IPv6 address or network such as 2001:db8::7 or 2001:db8:1::/48.'],
+  ['1:2:3:4:5:6:7:8:9', 'must be an IPv6 address or network such as 2001:db8::7 or 2001:db8:1::/48.'],
+  ['12345::1', 'must be an IPv6 address or network such as 2001:db8::7 or 2001:db8:1::/48.'],
+  [':', 'must be an IPv6 address or network such as 2001:db8::7 or 2001:db8:1::/48.'],
   ['example.org', 'must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.'],
   ['10.0.0.0/0', 'the prefix length must be a whole number from 1 to 32 (/0 would ignore every source).'],
   ['10.0.0.0/33', 'the prefix length must be a whole number from 1 to 32 (/0 would ignore every source).'],
@@ -112,6 +132,46 @@ test('sources: a full list of 1024 scattered hosts matches each one and nothing 
   for (const c of list) {
     t.true(f.ignoresSource(c.base));
     if (!list.some((o) => o.base === c.base + 1)) t.false(f.ignoresSource(c.base + 1));
+  }
+});
+
+/** An IPv6 packet record from `src` to port `dport`, encoded at offset 20 of a buffer. */
+function ignores6(f: IgnoreFilter, src: string, dport = 80): boolean {
+  const r: Packet6Record = {
+    type: 'packet6', protocol: 'tcp', saddr: parseAddress6(src), daddr: parseAddress6('fd00:5c::1'), sport: 40000, dport, flags: 2, tos: 0, ttl: 64, time: 1,
+  };
+  return f.ignoresRecord(Buffer.concat([Buffer.alloc(20, 0xee), encode(r)]), 20);
+}
+
+test('IPv6 sources: networks and hosts match exactly their addresses, merged, and never an IPv4 record', (t) => {
+  const f = new IgnoreFilter(
+    ['2001:db8::/32', '2001:db8:5::/48', 'fd00::7', 'fd00::8', '::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '8000::/2'].map(parseCidr),
+    [],
+  );
+  const yes = ['2001:db8::', '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db8:5::1', 'fd00::7', 'fd00::8', '::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '8000::', 'bfff::1'];
+  const no = ['2001:db7:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db9::', 'fd00::6', 'fd00::9', '::1', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe', '7fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'c000::'];
+  for (const a of yes) t.true(ignores6(f, a), a);
+  for (const a of no) t.false(ignores6(f, a), a);
+  t.false(f.ignoresSource(0), 'an IPv6 :: entry is not IPv4 0.0.0.0');
+  t.false(f.empty);
+});
+
+test('IPv6: a port entry drops IPv6 records too; an IPv4 list leaves IPv6 sources alone', (t) => {
+  const f = new IgnoreFilter([parseCidr('198.51.100.0/24')], [parsePortRange('8080')]);
+  t.true(ignores6(f, '2001:db8::1', 8080));
+  t.false(ignores6(f, '2001:db8::1', 8081));
+  // 198.51.100.x in the first word of an IPv6 address must not match the IPv4 list.
+  t.false(ignores6(f, 'c633:6400::1', 80));
+});
+
+test('IPv6: a full list of 1024 scattered hosts matches each one and nothing next to it', (t) => {
+  const host = (i: number, plus: number): Uint32Array => Uint32Array.from([0x20010db8, Math.imul(i, 2654435761) >>> 0, 0, i * 2 + plus]);
+  const list: Cidr6[] = Array.from({ length: MAX_IGNORE_SOURCES }, (_, i) => ({ base6: host(i, 2), prefix: 128 }));
+  const f = new IgnoreFilter(list, []);
+  for (let i = 0; i < MAX_IGNORE_SOURCES; i++) {
+    t.true(ignores6(f, formatAddress6(host(i, 2))));
+    t.false(ignores6(f, formatAddress6(host(i, 3))));
+    t.false(ignores6(f, formatAddress6(host(i, 1))));
   }
 });
 

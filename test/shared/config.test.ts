@@ -32,7 +32,7 @@ const parse = (text: string): Record<string, unknown> => {
 
 test('the keys are exactly the long options --help shows, less --config, --help and --version', (t) => {
   const help = buildProgram().helpInformation();
-  const shown = new Set([...help.matchAll(/--([a-z][a-z-]+)/g)].map((m) => m[1] as string));
+  const shown = new Set([...help.matchAll(/--([a-z][a-z0-9-]+)/g)].map((m) => m[1] as string));
   for (const notKey of ['config', 'help', 'version']) t.true(shown.delete(notKey), notKey);
   t.deepEqual([...configKeys(buildProgram()).keys()].sort(), [...shown].sort());
   t.false(configKeys(buildProgram()).has('role'));
@@ -129,9 +129,9 @@ const refused: Array<[string, string, string]> = [
     '/etc/scanlogd.conf:1: bad value "10.0.0.1/8" for "ignore-source": has host bits set; the network is 10.0.0.0/8.',
   ],
   [
-    'an IPv6 source',
-    'ignore-source = 2001:db8::1',
-    '/etc/scanlogd.conf:1: bad value "2001:db8::1" for "ignore-source": must be an IPv4 address or network such as 198.51.100.7 or 203.0.113.0/24.',
+    'an IPv6 source with host bits',
+    'ignore-source = 2001:db8::1/32',
+    '/etc/scanlogd.conf:1: bad value "2001:db8::1/32" for "ignore-source": has host bits set; the network is 2001:db8::/32.',
   ],
   ['port 0', 'ignore-port = 0', '/etc/scanlogd.conf:1: bad value "0" for "ignore-port": must be a port from 1 to 65535 or a range such as 50000-51000.'],
   [
@@ -357,6 +357,32 @@ function withFile(t: { teardown(fn: () => void): void }, text: string, argv: str
   return parseSettings(argv, buildProgram(), file);
 }
 
+rootTest('ipv6, udp, ephemeral-ports and IPv6 ignore-source entries from the file', (t) => {
+  const s = withFile(t, 'ipv6 = yes\nudp = true\nephemeral-ports = 49152-65535\nignore-source = 2001:db8::/32\nignore-source = 192.0.2.10\n');
+  t.true(s.ipv6);
+  t.true(s.udp);
+  t.deepEqual(s.ephemeralPorts, { first: 49152, last: 65535 });
+  t.deepEqual(s.ignoreSources, [{ base6: Uint32Array.from([0x20010db8, 0, 0, 0]), prefix: 32 }, { base: 0xc000020a, prefix: 32 }]);
+  // Without ipv6, an IPv6 entry is refused (one line, exit 1, as any invalid combination).
+  const exit = process.exit;
+  const stderr = process.stderr.write;
+  let code: number | undefined;
+  let said = '';
+  process.exit = ((c?: number) => {
+    code = c;
+    throw new Error('exit');
+  }) as typeof process.exit;
+  process.stderr.write = ((text: string) => ((said += text), true)) as typeof process.stderr.write;
+  try {
+    t.throws(() => withFile(t, 'ignore-source = 2001:db8::/32\n'), { message: 'exit' });
+  } finally {
+    process.exit = exit;
+    process.stderr.write = stderr;
+  }
+  t.is(code, 1);
+  t.is(said, 'error: --ignore-source 2001:db8::/32 is an IPv6 network; IPv6 is watched only with --ipv6\n');
+});
+
 rootTest('the file sets values; the command line overrides them one by one', (t) => {
   const text = 'scan-delay = 5\nlog-count = 9\nstderr = yes\nuser = nobody\n';
   const fromFile = withFile(t, text);
@@ -423,7 +449,7 @@ test('the packaged file sets nothing, and shows every key', (t) => {
 });
 
 test('the packaged file\'s lines, uncommented, are valid, and show the defaults', (t) => {
-  const text = fs.readFileSync(PACKAGED, 'utf8').replace(/^#([a-z][a-z-]* = )/gm, '$1');
+  const text = fs.readFileSync(PACKAGED, 'utf8').replace(/^#([a-z][a-z0-9-]* = )/gm, '$1');
   const values = parseConfig(text, PACKAGED, buildProgram());
   const program = buildProgram();
   for (const v of values.values()) {

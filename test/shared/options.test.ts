@@ -28,6 +28,10 @@ test('no arguments: scanlogd\'s user, chroot, syslog socket and thresholds', (t)
     statsIntervalMs: null,
     // Pinned to scanlogd's literal values in params.test.ts.
     params: { ...DEFAULT_PARAMS },
+    // IPv4 TCP only, as scanlogd.
+    ipv6: false,
+    udp: false,
+    ephemeralPorts: null,
     ignoreSources: [],
     ignorePorts: [],
   });
@@ -84,6 +88,14 @@ const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<Detect
     {},
   ],
   [['--ignore-port', '21', '--ignore-port', '50000-51000'], { ignorePorts: [{ first: 21, last: 21 }, { first: 50000, last: 51000 }] }, {}],
+  [['--ipv6'], { ipv6: true }, {}],
+  [['--udp'], { udp: true }, {}],
+  [['--udp', '--ephemeral-ports', '49152-65535'], { udp: true, ephemeralPorts: { first: 49152, last: 65535 } }, {}],
+  [
+    ['--ipv6', '--ignore-source', '2001:db8::/32', '--ignore-source', '192.0.2.10'],
+    { ipv6: true, ignoreSources: [{ base6: Uint32Array.from([0x20010db8, 0, 0, 0]), prefix: 32 }, { base: 0xc000020a, prefix: 32 }] },
+    {},
+  ],
 ];
 
 for (const [argv, settings, params] of parsed) {
@@ -115,6 +127,8 @@ const reparsed: Array<[string, string[], number | null]> = [
   ['structured output on standard output', ['--foreground', '--json', '-'], null],
   ['structured events to syslog, and to a file', ['--json-syslog', '--json', '/var/log/scanlogd.json'], null],
   ['the keyed hash', ['--hash', 'keyed', '--hash-max', '256'], null],
+  ['IPv6 and UDP with the client port range', ['--ipv6', '--udp', '--ephemeral-ports', '32768-60999'], null],
+  ['UDP alone, one client port', ['--udp', '--ephemeral-ports', '40000'], null],
 ];
 
 for (const [name, argv, statusFd] of reparsed) {
@@ -176,6 +190,10 @@ const rejected: Array<[string[], string]> = [
   [['--config', 'scanlogd.conf'], "error: option '--config <path>' argument 'scanlogd.conf' is invalid. must be an absolute path."],
   [['--config', '/nonexistent/scanlogd.conf'], 'scanlogd: /nonexistent/scanlogd.conf: No such file or directory'],
   [['extra'], 'error: too many arguments. Expected 0 arguments but got 1.'],
+  [['--ignore-source', '2001:db8::/32'], 'error: --ignore-source 2001:db8::/32 is an IPv6 network; IPv6 is watched only with --ipv6'],
+  [['--ipv6', '--ignore-source', '2001:db8::1/32'], "error: option '--ignore-source <cidr>' argument '2001:db8::1/32' is invalid. has host bits set; the network is 2001:db8::/32."],
+  [['--ephemeral-ports', '32768-60999'], 'error: --ephemeral-ports needs --udp'],
+  [['--udp', '--ephemeral-ports', '60999-32768'], "error: option '--ephemeral-ports <first-last>' argument '60999-32768' is invalid. is a reversed range; write 32768-60999."],
 ];
 
 for (const [args, line] of rejected) {
@@ -196,7 +214,7 @@ test('scanlogd --help: exit 0, usage with the threshold options, hidden role opt
   for (const option of [
     '--foreground', '--user <name>', '--chroot <dir>', '--syslog-socket <path>', '--pidfile <path>', '--stderr', '--hash-size <n>',
     '--config <path>', '--preset <name>', '--ignore-source <cidr>', '--ignore-port <port[-port]>',
-    '--json <path>', '--stats-interval <seconds>', '--interface <name>', '--promisc',
+    '--json <path>', '--stats-interval <seconds>', '--interface <name>', '--promisc', '--ipv6', '--udp', '--ephemeral-ports <first-last>',
   ]) {
     t.true(r.stdout.includes(option), option);
   }

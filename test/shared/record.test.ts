@@ -3,16 +3,22 @@
 
 import test from 'ava';
 import {
+  RECORD6_SIZE,
   RECORD_SIZE,
   RecordError,
   RecordType,
   decode,
   decodeAt,
+  emptyPacketScratch,
   encode,
   encodeInto,
   type ChannelRecord,
   type CountersRecord,
+  type Packet6Record,
   type PacketRecord,
+  type UdpRecord,
+  MAX_RECORD_SIZE,
+  recordSize,
 } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
 import { Xorshift32 } from './xorshift.js';
@@ -82,7 +88,7 @@ test('decodeAt fills a caller-supplied object and rejects a truncated tail', (t)
   const v = golden[3]!;
   const into: PacketRecord = { type: 'packet', saddr: 9, daddr: 9, sport: 9, dport: 9, flags: 9, tos: 9, ttl: 9, time: 9 };
   const buf = Buffer.concat([Buffer.alloc(3), Buffer.from(v.hex, 'hex')]);
-  t.is(decodeAt(buf, 3, into), into);
+  t.is(decodeAt(buf, 3, { ...emptyPacketScratch(), packet: into }), into);
   t.deepEqual(into, v.record);
   const err = t.throws(() => decodeAt(buf, 4), { instanceOf: RecordError });
   t.is(err?.message, 'truncated record: 19 of 20 bytes');
@@ -98,7 +104,7 @@ for (const length of [0, 19, 21, 40]) {
   });
 }
 
-for (const type of [0, 4, 255]) {
+for (const type of [0, 6, 255]) {
   test(`decode rejects type byte ${type}`, (t) => {
     const buf = Buffer.from(golden[0]!.hex, 'hex');
     buf[15] = type;
@@ -108,7 +114,7 @@ for (const type of [0, 4, 255]) {
 }
 
 test('the type byte of each kind of record', (t) => {
-  t.deepEqual(RecordType, { packet: 1, loss: 2, counters: 3 });
+  t.deepEqual(RecordType, { packet: 1, loss: 2, counters: 3, udp: 4, packet6: 5 });
 });
 
 const outOfRange: Array<[Exclude<keyof PacketRecord, 'type'>, number]> = [
@@ -140,28 +146,59 @@ for (const [field, value] of outOfRange) {
 
 /**
  * The rule decode must follow, written independently of it: a packet record is any
- * bytes with type 1; a loss record has zeros in bytes 4-14; a counters record has a
- * log byte of 0 or 1 and zeros in bytes 13-14; no other type exists.
+ * 20 bytes with type 1; a loss record has zeros in bytes 4-14; a counters record has a
+ * log byte of 0 or 1 and zeros in bytes 13-14; a UDP record (type 4) has a zero flags
+ * byte (12); an IPv6 record (type 5) is 52 bytes, with protocol byte 7 of 6 or 17,
+ * zeros in bytes 8-14, and, for 17, a zero flags byte (4); no other type exists.
+ * Returns the record's size, or 0 when the bytes at `offset` are no valid record.
  */
-function isValidRecord(buf: Buffer, offset = 0): boolean {
+function validSize(buf: Buffer, offset = 0): number {
   const zeros = (from: number): boolean => buf.subarray(offset + from, offset + 15).every((b) => b === 0);
   switch (buf[offset + 15]) {
     case 1:
-      return true;
+      return 20;
     case 2:
-      return zeros(4);
+      return zeros(4) ? 20 : 0;
     case 3:
-      return (buf[offset + 12] as number) <= 1 && zeros(13);
+      return (buf[offset + 12] as number) <= 1 && zeros(13) ? 20 : 0;
+    case 4:
+      return buf[offset + 12] === 0 ? 20 : 0;
+    case 5: {
+      const proto = buf[offset + 7];
+      if ((proto !== 6 && proto !== 17) || !zeros(8) || (proto === 17 && buf[offset + 4] !== 0)) return 0;
+      return 52;
+    }
     default:
-      return false;
+      return 0;
   }
 }
 
-/** Random 20-byte records, each type common enough to exercise every accepting path. */
-function randomRecordBytes(rng: Xorshift32): Buffer {
+const isValidRecord = (buf: Buffer, offset = 0): boolean => validSize(buf, offset) === 20;
+
+/** A 52-byte IPv6 record: mostly valid, TCP or UDP, with a field broken now and then. */
+function random6Bytes(rng: Xorshift32): Buffer {
+  const buf = rng.bytes(RECORD6_SIZE);
+  buf.fill(0, 8, 15);
+  buf[15] = 5;
+  buf[7] = rng.below(2) === 0 ? 6 : 17;
+  if (buf[7] === 17) buf[4] = 0;
+  if (rng.below(4) === 0) buf[rng.between(4, 14)] = rng.below(256);
+  return buf;
+}
+
+/**
+ * Random records, each type common enough to exercise every accepting path; 52 bytes
+ * for an IPv6 head when `ipv6`, otherwise always 20.
+ */
+function randomRecordBytes(rng: Xorshift32, ipv6 = false): Buffer {
+  const pick = rng.below(ipv6 ? 12 : 10);
+  if (pick >= 10) return random6Bytes(rng);
   const buf = rng.bytes(RECORD_SIZE);
-  const pick = rng.below(8);
-  if (pick < 3) buf[15] = 1;
+  if (pick === 8) {
+    buf[12] = rng.below(4) === 0 ? rng.below(256) : 0;
+    buf[15] = 4;
+  } else if (pick === 9) buf[15] = rng.below(2) === 0 ? 5 : rng.between(6, 255);
+  else if (pick < 3) buf[15] = 1;
   else if (pick === 3) {
     buf.fill(0, 4, 15);
     buf[15] = 2;
@@ -175,7 +212,7 @@ function randomRecordBytes(rng: Xorshift32): Buffer {
 
 test('fuzz: decode of 100000 random 20-byte buffers throws only RecordError, exactly when the bytes are no valid record', (t) => {
   const rng = new Xorshift32(0x5ca111);
-  const decoded = { packet: 0, loss: 0, counters: 0 };
+  const decoded = { packet: 0, udp: 0, packet6: 0, loss: 0, counters: 0 };
   let rejected = 0;
   let wrong = '';
   for (let i = 0; i < 100000 && wrong === ''; i++) {
@@ -193,8 +230,8 @@ test('fuzz: decode of 100000 random 20-byte buffers throws only RecordError, exa
     }
   }
   t.is(wrong, '');
-  t.is(decoded.packet + decoded.loss + decoded.counters + rejected, 100000);
-  t.true(decoded.packet > 30000 && decoded.loss > 10000 && decoded.counters > 10000 && rejected > 30000, JSON.stringify({ decoded, rejected }));
+  t.is(decoded.packet + decoded.udp + decoded.loss + decoded.counters + rejected, 100000);
+  t.true(decoded.packet > 25000 && decoded.udp > 5000 && decoded.loss > 5000 && decoded.counters > 5000 && rejected > 30000, JSON.stringify({ decoded, rejected }));
 });
 
 test('fuzz: decode of random-length buffers throws only RecordError', (t) => {
@@ -225,11 +262,28 @@ function randomChunks(rng: Xorshift32, stream: Buffer): Buffer[] {
 }
 
 function randomRecord(rng: Xorshift32): ChannelRecord {
-  switch (rng.below(3)) {
+  switch (rng.below(5)) {
     case 0:
       return { type: 'loss', count: rng.next(), time: rng.next() };
     case 1:
       return { type: 'counters', packets: rng.next(), dropped: rng.next(), rejected: rng.next(), log: rng.below(2) === 1, time: rng.next() };
+    case 2: {
+      const protocol = rng.below(2) === 0 ? 'tcp' : 'udp';
+      return {
+        type: 'packet6',
+        protocol,
+        saddr: Uint32Array.from([rng.next(), rng.next(), rng.next(), rng.next()]),
+        daddr: Uint32Array.from([rng.next(), rng.next(), rng.next(), rng.next()]),
+        sport: rng.below(65536),
+        dport: rng.below(65536),
+        flags: protocol === 'udp' ? 0 : rng.below(256),
+        tos: rng.below(256),
+        ttl: rng.below(256),
+        time: rng.next(),
+      };
+    }
+    case 3:
+      return { type: 'udp', saddr: rng.next(), daddr: rng.next(), sport: rng.below(65536), dport: rng.below(65536), flags: 0, tos: rng.below(256), ttl: rng.below(256), time: rng.next() };
     default:
       return {
         type: 'packet',
@@ -252,10 +306,11 @@ test('fuzz: RecordReader gives back every valid record, in order, whatever the c
     const reader = new RecordReader();
     const got: ChannelRecord[] = [];
     for (const chunk of randomChunks(rng, Buffer.concat(sent.map(encode)))) {
-      reader.push(chunk, (r) => got.push({ ...r }));
+      // The IPv6 addresses are reused arrays too: copy them.
+      reader.push(chunk, (r) => got.push(r.type === 'packet6' ? { ...r, saddr: r.saddr.slice(), daddr: r.daddr.slice() } : { ...r }));
     }
     t.deepEqual(got, sent);
-    t.is(reader.received, sent.filter((r) => r.type === 'packet').length);
+    t.is(reader.received, sent.filter((r) => r.type === 'packet' || r.type === 'udp' || r.type === 'packet6').length);
     t.is(reader.pending, 0);
   }
 });
@@ -265,25 +320,37 @@ test('fuzz: RecordReader on random bytes throws only RecordError, at the first r
   let wrong = '';
   let failures = 0;
   for (let round = 0; round < 100000 / 50 && wrong === ''; round++) {
-    const complete = rng.between(0, 50);
     const stream = Buffer.concat([
-      ...Array.from({ length: complete }, () => (rng.below(40) === 0 ? rng.bytes(RECORD_SIZE) : randomRecordBytes(rng))),
+      ...Array.from({ length: rng.between(0, 50) }, () => (rng.below(40) === 0 ? rng.bytes(RECORD_SIZE) : randomRecordBytes(rng, true))),
       rng.bytes(rng.below(RECORD_SIZE)),
     ]);
+    // The model: walk the stream record by record; a head that is no valid record's
+    // is the first bad one, a record cut off at the end waits.
     let firstBad = -1;
-    for (let i = 0; i < complete; i++) {
-      if (!isValidRecord(stream, i * RECORD_SIZE)) {
-        firstBad = i;
+    let complete = 0;
+    let at = 0;
+    while (at + RECORD_SIZE <= stream.length) {
+      const type = stream[at + 15] as number;
+      const size = type === 5 ? 52 : type >= 1 && type <= 4 ? 20 : 0;
+      if (size === 0) {
+        firstBad = complete;
         break;
       }
+      if (at + size > stream.length) break;
+      if (validSize(stream, at) === 0) {
+        firstBad = complete;
+        break;
+      }
+      complete++;
+      at += size;
     }
     const reader = new RecordReader();
     let records = 0;
     try {
       for (const chunk of randomChunks(rng, stream)) reader.push(chunk, () => records++);
       if (firstBad !== -1) wrong = `accepted a bad record at index ${firstBad}`;
-      else if (records !== complete) wrong = `gave ${records} records`;
-      else if (reader.pending !== stream.length % RECORD_SIZE) wrong = `left ${reader.pending} pending`;
+      else if (records !== complete) wrong = `gave ${records} records, expected ${complete}`;
+      else if (reader.pending !== stream.length - at) wrong = `left ${reader.pending} pending, expected ${stream.length - at}`;
     } catch (err) {
       failures++;
       if (!(err instanceof RecordError)) wrong = `threw ${String(err)}`;
@@ -351,4 +418,130 @@ test('encode refuses counts that do not fit 32 bits', (t) => {
     message: `record field packets out of range: ${2 ** 32}`,
   });
   t.throws(() => encode({ type: 'loss', count: -1, time: 0 }), { instanceOf: RecordError, message: 'record field count out of range: -1' });
+});
+
+// ---------------------------------------------------------------------------
+// The UDP (IPv4) and IPv6 records: --udp and --ipv6 only.
+
+const udpGolden: Array<{ name: string; record: UdpRecord; hex: string }> = [
+  {
+    name: 'UDP 198.18.0.2:53 -> 198.18.0.1:7, TTL 64',
+    record: { type: 'udp', saddr: 0xc6120002, daddr: 0xc6120001, sport: 53, dport: 7, flags: 0, tos: 0, ttl: 64, time: 0x01020304 },
+    hex: hex('c6120002', 'c6120001', '0035', '0007', '00', '00', '40', '04', '01020304'),
+  },
+  {
+    name: 'UDP with every other field at its maximum',
+    record: { type: 'udp', saddr: 0xffffffff, daddr: 0xffffffff, sport: 0xffff, dport: 0xffff, flags: 0, tos: 0xff, ttl: 0xff, time: 0xffffffff },
+    hex: hex('ffffffff', 'ffffffff', 'ffff', 'ffff', '00', 'ff', 'ff', '04', 'ffffffff'),
+  },
+];
+
+/** IPv6 fields in layout order: sport dport flags tclass hlim protocol zeros type time saddr daddr. */
+const packet6Golden: Array<{ name: string; record: Packet6Record; hex: string }> = [
+  {
+    name: 'TCP SYN [2001:db8::2]:40000 -> 2001:db8::1 port 22, hop limit 64',
+    record: {
+      type: 'packet6', protocol: 'tcp', saddr: Uint32Array.from([0x20010db8, 0, 0, 2]), daddr: Uint32Array.from([0x20010db8, 0, 0, 1]),
+      sport: 40000, dport: 22, flags: 0x02, tos: 0, ttl: 64, time: 0x01020304,
+    },
+    hex: hex('9c40', '0016', '02', '00', '40', '06', '00'.repeat(7), '05', '01020304', '20010db8' + '00000000'.repeat(2) + '00000002', '20010db8' + '00000000'.repeat(2) + '00000001'),
+  },
+  {
+    name: 'UDP fd00:5c::2:53 -> fd00:5c::1 port 7, traffic class b8, hop limit 255',
+    record: {
+      type: 'packet6', protocol: 'udp', saddr: Uint32Array.from([0xfd00005c, 0, 0, 2]), daddr: Uint32Array.from([0xfd00005c, 0, 0, 1]),
+      sport: 53, dport: 7, flags: 0, tos: 0xb8, ttl: 255, time: 0x80000000,
+    },
+    hex: hex('0035', '0007', '00', 'b8', 'ff', '11', '00'.repeat(7), '05', '80000000', 'fd00005c' + '00000000'.repeat(2) + '00000002', 'fd00005c' + '00000000'.repeat(2) + '00000001'),
+  },
+  {
+    name: 'TCP with every field at its maximum',
+    record: {
+      type: 'packet6', protocol: 'tcp', saddr: Uint32Array.from([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]), daddr: Uint32Array.from([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]),
+      sport: 0xffff, dport: 0xffff, flags: 0xff, tos: 0xff, ttl: 0xff, time: 0xffffffff,
+    },
+    hex: hex('ffff', 'ffff', 'ff', 'ff', 'ff', '06', '00'.repeat(7), '05', 'ffffffff', 'ff'.repeat(32)),
+  },
+];
+
+for (const v of [...udpGolden, ...packet6Golden]) {
+  test(`golden vector, both ways: ${v.name}`, (t) => {
+    t.is(v.hex.length, 2 * (v.record.type === 'packet6' ? RECORD6_SIZE : RECORD_SIZE));
+    t.is(encode(v.record).toString('hex'), v.hex);
+    t.deepEqual(decode(Buffer.from(v.hex, 'hex')), v.record);
+  });
+}
+
+test('the IPv4 TCP record is unchanged: 20 bytes, type 1, the same golden bytes', (t) => {
+  t.is(RECORD_SIZE, 20);
+  t.is(encode(golden[0]!.record).toString('hex'), 'c6120002c6120001ec5c00160200400101020304');
+});
+
+test('a UDP record with a flags byte is refused both ways', (t) => {
+  const buf = Buffer.from(udpGolden[0]!.hex, 'hex');
+  buf[12] = 0x02;
+  t.throws(() => decode(buf), { instanceOf: RecordError, message: 'udp record of a UDP datagram has flags 2' });
+  t.throws(() => encode({ ...udpGolden[0]!.record, flags: 2 }), { instanceOf: RecordError, message: 'a UDP record has no flags: 2' });
+  t.throws(() => encode({ ...packet6Golden[1]!.record, flags: 0x10 }), { instanceOf: RecordError, message: 'a UDP record has no flags: 16' });
+});
+
+test('an IPv6 record is refused with a protocol other than 6 or 17, a stray byte, a UDP flags byte, or short', (t) => {
+  const good = Buffer.from(packet6Golden[0]!.hex, 'hex');
+  for (const proto of [0, 1, 7, 16, 18, 58, 255]) {
+    const buf = Buffer.from(good);
+    buf[7] = proto;
+    t.throws(() => decode(buf), { instanceOf: RecordError, message: `packet6 record protocol ${proto} is neither TCP nor UDP` });
+  }
+  for (let i = 8; i < 15; i++) {
+    const buf = Buffer.from(good);
+    buf[i] = 1;
+    t.throws(() => decode(buf), { instanceOf: RecordError, message: `packet6 record byte ${i} is not zero` });
+  }
+  const udp = Buffer.from(packet6Golden[1]!.hex, 'hex');
+  udp[4] = 0x12;
+  t.throws(() => decode(udp), { instanceOf: RecordError, message: 'packet6 record of a UDP datagram has flags 18' });
+  for (const length of [20, 51, 53]) {
+    const buf = Buffer.alloc(length);
+    good.copy(buf, 0, 0, Math.min(length, good.length));
+    t.throws(() => decode(buf), { instanceOf: RecordError, message: `a record is 52 bytes, not ${length}` });
+  }
+  t.throws(() => decodeAt(good.subarray(0, 40), 0), { instanceOf: RecordError, message: 'truncated record: 40 of 52 bytes' });
+  t.throws(() => encode({ ...packet6Golden[0]!.record, saddr: new Uint32Array(3) }), { instanceOf: RecordError, message: 'record field saddr has 3 words, not 4' });
+  t.throws(() => encodeInto(packet6Golden[0]!.record, Buffer.alloc(60), 9), { instanceOf: RecordError, message: 'no room for a record at offset 9 of 60 bytes' });
+});
+
+test('recordSize: 20 for types 1-4, 52 for type 5, 0 for any other', (t) => {
+  const sizes = Array.from({ length: 256 }, (_, type) => recordSize(type));
+  t.deepEqual(sizes.slice(0, 7), [0, 20, 20, 20, 20, 52, 0]);
+  t.true(sizes.slice(6).every((s) => s === 0));
+  t.is(MAX_RECORD_SIZE, 52);
+});
+
+test('fuzz: decode of 100000 random 52-byte IPv6 records throws only RecordError, exactly when the bytes are no valid record', (t) => {
+  const rng = new Xorshift32(0x6006);
+  const decoded = { tcp: 0, udp: 0 };
+  let rejected = 0;
+  let wrong = '';
+  for (let i = 0; i < 100000 && wrong === ''; i++) {
+    const buf = random6Bytes(rng);
+    // Now and then another type byte: a 52-byte buffer is then never a valid record.
+    if (rng.below(16) === 0) buf[15] = rng.below(256);
+    testOne(buf);
+  }
+  function testOne(buf: Buffer): void {
+    const valid = buf[15] === 5 && validSize(buf) === RECORD6_SIZE;
+    try {
+      const r = decode(buf);
+      if (!valid) wrong = `accepted ${buf.toString('hex')}`;
+      else if (encode(r).compare(buf) !== 0) wrong = `round trip changed ${buf.toString('hex')}`;
+      if (r.type === 'packet6') decoded[r.protocol]++;
+      else wrong = `decoded type ${r.type}`;
+    } catch (err) {
+      if (!(err instanceof RecordError)) wrong = `threw ${String(err)}`;
+      else if (valid) wrong = `rejected ${buf.toString('hex')}: ${err.message}`;
+      rejected++;
+    }
+  }
+  t.is(wrong, '');
+  t.true(decoded.tcp > 10000 && decoded.udp > 10000 && rejected > 10000, JSON.stringify({ decoded, rejected }));
 });

@@ -16,6 +16,7 @@ declare module 'raw-socket' {
     ): this;
   }
   const Protocol: { TCP: number; None: number };
+  const AddressFamily: { IPv4: number; IPv6: number };
   function createSocket(options: { protocol?: number; addressFamily?: number; bufferSize?: number }): Socket;
   function createChecksum(...parts: Buffer[]): number;
 }

@@ -1,0 +1,81 @@
+// Floods with --ipv6 --udp, from the load generator (harness/gen/flood.c): a million
+// spoofed-source IPv6 SYNs, and a million spoofed UDP datagrams over IPv4 and IPv6;
+// both processes stay up with flat memory, and a real scan is still seen after.
+
+import test, { type ExecutionContext } from 'ava';
+import fs = require('node:fs');
+import { isRoot, runIn, sleep, waitFor } from '../../harness/netns.js';
+import { isAlive } from '../../harness/daemon.js';
+import { startScene, type Scene } from '../../harness/testbed-daemon.js';
+import { buildGenerator, killStarted, runFlood, type FloodResult, type FloodSpec } from '../../harness/generator.js';
+import { cpuTime, memory } from '../../harness/proc.js';
+
+const haveCompiler = fs.existsSync('/usr/bin/gcc');
+const rootTest = isRoot && haveCompiler ? test.serial : test.serial.skip;
+if (!isRoot || !haveCompiler) console.log('IPv6 and UDP flood tests skipped: they need root and gcc (for the load generator)');
+
+if (isRoot && haveCompiler) {
+  test.before(() => {
+    buildGenerator();
+  });
+  test.after.always(() => killStarted());
+}
+
+const setup = (t: ExecutionContext): Promise<Scene> => startScene(t, ['--ipv6', '--udp'], { beforeKill: killStarted, ipv6: true });
+const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
+
+/**
+ * Floods with `spec(count)`: 10^4 to warm up, then 10^6; checks both processes' memory
+ * between the two and that both are alive. Bad checksums keep the target from answering.
+ */
+async function flood(t: ExecutionContext, scene: Scene, spec: (count: number) => FloodSpec): Promise<FloodResult> {
+  const { capturePid, monitorPid } = await scene.daemon.ready();
+  const cpu = (): number => cpuTime(capturePid).schedUs + cpuTime(monitorPid).schedUs;
+  const warm = await runFlood(scene.bed.scanner, spec(10000));
+  await sleep(500);
+  const cpu1 = cpu();
+  const after1e4 = { capture: memory(capturePid), monitor: memory(monitorPid) };
+  const big = await runFlood(scene.bed.scanner, spec(1000000));
+  await sleep(1000);
+  const cpu2 = cpu();
+  const after1e6 = { capture: memory(capturePid), monitor: memory(monitorPid) };
+  t.log(`${big.mode}: sent ${warm.sent} then ${big.sent} packets (${Math.round(big.pps)} packets/s); CPU of both processes ${((cpu2 - cpu1) / big.sent).toFixed(2)} us/packet`);
+  for (const side of ['capture', 'monitor'] as const) {
+    t.log(`${side}: RSS ${mb(after1e4[side].rssKb)} after 10^4, ${mb(after1e6[side].rssKb)} after 10^6`);
+    t.true(after1e6[side].rssKb - after1e4[side].rssKb < 24 * 1024, `${side} grew by ${mb(after1e6[side].rssKb - after1e4[side].rssKb)}`);
+  }
+  t.true(big.sent >= 1000000, `the generator sent only ${big.sent}`);
+  t.true(isAlive(capturePid) && isAlive(monitorPid));
+  // The counters say the packets reached the daemon (the capture process saw them).
+  const before = scene.syslog.datagrams.length;
+  process.kill(capturePid, 'SIGUSR1');
+  const counters = await waitFor('a counters line', () => scene.syslog.messages().slice(before).find((m) => m.startsWith('counters:')), 5000);
+  t.log(counters);
+  t.true(Number(/packets_seen=(\d+)/.exec(counters)?.[1]) >= 500000, counters);
+  return big;
+}
+
+async function scanSeen(t: ExecutionContext, scene: Scene, nmapArgs: string[], source: RegExp): Promise<void> {
+  const before = scene.syslog.datagrams.length;
+  const r = await runIn(scene.bed.scanner, 'nmap', ['-n', '-Pn', '--max-retries', '0', '--host-timeout', '30s', ...nmapArgs], 60000);
+  t.is(r.code, 0, r.stderr);
+  const line = await waitFor('the scan in syslog', () => scene.syslog.messages().slice(before).find((m) => source.test(m)), 15000);
+  t.log(line);
+}
+
+rootTest('a million spoofed-source IPv6 SYNs: both processes stay up, memory stays flat, an nmap -6 scan is seen after', async (t) => {
+  const scene = await setup(t);
+  const { bed } = scene;
+  await flood(t, scene, (count) => ({ mode: 'syn', dst: '', dst6: bed.targetAddr6, srcNet6: 'fd00:5d::', checksum: 'bad', rate: 0, count, seconds: 40, seed: 17 }));
+  await scanSeen(t, scene, ['-6', '-sS', '-p', '1-100', bed.targetAddr6], new RegExp(`^\\[${bed.scannerAddr6}\\]:\\d+ to `));
+});
+
+rootTest('a million spoofed UDP datagrams (IPv4, then 10^5 over IPv6): both processes stay up, memory stays flat, nmap -sU is seen after', async (t) => {
+  const scene = await setup(t);
+  const { bed } = scene;
+  await flood(t, scene, (count) => ({ mode: 'udp', dst: bed.targetAddr, srcNet: '198.19.0.0/16', checksum: 'bad', rate: 0, count, seconds: 40, seed: 19 }));
+  const six = await runFlood(bed.scanner, { mode: 'udp', dst: '', dst6: bed.targetAddr6, srcNet6: 'fd00:5d::', checksum: 'bad', rate: 0, count: 100000, seconds: 20, seed: 23 });
+  t.true(six.sent >= 100000);
+  await sleep(4000);
+  await scanSeen(t, scene, ['-sU', '-p', '1-40', bed.targetAddr], new RegExp(`^${bed.scannerAddr.replace(/\./g, '\\.')}:\\d+ to .* UDP`));
+});
