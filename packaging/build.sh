@@ -98,19 +98,23 @@ mkdir -p "$APP/build/Release"
 mv "$BUILD/rawrecv.node" "$BUILD/procctl.node" "$APP/build/Release/"
 find "$APP" -depth -type d -empty -delete
 # As distributions do: no PATH lookup for the interpreter, no symbols in the addons.
-sed -i '1s|^#!/usr/bin/env node$|#!/usr/bin/node|' "$APP/bin/scanlogd.js"
+sed -i '1s|^#!/usr/bin/env node$|#!/usr/bin/node|' "$APP/bin/scanlogd.js" "$APP/bin/scanlogd-notify"
 find "$NM" "$APP/build" -name '*.node' -exec strip --strip-unneeded {} +
 find "$APP" -type d -exec chmod 0755 {} +
 find "$APP" -type f -exec chmod 0644 {} +
-chmod 0755 "$APP/bin/scanlogd.js"
+chmod 0755 "$APP/bin/scanlogd.js" "$APP/bin/scanlogd-notify"
 
 # What the package will run must load: the entry point and every addon.
 [ "$(node "$APP/bin/scanlogd.js" --version)" = "$VERSION" ] || fail "the staged daemon does not run"
+[ "$(node "$APP/bin/scanlogd-notify" --version)" = "$VERSION" ] || fail "the staged notifier does not run"
 (cd "$APP" && node -e 'for (const m of ["./build/Release/rawrecv.node", "./build/Release/procctl.node", "posix", "unix-dgram", "commander", "pcap/build/Release/pcap_binding.node"]) require(m)') ||
 	fail "a staged module does not load"
 
 cp packaging/scanlogd.sh packaging/scanlogd.8 packaging/scanlogd.service packaging/scanlogd.default \
-	packaging/scanlogd.conf packaging/scanlogd.sysusers packaging/debian/copyright packaging/rpm/README.rpm "$SRC/"
+	packaging/scanlogd.conf packaging/scanlogd.sysusers packaging/debian/copyright packaging/rpm/README.rpm \
+	packaging/scanlogd-notify.sh packaging/scanlogd-notify.8 packaging/scanlogd-notify.service packaging/scanlogd-notify.init \
+	packaging/scanlogd-notify.default packaging/scanlogd-notify.conf packaging/scanlogd-notify.sysusers \
+	packaging/scanlogd.rsyslog packaging/scanlogd.logrotate "$SRC/"
 cp -R packaging/fail2ban packaging/rsyslog "$SRC/"
 
 # RPM: from a tarball of the staged tree.
@@ -132,6 +136,9 @@ cp -R packaging/debian "$SRC/debian"
 cp packaging/scanlogd.init "$SRC/debian/$PKG.scanlogd.init"
 cp packaging/scanlogd.default "$SRC/debian/$PKG.scanlogd.default"
 cp packaging/scanlogd.service "$SRC/debian/$PKG.scanlogd.service"
+cp packaging/scanlogd-notify.init "$SRC/debian/$PKG.scanlogd-notify.init"
+cp packaging/scanlogd-notify.default "$SRC/debian/$PKG.scanlogd-notify.default"
+cp packaging/scanlogd-notify.service "$SRC/debian/$PKG.scanlogd-notify.service"
 (cd "$SRC" && NODE_MAJOR=$NODE_MAJOR dpkg-buildpackage --build=binary --no-sign >"$BUILD/dpkg-buildpackage.log" 2>&1) || {
 	cat "$BUILD/dpkg-buildpackage.log" >&2
 	fail "dpkg-buildpackage failed"

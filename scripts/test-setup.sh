@@ -1,7 +1,8 @@
 #!/bin/sh
 # Prepares this machine for the integration tests (as root): Debian's scanners and
-# network tools, the scanlogd account and chroot directories, and the reference
-# scanlogd 2.2.8 unpacked (not installed) into .reference/. Does only what is missing.
+# network tools, an MTA, the scanlogd and scanlogd-notify accounts, the chroot
+# directories, and the reference scanlogd 2.2.8 unpacked (not installed) into
+# .reference/. Does only what is missing.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,9 @@ for pair in nmap:nmap hping3:hping3 ip:iproute2 unshare:util-linux mknod:coreuti
 done
 # RELP for rsyslog (the fleet test's forwarding): a module, not a command.
 dpkg -s rsyslog-relp >/dev/null 2>&1 || need="$need rsyslog-relp"
+# A real MTA behind /usr/sbin/sendmail for scanlogd-notify's mail channel; it delivers
+# to local mailboxes only (Debian's default "local" configuration).
+dpkg -s exim4-daemon-light >/dev/null 2>&1 || need="$need exim4-daemon-light"
 if [ -n "$need" ]; then
 	echo "test-setup: installing$need"
 	apt-get update -qq
@@ -40,6 +44,12 @@ if ! getent passwd scanlogd >/dev/null; then
 	groupadd --system scanlogd 2>/dev/null || true
 	useradd --system --gid scanlogd --home-dir /nonexistent --no-create-home \
 		--shell /usr/sbin/nologin scanlogd
+fi
+# scanlogd-notify refuses root: the tests run it as this account, as the packages do.
+if ! getent passwd scanlogd-notify >/dev/null; then
+	groupadd --system scanlogd-notify 2>/dev/null || true
+	useradd --system --gid scanlogd-notify --home-dir /nonexistent --no-create-home \
+		--shell /usr/sbin/nologin scanlogd-notify
 fi
 # Ours chroots to /var/empty; Debian's build of the reference to /run/scanlogd/empty.
 install -d -o root -g root -m 0755 /var/empty /run/scanlogd /run/scanlogd/empty

@@ -51,8 +51,8 @@ export function syslogTimestamp(d: Date): string {
 }
 
 /** The datagram written to /dev/log: priority, time stamp, ident, message; no pid. */
-export function syslogDatagram(message: string, when: Date, priority: number): Buffer {
-  return Buffer.from(`<${priority}>${syslogTimestamp(when)} ${SYSLOG_IDENT}: ${message}`, 'latin1');
+export function syslogDatagram(message: string, when: Date, priority: number, ident = SYSLOG_IDENT): Buffer {
+  return Buffer.from(`<${priority}>${syslogTimestamp(when)} ${ident}: ${message}`, 'latin1');
 }
 
 class SyslogConnectError extends Error {

@@ -113,10 +113,11 @@ export function parseConfig(text: string, file: string, program: Command): Map<s
 /**
  * Reads a configuration file that only root can have written: the file and every
  * directory above it owned by root and writable by no one else (anyone who could
- * change it could choose the user, the chroot, or what is never logged). Returns null
- * when an optional file does not exist.
+ * change it could choose the user, the chroot, or what is never logged). A file that
+ * holds `secrets` must also be unreadable by others. Returns null when an optional
+ * file does not exist.
  */
-export function readConfigFile(file: string, required: boolean): string | null {
+export function readConfigFile(file: string, required: boolean, secrets = false): string | null {
   let real: string;
   try {
     real = fs.realpathSync(file);
@@ -138,6 +139,9 @@ export function readConfigFile(file: string, required: boolean): string | null {
     if (!st.isFile()) throw new ConfigError(`${file}: not a regular file`);
     const problem = notRootOnly(st);
     if (problem !== null) throw new ConfigError(`${file}: ${problem}`);
+    if (secrets && (st.mode & 0o004) !== 0) {
+      throw new ConfigError(`${file}: readable by others (mode ${(st.mode & 0o7777).toString(8)}); it holds tokens and passwords: chmod o-r`);
+    }
     if (st.size > MAX_CONFIG_BYTES) throw new ConfigError(`${file}: larger than ${MAX_CONFIG_BYTES} bytes`);
     const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
     let length = 0;

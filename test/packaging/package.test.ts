@@ -12,6 +12,7 @@ import { listenSyslog, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog
 import { REPO, childrenOf, commandLine, isAlive, readStatus, userIds } from '../../harness/daemon.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 import { startScene } from '../../harness/testbed-daemon.js';
+import { NOTIFY_USER, appendEvents, makeNotifyDir, scanLine, startEndpoint, writeConfig } from '../helpers/notify.js';
 
 const enabled = process.env['SCANLOGD_PACKAGING_TESTS'] === '1';
 const rootTest = enabled && isRoot ? test.serial : test.serial.skip;
@@ -30,6 +31,12 @@ const SENDER = path.join(REPO, 'dist', 'test', 'helpers', 'send-packets.js');
  * page yet (URL), and rpmlint 2.4.0 records the man section instead of the page name,
  * so it reports every binary as lacking a manual page.
  */
+/** The notifier's files, the same in both packages. */
+const NOTIFY_FILES = [
+  '/usr/sbin/scanlogd-notify', '/etc/scanlogd-notify.conf', '/usr/share/man/man8/scanlogd-notify.8.gz',
+  '/etc/rsyslog.d/60-scanlogd.conf', '/etc/logrotate.d/scanlogd-ts',
+];
+
 const LINTIAN_WARNINGS = new Set(['initial-upload-closes-no-bugs']);
 const RPMLINT_WARNINGS = new Set(['no-url-tag', 'no-manual-page-for-binary']);
 
@@ -91,6 +98,8 @@ const FORBIDDEN = [
 /** Where the daemon lives in the package: the same tree in the .deb and the .rpm. */
 const APP_REQUIRED = [
   '/usr/lib/scanlogd/bin/scanlogd.js',
+  '/usr/lib/scanlogd/bin/scanlogd-notify',
+  '/usr/lib/scanlogd/dist/src/notify/main.js',
   '/usr/lib/scanlogd/package.json',
   '/usr/lib/scanlogd/dist/src/cli.js',
   '/usr/lib/scanlogd/node_modules/commander/package.json',
@@ -347,6 +356,7 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
     '/usr/share/man/man8/scanlogd.8.gz', `/usr/share/doc/${PKG}/copyright`, `/usr/share/doc/${PKG}/changelog.Debian.gz`,
     '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf',
     `/usr/share/doc/${PKG}/examples/rsyslog/scanlogd-forward.conf`, `/usr/share/doc/${PKG}/examples/rsyslog/scanlogd-collector.conf`,
+    ...NOTIFY_FILES, '/etc/init.d/scanlogd-notify', '/etc/default/scanlogd-notify', '/lib/systemd/system/scanlogd-notify.service',
   ]) {
     t.true(paths.includes(p), `${p} is missing from the .deb`);
   }
@@ -354,7 +364,9 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
   t.deepEqual(paths.filter((p) => p.startsWith('/usr/lib/debug')), []);
   const conffiles = ok('sh', ['-c', 'dpkg-deb --ctrl-tarfile "$0" | tar -xO ./conffiles', deb]).trim().split('\n').sort();
   t.deepEqual(conffiles, [
-    '/etc/default/scanlogd', '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf', '/etc/init.d/scanlogd', '/etc/scanlogd.conf',
+    '/etc/default/scanlogd', '/etc/default/scanlogd-notify', '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf',
+    '/etc/init.d/scanlogd', '/etc/init.d/scanlogd-notify', '/etc/logrotate.d/scanlogd-ts', '/etc/rsyslog.d/60-scanlogd.conf',
+    '/etc/scanlogd-notify.conf', '/etc/scanlogd.conf',
   ]);
 });
 
@@ -365,6 +377,8 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
     ...APP_REQUIRED, '/usr/sbin/scanlogd', '/usr/lib/systemd/system/scanlogd.service', '/usr/lib/sysusers.d/scanlogd.conf',
     '/etc/sysconfig/scanlogd', '/etc/scanlogd.conf', '/usr/share/man/man8/scanlogd.8.gz',
     '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf',
+    ...NOTIFY_FILES, '/usr/lib/systemd/system/scanlogd-notify.service', '/usr/lib/sysusers.d/scanlogd-notify.conf', '/etc/sysconfig/scanlogd-notify',
+    '/var/log/scanlogd', '/var/lib/scanlogd-notify',
   ]) {
     t.true(paths.includes(p), `${p} is missing from the .rpm`);
   }
@@ -388,8 +402,14 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   t.regex(ok('rpm', ['-qp', '--conflicts', rpm]), /^scanlogd$/m);
   t.regex(ok('rpm', ['-qp', '--provides', rpm]), /^scanlogd = /m);
   t.deepEqual(ok('rpm', ['-qp', '--configfiles', rpm]).split('\n').filter((l) => l !== '').sort(), [
-    '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf', '/etc/scanlogd.conf', '/etc/sysconfig/scanlogd',
+    '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf', '/etc/logrotate.d/scanlogd-ts', '/etc/rsyslog.d/60-scanlogd.conf',
+    '/etc/scanlogd-notify.conf', '/etc/scanlogd.conf', '/etc/sysconfig/scanlogd', '/etc/sysconfig/scanlogd-notify',
   ]);
+  // The notifier's secrets and the events file's directory: its group only.
+  const modes = ok('rpm', ['-qp', '--queryformat', '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]', rpm]);
+  t.regex(modes, /^-rw-r----- root:scanlogd-notify \/etc\/scanlogd-notify\.conf$/m);
+  t.regex(modes, /^drwxr-s--- root:scanlogd-notify \/var\/log\/scanlogd$/m);
+  t.regex(modes, /^drwx------ scanlogd-notify:scanlogd-notify \/var\/lib\/scanlogd-notify$/m);
 
   const parts = ok('rpm', ['-qp', '--scripts', rpm]).split(/^(\w+) scriptlet \(using \/bin\/sh\):$/m);
   const sections = new Map<string, string>();
@@ -398,30 +418,40 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   const section = (name: string): string => sections.get(name) ?? '';
   t.regex(section('preinstall'), /getent group scanlogd >\/dev\/null \|\| groupadd -r scanlogd/);
   t.regex(section('preinstall'), /useradd -r -g scanlogd -d \/nonexistent -M -s \/usr\/sbin\/nologin/);
+  t.regex(section('preinstall'), /useradd -r -g scanlogd-notify -d \/nonexistent -M -s \/usr\/sbin\/nologin/);
+  // The notifier is never preset on: it stays off until a channel is set up.
+  t.notRegex(section('postinstall'), /preset scanlogd-notify/);
   t.regex(section('postinstall'), /mkdir -m 0755 \/var\/empty/);
   t.regex(section('postinstall'), /systemctl --no-reload preset scanlogd\.service/);
   t.regex(section('preuninstall'), /systemctl --no-reload disable --now scanlogd\.service/);
   t.regex(section('postuninstall'), /systemctl try-restart scanlogd\.service/);
 });
 
-rootTest('scanlogd(8) renders without warnings and documents every option', (t) => {
-  const extracted = makeSocketDir();
-  t.teardown(() => fs.rmSync(extracted, { recursive: true, force: true }));
-  ok('dpkg-deb', ['-x', builtPackage('.deb'), extracted]);
-  const page = { ...process.env, MANWIDTH: '80' };
-  let text = '';
-  for (const file of [path.join(REPO, 'packaging', 'scanlogd.8'), path.join(extracted, 'usr/share/man/man8/scanlogd.8.gz')]) {
-    const r = run('man', ['--warnings', '-l', file], { env: page });
-    t.is(r.code, 0, r.stderr);
-    t.is(r.stderr, '', `${file}: ${r.stderr}`);
-    text = r.stdout;
-  }
-  const help = ok(process.execPath, [path.join(REPO, 'bin', 'scanlogd.js'), '--help']);
-  const options = [...help.matchAll(/--[a-z][a-z-]+/g)].map((m) => m[0]);
-  t.true(options.length > 10);
-  for (const option of new Set(options)) t.true(text.includes(option), `${option} is not in the man page`);
-  for (const heading of ['SYNOPSIS', 'OPTIONS', 'THE LOG LINE', 'EXIT STATUS', 'FILES', 'SECURITY']) t.regex(text, new RegExp(`^${heading}$`, 'm'));
-});
+const manPages: Array<[string, string, string[]]> = [
+  ['scanlogd', 'scanlogd.js', ['SYNOPSIS', 'OPTIONS', 'THE LOG LINE', 'EXIT STATUS', 'FILES', 'SECURITY']],
+  ['scanlogd-notify', 'scanlogd-notify', ['SYNOPSIS', 'OPTIONS', 'CONFIGURATION FILE', 'DELIVERY', 'POSITION AND ROTATION', 'EXIT STATUS', 'FILES', 'SECURITY']],
+];
+
+for (const [name, entry, headings] of manPages) {
+  rootTest(`${name}(8) renders without warnings and documents every option`, (t) => {
+    const extracted = makeSocketDir();
+    t.teardown(() => fs.rmSync(extracted, { recursive: true, force: true }));
+    ok('dpkg-deb', ['-x', builtPackage('.deb'), extracted]);
+    const page = { ...process.env, MANWIDTH: '80' };
+    let text = '';
+    for (const file of [path.join(REPO, 'packaging', `${name}.8`), path.join(extracted, `usr/share/man/man8/${name}.8.gz`)]) {
+      const r = run('man', ['--warnings', '-l', file], { env: page });
+      t.is(r.code, 0, r.stderr);
+      t.is(r.stderr, '', `${file}: ${r.stderr}`);
+      text = r.stdout;
+    }
+    const help = ok(process.execPath, [path.join(REPO, 'bin', entry), '--help']);
+    const options = [...help.matchAll(/--[a-z][a-z-]+/g)].map((m) => m[0]);
+    t.true(options.length > 10);
+    for (const option of new Set(options)) t.true(text.includes(option), `${option} is not in the man page`);
+    for (const heading of headings) t.regex(text, new RegExp(`^${heading}$`, 'm'));
+  });
+}
 
 // ---------------------------------------------------------------------------
 // The .deb installed on this machine.
@@ -644,7 +674,7 @@ initScriptTest('the .deb installed for real: init script start, status, scan, st
 
 /**
  * The start of a shell script run in a private mount namespace whose /etc has no
- * scanlogd account, whose /var has no /var/empty and whose /run is empty, as on a
+ * scanlogd or scanlogd-notify account, whose /var has no /var/empty and whose /run is empty, as on a
  * machine that never had scanlogd. dpkg's database is the host's; the host's
  * account and directories are never touched. Arguments: a work directory outside
  * /run, the .deb, the allow-all policy-rc.d.
@@ -659,7 +689,7 @@ mount -t tmpfs -o mode=0755 scanlogd-test /run
 mkdir -m 1777 /run/lock
 cp -a /etc "$work/etc"
 for f in passwd group shadow gshadow; do
-	if [ -f "$work/etc/$f" ]; then sed -i '/^scanlogd:/d' "$work/etc/$f"; fi
+	if [ -f "$work/etc/$f" ]; then sed -i -e '/^scanlogd:/d' -e '/^scanlogd-notify:/d' "$work/etc/$f"; fi
 done
 mount --bind "$work/etc" /etc
 mkdir "$work/var"
@@ -698,6 +728,61 @@ echo "after-user=$(getent passwd scanlogd || echo none)"
 echo "after-group=$(getent group scanlogd || echo none)"
 echo "after-chroot=$([ -e /var/empty ] && echo present || echo absent)"
 echo "after-state=$([ -e /var/lib/scanlogd-ts ] && echo present || echo absent)"
+`;
+
+/**
+ * The notifier as installed: its account and files, off until configured, refused
+ * without a channel by its init script, then started with a webhook (argument 4, a
+ * server that logs each request to argument 5) behind the daemon writing
+ * /var/log/scanlogd/events.json; an nmap scan reaches the webhook; then the purge.
+ */
+const NOTIFY_INSTALLED = String.raw`
+hook=$4 hooklog=$5
+dpkg -i "$deb" >&2
+echo "notify-user=$(getent passwd scanlogd-notify || true)"
+echo "notify-group=$(getent group scanlogd-notify || true)"
+echo "conf=$(stat -c %U:%G:%a /etc/scanlogd-notify.conf)"
+echo "logdir=$(stat -c %U:%G:%a /var/log/scanlogd)"
+echo "statedir=$(stat -c %U:%G:%a /var/lib/scanlogd-notify)"
+echo "markers=$(ls /var/lib/scanlogd-ts | paste -sd ' ')"
+echo "rc-notify=$(ls /etc/rc2.d /etc/rc3.d /etc/rc4.d /etc/rc5.d | grep -c '^S..scanlogd-notify$' || true)"
+echo "rc-daemon=$(ls /etc/rc2.d /etc/rc3.d /etc/rc4.d /etc/rc5.d | grep -c '^S..scanlogd$' || true)"
+wants=/etc/systemd/system/multi-user.target.wants
+echo "wants-notify=$([ -e $wants/scanlogd-notify.service ] && echo yes || echo no)"
+echo "wants-daemon=$([ -e $wants/scanlogd.service ] && echo yes || echo no)"
+echo "running-after-install=$([ -e /run/scanlogd-notify.pid ] && echo yes || echo no)"
+echo "verify=$(systemd-analyze verify /lib/systemd/system/scanlogd-notify.service 2>&1 | paste -sd ' ')"
+echo "exposure=$(systemd-analyze security --offline=true /lib/systemd/system/scanlogd-notify.service 2>/dev/null | sed -n 's/.*Overall exposure level for scanlogd-notify.service: \([0-9.]*\).*/\1/p')"
+notify() { SYSTEMCTL_SKIP_REDIRECT=1 /etc/init.d/scanlogd-notify "$@"; }
+if notify start >"$work/out" 2>"$work/err"; then echo "unconfigured=0"; else echo "unconfigured=$?"; fi
+echo "unconfigured-says=$(tail -n 1 "$work/err")"
+printf 'webhook = %s
+interval = 1
+wait = 1
+' "$hook" >>/etc/scanlogd-notify.conf
+echo 'json = /var/log/scanlogd/events.json' >>/etc/scanlogd.conf
+sed -i "s|^SCANLOGD_OPTS=.*|SCANLOGD_OPTS='--syslog-socket $work/log'|" /etc/default/scanlogd
+start_daemon
+echo "events=$(stat -c %U:%G:%a /var/log/scanlogd/events.json)"
+if notify start >&2; then echo "notify-start=0"; else echo "notify-start=$?"; fi
+npid=$(cat /run/scanlogd-notify.pid)
+sleep 1
+echo "notify-ids=$(awk '/^Uid:/ {print $2, $3} /^Gid:/ {print $2, $3}' /proc/$npid/status | paste -sd ' ') $(cat /proc/$npid/comm)"
+notify status >&2 && echo "notify-status=0" || echo "notify-status=$?"
+nmap -n -Pn -sS --max-retries 0 -p 1-20 127.0.0.1 >&2
+for i in $(seq 100); do grep -q 'port scan from 127.0.0.1' "$hooklog" 2>/dev/null && break; sleep 0.2; done
+echo "delivered=$(grep -c 'port scan from 127.0.0.1' "$hooklog" 2>/dev/null || echo 0)"
+echo "state=$(stat -c %U:%a /var/lib/scanlogd-notify/position 2>/dev/null || echo none)"
+if logrotate -d /etc/logrotate.d/scanlogd-ts >"$work/logrotate" 2>&1; then echo "logrotate=0"; else echo "logrotate=$?"; fi
+echo "logrotate-errors=$(grep -ci 'error' "$work/logrotate" || true)"
+if rsyslogd -N1 >"$work/rsyslog" 2>&1; then echo "rsyslog=0"; else echo "rsyslog=$?"; fi
+notify stop >&2 && echo "notify-stop=0" || echo "notify-stop=$?"
+echo "notify-gone=$([ -e /proc/$npid ] && echo no || echo yes)"
+trap - EXIT
+if dpkg --purge scanlogd-ts >&2; then echo "purge=0"; else echo "purge=$?"; fi
+echo "after-user=$(getent passwd scanlogd-notify || echo none)"
+echo "after-logdir=$([ -e /var/log/scanlogd ] && echo present || echo absent)"
+echo "after-statedir=$([ -e /var/lib/scanlogd-notify ] && echo present || echo absent)"
 `;
 
 /** Debian's scanlogd 2.2.8 first, then this package over it. Argument 4: the old .deb. */
@@ -748,7 +833,7 @@ initScriptTest('on a machine without them, the package makes the scanlogd accoun
   t.true(uid > 0 && uid < 1000, 'a system account');
   t.regex(out.get('group') ?? '', new RegExp(`^scanlogd:x:${user?.[2]}:$`));
   t.is(out.get('chroot'), '0:0:755');
-  t.is(out.get('markers')?.trim(), 'created-chroot created-group created-user');
+  t.is(out.get('markers')?.trim(), 'created-chroot created-group created-logdir created-notify-group created-notify-user created-user');
   t.is(out.get('start'), '0');
   t.regex(out.get('ids') ?? '', new RegExp(`^${uid} ${uid} ${uid} ${uid} ${user?.[2]} monitor=\\d+$`));
   t.is(out.get('purge'), '0');
@@ -764,6 +849,74 @@ initScriptTest('on a machine without them, the package makes the scanlogd accoun
   t.is(getent('passwd', 'scanlogd'), before.user);
   t.is(fs.existsSync('/var/empty'), before.chroot !== null);
   t.is(runDirSnapshot(), runDir);
+});
+
+initScriptTest('scanlogd-notify installed: its account, a secrets file only its group reads, off until a channel is set up, then a scan reaches the webhook; purged', async (t) => {
+  const { work, policy } = freshMachine(t);
+  t.is(packageStatus(), 'not-installed');
+  t.false(fs.existsSync('/var/log/scanlogd'), 'the host has no /var/log/scanlogd of its own');
+  const hooklog = path.join(work, 'hook.log');
+  // A webhook in a process of its own: the shell script below runs synchronously.
+  const server = childProcess.spawn(process.execPath, ['-e', String.raw`
+    const fs = require('node:fs');
+    const s = require('node:http').createServer((q, r) => { let b = ''; q.on('data', (d) => (b += d)); q.on('end', () => { fs.appendFileSync(process.argv[1], b + '\n'); r.end('ok'); }); });
+    s.listen(0, '127.0.0.1', () => console.log(s.address().port));`, hooklog], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    server.kill('SIGKILL');
+  });
+  const port = await new Promise<string>((resolve) => server.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  const { result: r, out } = inFreshMachine(NOTIFY_INSTALLED, work, policy, [`http://127.0.0.1:${port}/hook`, hooklog]);
+  t.log(r.stderr.trim().split('\n').slice(-15).join('\n'));
+  t.is(r.code, 0, r.stdout + r.stderr);
+
+  const user = /^scanlogd-notify:x:(\d+):(\d+)::\/nonexistent:\/usr\/sbin\/nologin$/.exec(out.get('notify-user') ?? '');
+  t.truthy(user, out.get('notify-user'));
+  t.true(Number(user?.[1]) < 1000, 'a system account');
+  t.regex(out.get('notify-group') ?? '', new RegExp(`^scanlogd-notify:x:${user?.[2]}:$`));
+  // Off until configured, in both init systems; the daemon is on. Then configured and
+  // started: its user, and the daemon's events file with the notifier's group.
+  const expected: Record<string, string> = {
+    conf: 'root:scanlogd-notify:640',
+    logdir: 'root:scanlogd-notify:2750',
+    statedir: 'scanlogd-notify:scanlogd-notify:700',
+    markers: 'created-chroot created-group created-logdir created-notify-group created-notify-user created-user',
+    'rc-notify': '0',
+    'rc-daemon': '4',
+    'wants-notify': 'no',
+    'wants-daemon': 'yes',
+    'running-after-install': 'no',
+    verify: '',
+    unconfigured: '1',
+    'unconfigured-says': 'scanlogd-notify: no channel configured: set pushover-token and pushover-user, ntfy-url, webhook or mail-to in /etc/scanlogd-notify.conf',
+    start: '0',
+    events: 'root:scanlogd-notify:640',
+    'notify-start': '0',
+    'notify-ids': `${user?.[1]} ${user?.[1]} ${user?.[2]} ${user?.[2]} scanlogd-notify`,
+    'notify-status': '0',
+    delivered: '1',
+    state: 'scanlogd-notify:600',
+    logrotate: '0',
+    'logrotate-errors': '0',
+    rsyslog: '0',
+    'notify-stop': '0',
+    'notify-gone': 'yes',
+    purge: '0',
+    'after-user': 'none',
+    'after-logdir': 'absent',
+    'after-statedir': 'absent',
+  };
+  // The unit's sandbox as systemd scores it (lower is better; the daemon's unit needs capabilities).
+  t.log(`systemd-analyze security: scanlogd-notify.service exposure ${out.get('exposure') ?? '?'}`);
+  t.true(Number(out.get('exposure')) > 0 && Number(out.get('exposure')) <= 2.5, `exposure ${out.get('exposure') ?? '?'}`);
+  t.deepEqual(Object.fromEntries(Object.keys(expected).map((k) => [k, out.get(k)])), expected, [
+    fs.readFileSync(path.join(work, 'logrotate'), 'utf8'),
+    fs.readFileSync(path.join(work, 'rsyslog'), 'utf8'),
+  ].join('\n'));
+  const delivered = JSON.parse(fs.readFileSync(hooklog, 'utf8').trim().split('\n')[0] as string) as { title: string; message: string };
+  t.regex(delivered.title, /: port scan from 127\.0\.0\.1$/);
+  t.regex(delivered.message, /^127\.0\.0\.1 → 127\.0\.0\.1: \d+ ports \(/);
+  t.false(fs.existsSync('/var/log/scanlogd'));
+  await gone([Number(out.get('pid'))]);
 });
 
 initScriptTest('installed over Debian\'s scanlogd 2.2.8, the package removes it, takes over its init script and runs as its account', async (t) => {
@@ -803,6 +956,52 @@ initScriptTest('installed over Debian\'s scanlogd 2.2.8, the package removes it,
 
 // ---------------------------------------------------------------------------
 // The unit's sandbox and fail2ban, with the daemon on real traffic.
+
+/**
+ * What systemd does with a unit's ProtectSystem=strict, ProtectHome, PrivateTmp,
+ * ProtectProc=invisible, CapabilityBoundingSet and NoNewPrivileges, short of running
+ * systemd: every mount read-only but the paths in $SANDBOX_WRITABLE (StateDirectory,
+ * ReadWritePaths), an empty /tmp, no homes, a /proc that hides other users'
+ * processes, then the command under setpriv with the bounding set in $0 and the rest
+ * of setpriv's options and the command in "$@".
+ */
+const SANDBOX = String.raw`
+set -eu
+for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
+	case $m in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
+	mount -o remount,bind,ro "$m" 2>/dev/null || true
+done
+for w in $(printenv SANDBOX_WRITABLE || true); do
+	mount --bind "$w" "$w"
+	mount -o remount,bind,rw "$w"
+done
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t proc -o hidepid=invisible proc /proc
+for d in /home /root /run/user; do
+	if [ -d "$d" ]; then mount -t tmpfs -o mode=0 tmpfs "$d"; fi
+done
+if touch /usr/.scanlogd-sandbox 2>/dev/null; then rm -f /usr/.scanlogd-sandbox; echo "the file system is still writable" >&2; exit 99; fi
+exec setpriv --bounding-set "$0" --inh-caps=-all --no-new-privs "$@"
+`;
+
+/**
+ * SystemCallFilter= and SystemCallErrorNumber=EPERM as systemd applies them: run as
+ * python3 -c SYSCALL_FILTER COMMAND..., it loads a filter allowing the names in
+ * $ALLOWED_SYSCALLS (a unit's lines expanded by unitSyscalls), refusing everything
+ * else with EPERM, and executes the command.
+ */
+const SYSCALL_FILTER = String.raw`
+import errno, os, seccomp, sys
+allowed = os.environ.pop("ALLOWED_SYSCALLS").split()
+f = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.EPERM))
+for name in allowed:
+    try:
+        f.add_rule(seccomp.ALLOW, name)
+    except (RuntimeError, ValueError):
+        pass  # not a system call of this architecture
+f.load()
+os.execv(sys.argv[1], sys.argv[1:])
+`;
 
 /** The system call names a unit's SystemCallFilter= lines allow, as systemd reads them. */
 function unitSyscalls(lines: string[]): Set<string> {
@@ -852,43 +1051,15 @@ rootTest('the packaged daemon runs inside the systemd unit\'s sandbox: its capab
 
   const bed: Testbed = createTestbed();
   const syslog = listenSyslog(path.join(dir, 'log'));
-  // What systemd would do with those settings, short of running systemd.
-  const sandbox = String.raw`
-set -eu
-for m in $(awk '{print $5}' /proc/self/mountinfo | sort -u); do
-	case $m in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
-	mount -o remount,bind,ro "$m" 2>/dev/null || true
-done
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t proc -o hidepid=invisible proc /proc
-for d in /home /root /run/user; do
-	if [ -d "$d" ]; then mount -t tmpfs -o mode=0 tmpfs "$d"; fi
-done
-if touch /usr/.scanlogd-sandbox 2>/dev/null; then rm -f /usr/.scanlogd-sandbox; echo "the file system is still writable" >&2; exit 99; fi
-exec setpriv --bounding-set "$0" --inh-caps=-all --no-new-privs /usr/bin/python3 -c "$SYSCALL_FILTER" "$@"
-`;
-  // SystemCallFilter= and SystemCallErrorNumber=EPERM as systemd applies them: the
-  // unit's lines expanded to system call names, everything else refused with EPERM.
+  // The unit's SystemCallFilter= lines as systemd applies them.
   const allowed = unitSyscalls(unit.match(/^SystemCallFilter=.*$/gm) ?? []);
   t.true(allowed.has('chroot') && allowed.has('seccomp') && !allowed.has('mount') && !allowed.has('ptrace'));
-  const syscallFilter = String.raw`
-import errno, os, seccomp, sys
-allowed = os.environ.pop("ALLOWED_SYSCALLS").split()
-f = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.EPERM))
-for name in allowed:
-    try:
-        f.add_rule(seccomp.ALLOW, name)
-    except (RuntimeError, ValueError):
-        pass  # not a system call of this architecture
-f.load()
-os.execv(sys.argv[1], sys.argv[1:])
-`;
   const bounding = `-all,${caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',')}`;
-  const child = childProcess.spawn('ip', ['netns', 'exec', bed.target, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', sandbox,
-    bounding, process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd.js'), '--foreground',
+  const child = childProcess.spawn('ip', ['netns', 'exec', bed.target, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', SANDBOX,
+    bounding, '/usr/bin/python3', '-c', SYSCALL_FILTER, process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd.js'), '--foreground',
     '--chroot', path.join(dir, 'empty'), '--syslog-socket', syslog.path], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SYSCALL_FILTER: syscallFilter, ALLOWED_SYSCALLS: [...allowed].join(' ') },
+    env: { ...process.env, ALLOWED_SYSCALLS: [...allowed].join(' ') },
   });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -924,6 +1095,61 @@ os.execv(sys.argv[1], sys.argv[1:])
     (syslog.messages()[0] as string).replace(/ @\d\d:\d\d:\d\d$/, ''),
     `${bed.scannerAddr}:40000 to ${bed.targetAddr} ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 50`,
   );
+});
+
+rootTest('the packaged notifier runs inside its unit\'s sandbox: its user, no capability, no new privileges, its system call filter, a read-only system but its state; a scan event reaches the webhook', async (t) => {
+  const dir = makeSocketDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const root = path.join(dir, 'root');
+  ok('dpkg-deb', ['-x', builtPackage('.deb'), root]);
+  const unit = fs.readFileSync(path.join(root, 'lib/systemd/system/scanlogd-notify.service'), 'utf8');
+  const setting = (name: string): string => new RegExp(`^${name}=(.*)$`, 'm').exec(unit)?.[1]?.trim() ?? '';
+  const settings: Array<[string, string]> = [
+    ['User', 'scanlogd-notify'], ['Group', 'scanlogd-notify'], ['CapabilityBoundingSet', ''], ['NoNewPrivileges', 'yes'],
+    ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'], ['StateDirectory', 'scanlogd-notify'],
+    ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_UNIX'], ['Restart', 'on-failure'],
+  ];
+  for (const [name, value] of settings) t.is(setting(name), value, name);
+  t.regex(unit, /^CapabilityBoundingSet=$/m);
+
+  const d = makeNotifyDir(t);
+  const hook = await startEndpoint(t);
+  writeConfig(d.config, [`webhook = ${hook.url}/hook`, 'interval = 1', 'wait = 0.2']);
+  appendEvents(d.events, []);
+  const { uid, gid } = userIds(NOTIFY_USER);
+  // Node.js under the unit's system call filter (@system-service), as systemd applies it.
+  const allowed = unitSyscalls(unit.match(/^SystemCallFilter=.*$/gm) ?? []);
+  t.true(allowed.has('connect') && allowed.has('execve') && !allowed.has('mount') && !allowed.has('ptrace'));
+  const child = childProcess.spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', SANDBOX, '-all',
+    `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '/usr/bin/python3', '-c', SYSCALL_FILTER,
+    process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd-notify'),
+    '--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'sandboxed'],
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SANDBOX_WRITABLE: path.dirname(d.state), ALLOWED_SYSCALLS: [...allowed].join(' ') } });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(async () => {
+    if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGKILL');
+    await Promise.race([exited, sleep(2000)]);
+  });
+  await waitFor(`the sandboxed notifier to follow the file (stderr: ${stderr})`, () => (stderr.includes('following') ? true : undefined), 10000);
+  // unshare, sh and setpriv each exec the next: the child is the notifier itself.
+  const pid = child.pid as number;
+  t.is(commandLine(pid), 'scanlogd-notify');
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  t.regex(status, new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, 'm'));
+  t.regex(status, /^CapBnd:\s*0+$/m);
+  t.regex(status, /^CapEff:\s*0+$/m);
+  t.regex(status, /^NoNewPrivs:\s*1$/m);
+  t.regex(status, /^Groups:\s*$/m);
+  t.regex(status, /^Seccomp_filters:\s*[1-9]$/m);
+
+  appendEvents(d.events, [scanLine('198.18.8.1', [1, 2, 3, 4, 5, 6, 7], new Date().toISOString().replace('Z', '+00:00'))]);
+  const [got] = await hook.waitDelivered(1);
+  t.is((JSON.parse(got?.body ?? '{}') as { title: string }).title, 'sandboxed: port scan from 198.18.8.1');
+  await waitFor('the position saved in the writable state directory', () => (fs.existsSync(d.state) ? true : undefined));
+  child.kill('SIGTERM');
+  t.is(await exited, 0, stderr);
 });
 
 const SYN = 0x02;
