@@ -84,7 +84,7 @@ static napi_value fail(napi_env env, const char *what) {
 }
 
 static napi_value fail_errno(napi_env env, const char *what, int err) {
-	char text[256];
+	char text[4096 + 128];
 	snprintf(text, sizeof text, "%s: %s", what, strerror(err));
 	return fail(env, text);
 }
@@ -270,8 +270,12 @@ napi_value sandbox_seccomp(napi_env env, napi_callback_info info) {
 #endif
 	for (uint32_t i = 0; !bad && i < rule_count; i++) {
 		napi_value rule;
-		if (napi_get_element(env, argv[0], i, &rule) != napi_ok) bad = fail(env, "procctl.seccomp: rules[i]"), 1;
-		else bad = compile_rule(env, rule, p, &compiled) != 0;
+		if (napi_get_element(env, argv[0], i, &rule) != napi_ok) {
+			fail(env, "procctl.seccomp: cannot read a rule");
+			bad = 1;
+		} else {
+			bad = compile_rule(env, rule, p, &compiled) != 0;
+		}
 	}
 	bad = bad || emit(env, p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, default_action));
 	if (bad) {

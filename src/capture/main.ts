@@ -192,8 +192,14 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
     warmUpNode();
     sandboxed = describeLayers(enterSandbox(capturePlan(captureFds, process.pid, monitor.child.pid as number), procctl));
   } catch (err) {
-    // The start-up error is the one thing to report; the monitor just goes.
-    monitor.child.kill('SIGKILL');
+    // The start-up error is the one thing to report; the monitor just goes. Without
+    // CAP_KILL (the systemd unit's bounding set), root may not signal it before the
+    // drop: closing the channel ends it as well.
+    try {
+      monitor.child.kill('SIGKILL');
+    } catch {
+      monitor.channel.destroy();
+    }
     throw err;
   }
 

@@ -988,13 +988,20 @@ exec setpriv --bounding-set "$0" --inh-caps=-all --no-new-privs "$@"
  * SystemCallFilter= and SystemCallErrorNumber=EPERM as systemd applies them: run as
  * python3 -c SYSCALL_FILTER COMMAND..., it loads a filter allowing the names in
  * $ALLOWED_SYSCALLS (a unit's lines expanded by unitSyscalls), refusing everything
- * else with EPERM, and executes the command.
+ * else with EPERM, and executes the command. With $ALLOWED_FAMILIES (numbers),
+ * socket() is allowed for those address families only, as RestrictAddressFamilies=
+ * does (systemd answers EAFNOSUPPORT where this answers EPERM).
  */
 const SYSCALL_FILTER = String.raw`
 import errno, os, seccomp, sys
 allowed = os.environ.pop("ALLOWED_SYSCALLS").split()
+families = os.environ.pop("ALLOWED_FAMILIES", None)
 f = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.EPERM))
 for name in allowed:
+    if name == "socket" and families is not None:
+        for family in families.split():
+            f.add_rule(seccomp.ALLOW, "socket", seccomp.Arg(0, seccomp.EQ, int(family)))
+        continue
     try:
         f.add_rule(seccomp.ALLOW, name)
     except (RuntimeError, ValueError):
@@ -1002,6 +1009,9 @@ for name in allowed:
 f.load()
 os.execv(sys.argv[1], sys.argv[1:])
 `;
+
+/** Address family numbers of the names a unit's RestrictAddressFamilies= may hold. */
+const ADDRESS_FAMILIES: Record<string, number> = { AF_UNIX: 1, AF_INET: 2, AF_INET6: 10, AF_NETLINK: 16, AF_PACKET: 17 };
 
 /** The system call names a unit's SystemCallFilter= lines allow, as systemd reads them. */
 function unitSyscalls(lines: string[]): Set<string> {
@@ -1054,13 +1064,22 @@ rootTest('the packaged daemon runs inside the systemd unit\'s sandbox: its capab
   // The unit's SystemCallFilter= lines as systemd applies them.
   const allowed = unitSyscalls(unit.match(/^SystemCallFilter=.*$/gm) ?? []);
   t.true(allowed.has('chroot') && allowed.has('seccomp') && !allowed.has('mount') && !allowed.has('ptrace'));
+  // RestrictAddressFamilies= too: with --ipv6 --udp the daemon opens raw AF_INET and AF_INET6 sockets.
+  const families = setting('RestrictAddressFamilies').split(/\s+/).map((name) => ADDRESS_FAMILIES[name] as number);
+  t.false(families.includes(undefined as unknown as number));
   const bounding = `-all,${caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',')}`;
-  const child = childProcess.spawn('ip', ['netns', 'exec', bed.target, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', SANDBOX,
+  const command = (syslogPath: string): string[] => ['netns', 'exec', bed.target, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', SANDBOX,
     bounding, '/usr/bin/python3', '-c', SYSCALL_FILTER, process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd.js'), '--foreground',
-    '--chroot', path.join(dir, 'empty'), '--syslog-socket', syslog.path], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ALLOWED_SYSCALLS: [...allowed].join(' ') },
+    '--chroot', path.join(dir, 'empty'), '--syslog-socket', syslogPath, '--ipv6', '--udp'];
+  const environment = (allowedFamilies: number[]): NodeJS.ProcessEnv =>
+    ({ ...process.env, ALLOWED_SYSCALLS: [...allowed].join(' '), ALLOWED_FAMILIES: allowedFamilies.join(' ') });
+  // The emulation bites: without AF_INET6 in the list, --ipv6 cannot start.
+  const withoutInet6 = childProcess.spawnSync('ip', command(path.join(dir, 'no-syslog-here')), {
+    encoding: 'utf8', timeout: 20000, env: environment(families.filter((f) => f !== ADDRESS_FAMILIES['AF_INET6'])),
   });
+  t.is(withoutInet6.status, 1, withoutInet6.stderr);
+  t.regex(withoutInet6.stderr, /Operation not permitted/);
+  const child = childProcess.spawn('ip', command(syslog.path), { stdio: ['ignore', 'pipe', 'pipe'], env: environment(families) });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
