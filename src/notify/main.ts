@@ -118,8 +118,9 @@ export function runNotifier(s: NotifySettings): void {
     commit();
   };
 
-  say(`following ${s.events}; channels: ${s.channels.map(channelName).join(', ')}`, DAEMON_INFO);
+  // The first poll fixes where reading starts; only then is the file being followed.
   poll();
+  say(`following ${s.events}; channels: ${s.channels.map(channelName).join(', ')}`, DAEMON_INFO);
   const timer = setInterval(poll, s.pollMs);
   let stopping = false;
   const stop = (): void => {
