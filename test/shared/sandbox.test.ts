@@ -7,7 +7,7 @@ import test from 'ava';
 import childProcess = require('node:child_process');
 import path = require('node:path');
 import { Action, nodeRuntime } from '../../src/shared/sandbox.js';
-import { capturePlan } from '../../src/capture/sandbox.js';
+import { capturePlan, refuseIoUring } from '../../src/capture/sandbox.js';
 import { monitorPlan } from '../../src/monitor/sandbox.js';
 
 const DIST = path.resolve(__dirname, '..', '..', 'src');
@@ -158,4 +158,10 @@ test('a call outside the allowlist kills the process with SIGSYS', (t) => {
   t.is(r.signal, 'SIGSYS');
   t.regex(r.stdout, /^before$/m);
   t.notRegex(r.stdout, /^after$/m);
+});
+
+test('UV_USE_IO_URING set to anything but 0 stops the capture process at start, naming the variable', (t) => {
+  t.throws(() => refuseIoUring({ UV_USE_IO_URING: '1' }), { message: /UV_USE_IO_URING=1: libuv's io_uring would run work outside the sandbox/ });
+  t.notThrows(() => refuseIoUring({ UV_USE_IO_URING: '0' }));
+  t.notThrows(() => refuseIoUring({}));
 });
