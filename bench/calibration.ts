@@ -17,7 +17,10 @@ export function machine(): Record<string, string | number> {
     kernel: os.release(),
     node: process.version,
     memoryMb: Math.round(os.totalmem() / 2 ** 20),
-    loadAverageAtStart: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+    loadAverageAtStart: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
     reference: path.relative(REPO, REFERENCE),
   };
 }

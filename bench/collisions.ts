@@ -34,7 +34,10 @@ function randomSources(count: number, seed: number): number[] {
 }
 
 /** Nanoseconds per packet for SYNs cycling through `sources`, one new port each. */
-function measure(sources: number[], params: DetectorParams = DEFAULT_PARAMS): { nsPerPacket: number; longestChain: number; evictions: number } {
+function measure(
+  sources: number[],
+  params: DetectorParams = DEFAULT_PARAMS,
+): { nsPerPacket: number; longestChain: number; evictions: number } {
   const detector = new Detector(params);
   const pkt: PacketSummary = { saddr: 0, daddr: 0xc6120001, sport: 40000, dport: 0, flags: 0x02, tos: 0, ttl: 64, time: 0 };
   const start = process.hrtime.bigint();

@@ -74,7 +74,8 @@ export async function startDaemon(
         const m = /libpcap on \S+: \d+ packets passed the kernel filter, (\d+) dropped by the kernel/.exec(d.stderr());
         return m === null ? null : Number(m[1]);
       },
-      channelDrops: () => [...d.stderr().matchAll(/monitor fell behind: (\d+) (?:records|packets) dropped/g)].reduce((n, m) => n + Number(m[1]), 0),
+      channelDrops: () =>
+        [...d.stderr().matchAll(/monitor fell behind: (\d+) (?:records|packets) dropped/g)].reduce((n, m) => n + Number(m[1]), 0),
       stderr: () => d.stderr(),
       checkAlive: () => checkAlive(daemon),
       async stop() {

@@ -4,7 +4,15 @@
 // daemon spends per packet of a spoofed SYN flood, with and without that flood's
 // sources ignored. Prints tables; `npm run bench:ignore`.
 
-import { IgnoreFilter, MAX_IGNORE_PORTS, MAX_IGNORE_SOURCES, parseCidr, parsePortRange, type PortRange, type SourceNetwork } from '../src/shared/allowlist.js';
+import {
+  IgnoreFilter,
+  MAX_IGNORE_PORTS,
+  MAX_IGNORE_SOURCES,
+  parseCidr,
+  parsePortRange,
+  type PortRange,
+  type SourceNetwork,
+} from '../src/shared/allowlist.js';
 import { DEFAULT_PARAMS } from '../src/shared/params.js';
 import { RECORD_SIZE, decodeAt, emptyPacketScratch, encodeInto, type PacketRecord } from '../src/shared/record.js';
 import { median, table } from './stats.js';
@@ -71,7 +79,14 @@ async function floodCost(ignoreArgs: string[]): Promise<{ capture: number; monit
     const { capturePid, monitorPid } = await daemon.ready();
     const before = { capture: cpuTime(capturePid).schedUs, monitor: cpuTime(monitorPid).schedUs };
     const flood = await runFlood(bed.scanner, {
-      mode: 'syn', dst: bed.targetAddr, srcNet: '198.19.0.0/16', checksum: 'bad', rate: FLOOD_RATE, count: FLOOD_PACKETS, seconds: 30, seed: 7,
+      mode: 'syn',
+      dst: bed.targetAddr,
+      srcNet: '198.19.0.0/16',
+      checksum: 'bad',
+      rate: FLOOD_RATE,
+      count: FLOOD_PACKETS,
+      seconds: 30,
+      seed: 7,
     });
     await sleep(500);
     return {

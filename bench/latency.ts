@@ -81,7 +81,14 @@ export async function measureLatency(ctx: Context): Promise<LatencyResult[]> {
     try {
       await sleep(300);
       const r = await scanBurst(ctx, sys, 0, n);
-      results.push(latencyResult('ours', `one start, --log-count 1000000, ${n} scans 10 ms apart`, r.scans.length, matchLatencies(r.scans, sys.messages)));
+      results.push(
+        latencyResult(
+          'ours',
+          `one start, --log-count 1000000, ${n} scans 10 ms apart`,
+          r.scans.length,
+          matchLatencies(r.scans, sys.messages),
+        ),
+      );
     } finally {
       await d.stop();
       closeListener(ctx, sys);
@@ -107,7 +114,14 @@ export async function measureLatency(ctx: Context): Promise<LatencyResult[]> {
         closeListener(ctx, sys);
       }
     }
-    results.push(latencyResult(kind, `fresh start per burst of ${REFERENCE_BURST} scans 10 ms apart, default options, ${bursts} bursts`, sent, latencies));
+    results.push(
+      latencyResult(
+        kind,
+        `fresh start per burst of ${REFERENCE_BURST} scans 10 ms apart, default options, ${bursts} bursts`,
+        sent,
+        latencies,
+      ),
+    );
   }
   return results;
 }

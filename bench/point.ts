@@ -104,7 +104,23 @@ function runNmap(bed: Testbed): Promise<{ seconds: number; exitCode: number | nu
   const start = process.hrtime.bigint();
   const child = spawnTracked(
     'ip',
-    ['netns', 'exec', bed.scanner, 'nmap', '-n', '-Pn', '-sS', '-p', '1-1000', '--max-retries', '0', '-T4', '--host-timeout', '15s', bed.targetAddr],
+    [
+      'netns',
+      'exec',
+      bed.scanner,
+      'nmap',
+      '-n',
+      '-Pn',
+      '-sS',
+      '-p',
+      '1-1000',
+      '--max-retries',
+      '0',
+      '-T4',
+      '--host-timeout',
+      '15s',
+      bed.targetAddr,
+    ],
     { stdio: 'ignore' },
   );
   const guard = setTimeout(() => child.kill('SIGKILL'), 30000);
@@ -141,7 +157,10 @@ export async function measurePoint(ctx: Context, kind: DaemonKind, w: Workload, 
       const flood = runFlood(bed.scanner, spec);
       if (w.hiddenScan === true) {
         let floodDone = false;
-        void flood.then(() => (floodDone = true), () => undefined);
+        void flood.then(
+          () => (floodDone = true),
+          () => undefined,
+        );
         await sleep(300);
         const r = await runNmap(bed);
         nmap = { ...r, insideLoad: !floodDone };
@@ -152,7 +171,16 @@ export async function measurePoint(ctx: Context, kind: DaemonKind, w: Workload, 
     }
     const after = snapshot(bed, d);
     // One more packet makes our capture process flush and report records it dropped.
-    await runFlood(bed.scanner, { mode: 'est', dst: bed.targetAddr, rate: 0, count: 1, seconds: 2, seed: 1, srcNet: FLOOD_SOURCES, checksum: 'bad' });
+    await runFlood(bed.scanner, {
+      mode: 'est',
+      dst: bed.targetAddr,
+      rate: 0,
+      count: 1,
+      seconds: 2,
+      seed: 1,
+      srcNet: FLOOD_SOURCES,
+      checksum: 'bad',
+    });
     if (w.hiddenScan === true) {
       const deadline = Date.now() + 2000;
       while (!sys.messages.some((m) => fromSource(m, bed.scannerAddr)) && Date.now() < deadline) await sleep(50);

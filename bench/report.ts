@@ -15,7 +15,9 @@ export function pointLine(label: string, kind: DaemonKind, p: PointResult): stri
   return (
     `${label.padEnd(28)} ${kind.padEnd(10)} ${kilo(p.generatorPps).padStart(5)} pps  drops ${percent(p.dropFraction).padStart(7)}  ` +
     `${fixed(p.cpuUsPerPacket, 2)} us/pkt  RSS ${fixed(p.totalHwmKb / 1024, 1)} MB  other load ${percent(p.otherLoad)}` +
-    (p.hiddenScanLogged === null ? '' : `  nmap ${p.hiddenScanLogged ? 'logged' : 'NOT logged'} (${fixed(p.nmap?.seconds ?? NaN, 1)} s${p.nmap?.insideLoad === false ? ', outlasted the load' : ''})`)
+    (p.hiddenScanLogged === null
+      ? ''
+      : `  nmap ${p.hiddenScanLogged ? 'logged' : 'NOT logged'} (${fixed(p.nmap?.seconds ?? NaN, 1)} s${p.nmap?.insideLoad === false ? ', outlasted the load' : ''})`)
   );
 }
 
@@ -28,7 +30,17 @@ function memoryRows(points: PointResult[]): string[][] {
       const mb = (pick: (x: ProcessFigures) => number): number => medianProcessSum(points, 'MEM', d, role, pick) / 1024;
       const small = mb((x) => x.hwmAfterPhaseKb[0] ?? NaN);
       const large = mb((x) => x.hwmAfterPhaseKb[1] ?? NaN);
-      rows.push([d, role ?? 'both', fixed(small, 1), fixed(large, 1), fixed(large - small, 1), fixed(mb((x) => x.pssKb), 1)]);
+      rows.push([
+        d,
+        role ?? 'both',
+        fixed(small, 1),
+        fixed(large, 1),
+        fixed(large - small, 1),
+        fixed(
+          mb((x) => x.pssKb),
+          1,
+        ),
+      ]);
     }
   }
   return rows;
@@ -62,7 +74,20 @@ export function report(
   out.push('');
   out.push(
     table(
-      ['workload', 'daemon', 'offered', 'pps', 'delivered', 'sock drops', 'chan drops', 'drop %', 'CPU us/pkt', 'peak RSS MB', 'nmap logged', 'other load'],
+      [
+        'workload',
+        'daemon',
+        'offered',
+        'pps',
+        'delivered',
+        'sock drops',
+        'chan drops',
+        'drop %',
+        'CPU us/pkt',
+        'peak RSS MB',
+        'nmap logged',
+        'other load',
+      ],
       summaries.map((s) => [
         s.label,
         s.daemon,
@@ -73,7 +98,9 @@ export function report(
         isOurs(s.daemon) ? String(Math.round(s.channelDrops)) : '-',
         percent(s.dropFraction),
         fixed(s.cpuUsPerPacket, 2),
-        `${Object.values(s.hwmMb).map((m) => fixed(m, 1)).join('+')}${Object.keys(s.hwmMb).length > 1 ? `=${fixed(s.totalHwmMb, 1)}` : ''}`,
+        `${Object.values(s.hwmMb)
+          .map((m) => fixed(m, 1))
+          .join('+')}${Object.keys(s.hwmMb).length > 1 ? `=${fixed(s.totalHwmMb, 1)}` : ''}`,
         s.hiddenScanLogged ?? '',
         percent(s.otherLoad).replace(/\.\d+%/, '%'),
       ]),
@@ -92,7 +119,14 @@ export function report(
     out.push(
       table(
         ['daemon', 'method', 'logged/sent', 'median ms', 'p99 ms', 'max ms'],
-        latency.map((l) => [l.daemon, l.method, `${l.logged}/${l.sent}`, fixed(l.medianUs / 1000, 3), fixed(l.p99Us / 1000, 3), fixed(l.maxUs / 1000, 3)]),
+        latency.map((l) => [
+          l.daemon,
+          l.method,
+          `${l.logged}/${l.sent}`,
+          fixed(l.medianUs / 1000, 3),
+          fixed(l.p99Us / 1000, 3),
+          fixed(l.maxUs / 1000, 3),
+        ]),
       ),
     );
   }
@@ -107,7 +141,15 @@ export function report(
           const o = summaries.find((s) => s.workload === w && s.daemon === kind);
           const r = summaries.find((s) => s.workload === w && s.daemon === 'reference');
           if (o === undefined || r === undefined) return [];
-          return [[o.label, kind, ratio(o.dropFraction, r.dropFraction), ratio(o.cpuUsPerPacket, r.cpuUsPerPacket), ratio(o.totalHwmMb, r.totalHwmMb, 0)]];
+          return [
+            [
+              o.label,
+              kind,
+              ratio(o.dropFraction, r.dropFraction),
+              ratio(o.cpuUsPerPacket, r.cpuUsPerPacket),
+              ratio(o.totalHwmMb, r.totalHwmMb, 0),
+            ],
+          ];
         }),
       ),
     ),
@@ -115,7 +157,9 @@ export function report(
   const lo = latency.find((l) => l.daemon === 'ours' && l.method.startsWith('fresh'));
   const lr = latency.find((l) => l.daemon === 'reference');
   if (lo !== undefined && lr !== undefined) {
-    out.push(`Latency, fresh start per burst (same method): median ${ratio(lo.medianUs, lr.medianUs, 1)}, p99 ${ratio(lo.p99Us, lr.p99Us, 1)}`);
+    out.push(
+      `Latency, fresh start per burst (same method): median ${ratio(lo.medianUs, lr.medianUs, 1)}, p99 ${ratio(lo.p99Us, lr.p99Us, 1)}`,
+    );
   }
   out.push('');
   out.push('Targets (issues 5 and 6):');

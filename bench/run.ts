@@ -34,11 +34,14 @@ const progress = (text: string): void => {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (!isRoot) throw new Error('the benchmark needs root (network namespaces, raw sockets)');
-  if (!fs.existsSync(REFERENCE)) throw new Error(`reference scanlogd not found at ${REFERENCE}: run scripts/test-setup.sh (or npm test) once`);
+  if (!fs.existsSync(REFERENCE))
+    throw new Error(`reference scanlogd not found at ${REFERENCE}: run scripts/test-setup.sh (or npm test) once`);
   // Debian's build chroots there; without it the reference exits at once.
-  if (!fs.existsSync('/run/scanlogd/empty')) throw new Error('/run/scanlogd/empty is missing: run scripts/test-setup.sh (or npm test) once');
+  if (!fs.existsSync('/run/scanlogd/empty'))
+    throw new Error('/run/scanlogd/empty is missing: run scripts/test-setup.sh (or npm test) once');
   for (const tool of ['nmap', 'taskset', 'unshare']) {
-    if (childProcess.spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found (apt-get install nmap util-linux)`);
+    if (childProcess.spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      throw new Error(`${tool} not found (apt-get install nmap util-linux)`);
   }
   const started = Date.now();
   const info = machine();

@@ -38,7 +38,9 @@ function parse(argv: string[]): Options {
     }
   }
   if (o.baseline === undefined || !fs.existsSync(o.baseline)) {
-    process.stderr.write('bench:sandbox: --baseline must name the entry script of a built baseline (its bin/scanlogd.js as scripts/stage.sh prints it)\n');
+    process.stderr.write(
+      'bench:sandbox: --baseline must name the entry script of a built baseline (its bin/scanlogd.js as scripts/stage.sh prints it)\n',
+    );
     process.exit(2);
   }
   return o as Options;
@@ -73,15 +75,23 @@ async function main(): Promise<void> {
           const socket = (): { drops: number } => rawSocketOf(bed.target, capturePid);
           const [cpuBefore, dropsBefore] = [cpu(), socket().drops];
           const flood = await runFlood(bed.scanner, {
-            mode: 'syn', dst: bed.targetAddr, rate: options.rate, count: options.rate * options.seconds,
-            seconds: options.seconds + 5, seed: rep + 1, srcNet: FLOOD_SOURCES, checksum: 'bad',
+            mode: 'syn',
+            dst: bed.targetAddr,
+            rate: options.rate,
+            count: options.rate * options.seconds,
+            seconds: options.seconds + 5,
+            seed: rep + 1,
+            srcNet: FLOOD_SOURCES,
+            checksum: 'bad',
           });
           await sleep(500);
           const drops = socket().drops - dropsBefore;
           const received = flood.sent - drops;
           const run = { variant: v.variant, cpuUsPerPacket: (cpu() - cpuBefore) / received, received, dropFraction: drops / flood.sent };
           runs.push(run);
-          process.stdout.write(`rep ${rep + 1} ${run.variant}: ${run.cpuUsPerPacket.toFixed(3)} us/packet, ${received} received, ${(run.dropFraction * 100).toFixed(2)}% dropped\n`);
+          process.stdout.write(
+            `rep ${rep + 1} ${run.variant}: ${run.cpuUsPerPacket.toFixed(3)} us/packet, ${received} received, ${(run.dropFraction * 100).toFixed(2)}% dropped\n`,
+          );
         } finally {
           await d.kill();
         }
@@ -98,7 +108,9 @@ async function main(): Promise<void> {
   process.stdout.write(`\nSYN flood at ${options.rate} packets/s for ${options.seconds} s, ${options.reps} runs each, alternating\n`);
   for (const v of variants) {
     const r = per(v.variant);
-    process.stdout.write(`${v.variant.padEnd(24)} CPU ${median(r.map((x) => x.cpuUsPerPacket)).toFixed(3)} us/packet (median), dropped ${(median(r.map((x) => x.dropFraction)) * 100).toFixed(2)}%\n`);
+    process.stdout.write(
+      `${v.variant.padEnd(24)} CPU ${median(r.map((x) => x.cpuUsPerPacket)).toFixed(3)} us/packet (median), dropped ${(median(r.map((x) => x.dropFraction)) * 100).toFixed(2)}%\n`,
+    );
   }
   process.stdout.write(`ratio sandboxed / baseline: ${((ours as number) / (base as number)).toFixed(3)}\n`);
 }

@@ -46,7 +46,9 @@ export function evaluate(summaries: Summary[], points: PointResult[], latency: L
       .filter((s) => s.workload.startsWith(`${dropOnset.workloads}-`) && s.daemon === d)
       .sort((a, b) => a.generatorPps - b.generatorPps);
     const firstDrop = w1.find((s) => s.dropFraction > dropOnset.fraction);
-    const lastClean = [...w1].reverse().find((s) => s.dropFraction <= dropOnset.fraction && (firstDrop === undefined || s.generatorPps < firstDrop.generatorPps));
+    const lastClean = [...w1]
+      .reverse()
+      .find((s) => s.dropFraction <= dropOnset.fraction && (firstDrop === undefined || s.generatorPps < firstDrop.generatorPps));
     targets.push({
       target: `${dropOnset.workloads}: where ${d} starts to drop (> ${dropOnset.fraction * 100}%)`,
       value:
@@ -114,8 +116,16 @@ export function evaluate(summaries: Summary[], points: PointResult[], latency: L
   const lat = latency.find((l) => l.daemon === 'ours' && l.method.startsWith('one start'));
   if (lat !== undefined) {
     const { medianBelowMs, p99BelowMs } = THRESHOLDS.latency;
-    targets.push({ target: `Latency without load: median < ${medianBelowMs} ms`, value: `${fixed(lat.medianUs / 1000, 3)} ms (n=${lat.logged})`, pass: lat.medianUs < medianBelowMs * 1000 });
-    targets.push({ target: `Latency without load: p99 < ${p99BelowMs} ms`, value: `${fixed(lat.p99Us / 1000, 3)} ms`, pass: lat.p99Us < p99BelowMs * 1000 });
+    targets.push({
+      target: `Latency without load: median < ${medianBelowMs} ms`,
+      value: `${fixed(lat.medianUs / 1000, 3)} ms (n=${lat.logged})`,
+      pass: lat.medianUs < medianBelowMs * 1000,
+    });
+    targets.push({
+      target: `Latency without load: p99 < ${p99BelowMs} ms`,
+      value: `${fixed(lat.p99Us / 1000, 3)} ms`,
+      pass: lat.p99Us < p99BelowMs * 1000,
+    });
   }
   return targets;
 }

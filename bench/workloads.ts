@@ -60,9 +60,29 @@ export const WORKLOADS: readonly Workload[] = [
   },
   // W4: beside the IPv4 figures, with --ipv6 --udp; the IPv6 rates are what the
   // generator's IPv6 raw socket sustains on a 2-core VM (see bench/README.md).
-  { id: 'W4-syn6', label: 'W4 IPv6 SYN flood 40k/s', rate: 40_000, phases: [{ mode: 'syn', count: 80_000, rate: 40_000, seed: SEED }], ipv6: true, oursArgs: ['--ipv6', '--udp'] },
-  { id: 'W4-udp', label: 'W4 UDP flood 100k/s', rate: 100_000, phases: [{ mode: 'udp', count: 200_000, rate: 100_000, seed: SEED }], oursArgs: ['--ipv6', '--udp'] },
-  { id: 'W4-udp6', label: 'W4 IPv6 UDP flood 40k/s', rate: 40_000, phases: [{ mode: 'udp', count: 80_000, rate: 40_000, seed: SEED }], ipv6: true, oursArgs: ['--ipv6', '--udp'] },
+  {
+    id: 'W4-syn6',
+    label: 'W4 IPv6 SYN flood 40k/s',
+    rate: 40_000,
+    phases: [{ mode: 'syn', count: 80_000, rate: 40_000, seed: SEED }],
+    ipv6: true,
+    oursArgs: ['--ipv6', '--udp'],
+  },
+  {
+    id: 'W4-udp',
+    label: 'W4 UDP flood 100k/s',
+    rate: 100_000,
+    phases: [{ mode: 'udp', count: 200_000, rate: 100_000, seed: SEED }],
+    oursArgs: ['--ipv6', '--udp'],
+  },
+  {
+    id: 'W4-udp6',
+    label: 'W4 IPv6 UDP flood 40k/s',
+    rate: 40_000,
+    phases: [{ mode: 'udp', count: 80_000, rate: 40_000, seed: SEED }],
+    ipv6: true,
+    oursArgs: ['--ipv6', '--udp'],
+  },
   {
     id: 'MEM',
     label: 'Memory: 10^4 then 10^6 SYN',

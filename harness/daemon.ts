@@ -118,7 +118,11 @@ export interface OurDaemon {
 }
 
 /** `entry`: another build's entry script (a benchmark's baseline); this tree's staged copy by default. */
-export function startOurs(bed: Testbed | null, args: string[], options: { uid?: number; nodeArgs?: string[]; entry?: string } = {}): OurDaemon {
+export function startOurs(
+  bed: Testbed | null,
+  args: string[],
+  options: { uid?: number; nodeArgs?: string[]; entry?: string } = {},
+): OurDaemon {
   const node = [process.execPath, ...(options.nodeArgs ?? []), options.entry ?? entryScript(), ...args];
   const command = bed === null ? node : ['ip', 'netns', 'exec', bed.target, ...node];
   const child = childProcess.spawn(command[0] as string, command.slice(1), {

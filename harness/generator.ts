@@ -92,7 +92,15 @@ export interface FloodResult {
 }
 
 function floodArgs(spec: FloodSpec): string[] {
-  const args = ['--mode', spec.mode, ...(spec.dst6 === undefined ? ['--dst', spec.dst] : ['--dst6', spec.dst6]), '--rate', String(spec.rate), '--count', String(spec.count)];
+  const args = [
+    '--mode',
+    spec.mode,
+    ...(spec.dst6 === undefined ? ['--dst', spec.dst] : ['--dst6', spec.dst6]),
+    '--rate',
+    String(spec.rate),
+    '--count',
+    String(spec.count),
+  ];
   if (spec.srcNet6 !== undefined) args.push('--src-net6', spec.srcNet6);
   args.push('--seconds', String(spec.seconds), '--seed', String(spec.seed));
   if (spec.srcNet !== undefined) args.push('--src-net', spec.srcNet);

@@ -71,7 +71,10 @@ export function createTestbed(options: { ipv6?: boolean } = {}): Testbed {
     sh('ip', ['-n', target, 'addr', 'add', `${targetAddr}/24`, 'dev', vt]);
     sh('ip', ['-n', target, 'addr', 'add', `${targetAddr2}/24`, 'dev', vt]);
     sh('ip', ['-n', scanner, 'addr', 'add', `${scannerAddr}/24`, 'dev', vs]);
-    for (const [ns, dev] of [[target, vt], [scanner, vs]] as const) {
+    for (const [ns, dev] of [
+      [target, vt],
+      [scanner, vs],
+    ] as const) {
       sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
       sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     }
@@ -89,8 +92,18 @@ export function createTestbed(options: { ipv6?: boolean } = {}): Testbed {
     }
     const targetInode = fs.statSync(`/run/netns/${target}`).ino;
     return {
-      target, scanner, targetAddr, targetAddr2, scannerAddr, targetAddr6, targetAddr6b, scannerAddr6,
-      targetDev: vt, scannerDev: vs, targetInode, destroy,
+      target,
+      scanner,
+      targetAddr,
+      targetAddr2,
+      scannerAddr,
+      targetAddr6,
+      targetAddr6b,
+      scannerAddr6,
+      targetDev: vt,
+      scannerDev: vs,
+      targetInode,
+      destroy,
     };
   } catch (err) {
     destroy();

@@ -117,7 +117,9 @@ export function rawSocketsOf(ns: string, pid: number): { rxQueue: number; drops:
 
 /** IP packets the stack in `ns` delivered to its protocols (Ip InDelivers, plus Ip6InDelivers). */
 export function ipDelivered(ns: string): number {
-  const lines = netFile(ns, 'snmp').split('\n').filter((l) => l.startsWith('Ip: '));
+  const lines = netFile(ns, 'snmp')
+    .split('\n')
+    .filter((l) => l.startsWith('Ip: '));
   const names = (lines[0] ?? '').split(/\s+/);
   const values = (lines[1] ?? '').split(/\s+/);
   const i = names.indexOf('InDelivers');

@@ -51,6 +51,7 @@ export function main(argv: readonly string[], entryScript: string): void {
   }
   if (settings.role === 'monitor') {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
       (require('./monitor/main.js') as typeof import('./monitor/main.js')).runMonitor(settings);
     } catch (err) {
       failStartup(err, settings.statusFd === null ? null : statusReporter(settings.statusFd));
@@ -58,11 +59,13 @@ export function main(argv: readonly string[], entryScript: string): void {
     return;
   }
   if (!settings.foreground) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
     (require('./capture/launcher.js') as typeof import('./capture/launcher.js')).launchDaemon(entryScript, argv);
     return;
   }
   const status = settings.statusFd === null ? null : statusReporter(settings.statusFd);
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
     (require('./capture/main.js') as typeof import('./capture/main.js')).runCapture(settings, entryScript, status);
   } catch (err) {
     failStartup(err, status);

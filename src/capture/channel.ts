@@ -122,7 +122,14 @@ export class ChannelWriter {
   sendCounters(log: boolean): void {
     const cap = (n: number): number => Math.min(n, 0xffffffff);
     this.sink.write(
-      encode({ type: 'counters', packets: cap(this.seen), dropped: cap(this.dropped), rejected: cap(this.rejected), log, time: this.clock() }),
+      encode({
+        type: 'counters',
+        packets: cap(this.seen),
+        dropped: cap(this.dropped),
+        rejected: cap(this.rejected),
+        log,
+        time: this.clock(),
+      }),
     );
     this.seen = 0;
     this.rejected = 0;

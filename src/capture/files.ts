@@ -22,9 +22,7 @@ export function checkPidfileDir(file: string, account: Account): void {
     );
   }
   if (!st.isDirectory() || !mayAccess(st, account, WRITE)) {
-    throw new StartupError(
-      `pidfile ${file}: directory ${dir} must be writable by user ${account.name}, which removes the file at stop`,
-    );
+    throw new StartupError(`pidfile ${file}: directory ${dir} must be writable by user ${account.name}, which removes the file at stop`);
   }
 }
 

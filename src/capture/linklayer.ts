@@ -82,7 +82,8 @@ export function ipOffset(linkType: number, frame: Buffer, length: number, ipv6 =
     case LinkType.LINUX_SLL2:
       if (size < SLL2_HEADER) return LinkSkip.short;
       if (frame[10] === PACKET_OUTGOING) return LinkSkip.outgoing;
-      offset = frame.readUInt16BE(0) === ETHERTYPE_IPV4 || (ipv6 && frame.readUInt16BE(0) === ETHERTYPE_IPV6) ? SLL2_HEADER : LinkSkip.notIpv4;
+      offset =
+        frame.readUInt16BE(0) === ETHERTYPE_IPV4 || (ipv6 && frame.readUInt16BE(0) === ETHERTYPE_IPV6) ? SLL2_HEADER : LinkSkip.notIpv4;
       break;
     case LinkType.NULL:
       if (size < NULL_HEADER) return LinkSkip.short;

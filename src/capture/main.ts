@@ -98,7 +98,11 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
   child.on('error', (err) => exitWith(1, `monitor could not be started: ${describe(err)}`));
   child.on('exit', (code, signal) => {
     if (stopping || code === 0) exitWith(0, null);
-    else exitWith(1, `monitor (pid ${child.pid}) ${signal !== null ? `was killed by ${signal}${signal === 'SIGSYS' ? SECCOMP_KILL : ''}` : `exited with status ${code}`}`);
+    else
+      exitWith(
+        1,
+        `monitor (pid ${child.pid}) ${signal !== null ? `was killed by ${signal}${signal === 'SIGSYS' ? SECCOMP_KILL : ''}` : `exited with status ${code}`}`,
+      );
   });
   channel.on('error', (err) => exitWith(1, `channel to the monitor: ${describe(err)}`));
   channel.on('close', () => {
@@ -130,7 +134,13 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
  * Ignored packets are dropped here, before they cost channel bytes or a monitor
  * wake-up: to the detector they never arrived.
  */
-function forward(source: PacketSource, writer: ChannelWriter, ignore: IgnoreFilter | null, watched: Readonly<Watched>, fail: (why: string) => void): void {
+function forward(
+  source: PacketSource,
+  writer: ChannelWriter,
+  ignore: IgnoreFilter | null,
+  watched: Readonly<Watched>,
+  fail: (why: string) => void,
+): void {
   // A plain object of two booleans: the same shape on every call of the hot path.
   const watch: Watched = { udp: watched.udp, ipv6: watched.ipv6 };
   let now = monotonicMs();
@@ -204,7 +214,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   }
 
   const life = supervise(monitor, source);
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, life.stop);
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => life.stop());
   const writer = new ChannelWriter(monitor.channel, { report: stderr });
   requestCounters = () => {
     if (life.stopping) return;
@@ -215,7 +225,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   // Named like the original daemon, so that ps, pidof and init scripts find it.
   process.title = 'scanlogd';
   stderr(sandboxed);
-  forward(source, writer, ignore, settings, life.fail);
+  forward(source, writer, ignore, settings, (why) => life.fail(why));
   status?.report('ready capture');
   status?.close();
 }

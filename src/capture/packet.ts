@@ -45,15 +45,7 @@ export const CAPTURE_SNAPLEN = 60 + TCP_MIN_HEADER;
 export const CAPTURE_SNAPLEN6 = 256;
 
 export type PacketVerdict =
-  | 'ok'
-  | 'short'
-  | 'bad-ihl'
-  | 'not-tcp'
-  | 'fragment'
-  | 'short-tcp'
-  | 'short-udp'
-  | 'short-extension'
-  | 'too-many-extensions';
+  'ok' | 'short' | 'bad-ihl' | 'not-tcp' | 'fragment' | 'short-tcp' | 'short-udp' | 'short-extension' | 'too-many-extensions';
 
 /** What the capture turns into records beyond IPv4 TCP (--udp, --ipv6). */
 export interface Watched {
@@ -70,7 +62,14 @@ export const CLASSIC: Readonly<Watched> = { udp: false, ipv6: false };
  * Never throws for any bytes; returns why a packet was skipped. Without --ipv6 every
  * packet is read as IPv4, as scanlogd does, whatever its version field.
  */
-export function packetToRecord(pkt: Buffer, length: number, time: number, out: Buffer, offset: number, watched: Readonly<Watched> = CLASSIC): PacketVerdict {
+export function packetToRecord(
+  pkt: Buffer,
+  length: number,
+  time: number,
+  out: Buffer,
+  offset: number,
+  watched: Readonly<Watched> = CLASSIC,
+): PacketVerdict {
   const size = Math.min(length, pkt.length);
   if (watched.ipv6 && size > 0 && (pkt[0] as number) >> 4 === 6) return ipv6ToRecord(pkt, size, time, out, offset, watched.udp);
   if (size < IP_MIN_HEADER) return 'short';

@@ -86,11 +86,15 @@ export function openPcap(options: PcapOptions): PacketSource {
   const { device } = options;
   let binding: Binding;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon, loaded here only
     binding = require('pcap/build/Release/pcap_binding.node') as Binding;
   } catch (err) {
     // Node appends the require stack on further lines; the first says what is missing.
     const why = describe(err).split('\n')[0] ?? '';
-    throw new StartupError(`libpcap: cannot load the pcap addon (${why}); install the optional npm dependency pcap, which needs libpcap-dev`, { cause: err });
+    throw new StartupError(
+      `libpcap: cannot load the pcap addon (${why}); install the optional npm dependency pcap, which needs libpcap-dev`,
+      { cause: err },
+    );
   }
   const watched = options.watched ?? CLASSIC;
   const ipv6 = watched.ipv6;

@@ -94,9 +94,7 @@ export function verifyDropped(account: Account): void {
     ids.egid !== account.gid ||
     groups.some((g) => g !== account.gid);
   if (wrong) {
-    throw new StartupError(
-      `privileges not dropped: uid ${ids.uid}/${ids.euid} gid ${ids.gid}/${ids.egid} groups ${groups.join(',')}`,
-    );
+    throw new StartupError(`privileges not dropped: uid ${ids.uid}/${ids.euid} gid ${ids.gid}/${ids.egid} groups ${groups.join(',')}`);
   }
   // With a saved uid of 0 this would succeed; it must not.
   let regained = true;

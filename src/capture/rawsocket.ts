@@ -28,6 +28,7 @@ let loaded: RawRecv | null = null;
 export function loadRawRecv(): RawRecv {
   if (loaded === null) {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon, loaded here only
       loaded = require(ADDON_PATH) as RawRecv;
     } catch (err) {
       throw new StartupError(`raw socket reader ${ADDON_PATH}: ${describe(err)} (npm ci builds it)`, { cause: err });
@@ -58,7 +59,11 @@ export function rawSocketKinds(watched: Readonly<Watched>): RawSocketKind[] {
  * be opened closes those already open and is a start-up error naming it. Each is read
  * on its own; the callbacks see them as one source.
  */
-export function openRawSockets(watched: Readonly<Watched>, receiveBufferBytes = RECEIVE_BUFFER_BYTES, reader: RawRecv = loadRawRecv()): PacketSource {
+export function openRawSockets(
+  watched: Readonly<Watched>,
+  receiveBufferBytes = RECEIVE_BUFFER_BYTES,
+  reader: RawRecv = loadRawRecv(),
+): PacketSource {
   const sources: PacketSource[] = [];
   try {
     for (const kind of rawSocketKinds(watched)) sources.push(openRawSocket(kind, receiveBufferBytes, reader));
@@ -84,10 +89,14 @@ export function openRawTcpSocket(receiveBufferBytes = RECEIVE_BUFFER_BYTES, read
 
 function openRawSocket(kind: RawSocketKind, receiveBufferBytes: number, reader: RawRecv): PacketSource {
   // scanlogd's own socket keeps its name in messages; the others say which they are.
-  const name = kind.family === 4 && kind.protocol === 'tcp' ? 'raw socket' : `raw socket (IPv${kind.family} ${kind.protocol.toUpperCase()})`;
+  const name =
+    kind.family === 4 && kind.protocol === 'tcp' ? 'raw socket' : `raw socket (IPv${kind.family} ${kind.protocol.toUpperCase()})`;
   let handle: CaptureHandle;
   try {
-    handle = kind.family === 4 && kind.protocol === 'tcp' ? reader.open(receiveBufferBytes) : reader.open(receiveBufferBytes, kind.family, PROTOCOL_NUMBER[kind.protocol]);
+    handle =
+      kind.family === 4 && kind.protocol === 'tcp'
+        ? reader.open(receiveBufferBytes)
+        : reader.open(receiveBufferBytes, kind.family, PROTOCOL_NUMBER[kind.protocol]);
   } catch (err) {
     throw new StartupError(`${name}: ${describe(err)}`, { cause: err });
   }

@@ -33,7 +33,9 @@ function socketInodes(file: string, inodeColumn: number): Set<string> {
 export function refuseIoUring(env: NodeJS.ProcessEnv = process.env): void {
   const asked = env['UV_USE_IO_URING'];
   if (asked !== undefined && asked !== '0') {
-    throw new StartupError(`UV_USE_IO_URING=${asked}: libuv's io_uring would run work outside the sandbox with root's credentials; unset it`);
+    throw new StartupError(
+      `UV_USE_IO_URING=${asked}: libuv's io_uring would run work outside the sandbox with root's credentials; unset it`,
+    );
   }
 }
 
@@ -58,7 +60,8 @@ export function captureSocketFds(): number[] {
     } catch {
       continue; // the directory's own descriptor, closed by now
     }
-    if (target === 'anon_inode:[io_uring]') throw new StartupError(`capture process: descriptor ${entry} is an io_uring, which the sandbox cannot cover`);
+    if (target === 'anon_inode:[io_uring]')
+      throw new StartupError(`capture process: descriptor ${entry} is an io_uring, which the sandbox cannot cover`);
     const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
     if (inode !== undefined && inodes.has(inode)) found.push(Number(entry));
   }
@@ -78,7 +81,15 @@ export function capturePlan(captureFds: readonly number[], pid: number, monitorP
       // Stopping the monitor, no other process, no other signal.
       {
         syscall: 'kill',
-        clauses: [{ when: [{ arg: 0, values: [monitorPid] }, { arg: 1, values: [SIG.none, SIG.SIGTERM, SIG.SIGKILL] }], action: Action.allow }],
+        clauses: [
+          {
+            when: [
+              { arg: 0, values: [monitorPid] },
+              { arg: 1, values: [SIG.none, SIG.SIGTERM, SIG.SIGKILL] },
+            ],
+            action: Action.allow,
+          },
+        ],
         otherwise: DENY,
       },
       ...allow('wait4', 'waitid'),

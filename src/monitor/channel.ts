@@ -2,7 +2,16 @@
 // other framing (each record's type says its size), so any stray byte would shift
 // every later record: the first record that does not decode ends the monitor.
 
-import { MAX_RECORD_SIZE, Offset, RECORD_SIZE, RecordError, decodeAt, emptyPacketScratch, recordSize, type ChannelRecord } from '../shared/record.js';
+import {
+  MAX_RECORD_SIZE,
+  Offset,
+  RECORD_SIZE,
+  RecordError,
+  decodeAt,
+  emptyPacketScratch,
+  recordSize,
+  type ChannelRecord,
+} from '../shared/record.js';
 
 /** The size of the record whose head starts at `offset`; throws for an unknown type. */
 function sizeAt(buf: Buffer, offset: number): number {

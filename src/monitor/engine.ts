@@ -96,8 +96,7 @@ export function hashAddress(addr: number, hashSize: number): number {
   // Math.log2, cheap enough for every packet.
   const hashLog = 31 - Math.clz32(hashSize);
   // Byte-swap the network-order number into the value an x86 s_addr reads as.
-  let value =
-    (((addr & 0xff) << 24) | ((addr & 0xff00) << 8) | ((addr >>> 8) & 0xff00) | (addr >>> 24)) >>> 0;
+  let value = (((addr & 0xff) << 24) | ((addr & 0xff00) << 8) | ((addr >>> 8) & 0xff00) | (addr >>> 24)) >>> 0;
   let hash = 0;
   do {
     hash = (hash ^ value) >>> 0;

@@ -42,11 +42,7 @@ const FIXED_LENGTH = 4 + 5 + 2;
 export function scanMessage(scan: Scan<number | Uint32Array>, maxLength: number): string {
   const saddr = addressText(scan.saddr);
   const source =
-    scan.changing & CHANGING_SPORT
-      ? saddr
-      : typeof scan.saddr === 'number'
-        ? `${saddr}:${scan.sport}`
-        : `[${saddr}]:${scan.sport}`;
+    scan.changing & CHANGING_SPORT ? saddr : typeof scan.saddr === 'number' ? `${saddr}:${scan.sport}` : `[${saddr}]:${scan.sport}`;
   const destHead = `${addressText(scan.daddr)}${scan.changing & CHANGING_DADDR ? ' and others,' : ''} ports `;
   const flags = scan.protocol === 'udp' ? 'UDP' : flagString(scan.flagsOr, scan.flagsAnd);
   const tos = scan.changing & CHANGING_TOS ? '' : `, TOS ${scan.tos.toString(16).padStart(2, '0')}`;

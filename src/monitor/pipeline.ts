@@ -84,7 +84,8 @@ export class ScanPipeline {
     readonly watch: Readonly<Watch> = CLASSIC_WATCH,
   ) {
     const deliver = events === null ? null : (event: MonitorEvent): void => this.deliver(event);
-    const tracker = <A>(lane: Lane<A>): ScanTracker<A> | null => (deliver === null ? null : new ScanTracker<A>(params, deliver, undefined, lane));
+    const tracker = <A>(lane: Lane<A>): ScanTracker<A> | null =>
+      deliver === null ? null : new ScanTracker<A>(params, deliver, undefined, lane);
     const runner4 = (lane: Lane<number>): { detector: Detector; tracker: ScanTracker | null } => {
       const t = tracker(lane);
       return { detector: new Detector(params, t, undefined, lane), tracker: t };
@@ -217,7 +218,12 @@ export interface OutputCounts {
 }
 
 /** The counters, by name, in the order the line gives them. */
-export function counterFields(pipeline: ScanPipeline, received: number, capture: CaptureCounts, outputs: OutputCounts): Array<[string, number]> {
+export function counterFields(
+  pipeline: ScanPipeline,
+  received: number,
+  capture: CaptureCounts,
+  outputs: OutputCounts,
+): Array<[string, number]> {
   const c = pipeline.detection;
   const fields: Array<[string, number]> = [
     ['packets_seen', capture.packets],

@@ -17,7 +17,15 @@ export function monitorPlan(pidfile: string | null, pid: number): SandboxPlan {
     rules: [
       {
         syscall: 'socket',
-        clauses: [{ when: [{ arg: 0, values: [AF_UNIX] }, { arg: 1, mask: SOCK_TYPE_MASK, values: [SOCK_DGRAM] }], action: Action.allow }],
+        clauses: [
+          {
+            when: [
+              { arg: 0, values: [AF_UNIX] },
+              { arg: 1, mask: SOCK_TYPE_MASK, values: [SOCK_DGRAM] },
+            ],
+            action: Action.allow,
+          },
+        ],
         otherwise: DENY,
       },
       // unlink: the pidfile (unlinkat where the architecture has no unlink).

@@ -19,7 +19,7 @@ export const SYSLOG_RETRY_MS = 200;
 /** The few calls made on a connected Unix datagram socket (unix-dgram's, or a fake). */
 export interface DatagramSocket {
   /** Returns 'sent', 'busy' (try again when writable) or an error code string. */
-  send(datagram: Buffer): 'sent' | 'busy' | string;
+  send(datagram: Buffer): string;
   onWritable(listener: () => void): void;
   close(): void;
 }
@@ -73,7 +73,7 @@ export const connectUnixDgram: DatagramConnector = (path) => {
   }
   return {
     send(datagram) {
-      let result: 'sent' | 'busy' | string = 'sent';
+      let result = 'sent';
       sock.send(datagram, (err?: NodeJS.ErrnoException) => {
         if (err === undefined || err === null) return;
         result = err.message === 'congestion' ? 'busy' : errnoName(err.code);
@@ -141,7 +141,10 @@ export class SyslogWriter {
   /** Queues one datagram as it is, and sends what the socket takes now. */
   send(datagram: Buffer, kind: SyslogKind = 'line'): void {
     if (this.queuedOf[kind] >= this.queueLimit) {
-      this.queue.splice(this.queue.findIndex((entry) => entry.kind === kind), 1);
+      this.queue.splice(
+        this.queue.findIndex((entry) => entry.kind === kind),
+        1,
+      );
       this.queuedOf[kind]--;
       const dropped = this.countDrop(kind);
       if (dropped === 1 || dropped % 100 === 0) {
@@ -204,9 +207,7 @@ export class SyslogWriter {
   private markDown(reason: string): void {
     if (this.down) return;
     this.down = true;
-    this.notice(
-      `syslog socket ${this.path}: ${reason}; retrying every ${this.retryMs} ms, keeping up to ${this.queueLimit} lines`,
-    );
+    this.notice(`syslog socket ${this.path}: ${reason}; retrying every ${this.retryMs} ms, keeping up to ${this.queueLimit} lines`);
   }
 
   private reconnect(): boolean {

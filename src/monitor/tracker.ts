@@ -108,10 +108,20 @@ export class ScanTracker<A = number> implements EngineObserver<A> {
   /** Bytes of the fixed tables, for the documented bound. */
   get tableBytes(): number {
     return (
-      this.state.byteLength + this.saddr.byteLength + this.packets.byteLength + this.firstWall.byteLength +
-      this.lastWall.byteLength + this.refreshed.byteLength + this.dests.byteLength + this.destCount.byteLength +
-      this.destTruncated.byteLength + this.setOf.byteLength + this.portSets.byteLength + this.setCount.byteLength +
-      this.setSlot.byteLength + this.setSince.byteLength
+      this.state.byteLength +
+      this.saddr.byteLength +
+      this.packets.byteLength +
+      this.firstWall.byteLength +
+      this.lastWall.byteLength +
+      this.refreshed.byteLength +
+      this.dests.byteLength +
+      this.destCount.byteLength +
+      this.destTruncated.byteLength +
+      this.setOf.byteLength +
+      this.portSets.byteLength +
+      this.setCount.byteLength +
+      this.setSlot.byteLength +
+      this.setSince.byteLength
     );
   }
 

@@ -24,7 +24,13 @@ function excerpt(body: string): string {
 async function post(url: string, init: { headers: Record<string, string>; body: string }, timeoutMs: number): Promise<string> {
   let response: Response;
   try {
-    response = await fetch(url, { method: 'POST', headers: init.headers, body: init.body, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetch(url, {
+      method: 'POST',
+      headers: init.headers,
+      body: init.body,
+      redirect: 'error',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     if (e.name === 'TimeoutError') throw new DeliveryError(`no answer within ${timeoutMs / 1000} s`);
@@ -34,7 +40,9 @@ async function post(url: string, init: { headers: Record<string, string>; body: 
   try {
     body = await response.text();
   } catch (err) {
-    throw new DeliveryError(`HTTP ${response.status}, then the answer broke off (${(err as Error).name === 'TimeoutError' ? 'timeout' : (err as Error).message})`);
+    throw new DeliveryError(
+      `HTTP ${response.status}, then the answer broke off (${(err as Error).name === 'TimeoutError' ? 'timeout' : (err as Error).message})`,
+    );
   }
   if (response.status < 200 || response.status > 299) {
     throw new DeliveryError(`HTTP ${response.status}${body === '' ? '' : `: ${excerpt(body)}`}`);
@@ -68,7 +76,11 @@ function headerText(text: string): string {
 
 function ntfy(c: Extract<ChannelConfig, { kind: 'ntfy' }>): Sender {
   return async (m, timeoutMs) => {
-    const headers: Record<string, string> = { title: headerText(m.title), tags: 'rotating_light', 'content-type': 'text/plain; charset=utf-8' };
+    const headers: Record<string, string> = {
+      title: headerText(m.title),
+      tags: 'rotating_light',
+      'content-type': 'text/plain; charset=utf-8',
+    };
     if (c.priority !== null) headers['priority'] = String(c.priority);
     if (c.token !== null) headers['authorization'] = `Bearer ${c.token}`;
     else if (c.user !== null && c.password !== null) {

@@ -44,10 +44,10 @@ interface SourceSummary {
 export function rangesText(ports: Iterable<number>): string {
   const sorted = [...new Set(ports)].sort((a, b) => a - b);
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
-    while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1) j++;
-    parts.push(j > i ? `${sorted[i] as number}-${sorted[j] as number}` : String(sorted[i] as number));
+    while (j + 1 < sorted.length && sorted[j + 1] === (sorted[j] as number) + 1) j++;
+    parts.push(j > i ? `${sorted[i] as number}-${sorted[j] as number}` : String(sorted[i]));
     i = j + 1;
   }
   return parts.join(', ');
@@ -84,7 +84,19 @@ function summarise(notes: readonly (ScanNote | ScanEndNote)[]): SourceSummary[] 
     const key = `${n.protocol} ${n.source}`;
     let s = bySource.get(key);
     if (s === undefined) {
-      s = { source: n.source, udp: n.protocol === 'udp', destinations: [], ports: new Set(), portRanges: null, distinctPorts: 0, scanPackets: 0, endPackets: 0, first: n.first, last: n.last, scans: 0 };
+      s = {
+        source: n.source,
+        udp: n.protocol === 'udp',
+        destinations: [],
+        ports: new Set(),
+        portRanges: null,
+        distinctPorts: 0,
+        scanPackets: 0,
+        endPackets: 0,
+        first: n.first,
+        last: n.last,
+        scans: 0,
+      };
       bySource.set(key, s);
     }
     addDestinations(s.destinations, n.destinations);
@@ -108,7 +120,8 @@ function summarise(notes: readonly (ScanNote | ScanEndNote)[]): SourceSummary[] 
 function sourceLine(s: SourceSummary, today: string): string {
   const count = s.portRanges !== null ? s.distinctPorts : s.ports.size;
   const ranges = clip(s.portRanges ?? rangesText(s.ports), MAX_PORT_TEXT);
-  const targets = s.destinations.length === 1 ? (s.destinations[0] as string) : `${s.destinations[0] as string} and ${s.destinations.length - 1} more`;
+  const targets =
+    s.destinations.length === 1 ? (s.destinations[0] as string) : `${s.destinations[0] as string} and ${s.destinations.length - 1} more`;
   const from = when(s.first, today);
   const to = when(s.last, today);
   const since = from === to ? `at ${from}` : `${from}-${to}`;
@@ -129,7 +142,8 @@ function floodSentence(notes: readonly SuppressedNote[], today: string): string 
     return `Flood of scans from ${when(start.time, today)} to ${when(end.time, today)}: ${notLogged}.`;
   }
   if (end !== undefined) return `A flood of scans ended at ${when(end.time, today)}: ${notLogged}.`;
-  if (start !== undefined) return `A flood of scans began at ${when(start.time, today)}: scanlogd logs no more lines until 20 s pass without a scan.`;
+  if (start !== undefined)
+    return `A flood of scans began at ${when(start.time, today)}: scanlogd logs no more lines until 20 s pass without a scan.`;
   return null;
 }
 
@@ -141,16 +155,23 @@ export function renderMessage(notes: readonly Note[], host: string, now: Date, u
   const today = localDate(now);
   const scans = notes.filter((n): n is ScanNote | ScanEndNote => n.event !== 'suppressed');
   const sources = summarise(scans);
-  const flood = floodSentence(notes.filter((n): n is SuppressedNote => n.event === 'suppressed'), today);
+  const flood = floodSentence(
+    notes.filter((n): n is SuppressedNote => n.event === 'suppressed'),
+    today,
+  );
   const lines: string[] = [];
   for (const s of sources.slice(0, MAX_SOURCE_LINES)) lines.push(sourceLine(s, today));
   if (sources.length > MAX_SOURCE_LINES) {
     const rest = sources.slice(MAX_SOURCE_LINES);
-    lines.push(`… and ${rest.length} more source${rest.length === 1 ? '' : 's'} (${rest.reduce((n, s) => n + Math.max(1, s.scans), 0)} scans)`);
+    lines.push(
+      `… and ${rest.length} more source${rest.length === 1 ? '' : 's'} (${rest.reduce((n, s) => n + Math.max(1, s.scans), 0)} scans)`,
+    );
   }
   if (flood !== null) lines.push(flood);
   if (undelivered !== null && undelivered.events > 0) {
-    lines.push(`${undelivered.events} earlier event${undelivered.events === 1 ? '' : 's'} could not be delivered here and were dropped (${undelivered.why}).`);
+    lines.push(
+      `${undelivered.events} earlier event${undelivered.events === 1 ? '' : 's'} could not be delivered here and were dropped (${undelivered.why}).`,
+    );
   }
   const scanCount = sources.reduce((n, s) => n + Math.max(1, s.scans), 0);
   let title: string;

@@ -184,14 +184,17 @@ export class Follower {
       // First start: what the file held before is old news.
       f.offset = this.lineStartAtOrBefore(f, size);
     } else if (resume !== null && resume.ino === f.ino) {
-      if (resume.offset > size) this.report.notice(`${this.file} is shorter than the saved position (truncated while stopped); reading it from the start`);
+      if (resume.offset > size)
+        this.report.notice(`${this.file} is shorter than the saved position (truncated while stopped); reading it from the start`);
       else if (!this.lineStartsAt(f, resume.offset)) {
         this.report.notice(`${this.file} has no line starting at the saved position (rewritten while stopped); reading it from the start`);
       } else f.offset = resume.offset;
     } else if (resume !== null) {
       this.previous = this.findRotated(resume);
       if (this.previous === null) {
-        this.report.notice(`${this.file} was rotated while stopped and the file read before is not found as ${this.file}.1; reading the new file from the start`);
+        this.report.notice(
+          `${this.file} was rotated while stopped and the file read before is not found as ${this.file}.1; reading the new file from the start`,
+        );
       }
     }
     this.firstOpen = false;

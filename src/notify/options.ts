@@ -107,7 +107,12 @@ export function buildNotifyProgram(secrets = false): Command {
     .option('--state <path>', 'where the position reached is kept (its directory must be writable)', absolutePath, DEFAULT_STATE)
     .addOption(new Option('--config <path>', `configuration file (default: ${DEFAULT_NOTIFY_CONFIG}, if present)`).argParser(absolutePath))
     .option('--webhook <url>', 'POST each message as JSON to this URL', httpUrl)
-    .option('--pushover-url <url>', 'Pushover API endpoint (the token and user key are read from the configuration file)', httpUrl, PUSHOVER_URL)
+    .option(
+      '--pushover-url <url>',
+      'Pushover API endpoint (the token and user key are read from the configuration file)',
+      httpUrl,
+      PUSHOVER_URL,
+    )
     .option('--pushover-priority <n>', 'Pushover priority, -2 to 1', priority(-2, 1))
     .option('--ntfy-url <url>', 'ntfy topic URL, e.g. https://ntfy.sh/TOPIC', httpUrl)
     .option('--ntfy-priority <n>', 'ntfy priority, 1 to 5', priority(1, 5))
@@ -118,8 +123,10 @@ export function buildNotifyProgram(secrets = false): Command {
     .addOption(secondsOption('--interval <seconds>', 'at most one message per channel this often', 1, 86400, 60))
     .addOption(secondsOption('--wait <seconds>', 'how long the first event waits for others to join its message', 0, 3600, 5))
     .addOption(secondsOption('--timeout <seconds>', 'longest time one delivery attempt may take', 1, 600, 15))
-    .addOption(secondsOption('--give-up <seconds>', 'events not delivered after this long are dropped, counted and reported', 10, 7 * 86400, 86400))
-    .option('--hostname <name>', 'host name shown in messages (default: this host\'s)', oneLine)
+    .addOption(
+      secondsOption('--give-up <seconds>', 'events not delivered after this long are dropped, counted and reported', 10, 7 * 86400, 86400),
+    )
+    .option('--hostname <name>', "host name shown in messages (default: this host's)", oneLine)
     .option('--syslog', 'also report delivery problems to syslog (daemon.err), for init systems that drop standard error', false)
     .option('--syslog-socket <path>', 'syslog socket for --syslog', absolutePath, '/dev/log')
     .option('--check', 'check the configuration, say which channels it sets up, and exit', false)
@@ -183,7 +190,13 @@ function channelsOf(o: RawNotifyOptions, file: string): ChannelConfig[] {
     if (o.pushoverToken === undefined || o.pushoverUser === undefined) {
       throw new ConfigError(`${file}: Pushover needs both pushover-token and pushover-user`);
     }
-    channels.push({ kind: 'pushover', url: o.pushoverUrl, token: o.pushoverToken, user: o.pushoverUser, priority: o.pushoverPriority ?? null });
+    channels.push({
+      kind: 'pushover',
+      url: o.pushoverUrl,
+      token: o.pushoverToken,
+      user: o.pushoverUser,
+      priority: o.pushoverPriority ?? null,
+    });
   }
   if (o.ntfyUrl !== undefined) {
     if ((o.ntfyUser === undefined) !== (o.ntfyPassword === undefined)) {
@@ -219,7 +232,7 @@ export function parseNotifySettings(argv: readonly string[], configPath = DEFAUL
   program.exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : 1);
   });
-  program.parse(argv as string[], { from: 'user' });
+  program.parse(argv, { from: 'user' });
   const named = program.opts<RawNotifyOptions>().config;
   const file = named ?? configPath;
   const text = readConfigFile(file, named !== undefined, true);
@@ -238,7 +251,9 @@ export function parseNotifySettings(argv: readonly string[], configPath = DEFAUL
     );
   }
   if (o.giveUp <= o.interval + o.wait) {
-    throw new ConfigError(`give-up (${o.giveUp / 1000} s) must be longer than interval plus wait (${(o.interval + o.wait) / 1000} s): events would be dropped before their first attempt`);
+    throw new ConfigError(
+      `give-up (${o.giveUp / 1000} s) must be longer than interval plus wait (${(o.interval + o.wait) / 1000} s): events would be dropped before their first attempt`,
+    );
   }
   return {
     events: o.events,

@@ -91,10 +91,13 @@ export class Outbox {
     const first = this.pending[0];
     if (first === undefined) return;
     const due = Math.max(first.arrivedMs + this.timing.waitMs, this.lastSentMs + this.timing.intervalMs, this.retryAtMs);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.attemptDelivery();
-    }, Math.max(0, due - this.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.attemptDelivery();
+      },
+      Math.max(0, due - this.now()),
+    );
   }
 
   private attemptDelivery(): void {

@@ -190,9 +190,7 @@ export class IgnoreFilter {
     const ranges6 = mergeRanges6(networks.filter(isCidr6));
     this.range6Start = ranges6.start;
     this.range6End = ranges6.end;
-    const ranges = sources
-      .map((c) => [c.base, c.base + 2 ** (32 - c.prefix) - 1] as [number, number])
-      .sort((a, b) => a[0] - b[0]);
+    const ranges = sources.map((c) => [c.base, c.base + 2 ** (32 - c.prefix) - 1] as [number, number]).sort((a, b) => a[0] - b[0]);
     const merged: Array<[number, number]> = [];
     for (const r of ranges) {
       const last = merged[merged.length - 1];

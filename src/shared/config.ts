@@ -79,7 +79,9 @@ export function parseConfig(text: string, file: string, program: Command): Map<s
     const text = m[2] as string;
     const option = keys.get(key);
     if (option === undefined) {
-      throw new ConfigError(key === 'config' ? `${where}: "config" can only be given on the command line` : `${where}: unknown key "${key}"`);
+      throw new ConfigError(
+        key === 'config' ? `${where}: "config" can only be given on the command line` : `${where}: unknown key "${key}"`,
+      );
     }
     if (text === '') throw new ConfigError(`${where}: no value for "${key}"`);
     const attribute = option.attributeName();
@@ -140,7 +142,9 @@ export function readConfigFile(file: string, required: boolean, secrets = false)
     const problem = notRootOnly(st);
     if (problem !== null) throw new ConfigError(`${file}: ${problem}`);
     if (secrets && (st.mode & 0o004) !== 0) {
-      throw new ConfigError(`${file}: readable by others (mode ${(st.mode & 0o7777).toString(8)}); it holds tokens and passwords: chmod o-r`);
+      throw new ConfigError(
+        `${file}: readable by others (mode ${(st.mode & 0o7777).toString(8)}); it holds tokens and passwords: chmod o-r`,
+      );
     }
     if (st.size > MAX_CONFIG_BYTES) throw new ConfigError(`${file}: larger than ${MAX_CONFIG_BYTES} bytes`);
     const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);

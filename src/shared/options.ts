@@ -2,7 +2,15 @@
 // the settings both processes derive from it.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_PARAMS, HASH_KINDS, MAX_HASH_MAX, checkParams, portsBelowThreshold, type DetectorParams, type HashKind } from './params.js';
+import {
+  DEFAULT_PARAMS,
+  HASH_KINDS,
+  MAX_HASH_MAX,
+  checkParams,
+  portsBelowThreshold,
+  type DetectorParams,
+  type HashKind,
+} from './params.js';
 import {
   MAX_IGNORE_PORTS,
   MAX_IGNORE_SOURCES,
@@ -130,19 +138,31 @@ export function buildProgram(): Command {
     .option('--pidfile <path>', 'write the daemon pid here; its directory must be writable by --user', absolutePath)
     .option('--stderr', 'also print each log line on standard error', false)
     .addOption(
-      new Option('--config <path>', `configuration file: key = value lines, keys named as these options (default: ${DEFAULT_CONFIG_PATH}, if present)`)
-        .argParser(absolutePath),
+      new Option(
+        '--config <path>',
+        `configuration file: key = value lines, keys named as these options (default: ${DEFAULT_CONFIG_PATH}, if present)`,
+      ).argParser(absolutePath),
     )
     .addOption(
-      new Option('--preset <name>', 'threshold preset; options given explicitly override it')
-        .choices(PRESET_NAMES)
-        .default('classic'),
+      new Option('--preset <name>', 'threshold preset; options given explicitly override it').choices(PRESET_NAMES).default('classic'),
     )
     .addOption(
-      listOption('--ignore-source <cidr>', 'never count packets from this address or network (repeatable)', parseCidr, MAX_IGNORE_SOURCES, 'source'),
+      listOption(
+        '--ignore-source <cidr>',
+        'never count packets from this address or network (repeatable)',
+        parseCidr,
+        MAX_IGNORE_SOURCES,
+        'source',
+      ),
     )
     .addOption(
-      listOption('--ignore-port <port[-port]>', 'never count packets to this destination port or range (repeatable)', parsePortRange, MAX_IGNORE_PORTS, 'port entry'),
+      listOption(
+        '--ignore-port <port[-port]>',
+        'never count packets to this destination port or range (repeatable)',
+        parsePortRange,
+        MAX_IGNORE_PORTS,
+        'port entry',
+      ),
     )
     .option(
       '--json <path>',
@@ -197,11 +217,19 @@ export function buildProgram(): Command {
     .option('--sources <n>', 'source addresses tracked at once', wholeNumber(1, 65536), d.listSize)
     .option('--hash-size <n>', 'hash buckets (a power of two)', wholeNumber(2, 65536), d.hashSize)
     .addOption(
-      new Option('--hash <kind>', 'how a source picks its hash bucket: classic (scanlogd\'s) or keyed (random bits chosen at start, so spoofed addresses cannot be chosen to share a real scanner\'s bucket)')
+      new Option(
+        '--hash <kind>',
+        "how a source picks its hash bucket: classic (scanlogd's) or keyed (random bits chosen at start, so spoofed addresses cannot be chosen to share a real scanner's bucket)",
+      )
         .choices(HASH_KINDS)
         .default(d.hash),
     )
-    .option('--hash-max <n>', `sources per hash bucket (at most ${MAX_HASH_MAX}: each packet may walk that many)`, wholeNumber(1, MAX_HASH_MAX), d.hashMax)
+    .option(
+      '--hash-max <n>',
+      `sources per hash bucket (at most ${MAX_HASH_MAX}: each packet may walk that many)`,
+      wholeNumber(1, MAX_HASH_MAX),
+      d.hashMax,
+    )
     .addOption(new Option('--role <role>').argParser(role).default('capture').hideHelp())
     .addOption(new Option('--status-fd <fd>').argParser(wholeNumber(3, 1000)).hideHelp())
     .addHelpText(
@@ -301,7 +329,7 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
   program.exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : 1);
   });
-  program.parse(argv as string[], { from: 'user' });
+  program.parse(argv, { from: 'user' });
   let configLines = new Map<string, number>();
   const file = program.opts<RawOptions>().config;
   if (program.opts<RawOptions>().role === 'capture') {
@@ -371,22 +399,37 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
 export function monitorArguments(s: Settings, statusFd: number | null): string[] {
   const p = s.params;
   const args = [
-    '--role', 'monitor',
+    '--role',
+    'monitor',
     '--foreground',
-    '--user', s.user,
-    '--syslog-socket', s.syslogSocket,
-    '--port-weight-priv', String(p.portWeightPriv),
-    '--port-weight-high', String(p.portWeightHigh),
-    '--scan-weight-threshold', String(p.scanWeightThreshold),
-    '--max-ports', String(p.maxPorts),
-    '--scan-delay', (p.scanDelayMs / 1000).toFixed(3),
-    '--log-count', String(p.logCount),
-    '--log-delay', (p.logDelayMs / 1000).toFixed(3),
-    '--log-max-length', String(p.logMaxLength),
-    '--sources', String(p.listSize),
-    '--hash-size', String(p.hashSize),
-    '--hash-max', String(p.hashMax),
-    '--hash', p.hash,
+    '--user',
+    s.user,
+    '--syslog-socket',
+    s.syslogSocket,
+    '--port-weight-priv',
+    String(p.portWeightPriv),
+    '--port-weight-high',
+    String(p.portWeightHigh),
+    '--scan-weight-threshold',
+    String(p.scanWeightThreshold),
+    '--max-ports',
+    String(p.maxPorts),
+    '--scan-delay',
+    (p.scanDelayMs / 1000).toFixed(3),
+    '--log-count',
+    String(p.logCount),
+    '--log-delay',
+    (p.logDelayMs / 1000).toFixed(3),
+    '--log-max-length',
+    String(p.logMaxLength),
+    '--sources',
+    String(p.listSize),
+    '--hash-size',
+    String(p.hashSize),
+    '--hash-max',
+    String(p.hashMax),
+    '--hash',
+    p.hash,
   ];
   if (s.stderr) args.push('--stderr');
   if (s.ipv6) args.push('--ipv6');

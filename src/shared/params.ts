@@ -141,10 +141,7 @@ export function checkParams(p: DetectorParams): string[] {
   }
   const needed = portsBelowThreshold(p);
   if (p.maxPorts < needed) {
-    problems.push(
-      `--scan-weight-threshold ${p.scanWeightThreshold} needs room for ${needed} ports, ` +
-        `but --max-ports is ${p.maxPorts}`,
-    );
+    problems.push(`--scan-weight-threshold ${p.scanWeightThreshold} needs room for ${needed} ports, ` + `but --max-ports is ${p.maxPorts}`);
   }
   return problems;
 }

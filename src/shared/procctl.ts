@@ -13,6 +13,7 @@ let loaded: ProcCtl | null = null;
 export function loadProcCtl(): ProcCtl {
   if (loaded === null) {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon, loaded here only
       loaded = require(PROCCTL_PATH) as ProcCtl;
     } catch (err) {
       throw new StartupError(`process attributes addon ${PROCCTL_PATH}: ${describe(err)} (npm ci builds it)`, { cause: err });

@@ -239,7 +239,18 @@ export function emptyPacketScratch(): PacketScratch {
   return {
     packet: emptyPacketRecord(),
     udp: { ...emptyPacketRecord(), type: 'udp' },
-    packet6: { type: 'packet6', protocol: 'tcp', saddr: new Uint32Array(4), daddr: new Uint32Array(4), sport: 0, dport: 0, flags: 0, tos: 0, ttl: 0, time: 0 },
+    packet6: {
+      type: 'packet6',
+      protocol: 'tcp',
+      saddr: new Uint32Array(4),
+      daddr: new Uint32Array(4),
+      sport: 0,
+      dport: 0,
+      flags: 0,
+      tos: 0,
+      ttl: 0,
+      time: 0,
+    },
   };
 }
 

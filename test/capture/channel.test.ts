@@ -96,12 +96,7 @@ test('over the backlog limit records are dropped and counted; a loss record come
   sink.queuedBytes = 0;
   accept(w, 10);
   accept(w, 11);
-  t.deepEqual(sink.records(), [
-    ...[0, 1, 2, 3].map(packet),
-    { type: 'loss', count: 6, time: 4242 },
-    packet(10),
-    packet(11),
-  ]);
+  t.deepEqual(sink.records(), [...[0, 1, 2, 3].map(packet), { type: 'loss', count: 6, time: 4242 }, packet(10), packet(11)]);
   t.deepEqual(reports, ['monitor fell behind: 6 packets dropped']);
 });
 

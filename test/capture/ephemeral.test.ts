@@ -11,7 +11,7 @@ test('the range as the kernel writes it', (t) => {
   t.deepEqual(parseLocalPortRange('1024 65535'), { first: 1024, last: 65535 });
 });
 
-test('this machine\'s range is read and matches the file', (t) => {
+test("this machine's range is read and matches the file", (t) => {
   const [first, last] = fs.readFileSync(LOCAL_PORT_RANGE_FILE, 'utf8').trim().split(/\s+/).map(Number);
   t.deepEqual(readEphemeralPorts(), { first, last });
 });
@@ -25,5 +25,8 @@ for (const text of ['', '32768', '60999 32768', '0 100', '1 65536', 'a b', '3276
 
 test('a missing file is a start-up error naming it', (t) => {
   const err = t.throws(() => readEphemeralPorts('/nonexistent/ip_local_port_range'), { instanceOf: StartupError });
-  t.is(err?.message, '/nonexistent/ip_local_port_range: ENOENT: no such file or directory, open \'/nonexistent/ip_local_port_range\' (give --ephemeral-ports)');
+  t.is(
+    err?.message,
+    "/nonexistent/ip_local_port_range: ENOENT: no such file or directory, open '/nonexistent/ip_local_port_range' (give --ephemeral-ports)",
+  );
 });

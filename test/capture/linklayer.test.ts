@@ -101,13 +101,23 @@ const cases: Case[] = [
   { name: 'Ethernet, ARP', linkType: LinkType.ETHERNET, frame: ethernet(0x0806, Buffer.alloc(28)), want: LinkSkip.notIpv4 },
   { name: 'Ethernet type IPv4 around an IPv6 packet', linkType: LinkType.ETHERNET, frame: ethernet(0x0800, ipv6), want: LinkSkip.notIpv4 },
   { name: 'Ethernet header cut short', linkType: LinkType.ETHERNET, frame: ethernet(0x0800, syn).subarray(0, 13), want: LinkSkip.short },
-  { name: 'Ethernet header and nothing after it', linkType: LinkType.ETHERNET, frame: ethernet(0x0800, Buffer.alloc(0)), want: LinkSkip.short },
+  {
+    name: 'Ethernet header and nothing after it',
+    linkType: LinkType.ETHERNET,
+    frame: ethernet(0x0800, Buffer.alloc(0)),
+    want: LinkSkip.short,
+  },
   { name: 'Linux cooked (any)', linkType: LinkType.LINUX_SLL, frame: sll(PACKET_HOST, 0x0800, syn), want: 16 },
   { name: 'Linux cooked, IP options', linkType: LinkType.LINUX_SLL, frame: sll(PACKET_HOST, 0x0800, synWithOptions), want: 16 },
   { name: 'Linux cooked, 802.1Q tag', linkType: LinkType.LINUX_SLL, frame: sll(PACKET_HOST, 0x0800, syn, [vlanTag(0x8100, 10)]), want: 20 },
   { name: 'Linux cooked, outgoing', linkType: LinkType.LINUX_SLL, frame: sll(PACKET_OUTGOING, 0x0800, syn), want: LinkSkip.outgoing },
   { name: 'Linux cooked, IPv6', linkType: LinkType.LINUX_SLL, frame: sll(PACKET_HOST, 0x86dd, ipv6), want: LinkSkip.notIpv4 },
-  { name: 'Linux cooked, 15 bytes', linkType: LinkType.LINUX_SLL, frame: sll(PACKET_HOST, 0x0800, syn).subarray(0, 15), want: LinkSkip.short },
+  {
+    name: 'Linux cooked, 15 bytes',
+    linkType: LinkType.LINUX_SLL,
+    frame: sll(PACKET_HOST, 0x0800, syn).subarray(0, 15),
+    want: LinkSkip.short,
+  },
   { name: 'Linux cooked v2', linkType: LinkType.LINUX_SLL2, frame: sll2(PACKET_HOST, 0x0800, syn), want: 20 },
   { name: 'Linux cooked v2, outgoing', linkType: LinkType.LINUX_SLL2, frame: sll2(PACKET_OUTGOING, 0x0800, syn), want: LinkSkip.outgoing },
   { name: 'Linux cooked v2, IPv6', linkType: LinkType.LINUX_SLL2, frame: sll2(PACKET_HOST, 0x86dd, ipv6), want: LinkSkip.notIpv4 },
@@ -213,7 +223,10 @@ test('fuzz: 100000 random frames on every link type never throw, and what passes
   t.is(wrong, '');
   // Every link type reached a passing frame, so the deep paths were exercised.
   for (const linkType of Object.values(LinkType)) {
-    t.true([...seen.keys()].some((k) => k.startsWith(`${linkType}:`) && !k.includes(':-')), `link type ${linkType}`);
+    t.true(
+      [...seen.keys()].some((k) => k.startsWith(`${linkType}:`) && !k.includes(':-')),
+      `link type ${linkType}`,
+    );
   }
 });
 
@@ -280,7 +293,8 @@ test('fuzz: 100000 random frames with --ipv6 never throw and give an in-bounds I
     }
     if (offset >= 0) {
       const version = frame[offset]! >> 4;
-      if (offset >= Math.min(length, frame.length) || (version !== 4 && version !== 6)) wrong = `offset ${offset} of ${frame.toString('hex')}`;
+      if (offset >= Math.min(length, frame.length) || (version !== 4 && version !== 6))
+        wrong = `offset ${offset} of ${frame.toString('hex')}`;
     } else if (!Object.values(LinkSkip).includes(offset as never)) {
       wrong = `unknown verdict ${offset}`;
     }

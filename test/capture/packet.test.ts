@@ -80,7 +80,11 @@ test('a SYN gives the exact record bytes', (t) => {
 });
 
 test('TOS, TTL, all eight flag bits and the ports are copied as they are', (t) => {
-  const { verdict, out } = convert(ipTcp({ tos: 0xb8, ttl: 255, flags: 0xff, sport: 1, dport: 65535, saddr: '10.0.0.1', daddr: '192.168.1.254' }), 40, 0xffffffff);
+  const { verdict, out } = convert(
+    ipTcp({ tos: 0xb8, ttl: 255, flags: 0xff, sport: 1, dport: 65535, saddr: '10.0.0.1', daddr: '192.168.1.254' }),
+    40,
+    0xffffffff,
+  );
   t.is(verdict, 'ok');
   t.is(out.toString('hex'), ['0a000001', 'c0a801fe', '0001', 'ffff', 'ff', 'b8', 'ff', '01', 'ffffffff'].join(''));
 });
@@ -200,7 +204,16 @@ test('fuzz: 100000 random buffers and lengths never throw and get the right verd
       const ihl = (pkt[0]! & 15) * 4;
       const r = decode(out) as PacketRecord;
       const fields = [r.saddr, r.daddr, r.sport, r.dport, r.flags, r.tos, r.ttl, r.time];
-      const bytes = [pkt.readUInt32BE(12), pkt.readUInt32BE(16), pkt.readUInt16BE(ihl), pkt.readUInt16BE(ihl + 2), pkt[ihl + 13], pkt[1], pkt[8], time];
+      const bytes = [
+        pkt.readUInt32BE(12),
+        pkt.readUInt32BE(16),
+        pkt.readUInt16BE(ihl),
+        pkt.readUInt16BE(ihl + 2),
+        pkt[ihl + 13],
+        pkt[1],
+        pkt[8],
+        time,
+      ];
       if (fields.join() !== bytes.join()) wrong = `record ${out.toString('hex')} from ${pkt.toString('hex')}`;
     }
   }
@@ -304,10 +317,31 @@ test('--ipv6: a SYN gives the exact 52-byte record, traffic class as TOS and hop
   t.is(verdict, 'ok');
   t.is(
     out.toString('hex'),
-    ['9c40', '0016', '02', 'b8', '39', '06', '00'.repeat(7), '05', '01020304', '20010db8' + '0'.repeat(16) + '00000002', '20010db8' + '0'.repeat(16) + '00000001'].join(''),
+    [
+      '9c40',
+      '0016',
+      '02',
+      'b8',
+      '39',
+      '06',
+      '00'.repeat(7),
+      '05',
+      '01020304',
+      '20010db8' + '0'.repeat(16) + '00000002',
+      '20010db8' + '0'.repeat(16) + '00000001',
+    ].join(''),
   );
   t.deepEqual(decode(out), {
-    type: 'packet6', protocol: 'tcp', saddr: parseAddress6('2001:db8::2'), daddr: parseAddress6('2001:db8::1'), sport: 40000, dport: 22, flags: 2, tos: 0xb8, ttl: 57, time: 0x01020304,
+    type: 'packet6',
+    protocol: 'tcp',
+    saddr: parseAddress6('2001:db8::2'),
+    daddr: parseAddress6('2001:db8::1'),
+    sport: 40000,
+    dport: 22,
+    flags: 2,
+    tos: 0xb8,
+    ttl: 57,
+    time: 0x01020304,
   });
 });
 
@@ -325,12 +359,33 @@ const verdicts6: Array<[string, Buffer, Watched, PacketVerdict]> = [
   ['UDP without --udp', ip6([], 17), { udp: false, ipv6: true }, 'not-tcp'],
   ['hop-by-hop, then TCP', ip6([hopByHop()], 6), BOTH, 'ok'],
   ['hop-by-hop of 3 units, then TCP', ip6([hopByHop(2)], 6), BOTH, 'ok'],
-  ['hop-by-hop, routing, destination options, fragment 0, then TCP', ip6([hopByHop(), routing(), destination(1), fragment(0, true)], 6), BOTH, 'ok'],
+  [
+    'hop-by-hop, routing, destination options, fragment 0, then TCP',
+    ip6([hopByHop(), routing(), destination(1), fragment(0, true)], 6),
+    BOTH,
+    'ok',
+  ],
   ['a first fragment of UDP', ip6([fragment(0, true)], 17), BOTH, 'ok'],
   ['a later fragment', ip6([fragment(185, true)], 6), BOTH, 'fragment'],
   ['a last fragment', ip6([fragment(1, false)], 17), BOTH, 'fragment'],
-  ['8 extension headers, then TCP', ip6(Array.from({ length: 8 }, () => destination()), 6), BOTH, 'ok'],
-  ['9 extension headers, then TCP', ip6(Array.from({ length: 9 }, () => destination()), 6), BOTH, 'too-many-extensions'],
+  [
+    '8 extension headers, then TCP',
+    ip6(
+      Array.from({ length: 8 }, () => destination()),
+      6,
+    ),
+    BOTH,
+    'ok',
+  ],
+  [
+    '9 extension headers, then TCP',
+    ip6(
+      Array.from({ length: 9 }, () => destination()),
+      6,
+    ),
+    BOTH,
+    'too-many-extensions',
+  ],
   ['ICMPv6', ip6([], 58), BOTH, 'not-tcp'],
   ['no next header', ip6([], 59), BOTH, 'not-tcp'],
   ['ESP after hop-by-hop', ip6([hopByHop()], 50), BOTH, 'not-tcp'],
@@ -402,7 +457,11 @@ test('fuzz: 100000 random IPv6 packets (chains of extension headers, fragments, 
       if (type === 44) return fragment(rng.below(4) === 0 ? rng.below(8192) : 0, rng.below(2) === 0);
       return [type, Buffer.concat([Buffer.from([0, rng.below(8) === 0 ? rng.below(256) : rng.below(3)]), rng.bytes(6)])];
     });
-    let pkt = ip6(exts, rng.below(3) === 0 ? 17 : rng.below(10) === 0 ? rng.below(256) : 6, { flags: rng.below(256), sport: rng.below(65536), dport: rng.below(65536) });
+    let pkt = ip6(exts, rng.below(3) === 0 ? 17 : rng.below(10) === 0 ? rng.below(256) : 6, {
+      flags: rng.below(256),
+      sport: rng.below(65536),
+      dport: rng.below(65536),
+    });
     pkt = Buffer.concat([pkt, rng.bytes(rng.below(4) === 0 ? rng.below(2000) : 0)]);
     const length = rng.below(4) === 0 ? rng.between(-5, pkt.length + 10) : pkt.length;
     const udp = rng.below(4) !== 0;
@@ -422,12 +481,20 @@ test('fuzz: 100000 random IPv6 packets (chains of extension headers, fragments, 
     } else if (verdict === 'ok') {
       const r = decode(out) as Packet6Record;
       const at = expected.at;
-      const want = [expected.next === 17 ? 'udp' : 'tcp', pkt.readUInt16BE(at), pkt.readUInt16BE(at + 2), expected.next === 17 ? 0 : pkt[at + 13], pkt[7]];
+      const want = [
+        expected.next === 17 ? 'udp' : 'tcp',
+        pkt.readUInt16BE(at),
+        pkt.readUInt16BE(at + 2),
+        expected.next === 17 ? 0 : pkt[at + 13],
+        pkt[7],
+      ];
       const got = [r.protocol, r.sport, r.dport, r.flags, r.ttl];
       if (got.join() !== want.join()) wrong = `record ${out.toString('hex')} from ${pkt.toString('hex')}`;
-      if (formatAddress6(r.saddr) !== '2001:db8::2' || formatAddress6(r.daddr) !== '2001:db8::1') wrong = `addresses ${formatAddress6(r.saddr)} ${formatAddress6(r.daddr)}`;
+      if (formatAddress6(r.saddr) !== '2001:db8::2' || formatAddress6(r.daddr) !== '2001:db8::1')
+        wrong = `addresses ${formatAddress6(r.saddr)} ${formatAddress6(r.daddr)}`;
     }
   }
   t.is(wrong, '');
-  for (const v of ['ok', 'short-extension', 'too-many-extensions', 'fragment', 'not-tcp', 'short-tcp', 'short-udp'] as const) t.true((counts[v] ?? 0) > 300, `${v}: ${counts[v]}`);
+  for (const v of ['ok', 'short-extension', 'too-many-extensions', 'fragment', 'not-tcp', 'short-tcp', 'short-udp'] as const)
+    t.true((counts[v] ?? 0) > 300, `${v}: ${counts[v]}`);
 });

@@ -13,7 +13,7 @@ const haveTcpdump = childProcess.spawnSync('sh', ['-c', 'command -v tcpdump']).s
 const tcpdumpTest = haveTcpdump ? test : test.skip;
 if (!haveTcpdump) console.log('libpcap filter tests skipped: tcpdump is not installed (scripts/test-setup.sh installs it)');
 
-test('classic mode keeps scanlogd\'s filter string exactly', (t) => {
+test("classic mode keeps scanlogd's filter string exactly", (t) => {
   t.is(pcapFilter({ udp: false, ipv6: false }), PCAP_FILTER);
   t.is(PCAP_FILTER, 'inbound and ip and tcp and ((tcp[13] != 0x10 and tcp[13] != 0x18) or ip[6:2] & 0x3fff != 0)');
 });
@@ -79,7 +79,11 @@ const cases: Array<[string, Buffer, [boolean, boolean, boolean]]> = [
 tcpdumpTest('every combination compiles, and passes exactly what its lanes can use (tcpdump reading crafted packets)', (t) => {
   const file = pcapFile(cases.map((c) => c[1]));
   t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
-  const combos = [{ udp: true, ipv6: false }, { udp: false, ipv6: true }, { udp: true, ipv6: true }];
+  const combos = [
+    { udp: true, ipv6: false },
+    { udp: false, ipv6: true },
+    { udp: true, ipv6: true },
+  ];
   combos.forEach((watched, k) => {
     // `inbound` needs a live capture's direction; read from a file, it is left out.
     const filter = pcapFilter(watched).replace(/^inbound and /, '');

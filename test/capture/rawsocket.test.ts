@@ -77,7 +77,11 @@ test('a receive error is reported once, as an Error naming the raw socket', (t) 
   const { reader, started } = fakeReader();
   const source = openRawTcpSocket(1, reader);
   const errors: string[] = [];
-  source.start(() => undefined, () => undefined, (err) => errors.push(err.message));
+  source.start(
+    () => undefined,
+    () => undefined,
+    (err) => errors.push(err.message),
+  );
   started().onError('recvmmsg: Bad file descriptor');
   started().onError('recvmmsg: Bad file descriptor');
   t.deepEqual(errors, ['raw socket receive: recvmmsg: Bad file descriptor']);
@@ -89,7 +93,15 @@ test('close() closes the socket once, before or after start; nothing is delivere
   unstarted.close();
   unstarted.close();
   t.deepEqual(a.calls, ['open 1', 'close true']);
-  t.throws(() => unstarted.start(() => undefined, () => undefined, () => undefined), { message: /start\(\) on a closed socket/ });
+  t.throws(
+    () =>
+      unstarted.start(
+        () => undefined,
+        () => undefined,
+        () => undefined,
+      ),
+    { message: /start\(\) on a closed socket/ },
+  );
 
   const b = fakeReader();
   const source = openRawTcpSocket(1, b.reader);
@@ -102,7 +114,15 @@ test('close() closes the socket once, before or after start; nothing is delivere
     () => seen.push('drained'),
     (err) => seen.push(err.message),
   );
-  t.throws(() => source.start(() => undefined, () => undefined, () => undefined), { message: /start\(\) on a running socket/ });
+  t.throws(
+    () =>
+      source.start(
+        () => undefined,
+        () => undefined,
+        () => undefined,
+      ),
+    { message: /start\(\) on a running socket/ },
+  );
   b.started().lengths.fill(40);
   b.started().onBatch(5);
   b.started().onBatch(0);
@@ -124,7 +144,12 @@ const rootTest = isRoot ? test.serial : test.serial.skip;
 /** Raw-socket descriptors of this process, from /proc. */
 function rawFds(): number[] {
   const inodes = new Set(
-    fs.readFileSync('/proc/self/net/raw', 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)[9]),
+    fs
+      .readFileSync('/proc/self/net/raw', 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/)[9]),
   );
   return fs
     .readdirSync('/proc/self/fd')
@@ -149,7 +174,14 @@ rootTest('the addon: close() releases the descriptor, before or after start, and
 
   const running = rawrecv.open(1 << 20);
   const lengths = new Uint32Array(4);
-  rawrecv.start(running, Buffer.alloc(4 * CAPTURE_SNAPLEN), CAPTURE_SNAPLEN, lengths, () => undefined, () => undefined);
+  rawrecv.start(
+    running,
+    Buffer.alloc(4 * CAPTURE_SNAPLEN),
+    CAPTURE_SNAPLEN,
+    lengths,
+    () => undefined,
+    () => undefined,
+  );
   t.is(rawFds().length, before.length + 1);
   rawrecv.close(running);
   rawrecv.close(running);
@@ -157,9 +189,20 @@ rootTest('the addon: close() releases the descriptor, before or after start, and
   await waitFor('the descriptor to be closed', () => (rawFds().length === before.length ? true : undefined), 1000, 1);
   t.deepEqual(rawFds(), before);
   rawrecv.close(running); // long after: still harmless
-  t.throws(() => rawrecv.start(running, Buffer.alloc(CAPTURE_SNAPLEN), CAPTURE_SNAPLEN, new Uint32Array(1), () => undefined, () => undefined), {
-    message: /already started or closed/,
-  });
+  t.throws(
+    () =>
+      rawrecv.start(
+        running,
+        Buffer.alloc(CAPTURE_SNAPLEN),
+        CAPTURE_SNAPLEN,
+        new Uint32Array(1),
+        () => undefined,
+        () => undefined,
+      ),
+    {
+      message: /already started or closed/,
+    },
+  );
 });
 
 rootTest('the addon refuses arguments that would let it write outside the buffer', (t) => {
@@ -199,23 +242,26 @@ function startProbe(t: ExecutionContext, bed: Testbed, args: string[]): { out():
 }
 
 for (const mode of ['addon', 'source'] as const) {
-  rootTest(`real packets still arrive after the ${mode === 'addon' ? "addon's handle" : 'PacketSource'} was garbage collected`, async (t) => {
-    const bed = createTestbed();
-    t.teardown(() => bed.destroy());
-    const packets = 300;
-    const port = 4242;
-    const probe = startProbe(t, bed, [mode, bed.scannerAddr, String(port), String(packets), '20000']);
-    const ready = await waitFor('the probe to let go of its references', () => /^ready (true|false)$/m.exec(probe.out())?.[1], 10000);
-    t.is(ready, 'true', `the JS objects were not collected, so the test would prove nothing (${probe.err()})`);
-    // hping3 -c sends exactly that many SYNs, 1 ms apart, while the probe keeps collecting.
-    const r = await runIn(bed.scanner, 'hping3', ['-q', '-S', '-p', String(port), '-c', String(packets), '-i', 'u1000', bed.targetAddr]);
-    t.true(r.code === 0 || r.code === 1, `hping3: ${r.stderr}`);
-    await probe.exited;
-    const result = JSON.parse(probe.out().trim().split('\n').pop() ?? '{}') as { count: number; collected: boolean; errors: string[] };
-    t.deepEqual(result.errors, [], probe.err());
-    t.true(result.collected);
-    t.is(result.count, packets, probe.err());
-  });
+  rootTest(
+    `real packets still arrive after the ${mode === 'addon' ? "addon's handle" : 'PacketSource'} was garbage collected`,
+    async (t) => {
+      const bed = createTestbed();
+      t.teardown(() => bed.destroy());
+      const packets = 300;
+      const port = 4242;
+      const probe = startProbe(t, bed, [mode, bed.scannerAddr, String(port), String(packets), '20000']);
+      const ready = await waitFor('the probe to let go of its references', () => /^ready (true|false)$/m.exec(probe.out())?.[1], 10000);
+      t.is(ready, 'true', `the JS objects were not collected, so the test would prove nothing (${probe.err()})`);
+      // hping3 -c sends exactly that many SYNs, 1 ms apart, while the probe keeps collecting.
+      const r = await runIn(bed.scanner, 'hping3', ['-q', '-S', '-p', String(port), '-c', String(packets), '-i', 'u1000', bed.targetAddr]);
+      t.true(r.code === 0 || r.code === 1, `hping3: ${r.stderr}`);
+      await probe.exited;
+      const result = JSON.parse(probe.out().trim().split('\n').pop() ?? '{}') as { count: number; collected: boolean; errors: string[] };
+      t.deepEqual(result.errors, [], probe.err());
+      t.true(result.collected);
+      t.is(result.count, packets, probe.err());
+    },
+  );
 }
 
 rootTest('a read error stops the reader and is reported once (fail-stop)', async (t) => {
@@ -227,7 +273,12 @@ rootTest('a read error stops the reader and is reported once (fail-stop)', async
   const r = await runIn(bed.scanner, 'hping3', ['-q', '-S', '-p', '4242', '-c', '20000', '-i', 'u10', bed.targetAddr]);
   t.true(r.code === 0 || r.code === 1, `hping3: ${r.stderr}`);
   await probe.exited;
-  const result = JSON.parse(probe.out().trim().split('\n').pop() ?? '{}') as { swapped: boolean; errors: string[]; afterError: number; count: number };
+  const result = JSON.parse(probe.out().trim().split('\n').pop() ?? '{}') as {
+    swapped: boolean;
+    errors: string[];
+    afterError: number;
+    count: number;
+  };
   t.true(result.swapped, `no batch of 8 or more packets arrived (${result.count} packets): the test could not run (${probe.err()})`);
   t.deepEqual(result.errors, ['recvmmsg: Socket operation on non-socket']);
   t.is(result.afterError, 0);
@@ -259,19 +310,29 @@ function multiReader(failOn?: string): { reader: RawRecv; calls: string[]; batch
   return { reader, calls, batches };
 }
 
-test('the sockets for what is watched: scanlogd\'s first, then IPv4 UDP, IPv6 TCP, IPv6 UDP', (t) => {
+test("the sockets for what is watched: scanlogd's first, then IPv4 UDP, IPv6 TCP, IPv6 UDP", (t) => {
   t.deepEqual(rawSocketKinds({ udp: false, ipv6: false }), [{ family: 4, protocol: 'tcp' }]);
   t.deepEqual(rawSocketKinds({ udp: true, ipv6: true }), [
-    { family: 4, protocol: 'tcp' }, { family: 4, protocol: 'udp' }, { family: 6, protocol: 'tcp' }, { family: 6, protocol: 'udp' },
+    { family: 4, protocol: 'tcp' },
+    { family: 4, protocol: 'udp' },
+    { family: 6, protocol: 'tcp' },
+    { family: 6, protocol: 'udp' },
   ]);
-  t.deepEqual(rawSocketKinds({ udp: false, ipv6: true }), [{ family: 4, protocol: 'tcp' }, { family: 6, protocol: 'tcp' }]);
+  t.deepEqual(rawSocketKinds({ udp: false, ipv6: true }), [
+    { family: 4, protocol: 'tcp' },
+    { family: 6, protocol: 'tcp' },
+  ]);
 });
 
-test('--udp --ipv6: four sockets opened (scanlogd\'s with its one-argument call), each started, packets of all go to the one callback', (t) => {
+test("--udp --ipv6: four sockets opened (scanlogd's with its one-argument call), each started, packets of all go to the one callback", (t) => {
   const { reader, calls, batches } = multiReader();
   const source = openRawSockets({ udp: true, ipv6: true }, 99, reader);
   const seen: string[] = [];
-  source.start((pkt, length) => seen.push(`${pkt[0]}:${length}`), () => seen.push('drained'), (err) => seen.push(err.message));
+  source.start(
+    (pkt, length) => seen.push(`${pkt[0]}:${length}`),
+    () => seen.push('drained'),
+    (err) => seen.push(err.message),
+  );
   t.deepEqual(calls, ['open 99 4/6', 'open 99 4/17', 'open 99 6/6', 'open 99 6/17', 'start 4/6', 'start 4/17', 'start 6/6', 'start 6/17']);
   const v6udp = batches.get('6/17')!;
   v6udp.buffer[0] = 0x60;

@@ -37,7 +37,14 @@ function matches(pkt: Buffer, length: number): boolean {
 
 /** This process's one raw socket descriptor, found through /proc. */
 function rawSocketFd(): number {
-  const inodes = new Set(fs.readFileSync('/proc/self/net/raw', 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)[9]));
+  const inodes = new Set(
+    fs
+      .readFileSync('/proc/self/net/raw', 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/)[9]),
+  );
   for (const fd of fs.readdirSync('/proc/self/fd')) {
     try {
       if (inodes.has(/^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`))?.[1])) return Number(fd);

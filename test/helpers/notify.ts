@@ -133,7 +133,12 @@ export async function startEndpoint(t: Teardown, fallback: Answer = { status: 20
     },
     fallback,
     waitDelivered: (n, timeoutMs = 20000) =>
-      waitFor(`${n} message(s) at the endpoint (got ${delivered.length} of ${all.length} requests)`, () => (delivered.length >= n ? delivered.slice() : undefined), timeoutMs, 50),
+      waitFor(
+        `${n} message(s) at the endpoint (got ${delivered.length} of ${all.length} requests)`,
+        () => (delivered.length >= n ? delivered.slice() : undefined),
+        timeoutMs,
+        50,
+      ),
   };
   const server = http.createServer((req, res) => {
     let body = '';
@@ -167,7 +172,21 @@ export async function startEndpoint(t: Teardown, fallback: Answer = { status: 20
 /** One scan event line as the daemon writes it, at `first` (local ISO) for `source`. */
 export function scanLine(source: string, ports: number[], first: string, destination = '198.18.0.1'): string {
   return JSON.stringify({
-    event: 'scan', time: first, source, source_port: 40000, destinations: [destination], destinations_truncated: false,
-    ports, flags: 'fSrpauxy', flags_or: 2, flags_and: 2, tos: 0, ttl: null, packets: ports.length, first, last: first, syslog: 'logged',
+    event: 'scan',
+    time: first,
+    source,
+    source_port: 40000,
+    destinations: [destination],
+    destinations_truncated: false,
+    ports,
+    flags: 'fSrpauxy',
+    flags_or: 2,
+    flags_and: 2,
+    tos: 0,
+    ttl: null,
+    packets: ports.length,
+    first,
+    last: first,
+    syslog: 'logged',
   });
 }

@@ -21,8 +21,10 @@ export async function startRsyslog(dir: string, config: string[], started: () =>
   const conf = path.join(dir, 'rsyslog.conf');
   fs.writeFileSync(conf, [`global(workDirectory="${dir}")`, ...config, ''].join('\n'));
   const command = [RSYSLOGD, '-n', '-f', conf, '-i', path.join(dir, 'rsyslogd.pid')];
-  const child = ns === null ? childProcess.spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
-    : childProcess.spawn('ip', ['netns', 'exec', ns, ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child =
+    ns === null
+      ? childProcess.spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
+      : childProcess.spawn('ip', ['netns', 'exec', ns, ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));

@@ -62,9 +62,12 @@ rootTest('a clone in a mode-0700 home: npm ci && npm start sees a scan; bin/scan
     await Promise.race([exited, sleep(3000)]);
   });
 
-  const running = await waitFor('npm start', () => (output.includes('scanlogd running in the foreground from') ? true : undefined), 120000, 200).catch(
-    () => false,
-  );
+  const running = await waitFor(
+    'npm start',
+    () => (output.includes('scanlogd running in the foreground from') ? true : undefined),
+    120000,
+    200,
+  ).catch(() => false);
   if (!running) {
     t.fail(`npm start did not run the daemon within 2 minutes; its output:\n${output}`);
     return;
@@ -73,12 +76,27 @@ rootTest('a clone in a mode-0700 home: npm ci && npm start sees a scan; bin/scan
   t.is(staged, expectedStage);
   // Scan until the daemon, which may still be starting, logs one (at most ten nmap runs).
   for (let i = 0; i < 10 && syslog.messages().length === 0; i++) {
-    const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', `${1 + i * 100}-${100 + i * 100}`, bed.targetAddr]);
+    const r = await runIn(bed.scanner, 'nmap', [
+      '-n',
+      '-Pn',
+      '-sS',
+      '--max-retries',
+      '0',
+      '-p',
+      `${1 + i * 100}-${100 + i * 100}`,
+      bed.targetAddr,
+    ]);
     t.is(r.code, 0, r.stderr);
     await sleep(300);
   }
   const line = syslog.messages()[0] ?? '';
-  t.regex(line, new RegExp(`^${bed.scannerAddr.replace(/\./g, '\\.')}(:\\d+)? to ${bed.targetAddr.replace(/\./g, '\\.')} ports \\d+, .*, fSrpauxy, TOS 00 @\\d\\d:\\d\\d:\\d\\d$`), output);
+  t.regex(
+    line,
+    new RegExp(
+      `^${bed.scannerAddr.replace(/\./g, '\\.')}(:\\d+)? to ${bed.targetAddr.replace(/\./g, '\\.')} ports \\d+, .*, fSrpauxy, TOS 00 @\\d\\d:\\d\\d:\\d\\d$`,
+    ),
+    output,
+  );
   t.true(output.includes(line), 'npm start shows the line on the terminal too');
 
   // Nothing was weakened: the home is still private, the clone not writable by others,
@@ -92,7 +110,10 @@ rootTest('a clone in a mode-0700 home: npm ci && npm start sees a scan; bin/scan
   }
 
   // The clone's own entry, run by hand, still says what is wrong and what to do.
-  const direct = childProcess.spawnSync(process.execPath, [path.join(clone, 'bin', 'scanlogd.js'), '-f'], { encoding: 'utf8', timeout: 30000 });
+  const direct = childProcess.spawnSync(process.execPath, [path.join(clone, 'bin', 'scanlogd.js'), '-f'], {
+    encoding: 'utf8',
+    timeout: 30000,
+  });
   t.is(direct.status, 1);
   t.regex(
     direct.stderr,

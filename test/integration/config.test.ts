@@ -32,7 +32,20 @@ function writeConf(dir: string, text: string, mode = 0o644): string {
 /** nmap SYN scan of `ports` in order, from source port 40000 with TTL 50. */
 async function nmap(bed: Testbed, ports: string, extra: string[] = []): Promise<void> {
   const r = await runIn(bed.scanner, 'nmap', [
-    '-n', '-Pn', '-r', '-sS', '-g', '40000', '--ttl', '50', '--max-retries', '0', ...extra, '-p', ports, bed.targetAddr,
+    '-n',
+    '-Pn',
+    '-r',
+    '-sS',
+    '-g',
+    '40000',
+    '--ttl',
+    '50',
+    '--max-retries',
+    '0',
+    ...extra,
+    '-p',
+    ports,
+    bed.targetAddr,
   ]);
   if (r.code !== 0) throw new Error(`nmap: ${r.stderr}`);
 }
@@ -65,7 +78,9 @@ rootTest('an nmap scan from an ignored network logs nothing; the same scan from 
   await nmap(bed, '1-100');
   t.deepEqual(await linesAfter(scene, 0), [], 'the ignored source was logged');
   await nmap(bed, '1-100', ['-S', other.addr, '-e', other.dev]);
-  t.deepEqual(await linesAfter(scene, 1), [`${other.addr}:40000 to ${bed.targetAddr} ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 50`]);
+  t.deepEqual(await linesAfter(scene, 1), [
+    `${other.addr}:40000 to ${bed.targetAddr} ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 50`,
+  ]);
 });
 
 rootTest('a scan of ignored ports only logs nothing; ignored ports are left out of a scan as if never sent', async (t) => {
@@ -75,7 +90,9 @@ rootTest('a scan of ignored ports only logs nothing; ignored ports are left out 
   t.deepEqual(await linesAfter(scene, 0), []);
   // The ignored ports left no trace: a new scan of 1-20 starts with port 11.
   await nmap(bed, '1-20');
-  t.deepEqual(await linesAfter(scene, 1), [`${bed.scannerAddr}:40000 to ${bed.targetAddr} ports 11, 12, 13, 14, 15, 16, ..., fSrpauxy, TOS 00, TTL 50`]);
+  t.deepEqual(await linesAfter(scene, 1), [
+    `${bed.scannerAddr}:40000 to ${bed.targetAddr} ports 11, 12, 13, 14, 15, 16, ..., fSrpauxy, TOS 00, TTL 50`,
+  ]);
 });
 
 interface PresetCase {
@@ -96,26 +113,40 @@ const presetCases: PresetCase[] = [
   // 5 s between two ports is within sensitive's 20 s; classic forgets the source after 3 s.
   { args: ['--preset', 'sensitive'], scans: [{ ports: '1-2' }, { ports: '3-4', pauseMs: 5000 }], first: null, last: 'ports 1, 2, 3, ...,' },
   { args: ['--preset', 'classic'], scans: [{ ports: '1-6' }, { ports: '7-8', pauseMs: 5000 }], first: null, last: null },
-  { args: ['--preset', 'relaxed'], scans: [{ ports: '1-11' }, { ports: '12' }], first: null, last: 'ports 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ...,' },
-  { args: ['--preset', 'sensitive', '--scan-min-count', '7'], scans: [{ ports: '1-6' }, { ports: '7' }], first: null, last: 'ports 1, 2, 3, 4, 5, 6, ...,' },
+  {
+    args: ['--preset', 'relaxed'],
+    scans: [{ ports: '1-11' }, { ports: '12' }],
+    first: null,
+    last: 'ports 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ...,',
+  },
+  {
+    args: ['--preset', 'sensitive', '--scan-min-count', '7'],
+    scans: [{ ports: '1-6' }, { ports: '7' }],
+    first: null,
+    last: 'ports 1, 2, 3, 4, 5, 6, ...,',
+  },
 ];
 
 for (const c of presetCases) {
   const name = `${c.args.length === 0 ? 'no preset' : c.args.join(' ')}: nmap ${c.scans.map((s) => (s.pauseMs ? `(${s.pauseMs / 1000} s) ` : '') + s.ports).join(', then ')}`;
-  rootTest(`${name}: ${c.first === null ? 'not logged' : 'logged'} after the first${c.scans.length > 1 ? `, ${c.last === null ? 'not logged' : 'logged'} after all` : ''}`, async (t) => {
-    const scene = await startScene(t, c.args);
-    const { bed } = scene;
-    const expect = (line: string | null): string[] => (line === null ? [] : [`${bed.scannerAddr}:40000 to ${bed.targetAddr} ${line} fSrpauxy, TOS 00, TTL 50`]);
-    const [first, ...rest] = c.scans;
-    await nmap(bed, first?.ports ?? '');
-    t.deepEqual(await linesAfter(scene, c.first === null ? 0 : 1), expect(c.first));
-    for (const scan of rest) {
-      // linesAfter already waited 500 ms.
-      if (scan.pauseMs !== undefined) await sleep(scan.pauseMs - 500);
-      await nmap(bed, scan.ports);
-    }
-    if (rest.length > 0) t.deepEqual(await linesAfter(scene, c.last === null ? 0 : 1), expect(c.last));
-  });
+  rootTest(
+    `${name}: ${c.first === null ? 'not logged' : 'logged'} after the first${c.scans.length > 1 ? `, ${c.last === null ? 'not logged' : 'logged'} after all` : ''}`,
+    async (t) => {
+      const scene = await startScene(t, c.args);
+      const { bed } = scene;
+      const expect = (line: string | null): string[] =>
+        line === null ? [] : [`${bed.scannerAddr}:40000 to ${bed.targetAddr} ${line} fSrpauxy, TOS 00, TTL 50`];
+      const [first, ...rest] = c.scans;
+      await nmap(bed, first?.ports ?? '');
+      t.deepEqual(await linesAfter(scene, c.first === null ? 0 : 1), expect(c.first));
+      for (const scan of rest) {
+        // linesAfter already waited 500 ms.
+        if (scan.pauseMs !== undefined) await sleep(scan.pauseMs - 500);
+        await nmap(bed, scan.ports);
+      }
+      if (rest.length > 0) t.deepEqual(await linesAfter(scene, c.last === null ? 0 : 1), expect(c.last));
+    },
+  );
 }
 
 rootTest('values from --config take effect, and the command line overrides them', async (t) => {
@@ -157,10 +188,18 @@ interface BadConfig {
 
 const badConfigs: BadConfig[] = [
   { name: 'unknown key', text: '# x\nfoo = 1\n', line: (f) => `scanlogd: ${f}:2: unknown key "foo"` },
-  { name: 'bad value', text: 'scan-delay = 0\n', line: (f) => `scanlogd: ${f}:1: bad value "0" for "scan-delay": must be more than 0 and at most 2147483.647 seconds.` },
+  {
+    name: 'bad value',
+    text: 'scan-delay = 0\n',
+    line: (f) => `scanlogd: ${f}:1: bad value "0" for "scan-delay": must be more than 0 and at most 2147483.647 seconds.`,
+  },
   { name: 'key set twice', text: 'user = scanlogd\nuser = nobody\n', line: (f) => `scanlogd: ${f}:2: "user" is already set on line 1` },
   { name: 'not key = value', text: 'stderr\n', line: (f) => `scanlogd: ${f}:1: expected "key = value"` },
-  { name: 'values that do not fit together', text: 'hash-size = 100\n', line: (f) => `scanlogd: ${f}:1: --hash-size must be a power of two, not 100` },
+  {
+    name: 'values that do not fit together',
+    text: 'hash-size = 100\n',
+    line: (f) => `scanlogd: ${f}:1: --hash-size must be a power of two, not 100`,
+  },
   {
     name: 'bad value, detached start',
     text: 'ignore-port = 2-1\n',
@@ -194,10 +233,14 @@ for (const c of badConfigs) {
     const dir = confDir(t);
     const written = writeConf(dir, c.text, c.mode ?? 0o644);
     const file = c.prepare?.(written, dir) ?? written;
-    const r = childProcess.spawnSync(process.execPath, [entryScript(), ...(c.args ?? ['--foreground']), '--config', file, '--syslog-socket', '/nonexistent/log'], {
-      encoding: 'utf8',
-      timeout: 20000,
-    });
+    const r = childProcess.spawnSync(
+      process.execPath,
+      [entryScript(), ...(c.args ?? ['--foreground']), '--config', file, '--syslog-socket', '/nonexistent/log'],
+      {
+        encoding: 'utf8',
+        timeout: 20000,
+      },
+    );
     t.is(r.status, 1, r.stderr);
     t.is(r.stdout, '');
     t.is(r.stderr, `${c.line(file, dir)}\n`);
@@ -218,30 +261,40 @@ rootTest('a detached daemon that finds the file bad reports the line through its
   t.is(String(r.output[3]), `error scanlogd: ${file}:1: unknown key "foo"\n`);
 });
 
-rootTest('--preset sensitive --ignore-source CIDR --json -: the allowed network is silent, a 4-port scan from elsewhere is logged and its events reach standard output', async (t) => {
-  // The scanner's .2 is inside the /31; the second address .5 is not.
-  const scene = await startScene(t, (bed) => ['--preset', 'sensitive', '--ignore-source', `${bed.scannerAddr}/31`, '--json', '-']);
-  const { bed, daemon } = scene;
-  const other = addScannerAddress(bed);
-  const events = (): Array<Record<string, unknown>> =>
-    daemon
-      .stderr()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+rootTest(
+  '--preset sensitive --ignore-source CIDR --json -: the allowed network is silent, a 4-port scan from elsewhere is logged and its events reach standard output',
+  async (t) => {
+    // The scanner's .2 is inside the /31; the second address .5 is not.
+    const scene = await startScene(t, (bed) => ['--preset', 'sensitive', '--ignore-source', `${bed.scannerAddr}/31`, '--json', '-']);
+    const { bed, daemon } = scene;
+    const other = addScannerAddress(bed);
+    const events = (): Array<Record<string, unknown>> =>
+      daemon
+        .stderr()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-  await nmap(bed, '1-100');
-  t.deepEqual(await linesAfter(scene, 0), [], 'a scan from the ignored network was logged');
-  t.deepEqual(events(), [], 'a scan from the ignored network produced events');
+    await nmap(bed, '1-100');
+    t.deepEqual(await linesAfter(scene, 0), [], 'a scan from the ignored network was logged');
+    t.deepEqual(events(), [], 'a scan from the ignored network produced events');
 
-  // Four privileged ports: a scan under sensitive (classic needs seven).
-  await nmap(bed, '1-4', ['-S', other.addr, '-e', other.dev]);
-  t.deepEqual(await linesAfter(scene, 1), [`${other.addr}:40000 to ${bed.targetAddr} ports 1, 2, 3, ..., fSrpauxy, TOS 00, TTL 50`]);
-  const scan = await waitFor('the scan event on standard output', () => events().find((e) => e['event'] === 'scan'));
-  t.like(scan, { source: other.addr, source_port: 40000, destinations: [bed.targetAddr], ports: [1, 2, 3, 4], flags: 'fSrpauxy', syslog: 'logged' });
-  t.deepEqual(schemaErrors(scan), []);
-  // sensitive's delay is 20 s: the scan ends once that has passed without a packet.
-  const end = await waitFor('the scan_end event', () => events().find((e) => e['event'] === 'scan_end'), 30000);
-  t.like(end, { source: other.addr, reason: 'quiet', distinct_ports: 4, port_ranges: '1-4' });
-  t.deepEqual(schemaErrors(end), []);
-});
+    // Four privileged ports: a scan under sensitive (classic needs seven).
+    await nmap(bed, '1-4', ['-S', other.addr, '-e', other.dev]);
+    t.deepEqual(await linesAfter(scene, 1), [`${other.addr}:40000 to ${bed.targetAddr} ports 1, 2, 3, ..., fSrpauxy, TOS 00, TTL 50`]);
+    const scan = await waitFor('the scan event on standard output', () => events().find((e) => e['event'] === 'scan'));
+    t.like(scan, {
+      source: other.addr,
+      source_port: 40000,
+      destinations: [bed.targetAddr],
+      ports: [1, 2, 3, 4],
+      flags: 'fSrpauxy',
+      syslog: 'logged',
+    });
+    t.deepEqual(schemaErrors(scan), []);
+    // sensitive's delay is 20 s: the scan ends once that has passed without a packet.
+    const end = await waitFor('the scan_end event', () => events().find((e) => e['event'] === 'scan_end'), 30000);
+    t.like(end, { source: other.addr, reason: 'quiet', distinct_ports: 4, port_ranges: '1-4' });
+    t.deepEqual(schemaErrors(end), []);
+  },
+);

@@ -39,7 +39,19 @@ for (const scan of nmapScans) {
     const { bed, syslog } = await setup(t);
     const before = new Date();
     const r = await runIn(bed.scanner, 'nmap', [
-      '-n', '-Pn', '-r', scan.flag, '-g', '40000', '--ttl', '50', '--max-retries', '0', '-p', '1-20', bed.targetAddr,
+      '-n',
+      '-Pn',
+      '-r',
+      scan.flag,
+      '-g',
+      '40000',
+      '--ttl',
+      '50',
+      '--max-retries',
+      '0',
+      '-p',
+      '1-20',
+      bed.targetAddr,
     ]);
     t.is(r.code, 0, r.stderr);
     await waitFor('a syslog line', () => (syslog.datagrams.length > 0 ? true : undefined));
@@ -67,7 +79,22 @@ rootTest('an nmap ACK scan is not a scan: ACKs from unknown sources are ignored'
 
 rootTest('an hping3 SYN sweep is logged with its constant source port and TTL', async (t) => {
   const { bed, syslog } = await setup(t);
-  const r = await runIn(bed.scanner, 'hping3', ['-q', '-S', '-s', '5000', '-k', '-p', '++1', '-t', '33', '-c', '10', '-i', 'u20000', bed.targetAddr]);
+  const r = await runIn(bed.scanner, 'hping3', [
+    '-q',
+    '-S',
+    '-s',
+    '5000',
+    '-k',
+    '-p',
+    '++1',
+    '-t',
+    '33',
+    '-c',
+    '10',
+    '-i',
+    'u20000',
+    bed.targetAddr,
+  ]);
   t.true(r.code === 0 || r.code === 1, `hping3: ${r.stderr}`); // 1: no replies counted
   await waitFor('a syslog line', () => (syslog.datagrams.length > 0 ? true : undefined));
   t.is(
@@ -202,7 +229,11 @@ rootTest('each process holds only the descriptors it needs; the monitor never ho
   // Besides Node's own event-loop pipes and eventfds: the capture process has the raw
   // socket and its end of the channel; the monitor has the channel on fd 3 and its
   // syslog socket. Nothing else: no file, no inherited descriptor.
-  const strip = (list: string[]): string[] => list.map((k) => k.replace(/^\d+:/, '')).filter((k) => k !== '/dev/null').sort();
+  const strip = (list: string[]): string[] =>
+    list
+      .map((k) => k.replace(/^\d+:/, ''))
+      .filter((k) => k !== '/dev/null')
+      .sort();
   t.deepEqual(strip(kinds(capturePid)), ['raw socket', 'unix stream socket']);
   t.deepEqual(strip(kinds(monitorPid)), ['unix datagram socket', 'unix stream socket']);
   t.true(kinds(monitorPid).includes('3:unix stream socket'));
@@ -227,16 +258,26 @@ rootTest('the monitor cannot ptrace the capture process, although both run as sc
   // process changed its ids after start, which makes the kernel mark it not dumpable.
   const attempt = childProcess.spawnSync(
     'setpriv',
-    ['--reuid=scanlogd', '--regid=scanlogd', '--clear-groups', '/usr/bin/python3', '-c',
+    [
+      '--reuid=scanlogd',
+      '--regid=scanlogd',
+      '--clear-groups',
+      '/usr/bin/python3',
+      '-c',
       'import ctypes,os,sys; libc=ctypes.CDLL(None, use_errno=True); ' +
-      'r=libc.ptrace(16, int(sys.argv[1]), 0, 0); print(r, os.strerror(ctypes.get_errno()))',
-      String(capturePid)],
+        'r=libc.ptrace(16, int(sys.argv[1]), 0, 0); print(r, os.strerror(ctypes.get_errno()))',
+      String(capturePid),
+    ],
     { encoding: 'utf8' },
   );
   t.is(attempt.stdout.trim(), '-1 Operation not permitted', attempt.stderr);
   // And its /proc entries are root's, not readable by the same uid.
   t.is(fs.statSync(`/proc/${capturePid}/environ`).uid, 0);
-  const peek = childProcess.spawnSync('setpriv', ['--reuid=scanlogd', '--regid=scanlogd', '--clear-groups', 'cat', `/proc/${capturePid}/environ`], { encoding: 'utf8' });
+  const peek = childProcess.spawnSync(
+    'setpriv',
+    ['--reuid=scanlogd', '--regid=scanlogd', '--clear-groups', 'cat', `/proc/${capturePid}/environ`],
+    { encoding: 'utf8' },
+  );
   t.not(peek.status, 0);
 });
 
@@ -291,10 +332,14 @@ rootTest('without --foreground the command returns 0 once the daemon runs detach
     bed.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  const r = childProcess.spawnSync('ip', ['netns', 'exec', bed.target, process.execPath, entryScript(), '--syslog-socket', syslog.path, '--pidfile', pidfile], {
-    encoding: 'utf8',
-    timeout: 20000,
-  });
+  const r = childProcess.spawnSync(
+    'ip',
+    ['netns', 'exec', bed.target, process.execPath, entryScript(), '--syslog-socket', syslog.path, '--pidfile', pidfile],
+    {
+      encoding: 'utf8',
+      timeout: 20000,
+    },
+  );
   t.is(r.status, 0, r.stderr);
   t.is(r.stderr, '');
   daemonPid = Number(fs.readFileSync(pidfile, 'utf8'));
@@ -304,7 +349,10 @@ rootTest('without --foreground the command returns 0 once the daemon runs detach
 
   await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-20', bed.targetAddr]);
   await waitFor('a syslog line', () => (syslog.datagrams.length > 0 ? true : undefined));
-  t.regex(syslog.messages()[0] as string, new RegExp(`^${bed.scannerAddr.replace(/\./g, '\\.')}:\\d+ to ${bed.targetAddr.replace(/\./g, '\\.')} ports `));
+  t.regex(
+    syslog.messages()[0] as string,
+    new RegExp(`^${bed.scannerAddr.replace(/\./g, '\\.')}:\\d+ to ${bed.targetAddr.replace(/\./g, '\\.')} ports `),
+  );
 
   process.kill(daemonPid, 'SIGTERM');
   await waitFor('the daemon to stop', () => (isAlive(daemonPid) ? undefined : true), 2000);
@@ -326,7 +374,11 @@ interface StartupCase {
 const startupCases: StartupCase[] = [
   { name: 'not root', args: () => ['-f'], uid: 65534, expect: /^scanlogd: must be run as root$/ },
   { name: 'unknown user', args: () => ['-f', '--user', 'no-such-user'], expect: /^scanlogd: getpwnam\("no-such-user"\): No such user$/ },
-  { name: 'missing chroot dir', args: (d) => ['-f', '--chroot', `${d}/missing`], expect: /^scanlogd: chroot\(".*\/missing"\): No such file or directory$/ },
+  {
+    name: 'missing chroot dir',
+    args: (d) => ['-f', '--chroot', `${d}/missing`],
+    expect: /^scanlogd: chroot\(".*\/missing"\): No such file or directory$/,
+  },
   {
     name: 'group-writable chroot dir',
     prepare: (d) => {
@@ -389,13 +441,15 @@ const startupCases: StartupCase[] = [
   {
     name: 'pidfile directory writable by others (/tmp)',
     args: () => ['-f', '--pidfile', '/tmp/scanlogd.pid'],
-    expect: /^scanlogd: pidfile \/tmp\/scanlogd\.pid: directory \/tmp is writable by others \(mode 1777\); use one that only root and user scanlogd can write, such as \/run\/scanlogd$/,
+    expect:
+      /^scanlogd: pidfile \/tmp\/scanlogd\.pid: directory \/tmp is writable by others \(mode 1777\); use one that only root and user scanlogd can write, such as \/run\/scanlogd$/,
   },
   {
     name: 'pidfile directory the scanlogd user cannot write',
     args: (d) => ['-f', '--pidfile', `${d}/rootonly/scanlogd.pid`],
     prepare: (d) => fs.mkdirSync(`${d}/rootonly`, { mode: 0o755 }),
-    expect: /^scanlogd: pidfile .*\/rootonly\/scanlogd\.pid: directory .* must be writable by user scanlogd, which removes the file at stop$/,
+    expect:
+      /^scanlogd: pidfile .*\/rootonly\/scanlogd\.pid: directory .* must be writable by user scanlogd, which removes the file at stop$/,
   },
   {
     name: 'daemon installed where the scanlogd user cannot read it',
@@ -408,9 +462,14 @@ const startupCases: StartupCase[] = [
       return `${d}/private/bin/scanlogd.js`;
     },
     args: () => ['-f'],
-    expect: /^scanlogd: user scanlogd cannot reach .*\/private\/bin\/scanlogd\.js: .*\/private is not searchable by it \(mode 700\); install the daemon where that user can read it \(npm start runs a copy of the tree from \/run\/scanlogd-dev\)$/,
+    expect:
+      /^scanlogd: user scanlogd cannot reach .*\/private\/bin\/scanlogd\.js: .*\/private is not searchable by it \(mode 700\); install the daemon where that user can read it \(npm start runs a copy of the tree from \/run\/scanlogd-dev\)$/,
   },
-  { name: 'unknown user, detached start', args: () => ['--user', 'no-such-user'], expect: /^scanlogd: getpwnam\("no-such-user"\): No such user$/ },
+  {
+    name: 'unknown user, detached start',
+    args: () => ['--user', 'no-such-user'],
+    expect: /^scanlogd: getpwnam\("no-such-user"\): No such user$/,
+  },
   {
     name: 'invalid option value',
     args: () => ['-f', '--scan-delay', '0'],

@@ -139,7 +139,15 @@ const scenarios: Scenario[] = [
     traffic: (b) => {
       const s = b.scannerAddr;
       const d = b.targetAddr;
-      const one = (dport: number, extra: Partial<PacketSpec>): PacketSpec => ({ src: s, dst: d, sport: 5555, dport, flags: SYN, delayMs: 5, ...extra });
+      const one = (dport: number, extra: Partial<PacketSpec>): PacketSpec => ({
+        src: s,
+        dst: d,
+        sport: 5555,
+        dport,
+        flags: SYN,
+        delayMs: 5,
+        ...extra,
+      });
       return send(b, [
         ...[1, 2, 3, 4, 5].map((p) => one(p, {})),
         one(6, { truncate: 30 }), // 10 bytes of TCP header
@@ -167,7 +175,14 @@ const scenarios: Scenario[] = [
     traffic: (b) =>
       send(
         b,
-        Array.from({ length: 256 }, (_, f) => ({ src: b.scannerAddr, dst: b.targetAddr, sport: 7777, dport: 2000 + f, flags: f, delayMs: 2 })),
+        Array.from({ length: 256 }, (_, f) => ({
+          src: b.scannerAddr,
+          dst: b.targetAddr,
+          sport: 7777,
+          dport: 2000 + f,
+          flags: f,
+          delayMs: 2,
+        })),
       ),
   },
   {
@@ -177,7 +192,14 @@ const scenarios: Scenario[] = [
       send(
         b,
         range(1, 7).flatMap((round) =>
-          range(1, 100).map((n) => ({ src: `198.19.1.${n}`, dst: b.targetAddr, sport: 3000 + n, dport: round * 10 + (n % 7), flags: SYN, delayMs: 1 })),
+          range(1, 100).map((n) => ({
+            src: `198.19.1.${n}`,
+            dst: b.targetAddr,
+            sport: 3000 + n,
+            dport: round * 10 + (n % 7),
+            flags: SYN,
+            delayMs: 1,
+          })),
         ),
       ),
   },

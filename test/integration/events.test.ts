@@ -124,7 +124,17 @@ rootTest('nmap against two addresses: a scan event with every port and destinati
 
   const sniffer = await sniff(bed);
   const r = await runIn(bed.scanner, 'nmap', [
-    '-n', '-Pn', '-sS', '-g', '40000', '--max-retries', '0', '-p', '1-100', bed.targetAddr, bed.targetAddr2,
+    '-n',
+    '-Pn',
+    '-sS',
+    '-g',
+    '40000',
+    '--max-retries',
+    '0',
+    '-p',
+    '1-100',
+    bed.targetAddr,
+    bed.targetAddr2,
   ]);
   t.is(r.code, 0, r.stderr);
   const sent = await sniffer.stop();
@@ -143,7 +153,10 @@ rootTest('nmap against two addresses: a scan event with every port and destinati
   // The syslog line stays scanlogd's: the same scan, cut to 120 characters.
   t.is(syslog.messages().length, 1);
   const others = expected.lineOthers ? ' and others,' : '';
-  t.true((syslog.messages()[0] as string).startsWith(`${bed.scannerAddr}:40000 to ${expected.scanDestinations[0] as string}${others} ports `), `${syslog.messages()[0] as string} vs ${JSON.stringify(expected.scanDestinations)}`);
+  t.true(
+    (syslog.messages()[0] as string).startsWith(`${bed.scannerAddr}:40000 to ${expected.scanDestinations[0] as string}${others} ports `),
+    `${syslog.messages()[0] as string} vs ${JSON.stringify(expected.scanDestinations)}`,
+  );
 
   const quietFrom = Date.now();
   await waitFor('the scan_end event', () => (readEvents(file).length >= 2 ? true : undefined), 8000);
@@ -166,7 +179,14 @@ rootTest('nmap against two addresses: a scan event with every port and destinati
   t.is(st.mode & 0o777, 0o640);
   t.is(fs.readlinkSync(`/proc/${monitorPid}/fd/5`), file);
   t.is(readStatus(monitorPid)?.uid[0], userIds('scanlogd').uid);
-  const denied = childProcess.spawnSync('setpriv', ['--reuid=scanlogd', '--regid=scanlogd', '--clear-groups', 'sh', '-c', `echo x >> ${file}`]);
+  const denied = childProcess.spawnSync('setpriv', [
+    '--reuid=scanlogd',
+    '--regid=scanlogd',
+    '--clear-groups',
+    'sh',
+    '-c',
+    `echo x >> ${file}`,
+  ]);
   t.not(denied.status, 0, 'the scanlogd user cannot open the file itself');
 });
 
@@ -184,14 +204,31 @@ rootTest('many scanners: suppressed start when the flood notice is logged, end w
   }
   const r = await runIn(bed.scanner, process.execPath, [SENDER, JSON.stringify(packets)]);
   t.is(r.code, 0, r.stderr);
-  await waitFor('the suppressed end', () => (readEvents(file).some((e) => e.event === 'suppressed' && e['state'] === 'end') ? true : undefined), 6000);
+  await waitFor(
+    'the suppressed end',
+    () => (readEvents(file).some((e) => e.event === 'suppressed' && e['state'] === 'end') ? true : undefined),
+    6000,
+  );
   const events = readEvents(file);
-  const kinds = events.map((e) => (e.event === 'scan' ? `scan ${String(e['syslog'])}` : e.event === 'suppressed' ? `suppressed ${String(e['state'])}` : e.event));
-  t.deepEqual(kinds.filter((k) => k !== 'scan_end'), [
-    'scan logged', 'scan logged', 'scan logged', 'scan logged', 'scan logged',
-    'suppressed start', 'scan flood-notice', 'scan suppressed', 'scan suppressed', 'scan suppressed',
-    'suppressed end',
-  ]);
+  const kinds = events.map((e) =>
+    e.event === 'scan' ? `scan ${String(e['syslog'])}` : e.event === 'suppressed' ? `suppressed ${String(e['state'])}` : e.event,
+  );
+  t.deepEqual(
+    kinds.filter((k) => k !== 'scan_end'),
+    [
+      'scan logged',
+      'scan logged',
+      'scan logged',
+      'scan logged',
+      'scan logged',
+      'suppressed start',
+      'scan flood-notice',
+      'scan suppressed',
+      'scan suppressed',
+      'scan suppressed',
+      'suppressed end',
+    ],
+  );
   t.is(events.find((e) => e.event === 'suppressed' && e['state'] === 'end')?.['dropped'], 4);
   t.is(syslog.messages().length, 6);
   t.is(syslog.messages()[5], 'More possible port scans follow');
@@ -204,7 +241,16 @@ function countersLines(datagrams: string[]): Array<Record<string, number>> {
     .filter((d) => SYSLOG_PREFIX.exec(d)?.[1] === '30')
     .map((d) => d.replace(SYSLOG_PREFIX, ''))
     .filter((m) => m.startsWith('counters: '))
-    .map((m) => Object.fromEntries(m.slice('counters: '.length).split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)])) as Record<string, number>);
+    .map(
+      (m) =>
+        Object.fromEntries(
+          m
+            .slice('counters: '.length)
+            .split(' ')
+            .map((kv) => kv.split('='))
+            .map(([k, v]) => [k, Number(v)]),
+        ) as Record<string, number>,
+    );
 }
 
 rootTest('SIGUSR1 to the pid in the pidfile logs one counters line at daemon.info with the packets hping3 sent', async (t) => {
@@ -257,7 +303,10 @@ rootTest('--json - with --foreground writes events to standard output', async (t
   const { bed, daemon } = await startScene(t, ['--json', '-']);
   await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-20', bed.targetAddr]);
   const events = await waitFor('a JSON line on stdout', () => {
-    const lines = daemon.stderr().split('\n').filter((l) => l.startsWith('{'));
+    const lines = daemon
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     return lines.length >= 1 ? lines.map((l) => JSON.parse(l) as JsonEvent) : undefined;
   });
   t.is(events[0]?.event, 'scan');
@@ -271,7 +320,10 @@ rootTest('--json - whose reader has gone: detection and syslog go on, the loss i
   await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-20', bed.targetAddr]);
   await waitFor('the scan line', () => (syslog.datagrams.some((d) => d.startsWith('<25>')) ? true : undefined));
   await waitFor('the JSON fault', () => (syslog.datagrams.some((d) => d.startsWith('<27>')) ? true : undefined));
-  t.true(syslog.messages().includes('JSON output to standard output failed (EPIPE); dropping lines until it works again'), syslog.datagrams.join('\n'));
+  t.true(
+    syslog.messages().includes('JSON output to standard output failed (EPIPE); dropping lines until it works again'),
+    syslog.datagrams.join('\n'),
+  );
   await sleep(3500); // the scan goes quiet: its scan_end is dropped as well
   process.kill(daemon.pid, 'SIGUSR1');
   await waitFor('a counters line', () => (countersLines(syslog.datagrams).length >= 1 ? true : undefined));
@@ -334,7 +386,10 @@ rootTest('a full disk for --json: detection and syslog go on, the dropped lines 
   await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-20', bed.targetAddr]);
   await waitFor('the scan line', () => (syslog.datagrams.some((d) => d.startsWith('<25>')) ? true : undefined));
   await waitFor('the JSON fault', () => (syslog.datagrams.some((d) => d.startsWith('<27>')) ? true : undefined));
-  t.true(syslog.messages().includes(`JSON output to ${file} failed (ENOSPC); dropping lines until it works again`), syslog.datagrams.join('\n'));
+  t.true(
+    syslog.messages().includes(`JSON output to ${file} failed (ENOSPC); dropping lines until it works again`),
+    syslog.datagrams.join('\n'),
+  );
   process.kill(daemon.pid, 'SIGUSR1');
   await waitFor('a counters line', () => (countersLines(syslog.datagrams).length >= 1 ? true : undefined));
   const counters = countersLines(syslog.datagrams)[0] as Record<string, number>;
@@ -408,7 +463,10 @@ rootTest('an unwritable --json path stops start-up with one line', (t) => {
   const dir = makeSocketDir();
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.symlinkSync('/etc/passwd', path.join(dir, 'link.json'));
-  const r = childProcess.spawnSync(process.execPath, [entryScript(), '-f', '--json', path.join(dir, 'link.json')], { encoding: 'utf8', timeout: 20000 });
+  const r = childProcess.spawnSync(process.execPath, [entryScript(), '-f', '--json', path.join(dir, 'link.json')], {
+    encoding: 'utf8',
+    timeout: 20000,
+  });
   t.is(r.status, 1);
   t.regex(r.stderr, /^scanlogd: --json .*\/link\.json: .*ELOOP.*\n$/);
 });

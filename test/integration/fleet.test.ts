@@ -36,7 +36,11 @@ function example(name: string, bed: Testbed, logDir: string): string[] {
 
 /** The monitored host's rsyslogd: the daemon's socket in, then the shipped forwarding example. */
 function senderConfig(dir: string, bed: Testbed): string[] {
-  return ['module(load="imuxsock" SysSock.Use="off")', `input(type="imuxsock" Socket="${dir}/log")`, ...example('scanlogd-forward.conf', bed, dir)];
+  return [
+    'module(load="imuxsock" SysSock.Use="off")',
+    `input(type="imuxsock" Socket="${dir}/log")`,
+    ...example('scanlogd-forward.conf', bed, dir),
+  ];
 }
 
 /** The collector: the shipped example as it is, writing below `dir`. */
@@ -46,7 +50,10 @@ function centralConfig(dir: string, bed: Testbed): string[] {
 
 function readLines(file: string): string[] {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
   } catch {
     return [];
   }
@@ -92,7 +99,19 @@ rootTest('a scan reaches the central collector as parsed fields, and a collector
   await daemon.ready();
 
   const nmap = async (ports: string, sourcePort: number): Promise<void> => {
-    const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '-g', String(sourcePort), '--max-retries', '0', '-p', ports, bed.targetAddr, bed.targetAddr2]);
+    const r = await runIn(bed.scanner, 'nmap', [
+      '-n',
+      '-Pn',
+      '-sS',
+      '-g',
+      String(sourcePort),
+      '--max-retries',
+      '0',
+      '-p',
+      ports,
+      bed.targetAddr,
+      bed.targetAddr2,
+    ]);
     t.is(r.code, 0, r.stderr);
   };
   const scansFrom = (sourcePort: number): Array<Record<string, unknown>> =>
@@ -105,10 +124,18 @@ rootTest('a scan reaches the central collector as parsed fields, and a collector
   t.is(first['source'], bed.scannerAddr);
   t.is(first['syslog'], 'logged');
   t.true((first['ports'] as number[]).length >= 7, JSON.stringify(first));
-  t.true((first['destinations'] as string[]).every((d) => d === bed.targetAddr || d === bed.targetAddr2), JSON.stringify(first));
+  t.true(
+    (first['destinations'] as string[]).every((d) => d === bed.targetAddr || d === bed.targetAddr2),
+    JSON.stringify(first),
+  );
   t.deepEqual(schemaErrors(first), []);
   // Its scan_end once it goes quiet, with what the line cannot say.
-  await waitFor('the scan_end event at the collector', () => (events(centralDir).some((e) => e['event'] === 'scan_end') ? true : undefined), 15000, 100);
+  await waitFor(
+    'the scan_end event at the collector',
+    () => (events(centralDir).some((e) => e['event'] === 'scan_end') ? true : undefined),
+    15000,
+    100,
+  );
   const end = events(centralDir).find((e) => e['event'] === 'scan_end') as Record<string, unknown>;
   t.is(end['source'], bed.scannerAddr);
   t.true((end['distinct_ports'] as number) >= 100, JSON.stringify(end));
@@ -118,7 +145,12 @@ rootTest('a scan reaches the central collector as parsed fields, and a collector
   const classic = classicLines(centralDir);
   t.is(classic.length, 1, classic.join('\n'));
   const dots = (a: string): string => a.replace(/\./g, '\\.');
-  t.regex(classic[0] as string, new RegExp(` scanlogd: ${dots(bed.scannerAddr)}:41001 to (${dots(bed.targetAddr)}|${dots(bed.targetAddr2)})( and others,)? ports \\d+, `));
+  t.regex(
+    classic[0] as string,
+    new RegExp(
+      ` scanlogd: ${dots(bed.scannerAddr)}:41001 to (${dots(bed.targetAddr)}|${dots(bed.targetAddr2)})( and others,)? ports \\d+, `,
+    ),
+  );
 
   // Second scan while the collector is down: the sending rsyslogd queues it.
   await central.stop();
@@ -128,7 +160,12 @@ rootTest('a scan reaches the central collector as parsed fields, and a collector
   t.is(scansFrom(41002).length, 0, 'nothing can have arrived yet');
   central = await startRsyslog(centralDir, centralConfig(centralDir, bed), () => listening(bed), bed.scanner);
   await waitFor('the second scan at the collector after its restart', () => (scansFrom(41002).length > 0 ? true : undefined), 30000, 200);
-  await waitFor('the second scan_end', () => (events(centralDir).filter((e) => e['event'] === 'scan_end').length >= 2 ? true : undefined), 15000, 100);
+  await waitFor(
+    'the second scan_end',
+    () => (events(centralDir).filter((e) => e['event'] === 'scan_end').length >= 2 ? true : undefined),
+    15000,
+    100,
+  );
   await sleep(500);
   const all = events(centralDir);
   t.is(scansFrom(41001).length, 1, 'the first scan once');

@@ -39,7 +39,9 @@ async function flood(t: ExecutionContext, scene: Scene, spec: (count: number) =>
   await sleep(1000);
   const cpu2 = cpu();
   const after1e6 = { capture: memory(capturePid), monitor: memory(monitorPid) };
-  t.log(`${big.mode}: sent ${warm.sent} then ${big.sent} packets (${Math.round(big.pps)} packets/s); CPU of both processes ${((cpu2 - cpu1) / big.sent).toFixed(2)} us/packet`);
+  t.log(
+    `${big.mode}: sent ${warm.sent} then ${big.sent} packets (${Math.round(big.pps)} packets/s); CPU of both processes ${((cpu2 - cpu1) / big.sent).toFixed(2)} us/packet`,
+  );
   for (const side of ['capture', 'monitor'] as const) {
     t.log(`${side}: RSS ${mb(after1e4[side].rssKb)} after 10^4, ${mb(after1e6[side].rssKb)} after 10^6`);
     t.true(after1e6[side].rssKb - after1e4[side].rssKb < 24 * 1024, `${side} grew by ${mb(after1e6[side].rssKb - after1e4[side].rssKb)}`);
@@ -49,7 +51,15 @@ async function flood(t: ExecutionContext, scene: Scene, spec: (count: number) =>
   // The counters say the packets reached the daemon (the capture process saw them).
   const before = scene.syslog.datagrams.length;
   process.kill(capturePid, 'SIGUSR1');
-  const counters = await waitFor('a counters line', () => scene.syslog.messages().slice(before).find((m) => m.startsWith('counters:')), 5000);
+  const counters = await waitFor(
+    'a counters line',
+    () =>
+      scene.syslog
+        .messages()
+        .slice(before)
+        .find((m) => m.startsWith('counters:')),
+    5000,
+  );
   t.log(counters);
   t.true(Number(/packets_seen=(\d+)/.exec(counters)?.[1]) >= 500000, counters);
   return big;
@@ -59,23 +69,63 @@ async function scanSeen(t: ExecutionContext, scene: Scene, nmapArgs: string[], s
   const before = scene.syslog.datagrams.length;
   const r = await runIn(scene.bed.scanner, 'nmap', ['-n', '-Pn', '--max-retries', '0', '--host-timeout', '30s', ...nmapArgs], 60000);
   t.is(r.code, 0, r.stderr);
-  const line = await waitFor('the scan in syslog', () => scene.syslog.messages().slice(before).find((m) => source.test(m)), 15000);
+  const line = await waitFor(
+    'the scan in syslog',
+    () =>
+      scene.syslog
+        .messages()
+        .slice(before)
+        .find((m) => source.test(m)),
+    15000,
+  );
   t.log(line);
 }
 
 rootTest('a million spoofed-source IPv6 SYNs: both processes stay up, memory stays flat, an nmap -6 scan is seen after', async (t) => {
   const scene = await setup(t);
   const { bed } = scene;
-  await flood(t, scene, (count) => ({ mode: 'syn', dst: '', dst6: bed.targetAddr6, srcNet6: 'fd00:5d::', checksum: 'bad', rate: 0, count, seconds: 40, seed: 17 }));
+  await flood(t, scene, (count) => ({
+    mode: 'syn',
+    dst: '',
+    dst6: bed.targetAddr6,
+    srcNet6: 'fd00:5d::',
+    checksum: 'bad',
+    rate: 0,
+    count,
+    seconds: 40,
+    seed: 17,
+  }));
   await scanSeen(t, scene, ['-6', '-sS', '-p', '1-100', bed.targetAddr6], new RegExp(`^\\[${bed.scannerAddr6}\\]:\\d+ to `));
 });
 
-rootTest('a million spoofed UDP datagrams (IPv4, then 10^5 over IPv6): both processes stay up, memory stays flat, nmap -sU is seen after', async (t) => {
-  const scene = await setup(t);
-  const { bed } = scene;
-  await flood(t, scene, (count) => ({ mode: 'udp', dst: bed.targetAddr, srcNet: '198.19.0.0/16', checksum: 'bad', rate: 0, count, seconds: 40, seed: 19 }));
-  const six = await runFlood(bed.scanner, { mode: 'udp', dst: '', dst6: bed.targetAddr6, srcNet6: 'fd00:5d::', checksum: 'bad', rate: 0, count: 100000, seconds: 20, seed: 23 });
-  t.true(six.sent >= 100000);
-  await sleep(4000);
-  await scanSeen(t, scene, ['-sU', '-p', '1-40', bed.targetAddr], new RegExp(`^${bed.scannerAddr.replace(/\./g, '\\.')}:\\d+ to .* UDP`));
-});
+rootTest(
+  'a million spoofed UDP datagrams (IPv4, then 10^5 over IPv6): both processes stay up, memory stays flat, nmap -sU is seen after',
+  async (t) => {
+    const scene = await setup(t);
+    const { bed } = scene;
+    await flood(t, scene, (count) => ({
+      mode: 'udp',
+      dst: bed.targetAddr,
+      srcNet: '198.19.0.0/16',
+      checksum: 'bad',
+      rate: 0,
+      count,
+      seconds: 40,
+      seed: 19,
+    }));
+    const six = await runFlood(bed.scanner, {
+      mode: 'udp',
+      dst: '',
+      dst6: bed.targetAddr6,
+      srcNet6: 'fd00:5d::',
+      checksum: 'bad',
+      rate: 0,
+      count: 100000,
+      seconds: 20,
+      seed: 23,
+    });
+    t.true(six.sent >= 100000);
+    await sleep(4000);
+    await scanSeen(t, scene, ['-sU', '-p', '1-40', bed.targetAddr], new RegExp(`^${bed.scannerAddr.replace(/\./g, '\\.')}:\\d+ to .* UDP`));
+  },
+);

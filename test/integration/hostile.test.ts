@@ -24,13 +24,19 @@ if (isRoot && haveCompiler) {
   test.after.always(() => killStarted());
 }
 
-const setup = (t: ExecutionContext, extraArgs: string[] = []): Promise<Scene> =>
-  startScene(t, extraArgs, { beforeKill: killStarted });
+const setup = (t: ExecutionContext, extraArgs: string[] = []): Promise<Scene> => startScene(t, extraArgs, { beforeKill: killStarted });
 
 /** SYNs from random sources in 198.19.0.0/16 to random ports; bad TCP checksums keep
  * the target from answering each one, so the sender is not what limits the rate. */
 const synFlood = (bed: Testbed, count: number, rate: number, seconds: number): FloodSpec => ({
-  mode: 'syn', dst: bed.targetAddr, srcNet: '198.19.0.0/16', checksum: 'bad', rate, count, seconds, seed: 7,
+  mode: 'syn',
+  dst: bed.targetAddr,
+  srcNet: '198.19.0.0/16',
+  checksum: 'bad',
+  rate,
+  count,
+  seconds,
+  seed: 7,
 });
 
 const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
@@ -72,7 +78,12 @@ rootTest('a million spoofed SYNs: both processes stay up, memory stays flat, and
   const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-100', bed.targetAddr]);
   t.is(r.code, 0, r.stderr);
   await waitFor('the nmap scan in syslog', () =>
-    syslog.messages().slice(before).some((m) => m.startsWith(`${bed.scannerAddr}:`)) ? true : undefined,
+    syslog
+      .messages()
+      .slice(before)
+      .some((m) => m.startsWith(`${bed.scannerAddr}:`))
+      ? true
+      : undefined,
   );
   t.pass();
 });
@@ -84,8 +95,17 @@ rootTest('with --json, 22000 scans from distinct sources: monitor memory stays f
   const { bed, syslog, daemon } = await setup(t, ['--json', file]);
   const { capturePid, monitorPid } = await daemon.ready();
   const scans = (first: number, count: number): FloodSpec => ({
-    mode: 'scan', dst: bed.targetAddr, srcNet: '198.19.0.0/16', checksum: 'good', rate: 0, count: 0, seconds: 30, seed: 11 + first,
-    scans: count, scanFirst: first, gapUs: 100,
+    mode: 'scan',
+    dst: bed.targetAddr,
+    srcNet: '198.19.0.0/16',
+    checksum: 'good',
+    rate: 0,
+    count: 0,
+    seconds: 30,
+    seed: 11 + first,
+    scans: count,
+    scanFirst: first,
+    gapUs: 100,
   });
   await runFlood(bed.scanner, scans(0, 2000));
   await sleep(500);
@@ -97,14 +117,20 @@ rootTest('with --json, 22000 scans from distinct sources: monitor memory stays f
   t.true(after22k.rssKb - after2k.rssKb < 24 * 1024, `monitor grew by ${mb(after22k.rssKb - after2k.rssKb)}`);
 
   process.kill(capturePid, 'SIGUSR1');
-  const counters = await waitFor('a counters line', () => {
+  const counters = await waitFor<Record<string, number>>('a counters line', () => {
     const line = syslog.datagrams.find((d) => SYSLOG_PREFIX.exec(d)?.[1] === '30');
-    return line === undefined ? undefined : Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+    return line === undefined
+      ? undefined
+      : (Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1], Number(m[2])])) as Record<string, number>);
   });
   t.log(JSON.stringify(counters));
   // The same figures come as a counters event, written after them (so not counted in them).
   const all = await waitFor('the counters event in the file', () => {
-    const events = fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string; reason?: string });
+    const events = fs
+      .readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; reason?: string });
     return events.some((e) => e.event === 'counters') ? events : undefined;
   });
   const countersEvents = all.filter((e) => e.event === 'counters');
@@ -121,11 +147,17 @@ rootTest('with --json, 22000 scans from distinct sources: monitor memory stays f
   // Every event is either in the file or counted as dropped (and then reported): a scan
   // and a scan_end per scan, and the flood's start.
   t.is(counters['json_lines_written'], lines.length);
-  t.is((counters['json_lines_written'] as number) + (counters['json_lines_dropped'] as number), 2 * (counters['scans_detected'] as number) + 1);
+  t.is(
+    (counters['json_lines_written'] as number) + (counters['json_lines_dropped'] as number),
+    2 * (counters['scans_detected'] as number) + 1,
+  );
   if ((counters['json_lines_dropped'] as number) > 0) {
-    t.true(syslog.datagrams.some((d) => d.startsWith('<27>') && d.includes('JSON output to ')), 'the drop is reported');
+    t.true(
+      syslog.datagrams.some((d) => d.startsWith('<27>') && d.includes('JSON output to ')),
+      'the drop is reported',
+    );
   } else {
-    t.is(scanEvents, counters['scans_detected']);
+    t.is(scanEvents, counters['scans_detected'] as number);
     t.is(endEvents, scanEvents, 'each scan ended once');
   }
   // syslog stays scanlogd's: bursts of 5 lines and a notice.

@@ -44,7 +44,13 @@ function fdOfSocket(pid: number, inode: number): number {
 /** Inodes of the packet sockets in namespace `ns` (libpcap's). */
 function packetSocketInodes(ns: string): Set<number> {
   const r = childProcess.spawnSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/packet'], { encoding: 'utf8' });
-  return new Set(r.stdout.split('\n').slice(1).map((row) => Number(row.trim().split(/\s+/)[8])).filter((inode) => inode > 0));
+  return new Set(
+    r.stdout
+      .split('\n')
+      .slice(1)
+      .map((row) => Number(row.trim().split(/\s+/)[8]))
+      .filter((inode) => inode > 0),
+  );
 }
 
 /** A struct sockaddr_in for `address` as a C string literal gdb places in the process. */
@@ -60,10 +66,20 @@ async function scanIsLogged(t: ExecutionContext, { bed, syslog }: Scene): Promis
   const before = syslog.datagrams.length;
   const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-30', bed.targetAddr]);
   t.is(r.code, 0, r.stderr);
-  await waitFor('the scan in syslog', () => (syslog.messages().slice(before).some((m) => m.includes(' ports ')) ? true : undefined), 5000);
+  await waitFor(
+    'the scan in syslog',
+    () =>
+      syslog
+        .messages()
+        .slice(before)
+        .some((m) => m.includes(' ports '))
+        ? true
+        : undefined,
+    5000,
+  );
 }
 
-rootTest('both halves: no_new_privs and a seccomp filter in every thread, neither dumpable (their /proc files are root\'s)', async (t) => {
+rootTest("both halves: no_new_privs and a seccomp filter in every thread, neither dumpable (their /proc files are root's)", async (t) => {
   const { daemon } = await startScene(t);
   const { capturePid, monitorPid } = await daemon.ready();
   const { uid } = userIds('scanlogd');
@@ -81,37 +97,57 @@ rootTest('both halves: no_new_privs and a seccomp filter in every thread, neithe
     t.is(fs.statSync(`/proc/${pid}/environ`).uid, 0, `pid ${pid}`);
     t.is(fs.statSync(`/proc/${pid}/mem`).uid, 0, `pid ${pid}`);
   }
-  t.regex(daemon.stderr(), /scanlogd capture: sandbox: no_new_privs, not dumpable, seccomp allowlist \(\d+ rules, other calls kill\), Landlock ABI \d+/);
-  t.regex(daemon.stderr(), /scanlogd monitor: sandbox: no_new_privs, not dumpable, seccomp allowlist \(\d+ rules, other calls kill\), Landlock ABI \d+/);
+  t.regex(
+    daemon.stderr(),
+    /scanlogd capture: sandbox: no_new_privs, not dumpable, seccomp allowlist \(\d+ rules, other calls kill\), Landlock ABI \d+/,
+  );
+  t.regex(
+    daemon.stderr(),
+    /scanlogd monitor: sandbox: no_new_privs, not dumpable, seccomp allowlist \(\d+ rules, other calls kill\), Landlock ABI \d+/,
+  );
 });
 
-rootTest('inside the capture process: no new socket, no IP_HDRINCL, no sending on the raw socket, no file, no SIGUSR1 to the monitor (EPERM); detection goes on', async (t) => {
-  const scene = await startScene(t);
-  const { capturePid, monitorPid } = await scene.daemon.ready();
-  const raw = fdOfSocket(capturePid, rawSocketOf(scene.bed.target, capturePid).inode);
-  // A bystander of the same user: the capture process may signal its monitor only.
-  const bystander = childProcess.spawn('setpriv', ['--reuid=scanlogd', '--regid=scanlogd', '--clear-groups', 'sleep', '30'], { stdio: 'ignore' });
-  t.teardown(() => bystander.kill('SIGKILL'));
-  await waitFor('the bystander to run as scanlogd', () => (commandLine(bystander.pid as number) === 'sleep 30' ? true : undefined), 3000);
-  const attempts: Array<[string, string]> = [
-    ['an AF_INET socket', `socket(${AF_INET}, ${SOCK_DGRAM}, 0)`],
-    ['an AF_UNIX socket', `socket(${AF_UNIX}, ${SOCK_DGRAM}, 0)`],
-    ['IP_HDRINCL on the raw socket', `setsockopt(${raw}, ${IPPROTO_IP}, ${IP_HDRINCL}, "\\001\\000\\000\\000", 4)`],
-    ['sendto on the raw socket', `sendto(${raw}, "xxxxxxxxxxxxxxxxxxxx", 20, 0, ${sockaddrIn(scene.bed.scannerAddr)}, 16)`],
-    ['write on the raw socket', `write(${raw}, "xxxxxxxxxxxxxxxxxxxx", 20)`],
-    ['opening /etc/passwd', 'open("/etc/passwd", 0)'],
-    ['opening a file in its chroot', 'open(".", 0)'],
-    ['SIGUSR1 to the monitor', `kill(${monitorPid}, ${SIGUSR1})`],
-    ['SIGKILL to another process of its user', `kill(${bystander.pid}, 9)`],
-    ['a resource limit of the monitor', `prlimit(${monitorPid}, ${RLIMIT_CPU}, "\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000", 0)`],
-  ];
-  const { values, output } = callInside(capturePid, attempts.flatMap(([, call]) => withErrno(call)));
-  attempts.forEach(([what], i) => t.deepEqual(values.slice(2 * i, 2 * i + 2), [-1, EPERM], `${what}\n${output}`));
-  t.true(isAlive(capturePid) && isAlive(monitorPid) && isAlive(bystander.pid as number));
-  await scanIsLogged(t, scene);
-});
+rootTest(
+  'inside the capture process: no new socket, no IP_HDRINCL, no sending on the raw socket, no file, no SIGUSR1 to the monitor (EPERM); detection goes on',
+  async (t) => {
+    const scene = await startScene(t);
+    const { capturePid, monitorPid } = await scene.daemon.ready();
+    const raw = fdOfSocket(capturePid, rawSocketOf(scene.bed.target, capturePid).inode);
+    // A bystander of the same user: the capture process may signal its monitor only.
+    const bystander = childProcess.spawn('setpriv', ['--reuid=scanlogd', '--regid=scanlogd', '--clear-groups', 'sleep', '30'], {
+      stdio: 'ignore',
+    });
+    t.teardown(() => bystander.kill('SIGKILL'));
+    await waitFor('the bystander to run as scanlogd', () => (commandLine(bystander.pid as number) === 'sleep 30' ? true : undefined), 3000);
+    const attempts: Array<[string, string]> = [
+      ['an AF_INET socket', `socket(${AF_INET}, ${SOCK_DGRAM}, 0)`],
+      ['an AF_UNIX socket', `socket(${AF_UNIX}, ${SOCK_DGRAM}, 0)`],
+      ['IP_HDRINCL on the raw socket', `setsockopt(${raw}, ${IPPROTO_IP}, ${IP_HDRINCL}, "\\001\\000\\000\\000", 4)`],
+      ['sendto on the raw socket', `sendto(${raw}, "xxxxxxxxxxxxxxxxxxxx", 20, 0, ${sockaddrIn(scene.bed.scannerAddr)}, 16)`],
+      ['write on the raw socket', `write(${raw}, "xxxxxxxxxxxxxxxxxxxx", 20)`],
+      ['opening /etc/passwd', 'open("/etc/passwd", 0)'],
+      ['opening a file in its chroot', 'open(".", 0)'],
+      ['SIGUSR1 to the monitor', `kill(${monitorPid}, ${SIGUSR1})`],
+      ['SIGKILL to another process of its user', `kill(${bystander.pid}, 9)`],
+      [
+        'a resource limit of the monitor',
+        `prlimit(${monitorPid}, ${RLIMIT_CPU}, "\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000", 0)`,
+      ],
+    ];
+    const { values, output } = callInside(
+      capturePid,
+      attempts.flatMap(([, call]) => withErrno(call)),
+    );
+    attempts.forEach(([what], i) => t.deepEqual(values.slice(2 * i, 2 * i + 2), [-1, EPERM], `${what}\n${output}`));
+    t.true(isAlive(capturePid) && isAlive(monitorPid) && isAlive(bystander.pid as number));
+    await scanIsLogged(t, scene);
+  },
+);
 
-for (const [backend, args] of [['--ipv6 --udp (four raw sockets)', ['--ipv6', '--udp']], ['libpcap (a packet socket)', null]] as const) {
+for (const [backend, args] of [
+  ['--ipv6 --udp (four raw sockets)', ['--ipv6', '--udp']],
+  ['libpcap (a packet socket)', null],
+] as const) {
   rootTest(`inside the capture process with ${backend}: no write, sendto or IP_HDRINCL on any capture socket (EPERM)`, async (t) => {
     const scene = await startScene(t, (bed) => (args === null ? ['--interface', bed.targetDev] : [...args]));
     const { capturePid } = await scene.daemon.ready();
@@ -125,31 +161,44 @@ for (const [backend, args] of [['--ipv6 --udp (four raw sockets)', ['--ipv6', '-
       ...withErrno(`setsockopt(${fd}, ${IPPROTO_IP}, ${IP_HDRINCL}, "\\001\\000\\000\\000", 4)`),
     ]);
     const { values, output } = callInside(capturePid, calls);
-    t.deepEqual(values, fds.flatMap(() => [-1, EPERM, -1, EPERM, -1, EPERM]), output);
+    t.deepEqual(
+      values,
+      fds.flatMap(() => [-1, EPERM, -1, EPERM, -1, EPERM]),
+      output,
+    );
     await scanIsLogged(t, scene);
   });
 }
 
-rootTest('inside the monitor: no file, no AF_INET/AF_INET6/AF_PACKET socket, no signal to the capture process (EPERM); a Unix datagram socket is allowed', async (t) => {
-  const scene = await startScene(t);
-  const { capturePid, monitorPid } = await scene.daemon.ready();
-  const attempts: Array<[string, string]> = [
-    ['opening /etc/passwd', 'open("/etc/passwd", 0)'],
-    ['creating a file', 'open("/tmp/scanlogd-isolation", 0101, 0600)'],
-    ['an AF_INET socket', `socket(${AF_INET}, ${SOCK_STREAM}, 0)`],
-    ['an AF_INET6 socket', `socket(${AF_INET6}, ${SOCK_DGRAM}, 0)`],
-    ['an AF_PACKET socket', `socket(${AF_PACKET}, ${SOCK_RAW}, 0)`],
-    ['a Unix stream socket (D-Bus, journald)', `socket(${AF_UNIX}, ${SOCK_STREAM}, 0)`],
-    ['SIGUSR1 to the capture process', `kill(${capturePid}, ${SIGUSR1})`],
-    ['a resource limit of the capture process', `prlimit(${capturePid}, ${RLIMIT_CPU}, "\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000", 0)`],
-  ];
-  const { values, output } = callInside(monitorPid, [...attempts.flatMap(([, call]) => withErrno(call)), `call (int)socket(${AF_UNIX}, ${SOCK_DGRAM}, 0)`]);
-  attempts.forEach(([what], i) => t.deepEqual(values.slice(2 * i, 2 * i + 2), [-1, EPERM], `${what}\n${output}`));
-  t.true((values[2 * attempts.length] ?? -1) >= 0, `AF_UNIX datagram socket (syslog): ${output}`);
-  t.false(fs.existsSync('/tmp/scanlogd-isolation'));
-  t.true(isAlive(capturePid) && isAlive(monitorPid));
-  await scanIsLogged(t, scene);
-});
+rootTest(
+  'inside the monitor: no file, no AF_INET/AF_INET6/AF_PACKET socket, no signal to the capture process (EPERM); a Unix datagram socket is allowed',
+  async (t) => {
+    const scene = await startScene(t);
+    const { capturePid, monitorPid } = await scene.daemon.ready();
+    const attempts: Array<[string, string]> = [
+      ['opening /etc/passwd', 'open("/etc/passwd", 0)'],
+      ['creating a file', 'open("/tmp/scanlogd-isolation", 0101, 0600)'],
+      ['an AF_INET socket', `socket(${AF_INET}, ${SOCK_STREAM}, 0)`],
+      ['an AF_INET6 socket', `socket(${AF_INET6}, ${SOCK_DGRAM}, 0)`],
+      ['an AF_PACKET socket', `socket(${AF_PACKET}, ${SOCK_RAW}, 0)`],
+      ['a Unix stream socket (D-Bus, journald)', `socket(${AF_UNIX}, ${SOCK_STREAM}, 0)`],
+      ['SIGUSR1 to the capture process', `kill(${capturePid}, ${SIGUSR1})`],
+      [
+        'a resource limit of the capture process',
+        `prlimit(${capturePid}, ${RLIMIT_CPU}, "\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000", 0)`,
+      ],
+    ];
+    const { values, output } = callInside(monitorPid, [
+      ...attempts.flatMap(([, call]) => withErrno(call)),
+      `call (int)socket(${AF_UNIX}, ${SOCK_DGRAM}, 0)`,
+    ]);
+    attempts.forEach(([what], i) => t.deepEqual(values.slice(2 * i, 2 * i + 2), [-1, EPERM], `${what}\n${output}`));
+    t.true((values[2 * attempts.length] ?? -1) >= 0, `AF_UNIX datagram socket (syslog): ${output}`);
+    t.false(fs.existsSync('/tmp/scanlogd-isolation'));
+    t.true(isAlive(capturePid) && isAlive(monitorPid));
+    await scanIsLogged(t, scene);
+  },
+);
 
 rootTest('inside the monitor, Landlock: a file it could unlink as scanlogd outside the pidfile directory stays (EACCES)', async (t) => {
   const pidfile = makePidfilePath(t);
@@ -207,7 +256,10 @@ for (const { attacker, what, call } of killedBy) {
     const { code, signal } = await daemon.exited;
     if (attacker === 'monitor') {
       t.is(code, 1);
-      t.regex(daemon.stderr(), /scanlogd capture: monitor \(pid \d+\) was killed by SIGSYS \(its seccomp filter: a system call outside its allowlist\)/);
+      t.regex(
+        daemon.stderr(),
+        /scanlogd capture: monitor \(pid \d+\) was killed by SIGSYS \(its seccomp filter: a system call outside its allowlist\)/,
+      );
     } else {
       t.is(signal, 'SIGSYS');
       await sleep(100);
@@ -216,7 +268,7 @@ for (const { attacker, what, call } of killedBy) {
   });
 }
 
-rootTest('SIGUSR1 storm on the monitor while it starts: Node\'s inspector is asked to open and cannot listen', async (t) => {
+rootTest("SIGUSR1 storm on the monitor while it starts: Node's inspector is asked to open and cannot listen", async (t) => {
   const bed = createTestbed();
   const dir = makeSocketDir();
   const syslog = listenSyslog(path.join(dir, 'log'));
@@ -254,9 +306,12 @@ rootTest('SIGUSR1 storm on the monitor while it starts: Node\'s inspector is ask
   await daemon.ready();
   await sleep(300);
   t.true(sent > 0, 'no signal reached the window');
-  const refused = daemon.stderr().split('\n').filter((line) => line === 'Starting inspector on 127.0.0.1:9229 failed: operation not permitted');
+  const refused = daemon
+    .stderr()
+    .split('\n')
+    .filter((line) => line === 'Starting inspector on 127.0.0.1:9229 failed: operation not permitted');
   t.true(refused.length > 0, `${sent} signals sent, none reached Node's inspector:\n${daemon.stderr()}`);
   const listeners = await runIn(bed.target, 'ss', ['-Hltn']);
-  t.is(listeners.stdout.trim(), '', 'nothing listens on TCP in the daemon\'s namespace');
+  t.is(listeners.stdout.trim(), '', "nothing listens on TCP in the daemon's namespace");
   await scanIsLogged(t, { bed, syslog, dir, daemon });
 });

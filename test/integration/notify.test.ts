@@ -23,61 +23,72 @@ function message(r: Received | undefined): { title: string; message: string; eve
 /** Lines of the events file that are events of a kind, so far. */
 function eventsOf(file: string, kind: string): number {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.includes(`"event":"${kind}"`)).length;
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(`"event":"${kind}"`)).length;
   } catch {
     return 0;
   }
 }
 
-rootTest('nmap scans are delivered: once across a notifier restart, after the endpoint comes back, and across copytruncate rotation', async (t) => {
-  const d = makeNotifyDir(t);
-  const { bed } = await startScene(t, ['--json', d.events]);
-  // The daemon made the file root's, mode 0640; the setgid directory gave it the notifier's group.
-  const st = fs.statSync(d.events);
-  t.is(st.uid, 0);
-  t.is(st.mode & 0o777, 0o640);
-  t.is(st.gid, userIds(NOTIFY_USER).gid);
+rootTest(
+  'nmap scans are delivered: once across a notifier restart, after the endpoint comes back, and across copytruncate rotation',
+  async (t) => {
+    const d = makeNotifyDir(t);
+    const { bed } = await startScene(t, ['--json', d.events]);
+    // The daemon made the file root's, mode 0640; the setgid directory gave it the notifier's group.
+    const st = fs.statSync(d.events);
+    t.is(st.uid, 0);
+    t.is(st.mode & 0o777, 0o640);
+    t.is(st.gid, userIds(NOTIFY_USER).gid);
 
-  const hook = await startEndpoint(t);
-  writeConfig(d.config, [`webhook = ${hook.url}/hook`, 'interval = 2', 'wait = 5', 'timeout = 2']);
-  const args = ['--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'target'];
-  const nmap = async (ports: string): Promise<void> => {
-    const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', ports, bed.targetAddr]);
-    t.is(r.code, 0, r.stderr);
-  };
+    const hook = await startEndpoint(t);
+    writeConfig(d.config, [`webhook = ${hook.url}/hook`, 'interval = 2', 'wait = 5', 'timeout = 2']);
+    const args = ['--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'target'];
+    const nmap = async (ports: string): Promise<void> => {
+      const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', ports, bed.targetAddr]);
+      t.is(r.code, 0, r.stderr);
+    };
 
-  let notifier = startNotifier(t, args);
-  await waitFor('the notifier to follow the file', () => (notifier.stderr().includes('following') ? true : undefined));
-  await nmap('1-100');
-  const [first] = await hook.waitDelivered(1, 20000);
-  // The scan and its end (3 s later) within the wait: one message with how far it went.
-  t.is(message(first).title, `target: port scan from ${bed.scannerAddr}`);
-  t.regex(message(first).message, new RegExp(`^${bed.scannerAddr.replace(/\./g, '\\.')} → ${bed.targetAddr.replace(/\./g, '\\.')}: 100 ports \\(1-100\\), \\d+ packets, (at \\d\\d:\\d\\d:\\d\\d|\\d\\d:\\d\\d:\\d\\d-\\d\\d:\\d\\d:\\d\\d)\n`));
-  t.is(message(first).events, 2);
+    let notifier = startNotifier(t, args);
+    await waitFor('the notifier to follow the file', () => (notifier.stderr().includes('following') ? true : undefined));
+    await nmap('1-100');
+    const [first] = await hook.waitDelivered(1, 20000);
+    // The scan and its end (3 s later) within the wait: one message with how far it went.
+    t.is(message(first).title, `target: port scan from ${bed.scannerAddr}`);
+    t.regex(
+      message(first).message,
+      new RegExp(
+        `^${bed.scannerAddr.replace(/\./g, '\\.')} → ${bed.targetAddr.replace(/\./g, '\\.')}: 100 ports \\(1-100\\), \\d+ packets, (at \\d\\d:\\d\\d:\\d\\d|\\d\\d:\\d\\d:\\d\\d-\\d\\d:\\d\\d:\\d\\d)\n`,
+      ),
+    );
+    t.is(message(first).events, 2);
 
-  // Stopped while a scan happens; the endpoint fails twice when it is back.
-  t.is(await notifier.stop(), 0);
-  await nmap('101-200');
-  await waitFor('the second scan_end', () => (eventsOf(d.events, 'scan_end') >= 2 ? true : undefined), 10000);
-  hook.script([{ status: 500, body: 'maintenance' }, { status: 503 }]);
-  notifier = startNotifier(t, args);
-  const second = await hook.waitDelivered(2, 30000);
-  t.regex(message(second[1]).message, /: 100 ports \(101-200\)/);
-  t.notRegex(message(second[1]).message, /\(1-100\)/);
-  t.regex(notifier.stderr(), /delivery failed \(HTTP 500: maintenance\)/);
-  t.regex(notifier.stderr(), /delivery failed \(HTTP 503\)/);
+    // Stopped while a scan happens; the endpoint fails twice when it is back.
+    t.is(await notifier.stop(), 0);
+    await nmap('101-200');
+    await waitFor('the second scan_end', () => (eventsOf(d.events, 'scan_end') >= 2 ? true : undefined), 10000);
+    hook.script([{ status: 500, body: 'maintenance' }, { status: 503 }]);
+    notifier = startNotifier(t, args);
+    const second = await hook.waitDelivered(2, 30000);
+    t.regex(message(second[1]).message, /: 100 ports \(101-200\)/);
+    t.notRegex(message(second[1]).message, /\(1-100\)/);
+    t.regex(notifier.stderr(), /delivery failed \(HTTP 500: maintenance\)/);
+    t.regex(notifier.stderr(), /delivery failed \(HTTP 503\)/);
 
-  // logrotate's copytruncate in the middle: the daemon writes on at the new end.
-  fs.copyFileSync(d.events, `${d.events}.1`);
-  fs.truncateSync(d.events, 0);
-  await nmap('201-300');
-  const third = await hook.waitDelivered(3, 20000);
-  t.regex(message(third[2]).message, /: 100 ports \(201-300\)/);
-  await sleep(2500);
-  t.is(hook.delivered().length, 3, 'nothing delivered twice');
-  t.is(hook.all().length, 5);
-  t.regex(notifier.stderr(), /was truncated \(copytruncate rotation\)/);
-});
+    // logrotate's copytruncate in the middle: the daemon writes on at the new end.
+    fs.copyFileSync(d.events, `${d.events}.1`);
+    fs.truncateSync(d.events, 0);
+    await nmap('201-300');
+    const third = await hook.waitDelivered(3, 20000);
+    t.regex(message(third[2]).message, /: 100 ports \(201-300\)/);
+    await sleep(2500);
+    t.is(hook.delivered().length, 3, 'nothing delivered twice');
+    t.is(hook.all().length, 5);
+    t.regex(notifier.stderr(), /was truncated \(copytruncate rotation\)/);
+  },
+);
 
 rootTest('a flood of scans from 40 sources gives one digest with the flood in one sentence, not 40 messages', async (t) => {
   const d = makeNotifyDir(t);
@@ -88,7 +99,8 @@ rootTest('a flood of scans from 40 sources gives one digest with the flood in on
   await waitFor('the notifier to follow the file', () => (notifier.stderr().includes('following') ? true : undefined));
   const packets: PacketSpec[] = [];
   for (let k = 0; k < 40; k++) {
-    for (let i = 0; i < 7; i++) packets.push({ src: `198.19.7.${10 + k}`, dst: bed.targetAddr, sport: 42000 + k, dport: 20 + i, flags: 0x02 });
+    for (let i = 0; i < 7; i++)
+      packets.push({ src: `198.19.7.${10 + k}`, dst: bed.targetAddr, sport: 42000 + k, dport: 20 + i, flags: 0x02 });
   }
   const r = await runIn(bed.scanner, process.execPath, [SENDER, JSON.stringify(packets)]);
   t.is(r.code, 0, r.stderr);

@@ -100,7 +100,6 @@ async function settle(listeners: SyslogListener[], count: number): Promise<void>
   await sleep(700);
 }
 
-
 const lines = (w: Watcher | SyslogListener): string[] => ('syslog' in w ? w.syslog : w).messages();
 
 rootTest('firewall drops the scanned ports: libpcap logs the SYN scan; the raw socket and scanlogd 2.2.8 log nothing', async (t) => {
@@ -173,12 +172,7 @@ rootTest('ACK and PSH+ACK to ports already in a scan change its flags on the raw
   const { bed, watchers, reference } = await startWatchers(t, (b) => [[], pcapOn(b.targetDev)], { reference: true });
   const [raw, device] = watchers as [Watcher, Watcher];
   await sendPrimer(bed);
-  await sendPackets(bed, [
-    ...sweep(bed, [1, 2, 3]),
-    ...sweep(bed, [1], ACK),
-    ...sweep(bed, [2], PSH | ACK),
-    ...sweep(bed, [4, 5, 6, 7]),
-  ]);
+  await sendPackets(bed, [...sweep(bed, [1, 2, 3]), ...sweep(bed, [1], ACK), ...sweep(bed, [2], PSH | ACK), ...sweep(bed, [4, 5, 6, 7])]);
   await settle([raw.syslog, device.syslog, reference as SyslogListener], 1);
   t.log(`raw socket: ${lines(raw).join('')}`);
   t.log(`libpcap:    ${lines(device).join('')}`);
@@ -203,7 +197,10 @@ rootTest("the host's own outgoing connections are not a scan: libpcap captures i
   // The same handles do see inbound scans.
   await sendPrimer(bed);
   await nmapSyn(bed);
-  await settle(watchers.map((w) => w.syslog), 1);
+  await settle(
+    watchers.map((w) => w.syslog),
+    1,
+  );
   for (const w of watchers) t.regex(lines(w)[0] as string, scanLine(bed));
 });
 
@@ -266,7 +263,8 @@ rootTest('libpcap: the capture process holds the packet socket after the drop (n
 rootTest('--promisc puts the device in promiscuous mode; without it the device stays as it was', async (t) => {
   // A plain libpcap daemon on the device first: it must leave the device as it is.
   const { bed } = await startWatchers(t, (b) => [pcapOn(b.targetDev)]);
-  const promiscuity = (): number => Number(/promiscuity (\d+)/.exec(sh('ip', ['-d', '-n', bed.target, 'link', 'show', bed.targetDev]))?.[1]);
+  const promiscuity = (): number =>
+    Number(/promiscuity (\d+)/.exec(sh('ip', ['-d', '-n', bed.target, 'link', 'show', bed.targetDev]))?.[1]);
   t.is(promiscuity(), 0);
   const dir = makeSocketDir();
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -295,5 +293,8 @@ rootTest('libpcap: a clean stop says how many packets the kernel filter passed a
   await settle([device.syslog], 1);
   await device.daemon.kill();
   t.is((await device.daemon.exited).code, 0);
-  t.regex(device.daemon.stderr(), new RegExp(`^scanlogd capture: libpcap on ${bed.targetDev}: 9 packets passed the kernel filter, 0 dropped by the kernel$`, 'm'));
+  t.regex(
+    device.daemon.stderr(),
+    new RegExp(`^scanlogd capture: libpcap on ${bed.targetDev}: 9 packets passed the kernel filter, 0 dropped by the kernel$`, 'm'),
+  );
 });

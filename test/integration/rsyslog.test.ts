@@ -32,7 +32,10 @@ function startLocalRsyslog(dir: string): Promise<Rsyslog> {
 
 function logged(dir: string): string[] {
   try {
-    return fs.readFileSync(`${dir}/messages`, 'utf8').split('\n').filter((l) => l.includes('scanlogd:'));
+    return fs
+      .readFileSync(`${dir}/messages`, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('scanlogd:'));
   } catch {
     return [];
   }
@@ -56,13 +59,22 @@ rootTest('a scan logged while rsyslogd restarts reaches the log once it is back'
 
   const scanFrom = async (src: string): Promise<void> => {
     const packets: PacketSpec[] = Array.from({ length: 8 }, (_, i) => ({
-      src, dst: bed.targetAddr, sport: 4444, dport: 20 + i, flags: 0x02, ttl: 64, tos: 0, delayMs: 5,
+      src,
+      dst: bed.targetAddr,
+      sport: 4444,
+      dport: 20 + i,
+      flags: 0x02,
+      ttl: 64,
+      tos: 0,
+      delayMs: 5,
     }));
     const r = await runIn(bed.scanner, process.execPath, [SENDER, JSON.stringify(packets)]);
     t.is(r.code, 0, r.stderr);
   };
   const expected = (src: string): RegExp =>
-    new RegExp(`^<25>[A-Z][a-z]{2} [ 1-3]\\d \\d\\d:\\d\\d:\\d\\d scanlogd: ${src.replace(/\./g, '\\.')}:4444 to ${bed.targetAddr.replace(/\./g, '\\.')} ports 20, 21, 22, 23, 24, 25, \\.\\.\\., fSrpauxy, TOS 00, TTL 64 @\\d\\d:\\d\\d:\\d\\d$`);
+    new RegExp(
+      `^<25>[A-Z][a-z]{2} [ 1-3]\\d \\d\\d:\\d\\d:\\d\\d scanlogd: ${src.replace(/\./g, '\\.')}:4444 to ${bed.targetAddr.replace(/\./g, '\\.')} ports 20, 21, 22, 23, 24, 25, \\.\\.\\., fSrpauxy, TOS 00, TTL 64 @\\d\\d:\\d\\d:\\d\\d$`,
+    );
 
   await scanFrom('198.18.251.1');
   await waitFor('the first line in the log', () => (logged(dir).length >= 1 ? true : undefined), 5000);

@@ -13,15 +13,44 @@ const T = Date.UTC(2026, 11, 2, 8, 15, 3, 156);
 
 function scanEvent(ports: number[], destinations = ['198.18.0.1']): ScanEvent {
   return {
-    event: 'scan', time: T, family: 'ipv4', protocol: 'tcp', source: '198.18.0.2', source_port: 40000, destinations, destinations_truncated: false, ports,
-    flags: 'fSrpauxy', flags_or: 2, flags_and: 2, tos: 0, ttl: null, packets: ports.length, first: T - 36, last: T, syslog: 'logged',
+    event: 'scan',
+    time: T,
+    family: 'ipv4',
+    protocol: 'tcp',
+    source: '198.18.0.2',
+    source_port: 40000,
+    destinations,
+    destinations_truncated: false,
+    ports,
+    flags: 'fSrpauxy',
+    flags_or: 2,
+    flags_and: 2,
+    tos: 0,
+    ttl: null,
+    packets: ports.length,
+    first: T - 36,
+    last: T,
+    syslog: 'logged',
   };
 }
 
 function scanEndEvent(ranges: string, destinations: string[]): ScanEndEvent {
   return {
-    event: 'scan_end', time: T, family: 'ipv4', protocol: 'tcp', source: '198.18.0.2', reason: 'quiet', first: T - 600, last: T, duration_ms: 600, packets: 2000,
-    distinct_ports: 1000, port_ranges: ranges, port_ranges_truncated: false, destinations, destinations_truncated: false,
+    event: 'scan_end',
+    time: T,
+    family: 'ipv4',
+    protocol: 'tcp',
+    source: '198.18.0.2',
+    reason: 'quiet',
+    first: T - 600,
+    last: T,
+    duration_ms: 600,
+    packets: 2000,
+    distinct_ports: 1000,
+    port_ranges: ranges,
+    port_ranges_truncated: false,
+    destinations,
+    destinations_truncated: false,
   };
 }
 
@@ -36,7 +65,22 @@ const small: Array<[string, MonitorEvent]> = [
   ['scan_end', scanEndEvent('1-100', ['198.18.0.3', '198.18.0.1'])],
   ['suppressed start', { event: 'suppressed', time: T, state: 'start' }],
   ['suppressed end', { event: 'suppressed', time: T, state: 'end', dropped: 4 }],
-  ['counters', { event: 'counters', time: T, packets_seen: 4021, packets_rejected: 0, records_received: 4021, records_dropped_by_capture: 0, scans_detected: 9, scans_logged: 5, scans_suppressed: 4, table_reuses: 0, bucket_evictions: 0 }],
+  [
+    'counters',
+    {
+      event: 'counters',
+      time: T,
+      packets_seen: 4021,
+      packets_rejected: 0,
+      records_received: 4021,
+      records_dropped_by_capture: 0,
+      scans_detected: 9,
+      scans_logged: 5,
+      scans_suppressed: 4,
+      table_reuses: 0,
+      bucket_evictions: 0,
+    },
+  ],
 ];
 
 for (const [name, event] of small) {

@@ -69,7 +69,10 @@ test('a bad record split across chunks is caught when it completes', (t) => {
   const got: ChannelRecord[] = [];
   reader.push(bytes.subarray(0, 30), (r) => got.push({ ...r }));
   t.deepEqual(dports(got), [0]);
-  t.throws(() => reader.push(bytes.subarray(30), (r) => got.push({ ...r })), { instanceOf: RecordError, message: 'record type 0 is unknown' });
+  t.throws(() => reader.push(bytes.subarray(30), (r) => got.push({ ...r })), {
+    instanceOf: RecordError,
+    message: 'record type 0 is unknown',
+  });
   t.deepEqual(dports(got), [0]);
 });
 

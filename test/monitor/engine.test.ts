@@ -4,7 +4,22 @@
 import test from 'ava';
 import { DEFAULT_PARAMS, checkParams, type DetectorParams } from '../../src/shared/params.js';
 import { type PacketSummary } from '../../src/shared/record.js';
-import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, Detector, LaneDetector, TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_SYN, hashAddress, keyedHashAddress, type Scan } from '../../src/monitor/engine.js';
+import {
+  CHANGING_DADDR,
+  CHANGING_SPORT,
+  CHANGING_TOS,
+  CHANGING_TTL,
+  Detector,
+  LaneDetector,
+  TH_ACK,
+  TH_FIN,
+  TH_PUSH,
+  TH_RST,
+  TH_SYN,
+  hashAddress,
+  keyedHashAddress,
+  type Scan,
+} from '../../src/monitor/engine.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { formatAddress, parseAddress } from '../../src/shared/ipv4.js';
 import { elapsed } from '../../src/shared/clock.js';
@@ -86,7 +101,10 @@ test('a port seen again does not refresh the timestamp', (t) => {
     ...probes(PRIV.slice(7, 13), 13600, 10),
   ];
   const scans = run(d, packets);
-  t.deepEqual(scans.map(([i]) => i), [14]);
+  t.deepEqual(
+    scans.map(([i]) => i),
+    [14],
+  );
   t.deepEqual(scans[0]![1].ports, PRIV.slice(6, 12));
 });
 
@@ -108,7 +126,10 @@ for (const [name, flags] of connectionFlags) {
       packet({ dport: PRIV[6], time: 10200 }),
     ];
     const scans = run(d, packets);
-    t.deepEqual(scans.map(([i]) => i), [7]);
+    t.deepEqual(
+      scans.map(([i]) => i),
+      [7],
+    );
     const scan = scans[0]![1];
     t.deepEqual(scan.ports, PRIV.slice(0, 6));
     t.is(scan.flagsOr, TH_SYN);
@@ -116,7 +137,10 @@ for (const [name, flags] of connectionFlags) {
   });
 }
 
-for (const [name, flags] of [['ACK', TH_ACK], ['RST', TH_RST]] as const) {
+for (const [name, flags] of [
+  ['ACK', TH_ACK],
+  ['RST', TH_RST],
+] as const) {
   test(`${name} to a new port does not refresh the timestamp`, (t) => {
     const d = detector();
     const packets = [
@@ -128,14 +152,22 @@ for (const [name, flags] of [['ACK', TH_ACK], ['RST', TH_RST]] as const) {
   });
 }
 
-for (const [name, flags] of [['ACK', TH_ACK], ['SYN|ACK', TH_SYN | TH_ACK], ['RST|ACK', TH_RST | TH_ACK], ['FIN|ACK', TH_FIN | TH_ACK]] as const) {
+for (const [name, flags] of [
+  ['ACK', TH_ACK],
+  ['SYN|ACK', TH_SYN | TH_ACK],
+  ['RST|ACK', TH_RST | TH_ACK],
+  ['FIN|ACK', TH_FIN | TH_ACK],
+] as const) {
   test(`a new source whose first packet has ${name} is not tracked`, (t) => {
     const d = detector();
     t.is(d.process(packet({ flags }), WALL_MS), null);
     t.deepEqual(d.chain(bucketOf(SRC)), []);
     // Its later SYNs start counting from scratch.
     const scans = run(d, probes(PRIV.slice(0, 7), 10010));
-    t.deepEqual(scans.map(([i]) => i), [6]);
+    t.deepEqual(
+      scans.map(([i]) => i),
+      [6],
+    );
   });
 }
 
@@ -143,7 +175,10 @@ test('a new source whose first packet is RST only is tracked', (t) => {
   const d = detector();
   const scans = run(d, [packet({ dport: 21, flags: TH_RST }), ...probes(PRIV.slice(1, 7), 10010)]);
   t.deepEqual(d.chain(bucketOf(SRC)), [SRC]);
-  t.deepEqual(scans.map(([i]) => i), [6]);
+  t.deepEqual(
+    scans.map(([i]) => i),
+    [6],
+  );
   const scan = scans[0]![1];
   t.deepEqual(scan.ports, PRIV.slice(0, 6));
   t.is(scan.flagsOr, TH_RST | TH_SYN);
@@ -173,7 +208,10 @@ for (const [name, ports, crossing] of weights) {
       t.is(d.counters.scans, 0);
       return;
     }
-    t.deepEqual(scans.map(([i]) => i), [crossing]);
+    t.deepEqual(
+      scans.map(([i]) => i),
+      [crossing],
+    );
     // Every port before the crossing one, in the order first seen; not the crossing port.
     t.deepEqual(scans[0]![1].ports, ports.slice(0, crossing));
     t.is(d.counters.scans, 1);
@@ -183,7 +221,10 @@ for (const [name, ports, crossing] of weights) {
 test('custom weights: --port-weight-high 2 makes 11 high ports a scan', (t) => {
   const d = detector({ portWeightHigh: 2, maxPorts: 10 });
   const scans = run(d, probes(HIGH.slice(0, 11)));
-  t.deepEqual(scans.map(([i]) => i), [10]);
+  t.deepEqual(
+    scans.map(([i]) => i),
+    [10],
+  );
   t.deepEqual(scans[0]![1].ports, HIGH.slice(0, 10));
 });
 
@@ -197,13 +238,16 @@ test('a threshold the first port already reaches is never reported, as in proces
   t.deepEqual(run(d3, probes([...PRIV, ...HIGH])), []);
   // A high first port (weight 1) leaves room: the next privileged port crosses.
   const high = detector({ scanWeightThreshold: 3, maxPorts: 2 });
-  t.deepEqual(run(high, probes([5000, 22])).map(([i]) => i), [1]);
+  t.deepEqual(
+    run(high, probes([5000, 22])).map(([i]) => i),
+    [1],
+  );
   // With threshold 1 nothing is ever reported.
   const d1 = detector({ scanWeightThreshold: 1, maxPorts: 1 });
   t.deepEqual(run(d1, probes([5000, ...HIGH, ...PRIV])), []);
 });
 
-test('a scan reports the first packet\'s fields, its start time and the crossing time', (t) => {
+test("a scan reports the first packet's fields, its start time and the crossing time", (t) => {
   const d = detector();
   const packets = [
     packet({ dport: 80, sport: 50000, tos: 0x10, ttl: 50, time: 20000 }),
@@ -241,7 +285,10 @@ test('after a scan is reported, new ports keep the source quiet until it pauses'
   const last = packets[packets.length - 1]!.time;
   const restart = probes(PRIV.slice(7, 14), last + 3001, 10);
   const scans = run(d, [...packets, ...restart]);
-  t.deepEqual(scans.map(([i]) => i), [6, packets.length + 6]);
+  t.deepEqual(
+    scans.map(([i]) => i),
+    [6, packets.length + 6],
+  );
   t.deepEqual(scans[1]![1].ports, PRIV.slice(7, 13));
   t.is(d.counters.scans, 2);
 });
@@ -261,7 +308,10 @@ for (const [scanDelayMs, gap, fresh] of delays) {
     const d = detector({ scanDelayMs });
     const packets = [...probes(PRIV.slice(0, 6), 10000, 0), packet({ dport: PRIV[6], time: 10000 + gap })];
     const scans = run(d, packets);
-    t.deepEqual(scans.map(([i]) => i), fresh ? [6] : []);
+    t.deepEqual(
+      scans.map(([i]) => i),
+      fresh ? [6] : [],
+    );
     t.deepEqual(d.chain(bucketOf(SRC)), [SRC]);
   });
 }
@@ -271,7 +321,10 @@ test('a stale source starts over: ports, weight, start time and changes', (t) =>
   run(d, probes(PRIV.slice(0, 6), 10000, 10, { ttl: 10, sport: 1 }), WALL_MS);
   // 10 s later, from another source port and TTL: a new entry, nothing carried over.
   const scans = run(d, probes(PRIV.slice(6, 13), 20000, 10, { ttl: 20, sport: 2 }), WALL_MS + 10000);
-  t.deepEqual(scans.map(([i]) => i), [6]);
+  t.deepEqual(
+    scans.map(([i]) => i),
+    [6],
+  );
   const scan = scans[0]![1];
   t.deepEqual(scan.ports, PRIV.slice(6, 12));
   t.is(scan.start, WALL + 10);
@@ -360,7 +413,10 @@ test('the table holds listSize sources: the next new source takes the oldest slo
   ];
   t.deepEqual(run(d, packets), []);
   t.is(d.counters.slotReuses, 0);
-  t.deepEqual(d.chain(bucketOf(first)).filter((a) => a === first), [first]);
+  t.deepEqual(
+    d.chain(bucketOf(first)).filter((a) => a === first),
+    [first],
+  );
 
   // Source 257 reuses the first source's slot; the first source is forgotten.
   d.process(packet({ saddr: source(256), time: 10300 }), WALL_MS);
@@ -380,7 +436,10 @@ test('without the 257th source, the first one would have been reported', (t) => 
     ...Array.from({ length: 255 }, (_, i) => packet({ saddr: source(i + 1), time: 10010 + i })),
     packet({ saddr: first, dport: PRIV[6], time: 10301 }),
   ];
-  t.deepEqual(run(d, packets).map(([i]) => i), [packets.length - 1]);
+  t.deepEqual(
+    run(d, packets).map(([i]) => i),
+    [packets.length - 1],
+  );
 });
 
 test('slots go round robin; a slot freed by a stale source is taken without a reuse', (t) => {
@@ -394,7 +453,10 @@ test('slots go round robin; a slot freed by a stale source is taken without a re
   t.is(d.counters.slotReuses, 0);
   d.process(packet({ saddr: f, time: 5004 }), WALL_MS); // slot 1: a's entry goes
   t.is(d.counters.slotReuses, 1);
-  t.deepEqual([a, b, c, e, f].map((s) => d.chain(bucketOf(s)).includes(s)), [false, true, true, true, true]);
+  t.deepEqual(
+    [a, b, c, e, f].map((s) => d.chain(bucketOf(s)).includes(s)),
+    [false, true, true, true, true],
+  );
 });
 
 /** scanlogd's hashfunc() as written, on the s_addr an x86 host reads from bytes a.b.c.d. */
@@ -408,8 +470,21 @@ function cHashfunc(dotted: string, hashLog = 9): number {
   return Number(hash % BigInt(2 ** hashLog));
 }
 
-test('hashAddress equals scanlogd\'s hashfunc on a little-endian host', (t) => {
-  const fixed = ['0.0.0.0', '255.255.255.255', '198.18.0.1', '198.18.0.2', '10.0.0.1', '127.0.0.1', '1.2.3.4', '4.3.2.1', '192.168.1.254', '0.0.2.0', '0.0.0.1', '128.0.0.0'];
+test("hashAddress equals scanlogd's hashfunc on a little-endian host", (t) => {
+  const fixed = [
+    '0.0.0.0',
+    '255.255.255.255',
+    '198.18.0.1',
+    '198.18.0.2',
+    '10.0.0.1',
+    '127.0.0.1',
+    '1.2.3.4',
+    '4.3.2.1',
+    '192.168.1.254',
+    '0.0.2.0',
+    '0.0.0.1',
+    '128.0.0.0',
+  ];
   const rng = new Xorshift32(9);
   const addresses = [...fixed, ...Array.from({ length: 5000 }, () => formatAddress(rng.next()))];
   const wrong = addresses.filter((text) => hashAddress(parseAddress(text), 512) !== cHashfunc(text));
@@ -493,7 +568,7 @@ test('the bucket limit follows hashMax (as in C, a bucket with a single entry st
   t.deepEqual(d1.chain(bucket), addresses.slice(3).reverse());
 });
 
-test('spoofed sources chosen to share a scanner\'s classic bucket push it out; with --hash keyed they cannot', (t) => {
+test("spoofed sources chosen to share a scanner's classic bucket push it out; with --hash keyed they cannot", (t) => {
   const { bucket, addresses } = colliding(17);
   const [scanner, ...spoofed] = addresses as [number, ...number[]];
   const KEY = Uint32Array.of(0x9e3779b9, 0x85ebca6b, 0xc2b2ae35);
@@ -516,7 +591,10 @@ test('keyed hash: fixed for a key, spread over the buckets, different for anothe
   const KEY = Uint32Array.of(1, 2, 3);
   const { addresses } = colliding(16);
   const buckets = addresses.map((a) => keyedHashAddress(a, 512, KEY));
-  t.deepEqual(buckets, addresses.map((a) => keyedHashAddress(a, 512, KEY)));
+  t.deepEqual(
+    buckets,
+    addresses.map((a) => keyedHashAddress(a, 512, KEY)),
+  );
   t.true(new Set(buckets).size >= 12, `16 classic-colliding sources fall in ${new Set(buckets).size} keyed buckets`);
   t.true(buckets.every((b) => b >= 0 && b < 512));
   const other = addresses.map((a) => keyedHashAddress(a, 512, Uint32Array.of(4, 5, 6)));
@@ -533,17 +611,26 @@ test('clock wrap: a scan across 2^32 ms is one scan', (t) => {
   const d = detector();
   // 0xfffffe00 + 6 x 100 wraps to 88.
   const scans = run(d, probes(PRIV.slice(0, 7), 0xfffffe00, 100));
-  t.deepEqual(scans.map(([i]) => i), [6]);
+  t.deepEqual(
+    scans.map(([i]) => i),
+    [6],
+  );
   t.is(scans[0]![1].time, 88);
 });
 
-for (const [gap, fresh] of [[3000, true], [3001, false]] as const) {
+for (const [gap, fresh] of [
+  [3000, true],
+  [3001, false],
+] as const) {
   test(`clock wrap: a gap of ${gap} ms across 2^32 ${fresh ? 'continues' : 'restarts'} the count`, (t) => {
     const d = detector();
     const start = 2 ** 32 - 1000;
     const packets = [...probes(PRIV.slice(0, 6), start, 0), packet({ dport: PRIV[6], time: (start + gap) >>> 0 })];
     t.is(packets[6]!.time, gap - 1000);
-    t.deepEqual(run(d, packets).map(([i]) => i), fresh ? [6] : []);
+    t.deepEqual(
+      run(d, packets).map(([i]) => i),
+      fresh ? [6] : [],
+    );
   });
 }
 
@@ -560,7 +647,10 @@ for (const [name, time] of earlier) {
     t.is(d.process(packet({ dport: PRIV[6], time: time >>> 0 }), WALL_MS), null);
     // Counting restarted at that packet: six more new ports make the scan.
     const scans = run(d, probes(PRIV.slice(7, 13), time >>> 0, 0));
-    t.deepEqual(scans.map(([i]) => i), [5]);
+    t.deepEqual(
+      scans.map(([i]) => i),
+      [5],
+    );
     t.deepEqual(scans[0]![1].ports, [PRIV[6], ...PRIV.slice(7, 12)]);
   });
 }
@@ -585,7 +675,7 @@ for (const [later, earlier, expected] of distances) {
 
 const v6 = (v4: number): Uint32Array => Uint32Array.from([0x20010db8, 0, 0x5c, v4]);
 
-test('IPv6 and UDP lanes make the same decisions as scanlogd\'s lane on the same traffic (random, no bucket evictions)', (t) => {
+test("IPv6 and UDP lanes make the same decisions as scanlogd's lane on the same traffic (random, no bucket evictions)", (t) => {
   // With a bucket cap as large as the table, which sources share a bucket cannot
   // matter, so the keyed IPv6 hash must give exactly the IPv4 lane's scans.
   const params = { ...DEFAULT_PARAMS, hashMax: 256, listSize: 64 };
@@ -627,7 +717,8 @@ test('IPv6 and UDP lanes make the same decisions as scanlogd\'s lane on the same
 
 test('IPv6: the unspecified address :: is ignored, and a table slot is four words', (t) => {
   const d = new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
-  for (const [i, port] of PRIV.slice(0, 10).entries()) t.is(d.process({ ...packet({ dport: port, time: 10000 + i }), saddr: new Uint32Array(4), daddr: v6(DST) }, WALL_MS), null);
+  for (const [i, port] of PRIV.slice(0, 10).entries())
+    t.is(d.process({ ...packet({ dport: port, time: 10000 + i }), saddr: new Uint32Array(4), daddr: v6(DST) }, WALL_MS), null);
   t.is(d.counters.packets, 10);
   const src = v6(SRC);
   d.process({ ...packet(), saddr: src, daddr: v6(DST) }, WALL_MS);
@@ -666,6 +757,7 @@ test('IPv6: a full bucket drops its oldest source, so addresses chosen to collid
 
 test('IPv6 lanes are always keyed: two detectors place the same address independently', (t) => {
   const buckets = new Set<number>();
-  for (let i = 0; i < 8; i++) buckets.add(new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS, hash: 'classic' }, null, null, TCP6).bucketOfAddress(v6(SRC)));
+  for (let i = 0; i < 8; i++)
+    buckets.add(new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS, hash: 'classic' }, null, null, TCP6).bucketOfAddress(v6(SRC)));
   t.true(buckets.size > 1, 'the same bucket 8 times: not keyed');
 });

@@ -89,10 +89,30 @@ const messages: Array<[string, Partial<Scan>, number, string]> = [
     120,
     '198.18.0.2 to 198.18.0.1 and others, ports 22, 80, 23, 53, 21, 25, ..., ?Srpauxy @16:16:55',
   ],
-  ['TOS 0x10', { tos: 0x10, changing: CHANGING_TTL }, 120, '198.18.0.2:60508 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS 10 @16:16:55'],
-  ['TOS 0xb8', { tos: 0xb8, changing: CHANGING_TTL }, 120, '198.18.0.2:60508 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS b8 @16:16:55'],
-  ['TOS 0x0a', { tos: 0x0a, changing: CHANGING_TTL }, 120, '198.18.0.2:60508 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS 0a @16:16:55'],
-  ['TTL 0', { ttl: 0, changing: CHANGING_TOS }, 120, '198.18.0.2:60508 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TTL 0 @16:16:55'],
+  [
+    'TOS 0x10',
+    { tos: 0x10, changing: CHANGING_TTL },
+    120,
+    '198.18.0.2:60508 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS 10 @16:16:55',
+  ],
+  [
+    'TOS 0xb8',
+    { tos: 0xb8, changing: CHANGING_TTL },
+    120,
+    '198.18.0.2:60508 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS b8 @16:16:55',
+  ],
+  [
+    'TOS 0x0a',
+    { tos: 0x0a, changing: CHANGING_TTL },
+    120,
+    '198.18.0.2:60508 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS 0a @16:16:55',
+  ],
+  [
+    'TTL 0',
+    { ttl: 0, changing: CHANGING_TOS },
+    120,
+    '198.18.0.2:60508 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TTL 0 @16:16:55',
+  ],
   ['one port', { ports: [443] }, 120, '198.18.0.2:60508 to 198.18.0.1 ports 443, ..., fSrpauxy, TOS 00, TTL 64 @16:16:55'],
   ['source port 0', { sport: 0 }, 120, '198.18.0.2:0 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS 00, TTL 64 @16:16:55'],
   [
@@ -241,4 +261,3 @@ test('syslogDatagram carries a whole scan line unchanged', (t) => {
     '<25>Nov 25 16:16:55 scanlogd: 198.18.0.2:60508 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS 00 @16:16:55',
   );
 });
-

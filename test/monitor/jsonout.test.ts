@@ -24,7 +24,10 @@ test('lines are appended whole and in order', async (t) => {
   for (let i = 0; i < 5000; i++) out.write(`{"n":${i}}\n`);
   await waitFor('the writes', () => (out.written === 5000 ? true : undefined));
   const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
-  t.deepEqual(lines.map((l) => (JSON.parse(l) as { n: number }).n), Array.from({ length: 5000 }, (_, i) => i));
+  t.deepEqual(
+    lines.map((l) => (JSON.parse(l) as { n: number }).n),
+    Array.from({ length: 5000 }, (_, i) => i),
+  );
   t.is(out.dropped, 0);
   t.deepEqual(notes, []);
 });

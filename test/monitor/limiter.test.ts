@@ -19,7 +19,7 @@ function withEvents(): { l: FloodLimiter; events: SuppressedEvent[] } {
   return { l: new FloodLimiter(5, 20000, (e) => events.push(e)), events };
 }
 
-test('the flood line is scanlogd\'s', (t) => {
+test("the flood line is scanlogd's", (t) => {
   t.is(FLOOD_MESSAGE, 'More possible port scans follow');
 });
 
@@ -87,7 +87,10 @@ test('a listener changes no decision', (t) => {
   const times = [...Array.from({ length: 12 }, (_, i) => 100000 + i * 3000), 160000, 160001];
   const { l, events } = withEvents();
   t.deepEqual(decideAll(limiter(), times), decideAll(l, times));
-  t.deepEqual(events.map((e) => e.state), ['start', 'end']);
+  t.deepEqual(
+    events.map((e) => e.state),
+    ['start', 'end'],
+  );
 });
 
 test('the first scan is logged whatever the clock reads', (t) => {
@@ -104,7 +107,10 @@ test('clock wrap: scans across 2^32 ms are one burst', (t) => {
   t.is(decide(l, 0x2000 + 20001), 'logged');
 });
 
-for (const [gap, verdict] of [[20000, 'flood-notice'], [20001, 'logged']] as const) {
+for (const [gap, verdict] of [
+  [20000, 'flood-notice'],
+  [20001, 'logged'],
+] as const) {
   test(`clock wrap: a gap of ${gap} ms across 2^32 gives ${verdict}`, (t) => {
     const l = limiter();
     t.deepEqual(decideAll(l, [0xffffa000, 0xffffb000, 0xffffc000, 0xffffd000, 0xffffe000]), LOG5);
@@ -122,5 +128,12 @@ test('a scan time before the last counted one (now < last) resets the count, as 
 
 test('custom count and window: --log-count 2 --log-delay 1', (t) => {
   const l = new FloodLimiter(2, 1000);
-  t.deepEqual(decideAll(l, [5000, 5500, 6000, 6500, 7000, 7001]), ['logged', 'logged', 'flood-notice', 'suppressed', 'suppressed', 'logged']);
+  t.deepEqual(decideAll(l, [5000, 5500, 6000, 6500, 7000, 7001]), [
+    'logged',
+    'logged',
+    'flood-notice',
+    'suppressed',
+    'suppressed',
+    'logged',
+  ]);
 });

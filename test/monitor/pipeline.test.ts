@@ -56,7 +56,7 @@ test('records read late are placed on the wall clock at their capture time', (t)
   t.deepEqual(lines, ['198.18.0.2:40000 to 198.18.0.1 ports 80, 23, 443, 21, 22, 25, 3389, ..., fSrpauxy, TOS 00, TTL 64 @16:16:55']);
 });
 
-test('a record stamped after the monitor\'s clock is placed at the monitor\'s wall time', (t) => {
+test("a record stamped after the monitor's clock is placed at the monitor's wall time", (t) => {
   const { p, lines } = pipeline();
   const records = NMAP_TOP.slice(0, 8).map((port, i) => syn('198.18.0.2', port, MONO + 3000 + i));
   for (const r of records) p.feed(r, MONO, WALL_MS + 10000);
@@ -86,7 +86,10 @@ test('7 sources scanning within 20 s: 5 lines, the flood line, then silence', (t
   t.is(p.detector.counters.scans, 7);
 
   // More than 20 s after the flood line (the 6th scan, at MONO + 10006), logging resumes.
-  feedLive(p, privileged.map((port, i) => syn('198.18.0.30', port, MONO + 30001 + i)));
+  feedLive(
+    p,
+    privileged.map((port, i) => syn('198.18.0.30', port, MONO + 30001 + i)),
+  );
   t.is(lines.length, 7);
   t.is(lines[6], `198.18.0.30:40000 to 198.18.0.1 ${tail} @16:17:25`);
 });
@@ -94,21 +97,31 @@ test('7 sources scanning within 20 s: 5 lines, the flood line, then silence', (t
 test('a source that keeps scanning is reported once, and again after a pause', (t) => {
   const { p, lines } = pipeline();
   const ports = Array.from({ length: 200 }, (_, i) => 1 + i);
-  feedLive(p, ports.map((port, i) => syn('198.18.0.2', port, MONO + i * 1000)));
+  feedLive(
+    p,
+    ports.map((port, i) => syn('198.18.0.2', port, MONO + i * 1000)),
+  );
   t.is(lines.length, 1);
   // 3.001 s after its last probe, its next ports are a new scan.
   const resume = MONO + 199 * 1000 + 3001;
-  feedLive(p, ports.slice(0, 7).map((port, i) => syn('198.18.0.2', port, resume + i)));
+  feedLive(
+    p,
+    ports.slice(0, 7).map((port, i) => syn('198.18.0.2', port, resume + i)),
+  );
   t.deepEqual(lines, [
     '198.18.0.2:40000 to 198.18.0.1 ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 64 @16:16:55',
     '198.18.0.2:40000 to 198.18.0.1 ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 64 @16:20:17',
   ]);
 });
 
-test('the counters line: capture counts, the monitor\'s own, the JSON pair only with --json, syslog drops only with --json-syslog', (t) => {
+test("the counters line: capture counts, the monitor's own, the JSON pair only with --json, syslog drops only with --json-syslog", (t) => {
   const { p } = pipeline();
   // Seven scanners in a burst: five lines, the notice, one more held back.
-  for (let k = 0; k < 7; k++) feedLive(p, [1, 2, 3, 4, 5, 6, 7].map((port, i) => syn(`198.18.1.${k + 1}`, port, MONO + 100 * k + i)));
+  for (let k = 0; k < 7; k++)
+    feedLive(
+      p,
+      [1, 2, 3, 4, 5, 6, 7].map((port, i) => syn(`198.18.1.${k + 1}`, port, MONO + 100 * k + i)),
+    );
   const capture = { packets: 52, dropped: 3, rejected: 2 };
   const plain = counterFields(p, 49, capture, { json: null, syslogEventsDropped: null });
   t.is(
@@ -118,19 +131,38 @@ test('the counters line: capture counts, the monitor\'s own, the JSON pair only 
   );
   const json = new JsonOutput(-1, { failing: () => undefined, recovered: () => undefined });
   json.written = 12;
-  t.true(countersMessage(counterFields(p, 49, capture, { json, syslogEventsDropped: null })).endsWith(' bucket_evictions=0 json_lines_written=12 json_lines_dropped=0'));
+  t.true(
+    countersMessage(counterFields(p, 49, capture, { json, syslogEventsDropped: null })).endsWith(
+      ' bucket_evictions=0 json_lines_written=12 json_lines_dropped=0',
+    ),
+  );
   const both = counterFields(p, 49, capture, { json, syslogEventsDropped: 4 });
   t.true(countersMessage(both).endsWith(' json_lines_written=12 json_lines_dropped=0 syslog_events_dropped=4'));
   // The event carries the same figures by the same names.
   const event = countersEvent(both, WALL_MS);
-  t.like(event, { event: 'counters', time: WALL_MS, packets_seen: 52, scans_suppressed: 2, json_lines_written: 12, syslog_events_dropped: 4 });
+  t.like(event, {
+    event: 'counters',
+    time: WALL_MS,
+    packets_seen: 52,
+    scans_suppressed: 2,
+    json_lines_written: 12,
+    syslog_events_dropped: 4,
+  });
   t.deepEqual(schemaErrors(JSON.parse(eventLine(event))), []);
 });
 
-test('a scan\'s line comes out before its events, and the flood notice before the flood\'s start', (t) => {
+test("a scan's line comes out before its events, and the flood notice before the flood's start", (t) => {
   const order: string[] = [];
-  const p = new ScanPipeline({ ...DEFAULT_PARAMS }, (line) => order.push(`line ${line.slice(0, 12)}`), (e) => order.push(`event ${e.event}${e.event === 'suppressed' ? ` ${String(e.state)}` : ''}`));
-  for (let k = 0; k < 6; k++) feedLive(p, [1, 2, 3, 4, 5, 6, 7].map((port, i) => syn(`198.18.2.${k + 1}`, port, MONO + 100 * k + i)));
+  const p = new ScanPipeline(
+    { ...DEFAULT_PARAMS },
+    (line) => order.push(`line ${line.slice(0, 12)}`),
+    (e) => order.push(`event ${e.event}${e.event === 'suppressed' ? ` ${String(e.state)}` : ''}`),
+  );
+  for (let k = 0; k < 6; k++)
+    feedLive(
+      p,
+      [1, 2, 3, 4, 5, 6, 7].map((port, i) => syn(`198.18.2.${k + 1}`, port, MONO + 100 * k + i)),
+    );
   t.deepEqual(order.slice(-5), ['line 198.18.2.5:4', 'event scan', 'line More possibl', 'event suppressed start', 'event scan']);
   t.is(order.filter((o) => o === 'event scan').length, 6, 'the flood-notice scan has its event too, after the notice');
 });
@@ -143,7 +175,10 @@ const ALL_ON: Watch = { udp: true, ipv6: true, ephemeralPorts: EPHEMERAL };
 
 function pipelineWith(watch: Watch, events: MonitorEvent[] | null = null): { p: ScanPipeline; lines: string[] } {
   const lines: string[] = [];
-  return { p: new ScanPipeline({ ...DEFAULT_PARAMS }, (line) => lines.push(line), events === null ? null : (e) => events.push(e), watch), lines };
+  return {
+    p: new ScanPipeline({ ...DEFAULT_PARAMS }, (line) => lines.push(line), events === null ? null : (e) => events.push(e), watch),
+    lines,
+  };
 }
 
 function datagram(saddr: string, sport: number, dport: number, time: number, change: Partial<PacketSummary> = {}): PacketSummary {
@@ -152,8 +187,17 @@ function datagram(saddr: string, sport: number, dport: number, time: number, cha
 
 function packet6(protocol: Protocol, saddr: string, dport: number, time: number, change: Partial<Packet6Record> = {}): Packet6Record {
   return {
-    type: 'packet6', protocol, saddr: parseAddress6(saddr), daddr: parseAddress6('2001:db8::1'), sport: 40000, dport,
-    flags: protocol === 'tcp' ? 0x02 : 0, tos: 0, ttl: 64, time: time >>> 0, ...change,
+    type: 'packet6',
+    protocol,
+    saddr: parseAddress6(saddr),
+    daddr: parseAddress6('2001:db8::1'),
+    sport: 40000,
+    dport,
+    flags: protocol === 'tcp' ? 0x02 : 0,
+    tos: 0,
+    ttl: 64,
+    time: time >>> 0,
+    ...change,
   };
 }
 
@@ -166,7 +210,7 @@ test('--udp: a UDP scan from source port 53 (nmap -sU -g 53) is logged with UDP 
   t.deepEqual(lines, ['198.18.0.2:53 to 198.18.0.1 ports 7, 9, 13, 17, 19, 37, ..., UDP, TOS 00, TTL 64 @16:16:55']);
 });
 
-test('--udp: replies from a resolver (port 53) to thousands of this host\'s ephemeral ports are never a scan', (t) => {
+test("--udp: replies from a resolver (port 53) to thousands of this host's ephemeral ports are never a scan", (t) => {
   const { p, lines } = pipelineWith(ALL_ON);
   // A host looking up 5000 names in 5 s: each answer to a new random client port.
   for (let i = 0; i < 5000; i++) {
@@ -251,22 +295,46 @@ test('the flood limit is shared: IPv4, IPv6 and UDP scans together get 5 lines a
 
 test('a record of a lane that is off is a fault, not something to skip', (t) => {
   const { p } = pipelineWith({ udp: false, ipv6: false, ephemeralPorts: null });
-  t.throws(() => p.feedUdp(datagram('198.18.0.2', 53, 7, MONO), MONO, WALL_MS), { instanceOf: RecordError, message: 'an IPv4 UDP record arrived, but the daemon runs without --udp' });
-  t.throws(() => p.feed6(packet6('tcp', '2001:db8::2', 22, MONO), MONO, WALL_MS), { instanceOf: RecordError, message: 'an IPv6 TCP record arrived, but the daemon runs without --ipv6' });
+  t.throws(() => p.feedUdp(datagram('198.18.0.2', 53, 7, MONO), MONO, WALL_MS), {
+    instanceOf: RecordError,
+    message: 'an IPv4 UDP record arrived, but the daemon runs without --udp',
+  });
+  t.throws(() => p.feed6(packet6('tcp', '2001:db8::2', 22, MONO), MONO, WALL_MS), {
+    instanceOf: RecordError,
+    message: 'an IPv6 TCP record arrived, but the daemon runs without --ipv6',
+  });
   const v6only = pipelineWith({ udp: false, ipv6: true, ephemeralPorts: null }).p;
-  t.throws(() => v6only.feed6(packet6('udp', '2001:db8::2', 22, MONO), MONO, WALL_MS), { instanceOf: RecordError, message: 'an IPv6 UDP record arrived, but the daemon runs without --ipv6 --udp' });
+  t.throws(() => v6only.feed6(packet6('udp', '2001:db8::2', 22, MONO), MONO, WALL_MS), {
+    instanceOf: RecordError,
+    message: 'an IPv6 UDP record arrived, but the daemon runs without --ipv6 --udp',
+  });
 });
 
 test('events: family and protocol on scan and scan_end, IPv6 addresses, valid against the schema', (t) => {
   const events: MonitorEvent[] = [];
   const { p } = pipelineWith(ALL_ON, events);
   for (const [i, port] of [7, 9, 13, 17, 19, 37, 49, 53].entries()) {
-    p.feed6(packet6('udp', '2001:db8::2', port, MONO + i, { sport: 53, daddr: parseAddress6(i < 4 ? '2001:db8::1' : 'fd00::1') }), MONO + i, wallOf(MONO + i));
+    p.feed6(
+      packet6('udp', '2001:db8::2', port, MONO + i, { sport: 53, daddr: parseAddress6(i < 4 ? '2001:db8::1' : 'fd00::1') }),
+      MONO + i,
+      wallOf(MONO + i),
+    );
   }
   p.sweep(MONO + 5000, WALL_MS + 5000);
-  t.deepEqual(events.map((e) => e.event), ['scan', 'scan_end']);
+  t.deepEqual(
+    events.map((e) => e.event),
+    ['scan', 'scan_end'],
+  );
   const [scan, end] = events as [ScanEvent, ScanEndEvent];
-  t.like(scan, { family: 'ipv6', protocol: 'udp', source: '2001:db8::2', source_port: 53, destinations: ['2001:db8::1', 'fd00::1'], flags: 'fsrpauxy', ports: [7, 9, 13, 17, 19, 37, 49] });
+  t.like(scan, {
+    family: 'ipv6',
+    protocol: 'udp',
+    source: '2001:db8::2',
+    source_port: 53,
+    destinations: ['2001:db8::1', 'fd00::1'],
+    flags: 'fsrpauxy',
+    ports: [7, 9, 13, 17, 19, 37, 49],
+  });
   t.like(end, { family: 'ipv6', protocol: 'udp', source: '2001:db8::2', distinct_ports: 8, destinations: ['2001:db8::1', 'fd00::1'] });
   for (const e of events) t.deepEqual(schemaErrors(JSON.parse(eventLine(e))), []);
   // A v4 TCP scan says so too.

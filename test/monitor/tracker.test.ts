@@ -40,7 +40,11 @@ interface Run {
 function pipeline(change: Partial<DetectorParams> = {}): Run {
   const lines: string[] = [];
   const events: MonitorEvent[] = [];
-  const p = new ScanPipeline({ ...DEFAULT_PARAMS, ...change }, (line) => lines.push(line), (e) => events.push(e));
+  const p = new ScanPipeline(
+    { ...DEFAULT_PARAMS, ...change },
+    (line) => lines.push(line),
+    (e) => events.push(e),
+  );
   return {
     p,
     lines,
@@ -75,7 +79,9 @@ test('a scan event holds every port in order, every destination, the packet coun
     ...ports.slice(1).map((port, i) => syn(SRC, port, MONO + 10 * (i + 1), { daddr: TARGET + (i % 3) })),
   ];
   r.feed(records);
-  t.deepEqual(r.lines, ['198.18.0.2:40000 to 198.18.0.1 and others, ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS 00, TTL 64 @17:16:55']);
+  t.deepEqual(r.lines, [
+    '198.18.0.2:40000 to 198.18.0.1 and others, ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS 00, TTL 64 @17:16:55',
+  ]);
   t.is(r.events.length, 1);
   const e = r.events[0] as ScanEvent;
   t.deepEqual(JSON.parse(eventLine(e)), {
@@ -244,10 +250,20 @@ test('flood: suppressed start at the notice, end with the number dropped once th
   for (let k = 0; k < 9; k++) r.feed(Array.from({ length: 7 }, (_, i) => syn(`198.18.1.${k + 1}`, 20 + i, MONO + 100 * k + i)));
   t.is(r.lines.length, 6);
   t.is(r.lines[5], 'More possible port scans follow');
-  const kinds = r.events.map((e) => (e.event === 'scan' ? `scan ${e.syslog}` : e.event === 'suppressed' ? `suppressed ${e.state}` : e.event));
+  const kinds = r.events.map((e) =>
+    e.event === 'scan' ? `scan ${e.syslog}` : e.event === 'suppressed' ? `suppressed ${e.state}` : e.event,
+  );
   t.deepEqual(kinds, [
-    'scan logged', 'scan logged', 'scan logged', 'scan logged', 'scan logged',
-    'suppressed start', 'scan flood-notice', 'scan suppressed', 'scan suppressed', 'scan suppressed',
+    'scan logged',
+    'scan logged',
+    'scan logged',
+    'scan logged',
+    'scan logged',
+    'suppressed start',
+    'scan flood-notice',
+    'scan suppressed',
+    'scan suppressed',
+    'scan suppressed',
   ]);
   const lastLogged = MONO + 100 * 5 + 6; // the window runs from the notice's scan
   r.sweep(lastLogged + 20000);
@@ -320,7 +336,7 @@ test('memory: the tracker tables are fixed at start, whatever the traffic', (t) 
   t.true(tracker.active <= 256);
 });
 
-test('memory: an IPv6 lane\'s tracker is fixed too, four words an address', (t) => {
+test("memory: an IPv6 lane's tracker is fixed too, four words an address", (t) => {
   const tracker = new ScanTracker<Uint32Array>({ ...DEFAULT_PARAMS }, () => {}, undefined, TCP6);
   // 256 slots x (103 + 12 for the source + 16 x 12 for the destinations) + the port sets.
   t.is(tracker.tableBytes, 256 * 307 + 256 * (8192 + 16));

@@ -9,7 +9,14 @@ const NOW = new Date(2026, 11, 2, 9, 30, 0);
 const T = (clock: string, date = '2026-12-02'): string => `${date}T${clock}.000+01:00`;
 
 const scan = (source: string, ports: number[], first: string, packets = ports.length): Note => ({
-  event: 'scan', protocol: 'tcp', source, destinations: ['192.0.2.10'], ports, first, last: first, packets,
+  event: 'scan',
+  protocol: 'tcp',
+  source,
+  destinations: ['192.0.2.10'],
+  ports,
+  first,
+  last: first,
+  packets,
 });
 
 test('ports as sorted ranges; times as the clock today, with the date on another day', (t) => {
@@ -24,8 +31,15 @@ test('one scan and its end: one line with how far it went', (t) => {
   const notes: Note[] = [
     scan('198.51.100.7', [1, 2, 3, 4, 5, 6, 7], T('09:15:03'), 7),
     {
-      event: 'scan_end', protocol: 'tcp', source: '198.51.100.7', destinations: ['192.0.2.10', '192.0.2.11'], portRanges: '1-100',
-      distinctPorts: 100, packets: 200, first: T('09:15:03'), last: T('09:15:04'),
+      event: 'scan_end',
+      protocol: 'tcp',
+      source: '198.51.100.7',
+      destinations: ['192.0.2.10', '192.0.2.11'],
+      portRanges: '1-100',
+      distinctPorts: 100,
+      packets: 200,
+      first: T('09:15:03'),
+      last: T('09:15:04'),
     },
   ];
   t.deepEqual(renderMessage(notes, 'web1', NOW), {
@@ -40,7 +54,7 @@ test('a long port list is cut at a comma with "…"', (t) => {
   const ports = Array.from({ length: 40 }, (_, i) => 1000 + i * 2);
   const line = renderMessage([scan('198.51.100.8', ports, T('09:00:00'))], 'h', NOW).text.split('\n')[0] as string;
   t.regex(line, /^198\.51\.100\.8 → 192\.0\.2\.10: 40 ports \(1000, 1002, .*, …\), 40 packets, at 09:00:00$/);
-  t.true(/\(([^)]*)\)/.exec(line)?.[1]?.length as number <= 48);
+  t.true((/\(([^)]*)\)/.exec(line)?.[1]?.length as number) <= 48);
 });
 
 test('many sources: ten by name, the rest counted; the flood as one sentence', (t) => {
@@ -67,15 +81,40 @@ test('the flood alone: its start, or its end, each as a sentence of its own', (t
 });
 
 test('events given up earlier are said in the next message', (t) => {
-  const m = renderMessage([scan('198.51.100.9', [1, 2, 3, 4, 5, 6, 7], T('09:00:00'))], 'h', NOW, { events: 12, why: 'not delivered within 86400 s: HTTP 500' });
+  const m = renderMessage([scan('198.51.100.9', [1, 2, 3, 4, 5, 6, 7], T('09:00:00'))], 'h', NOW, {
+    events: 12,
+    why: 'not delivered within 86400 s: HTTP 500',
+  });
   t.is(m.text.split('\n')[1], '12 earlier events could not be delivered here and were dropped (not delivered within 86400 s: HTTP 500).');
 });
 
-test('UDP scans (--udp) say so, apart from the same source\'s TCP scan; IPv6 sources as the daemon writes them', (t) => {
-  const m = renderMessage([
-    { event: 'scan', protocol: 'udp', source: '2001:db8::7', destinations: ['2001:db8::1'], ports: [53, 123, 161, 500, 514, 520, 1900], first: T('09:00:00'), last: T('09:00:00'), packets: 7 },
-    { event: 'scan', protocol: 'tcp', source: '2001:db8::7', destinations: ['2001:db8::1'], ports: [1, 2, 3, 4, 5, 6, 7], first: T('09:00:01'), last: T('09:00:01'), packets: 7 },
-  ], 'h', NOW);
+test("UDP scans (--udp) say so, apart from the same source's TCP scan; IPv6 sources as the daemon writes them", (t) => {
+  const m = renderMessage(
+    [
+      {
+        event: 'scan',
+        protocol: 'udp',
+        source: '2001:db8::7',
+        destinations: ['2001:db8::1'],
+        ports: [53, 123, 161, 500, 514, 520, 1900],
+        first: T('09:00:00'),
+        last: T('09:00:00'),
+        packets: 7,
+      },
+      {
+        event: 'scan',
+        protocol: 'tcp',
+        source: '2001:db8::7',
+        destinations: ['2001:db8::1'],
+        ports: [1, 2, 3, 4, 5, 6, 7],
+        first: T('09:00:01'),
+        last: T('09:00:01'),
+        packets: 7,
+      },
+    ],
+    'h',
+    NOW,
+  );
   t.is(m.title, 'h: 2 port scans from 2 sources');
   t.deepEqual(m.text.split('\n').slice(0, 2), [
     '2001:db8::7 → 2001:db8::1: 7 UDP ports (53, 123, 161, 500, 514, 520, 1900), 7 packets, at 09:00:00',

@@ -9,10 +9,18 @@ const lines: Array<[string, string, RegExp | string]> = [
   ['garbage', 'Dec  2 09:00:00 scanlogd: hello', /^not JSON \(/],
   ['an array', '[1,2]', 'not a JSON object'],
   ['no event', '{"source":"198.51.100.1"}', 'event undefined: "event" is missing or malformed'],
-  ['a scan without ports', '{"event":"scan","source":"198.51.100.1","destinations":["192.0.2.1"],"first":"2026-12-02T09:00:00.000+01:00","last":"2026-12-02T09:00:00.000+01:00","packets":7}', 'event "scan": "ports" is missing or malformed'],
+  [
+    'a scan without ports',
+    '{"event":"scan","source":"198.51.100.1","destinations":["192.0.2.1"],"first":"2026-12-02T09:00:00.000+01:00","last":"2026-12-02T09:00:00.000+01:00","packets":7}',
+    'event "scan": "ports" is missing or malformed',
+  ],
   ['a bad address', '{"event":"scan_end","source":"example.org"}', 'event "scan_end": "source" is missing or malformed'],
   ['an unknown protocol', '{"event":"scan","protocol":"sctp","source":"198.51.100.1"}', 'event "scan": "protocol" is missing or malformed'],
-  ['a suppressed event without state', '{"event":"suppressed","time":"2026-12-02T09:00:00.000+01:00"}', 'event "suppressed": "state" is missing or malformed'],
+  [
+    'a suppressed event without state',
+    '{"event":"suppressed","time":"2026-12-02T09:00:00.000+01:00"}',
+    'event "suppressed": "state" is missing or malformed',
+  ],
 ];
 
 for (const [what, line, why] of lines) {
@@ -34,8 +42,14 @@ test('counters and unknown kinds are skipped; a whole scan line is a note', (t) 
   t.deepEqual(v, {
     kind: 'note',
     note: {
-      event: 'scan', protocol: 'tcp', source: '198.18.0.2', destinations: ['198.18.0.3', '198.18.0.1'], ports: [23, 25, 21, 80, 22, 53, 111],
-      first: '2026-12-02T09:15:03.120+01:00', last: '2026-12-02T09:15:03.156+01:00', packets: 13,
+      event: 'scan',
+      protocol: 'tcp',
+      source: '198.18.0.2',
+      destinations: ['198.18.0.3', '198.18.0.1'],
+      ports: [23, 25, 21, 80, 22, 53, 111],
+      first: '2026-12-02T09:15:03.120+01:00',
+      last: '2026-12-02T09:15:03.156+01:00',
+      packets: 13,
     },
   });
 });
@@ -47,8 +61,14 @@ test('an IPv6 UDP scan (--ipv6 --udp) is a note with its protocol', (t) => {
   t.deepEqual(v, {
     kind: 'note',
     note: {
-      event: 'scan', protocol: 'udp', source: '2001:db8::7', destinations: ['2001:db8::1'], ports: [53, 123],
-      first: '2026-12-02T09:15:03.120+01:00', last: '2026-12-02T09:15:03.156+01:00', packets: 2,
+      event: 'scan',
+      protocol: 'udp',
+      source: '2001:db8::7',
+      destinations: ['2001:db8::1'],
+      ports: [53, 123],
+      first: '2026-12-02T09:15:03.120+01:00',
+      last: '2026-12-02T09:15:03.156+01:00',
+      packets: 2,
     },
   });
 });

@@ -80,7 +80,10 @@ test('rotated while stopped and the old file gone: the new file from its start, 
   const s = setup(t);
   fs.writeFileSync(s.file, 'new\n');
   t.deepEqual(texts(s.follow({ ino: fs.statSync(s.file).ino + 1, offset: 5 })), ['new']);
-  t.regex(s.notices[0] as string, /was rotated while stopped and the file read before is not found as .*events\.json\.1; reading the new file from the start/);
+  t.regex(
+    s.notices[0] as string,
+    /was rotated while stopped and the file read before is not found as .*events\.json\.1; reading the new file from the start/,
+  );
 });
 
 test('the state file: "INODE OFFSET", replaced atomically, private; a damaged one is an error that says what to do', (t) => {
@@ -92,7 +95,9 @@ test('the state file: "INODE OFFSET", replaced atomically, private; a damaged on
   t.false(fs.existsSync(`${s.state}.tmp`));
   t.deepEqual(readPosition(s.state), { ino: 42, offset: 4096 });
   fs.writeFileSync(s.state, '42 40');
-  t.throws(() => readPosition(s.state), { message: `state file ${s.state}: not "INODE OFFSET"; remove it to start at the end of the events file` });
+  t.throws(() => readPosition(s.state), {
+    message: `state file ${s.state}: not "INODE OFFSET"; remove it to start at the end of the events file`,
+  });
 });
 
 test('emptied and written past the old position between two polls (copytruncate): noticed by the changed start, read again from 0', (t) => {

@@ -56,55 +56,73 @@ function webhookMessage(body: string): { title: string; message: string; events:
   return JSON.parse(body) as { title: string; message: string; events: number };
 }
 
-rootTest('webhook: a scan is delivered as one message saying who, which ports, how many, since when; a corrupt line in between is reported and skipped', async (t) => {
-  const d = makeNotifyDir(t);
-  const hook = await startEndpoint(t);
-  writeConfig(d.config, [`webhook = ${hook.url}/hook`, ...FAST]);
-  appendEvents(d.events, [scanLine('198.18.9.9', [1], today('08:00:00'))]); // before the first start: old news
-  const n = startNotifier(t, args(d));
-  await waitFor('the notifier to follow the file', () => (n.stderr().includes('following') ? true : undefined));
-  await sleep(700);
-  appendEvents(d.events, ['{"event":"scan","source":"198.18.0.2","destinations":["198.1', 'not json at all']);
-  appendEvents(d.events, [scanLine('198.18.0.2', [21, 22, 23, 25, 53, 80, 111], today('09:15:03'))]);
-  const [got] = await hook.waitDelivered(1);
-  const m = webhookMessage(got?.body ?? '');
-  t.is(got?.headers['content-type'], 'application/json');
-  t.is(m.title, 'target: port scan from 198.18.0.2');
-  t.is(m.message, '198.18.0.2 → 198.18.0.1: 7 ports (21-23, 25, 53, 80, 111), 7 packets, at 09:15:03\n(1 event from scanlogd on target)');
-  t.is(m.events, 1);
-  // The cut line and the garbage: each named by its offset, neither stops the good event.
-  t.is(n.stderr().match(/line at offset \d+ skipped: not JSON \(/g)?.length, 2, n.stderr());
-  await sleep(2000);
-  t.is(hook.all().length, 1, 'the event written before the first start is not sent');
-  t.is(await n.stop(), 0);
-});
+rootTest(
+  'webhook: a scan is delivered as one message saying who, which ports, how many, since when; a corrupt line in between is reported and skipped',
+  async (t) => {
+    const d = makeNotifyDir(t);
+    const hook = await startEndpoint(t);
+    writeConfig(d.config, [`webhook = ${hook.url}/hook`, ...FAST]);
+    appendEvents(d.events, [scanLine('198.18.9.9', [1], today('08:00:00'))]); // before the first start: old news
+    const n = startNotifier(t, args(d));
+    await waitFor('the notifier to follow the file', () => (n.stderr().includes('following') ? true : undefined));
+    await sleep(700);
+    appendEvents(d.events, ['{"event":"scan","source":"198.18.0.2","destinations":["198.1', 'not json at all']);
+    appendEvents(d.events, [scanLine('198.18.0.2', [21, 22, 23, 25, 53, 80, 111], today('09:15:03'))]);
+    const [got] = await hook.waitDelivered(1);
+    const m = webhookMessage(got?.body ?? '');
+    t.is(got?.headers['content-type'], 'application/json');
+    t.is(m.title, 'target: port scan from 198.18.0.2');
+    t.is(m.message, '198.18.0.2 → 198.18.0.1: 7 ports (21-23, 25, 53, 80, 111), 7 packets, at 09:15:03\n(1 event from scanlogd on target)');
+    t.is(m.events, 1);
+    // The cut line and the garbage: each named by its offset, neither stops the good event.
+    t.is(n.stderr().match(/line at offset \d+ skipped: not JSON \(/g)?.length, 2, n.stderr());
+    await sleep(2000);
+    t.is(hook.all().length, 1, 'the event written before the first start is not sent');
+    t.is(await n.stop(), 0);
+  },
+);
 
 rootTest('an endpoint answering 500 is retried with backoff and reported; the message goes out once it answers 200', async (t) => {
   const { d, hook, notifier: n } = await webhookScene(t);
-  hook.script([{ status: 500, body: 'database down' }, { status: 500, body: 'database down' }]);
+  hook.script([
+    { status: 500, body: 'database down' },
+    { status: 500, body: 'database down' },
+  ]);
   appendEvents(d.events, [scanLine('198.18.0.7', [1, 2, 3, 4, 5, 6, 7], today('10:00:00'))]);
   const [got] = await explained(n, hook.waitDelivered(1, 30000));
   t.is(hook.all().length, 3);
-  t.true(((hook.all()[2] as { at: number }).at - (hook.all()[1] as { at: number }).at) >= 3500, 'the second retry waits longer than the first');
+  t.true(
+    (hook.all()[2] as { at: number }).at - (hook.all()[1] as { at: number }).at >= 3500,
+    'the second retry waits longer than the first',
+  );
   t.regex(webhookMessage(got?.body ?? '').title, /port scan from 198\.18\.0\.7/);
   t.regex(n.stderr(), /webhook \(127\.0\.0\.1:\d+\): delivery failed \(HTTP 500: database down\); attempt 1, next in 2 s/);
   t.regex(n.stderr(), /attempt 2, next in 4 s/);
   t.regex(n.stderr(), /delivered after 3 attempts \(1 events\)/);
 });
 
-rootTest('events still undelivered after give-up are dropped, counted, reported, and said in the next message that gets through', async (t) => {
-  const { d, hook, notifier: n } = await webhookScene(t, ['interval = 1', 'wait = 0.2', 'give-up = 10']);
-  hook.fallback = { status: 500, body: 'down' };
-  appendEvents(d.events, [scanLine('198.18.0.10', [1, 2, 3, 4, 5, 6, 7], today('10:30:00')), scanLine('198.18.0.11', [1, 2, 3, 4, 5, 6, 7], today('10:30:01'))]);
-  await waitFor('the events to be given up', () => (n.stderr().includes('2 events dropped') ? true : undefined), 30000, 100);
-  t.regex(n.stderr(), /webhook \(127\.0\.0\.1:\d+\): 2 events dropped: not delivered within 10 s; last error: HTTP 500: down; the next message says so/);
-  hook.fallback = { status: 200 };
-  appendEvents(d.events, [scanLine('198.18.0.12', [1, 2, 3, 4, 5, 6, 7], today('10:31:00'))]);
-  const [got] = await hook.waitDelivered(1, 20000);
-  const m = webhookMessage(got?.body ?? '');
-  t.is(m.title, 'target: port scan from 198.18.0.12');
-  t.regex(m.message, /\n2 earlier events could not be delivered here and were dropped \(not delivered within 10 s: HTTP 500: down\)\.\n/);
-});
+rootTest(
+  'events still undelivered after give-up are dropped, counted, reported, and said in the next message that gets through',
+  async (t) => {
+    const { d, hook, notifier: n } = await webhookScene(t, ['interval = 1', 'wait = 0.2', 'give-up = 10']);
+    hook.fallback = { status: 500, body: 'down' };
+    appendEvents(d.events, [
+      scanLine('198.18.0.10', [1, 2, 3, 4, 5, 6, 7], today('10:30:00')),
+      scanLine('198.18.0.11', [1, 2, 3, 4, 5, 6, 7], today('10:30:01')),
+    ]);
+    await waitFor('the events to be given up', () => (n.stderr().includes('2 events dropped') ? true : undefined), 30000, 100);
+    t.regex(
+      n.stderr(),
+      /webhook \(127\.0\.0\.1:\d+\): 2 events dropped: not delivered within 10 s; last error: HTTP 500: down; the next message says so/,
+    );
+    hook.fallback = { status: 200 };
+    appendEvents(d.events, [scanLine('198.18.0.12', [1, 2, 3, 4, 5, 6, 7], today('10:31:00'))]);
+    const [got] = await hook.waitDelivered(1, 20000);
+    const m = webhookMessage(got?.body ?? '');
+    t.is(m.title, 'target: port scan from 198.18.0.12');
+    t.regex(m.message, /\n2 earlier events could not be delivered here and were dropped \(not delivered within 10 s: HTTP 500: down\)\.\n/);
+  },
+);
 
 rootTest('a webhook that never answers times out; the next good event still goes out', async (t) => {
   const { d, hook, notifier: n } = await webhookScene(t, ['interval = 1', 'wait = 0.2', 'timeout = 1']);
@@ -125,7 +143,10 @@ rootTest('a restart delivers what was written while stopped, once, and repeats n
   appendEvents(d.events, [scanLine('198.18.1.1', [1, 2, 3, 4, 5, 6, 7], today('11:00:00'))]);
   await hook.waitDelivered(1);
   t.is(await first.stop(), 0);
-  appendEvents(d.events, [scanLine('198.18.1.2', [1, 2, 3, 4, 5, 6, 7], today('11:01:00')), scanLine('198.18.1.3', [8, 9, 10, 11, 12, 13, 14], today('11:01:01'))]);
+  appendEvents(d.events, [
+    scanLine('198.18.1.2', [1, 2, 3, 4, 5, 6, 7], today('11:01:00')),
+    scanLine('198.18.1.3', [8, 9, 10, 11, 12, 13, 14], today('11:01:01')),
+  ]);
   const second = startNotifier(t, args(d));
   const got = await hook.waitDelivered(2);
   await sleep(2500);
@@ -142,31 +163,34 @@ rootTest('a restart delivers what was written while stopped, once, and repeats n
   t.is(await third.stop(), 0);
 });
 
-rootTest('rotation: renamed (a new file under the name) and copytruncate, in the middle of following; nothing lost, nothing twice', async (t) => {
-  const { d, hook, notifier: n } = await webhookScene(t, ['interval = 1', 'wait = 0.1']);
-  appendEvents(d.events, [scanLine('198.18.2.1', [1, 2, 3, 4, 5, 6, 7], today('12:00:00'))]);
-  await hook.waitDelivered(1);
-  // Rename: one more line reaches the old file after the rename, then a new file appears.
-  fs.renameSync(d.events, `${d.events}.1`);
-  appendEvents(`${d.events}.1`, [scanLine('198.18.2.2', [1, 2, 3, 4, 5, 6, 7], today('12:00:01'))]);
-  await sleep(700);
-  appendEvents(d.events, [scanLine('198.18.2.3', [1, 2, 3, 4, 5, 6, 7], today('12:00:02'))]);
-  const afterRename = await hook.waitDelivered(2);
-  await sleep(1500);
-  // Copytruncate: copied, emptied in place, written on.
-  fs.copyFileSync(d.events, `${d.events}.2`);
-  fs.truncateSync(d.events, 0);
-  await sleep(700);
-  appendEvents(d.events, [scanLine('198.18.2.4', [1, 2, 3, 4, 5, 6, 7], today('12:00:03'))]);
-  const all = await hook.waitDelivered(3);
-  await sleep(1500);
-  t.is(hook.all().length, 3);
-  const sources = all.map((r) => [...webhookMessage(r.body).message.matchAll(/198\.18\.2\.(\d)/g)].map((m) => m[1]).join(','));
-  t.deepEqual(sources, ['1', '2,3', '4']);
-  t.is(afterRename.length, 2);
-  t.regex(n.stderr(), /was replaced \(rotation\)/);
-  t.regex(n.stderr(), /was truncated \(copytruncate rotation\)/);
-});
+rootTest(
+  'rotation: renamed (a new file under the name) and copytruncate, in the middle of following; nothing lost, nothing twice',
+  async (t) => {
+    const { d, hook, notifier: n } = await webhookScene(t, ['interval = 1', 'wait = 0.1']);
+    appendEvents(d.events, [scanLine('198.18.2.1', [1, 2, 3, 4, 5, 6, 7], today('12:00:00'))]);
+    await hook.waitDelivered(1);
+    // Rename: one more line reaches the old file after the rename, then a new file appears.
+    fs.renameSync(d.events, `${d.events}.1`);
+    appendEvents(`${d.events}.1`, [scanLine('198.18.2.2', [1, 2, 3, 4, 5, 6, 7], today('12:00:01'))]);
+    await sleep(700);
+    appendEvents(d.events, [scanLine('198.18.2.3', [1, 2, 3, 4, 5, 6, 7], today('12:00:02'))]);
+    const afterRename = await hook.waitDelivered(2);
+    await sleep(1500);
+    // Copytruncate: copied, emptied in place, written on.
+    fs.copyFileSync(d.events, `${d.events}.2`);
+    fs.truncateSync(d.events, 0);
+    await sleep(700);
+    appendEvents(d.events, [scanLine('198.18.2.4', [1, 2, 3, 4, 5, 6, 7], today('12:00:03'))]);
+    const all = await hook.waitDelivered(3);
+    await sleep(1500);
+    t.is(hook.all().length, 3);
+    const sources = all.map((r) => [...webhookMessage(r.body).message.matchAll(/198\.18\.2\.(\d)/g)].map((m) => m[1]).join(','));
+    t.deepEqual(sources, ['1', '2,3', '4']);
+    t.is(afterRename.length, 2);
+    t.regex(n.stderr(), /was replaced \(rotation\)/);
+    t.regex(n.stderr(), /was truncated \(copytruncate rotation\)/);
+  },
+);
 
 rootTest('rotated while stopped: the rest of the old file (events.json.1) is read first, then the new one', async (t) => {
   const { d, hook, notifier: first } = await webhookScene(t);
@@ -194,7 +218,8 @@ rootTest('an events file that does not exist yet: the notifier waits for it and 
 
 rootTest('a burst of 40 scans and a flood notice give one digest, not 40 messages; the next burst waits for the interval', async (t) => {
   const { d, hook } = await webhookScene(t, ['interval = 3', 'wait = 0.5']);
-  const burst = (from: number): string[] => Array.from({ length: 20 }, (_, i) => scanLine(`198.19.0.${from + i}`, [1, 2, 3, 4, 5, 6, 7], today('15:00:00')));
+  const burst = (from: number): string[] =>
+    Array.from({ length: 20 }, (_, i) => scanLine(`198.19.0.${from + i}`, [1, 2, 3, 4, 5, 6, 7], today('15:00:00')));
   appendEvents(d.events, [...burst(1), JSON.stringify({ event: 'suppressed', time: today('15:00:01'), state: 'start' })]);
   appendEvents(d.events, [...burst(21), JSON.stringify({ event: 'suppressed', time: today('15:00:30'), state: 'end', dropped: 35 })]);
   const [digest] = await hook.waitDelivered(1);
@@ -216,7 +241,13 @@ rootTest('Pushover: the form fields of its API and priority; a refusal is report
   const d = makeNotifyDir(t);
   const api = await startEndpoint(t, { status: 200, body: '{"status":1,"request":"x"}' });
   api.script([{ status: 400, body: '{"status":0,"errors":["application token is invalid"]}' }]);
-  writeConfig(d.config, ['pushover-token = azGDORePK8gMaC0QOYAMyEEuzJnyUi', 'pushover-user = uQiRzpo4DXghDmr9QzzfQu27cmVRsG', `pushover-url = ${api.url}/1/messages.json`, 'pushover-priority = 1', ...FAST]);
+  writeConfig(d.config, [
+    'pushover-token = azGDORePK8gMaC0QOYAMyEEuzJnyUi',
+    'pushover-user = uQiRzpo4DXghDmr9QzzfQu27cmVRsG',
+    `pushover-url = ${api.url}/1/messages.json`,
+    'pushover-priority = 1',
+    ...FAST,
+  ]);
   const n = startNotifier(t, args(d));
   await waitFor('the notifier to start', () => (n.stderr().includes('following') ? true : undefined));
   appendEvents(d.events, [scanLine('198.18.5.1', [22, 80, 443, 21, 23, 25, 53], today('16:00:00'))]);
@@ -230,7 +261,10 @@ rootTest('Pushover: the form fields of its API and priority; a refusal is report
   t.is(form['priority'], '1');
   t.is(form['title'], 'target: port scan from 198.18.5.1');
   t.regex(form['message'] ?? '', /^198\.18\.5\.1 → 198\.18\.0\.1: 7 ports \(21-23, 25, 53, 80, 443\)/);
-  t.regex(n.stderr(), /pushover \(127\.0\.0\.1:\d+\): delivery failed \(HTTP 400: \{"status":0,"errors":\["application token is invalid"\]\}\)/);
+  t.regex(
+    n.stderr(),
+    /pushover \(127\.0\.0\.1:\d+\): delivery failed \(HTTP 400: \{"status":0,"errors":\["application token is invalid"\]\}\)/,
+  );
   t.notRegex(n.stderr(), /azGDORe/, 'the token never appears in messages');
 });
 
@@ -263,50 +297,125 @@ rootTest('mail through the real sendmail interface (exim): the message lands in 
   const n = startNotifier(t, [...args(d).slice(0, -1), tag]);
   await waitFor('the notifier to start', () => (n.stderr().includes('following') ? true : undefined));
   appendEvents(d.events, [scanLine('198.18.7.1', [1, 2, 3, 4, 5, 6, 7], today('17:00:00'))]);
-  const mail = await explained(n, waitFor(
-    'the mail in /var/mail/mail',
-    () => {
-      const text = fs.existsSync(mailbox) ? fs.readFileSync(mailbox).subarray(before).toString('utf8') : '';
-      return text.includes(`Subject: ${tag}: port scan from 198.18.7.1`) ? text : undefined;
-    },
-    20000,
-    200,
-  ));
+  const mail = await explained(
+    n,
+    waitFor(
+      'the mail in /var/mail/mail',
+      () => {
+        const text = fs.existsSync(mailbox) ? fs.readFileSync(mailbox).subarray(before).toString('utf8') : '';
+        return text.includes(`Subject: ${tag}: port scan from 198.18.7.1`) ? text : undefined;
+      },
+      20000,
+      200,
+    ),
+  );
   t.regex(mail, /^To: mail@localhost$/m);
   t.regex(mail, /^Auto-Submitted: auto-generated$/m);
   t.regex(mail, /^198\.18\.7\.1 → 198\.18\.0\.1: 7 ports \(1-7\), 7 packets, at 17:00:00$/m);
   t.is(n.stderr().match(/delivery failed/g), null, n.stderr());
 });
 
-rootTest('refused at start, with one line and exit 1: root, a token on the command line, a configuration readable by others or not root\'s, no channel', async (t) => {
-  const d = makeNotifyDir(t);
-  const run = (argv: string[], asRoot = false): Promise<{ code: number | null; stderr: string }> => {
-    const n = startNotifier(t, argv, { asRoot });
-    return n.exited.then((code) => ({ code, stderr: n.stderr() }));
-  };
-  writeConfig(d.config, ['webhook = http://127.0.0.1:9/hook']);
-  const cases: Array<[string, () => void, string[], boolean, RegExp]> = [
-    ['root', () => undefined, args(d), true, /^scanlogd-notify: refusing to run as root: it needs no privilege; run it as its own user \(the packages create scanlogd-notify\)\n$/],
-    ['token on the command line', () => undefined, [...args(d), '--pushover-token', 'x'], false, /^scanlogd-notify: --pushover-token is refused on the command line, where any local user can read it; set "pushover-token = \.\.\." in the configuration file \(root-owned, not readable by others\)\n$/],
-    ['readable by others', () => fs.chmodSync(d.config, 0o644), args(d), false, /^scanlogd-notify: .*notify\.conf: readable by others \(mode 644\); it holds tokens and passwords: chmod o-r\n$/],
-    ['not root\'s', () => { fs.chmodSync(d.config, 0o640); fs.chownSync(d.config, 1, userIdsOf(NOTIFY_USER).gid); }, args(d), false, /^scanlogd-notify: .*notify\.conf: owned by uid 1, not root\n$/],
-    ['no channel', () => writeConfig(d.config, ['interval = 5']), args(d), false, /^scanlogd-notify: no channel configured: set pushover-token and pushover-user, ntfy-url, webhook or mail-to in .*notify\.conf\n$/],
-    ['half of Pushover', () => writeConfig(d.config, ['pushover-user = u']), args(d), false, /^scanlogd-notify: .*notify\.conf: Pushover needs both pushover-token and pushover-user\n$/],
-    ['unknown key', () => writeConfig(d.config, ['webhok = http://x/']), args(d), false, /^scanlogd-notify: .*notify\.conf:1: unknown key "webhok"\n$/],
-    ['half of ntfy\'s basic authentication', () => writeConfig(d.config, ['ntfy-url = https://ntfy.example/t', 'ntfy-user = alice']), args(d), false, /^scanlogd-notify: .*notify\.conf: ntfy basic authentication needs both ntfy-user and ntfy-password\n$/],
-    ['not an http URL', () => writeConfig(d.config, ['webhook = ftp://x/']), args(d), false, /^scanlogd-notify: .*notify\.conf:1: bad value "ftp:\/\/x\/" for "webhook": must be an http: or https: URL\.\n$/],
-    ['a mail address that would add a header', () => writeConfig(d.config, ['mail-to = root@localhost, evil@example.org']), args(d), false, /^scanlogd-notify: .*notify\.conf:1: bad value "root@localhost, evil@example\.org" for "mail-to": must be one address, like root@localhost\.\n$/],
-    ['give-up within the interval', () => writeConfig(d.config, ['webhook = http://127.0.0.1:9/', 'interval = 600', 'give-up = 60']), args(d), false, /^scanlogd-notify: give-up \(60 s\) must be longer than interval plus wait \(605 s\): events would be dropped before their first attempt\n$/],
-  ];
-  for (const [what, prepare, argv, asRoot, expected] of cases) {
-    prepare();
-    const r = await run(argv, asRoot);
-    t.is(r.code, 1, what);
-    t.regex(r.stderr, expected, what);
-  }
-  // --check names the channels, without secrets, and may run as root (the init script's check).
-  writeConfig(d.config, ['pushover-token = secret-token', 'pushover-user = secret-user', 'mail-to = root@localhost']);
-  const check = childProcess.spawnSync(process.execPath, [notifierEntry(), '--config', d.config, '--check'], { encoding: 'utf8' });
-  t.is(check.status, 0, check.stderr);
-  t.is(check.stdout, `${d.config}: pushover (api.pushover.net), mail (root@localhost)\n`);
-});
+rootTest(
+  "refused at start, with one line and exit 1: root, a token on the command line, a configuration readable by others or not root's, no channel",
+  async (t) => {
+    const d = makeNotifyDir(t);
+    const run = (argv: string[], asRoot = false): Promise<{ code: number | null; stderr: string }> => {
+      const n = startNotifier(t, argv, { asRoot });
+      return n.exited.then((code) => ({ code, stderr: n.stderr() }));
+    };
+    writeConfig(d.config, ['webhook = http://127.0.0.1:9/hook']);
+    const cases: Array<[string, () => void, string[], boolean, RegExp]> = [
+      [
+        'root',
+        () => undefined,
+        args(d),
+        true,
+        /^scanlogd-notify: refusing to run as root: it needs no privilege; run it as its own user \(the packages create scanlogd-notify\)\n$/,
+      ],
+      [
+        'token on the command line',
+        () => undefined,
+        [...args(d), '--pushover-token', 'x'],
+        false,
+        /^scanlogd-notify: --pushover-token is refused on the command line, where any local user can read it; set "pushover-token = \.\.\." in the configuration file \(root-owned, not readable by others\)\n$/,
+      ],
+      [
+        'readable by others',
+        () => fs.chmodSync(d.config, 0o644),
+        args(d),
+        false,
+        /^scanlogd-notify: .*notify\.conf: readable by others \(mode 644\); it holds tokens and passwords: chmod o-r\n$/,
+      ],
+      [
+        "not root's",
+        () => {
+          fs.chmodSync(d.config, 0o640);
+          fs.chownSync(d.config, 1, userIdsOf(NOTIFY_USER).gid);
+        },
+        args(d),
+        false,
+        /^scanlogd-notify: .*notify\.conf: owned by uid 1, not root\n$/,
+      ],
+      [
+        'no channel',
+        () => writeConfig(d.config, ['interval = 5']),
+        args(d),
+        false,
+        /^scanlogd-notify: no channel configured: set pushover-token and pushover-user, ntfy-url, webhook or mail-to in .*notify\.conf\n$/,
+      ],
+      [
+        'half of Pushover',
+        () => writeConfig(d.config, ['pushover-user = u']),
+        args(d),
+        false,
+        /^scanlogd-notify: .*notify\.conf: Pushover needs both pushover-token and pushover-user\n$/,
+      ],
+      [
+        'unknown key',
+        () => writeConfig(d.config, ['webhok = http://x/']),
+        args(d),
+        false,
+        /^scanlogd-notify: .*notify\.conf:1: unknown key "webhok"\n$/,
+      ],
+      [
+        "half of ntfy's basic authentication",
+        () => writeConfig(d.config, ['ntfy-url = https://ntfy.example/t', 'ntfy-user = alice']),
+        args(d),
+        false,
+        /^scanlogd-notify: .*notify\.conf: ntfy basic authentication needs both ntfy-user and ntfy-password\n$/,
+      ],
+      [
+        'not an http URL',
+        () => writeConfig(d.config, ['webhook = ftp://x/']),
+        args(d),
+        false,
+        /^scanlogd-notify: .*notify\.conf:1: bad value "ftp:\/\/x\/" for "webhook": must be an http: or https: URL\.\n$/,
+      ],
+      [
+        'a mail address that would add a header',
+        () => writeConfig(d.config, ['mail-to = root@localhost, evil@example.org']),
+        args(d),
+        false,
+        /^scanlogd-notify: .*notify\.conf:1: bad value "root@localhost, evil@example\.org" for "mail-to": must be one address, like root@localhost\.\n$/,
+      ],
+      [
+        'give-up within the interval',
+        () => writeConfig(d.config, ['webhook = http://127.0.0.1:9/', 'interval = 600', 'give-up = 60']),
+        args(d),
+        false,
+        /^scanlogd-notify: give-up \(60 s\) must be longer than interval plus wait \(605 s\): events would be dropped before their first attempt\n$/,
+      ],
+    ];
+    for (const [what, prepare, argv, asRoot, expected] of cases) {
+      prepare();
+      const r = await run(argv, asRoot);
+      t.is(r.code, 1, what);
+      t.regex(r.stderr, expected, what);
+    }
+    // --check names the channels, without secrets, and may run as root (the init script's check).
+    writeConfig(d.config, ['pushover-token = secret-token', 'pushover-user = secret-user', 'mail-to = root@localhost']);
+    const check = childProcess.spawnSync(process.execPath, [notifierEntry(), '--config', d.config, '--check'], { encoding: 'utf8' });
+    t.is(check.status, 0, check.stderr);
+    t.is(check.stdout, `${d.config}: pushover (api.pushover.net), mail (root@localhost)\n`);
+  },
+);

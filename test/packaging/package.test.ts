@@ -33,8 +33,11 @@ const SENDER = path.join(REPO, 'dist', 'test', 'helpers', 'send-packets.js');
  */
 /** The notifier's files, the same in both packages. */
 const NOTIFY_FILES = [
-  '/usr/sbin/scanlogd-notify', '/etc/scanlogd-notify.conf', '/usr/share/man/man8/scanlogd-notify.8.gz',
-  '/etc/rsyslog.d/60-scanlogd.conf', '/etc/logrotate.d/scanlogd-ts',
+  '/usr/sbin/scanlogd-notify',
+  '/etc/scanlogd-notify.conf',
+  '/usr/share/man/man8/scanlogd-notify.8.gz',
+  '/etc/rsyslog.d/60-scanlogd.conf',
+  '/etc/logrotate.d/scanlogd-ts',
 ];
 
 const LINTIAN_WARNINGS = new Set(['initial-upload-closes-no-bugs']);
@@ -68,7 +71,9 @@ function builtPackage(suffix: '.deb' | '.rpm', dir = DIST): string {
 const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 /** The packages' revision, from the Debian changelog (the RPM release is the same). */
 function revision(): string {
-  return ok('dpkg-parsechangelog', ['-l', path.join(REPO, 'packaging', 'debian', 'changelog'), '-S', 'Version']).trim().replace(/^.*-/, '');
+  return ok('dpkg-parsechangelog', ['-l', path.join(REPO, 'packaging', 'debian', 'changelog'), '-S', 'Version'])
+    .trim()
+    .replace(/^.*-/, '');
 }
 
 /** Paths in a .deb's data, without the leading "." and trailing "/". */
@@ -81,7 +86,9 @@ function tarNames(deb: string): string[] {
 }
 
 function rpmPaths(rpm: string): string[] {
-  return ok('rpm', ['-qlp', rpm]).split('\n').filter((l) => l !== '');
+  return ok('rpm', ['-qlp', rpm])
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 /** Files that must never be shipped: dev dependencies, tests, sources, build leftovers. */
@@ -147,7 +154,12 @@ test.before(async () => {
   if (enabled && isRoot) await takeLock();
 });
 test.after.always(() => {
-  if (enabled && isRoot && fs.existsSync(path.join(LOCK, 'pid')) && fs.readFileSync(path.join(LOCK, 'pid'), 'utf8') === String(process.pid)) {
+  if (
+    enabled &&
+    isRoot &&
+    fs.existsSync(path.join(LOCK, 'pid')) &&
+    fs.readFileSync(path.join(LOCK, 'pid'), 'utf8') === String(process.pid)
+  ) {
     fs.rmSync(LOCK, { recursive: true, force: true });
   }
 });
@@ -214,9 +226,14 @@ function allowPolicy(dir: string): string {
  */
 function dpkg(policy: string, args: string[]): Result {
   return run('unshare', [
-    '--mount', '--propagation', 'private', 'sh', '-c',
+    '--mount',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
     'if [ -e /usr/sbin/policy-rc.d ]; then mount --bind "$0" /usr/sbin/policy-rc.d; fi; exec dpkg "$@"',
-    policy, ...args,
+    policy,
+    ...args,
   ]);
 }
 
@@ -227,7 +244,11 @@ function dpkg(policy: string, args: string[]): Result {
  */
 function purgeLeftovers(before: HostState, policy: string): void {
   if (packageStatus() !== 'not-installed') {
-    for (const [marker, existed] of [['created-user', before.user], ['created-group', before.group], ['created-chroot', before.chroot]] as const) {
+    for (const [marker, existed] of [
+      ['created-user', before.user],
+      ['created-group', before.group],
+      ['created-chroot', before.chroot],
+    ] as const) {
       if (existed !== null) fs.rmSync(`/var/lib/${PKG}/${marker}`, { force: true });
     }
     dpkg(policy, ['--purge', PKG]);
@@ -261,7 +282,9 @@ function restoreRunDir(before: HostState): void {
 /** /run/scanlogd as the host has it: owner, mode and entries. */
 function runDirSnapshot(): string {
   const st = statOrNull('/run/scanlogd');
-  return st === null ? 'absent' : `${st.uid}:${st.gid}:${(st.mode & 0o7777).toString(8)} ${fs.readdirSync('/run/scanlogd').sort().join(',')}`;
+  return st === null
+    ? 'absent'
+    : `${st.uid}:${st.gid}:${(st.mode & 0o7777).toString(8)} ${fs.readdirSync('/run/scanlogd').sort().join(',')}`;
 }
 
 /**
@@ -271,17 +294,38 @@ function runDirSnapshot(): string {
  */
 function scanlogdPaths(): string[] {
   const r = run('find', [
-    '/etc', '/usr', '/lib/systemd', '/var/lib', '/var/cache', '/run/scanlogd',
-    '(', '-path', REPO, '-o', '-path', '/var/lib/scanlogd-ci', '-o', '-path', '/var/cache/man', ')', '-prune', '-o',
-    '-path', '*scanlogd*', '-print',
+    '/etc',
+    '/usr',
+    '/lib/systemd',
+    '/var/lib',
+    '/var/cache',
+    '/run/scanlogd',
+    '(',
+    '-path',
+    REPO,
+    '-o',
+    '-path',
+    '/var/lib/scanlogd-ci',
+    '-o',
+    '-path',
+    '/var/cache/man',
+    ')',
+    '-prune',
+    '-o',
+    '-path',
+    '*scanlogd*',
+    '-print',
   ]);
-  return r.stdout.split('\n').filter((l) => l !== '').sort();
+  return r.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .sort();
 }
 
 // ---------------------------------------------------------------------------
 // Building and linting.
 
-rootTest('npm run package on a clean copy of the tree builds both packages, like those in dist/', async (t) => {
+rootTest('npm run package on a clean copy of the tree builds both packages, like those in dist/', (t) => {
   const deb = builtPackage('.deb');
   const rpm = builtPackage('.rpm');
   t.is(path.basename(deb), `${PKG}_${VERSION}-${revision()}_${ok('dpkg', ['--print-architecture']).trim()}.deb`);
@@ -289,7 +333,12 @@ rootTest('npm run package on a clean copy of the tree builds both packages, like
 
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'scanlogd-clean-'));
   t.teardown(() => fs.rmSync(copy, { recursive: true, force: true }));
-  ok('sh', ['-c', 'tar -C "$0" --exclude=./node_modules --exclude=./dist --exclude=./.reference --exclude=./.git --exclude="*.log" -cf - . | tar -C "$1" -xf -', REPO, copy]);
+  ok('sh', [
+    '-c',
+    'tar -C "$0" --exclude=./node_modules --exclude=./dist --exclude=./.reference --exclude=./.git --exclude="*.log" -cf - . | tar -C "$1" -xf -',
+    REPO,
+    copy,
+  ]);
   ok('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: copy, timeout: 600000 });
   const built = run('npm', ['run', 'package'], { cwd: copy, timeout: 600000 });
   t.is(built.code, 0, built.stdout + built.stderr);
@@ -311,24 +360,51 @@ rootTest('lintian finds no error in the .deb, and only the warnings kept on purp
   fs.chmodSync(deb, 0o644);
   // lintian asks not to be run as root; it starts in its own directory, since nobody
   // may not enter the clone's (root's home, say).
-  const r = run('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'env', `HOME=${dir}`, `TMPDIR=${os.tmpdir()}`,
-    'lintian', '--display-info', '--fail-on', 'error', deb], { cwd: dir });
+  const r = run(
+    'setpriv',
+    [
+      '--reuid=nobody',
+      '--regid=nogroup',
+      '--clear-groups',
+      'env',
+      `HOME=${dir}`,
+      `TMPDIR=${os.tmpdir()}`,
+      'lintian',
+      '--display-info',
+      '--fail-on',
+      'error',
+      deb,
+    ],
+    { cwd: dir },
+  );
   t.log(r.stdout.trim() || '(lintian: nothing)');
   t.is(r.code, 0, r.stderr);
   const tags = r.stdout.split('\n').filter((l) => /^[EW]: /.test(l));
-  t.deepEqual(tags.filter((l) => l.startsWith('E: ')), []);
+  t.deepEqual(
+    tags.filter((l) => l.startsWith('E: ')),
+    [],
+  );
   const warnings = tags.filter((l) => l.startsWith('W: ')).map((l) => l.split(' ')[2] as string);
-  t.deepEqual(warnings.filter((w) => !LINTIAN_WARNINGS.has(w)), []);
+  t.deepEqual(
+    warnings.filter((w) => !LINTIAN_WARNINGS.has(w)),
+    [],
+  );
 });
 
-rootTest('rpmlint (with Fedora\'s settings) finds no error in the .rpm, and only the warnings kept on purpose', (t) => {
+rootTest("rpmlint (with Fedora's settings) finds no error in the .rpm, and only the warnings kept on purpose", (t) => {
   const r = run('rpmlint', ['-c', path.join(REPO, 'packaging', 'rpm', 'rpmlint.toml'), builtPackage('.rpm')]);
   t.log(r.stdout.trim());
   t.is(r.code, 0, r.stderr);
   const lines = r.stdout.split('\n').filter((l) => / [EW]: /.test(l));
-  t.deepEqual(lines.filter((l) => / E: /.test(l)), []);
+  t.deepEqual(
+    lines.filter((l) => / E: /.test(l)),
+    [],
+  );
   const warnings = lines.filter((l) => / W: /.test(l)).map((l) => l.split(' ')[2] as string);
-  t.deepEqual(warnings.filter((w) => !RPMLINT_WARNINGS.has(w)), []);
+  t.deepEqual(
+    warnings.filter((w) => !RPMLINT_WARNINGS.has(w)),
+    [],
+  );
   t.regex(r.stdout, /0 errors/);
 });
 
@@ -343,30 +419,61 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
   t.is(field('Architecture'), ok('dpkg', ['--print-architecture']).trim());
   const depends = field('Depends').split(/,\s*/);
   for (const d of ['adduser', `nodejs (>= ${major})`, `nodejs (<< ${Number(major) + 1}~)`]) t.true(depends.includes(d), field('Depends'));
-  t.true(depends.some((d) => d.startsWith('libc6')), 'the native addons need libc6');
+  t.true(
+    depends.some((d) => d.startsWith('libc6')),
+    'the native addons need libc6',
+  );
   // The libpcap backend's addon links libpcap.so.0.8.
-  t.true(depends.some((d) => /^libpcap0\.8( |$)/.test(d)), field('Depends'));
+  t.true(
+    depends.some((d) => /^libpcap0\.8( |$)/.test(d)),
+    field('Depends'),
+  );
   t.is(field('Conflicts'), 'scanlogd');
   t.is(field('Replaces'), 'scanlogd');
   t.is(field('Provides'), 'scanlogd');
 
   const paths = tarNames(deb);
   for (const p of [
-    ...APP_REQUIRED, '/usr/sbin/scanlogd', '/etc/init.d/scanlogd', '/etc/default/scanlogd', '/etc/scanlogd.conf', '/lib/systemd/system/scanlogd.service',
-    '/usr/share/man/man8/scanlogd.8.gz', `/usr/share/doc/${PKG}/copyright`, `/usr/share/doc/${PKG}/changelog.Debian.gz`,
-    '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf',
-    `/usr/share/doc/${PKG}/examples/rsyslog/scanlogd-forward.conf`, `/usr/share/doc/${PKG}/examples/rsyslog/scanlogd-collector.conf`,
-    ...NOTIFY_FILES, '/etc/init.d/scanlogd-notify', '/etc/default/scanlogd-notify', '/lib/systemd/system/scanlogd-notify.service',
+    ...APP_REQUIRED,
+    '/usr/sbin/scanlogd',
+    '/etc/init.d/scanlogd',
+    '/etc/default/scanlogd',
+    '/etc/scanlogd.conf',
+    '/lib/systemd/system/scanlogd.service',
+    '/usr/share/man/man8/scanlogd.8.gz',
+    `/usr/share/doc/${PKG}/copyright`,
+    `/usr/share/doc/${PKG}/changelog.Debian.gz`,
+    '/etc/fail2ban/filter.d/scanlogd-ts.conf',
+    '/etc/fail2ban/jail.d/scanlogd-ts.conf',
+    `/usr/share/doc/${PKG}/examples/rsyslog/scanlogd-forward.conf`,
+    `/usr/share/doc/${PKG}/examples/rsyslog/scanlogd-collector.conf`,
+    ...NOTIFY_FILES,
+    '/etc/init.d/scanlogd-notify',
+    '/etc/default/scanlogd-notify',
+    '/lib/systemd/system/scanlogd-notify.service',
   ]) {
     t.true(paths.includes(p), `${p} is missing from the .deb`);
   }
-  t.deepEqual(paths.filter((p) => FORBIDDEN.some((re) => re.test(p))), []);
-  t.deepEqual(paths.filter((p) => p.startsWith('/usr/lib/debug')), []);
+  t.deepEqual(
+    paths.filter((p) => FORBIDDEN.some((re) => re.test(p))),
+    [],
+  );
+  t.deepEqual(
+    paths.filter((p) => p.startsWith('/usr/lib/debug')),
+    [],
+  );
   const conffiles = ok('sh', ['-c', 'dpkg-deb --ctrl-tarfile "$0" | tar -xO ./conffiles', deb]).trim().split('\n').sort();
   t.deepEqual(conffiles, [
-    '/etc/default/scanlogd', '/etc/default/scanlogd-notify', '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf',
-    '/etc/init.d/scanlogd', '/etc/init.d/scanlogd-notify', '/etc/logrotate.d/scanlogd-ts', '/etc/rsyslog.d/60-scanlogd.conf',
-    '/etc/scanlogd-notify.conf', '/etc/scanlogd.conf',
+    '/etc/default/scanlogd',
+    '/etc/default/scanlogd-notify',
+    '/etc/fail2ban/filter.d/scanlogd-ts.conf',
+    '/etc/fail2ban/jail.d/scanlogd-ts.conf',
+    '/etc/init.d/scanlogd',
+    '/etc/init.d/scanlogd-notify',
+    '/etc/logrotate.d/scanlogd-ts',
+    '/etc/rsyslog.d/60-scanlogd.conf',
+    '/etc/scanlogd-notify.conf',
+    '/etc/scanlogd.conf',
   ]);
 });
 
@@ -374,20 +481,36 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   const rpm = builtPackage('.rpm');
   const paths = rpmPaths(rpm);
   for (const p of [
-    ...APP_REQUIRED, '/usr/sbin/scanlogd', '/usr/lib/systemd/system/scanlogd.service', '/usr/lib/sysusers.d/scanlogd.conf',
-    '/etc/sysconfig/scanlogd', '/etc/scanlogd.conf', '/usr/share/man/man8/scanlogd.8.gz',
-    '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf',
-    ...NOTIFY_FILES, '/usr/lib/systemd/system/scanlogd-notify.service', '/usr/lib/sysusers.d/scanlogd-notify.conf', '/etc/sysconfig/scanlogd-notify',
-    '/var/log/scanlogd', '/var/lib/scanlogd-notify',
+    ...APP_REQUIRED,
+    '/usr/sbin/scanlogd',
+    '/usr/lib/systemd/system/scanlogd.service',
+    '/usr/lib/sysusers.d/scanlogd.conf',
+    '/etc/sysconfig/scanlogd',
+    '/etc/scanlogd.conf',
+    '/usr/share/man/man8/scanlogd.8.gz',
+    '/etc/fail2ban/filter.d/scanlogd-ts.conf',
+    '/etc/fail2ban/jail.d/scanlogd-ts.conf',
+    ...NOTIFY_FILES,
+    '/usr/lib/systemd/system/scanlogd-notify.service',
+    '/usr/lib/sysusers.d/scanlogd-notify.conf',
+    '/etc/sysconfig/scanlogd-notify',
+    '/var/log/scanlogd',
+    '/var/lib/scanlogd-notify',
   ]) {
     t.true(paths.includes(p), `${p} is missing from the .rpm`);
   }
   t.true(paths.some((p) => /^\/usr\/share\/licenses\/scanlogd-ts[^/]*\/copyright$/.test(p)));
   // The rsyslog examples, in the documentation directory (named with the version by some rpm builds).
   for (const example of ['scanlogd-forward.conf', 'scanlogd-collector.conf']) {
-    t.true(paths.some((p) => new RegExp(`^/usr/share/doc/scanlogd-ts[^/]*/rsyslog/${example.replace('.', '\\.')}$`).test(p)), `${example} is missing from the .rpm`);
+    t.true(
+      paths.some((p) => new RegExp(`^/usr/share/doc/scanlogd-ts[^/]*/rsyslog/${example.replace('.', '\\.')}$`).test(p)),
+      `${example} is missing from the .rpm`,
+    );
   }
-  t.deepEqual(paths.filter((p) => FORBIDDEN.some((re) => re.test(p))), []);
+  t.deepEqual(
+    paths.filter((p) => FORBIDDEN.some((re) => re.test(p))),
+    [],
+  );
   // The daemon's tree is the same in both packages.
   const app = (list: string[]): string[] => list.filter((p) => p.startsWith('/usr/lib/scanlogd')).sort();
   t.deepEqual(app(paths), app(tarNames(builtPackage('.deb'))));
@@ -398,13 +521,28 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   t.true(requires.includes('/usr/bin/node'));
   t.true(requires.includes('libpcap'), requires.join(', '));
   // Debian's soname would make the package uninstallable where libpcap is libpcap.so.1.
-  t.false(requires.some((r) => r.startsWith('libpcap.so')), requires.join(', '));
+  t.false(
+    requires.some((r) => r.startsWith('libpcap.so')),
+    requires.join(', '),
+  );
   t.regex(ok('rpm', ['-qp', '--conflicts', rpm]), /^scanlogd$/m);
   t.regex(ok('rpm', ['-qp', '--provides', rpm]), /^scanlogd = /m);
-  t.deepEqual(ok('rpm', ['-qp', '--configfiles', rpm]).split('\n').filter((l) => l !== '').sort(), [
-    '/etc/fail2ban/filter.d/scanlogd-ts.conf', '/etc/fail2ban/jail.d/scanlogd-ts.conf', '/etc/logrotate.d/scanlogd-ts', '/etc/rsyslog.d/60-scanlogd.conf',
-    '/etc/scanlogd-notify.conf', '/etc/scanlogd.conf', '/etc/sysconfig/scanlogd', '/etc/sysconfig/scanlogd-notify',
-  ]);
+  t.deepEqual(
+    ok('rpm', ['-qp', '--configfiles', rpm])
+      .split('\n')
+      .filter((l) => l !== '')
+      .sort(),
+    [
+      '/etc/fail2ban/filter.d/scanlogd-ts.conf',
+      '/etc/fail2ban/jail.d/scanlogd-ts.conf',
+      '/etc/logrotate.d/scanlogd-ts',
+      '/etc/rsyslog.d/60-scanlogd.conf',
+      '/etc/scanlogd-notify.conf',
+      '/etc/scanlogd.conf',
+      '/etc/sysconfig/scanlogd',
+      '/etc/sysconfig/scanlogd-notify',
+    ],
+  );
   // The notifier's secrets and the events file's directory: its group only.
   const modes = ok('rpm', ['-qp', '--queryformat', '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]', rpm]);
   t.regex(modes, /^-rw-r----- root:scanlogd-notify \/etc\/scanlogd-notify\.conf$/m);
@@ -429,7 +567,11 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
 
 const manPages: Array<[string, string, string[]]> = [
   ['scanlogd', 'scanlogd.js', ['SYNOPSIS', 'OPTIONS', 'THE LOG LINE', 'EXIT STATUS', 'FILES', 'SECURITY']],
-  ['scanlogd-notify', 'scanlogd-notify', ['SYNOPSIS', 'OPTIONS', 'CONFIGURATION FILE', 'DELIVERY', 'POSITION AND ROTATION', 'EXIT STATUS', 'FILES', 'SECURITY']],
+  [
+    'scanlogd-notify',
+    'scanlogd-notify',
+    ['SYNOPSIS', 'OPTIONS', 'CONFIGURATION FILE', 'DELIVERY', 'POSITION AND ROTATION', 'EXIT STATUS', 'FILES', 'SECURITY'],
+  ],
 ];
 
 for (const [name, entry, headings] of manPages) {
@@ -504,173 +646,181 @@ const systemdIsInit = fs.existsSync('/run/systemd/system');
 const initScriptTest = systemdIsInit ? test.serial.skip : rootTest;
 if (systemdIsInit) console.log('init script tests skipped: systemd is PID 1 here and would take over the script');
 
-initScriptTest('the .deb installed for real: init script start, status, scan, stop; unit verified; purge leaves nothing behind', async (t) => {
-  const deb = builtPackage('.deb');
-  const before = hostState();
-  const work = makeSocketDir();
-  const policy = allowPolicy(work);
-  const syslog = listenSyslog(path.join(work, 'log'));
-  t.teardown(() => {
-    syslog.close();
-    purgeLeftovers(before, policy);
-    fs.rmSync(work, { recursive: true, force: true });
-  });
-  t.is(packageStatus(), 'not-installed', 'the package must not be installed before the test');
-  const pathsBefore = scanlogdPaths();
+initScriptTest(
+  'the .deb installed for real: init script start, status, scan, stop; unit verified; purge leaves nothing behind',
+  async (t) => {
+    const deb = builtPackage('.deb');
+    const before = hostState();
+    const work = makeSocketDir();
+    const policy = allowPolicy(work);
+    const syslog = listenSyslog(path.join(work, 'log'));
+    t.teardown(() => {
+      syslog.close();
+      purgeLeftovers(before, policy);
+      fs.rmSync(work, { recursive: true, force: true });
+    });
+    t.is(packageStatus(), 'not-installed', 'the package must not be installed before the test');
+    const pathsBefore = scanlogdPaths();
 
-  const install = dpkg(policy, ['-i', deb]);
-  t.is(install.code, 0, install.stdout + install.stderr);
-  t.is(packageStatus(), 'installed');
+    const install = dpkg(policy, ['-i', deb]);
+    t.is(install.code, 0, install.stdout + install.stderr);
+    t.is(packageStatus(), 'installed');
 
-  // The account: made by the postinst unless it was there (and then recorded as such).
-  const user = getent('passwd', 'scanlogd');
-  t.truthy(user);
-  t.truthy(getent('group', 'scanlogd'));
-  t.is(fs.existsSync(`/var/lib/${PKG}/created-user`), before.user === null);
-  t.is(fs.existsSync(`/var/lib/${PKG}/created-chroot`), before.chroot === null);
-  if (before.user === null) t.regex(user ?? '', /^scanlogd:x:\d+:\d+:[^:]*:\/nonexistent:\/usr\/sbin\/nologin$/);
-  const chroot = fs.statSync('/var/empty');
-  t.is(chroot.uid, 0);
-  t.is(chroot.mode & 0o022, 0);
-  const { uid } = userIds('scanlogd');
+    // The account: made by the postinst unless it was there (and then recorded as such).
+    const user = getent('passwd', 'scanlogd');
+    t.truthy(user);
+    t.truthy(getent('group', 'scanlogd'));
+    t.is(fs.existsSync(`/var/lib/${PKG}/created-user`), before.user === null);
+    t.is(fs.existsSync(`/var/lib/${PKG}/created-chroot`), before.chroot === null);
+    if (before.user === null) t.regex(user ?? '', /^scanlogd:x:\d+:\d+:[^:]*:\/nonexistent:\/usr\/sbin\/nologin$/);
+    const chroot = fs.statSync('/var/empty');
+    t.is(chroot.uid, 0);
+    t.is(chroot.mode & 0o022, 0);
+    const { uid } = userIds('scanlogd');
 
-  // The unit as installed.
-  const verify = run('systemd-analyze', ['verify', '/lib/systemd/system/scanlogd.service']);
-  t.is(verify.code, 0, verify.stderr);
-  t.is(verify.stdout + verify.stderr, '');
-  const security = run('systemd-analyze', ['security', '--offline=true', '/lib/systemd/system/scanlogd.service']).stdout;
-  const exposure = /Overall exposure level for scanlogd\.service: (\d+\.\d)/.exec(security)?.[1];
-  t.true(exposure !== undefined && Number(exposure) <= 2.5, `systemd-analyze security: ${exposure ?? security}`);
+    // The unit as installed.
+    const verify = run('systemd-analyze', ['verify', '/lib/systemd/system/scanlogd.service']);
+    t.is(verify.code, 0, verify.stderr);
+    t.is(verify.stdout + verify.stderr, '');
+    const security = run('systemd-analyze', ['security', '--offline=true', '/lib/systemd/system/scanlogd.service']).stdout;
+    const exposure = /Overall exposure level for scanlogd\.service: (\d+\.\d)/.exec(security)?.[1];
+    t.true(exposure !== undefined && Number(exposure) <= 2.5, `systemd-analyze security: ${exposure ?? security}`);
 
-  // Whether the postinst started it depends on this machine's runlevel; either way,
-  // stop it and give it the test's syslog socket.
-  t.log(fs.existsSync(PIDFILE) ? 'the postinst started the daemon' : 'the postinst did not start the daemon (no runlevel here)');
-  t.is(initScript('stop').code, 0);
-  const stopped = initScript('status');
-  t.is(stopped.code, 3, stopped.stdout);
-  t.regex(stopped.stdout, /scanlogd is not running/);
-  const defaults = fs.readFileSync('/etc/default/scanlogd', 'utf8');
-  const setOptions = (options: string): void =>
-    fs.writeFileSync('/etc/default/scanlogd', defaults.replace(/^SCANLOGD_OPTS=.*$/m, `SCANLOGD_OPTS="${options}"`));
+    // Whether the postinst started it depends on this machine's runlevel; either way,
+    // stop it and give it the test's syslog socket.
+    t.log(fs.existsSync(PIDFILE) ? 'the postinst started the daemon' : 'the postinst did not start the daemon (no runlevel here)');
+    t.is(initScript('stop').code, 0);
+    const stopped = initScript('status');
+    t.is(stopped.code, 3, stopped.stdout);
+    t.regex(stopped.stdout, /scanlogd is not running/);
+    const defaults = fs.readFileSync('/etc/default/scanlogd', 'utf8');
+    const setOptions = (options: string): void =>
+      fs.writeFileSync('/etc/default/scanlogd', defaults.replace(/^SCANLOGD_OPTS=.*$/m, `SCANLOGD_OPTS="${options}"`));
 
-  // A start the daemon refuses: status 1 and its one-line reason.
-  setOptions(`--syslog-socket ${syslog.path} --scan-delay 0`);
-  const refused = initScript('start');
-  t.is(refused.code, 1, refused.stdout);
-  t.regex(refused.stderr, /^error: option '--scan-delay <seconds>' argument '0' is invalid/m);
-  t.is(initScript('status').code, 3);
-  setOptions(`--syslog-socket ${syslog.path}`);
+    // A start the daemon refuses: status 1 and its one-line reason.
+    setOptions(`--syslog-socket ${syslog.path} --scan-delay 0`);
+    const refused = initScript('start');
+    t.is(refused.code, 1, refused.stdout);
+    t.regex(refused.stderr, /^error: option '--scan-delay <seconds>' argument '0' is invalid/m);
+    t.is(initScript('status').code, 3);
+    setOptions(`--syslog-socket ${syslog.path}`);
 
-  // /etc/scanlogd.conf: root's, every setting commented out, read at every start.
-  const confStat = fs.statSync('/etc/scanlogd.conf');
-  t.deepEqual([confStat.uid, confStat.gid, confStat.mode & 0o7777], [0, 0, 0o644]);
-  const conf = fs.readFileSync('/etc/scanlogd.conf', 'utf8');
-  t.is(conf, fs.readFileSync(path.join(REPO, 'packaging', 'scanlogd.conf'), 'utf8'));
-  fs.writeFileSync('/etc/scanlogd.conf', `${conf}bogus = 1\n`);
-  const badConf = initScript('start');
-  fs.writeFileSync('/etc/scanlogd.conf', conf);
-  t.is(badConf.code, 1, badConf.stdout);
-  t.regex(badConf.stderr, new RegExp(`^scanlogd: /etc/scanlogd\\.conf:${conf.split('\n').length}: unknown key "bogus"$`, 'm'));
-  t.is(initScript('status').code, 3);
+    // /etc/scanlogd.conf: root's, every setting commented out, read at every start.
+    const confStat = fs.statSync('/etc/scanlogd.conf');
+    t.deepEqual([confStat.uid, confStat.gid, confStat.mode & 0o7777], [0, 0, 0o644]);
+    const conf = fs.readFileSync('/etc/scanlogd.conf', 'utf8');
+    t.is(conf, fs.readFileSync(path.join(REPO, 'packaging', 'scanlogd.conf'), 'utf8'));
+    fs.writeFileSync('/etc/scanlogd.conf', `${conf}bogus = 1\n`);
+    const badConf = initScript('start');
+    fs.writeFileSync('/etc/scanlogd.conf', conf);
+    t.is(badConf.code, 1, badConf.stdout);
+    t.regex(badConf.stderr, new RegExp(`^scanlogd: /etc/scanlogd\\.conf:${conf.split('\n').length}: unknown key "bogus"$`, 'm'));
+    t.is(initScript('status').code, 3);
 
-  const started = initScript('start');
-  t.is(started.code, 0, started.stdout + started.stderr);
-  const first = await runningDaemon(uid);
-  const capture = readStatus(first.capture);
-  t.deepEqual(capture?.uid, [uid, uid, uid, uid]);
-  t.deepEqual(readStatus(first.monitor)?.uid, [uid, uid, uid, uid]);
-  t.is(fs.readlinkSync(`/proc/${first.capture}/root`), '/var/empty');
-  t.is(fs.statSync('/run/scanlogd').uid, uid);
-  const status = initScript('status');
-  t.is(status.code, 0);
-  t.regex(status.stdout, /scanlogd is running/);
-  // Starting a running daemon changes nothing.
-  t.is(initScript('start').code, 0);
-  t.is(fs.readFileSync(PIDFILE, 'utf8'), `${first.capture}\n`);
+    const started = initScript('start');
+    t.is(started.code, 0, started.stdout + started.stderr);
+    const first = await runningDaemon(uid);
+    const capture = readStatus(first.capture);
+    t.deepEqual(capture?.uid, [uid, uid, uid, uid]);
+    t.deepEqual(readStatus(first.monitor)?.uid, [uid, uid, uid, uid]);
+    t.is(fs.readlinkSync(`/proc/${first.capture}/root`), '/var/empty');
+    t.is(fs.statSync('/run/scanlogd').uid, uid);
+    const status = initScript('status');
+    t.is(status.code, 0);
+    t.regex(status.stdout, /scanlogd is running/);
+    // Starting a running daemon changes nothing.
+    t.is(initScript('start').code, 0);
+    t.is(fs.readFileSync(PIDFILE, 'utf8'), `${first.capture}\n`);
 
-  // nmap from this host to 127.0.0.1: the daemon runs in the host's network namespace.
-  const scan = run('nmap', ['-n', '-Pn', '-r', '-sS', '-g', '40000', '--ttl', '50', '--max-retries', '0', '-p', '1-20', '127.0.0.1']);
-  t.is(scan.code, 0, scan.stderr);
-  await waitFor('a syslog line', () => (syslog.datagrams.length > 0 ? true : undefined));
-  await sleep(300);
-  t.is(syslog.datagrams.length, 1, syslog.datagrams.join('\n'));
-  t.is(SYSLOG_PREFIX.exec(syslog.datagrams[0] as string)?.[1], '25');
-  t.is((syslog.messages()[0] as string).replace(/ @\d\d:\d\d:\d\d$/, ''), '127.0.0.1:40000 to 127.0.0.1 ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 50');
+    // nmap from this host to 127.0.0.1: the daemon runs in the host's network namespace.
+    const scan = run('nmap', ['-n', '-Pn', '-r', '-sS', '-g', '40000', '--ttl', '50', '--max-retries', '0', '-p', '1-20', '127.0.0.1']);
+    t.is(scan.code, 0, scan.stderr);
+    await waitFor('a syslog line', () => (syslog.datagrams.length > 0 ? true : undefined));
+    await sleep(300);
+    t.is(syslog.datagrams.length, 1, syslog.datagrams.join('\n'));
+    t.is(SYSLOG_PREFIX.exec(syslog.datagrams[0] as string)?.[1], '25');
+    t.is(
+      (syslog.messages()[0] as string).replace(/ @\d\d:\d\d:\d\d$/, ''),
+      '127.0.0.1:40000 to 127.0.0.1 ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 50',
+    );
 
-  const restarted = initScript('restart');
-  t.is(restarted.code, 0, restarted.stdout + restarted.stderr);
-  await gone([first.capture, first.monitor]);
-  const second = await runningDaemon(uid);
-  t.is(initScript('force-reload').code, 0);
-  await gone([second.capture, second.monitor]);
-  const third = await runningDaemon(uid);
+    const restarted = initScript('restart');
+    t.is(restarted.code, 0, restarted.stdout + restarted.stderr);
+    await gone([first.capture, first.monitor]);
+    const second = await runningDaemon(uid);
+    t.is(initScript('force-reload').code, 0);
+    await gone([second.capture, second.monitor]);
+    const third = await runningDaemon(uid);
 
-  // Other processes called scanlogd (another test's daemon, say) are never touched.
-  const decoy = childProcess.spawn(process.execPath, ['-e', "process.title = 'scanlogd'; setInterval(() => {}, 1000)"], { stdio: 'ignore' });
-  const stranger = childProcess.spawn('sleep', ['600'], { stdio: 'ignore' });
-  t.teardown(() => {
-    decoy.kill('SIGKILL');
-    stranger.kill('SIGKILL');
-  });
-  await waitFor('the decoy to name itself', () => (commandLine(decoy.pid as number) === 'scanlogd' ? true : undefined));
+    // Other processes called scanlogd (another test's daemon, say) are never touched.
+    const decoy = childProcess.spawn(process.execPath, ['-e', "process.title = 'scanlogd'; setInterval(() => {}, 1000)"], {
+      stdio: 'ignore',
+    });
+    const stranger = childProcess.spawn('sleep', ['600'], { stdio: 'ignore' });
+    t.teardown(() => {
+      decoy.kill('SIGKILL');
+      stranger.kill('SIGKILL');
+    });
+    await waitFor('the decoy to name itself', () => (commandLine(decoy.pid as number) === 'scanlogd' ? true : undefined));
 
-  const stop = initScript('stop');
-  t.is(stop.code, 0, stop.stdout + stop.stderr);
-  await gone([third.capture, third.monitor]);
-  t.false(fs.existsSync(PIDFILE));
-  const status3 = initScript('status');
-  t.is(status3.code, 3, status3.stdout);
-  t.is(initScript('stop').code, 0, 'stopping a stopped daemon succeeds');
-  t.is(initScript('try-restart').code, 0);
-  t.false(fs.existsSync(PIDFILE), 'try-restart does not start a stopped daemon');
-  t.is(initScript('reload').code, 3);
-  // A pidfile naming a process that is not scanlogd: not running, and not stopped.
-  fs.writeFileSync(PIDFILE, `${stranger.pid}\n`);
-  const foreign = initScript('status');
-  t.is(foreign.code, 1, foreign.stdout);
-  t.regex(foreign.stdout, /scanlogd is not running but \/run\/scanlogd\/scanlogd\.pid exists/);
-  t.is(initScript('stop').code, 0);
-  t.true(isAlive(stranger.pid as number) && isAlive(decoy.pid as number), 'stop signalled a process that is not its daemon');
+    const stop = initScript('stop');
+    t.is(stop.code, 0, stop.stdout + stop.stderr);
+    await gone([third.capture, third.monitor]);
+    t.false(fs.existsSync(PIDFILE));
+    const status3 = initScript('status');
+    t.is(status3.code, 3, status3.stdout);
+    t.is(initScript('stop').code, 0, 'stopping a stopped daemon succeeds');
+    t.is(initScript('try-restart').code, 0);
+    t.false(fs.existsSync(PIDFILE), 'try-restart does not start a stopped daemon');
+    t.is(initScript('reload').code, 3);
+    // A pidfile naming a process that is not scanlogd: not running, and not stopped.
+    fs.writeFileSync(PIDFILE, `${stranger.pid}\n`);
+    const foreign = initScript('status');
+    t.is(foreign.code, 1, foreign.stdout);
+    t.regex(foreign.stdout, /scanlogd is not running but \/run\/scanlogd\/scanlogd\.pid exists/);
+    t.is(initScript('stop').code, 0);
+    t.true(isAlive(stranger.pid as number) && isAlive(decoy.pid as number), 'stop signalled a process that is not its daemon');
 
-  // A daemon killed outright leaves its pidfile: status says so; start replaces it.
-  t.is(initScript('start').code, 0);
-  const killed = await runningDaemon(uid);
-  process.kill(killed.capture, 'SIGKILL');
-  // Until init reaps it, start-stop-daemon counts a zombie as running.
-  await waitFor('the killed daemon to be reaped', () => (fs.existsSync(`/proc/${killed.capture}`) ? undefined : true), 10000);
-  await gone([killed.monitor]);
-  t.is(initScript('status').code, 1);
-  t.is(initScript('start').code, 0);
-  const fourth = await runningDaemon(uid);
-  t.not(fourth.capture, killed.capture);
+    // A daemon killed outright leaves its pidfile: status says so; start replaces it.
+    t.is(initScript('start').code, 0);
+    const killed = await runningDaemon(uid);
+    process.kill(killed.capture, 'SIGKILL');
+    // Until init reaps it, start-stop-daemon counts a zombie as running.
+    await waitFor('the killed daemon to be reaped', () => (fs.existsSync(`/proc/${killed.capture}`) ? undefined : true), 10000);
+    await gone([killed.monitor]);
+    t.is(initScript('status').code, 1);
+    t.is(initScript('start').code, 0);
+    const fourth = await runningDaemon(uid);
+    t.not(fourth.capture, killed.capture);
 
-  // Reinstalling keeps the edited conffile and what the first postinst recorded.
-  const markers = fs.readdirSync(`/var/lib/${PKG}`).sort();
-  const reinstall = dpkg(policy, ['-i', deb]);
-  t.is(reinstall.code, 0, reinstall.stdout + reinstall.stderr);
-  t.regex(fs.readFileSync('/etc/default/scanlogd', 'utf8'), new RegExp(`^SCANLOGD_OPTS="--syslog-socket ${syslog.path}"$`, 'm'));
-  t.deepEqual(fs.readdirSync(`/var/lib/${PKG}`).sort(), markers);
-  t.is(initScript('stop').code, 0);
-  await gone([fourth.capture, fourth.monitor]);
-  t.true(isAlive(decoy.pid as number), 'the decoy survived');
+    // Reinstalling keeps the edited conffile and what the first postinst recorded.
+    const markers = fs.readdirSync(`/var/lib/${PKG}`).sort();
+    const reinstall = dpkg(policy, ['-i', deb]);
+    t.is(reinstall.code, 0, reinstall.stdout + reinstall.stderr);
+    t.regex(fs.readFileSync('/etc/default/scanlogd', 'utf8'), new RegExp(`^SCANLOGD_OPTS="--syslog-socket ${syslog.path}"$`, 'm'));
+    t.deepEqual(fs.readdirSync(`/var/lib/${PKG}`).sort(), markers);
+    t.is(initScript('stop').code, 0);
+    await gone([fourth.capture, fourth.monitor]);
+    t.true(isAlive(decoy.pid as number), 'the decoy survived');
 
-  // Purged while running: prerm stops it.
-  t.is(initScript('start').code, 0);
-  const last = await runningDaemon(uid);
-  const purge = dpkg(policy, ['--purge', PKG]);
-  t.is(purge.code, 0, purge.stdout + purge.stderr);
-  await gone([last.capture, last.monitor]);
-  t.deepEqual(packagedProcesses(), []);
-  t.is(packageStatus(), 'not-installed');
+    // Purged while running: prerm stops it.
+    t.is(initScript('start').code, 0);
+    const last = await runningDaemon(uid);
+    const purge = dpkg(policy, ['--purge', PKG]);
+    t.is(purge.code, 0, purge.stdout + purge.stderr);
+    await gone([last.capture, last.monitor]);
+    t.deepEqual(packagedProcesses(), []);
+    t.is(packageStatus(), 'not-installed');
 
-  t.is(getent('passwd', 'scanlogd'), before.user, 'purge removes the account only if the package made it');
-  t.is(getent('group', 'scanlogd'), before.group);
-  t.is(fs.existsSync('/var/empty'), before.chroot !== null);
-  t.false(fs.existsSync(PIDFILE));
-  t.is(fs.existsSync('/run/scanlogd'), before.runDir !== null);
-  restoreRunDir(before);
-  t.deepEqual(scanlogdPaths(), pathsBefore);
-});
+    t.is(getent('passwd', 'scanlogd'), before.user, 'purge removes the account only if the package made it');
+    t.is(getent('group', 'scanlogd'), before.group);
+    t.is(fs.existsSync('/var/empty'), before.chroot !== null);
+    t.false(fs.existsSync(PIDFILE));
+    t.is(fs.existsSync('/run/scanlogd'), before.runDir !== null);
+    restoreRunDir(before);
+    t.deepEqual(scanlogdPaths(), pathsBefore);
+  },
+);
 
 /**
  * The start of a shell script run in a private mount namespace whose /etc has no
@@ -807,9 +957,13 @@ function freshWorkDir(): string {
 }
 
 function inFreshMachine(script: string, work: string, policy: string, extra: string[] = []): { result: Result; out: Map<string, string> } {
-  const result = run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', FRESH_MACHINE + script, 'sh', work, builtPackage('.deb'), policy, ...extra], {
-    timeout: 300000,
-  });
+  const result = run(
+    'unshare',
+    ['--mount', '--propagation', 'private', 'sh', '-c', FRESH_MACHINE + script, 'sh', work, builtPackage('.deb'), policy, ...extra],
+    {
+      timeout: 300000,
+    },
+  );
   const out = new Map(
     result.stdout
       .split('\n')
@@ -819,140 +973,162 @@ function inFreshMachine(script: string, work: string, policy: string, extra: str
   return { result, out };
 }
 
-initScriptTest('on a machine without them, the package makes the scanlogd account and /var/empty, and its purge removes both', async (t) => {
-  const { before, work, policy } = freshMachine(t);
-  t.is(packageStatus(), 'not-installed');
-  const runDir = runDirSnapshot();
-  const { result: r, out } = inFreshMachine(CREATE_AND_PURGE, work, policy);
-  t.log(r.stderr.trim());
-  t.is(r.code, 0, r.stdout + r.stderr);
+initScriptTest(
+  'on a machine without them, the package makes the scanlogd account and /var/empty, and its purge removes both',
+  async (t) => {
+    const { before, work, policy } = freshMachine(t);
+    t.is(packageStatus(), 'not-installed');
+    const runDir = runDirSnapshot();
+    const { result: r, out } = inFreshMachine(CREATE_AND_PURGE, work, policy);
+    t.log(r.stderr.trim());
+    t.is(r.code, 0, r.stdout + r.stderr);
 
-  const user = /^scanlogd:x:(\d+):(\d+)::\/nonexistent:\/usr\/sbin\/nologin$/.exec(out.get('user') ?? '');
-  t.truthy(user, out.get('user'));
-  const uid = Number(user?.[1]);
-  t.true(uid > 0 && uid < 1000, 'a system account');
-  t.regex(out.get('group') ?? '', new RegExp(`^scanlogd:x:${user?.[2]}:$`));
-  t.is(out.get('chroot'), '0:0:755');
-  t.is(out.get('markers')?.trim(), 'created-chroot created-group created-logdir created-notify-group created-notify-user created-user');
-  t.is(out.get('start'), '0');
-  t.regex(out.get('ids') ?? '', new RegExp(`^${uid} ${uid} ${uid} ${uid} ${user?.[2]} monitor=\\d+$`));
-  t.is(out.get('purge'), '0');
-  const pid = Number(out.get('pid'));
-  const monitor = Number(/monitor=(\d+)/.exec(out.get('ids') ?? '')?.[1]);
-  await gone([pid, monitor]);
-  t.is(out.get('after-user'), 'none');
-  t.is(out.get('after-group'), 'none');
-  t.is(out.get('after-chroot'), 'absent');
-  t.is(out.get('after-state'), 'absent');
-  t.is(packageStatus(), 'not-installed');
-  // The host kept its own.
-  t.is(getent('passwd', 'scanlogd'), before.user);
-  t.is(fs.existsSync('/var/empty'), before.chroot !== null);
-  t.is(runDirSnapshot(), runDir);
-});
+    const user = /^scanlogd:x:(\d+):(\d+)::\/nonexistent:\/usr\/sbin\/nologin$/.exec(out.get('user') ?? '');
+    t.truthy(user, out.get('user'));
+    const uid = Number(user?.[1]);
+    t.true(uid > 0 && uid < 1000, 'a system account');
+    t.regex(out.get('group') ?? '', new RegExp(`^scanlogd:x:${user?.[2]}:$`));
+    t.is(out.get('chroot'), '0:0:755');
+    t.is(out.get('markers')?.trim(), 'created-chroot created-group created-logdir created-notify-group created-notify-user created-user');
+    t.is(out.get('start'), '0');
+    t.regex(out.get('ids') ?? '', new RegExp(`^${uid} ${uid} ${uid} ${uid} ${user?.[2]} monitor=\\d+$`));
+    t.is(out.get('purge'), '0');
+    const pid = Number(out.get('pid'));
+    const monitor = Number(/monitor=(\d+)/.exec(out.get('ids') ?? '')?.[1]);
+    await gone([pid, monitor]);
+    t.is(out.get('after-user'), 'none');
+    t.is(out.get('after-group'), 'none');
+    t.is(out.get('after-chroot'), 'absent');
+    t.is(out.get('after-state'), 'absent');
+    t.is(packageStatus(), 'not-installed');
+    // The host kept its own.
+    t.is(getent('passwd', 'scanlogd'), before.user);
+    t.is(fs.existsSync('/var/empty'), before.chroot !== null);
+    t.is(runDirSnapshot(), runDir);
+  },
+);
 
-initScriptTest('scanlogd-notify installed: its account, a secrets file only its group reads, off until a channel is set up, then a scan reaches the webhook; purged', async (t) => {
-  const { work, policy } = freshMachine(t);
-  t.is(packageStatus(), 'not-installed');
-  t.false(fs.existsSync('/var/log/scanlogd'), 'the host has no /var/log/scanlogd of its own');
-  const hooklog = path.join(work, 'hook.log');
-  // A webhook in a process of its own: the shell script below runs synchronously.
-  const server = childProcess.spawn(process.execPath, ['-e', String.raw`
+initScriptTest(
+  'scanlogd-notify installed: its account, a secrets file only its group reads, off until a channel is set up, then a scan reaches the webhook; purged',
+  async (t) => {
+    const { work, policy } = freshMachine(t);
+    t.is(packageStatus(), 'not-installed');
+    t.false(fs.existsSync('/var/log/scanlogd'), 'the host has no /var/log/scanlogd of its own');
+    const hooklog = path.join(work, 'hook.log');
+    // A webhook in a process of its own: the shell script below runs synchronously.
+    const server = childProcess.spawn(
+      process.execPath,
+      [
+        '-e',
+        String.raw`
     const fs = require('node:fs');
     const s = require('node:http').createServer((q, r) => { let b = ''; q.on('data', (d) => (b += d)); q.on('end', () => { fs.appendFileSync(process.argv[1], b + '\n'); r.end('ok'); }); });
-    s.listen(0, '127.0.0.1', () => console.log(s.address().port));`, hooklog], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => {
-    server.kill('SIGKILL');
-  });
-  const port = await new Promise<string>((resolve) => server.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
-  const { result: r, out } = inFreshMachine(NOTIFY_INSTALLED, work, policy, [`http://127.0.0.1:${port}/hook`, hooklog]);
-  t.log(r.stderr.trim().split('\n').slice(-15).join('\n'));
-  t.is(r.code, 0, r.stdout + r.stderr);
+    s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
+        hooklog,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    t.teardown(() => {
+      server.kill('SIGKILL');
+    });
+    const port = await new Promise<string>((resolve) => server.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    const { result: r, out } = inFreshMachine(NOTIFY_INSTALLED, work, policy, [`http://127.0.0.1:${port}/hook`, hooklog]);
+    t.log(r.stderr.trim().split('\n').slice(-15).join('\n'));
+    t.is(r.code, 0, r.stdout + r.stderr);
 
-  const user = /^scanlogd-notify:x:(\d+):(\d+)::\/nonexistent:\/usr\/sbin\/nologin$/.exec(out.get('notify-user') ?? '');
-  t.truthy(user, out.get('notify-user'));
-  t.true(Number(user?.[1]) < 1000, 'a system account');
-  t.regex(out.get('notify-group') ?? '', new RegExp(`^scanlogd-notify:x:${user?.[2]}:$`));
-  // Off until configured, in both init systems; the daemon is on. Then configured and
-  // started: its user, and the daemon's events file with the notifier's group.
-  const expected: Record<string, string> = {
-    conf: 'root:scanlogd-notify:640',
-    logdir: 'root:scanlogd-notify:2750',
-    statedir: 'scanlogd-notify:scanlogd-notify:700',
-    markers: 'created-chroot created-group created-logdir created-notify-group created-notify-user created-user',
-    'rc-notify': '0',
-    'rc-daemon': '4',
-    'wants-notify': 'no',
-    'wants-daemon': 'yes',
-    'running-after-install': 'no',
-    verify: '',
-    unconfigured: '1',
-    'unconfigured-says': 'scanlogd-notify: no channel configured: set pushover-token and pushover-user, ntfy-url, webhook or mail-to in /etc/scanlogd-notify.conf',
-    start: '0',
-    events: 'root:scanlogd-notify:640',
-    'notify-start': '0',
-    'notify-ids': `${user?.[1]} ${user?.[1]} ${user?.[2]} ${user?.[2]} scanlogd-notify`,
-    'notify-status': '0',
-    delivered: '1',
-    state: 'scanlogd-notify:600',
-    logrotate: '0',
-    'logrotate-errors': '0',
-    rsyslog: '0',
-    'notify-stop': '0',
-    'notify-gone': 'yes',
-    purge: '0',
-    'after-user': 'none',
-    'after-logdir': 'absent',
-    'after-statedir': 'absent',
-  };
-  // The unit's sandbox as systemd scores it (lower is better; the daemon's unit needs capabilities).
-  t.log(`systemd-analyze security: scanlogd-notify.service exposure ${out.get('exposure') ?? '?'}`);
-  t.true(Number(out.get('exposure')) > 0 && Number(out.get('exposure')) <= 2.5, `exposure ${out.get('exposure') ?? '?'}`);
-  t.deepEqual(Object.fromEntries(Object.keys(expected).map((k) => [k, out.get(k)])), expected, [
-    fs.readFileSync(path.join(work, 'logrotate'), 'utf8'),
-    fs.readFileSync(path.join(work, 'rsyslog'), 'utf8'),
-  ].join('\n'));
-  const delivered = JSON.parse(fs.readFileSync(hooklog, 'utf8').trim().split('\n')[0] as string) as { title: string; message: string };
-  t.regex(delivered.title, /: port scan from 127\.0\.0\.1$/);
-  t.regex(delivered.message, /^127\.0\.0\.1 → 127\.0\.0\.1: \d+ ports \(/);
-  t.false(fs.existsSync('/var/log/scanlogd'));
-  await gone([Number(out.get('pid'))]);
-});
+    const user = /^scanlogd-notify:x:(\d+):(\d+)::\/nonexistent:\/usr\/sbin\/nologin$/.exec(out.get('notify-user') ?? '');
+    t.truthy(user, out.get('notify-user'));
+    t.true(Number(user?.[1]) < 1000, 'a system account');
+    t.regex(out.get('notify-group') ?? '', new RegExp(`^scanlogd-notify:x:${user?.[2]}:$`));
+    // Off until configured, in both init systems; the daemon is on. Then configured and
+    // started: its user, and the daemon's events file with the notifier's group.
+    const expected: Record<string, string> = {
+      conf: 'root:scanlogd-notify:640',
+      logdir: 'root:scanlogd-notify:2750',
+      statedir: 'scanlogd-notify:scanlogd-notify:700',
+      markers: 'created-chroot created-group created-logdir created-notify-group created-notify-user created-user',
+      'rc-notify': '0',
+      'rc-daemon': '4',
+      'wants-notify': 'no',
+      'wants-daemon': 'yes',
+      'running-after-install': 'no',
+      verify: '',
+      unconfigured: '1',
+      'unconfigured-says':
+        'scanlogd-notify: no channel configured: set pushover-token and pushover-user, ntfy-url, webhook or mail-to in /etc/scanlogd-notify.conf',
+      start: '0',
+      events: 'root:scanlogd-notify:640',
+      'notify-start': '0',
+      'notify-ids': `${user?.[1]} ${user?.[1]} ${user?.[2]} ${user?.[2]} scanlogd-notify`,
+      'notify-status': '0',
+      delivered: '1',
+      state: 'scanlogd-notify:600',
+      logrotate: '0',
+      'logrotate-errors': '0',
+      rsyslog: '0',
+      'notify-stop': '0',
+      'notify-gone': 'yes',
+      purge: '0',
+      'after-user': 'none',
+      'after-logdir': 'absent',
+      'after-statedir': 'absent',
+    };
+    // The unit's sandbox as systemd scores it (lower is better; the daemon's unit needs capabilities).
+    t.log(`systemd-analyze security: scanlogd-notify.service exposure ${out.get('exposure') ?? '?'}`);
+    t.true(Number(out.get('exposure')) > 0 && Number(out.get('exposure')) <= 2.5, `exposure ${out.get('exposure') ?? '?'}`);
+    t.deepEqual(
+      Object.fromEntries(Object.keys(expected).map((k) => [k, out.get(k)])),
+      expected,
+      [fs.readFileSync(path.join(work, 'logrotate'), 'utf8'), fs.readFileSync(path.join(work, 'rsyslog'), 'utf8')].join('\n'),
+    );
+    const delivered = JSON.parse(fs.readFileSync(hooklog, 'utf8').trim().split('\n')[0] as string) as { title: string; message: string };
+    t.regex(delivered.title, /: port scan from 127\.0\.0\.1$/);
+    t.regex(delivered.message, /^127\.0\.0\.1 → 127\.0\.0\.1: \d+ ports \(/);
+    t.false(fs.existsSync('/var/log/scanlogd'));
+    await gone([Number(out.get('pid'))]);
+  },
+);
 
-initScriptTest('installed over Debian\'s scanlogd 2.2.8, the package removes it, takes over its init script and runs as its account', async (t) => {
-  const { before, work, policy } = freshMachine(t, (w, p) => {
-    if (!['', 'not-installed'].includes(run('dpkg-query', ['-W', '-f', '$' + '{db:Status-Status}', 'scanlogd']).stdout.trim())) {
-      // Its postrm deletes the account: purge it where the account is a copy.
-      inFreshMachine('trap - EXIT; dpkg --purge scanlogd >&2', w, p);
+initScriptTest(
+  "installed over Debian's scanlogd 2.2.8, the package removes it, takes over its init script and runs as its account",
+  async (t) => {
+    const { before, work, policy } = freshMachine(t, (w, p) => {
+      if (!['', 'not-installed'].includes(run('dpkg-query', ['-W', '-f', '$' + '{db:Status-Status}', 'scanlogd']).stdout.trim())) {
+        // Its postrm deletes the account: purge it where the account is a copy.
+        inFreshMachine('trap - EXIT; dpkg --purge scanlogd >&2', w, p);
+      }
+    });
+    t.is(packageStatus(), 'not-installed');
+    const download = run('apt-get', ['download', 'scanlogd'], { cwd: work });
+    t.is(download.code, 0, `apt-get download scanlogd: ${download.stderr}`);
+    const old = fs.readdirSync(work).find((n) => /^scanlogd_2\.2\.8.*\.deb$/.test(n));
+    if (old === undefined) {
+      t.fail(`Debian offers no scanlogd 2.2.8: ${fs.readdirSync(work).join(', ')}`);
+      return;
     }
-  });
-  t.is(packageStatus(), 'not-installed');
-  const download = run('apt-get', ['download', 'scanlogd'], { cwd: work });
-  t.is(download.code, 0, `apt-get download scanlogd: ${download.stderr}`);
-  const old = fs.readdirSync(work).find((n) => /^scanlogd_2\.2\.8.*\.deb$/.test(n));
-  if (old === undefined) {
-    t.fail(`Debian offers no scanlogd 2.2.8: ${fs.readdirSync(work).join(', ')}`);
-    return;
-  }
 
-  const runDir = runDirSnapshot();
-  const { result: r, out } = inFreshMachine(REPLACE_OLD, work, policy, [path.join(work, old), '$' + '{Package}:$' + '{db:Status-Status}\\n']);
-  t.log(r.stderr.trim());
-  t.is(r.code, 0, r.stdout + r.stderr);
-  // The old package made its account with group nogroup; this one runs as it.
-  const user = /^scanlogd:x:(\d+):(\d+):/.exec(out.get('old-user') ?? '');
-  t.truthy(user, out.get('old-user'));
-  t.is(out.get('states'), 'scanlogd:config-files scanlogd-ts:installed');
-  t.is(out.get('ours'), '1', '/etc/init.d/scanlogd is this package\'s');
-  t.is(out.get('binary'), '#!', '/usr/sbin/scanlogd is this package\'s wrapper');
-  t.is(out.get('start'), '0');
-  t.regex(out.get('ids') ?? '', new RegExp(`^${user?.[1]} ${user?.[1]} ${user?.[1]} ${user?.[1]} ${user?.[2]} monitor=\\d+$`));
-  t.is(out.get('purge'), '0');
-  await gone([Number(out.get('pid'))]);
-  t.is(packageStatus(), 'not-installed');
-  t.is(getent('passwd', 'scanlogd'), before.user);
-  t.is(runDirSnapshot(), runDir, 'the old package\'s purge ran rm -rf /run/scanlogd on the host');
-});
+    const runDir = runDirSnapshot();
+    const { result: r, out } = inFreshMachine(REPLACE_OLD, work, policy, [
+      path.join(work, old),
+      '$' + '{Package}:$' + '{db:Status-Status}\\n',
+    ]);
+    t.log(r.stderr.trim());
+    t.is(r.code, 0, r.stdout + r.stderr);
+    // The old package made its account with group nogroup; this one runs as it.
+    const user = /^scanlogd:x:(\d+):(\d+):/.exec(out.get('old-user') ?? '');
+    t.truthy(user, out.get('old-user'));
+    t.is(out.get('states'), 'scanlogd:config-files scanlogd-ts:installed');
+    t.is(out.get('ours'), '1', "/etc/init.d/scanlogd is this package's");
+    t.is(out.get('binary'), '#!', "/usr/sbin/scanlogd is this package's wrapper");
+    t.is(out.get('start'), '0');
+    t.regex(out.get('ids') ?? '', new RegExp(`^${user?.[1]} ${user?.[1]} ${user?.[1]} ${user?.[1]} ${user?.[2]} monitor=\\d+$`));
+    t.is(out.get('purge'), '0');
+    await gone([Number(out.get('pid'))]);
+    t.is(packageStatus(), 'not-installed');
+    t.is(getent('passwd', 'scanlogd'), before.user);
+    t.is(runDirSnapshot(), runDir, "the old package's purge ran rm -rf /run/scanlogd on the host");
+  },
+);
 
 // ---------------------------------------------------------------------------
 // The unit's sandbox and fail2ban, with the daemon on real traffic.
@@ -1018,7 +1194,10 @@ function unitSyscalls(lines: string[]): Set<string> {
   const expand = (token: string): string[] => {
     if (!token.startsWith('@')) return [token];
     const listed = run('systemd-analyze', ['syscall-filter', token]).stdout.split('\n').slice(1);
-    return listed.map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')).flatMap(expand);
+    return listed
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'))
+      .flatMap(expand);
   };
   // systemd always adds @default to an allow list.
   const allowed = new Set(expand('@default'));
@@ -1041,135 +1220,237 @@ function requireAccount(t: ExecutionContext): boolean {
   return false;
 }
 
-rootTest('the packaged daemon runs inside the systemd unit\'s sandbox: its capabilities, no new privileges, a read-only system', async (t) => {
-  if (!requireAccount(t)) return;
-  const dir = makeSocketDir();
-  const root = path.join(dir, 'root');
-  ok('dpkg-deb', ['-x', builtPackage('.deb'), root]);
-  fs.mkdirSync(path.join(dir, 'empty'), { mode: 0o755 });
-  const unit = fs.readFileSync(path.join(root, 'lib/systemd/system/scanlogd.service'), 'utf8');
-  const setting = (name: string): string => new RegExp(`^${name}=(.*)$`, 'm').exec(unit)?.[1]?.trim() ?? '';
-  const caps = setting('CapabilityBoundingSet').split(/\s+/);
-  t.deepEqual([...caps].sort(), Object.keys(CAPABILITY_BITS).sort(), 'the unit keeps exactly these capabilities');
-  const settings: Array<[string, string]> = [
-    ['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'],
-    ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_PACKET AF_UNIX'], ['SystemCallArchitectures', 'native'], ['Restart', 'on-failure'],
-    ['SystemCallErrorNumber', 'EPERM'], ['ProtectProc', 'invisible'],
-  ];
-  for (const [name, value] of settings) t.is(setting(name), value, name);
-  t.regex(setting('ExecStart'), /^\/usr\/sbin\/scanlogd --foreground /);
+rootTest(
+  "the packaged daemon runs inside the systemd unit's sandbox: its capabilities, no new privileges, a read-only system",
+  async (t) => {
+    if (!requireAccount(t)) return;
+    const dir = makeSocketDir();
+    const root = path.join(dir, 'root');
+    ok('dpkg-deb', ['-x', builtPackage('.deb'), root]);
+    fs.mkdirSync(path.join(dir, 'empty'), { mode: 0o755 });
+    const unit = fs.readFileSync(path.join(root, 'lib/systemd/system/scanlogd.service'), 'utf8');
+    const setting = (name: string): string => new RegExp(`^${name}=(.*)$`, 'm').exec(unit)?.[1]?.trim() ?? '';
+    const caps = setting('CapabilityBoundingSet').split(/\s+/);
+    t.deepEqual([...caps].sort(), Object.keys(CAPABILITY_BITS).sort(), 'the unit keeps exactly these capabilities');
+    const settings: Array<[string, string]> = [
+      ['NoNewPrivileges', 'yes'],
+      ['ProtectSystem', 'strict'],
+      ['ProtectHome', 'yes'],
+      ['PrivateTmp', 'yes'],
+      ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_PACKET AF_UNIX'],
+      ['SystemCallArchitectures', 'native'],
+      ['Restart', 'on-failure'],
+      ['SystemCallErrorNumber', 'EPERM'],
+      ['ProtectProc', 'invisible'],
+    ];
+    for (const [name, value] of settings) t.is(setting(name), value, name);
+    t.regex(setting('ExecStart'), /^\/usr\/sbin\/scanlogd --foreground /);
 
-  const bed: Testbed = createTestbed();
-  const syslog = listenSyslog(path.join(dir, 'log'));
-  // The unit's SystemCallFilter= lines as systemd applies them.
-  const allowed = unitSyscalls(unit.match(/^SystemCallFilter=.*$/gm) ?? []);
-  t.true(allowed.has('chroot') && allowed.has('seccomp') && !allowed.has('mount') && !allowed.has('ptrace'));
-  // RestrictAddressFamilies= too: with --ipv6 --udp the daemon opens raw AF_INET and AF_INET6 sockets.
-  const families = setting('RestrictAddressFamilies').split(/\s+/).map((name) => ADDRESS_FAMILIES[name] as number);
-  t.false(families.includes(undefined as unknown as number));
-  const bounding = `-all,${caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',')}`;
-  const command = (syslogPath: string): string[] => ['netns', 'exec', bed.target, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', SANDBOX,
-    bounding, '/usr/bin/python3', '-c', SYSCALL_FILTER, process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd.js'), '--foreground',
-    '--chroot', path.join(dir, 'empty'), '--syslog-socket', syslogPath, '--ipv6', '--udp'];
-  const environment = (allowedFamilies: number[]): NodeJS.ProcessEnv =>
-    ({ ...process.env, ALLOWED_SYSCALLS: [...allowed].join(' '), ALLOWED_FAMILIES: allowedFamilies.join(' ') });
-  // The emulation bites: without AF_INET6 in the list, --ipv6 cannot start.
-  const withoutInet6 = childProcess.spawnSync('ip', command(path.join(dir, 'no-syslog-here')), {
-    encoding: 'utf8', timeout: 20000, env: environment(families.filter((f) => f !== ADDRESS_FAMILIES['AF_INET6'])),
-  });
-  t.is(withoutInet6.status, 1, withoutInet6.stderr);
-  t.regex(withoutInet6.stderr, /Operation not permitted/);
-  const child = childProcess.spawn('ip', command(syslog.path), { stdio: ['ignore', 'pipe', 'pipe'], env: environment(families) });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  t.teardown(async () => {
-    try {
-      if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGTERM');
-      await Promise.race([exited, sleep(2000)]);
+    const bed: Testbed = createTestbed();
+    const syslog = listenSyslog(path.join(dir, 'log'));
+    // The unit's SystemCallFilter= lines as systemd applies them.
+    const allowed = unitSyscalls(unit.match(/^SystemCallFilter=.*$/gm) ?? []);
+    t.true(allowed.has('chroot') && allowed.has('seccomp') && !allowed.has('mount') && !allowed.has('ptrace'));
+    // RestrictAddressFamilies= too: with --ipv6 --udp the daemon opens raw AF_INET and AF_INET6 sockets.
+    const families = setting('RestrictAddressFamilies')
+      .split(/\s+/)
+      .map((name) => ADDRESS_FAMILIES[name] as number);
+    t.false(families.includes(undefined as unknown as number));
+    const bounding = `-all,${caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',')}`;
+    const command = (syslogPath: string): string[] => [
+      'netns',
+      'exec',
+      bed.target,
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      SANDBOX,
+      bounding,
+      '/usr/bin/python3',
+      '-c',
+      SYSCALL_FILTER,
+      process.execPath,
+      path.join(root, 'usr/lib/scanlogd/bin/scanlogd.js'),
+      '--foreground',
+      '--chroot',
+      path.join(dir, 'empty'),
+      '--syslog-socket',
+      syslogPath,
+      '--ipv6',
+      '--udp',
+    ];
+    const environment = (allowedFamilies: number[]): NodeJS.ProcessEnv => ({
+      ...process.env,
+      ALLOWED_SYSCALLS: [...allowed].join(' '),
+      ALLOWED_FAMILIES: allowedFamilies.join(' '),
+    });
+    // The emulation bites: without AF_INET6 in the list, --ipv6 cannot start.
+    const withoutInet6 = childProcess.spawnSync('ip', command(path.join(dir, 'no-syslog-here')), {
+      encoding: 'utf8',
+      timeout: 20000,
+      env: environment(families.filter((f) => f !== ADDRESS_FAMILIES['AF_INET6'])),
+    });
+    t.is(withoutInet6.status, 1, withoutInet6.stderr);
+    t.regex(withoutInet6.stderr, /Operation not permitted/);
+    const child = childProcess.spawn('ip', command(syslog.path), { stdio: ['ignore', 'pipe', 'pipe'], env: environment(families) });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    t.teardown(async () => {
+      try {
+        if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGTERM');
+        await Promise.race([exited, sleep(2000)]);
+        if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGKILL');
+      } finally {
+        syslog.close();
+        bed.destroy();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    const { uid } = userIds('scanlogd');
+    const pid = child.pid as number;
+    await waitFor(
+      `the sandboxed daemon to run (stderr: ${stderr})`,
+      () =>
+        readStatus(pid)?.uid[0] === uid &&
+        commandLine(pid) === 'scanlogd' &&
+        childrenOf(pid).length === 1 &&
+        commandLine(childrenOf(pid)[0] as number) === 'scanlogd-monitor'
+          ? true
+          : undefined,
+      10000,
+    );
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const expected = Object.values(CAPABILITY_BITS).reduce((m, bit) => m | (1n << BigInt(bit)), 0n);
+    t.is(BigInt(`0x${/^CapBnd:\s*(\w+)$/m.exec(status)?.[1] ?? '0'}`), expected);
+    t.regex(status, /^NoNewPrivs:\s*1$/m);
+    // The unit's filter, and each half's own on top of it.
+    for (const p of [pid, childrenOf(pid)[0] as number])
+      t.regex(fs.readFileSync(`/proc/${p}/status`, 'utf8'), /^Seccomp_filters:\s*[3-9]$/m);
+
+    const r = await runIn(bed.scanner, 'nmap', [
+      '-n',
+      '-Pn',
+      '-r',
+      '-sS',
+      '-g',
+      '40000',
+      '--ttl',
+      '50',
+      '--max-retries',
+      '0',
+      '-p',
+      '1-20',
+      bed.targetAddr,
+    ]);
+    t.is(r.code, 0, r.stderr);
+    await waitFor('a syslog line', () => (syslog.datagrams.length > 0 ? true : undefined));
+    t.is(
+      (syslog.messages()[0] as string).replace(/ @\d\d:\d\d:\d\d$/, ''),
+      `${bed.scannerAddr}:40000 to ${bed.targetAddr} ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 50`,
+    );
+  },
+);
+
+rootTest(
+  "the packaged notifier runs inside its unit's sandbox: its user, no capability, no new privileges, its system call filter, a read-only system but its state; a scan event reaches the webhook",
+  async (t) => {
+    const dir = makeSocketDir();
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const root = path.join(dir, 'root');
+    ok('dpkg-deb', ['-x', builtPackage('.deb'), root]);
+    const unit = fs.readFileSync(path.join(root, 'lib/systemd/system/scanlogd-notify.service'), 'utf8');
+    const setting = (name: string): string => new RegExp(`^${name}=(.*)$`, 'm').exec(unit)?.[1]?.trim() ?? '';
+    const settings: Array<[string, string]> = [
+      ['User', 'scanlogd-notify'],
+      ['Group', 'scanlogd-notify'],
+      ['CapabilityBoundingSet', ''],
+      ['NoNewPrivileges', 'yes'],
+      ['ProtectSystem', 'strict'],
+      ['ProtectHome', 'yes'],
+      ['PrivateTmp', 'yes'],
+      ['StateDirectory', 'scanlogd-notify'],
+      ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_UNIX'],
+      ['Restart', 'on-failure'],
+    ];
+    for (const [name, value] of settings) t.is(setting(name), value, name);
+    t.regex(unit, /^CapabilityBoundingSet=$/m);
+
+    const d = makeNotifyDir(t);
+    const hook = await startEndpoint(t);
+    writeConfig(d.config, [`webhook = ${hook.url}/hook`, 'interval = 1', 'wait = 0.2']);
+    appendEvents(d.events, []);
+    const { uid, gid } = userIds(NOTIFY_USER);
+    // Node.js under the unit's system call filter (@system-service), as systemd applies it.
+    const allowed = unitSyscalls(unit.match(/^SystemCallFilter=.*$/gm) ?? []);
+    t.true(allowed.has('connect') && allowed.has('execve') && !allowed.has('mount') && !allowed.has('ptrace'));
+    const child = childProcess.spawn(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        SANDBOX,
+        '-all',
+        `--reuid=${uid}`,
+        `--regid=${gid}`,
+        '--clear-groups',
+        '/usr/bin/python3',
+        '-c',
+        SYSCALL_FILTER,
+        process.execPath,
+        path.join(root, 'usr/lib/scanlogd/bin/scanlogd-notify'),
+        '--config',
+        d.config,
+        '--events',
+        d.events,
+        '--state',
+        d.state,
+        '--hostname',
+        'sandboxed',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, SANDBOX_WRITABLE: path.dirname(d.state), ALLOWED_SYSCALLS: [...allowed].join(' ') },
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    t.teardown(async () => {
       if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGKILL');
-    } finally {
-      syslog.close();
-      bed.destroy();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      await Promise.race([exited, sleep(2000)]);
+    });
+    await waitFor(
+      `the sandboxed notifier to follow the file (stderr: ${stderr})`,
+      () => (stderr.includes('following') ? true : undefined),
+      10000,
+    );
+    // unshare, sh and setpriv each exec the next: the child is the notifier itself.
+    const pid = child.pid as number;
+    t.is(commandLine(pid), 'scanlogd-notify');
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    t.regex(status, new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, 'm'));
+    t.regex(status, /^CapBnd:\s*0+$/m);
+    t.regex(status, /^CapEff:\s*0+$/m);
+    t.regex(status, /^NoNewPrivs:\s*1$/m);
+    t.regex(status, /^Groups:\s*$/m);
+    t.regex(status, /^Seccomp_filters:\s*[1-9]$/m);
 
-  const { uid } = userIds('scanlogd');
-  const pid = child.pid as number;
-  await waitFor(`the sandboxed daemon to run (stderr: ${stderr})`, () =>
-    readStatus(pid)?.uid[0] === uid && commandLine(pid) === 'scanlogd' && childrenOf(pid).length === 1 &&
-    commandLine(childrenOf(pid)[0] as number) === 'scanlogd-monitor' ? true : undefined, 10000);
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const expected = Object.values(CAPABILITY_BITS).reduce((m, bit) => m | (1n << BigInt(bit)), 0n);
-  t.is(BigInt(`0x${/^CapBnd:\s*(\w+)$/m.exec(status)?.[1] ?? '0'}`), expected);
-  t.regex(status, /^NoNewPrivs:\s*1$/m);
-  // The unit's filter, and each half's own on top of it.
-  for (const p of [pid, childrenOf(pid)[0] as number]) t.regex(fs.readFileSync(`/proc/${p}/status`, 'utf8'), /^Seccomp_filters:\s*[3-9]$/m);
-
-  const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-r', '-sS', '-g', '40000', '--ttl', '50', '--max-retries', '0', '-p', '1-20', bed.targetAddr]);
-  t.is(r.code, 0, r.stderr);
-  await waitFor('a syslog line', () => (syslog.datagrams.length > 0 ? true : undefined));
-  t.is(
-    (syslog.messages()[0] as string).replace(/ @\d\d:\d\d:\d\d$/, ''),
-    `${bed.scannerAddr}:40000 to ${bed.targetAddr} ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 50`,
-  );
-});
-
-rootTest('the packaged notifier runs inside its unit\'s sandbox: its user, no capability, no new privileges, its system call filter, a read-only system but its state; a scan event reaches the webhook', async (t) => {
-  const dir = makeSocketDir();
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const root = path.join(dir, 'root');
-  ok('dpkg-deb', ['-x', builtPackage('.deb'), root]);
-  const unit = fs.readFileSync(path.join(root, 'lib/systemd/system/scanlogd-notify.service'), 'utf8');
-  const setting = (name: string): string => new RegExp(`^${name}=(.*)$`, 'm').exec(unit)?.[1]?.trim() ?? '';
-  const settings: Array<[string, string]> = [
-    ['User', 'scanlogd-notify'], ['Group', 'scanlogd-notify'], ['CapabilityBoundingSet', ''], ['NoNewPrivileges', 'yes'],
-    ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'], ['StateDirectory', 'scanlogd-notify'],
-    ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_UNIX'], ['Restart', 'on-failure'],
-  ];
-  for (const [name, value] of settings) t.is(setting(name), value, name);
-  t.regex(unit, /^CapabilityBoundingSet=$/m);
-
-  const d = makeNotifyDir(t);
-  const hook = await startEndpoint(t);
-  writeConfig(d.config, [`webhook = ${hook.url}/hook`, 'interval = 1', 'wait = 0.2']);
-  appendEvents(d.events, []);
-  const { uid, gid } = userIds(NOTIFY_USER);
-  // Node.js under the unit's system call filter (@system-service), as systemd applies it.
-  const allowed = unitSyscalls(unit.match(/^SystemCallFilter=.*$/gm) ?? []);
-  t.true(allowed.has('connect') && allowed.has('execve') && !allowed.has('mount') && !allowed.has('ptrace'));
-  const child = childProcess.spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', SANDBOX, '-all',
-    `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '/usr/bin/python3', '-c', SYSCALL_FILTER,
-    process.execPath, path.join(root, 'usr/lib/scanlogd/bin/scanlogd-notify'),
-    '--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'sandboxed'],
-  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SANDBOX_WRITABLE: path.dirname(d.state), ALLOWED_SYSCALLS: [...allowed].join(' ') } });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(async () => {
-    if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGKILL');
-    await Promise.race([exited, sleep(2000)]);
-  });
-  await waitFor(`the sandboxed notifier to follow the file (stderr: ${stderr})`, () => (stderr.includes('following') ? true : undefined), 10000);
-  // unshare, sh and setpriv each exec the next: the child is the notifier itself.
-  const pid = child.pid as number;
-  t.is(commandLine(pid), 'scanlogd-notify');
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  t.regex(status, new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, 'm'));
-  t.regex(status, /^CapBnd:\s*0+$/m);
-  t.regex(status, /^CapEff:\s*0+$/m);
-  t.regex(status, /^NoNewPrivs:\s*1$/m);
-  t.regex(status, /^Groups:\s*$/m);
-  t.regex(status, /^Seccomp_filters:\s*[1-9]$/m);
-
-  appendEvents(d.events, [scanLine('198.18.8.1', [1, 2, 3, 4, 5, 6, 7], new Date().toISOString().replace('Z', '+00:00'))]);
-  const [got] = await hook.waitDelivered(1);
-  t.is((JSON.parse(got?.body ?? '{}') as { title: string }).title, 'sandboxed: port scan from 198.18.8.1');
-  await waitFor('the position saved in the writable state directory', () => (fs.existsSync(d.state) ? true : undefined));
-  child.kill('SIGTERM');
-  t.is(await exited, 0, stderr);
-});
+    appendEvents(d.events, [scanLine('198.18.8.1', [1, 2, 3, 4, 5, 6, 7], new Date().toISOString().replace('Z', '+00:00'))]);
+    const [got] = await hook.waitDelivered(1);
+    t.is((JSON.parse(got?.body ?? '{}') as { title: string }).title, 'sandboxed: port scan from 198.18.8.1');
+    await waitFor('the position saved in the writable state directory', () => (fs.existsSync(d.state) ? true : undefined));
+    child.kill('SIGTERM');
+    t.is(await exited, 0, stderr);
+  },
+);
 
 const SYN = 0x02;
 const FIN = 0x01;
@@ -1189,66 +1470,71 @@ function scanFrom(n: number, bed: Testbed, vary: { sport?: boolean; daddr?: bool
   }));
 }
 
-rootTest('fail2ban: the filter matches every form of line the daemon writes and takes the source; the jail is off, and loads', async (t) => {
-  if (!requireAccount(t)) return;
-  const { bed, syslog, dir } = await startScene(t);
+rootTest(
+  'fail2ban: the filter matches every form of line the daemon writes and takes the source; the jail is off, and loads',
+  async (t) => {
+    if (!requireAccount(t)) return;
+    const { bed, syslog, dir } = await startScene(t);
 
-  const forms = [{}, { sport: true }, { daddr: true }, { sport: true, daddr: true }, { flags: true }, {}];
-  const packets = forms.flatMap((vary, i) => scanFrom(i + 1, bed, vary));
-  const sent = await runIn(bed.scanner, process.execPath, [SENDER, JSON.stringify(packets)]);
-  t.is(sent.code, 0, sent.stderr);
-  await waitFor('six lines', () => (syslog.datagrams.length >= 6 ? true : undefined), 8000);
-  const messages = syslog.messages();
-  t.log(messages.join('\n'));
-  // The sixth scan within seconds is the flood notice, which names no one.
-  t.is(messages[5], 'More possible port scans follow');
-  const scans = messages.slice(0, 5);
-  t.regex(scans[0] as string, /^198\.18\.251\.1:40001 to [\d.]+ ports /);
-  t.regex(scans[1] as string, /^198\.18\.251\.2 to [\d.]+ ports /);
-  t.regex(scans[2] as string, /^198\.18\.251\.3:40003 to [\d.]+ and others, ports /);
-  t.regex(scans[3] as string, /^198\.18\.251\.4 to [\d.]+ and others, ports /);
-  t.regex(scans[4] as string, /^198\.18\.251\.5:40005 to [\d.]+ ports .*\.\.\., \?Srpa\?xy @\d\d:\d\d:\d\d$/);
+    const forms = [{}, { sport: true }, { daddr: true }, { sport: true, daddr: true }, { flags: true }, {}];
+    const packets = forms.flatMap((vary, i) => scanFrom(i + 1, bed, vary));
+    const sent = await runIn(bed.scanner, process.execPath, [SENDER, JSON.stringify(packets)]);
+    t.is(sent.code, 0, sent.stderr);
+    await waitFor('six lines', () => (syslog.datagrams.length >= 6 ? true : undefined), 8000);
+    const messages = syslog.messages();
+    t.log(messages.join('\n'));
+    // The sixth scan within seconds is the flood notice, which names no one.
+    t.is(messages[5], 'More possible port scans follow');
+    const scans = messages.slice(0, 5);
+    t.regex(scans[0] as string, /^198\.18\.251\.1:40001 to [\d.]+ ports /);
+    t.regex(scans[1] as string, /^198\.18\.251\.2 to [\d.]+ ports /);
+    t.regex(scans[2] as string, /^198\.18\.251\.3:40003 to [\d.]+ and others, ports /);
+    t.regex(scans[3] as string, /^198\.18\.251\.4 to [\d.]+ and others, ports /);
+    t.regex(scans[4] as string, /^198\.18\.251\.5:40005 to [\d.]+ ports .*\.\.\., \?Srpa\?xy @\d\d:\d\d:\d\d$/);
 
-  // The filter and jail as packaged, in a copy of this machine's fail2ban set-up
-  // (without its own jails, which want logs this machine lacks).
-  const extracted = path.join(dir, 'deb');
-  ok('dpkg-deb', ['-x', builtPackage('.deb'), extracted]);
-  const conf = path.join(dir, 'fail2ban');
-  fs.cpSync('/etc/fail2ban', conf, { recursive: true });
-  for (const jail of fs.readdirSync(path.join(conf, 'jail.d'))) fs.rmSync(path.join(conf, 'jail.d', jail));
-  for (const file of ['filter.d/scanlogd-ts.conf', 'jail.d/scanlogd-ts.conf']) {
-    fs.copyFileSync(path.join(extracted, 'etc/fail2ban', file), path.join(conf, file));
-  }
+    // The filter and jail as packaged, in a copy of this machine's fail2ban set-up
+    // (without its own jails, which want logs this machine lacks).
+    const extracted = path.join(dir, 'deb');
+    ok('dpkg-deb', ['-x', builtPackage('.deb'), extracted]);
+    const conf = path.join(dir, 'fail2ban');
+    fs.cpSync('/etc/fail2ban', conf, { recursive: true });
+    for (const jail of fs.readdirSync(path.join(conf, 'jail.d'))) fs.rmSync(path.join(conf, 'jail.d', jail));
+    for (const file of ['filter.d/scanlogd-ts.conf', 'jail.d/scanlogd-ts.conf']) {
+      fs.copyFileSync(path.join(extracted, 'etc/fail2ban', file), path.join(conf, file));
+    }
 
-  // The datagrams as syslog daemons write them to files: rsyslog's traditional
-  // format, its RFC 3339 format (Debian 12's default), and with a pid.
-  const stamped = syslog.datagrams.map((d) => ({ stamp: SYSLOG_PREFIX.exec(d)?.[2] as string, message: d.replace(SYSLOG_PREFIX, '') }));
-  const iso = new Date().toISOString().replace('Z', '+00:00');
-  const logs = {
-    traditional: stamped.map((l) => `${l.stamp} testhost scanlogd: ${l.message}`),
-    rfc3339: stamped.map((l) => `${iso} testhost scanlogd: ${l.message}`),
-    'with a pid': stamped.map((l) => `${l.stamp} testhost scanlogd[4242]: ${l.message}`),
-  };
-  const sources = scans.map((m) => m.split(/[: ]/)[0]);
-  for (const [name, lines] of Object.entries(logs)) {
-    const file = path.join(dir, `${name.replace(/ /g, '-')}.log`);
-    fs.writeFileSync(file, `${lines.join('\n')}\n`);
-    const ips = run('fail2ban-regex', ['-c', conf, '--out', 'ip', file, 'scanlogd-ts']);
-    t.is(ips.code, 0, ips.stderr);
-    t.deepEqual(ips.stdout.trim().split('\n'), sources, `${name}: ${ips.stdout}${ips.stderr}`);
-    const summary = run('fail2ban-regex', ['-c', conf, file, 'scanlogd-ts']);
-    t.regex(summary.stdout, /Lines: 6 lines, 0 ignored, 5 matched, 1 missed/, `${name}: ${summary.stdout}`);
-  }
+    // The datagrams as syslog daemons write them to files: rsyslog's traditional
+    // format, its RFC 3339 format (Debian 12's default), and with a pid.
+    const stamped = syslog.datagrams.map((d) => ({ stamp: SYSLOG_PREFIX.exec(d)?.[2] as string, message: d.replace(SYSLOG_PREFIX, '') }));
+    const iso = new Date().toISOString().replace('Z', '+00:00');
+    const logs = {
+      traditional: stamped.map((l) => `${l.stamp} testhost scanlogd: ${l.message}`),
+      rfc3339: stamped.map((l) => `${iso} testhost scanlogd: ${l.message}`),
+      'with a pid': stamped.map((l) => `${l.stamp} testhost scanlogd[4242]: ${l.message}`),
+    };
+    const sources = scans.map((m) => m.split(/[: ]/)[0]);
+    for (const [name, lines] of Object.entries(logs)) {
+      const file = path.join(dir, `${name.replace(/ /g, '-')}.log`);
+      fs.writeFileSync(file, `${lines.join('\n')}\n`);
+      const ips = run('fail2ban-regex', ['-c', conf, '--out', 'ip', file, 'scanlogd-ts']);
+      t.is(ips.code, 0, ips.stderr);
+      t.deepEqual(ips.stdout.trim().split('\n'), sources, `${name}: ${ips.stdout}${ips.stderr}`);
+      const summary = run('fail2ban-regex', ['-c', conf, file, 'scanlogd-ts']);
+      t.regex(summary.stdout, /Lines: 6 lines, 0 ignored, 5 matched, 1 missed/, `${name}: ${summary.stdout}`);
+    }
 
-  // Off as shipped; once enabled (here on a file instead of the journal) it loads.
-  t.false(ok('fail2ban-client', ['-c', conf, '-d']).includes("'scanlogd-ts'"));
-  fs.writeFileSync(path.join(conf, 'jail.d', 'scanlogd-ts.local'),
-    `[scanlogd-ts]\nenabled = true\nbackend = auto\nlogpath = ${path.join(dir, 'traditional.log')}\n`);
-  const check = run('fail2ban-client', ['-c', conf, '-t']);
-  t.is(check.code, 0, check.stdout + check.stderr);
-  const dump = ok('fail2ban-client', ['-c', conf, '-d']);
-  t.regex(dump, /\['add', 'scanlogd-ts', 'auto'\]/);
-  t.regex(dump, /\['set', 'scanlogd-ts', 'maxretry', 1\]/);
-  t.regex(dump, /\['set', 'scanlogd-ts', 'addaction', '[a-z]+-allports'\]/);
-  t.regex(dump, /\['set', 'scanlogd-ts', 'addjournalmatch', 'SYSLOG_IDENTIFIER=scanlogd'\]/);
-});
+    // Off as shipped; once enabled (here on a file instead of the journal) it loads.
+    t.false(ok('fail2ban-client', ['-c', conf, '-d']).includes("'scanlogd-ts'"));
+    fs.writeFileSync(
+      path.join(conf, 'jail.d', 'scanlogd-ts.local'),
+      `[scanlogd-ts]\nenabled = true\nbackend = auto\nlogpath = ${path.join(dir, 'traditional.log')}\n`,
+    );
+    const check = run('fail2ban-client', ['-c', conf, '-t']);
+    t.is(check.code, 0, check.stdout + check.stderr);
+    const dump = ok('fail2ban-client', ['-c', conf, '-d']);
+    t.regex(dump, /\['add', 'scanlogd-ts', 'auto'\]/);
+    t.regex(dump, /\['set', 'scanlogd-ts', 'maxretry', 1\]/);
+    t.regex(dump, /\['set', 'scanlogd-ts', 'addaction', '[a-z]+-allports'\]/);
+    t.regex(dump, /\['set', 'scanlogd-ts', 'addjournalmatch', 'SYSLOG_IDENTIFIER=scanlogd'\]/);
+  },
+);

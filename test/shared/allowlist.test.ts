@@ -5,7 +5,17 @@
 process.env.TZ = 'UTC';
 
 import test from 'ava';
-import { IgnoreFilter, MAX_IGNORE_SOURCES, formatCidr, formatPortRange, parseCidr, parsePortRange, type Cidr, type Cidr6, type PortRange } from '../../src/shared/allowlist.js';
+import {
+  IgnoreFilter,
+  MAX_IGNORE_SOURCES,
+  formatCidr,
+  formatPortRange,
+  parseCidr,
+  parsePortRange,
+  type Cidr,
+  type Cidr6,
+  type PortRange,
+} from '../../src/shared/allowlist.js';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
 import { encode, type Packet6Record, type PacketRecord } from '../../src/shared/record.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
@@ -117,7 +127,18 @@ test('sources: networks and hosts match exactly their addresses, overlapping ent
     ['10.0.0.0/8', '10.1.0.0/16', '192.0.2.0/25', '192.0.2.128/25', '198.51.100.7', '0.0.0.0', '255.255.255.255'].map(parseCidr),
     [],
   );
-  const yes = ['10.0.0.0', '10.255.255.255', '10.1.2.3', '192.0.2.0', '192.0.2.127', '192.0.2.128', '192.0.2.255', '198.51.100.7', '0.0.0.0', '255.255.255.255'];
+  const yes = [
+    '10.0.0.0',
+    '10.255.255.255',
+    '10.1.2.3',
+    '192.0.2.0',
+    '192.0.2.127',
+    '192.0.2.128',
+    '192.0.2.255',
+    '198.51.100.7',
+    '0.0.0.0',
+    '255.255.255.255',
+  ];
   const no = ['9.255.255.255', '11.0.0.0', '192.0.1.255', '192.0.3.0', '198.51.100.6', '198.51.100.8', '0.0.0.1', '255.255.255.254'];
   for (const a of yes) t.true(f.ignoresSource(parseAddress(a)), a);
   for (const a of no) t.false(f.ignoresSource(parseAddress(a)), a);
@@ -138,7 +159,16 @@ test('sources: a full list of 1024 scattered hosts matches each one and nothing 
 /** An IPv6 packet record from `src` to port `dport`, encoded at offset 20 of a buffer. */
 function ignores6(f: IgnoreFilter, src: string, dport = 80): boolean {
   const r: Packet6Record = {
-    type: 'packet6', protocol: 'tcp', saddr: parseAddress6(src), daddr: parseAddress6('fd00:5c::1'), sport: 40000, dport, flags: 2, tos: 0, ttl: 64, time: 1,
+    type: 'packet6',
+    protocol: 'tcp',
+    saddr: parseAddress6(src),
+    daddr: parseAddress6('fd00:5c::1'),
+    sport: 40000,
+    dport,
+    flags: 2,
+    tos: 0,
+    ttl: 64,
+    time: 1,
   };
   return f.ignoresRecord(Buffer.concat([Buffer.alloc(20, 0xee), encode(r)]), 20);
 }
@@ -148,8 +178,27 @@ test('IPv6 sources: networks and hosts match exactly their addresses, merged, an
     ['2001:db8::/32', '2001:db8:5::/48', 'fd00::7', 'fd00::8', '::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '8000::/2'].map(parseCidr),
     [],
   );
-  const yes = ['2001:db8::', '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db8:5::1', 'fd00::7', 'fd00::8', '::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '8000::', 'bfff::1'];
-  const no = ['2001:db7:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db9::', 'fd00::6', 'fd00::9', '::1', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe', '7fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'c000::'];
+  const yes = [
+    '2001:db8::',
+    '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff',
+    '2001:db8:5::1',
+    'fd00::7',
+    'fd00::8',
+    '::',
+    'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    '8000::',
+    'bfff::1',
+  ];
+  const no = [
+    '2001:db7:ffff:ffff:ffff:ffff:ffff:ffff',
+    '2001:db9::',
+    'fd00::6',
+    'fd00::9',
+    '::1',
+    'ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe',
+    '7fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    'c000::',
+  ];
   for (const a of yes) t.true(ignores6(f, a), a);
   for (const a of no) t.false(ignores6(f, a), a);
   t.false(f.ignoresSource(0), 'an IPv6 :: entry is not IPv4 0.0.0.0');
@@ -192,7 +241,17 @@ test('an empty filter is marked empty and ignores nothing', (t) => {
 
 test('ignoresRecord reads the source and destination port of an encoded record', (t) => {
   const f = new IgnoreFilter([parseCidr('198.51.100.0/24')], [parsePortRange('8080')]);
-  const r: PacketRecord = { type: 'packet', saddr: parseAddress('203.0.113.9'), daddr: parseAddress('198.18.0.1'), sport: 8080, dport: 80, flags: 2, tos: 0, ttl: 64, time: 1 };
+  const r: PacketRecord = {
+    type: 'packet',
+    saddr: parseAddress('203.0.113.9'),
+    daddr: parseAddress('198.18.0.1'),
+    sport: 8080,
+    dport: 80,
+    flags: 2,
+    tos: 0,
+    ttl: 64,
+    time: 1,
+  };
   const at = (rec: PacketRecord): boolean => {
     const buf = Buffer.concat([Buffer.alloc(20, 0xee), encode(rec)]);
     return f.ignoresRecord(buf, 20);
@@ -255,7 +314,9 @@ test('an ignored port adds no weight, no port to the line and no flags', (t) => 
   const records = [1, 2, 3].map((p, i) => syn('198.51.100.2', p, i));
   records.push(syn('198.51.100.2', 21, 3, 0x01));
   records.push(...[4, 5, 6, 7, 8].map((p, i) => syn('198.51.100.2', p, 4 + i)));
-  t.deepEqual(neverArrived(t, records, ignore), ['198.51.100.2:40000 to 198.18.0.1 ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 64 @16:16:55']);
+  t.deepEqual(neverArrived(t, records, ignore), [
+    '198.51.100.2:40000 to 198.18.0.1 ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 64 @16:16:55',
+  ]);
 });
 
 test('an ignored source takes no table slot: it cannot push out a scan in progress', (t) => {

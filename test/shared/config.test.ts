@@ -48,7 +48,11 @@ test('an option added later is a key at once: its parser, its repeatability, a h
   const values = parseConfig('audit-log = /var/log/x\nverbose = yes\ntag = a\ntag = b\n', FILE, program);
   t.deepEqual(
     [...values.values()].map((v) => [v.key, v.attribute, v.value, v.line]),
-    [['audit-log', 'auditLog', 'parsed:/var/log/x', 1], ['verbose', 'verbose', true, 2], ['tag', 'tag', ['a', 'b'], 4]],
+    [
+      ['audit-log', 'auditLog', 'parsed:/var/log/x', 1],
+      ['verbose', 'verbose', true, 2],
+      ['tag', 'tag', ['a', 'b'], 4],
+    ],
   );
   const err = t.throws(() => parseConfig('secret = x\n', FILE, program));
   t.is(err?.message, '/etc/scanlogd.conf:1: unknown key "secret"');
@@ -112,17 +116,33 @@ const refused: Array<[string, string, string]> = [
   ['a boolean twice', 'stderr = yes\nstderr = no', '/etc/scanlogd.conf:2: "stderr" is already set on line 1'],
   ['a boolean value', 'stderr = 1', '/etc/scanlogd.conf:1: bad value "1" for "stderr": must be yes, no, true or false.'],
   ['a boolean in capitals', 'foreground = Yes', '/etc/scanlogd.conf:1: bad value "Yes" for "foreground": must be yes, no, true or false.'],
-  ['zero seconds', 'scan-delay = 0', '/etc/scanlogd.conf:1: bad value "0" for "scan-delay": must be more than 0 and at most 2147483.647 seconds.'],
+  [
+    'zero seconds',
+    'scan-delay = 0',
+    '/etc/scanlogd.conf:1: bad value "0" for "scan-delay": must be more than 0 and at most 2147483.647 seconds.',
+  ],
   [
     'a comment after a value',
     'scan-delay = 5 # slow scans',
     '/etc/scanlogd.conf:1: bad value "5 # slow scans" for "scan-delay": must be a positive number of seconds (up to 3 decimals).',
   ],
-  ['a count out of range', 'log-count = 0', '/etc/scanlogd.conf:1: bad value "0" for "log-count": must be a whole number from 1 to 1000000.'],
-  ['a negative weight', 'port-weight-priv = -3', '/etc/scanlogd.conf:1: bad value "-3" for "port-weight-priv": must be a whole number from 1 to 1000.'],
+  [
+    'a count out of range',
+    'log-count = 0',
+    '/etc/scanlogd.conf:1: bad value "0" for "log-count": must be a whole number from 1 to 1000000.',
+  ],
+  [
+    'a negative weight',
+    'port-weight-priv = -3',
+    '/etc/scanlogd.conf:1: bad value "-3" for "port-weight-priv": must be a whole number from 1 to 1000.',
+  ],
   ['a user name', 'user = bad name', '/etc/scanlogd.conf:1: bad value "bad name" for "user": is not a valid user name.'],
   ['a relative path', 'chroot = var/empty', '/etc/scanlogd.conf:1: bad value "var/empty" for "chroot": must be an absolute path.'],
-  ['an unknown preset', 'preset = loud', '/etc/scanlogd.conf:1: bad value "loud" for "preset": Allowed choices are classic, sensitive, relaxed.'],
+  [
+    'an unknown preset',
+    'preset = loud',
+    '/etc/scanlogd.conf:1: bad value "loud" for "preset": Allowed choices are classic, sensitive, relaxed.',
+  ],
   [
     'a source with host bits',
     'ignore-source = 10.0.0.1/8',
@@ -133,13 +153,21 @@ const refused: Array<[string, string, string]> = [
     'ignore-source = 2001:db8::1/32',
     '/etc/scanlogd.conf:1: bad value "2001:db8::1/32" for "ignore-source": has host bits set; the network is 2001:db8::/32.',
   ],
-  ['port 0', 'ignore-port = 0', '/etc/scanlogd.conf:1: bad value "0" for "ignore-port": must be a port from 1 to 65535 or a range such as 50000-51000.'],
+  [
+    'port 0',
+    'ignore-port = 0',
+    '/etc/scanlogd.conf:1: bad value "0" for "ignore-port": must be a port from 1 to 65535 or a range such as 50000-51000.',
+  ],
   [
     'a port above 65535',
     'ignore-port = 65536',
     '/etc/scanlogd.conf:1: bad value "65536" for "ignore-port": must be a port from 1 to 65535 or a range such as 50000-51000.',
   ],
-  ['a reversed range', 'ignore-port = 51000-50000', '/etc/scanlogd.conf:1: bad value "51000-50000" for "ignore-port": is a reversed range; write 50000-51000.'],
+  [
+    'a reversed range',
+    'ignore-port = 51000-50000',
+    '/etc/scanlogd.conf:1: bad value "51000-50000" for "ignore-port": is a reversed range; write 50000-51000.',
+  ],
   [
     'one source too many',
     Array.from({ length: 1025 }, (_, i) => `ignore-source = 10.${i >> 8}.${i & 255}.0/24`).join('\n'),
@@ -163,7 +191,27 @@ for (const [name, text, message] of refused) {
 test('random files: either parsed or refused with a ConfigError naming the file and a line, never anything else', (t) => {
   const rng = new Xorshift32(20251202);
   const keys = [...configKeys(buildProgram()).keys(), 'foo', 'config', 'role', ''];
-  const values = ['', '0', '1', '3', '1.5', 'yes', 'no', '/a', 'a b', '10.0.0.0/8', '10.0.0.1/8', '1-65535', '70000', 'sensitive', '-1', '#', '=', '\u0000', '\u00e9'];
+  const values = [
+    '',
+    '0',
+    '1',
+    '3',
+    '1.5',
+    'yes',
+    'no',
+    '/a',
+    'a b',
+    '10.0.0.0/8',
+    '10.0.0.1/8',
+    '1-65535',
+    '70000',
+    'sensitive',
+    '-1',
+    '#',
+    '=',
+    '\u0000',
+    '\u00e9',
+  ];
   const pick = <T>(list: readonly T[]): T => list[rng.next() % list.length] as T;
   let parsed = 0;
   for (let i = 0; i < 20000; i++) {
@@ -198,7 +246,7 @@ test('random files: either parsed or refused with a ConfigError naming the file 
 // ---------------------------------------------------------------------------
 // The presets.
 
-test('each preset gives values checkParams accepts; classic is scanlogd\'s', (t) => {
+test("each preset gives values checkParams accepts; classic is scanlogd's", (t) => {
   const expected: Record<string, Partial<DetectorParams>> = {
     classic: {},
     sensitive: { scanWeightThreshold: 12, maxPorts: 11, scanDelayMs: 20000, listSize: 1024, hashSize: 2048 },
@@ -259,7 +307,11 @@ interface FileCase {
 
 const unsafe: FileCase[] = [
   { name: 'group-writable file', make: (d) => writeConf(d, '', 'a.conf', 0o664), message: (_d, f) => `${f}: writable by group (mode 664)` },
-  { name: 'world-writable file', make: (d) => writeConf(d, '', 'a.conf', 0o646), message: (_d, f) => `${f}: writable by others (mode 646)` },
+  {
+    name: 'world-writable file',
+    make: (d) => writeConf(d, '', 'a.conf', 0o646),
+    message: (_d, f) => `${f}: writable by others (mode 646)`,
+  },
   {
     name: 'file owned by another user',
     make: (d) => {
@@ -358,21 +410,27 @@ function withFile(t: { teardown(fn: () => void): void }, text: string, argv: str
 }
 
 rootTest('ipv6, udp, ephemeral-ports and IPv6 ignore-source entries from the file', (t) => {
-  const s = withFile(t, 'ipv6 = yes\nudp = true\nephemeral-ports = 49152-65535\nignore-source = 2001:db8::/32\nignore-source = 192.0.2.10\n');
+  const s = withFile(
+    t,
+    'ipv6 = yes\nudp = true\nephemeral-ports = 49152-65535\nignore-source = 2001:db8::/32\nignore-source = 192.0.2.10\n',
+  );
   t.true(s.ipv6);
   t.true(s.udp);
   t.deepEqual(s.ephemeralPorts, { first: 49152, last: 65535 });
-  t.deepEqual(s.ignoreSources, [{ base6: Uint32Array.from([0x20010db8, 0, 0, 0]), prefix: 32 }, { base: 0xc000020a, prefix: 32 }]);
+  t.deepEqual(s.ignoreSources, [
+    { base6: Uint32Array.from([0x20010db8, 0, 0, 0]), prefix: 32 },
+    { base: 0xc000020a, prefix: 32 },
+  ]);
   // Without ipv6, an IPv6 entry is refused (one line, exit 1, as any invalid combination).
-  const exit = process.exit;
-  const stderr = process.stderr.write;
+  const exit = process.exit.bind(process);
+  const stderr = process.stderr.write.bind(process.stderr);
   let code: number | undefined;
   let said = '';
-  process.exit = ((c?: number) => {
+  process.exit = (c?: number) => {
     code = c;
     throw new Error('exit');
-  }) as typeof process.exit;
-  process.stderr.write = ((text: string) => ((said += text), true)) as typeof process.stderr.write;
+  };
+  process.stderr.write = (text: string) => ((said += text), true);
   try {
     t.throws(() => withFile(t, 'ignore-source = 2001:db8::/32\n'), { message: 'exit' });
   } finally {
@@ -396,7 +454,7 @@ rootTest('the file sets values; the command line overrides them one by one', (t)
   t.is(overridden.user, 'scanlogd');
 });
 
-rootTest('a preset from the file; the file\'s own values beat it; the command line\'s preset beats the file\'s', (t) => {
+rootTest("a preset from the file; the file's own values beat it; the command line's preset beats the file's", (t) => {
   t.deepEqual(withFile(t, 'preset = sensitive\n').params, parseSettings(['--preset', 'sensitive'], buildProgram(), NO_FILE).params);
   const mixed = withFile(t, 'preset = sensitive\nscan-min-count = 5\n');
   t.is(mixed.params.scanWeightThreshold, 15);
@@ -408,7 +466,7 @@ rootTest('a preset from the file; the file\'s own values beat it; the command li
   t.deepEqual(cli.params, parseSettings(['--preset', 'relaxed'], buildProgram(), NO_FILE).params);
 });
 
-rootTest('lists: the file\'s entries add up; a list on the command line replaces the file\'s', (t) => {
+rootTest("lists: the file's entries add up; a list on the command line replaces the file's", (t) => {
   const text = 'ignore-source = 192.0.2.10\nignore-source = 198.51.100.0/24\nignore-port = 21\n';
   const fromFile = withFile(t, text);
   t.deepEqual(fromFile.ignoreSources, [parseCidr('192.0.2.10'), parseCidr('198.51.100.0/24')]);
@@ -448,7 +506,7 @@ test('the packaged file sets nothing, and shows every key', (t) => {
   for (const key of configKeys(buildProgram()).keys()) t.regex(text, new RegExp(`^#${key} = \\S`, 'm'), `${key} is not shown`);
 });
 
-test('the packaged file\'s lines, uncommented, are valid, and show the defaults', (t) => {
+test("the packaged file's lines, uncommented, are valid, and show the defaults", (t) => {
   const text = fs.readFileSync(PACKAGED, 'utf8').replace(/^#([a-z][a-z0-9-]* = )/gm, '$1');
   const values = parseConfig(text, PACKAGED, buildProgram());
   const program = buildProgram();
@@ -492,7 +550,15 @@ test('README.md: the preset table matches the presets; the example file is valid
   const table = /\n\| \| classic \| sensitive \| relaxed \|\n\|[-|]+\|\n((?:\|.*\|\n)+)/.exec(readme)?.[1] ?? '';
   checkPresetTable(
     t,
-    table.trim().split('\n').map((l) => l.split('|').slice(1, -1).map((c) => c.trim().replace(/`/g, ''))),
+    table
+      .trim()
+      .split('\n')
+      .map((l) =>
+        l
+          .split('|')
+          .slice(1, -1)
+          .map((c) => c.trim().replace(/`/g, '')),
+      ),
   );
   const example = /```\n(# \/etc\/scanlogd\.conf on a honeypot\n[^`]*)```/.exec(readme)?.[1];
   t.truthy(example);

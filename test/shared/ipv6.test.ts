@@ -23,7 +23,11 @@ const addresses: Array<[string, Uint32Array, string]> = [
   ['2001:db8:0:0:1:0:0:1', words(0x20010db8, 0, 0x00010000, 1), '2001:db8::1:0:0:1'],
   ['1:2:3:4:5:6:7:8', words(0x00010002, 0x00030004, 0x00050006, 0x00070008), '1:2:3:4:5:6:7:8'],
   ['1::', words(0x00010000, 0, 0, 0), '1::'],
-  ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', words(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff), 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'],
+  [
+    'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    words(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff),
+    'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+  ],
   // IPv4-mapped: the dotted quad tail (5).
   ['::ffff:198.18.0.2', words(0, 0, 0xffff, 0xc6120002), '::ffff:198.18.0.2'],
   ['::ffff:c612:2', words(0, 0, 0xffff, 0xc6120002), '::ffff:198.18.0.2'],
@@ -43,7 +47,23 @@ test('formatAddress6 reads four words at an offset of a larger table', (t) => {
   t.is(formatAddress6(table, 2), '2001:db8::2');
 });
 
-const refused = ['', ':', ':::', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '1::2::3', '12345::', 'g::1', 'fe80::1%eth0', '::1.2.3', '::01.2.3.4', '1.2.3.4::', ' ::1', '::1 ', '1:2:3:4:5:6:7::8'];
+const refused = [
+  '',
+  ':',
+  ':::',
+  '1:2:3:4:5:6:7',
+  '1:2:3:4:5:6:7:8:9',
+  '1::2::3',
+  '12345::',
+  'g::1',
+  'fe80::1%eth0',
+  '::1.2.3',
+  '::01.2.3.4',
+  '1.2.3.4::',
+  ' ::1',
+  '::1 ',
+  '1:2:3:4:5:6:7::8',
+];
 
 for (const text of refused) {
   test(`parseAddress6 refuses ${JSON.stringify(text)}`, (t) => {

@@ -10,7 +10,7 @@ import { entryScript } from '../../harness/daemon.js';
 /** The command line alone: no configuration file (config.test.ts covers files). */
 const parseSettings = (argv: readonly string[]): Settings => parseWithFile(argv, buildProgram(), '/nonexistent/scanlogd.conf');
 
-test('no arguments: scanlogd\'s user, chroot, syslog socket and thresholds', (t) => {
+test("no arguments: scanlogd's user, chroot, syslog socket and thresholds", (t) => {
   t.deepEqual(parseSettings([]), {
     role: 'capture',
     foreground: false,
@@ -84,16 +84,36 @@ const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<Detect
   [['--ignore-source', '192.0.2.10'], { ignoreSources: [{ base: 0xc000020a, prefix: 32 }] }, {}],
   [
     ['--ignore-source', '192.0.2.0/24', '--ignore-source=10.0.0.0/8'],
-    { ignoreSources: [{ base: 0xc0000200, prefix: 24 }, { base: 0x0a000000, prefix: 8 }] },
+    {
+      ignoreSources: [
+        { base: 0xc0000200, prefix: 24 },
+        { base: 0x0a000000, prefix: 8 },
+      ],
+    },
     {},
   ],
-  [['--ignore-port', '21', '--ignore-port', '50000-51000'], { ignorePorts: [{ first: 21, last: 21 }, { first: 50000, last: 51000 }] }, {}],
+  [
+    ['--ignore-port', '21', '--ignore-port', '50000-51000'],
+    {
+      ignorePorts: [
+        { first: 21, last: 21 },
+        { first: 50000, last: 51000 },
+      ],
+    },
+    {},
+  ],
   [['--ipv6'], { ipv6: true }, {}],
   [['--udp'], { udp: true }, {}],
   [['--udp', '--ephemeral-ports', '49152-65535'], { udp: true, ephemeralPorts: { first: 49152, last: 65535 } }, {}],
   [
     ['--ipv6', '--ignore-source', '2001:db8::/32', '--ignore-source', '192.0.2.10'],
-    { ipv6: true, ignoreSources: [{ base6: Uint32Array.from([0x20010db8, 0, 0, 0]), prefix: 32 }, { base: 0xc000020a, prefix: 32 }] },
+    {
+      ipv6: true,
+      ignoreSources: [
+        { base6: Uint32Array.from([0x20010db8, 0, 0, 0]), prefix: 32 },
+        { base: 0xc000020a, prefix: 32 },
+      ],
+    },
     {},
   ],
 ];
@@ -114,9 +134,32 @@ const reparsed: Array<[string, string[], number | null]> = [
   [
     'every threshold changed',
     [
-      '--user', 'nobody', '--syslog-socket', '/tmp/s', '--port-weight-priv', '4', '--port-weight-high', '2',
-      '--scan-weight-threshold', '30', '--max-ports', '40', '--scan-delay', '1.234', '--log-count', '2',
-      '--log-delay', '0.001', '--log-max-length', '0', '--sources', '16', '--hash-size', '8', '--hash-max', '3',
+      '--user',
+      'nobody',
+      '--syslog-socket',
+      '/tmp/s',
+      '--port-weight-priv',
+      '4',
+      '--port-weight-high',
+      '2',
+      '--scan-weight-threshold',
+      '30',
+      '--max-ports',
+      '40',
+      '--scan-delay',
+      '1.234',
+      '--log-count',
+      '2',
+      '--log-delay',
+      '0.001',
+      '--log-max-length',
+      '0',
+      '--sources',
+      '16',
+      '--hash-size',
+      '8',
+      '--hash-max',
+      '3',
     ],
     null,
   ],
@@ -164,36 +207,72 @@ function runBin(args: string[]): { status: number | null; stdout: string; stderr
 }
 
 const rejected: Array<[string[], string]> = [
-  [['--scan-delay', '0'], "error: option '--scan-delay <seconds>' argument '0' is invalid. must be more than 0 and at most 2147483.647 seconds."],
-  [['--scan-delay', '-1'], "error: option '--scan-delay <seconds>' argument '-1' is invalid. must be a positive number of seconds (up to 3 decimals)."],
-  [['--scan-delay', '1.0001'], "error: option '--scan-delay <seconds>' argument '1.0001' is invalid. must be a positive number of seconds (up to 3 decimals)."],
+  [
+    ['--scan-delay', '0'],
+    "error: option '--scan-delay <seconds>' argument '0' is invalid. must be more than 0 and at most 2147483.647 seconds.",
+  ],
+  [
+    ['--scan-delay', '-1'],
+    "error: option '--scan-delay <seconds>' argument '-1' is invalid. must be a positive number of seconds (up to 3 decimals).",
+  ],
+  [
+    ['--scan-delay', '1.0001'],
+    "error: option '--scan-delay <seconds>' argument '1.0001' is invalid. must be a positive number of seconds (up to 3 decimals).",
+  ],
   [['--log-count', '-3'], "error: option '--log-count <n>' argument '-3' is invalid. must be a whole number from 1 to 1000000."],
   [['--hash', 'siphash'], "error: option '--hash <kind>' argument 'siphash' is invalid. Allowed choices are classic, keyed."],
   [['--hash-max', '257'], "error: option '--hash-max <n>' argument '257' is invalid. must be a whole number from 1 to 256."],
   [['--hash-size', '100'], 'error: --hash-size must be a power of two, not 100'],
   [['--port-weight-high', '0'], "error: option '--port-weight-high <n>' argument '0' is invalid. must be a whole number from 1 to 1000."],
-  [['--scan-weight-threshold', '50', '--max-ports', '10'], 'error: --scan-weight-threshold 50 needs room for 49 ports, but --max-ports is 10'],
+  [
+    ['--scan-weight-threshold', '50', '--max-ports', '10'],
+    'error: --scan-weight-threshold 50 needs room for 49 ports, but --max-ports is 10',
+  ],
   [['--user', 'bad name'], "error: option '--user <name>' argument 'bad name' is invalid. is not a valid user name."],
   [['--chroot', 'relative/dir'], "error: option '--chroot <dir>' argument 'relative/dir' is invalid. must be an absolute path."],
   [['--json', '-'], 'error: --json - writes to standard output, which the daemon gives up when it detaches; add --foreground'],
-  [['--json', 'events.json'], "error: option '--json <path>' argument 'events.json' is invalid. must be an absolute path or - (standard output)."],
-  [['--stats-interval', '0'], "error: option '--stats-interval <seconds>' argument '0' is invalid. must be a whole number from 1 to 86400."],
+  [
+    ['--json', 'events.json'],
+    "error: option '--json <path>' argument 'events.json' is invalid. must be an absolute path or - (standard output).",
+  ],
+  [
+    ['--stats-interval', '0'],
+    "error: option '--stats-interval <seconds>' argument '0' is invalid. must be a whole number from 1 to 86400.",
+  ],
   [['--promisc'], 'error: --promisc needs --interface'],
   [['--interface', 'a/b'], "error: option '--interface <name>' argument 'a/b' is invalid. is not a network interface name."],
-  [['--interface', 'sixteen-chars-xx'], "error: option '--interface <name>' argument 'sixteen-chars-xx' is invalid. is not a network interface name."],
+  [
+    ['--interface', 'sixteen-chars-xx'],
+    "error: option '--interface <name>' argument 'sixteen-chars-xx' is invalid. is not a network interface name.",
+  ],
   [['--bogus'], "error: unknown option '--bogus'"],
   [['--preset', 'loud'], "error: option '--preset <name>' argument 'loud' is invalid. Allowed choices are classic, sensitive, relaxed."],
-  [['--ignore-source', '10.0.0.1/8'], "error: option '--ignore-source <cidr>' argument '10.0.0.1/8' is invalid. has host bits set; the network is 10.0.0.0/8."],
-  [['--ignore-source', '10.0.0.0/0'], "error: option '--ignore-source <cidr>' argument '10.0.0.0/0' is invalid. the prefix length must be a whole number from 1 to 32 (/0 would ignore every source)."],
-  [['--ignore-port', '0'], "error: option '--ignore-port <port[-port]>' argument '0' is invalid. must be a port from 1 to 65535 or a range such as 50000-51000."],
+  [
+    ['--ignore-source', '10.0.0.1/8'],
+    "error: option '--ignore-source <cidr>' argument '10.0.0.1/8' is invalid. has host bits set; the network is 10.0.0.0/8.",
+  ],
+  [
+    ['--ignore-source', '10.0.0.0/0'],
+    "error: option '--ignore-source <cidr>' argument '10.0.0.0/0' is invalid. the prefix length must be a whole number from 1 to 32 (/0 would ignore every source).",
+  ],
+  [
+    ['--ignore-port', '0'],
+    "error: option '--ignore-port <port[-port]>' argument '0' is invalid. must be a port from 1 to 65535 or a range such as 50000-51000.",
+  ],
   [['--ignore-port', '9-1'], "error: option '--ignore-port <port[-port]>' argument '9-1' is invalid. is a reversed range; write 1-9."],
   [['--config', 'scanlogd.conf'], "error: option '--config <path>' argument 'scanlogd.conf' is invalid. must be an absolute path."],
   [['--config', '/nonexistent/scanlogd.conf'], 'scanlogd: /nonexistent/scanlogd.conf: No such file or directory'],
   [['extra'], 'error: too many arguments. Expected 0 arguments but got 1.'],
   [['--ignore-source', '2001:db8::/32'], 'error: --ignore-source 2001:db8::/32 is an IPv6 network; IPv6 is watched only with --ipv6'],
-  [['--ipv6', '--ignore-source', '2001:db8::1/32'], "error: option '--ignore-source <cidr>' argument '2001:db8::1/32' is invalid. has host bits set; the network is 2001:db8::/32."],
+  [
+    ['--ipv6', '--ignore-source', '2001:db8::1/32'],
+    "error: option '--ignore-source <cidr>' argument '2001:db8::1/32' is invalid. has host bits set; the network is 2001:db8::/32.",
+  ],
   [['--ephemeral-ports', '32768-60999'], 'error: --ephemeral-ports needs --udp'],
-  [['--udp', '--ephemeral-ports', '60999-32768'], "error: option '--ephemeral-ports <first-last>' argument '60999-32768' is invalid. is a reversed range; write 32768-60999."],
+  [
+    ['--udp', '--ephemeral-ports', '60999-32768'],
+    "error: option '--ephemeral-ports <first-last>' argument '60999-32768' is invalid. is a reversed range; write 32768-60999.",
+  ],
 ];
 
 for (const [args, line] of rejected) {
@@ -212,9 +291,24 @@ test('scanlogd --help: exit 0, usage with the threshold options, hidden role opt
   t.true(r.stdout.startsWith('Usage: scanlogd [options]\n'));
   t.regex(r.stdout, /--scan-delay <seconds> +longest gap between the packets of one scan/);
   for (const option of [
-    '--foreground', '--user <name>', '--chroot <dir>', '--syslog-socket <path>', '--pidfile <path>', '--stderr', '--hash-size <n>',
-    '--config <path>', '--preset <name>', '--ignore-source <cidr>', '--ignore-port <port[-port]>',
-    '--json <path>', '--stats-interval <seconds>', '--interface <name>', '--promisc', '--ipv6', '--udp', '--ephemeral-ports <first-last>',
+    '--foreground',
+    '--user <name>',
+    '--chroot <dir>',
+    '--syslog-socket <path>',
+    '--pidfile <path>',
+    '--stderr',
+    '--hash-size <n>',
+    '--config <path>',
+    '--preset <name>',
+    '--ignore-source <cidr>',
+    '--ignore-port <port[-port]>',
+    '--json <path>',
+    '--stats-interval <seconds>',
+    '--interface <name>',
+    '--promisc',
+    '--ipv6',
+    '--udp',
+    '--ephemeral-ports <first-last>',
   ]) {
     t.true(r.stdout.includes(option), option);
   }

@@ -7,20 +7,23 @@ import { DEFAULT_PARAMS, checkParams, portsBelowThreshold, type DetectorParams }
 const withParams = (change: Partial<DetectorParams>): DetectorParams => ({ ...DEFAULT_PARAMS, ...change });
 
 test('the defaults are scanlogd 2.2.8 params.h', (t) => {
-  t.deepEqual({ ...DEFAULT_PARAMS }, {
-    portWeightPriv: 3,
-    portWeightHigh: 1,
-    scanWeightThreshold: 21,
-    maxPorts: 20,
-    scanDelayMs: 3000,
-    logCount: 5,
-    logDelayMs: 20000,
-    logMaxLength: 120,
-    listSize: 256,
-    hashSize: 512,
-    hashMax: 16,
-    hash: 'classic',
-  });
+  t.deepEqual(
+    { ...DEFAULT_PARAMS },
+    {
+      portWeightPriv: 3,
+      portWeightHigh: 1,
+      scanWeightThreshold: 21,
+      maxPorts: 20,
+      scanDelayMs: 3000,
+      logCount: 5,
+      logDelayMs: 20000,
+      logMaxLength: 120,
+      listSize: 256,
+      hashSize: 512,
+      hashMax: 16,
+      hash: 'classic',
+    },
+  );
   t.true(Object.isFrozen(DEFAULT_PARAMS));
 });
 
@@ -48,9 +51,7 @@ for (const [field, name, min, max] of ranges) {
   if (min === 0) bad.delete(0);
   for (const value of bad) {
     test(`checkParams rejects ${field} = ${value}`, (t) => {
-      t.deepEqual(checkParams(withParams({ [field]: value })), [
-        `${name} must be a whole number from ${min} to ${max}, not ${value}`,
-      ]);
+      t.deepEqual(checkParams(withParams({ [field]: value })), [`${name} must be a whole number from ${min} to ${max}, not ${value}`]);
     });
   }
 }
@@ -75,9 +76,7 @@ for (const hashSize of [2, 256, 512, 1024, 65536]) {
 }
 
 test('checkParams rejects a port list too short for the ports below the threshold', (t) => {
-  t.deepEqual(checkParams(withParams({ maxPorts: 19 })), [
-    '--scan-weight-threshold 21 needs room for 20 ports, but --max-ports is 19',
-  ]);
+  t.deepEqual(checkParams(withParams({ maxPorts: 19 })), ['--scan-weight-threshold 21 needs room for 20 ports, but --max-ports is 19']);
   t.deepEqual(checkParams(withParams({ scanWeightThreshold: 50, maxPorts: 10 })), [
     '--scan-weight-threshold 50 needs room for 49 ports, but --max-ports is 10',
   ]);
@@ -114,6 +113,6 @@ for (const [portWeightPriv, portWeightHigh, scanWeightThreshold, expected] of be
   });
 }
 
-test('portsBelowThreshold of the defaults is scanlogd\'s port list size', (t) => {
+test("portsBelowThreshold of the defaults is scanlogd's port list size", (t) => {
   t.is(portsBelowThreshold(DEFAULT_PARAMS), 20);
 });

@@ -29,7 +29,17 @@ const hex = (...fields: string[]): string => fields.join('');
 const golden: Array<{ name: string; record: PacketRecord; hex: string }> = [
   {
     name: 'SYN 198.18.0.2:60508 -> 198.18.0.1:22, TTL 64',
-    record: { type: 'packet', saddr: 0xc6120002, daddr: 0xc6120001, sport: 60508, dport: 22, flags: 0x02, tos: 0, ttl: 64, time: 0x01020304 },
+    record: {
+      type: 'packet',
+      saddr: 0xc6120002,
+      daddr: 0xc6120001,
+      sport: 60508,
+      dport: 22,
+      flags: 0x02,
+      tos: 0,
+      ttl: 64,
+      time: 0x01020304,
+    },
     hex: hex('c6120002', 'c6120001', 'ec5c', '0016', '02', '00', '40', '01', '01020304'),
   },
   {
@@ -39,12 +49,32 @@ const golden: Array<{ name: string; record: PacketRecord; hex: string }> = [
   },
   {
     name: 'all fields at their maximum',
-    record: { type: 'packet', saddr: 0xffffffff, daddr: 0xffffffff, sport: 0xffff, dport: 0xffff, flags: 0xff, tos: 0xff, ttl: 0xff, time: 0xffffffff },
+    record: {
+      type: 'packet',
+      saddr: 0xffffffff,
+      daddr: 0xffffffff,
+      sport: 0xffff,
+      dport: 0xffff,
+      flags: 0xff,
+      tos: 0xff,
+      ttl: 0xff,
+      time: 0xffffffff,
+    },
     hex: hex('ffffffff', 'ffffffff', 'ffff', 'ffff', 'ff', 'ff', 'ff', '01', 'ffffffff'),
   },
   {
     name: 'SYN|ACK 10.0.0.1:1024 -> 192.168.1.254:65535, TOS b8, time 2^31',
-    record: { type: 'packet', saddr: 0x0a000001, daddr: 0xc0a801fe, sport: 1024, dport: 65535, flags: 0x12, tos: 0xb8, ttl: 255, time: 0x80000000 },
+    record: {
+      type: 'packet',
+      saddr: 0x0a000001,
+      daddr: 0xc0a801fe,
+      sport: 1024,
+      dport: 65535,
+      flags: 0x12,
+      tos: 0xb8,
+      ttl: 255,
+      time: 0x80000000,
+    },
     hex: hex('0a000001', 'c0a801fe', '0400', 'ffff', '12', 'b8', 'ff', '01', '80000000'),
   },
   {
@@ -78,7 +108,12 @@ test('encodeInto writes at an offset and leaves the bytes around it alone', (t) 
 
 test('encodeInto refuses an offset without 20 bytes of room', (t) => {
   const v = golden[0]!;
-  for (const [size, offset] of [[19, 0], [20, 1], [40, 21], [20, -1]] as const) {
+  for (const [size, offset] of [
+    [19, 0],
+    [20, 1],
+    [40, 21],
+    [20, -1],
+  ] as const) {
     const err = t.throws(() => encodeInto(v.record, Buffer.alloc(size), offset), { instanceOf: RecordError });
     t.is(err?.message, `no room for a record at offset ${offset} of ${size} bytes`);
   }
@@ -231,7 +266,10 @@ test('fuzz: decode of 100000 random 20-byte buffers throws only RecordError, exa
   }
   t.is(wrong, '');
   t.is(decoded.packet + decoded.udp + decoded.loss + decoded.counters + rejected, 100000);
-  t.true(decoded.packet > 25000 && decoded.udp > 5000 && decoded.loss > 5000 && decoded.counters > 5000 && rejected > 30000, JSON.stringify({ decoded, rejected }));
+  t.true(
+    decoded.packet > 25000 && decoded.udp > 5000 && decoded.loss > 5000 && decoded.counters > 5000 && rejected > 30000,
+    JSON.stringify({ decoded, rejected }),
+  );
 });
 
 test('fuzz: decode of random-length buffers throws only RecordError', (t) => {
@@ -266,7 +304,14 @@ function randomRecord(rng: Xorshift32): ChannelRecord {
     case 0:
       return { type: 'loss', count: rng.next(), time: rng.next() };
     case 1:
-      return { type: 'counters', packets: rng.next(), dropped: rng.next(), rejected: rng.next(), log: rng.below(2) === 1, time: rng.next() };
+      return {
+        type: 'counters',
+        packets: rng.next(),
+        dropped: rng.next(),
+        rejected: rng.next(),
+        log: rng.below(2) === 1,
+        time: rng.next(),
+      };
     case 2: {
       const protocol = rng.below(2) === 0 ? 'tcp' : 'udp';
       return {
@@ -283,7 +328,17 @@ function randomRecord(rng: Xorshift32): ChannelRecord {
       };
     }
     case 3:
-      return { type: 'udp', saddr: rng.next(), daddr: rng.next(), sport: rng.below(65536), dport: rng.below(65536), flags: 0, tos: rng.below(256), ttl: rng.below(256), time: rng.next() };
+      return {
+        type: 'udp',
+        saddr: rng.next(),
+        daddr: rng.next(),
+        sport: rng.below(65536),
+        dport: rng.below(65536),
+        flags: 0,
+        tos: rng.below(256),
+        ttl: rng.below(256),
+        time: rng.next(),
+      };
     default:
       return {
         type: 'packet',
@@ -431,7 +486,17 @@ const udpGolden: Array<{ name: string; record: UdpRecord; hex: string }> = [
   },
   {
     name: 'UDP with every other field at its maximum',
-    record: { type: 'udp', saddr: 0xffffffff, daddr: 0xffffffff, sport: 0xffff, dport: 0xffff, flags: 0, tos: 0xff, ttl: 0xff, time: 0xffffffff },
+    record: {
+      type: 'udp',
+      saddr: 0xffffffff,
+      daddr: 0xffffffff,
+      sport: 0xffff,
+      dport: 0xffff,
+      flags: 0,
+      tos: 0xff,
+      ttl: 0xff,
+      time: 0xffffffff,
+    },
     hex: hex('ffffffff', 'ffffffff', 'ffff', 'ffff', '00', 'ff', 'ff', '04', 'ffffffff'),
   },
 ];
@@ -441,24 +506,72 @@ const packet6Golden: Array<{ name: string; record: Packet6Record; hex: string }>
   {
     name: 'TCP SYN [2001:db8::2]:40000 -> 2001:db8::1 port 22, hop limit 64',
     record: {
-      type: 'packet6', protocol: 'tcp', saddr: Uint32Array.from([0x20010db8, 0, 0, 2]), daddr: Uint32Array.from([0x20010db8, 0, 0, 1]),
-      sport: 40000, dport: 22, flags: 0x02, tos: 0, ttl: 64, time: 0x01020304,
+      type: 'packet6',
+      protocol: 'tcp',
+      saddr: Uint32Array.from([0x20010db8, 0, 0, 2]),
+      daddr: Uint32Array.from([0x20010db8, 0, 0, 1]),
+      sport: 40000,
+      dport: 22,
+      flags: 0x02,
+      tos: 0,
+      ttl: 64,
+      time: 0x01020304,
     },
-    hex: hex('9c40', '0016', '02', '00', '40', '06', '00'.repeat(7), '05', '01020304', '20010db8' + '00000000'.repeat(2) + '00000002', '20010db8' + '00000000'.repeat(2) + '00000001'),
+    hex: hex(
+      '9c40',
+      '0016',
+      '02',
+      '00',
+      '40',
+      '06',
+      '00'.repeat(7),
+      '05',
+      '01020304',
+      '20010db8' + '00000000'.repeat(2) + '00000002',
+      '20010db8' + '00000000'.repeat(2) + '00000001',
+    ),
   },
   {
     name: 'UDP fd00:5c::2:53 -> fd00:5c::1 port 7, traffic class b8, hop limit 255',
     record: {
-      type: 'packet6', protocol: 'udp', saddr: Uint32Array.from([0xfd00005c, 0, 0, 2]), daddr: Uint32Array.from([0xfd00005c, 0, 0, 1]),
-      sport: 53, dport: 7, flags: 0, tos: 0xb8, ttl: 255, time: 0x80000000,
+      type: 'packet6',
+      protocol: 'udp',
+      saddr: Uint32Array.from([0xfd00005c, 0, 0, 2]),
+      daddr: Uint32Array.from([0xfd00005c, 0, 0, 1]),
+      sport: 53,
+      dport: 7,
+      flags: 0,
+      tos: 0xb8,
+      ttl: 255,
+      time: 0x80000000,
     },
-    hex: hex('0035', '0007', '00', 'b8', 'ff', '11', '00'.repeat(7), '05', '80000000', 'fd00005c' + '00000000'.repeat(2) + '00000002', 'fd00005c' + '00000000'.repeat(2) + '00000001'),
+    hex: hex(
+      '0035',
+      '0007',
+      '00',
+      'b8',
+      'ff',
+      '11',
+      '00'.repeat(7),
+      '05',
+      '80000000',
+      'fd00005c' + '00000000'.repeat(2) + '00000002',
+      'fd00005c' + '00000000'.repeat(2) + '00000001',
+    ),
   },
   {
     name: 'TCP with every field at its maximum',
     record: {
-      type: 'packet6', protocol: 'tcp', saddr: Uint32Array.from([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]), daddr: Uint32Array.from([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]),
-      sport: 0xffff, dport: 0xffff, flags: 0xff, tos: 0xff, ttl: 0xff, time: 0xffffffff,
+      type: 'packet6',
+      protocol: 'tcp',
+      saddr: Uint32Array.from([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]),
+      daddr: Uint32Array.from([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]),
+      sport: 0xffff,
+      dport: 0xffff,
+      flags: 0xff,
+      tos: 0xff,
+      ttl: 0xff,
+      time: 0xffffffff,
     },
     hex: hex('ffff', 'ffff', 'ff', 'ff', 'ff', '06', '00'.repeat(7), '05', 'ffffffff', 'ff'.repeat(32)),
   },
@@ -482,7 +595,10 @@ test('a UDP record with a flags byte is refused both ways', (t) => {
   buf[12] = 0x02;
   t.throws(() => decode(buf), { instanceOf: RecordError, message: 'udp record of a UDP datagram has flags 2' });
   t.throws(() => encode({ ...udpGolden[0]!.record, flags: 2 }), { instanceOf: RecordError, message: 'a UDP record has no flags: 2' });
-  t.throws(() => encode({ ...packet6Golden[1]!.record, flags: 0x10 }), { instanceOf: RecordError, message: 'a UDP record has no flags: 16' });
+  t.throws(() => encode({ ...packet6Golden[1]!.record, flags: 0x10 }), {
+    instanceOf: RecordError,
+    message: 'a UDP record has no flags: 16',
+  });
 });
 
 test('an IPv6 record is refused with a protocol other than 6 or 17, a stray byte, a UDP flags byte, or short', (t) => {
@@ -506,8 +622,14 @@ test('an IPv6 record is refused with a protocol other than 6 or 17, a stray byte
     t.throws(() => decode(buf), { instanceOf: RecordError, message: `a record is 52 bytes, not ${length}` });
   }
   t.throws(() => decodeAt(good.subarray(0, 40), 0), { instanceOf: RecordError, message: 'truncated record: 40 of 52 bytes' });
-  t.throws(() => encode({ ...packet6Golden[0]!.record, saddr: new Uint32Array(3) }), { instanceOf: RecordError, message: 'record field saddr has 3 words, not 4' });
-  t.throws(() => encodeInto(packet6Golden[0]!.record, Buffer.alloc(60), 9), { instanceOf: RecordError, message: 'no room for a record at offset 9 of 60 bytes' });
+  t.throws(() => encode({ ...packet6Golden[0]!.record, saddr: new Uint32Array(3) }), {
+    instanceOf: RecordError,
+    message: 'record field saddr has 3 words, not 4',
+  });
+  t.throws(() => encodeInto(packet6Golden[0]!.record, Buffer.alloc(60), 9), {
+    instanceOf: RecordError,
+    message: 'no room for a record at offset 9 of 60 bytes',
+  });
 });
 
 test('recordSize: 20 for types 1-4, 52 for type 5, 0 for any other', (t) => {

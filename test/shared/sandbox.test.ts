@@ -16,10 +16,14 @@ const DIST = path.resolve(__dirname, '..', '..', 'src');
  * Runs `body` (JavaScript) in a fresh Node process after it entered `role`'s sandbox.
  * `body` prints what it observed; the result is its output and how it ended.
  */
-function inSandbox(role: 'capture' | 'monitor', body: string): { stdout: string; stderr: string; status: number | null; signal: string | null } {
-  const enter = role === 'capture'
-    ? `require(${JSON.stringify(path.join(DIST, 'capture', 'sandbox.js'))}).capturePlan([fd], process.pid, process.ppid)`
-    : `require(${JSON.stringify(path.join(DIST, 'monitor', 'sandbox.js'))}).monitorPlan(null, process.pid)`;
+function inSandbox(
+  role: 'capture' | 'monitor',
+  body: string,
+): { stdout: string; stderr: string; status: number | null; signal: string | null } {
+  const enter =
+    role === 'capture'
+      ? `require(${JSON.stringify(path.join(DIST, 'capture', 'sandbox.js'))}).capturePlan([fd], process.pid, process.ppid)`
+      : `require(${JSON.stringify(path.join(DIST, 'monitor', 'sandbox.js'))}).monitorPlan(null, process.pid)`;
   const script = `
     const fs = require('node:fs');
     const sandbox = require(${JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'))});
@@ -41,12 +45,19 @@ function inSandbox(role: 'capture' | 'monitor', body: string): { stdout: string;
 
 test('every system call the policies name is known to the filter compiler', (t) => {
   // Compiled in a child: installing it here would sandbox the test runner.
-  const r = childProcess.spawnSync(process.execPath, ['-e', `
+  const r = childProcess.spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `
     const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
     procctl.noNewPrivs();
     const plans = [${JSON.stringify(capturePlan([5, 6], 1, 2).rules)}, ${JSON.stringify(monitorPlan('/run/x.pid', 1).rules)}];
     for (const rules of plans) console.log(procctl.seccomp(rules, ${Action.allow}));
-  `], { encoding: 'utf8' });
+  `,
+    ],
+    { encoding: 'utf8' },
+  );
   t.is(r.status, 0, r.stderr);
   const counts = r.stdout.trim().split('\n').map(Number);
   t.is(counts.length, 2);
@@ -54,27 +65,41 @@ test('every system call the policies name is known to the filter compiler', (t) 
 });
 
 test('an unknown system call name is refused with its name, and nothing is installed', (t) => {
-  const r = childProcess.spawnSync(process.execPath, ['-e', `
+  const r = childProcess.spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `
     const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
     procctl.noNewPrivs();
     try { procctl.seccomp([{ syscall: 'no_such_call', clauses: [], otherwise: ${Action.allow} }], ${Action.allow}); }
     catch (err) { console.log(err.message); }
     console.log('seccomp', procctl.state().seccomp);
-  `], { encoding: 'utf8' });
+  `,
+    ],
+    { encoding: 'utf8' },
+  );
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /unknown system call no_such_call/);
   t.regex(r.stdout, /seccomp 0/);
 });
 
 test('a policy too long for the kernel is refused with a clear error, and nothing is installed', (t) => {
-  const r = childProcess.spawnSync(process.execPath, ['-e', `
+  const r = childProcess.spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `
     const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
     procctl.noNewPrivs();
     const rule = { syscall: 'write', clauses: [{ when: [{ arg: 0, values: [1, 2, 3, 4, 5, 6, 7, 8] }], action: ${Action.allow} }], otherwise: ${Action.allow} };
     try { procctl.seccomp(Array(500).fill(rule), ${Action.allow}); console.log('installed'); }
     catch (err) { console.log(err.message); }
     console.log('seccomp', procctl.state().seccomp);
-  `], { encoding: 'utf8' });
+  `,
+    ],
+    { encoding: 'utf8' },
+  );
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /program longer than 4096 instructions/);
   t.regex(r.stdout, /seccomp 0/);
@@ -82,7 +107,11 @@ test('a policy too long for the kernel is refused with a clear error, and nothin
 
 test('clauses: every condition of a clause must hold, the first clause that holds decides, a mask keeps only its bits', (t) => {
   // kill(pid, 0) to pids that do not exist: two arguments the filter can read.
-  const r = childProcess.spawnSync(process.execPath, ['-e', `
+  const r = childProcess.spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `
     const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
     procctl.noNewPrivs();
     const deny = (errno) => 0x00050000 | errno;
@@ -93,7 +122,10 @@ test('clauses: every condition of a clause must hold, the first clause that hold
     for (const pid of [0x7ff001, 0x7ff002, 0x7ff003, 0x7ff105, 0x7ff205]) {
       try { process.kill(pid, 0); console.log(pid.toString(16), 'allowed'); } catch (err) { console.log(pid.toString(16), err.errno); }
     }
-  `], { encoding: 'utf8' });
+  `,
+    ],
+    { encoding: 'utf8' },
+  );
   t.is(r.status, 0, r.stderr);
   // Both conditions hold: 11. Then the next clause's mask (0x7ff003 & 0xffff00 = 0x7ff000): 13.
   t.is(r.stdout.trim(), ['7ff001 -11', '7ff002 -11', '7ff003 -13', '7ff105 -12', '7ff205 -13'].join('\n'));
@@ -101,13 +133,31 @@ test('clauses: every condition of a clause must hold, the first clause that hold
 
 test('the rules both halves share name none of the calls that must kill (ptrace, execve, mount, id changes...)', (t) => {
   const names = new Set(nodeRuntime(1).map((rule) => rule.syscall));
-  for (const forbidden of ['ptrace', 'execve', 'execveat', 'process_vm_readv', 'process_vm_writev', 'pidfd_getfd', 'mount', 'chroot', 'setuid', 'setresuid', 'setgroups', 'unshare', 'setns', 'bpf', 'memfd_create']) {
+  for (const forbidden of [
+    'ptrace',
+    'execve',
+    'execveat',
+    'process_vm_readv',
+    'process_vm_writev',
+    'pidfd_getfd',
+    'mount',
+    'chroot',
+    'setuid',
+    'setresuid',
+    'setgroups',
+    'unshare',
+    'setns',
+    'bpf',
+    'memfd_create',
+  ]) {
     t.false(names.has(forbidden), `${forbidden} is named (it must fall to the default: kill)`);
   }
 });
 
 test('capture sandbox: the process runs on; no socket, no file, no write to a capture descriptor, no spawn (EPERM)', (t) => {
-  const r = inSandbox('capture', `
+  const r = inSandbox(
+    'capture',
+    `
     const udp = dgram.createSocket('udp4');
     udp.on('error', (err) => console.log('udp', err.code));
     udp.bind(0);
@@ -116,7 +166,8 @@ test('capture sandbox: the process runs on; no socket, no file, no write to a ca
     tryIt('write stdout', () => fs.writeSync(1, 'stdout\\n'));
     tryIt('spawn', () => { const c = require('node:child_process').spawnSync('/bin/true'); if (c.error) throw c.error; });
     setTimeout(() => console.log('timers run, process alive'), 20);
-  `);
+  `,
+  );
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /^entered true 2$/m);
   t.regex(r.stdout, /^open EPERM$/m);
@@ -127,8 +178,10 @@ test('capture sandbox: the process runs on; no socket, no file, no write to a ca
   t.regex(r.stdout, /^udp EPERM$/m);
 });
 
-test('monitor sandbox: writes to its descriptors and Node\'s thread pool work; files and Internet sockets do not (EPERM)', (t) => {
-  const r = inSandbox('monitor', `
+test("monitor sandbox: writes to its descriptors and Node's thread pool work; files and Internet sockets do not (EPERM)", (t) => {
+  const r = inSandbox(
+    'monitor',
+    `
     tryIt('open', () => fs.openSync('/etc/hostname', 'r'));
     tryIt('create', () => fs.openSync('/tmp/scanlogd-sandbox-test', 'w'));
     const c = net.connect(9, '127.0.0.1');
@@ -137,7 +190,8 @@ test('monitor sandbox: writes to its descriptors and Node\'s thread pool work; f
     // Node's threads still start (the libuv pool, on first use): clone with CLONE_THREAD.
     require('node:crypto').pbkdf2('x', 'y', 1000, 16, 'sha256', (err) => console.log('pool', err === null ? 'ok' : err.code));
     setTimeout(() => console.log('timers run, process alive'), 50);
-  `);
+  `,
+  );
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /^entered true 2$/m);
   t.regex(r.stdout, /^open EPERM$/m);
@@ -149,19 +203,24 @@ test('monitor sandbox: writes to its descriptors and Node\'s thread pool work; f
 });
 
 test('a call outside the allowlist kills the process with SIGSYS', (t) => {
-  const r = inSandbox('monitor', `
+  const r = inSandbox(
+    'monitor',
+    `
     console.log('before');
     // mkdir is named by no rule.
     fs.mkdirSync('/tmp/scanlogd-sandbox-test-dir-' + process.pid);
     console.log('after');
-  `);
+  `,
+  );
   t.is(r.signal, 'SIGSYS');
   t.regex(r.stdout, /^before$/m);
   t.notRegex(r.stdout, /^after$/m);
 });
 
 test('UV_USE_IO_URING set to anything but 0 stops the capture process at start, naming the variable', (t) => {
-  t.throws(() => refuseIoUring({ UV_USE_IO_URING: '1' }), { message: /UV_USE_IO_URING=1: libuv's io_uring would run work outside the sandbox/ });
+  t.throws(() => refuseIoUring({ UV_USE_IO_URING: '1' }), {
+    message: /UV_USE_IO_URING=1: libuv's io_uring would run work outside the sandbox/,
+  });
   t.notThrows(() => refuseIoUring({ UV_USE_IO_URING: '0' }));
   t.notThrows(() => refuseIoUring({}));
 });
