@@ -2,9 +2,9 @@
 // chosen to fall in one hash bucket, beside the cost for random sources, in one run.
 // Prints a table; `node dist/bench/collisions.js` after `npm run build`.
 
-import { Detector, hashAddress } from '../src/monitor/engine.js';
+import { Ipv4Detector, hashAddress } from '../src/monitor/engine.js';
 import { DEFAULT_PARAMS, MAX_HASH_MAX, type DetectorParams } from '../src/shared/params.js';
-import type { PacketSummary } from '../src/shared/record.js';
+import type { Summary4 } from '../src/shared/record.js';
 import { median, table } from './stats.js';
 
 const PACKETS = 2_000_000;
@@ -38,8 +38,8 @@ function measure(
   sources: number[],
   params: DetectorParams = DEFAULT_PARAMS,
 ): { nsPerPacket: number; longestChain: number; evictions: number } {
-  const detector = new Detector(params);
-  const pkt: PacketSummary = { saddr: 0, daddr: 0xc6120001, sport: 40000, dport: 0, flags: 0x02, tos: 0, ttl: 64, time: 0 };
+  const detector = new Ipv4Detector(params);
+  const pkt: Summary4 = { saddr: 0, daddr: 0xc6120001, sport: 40000, dport: 0, flags: 0x02, tos: 0, ttl: 64, time: 0 };
   const start = process.hrtime.bigint();
   for (let i = 0; i < PACKETS; i++) {
     pkt.saddr = sources[i % sources.length] as number;

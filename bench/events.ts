@@ -4,7 +4,7 @@
 
 import { eventLine } from '../src/monitor/jsonout.js';
 import { DEFAULT_PARAMS } from '../src/shared/params.js';
-import type { PacketSummary } from '../src/shared/record.js';
+import type { Summary4 } from '../src/shared/record.js';
 import { median, table } from './stats.js';
 import { ScanPipeline } from '../src/monitor/pipeline.js';
 
@@ -34,7 +34,7 @@ function run(traffic: Traffic, withEvents: boolean): { nsPerPacket: number; line
         }
       : null,
   );
-  const pkt: PacketSummary = { saddr: 0, daddr: 0xc6120001, sport: 40000, dport: 0, flags: 0x02, tos: 0, ttl: 64, time: 0 };
+  const pkt: Summary4 = { saddr: 0, daddr: 0xc6120001, sport: 40000, dport: 0, flags: 0x02, tos: 0, ttl: 64, time: 0 };
   const wall = Date.now();
   const start = process.hrtime.bigint();
   let x = 0x9e3779b9;

@@ -14,7 +14,7 @@ import {
   type SourceNetwork,
 } from '../src/shared/allowlist.js';
 import { DEFAULT_PARAMS } from '../src/shared/params.js';
-import { RECORD_SIZE, decodeAt, emptyPacketScratch, encodeInto, type PacketRecord } from '../src/shared/record.js';
+import { RECORD_SIZE, decodeAt, emptyPacketScratch, encodeInto, type Tcp4Record } from '../src/shared/record.js';
 import { median, table } from './stats.js';
 import { buildGenerator, killStarted, runFlood } from '../harness/generator.js';
 import { cpuTime } from '../harness/proc.js';
@@ -38,8 +38,8 @@ function flood(): Buffer {
     return (x >>>= 0);
   };
   for (let i = 0; i < RECORDS; i++) {
-    const r: PacketRecord = {
-      type: 'packet',
+    const r: Tcp4Record = {
+      type: 'tcp4',
       saddr: (0xc6120000 | (next() & 0x1ffff)) >>> 0,
       daddr: 0xc6120001,
       sport: 40000,
@@ -140,7 +140,7 @@ function main(): void {
   }
   const pipeline = new ScanPipeline({ ...DEFAULT_PARAMS, logCount: 1000000 }, () => {});
   const scratch = emptyPacketScratch();
-  const record = scratch.packet;
+  const record = scratch.tcp4;
   const ns = nsPerRecord(() => {
     for (let off = 0; off < buf.length; off += RECORD_SIZE) {
       decodeAt(buf, off, scratch);

@@ -4,7 +4,7 @@
 // capture process never maps the syslog socket's).
 
 import fs = require('node:fs');
-import { StartupError, describe } from './shared/errors.js';
+import { StartupError, messageOf } from './shared/errors.js';
 import { buildProgram, parseSettings, type Settings } from './shared/options.js';
 import type { CaptureStatus } from './capture/main.js';
 
@@ -33,7 +33,7 @@ function statusReporter(fd: number): CaptureStatus {
 
 /** One line, on the status pipe of a detached start or else on stderr, then exit 1. */
 function failStartup(err: unknown, status: CaptureStatus | null): never {
-  const line = `scanlogd: ${describe(err)}`;
+  const line = `scanlogd: ${messageOf(err)}`;
   if (status !== null) status.report(`error ${line}`);
   else process.stderr.write(`${line}\n`);
   if (!(err instanceof StartupError)) process.stderr.write(`${(err as Error).stack ?? ''}\n`);

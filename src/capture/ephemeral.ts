@@ -4,7 +4,7 @@
 
 import fs = require('node:fs');
 import type { PortRange } from '../shared/allowlist.js';
-import { StartupError, describe } from '../shared/errors.js';
+import { StartupError, messageOf } from '../shared/errors.js';
 
 export const LOCAL_PORT_RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range';
 
@@ -24,7 +24,7 @@ export function readEphemeralPorts(file = LOCAL_PORT_RANGE_FILE): PortRange {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new StartupError(`${file}: ${describe(err)} (give --ephemeral-ports)`, { cause: err });
+    throw new StartupError(`${file}: ${messageOf(err)} (give --ephemeral-ports)`, { cause: err });
   }
   return parseLocalPortRange(text, file);
 }

@@ -3,7 +3,7 @@
 
 import fs = require('node:fs');
 import path = require('node:path');
-import { StartupError, describe, syscallText } from '../shared/errors.js';
+import { StartupError, messageOf, syscallText } from '../shared/errors.js';
 import { WRITE, mayAccess, unsafeDirectory } from '../shared/ownership.js';
 import type { Account } from './privdrop.js';
 
@@ -13,7 +13,7 @@ export function checkPidfileDir(file: string, account: Account): void {
   try {
     st = fs.statSync(dir);
   } catch (err) {
-    throw new StartupError(`pidfile ${file}: ${describe(err)}`);
+    throw new StartupError(`pidfile ${file}: ${messageOf(err)}`);
   }
   if (st.isDirectory() && (st.mode & 0o002) !== 0) {
     // Anyone could plant a pidfile there before the start, or swap it while it runs.
@@ -34,7 +34,7 @@ export function writePidfile(file: string): void {
     fs.writeSync(fd, `${process.pid}\n`);
     fs.closeSync(fd);
   } catch (err) {
-    throw new StartupError(`pidfile ${file}: ${describe(err)}`);
+    throw new StartupError(`pidfile ${file}: ${messageOf(err)}`);
   }
 }
 
@@ -68,7 +68,7 @@ export function openJsonOutput(file: string): number {
       0o640,
     );
   } catch (err) {
-    fail(describe(err), err);
+    fail(messageOf(err), err);
   }
   try {
     const st = fs.fstatSync(fd);

@@ -40,7 +40,8 @@ export const MAX_LINK_HEADER = SLL_HEADER + MAX_VLAN_TAGS * VLAN_TAG_LENGTH;
 /** Why a frame carries nothing for the packet checks (values are negative). */
 export const LinkSkip = {
   short: -1,
-  notIpv4: -2,
+  /** Not IPv4, nor IPv6 while IPv6 is watched (ARP, or IPv6 without --ipv6). */
+  notWatched: -2,
   outgoing: -3,
   tooManyTags: -4,
 } as const;
@@ -56,7 +57,7 @@ function afterEtherType(frame: Buffer, size: number, at: number, ipv6: boolean):
     if (at + 2 > size) return LinkSkip.short;
     const type = frame.readUInt16BE(at);
     if (type === ETHERTYPE_IPV4 || (ipv6 && type === ETHERTYPE_IPV6)) return at + 2;
-    if (type !== ETHERTYPE_VLAN && type !== ETHERTYPE_QINQ) return LinkSkip.notIpv4;
+    if (type !== ETHERTYPE_VLAN && type !== ETHERTYPE_QINQ) return LinkSkip.notWatched;
     if (tags === MAX_VLAN_TAGS) return LinkSkip.tooManyTags;
     at += VLAN_TAG_LENGTH;
   }
@@ -83,7 +84,7 @@ export function ipOffset(linkType: number, frame: Buffer, length: number, ipv6 =
       if (size < SLL2_HEADER) return LinkSkip.short;
       if (frame[10] === PACKET_OUTGOING) return LinkSkip.outgoing;
       offset =
-        frame.readUInt16BE(0) === ETHERTYPE_IPV4 || (ipv6 && frame.readUInt16BE(0) === ETHERTYPE_IPV6) ? SLL2_HEADER : LinkSkip.notIpv4;
+        frame.readUInt16BE(0) === ETHERTYPE_IPV4 || (ipv6 && frame.readUInt16BE(0) === ETHERTYPE_IPV6) ? SLL2_HEADER : LinkSkip.notWatched;
       break;
     case LinkType.NULL:
       if (size < NULL_HEADER) return LinkSkip.short;
@@ -93,18 +94,18 @@ export function ipOffset(linkType: number, frame: Buffer, length: number, ipv6 =
         frame.readUInt32BE(0) === AF_INET ||
         (ipv6 && (AF_INET6_VALUES.has(frame.readUInt32LE(0)) || AF_INET6_VALUES.has(frame.readUInt32BE(0))))
           ? NULL_HEADER
-          : LinkSkip.notIpv4;
+          : LinkSkip.notWatched;
       break;
     case LinkType.RAW:
       offset = 0;
       break;
     default:
-      return LinkSkip.notIpv4;
+      return LinkSkip.notWatched;
   }
   if (offset < 0) return offset;
   if (offset >= size) return LinkSkip.short;
   const version = (frame[offset] as number) >> 4;
-  return version === 4 || (ipv6 && version === 6) ? offset : LinkSkip.notIpv4;
+  return version === 4 || (ipv6 && version === 6) ? offset : LinkSkip.notWatched;
 }
 
 /** The IPv4 header's offset: ipOffset for scanlogd's own traffic. */

@@ -6,7 +6,7 @@
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import type net = require('node:net');
-import { StartupError, describe } from '../shared/errors.js';
+import { StartupError, messageOf } from '../shared/errors.js';
 import { monitorArguments, type Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
@@ -67,7 +67,7 @@ function startMonitor(settings: Settings, account: Account, entryScript: string)
       { uid: account.uid, gid: account.gid, env: {}, cwd: '/', stdio },
     );
   } catch (err) {
-    throw new StartupError(`cannot start the monitor as user ${account.name}: ${describe(err)}`, { cause: err });
+    throw new StartupError(`cannot start the monitor as user ${account.name}: ${messageOf(err)}`, { cause: err });
   } finally {
     // The monitor has its copy; the capture process never writes events itself.
     if (jsonFd !== null && jsonFd !== 1) fs.closeSync(jsonFd);
@@ -95,7 +95,7 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
     process.exit(code);
   };
   const { child, channel } = monitor;
-  child.on('error', (err) => exitWith(1, `monitor could not be started: ${describe(err)}`));
+  child.on('error', (err) => exitWith(1, `monitor could not be started: ${messageOf(err)}`));
   child.on('exit', (code, signal) => {
     if (stopping || code === 0) exitWith(0, null);
     else
@@ -104,7 +104,7 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
         `monitor (pid ${child.pid}) ${signal !== null ? `was killed by ${signal}${signal === 'SIGSYS' ? SECCOMP_KILL : ''}` : `exited with status ${code}`}`,
       );
   });
-  channel.on('error', (err) => exitWith(1, `channel to the monitor: ${describe(err)}`));
+  channel.on('error', (err) => exitWith(1, `channel to the monitor: ${messageOf(err)}`));
   channel.on('close', () => {
     if (!stopping) setTimeout(() => exitWith(1, 'monitor closed the channel'), EXIT_REPORT_WAIT_MS).unref();
   });
@@ -160,7 +160,7 @@ function forward(
       writer.flush();
       sinceClock = PACKETS_PER_CLOCK_READ;
     },
-    (err) => fail(describe(err)),
+    (err) => fail(messageOf(err)),
   );
 }
 
@@ -187,7 +187,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
     // threads, from its first instruction.
     procctl.noNewPrivs();
   } catch (err) {
-    throw new StartupError(`capture process: ${describe(err)}`, { cause: err });
+    throw new StartupError(`capture process: ${messageOf(err)}`, { cause: err });
   }
   forbidListening(procctl);
   const monitor = startMonitor(settings, account, entryScript);

@@ -44,8 +44,9 @@ export const CAPTURE_SNAPLEN = 60 + TCP_MIN_HEADER;
  */
 export const CAPTURE_SNAPLEN6 = 256;
 
+/** Why a packet gives no record; `not-watched`: neither TCP nor, with --udp, UDP. */
 export type PacketVerdict =
-  'ok' | 'short' | 'bad-ihl' | 'not-tcp' | 'fragment' | 'short-tcp' | 'short-udp' | 'short-extension' | 'too-many-extensions';
+  'ok' | 'short' | 'bad-ihl' | 'not-watched' | 'fragment' | 'short-tcp' | 'short-udp' | 'short-extension' | 'too-many-extensions';
 
 /** What the capture turns into records beyond IPv4 TCP (--udp, --ipv6). */
 export interface Watched {
@@ -77,7 +78,7 @@ export function packetToRecord(
   if (ihl < IP_MIN_HEADER) return 'bad-ihl';
   const protocol = pkt[IP_PROTOCOL];
   const udp = protocol === IPPROTO_UDP && watched.udp;
-  if (protocol !== IPPROTO_TCP && !udp) return 'not-tcp';
+  if (protocol !== IPPROTO_TCP && !udp) return 'not-watched';
   // Only the first fragment carries the TCP (or UDP) header.
   if ((pkt.readUInt16BE(IP_FRAGMENT) & IP_OFFMASK) !== 0) return 'fragment';
   if (ihl + (udp ? UDP_HEADER : TCP_MIN_HEADER) > size) return udp ? 'short-udp' : 'short-tcp';
@@ -94,7 +95,7 @@ export function packetToRecord(
   out[offset + Offset.flags] = udp ? 0 : (pkt[ihl + TCP_FLAGS] as number);
   out[offset + Offset.tos] = pkt[IP_TOS] as number;
   out[offset + Offset.ttl] = pkt[IP_TTL] as number;
-  out[offset + Offset.type] = udp ? RecordType.udp : RecordType.packet;
+  out[offset + Offset.type] = udp ? RecordType.udp4 : RecordType.tcp4;
   out.writeUInt32BE(time >>> 0, offset + Offset.time);
   return 'ok';
 }
@@ -111,7 +112,7 @@ function ipv6ToRecord(pkt: Buffer, size: number, time: number, out: Buffer, offs
   let next = pkt[IP6_NEXT_HEADER] as number;
   let at = IP6_HEADER;
   for (let walked = 0; next !== IPPROTO_TCP && next !== IPPROTO_UDP; walked++) {
-    if (next !== EXT_HOP_BY_HOP && next !== EXT_ROUTING && next !== EXT_DESTINATION && next !== EXT_FRAGMENT) return 'not-tcp';
+    if (next !== EXT_HOP_BY_HOP && next !== EXT_ROUTING && next !== EXT_DESTINATION && next !== EXT_FRAGMENT) return 'not-watched';
     if (walked === MAX_EXTENSION_HEADERS) return 'too-many-extensions';
     if (at + 2 > size) return 'short-extension';
     let extLength: number;
@@ -126,7 +127,7 @@ function ipv6ToRecord(pkt: Buffer, size: number, time: number, out: Buffer, offs
     at += extLength;
   }
   const udp = next === IPPROTO_UDP;
-  if (udp && !watchUdp) return 'not-tcp';
+  if (udp && !watchUdp) return 'not-watched';
   if (at + (udp ? UDP_HEADER : TCP_MIN_HEADER) > size) return udp ? 'short-udp' : 'short-tcp';
 
   out.fill(0, offset, offset + Offset6.type);
@@ -139,7 +140,7 @@ function ipv6ToRecord(pkt: Buffer, size: number, time: number, out: Buffer, offs
   out[offset + Offset6.tos] = (((pkt[0] as number) & 0x0f) << 4) | ((pkt[1] as number) >> 4);
   out[offset + Offset6.ttl] = pkt[IP6_HOP_LIMIT] as number;
   out[offset + Offset6.protocol] = next;
-  out[offset + Offset6.type] = RecordType.packet6;
+  out[offset + Offset6.type] = RecordType.ip6;
   out.writeUInt32BE(time >>> 0, offset + Offset6.time);
   pkt.copy(out, offset + Offset6.saddr, IP6_SADDR, IP6_SADDR + 16);
   pkt.copy(out, offset + Offset6.daddr, IP6_DADDR, IP6_DADDR + 16);

@@ -3,7 +3,7 @@
 // scanlogd can use ever reach user space.
 
 import os = require('node:os');
-import { StartupError, describe } from '../shared/errors.js';
+import { StartupError, messageOf } from '../shared/errors.js';
 import { CAPTURE_SNAPLEN, CAPTURE_SNAPLEN6, CLASSIC, type Watched } from './packet.js';
 import { LinkType, MAX_LINK_HEADER, ipOffset, isSupportedLinkType } from './linklayer.js';
 import type { PacketSource } from './source.js';
@@ -90,7 +90,7 @@ export function openPcap(options: PcapOptions): PacketSource {
     binding = require('pcap/build/Release/pcap_binding.node') as Binding;
   } catch (err) {
     // Node appends the require stack on further lines; the first says what is missing.
-    const why = describe(err).split('\n')[0] ?? '';
+    const why = messageOf(err).split('\n')[0] ?? '';
     throw new StartupError(
       `libpcap: cannot load the pcap addon (${why}); install the optional npm dependency pcap, which needs libpcap-dev`,
       { cause: err },
@@ -134,7 +134,7 @@ export function openPcap(options: PcapOptions): PacketSource {
       options.promiscuous,
     );
   } catch (err) {
-    throw new StartupError(`libpcap on ${device}: ${describe(err) || 'cannot open the device'}`, { cause: err });
+    throw new StartupError(`libpcap on ${device}: ${messageOf(err) || 'cannot open the device'}`, { cause: err });
   }
   linkType = linkTypeNumber(linkName);
   if (!isSupportedLinkType(linkType)) {
@@ -149,7 +149,7 @@ export function openPcap(options: PcapOptions): PacketSource {
         const st = session.stats();
         return `libpcap on ${device}: ${st.ps_recv} packets passed the kernel filter, ${st.ps_drop} dropped by the kernel`;
       } catch (err) {
-        return `libpcap on ${device}: no statistics: ${describe(err)}`;
+        return `libpcap on ${device}: no statistics: ${messageOf(err)}`;
       }
     },
     start(onPacket, onDrained, onError) {

@@ -6,7 +6,7 @@
 // call into JS a batch, not a packet.
 
 import path = require('node:path');
-import { StartupError, describe } from '../shared/errors.js';
+import { StartupError, messageOf } from '../shared/errors.js';
 import type { CaptureHandle, RawRecv } from '../types/rawrecv.js';
 import { IPPROTO_TCP, IPPROTO_UDP, type Protocol } from '../shared/record.js';
 import { CAPTURE_SNAPLEN, type Watched } from './packet.js';
@@ -31,7 +31,7 @@ export function loadRawRecv(): RawRecv {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon, loaded here only
       loaded = require(ADDON_PATH) as RawRecv;
     } catch (err) {
-      throw new StartupError(`raw socket reader ${ADDON_PATH}: ${describe(err)} (npm ci builds it)`, { cause: err });
+      throw new StartupError(`raw socket reader ${ADDON_PATH}: ${messageOf(err)} (npm ci builds it)`, { cause: err });
     }
   }
   return loaded;
@@ -98,7 +98,7 @@ function openRawSocket(kind: RawSocketKind, receiveBufferBytes: number, reader: 
         ? reader.open(receiveBufferBytes)
         : reader.open(receiveBufferBytes, kind.family, PROTOCOL_NUMBER[kind.protocol]);
   } catch (err) {
-    throw new StartupError(`${name}: ${describe(err)}`, { cause: err });
+    throw new StartupError(`${name}: ${messageOf(err)}`, { cause: err });
   }
   const data = Buffer.alloc(BATCH_SLOTS * CAPTURE_SNAPLEN);
   const lengths = new Uint32Array(BATCH_SLOTS);

@@ -4,7 +4,7 @@
 // open a file, start a process or touch another one except to stop its monitor.
 
 import fs = require('node:fs');
-import { StartupError, describe } from '../shared/errors.js';
+import { StartupError, messageOf } from '../shared/errors.js';
 import { Action, DENY, SIG, allow, deny, denyIf, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
 
 /** /proc/net tables of the sockets a capture backend opens, and the column with each socket's inode. */
@@ -50,7 +50,7 @@ export function captureSocketFds(): number[] {
   try {
     entries = fs.readdirSync('/proc/self/fd');
   } catch (err) {
-    throw new StartupError(`capture process: cannot list its descriptors for the sandbox: ${describe(err)}`, { cause: err });
+    throw new StartupError(`capture process: cannot list its descriptors for the sandbox: ${messageOf(err)}`, { cause: err });
   }
   const found: number[] = [];
   for (const entry of entries) {

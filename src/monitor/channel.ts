@@ -62,7 +62,7 @@ export class RecordReader {
 
   private dispatch(buf: Buffer, offset: number, onRecord: (r: ChannelRecord) => void): void {
     const record = decodeAt(buf, offset, this.scratch);
-    if (record.type === 'packet' || record.type === 'udp' || record.type === 'packet6') this.received++;
+    if (record.type === 'tcp4' || record.type === 'udp4' || record.type === 'ip6') this.received++;
     onRecord(record);
   }
 

@@ -117,9 +117,9 @@ export interface EngineCounters {
 /**
  * The detector of one lane, its addresses kept through the lane's AddressFamily. The
  * few address operations of the per-packet path are methods, so that scanlogd's own
- * lane (Detector, below) does them as plain comparisons of numbers.
+ * lane (Ipv4Detector, below) does them as plain comparisons of numbers.
  */
-export class LaneDetector<A> {
+export class Detector<A> {
   readonly params: Readonly<DetectorParams>;
   readonly counters: EngineCounters = {
     packets: 0,
@@ -402,7 +402,7 @@ export class LaneDetector<A> {
  * scanlogd's lane, IPv4 TCP (or IPv4 UDP): an address is one number, and the
  * per-packet address operations are the plain comparisons scanlogd makes.
  */
-export class Detector extends LaneDetector<number> {
+export class Ipv4Detector extends Detector<number> {
   constructor(
     params: Readonly<DetectorParams>,
     observer: EngineObserver | null = null,

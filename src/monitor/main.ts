@@ -4,7 +4,7 @@
 
 import fs = require('node:fs');
 import net = require('node:net');
-import { describe } from '../shared/errors.js';
+import { messageOf } from '../shared/errors.js';
 import { SYSLOG_FAULT_PRIORITY, SYSLOG_INFO_PRIORITY, SYSLOG_PRIORITY } from '../shared/params.js';
 import type { Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
@@ -34,7 +34,7 @@ function removePidfile(file: string): void {
   try {
     fs.unlinkSync(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') stderr(`pidfile ${file} not removed: ${describe(err)}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') stderr(`pidfile ${file} not removed: ${messageOf(err)}`);
   }
 }
 
@@ -126,13 +126,13 @@ export function runMonitor(settings: Settings): void {
       try {
         reader.push(readBuffer.subarray(0, length), (record) => {
           switch (record.type) {
-            case 'packet':
+            case 'tcp4':
               pipeline.feed(record, monoNow, wallNow);
               break;
-            case 'udp':
+            case 'udp4':
               pipeline.feedUdp(record, monoNow, wallNow);
               break;
-            case 'packet6':
+            case 'ip6':
               pipeline.feed6(record, monoNow, wallNow);
               break;
             case 'loss':
@@ -148,7 +148,7 @@ export function runMonitor(settings: Settings): void {
         });
       } catch (err) {
         channel.destroy();
-        finish(1, `bad record from the capture process: ${describe(err)}`);
+        finish(1, `bad record from the capture process: ${messageOf(err)}`);
         return false;
       }
       return true;
@@ -157,7 +157,7 @@ export function runMonitor(settings: Settings): void {
   // onread is accepted by the constructor, though @types/node lists it only for connect().
   const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: false, onread } as net.SocketConstructorOpts);
   channel.on('end', () => finish(1, 'capture process closed the channel'));
-  channel.on('error', (err) => finish(1, `channel: ${describe(err)}`));
+  channel.on('error', (err) => finish(1, `channel: ${messageOf(err)}`));
 
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => finish(0, null));

@@ -5,9 +5,9 @@
 import { elapsed } from '../shared/clock.js';
 import type { DetectorParams } from '../shared/params.js';
 import type { PortRange } from '../shared/allowlist.js';
-import { RecordError, type Packet6Record, type PacketSummary, type Summary } from '../shared/record.js';
+import { RecordError, type Ip6Record, type Summary4, type Summary } from '../shared/record.js';
 import { TCP4, TCP6, UDP4, UDP6, type Lane } from './addresses.js';
-import { Detector, LaneDetector, type EngineCounters } from './engine.js';
+import { Ipv4Detector, Detector, type EngineCounters } from './engine.js';
 import type { CountersEvent, MonitorEvent } from './events.js';
 import { scanMessage } from './format.js';
 import { FLOOD_MESSAGE, FloodLimiter } from './limiter.js';
@@ -49,17 +49,17 @@ function laneOn<A>(runner: LaneRunner<A> | null, what: string, options: string):
 
 /** A detector with the tracker that follows its scans, if events are wanted. */
 interface LaneRunner<A> {
-  detector: LaneDetector<A>;
+  detector: Detector<A>;
   tracker: ScanTracker<A> | null;
 }
 
 export class ScanPipeline {
   /** scanlogd's own lane, IPv4 TCP. */
-  readonly detector: Detector;
+  readonly detector: Ipv4Detector;
   /** The other lanes, each with tables of its own, when switched on. */
-  readonly udp4: Detector | null;
-  readonly tcp6: LaneDetector<Uint32Array> | null;
-  readonly udp6: LaneDetector<Uint32Array> | null;
+  readonly udp4: Ipv4Detector | null;
+  readonly tcp6: Detector<Uint32Array> | null;
+  readonly udp6: Detector<Uint32Array> | null;
   readonly limiter: FloodLimiter;
   /** Present only when structured events are wanted. */
   readonly tracker: ScanTracker | null;
@@ -86,14 +86,14 @@ export class ScanPipeline {
     const deliver = events === null ? null : (event: MonitorEvent): void => this.deliver(event);
     const tracker = <A>(lane: Lane<A>): ScanTracker<A> | null =>
       deliver === null ? null : new ScanTracker<A>(params, deliver, undefined, lane);
-    const runner4 = (lane: Lane<number>): { detector: Detector; tracker: ScanTracker | null } => {
+    const runner4 = (lane: Lane<number>): { detector: Ipv4Detector; tracker: ScanTracker | null } => {
       const t = tracker(lane);
-      return { detector: new Detector(params, t, undefined, lane), tracker: t };
+      return { detector: new Ipv4Detector(params, t, undefined, lane), tracker: t };
     };
     const runner6 = (lane: Lane<Uint32Array>): LaneRunner<Uint32Array> => {
       const t = tracker(lane);
       // null: IPv6 lanes draw a key of their own (always keyed).
-      return { detector: new LaneDetector<Uint32Array>(params, t, null, lane), tracker: t };
+      return { detector: new Detector<Uint32Array>(params, t, null, lane), tracker: t };
     };
     const tcp4 = runner4(TCP4);
     const udp4 = watch.udp ? runner4(UDP4) : null;
@@ -114,7 +114,7 @@ export class ScanPipeline {
    * An IPv4 TCP packet. `monoNow` and `wallNowMs` are read when the records of a
    * batch arrive; the record's own capture time places the packet on the wall clock.
    */
-  feed(record: PacketSummary, monoNow: number, wallNowMs: number): void {
+  feed(record: Summary4, monoNow: number, wallNowMs: number): void {
     this.run(this.tcp4Runner, record, monoNow, wallNowMs);
   }
 
@@ -122,13 +122,13 @@ export class ScanPipeline {
    * An IPv4 UDP datagram. The capture process sends one only with --udp: one that
    * comes anyway is a fault of the channel (a RecordError), not something to skip.
    */
-  feedUdp(record: PacketSummary, monoNow: number, wallNowMs: number): void {
+  feedUdp(record: Summary4, monoNow: number, wallNowMs: number): void {
     const runner = laneOn(this.udp4Runner, 'an IPv4 UDP record', '--udp');
     if (!this.skipsReply(record)) this.run(runner, record, monoNow, wallNowMs);
   }
 
   /** An IPv6 TCP segment or UDP datagram, sent only with --ipv6 (and --udp for UDP). */
-  feed6(record: Packet6Record, monoNow: number, wallNowMs: number): void {
+  feed6(record: Ip6Record, monoNow: number, wallNowMs: number): void {
     if (record.protocol === 'tcp') {
       this.run(laneOn(this.tcp6Runner, 'an IPv6 TCP record', '--ipv6'), record, monoNow, wallNowMs);
     } else {

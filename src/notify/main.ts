@@ -4,7 +4,7 @@
 // repeats a message.
 
 import os = require('node:os');
-import { StartupError, describe } from '../shared/errors.js';
+import { StartupError, messageOf } from '../shared/errors.js';
 import { channelName, parseNotifySettings, type NotifySettings } from './options.js';
 import { senderFor } from './channels.js';
 import { renderMessage } from './digest.js';
@@ -49,7 +49,7 @@ export function runNotifier(s: NotifySettings): void {
   try {
     saved = readPosition(s.state);
   } catch (err) {
-    throw new StartupError(describe(err));
+    throw new StartupError(messageOf(err));
   }
   const follower = new Follower(s.events, saved, { notice: (text) => say(text, DAEMON_INFO) });
   const host = s.hostname ?? os.hostname();
@@ -71,7 +71,7 @@ export function runNotifier(s: NotifySettings): void {
       if (stateFailing) say(`state file ${s.state} can be written again`, DAEMON_INFO);
       stateFailing = false;
     } catch (err) {
-      if (!stateFailing) say(`state file ${s.state}: ${describe(err)}; a restart now would deliver some events again`);
+      if (!stateFailing) say(`state file ${s.state}: ${messageOf(err)}; a restart now would deliver some events again`);
       stateFailing = true;
     }
   };
@@ -102,7 +102,7 @@ export function runNotifier(s: NotifySettings): void {
     try {
       lines = follower.poll();
     } catch (err) {
-      say(`${s.events}: ${describe(err)}`);
+      say(`${s.events}: ${messageOf(err)}`);
       return;
     }
     const now = performance.now();
@@ -148,7 +148,7 @@ export function main(argv: readonly string[]): void {
     }
     runNotifier(settings);
   } catch (err) {
-    process.stderr.write(`${IDENT}: ${describe(err)}\n`);
+    process.stderr.write(`${IDENT}: ${messageOf(err)}\n`);
     if (!(err instanceof StartupError)) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
     process.exit(1);
   }

@@ -242,7 +242,7 @@ export class IgnoreFilter {
 
   /** Whether the encoded packet record at `offset` of `buf` is to be dropped. */
   ignoresRecord(buf: Buffer, offset: number): boolean {
-    if (buf[offset + Offset.type] === RecordType.packet6) {
+    if (buf[offset + Offset.type] === RecordType.ip6) {
       return this.ignoresPort(buf.readUInt16BE(offset + Offset6.dport)) || this.ignoresSource6(buf, offset + Offset6.saddr);
     }
     return this.ignoresPort(buf.readUInt16BE(offset + Offset.dport)) || this.ignoresSource(buf.readUInt32BE(offset + Offset.saddr));

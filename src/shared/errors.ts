@@ -5,7 +5,8 @@ export class StartupError extends Error {
   readonly code = 'ERR_SCANLOGD_STARTUP';
 }
 
-export function describe(err: unknown): string {
+/** What went wrong, in words: the message of an Error, or the text of anything else thrown. */
+export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
@@ -17,5 +18,5 @@ export function syscallText(err: unknown): string {
   if (code === 'EACCES') return 'Permission denied';
   if (code === 'ENOTDIR') return 'Not a directory';
   if (code === 'ELOOP') return 'Too many levels of symbolic links';
-  return describe(err);
+  return messageOf(err);
 }

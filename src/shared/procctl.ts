@@ -2,7 +2,7 @@
 // itself (native/procctl.c). Loaded by each process as it starts, before any drop.
 
 import path = require('node:path');
-import { StartupError, describe } from './errors.js';
+import { StartupError, messageOf } from './errors.js';
 import type { ProcCtl } from '../types/procctl.js';
 
 /** Where `npm ci` (node-gyp) puts the addon, relative to dist/src/shared. */
@@ -16,7 +16,7 @@ export function loadProcCtl(): ProcCtl {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon, loaded here only
       loaded = require(PROCCTL_PATH) as ProcCtl;
     } catch (err) {
-      throw new StartupError(`process attributes addon ${PROCCTL_PATH}: ${describe(err)} (npm ci builds it)`, { cause: err });
+      throw new StartupError(`process attributes addon ${PROCCTL_PATH}: ${messageOf(err)} (npm ci builds it)`, { cause: err });
     }
   }
   return loaded;
@@ -33,7 +33,7 @@ export function lockProcess(who: string, procctl: ProcCtl = loadProcCtl()): void
     procctl.noNewPrivs();
     procctl.setDumpable(false);
   } catch (err) {
-    throw new StartupError(`${who}: ${describe(err)}`, { cause: err });
+    throw new StartupError(`${who}: ${messageOf(err)}`, { cause: err });
   }
   const state = procctl.state();
   if (!state.noNewPrivs || state.dumpable) {

@@ -13,25 +13,25 @@ export const MAX_RECORD_SIZE = RECORD6_SIZE;
 
 /** The type byte of each kind of record. */
 export const RecordType = {
-  /** A packet summary: the fields the detector needs of one packet. */
-  packet: 1,
+  /** An IPv4 TCP segment: the fields the detector needs of one packet. */
+  tcp4: 1,
   /** Packets the capture process dropped because the monitor was not reading. */
   loss: 2,
   /** The capture process's counts since its previous counters record. */
   counters: 3,
-  /** An IPv4 UDP datagram: the packet record's layout, with a flags byte of zero. */
-  udp: 4,
+  /** An IPv4 UDP datagram: the tcp4 record's layout, with a flags byte of zero. */
+  udp4: 4,
   /** An IPv6 packet, TCP or UDP: 52 bytes (Offset6). */
-  packet6: 5,
+  ip6: 5,
 } as const;
 
 /** Bytes of the record whose type byte is `type`, or 0 for a type that does not exist. */
 export function recordSize(type: number): number {
-  if (type === RecordType.packet6) return RECORD6_SIZE;
-  return type >= RecordType.packet && type <= RecordType.udp ? RECORD_SIZE : 0;
+  if (type === RecordType.ip6) return RECORD6_SIZE;
+  return type >= RecordType.tcp4 && type <= RecordType.udp4 ? RECORD_SIZE : 0;
 }
 
-/** Where each field sits in a packet record; `type` and `time` sit there in every record. */
+/** Where each field sits in an IPv4 record (tcp4, udp4); `type` and `time` sit there in every record. */
 export const Offset = {
   saddr: 0,
   daddr: 4,
@@ -92,25 +92,25 @@ export interface Summary<A> {
 }
 
 /** IPv4 addresses as unsigned 32-bit numbers, most significant byte first. */
-export type PacketSummary = Summary<number>;
+export type Summary4 = Summary<number>;
 /** IPv6 addresses as four unsigned 32-bit words each, most significant first. */
-export type Packet6Summary = Summary<Uint32Array>;
+export type Summary6 = Summary<Uint32Array>;
 
 export type Protocol = 'tcp' | 'udp';
 
 /** An IPv4 TCP segment: the record scanlogd's detector has always read. */
-export interface PacketRecord extends PacketSummary {
-  type: 'packet';
+export interface Tcp4Record extends Summary4 {
+  type: 'tcp4';
 }
 
 /** An IPv4 UDP datagram; `flags` is always 0. */
-export interface UdpRecord extends PacketSummary {
-  type: 'udp';
+export interface Udp4Record extends Summary4 {
+  type: 'udp4';
 }
 
 /** An IPv6 TCP segment or UDP datagram (`flags` 0). */
-export interface Packet6Record extends Packet6Summary {
-  type: 'packet6';
+export interface Ip6Record extends Summary6 {
+  type: 'ip6';
   protocol: Protocol;
 }
 
@@ -129,7 +129,10 @@ export interface CountersRecord {
   time: number;
 }
 
-export type ChannelRecord = PacketRecord | UdpRecord | Packet6Record | LossRecord | CountersRecord;
+/** A record about one packet, of any lane. */
+export type PacketRecord = Tcp4Record | Udp4Record | Ip6Record;
+
+export type ChannelRecord = PacketRecord | LossRecord | CountersRecord;
 
 export class RecordError extends Error {
   readonly code = 'ERR_SCANLOGD_RECORD';
@@ -163,12 +166,12 @@ function checkPacketFields(r: Summary<unknown>): void {
 export function encodeInto(r: ChannelRecord, out: Buffer, offset: number): void {
   checkField('time', r.time, 0xffffffff);
   switch (r.type) {
-    case 'packet':
-    case 'udp':
+    case 'tcp4':
+    case 'udp4':
       checkField('saddr', r.saddr, 0xffffffff);
       checkField('daddr', r.daddr, 0xffffffff);
       checkPacketFields(r);
-      if (r.type === 'udp' && r.flags !== 0) throw new RecordError(`a UDP record has no flags: ${r.flags}`);
+      if (r.type === 'udp4' && r.flags !== 0) throw new RecordError(`a UDP record has no flags: ${r.flags}`);
       checkRoom(out, offset);
       out.writeUInt32BE(r.saddr, offset + Offset.saddr);
       out.writeUInt32BE(r.daddr, offset + Offset.daddr);
@@ -178,7 +181,7 @@ export function encodeInto(r: ChannelRecord, out: Buffer, offset: number): void 
       out[offset + Offset.tos] = r.tos;
       out[offset + Offset.ttl] = r.ttl;
       break;
-    case 'packet6':
+    case 'ip6':
       checkAddress6('saddr', r.saddr);
       checkAddress6('daddr', r.daddr);
       checkPacketFields(r);
@@ -219,28 +222,28 @@ export function encodeInto(r: ChannelRecord, out: Buffer, offset: number): void 
 }
 
 export function encode(r: ChannelRecord): Buffer {
-  const out = Buffer.alloc(r.type === 'packet6' ? RECORD6_SIZE : RECORD_SIZE);
+  const out = Buffer.alloc(r.type === 'ip6' ? RECORD6_SIZE : RECORD_SIZE);
   encodeInto(r, out, 0);
   return out;
 }
 
-export function emptyPacketRecord(): PacketRecord {
-  return { type: 'packet', saddr: 0, daddr: 0, sport: 0, dport: 0, flags: 0, tos: 0, ttl: 0, time: 0 };
+export function emptyTcp4Record(): Tcp4Record {
+  return { type: 'tcp4', saddr: 0, daddr: 0, sport: 0, dport: 0, flags: 0, tos: 0, ttl: 0, time: 0 };
 }
 
 /** The objects the monitor decodes every packet record of a stream into. */
 export interface PacketScratch {
-  packet: PacketRecord;
-  udp: UdpRecord;
-  packet6: Packet6Record;
+  tcp4: Tcp4Record;
+  udp4: Udp4Record;
+  ip6: Ip6Record;
 }
 
 export function emptyPacketScratch(): PacketScratch {
   return {
-    packet: emptyPacketRecord(),
-    udp: { ...emptyPacketRecord(), type: 'udp' },
-    packet6: {
-      type: 'packet6',
+    tcp4: emptyTcp4Record(),
+    udp4: { ...emptyTcp4Record(), type: 'udp4' },
+    ip6: {
+      type: 'ip6',
       protocol: 'tcp',
       saddr: new Uint32Array(4),
       daddr: new Uint32Array(4),
@@ -279,31 +282,31 @@ export function decodeAt(buf: Buffer, offset: number, scratch: PacketScratch = e
   const type = buf[offset + Offset.type] as number;
   const time = buf.readUInt32BE(offset + Offset.time);
   switch (type) {
-    case RecordType.packet:
-    case RecordType.udp: {
-      const packet = type === RecordType.packet ? scratch.packet : scratch.udp;
+    case RecordType.tcp4:
+    case RecordType.udp4: {
+      const packet = type === RecordType.tcp4 ? scratch.tcp4 : scratch.udp4;
       packet.saddr = buf.readUInt32BE(offset + Offset.saddr);
       packet.daddr = buf.readUInt32BE(offset + Offset.daddr);
       packet.sport = buf.readUInt16BE(offset + Offset.sport);
       packet.dport = buf.readUInt16BE(offset + Offset.dport);
-      packet.flags = decodeFlags(buf, offset + Offset.flags, type === RecordType.udp, 'udp');
+      packet.flags = decodeFlags(buf, offset + Offset.flags, type === RecordType.udp4, 'udp4');
       packet.tos = buf[offset + Offset.tos] as number;
       packet.ttl = buf[offset + Offset.ttl] as number;
       packet.time = time;
       return packet;
     }
-    case RecordType.packet6: {
+    case RecordType.ip6: {
       if (offset + RECORD6_SIZE > buf.length) {
         throw new RecordError(`truncated record: ${buf.length - offset} of ${RECORD6_SIZE} bytes`);
       }
       const proto = buf[offset + Offset6.protocol] as number;
-      if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) throw new RecordError(`packet6 record protocol ${proto} is neither TCP nor UDP`);
-      requireZeros(buf, offset, Offset6.protocol + 1, 'packet6');
-      const packet = scratch.packet6;
+      if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) throw new RecordError(`ip6 record protocol ${proto} is neither TCP nor UDP`);
+      requireZeros(buf, offset, Offset6.protocol + 1, 'ip6');
+      const packet = scratch.ip6;
       packet.protocol = proto === IPPROTO_TCP ? 'tcp' : 'udp';
       packet.sport = buf.readUInt16BE(offset + Offset6.sport);
       packet.dport = buf.readUInt16BE(offset + Offset6.dport);
-      packet.flags = decodeFlags(buf, offset + Offset6.flags, proto === IPPROTO_UDP, 'packet6');
+      packet.flags = decodeFlags(buf, offset + Offset6.flags, proto === IPPROTO_UDP, 'ip6');
       packet.tos = buf[offset + Offset6.tos] as number;
       packet.ttl = buf[offset + Offset6.ttl] as number;
       for (let i = 0; i < 4; i++) {

@@ -5,7 +5,7 @@
 // are killed.
 
 import os = require('node:os');
-import { StartupError, describe } from './errors.js';
+import { StartupError, messageOf } from './errors.js';
 import { loadProcCtl } from './procctl.js';
 import type { ProcCtl, SeccompRule } from '../types/procctl.js';
 
@@ -93,7 +93,7 @@ export function forbidListening(procctl: ProcCtl = loadProcCtl()): void {
   try {
     procctl.seccomp(deny('listen'), Action.allow);
   } catch (err) {
-    throw new StartupError(`capture process: sandbox: ${describe(err)}`, { cause: err });
+    throw new StartupError(`capture process: sandbox: ${messageOf(err)}`, { cause: err });
   }
 }
 
@@ -125,7 +125,7 @@ export function enterSandbox(plan: SandboxPlan, procctl: ProcCtl = loadProcCtl()
     if (procctl.state().seccomp !== 2) throw new Error('the kernel reports no seccomp filter');
     return { seccompRules, landlockAbi };
   } catch (err) {
-    throw new StartupError(`${plan.who}: sandbox: ${describe(err)}`, { cause: err });
+    throw new StartupError(`${plan.who}: sandbox: ${messageOf(err)}`, { cause: err });
   }
 }
 

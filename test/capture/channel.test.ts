@@ -3,7 +3,7 @@
 // so before what follows, and counters records that never go missing.
 
 import test from 'ava';
-import { RECORD_SIZE, decode, encode, type ChannelRecord, type PacketRecord } from '../../src/shared/record.js';
+import { RECORD_SIZE, decode, encode, type ChannelRecord, type Tcp4Record } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
 import { ChannelWriter, COUNTERS_FLUSH_AT, type ChannelSink } from '../../src/capture/channel.js';
 
@@ -34,8 +34,8 @@ class FakeSink implements ChannelSink {
   }
 }
 
-const packet = (n: number): PacketRecord => ({
-  type: 'packet',
+const packet = (n: number): Tcp4Record => ({
+  type: 'tcp4',
   saddr: 0xc6120000 + n,
   daddr: 0xc6120001,
   sport: 40000,

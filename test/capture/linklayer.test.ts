@@ -5,7 +5,7 @@ import test from 'ava';
 import { LinkSkip, LinkType, MAX_LINK_HEADER, ipOffset, ipv4Offset } from '../../src/capture/linklayer.js';
 import { packetToRecord } from '../../src/capture/packet.js';
 import { PCAP_SNAPLEN, PCAP_SNAPLEN6, linkTypeNumber } from '../../src/capture/pcap.js';
-import { decode, RECORD_SIZE, type PacketRecord } from '../../src/shared/record.js';
+import { decode, RECORD_SIZE, type Tcp4Record } from '../../src/shared/record.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { formatAddress, parseAddress } from '../../src/shared/ipv4.js';
 
@@ -97,9 +97,14 @@ const cases: Case[] = [
     frame: ethernet(0x0800, syn, [vlanTag(0x88a8, 1), vlanTag(0x8100, 2), vlanTag(0x8100, 3)]),
     want: LinkSkip.tooManyTags,
   },
-  { name: 'Ethernet, IPv6', linkType: LinkType.ETHERNET, frame: ethernet(0x86dd, ipv6), want: LinkSkip.notIpv4 },
-  { name: 'Ethernet, ARP', linkType: LinkType.ETHERNET, frame: ethernet(0x0806, Buffer.alloc(28)), want: LinkSkip.notIpv4 },
-  { name: 'Ethernet type IPv4 around an IPv6 packet', linkType: LinkType.ETHERNET, frame: ethernet(0x0800, ipv6), want: LinkSkip.notIpv4 },
+  { name: 'Ethernet, IPv6', linkType: LinkType.ETHERNET, frame: ethernet(0x86dd, ipv6), want: LinkSkip.notWatched },
+  { name: 'Ethernet, ARP', linkType: LinkType.ETHERNET, frame: ethernet(0x0806, Buffer.alloc(28)), want: LinkSkip.notWatched },
+  {
+    name: 'Ethernet type IPv4 around an IPv6 packet',
+    linkType: LinkType.ETHERNET,
+    frame: ethernet(0x0800, ipv6),
+    want: LinkSkip.notWatched,
+  },
   { name: 'Ethernet header cut short', linkType: LinkType.ETHERNET, frame: ethernet(0x0800, syn).subarray(0, 13), want: LinkSkip.short },
   {
     name: 'Ethernet header and nothing after it',
@@ -111,7 +116,7 @@ const cases: Case[] = [
   { name: 'Linux cooked, IP options', linkType: LinkType.LINUX_SLL, frame: sll(PACKET_HOST, 0x0800, synWithOptions), want: 16 },
   { name: 'Linux cooked, 802.1Q tag', linkType: LinkType.LINUX_SLL, frame: sll(PACKET_HOST, 0x0800, syn, [vlanTag(0x8100, 10)]), want: 20 },
   { name: 'Linux cooked, outgoing', linkType: LinkType.LINUX_SLL, frame: sll(PACKET_OUTGOING, 0x0800, syn), want: LinkSkip.outgoing },
-  { name: 'Linux cooked, IPv6', linkType: LinkType.LINUX_SLL, frame: sll(PACKET_HOST, 0x86dd, ipv6), want: LinkSkip.notIpv4 },
+  { name: 'Linux cooked, IPv6', linkType: LinkType.LINUX_SLL, frame: sll(PACKET_HOST, 0x86dd, ipv6), want: LinkSkip.notWatched },
   {
     name: 'Linux cooked, 15 bytes',
     linkType: LinkType.LINUX_SLL,
@@ -120,13 +125,13 @@ const cases: Case[] = [
   },
   { name: 'Linux cooked v2', linkType: LinkType.LINUX_SLL2, frame: sll2(PACKET_HOST, 0x0800, syn), want: 20 },
   { name: 'Linux cooked v2, outgoing', linkType: LinkType.LINUX_SLL2, frame: sll2(PACKET_OUTGOING, 0x0800, syn), want: LinkSkip.outgoing },
-  { name: 'Linux cooked v2, IPv6', linkType: LinkType.LINUX_SLL2, frame: sll2(PACKET_HOST, 0x86dd, ipv6), want: LinkSkip.notIpv4 },
+  { name: 'Linux cooked v2, IPv6', linkType: LinkType.LINUX_SLL2, frame: sll2(PACKET_HOST, 0x86dd, ipv6), want: LinkSkip.notWatched },
   { name: 'BSD loopback (DLT_NULL), AF_INET', linkType: LinkType.NULL, frame: nullLink(2, syn), want: 4 },
-  { name: 'BSD loopback, AF_INET6', linkType: LinkType.NULL, frame: nullLink(10, ipv6), want: LinkSkip.notIpv4 },
+  { name: 'BSD loopback, AF_INET6', linkType: LinkType.NULL, frame: nullLink(10, ipv6), want: LinkSkip.notWatched },
   { name: 'raw IP (tun)', linkType: LinkType.RAW, frame: syn, want: 0 },
-  { name: 'raw IP, IPv6', linkType: LinkType.RAW, frame: ipv6, want: LinkSkip.notIpv4 },
+  { name: 'raw IP, IPv6', linkType: LinkType.RAW, frame: ipv6, want: LinkSkip.notWatched },
   { name: 'raw IP, empty', linkType: LinkType.RAW, frame: Buffer.alloc(0), want: LinkSkip.short },
-  { name: 'an unsupported link type', linkType: 105, frame: ethernet(0x0800, syn), want: LinkSkip.notIpv4 },
+  { name: 'an unsupported link type', linkType: 105, frame: ethernet(0x0800, syn), want: LinkSkip.notWatched },
 ];
 
 for (const c of cases) {
@@ -152,7 +157,7 @@ test('link layer: the IP packet behind each header gives the same record as on t
     t.is(packetToRecord(frame.subarray(offset), frame.length - offset, 77, out, 0), 'ok');
     t.deepEqual(out, direct);
   }
-  const r = decode(direct) as PacketRecord;
+  const r = decode(direct) as Tcp4Record;
   t.is(`${formatAddress(r.saddr)}:${r.sport}>${r.dport} tos ${r.tos}`, '198.18.0.2:60508>22 tos 16');
 });
 
@@ -255,8 +260,8 @@ const ipv6Frames: Array<[string, number, Buffer, number]> = [
 for (const [name, linkType, frame, offset] of ipv6Frames) {
   test(`IPv6 behind ${name}: at ${offset} with --ipv6, skipped without`, (t) => {
     t.is(ipOffset(linkType, frame, frame.length, true), offset);
-    t.is(ipOffset(linkType, frame, frame.length, false), LinkSkip.notIpv4);
-    t.is(ipv4Offset(linkType, frame, frame.length), LinkSkip.notIpv4);
+    t.is(ipOffset(linkType, frame, frame.length, false), LinkSkip.notWatched);
+    t.is(ipv4Offset(linkType, frame, frame.length), LinkSkip.notWatched);
   });
 }
 
@@ -268,7 +273,7 @@ test('with --ipv6, an IPv4 frame is found as before, and outgoing IPv6 is still 
   const liar = ethernet(0x86dd, synPacket());
   t.is(ipOffset(LinkType.ETHERNET, liar, liar.length, true), 14, 'the version nibble decides: it is IPv4');
   const bad = ethernet(0x86dd, Buffer.alloc(40, 0x50));
-  t.is(ipOffset(LinkType.ETHERNET, bad, bad.length, true), LinkSkip.notIpv4);
+  t.is(ipOffset(LinkType.ETHERNET, bad, bad.length, true), LinkSkip.notWatched);
 });
 
 test('fuzz: 100000 random frames with --ipv6 never throw and give an in-bounds IPv4 or IPv6 header', (t) => {

@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import { CAPTURE_SNAPLEN, packetToRecord, type PacketVerdict, type Watched } from '../../src/capture/packet.js';
-import { decode, MAX_RECORD_SIZE, RECORD_SIZE, type Packet6Record, type PacketRecord } from '../../src/shared/record.js';
+import { decode, MAX_RECORD_SIZE, RECORD_SIZE, type Ip6Record, type Tcp4Record } from '../../src/shared/record.js';
 import { formatAddress6, parseAddress6 } from '../../src/shared/ipv6.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
@@ -95,7 +95,7 @@ test('the record goes at the offset asked for, and nowhere else', (t) => {
   t.is(out.subarray(0, 20).toString('hex'), UNTOUCHED);
   t.is(out.subarray(40).toString('hex'), UNTOUCHED);
   t.deepEqual(decode(out.subarray(20, 40)), {
-    type: 'packet',
+    type: 'tcp4',
     saddr: parseAddress('198.18.0.2'),
     daddr: parseAddress('198.18.0.1'),
     sport: 60508,
@@ -128,9 +128,9 @@ const verdicts: Array<[string, Buffer, number, PacketVerdict]> = [
   ['negative length', ipTcp(), -1, 'short'],
   ['IHL 4', Buffer.from(ipTcp()).fill(0x44, 0, 1), 40, 'bad-ihl'],
   ['IHL 0', Buffer.from(ipTcp()).fill(0x40, 0, 1), 40, 'bad-ihl'],
-  ['UDP', ipTcp({ protocol: 17 }), 40, 'not-tcp'],
-  ['ICMP', ipTcp({ protocol: 1 }), 40, 'not-tcp'],
-  ['a 20-byte UDP header only', ipTcp({ protocol: 17 }).subarray(0, 20), 20, 'not-tcp'],
+  ['UDP', ipTcp({ protocol: 17 }), 40, 'not-watched'],
+  ['ICMP', ipTcp({ protocol: 1 }), 40, 'not-watched'],
+  ['a 20-byte UDP header only', ipTcp({ protocol: 17 }).subarray(0, 20), 20, 'not-watched'],
   ['fragment offset 1', ipTcp({ fragment: 0x0001 }), 40, 'fragment'],
   ['fragment offset 0x1fff', ipTcp({ fragment: 0x1fff }), 40, 'fragment'],
   ['middle fragment (MF, offset 185)', ipTcp({ fragment: 0x2000 | 185 }), 40, 'fragment'],
@@ -154,7 +154,7 @@ for (const [name, pkt, length, verdict] of verdicts) {
   test(`${name}: ${verdict}`, (t) => {
     const result = convert(pkt, length);
     t.is(result.verdict, verdict);
-    if (verdict === 'ok') t.is((decode(result.out) as PacketRecord).dport, 22);
+    if (verdict === 'ok') t.is((decode(result.out) as Tcp4Record).dport, 22);
     else t.is(result.out.toString('hex'), UNTOUCHED);
   });
 }
@@ -165,7 +165,7 @@ function expectedVerdict(pkt: Buffer, length: number): PacketVerdict {
   if (size < 20) return 'short';
   const ihl = (pkt[0]! & 15) * 4;
   if (ihl < 20) return 'bad-ihl';
-  if (pkt[9] !== 6) return 'not-tcp';
+  if (pkt[9] !== 6) return 'not-watched';
   if (((pkt[6]! << 8) | pkt[7]!) & 0x1fff) return 'fragment';
   if (ihl + 20 > size) return 'short-tcp';
   return 'ok';
@@ -173,7 +173,7 @@ function expectedVerdict(pkt: Buffer, length: number): PacketVerdict {
 
 test('fuzz: 100000 random buffers and lengths never throw and get the right verdict', (t) => {
   const rng = new Xorshift32(0xcafe);
-  const counts: Partial<Record<PacketVerdict, number>> = { ok: 0, short: 0, 'bad-ihl': 0, 'not-tcp': 0, fragment: 0, 'short-tcp': 0 };
+  const counts: Partial<Record<PacketVerdict, number>> = { ok: 0, short: 0, 'bad-ihl': 0, 'not-watched': 0, fragment: 0, 'short-tcp': 0 };
   let wrong = '';
   const out = Buffer.alloc(RECORD_SIZE);
   for (let i = 0; i < 100000 && wrong === ''; i++) {
@@ -202,7 +202,7 @@ test('fuzz: 100000 random buffers and lengths never throw and get the right verd
       wrong = `${verdict} instead of ${expected} for ${pkt.toString('hex')} length ${length}`;
     } else if (verdict === 'ok') {
       const ihl = (pkt[0]! & 15) * 4;
-      const r = decode(out) as PacketRecord;
+      const r = decode(out) as Tcp4Record;
       const fields = [r.saddr, r.daddr, r.sport, r.dport, r.flags, r.tos, r.ttl, r.time];
       const bytes = [
         pkt.readUInt32BE(12),
@@ -248,8 +248,8 @@ test('--udp: a UDP header cut short, a later fragment and other protocols are re
   const udp = { udp: true, ipv6: false };
   t.is(convertWatched(ipUdp().subarray(0, 27), udp).verdict, 'short-udp');
   t.is(convertWatched(ipUdp({ fragment: 185 }), udp).verdict, 'fragment');
-  t.is(convertWatched(ipTcp({ protocol: 1 }), udp).verdict, 'not-tcp');
-  t.is(convertWatched(ipUdp(), { udp: false, ipv6: true }).verdict, 'not-tcp', 'UDP without --udp');
+  t.is(convertWatched(ipTcp({ protocol: 1 }), udp).verdict, 'not-watched');
+  t.is(convertWatched(ipUdp(), { udp: false, ipv6: true }).verdict, 'not-watched', 'UDP without --udp');
   const tcp = convertWatched(ipTcp(), udp);
   t.is(tcp.verdict, 'ok');
   t.is(tcp.out.subarray(0, 20).toString('hex'), convert(ipTcp()).out.toString('hex'));
@@ -332,7 +332,7 @@ test('--ipv6: a SYN gives the exact 52-byte record, traffic class as TOS and hop
     ].join(''),
   );
   t.deepEqual(decode(out), {
-    type: 'packet6',
+    type: 'ip6',
     protocol: 'tcp',
     saddr: parseAddress6('2001:db8::2'),
     daddr: parseAddress6('2001:db8::1'),
@@ -356,7 +356,7 @@ test('--ipv6: the record goes at the offset asked for, and nowhere else', (t) =>
 const verdicts6: Array<[string, Buffer, Watched, PacketVerdict]> = [
   ['TCP right after the header', ip6([], 6), BOTH, 'ok'],
   ['UDP right after the header', ip6([], 17), BOTH, 'ok'],
-  ['UDP without --udp', ip6([], 17), { udp: false, ipv6: true }, 'not-tcp'],
+  ['UDP without --udp', ip6([], 17), { udp: false, ipv6: true }, 'not-watched'],
   ['hop-by-hop, then TCP', ip6([hopByHop()], 6), BOTH, 'ok'],
   ['hop-by-hop of 3 units, then TCP', ip6([hopByHop(2)], 6), BOTH, 'ok'],
   [
@@ -386,9 +386,9 @@ const verdicts6: Array<[string, Buffer, Watched, PacketVerdict]> = [
     BOTH,
     'too-many-extensions',
   ],
-  ['ICMPv6', ip6([], 58), BOTH, 'not-tcp'],
-  ['no next header', ip6([], 59), BOTH, 'not-tcp'],
-  ['ESP after hop-by-hop', ip6([hopByHop()], 50), BOTH, 'not-tcp'],
+  ['ICMPv6', ip6([], 58), BOTH, 'not-watched'],
+  ['no next header', ip6([], 59), BOTH, 'not-watched'],
+  ['ESP after hop-by-hop', ip6([hopByHop()], 50), BOTH, 'not-watched'],
   ['the fixed header only', ip6([], 6).subarray(0, 40), BOTH, 'short-tcp'],
   ['39 bytes', ip6([], 6).subarray(0, 39), BOTH, 'short'],
   ['TCP cut at 59 bytes', ip6([], 6).subarray(0, 59), BOTH, 'short-tcp'],
@@ -403,7 +403,7 @@ for (const [name, pkt, watched, verdict] of verdicts6) {
     const result = convertWatched(pkt, watched);
     t.is(result.verdict, verdict);
     if (verdict === 'ok') {
-      const r = decode(result.out) as Packet6Record;
+      const r = decode(result.out) as Ip6Record;
       t.is(r.dport, 22);
       t.is(r.sport, 40000);
       t.is(r.protocol, pkt.includes(Buffer.from([0x9c, 0x40, 0x00, 0x16, 0x00, 0x08])) ? 'udp' : 'tcp');
@@ -424,7 +424,7 @@ function expectedVerdict6(pkt: Buffer, size: number, udp: boolean): { verdict: P
   let at = 40;
   let count = 0;
   while (next !== 6 && next !== 17) {
-    if (![0, 43, 44, 60].includes(next)) return fail('not-tcp');
+    if (![0, 43, 44, 60].includes(next)) return fail('not-watched');
     if (count++ === 8) return fail('too-many-extensions');
     if (next === 44) {
       if (at + 8 > size) return fail('short-extension');
@@ -437,7 +437,7 @@ function expectedVerdict6(pkt: Buffer, size: number, udp: boolean): { verdict: P
       at += (pkt[at + 1]! + 1) * 8;
     }
   }
-  if (next === 17 && !udp) return fail('not-tcp');
+  if (next === 17 && !udp) return fail('not-watched');
   if (at + (next === 17 ? 8 : 20) > size) return fail(next === 17 ? 'short-udp' : 'short-tcp');
   return { verdict: 'ok', at, next };
 }
@@ -479,7 +479,7 @@ test('fuzz: 100000 random IPv6 packets (chains of extension headers, fragments, 
     if (verdict !== expected.verdict) {
       wrong = `${verdict} instead of ${expected.verdict} for ${pkt.subarray(0, size).toString('hex')}`;
     } else if (verdict === 'ok') {
-      const r = decode(out) as Packet6Record;
+      const r = decode(out) as Ip6Record;
       const at = expected.at;
       const want = [
         expected.next === 17 ? 'udp' : 'tcp',
@@ -495,6 +495,6 @@ test('fuzz: 100000 random IPv6 packets (chains of extension headers, fragments, 
     }
   }
   t.is(wrong, '');
-  for (const v of ['ok', 'short-extension', 'too-many-extensions', 'fragment', 'not-tcp', 'short-tcp', 'short-udp'] as const)
+  for (const v of ['ok', 'short-extension', 'too-many-extensions', 'fragment', 'not-watched', 'short-tcp', 'short-udp'] as const)
     t.true((counts[v] ?? 0) > 300, `${v}: ${counts[v]}`);
 });

@@ -2,11 +2,11 @@
 // the stop at the first record that does not decode.
 
 import test from 'ava';
-import { RecordError, encode, type ChannelRecord, type PacketRecord } from '../../src/shared/record.js';
+import { RecordError, encode, type ChannelRecord, type Tcp4Record } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
 
-const record = (n: number): PacketRecord => ({
-  type: 'packet',
+const record = (n: number): Tcp4Record => ({
+  type: 'tcp4',
   saddr: 0xc6120000 + n,
   daddr: 0xc6120001,
   sport: 40000 + n,
@@ -26,7 +26,7 @@ function readAll(reader: RecordReader, chunks: Buffer[]): ChannelRecord[] {
   return got;
 }
 
-const dports = (records: ChannelRecord[]): Array<number | string> => records.map((r) => (r.type === 'packet' ? r.dport : r.type));
+const dports = (records: ChannelRecord[]): Array<number | string> => records.map((r) => (r.type === 'tcp4' ? r.dport : r.type));
 
 test('one byte at a time: each record comes out on its 20th byte', (t) => {
   const reader = new RecordReader();

@@ -3,14 +3,14 @@
 
 import test from 'ava';
 import { DEFAULT_PARAMS, checkParams, type DetectorParams } from '../../src/shared/params.js';
-import { type PacketSummary } from '../../src/shared/record.js';
+import { type Summary4 } from '../../src/shared/record.js';
 import {
   CHANGING_DADDR,
   CHANGING_SPORT,
   CHANGING_TOS,
   CHANGING_TTL,
+  Ipv4Detector,
   Detector,
-  LaneDetector,
   TH_ACK,
   TH_FIN,
   TH_PUSH,
@@ -35,14 +35,14 @@ const PRIV = [21, 22, 23, 25, 53, 80, 110, 111, 135, 139, 143, 443, 445, 993, 99
 const HIGH = Array.from({ length: 40 }, (_, i) => 2000 + i);
 const TH_URG = 0x20;
 
-function packet(change: Partial<PacketSummary> = {}): PacketSummary {
+function packet(change: Partial<Summary4> = {}): Summary4 {
   return { saddr: SRC, daddr: DST, sport: 40000, dport: 22, flags: TH_SYN, tos: 0, ttl: 64, time: 10000, ...change };
 }
 
-const detector = (change: Partial<DetectorParams> = {}): Detector => new Detector({ ...DEFAULT_PARAMS, ...change });
+const detector = (change: Partial<DetectorParams> = {}): Ipv4Detector => new Ipv4Detector({ ...DEFAULT_PARAMS, ...change });
 
 /** Feeds packets in order; returns the index of each packet that completed a scan. */
-function run(d: Detector, packets: PacketSummary[], wall = WALL_MS): Array<[number, Scan]> {
+function run(d: Ipv4Detector, packets: Summary4[], wall = WALL_MS): Array<[number, Scan]> {
   const scans: Array<[number, Scan]> = [];
   packets.forEach((p, i) => {
     const scan = d.process(p, wall);
@@ -52,7 +52,7 @@ function run(d: Detector, packets: PacketSummary[], wall = WALL_MS): Array<[numb
 }
 
 /** SYNs from `saddr` to `ports`, `step` ms apart from `time`. */
-function probes(ports: number[], time = 10000, step = 10, change: Partial<PacketSummary> = {}): PacketSummary[] {
+function probes(ports: number[], time = 10000, step = 10, change: Partial<Summary4> = {}): Summary4[] {
   return ports.map((dport, i) => packet({ dport, time: (time + i * step) >>> 0, ...change }));
 }
 
@@ -341,7 +341,7 @@ test('a stale source that sends an ACK loses its entry and gets none', (t) => {
 });
 
 // A change in one field of the second packet -> the changing bits of the scan.
-const changes: Array<[string, Partial<PacketSummary>, number]> = [
+const changes: Array<[string, Partial<Summary4>, number]> = [
   ['nothing', {}, 0],
   ['destination address', { daddr: parseAddress('198.18.0.3') }, CHANGING_DADDR],
   ['source port', { sport: 40001 }, CHANGING_SPORT],
@@ -572,7 +572,7 @@ test("spoofed sources chosen to share a scanner's classic bucket push it out; wi
   const { bucket, addresses } = colliding(17);
   const [scanner, ...spoofed] = addresses as [number, ...number[]];
   const KEY = Uint32Array.of(0x9e3779b9, 0x85ebca6b, 0xc2b2ae35);
-  const attack = (d: Detector): number[] => {
+  const attack = (d: Ipv4Detector): number[] => {
     // Six privileged ports from the scanner, 16 spoofed SYNs into its bucket, its seventh port.
     run(d, probes(PRIV.slice(0, 6), 10000, 1, { saddr: scanner }));
     spoofed.forEach((saddr, i) => d.process(packet({ saddr, time: 10010 + i }), WALL_MS));
@@ -582,7 +582,7 @@ test("spoofed sources chosen to share a scanner's classic bucket push it out; wi
   t.deepEqual(attack(classic), [], 'classic: the scanner was evicted, its seventh port starts over');
   t.is(classic.counters.bucketEvictions, 2);
   t.true(addresses.every((a) => hashAddress(a, 512) === bucket));
-  const keyed = new Detector({ ...DEFAULT_PARAMS, hash: 'keyed' }, null, KEY);
+  const keyed = new Ipv4Detector({ ...DEFAULT_PARAMS, hash: 'keyed' }, null, KEY);
   t.deepEqual(attack(keyed), [0], 'keyed: the scan is reported');
   t.is(keyed.counters.bucketEvictions, 0);
 });
@@ -600,10 +600,10 @@ test('keyed hash: fixed for a key, spread over the buckets, different for anothe
   const other = addresses.map((a) => keyedHashAddress(a, 512, Uint32Array.of(4, 5, 6)));
   t.notDeepEqual(other, buckets);
   // Each detector draws its own key.
-  const a = new Detector({ ...DEFAULT_PARAMS, hash: 'keyed' });
-  const b = new Detector({ ...DEFAULT_PARAMS, hash: 'keyed' });
+  const a = new Ipv4Detector({ ...DEFAULT_PARAMS, hash: 'keyed' });
+  const b = new Ipv4Detector({ ...DEFAULT_PARAMS, hash: 'keyed' });
   for (const d of [a, b]) addresses.forEach((saddr, i) => d.process(packet({ saddr, time: 10000 + i }), WALL_MS));
-  const layout = (d: Detector): string => Array.from({ length: 512 }, (_, i) => d.chain(i).length).join();
+  const layout = (d: Ipv4Detector): string => Array.from({ length: 512 }, (_, i) => d.chain(i).length).join();
   t.not(layout(a), layout(b));
 });
 
@@ -680,9 +680,9 @@ test("IPv6 and UDP lanes make the same decisions as scanlogd's lane on the same 
   // matter, so the keyed IPv6 hash must give exactly the IPv4 lane's scans.
   const params = { ...DEFAULT_PARAMS, hashMax: 256, listSize: 64 };
   const rng = new Xorshift32(0x6464);
-  const v4 = new Detector(params);
-  const six = new LaneDetector<Uint32Array>(params, null, null, TCP6);
-  const udp = new Detector(params, null, null, UDP4);
+  const v4 = new Ipv4Detector(params);
+  const six = new Detector<Uint32Array>(params, null, null, TCP6);
+  const udp = new Ipv4Detector(params, null, null, UDP4);
   let time = 10000;
   let scans = 0;
   let udpScans = 0;
@@ -716,7 +716,7 @@ test("IPv6 and UDP lanes make the same decisions as scanlogd's lane on the same 
 });
 
 test('IPv6: the unspecified address :: is ignored, and a table slot is four words', (t) => {
-  const d = new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
+  const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
   for (const [i, port] of PRIV.slice(0, 10).entries())
     t.is(d.process({ ...packet({ dport: port, time: 10000 + i }), saddr: new Uint32Array(4), daddr: v6(DST) }, WALL_MS), null);
   t.is(d.counters.packets, 10);
@@ -726,7 +726,7 @@ test('IPv6: the unspecified address :: is ignored, and a table slot is four word
 });
 
 test('IPv6: sources that differ only in one word each get their own entry', (t) => {
-  const d = new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
+  const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
   const sources = [0, 1, 2, 3].map((w) => {
     const a = v6(SRC);
     a[w] = (a[w] as number) ^ 0x80000000;
@@ -744,7 +744,7 @@ test('IPv6: sources that differ only in one word each get their own entry', (t) 
 
 test('IPv6: a full bucket drops its oldest source, so addresses chosen to collide cost at most --hash-max steps', (t) => {
   const key = Uint32Array.from([7, 11, 13]);
-  const d = new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS, hashMax: 4 }, null, key, TCP6);
+  const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS, hashMax: 4 }, null, key, TCP6);
   // Find addresses in one /64 that share a bucket, as an attacker who knew the key would.
   const bucket = d.bucketOfAddress(v6(1));
   const same: Uint32Array[] = [];
@@ -758,6 +758,6 @@ test('IPv6: a full bucket drops its oldest source, so addresses chosen to collid
 test('IPv6 lanes are always keyed: two detectors place the same address independently', (t) => {
   const buckets = new Set<number>();
   for (let i = 0; i < 8; i++)
-    buckets.add(new LaneDetector<Uint32Array>({ ...DEFAULT_PARAMS, hash: 'classic' }, null, null, TCP6).bucketOfAddress(v6(SRC)));
+    buckets.add(new Detector<Uint32Array>({ ...DEFAULT_PARAMS, hash: 'classic' }, null, null, TCP6).bucketOfAddress(v6(SRC)));
   t.true(buckets.size > 1, 'the same bucket 8 times: not keyed');
 });

@@ -5,7 +5,7 @@ process.env.TZ = 'UTC';
 
 import test from 'ava';
 import { DEFAULT_PARAMS } from '../../src/shared/params.js';
-import { RecordError, type Packet6Record, type PacketSummary, type Protocol } from '../../src/shared/record.js';
+import { RecordError, type Ip6Record, type Summary4, type Protocol } from '../../src/shared/record.js';
 import { parseAddress6 } from '../../src/shared/ipv6.js';
 import type { MonitorEvent, ScanEndEvent, ScanEvent } from '../../src/monitor/events.js';
 import { JsonOutput, eventLine } from '../../src/monitor/jsonout.js';
@@ -21,7 +21,7 @@ const WALL_MS = Date.UTC(2024, 10, 25, 16, 16, 55, 250);
 /** nmap's most common ports, in the order nmap -sS sends them. */
 const NMAP_TOP = [80, 23, 443, 21, 22, 25, 3389, 110, 445, 139, 143, 53, 135, 3306, 8080, 1723, 111, 995, 993, 5900];
 
-function syn(saddr: string, dport: number, time: number, change: Partial<PacketSummary> = {}): PacketSummary {
+function syn(saddr: string, dport: number, time: number, change: Partial<Summary4> = {}): Summary4 {
   return { saddr: parseAddress(saddr), daddr: TARGET, sport: 40000, dport, flags: 0x02, tos: 0, ttl: 64, time: time >>> 0, ...change };
 }
 
@@ -31,7 +31,7 @@ function pipeline(): { p: ScanPipeline; lines: string[] } {
 }
 
 /** Feeds each record as it is captured: no queueing between capture and monitor. */
-function feedLive(p: ScanPipeline, records: PacketSummary[]): void {
+function feedLive(p: ScanPipeline, records: Summary4[]): void {
   for (const r of records) p.feed(r, r.time, WALL_MS + ((r.time - MONO) | 0));
 }
 
@@ -66,7 +66,7 @@ test("a record stamped after the monitor's clock is placed at the monitor's wall
 test('7 sources scanning within 20 s: 5 lines, the flood line, then silence', (t) => {
   const { p, lines } = pipeline();
   const privileged = [21, 22, 23, 25, 53, 80, 110];
-  const records: PacketSummary[] = [];
+  const records: Summary4[] = [];
   for (let s = 0; s < 7; s++) {
     privileged.forEach((port, i) => records.push(syn(`198.18.0.${10 + s}`, port, MONO + s * 2000 + i)));
   }
@@ -181,13 +181,13 @@ function pipelineWith(watch: Watch, events: MonitorEvent[] | null = null): { p: 
   };
 }
 
-function datagram(saddr: string, sport: number, dport: number, time: number, change: Partial<PacketSummary> = {}): PacketSummary {
+function datagram(saddr: string, sport: number, dport: number, time: number, change: Partial<Summary4> = {}): Summary4 {
   return { saddr: parseAddress(saddr), daddr: TARGET, sport, dport, flags: 0, tos: 0, ttl: 64, time: time >>> 0, ...change };
 }
 
-function packet6(protocol: Protocol, saddr: string, dport: number, time: number, change: Partial<Packet6Record> = {}): Packet6Record {
+function packet6(protocol: Protocol, saddr: string, dport: number, time: number, change: Partial<Ip6Record> = {}): Ip6Record {
   return {
-    type: 'packet6',
+    type: 'ip6',
     protocol,
     saddr: parseAddress6(saddr),
     daddr: parseAddress6('2001:db8::1'),

@@ -6,8 +6,8 @@ process.env.TZ = 'Europe/Berlin';
 
 import test from 'ava';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
-import { type PacketSummary } from '../../src/shared/record.js';
-import { Detector, hashAddress } from '../../src/monitor/engine.js';
+import { type Summary4 } from '../../src/shared/record.js';
+import { Ipv4Detector, hashAddress } from '../../src/monitor/engine.js';
 import { MAX_PORT_RANGES, ScanTracker, portRanges } from '../../src/monitor/tracker.js';
 import { eventLine, isoLocal } from '../../src/monitor/jsonout.js';
 import { schemaErrors } from '../helpers/event-schema.js';
@@ -23,7 +23,7 @@ const MONO = 5000000;
 /** 2024-11-25 16:16:55.250 UTC, 17:16:55.250 in Berlin. */
 const WALL_MS = Date.UTC(2024, 10, 25, 16, 16, 55, 250);
 
-function syn(saddr: string, dport: number, time: number, change: Partial<PacketSummary> = {}): PacketSummary {
+function syn(saddr: string, dport: number, time: number, change: Partial<Summary4> = {}): Summary4 {
   return { saddr: parseAddress(saddr), daddr: TARGET, sport: 40000, dport, flags: 0x02, tos: 0, ttl: 64, time: time >>> 0, ...change };
 }
 
@@ -32,7 +32,7 @@ interface Run {
   lines: string[];
   events: MonitorEvent[];
   /** Feeds records as they are captured, monotonic and wall clocks in step. */
-  feed(records: PacketSummary[]): void;
+  feed(records: Summary4[]): void;
   /** The timer sweep at monotonic time `mono`. */
   sweep(mono: number): void;
 }
@@ -209,7 +209,7 @@ test('more scans at once than port sets: the oldest one ends early as tracker-fu
   const ends: MonitorEvent[] = [];
   const params = { ...DEFAULT_PARAMS };
   const tracker = new ScanTracker(params, (e) => ends.push(e), 2);
-  const d = new Detector(params, tracker);
+  const d = new Ipv4Detector(params, tracker);
   for (const [k, src] of ['198.18.0.2', '198.18.0.3', '198.18.0.4'].entries()) {
     for (let i = 0; i < 8; i++) {
       const r = syn(src, 20 + i, MONO + 10 * k + i);
@@ -286,7 +286,7 @@ test('flood: a scan after the quiet gap ends the suppression before its own even
 
 test('syslog lines are the same with and without structured events (random traffic)', (t) => {
   const rng = new Xorshift32(7);
-  const records: PacketSummary[] = [];
+  const records: Summary4[] = [];
   let time = MONO;
   // Bursts from 64 sources into a 32-entry table: scans, stale sources, reused slots.
   for (let burst = 0; burst < 4000; burst++) {
@@ -314,7 +314,7 @@ test('syslog lines are the same with and without structured events (random traff
   const withEvents = pipeline(small);
   for (let i = 0; i < records.length; i += 500) {
     withEvents.feed(records.slice(i, i + 500));
-    withEvents.sweep((records[Math.min(i + 499, records.length - 1)] as PacketSummary).time);
+    withEvents.sweep((records[Math.min(i + 499, records.length - 1)] as Summary4).time);
   }
   t.true(plain.length > 10, `only ${plain.length} lines`);
   t.deepEqual(withEvents.lines, plain);

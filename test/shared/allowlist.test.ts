@@ -17,7 +17,7 @@ import {
   type PortRange,
 } from '../../src/shared/allowlist.js';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
-import { encode, type Packet6Record, type PacketRecord } from '../../src/shared/record.js';
+import { encode, type Ip6Record, type Tcp4Record } from '../../src/shared/record.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
 import { formatAddress6, parseAddress6 } from '../../src/shared/ipv6.js';
 import { ScanPipeline } from '../../src/monitor/pipeline.js';
@@ -158,8 +158,8 @@ test('sources: a full list of 1024 scattered hosts matches each one and nothing 
 
 /** An IPv6 packet record from `src` to port `dport`, encoded at offset 20 of a buffer. */
 function ignores6(f: IgnoreFilter, src: string, dport = 80): boolean {
-  const r: Packet6Record = {
-    type: 'packet6',
+  const r: Ip6Record = {
+    type: 'ip6',
     protocol: 'tcp',
     saddr: parseAddress6(src),
     daddr: parseAddress6('fd00:5c::1'),
@@ -241,8 +241,8 @@ test('an empty filter is marked empty and ignores nothing', (t) => {
 
 test('ignoresRecord reads the source and destination port of an encoded record', (t) => {
   const f = new IgnoreFilter([parseCidr('198.51.100.0/24')], [parsePortRange('8080')]);
-  const r: PacketRecord = {
-    type: 'packet',
+  const r: Tcp4Record = {
+    type: 'tcp4',
     saddr: parseAddress('203.0.113.9'),
     daddr: parseAddress('198.18.0.1'),
     sport: 8080,
@@ -252,7 +252,7 @@ test('ignoresRecord reads the source and destination port of an encoded record',
     ttl: 64,
     time: 1,
   };
-  const at = (rec: PacketRecord): boolean => {
+  const at = (rec: Tcp4Record): boolean => {
     const buf = Buffer.concat([Buffer.alloc(20, 0xee), encode(rec)]);
     return f.ignoresRecord(buf, 20);
   };
@@ -271,12 +271,12 @@ const MONO = 5000000;
 const WALL_MS = Date.UTC(2024, 10, 25, 16, 16, 55, 0);
 const TARGET = parseAddress('198.18.0.1');
 
-function syn(src: string, dport: number, ms: number, flags = 0x02): PacketRecord {
-  return { type: 'packet', saddr: parseAddress(src), daddr: TARGET, sport: 40000, dport, flags, tos: 0, ttl: 64, time: (MONO + ms) >>> 0 };
+function syn(src: string, dport: number, ms: number, flags = 0x02): Tcp4Record {
+  return { type: 'tcp4', saddr: parseAddress(src), daddr: TARGET, sport: 40000, dport, flags, tos: 0, ttl: 64, time: (MONO + ms) >>> 0 };
 }
 
 /** Lines logged for `records`, passed through `filter` as the capture process does. */
-function run(records: PacketRecord[], filter: IgnoreFilter | null, params: Partial<DetectorParams> = {}): string[] {
+function run(records: Tcp4Record[], filter: IgnoreFilter | null, params: Partial<DetectorParams> = {}): string[] {
   const lines: string[] = [];
   const p = new ScanPipeline({ ...DEFAULT_PARAMS, ...params }, (l) => lines.push(l));
   for (const r of records) {
@@ -288,7 +288,7 @@ function run(records: PacketRecord[], filter: IgnoreFilter | null, params: Parti
 
 function neverArrived(
   t: import('ava').ExecutionContext,
-  records: PacketRecord[],
+  records: Tcp4Record[],
   filter: IgnoreFilter,
   params: Partial<DetectorParams> = {},
 ): string[] {
@@ -322,7 +322,7 @@ test('an ignored port adds no weight, no port to the line and no flags', (t) => 
 test('an ignored source takes no table slot: it cannot push out a scan in progress', (t) => {
   const ignore = new IgnoreFilter([parseCidr('192.0.2.0/24')], []);
   // With one tracked source, any other source's packet would replace the scanner.
-  const records: PacketRecord[] = [];
+  const records: Tcp4Record[] = [];
   for (let p = 1; p <= 8; p++) records.push(syn('198.51.100.2', p, p * 10), syn(`192.0.2.${p}`, 443, p * 10 + 5));
   t.deepEqual(neverArrived(t, records, ignore, { listSize: 1 }), [
     '198.51.100.2:40000 to 198.18.0.1 ports 1, 2, 3, 4, 5, 6, ..., fSrpauxy, TOS 00, TTL 64 @16:16:55',

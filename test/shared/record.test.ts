@@ -14,9 +14,9 @@ import {
   encodeInto,
   type ChannelRecord,
   type CountersRecord,
-  type Packet6Record,
-  type PacketRecord,
-  type UdpRecord,
+  type Ip6Record,
+  type Tcp4Record,
+  type Udp4Record,
   MAX_RECORD_SIZE,
   recordSize,
 } from '../../src/shared/record.js';
@@ -26,11 +26,11 @@ import { Xorshift32 } from './xorshift.js';
 /** Fields in layout order: saddr daddr sport dport flags tos ttl type time. */
 const hex = (...fields: string[]): string => fields.join('');
 
-const golden: Array<{ name: string; record: PacketRecord; hex: string }> = [
+const golden: Array<{ name: string; record: Tcp4Record; hex: string }> = [
   {
     name: 'SYN 198.18.0.2:60508 -> 198.18.0.1:22, TTL 64',
     record: {
-      type: 'packet',
+      type: 'tcp4',
       saddr: 0xc6120002,
       daddr: 0xc6120001,
       sport: 60508,
@@ -44,13 +44,13 @@ const golden: Array<{ name: string; record: PacketRecord; hex: string }> = [
   },
   {
     name: 'all fields zero',
-    record: { type: 'packet', saddr: 0, daddr: 0, sport: 0, dport: 0, flags: 0, tos: 0, ttl: 0, time: 0 },
+    record: { type: 'tcp4', saddr: 0, daddr: 0, sport: 0, dport: 0, flags: 0, tos: 0, ttl: 0, time: 0 },
     hex: hex('00000000', '00000000', '0000', '0000', '00', '00', '00', '01', '00000000'),
   },
   {
     name: 'all fields at their maximum',
     record: {
-      type: 'packet',
+      type: 'tcp4',
       saddr: 0xffffffff,
       daddr: 0xffffffff,
       sport: 0xffff,
@@ -65,7 +65,7 @@ const golden: Array<{ name: string; record: PacketRecord; hex: string }> = [
   {
     name: 'SYN|ACK 10.0.0.1:1024 -> 192.168.1.254:65535, TOS b8, time 2^31',
     record: {
-      type: 'packet',
+      type: 'tcp4',
       saddr: 0x0a000001,
       daddr: 0xc0a801fe,
       sport: 1024,
@@ -79,7 +79,7 @@ const golden: Array<{ name: string; record: PacketRecord; hex: string }> = [
   },
   {
     name: 'FIN|ECE|CWR 127.0.0.1:80 -> 1.2.3.4:443, TOS 10, TTL 1, time 3000',
-    record: { type: 'packet', saddr: 0x7f000001, daddr: 0x01020304, sport: 80, dport: 443, flags: 0xc1, tos: 0x10, ttl: 1, time: 3000 },
+    record: { type: 'tcp4', saddr: 0x7f000001, daddr: 0x01020304, sport: 80, dport: 443, flags: 0xc1, tos: 0x10, ttl: 1, time: 3000 },
     hex: hex('7f000001', '01020304', '0050', '01bb', 'c1', '10', '01', '01', '00000bb8'),
   },
 ];
@@ -121,9 +121,9 @@ test('encodeInto refuses an offset without 20 bytes of room', (t) => {
 
 test('decodeAt fills a caller-supplied object and rejects a truncated tail', (t) => {
   const v = golden[3]!;
-  const into: PacketRecord = { type: 'packet', saddr: 9, daddr: 9, sport: 9, dport: 9, flags: 9, tos: 9, ttl: 9, time: 9 };
+  const into: Tcp4Record = { type: 'tcp4', saddr: 9, daddr: 9, sport: 9, dport: 9, flags: 9, tos: 9, ttl: 9, time: 9 };
   const buf = Buffer.concat([Buffer.alloc(3), Buffer.from(v.hex, 'hex')]);
-  t.is(decodeAt(buf, 3, { ...emptyPacketScratch(), packet: into }), into);
+  t.is(decodeAt(buf, 3, { ...emptyPacketScratch(), tcp4: into }), into);
   t.deepEqual(into, v.record);
   const err = t.throws(() => decodeAt(buf, 4), { instanceOf: RecordError });
   t.is(err?.message, 'truncated record: 19 of 20 bytes');
@@ -149,10 +149,10 @@ for (const type of [0, 6, 255]) {
 }
 
 test('the type byte of each kind of record', (t) => {
-  t.deepEqual(RecordType, { packet: 1, loss: 2, counters: 3, udp: 4, packet6: 5 });
+  t.deepEqual(RecordType, { tcp4: 1, loss: 2, counters: 3, udp4: 4, ip6: 5 });
 });
 
-const outOfRange: Array<[Exclude<keyof PacketRecord, 'type'>, number]> = [
+const outOfRange: Array<[Exclude<keyof Tcp4Record, 'type'>, number]> = [
   ['saddr', -1],
   ['saddr', 2 ** 32],
   ['saddr', 1.5],
@@ -247,7 +247,7 @@ function randomRecordBytes(rng: Xorshift32, ipv6 = false): Buffer {
 
 test('fuzz: decode of 100000 random 20-byte buffers throws only RecordError, exactly when the bytes are no valid record', (t) => {
   const rng = new Xorshift32(0x5ca111);
-  const decoded = { packet: 0, udp: 0, packet6: 0, loss: 0, counters: 0 };
+  const decoded = { tcp4: 0, udp4: 0, ip6: 0, loss: 0, counters: 0 };
   let rejected = 0;
   let wrong = '';
   for (let i = 0; i < 100000 && wrong === ''; i++) {
@@ -265,9 +265,9 @@ test('fuzz: decode of 100000 random 20-byte buffers throws only RecordError, exa
     }
   }
   t.is(wrong, '');
-  t.is(decoded.packet + decoded.udp + decoded.loss + decoded.counters + rejected, 100000);
+  t.is(decoded.tcp4 + decoded.udp4 + decoded.loss + decoded.counters + rejected, 100000);
   t.true(
-    decoded.packet > 25000 && decoded.udp > 5000 && decoded.loss > 5000 && decoded.counters > 5000 && rejected > 30000,
+    decoded.tcp4 > 25000 && decoded.udp4 > 5000 && decoded.loss > 5000 && decoded.counters > 5000 && rejected > 30000,
     JSON.stringify({ decoded, rejected }),
   );
 });
@@ -315,7 +315,7 @@ function randomRecord(rng: Xorshift32): ChannelRecord {
     case 2: {
       const protocol = rng.below(2) === 0 ? 'tcp' : 'udp';
       return {
-        type: 'packet6',
+        type: 'ip6',
         protocol,
         saddr: Uint32Array.from([rng.next(), rng.next(), rng.next(), rng.next()]),
         daddr: Uint32Array.from([rng.next(), rng.next(), rng.next(), rng.next()]),
@@ -329,7 +329,7 @@ function randomRecord(rng: Xorshift32): ChannelRecord {
     }
     case 3:
       return {
-        type: 'udp',
+        type: 'udp4',
         saddr: rng.next(),
         daddr: rng.next(),
         sport: rng.below(65536),
@@ -341,7 +341,7 @@ function randomRecord(rng: Xorshift32): ChannelRecord {
       };
     default:
       return {
-        type: 'packet',
+        type: 'tcp4',
         saddr: rng.next(),
         daddr: rng.next(),
         sport: rng.below(65536),
@@ -362,10 +362,10 @@ test('fuzz: RecordReader gives back every valid record, in order, whatever the c
     const got: ChannelRecord[] = [];
     for (const chunk of randomChunks(rng, Buffer.concat(sent.map(encode)))) {
       // The IPv6 addresses are reused arrays too: copy them.
-      reader.push(chunk, (r) => got.push(r.type === 'packet6' ? { ...r, saddr: r.saddr.slice(), daddr: r.daddr.slice() } : { ...r }));
+      reader.push(chunk, (r) => got.push(r.type === 'ip6' ? { ...r, saddr: r.saddr.slice(), daddr: r.daddr.slice() } : { ...r }));
     }
     t.deepEqual(got, sent);
-    t.is(reader.received, sent.filter((r) => r.type === 'packet' || r.type === 'udp' || r.type === 'packet6').length);
+    t.is(reader.received, sent.filter((r) => r.type === 'tcp4' || r.type === 'udp4' || r.type === 'ip6').length);
     t.is(reader.pending, 0);
   }
 });
@@ -478,16 +478,16 @@ test('encode refuses counts that do not fit 32 bits', (t) => {
 // ---------------------------------------------------------------------------
 // The UDP (IPv4) and IPv6 records: --udp and --ipv6 only.
 
-const udpGolden: Array<{ name: string; record: UdpRecord; hex: string }> = [
+const udpGolden: Array<{ name: string; record: Udp4Record; hex: string }> = [
   {
     name: 'UDP 198.18.0.2:53 -> 198.18.0.1:7, TTL 64',
-    record: { type: 'udp', saddr: 0xc6120002, daddr: 0xc6120001, sport: 53, dport: 7, flags: 0, tos: 0, ttl: 64, time: 0x01020304 },
+    record: { type: 'udp4', saddr: 0xc6120002, daddr: 0xc6120001, sport: 53, dport: 7, flags: 0, tos: 0, ttl: 64, time: 0x01020304 },
     hex: hex('c6120002', 'c6120001', '0035', '0007', '00', '00', '40', '04', '01020304'),
   },
   {
     name: 'UDP with every other field at its maximum',
     record: {
-      type: 'udp',
+      type: 'udp4',
       saddr: 0xffffffff,
       daddr: 0xffffffff,
       sport: 0xffff,
@@ -502,11 +502,11 @@ const udpGolden: Array<{ name: string; record: UdpRecord; hex: string }> = [
 ];
 
 /** IPv6 fields in layout order: sport dport flags tclass hlim protocol zeros type time saddr daddr. */
-const packet6Golden: Array<{ name: string; record: Packet6Record; hex: string }> = [
+const packet6Golden: Array<{ name: string; record: Ip6Record; hex: string }> = [
   {
     name: 'TCP SYN [2001:db8::2]:40000 -> 2001:db8::1 port 22, hop limit 64',
     record: {
-      type: 'packet6',
+      type: 'ip6',
       protocol: 'tcp',
       saddr: Uint32Array.from([0x20010db8, 0, 0, 2]),
       daddr: Uint32Array.from([0x20010db8, 0, 0, 1]),
@@ -534,7 +534,7 @@ const packet6Golden: Array<{ name: string; record: Packet6Record; hex: string }>
   {
     name: 'UDP fd00:5c::2:53 -> fd00:5c::1 port 7, traffic class b8, hop limit 255',
     record: {
-      type: 'packet6',
+      type: 'ip6',
       protocol: 'udp',
       saddr: Uint32Array.from([0xfd00005c, 0, 0, 2]),
       daddr: Uint32Array.from([0xfd00005c, 0, 0, 1]),
@@ -562,7 +562,7 @@ const packet6Golden: Array<{ name: string; record: Packet6Record; hex: string }>
   {
     name: 'TCP with every field at its maximum',
     record: {
-      type: 'packet6',
+      type: 'ip6',
       protocol: 'tcp',
       saddr: Uint32Array.from([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]),
       daddr: Uint32Array.from([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]),
@@ -579,7 +579,7 @@ const packet6Golden: Array<{ name: string; record: Packet6Record; hex: string }>
 
 for (const v of [...udpGolden, ...packet6Golden]) {
   test(`golden vector, both ways: ${v.name}`, (t) => {
-    t.is(v.hex.length, 2 * (v.record.type === 'packet6' ? RECORD6_SIZE : RECORD_SIZE));
+    t.is(v.hex.length, 2 * (v.record.type === 'ip6' ? RECORD6_SIZE : RECORD_SIZE));
     t.is(encode(v.record).toString('hex'), v.hex);
     t.deepEqual(decode(Buffer.from(v.hex, 'hex')), v.record);
   });
@@ -593,7 +593,7 @@ test('the IPv4 TCP record is unchanged: 20 bytes, type 1, the same golden bytes'
 test('a UDP record with a flags byte is refused both ways', (t) => {
   const buf = Buffer.from(udpGolden[0]!.hex, 'hex');
   buf[12] = 0x02;
-  t.throws(() => decode(buf), { instanceOf: RecordError, message: 'udp record of a UDP datagram has flags 2' });
+  t.throws(() => decode(buf), { instanceOf: RecordError, message: 'udp4 record of a UDP datagram has flags 2' });
   t.throws(() => encode({ ...udpGolden[0]!.record, flags: 2 }), { instanceOf: RecordError, message: 'a UDP record has no flags: 2' });
   t.throws(() => encode({ ...packet6Golden[1]!.record, flags: 0x10 }), {
     instanceOf: RecordError,
@@ -606,16 +606,16 @@ test('an IPv6 record is refused with a protocol other than 6 or 17, a stray byte
   for (const proto of [0, 1, 7, 16, 18, 58, 255]) {
     const buf = Buffer.from(good);
     buf[7] = proto;
-    t.throws(() => decode(buf), { instanceOf: RecordError, message: `packet6 record protocol ${proto} is neither TCP nor UDP` });
+    t.throws(() => decode(buf), { instanceOf: RecordError, message: `ip6 record protocol ${proto} is neither TCP nor UDP` });
   }
   for (let i = 8; i < 15; i++) {
     const buf = Buffer.from(good);
     buf[i] = 1;
-    t.throws(() => decode(buf), { instanceOf: RecordError, message: `packet6 record byte ${i} is not zero` });
+    t.throws(() => decode(buf), { instanceOf: RecordError, message: `ip6 record byte ${i} is not zero` });
   }
   const udp = Buffer.from(packet6Golden[1]!.hex, 'hex');
   udp[4] = 0x12;
-  t.throws(() => decode(udp), { instanceOf: RecordError, message: 'packet6 record of a UDP datagram has flags 18' });
+  t.throws(() => decode(udp), { instanceOf: RecordError, message: 'ip6 record of a UDP datagram has flags 18' });
   for (const length of [20, 51, 53]) {
     const buf = Buffer.alloc(length);
     good.copy(buf, 0, 0, Math.min(length, good.length));
@@ -656,7 +656,7 @@ test('fuzz: decode of 100000 random 52-byte IPv6 records throws only RecordError
       const r = decode(buf);
       if (!valid) wrong = `accepted ${buf.toString('hex')}`;
       else if (encode(r).compare(buf) !== 0) wrong = `round trip changed ${buf.toString('hex')}`;
-      if (r.type === 'packet6') decoded[r.protocol]++;
+      if (r.type === 'ip6') decoded[r.protocol]++;
       else wrong = `decoded type ${r.type}`;
     } catch (err) {
       if (!(err instanceof RecordError)) wrong = `threw ${String(err)}`;
