@@ -138,13 +138,13 @@ function main(): void {
     });
     rows.push([`capture: ignore test, ${name}`, ns.toFixed(1), `${((100 * dropped) / RECORDS).toFixed(1)}%`]);
   }
-  const pipeline = new ScanPipeline({ ...DEFAULT_PARAMS, logCount: 1000000 }, () => {});
+  const pipeline = new ScanPipeline({ ...DEFAULT_PARAMS, logCount: 1000000 });
   const scratch = emptyPacketScratch();
   const record = scratch.tcp4;
   const ns = nsPerRecord(() => {
     for (let off = 0; off < buf.length; off += RECORD_SIZE) {
       decodeAt(buf, off, scratch);
-      pipeline.feed(record, record.time, 1700000000000);
+      pipeline.handle(record, record.time, 1700000000000);
     }
     return pipeline.linesLogged;
   });

@@ -7,6 +7,7 @@ import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import type net = require('node:net');
 import { StartupError, messageOf } from '../shared/errors.js';
+import { EXIT_FAULT, EXIT_INTERNAL_FAULT, monitorExitText } from '../shared/exits.js';
 import { monitorArguments, type Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
@@ -95,18 +96,22 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
     process.exit(code);
   };
   const { child, channel } = monitor;
-  child.on('error', (err) => exitWith(1, `monitor could not be started: ${messageOf(err)}`));
+  child.on('error', (err) => exitWith(EXIT_FAULT, `monitor could not be started: ${messageOf(err)}`));
   child.on('exit', (code, signal) => {
     if (stopping || code === 0) exitWith(0, null);
-    else
-      exitWith(
-        1,
-        `monitor (pid ${child.pid}) ${signal !== null ? `was killed by ${signal}${signal === 'SIGSYS' ? SECCOMP_KILL : ''}` : `exited with status ${code}`}`,
-      );
+    else if (signal !== null)
+      exitWith(EXIT_FAULT, `monitor (pid ${child.pid}) was killed by ${signal}${signal === 'SIGSYS' ? SECCOMP_KILL : ''}`);
+    else exitWith(EXIT_FAULT, monitorExitText(child.pid, code ?? EXIT_FAULT));
   });
-  channel.on('error', (err) => exitWith(1, `channel to the monitor: ${messageOf(err)}`));
+  channel.on('error', (err) => exitWith(EXIT_FAULT, `channel to the monitor: ${messageOf(err)}`));
   channel.on('close', () => {
-    if (!stopping) setTimeout(() => exitWith(1, 'monitor closed the channel'), EXIT_REPORT_WAIT_MS).unref();
+    if (!stopping) setTimeout(() => exitWith(EXIT_FAULT, 'monitor closed the channel'), EXIT_REPORT_WAIT_MS).unref();
+  });
+  // A fault of this process's own, not the monitor's: said as such.
+  process.on('uncaughtException', (err) => {
+    stderr(`internal fault: ${messageOf(err)}`);
+    if (err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
+    exitWith(EXIT_INTERNAL_FAULT, null);
   });
   return {
     stop() {
@@ -121,7 +126,7 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
         exitWith(0, null);
       }, STOP_GRACE_MS).unref();
     },
-    fail: (why) => exitWith(1, why),
+    fail: (why) => exitWith(EXIT_FAULT, why),
     get stopping() {
       return stopping;
     },

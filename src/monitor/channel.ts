@@ -1,6 +1,7 @@
 // Reassembles records from the stream the capture process writes. The stream has no
 // other framing (each record's type says its size), so any stray byte would shift
-// every later record: the first record that does not decode ends the monitor.
+// every later record: the first record that does not decode ends the monitor, and so
+// does a record of a lane the daemon was not started with.
 
 import {
   MAX_RECORD_SIZE,
@@ -13,6 +14,12 @@ import {
   type ChannelRecord,
 } from '../shared/record.js';
 
+/** The lanes beyond IPv4 TCP whose records the capture process may send. */
+export interface Lanes {
+  udp: boolean;
+  ipv6: boolean;
+}
+
 /** The size of the record whose head starts at `offset`; throws for an unknown type. */
 function sizeAt(buf: Buffer, offset: number): number {
   const type = buf[offset + Offset.type] as number;
@@ -24,46 +31,77 @@ function sizeAt(buf: Buffer, offset: number): number {
 export class RecordReader {
   private readonly partial = Buffer.alloc(MAX_RECORD_SIZE);
   private partialLength = 0;
+  private chunk: Buffer = Buffer.alloc(0);
+  private offset = 0;
   /** Every packet record is decoded into one of these objects. */
   private readonly scratch = emptyPacketScratch();
   /** Packet records received (any family or protocol). */
   received = 0;
 
-  /**
-   * Calls `onRecord` for every complete record in `chunk`, keeping a trailing part
-   * for the next chunk. A packet record is the same object from call to call: copy
-   * what you keep. Throws a RecordError on a record that does not decode.
-   */
-  push(chunk: Buffer, onRecord: (r: ChannelRecord) => void): void {
-    let offset = 0;
-    // A split record is completed in two steps: its head, which says its size, then the rest.
-    while (this.partialLength > 0 && offset < chunk.length) {
-      const want = this.partialLength < RECORD_SIZE ? RECORD_SIZE : sizeAt(this.partial, 0);
-      const take = Math.min(want - this.partialLength, chunk.length - offset);
-      chunk.copy(this.partial, this.partialLength, offset, offset + take);
-      this.partialLength += take;
-      offset += take;
-      if (this.partialLength === RECORD_SIZE && sizeAt(this.partial, 0) > RECORD_SIZE) continue;
-      if (this.partialLength < want) return;
-      this.partialLength = 0;
-      this.dispatch(this.partial, 0, onRecord);
-    }
-    while (offset + RECORD_SIZE <= chunk.length) {
-      const size = sizeAt(chunk, offset);
-      if (offset + size > chunk.length) break;
-      this.dispatch(chunk, offset, onRecord);
-      offset += size;
-    }
-    if (offset < chunk.length) {
-      chunk.copy(this.partial, 0, offset);
-      this.partialLength = chunk.length - offset;
-    }
+  constructor(private readonly lanes: Readonly<Lanes> = { udp: false, ipv6: false }) {}
+
+  /** Takes the next bytes of the stream; next() reads the records they complete. */
+  load(chunk: Buffer): void {
+    this.chunk = chunk;
+    this.offset = 0;
   }
 
-  private dispatch(buf: Buffer, offset: number, onRecord: (r: ChannelRecord) => void): void {
+  /**
+   * The next complete record, or null when the bytes loaded are used up (a trailing
+   * part is kept for the next chunk). A packet record is the same object from call to
+   * call: copy what you keep. Throws a RecordError on a record that does not decode.
+   */
+  next(): ChannelRecord | null {
+    const chunk = this.chunk;
+    // A split record is completed in two steps: its head, which says its size, then the rest.
+    while (this.partialLength > 0 && this.offset < chunk.length) {
+      const want = this.partialLength < RECORD_SIZE ? RECORD_SIZE : sizeAt(this.partial, 0);
+      const take = Math.min(want - this.partialLength, chunk.length - this.offset);
+      chunk.copy(this.partial, this.partialLength, this.offset, this.offset + take);
+      this.partialLength += take;
+      this.offset += take;
+      if (this.partialLength === RECORD_SIZE && sizeAt(this.partial, 0) > RECORD_SIZE) continue;
+      if (this.partialLength < want) return null;
+      this.partialLength = 0;
+      return this.decode(this.partial, 0);
+    }
+    if (this.offset + RECORD_SIZE <= chunk.length) {
+      const size = sizeAt(chunk, this.offset);
+      if (this.offset + size <= chunk.length) {
+        const record = this.decode(chunk, this.offset);
+        this.offset += size;
+        return record;
+      }
+    }
+    if (this.offset < chunk.length) {
+      chunk.copy(this.partial, 0, this.offset);
+      this.partialLength = chunk.length - this.offset;
+      this.offset = chunk.length;
+    }
+    return null;
+  }
+
+  private decode(buf: Buffer, offset: number): ChannelRecord {
     const record = decodeAt(buf, offset, this.scratch);
-    if (record.type === 'tcp4' || record.type === 'udp4' || record.type === 'ip6') this.received++;
-    onRecord(record);
+    switch (record.type) {
+      case 'tcp4':
+        break;
+      case 'udp4':
+        if (!this.lanes.udp) throw new RecordError('an IPv4 UDP record arrived, but the daemon runs without --udp');
+        break;
+      case 'ip6':
+        if (record.protocol === 'tcp' && !this.lanes.ipv6) {
+          throw new RecordError('an IPv6 TCP record arrived, but the daemon runs without --ipv6');
+        }
+        if (record.protocol === 'udp' && !(this.lanes.ipv6 && this.lanes.udp)) {
+          throw new RecordError('an IPv6 UDP record arrived, but the daemon runs without --ipv6 --udp');
+        }
+        break;
+      default:
+        return record;
+    }
+    this.received++;
+    return record;
   }
 
   /** Bytes of an incomplete record still waiting for the rest. */

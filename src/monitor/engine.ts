@@ -41,28 +41,29 @@ export interface Scan<A = number> {
   start: number;
   /** Monotonic milliseconds (uint32) of the packet that crossed the threshold. */
   time: number;
-  /** Table slot of the source, for an observer that keeps more about it. */
+  /** Table slot of the source, for the tracker that keeps more about it. */
   slot: number;
 }
 
 /** Why a source's table entry stopped being its own. */
 export type ReleaseReason = 'stale' | 'bucket-full' | 'slot-reused';
 
+/** A packet takes at most three entries from their sources: its own stale one, a bucket's oldest, the slot it reuses. */
+const MAX_RELEASES = 3;
+
 /**
- * Sees what the engine does with each packet, by table slot, to keep what the log line
- * has no room for. Called synchronously, with the packet's wall-clock milliseconds;
- * it must not feed packets back.
+ * What the last call of process() did besides its verdict, slot by slot, for the
+ * tracker that keeps what the log line has no room for. Overwritten by the next call.
  */
-export interface EngineObserver<A = number> {
-  /** A new source took `slot` with this packet. */
-  opened(slot: number, pkt: Summary<A>, wallMs: number): void;
-  /**
-   * A packet of the source in `slot`, within the delay and not ignored as connection
-   * traffic; `refreshed` when it renewed the source's timestamp (a port not in the list).
-   */
-  probe(slot: number, pkt: Summary<A>, refreshed: boolean, wallMs: number): void;
-  /** `slot` no longer belongs to the source it held. */
-  released(slot: number, reason: ReleaseReason, wallMs: number): void;
+export class Step {
+  /** The slot of the packet's source when the packet counted for it; -1 when it was left aside. */
+  slot = -1;
+  /** Whether the packet opened that slot for a new source. */
+  opened = false;
+  /** How many entries the packet took from their sources, in `releasedSlots` and `releasedReasons`. */
+  released = 0;
+  readonly releasedSlots = new Int32Array(MAX_RELEASES);
+  readonly releasedReasons: ReleaseReason[] = new Array<ReleaseReason>(MAX_RELEASES).fill('stale');
 }
 
 const NIL = -1;
@@ -149,18 +150,20 @@ export class Detector<A> {
   /** The oldest slot, next to be reused. */
   private index = 0;
   private readonly hashKey: Uint32Array | null;
+  /** What the last packet did, slot by slot (see Step). */
+  readonly step = new Step();
+
   constructor(
     params: Readonly<DetectorParams>,
-    /** Null unless structured output needs it: the plain path pays one test per call. */
-    private readonly observer: EngineObserver<A> | null = null,
-    /** For --hash keyed (and always for IPv6); tests give a fixed one. */
-    hashKey: Uint32Array | null = params.hash === 'keyed' ? randomHashKey() : null,
     readonly lane: Lane<A>,
+    /** The keyed hash's bits; by default drawn at random when the hash is keyed. Tests give a fixed one. */
+    options: { hashKey?: Uint32Array } = {},
   ) {
     this.params = params;
     // IPv6 has no reference bucket choice to match, and a scanner owns whole /64s to
     // pick colliding addresses from: its buckets are always keyed.
-    this.hashKey = hashKey ?? (lane.family.alwaysKeyed ? randomHashKey() : null);
+    const keyed = params.hash === 'keyed' || lane.family.alwaysKeyed;
+    this.hashKey = options.hashKey ?? (keyed ? randomHashKey() : null);
     const n = params.listSize;
     this.next = new Int32Array(n).fill(NIL);
     this.timestamp = new Uint32Array(n);
@@ -222,13 +225,32 @@ export class Detector<A> {
     return port < 1024 ? this.params.portWeightPriv : this.params.portWeightHigh;
   }
 
+  /** Monotonic milliseconds (uint32) of the last packet that renewed `slot`'s source. */
+  renewedAt(slot: number): number {
+    return this.timestamp[slot] as number;
+  }
+
+  private release(slot: number, reason: ReleaseReason): void {
+    const step = this.step;
+    step.releasedSlots[step.released] = slot;
+    step.releasedReasons[step.released] = reason;
+    step.released++;
+  }
+
+  private counted(slot: number, opened: boolean): void {
+    this.step.slot = slot;
+    this.step.opened = opened;
+  }
+
   /**
    * Feeds one packet. `wallMs` is the wall-clock time of the packet: the start time of
-   * a new source, and what the observer is told. Returns the scan when this packet
-   * makes the source's weight reach the threshold, otherwise null.
+   * a new source. Returns the scan when this packet makes the source's weight reach
+   * the threshold, otherwise null; `step` says what else it did.
    */
   process(pkt: Summary<A>, wallMs: number): Scan<A> | null {
     this.counters.packets++;
+    this.step.slot = -1;
+    this.step.released = 0;
     const addr = pkt.saddr;
     const port = pkt.dport;
     const flags = pkt.flags;
@@ -253,11 +275,11 @@ export class Detector<A> {
     if (current !== NIL) {
       const age = elapsed(now, this.timestamp[current] as number);
       if (age >= 0 && age <= this.params.scanDelayMs) {
-        return this.update(current, pkt, wallMs);
+        return this.update(current, pkt);
       }
       // Known but stale: free it and start over in a fresh slot, since this one
       // could be reused too soon.
-      this.observer?.released(current, 'stale', wallMs);
+      this.release(current, 'stale');
       this.clearSlot(current);
       if (last !== NIL) this.next[last] = this.next[current] as number;
       else this.hash[bucket] = this.next[current] as number;
@@ -271,7 +293,7 @@ export class Detector<A> {
     // Too many sources in this bucket: drop the oldest (the tail), so that addresses
     // chosen to collide cannot make every lookup slow.
     if (count >= this.params.hashMax && last !== NIL) {
-      this.observer?.released(this.next[last] as number, 'bucket-full', wallMs);
+      this.release(this.next[last] as number, 'bucket-full');
       this.next[last] = NIL;
       this.counters.bucketEvictions++;
     }
@@ -279,7 +301,7 @@ export class Detector<A> {
     const slot = this.index;
     if (!this.isUnused(slot)) {
       this.counters.slotReuses++;
-      this.observer?.released(slot, 'slot-reused', wallMs);
+      this.release(slot, 'slot-reused');
       this.unlink(slot, this.bucketOf(this.slotFold(slot)));
     }
     this.index = slot + 1 >= this.params.listSize ? 0 : slot + 1;
@@ -299,18 +321,18 @@ export class Detector<A> {
     this.flagsOr[slot] = flags;
     this.flagsAnd[slot] = flags;
     this.changing[slot] = 0;
-    this.observer?.opened(slot, pkt, wallMs);
+    this.counted(slot, true);
     return null;
   }
 
-  private update(slot: number, pkt: Summary<A>, wallMs: number): Scan<A> | null {
+  private update(slot: number, pkt: Summary<A>): Scan<A> | null {
     const base = slot * this.params.maxPorts;
     const n = this.count[slot] as number;
     for (let i = 0; i < n; i++) {
       if (this.ports[base + i] === pkt.dport) {
         this.flagsOr[slot] = (this.flagsOr[slot] as number) | pkt.flags;
         this.flagsAnd[slot] = (this.flagsAnd[slot] as number) & pkt.flags;
-        this.observer?.probe(slot, pkt, false, wallMs);
+        this.counted(slot, false);
         return null;
       }
     }
@@ -319,7 +341,7 @@ export class Detector<A> {
     if (pkt.flags & (TH_ACK | TH_RST)) return null;
 
     this.timestamp[slot] = pkt.time;
-    this.observer?.probe(slot, pkt, true, wallMs);
+    this.counted(slot, false);
 
     // Already reported: stay quiet until the source pauses for longer than the delay.
     if ((this.weight[slot] as number) >= this.params.scanWeightThreshold) return null;
@@ -403,13 +425,8 @@ export class Detector<A> {
  * per-packet address operations are the plain comparisons scanlogd makes.
  */
 export class Ipv4Detector extends Detector<number> {
-  constructor(
-    params: Readonly<DetectorParams>,
-    observer: EngineObserver | null = null,
-    hashKey: Uint32Array | null = params.hash === 'keyed' ? randomHashKey() : null,
-    lane: Lane<number> = TCP4,
-  ) {
-    super(params, observer, hashKey, lane);
+  constructor(params: Readonly<DetectorParams>, options: { lane?: Lane<number>; hashKey?: Uint32Array } = {}) {
+    super(params, options.lane ?? TCP4, options);
   }
 
   protected override isUnspecified(addr: number): boolean {

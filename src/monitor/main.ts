@@ -1,22 +1,20 @@
 // The monitor process: started unprivileged by the capture process, it reads records
-// from the channel, runs them through the pipeline and writes lines to syslog (and
-// events to the --json output). It is the only writer to syslog.
+// from the channel, lets the pipeline decide what each one means and routes what it
+// returns to syslog (and to the --json output). It is the only writer to syslog.
 
 import fs = require('node:fs');
 import net = require('node:net');
 import { messageOf } from '../shared/errors.js';
-import { SYSLOG_FAULT_PRIORITY, SYSLOG_INFO_PRIORITY, SYSLOG_PRIORITY } from '../shared/params.js';
+import { EXIT_FAULT } from '../shared/exits.js';
 import type { Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, closeInheritedFds } from '../shared/fds.js';
 import { lockProcess } from '../shared/procctl.js';
 import { describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { RecordReader } from './channel.js';
-import { JsonOutput, eventLine } from './jsonout.js';
-import { ceeMessage } from './cee.js';
-import type { MonitorEvent } from './events.js';
-import { ScanPipeline, counterFields, countersEvent, countersMessage, type CaptureCounts } from './pipeline.js';
-import { SyslogWriter } from './syslog.js';
+import { MonitorOutputs, monitorStderr } from './outputs.js';
+import { ScanPipeline } from './pipeline.js';
+import { RecordLoop, internalFault, type Stop } from './records.js';
 import { monitorPlan } from './sandbox.js';
 
 /** Bytes read from the channel at once. */
@@ -26,15 +24,61 @@ const SWEEP_INTERVAL_MS = 250;
 /** How long queued lines get to reach syslog at exit. */
 const EXIT_DRAIN_MS = 500;
 
-function stderr(text: string): void {
-  process.stderr.write(`scanlogd monitor: ${text}\n`);
-}
-
 function removePidfile(file: string): void {
   try {
     fs.unlinkSync(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') stderr(`pidfile ${file} not removed: ${messageOf(err)}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') monitorStderr(`pidfile ${file} not removed: ${messageOf(err)}`);
+  }
+}
+
+/**
+ * Ends the monitor once: a clean stop (status 0, the pidfile removed) or a fault said
+ * on stderr and in syslog; queued lines get EXIT_DRAIN_MS to reach syslog.
+ */
+function exiter(outputs: MonitorOutputs, pidfile: string | null): (status: number, why: string | null, stack?: string | null) => void {
+  let ending = false;
+  return (status, why, stack = null) => {
+    if (ending) return;
+    ending = true;
+    if (why !== null) outputs.fault(why);
+    if (stack !== null) process.stderr.write(`${stack}\n`);
+    if (status === 0 && pidfile !== null) removePidfile(pidfile);
+    const deadline = Date.now() + EXIT_DRAIN_MS;
+    const tryExit = (): void => {
+      if (outputs.drained || Date.now() >= deadline) {
+        outputs.close();
+        process.exit(status);
+      }
+      setTimeout(tryExit, 20);
+    };
+    tryExit();
+  };
+}
+
+/** Reads the channel into one buffer (a flood costs no allocation per read) and hands each chunk to `take`. */
+function readChannel(take: (chunk: Buffer) => boolean, closed: (why: string) => void): net.Socket {
+  const buffer = Buffer.alloc(CHANNEL_READ_BYTES);
+  const onread = { buffer, callback: (length: number): boolean => take(buffer.subarray(0, length)) };
+  // onread is accepted by the constructor, though @types/node lists it only for connect().
+  const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: false, onread } as net.SocketConstructorOpts);
+  channel.on('end', () => closed('capture process closed the channel'));
+  channel.on('error', (err) => closed(`channel: ${messageOf(err)}`));
+  return channel;
+}
+
+/** Says the monitor runs: on stderr, and to the launcher of a detached start. */
+function reportReady(settings: Settings): void {
+  // Before the event loop reads the first record.
+  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid)));
+  process.title = 'scanlogd-monitor';
+  monitorStderr(sandboxed);
+  if (settings.statusFd === null) return;
+  try {
+    fs.writeSync(settings.statusFd, 'ready monitor\n');
+    fs.closeSync(settings.statusFd);
+  } catch {
+    // The launcher has gone; nothing waits for this report.
   }
 }
 
@@ -50,130 +94,35 @@ export function runMonitor(settings: Settings): void {
   // not read any more.
   lockProcess('monitor');
 
-  const syslog = new SyslogWriter(settings.syslogSocket, { notice: stderr });
-  /** A line for the operator: syslog at `priority`, and the terminal with --stderr. */
-  const say = (priority: number, text: string): void => {
-    syslog.log(priority, text);
-    if (settings.stderr) process.stderr.write(`${text}\n`);
-  };
-  /** One of the monitor's own faults: always on stderr, and in syslog as an error. */
-  const fault = (text: string): void => {
-    stderr(text);
-    syslog.log(SYSLOG_FAULT_PRIORITY, text);
-  };
-
-  let json: JsonOutput | null = null;
-  if (settings.json !== null) {
-    const target = settings.json === '-' ? 'standard output' : settings.json;
-    json = new JsonOutput(MONITOR_JSON_FD, {
-      failing: (why) => fault(`JSON output to ${target} failed (${why}); dropping lines until it works again`),
-      recovered: (dropped) => fault(`JSON output to ${target} works again; ${dropped} lines were dropped`),
-    });
-  }
-  const jsonFile = json;
-  // Each structured event goes to every output that wants it.
-  const outputs: Array<(event: MonitorEvent) => void> = [];
-  if (jsonFile !== null) outputs.push((event) => jsonFile.write(eventLine(event)));
-  if (settings.jsonSyslog) outputs.push((event) => syslog.log(SYSLOG_INFO_PRIORITY, ceeMessage(event), new Date(), 'event'));
-  const publish = outputs.length === 0 ? null : (event: MonitorEvent): void => outputs.forEach((output) => output(event));
-
-  const pipeline = new ScanPipeline(settings.params, (message) => say(SYSLOG_PRIORITY, message), publish, {
-    udp: settings.udp,
-    ipv6: settings.ipv6,
-    ephemeralPorts: settings.ephemeralPorts,
-  });
-  if (publish !== null) setInterval(() => pipeline.sweep(monotonicMs(), Date.now()), SWEEP_INTERVAL_MS);
-
-  const reader = new RecordReader();
-  // Sent to the monitor directly, the capture counts are those of its last report.
-  const capture: CaptureCounts = { packets: 0, dropped: 0, rejected: 0 };
-  logCounters = () => {
-    const fields = counterFields(pipeline, reader.received, capture, {
-      json: jsonFile,
-      syslogEventsDropped: settings.jsonSyslog ? syslog.droppedEvents : null,
-    });
-    say(SYSLOG_INFO_PRIORITY, countersMessage(fields));
-    publish?.(countersEvent(fields, Date.now()));
-  };
-
+  const outputs = new MonitorOutputs(settings);
+  const exitOnce = exiter(outputs, settings.pidfile);
   let ending = false;
-  const finish = (code: number, why: string | null): void => {
-    if (ending) return;
+  const exit = (status: number, why: string | null, stack: string | null = null): void => {
     ending = true;
-    if (why !== null) fault(why);
-    if (code === 0 && settings.pidfile !== null) removePidfile(settings.pidfile);
-    const deadline = Date.now() + EXIT_DRAIN_MS;
-    const tryExit = (): void => {
-      if ((syslog.queued === 0 && (jsonFile === null || jsonFile.pending === 0)) || Date.now() >= deadline) {
-        if (syslog.queued > 0) stderr(`${syslog.queued} lines not delivered to ${settings.syslogSocket}`);
-        syslog.close();
-        process.exit(code);
-      }
-      setTimeout(tryExit, 20);
-    };
-    tryExit();
+    exitOnce(status, why, stack);
   };
+  const stop = (s: Stop): void => exit(s.status, s.why, s.stack);
+  process.on('uncaughtException', (err) => stop(internalFault(err)));
 
-  // Every read lands in this one buffer (the reader copies a split record out), so a
-  // flood costs no allocation per read.
-  const readBuffer = Buffer.alloc(CHANNEL_READ_BYTES);
-  const onread = {
-    buffer: readBuffer,
-    callback: (length: number): boolean => {
+  const watch = { udp: settings.udp, ipv6: settings.ipv6, ephemeralPorts: settings.ephemeralPorts };
+  const pipeline = new ScanPipeline(settings.params, { watch, events: outputs.wantsEvents });
+  const loop = new RecordLoop(new RecordReader(watch), pipeline, outputs);
+  logCounters = () => outputs.route(loop.counters(Date.now()));
+  if (outputs.wantsEvents) setInterval(() => outputs.route(pipeline.sweep(monotonicMs(), Date.now())), SWEEP_INTERVAL_MS);
+
+  const channel = readChannel(
+    (chunk) => {
       if (ending) return false;
-      const monoNow = monotonicMs();
-      const wallNow = Date.now();
-      try {
-        reader.push(readBuffer.subarray(0, length), (record) => {
-          switch (record.type) {
-            case 'tcp4':
-              pipeline.feed(record, monoNow, wallNow);
-              break;
-            case 'udp4':
-              pipeline.feedUdp(record, monoNow, wallNow);
-              break;
-            case 'ip6':
-              pipeline.feed6(record, monoNow, wallNow);
-              break;
-            case 'loss':
-              fault(`capture process dropped ${record.count} packets while the monitor was not reading`);
-              break;
-            case 'counters':
-              capture.packets += record.packets;
-              capture.dropped += record.dropped;
-              capture.rejected += record.rejected;
-              if (record.log) logCounters();
-              break;
-          }
-        });
-      } catch (err) {
-        channel.destroy();
-        finish(1, `bad record from the capture process: ${messageOf(err)}`);
-        return false;
-      }
-      return true;
+      const fault = loop.push(chunk, monotonicMs(), Date.now());
+      if (fault === null) return true;
+      channel.destroy();
+      stop(fault);
+      return false;
     },
-  };
-  // onread is accepted by the constructor, though @types/node lists it only for connect().
-  const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: false, onread } as net.SocketConstructorOpts);
-  channel.on('end', () => finish(1, 'capture process closed the channel'));
-  channel.on('error', (err) => finish(1, `channel: ${messageOf(err)}`));
-
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    process.on(signal, () => finish(0, null));
-  }
+    (why) => exit(EXIT_FAULT, why),
+  );
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => exit(0, null));
 
   warmUpNode();
-  // Before the event loop reads the first record.
-  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid)));
-  process.title = 'scanlogd-monitor';
-  stderr(sandboxed);
-  if (settings.statusFd !== null) {
-    try {
-      fs.writeSync(settings.statusFd, 'ready monitor\n');
-      fs.closeSync(settings.statusFd);
-    } catch {
-      // The launcher has gone; nothing waits for this report.
-    }
-  }
+  reportReady(settings);
 }

@@ -1,13 +1,14 @@
 // The monitor's path from a packet record to log lines and events, without I/O:
-// detection, the flood limit, the followed scans and the text of each line. Fed with
-// the clocks of the moment, it is deterministic to the byte.
+// detection, the flood limit, the followed scans and the text of each line. Each record
+// returns what is to be said, in order; the caller routes it. Fed with the clocks of
+// the moment, it is deterministic to the byte.
 
 import { elapsed } from '../shared/clock.js';
-import type { DetectorParams } from '../shared/params.js';
+import { SYSLOG_PRIORITY, type DetectorParams } from '../shared/params.js';
 import type { PortRange } from '../shared/allowlist.js';
-import { RecordError, type Ip6Record, type Summary4, type Summary } from '../shared/record.js';
-import { TCP4, TCP6, UDP4, UDP6, type Lane } from './addresses.js';
-import { Ipv4Detector, Detector, type EngineCounters } from './engine.js';
+import type { PacketRecord, Summary } from '../shared/record.js';
+import { TCP6, UDP4, UDP6 } from './addresses.js';
+import { Detector, Ipv4Detector, type EngineCounters } from './engine.js';
 import type { CountersEvent, MonitorEvent } from './events.js';
 import { scanMessage } from './format.js';
 import { FLOOD_MESSAGE, FloodLimiter } from './limiter.js';
@@ -42,98 +43,89 @@ export function isClientReply(sport: number, dport: number, ephemeral: PortRange
   return ephemeral !== null && sport < SERVICE_PORT_LIMIT && dport >= ephemeral.first && dport <= ephemeral.last;
 }
 
-function laneOn<A>(runner: LaneRunner<A> | null, what: string, options: string): LaneRunner<A> {
-  if (runner === null) throw new RecordError(`${what} arrived, but the daemon runs without ${options}`);
-  return runner;
+/** One thing the monitor has to say: a syslog line at its priority, or a structured event. */
+export type Output = { kind: 'line'; priority: number; text: string } | { kind: 'event'; event: MonitorEvent };
+
+/** What most records produce. */
+export const NO_OUTPUTS: readonly Output[] = Object.freeze([]);
+
+const eventOutput = (event: MonitorEvent): Output => ({ kind: 'event', event });
+
+/** One lane's detector, and the tracker that follows its scans when events are wanted. */
+export class ScanLane<A> {
+  readonly tracker: ScanTracker<A> | null;
+  constructor(
+    readonly detector: Detector<A>,
+    events: boolean,
+  ) {
+    this.tracker = events ? new ScanTracker<A>(detector) : null;
+  }
 }
 
-/** A detector with the tracker that follows its scans, if events are wanted. */
-interface LaneRunner<A> {
-  detector: Detector<A>;
-  tracker: ScanTracker<A> | null;
+/** The lanes, each with tables of its own; null when switched off. */
+export interface Lanes {
+  /** scanlogd's own lane, IPv4 TCP: always on. */
+  tcp4: ScanLane<number>;
+  udp4: ScanLane<number> | null;
+  tcp6: ScanLane<Uint32Array> | null;
+  udp6: ScanLane<Uint32Array> | null;
 }
 
+export interface PipelineOptions {
+  watch?: Readonly<Watch>;
+  /** Whether structured events are wanted (--json, --json-syslog): followed scans, flood events. */
+  events?: boolean;
+}
+
+/**
+ * Turns each packet record into what the monitor has to say about it, in the order it
+ * must be said: ends of followed scans the packet pushed out, then a detected scan's
+ * line (or the flood notice), then the flood's event and the scan's own events.
+ */
 export class ScanPipeline {
-  /** scanlogd's own lane, IPv4 TCP. */
-  readonly detector: Ipv4Detector;
-  /** The other lanes, each with tables of its own, when switched on. */
-  readonly udp4: Ipv4Detector | null;
-  readonly tcp6: Detector<Uint32Array> | null;
-  readonly udp6: Detector<Uint32Array> | null;
+  readonly lanes: Lanes;
   readonly limiter: FloodLimiter;
-  /** Present only when structured events are wanted. */
-  readonly tracker: ScanTracker | null;
+  readonly watch: Readonly<Watch>;
+  private readonly eventsWanted: boolean;
   /** UDP datagrams left uncounted as replies to this host's clients. */
   udpRepliesSkipped = 0;
-  private readonly tcp4Runner: LaneRunner<number>;
-  private readonly udp4Runner: LaneRunner<number> | null;
-  private readonly tcp6Runner: LaneRunner<Uint32Array> | null;
-  private readonly udp6Runner: LaneRunner<Uint32Array> | null;
   linesLogged = 0;
   scansLogged = 0;
   /** Scans whose line was not logged: the one the flood notice replaced, and those after it. */
   scansSuppressed = 0;
-  /** Events of the scan being decided, held until its line is out. */
-  private readonly held: MonitorEvent[] = [];
-  private holding = false;
 
   constructor(
     readonly params: Readonly<DetectorParams>,
-    private readonly emit: (message: string) => void,
-    private readonly events: ((event: MonitorEvent) => void) | null = null,
-    readonly watch: Readonly<Watch> = CLASSIC_WATCH,
+    options: PipelineOptions = {},
   ) {
-    const deliver = events === null ? null : (event: MonitorEvent): void => this.deliver(event);
-    const tracker = <A>(lane: Lane<A>): ScanTracker<A> | null =>
-      deliver === null ? null : new ScanTracker<A>(params, deliver, undefined, lane);
-    const runner4 = (lane: Lane<number>): { detector: Ipv4Detector; tracker: ScanTracker | null } => {
-      const t = tracker(lane);
-      return { detector: new Ipv4Detector(params, t, undefined, lane), tracker: t };
+    const watch = options.watch ?? CLASSIC_WATCH;
+    const events = options.events ?? false;
+    this.watch = watch;
+    this.eventsWanted = events;
+    this.lanes = {
+      tcp4: new ScanLane(new Ipv4Detector(params), events),
+      udp4: watch.udp ? new ScanLane(new Ipv4Detector(params, { lane: UDP4 }), events) : null,
+      tcp6: watch.ipv6 ? new ScanLane(new Detector(params, TCP6), events) : null,
+      udp6: watch.ipv6 && watch.udp ? new ScanLane(new Detector(params, UDP6), events) : null,
     };
-    const runner6 = (lane: Lane<Uint32Array>): LaneRunner<Uint32Array> => {
-      const t = tracker(lane);
-      // null: IPv6 lanes draw a key of their own (always keyed).
-      return { detector: new Detector<Uint32Array>(params, t, null, lane), tracker: t };
-    };
-    const tcp4 = runner4(TCP4);
-    const udp4 = watch.udp ? runner4(UDP4) : null;
-    this.tcp4Runner = tcp4;
-    this.udp4Runner = udp4;
-    this.tcp6Runner = watch.ipv6 ? runner6(TCP6) : null;
-    this.udp6Runner = watch.ipv6 && watch.udp ? runner6(UDP6) : null;
-    this.detector = tcp4.detector;
-    this.tracker = tcp4.tracker;
-    this.udp4 = udp4?.detector ?? null;
-    this.tcp6 = this.tcp6Runner?.detector ?? null;
-    this.udp6 = this.udp6Runner?.detector ?? null;
     // One limiter for every lane: it bounds what reaches syslog, whatever the scan.
-    this.limiter = new FloodLimiter(params.logCount, params.logDelayMs, deliver);
+    this.limiter = new FloodLimiter(params.logCount, params.logDelayMs);
   }
 
   /**
-   * An IPv4 TCP packet. `monoNow` and `wallNowMs` are read when the records of a
-   * batch arrive; the record's own capture time places the packet on the wall clock.
+   * One packet record. `monoNow` and `wallNowMs` are read when the records of a batch
+   * arrive; the record's own capture time places the packet on the wall clock. The
+   * channel refuses a record of a lane that is off, so here one is a fault of the monitor.
    */
-  feed(record: Summary4, monoNow: number, wallNowMs: number): void {
-    this.run(this.tcp4Runner, record, monoNow, wallNowMs);
-  }
-
-  /**
-   * An IPv4 UDP datagram. The capture process sends one only with --udp: one that
-   * comes anyway is a fault of the channel (a RecordError), not something to skip.
-   */
-  feedUdp(record: Summary4, monoNow: number, wallNowMs: number): void {
-    const runner = laneOn(this.udp4Runner, 'an IPv4 UDP record', '--udp');
-    if (!this.skipsReply(record)) this.run(runner, record, monoNow, wallNowMs);
-  }
-
-  /** An IPv6 TCP segment or UDP datagram, sent only with --ipv6 (and --udp for UDP). */
-  feed6(record: Ip6Record, monoNow: number, wallNowMs: number): void {
-    if (record.protocol === 'tcp') {
-      this.run(laneOn(this.tcp6Runner, 'an IPv6 TCP record', '--ipv6'), record, monoNow, wallNowMs);
-    } else {
-      const runner = laneOn(this.udp6Runner, 'an IPv6 UDP record', '--ipv6 --udp');
-      if (!this.skipsReply(record)) this.run(runner, record, monoNow, wallNowMs);
+  handle(record: PacketRecord, monoNow: number, wallNowMs: number): readonly Output[] {
+    switch (record.type) {
+      case 'tcp4':
+        return this.run(this.lanes.tcp4, record, monoNow, wallNowMs);
+      case 'udp4':
+        return this.skipsReply(record) ? NO_OUTPUTS : this.run(laneOn(this.lanes.udp4, record), record, monoNow, wallNowMs);
+      case 'ip6':
+        if (record.protocol === 'tcp') return this.run(laneOn(this.lanes.tcp6, record), record, monoNow, wallNowMs);
+        return this.skipsReply(record) ? NO_OUTPUTS : this.run(laneOn(this.lanes.udp6, record), record, monoNow, wallNowMs);
     }
   }
 
@@ -143,63 +135,79 @@ export class ScanPipeline {
     return true;
   }
 
+  private eachLane(): Array<ScanLane<number> | ScanLane<Uint32Array>> {
+    const { tcp4, udp4, tcp6, udp6 } = this.lanes;
+    return [tcp4, udp4, tcp6, udp6].filter((lane) => lane !== null);
+  }
+
   /** Every lane's detector counters, summed. */
   get detection(): EngineCounters {
     const sum: EngineCounters = { packets: 0, bucketEvictions: 0, slotReuses: 0, scans: 0 };
-    for (const d of [this.detector, this.udp4, this.tcp6, this.udp6]) {
-      if (d === null) continue;
-      sum.packets += d.counters.packets;
-      sum.bucketEvictions += d.counters.bucketEvictions;
-      sum.slotReuses += d.counters.slotReuses;
-      sum.scans += d.counters.scans;
+    for (const { detector } of this.eachLane()) {
+      sum.packets += detector.counters.packets;
+      sum.bucketEvictions += detector.counters.bucketEvictions;
+      sum.slotReuses += detector.counters.slotReuses;
+      sum.scans += detector.counters.scans;
     }
     return sum;
   }
 
-  private run<A extends number | Uint32Array>(runner: LaneRunner<A>, record: Summary<A>, monoNow: number, wallNowMs: number): void {
+  private run<A extends number | Uint32Array>(
+    lane: ScanLane<A>,
+    record: Summary<A>,
+    monoNow: number,
+    wallNowMs: number,
+  ): readonly Output[] {
     // A record stamped after the monitor's clock (the other process read it later) is
     // placed at the monitor's time rather than in the future.
     const wallMs = wallNowMs - Math.max(0, elapsed(monoNow, record.time));
-    const scan = runner.detector.process(record, wallMs);
-    if (scan === null) return;
-    // A scan's line goes out before its events (and the flood's), so that a reader of
-    // syslog sees the classic line first.
-    this.holding = true;
-    const verdict = this.limiter.decide(scan.time, wallMs);
-    runner.tracker?.detected(scan, record, verdict, wallMs);
-    this.holding = false;
+    const { detector, tracker } = lane;
+    const scan = detector.process(record, wallMs);
+    const ended = tracker === null ? null : tracker.follow(detector.step, record, wallMs);
+    const ends = ended === null || ended.length === 0 ? NO_OUTPUTS : ended.map(eventOutput);
+    if (scan === null) return ends;
+    const outputs = [...ends];
+    const { verdict, flood } = this.limiter.decide(scan.time, wallMs);
     switch (verdict) {
       case 'logged':
         this.linesLogged++;
         this.scansLogged++;
-        this.emit(scanMessage(scan, this.params.logMaxLength));
+        outputs.push({ kind: 'line', priority: SYSLOG_PRIORITY, text: scanMessage(scan, this.params.logMaxLength) });
         break;
       case 'flood-notice':
         this.linesLogged++;
         this.scansSuppressed++;
-        this.emit(FLOOD_MESSAGE);
+        outputs.push({ kind: 'line', priority: SYSLOG_PRIORITY, text: FLOOD_MESSAGE });
         break;
       case 'suppressed':
         this.scansSuppressed++;
         break;
     }
-    for (const event of this.held) this.events?.(event);
-    this.held.length = 0;
-  }
-
-  private deliver(event: MonitorEvent): void {
-    if (this.holding) this.held.push(event);
-    else this.events?.(event);
+    // A scan's line goes out before its events (and the flood's), so that a reader of
+    // syslog sees the classic line first.
+    if (this.eventsWanted && flood !== null) outputs.push(eventOutput(flood));
+    if (tracker !== null) for (const event of tracker.detected(scan, record, verdict, wallMs)) outputs.push(eventOutput(event));
+    return outputs;
   }
 
   /**
    * Ends what went quiet by `monoNow` although no packet arrived to show it: followed
    * scans past the delay, and a flood window past the log delay.
    */
-  sweep(monoNow: number, wallNowMs: number): void {
-    for (const runner of [this.tcp4Runner, this.udp4Runner, this.tcp6Runner, this.udp6Runner]) runner?.tracker?.sweep(monoNow, wallNowMs);
-    this.limiter.sweep(monoNow, wallNowMs);
+  sweep(monoNow: number, wallNowMs: number): readonly Output[] {
+    const outputs: Output[] = [];
+    for (const { tracker } of this.eachLane()) {
+      if (tracker !== null) for (const end of tracker.sweep(monoNow, wallNowMs)) outputs.push(eventOutput(end));
+    }
+    const flood = this.limiter.sweep(monoNow, wallNowMs);
+    if (this.eventsWanted && flood !== null) outputs.push(eventOutput(flood));
+    return outputs;
   }
+}
+
+function laneOn<A>(lane: ScanLane<A> | null, record: PacketRecord): ScanLane<A> {
+  if (lane === null) throw new Error(`a ${record.type} record reached detection, but its lane is off`);
+  return lane;
 }
 
 /** What the capture process reported in its counters records, summed. */

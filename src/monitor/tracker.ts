@@ -1,13 +1,12 @@
 // What the 120-character line has no room for: every destination and port of a
 // detected scan, its packet count and times, and how far it went once it goes quiet.
-// Fed by the engine as its observer; pure (times in, events out), memory fixed at start.
+// It follows its lane's detector step by step and reads the source's time from the
+// detector's own table; pure (times in, events out), memory fixed at start.
 
 import { elapsed } from '../shared/clock.js';
-import type { DetectorParams } from '../shared/params.js';
 import type { Summary } from '../shared/record.js';
-import { TCP4, type Lane } from './addresses.js';
-import { CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, type EngineObserver, type ReleaseReason, type Scan } from './engine.js';
-import type { EndReason, MonitorEvent } from './events.js';
+import { CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, type Detector, type ReleaseReason, type Scan, type Step } from './engine.js';
+import type { EndReason, ScanEndEvent, ScanEvent } from './events.js';
 import { flagString } from './format.js';
 import type { SyslogVerdict } from './limiter.js';
 
@@ -20,11 +19,9 @@ export const MAX_PORT_RANGES = 64;
 
 const PORT_SET_WORDS = 65536 / 32;
 
-const FREE = 0;
-const COUNTING = 1;
-const DETECTED = 2;
-/** Reported as ended; the engine still holds the entry, its packets are not counted. */
-const ENDED = 3;
+const NOT_FOLLOWED = -1;
+
+const NO_ENDS: readonly ScanEndEvent[] = Object.freeze([]);
 
 const endReason: Record<ReleaseReason, EndReason> = {
   stale: 'quiet',
@@ -57,119 +54,120 @@ export function portRanges(set: Uint32Array, maxRanges: number): { text: string;
   return { text: parts.join(','), truncated: false };
 }
 
-export class ScanTracker<A = number> implements EngineObserver<A> {
+/**
+ * Follows the sources of one lane's detector. Per table slot it keeps only what the
+ * detector does not: packets, wall-clock times and destinations. A detected scan is
+ * followed with a port set from a fixed pool, and the source it belongs to, until it
+ * ends; the detector's table, which reuses the slot meanwhile, is not asked again.
+ */
+export class ScanTracker<A = number> {
   readonly counters = { scanEvents: 0, endEvents: 0, trackerFull: 0 };
 
-  private readonly state: Uint8Array;
-  private readonly saddr: Uint32Array;
   private readonly packets: Float64Array;
   private readonly firstWall: Float64Array;
   private readonly lastWall: Float64Array;
-  /** Monotonic time of the last packet that renewed the engine's timestamp. */
-  private readonly refreshed: Uint32Array;
   private readonly dests: Uint32Array;
   private readonly destCount: Uint8Array;
   private readonly destTruncated: Uint8Array;
-  /** Port set of each slot in DETECTED state, or -1. */
+  /** Port set of each slot whose scan is followed, or NOT_FOLLOWED. */
   private readonly setOf: Int32Array;
 
-  // The pool of port sets, with the slot each serves (or -1) and when it was taken.
+  // The pool of port sets, with the slot and the source each serves and when it was taken.
   private readonly portSets: Uint32Array;
   private readonly setCount: Int32Array;
   private readonly setSlot: Int32Array;
+  private readonly setSource: Uint32Array;
   private readonly setSince: Float64Array;
   private setSequence = 0;
 
   constructor(
-    private readonly params: Readonly<DetectorParams>,
-    private readonly emit: (event: MonitorEvent) => void,
-    private readonly maxScans = Math.min(params.listSize, MAX_TRACKED_SCANS),
-    /** The detector's lane: how addresses are kept, and what the events say. */
-    private readonly lane: Lane<A> = TCP4 as unknown as Lane<A>,
+    private readonly detector: Detector<A>,
+    private readonly maxScans = Math.min(detector.params.listSize, MAX_TRACKED_SCANS),
   ) {
-    const n = params.listSize;
-    const words = lane.family.words;
-    this.state = new Uint8Array(n);
-    this.saddr = new Uint32Array(n * words);
+    const n = detector.params.listSize;
+    const words = detector.lane.family.words;
     this.packets = new Float64Array(n);
     this.firstWall = new Float64Array(n);
     this.lastWall = new Float64Array(n);
-    this.refreshed = new Uint32Array(n);
     this.dests = new Uint32Array(n * MAX_DESTINATIONS * words);
     this.destCount = new Uint8Array(n);
     this.destTruncated = new Uint8Array(n);
-    this.setOf = new Int32Array(n).fill(-1);
-    this.portSets = new Uint32Array(this.maxScans * PORT_SET_WORDS);
-    this.setCount = new Int32Array(this.maxScans);
-    this.setSlot = new Int32Array(this.maxScans).fill(-1);
-    this.setSince = new Float64Array(this.maxScans);
+    this.setOf = new Int32Array(n).fill(NOT_FOLLOWED);
+    this.portSets = new Uint32Array(maxScans * PORT_SET_WORDS);
+    this.setCount = new Int32Array(maxScans);
+    this.setSlot = new Int32Array(maxScans).fill(NOT_FOLLOWED);
+    this.setSource = new Uint32Array(maxScans * words);
+    this.setSince = new Float64Array(maxScans);
   }
 
   /** Bytes of the fixed tables, for the documented bound. */
   get tableBytes(): number {
-    return (
-      this.state.byteLength +
-      this.saddr.byteLength +
-      this.packets.byteLength +
-      this.firstWall.byteLength +
-      this.lastWall.byteLength +
-      this.refreshed.byteLength +
-      this.dests.byteLength +
-      this.destCount.byteLength +
-      this.destTruncated.byteLength +
-      this.setOf.byteLength +
-      this.portSets.byteLength +
-      this.setCount.byteLength +
-      this.setSlot.byteLength +
-      this.setSince.byteLength
-    );
-  }
-
-  opened(slot: number, pkt: Summary<A>, wallMs: number): void {
-    const family = this.lane.family;
-    this.state[slot] = COUNTING;
-    family.store(this.saddr, slot, pkt.saddr);
-    this.packets[slot] = 1;
-    this.firstWall[slot] = wallMs;
-    this.lastWall[slot] = wallMs;
-    this.refreshed[slot] = pkt.time;
-    family.store(this.dests, slot * MAX_DESTINATIONS, pkt.daddr);
-    this.destCount[slot] = 1;
-    this.destTruncated[slot] = 0;
-  }
-
-  probe(slot: number, pkt: Summary<A>, refreshed: boolean, wallMs: number): void {
-    const state = this.state[slot] as number;
-    if (state !== COUNTING && state !== DETECTED) return;
-    this.packets[slot] = (this.packets[slot] as number) + 1;
-    this.lastWall[slot] = wallMs;
-    if (refreshed) this.refreshed[slot] = pkt.time;
-    this.addDestination(slot, pkt.daddr);
-    if (state === DETECTED) this.addPort(this.setOf[slot] as number, pkt.dport);
-  }
-
-  released(slot: number, reason: ReleaseReason, wallMs: number): void {
-    if (this.state[slot] === DETECTED) this.end(slot, endReason[reason], wallMs);
-    this.state[slot] = FREE;
+    return [
+      this.packets,
+      this.firstWall,
+      this.lastWall,
+      this.dests,
+      this.destCount,
+      this.destTruncated,
+      this.setOf,
+      this.portSets,
+      this.setCount,
+      this.setSlot,
+      this.setSource,
+      this.setSince,
+    ].reduce((sum, table) => sum + table.byteLength, 0);
   }
 
   /**
-   * The engine reported `scan`, made by `pkt` at `wallMs`; `verdict` is what the flood
-   * limit did with its line. Emits the scan event and follows the scan to its end.
+   * Takes in what the detector did with `pkt` at `wallMs` (its `step`). Returns the
+   * ends of followed scans whose entries the packet took, in the detector's order.
    */
-  detected(scan: Scan<A>, pkt: Summary<A>, verdict: SyslogVerdict, wallMs: number): void {
+  follow(step: Readonly<Step>, pkt: Summary<A>, wallMs: number): readonly ScanEndEvent[] {
+    let ends = NO_ENDS;
+    for (let i = 0; i < step.released; i++) {
+      const slot = step.releasedSlots[i] as number;
+      if (this.setOf[slot] === NOT_FOLLOWED) continue;
+      if (ends === NO_ENDS) ends = [];
+      (ends as ScanEndEvent[]).push(this.end(slot, endReason[step.releasedReasons[i] as ReleaseReason], wallMs));
+    }
+    const slot = step.slot;
+    if (slot < 0) return ends;
+    if (step.opened) {
+      this.packets[slot] = 1;
+      this.firstWall[slot] = wallMs;
+      this.lastWall[slot] = wallMs;
+      this.detector.lane.family.store(this.dests, slot * MAX_DESTINATIONS, pkt.daddr);
+      this.destCount[slot] = 1;
+      this.destTruncated[slot] = 0;
+      return ends;
+    }
+    this.packets[slot] = (this.packets[slot] as number) + 1;
+    this.lastWall[slot] = wallMs;
+    this.addDestination(slot, pkt.daddr);
+    const set = this.setOf[slot] as number;
+    if (set !== NOT_FOLLOWED) this.addPort(set, pkt.dport);
+    return ends;
+  }
+
+  /**
+   * The detector reported `scan`, made by `pkt` (already followed) at `wallMs`;
+   * `verdict` is what the flood limit did with its line. Returns its scan event, after
+   * the end of the oldest followed scan if the pool had to give up its port set.
+   */
+  detected(scan: Scan<A>, pkt: Summary<A>, verdict: SyslogVerdict, wallMs: number): Array<ScanEvent | ScanEndEvent> {
+    const out: Array<ScanEvent | ScanEndEvent> = [];
     const slot = scan.slot;
-    if (this.state[slot] !== COUNTING) return;
+    const family = this.detector.lane.family;
+    // The line leaves out the port that crossed the threshold; the event lists it last.
     const ports = [...scan.ports, pkt.dport];
-    // Taking a port set may end the oldest followed scan; its end comes first.
-    const set = this.takePortSet(wallMs);
+    const set = this.takePortSet(wallMs, out);
     this.counters.scanEvents++;
-    this.emit({
+    out.push({
       event: 'scan',
       time: wallMs,
-      family: this.lane.family.name,
-      protocol: this.lane.protocol,
-      source: this.lane.family.format(scan.saddr),
+      family: family.name,
+      protocol: this.detector.lane.protocol,
+      source: family.format(scan.saddr),
       source_port: scan.changing & CHANGING_SPORT ? null : scan.sport,
       destinations: this.destinations(slot),
       destinations_truncated: this.destTruncated[slot] === 1,
@@ -185,43 +183,45 @@ export class ScanTracker<A = number> implements EngineObserver<A> {
       syslog: verdict,
     });
     this.setSlot[set] = slot;
+    family.store(this.setSource, set, scan.saddr);
     this.setSince[set] = this.setSequence++;
     this.setOf[slot] = set;
-    this.state[slot] = DETECTED;
     for (const port of ports) this.addPort(set, port);
+    return out;
   }
 
   /** Ends every followed scan whose source has been quiet for longer than the delay. */
-  sweep(monoNow: number, wallNowMs: number): void {
+  sweep(monoNow: number, wallNowMs: number): readonly ScanEndEvent[] {
+    let ends = NO_ENDS;
     for (let set = 0; set < this.maxScans; set++) {
       const slot = this.setSlot[set] as number;
-      if (slot < 0) continue;
-      if (elapsed(monoNow, this.refreshed[slot] as number) > this.params.scanDelayMs) {
-        this.end(slot, 'quiet', wallNowMs);
-        this.state[slot] = ENDED;
+      if (slot === NOT_FOLLOWED) continue;
+      if (elapsed(monoNow, this.detector.renewedAt(slot)) > this.detector.params.scanDelayMs) {
+        if (ends === NO_ENDS) ends = [];
+        (ends as ScanEndEvent[]).push(this.end(slot, 'quiet', wallNowMs));
       }
     }
+    return ends;
   }
 
   /** Scans followed at the moment. */
   get active(): number {
     let n = 0;
-    for (let set = 0; set < this.maxScans; set++) if ((this.setSlot[set] as number) >= 0) n++;
+    for (let set = 0; set < this.maxScans; set++) if (this.setSlot[set] !== NOT_FOLLOWED) n++;
     return n;
   }
 
-  private takePortSet(wallMs: number): number {
+  /** A cleared port set; when every one is in use, the longest-followed scan ends (into `out`) to free its own. */
+  private takePortSet(wallMs: number, out: Array<ScanEvent | ScanEndEvent>): number {
     let oldest = -1;
     for (let set = 0; set < this.maxScans; set++) {
-      if ((this.setSlot[set] as number) < 0) return this.clearSet(set);
+      if (this.setSlot[set] === NOT_FOLLOWED) return this.clearSet(set);
       if (oldest < 0 || (this.setSince[set] as number) < (this.setSince[oldest] as number)) oldest = set;
     }
     // Every set is in use: the longest-followed scan is reported now rather than
     // letting the table grow.
     this.counters.trackerFull++;
-    const slot = this.setSlot[oldest] as number;
-    this.end(slot, 'tracker-full', wallMs);
-    this.state[slot] = ENDED;
+    out.push(this.end(this.setSlot[oldest] as number, 'tracker-full', wallMs));
     return this.clearSet(oldest);
   }
 
@@ -241,7 +241,7 @@ export class ScanTracker<A = number> implements EngineObserver<A> {
   }
 
   private addDestination(slot: number, daddr: A): void {
-    const family = this.lane.family;
+    const family = this.detector.lane.family;
     const base = slot * MAX_DESTINATIONS;
     const n = this.destCount[slot] as number;
     for (let i = 0; i < n; i++) if (family.equals(this.dests, base + i, daddr)) return;
@@ -255,21 +255,25 @@ export class ScanTracker<A = number> implements EngineObserver<A> {
 
   private destinations(slot: number): string[] {
     const base = slot * MAX_DESTINATIONS;
-    return Array.from({ length: this.destCount[slot] as number }, (_, i) => this.lane.family.formatAt(this.dests, base + i));
+    const family = this.detector.lane.family;
+    return Array.from({ length: this.destCount[slot] as number }, (_, i) => family.formatAt(this.dests, base + i));
   }
 
-  private end(slot: number, reason: EndReason, wallNowMs: number): void {
+  /** The end of the scan followed in `slot`, which stops being followed. */
+  private end(slot: number, reason: EndReason, wallNowMs: number): ScanEndEvent {
     const set = this.setOf[slot] as number;
     const ranges = portRanges(this.portSets.subarray(set * PORT_SET_WORDS, (set + 1) * PORT_SET_WORDS), MAX_PORT_RANGES);
     const first = this.firstWall[slot] as number;
     const last = this.lastWall[slot] as number;
     this.counters.endEvents++;
-    this.emit({
+    this.setSlot[set] = NOT_FOLLOWED;
+    this.setOf[slot] = NOT_FOLLOWED;
+    return {
       event: 'scan_end',
       time: wallNowMs,
-      family: this.lane.family.name,
-      protocol: this.lane.protocol,
-      source: this.lane.family.formatAt(this.saddr, slot),
+      family: this.detector.lane.family.name,
+      protocol: this.detector.lane.protocol,
+      source: this.detector.lane.family.formatAt(this.setSource, set),
       reason,
       first,
       last,
@@ -280,8 +284,6 @@ export class ScanTracker<A = number> implements EngineObserver<A> {
       port_ranges_truncated: ranges.truncated,
       destinations: this.destinations(slot),
       destinations_truncated: this.destTruncated[slot] === 1,
-    });
-    this.setSlot[set] = -1;
-    this.setOf[slot] = -1;
+    };
   }
 }

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { RecordError, encode, type ChannelRecord, type Tcp4Record } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
+import { pushChunk } from '../helpers/records.js';
 
 const record = (n: number): Tcp4Record => ({
   type: 'tcp4',
@@ -22,7 +23,7 @@ const stream = (count: number): Buffer => Buffer.concat(Array.from({ length: cou
 /** Every record the reader gives, copied (a packet record is one reused object). */
 function readAll(reader: RecordReader, chunks: Buffer[]): ChannelRecord[] {
   const got: ChannelRecord[] = [];
-  for (const chunk of chunks) reader.push(chunk, (r) => got.push({ ...r }));
+  for (const chunk of chunks) pushChunk(reader, chunk, (r) => got.push({ ...r }));
   return got;
 }
 
@@ -57,7 +58,7 @@ test('the records before a bad one are delivered, then RecordError', (t) => {
   const bytes = stream(4);
   bytes[2 * 20 + 15] = 9;
   const got: ChannelRecord[] = [];
-  const err = t.throws(() => reader.push(bytes, (r) => got.push({ ...r })), { instanceOf: RecordError });
+  const err = t.throws(() => pushChunk(reader, bytes, (r) => got.push({ ...r })), { instanceOf: RecordError });
   t.is(err?.message, 'record type 9 is unknown');
   t.deepEqual(dports(got), [0, 1]);
 });
@@ -67,9 +68,9 @@ test('a bad record split across chunks is caught when it completes', (t) => {
   const bytes = stream(2);
   bytes[20 + 15] = 0;
   const got: ChannelRecord[] = [];
-  reader.push(bytes.subarray(0, 30), (r) => got.push({ ...r }));
+  pushChunk(reader, bytes.subarray(0, 30), (r) => got.push({ ...r }));
   t.deepEqual(dports(got), [0]);
-  t.throws(() => reader.push(bytes.subarray(30), (r) => got.push({ ...r })), {
+  t.throws(() => pushChunk(reader, bytes.subarray(30), (r) => got.push({ ...r })), {
     instanceOf: RecordError,
     message: 'record type 0 is unknown',
   });
@@ -100,5 +101,58 @@ test('loss and counters records between packets come out in stream order; packet
 test('a loss report with a stray byte is a bad record', (t) => {
   const bad = encode({ type: 'loss', count: 1, time: 2 });
   bad[9] = 1;
-  t.throws(() => new RecordReader().push(bad, () => {}), { instanceOf: RecordError, message: 'loss record byte 9 is not zero' });
+  t.throws(() => pushChunk(new RecordReader(), bad, () => {}), { instanceOf: RecordError, message: 'loss record byte 9 is not zero' });
 });
+
+// A record of a lane the daemon was started without is the capture process's fault,
+// refused where records are read, before detection sees it.
+
+const udp4 = encode({ type: 'udp4', saddr: 0xc6120002, daddr: 0xc6120001, sport: 53, dport: 7, flags: 0, tos: 0, ttl: 64, time: 1 });
+const ip6 = (protocol: 'tcp' | 'udp'): Buffer =>
+  encode({
+    type: 'ip6',
+    protocol,
+    saddr: Uint32Array.of(0x20010db8, 0, 0, 2),
+    daddr: Uint32Array.of(0x20010db8, 0, 0, 1),
+    sport: 40000,
+    dport: 22,
+    flags: protocol === 'tcp' ? 0x02 : 0,
+    tos: 0,
+    ttl: 64,
+    time: 1,
+  });
+
+const laneRefusals: Array<[string, { udp: boolean; ipv6: boolean }, Buffer, string | null]> = [
+  ['IPv4 UDP without --udp', { udp: false, ipv6: false }, udp4, 'an IPv4 UDP record arrived, but the daemon runs without --udp'],
+  ['IPv4 UDP with --udp', { udp: true, ipv6: false }, udp4, null],
+  ['IPv6 TCP without --ipv6', { udp: false, ipv6: false }, ip6('tcp'), 'an IPv6 TCP record arrived, but the daemon runs without --ipv6'],
+  ['IPv6 TCP with --ipv6', { udp: false, ipv6: true }, ip6('tcp'), null],
+  [
+    'IPv6 UDP with --ipv6 alone',
+    { udp: false, ipv6: true },
+    ip6('udp'),
+    'an IPv6 UDP record arrived, but the daemon runs without --ipv6 --udp',
+  ],
+  [
+    'IPv6 UDP with --udp alone',
+    { udp: true, ipv6: false },
+    ip6('udp'),
+    'an IPv6 UDP record arrived, but the daemon runs without --ipv6 --udp',
+  ],
+  ['IPv6 UDP with both', { udp: true, ipv6: true }, ip6('udp'), null],
+];
+
+for (const [name, lanes, bytes, refusal] of laneRefusals) {
+  test(`lanes: ${name} is ${refusal === null ? 'read' : 'refused'}`, (t) => {
+    const reader = new RecordReader(lanes);
+    const got: ChannelRecord[] = [];
+    if (refusal === null) {
+      pushChunk(reader, bytes, (r) => got.push(r));
+      t.is(got.length, 1);
+      t.is(reader.received, 1);
+    } else {
+      t.throws(() => pushChunk(reader, bytes, (r) => got.push(r)), { instanceOf: RecordError, message: refusal });
+      t.is(got.length, 0);
+    }
+  });
+}

@@ -582,7 +582,7 @@ test("spoofed sources chosen to share a scanner's classic bucket push it out; wi
   t.deepEqual(attack(classic), [], 'classic: the scanner was evicted, its seventh port starts over');
   t.is(classic.counters.bucketEvictions, 2);
   t.true(addresses.every((a) => hashAddress(a, 512) === bucket));
-  const keyed = new Ipv4Detector({ ...DEFAULT_PARAMS, hash: 'keyed' }, null, KEY);
+  const keyed = new Ipv4Detector({ ...DEFAULT_PARAMS, hash: 'keyed' }, { hashKey: KEY });
   t.deepEqual(attack(keyed), [0], 'keyed: the scan is reported');
   t.is(keyed.counters.bucketEvictions, 0);
 });
@@ -681,8 +681,8 @@ test("IPv6 and UDP lanes make the same decisions as scanlogd's lane on the same 
   const params = { ...DEFAULT_PARAMS, hashMax: 256, listSize: 64 };
   const rng = new Xorshift32(0x6464);
   const v4 = new Ipv4Detector(params);
-  const six = new Detector<Uint32Array>(params, null, null, TCP6);
-  const udp = new Ipv4Detector(params, null, null, UDP4);
+  const six = new Detector<Uint32Array>(params, TCP6);
+  const udp = new Ipv4Detector(params, { lane: UDP4 });
   let time = 10000;
   let scans = 0;
   let udpScans = 0;
@@ -716,7 +716,7 @@ test("IPv6 and UDP lanes make the same decisions as scanlogd's lane on the same 
 });
 
 test('IPv6: the unspecified address :: is ignored, and a table slot is four words', (t) => {
-  const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
+  const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS }, TCP6, { hashKey: Uint32Array.from([1, 2, 3]) });
   for (const [i, port] of PRIV.slice(0, 10).entries())
     t.is(d.process({ ...packet({ dport: port, time: 10000 + i }), saddr: new Uint32Array(4), daddr: v6(DST) }, WALL_MS), null);
   t.is(d.counters.packets, 10);
@@ -726,7 +726,7 @@ test('IPv6: the unspecified address :: is ignored, and a table slot is four word
 });
 
 test('IPv6: sources that differ only in one word each get their own entry', (t) => {
-  const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS }, null, Uint32Array.from([1, 2, 3]), TCP6);
+  const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS }, TCP6, { hashKey: Uint32Array.from([1, 2, 3]) });
   const sources = [0, 1, 2, 3].map((w) => {
     const a = v6(SRC);
     a[w] = (a[w] as number) ^ 0x80000000;
@@ -744,7 +744,7 @@ test('IPv6: sources that differ only in one word each get their own entry', (t) 
 
 test('IPv6: a full bucket drops its oldest source, so addresses chosen to collide cost at most --hash-max steps', (t) => {
   const key = Uint32Array.from([7, 11, 13]);
-  const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS, hashMax: 4 }, null, key, TCP6);
+  const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS, hashMax: 4 }, TCP6, { hashKey: key });
   // Find addresses in one /64 that share a bucket, as an attacker who knew the key would.
   const bucket = d.bucketOfAddress(v6(1));
   const same: Uint32Array[] = [];
@@ -757,7 +757,6 @@ test('IPv6: a full bucket drops its oldest source, so addresses chosen to collid
 
 test('IPv6 lanes are always keyed: two detectors place the same address independently', (t) => {
   const buckets = new Set<number>();
-  for (let i = 0; i < 8; i++)
-    buckets.add(new Detector<Uint32Array>({ ...DEFAULT_PARAMS, hash: 'classic' }, null, null, TCP6).bucketOfAddress(v6(SRC)));
+  for (let i = 0; i < 8; i++) buckets.add(new Detector<Uint32Array>({ ...DEFAULT_PARAMS, hash: 'classic' }, TCP6).bucketOfAddress(v6(SRC)));
   t.true(buckets.size > 1, 'the same bucket 8 times: not keyed');
 });

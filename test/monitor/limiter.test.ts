@@ -4,19 +4,36 @@
 
 import test from 'ava';
 import type { SuppressedEvent } from '../../src/monitor/events.js';
-import { FLOOD_MESSAGE, FloodLimiter, type SyslogVerdict } from '../../src/monitor/limiter.js';
+import { FLOOD_MESSAGE, FloodLimiter, type FloodDecision, type SyslogVerdict } from '../../src/monitor/limiter.js';
 
 /** The wall clock of these tests: the monotonic time plus a fixed offset. */
 const WALL_OFFSET = 1_700_000_000_000;
 const limiter = (): FloodLimiter => new FloodLimiter(5, 20000);
-const decide = (l: FloodLimiter, time: number): SyslogVerdict => l.decide(time >>> 0, time + WALL_OFFSET);
+const decide = (l: FloodLimiter, time: number): SyslogVerdict => l.decide(time >>> 0, time + WALL_OFFSET).verdict;
 const decideAll = (l: FloodLimiter, times: number[]): SyslogVerdict[] => times.map((time) => decide(l, time));
 
 const LOG5: SyslogVerdict[] = ['logged', 'logged', 'logged', 'logged', 'logged'];
 
+/** A limiter whose flood events, from its decisions and its sweeps, are collected in order. */
+class Collecting extends FloodLimiter {
+  readonly events: SuppressedEvent[] = [];
+
+  override decide(now: number, wallMs: number): FloodDecision {
+    const decision = super.decide(now, wallMs);
+    if (decision.flood !== null) this.events.push(decision.flood);
+    return decision;
+  }
+
+  override sweep(now: number, wallMs: number): SuppressedEvent | null {
+    const flood = super.sweep(now, wallMs);
+    if (flood !== null) this.events.push(flood);
+    return flood;
+  }
+}
+
 function withEvents(): { l: FloodLimiter; events: SuppressedEvent[] } {
-  const events: SuppressedEvent[] = [];
-  return { l: new FloodLimiter(5, 20000, (e) => events.push(e)), events };
+  const l = new Collecting(5, 20000);
+  return { l, events: l.events };
 }
 
 test("the flood line is scanlogd's", (t) => {

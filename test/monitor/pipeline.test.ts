@@ -5,13 +5,16 @@ process.env.TZ = 'UTC';
 
 import test from 'ava';
 import { DEFAULT_PARAMS } from '../../src/shared/params.js';
-import { RecordError, type Ip6Record, type Summary4, type Protocol } from '../../src/shared/record.js';
+import { RecordError, encode, type Ip6Record, type Summary4, type Protocol } from '../../src/shared/record.js';
 import { parseAddress6 } from '../../src/shared/ipv6.js';
 import type { MonitorEvent, ScanEndEvent, ScanEvent } from '../../src/monitor/events.js';
 import { JsonOutput, eventLine } from '../../src/monitor/jsonout.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
-import { ScanPipeline, counterFields, countersEvent, countersMessage, isClientReply, type Watch } from '../../src/monitor/pipeline.js';
+import { counterFields, countersEvent, countersMessage, isClientReply, type Watch } from '../../src/monitor/pipeline.js';
+import { RecordReader } from '../../src/monitor/channel.js';
+import { RecordedPipeline } from '../helpers/pipeline.js';
+import { pushChunk } from '../helpers/records.js';
 
 const TARGET = parseAddress('198.18.0.1');
 /** Monotonic and wall clocks at the same instant: 2024-11-25 16:16:55.250 UTC. */
@@ -25,13 +28,13 @@ function syn(saddr: string, dport: number, time: number, change: Partial<Summary
   return { saddr: parseAddress(saddr), daddr: TARGET, sport: 40000, dport, flags: 0x02, tos: 0, ttl: 64, time: time >>> 0, ...change };
 }
 
-function pipeline(): { p: ScanPipeline; lines: string[] } {
-  const lines: string[] = [];
-  return { p: new ScanPipeline({ ...DEFAULT_PARAMS }, (line) => lines.push(line)), lines };
+function pipeline(): { p: RecordedPipeline; lines: string[] } {
+  const p = new RecordedPipeline({ ...DEFAULT_PARAMS });
+  return { p, lines: p.lines };
 }
 
 /** Feeds each record as it is captured: no queueing between capture and monitor. */
-function feedLive(p: ScanPipeline, records: Summary4[]): void {
+function feedLive(p: RecordedPipeline, records: Summary4[]): void {
   for (const r of records) p.feed(r, r.time, WALL_MS + ((r.time - MONO) | 0));
 }
 
@@ -44,7 +47,7 @@ test('an nmap-like SYN scan of 1024 ports gives exactly one line', (t) => {
   t.deepEqual(lines, ['198.18.0.2:60508 to 198.18.0.1 ports 80, 23, 443, 21, 22, 25, 3389, ..., fSrpauxy, TOS 00 @16:16:55']);
   t.is(p.linesLogged, 1);
   t.is(p.scansSuppressed, 0);
-  t.is(p.detector.counters.packets, ports.length);
+  t.is(p.lanes.tcp4.detector.counters.packets, ports.length);
 });
 
 test('records read late are placed on the wall clock at their capture time', (t) => {
@@ -83,7 +86,7 @@ test('7 sources scanning within 20 s: 5 lines, the flood line, then silence', (t
   t.is(p.linesLogged, 6);
   // The scan whose line the notice replaced, and the one after it.
   t.is(p.scansSuppressed, 2);
-  t.is(p.detector.counters.scans, 7);
+  t.is(p.lanes.tcp4.detector.counters.scans, 7);
 
   // More than 20 s after the flood line (the 6th scan, at MONO + 10006), logging resumes.
   feedLive(
@@ -152,17 +155,17 @@ test("the counters line: capture counts, the monitor's own, the JSON pair only w
 });
 
 test("a scan's line comes out before its events, and the flood notice before the flood's start", (t) => {
-  const order: string[] = [];
-  const p = new ScanPipeline(
-    { ...DEFAULT_PARAMS },
-    (line) => order.push(`line ${line.slice(0, 12)}`),
-    (e) => order.push(`event ${e.event}${e.event === 'suppressed' ? ` ${String(e.state)}` : ''}`),
-  );
+  const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { events: true });
   for (let k = 0; k < 6; k++)
     feedLive(
       p,
       [1, 2, 3, 4, 5, 6, 7].map((port, i) => syn(`198.18.2.${k + 1}`, port, MONO + 100 * k + i)),
     );
+  const order = p.outputs.map((o) =>
+    o.kind === 'line'
+      ? `line ${o.text.slice(0, 12)}`
+      : `event ${o.event.event}${o.event.event === 'suppressed' ? ` ${String(o.event.state)}` : ''}`,
+  );
   t.deepEqual(order.slice(-5), ['line 198.18.2.5:4', 'event scan', 'line More possibl', 'event suppressed start', 'event scan']);
   t.is(order.filter((o) => o === 'event scan').length, 6, 'the flood-notice scan has its event too, after the notice');
 });
@@ -173,12 +176,9 @@ test("a scan's line comes out before its events, and the flood notice before the
 const EPHEMERAL = { first: 32768, last: 60999 };
 const ALL_ON: Watch = { udp: true, ipv6: true, ephemeralPorts: EPHEMERAL };
 
-function pipelineWith(watch: Watch, events: MonitorEvent[] | null = null): { p: ScanPipeline; lines: string[] } {
-  const lines: string[] = [];
-  return {
-    p: new ScanPipeline({ ...DEFAULT_PARAMS }, (line) => lines.push(line), events === null ? null : (e) => events.push(e), watch),
-    lines,
-  };
+function pipelineWith(watch: Watch, events = false): { p: RecordedPipeline; lines: string[]; events: MonitorEvent[] } {
+  const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { watch, events });
+  return { p, lines: p.lines, events: p.events };
 }
 
 function datagram(saddr: string, sport: number, dport: number, time: number, change: Partial<Summary4> = {}): Summary4 {
@@ -294,25 +294,25 @@ test('the flood limit is shared: IPv4, IPv6 and UDP scans together get 5 lines a
 });
 
 test('a record of a lane that is off is a fault, not something to skip', (t) => {
-  const { p } = pipelineWith({ udp: false, ipv6: false, ephemeralPorts: null });
-  t.throws(() => p.feedUdp(datagram('198.18.0.2', 53, 7, MONO), MONO, WALL_MS), {
+  // Refused where records are read, before the pipeline: the capture process's fault.
+  const read = (lanes: { udp: boolean; ipv6: boolean }, bytes: Buffer): void => pushChunk(new RecordReader(lanes), bytes, () => {});
+  const off = { udp: false, ipv6: false };
+  t.throws(() => read(off, encode({ ...datagram('198.18.0.2', 53, 7, MONO), type: 'udp4' })), {
     instanceOf: RecordError,
     message: 'an IPv4 UDP record arrived, but the daemon runs without --udp',
   });
-  t.throws(() => p.feed6(packet6('tcp', '2001:db8::2', 22, MONO), MONO, WALL_MS), {
+  t.throws(() => read(off, encode(packet6('tcp', '2001:db8::2', 22, MONO))), {
     instanceOf: RecordError,
     message: 'an IPv6 TCP record arrived, but the daemon runs without --ipv6',
   });
-  const v6only = pipelineWith({ udp: false, ipv6: true, ephemeralPorts: null }).p;
-  t.throws(() => v6only.feed6(packet6('udp', '2001:db8::2', 22, MONO), MONO, WALL_MS), {
+  t.throws(() => read({ udp: false, ipv6: true }, encode(packet6('udp', '2001:db8::2', 22, MONO))), {
     instanceOf: RecordError,
     message: 'an IPv6 UDP record arrived, but the daemon runs without --ipv6 --udp',
   });
 });
 
 test('events: family and protocol on scan and scan_end, IPv6 addresses, valid against the schema', (t) => {
-  const events: MonitorEvent[] = [];
-  const { p } = pipelineWith(ALL_ON, events);
+  const { p, events } = pipelineWith(ALL_ON, true);
   for (const [i, port] of [7, 9, 13, 17, 19, 37, 49, 53].entries()) {
     p.feed6(
       packet6('udp', '2001:db8::2', port, MONO + i, { sport: 53, daddr: parseAddress6(i < 4 ? '2001:db8::1' : 'fd00::1') }),
@@ -338,8 +338,7 @@ test('events: family and protocol on scan and scan_end, IPv6 addresses, valid ag
   t.like(end, { family: 'ipv6', protocol: 'udp', source: '2001:db8::2', distinct_ports: 8, destinations: ['2001:db8::1', 'fd00::1'] });
   for (const e of events) t.deepEqual(schemaErrors(JSON.parse(eventLine(e))), []);
   // A v4 TCP scan says so too.
-  const v4: MonitorEvent[] = [];
-  const q = pipelineWith(ALL_ON, v4).p;
+  const { p: q, events: v4 } = pipelineWith(ALL_ON, true);
   for (const [i, port] of NMAP_TOP.slice(0, 8).entries()) q.feed(syn('198.18.0.2', port, MONO + i), MONO + i, wallOf(MONO + i));
   t.like(v4[0], { event: 'scan', family: 'ipv4', protocol: 'tcp' });
 });

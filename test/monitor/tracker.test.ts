@@ -7,13 +7,13 @@ process.env.TZ = 'Europe/Berlin';
 import test from 'ava';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
 import { type Summary4 } from '../../src/shared/record.js';
-import { Ipv4Detector, hashAddress } from '../../src/monitor/engine.js';
+import { Detector, Ipv4Detector, hashAddress } from '../../src/monitor/engine.js';
 import { MAX_PORT_RANGES, ScanTracker, portRanges } from '../../src/monitor/tracker.js';
 import { eventLine, isoLocal } from '../../src/monitor/jsonout.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
-import { ScanPipeline } from '../../src/monitor/pipeline.js';
+import { RecordedPipeline } from '../helpers/pipeline.js';
 import { TCP6 } from '../../src/monitor/addresses.js';
 import { type ScanEndEvent, type ScanEvent, type MonitorEvent } from '../../src/monitor/events.js';
 
@@ -28,7 +28,7 @@ function syn(saddr: string, dport: number, time: number, change: Partial<Summary
 }
 
 interface Run {
-  p: ScanPipeline;
+  p: RecordedPipeline;
   lines: string[];
   events: MonitorEvent[];
   /** Feeds records as they are captured, monotonic and wall clocks in step. */
@@ -38,17 +38,11 @@ interface Run {
 }
 
 function pipeline(change: Partial<DetectorParams> = {}): Run {
-  const lines: string[] = [];
-  const events: MonitorEvent[] = [];
-  const p = new ScanPipeline(
-    { ...DEFAULT_PARAMS, ...change },
-    (line) => lines.push(line),
-    (e) => events.push(e),
-  );
+  const p = new RecordedPipeline({ ...DEFAULT_PARAMS, ...change }, { events: true });
   return {
     p,
-    lines,
-    events,
+    lines: p.lines,
+    events: p.events,
     feed: (records) => {
       for (const r of records) p.feed(r, r.time, WALL_MS + ((r.time - MONO) | 0));
     },
@@ -181,7 +175,7 @@ test('scan_end when the table entry is reused by a new source', (t) => {
   r.feed([syn('198.18.0.8', 80, MONO + 21)]);
   t.is(r.events.length, 2);
   t.like(r.events[1], { event: 'scan_end', source: SRC, reason: 'entry-reused', distinct_ports: 9, port_ranges: '20-28', packets: 9 });
-  t.is(r.p.detector.counters.slotReuses, 1);
+  t.is(r.p.lanes.tcp4.detector.counters.slotReuses, 1);
   assertValid(t, r.events);
 });
 
@@ -200,7 +194,7 @@ test('scan_end when a full hash bucket pushes the scan out', (t) => {
   let third = other + 1;
   while (hashAddress(third, DEFAULT_PARAMS.hashSize) !== hashAddress(first, DEFAULT_PARAMS.hashSize)) third++;
   r.feed([syn(`${third >>> 24}.${(third >>> 16) & 255}.${(third >>> 8) & 255}.${third & 255}`, 80, MONO + 21)]);
-  t.is(r.p.detector.counters.bucketEvictions, 1);
+  t.is(r.p.lanes.tcp4.detector.counters.bucketEvictions, 1);
   t.like(r.events[1], { event: 'scan_end', source: SRC, reason: 'bucket-full', distinct_ports: 8 });
   assertValid(t, r.events);
 });
@@ -208,14 +202,15 @@ test('scan_end when a full hash bucket pushes the scan out', (t) => {
 test('more scans at once than port sets: the oldest one ends early as tracker-full', (t) => {
   const ends: MonitorEvent[] = [];
   const params = { ...DEFAULT_PARAMS };
-  const tracker = new ScanTracker(params, (e) => ends.push(e), 2);
-  const d = new Ipv4Detector(params, tracker);
+  const d = new Ipv4Detector(params);
+  const tracker = new ScanTracker(d, 2);
   for (const [k, src] of ['198.18.0.2', '198.18.0.3', '198.18.0.4'].entries()) {
     for (let i = 0; i < 8; i++) {
       const r = syn(src, 20 + i, MONO + 10 * k + i);
       const wallMs = WALL_MS + 10 * k + i;
       const scan = d.process(r, wallMs);
-      if (scan !== null) tracker.detected(scan, r, 'logged', wallMs);
+      ends.push(...tracker.follow(d.step, r, wallMs));
+      if (scan !== null) ends.push(...tracker.detected(scan, r, 'logged', wallMs));
     }
   }
   t.deepEqual(
@@ -271,7 +266,7 @@ test('flood: suppressed start at the notice, end with the number dropped once th
   r.sweep(lastLogged + 20001);
   const end = r.events.find((e) => e.event === 'suppressed' && e.state === 'end');
   t.like(end, { event: 'suppressed', state: 'end', dropped: 4 });
-  t.is(r.p.detector.counters.scans - r.p.scansLogged, 4);
+  t.is(r.p.lanes.tcp4.detector.counters.scans - r.p.scansLogged, 4);
   assertValid(t, r.events);
 });
 
@@ -308,8 +303,8 @@ test('syslog lines are the same with and without structured events (random traff
     time += rng.next() % 400;
   }
   const small = { listSize: 32, hashSize: 16, hashMax: 4 };
-  const plain: string[] = [];
-  const p = new ScanPipeline({ ...DEFAULT_PARAMS, ...small }, (line) => plain.push(line));
+  const p = new RecordedPipeline({ ...DEFAULT_PARAMS, ...small });
+  const plain = p.lines;
   for (const r of records) p.feed(r, r.time, WALL_MS + ((r.time - MONO) | 0));
   const withEvents = pipeline(small);
   for (let i = 0; i < records.length; i += 500) {
@@ -318,26 +313,28 @@ test('syslog lines are the same with and without structured events (random traff
   }
   t.true(plain.length > 10, `only ${plain.length} lines`);
   t.deepEqual(withEvents.lines, plain);
-  t.deepEqual(withEvents.p.detector.counters, p.detector.counters);
+  t.deepEqual(withEvents.p.lanes.tcp4.detector.counters, p.lanes.tcp4.detector.counters);
   const scans = withEvents.events.filter((e) => e.event === 'scan').length;
   const ends = withEvents.events.filter((e) => e.event === 'scan_end').length;
-  t.is(scans, p.detector.counters.scans);
+  t.is(scans, p.lanes.tcp4.detector.counters.scans);
   t.true(ends <= scans && ends >= scans - 32, `${scans} scans, ${ends} ends`);
   assertValid(t, withEvents.events);
 });
 
 test('memory: the tracker tables are fixed at start, whatever the traffic', (t) => {
   const r = pipeline();
-  const tracker = r.p.tracker as ScanTracker;
-  // 256 slots x 103 bytes + 256 port sets x (8 KiB + 16 bytes).
-  t.is(tracker.tableBytes, 256 * 103 + 256 * (8192 + 16));
+  const tracker = r.p.lanes.tcp4.tracker as ScanTracker;
+  // 256 slots x 94 bytes (packets, two times, 16 destinations, their count and
+  // truncation, the followed set; the source and its time are the detector's) +
+  // 256 port sets x (8 KiB + 20 bytes: count, slot, time taken, the source followed).
+  t.is(tracker.tableBytes, 256 * 94 + 256 * (8192 + 20));
   for (let k = 0; k < 2000; k++) r.feed(Array.from({ length: 8 }, (_, i) => syn(`198.19.${k >> 8}.${k & 255}`, 20 + i, MONO + 10 * k + i)));
-  t.is(tracker.tableBytes, 256 * 103 + 256 * (8192 + 16));
+  t.is(tracker.tableBytes, 256 * 94 + 256 * (8192 + 20));
   t.true(tracker.active <= 256);
 });
 
 test("memory: an IPv6 lane's tracker is fixed too, four words an address", (t) => {
-  const tracker = new ScanTracker<Uint32Array>({ ...DEFAULT_PARAMS }, () => {}, undefined, TCP6);
-  // 256 slots x (103 + 12 for the source + 16 x 12 for the destinations) + the port sets.
-  t.is(tracker.tableBytes, 256 * 307 + 256 * (8192 + 16));
+  const tracker = new ScanTracker<Uint32Array>(new Detector<Uint32Array>({ ...DEFAULT_PARAMS }, TCP6));
+  // 256 slots x (94 + 16 x 12 for the destinations) + the port sets (12 more for the source).
+  t.is(tracker.tableBytes, 256 * 286 + 256 * (8192 + 32));
 });

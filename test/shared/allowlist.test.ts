@@ -278,10 +278,10 @@ function syn(src: string, dport: number, ms: number, flags = 0x02): Tcp4Record {
 /** Lines logged for `records`, passed through `filter` as the capture process does. */
 function run(records: Tcp4Record[], filter: IgnoreFilter | null, params: Partial<DetectorParams> = {}): string[] {
   const lines: string[] = [];
-  const p = new ScanPipeline({ ...DEFAULT_PARAMS, ...params }, (l) => lines.push(l));
+  const p = new ScanPipeline({ ...DEFAULT_PARAMS, ...params });
   for (const r of records) {
     if (filter !== null && filter.ignoresRecord(encode(r), 0)) continue;
-    p.feed(r, r.time, WALL_MS + (r.time - MONO));
+    for (const output of p.handle(r, r.time, WALL_MS + (r.time - MONO))) if (output.kind === 'line') lines.push(output.text);
   }
   return lines;
 }

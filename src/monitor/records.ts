@@ -1,0 +1,105 @@
+// The monitor's work on each chunk of the channel: records out of the stream, each to
+// the pipeline or the counters, and what they make the monitor say to its outputs.
+// It tells the two ways this can stop apart: a record the monitor refuses is the
+// capture process's fault; anything else that throws is the monitor's own.
+
+import { messageOf } from '../shared/errors.js';
+import { EXIT_INTERNAL_FAULT, EXIT_REFUSED_RECORD } from '../shared/exits.js';
+import { RecordError, type ChannelRecord } from '../shared/record.js';
+import type { RecordReader } from './channel.js';
+import {
+  NO_OUTPUTS,
+  counterFields,
+  countersEvent,
+  countersMessage,
+  type CaptureCounts,
+  type Output,
+  type OutputCounts,
+  type ScanPipeline,
+} from './pipeline.js';
+import { SYSLOG_INFO_PRIORITY } from '../shared/params.js';
+
+/** Where the records' outputs go (MonitorOutputs, or a test's fake). */
+export interface OutputSink {
+  route(outputs: readonly Output[]): void;
+  /** A fault of the daemon worth an operator's attention, that does not stop it. */
+  fault(text: string): void;
+  counts(): OutputCounts;
+}
+
+/** Why the monitor must stop, in one line, and the exit status that says whose fault it is. */
+export interface Stop {
+  status: number;
+  why: string;
+  /** For an internal fault: where it happened. */
+  stack: string | null;
+}
+
+/** A fault of the monitor itself (a bug), from anything thrown. */
+export function internalFault(err: unknown): Stop {
+  return {
+    status: EXIT_INTERNAL_FAULT,
+    why: `internal fault: ${messageOf(err)}`,
+    stack: err instanceof Error ? (err.stack ?? null) : null,
+  };
+}
+
+export class RecordLoop {
+  /** What the capture process reported in its counters records; sent to the monitor directly, those of its last report. */
+  readonly capture: CaptureCounts = { packets: 0, dropped: 0, rejected: 0 };
+
+  constructor(
+    private readonly reader: RecordReader,
+    private readonly pipeline: ScanPipeline,
+    private readonly outputs: OutputSink,
+  ) {}
+
+  /**
+   * Takes every record `chunk` completes, read at `monoNow` (monotonic) and `wallNow`
+   * (wall clock), and routes what each makes the monitor say. Returns why the monitor
+   * must stop, or null to go on.
+   */
+  push(chunk: Buffer, monoNow: number, wallNow: number): Stop | null {
+    let decoding = true;
+    try {
+      this.reader.load(chunk);
+      for (;;) {
+        decoding = true;
+        const record = this.reader.next();
+        if (record === null) return null;
+        decoding = false;
+        const outputs = this.take(record, monoNow, wallNow);
+        if (outputs.length !== 0) this.outputs.route(outputs);
+      }
+    } catch (err) {
+      if (!decoding || !(err instanceof RecordError)) return internalFault(err);
+      return { status: EXIT_REFUSED_RECORD, why: `bad record from the capture process: ${err.message}`, stack: null };
+    }
+  }
+
+  private take(record: ChannelRecord, monoNow: number, wallNow: number): readonly Output[] {
+    switch (record.type) {
+      case 'tcp4':
+      case 'udp4':
+      case 'ip6':
+        return this.pipeline.handle(record, monoNow, wallNow);
+      case 'loss':
+        this.outputs.fault(`capture process dropped ${record.count} packets while the monitor was not reading`);
+        return NO_OUTPUTS;
+      case 'counters':
+        this.capture.packets += record.packets;
+        this.capture.dropped += record.dropped;
+        this.capture.rejected += record.rejected;
+        return record.log ? this.counters(wallNow) : NO_OUTPUTS;
+    }
+  }
+
+  /** The counters line (daemon.info) and its event, as they stand at `wallMs`. */
+  counters(wallMs: number): readonly Output[] {
+    const fields = counterFields(this.pipeline, this.reader.received, this.capture, this.outputs.counts());
+    return [
+      { kind: 'line', priority: SYSLOG_INFO_PRIORITY, text: countersMessage(fields) },
+      { kind: 'event', event: countersEvent(fields, wallMs) },
+    ];
+  }
+}

@@ -1,0 +1,125 @@
+// The monitor's record loop, as runMonitor drives it, with the channel's bytes given
+// by the test and its outputs collected: who is blamed when it stops (a refused record
+// is the capture process's fault, anything thrown past the reader the monitor's own),
+// and what the loss and counters records make it say.
+
+import test from 'ava';
+import { DEFAULT_PARAMS } from '../../src/shared/params.js';
+import { EXIT_INTERNAL_FAULT, EXIT_REFUSED_RECORD } from '../../src/shared/exits.js';
+import { encode, type Tcp4Record } from '../../src/shared/record.js';
+import { RecordReader } from '../../src/monitor/channel.js';
+import { ScanPipeline, type Output } from '../../src/monitor/pipeline.js';
+import { RecordLoop, type OutputSink } from '../../src/monitor/records.js';
+
+const MONO = 5000000;
+const WALL_MS = Date.UTC(2024, 10, 25, 16, 16, 55, 0);
+
+const syn = (n: number, dport = 20 + n): Tcp4Record => ({
+  type: 'tcp4',
+  saddr: 0xc6120002,
+  daddr: 0xc6120001,
+  sport: 40000,
+  dport,
+  flags: 0x02,
+  tos: 0,
+  ttl: 64,
+  time: MONO + n,
+});
+
+/** Collects what the loop routes and the faults it reports. */
+class Sink implements OutputSink {
+  readonly outputs: Output[] = [];
+  readonly faults: string[] = [];
+  route(outputs: readonly Output[]): void {
+    this.outputs.push(...outputs);
+  }
+  fault(text: string): void {
+    this.faults.push(text);
+  }
+  counts(): { json: null; syslogEventsDropped: null } {
+    return { json: null, syslogEventsDropped: null };
+  }
+}
+
+function loop(pipeline = new ScanPipeline({ ...DEFAULT_PARAMS })): { loop: RecordLoop; sink: Sink; pipeline: ScanPipeline } {
+  const sink = new Sink();
+  return { loop: new RecordLoop(new RecordReader(), pipeline, sink), sink, pipeline };
+}
+
+const scanBytes = (): Buffer => Buffer.concat(Array.from({ length: 7 }, (_, n) => encode(syn(n))));
+
+test('a scan on the channel is routed as its line; the loop goes on', (t) => {
+  const { loop: l, sink } = loop();
+  t.is(l.push(scanBytes(), MONO + 10, WALL_MS), null);
+  t.deepEqual(
+    sink.outputs.map((o) => (o.kind === 'line' ? o.priority : o.kind)),
+    [25],
+  );
+  t.deepEqual(sink.faults, []);
+});
+
+test('an exception planted in the engine is the monitor’s own fault (status 70), not the capture process’s', (t) => {
+  const pipeline = new ScanPipeline({ ...DEFAULT_PARAMS });
+  const detector = pipeline.lanes.tcp4.detector;
+  const process = detector.process.bind(detector);
+  detector.process = (pkt, wallMs) => {
+    if (pkt.dport === 31337) throw new TypeError('planted in the engine');
+    return process(pkt, wallMs);
+  };
+  const { loop: l, sink } = loop(pipeline);
+  const stop = l.push(Buffer.concat([encode(syn(0)), encode(syn(1, 31337)), encode(syn(2))]), MONO + 10, WALL_MS);
+  t.like(stop, { status: EXIT_INTERNAL_FAULT, why: 'internal fault: planted in the engine' });
+  t.regex(stop?.stack ?? '', /TypeError: planted in the engine\n\s+at /);
+  t.notRegex(stop?.why ?? '', /capture/);
+  t.deepEqual(sink.faults, [], 'said once, by runMonitor on the way out');
+});
+
+test('an exception thrown while routing an output is the monitor’s own fault too', (t) => {
+  const { loop: l, sink } = loop();
+  sink.route = () => {
+    throw new Error('planted in an output');
+  };
+  t.like(l.push(scanBytes(), MONO + 10, WALL_MS), { status: EXIT_INTERNAL_FAULT, why: 'internal fault: planted in an output' });
+});
+
+test('a record that does not decode is the capture process’s fault (status 65), after the records before it', (t) => {
+  const { loop: l, sink } = loop();
+  const bytes = scanBytes();
+  bytes[6 * 20 + 15] = 9;
+  t.deepEqual(l.push(bytes, MONO + 10, WALL_MS), {
+    status: EXIT_REFUSED_RECORD,
+    why: 'bad record from the capture process: record type 9 is unknown',
+    stack: null,
+  });
+  t.is(sink.outputs.length, 0, 'six ports are no scan; the seventh never arrived');
+});
+
+test('a record of a lane that is off is refused as the capture process’s fault', (t) => {
+  const { loop: l } = loop();
+  const udp = encode({ ...syn(0), type: 'udp4', flags: 0 });
+  t.like(l.push(udp, MONO, WALL_MS), {
+    status: EXIT_REFUSED_RECORD,
+    why: 'bad record from the capture process: an IPv4 UDP record arrived, but the daemon runs without --udp',
+  });
+});
+
+test('a loss record is said as a fault of the daemon, and the loop goes on', (t) => {
+  const { loop: l, sink } = loop();
+  t.is(l.push(encode({ type: 'loss', count: 42, time: MONO }), MONO, WALL_MS), null);
+  t.deepEqual(sink.faults, ['capture process dropped 42 packets while the monitor was not reading']);
+});
+
+test('counters records add up; one with the log byte makes the counters line (daemon.info) and its event', (t) => {
+  const { loop: l, sink } = loop();
+  const counters = (log: boolean): Buffer => encode({ type: 'counters', packets: 10, dropped: 1, rejected: 2, log, time: MONO });
+  t.is(l.push(Buffer.concat([counters(false), encode(syn(0)), counters(true)]), MONO, WALL_MS), null);
+  const [line, event] = sink.outputs;
+  t.like(line, {
+    kind: 'line',
+    priority: 30,
+    text:
+      'counters: packets_seen=20 packets_rejected=4 records_received=1 records_dropped_by_capture=2 ' +
+      'scans_detected=0 scans_logged=0 scans_suppressed=0 table_reuses=0 bucket_evictions=0',
+  });
+  t.like(event, { kind: 'event', event: { event: 'counters', time: WALL_MS, packets_seen: 20 } });
+});
