@@ -1,11 +1,13 @@
-// Entry point of both processes: one command line, the role picked by a hidden option.
-// Each role's code is loaded only once the role is known, so that neither process maps
-// the other's native addons (the monitor never maps posix or the capture readers, the
-// capture process never maps the syslog socket's).
+// Entry point of both processes. The user's command line starts the capture process
+// (or the launcher that detaches it); the capture process starts the monitor with its
+// role and its settings as one argument. Each role's code is loaded only once the role
+// is known, so that neither process maps the other's native addons (the monitor never
+// maps posix or the capture readers, the capture process never the syslog socket's).
 
 import fs = require('node:fs');
 import { StartupError, messageOf } from './shared/errors.js';
-import { buildProgram, parseSettings, type Settings } from './shared/options.js';
+import { MONITOR_ROLE, parseMonitorArgument, type MonitorSettings } from './shared/options.js';
+import type { Settings } from './capture/settings.js';
 import type { CaptureStatus } from './capture/main.js';
 
 function statusReporter(fd: number): CaptureStatus {
@@ -40,7 +42,29 @@ function failStartup(err: unknown, status: CaptureStatus | null): never {
   process.exit(1);
 }
 
+function runMonitorRole(args: readonly string[]): void {
+  let settings: MonitorSettings;
+  try {
+    if (args.length !== 1) throw new StartupError('the monitor takes its settings as one argument');
+    settings = parseMonitorArgument(args[0] as string);
+  } catch (err) {
+    failStartup(err, null);
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
+    (require('./monitor/main.js') as typeof import('./monitor/main.js')).runMonitor(settings);
+  } catch (err) {
+    failStartup(err, settings.statusFd === null ? null : statusReporter(settings.statusFd));
+  }
+}
+
 export function main(argv: readonly string[], entryScript: string): void {
+  if (argv[0] === MONITOR_ROLE[0] && argv[1] === MONITOR_ROLE[1]) {
+    runMonitorRole(argv.slice(MONITOR_ROLE.length));
+    return;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
+  const { buildProgram, parseSettings } = require('./capture/settings.js') as typeof import('./capture/settings.js');
   const program = buildProgram();
   let settings: Settings;
   try {
@@ -48,15 +72,6 @@ export function main(argv: readonly string[], entryScript: string): void {
   } catch (err) {
     const statusFd = program.opts<{ statusFd?: number }>().statusFd;
     failStartup(err, statusFd === undefined ? null : statusReporter(statusFd));
-  }
-  if (settings.role === 'monitor') {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
-      (require('./monitor/main.js') as typeof import('./monitor/main.js')).runMonitor(settings);
-    } catch (err) {
-      failStartup(err, settings.statusFd === null ? null : statusReporter(settings.statusFd));
-    }
-    return;
   }
   if (!settings.foreground) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known

@@ -8,7 +8,8 @@ import fs = require('node:fs');
 import type net = require('node:net');
 import { StartupError, messageOf } from '../shared/errors.js';
 import { EXIT_FAULT, EXIT_INTERNAL_FAULT, monitorExitText } from '../shared/exits.js';
-import { monitorArguments, type Settings } from '../shared/options.js';
+import { MONITOR_ROLE, monitorArgument } from '../shared/options.js';
+import type { Settings } from './settings.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
 import { NODE_HEAP_OPTIONS } from '../shared/heap.js';
@@ -64,7 +65,13 @@ function startMonitor(settings: Settings, account: Account, entryScript: string)
   try {
     child = childProcess.spawn(
       process.execPath,
-      [...NODE_HEAP_OPTIONS, entryScript, ...monitorArguments(settings, settings.statusFd === null ? null : MONITOR_STATUS_FD)],
+      [
+        ...NODE_HEAP_OPTIONS,
+        entryScript,
+        ...MONITOR_ROLE,
+        // Its own copy of the status pipe sits at a fixed descriptor.
+        monitorArgument({ ...settings, statusFd: settings.statusFd === null ? null : MONITOR_STATUS_FD }),
+      ],
       { uid: account.uid, gid: account.gid, env: {}, cwd: '/', stdio },
     );
   } catch (err) {
@@ -77,8 +84,8 @@ function startMonitor(settings: Settings, account: Account, entryScript: string)
 }
 
 function openSource(settings: Settings): PacketSource {
-  if (settings.captureInterface === null) return openRawSockets(settings);
-  return openPcap({ device: settings.captureInterface, promiscuous: settings.promiscuous, watched: settings });
+  if (settings.interface === null) return openRawSockets(settings);
+  return openPcap({ device: settings.interface, promiscuous: settings.promisc, watched: settings });
 }
 
 /**
@@ -184,7 +191,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   if (settings.pidfile !== null) checkPidfileDir(settings.pidfile, account);
   checkReadableBy(account, entryScript);
   // Built before the drop, fixed from then on.
-  const ignore = IgnoreFilter.build(settings.ignoreSources, settings.ignorePorts);
+  const ignore = IgnoreFilter.build(settings.ignoreSource, settings.ignorePort);
 
   const procctl = loadProcCtl();
   try {
@@ -226,7 +233,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
     writer.flush();
     writer.sendCounters(true);
   };
-  if (settings.statsIntervalMs !== null) setInterval(requestCounters, settings.statsIntervalMs).unref();
+  if (settings.statsInterval !== null) setInterval(requestCounters, settings.statsInterval * 1000).unref();
   // Named like the original daemon, so that ps, pidof and init scripts find it.
   process.title = 'scanlogd';
   stderr(sandboxed);

@@ -6,7 +6,7 @@ import fs = require('node:fs');
 import net = require('node:net');
 import { messageOf } from '../shared/errors.js';
 import { EXIT_FAULT } from '../shared/exits.js';
-import type { Settings } from '../shared/options.js';
+import type { MonitorSettings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, closeInheritedFds } from '../shared/fds.js';
 import { lockProcess } from '../shared/procctl.js';
@@ -68,7 +68,7 @@ function readChannel(take: (chunk: Buffer) => boolean, closed: (why: string) => 
 }
 
 /** Says the monitor runs: on stderr, and to the launcher of a detached start. */
-function reportReady(settings: Settings): void {
+function reportReady(settings: MonitorSettings): void {
   // Before the event loop reads the first record.
   const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid)));
   process.title = 'scanlogd-monitor';
@@ -82,7 +82,7 @@ function reportReady(settings: Settings): void {
   }
 }
 
-export function runMonitor(settings: Settings): void {
+export function runMonitor(settings: MonitorSettings): void {
   // Without a listener Node answers SIGUSR1 by opening its inspector: take the signal first.
   let logCounters = (): void => {};
   process.on('SIGUSR1', () => logCounters());

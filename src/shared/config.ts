@@ -8,7 +8,6 @@ import type { Command, Option } from 'commander';
 import { StartupError, syscallText } from './errors.js';
 import { notRootOnly, unsafeDirectory } from './ownership.js';
 
-export const DEFAULT_CONFIG_PATH = '/etc/scanlogd.conf';
 /** A configuration of every key with a thousand list entries fits many times over. */
 export const MAX_CONFIG_BYTES = 256 * 1024;
 

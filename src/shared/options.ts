@@ -1,445 +1,444 @@
-// The command line: every option with scanlogd's default, validated as it is read, and
-// the settings both processes derive from it.
+// Every option of the daemon, described once: its name (the long option, and the key
+// of the configuration file), the kind of value with its range, its default, which
+// process reads it and its help. The command line, the configuration file, the range
+// checks, the man page's list (a test compares them) and the settings the monitor is
+// given are all derived from this table.
 
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { StartupError, messageOf } from './errors.js';
 import {
   DEFAULT_PARAMS,
   HASH_KINDS,
+  MAX_DELAY_MS,
   MAX_HASH_MAX,
-  checkParams,
-  portsBelowThreshold,
+  crossProblems,
   type DetectorParams,
   type HashKind,
+  type Problem,
 } from './params.js';
 import {
   MAX_IGNORE_PORTS,
   MAX_IGNORE_SOURCES,
   formatCidr,
   formatPortRange,
-  isCidr6,
   parseCidr,
   parsePortRange,
   type PortRange,
   type SourceNetwork,
 } from './allowlist.js';
-import { ConfigError, DEFAULT_CONFIG_PATH, markRepeatable, parseConfig, readConfigFile } from './config.js';
-import { PRESET_NAMES, presetValues, type PresetName } from './presets.js';
-
-export type Role = 'capture' | 'monitor';
-
-export interface Settings {
-  role: Role;
-  foreground: boolean;
-  user: string;
-  chroot: string;
-  syslogSocket: string;
-  pidfile: string | null;
-  stderr: boolean;
-  /** libpcap device to capture on; null for the raw socket (the default). */
-  captureInterface: string | null;
-  promiscuous: boolean;
-  /** Where a background daemon reports readiness or its start-up error. */
-  statusFd: number | null;
-  /** --json: a file path, '-' for the capture process's standard output, or null. */
-  json: string | null;
-  /** --json-syslog: every structured event also to syslog, as `@cee: {JSON}` at daemon.info. */
-  jsonSyslog: boolean;
-  /** --stats-interval in milliseconds, or null for counters only on SIGUSR1. */
-  statsIntervalMs: number | null;
-  params: DetectorParams;
-  /** --ipv6: IPv6 too (TCP, and UDP with --udp). */
-  ipv6: boolean;
-  /** --udp: UDP port scans too. */
-  udp: boolean;
-  /**
-   * --ephemeral-ports: this host's client ports, where UDP replies land. Null until the
-   * capture process fills it in from the kernel (it is given to the monitor explicitly).
-   */
-  ephemeralPorts: PortRange | null;
-  /** Applied by the capture process: the monitor never sees these packets. */
-  ignoreSources: SourceNetwork[];
-  ignorePorts: PortRange[];
-}
+import { PRESET_NAMES, type PresetName } from './presets.js';
+import { absolutePath, choice, seconds, text, wholeNumber, type ValueType } from './values.js';
 
 export const VERSION = '0.1.0';
 
-function wholeNumber(min: number, max: number) {
-  return (text: string): number => {
-    if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
-    const n = Number(text);
-    if (n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
-    return n;
-  };
+/** Read when present; a file named with --config must exist. */
+export const DEFAULT_CONFIG_PATH = '/etc/scanlogd.conf';
+
+/** Which process reads an option's value: the monitor gets only its own and the shared ones. */
+export type Reader = 'capture' | 'monitor' | 'both';
+
+interface Common<R extends Reader> {
+  help: string;
+  readBy: R;
+  /** The one-letter form, such as -f. */
+  short?: string;
+  /** Left out of --help and of the configuration file: set by the daemon for itself. */
+  hidden?: boolean;
 }
 
-/** Seconds with up to millisecond precision, returned in milliseconds. */
-function seconds(text: string): number {
-  if (!/^\d+(\.\d{1,3})?$/.test(text)) {
-    throw new InvalidArgumentError('must be a positive number of seconds (up to 3 decimals).');
-  }
-  const ms = Math.round(Number(text) * 1000);
-  if (ms < 1 || ms > 0x7fffffff) throw new InvalidArgumentError('must be more than 0 and at most 2147483.647 seconds.');
-  return ms;
+export interface SwitchSpec<R extends Reader = Reader> extends Common<R> {
+  kind: 'switch';
 }
 
-function absolutePath(text: string): string {
-  if (!text.startsWith('/')) throw new InvalidArgumentError('must be an absolute path.');
-  return text;
+export interface ValueSpec<T, V, R extends Reader = Reader> extends Common<R> {
+  kind: 'value';
+  /** What --help calls the value, such as <seconds>. */
+  arg: string;
+  type: ValueType<T>;
+  /** Null: none, or (with `derived`) worked out from other options. */
+  default: V;
+  /** How --help and the man page write the default, when not as `type` formats it. */
+  defaultText?: string;
+  /** Worked out from other options unless given (scanlogd's derived params). */
+  derived?: true;
+  /** The detector parameter it sets. */
+  param?: keyof DetectorParams;
 }
 
-function jsonTarget(text: string): string {
-  if (text !== '-' && !text.startsWith('/')) throw new InvalidArgumentError('must be an absolute path or - (standard output).');
-  return text;
+/** An option that may be given many times, each use adding one entry. */
+export interface ListSpec<T, R extends Reader = Reader> extends Common<R> {
+  kind: 'list';
+  arg: string;
+  type: ValueType<T>;
+  max: number;
+  /** What one entry is called in "is one X too many". */
+  noun: string;
+}
+
+export type Spec<R extends Reader = Reader> = SwitchSpec<R> | ValueSpec<unknown, unknown, R> | ListSpec<unknown, R>;
+
+const flag = <R extends Reader>(spec: Omit<SwitchSpec<R>, 'kind'>): SwitchSpec<R> => ({ kind: 'switch', ...spec });
+/** A value with a default. */
+const value = <T, R extends Reader>(spec: Omit<ValueSpec<T, T, R>, 'kind'>): ValueSpec<T, T, R> => ({ kind: 'value', ...spec });
+/** A value that is absent (null) unless given. */
+const optional = <T, R extends Reader>(spec: Omit<ValueSpec<T, T | null, R>, 'kind' | 'default'>): ValueSpec<T, T | null, R> => ({
+  kind: 'value',
+  default: null,
+  ...spec,
+});
+/** A value derived from others unless given: once the settings are resolved it is always there. */
+const derived = <R extends Reader>(
+  spec: Omit<ValueSpec<number, number, R>, 'kind' | 'default' | 'derived'>,
+): ValueSpec<number, number, R> => ({ kind: 'value', default: null as unknown as number, derived: true, ...spec });
+const list = <T, R extends Reader>(spec: Omit<ListSpec<T, R>, 'kind'>): ListSpec<T, R> => ({ kind: 'list', ...spec });
+
+function userName(name: string): void {
+  if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(name) || name.length > 32) throw new InvalidArgumentError('is not a valid user name.');
 }
 
 /** A network device name as Linux allows it (IFNAMSIZ - 1 characters), or `any`. */
-function interfaceName(text: string): string {
-  if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(text) || text === '.' || text === '..') {
+function interfaceName(name: string): void {
+  if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(name) || name === '.' || name === '..') {
     throw new InvalidArgumentError('is not a network interface name.');
   }
-  return text;
 }
 
-function role(text: string): Role {
-  if (text !== 'capture' && text !== 'monitor') throw new InvalidArgumentError('must be capture or monitor.');
-  return text;
+function jsonTarget(path: string): void {
+  if (path !== '-' && !path.startsWith('/')) throw new InvalidArgumentError('must be an absolute path or - (standard output).');
 }
 
-function userName(text: string): string {
-  if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(text) || text.length > 32) {
-    throw new InvalidArgumentError('is not a valid user name.');
+const sourceNetwork: ValueType<SourceNetwork> = { parse: parseCidr, format: formatCidr };
+const portRange: ValueType<PortRange> = { parse: parsePortRange, format: formatPortRange };
+const d = DEFAULT_PARAMS;
+
+/** The options in the order --help and the man page list them. */
+export const OPTIONS = {
+  foreground: flag({ short: '-f', help: 'stay in the foreground (for systemd, containers and tests)', readBy: 'capture' }),
+  user: value({ arg: '<name>', type: text(userName), default: 'scanlogd', help: 'user to run as', readBy: 'capture' }),
+  chroot: value({
+    arg: '<dir>',
+    type: absolutePath,
+    default: '/var/empty',
+    help: 'directory to chroot the capture process to',
+    readBy: 'capture',
+  }),
+  syslogSocket: value({ arg: '<path>', type: absolutePath, default: '/dev/log', help: 'syslog socket to write to', readBy: 'monitor' }),
+  pidfile: optional({
+    arg: '<path>',
+    type: absolutePath,
+    help: 'write the daemon pid here; its directory must be writable by --user',
+    // Written by the capture process, removed at stop by the monitor.
+    readBy: 'both',
+  }),
+  stderr: flag({ help: 'also print each log line on standard error', readBy: 'monitor' }),
+  config: optional({
+    arg: '<path>',
+    type: absolutePath,
+    help: `configuration file: key = value lines, keys named as these options (default: ${DEFAULT_CONFIG_PATH}, if present)`,
+    readBy: 'capture',
+  }),
+  preset: value<PresetName, 'capture'>({
+    arg: '<name>',
+    type: choice<PresetName>(PRESET_NAMES),
+    default: 'classic',
+    help: 'threshold preset; options given explicitly override it',
+    readBy: 'capture',
+  }),
+  ignoreSource: list({
+    arg: '<cidr>',
+    type: sourceNetwork,
+    max: MAX_IGNORE_SOURCES,
+    noun: 'source',
+    help: 'never count packets from this address or network (repeatable)',
+    readBy: 'capture',
+  }),
+  ignorePort: list({
+    arg: '<port[-port]>',
+    type: portRange,
+    max: MAX_IGNORE_PORTS,
+    noun: 'port entry',
+    help: 'never count packets to this destination port or range (repeatable)',
+    readBy: 'capture',
+  }),
+  json: optional({
+    arg: '<path>',
+    type: text(jsonTarget),
+    help: 'also write one JSON object per line for each scan, scan end and flood suppression (- for standard output, needs --foreground)',
+    // Opened by the capture process; the monitor writes the descriptor and names the path.
+    readBy: 'both',
+  }),
+  jsonSyslog: flag({
+    help: 'also send each structured event (scan, scan end, flood suppression, counters) to syslog as "@cee: {JSON}" at daemon.info',
+    readBy: 'monitor',
+  }),
+  statsInterval: optional({
+    arg: '<seconds>',
+    type: wholeNumber(1, 86400),
+    help: 'log a line of counters (daemon.info) this often; SIGUSR1 logs one at any time',
+    // The capture process asks for the line with its counts, on the channel.
+    readBy: 'capture',
+  }),
+  interface: optional({
+    arg: '<name>',
+    type: text(interfaceName),
+    help: 'capture with libpcap on this device (or "any"), before the host firewall; default: a raw socket, after it',
+    readBy: 'capture',
+  }),
+  promisc: flag({ help: 'with --interface: put the device in promiscuous mode to watch a whole segment', readBy: 'capture' }),
+  ipv6: flag({ help: 'also watch IPv6 (TCP, and UDP with --udp)', readBy: 'both' }),
+  udp: flag({ help: 'also detect UDP port scans', readBy: 'both' }),
+  ephemeralPorts: optional({
+    arg: '<first-last>',
+    type: portRange,
+    help: "with --udp: this host's client ports, where replies from DNS, NTP and QUIC servers land (default: the kernel's ip_local_port_range)",
+    // The capture process reads the kernel's range when none is given: the monitor opens no file.
+    readBy: 'monitor',
+  }),
+  portWeightPriv: value({
+    arg: '<n>',
+    type: wholeNumber(1, 1000),
+    default: d.portWeightPriv,
+    param: 'portWeightPriv',
+    help: 'weight of a port below 1024',
+    readBy: 'monitor',
+  }),
+  portWeightHigh: value({
+    arg: '<n>',
+    type: wholeNumber(1, 1000),
+    default: d.portWeightHigh,
+    param: 'portWeightHigh',
+    help: 'weight of a port from 1024 up',
+    readBy: 'monitor',
+  }),
+  scanMinCount: value({
+    arg: '<n>',
+    type: wholeNumber(1, 10000),
+    default: 7,
+    help: 'privileged ports that make a scan; the weight threshold is this times the privileged weight',
+    // The capture process turns it into the threshold the monitor is given.
+    readBy: 'capture',
+  }),
+  scanWeightThreshold: derived({
+    arg: '<n>',
+    type: wholeNumber(1, 100000),
+    defaultText: `derived, ${d.scanWeightThreshold}`,
+    param: 'scanWeightThreshold',
+    help: 'total port weight that makes a scan',
+    readBy: 'monitor',
+  }),
+  maxPorts: derived({
+    arg: '<n>',
+    type: wholeNumber(1, 10000),
+    defaultText: `the threshold less one, ${d.maxPorts}`,
+    param: 'maxPorts',
+    help: 'ports remembered per source',
+    readBy: 'monitor',
+  }),
+  scanDelay: value({
+    arg: '<seconds>',
+    type: seconds(1, MAX_DELAY_MS),
+    default: d.scanDelayMs,
+    param: 'scanDelayMs',
+    help: 'longest gap between the packets of one scan',
+    readBy: 'monitor',
+  }),
+  logCount: value({
+    arg: '<n>',
+    type: wholeNumber(1, 1000000),
+    default: d.logCount,
+    param: 'logCount',
+    help: 'scans logged per flood window before going quiet',
+    readBy: 'monitor',
+  }),
+  logDelay: value({
+    arg: '<seconds>',
+    type: seconds(1, MAX_DELAY_MS),
+    default: d.logDelayMs,
+    param: 'logDelayMs',
+    help: 'flood window: quiet gap that re-opens logging',
+    readBy: 'monitor',
+  }),
+  logMaxLength: value({
+    arg: '<chars>',
+    type: wholeNumber(0, 100000),
+    default: d.logMaxLength,
+    param: 'logMaxLength',
+    help: 'message length limit, ports trimmed to fit; 0: none',
+    readBy: 'monitor',
+  }),
+  sources: value({
+    arg: '<n>',
+    type: wholeNumber(1, 65536),
+    default: d.listSize,
+    param: 'listSize',
+    help: 'source addresses tracked at once',
+    readBy: 'monitor',
+  }),
+  hashSize: value({
+    arg: '<n>',
+    // One bucket would leave the hash nothing to shift by.
+    type: wholeNumber(2, 65536),
+    default: d.hashSize,
+    param: 'hashSize',
+    help: 'hash buckets, a power of two',
+    readBy: 'monitor',
+  }),
+  hashMax: value({
+    arg: '<n>',
+    type: wholeNumber(1, MAX_HASH_MAX),
+    default: d.hashMax,
+    param: 'hashMax',
+    help: `sources per hash bucket, at most ${MAX_HASH_MAX}: each packet may walk that many`,
+    readBy: 'monitor',
+  }),
+  hash: value({
+    arg: '<kind>',
+    type: choice<HashKind>(HASH_KINDS),
+    default: d.hash,
+    param: 'hash',
+    help: "how a source picks its hash bucket: classic is scanlogd's; keyed mixes in random bits chosen at start, so spoofed addresses cannot be chosen to share a real scanner's bucket",
+    readBy: 'monitor',
+  }),
+  statusFd: optional({
+    arg: '<fd>',
+    type: wholeNumber(3, 1000),
+    help: 'where a detached start reports readiness or its start-up error',
+    // The capture process gives the monitor its own copy, at a fixed descriptor.
+    readBy: 'both',
+    hidden: true,
+  }),
+} satisfies Record<string, Spec>;
+
+export type OptionName = keyof typeof OPTIONS;
+
+type ValueOf<S> = S extends SwitchSpec ? boolean : S extends ListSpec<infer T> ? T[] : S extends ValueSpec<unknown, infer V> ? V : never;
+
+/** Every option's value, by name: the settings of the capture process. */
+export type OptionValues = { [K in OptionName]: ValueOf<(typeof OPTIONS)[K]> };
+
+/** The options the monitor reads. */
+export type MonitorOptionName = { [K in OptionName]: (typeof OPTIONS)[K]['readBy'] extends 'capture' ? never : K }[OptionName];
+
+export const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
+
+/** The long option without its dashes, and the key of the configuration file: "scan-delay" for scanDelay. */
+export function longName(name: OptionName): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** The option a long name (without dashes) names, or undefined. */
+export function optionNamed(long: string): OptionName | undefined {
+  return OPTION_NAMES.find((name) => longName(name) === long);
+}
+
+export function specOf(name: OptionName): Spec {
+  return OPTIONS[name];
+}
+
+function specs(): Array<[OptionName, Spec]> {
+  return OPTION_NAMES.map((name) => [name, specOf(name)]);
+}
+
+/** Every option at its default (a derived one still null). */
+export function defaultValues(): OptionValues {
+  const values: Record<string, unknown> = {};
+  for (const [name, spec] of specs()) {
+    values[name] = spec.kind === 'switch' ? false : spec.kind === 'list' ? [] : spec.default;
   }
-  return text;
+  return values as OptionValues;
 }
 
-/** An option that may be given many times, each use adding one parsed entry (up to `max`). */
-function listOption<T>(flags: string, description: string, parse: (text: string) => T, max: number, noun: string): Option {
-  return markRepeatable(
-    new Option(flags, description).argParser((text: string, previous: T[] | undefined): T[] => {
-      const list = previous ?? [];
-      const entry = parse(text);
-      if (list.length >= max) throw new InvalidArgumentError(`is one ${noun} too many: at most ${max} are allowed.`);
-      return [...list, entry];
-    }),
-  );
-}
-
-export function buildProgram(): Command {
-  const d = DEFAULT_PARAMS;
-  const program = new Command('scanlogd');
-  program
-    .description('Detect TCP port scans and log one line per scan to syslog.')
-    .version(VERSION, '-V, --version')
-    .helpOption('-h, --help', 'show this help')
-    .option('-f, --foreground', 'stay in the foreground (for systemd, containers and tests)', false)
-    .option('--user <name>', 'user to run as', userName, 'scanlogd')
-    .option('--chroot <dir>', 'directory to chroot the capture process to', absolutePath, '/var/empty')
-    .option('--syslog-socket <path>', 'syslog socket to write to', absolutePath, '/dev/log')
-    .option('--pidfile <path>', 'write the daemon pid here; its directory must be writable by --user', absolutePath)
-    .option('--stderr', 'also print each log line on standard error', false)
-    .addOption(
-      new Option(
-        '--config <path>',
-        `configuration file: key = value lines, keys named as these options (default: ${DEFAULT_CONFIG_PATH}, if present)`,
-      ).argParser(absolutePath),
-    )
-    .addOption(
-      new Option('--preset <name>', 'threshold preset; options given explicitly override it').choices(PRESET_NAMES).default('classic'),
-    )
-    .addOption(
-      listOption(
-        '--ignore-source <cidr>',
-        'never count packets from this address or network (repeatable)',
-        parseCidr,
-        MAX_IGNORE_SOURCES,
-        'source',
-      ),
-    )
-    .addOption(
-      listOption(
-        '--ignore-port <port[-port]>',
-        'never count packets to this destination port or range (repeatable)',
-        parsePortRange,
-        MAX_IGNORE_PORTS,
-        'port entry',
-      ),
-    )
-    .option(
-      '--json <path>',
-      'also write one JSON object per line for each scan, scan end and flood suppression (- for standard output, needs --foreground)',
-      jsonTarget,
-    )
-    .option(
-      '--json-syslog',
-      'also send each structured event (scan, scan end, flood suppression, counters) to syslog as "@cee: {JSON}" at daemon.info',
-      false,
-    )
-    .option(
-      '--stats-interval <seconds>',
-      'log a line of counters (daemon.info) this often; SIGUSR1 logs one at any time',
-      wholeNumber(1, 86400),
-    )
-    .option(
-      '--interface <name>',
-      'capture with libpcap on this device (or "any"), before the host firewall; default: a raw socket, after it',
-      interfaceName,
-    )
-    .option('--promisc', 'with --interface: put the device in promiscuous mode to watch a whole segment', false)
-    .option('--ipv6', 'also watch IPv6 (TCP, and UDP with --udp)', false)
-    .option('--udp', 'also detect UDP port scans', false)
-    .option(
-      '--ephemeral-ports <first-last>',
-      "with --udp: this host's client ports, where replies from DNS, NTP and QUIC servers land (default: the kernel's ip_local_port_range)",
-      parsePortRange,
-    )
-    .option('--port-weight-priv <n>', 'weight of a port below 1024', wholeNumber(1, 1000), d.portWeightPriv)
-    .option('--port-weight-high <n>', 'weight of a port from 1024 up', wholeNumber(1, 1000), d.portWeightHigh)
-    .option(
-      '--scan-min-count <n>',
-      'privileged ports that make a scan (weight threshold = this x privileged weight)',
-      wholeNumber(1, 10000),
-      7,
-    )
-    .option('--scan-weight-threshold <n>', 'total port weight that makes a scan (default: derived, 21)', wholeNumber(1, 100000))
-    .option('--max-ports <n>', 'ports remembered per source (default: threshold - 1, 20)', wholeNumber(1, 10000))
-    .addOption(
-      new Option('--scan-delay <seconds>', 'longest gap between the packets of one scan')
-        .argParser(seconds)
-        .default(d.scanDelayMs, String(d.scanDelayMs / 1000)),
-    )
-    .option('--log-count <n>', 'scans logged per flood window before going quiet', wholeNumber(1, 1000000), d.logCount)
-    .addOption(
-      new Option('--log-delay <seconds>', 'flood window: quiet gap that re-opens logging')
-        .argParser(seconds)
-        .default(d.logDelayMs, String(d.logDelayMs / 1000)),
-    )
-    .option('--log-max-length <chars>', 'message length limit, ports trimmed to fit (0: none)', wholeNumber(0, 100000), d.logMaxLength)
-    .option('--sources <n>', 'source addresses tracked at once', wholeNumber(1, 65536), d.listSize)
-    .option('--hash-size <n>', 'hash buckets (a power of two)', wholeNumber(2, 65536), d.hashSize)
-    .addOption(
-      new Option(
-        '--hash <kind>',
-        "how a source picks its hash bucket: classic (scanlogd's) or keyed (random bits chosen at start, so spoofed addresses cannot be chosen to share a real scanner's bucket)",
-      )
-        .choices(HASH_KINDS)
-        .default(d.hash),
-    )
-    .option(
-      '--hash-max <n>',
-      `sources per hash bucket (at most ${MAX_HASH_MAX}: each packet may walk that many)`,
-      wholeNumber(1, MAX_HASH_MAX),
-      d.hashMax,
-    )
-    .addOption(new Option('--role <role>').argParser(role).default('capture').hideHelp())
-    .addOption(new Option('--status-fd <fd>').argParser(wholeNumber(3, 1000)).hideHelp())
-    .addHelpText(
-      'after',
-      '\nCapture: by default a raw socket sees TCP packets after the host firewall accepted\n' +
-        'them, as scanlogd does; scans of ports the firewall drops go unseen. --interface\n' +
-        'uses libpcap on that device instead and sees them before the firewall, with a\n' +
-        "kernel filter that passes no pure ACK or PSH+ACK segment (so ACKs to a scanner's\n" +
-        'ports never change its flags, as they can on the raw socket).\n' +
-        '\nSeconds take up to three decimals. Threshold defaults are those of the classic preset\n' +
-        '(scanlogd 2.2.8); sensitive and relaxed are described in scanlogd(8). The command line\n' +
-        'overrides the configuration file, which overrides the preset. Without --foreground the\n' +
-        'command returns once the daemon runs (exit 0) or with the reason it could not start (exit 1).',
-    )
-    .showHelpAfterError(false)
-    .allowExcessArguments(false);
-  return program;
-}
-
-interface RawOptions {
-  foreground: boolean;
-  user: string;
-  chroot: string;
-  syslogSocket: string;
-  pidfile?: string;
-  stderr: boolean;
-  json?: string;
-  jsonSyslog: boolean;
-  statsInterval?: number;
-  interface?: string;
-  promisc: boolean;
-  ipv6: boolean;
-  udp: boolean;
-  ephemeralPorts?: PortRange;
-  portWeightPriv: number;
-  portWeightHigh: number;
-  scanMinCount: number;
-  scanWeightThreshold?: number;
-  maxPorts?: number;
-  scanDelay: number;
-  logCount: number;
-  logDelay: number;
-  logMaxLength: number;
-  sources: number;
-  hashSize: number;
-  hashMax: number;
-  hash: HashKind;
-  role: Role;
-  statusFd?: number;
-  config?: string;
-  preset: PresetName;
-  ignoreSource?: SourceNetwork[];
-  ignorePort?: PortRange[];
+/** The detector's parameters, from the options that set one. */
+export function detectorParams(values: Pick<OptionValues, MonitorOptionName>): DetectorParams {
+  const params: Record<string, unknown> = {};
+  for (const [name, spec] of specs()) {
+    if (spec.kind === 'value' && spec.param !== undefined) params[spec.param] = (values as Record<string, unknown>)[name];
+  }
+  return params as unknown as DetectorParams;
 }
 
 /**
- * Sets each option the file names, unless the command line gave it. A list given on
- * the command line replaces the file's list rather than extending it.
+ * What does not fit in a set of detector parameters: each value outside its option's
+ * range (a derived one can be), then the rules between them (params.ts).
  */
-function applyConfig(program: Command, file: string, required: boolean): Map<string, number> {
-  const lines = new Map<string, number>();
-  const text = readConfigFile(file, required);
-  if (text === null) return lines;
-  for (const v of parseConfig(text, file, program).values()) {
-    if (program.getOptionValueSource(v.attribute) === 'cli') continue;
-    program.setOptionValueWithSource(v.attribute, v.value, 'config');
-    lines.set(v.attribute, v.line);
+export function checkParams(p: DetectorParams): Problem[] {
+  const problems: Problem[] = [];
+  for (const [name, spec] of specs()) {
+    if (spec.kind !== 'value' || spec.param === undefined || spec.type.range === undefined) continue;
+    const [min, max] = spec.type.range;
+    const v = p[spec.param] as number;
+    if (!Number.isInteger(v) || v < min || v > max) {
+      const unit = spec.type.unit === undefined ? '' : ` (${spec.type.unit})`;
+      problems.push({
+        options: [longName(name)],
+        text: `--${longName(name)}${unit} must be a whole number from ${min} to ${max}, not ${v}`,
+      });
+    }
   }
-  return lines;
+  return problems.length > 0 ? problems : crossProblems(p);
 }
 
-/** Fills in what the chosen preset sets and neither the command line nor the file did. */
-function applyPreset(program: Command, name: PresetName): void {
-  for (const [key, text] of Object.entries(presetValues(name))) {
-    const option = program.options.find((o) => o.long === `--${key}`);
-    if (option?.parseArg === undefined) throw new Error(`preset ${name} names ${key}, which is not an option with a value`);
-    const attribute = option.attributeName();
-    const source = program.getOptionValueSource(attribute);
-    if (source === 'cli' || source === 'config') continue;
-    program.setOptionValueWithSource(attribute, option.parseArg(text, undefined), `preset ${name}`);
-  }
+/** What the monitor runs with: the values of the options it reads, and the detector's parameters. */
+export interface MonitorSettings extends Pick<OptionValues, MonitorOptionName> {
+  params: DetectorParams;
 }
 
-/** commander's attribute name for "--scan-delay" and the like. */
-function attributeOf(long: string): string {
-  return long.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+export const MONITOR_OPTION_NAMES = OPTION_NAMES.filter((name) => specOf(name).readBy !== 'capture') as MonitorOptionName[];
+
+/** How the monitor's command line starts: its role; its settings follow as one argument (monitorArgument). */
+export const MONITOR_ROLE = ['--role', 'monitor'] as const;
+
+/** The monitor's settings as one argument: each of its options as the table writes it (a switch as true or false). */
+export function monitorArgument(values: Pick<OptionValues, MonitorOptionName>): string {
+  const out: Record<string, unknown> = {};
+  for (const name of MONITOR_OPTION_NAMES) {
+    const spec = specOf(name);
+    const v: unknown = values[name];
+    if (spec.kind === 'switch') out[name] = v;
+    else if (spec.kind === 'list') out[name] = (v as unknown[]).map((entry) => spec.type.format(entry));
+    else out[name] = v === null ? null : spec.type.format(v);
+  }
+  return JSON.stringify(out);
 }
 
 /**
- * Parses argv (without node and script); commander prints command-line errors and
- * exits 1. The capture process then reads the configuration file (`configPath` unless
- * --config names another) and applies the preset; a problem with the file is thrown
- * as a ConfigError naming the file and line. The monitor reads no file: it gets every
- * value on its command line.
+ * The monitor's settings from its argument, each value read by its option's own
+ * parser and the whole checked as the capture process checked it. Throws a
+ * StartupError naming what is wrong.
  */
-export function parseSettings(argv: readonly string[], program: Command = buildProgram(), configPath = DEFAULT_CONFIG_PATH): Settings {
-  program.exitOverride((err) => {
-    process.exit(err.exitCode === 0 ? 0 : 1);
-  });
-  program.parse(argv, { from: 'user' });
-  let configLines = new Map<string, number>();
-  const file = program.opts<RawOptions>().config;
-  if (program.opts<RawOptions>().role === 'capture') {
-    configLines = applyConfig(program, file ?? configPath, file !== undefined);
-    applyPreset(program, program.opts<RawOptions>().preset);
-  }
-  const o = program.opts<RawOptions>();
-  const threshold = o.scanWeightThreshold ?? o.scanMinCount * o.portWeightPriv;
-  const params: DetectorParams = {
-    portWeightPriv: o.portWeightPriv,
-    portWeightHigh: o.portWeightHigh,
-    scanWeightThreshold: threshold,
-    maxPorts:
-      o.maxPorts ??
-      portsBelowThreshold({ portWeightPriv: o.portWeightPriv, portWeightHigh: o.portWeightHigh, scanWeightThreshold: threshold }),
-    scanDelayMs: o.scanDelay,
-    logCount: o.logCount,
-    logDelayMs: o.logDelay,
-    logMaxLength: o.logMaxLength,
-    listSize: o.sources,
-    hashSize: o.hashSize,
-    hashMax: o.hashMax,
-    hash: o.hash,
+export function parseMonitorArgument(argument: string): MonitorSettings {
+  const fail = (why: string): never => {
+    throw new StartupError(`monitor settings: ${why}`);
   };
-  if (o.promisc && o.interface === undefined) program.error('error: --promisc needs --interface', { exitCode: 1 });
-  if (o.ephemeralPorts !== undefined && !o.udp) program.error('error: --ephemeral-ports needs --udp', { exitCode: 1 });
-  const ipv6Source = o.ignoreSource?.find(isCidr6);
-  if (ipv6Source !== undefined && !o.ipv6) {
-    program.error(`error: --ignore-source ${formatCidr(ipv6Source)} is an IPv6 network; IPv6 is watched only with --ipv6`, { exitCode: 1 });
+  let given: unknown;
+  try {
+    given = JSON.parse(argument);
+  } catch {
+    fail('not JSON');
   }
-  const problems = checkParams(params);
-  for (const problem of problems) {
-    // A problem is the file's when the option it names first came from the file.
-    const line = configLines.get(attributeOf(/^--([a-z-]+)/.exec(problem)?.[1] ?? ''));
-    if (line !== undefined) throw new ConfigError(`${file ?? configPath}:${line}: ${problem}`);
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) return fail('not an object');
+  const fields = given as Record<string, unknown>;
+  const unexpected = Object.keys(fields).find((key) => !(MONITOR_OPTION_NAMES as string[]).includes(key));
+  if (unexpected !== undefined) fail(`${unexpected} is not a setting of the monitor`);
+  const values: Record<string, unknown> = {};
+  for (const name of MONITOR_OPTION_NAMES) {
+    const spec = specOf(name);
+    const v = fields[name];
+    try {
+      if (spec.kind === 'switch' && typeof v === 'boolean') values[name] = v;
+      else if (spec.kind === 'list' && Array.isArray(v) && v.every((e) => typeof e === 'string'))
+        values[name] = v.map((e) => spec.type.parse(e));
+      else if (spec.kind === 'value' && v === null && spec.default === null && spec.derived !== true) values[name] = null;
+      else if (spec.kind === 'value' && typeof v === 'string') values[name] = spec.type.parse(v);
+      else fail(`${name} is missing or of the wrong kind`);
+    } catch (err) {
+      if (err instanceof StartupError) throw err;
+      fail(`${name}: ${messageOf(err)}`);
+    }
   }
-  if (problems.length > 0) program.error(`error: ${problems.join('; ')}`, { exitCode: 1 });
-  if (o.json === '-' && !o.foreground) {
-    program.error('error: --json - writes to standard output, which the daemon gives up when it detaches; add --foreground', {
-      exitCode: 1,
-    });
-  }
-  return {
-    role: o.role,
-    foreground: o.foreground,
-    user: o.user,
-    chroot: o.chroot,
-    syslogSocket: o.syslogSocket,
-    pidfile: o.pidfile ?? null,
-    stderr: o.stderr,
-    captureInterface: o.interface ?? null,
-    promiscuous: o.promisc,
-    statusFd: o.statusFd ?? null,
-    json: o.json ?? null,
-    jsonSyslog: o.jsonSyslog,
-    statsIntervalMs: o.statsInterval === undefined ? null : o.statsInterval * 1000,
-    params,
-    ipv6: o.ipv6,
-    udp: o.udp,
-    ephemeralPorts: o.ephemeralPorts ?? null,
-    ignoreSources: o.ignoreSource ?? [],
-    ignorePorts: o.ignorePort ?? [],
-  };
-}
-
-/** The arguments that give the monitor the same settings. */
-export function monitorArguments(s: Settings, statusFd: number | null): string[] {
-  const p = s.params;
-  const args = [
-    '--role',
-    'monitor',
-    '--foreground',
-    '--user',
-    s.user,
-    '--syslog-socket',
-    s.syslogSocket,
-    '--port-weight-priv',
-    String(p.portWeightPriv),
-    '--port-weight-high',
-    String(p.portWeightHigh),
-    '--scan-weight-threshold',
-    String(p.scanWeightThreshold),
-    '--max-ports',
-    String(p.maxPorts),
-    '--scan-delay',
-    (p.scanDelayMs / 1000).toFixed(3),
-    '--log-count',
-    String(p.logCount),
-    '--log-delay',
-    (p.logDelayMs / 1000).toFixed(3),
-    '--log-max-length',
-    String(p.logMaxLength),
-    '--sources',
-    String(p.listSize),
-    '--hash-size',
-    String(p.hashSize),
-    '--hash-max',
-    String(p.hashMax),
-    '--hash',
-    p.hash,
-  ];
-  if (s.stderr) args.push('--stderr');
-  if (s.ipv6) args.push('--ipv6');
-  if (s.udp) args.push('--udp');
-  if (s.ephemeralPorts !== null) args.push('--ephemeral-ports', formatPortRange(s.ephemeralPorts));
-  if (s.pidfile !== null) args.push('--pidfile', s.pidfile);
-  // The monitor writes to the descriptor it is given; the name is for its messages.
-  if (s.json !== null) args.push('--json', s.json);
-  if (s.jsonSyslog) args.push('--json-syslog');
-  if (s.statsIntervalMs !== null) args.push('--stats-interval', String(s.statsIntervalMs / 1000));
-  if (statusFd !== null) args.push('--status-fd', String(statusFd));
-  return args;
+  const settings = values as unknown as MonitorSettings;
+  settings.params = detectorParams(settings);
+  const problems = checkParams(settings.params);
+  if (problems.length > 0) fail(problems.map((p) => p.text).join('; '));
+  return settings;
 }

@@ -1,5 +1,6 @@
 // Every tunable of the detector, with scanlogd 2.2.8's values as defaults, and the
-// rules that keep a set of values meaningful. Both processes derive from this file.
+// rules between them that keep a set of values meaningful. The option table
+// (options.ts) takes its defaults from here; both processes derive from it.
 
 /**
  * High ports weigh less than privileged ones so that passive-mode FTP and other
@@ -13,7 +14,7 @@ export const PORT_WEIGHT_HIGH = 1;
  * high ports) from one source, with no more than the delay threshold between ports.
  */
 export const SCAN_MIN_COUNT = 7;
-export const SCAN_WEIGHT_THRESHOLD = SCAN_MIN_COUNT * PORT_WEIGHT_PRIV;
+export const SCAN_WEIGHT_THRESHOLD = derivedThreshold(SCAN_MIN_COUNT, PORT_WEIGHT_PRIV);
 export const SCAN_DELAY_THRESHOLD_MS = 3000;
 
 /**
@@ -106,42 +107,44 @@ export const MAX_HASH_MAX = 256;
 /** Times travel as uint32 milliseconds and are compared as signed differences. */
 export const MAX_DELAY_MS = 0x7fffffff;
 
-/** Returns a list of problems, each naming its option; empty when the values fit together. */
-export function checkParams(p: DetectorParams): string[] {
-  const problems: string[] = [];
-  const whole = (option: string, v: number, min: number, max: number): void => {
-    if (!Number.isInteger(v) || v < min || v > max) {
-      problems.push(`${option} must be a whole number from ${min} to ${max}, not ${v}`);
-    }
-  };
-  whole('--port-weight-priv', p.portWeightPriv, 1, 1000);
-  whole('--port-weight-high', p.portWeightHigh, 1, 1000);
-  whole('--scan-weight-threshold', p.scanWeightThreshold, 1, 100000);
-  whole('--max-ports', p.maxPorts, 1, 10000);
-  whole('--scan-delay (ms)', p.scanDelayMs, 1, MAX_DELAY_MS);
-  whole('--log-count', p.logCount, 1, 1000000);
-  whole('--log-delay (ms)', p.logDelayMs, 1, MAX_DELAY_MS);
-  whole('--log-max-length', p.logMaxLength, 0, 100000);
-  whole('--sources', p.listSize, 1, 65536);
-  // One bucket would leave the hash nothing to shift by.
-  whole('--hash-size', p.hashSize, 2, 65536);
-  whole('--hash-max', p.hashMax, 1, MAX_HASH_MAX);
-  if (problems.length > 0) return problems;
+/** A set of values that does not fit together: the options involved, the first one first, and why. */
+export interface Problem {
+  /** Long option names without their dashes, as the configuration file knows them. */
+  options: string[];
+  text: string;
+}
+
+/** The weight threshold scanlogd derives: SCAN_MIN_COUNT privileged ports. */
+export function derivedThreshold(scanMinCount: number, portWeightPriv: number): number {
+  return scanMinCount * portWeightPriv;
+}
+
+/**
+ * The rules between fields, each with its reason; empty when the values fit together.
+ * Each field's own range is the option table's (checkParams in options.ts adds it).
+ */
+export function crossProblems(p: DetectorParams): Problem[] {
+  const problems: Problem[] = [];
   if ((p.hashSize & (p.hashSize - 1)) !== 0) {
-    problems.push(`--hash-size must be a power of two, not ${p.hashSize}`);
+    problems.push({ options: ['hash-size'], text: `--hash-size must be a power of two, not ${p.hashSize}` });
   }
   // The first packet of a source is never compared with the threshold (scanlogd adds
   // it without a check), so a threshold one port can reach would never report at all.
   const heaviest = Math.max(p.portWeightPriv, p.portWeightHigh);
   if (p.scanWeightThreshold <= heaviest) {
-    problems.push(
-      `--scan-weight-threshold ${p.scanWeightThreshold} is reached by a single port of weight ${heaviest}; ` +
+    problems.push({
+      options: ['scan-weight-threshold', 'port-weight-priv', 'port-weight-high'],
+      text:
+        `--scan-weight-threshold ${p.scanWeightThreshold} is reached by a single port of weight ${heaviest}; ` +
         `it must be more than ${heaviest}`,
-    );
+    });
   }
   const needed = portsBelowThreshold(p);
   if (p.maxPorts < needed) {
-    problems.push(`--scan-weight-threshold ${p.scanWeightThreshold} needs room for ${needed} ports, ` + `but --max-ports is ${p.maxPorts}`);
+    problems.push({
+      options: ['scan-weight-threshold', 'max-ports'],
+      text: `--scan-weight-threshold ${p.scanWeightThreshold} needs room for ${needed} ports, but --max-ports is ${p.maxPorts}`,
+    });
   }
   return problems;
 }

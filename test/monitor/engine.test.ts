@@ -2,7 +2,8 @@
 // count, what a scan reports, the fixed table and hash, and the wrapping clock.
 
 import test from 'ava';
-import { DEFAULT_PARAMS, checkParams, type DetectorParams } from '../../src/shared/params.js';
+import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
+import { checkParams } from '../../src/shared/options.js';
 import { type Summary4 } from '../../src/shared/record.js';
 import {
   CHANGING_DADDR,
@@ -231,9 +232,10 @@ test('custom weights: --port-weight-high 2 makes 11 high ports a scan', (t) => {
 test('a threshold the first port already reaches is never reported, as in process_packet', (t) => {
   // The first packet's weight is not compared with the threshold; every later new port
   // then finds the source "already logged". So checkParams refuses such values.
-  t.deepEqual(checkParams({ ...DEFAULT_PARAMS, scanWeightThreshold: 3, maxPorts: 2 }), [
-    '--scan-weight-threshold 3 is reached by a single port of weight 3; it must be more than 3',
-  ]);
+  t.deepEqual(
+    checkParams({ ...DEFAULT_PARAMS, scanWeightThreshold: 3, maxPorts: 2 }).map((p) => p.text),
+    ['--scan-weight-threshold 3 is reached by a single port of weight 3; it must be more than 3'],
+  );
   const d3 = detector({ scanWeightThreshold: 3, maxPorts: 2 });
   t.deepEqual(run(d3, probes([...PRIV, ...HIGH])), []);
   // A high first port (weight 1) leaves room: the next privileged port crosses.
@@ -506,7 +508,10 @@ for (const hashLog of [1, 4, 8, 10, 16]) {
 
 test('a 1-bucket hash is refused: hashfunc would have nothing to shift by', (t) => {
   // HASH_LOG 0 would make hashfunc's `value >>= HASH_LOG` loop forever.
-  t.deepEqual(checkParams({ ...DEFAULT_PARAMS, hashSize: 1 }), ['--hash-size must be a whole number from 2 to 65536, not 1']);
+  t.deepEqual(
+    checkParams({ ...DEFAULT_PARAMS, hashSize: 1 }).map((p) => p.text),
+    ['--hash-size must be a whole number from 2 to 65536, not 1'],
+  );
 });
 
 /** The first `n` addresses in 198.18.0.0/16 that share one hashfunc bucket. */

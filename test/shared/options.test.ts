@@ -1,46 +1,82 @@
-// The command line: scanlogd's defaults, every option, the monitor's re-parse, and what
-// the real binary prints and returns for bad arguments, --help and --version.
+// The command line: scanlogd's defaults, every option, the settings the monitor is
+// given, and what the real binary prints and returns for bad arguments, --help and
+// --version.
 
 import test from 'ava';
+import fs = require('node:fs');
+import path = require('node:path');
 import { spawnSync } from 'node:child_process';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
-import { buildProgram, monitorArguments, parseSettings as parseWithFile, type Settings } from '../../src/shared/options.js';
-import { entryScript } from '../../harness/daemon.js';
+import {
+  MONITOR_OPTION_NAMES,
+  OPTION_NAMES,
+  detectorParams,
+  longName,
+  monitorArgument,
+  parseMonitorArgument,
+  specOf,
+} from '../../src/shared/options.js';
+import { buildProgram, parseSettings as parseWithFile, type Settings } from '../../src/capture/settings.js';
+import { StartupError } from '../../src/shared/errors.js';
+import { REPO, entryScript } from '../../harness/daemon.js';
 
 /** The command line alone: no configuration file (config.test.ts covers files). */
 const parseSettings = (argv: readonly string[]): Settings => parseWithFile(argv, buildProgram(), '/nonexistent/scanlogd.conf');
 
 test("no arguments: scanlogd's user, chroot, syslog socket and thresholds", (t) => {
   t.deepEqual(parseSettings([]), {
-    role: 'capture',
     foreground: false,
     user: 'scanlogd',
     chroot: '/var/empty',
     syslogSocket: '/dev/log',
     pidfile: null,
     stderr: false,
-    // The raw socket, as scanlogd's Linux build.
-    captureInterface: null,
-    promiscuous: false,
-    statusFd: null,
+    config: null,
+    preset: 'classic',
+    ignoreSource: [],
+    ignorePort: [],
     json: null,
     jsonSyslog: false,
-    statsIntervalMs: null,
-    // Pinned to scanlogd's literal values in params.test.ts.
-    params: { ...DEFAULT_PARAMS },
+    statsInterval: null,
+    // The raw socket, as scanlogd's Linux build.
+    interface: null,
+    promisc: false,
     // IPv4 TCP only, as scanlogd.
     ipv6: false,
     udp: false,
     ephemeralPorts: null,
-    ignoreSources: [],
-    ignorePorts: [],
+    portWeightPriv: 3,
+    portWeightHigh: 1,
+    scanMinCount: 7,
+    // Derived as scanlogd's params.h derives them.
+    scanWeightThreshold: 21,
+    maxPorts: 20,
+    scanDelay: 3000,
+    logCount: 5,
+    logDelay: 20000,
+    logMaxLength: 120,
+    sources: 256,
+    hashSize: 512,
+    hashMax: 16,
+    hash: 'classic',
+    statusFd: null,
+    // Pinned to scanlogd's literal values in params.test.ts.
+    params: { ...DEFAULT_PARAMS },
   });
 });
 
 const defaults = parseSettings([]);
 
+/** The options that set a detector parameter (or derive one), compared through `params` below. */
+const THRESHOLDS = new Set<string>([
+  ...OPTION_NAMES.filter((name) => (specOf(name) as { param?: string }).param !== undefined),
+  'scanMinCount',
+]);
+const withoutThresholds = (s: Settings): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(s).filter(([name]) => name !== 'params' && !THRESHOLDS.has(name)));
+
 // argv -> the settings that differ from the defaults.
-const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<DetectorParams>]> = [
+const parsed: Array<[string[], Partial<Settings>, Partial<DetectorParams>]> = [
   [['-f'], { foreground: true }, {}],
   [['--foreground'], { foreground: true }, {}],
   [['--user', 'nobody'], { user: 'nobody' }, {}],
@@ -49,16 +85,15 @@ const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<Detect
   [['--syslog-socket', '/tmp/test-log.sock'], { syslogSocket: '/tmp/test-log.sock' }, {}],
   [['--pidfile', '/run/scanlogd.pid'], { pidfile: '/run/scanlogd.pid' }, {}],
   [['--stderr'], { stderr: true }, {}],
-  [['--interface', 'eth0'], { captureInterface: 'eth0' }, {}],
-  [['--interface', 'any', '--promisc'], { captureInterface: 'any', promiscuous: true }, {}],
-  [['--interface=enp3s0.100'], { captureInterface: 'enp3s0.100' }, {}],
-  [['--role', 'monitor'], { role: 'monitor' }, {}],
+  [['--interface', 'eth0'], { interface: 'eth0' }, {}],
+  [['--interface', 'any', '--promisc'], { interface: 'any', promisc: true }, {}],
+  [['--interface=enp3s0.100'], { interface: 'enp3s0.100' }, {}],
   [['--status-fd', '5'], { statusFd: 5 }, {}],
   [['--json', '/var/log/scanlogd.json'], { json: '/var/log/scanlogd.json' }, {}],
   [['-f', '--json', '-'], { foreground: true, json: '-' }, {}],
   [['--json-syslog'], { jsonSyslog: true }, {}],
   [['--hash', 'keyed'], {}, { hash: 'keyed' }],
-  [['--stats-interval', '300'], { statsIntervalMs: 300000 }, {}],
+  [['--stats-interval', '300'], { statsInterval: 300 }, {}],
   // A heavier privileged port raises the derived threshold and the port list with it.
   [['--port-weight-priv', '5'], {}, { portWeightPriv: 5, scanWeightThreshold: 35, maxPorts: 34 }],
   [['--port-weight-high', '2'], {}, { portWeightHigh: 2, maxPorts: 10 }],
@@ -79,13 +114,17 @@ const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<Detect
   [['--hash-size', '1024'], {}, { hashSize: 1024 }],
   [['--hash-max', '4'], {}, { hashMax: 4 }],
   [['--preset', 'classic'], {}, {}],
-  [['--preset', 'sensitive'], {}, { scanWeightThreshold: 12, maxPorts: 11, scanDelayMs: 20000, listSize: 1024, hashSize: 2048 }],
-  [['--preset', 'relaxed'], {}, { scanWeightThreshold: 36, maxPorts: 35, scanDelayMs: 2000 }],
-  [['--ignore-source', '192.0.2.10'], { ignoreSources: [{ base: 0xc000020a, prefix: 32 }] }, {}],
+  [
+    ['--preset', 'sensitive'],
+    { preset: 'sensitive' },
+    { scanWeightThreshold: 12, maxPorts: 11, scanDelayMs: 20000, listSize: 1024, hashSize: 2048 },
+  ],
+  [['--preset', 'relaxed'], { preset: 'relaxed' }, { scanWeightThreshold: 36, maxPorts: 35, scanDelayMs: 2000 }],
+  [['--ignore-source', '192.0.2.10'], { ignoreSource: [{ base: 0xc000020a, prefix: 32 }] }, {}],
   [
     ['--ignore-source', '192.0.2.0/24', '--ignore-source=10.0.0.0/8'],
     {
-      ignoreSources: [
+      ignoreSource: [
         { base: 0xc0000200, prefix: 24 },
         { base: 0x0a000000, prefix: 8 },
       ],
@@ -95,7 +134,7 @@ const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<Detect
   [
     ['--ignore-port', '21', '--ignore-port', '50000-51000'],
     {
-      ignorePorts: [
+      ignorePort: [
         { first: 21, last: 21 },
         { first: 50000, last: 51000 },
       ],
@@ -109,7 +148,7 @@ const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<Detect
     ['--ipv6', '--ignore-source', '2001:db8::/32', '--ignore-source', '192.0.2.10'],
     {
       ipv6: true,
-      ignoreSources: [
+      ignoreSource: [
         { base6: Uint32Array.from([0x20010db8, 0, 0, 0]), prefix: 32 },
         { base: 0xc000020a, prefix: 32 },
       ],
@@ -120,15 +159,15 @@ const parsed: Array<[string[], Partial<Omit<Settings, 'params'>>, Partial<Detect
 
 for (const [argv, settings, params] of parsed) {
   test(`parses ${argv.join(' ')}`, (t) => {
-    t.deepEqual(parseSettings(argv), {
-      ...defaults,
-      ...settings,
-      params: { ...DEFAULT_PARAMS, ...params },
-    });
+    const s = parseSettings(argv);
+    t.deepEqual(withoutThresholds(s), { ...withoutThresholds(defaults), ...settings });
+    t.deepEqual(s.params, { ...DEFAULT_PARAMS, ...params });
+    // Each threshold option holds the value its parameter was given (derived ones included).
+    t.deepEqual(detectorParams(s), s.params);
   });
 }
 
-const reparsed: Array<[string, string[], number | null]> = [
+const monitorCases: Array<[string, string[], number | null]> = [
   ['defaults', [], null],
   ['defaults with a status fd', ['--pidfile', '/run/scanlogd.pid', '--stderr'], 4],
   [
@@ -174,25 +213,71 @@ const reparsed: Array<[string, string[], number | null]> = [
   ['UDP alone, one client port', ['--udp', '--ephemeral-ports', '40000'], null],
 ];
 
-for (const [name, argv, statusFd] of reparsed) {
-  test(`monitorArguments re-parse to the same settings: ${name}`, (t) => {
-    const settings = parseSettings(argv);
-    const monitor = parseSettings(monitorArguments(settings, statusFd));
-    t.deepEqual(monitor, {
-      ...settings,
-      role: 'monitor',
-      foreground: true,
-      // The monitor never chroots itself: the capture process holds that setting.
-      chroot: '/var/empty',
-      captureInterface: null,
-      promiscuous: false,
-      statusFd,
-      // The capture process drops ignored packets; the monitor never needs the lists.
-      ignoreSources: [],
-      ignorePorts: [],
-    });
+for (const [name, argv, statusFd] of monitorCases) {
+  test(`the monitor's argument gives it its own settings, and only those: ${name}`, (t) => {
+    const settings = { ...parseSettings(argv), statusFd };
+    const argument = monitorArgument(settings);
+    const monitor = parseMonitorArgument(argument);
+    t.deepEqual(monitor, { ...Object.fromEntries(MONITOR_OPTION_NAMES.map((n) => [n, settings[n]])), params: settings.params });
+    // Nothing the capture process alone reads: no user, chroot, interface, ignore lists, preset or interval.
+    t.deepEqual(Object.keys(JSON.parse(argument) as object), [...MONITOR_OPTION_NAMES]);
+    for (const captureOnly of ['user', 'chroot', 'interface', 'promisc', 'ignoreSource', 'ignorePort', 'statsInterval', 'preset', 'config'])
+      t.false(argument.includes(`"${captureOnly}"`), captureOnly);
   });
 }
+
+test('the options each process reads, as the table says', (t) => {
+  t.deepEqual(
+    [...MONITOR_OPTION_NAMES],
+    [
+      'syslogSocket',
+      'pidfile',
+      'stderr',
+      'json',
+      'jsonSyslog',
+      'ipv6',
+      'udp',
+      'ephemeralPorts',
+      'portWeightPriv',
+      'portWeightHigh',
+      'scanWeightThreshold',
+      'maxPorts',
+      'scanDelay',
+      'logCount',
+      'logDelay',
+      'logMaxLength',
+      'sources',
+      'hashSize',
+      'hashMax',
+      'hash',
+      'statusFd',
+    ],
+  );
+});
+
+const badArguments: Array<[string, string, string]> = [
+  ['not JSON', '{', 'monitor settings: not JSON'],
+  ['not an object', '[]', 'monitor settings: not an object'],
+  ['a capture setting', JSON.stringify({ user: 'root' }), 'monitor settings: user is not a setting of the monitor'],
+  ['a setting missing', '{}', 'monitor settings: syslogSocket is missing or of the wrong kind'],
+];
+
+for (const [name, argument, message] of badArguments) {
+  test(`the monitor refuses an argument that is ${name}`, (t) => {
+    t.throws(() => parseMonitorArgument(argument), { instanceOf: StartupError, message });
+  });
+}
+
+test("the monitor reads each value with its option's parser and checks them together", (t) => {
+  const good = JSON.parse(monitorArgument(defaults)) as Record<string, unknown>;
+  const refusal = (change: Record<string, unknown>): string | undefined =>
+    t.throws(() => parseMonitorArgument(JSON.stringify({ ...good, ...change })))?.message;
+  t.is(refusal({ hashMax: '257' }), 'monitor settings: hashMax: must be a whole number from 1 to 256.');
+  t.is(refusal({ scanDelay: '0' }), 'monitor settings: scanDelay: must be more than 0 and at most 2147483.647 seconds.');
+  t.is(refusal({ stderr: 'yes' }), 'monitor settings: stderr is missing or of the wrong kind');
+  t.is(refusal({ maxPorts: null }), 'monitor settings: maxPorts is missing or of the wrong kind');
+  t.is(refusal({ hashSize: '100' }), 'monitor settings: --hash-size must be a power of two, not 100');
+});
 
 /** Runs the real entry point; as root it runs as nobody (from the copy nobody can read), so nothing privileged can start. */
 function runBin(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -326,3 +411,59 @@ for (const flag of ['--version', '-V']) {
     t.is(r.stderr, '');
   });
 }
+
+// ---------------------------------------------------------------------------
+// scanlogd(8) lists the options of the table.
+
+/** The text a roff line shows: font macros' arguments joined as they print, escapes undone. */
+function roffText(line: string): string {
+  const m = /^\.(B|I|BR|BI|IR|RB|RI|IB)\s+(.*)$/.exec(line);
+  let text = line;
+  if (m !== null) {
+    const args = [...(m[2] as string).matchAll(/"([^"]*)"|(\S+)/g)].map((a) => a[1] ?? a[2] ?? '');
+    text = (m[1] as string).length === 1 ? args.join(' ') : args.join('');
+  }
+  return text
+    .replace(/\\-/g, '-')
+    .replace(/\\\(dq/g, '"')
+    .replace(/\\f[BIRP]/g, '');
+}
+
+/** Each entry of the man page's OPTIONS section: its long option and its paragraph's text. */
+function manOptions(): Array<{ long: string; text: string }> {
+  const page = fs.readFileSync(path.join(REPO, 'packaging', 'scanlogd.8'), 'utf8');
+  const section = /\n\.SH OPTIONS\n([\s\S]*?)\n\.SH /.exec(page)?.[1] ?? '';
+  return section
+    .split('\n.TP\n')
+    .slice(1)
+    .map((entry) => {
+      const [head, ...body] = entry.split('\n');
+      const long = /\\-\\-([a-z0-9\\-]+)/.exec(head ?? '')?.[1]?.replace(/\\-/g, '-') ?? '';
+      return { long, text: body.map(roffText).join(' ').replace(/\s+/g, ' ') };
+    });
+}
+
+test('scanlogd(8) lists every option of the table, in its order, then --version and --help', (t) => {
+  const visible = OPTION_NAMES.filter((name) => specOf(name).hidden !== true).map(longName);
+  t.deepEqual(
+    manOptions().map((o) => o.long),
+    [...visible, 'version', 'help'],
+  );
+});
+
+test('scanlogd(8) gives each option the default of the table', (t) => {
+  const man = new Map(manOptions().map((o) => [o.long, o.text]));
+  let compared = 0;
+  for (const name of OPTION_NAMES) {
+    const spec = specOf(name);
+    if (spec.kind !== 'value' || spec.hidden === true || (spec.default === null && spec.defaultText === undefined)) continue;
+    const wanted = spec.defaultText ?? spec.type.format(spec.default);
+    const text = man.get(longName(name)) ?? '';
+    t.true(
+      text.includes(`(default: ${wanted})`) || new RegExp(`\\(default: ${wanted.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}[;,]`).test(text),
+      `--${longName(name)}: "${wanted}" not in: ${text}`,
+    );
+    compared++;
+  }
+  t.is(compared, 17);
+});

@@ -2,7 +2,11 @@
 // refuses (and with what words).
 
 import test from 'ava';
-import { DEFAULT_PARAMS, checkParams, portsBelowThreshold, type DetectorParams } from '../../src/shared/params.js';
+import { DEFAULT_PARAMS, portsBelowThreshold, type DetectorParams } from '../../src/shared/params.js';
+import { OPTIONS, checkParams as checkProblems, longName, specOf, OPTION_NAMES } from '../../src/shared/options.js';
+
+/** The words of each problem. */
+const checkParams = (p: DetectorParams): string[] => checkProblems(p).map((problem) => problem.text);
 
 const withParams = (change: Partial<DetectorParams>): DetectorParams => ({ ...DEFAULT_PARAMS, ...change });
 
@@ -31,20 +35,34 @@ test('checkParams accepts the defaults', (t) => {
   t.deepEqual(checkParams({ ...DEFAULT_PARAMS }), []);
 });
 
-// Each field with its name in messages and its allowed range.
-const ranges: Array<[keyof DetectorParams, string, number, number]> = [
-  ['portWeightPriv', '--port-weight-priv', 1, 1000],
-  ['portWeightHigh', '--port-weight-high', 1, 1000],
-  ['scanWeightThreshold', '--scan-weight-threshold', 1, 100000],
-  ['maxPorts', '--max-ports', 1, 10000],
-  ['scanDelayMs', '--scan-delay (ms)', 1, 0x7fffffff],
-  ['logCount', '--log-count', 1, 1000000],
-  ['logDelayMs', '--log-delay (ms)', 1, 0x7fffffff],
-  ['logMaxLength', '--log-max-length', 0, 100000],
-  ['listSize', '--sources', 1, 65536],
-  ['hashSize', '--hash-size', 2, 65536],
-  ['hashMax', '--hash-max', 1, 256],
-];
+// Each field with its name in messages and its allowed range, from the option table.
+const ranges: Array<[keyof DetectorParams, string, number, number]> = OPTION_NAMES.flatMap((name) => {
+  const spec = specOf(name);
+  if (spec.kind !== 'value' || spec.param === undefined || spec.type.range === undefined) return [];
+  const unit = spec.type.unit === undefined ? '' : ` (${spec.type.unit})`;
+  return [[spec.param, `--${longName(name)}${unit}`, ...spec.type.range]];
+});
+
+test('every numeric detector parameter has its range from an option', (t) => {
+  t.deepEqual(
+    ranges.map(([field]) => field),
+    [
+      'portWeightPriv',
+      'portWeightHigh',
+      'scanWeightThreshold',
+      'maxPorts',
+      'scanDelayMs',
+      'logCount',
+      'logDelayMs',
+      'logMaxLength',
+      'listSize',
+      'hashSize',
+      'hashMax',
+    ],
+  );
+  t.deepEqual(OPTIONS.hashMax.type.range, [1, 256]);
+  t.deepEqual(OPTIONS.scanDelay.type.range, [1, 0x7fffffff]);
+});
 
 for (const [field, name, min, max] of ranges) {
   const bad = new Set([0, min - 1, -5, max + 1, 2.5, Number.NaN, Number.POSITIVE_INFINITY]);
