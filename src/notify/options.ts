@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, parseConfig, readConfigFile } from '../shared/config.js';
 import { StartupError } from '../shared/errors.js';
 import { VERSION } from '../shared/options.js';
+import { absolutePath, seconds } from '../shared/values.js';
 
 export const DEFAULT_NOTIFY_CONFIG = '/etc/scanlogd-notify.conf';
 export const DEFAULT_EVENTS = '/var/log/scanlogd/events.json';
@@ -41,24 +42,16 @@ export interface NotifySettings {
   check: boolean;
 }
 
-/** Seconds with up to millisecond precision, within [min, max], returned in milliseconds. */
-function seconds(min: number, max: number) {
-  return (text: string): number => {
-    const ms = Math.round(Number(text) * 1000);
-    if (!/^\d+(\.\d{1,3})?$/.test(text) || ms < min * 1000 || ms > max * 1000) {
-      throw new InvalidArgumentError(`must be a number of seconds from ${min} to ${max}.`);
-    }
-    return ms;
-  };
+const pathValue = (text: string): string => absolutePath.parse(text);
+
+/** Seconds from `min` to `max`, read as milliseconds. */
+function secondsValue(min: number, max: number): (text: string) => number {
+  const type = seconds(min * 1000, max * 1000);
+  return (text) => type.parse(text);
 }
 
 function secondsOption(flags: string, description: string, min: number, max: number, byDefault: number): Option {
-  return new Option(flags, description).argParser(seconds(min, max)).default(byDefault * 1000, String(byDefault));
-}
-
-function absolutePath(text: string): string {
-  if (!text.startsWith('/')) throw new InvalidArgumentError('must be an absolute path.');
-  return text;
+  return new Option(flags, description).argParser(secondsValue(min, max)).default(byDefault * 1000, String(byDefault));
 }
 
 function httpUrl(text: string): string {
@@ -103,9 +96,9 @@ export function buildNotifyProgram(secrets = false): Command {
     .description("Follow scanlogd's --json events file and tell a person: Pushover, ntfy, a JSON webhook, mail.")
     .version(VERSION, '-V, --version')
     .helpOption('-h, --help', 'show this help')
-    .option('--events <path>', "scanlogd's --json file to follow", absolutePath, DEFAULT_EVENTS)
-    .option('--state <path>', 'where the position reached is kept (its directory must be writable)', absolutePath, DEFAULT_STATE)
-    .addOption(new Option('--config <path>', `configuration file (default: ${DEFAULT_NOTIFY_CONFIG}, if present)`).argParser(absolutePath))
+    .option('--events <path>', "scanlogd's --json file to follow", pathValue, DEFAULT_EVENTS)
+    .option('--state <path>', 'where the position reached is kept (its directory must be writable)', pathValue, DEFAULT_STATE)
+    .addOption(new Option('--config <path>', `configuration file (default: ${DEFAULT_NOTIFY_CONFIG}, if present)`).argParser(pathValue))
     .option('--webhook <url>', 'POST each message as JSON to this URL', httpUrl)
     .option(
       '--pushover-url <url>',
@@ -119,7 +112,7 @@ export function buildNotifyProgram(secrets = false): Command {
     .option('--ntfy-user <name>', 'ntfy user for basic authentication (the password is read from the configuration file)', oneLine)
     .option('--mail-to <address>', 'mail each message to this address through sendmail', mailAddress)
     .option('--mail-from <address>', 'sender of the mail (default: chosen by sendmail)', mailAddress)
-    .option('--sendmail <path>', 'the sendmail program', absolutePath, '/usr/sbin/sendmail')
+    .option('--sendmail <path>', 'the sendmail program', pathValue, '/usr/sbin/sendmail')
     .addOption(secondsOption('--interval <seconds>', 'at most one message per channel this often', 1, 86400, 60))
     .addOption(secondsOption('--wait <seconds>', 'how long the first event waits for others to join its message', 0, 3600, 5))
     .addOption(secondsOption('--timeout <seconds>', 'longest time one delivery attempt may take', 1, 600, 15))
@@ -128,9 +121,9 @@ export function buildNotifyProgram(secrets = false): Command {
     )
     .option('--hostname <name>', "host name shown in messages (default: this host's)", oneLine)
     .option('--syslog', 'also report delivery problems to syslog (daemon.err), for init systems that drop standard error', false)
-    .option('--syslog-socket <path>', 'syslog socket for --syslog', absolutePath, '/dev/log')
+    .option('--syslog-socket <path>', 'syslog socket for --syslog', pathValue, '/dev/log')
     .option('--check', 'check the configuration, say which channels it sets up, and exit', false)
-    .addOption(new Option('--poll <seconds>').argParser(seconds(0.05, 60)).default(500).hideHelp())
+    .addOption(new Option('--poll <seconds>').argParser(secondsValue(0.05, 60)).default(500).hideHelp())
     .showHelpAfterError(false)
     .allowExcessArguments(false);
   if (secrets) {

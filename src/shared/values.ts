@@ -22,7 +22,7 @@ export function wholeNumber(min: number, max: number): ValueType<number> {
     throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
   };
   return {
-    parse(text) {
+    parse: (text) => {
       if (!/^\d+$/.test(text)) refuse();
       const n = Number(text);
       return n < min || n > max ? refuse() : n;
@@ -39,7 +39,7 @@ export function wholeNumber(min: number, max: number): ValueType<number> {
 export function seconds(minMs: number, maxMs: number): ValueType<number> {
   const lower = minMs === 1 ? 'more than 0' : `at least ${minMs / 1000}`;
   return {
-    parse(text) {
+    parse: (text) => {
       if (!/^\d+(\.\d{1,3})?$/.test(text)) {
         throw new InvalidArgumentError(`must be a ${minMs > 0 ? 'positive ' : ''}number of seconds (up to 3 decimals).`);
       }
@@ -56,7 +56,7 @@ export function seconds(minMs: number, maxMs: number): ValueType<number> {
 /** A string the option takes as it is, once `check` accepts it. */
 export function text(check: (text: string) => void): ValueType<string> {
   return {
-    parse(value) {
+    parse: (value) => {
       check(value);
       return value;
     },
@@ -71,7 +71,7 @@ export const absolutePath = text((value) => {
 /** One of `choices`, refused in commander's own words. */
 export function choice<T extends string>(choices: readonly T[]): ValueType<T> & { readonly choices: readonly T[] } {
   return {
-    parse(value) {
+    parse: (value) => {
       if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')}.`);
       return value as T;
     },
