@@ -4,15 +4,15 @@
 // daemon spends per packet of a spoofed SYN flood, with and without that flood's
 // sources ignored. Prints tables; `npm run bench:ignore`.
 
+import { IgnoreFilter } from '../src/capture/ignore.js';
 import {
-  IgnoreFilter,
   MAX_IGNORE_PORTS,
   MAX_IGNORE_SOURCES,
   parseCidr,
   parsePortRange,
   type PortRange,
   type SourceNetwork,
-} from '../src/shared/allowlist.js';
+} from '../src/shared/networks.js';
 import { DEFAULT_PARAMS } from '../src/shared/params.js';
 import { RECORD_SIZE, decodeAt, emptyPacketScratch, encodeInto, type Tcp4Record } from '../src/shared/record.js';
 import { median, table } from './stats.js';

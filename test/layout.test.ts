@@ -65,3 +65,65 @@ for (const [folder, forbidden] of FORBIDDEN) {
     t.deepEqual(crossings(folder, forbidden), []);
   });
 }
+
+// ---------------------------------------------------------------------------
+// src/: each role's folder holds its own code, and src/shared/ only what more than one
+// role loads. A process loads its own side only (test/integration/roles.test.ts reads
+// the running processes' maps); here the same holds for the sources.
+
+const ROLES = ['capture', 'monitor', 'notify'] as const;
+
+/** The source file a relative import from `file` names (.js written, .ts on disk), or null. */
+function importedFile(file: string, specifier: string): string | null {
+  if (!specifier.startsWith('.')) return null;
+  const target = path.resolve(path.dirname(file), specifier).replace(/\.js$/, '.ts');
+  return fs.existsSync(target) ? target : null;
+}
+
+/** Every source file that loading `files` loads, `files` included. */
+function loadedBy(files: string[]): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...files];
+  while (stack.length > 0) {
+    const file = stack.pop() as string;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const s of specifiers(fs.readFileSync(file, 'utf8'))) {
+      const target = importedFile(file, s);
+      if (target !== null) stack.push(target);
+    }
+  }
+  return seen;
+}
+
+const srcFolder = (folder: string): string[] => typescriptFiles(path.join(REPO, 'src', folder)).filter((f) => !f.endsWith('.d.ts'));
+
+for (const [folder, forbidden] of [
+  ['capture', ['monitor', 'notify']],
+  ['monitor', ['capture', 'notify']],
+  ['shared', ['capture', 'monitor', 'notify', 'cli.ts']],
+] as const) {
+  test(`nothing under src/${folder}/ imports from ${forbidden.map((f) => `src/${f}`).join(' or ')}`, (t) => {
+    const crossing = srcFolder(folder).flatMap((file) =>
+      specifiers(fs.readFileSync(file, 'utf8'))
+        .filter((s) => {
+          const target = importedFile(file, s);
+          return (
+            target !== null &&
+            (forbidden as readonly string[]).includes(path.relative(path.join(REPO, 'src'), target).split(path.sep)[0] ?? '')
+          );
+        })
+        .map((s) => `${path.relative(REPO, file)}: '${s}'`),
+    );
+    t.deepEqual(crossing, []);
+  });
+}
+
+test('every module in src/shared/ is loaded by more than one role; what one role alone loads lives in its folder', (t) => {
+  const loaded = new Map(ROLES.map((role) => [role, loadedBy(srcFolder(role))]));
+  const single = srcFolder('shared')
+    .map((file) => [path.relative(REPO, file), ROLES.filter((role) => loaded.get(role)?.has(file))] as const)
+    .filter(([, roles]) => roles.length < 2)
+    .map(([file, roles]) => `${file}: ${roles.join(', ') || 'no role'}`);
+  t.deepEqual(single, []);
+});

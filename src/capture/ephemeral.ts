@@ -3,7 +3,7 @@
 // the one range for IPv4 and IPv6.
 
 import fs = require('node:fs');
-import type { PortRange } from '../shared/allowlist.js';
+import type { PortRange } from '../shared/networks.js';
 import { StartupError, messageOf } from '../shared/errors.js';
 
 export const LOCAL_PORT_RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range';

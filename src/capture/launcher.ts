@@ -4,7 +4,7 @@
 import childProcess = require('node:child_process');
 import type net = require('node:net');
 import { LAUNCHER_STATUS_FD } from '../shared/fds.js';
-import { NODE_HEAP_OPTIONS } from '../shared/heap.js';
+import { NODE_HEAP_OPTIONS } from './heap.js';
 
 const READY_TIMEOUT_MS = 15000;
 

@@ -5,12 +5,11 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { derivedThreshold, portsBelowThreshold, type DetectorParams, type Problem } from '../shared/params.js';
-import { formatCidr, isCidr6 } from '../shared/allowlist.js';
+import { formatCidr, isCidr6 } from '../shared/networks.js';
 import { ConfigError, markRepeatable, parseConfig, readConfigFile } from '../shared/config.js';
 import {
   DEFAULT_CONFIG_PATH,
   OPTION_NAMES,
-  VERSION,
   checkParams,
   defaultValues,
   detectorParams,
@@ -22,6 +21,7 @@ import {
   type Spec,
 } from '../shared/options.js';
 import { presetValues } from '../shared/presets.js';
+import { VERSION } from '../shared/version.js';
 
 /** The settings of the capture process: every option's value, and the detector's parameters derived from them. */
 export interface Settings extends OptionValues {

@@ -2,7 +2,7 @@
 // --json-syslog, every event as a CEE message), standard error too for the lines with
 // --stderr and always for the monitor's own faults, and the --json descriptor.
 
-import { SYSLOG_FAULT_PRIORITY, SYSLOG_INFO_PRIORITY } from '../shared/params.js';
+import { DAEMON_ERR, DAEMON_INFO } from '../shared/logging.js';
 import { MONITOR_JSON_FD } from '../shared/fds.js';
 import { ceeMessage } from './cee.js';
 import type { MonitorEvent } from './events.js';
@@ -64,13 +64,13 @@ export class MonitorOutputs {
 
   event(event: MonitorEvent): void {
     this.json?.write(eventLine(event));
-    if (this.settings.jsonSyslog) this.syslog.log(SYSLOG_INFO_PRIORITY, ceeMessage(event), new Date(), 'event');
+    if (this.settings.jsonSyslog) this.syslog.log(DAEMON_INFO, ceeMessage(event), new Date(), 'event');
   }
 
   /** One of the monitor's own faults: always on standard error, and in syslog as an error. */
   fault(text: string): void {
     monitorStderr(text);
-    this.syslog.log(SYSLOG_FAULT_PRIORITY, text);
+    this.syslog.log(DAEMON_ERR, text);
   }
 
   /** What the counters line says of the outputs. */

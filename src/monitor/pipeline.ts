@@ -4,8 +4,9 @@
 // the moment, it is deterministic to the byte.
 
 import { elapsed } from '../shared/clock.js';
-import { SYSLOG_PRIORITY, type DetectorParams } from '../shared/params.js';
-import type { PortRange } from '../shared/allowlist.js';
+import { DAEMON_ALERT } from '../shared/logging.js';
+import type { DetectorParams } from '../shared/params.js';
+import type { PortRange } from '../shared/networks.js';
 import type { PacketRecord, Summary } from '../shared/record.js';
 import { TCP6, UDP4, UDP6 } from './addresses.js';
 import { Detector, Ipv4Detector, type EngineCounters } from './engine.js';
@@ -172,12 +173,12 @@ export class ScanPipeline {
       case 'logged':
         this.linesLogged++;
         this.scansLogged++;
-        outputs.push({ kind: 'line', priority: SYSLOG_PRIORITY, text: scanMessage(scan, this.params.logMaxLength) });
+        outputs.push({ kind: 'line', priority: DAEMON_ALERT, text: scanMessage(scan, this.params.logMaxLength) });
         break;
       case 'flood-notice':
         this.linesLogged++;
         this.scansSuppressed++;
-        outputs.push({ kind: 'line', priority: SYSLOG_PRIORITY, text: FLOOD_MESSAGE });
+        outputs.push({ kind: 'line', priority: DAEMON_ALERT, text: FLOOD_MESSAGE });
         break;
       case 'suppressed':
         this.scansSuppressed++;

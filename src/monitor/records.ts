@@ -17,7 +17,7 @@ import {
   type OutputCounts,
   type ScanPipeline,
 } from './pipeline.js';
-import { SYSLOG_INFO_PRIORITY } from '../shared/params.js';
+import { DAEMON_INFO } from '../shared/logging.js';
 
 /** Where the records' outputs go (MonitorOutputs, or a test's fake). */
 export interface OutputSink {
@@ -98,7 +98,7 @@ export class RecordLoop {
   counters(wallMs: number): readonly Output[] {
     const fields = counterFields(this.pipeline, this.reader.received, this.capture, this.outputs.counts());
     return [
-      { kind: 'line', priority: SYSLOG_INFO_PRIORITY, text: countersMessage(fields) },
+      { kind: 'line', priority: DAEMON_INFO, text: countersMessage(fields) },
       { kind: 'event', event: countersEvent(fields, wallMs) },
     ];
   }

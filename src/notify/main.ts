@@ -5,6 +5,7 @@
 
 import os = require('node:os');
 import { StartupError, messageOf } from '../shared/errors.js';
+import { DAEMON_ERR, DAEMON_INFO } from '../shared/logging.js';
 import { channelName, parseNotifySettings, type NotifySettings } from './options.js';
 import { senderFor } from './channels.js';
 import { renderMessage } from './digest.js';
@@ -14,9 +15,6 @@ import { Outbox } from './outbox.js';
 import { connectUnixDgram, syslogDatagram } from '../monitor/syslog.js';
 
 const IDENT = 'scanlogd-notify';
-/** daemon.err and daemon.info, as syslog(3) numbers them. */
-const DAEMON_ERR = 3 * 8 + 3;
-const DAEMON_INFO = 3 * 8 + 6;
 
 type Say = (text: string, priority?: number) => void;
 

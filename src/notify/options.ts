@@ -4,7 +4,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, parseConfig, readConfigFile } from '../shared/config.js';
 import { StartupError } from '../shared/errors.js';
-import { VERSION } from '../shared/options.js';
+import { VERSION } from '../shared/version.js';
 import { absolutePath, seconds } from '../shared/values.js';
 
 export const DEFAULT_NOTIFY_CONFIG = '/etc/scanlogd-notify.conf';

@@ -25,11 +25,9 @@ import {
   parsePortRange,
   type PortRange,
   type SourceNetwork,
-} from './allowlist.js';
+} from './networks.js';
 import { PRESET_NAMES, type PresetName } from './presets.js';
 import { absolutePath, choice, seconds, text, wholeNumber, type ValueType } from './values.js';
-
-export const VERSION = '0.1.0';
 
 /** Read when present; a file named with --config must exist. */
 export const DEFAULT_CONFIG_PATH = '/etc/scanlogd.conf';

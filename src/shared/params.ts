@@ -37,14 +37,6 @@ export const LIST_SIZE = 256;
 export const HASH_SIZE = 512;
 export const HASH_MAX = 16;
 
-export const SYSLOG_IDENT = 'scanlogd';
-/** LOG_DAEMON (3 << 3) | LOG_ALERT (1). */
-export const SYSLOG_PRIORITY = 25;
-/** LOG_DAEMON | LOG_ERR, for the monitor's own faults. */
-export const SYSLOG_FAULT_PRIORITY = 27;
-/** LOG_DAEMON | LOG_INFO, for the counters line. */
-export const SYSLOG_INFO_PRIORITY = 30;
-
 /**
  * How a source address picks its hash bucket. `classic` is scanlogd's, so that the
  * same addresses share a bucket here as there (and the same real scanner can be pushed

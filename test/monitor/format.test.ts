@@ -8,7 +8,7 @@ import { clockTime, flagString, scanMessage } from '../../src/monitor/format.js'
 import { Xorshift32 } from '../shared/xorshift.js';
 import { parseAddress, formatAddress } from '../../src/shared/ipv4.js';
 import { syslogDatagram } from '../../src/monitor/syslog.js';
-import { SYSLOG_PRIORITY } from '../../src/shared/params.js';
+import { DAEMON_ALERT } from '../../src/shared/logging.js';
 
 const ALL_CHANGING = CHANGING_DADDR | CHANGING_SPORT | CHANGING_TOS | CHANGING_TTL;
 /** 2024-11-25 16:16:55 UTC. */
@@ -257,7 +257,7 @@ test('clockTime is 24-hour HH:MM:SS', (t) => {
 test('syslogDatagram carries a whole scan line unchanged', (t) => {
   const line = scanMessage(scan({ changing: CHANGING_TTL }), 120);
   t.is(
-    syslogDatagram(line, new Date(Date.UTC(2024, 10, 25, 16, 16, 55)), SYSLOG_PRIORITY).toString('latin1'),
+    syslogDatagram(line, new Date(Date.UTC(2024, 10, 25, 16, 16, 55)), DAEMON_ALERT).toString('latin1'),
     '<25>Nov 25 16:16:55 scanlogd: 198.18.0.2:60508 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS 00 @16:16:55',
   );
 });

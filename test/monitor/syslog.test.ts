@@ -6,18 +6,18 @@ process.env.TZ = 'UTC';
 
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SYSLOG_PRIORITY } from '../../src/shared/params.js';
+import { DAEMON_ALERT } from '../../src/shared/logging.js';
 import { SyslogWriter, syslogDatagram, syslogTimestamp, type DatagramSocket, type SyslogWriterOptions } from '../../src/monitor/syslog.js';
 
 test('syslogDatagram: priority 25, space-padded day, ident, no pid', (t) => {
-  const d = syslogDatagram('msg', new Date(Date.UTC(2024, 10, 5, 3, 4, 5)), SYSLOG_PRIORITY);
+  const d = syslogDatagram('msg', new Date(Date.UTC(2024, 10, 5, 3, 4, 5)), DAEMON_ALERT);
   t.true(Buffer.isBuffer(d));
   t.is(d.toString('latin1'), '<25>Nov  5 03:04:05 scanlogd: msg');
 });
 
 test('syslogDatagram: two-digit day', (t) => {
   t.is(
-    syslogDatagram('x y', new Date(Date.UTC(2024, 10, 25, 16, 16, 55)), SYSLOG_PRIORITY).toString('latin1'),
+    syslogDatagram('x y', new Date(Date.UTC(2024, 10, 25, 16, 16, 55)), DAEMON_ALERT).toString('latin1'),
     '<25>Nov 25 16:16:55 scanlogd: x y',
   );
 });
@@ -131,7 +131,7 @@ test('a reachable socket gets each line at once', (t) => {
 test('log() frames each message itself: priority, time stamp, ident', (t) => {
   const { daemon, writer } = setup(t, true);
   const when = new Date(Date.UTC(2024, 10, 25, 16, 16, 55));
-  writer.log(SYSLOG_PRIORITY, '198.18.0.2 to 198.18.0.1 ports 22, ..., fSrpauxy @16:16:55', when);
+  writer.log(DAEMON_ALERT, '198.18.0.2 to 198.18.0.1 ports 22, ..., fSrpauxy @16:16:55', when);
   writer.log(30, 'counters: packets_seen=0', when);
   t.deepEqual(daemon.delivered, [
     '<25>Nov 25 16:16:55 scanlogd: 198.18.0.2 to 198.18.0.1 ports 22, ..., fSrpauxy @16:16:55',

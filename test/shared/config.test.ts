@@ -19,7 +19,7 @@ import {
 } from '../../src/shared/options.js';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
 import { PRESETS, PRESET_NAMES } from '../../src/shared/presets.js';
-import { parseCidr, parsePortRange } from '../../src/shared/allowlist.js';
+import { parseCidr, parsePortRange } from '../../src/shared/networks.js';
 import { isRoot } from '../../harness/netns.js';
 import { makeSocketDir } from '../../harness/syslog.js';
 import { REPO } from '../../harness/daemon.js';

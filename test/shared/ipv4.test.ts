@@ -2,7 +2,7 @@
 // its printer, both ways, and what it refuses.
 
 import test from 'ava';
-import { parseCidr } from '../../src/shared/allowlist.js';
+import { parseCidr } from '../../src/shared/networks.js';
 import { AddressError, formatAddress, parseAddress } from '../../src/shared/ipv4.js';
 
 const addresses: Array<[string, number]> = [
