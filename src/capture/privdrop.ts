@@ -13,13 +13,50 @@ export interface Account {
   gid: number;
 }
 
-export function lookupUser(name: string): Account {
-  let pw: posix.Passwd;
-  try {
-    pw = posix.getpwnam(name);
-  } catch {
-    throw new StartupError(`getpwnam("${name}"): No such user`);
-  }
+/**
+ * The system calls the drop is made of, and the ids it reads back: the real ones are
+ * the posix addon's and Node's own; tests give a model of the kernel's rules.
+ */
+export interface PrivilegeCalls {
+  /** The account's ids, or null when there is no such user. */
+  getpwnam(name: string): { uid: number; gid: number } | null;
+  chroot(dir: string): void;
+  chdir(dir: string): void;
+  setgroups(groups: number[]): void;
+  setgid(gid: number): void;
+  setuid(uid: number): void;
+  /** Real and effective ids, and the supplementary groups. */
+  ids(): { uid: number; euid: number; gid: number; egid: number; groups: number[] };
+}
+
+/** The process's own calls (the posix addon for what Node lacks). */
+export function systemCalls(): PrivilegeCalls {
+  return {
+    getpwnam: (name) => {
+      try {
+        return posix.getpwnam(name);
+      } catch {
+        return null;
+      }
+    },
+    chroot: (dir) => posix.chroot(dir),
+    chdir: (dir) => process.chdir(dir),
+    setgroups: (groups) => process.setgroups!(groups),
+    setgid: (gid) => process.setgid!(gid),
+    setuid: (uid) => process.setuid!(uid),
+    ids: () => ({
+      uid: process.getuid!(),
+      euid: process.geteuid!(),
+      gid: process.getgid!(),
+      egid: process.getegid!(),
+      groups: process.getgroups!(),
+    }),
+  };
+}
+
+export function lookupUser(name: string, calls: PrivilegeCalls = systemCalls()): Account {
+  const pw = calls.getpwnam(name);
+  if (pw === null) throw new StartupError(`getpwnam("${name}"): No such user`);
   if (pw.uid === 0 || pw.gid === 0) {
     throw new StartupError(`user ${name} has uid ${pw.uid} and gid ${pw.gid}; it must be an unprivileged account`);
   }
@@ -63,7 +100,7 @@ export function checkReadableBy(account: Account, file: string): void {
 }
 
 /** chroot, chdir("/"), one supplementary group, setgid, setuid; then prove it. */
-export function dropPrivileges(dir: string, account: Account): void {
+export function dropPrivileges(dir: string, account: Account, calls: PrivilegeCalls = systemCalls()): void {
   const step = (name: string, fn: () => void): void => {
     try {
       fn();
@@ -71,22 +108,20 @@ export function dropPrivileges(dir: string, account: Account): void {
       throw new StartupError(`${name}: ${syscallText(err)}`, { cause: err });
     }
   };
-  step(`chroot("${dir}")`, () => posix.chroot(dir));
-  step('chdir("/")', () => process.chdir('/'));
-  step('setgroups', () => process.setgroups!([account.gid]));
-  step('setgid', () => process.setgid!(account.gid));
-  step('setuid', () => process.setuid!(account.uid));
-  verifyDropped(account);
+  step(`chroot("${dir}")`, () => calls.chroot(dir));
+  step('chdir("/")', () => calls.chdir('/'));
+  step('setgroups', () => calls.setgroups([account.gid]));
+  step('setgid', () => calls.setgid(account.gid));
+  step('setuid', () => calls.setuid(account.uid));
+  verifyDropped(account, calls);
 }
 
-export function verifyDropped(account: Account): void {
-  const ids = {
-    uid: process.getuid?.(),
-    euid: process.geteuid?.(),
-    gid: process.getgid?.(),
-    egid: process.getegid?.(),
-  };
-  const groups = process.getgroups?.() ?? [];
+/**
+ * The proof the drop holds, as OpenSSH's privsep makes it: every id is the account's,
+ * its group the only one, and the old privileges cannot be taken back.
+ */
+export function verifyDropped(account: Account, calls: PrivilegeCalls = systemCalls()): void {
+  const { groups, ...ids } = calls.ids();
   const wrong =
     ids.uid !== account.uid ||
     ids.euid !== account.uid ||
@@ -99,7 +134,7 @@ export function verifyDropped(account: Account): void {
   // With a saved uid of 0 this would succeed; it must not.
   let regained = true;
   try {
-    process.setuid!(0);
+    calls.setuid(0);
   } catch {
     regained = false;
   }
