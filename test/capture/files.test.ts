@@ -1,0 +1,149 @@
+// The files the capture process handles as root before the drop, on the real file
+// system: the pidfile's directory and the pidfile itself, and the --json file it opens
+// for the monitor, with every refusal in its own words.
+
+import test from 'ava';
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import { checkPidfileDir, openJsonOutput, writePidfile } from '../../src/capture/files.js';
+import type { Account } from '../../src/capture/privdrop.js';
+import { StartupError } from '../../src/shared/errors.js';
+import { isRoot } from '../../harness/netns.js';
+import { makeSocketDir } from '../../harness/syslog.js';
+
+const rootTest = isRoot ? test : test.skip;
+if (!isRoot) console.log('pidfile and --json file tests skipped: they need root to create root-owned files and directories');
+
+const NOBODY: Account = { name: 'nobody', uid: 65534, gid: 65534 };
+
+function tree(t: { teardown(fn: () => void): void }): string {
+  const dir = makeSocketDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+rootTest('checkPidfileDir: a directory the account may write and others may not; anything else is refused, saying why', (t) => {
+  const dir = tree(t);
+  fs.mkdirSync(`${dir}/run`, { mode: 0o755 });
+  fs.chownSync(`${dir}/run`, NOBODY.uid, NOBODY.gid);
+  t.notThrows(() => checkPidfileDir(`${dir}/run/scanlogd.pid`, NOBODY));
+  fs.chmodSync(`${dir}/run`, 0o777);
+  t.is(
+    t.throws(() => checkPidfileDir(`${dir}/run/scanlogd.pid`, NOBODY), { instanceOf: StartupError })?.message,
+    `pidfile ${dir}/run/scanlogd.pid: directory ${dir}/run is writable by others (mode 777); use one that only root and user nobody can write, such as /run/scanlogd`,
+  );
+  // Root's own directory: the unprivileged monitor could not remove the file at stop.
+  t.is(
+    t.throws(() => checkPidfileDir(`${dir}/scanlogd.pid`, NOBODY))?.message,
+    `pidfile ${dir}/scanlogd.pid: directory ${dir} must be writable by user nobody, which removes the file at stop`,
+  );
+  t.regex(
+    t.throws(() => checkPidfileDir(`${dir}/absent/scanlogd.pid`, NOBODY))?.message ?? '',
+    /^pidfile .*: ENOENT: no such file or directory/,
+  );
+});
+
+rootTest('writePidfile: the pid and a newline, over a stale file or a planted link, never through it', (t) => {
+  const dir = tree(t);
+  const file = `${dir}/scanlogd.pid`;
+  writePidfile(file);
+  t.is(fs.readFileSync(file, 'utf8'), `${process.pid}\n`);
+  fs.writeFileSync(file, '99999\n');
+  writePidfile(file);
+  t.is(fs.readFileSync(file, 'utf8'), `${process.pid}\n`);
+  // A link planted at the path is replaced, not followed: its target is untouched.
+  fs.writeFileSync(`${dir}/target`, 'keep');
+  fs.rmSync(file);
+  fs.symlinkSync(`${dir}/target`, file);
+  writePidfile(file);
+  t.false(fs.lstatSync(file).isSymbolicLink());
+  t.is(fs.readFileSync(`${dir}/target`, 'utf8'), 'keep');
+  t.regex(
+    t.throws(() => writePidfile(`${dir}/absent/scanlogd.pid`), { instanceOf: StartupError })?.message ?? '',
+    /^pidfile .*absent\/scanlogd\.pid: ENOENT/,
+  );
+});
+
+rootTest('openJsonOutput: a new file is root\'s, 0640, appended to; "-" is standard output', (t) => {
+  const dir = tree(t);
+  t.is(openJsonOutput('-'), 1);
+  const file = `${dir}/events.json`;
+  fs.writeFileSync(file, 'first\n', { mode: 0o644 });
+  const fd = openJsonOutput(file);
+  try {
+    fs.writeSync(fd, 'second\n');
+    const st = fs.fstatSync(fd);
+    t.is(st.uid, 0);
+    t.is(st.mode & 0o7777, 0o640, 'the mode is set to 0640 whatever it was');
+  } finally {
+    fs.closeSync(fd);
+  }
+  t.is(fs.readFileSync(file, 'utf8'), 'first\nsecond\n', 'appended, not truncated');
+  const fresh = openJsonOutput(`${dir}/new.json`);
+  fs.closeSync(fresh);
+  t.is(fs.statSync(`${dir}/new.json`).mode & 0o7777, 0o640);
+});
+
+const refusals: Array<{ name: string; make(dir: string): string; message(dir: string, file: string): RegExp | string }> = [
+  {
+    name: 'a symbolic link at the path',
+    make: (dir) => {
+      fs.writeFileSync(`${dir}/target`, '');
+      fs.symlinkSync(`${dir}/target`, `${dir}/events.json`);
+      return `${dir}/events.json`;
+    },
+    message: (_dir, file) => new RegExp(`^--json ${file}: ELOOP`),
+  },
+  {
+    name: 'a file owned by another user',
+    make: (dir) => {
+      fs.writeFileSync(`${dir}/events.json`, '');
+      fs.chownSync(`${dir}/events.json`, 65534, 65534);
+      return `${dir}/events.json`;
+    },
+    message: (_dir, file) => `--json ${file}: owned by uid 65534, not root`,
+  },
+  {
+    name: 'a second hard link',
+    make: (dir) => {
+      fs.writeFileSync(`${dir}/other`, '');
+      fs.linkSync(`${dir}/other`, `${dir}/events.json`);
+      return `${dir}/events.json`;
+    },
+    message: (_dir, file) => `--json ${file}: has 2 links; it must have one`,
+  },
+  {
+    // Opened without blocking, a FIFO with no reader cannot be opened for writing at all.
+    name: 'a FIFO (refused, not waited on)',
+    make: (dir) => {
+      childProcess.execFileSync('mkfifo', ['-m', '0600', `${dir}/events.json`]);
+      return `${dir}/events.json`;
+    },
+    message: (_dir, file) => new RegExp(`^--json ${file}: ENXIO`),
+  },
+  {
+    name: 'a directory writable by others above it',
+    make: (dir) => {
+      fs.mkdirSync(`${dir}/tmp`);
+      fs.chmodSync(`${dir}/tmp`, 0o1777);
+      return `${dir}/tmp/events.json`;
+    },
+    message: (dir, file) => `--json ${file}: directory ${dir}/tmp is writable by others (mode 1777)`,
+  },
+  {
+    name: 'a directory that does not exist',
+    make: (dir) => `${dir}/absent/events.json`,
+    message: (_dir, file) => `--json ${file}: No such file or directory`,
+  },
+];
+
+for (const r of refusals) {
+  rootTest(`openJsonOutput refuses ${r.name}`, (t) => {
+    const dir = tree(t);
+    const file = r.make(dir);
+    const err = t.throws(() => openJsonOutput(file), { instanceOf: StartupError });
+    const message = r.message(dir, file);
+    if (typeof message === 'string') t.is(err?.message, message);
+    else t.regex(err?.message ?? '', message);
+  });
+}

@@ -1,0 +1,83 @@
+// How a lane keeps addresses in fixed tables: IPv4 as one word an entry, IPv6 as four;
+// an entry of zeros is unused; what is stored reads back equal, folds as the address
+// folds, and prints as people write it.
+
+import test from 'ava';
+import { IPV4, IPV6, addressText, type AddressFamily } from '../../src/monitor/addresses.js';
+import { parseAddress } from '../../src/shared/ipv4.js';
+import { parseAddress6 } from '../../src/shared/ipv6.js';
+import { Xorshift32 } from '../shared/xorshift.js';
+
+const v4 = parseAddress('198.18.0.2');
+const v6 = parseAddress6('2001:db8::5c:2');
+
+function roundTrip<A>(t: import('ava').ExecutionContext, family: AddressFamily<A>, a: A, other: A, text: string): void {
+  const table = new Uint32Array(4 * family.words);
+  t.true(family.isUnused(table, 2));
+  family.store(table, 2, a);
+  t.false(family.isUnused(table, 2));
+  t.true(family.isUnused(table, 1), 'the entries beside it are untouched');
+  t.true(family.isUnused(table, 3));
+  t.true(family.equals(table, 2, a));
+  t.false(family.equals(table, 2, other));
+  t.deepEqual(family.read(table, 2), a);
+  t.is(family.fold(table, 2), family.foldOf(a), 'a stored address folds as the address does');
+  t.is(family.format(a), text);
+  t.is(family.formatAt(table, 2), text);
+  family.clear(table, 2);
+  t.true(family.isUnused(table, 2));
+  t.false(family.equals(table, 2, a));
+}
+
+test('IPv4: one word an entry, stored, compared, read, folded, printed, cleared', (t) => {
+  roundTrip(t, IPV4, v4, v4 + 1, '198.18.0.2');
+  t.is(IPV4.words, 1);
+  t.false(IPV4.alwaysKeyed, "scanlogd's bucket choice is kept for IPv4");
+  t.true(IPV4.isUnspecified(0));
+  t.false(IPV4.isUnspecified(v4));
+  t.is(IPV4.foldOf(v4), v4, 'an IPv4 address is its own fold: the classic hash sees it as scanlogd does');
+});
+
+test('IPv6: four words an entry, stored, compared, read, folded, printed in RFC 5952 form, cleared', (t) => {
+  roundTrip(t, IPV6, v6, parseAddress6('2001:db8::5c:3'), '2001:db8::5c:2');
+  t.is(IPV6.words, 4);
+  t.true(IPV6.alwaysKeyed);
+  t.true(IPV6.isUnspecified(new Uint32Array(4)));
+  t.false(IPV6.isUnspecified(parseAddress6('::1')));
+});
+
+test('IPv6: a read is a copy that outlives the table entry', (t) => {
+  const table = new Uint32Array(8);
+  IPV6.store(table, 1, v6);
+  const copy = IPV6.read(table, 1);
+  IPV6.clear(table, 1);
+  t.deepEqual(copy, v6);
+});
+
+test('IPv6: addresses that differ in any one bit of any word are different entries with different folds', (t) => {
+  const table = new Uint32Array(4);
+  IPV6.store(table, 0, v6);
+  let sameFold = 0;
+  for (let word = 0; word < 4; word++) {
+    for (let bit = 0; bit < 32; bit++) {
+      const other = v6.slice();
+      other[word] = ((other[word] as number) ^ (1 << bit)) >>> 0;
+      t.false(IPV6.equals(table, 0, other), `word ${word} bit ${bit}`);
+      if (IPV6.foldOf(other) === IPV6.foldOf(v6)) sameFold++;
+    }
+  }
+  t.is(sameFold, 0, 'every bit reaches the fold');
+});
+
+test('IPv6: the fold spreads random addresses of one /64 over the 32 bits', (t) => {
+  const rng = new Xorshift32(64);
+  const folds = new Set<number>();
+  for (let i = 0; i < 4096; i++) folds.add(IPV6.foldOf(Uint32Array.of(0x20010db8, 0, rng.next(), rng.next())));
+  t.true(folds.size >= 4090, `${folds.size} distinct folds of 4096`);
+});
+
+test('addressText prints either family as a scan carries it', (t) => {
+  t.is(addressText(v4), '198.18.0.2');
+  t.is(addressText(v6), '2001:db8::5c:2');
+  t.is(addressText(parseAddress6('::ffff:192.0.2.1')), '::ffff:192.0.2.1');
+});
