@@ -18,7 +18,7 @@ test("classic mode keeps scanlogd's filter string exactly", (t) => {
   t.is(PCAP_FILTER, 'inbound and ip and tcp and ((tcp[13] != 0x10 and tcp[13] != 0x18) or ip[6:2] & 0x3fff != 0)');
 });
 
-/** A raw-IP pcap file (link type 101) of `packets`, for tcpdump -r. */
+/** A raw-IP pcap file (link type 101) of `packets`, for tcpdump -r; packet i is stamped i + 1 seconds. */
 function pcapFile(packets: Buffer[]): string {
   const head = Buffer.alloc(24);
   head.writeUInt32LE(0xa1b2c3d4, 0);
@@ -26,8 +26,9 @@ function pcapFile(packets: Buffer[]): string {
   head.writeUInt16LE(4, 6);
   head.writeUInt32LE(65535, 16);
   head.writeUInt32LE(101, 20);
-  const records = packets.map((p) => {
+  const records = packets.map((p, i) => {
     const h = Buffer.alloc(16);
+    h.writeUInt32LE(i + 1, 0);
     h.writeUInt32LE(p.length, 8);
     h.writeUInt32LE(p.length, 12);
     return Buffer.concat([h, p]);
@@ -87,10 +88,18 @@ tcpdumpTest('every combination compiles, and passes exactly what its lanes can u
   combos.forEach((watched, k) => {
     // `inbound` needs a live capture's direction; read from a file, it is left out.
     const filter = pcapFilter(watched).replace(/^inbound and /, '');
-    const r = childProcess.spawnSync('tcpdump', ['-n', '-r', file, filter], { encoding: 'utf8' });
+    // -tt prints each packet's stamp, which says which of the cases it is.
+    const r = childProcess.spawnSync('tcpdump', ['-n', '-tt', '-r', file, filter], { encoding: 'utf8' });
     t.is(r.status, 0, r.stderr);
-    const passed = r.stdout.trim() === '' ? 0 : r.stdout.trim().split('\n').length;
-    t.is(passed, cases.filter((c) => c[2][k]).length, `${JSON.stringify(watched)}: ${r.stdout}`);
+    const passed = r.stdout
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => cases[Number(/^(\d+)\./.exec(line)?.[1]) - 1]?.[0] ?? `unknown: ${line}`);
+    t.deepEqual(
+      passed,
+      cases.filter((c) => c[2][k]).map((c) => c[0]),
+      JSON.stringify(watched),
+    );
     const compiled = childProcess.spawnSync('tcpdump', ['-i', 'any', '-d', pcapFilter(watched)], { encoding: 'utf8' });
     t.is(compiled.status, 0, compiled.stderr);
   });

@@ -4,6 +4,7 @@
 process.env.TZ = 'UTC';
 
 import test from 'ava';
+import { elapsed } from '../../src/shared/clock.js';
 import { DEFAULT_PARAMS } from '../../src/shared/params.js';
 import { RecordError, encode, type Ip6Record, type Summary4, type Protocol } from '../../src/shared/record.js';
 import { parseAddress6 } from '../../src/shared/ipv6.js';
@@ -35,7 +36,7 @@ function pipeline(): { p: RecordedPipeline; lines: string[] } {
 
 /** Feeds each record as it is captured: no queueing between capture and monitor. */
 function feedLive(p: RecordedPipeline, records: Summary4[]): void {
-  for (const r of records) p.feed(r, r.time, WALL_MS + ((r.time - MONO) | 0));
+  for (const r of records) p.feed(r, r.time, WALL_MS + elapsed(r.time, MONO));
 }
 
 test('an nmap-like SYN scan of 1024 ports gives exactly one line', (t) => {
@@ -201,7 +202,7 @@ function packet6(protocol: Protocol, saddr: string, dport: number, time: number,
   };
 }
 
-const wallOf = (time: number): number => WALL_MS + ((time - MONO) | 0);
+const wallOf = (time: number): number => WALL_MS + elapsed(time, MONO);
 
 test('--udp: a UDP scan from source port 53 (nmap -sU -g 53) is logged with UDP where the flags go', (t) => {
   const { p, lines } = pipelineWith(ALL_ON);

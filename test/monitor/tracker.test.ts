@@ -5,6 +5,7 @@
 process.env.TZ = 'Europe/Berlin';
 
 import test from 'ava';
+import { elapsed } from '../../src/shared/clock.js';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
 import { type Summary4 } from '../../src/shared/record.js';
 import { Detector, Ipv4Detector, hashAddress } from '../../src/monitor/engine.js';
@@ -44,9 +45,9 @@ function pipeline(change: Partial<DetectorParams> = {}): Run {
     lines: p.lines,
     events: p.events,
     feed: (records) => {
-      for (const r of records) p.feed(r, r.time, WALL_MS + ((r.time - MONO) | 0));
+      for (const r of records) p.feed(r, r.time, WALL_MS + elapsed(r.time, MONO));
     },
-    sweep: (mono) => p.sweep(mono >>> 0, WALL_MS + ((mono - MONO) | 0)),
+    sweep: (mono) => p.sweep(mono >>> 0, WALL_MS + elapsed(mono, MONO)),
   };
 }
 
@@ -305,7 +306,7 @@ test('syslog lines are the same with and without structured events (random traff
   const small = { listSize: 32, hashSize: 16, hashMax: 4 };
   const p = new RecordedPipeline({ ...DEFAULT_PARAMS, ...small });
   const plain = p.lines;
-  for (const r of records) p.feed(r, r.time, WALL_MS + ((r.time - MONO) | 0));
+  for (const r of records) p.feed(r, r.time, WALL_MS + elapsed(r.time, MONO));
   const withEvents = pipeline(small);
   for (let i = 0; i < records.length; i += 500) {
     withEvents.feed(records.slice(i, i + 500));
