@@ -9,18 +9,14 @@ import { checkPidfileDir, openJsonOutput, writePidfile } from '../../src/capture
 import type { Account } from '../../src/capture/privdrop.js';
 import { StartupError } from '../../src/shared/errors.js';
 import { isRoot } from '../../harness/netns.js';
-import { makeSocketDir } from '../../harness/syslog.js';
+import { rootOwnedDir } from '../helpers/dirs.js';
 
 const rootTest = isRoot ? test : test.skip;
 if (!isRoot) console.log('pidfile and --json file tests skipped: they need root to create root-owned files and directories');
 
 const NOBODY: Account = { name: 'nobody', uid: 65534, gid: 65534 };
 
-function tree(t: { teardown(fn: () => void): void }): string {
-  const dir = makeSocketDir();
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tree = rootOwnedDir;
 
 rootTest('checkPidfileDir: a directory the account may write and others may not; anything else is refused, saying why', (t) => {
   const dir = tree(t);

@@ -17,7 +17,7 @@ import {
 } from '../../src/capture/privdrop.js';
 import { StartupError } from '../../src/shared/errors.js';
 import { isRoot } from '../../harness/netns.js';
-import { makeSocketDir } from '../../harness/syslog.js';
+import { rootOwnedDir } from '../helpers/dirs.js';
 
 const ACCOUNT: Account = { name: 'scanlogd', uid: 101, gid: 102 };
 
@@ -158,11 +158,7 @@ test('lookupUser: the numeric ids of an unprivileged account; no such user, or o
 const rootTest = isRoot ? test : test.skip;
 if (!isRoot) console.log('chroot and readability checks on disk skipped: they need root to create root-owned directories');
 
-function tree(t: { teardown(fn: () => void): void }): string {
-  const dir = makeSocketDir();
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tree = rootOwnedDir;
 
 rootTest('checkChrootDir: a root-owned directory is taken, resolved; anything someone else could change is refused', (t) => {
   const dir = tree(t);

@@ -2,25 +2,20 @@
 // namespace: ignored sources and ports, presets, the configuration file against the
 // command line, and the one-line refusals of a bad file.
 
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
 import { isRoot, runIn, sh, sleep, waitFor, type Testbed } from '../../harness/netns.js';
-import { makeSocketDir } from '../../harness/syslog.js';
 import { startScene, type Scene } from '../../harness/testbed-daemon.js';
 import { entryScript } from '../../harness/daemon.js';
 import { schemaErrors } from '../helpers/event-schema.js';
+import { rootOwnedDir } from '../helpers/dirs.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('configuration integration tests skipped: they need root for network namespaces and raw sockets');
 
-/** A root-owned directory for configuration files, removed at the end of the test. */
-function confDir(t: ExecutionContext): string {
-  const dir = makeSocketDir();
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const confDir = rootOwnedDir;
 
 function writeConf(dir: string, text: string, mode = 0o644): string {
   const file = path.join(dir, 'scanlogd.conf');

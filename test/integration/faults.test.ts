@@ -7,9 +7,11 @@ import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { createTestbed, isRoot, runIn, sleep, waitFor } from '../../harness/netns.js';
-import { listenSyslog, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
-import { entryScript, startOurs, type OurDaemon } from '../../harness/daemon.js';
+import { isRoot, runIn, sleep, waitFor } from '../../harness/netns.js';
+import { SYSLOG_PREFIX } from '../../harness/syslog.js';
+import { entryScript, type OurDaemon } from '../../harness/daemon.js';
+import { startScene } from '../../harness/testbed-daemon.js';
+import { rootOwnedDir } from '../helpers/dirs.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('fault tests skipped: they need root for network namespaces and raw sockets');
@@ -23,35 +25,20 @@ const TRIGGER_PORT = 31337;
  */
 function plantedCopy(t: ExecutionContext, module: string, code: string): string {
   const staged = path.dirname(path.dirname(entryScript()));
-  const dir = makeSocketDir();
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = rootOwnedDir(t);
   childProcess.execFileSync('cp', ['-a', `${staged}/.`, dir]);
   fs.appendFileSync(path.join(dir, 'dist', 'src', module), `\n// Planted by test/integration/faults.test.ts.\n${code}\n`);
   return path.join(dir, 'bin', 'scanlogd.js');
 }
 
 async function runPlanted(t: ExecutionContext, entry: string): Promise<{ daemon: OurDaemon; code: number | null; datagrams: string[] }> {
-  const bed = createTestbed();
-  const dir = makeSocketDir();
-  const syslog = listenSyslog(path.join(dir, 'log'));
-  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path], { entry });
-  t.teardown(async () => {
-    try {
-      await daemon.kill();
-    } finally {
-      syslog.close();
-      bed.destroy();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-  await daemon.ready();
+  const { bed, syslog, daemon } = await startScene(t, [], { entry });
   const sent = await runIn(bed.scanner, 'hping3', ['-q', '-S', '-p', String(TRIGGER_PORT), '-c', '1', bed.targetAddr]);
   t.true(sent.code === 0 || sent.code === 1, `hping3: ${sent.stderr}`); // 1: no reply counted
   const exit = await Promise.race([daemon.exited, sleep(10000).then(() => null)]);
   if (exit === null) throw new Error(`the daemon did not stop within 10 s; its standard error:\n${daemon.stderr()}`);
-  const { code } = exit;
   await waitFor('the fault in syslog', () => (syslog.datagrams.length > 0 ? true : undefined), 2000);
-  return { daemon, code, datagrams: [...syslog.datagrams] };
+  return { daemon, code: exit.code, datagrams: [...syslog.datagrams] };
 }
 
 rootTest('an exception inside the engine: the monitor says it is its own fault and exits 70; the capture process says so', async (t) => {

@@ -21,9 +21,9 @@ import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js'
 import { PRESETS, PRESET_NAMES } from '../../src/shared/presets.js';
 import { parseCidr, parsePortRange } from '../../src/shared/networks.js';
 import { isRoot } from '../../harness/netns.js';
-import { makeSocketDir } from '../../harness/syslog.js';
 import { REPO } from '../../harness/daemon.js';
 import { Xorshift32 } from './xorshift.js';
+import { rootOwnedDir } from '../helpers/dirs.js';
 
 const FILE = '/etc/scanlogd.conf';
 /** A default path that does not exist, so that no test depends on this machine's /etc. */
@@ -283,12 +283,7 @@ test('an option given explicitly overrides its preset value, the rest of the pre
 const rootTest = isRoot ? test : test.skip;
 if (!isRoot) console.log('configuration file tests on disk skipped: they need root to create root-owned files');
 
-/** A root-owned 0755 directory below /run (root-owned, not writable by others). */
-function secureDir(t: { teardown(fn: () => void): void }): string {
-  const dir = makeSocketDir();
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const secureDir = rootOwnedDir;
 
 function writeConf(dir: string, text: string, name = 'scanlogd.conf', mode = 0o644): string {
   const file = path.join(dir, name);
