@@ -6,7 +6,8 @@
 import type { Testbed } from '../harness/netns.js';
 import { isAlive, startOurs, startReference } from '../harness/daemon.js';
 
-export type DaemonKind = 'ours' | 'ours/pcap' | 'reference';
+/** `baseline`: another build of ours (raw socket), to compare a change with what came before. */
+export type DaemonKind = 'ours' | 'ours/pcap' | 'reference' | 'baseline';
 export const DAEMON_KINDS: readonly DaemonKind[] = ['ours', 'ours/pcap', 'reference'];
 export const isOurs = (kind: DaemonKind): boolean => kind !== 'reference';
 
@@ -52,7 +53,8 @@ export async function stopAllDaemons(): Promise<void> {
 /**
  * Starts a daemon and waits until it runs. `extraArgs` are daemon options (ours only);
  * `nodeArgs` go to node before our entry script (the capture process only: the
- * monitor is started by the capture process itself).
+ * monitor is started by the capture process itself); `baseline` is the entry script
+ * of the build the `baseline` daemon runs.
  */
 export async function startDaemon(
   kind: DaemonKind,
@@ -60,16 +62,21 @@ export async function startDaemon(
   syslogPath: string,
   extraArgs: string[] = [],
   nodeArgs: string[] = [],
+  baseline: string | null = null,
 ): Promise<BenchDaemon> {
   if (kind !== 'reference') {
+    if (kind === 'baseline' && baseline === null) throw new Error('the baseline daemon needs --baseline ENTRY_SCRIPT');
     const capture = kind === 'ours/pcap' ? ['--interface', bed.targetDev] : [];
-    const d = startOurs(bed, ['--foreground', '--syslog-socket', syslogPath, ...capture, ...extraArgs], { nodeArgs });
+    const d = startOurs(bed, ['--foreground', '--syslog-socket', syslogPath, ...capture, ...extraArgs], {
+      nodeArgs,
+      ...(kind === 'baseline' && baseline !== null ? { entry: baseline } : {}),
+    });
     let stopped = false;
     const daemon: BenchDaemon = {
       kind,
       processes: [],
       socketPid: d.pid,
-      rawSocket: kind === 'ours',
+      rawSocket: kind !== 'ours/pcap',
       captureDrops: () => {
         const m = /libpcap on \S+: \d+ packets passed the kernel filter, (\d+) dropped by the kernel/.exec(d.stderr());
         return m === null ? null : Number(m[1]);

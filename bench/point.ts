@@ -136,7 +136,14 @@ export async function measurePoint(ctx: Context, kind: DaemonKind, w: Workload, 
   const { bed } = ctx;
   const transport = w.transport ?? ctx.options.transport;
   const sys = listener(ctx, kind);
-  const d = await startDaemon(kind, bed, sys.path, isOurs(kind) ? (w.oursArgs ?? []) : [], isOurs(kind) ? ctx.options.oursNodeArgs : []);
+  const d = await startDaemon(
+    kind,
+    bed,
+    sys.path,
+    isOurs(kind) ? (w.oursArgs ?? []) : [],
+    isOurs(kind) ? ctx.options.oursNodeArgs : [],
+    ctx.options.baseline,
+  );
   try {
     await sleep(300);
     const before = snapshot(bed, d);

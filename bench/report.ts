@@ -154,6 +154,24 @@ export function report(
       ),
     ),
   );
+  if (summaries.some((s) => s.daemon === 'baseline')) {
+    out.push('');
+    out.push('Ours against the baseline build (--baseline), the same packets in the same run:');
+    out.push(
+      table(
+        [
+          'workload',
+          'CPU us/pkt ours',
+          'CPU us/pkt baseline',
+          'ours/baseline',
+          'each run, ours',
+          'each run, baseline',
+          'drops ours/baseline',
+        ],
+        baselineRows(summaries, points),
+      ),
+    );
+  }
   const lo = latency.find((l) => l.daemon === 'ours' && l.method.startsWith('fresh'));
   const lr = latency.find((l) => l.daemon === 'reference');
   if (lo !== undefined && lr !== undefined) {
@@ -170,4 +188,29 @@ export function report(
     ),
   );
   return out.join('\n');
+}
+
+/** Per workload: the medians of ours and of the baseline, their ratio, and every run's figure. */
+function baselineRows(summaries: Summary[], points: PointResult[]): string[][] {
+  return [...new Set(summaries.map((s) => s.workload))].flatMap((w) => {
+    const o = summaries.find((s) => s.workload === w && s.daemon === 'ours');
+    const b = summaries.find((s) => s.workload === w && s.daemon === 'baseline');
+    if (o === undefined || b === undefined) return [];
+    const runs = (kind: DaemonKind): string =>
+      points
+        .filter((p) => p.workload === w && p.daemon === kind)
+        .map((p) => fixed(p.cpuUsPerPacket, 2))
+        .join(' ');
+    return [
+      [
+        o.label,
+        fixed(o.cpuUsPerPacket, 2),
+        fixed(b.cpuUsPerPacket, 2),
+        ratio(o.cpuUsPerPacket, b.cpuUsPerPacket),
+        runs('ours'),
+        runs('baseline'),
+        `${percent(o.dropFraction)} / ${percent(b.dropFraction)}`,
+      ],
+    ];
+  });
 }

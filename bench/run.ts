@@ -11,7 +11,7 @@ import { createTestbed, isRoot, type Testbed } from '../harness/netns.js';
 import { makeSocketDir } from '../harness/syslog.js';
 import { REFERENCE } from '../harness/daemon.js';
 import { buildGenerator, killStarted } from '../harness/generator.js';
-import { DAEMON_KINDS, isOurs, stopAllDaemons } from './daemons.js';
+import { isOurs, stopAllDaemons } from './daemons.js';
 import { calibrate, machine } from './calibration.js';
 import { createContext } from './context.js';
 import { measureLatency, type LatencyResult } from './latency.js';
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
         // Alternate which daemon goes first, so that drift in the machine's load
         // does not favour one of them.
         // scanlogd 2.2.8 sees neither IPv6 nor UDP: W4 is ours alone.
-        const kinds = w.oursArgs === undefined ? DAEMON_KINDS : DAEMON_KINDS.filter(isOurs);
+        const kinds = w.oursArgs === undefined ? options.daemons : options.daemons.filter(isOurs);
         const order = rep % 2 === 0 ? kinds : [...kinds].reverse();
         for (;;) {
           const pair: PointResult[] = [];
