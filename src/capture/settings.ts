@@ -161,13 +161,22 @@ function fileLine(problem: Problem, resolved: Resolved): string | null {
   return null;
 }
 
+/** The settings of a start, and where each value came from (for a check mode to print). */
+export interface SettingsWithSources extends Resolved {
+  settings: Settings;
+}
+
 /**
  * Parses argv (without node and script); commander prints command-line errors and
  * exits 1. Then reads the configuration file (`configPath` unless --config names
  * another) and applies the preset. Values that do not fit together are a ConfigError
  * naming the file and line when the file set one of them, else a command-line error.
  */
-export function parseSettings(argv: readonly string[], program: Command = buildProgram(), configPath = DEFAULT_CONFIG_PATH): Settings {
+export function resolveSettings(
+  argv: readonly string[],
+  program: Command = buildProgram(),
+  configPath = DEFAULT_CONFIG_PATH,
+): SettingsWithSources {
   program.exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : 1);
   });
@@ -180,5 +189,10 @@ export function parseSettings(argv: readonly string[], program: Command = buildP
     if (where !== null) throw new ConfigError(`${where}: ${problem.text}`);
   }
   if (problems.length > 0) program.error(`error: ${problems.map((p) => p.text).join('; ')}`, { exitCode: 1 });
-  return { ...resolved.values, params };
+  return { ...resolved, settings: { ...resolved.values, params } };
+}
+
+/** The settings alone: what a start runs with. */
+export function parseSettings(argv: readonly string[], program: Command = buildProgram(), configPath = DEFAULT_CONFIG_PATH): Settings {
+  return resolveSettings(argv, program, configPath).settings;
 }

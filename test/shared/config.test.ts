@@ -8,7 +8,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { Option } from 'commander';
 import { ConfigError, MAX_CONFIG_BYTES, configKeys, markRepeatable, parseConfig, readConfigFile } from '../../src/shared/config.js';
-import { buildProgram, parseSettings, type Settings } from '../../src/capture/settings.js';
+import { buildProgram, parseSettings, resolveSettings, type Settings } from '../../src/capture/settings.js';
 import {
   MONITOR_OPTION_NAMES,
   checkParams,
@@ -456,6 +456,17 @@ rootTest('the file sets values; the command line overrides them one by one', (t)
   t.is(overridden.params.scanDelayMs, 1000);
   t.is(overridden.params.logCount, 9);
   t.is(overridden.user, 'scanlogd');
+});
+
+rootTest('each value is remembered with where it came from: command line, file and line, preset, default', (t) => {
+  const file = writeConf(secureDir(t), '# tuned\npreset = sensitive\nlog-count = 9\n');
+  const { sources, file: read } = resolveSettings(['--scan-delay', '5'], buildProgram(), file);
+  t.is(read, file);
+  t.deepEqual(sources.get('scanDelay'), { from: 'command line' });
+  t.deepEqual(sources.get('preset'), { from: 'file', file, line: 2 });
+  t.deepEqual(sources.get('logCount'), { from: 'file', file, line: 3 });
+  t.deepEqual(sources.get('sources'), { from: 'preset', name: 'sensitive' });
+  t.deepEqual(sources.get('user'), { from: 'default' });
 });
 
 rootTest("a preset from the file; the file's own values beat it; the command line's preset beats the file's", (t) => {
