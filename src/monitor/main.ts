@@ -32,27 +32,36 @@ function removePidfile(file: string): void {
   }
 }
 
-/**
- * Ends the monitor once: a clean stop (status 0, the pidfile removed) or a fault said
- * on stderr and in syslog; queued lines get EXIT_DRAIN_MS to reach syslog.
- */
-function exiter(outputs: MonitorOutputs, pidfile: string | null): (status: number, why: string | null, stack?: string | null) => void {
+/** The monitor's one way out, and whether it is on it. */
+interface Exit {
+  readonly ending: boolean;
+  /** A clean stop (status 0, the pidfile removed) or a fault said on stderr and in syslog. */
+  now(status: number, why: string | null, stack?: string | null): void;
+}
+
+/** Ends the monitor once; queued lines get EXIT_DRAIN_MS to reach syslog. */
+function exiter(outputs: MonitorOutputs, pidfile: string | null): Exit {
   let ending = false;
-  return (status, why, stack = null) => {
-    if (ending) return;
-    ending = true;
-    if (why !== null) outputs.fault(why);
-    if (stack !== null) process.stderr.write(`${stack}\n`);
-    if (status === 0 && pidfile !== null) removePidfile(pidfile);
-    const deadline = Date.now() + EXIT_DRAIN_MS;
-    const tryExit = (): void => {
-      if (outputs.drained || Date.now() >= deadline) {
-        outputs.close();
-        process.exit(status);
-      }
-      setTimeout(tryExit, 20);
-    };
-    tryExit();
+  return {
+    get ending() {
+      return ending;
+    },
+    now(status, why, stack = null) {
+      if (ending) return;
+      ending = true;
+      if (why !== null) outputs.fault(why);
+      if (stack !== null) process.stderr.write(`${stack}\n`);
+      if (status === 0 && pidfile !== null) removePidfile(pidfile);
+      const deadline = Date.now() + EXIT_DRAIN_MS;
+      const tryExit = (): void => {
+        if (outputs.drained || Date.now() >= deadline) {
+          outputs.close();
+          process.exit(status);
+        }
+        setTimeout(tryExit, 20);
+      };
+      tryExit();
+    },
   };
 }
 
@@ -95,13 +104,8 @@ export function runMonitor(settings: MonitorSettings): void {
   lockProcess('monitor');
 
   const outputs = new MonitorOutputs(settings);
-  const exitOnce = exiter(outputs, settings.pidfile);
-  let ending = false;
-  const exit = (status: number, why: string | null, stack: string | null = null): void => {
-    ending = true;
-    exitOnce(status, why, stack);
-  };
-  const stop = (s: Stop): void => exit(s.status, s.why, s.stack);
+  const exit = exiter(outputs, settings.pidfile);
+  const stop = (s: Stop): void => exit.now(s.status, s.why, s.stack);
   process.on('uncaughtException', (err) => stop(internalFault(err)));
 
   const watch = { udp: settings.udp, ipv6: settings.ipv6, ephemeralPorts: settings.ephemeralPorts };
@@ -112,16 +116,16 @@ export function runMonitor(settings: MonitorSettings): void {
 
   const channel = readChannel(
     (chunk) => {
-      if (ending) return false;
+      if (exit.ending) return false;
       const fault = loop.push(chunk, monotonicMs(), Date.now());
       if (fault === null) return true;
       channel.destroy();
       stop(fault);
       return false;
     },
-    (why) => exit(EXIT_FAULT, why),
+    (why) => exit.now(EXIT_FAULT, why),
   );
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => exit(0, null));
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => exit.now(0, null));
 
   warmUpNode();
   reportReady(settings);
