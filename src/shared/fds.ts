@@ -13,6 +13,16 @@ export const CHANNEL_FD = 3;
 export const MONITOR_STATUS_FD = 4;
 /** In the monitor: the --json output the capture process opened for it. */
 export const MONITOR_JSON_FD = 5;
+/**
+ * In the monitor with --slow-scans: this host's socket tables (/proc/net/tcp and the
+ * others), opened by the capture process, from this descriptor on, in the order its
+ * --socket-tables setting lists them.
+ */
+export const MONITOR_SOCKET_TABLES_FD = 6;
+
+/** The kernel's socket tables, by their file name under /proc/net. */
+export type SocketTable = 'tcp' | 'tcp6' | 'udp' | 'udp6';
+export const SOCKET_TABLES: readonly SocketTable[] = ['tcp', 'tcp6', 'udp', 'udp6'];
 
 /** Linux's value: Node names O_CLOEXEC nowhere. */
 const O_CLOEXEC = 0o2000000;
