@@ -62,7 +62,44 @@ export interface DetectorParams {
   hashSize: number;
   hashMax: number;
   hash: HashKind;
+  /** The second stage (--slow-scans; SLOW_SCAN_DEFAULTS says why each value). */
+  slowFailures: number;
+  sweepHosts: number;
+  slowIdleMs: number;
+  slowSources: number;
 }
+
+/** What the second stage reads of the parameters. */
+export type SlowScanParams = Pick<DetectorParams, 'slowFailures' | 'sweepHosts' | 'slowIdleMs' | 'slowSources'>;
+
+/** First contacts the second stage remembers per source: a sweep threshold must fit in them. */
+export const SLOW_CONTACTS = 12;
+
+/**
+ * The second stage (--slow-scans) counts failed first contacts per source: a probe
+ * to a port of this host no socket listens on, or one to another host that was never
+ * answered. README's evaluation (npm run eval) measured each value against nmap's
+ * timing templates and the benign traffic that trackers of this kind report:
+ *
+ * - slowFailures: a slow scan is this many failed first contacts more than
+ *   successful ones (a success takes one back, the sum never goes below zero): TRW's
+ *   test with its published rates (a benign first contact succeeds 8 times in 10, a
+ *   scanner's 2 in 10) makes each contact one step of log 4, and P_D 0.99, P_F 0.01
+ *   need 4 steps; one more, since this sum never stops as TRW's test does.
+ * - sweepHosts: one port that failed on this many hosts is a sweep.
+ * - slowIdleMs: nmap -T0 waits 5 minutes between probes; a source is remembered for
+ *   30 minutes after its last new contact (TRW's expiry), so a scan as slow as one
+ *   probe in 25 minutes adds up.
+ * - slowSources: per address family; sources with two failed contacts are kept until
+ *   their expiry whatever arrives, so the table must hold every source that probes
+ *   twice within 30 minutes: 4096 is more than two new ones a second.
+ */
+export const SLOW_SCAN_DEFAULTS: Readonly<SlowScanParams> = Object.freeze({
+  slowFailures: 6,
+  sweepHosts: 5,
+  slowIdleMs: 30 * 60 * 1000,
+  slowSources: 4096,
+});
 
 export const DEFAULT_PARAMS: Readonly<DetectorParams> = Object.freeze({
   portWeightPriv: PORT_WEIGHT_PRIV,
@@ -77,6 +114,7 @@ export const DEFAULT_PARAMS: Readonly<DetectorParams> = Object.freeze({
   hashSize: HASH_SIZE,
   hashMax: HASH_MAX,
   hash: 'classic',
+  ...SLOW_SCAN_DEFAULTS,
 });
 
 /**

@@ -1,0 +1,618 @@
+// The second stage of detection: slow scans and sweeps, which scanlogd's 3-second gap
+// has always missed. It counts, per source, first contacts that failed: probes to a
+// port of this host that no socket listens on, or to another host that never
+// answered. A contact is judged late, once the host's socket tables have been read
+// after it (and, for another host, once it had time to answer), so that a port that
+// was open for a moment (a passive FTP data port) is not taken for closed. Pure:
+// records, socket tables and clocks in, reports out; memory fixed at start.
+
+import { elapsed } from '../shared/clock.js';
+import { SLOW_CONTACTS, type SlowScanParams } from '../shared/params.js';
+import type { Protocol, Summary } from '../shared/record.js';
+import { IPV4, IPV6, type AddressFamily } from './addresses.js';
+import { TH_ACK, TH_RST, TH_SYN, keyedHashAddress, randomHashKey } from './engine.js';
+import type { PortMap, SocketSink } from './sockets.js';
+
+/** First contacts remembered per source: the newest, each with its outcome. */
+export const CONTACTS = SLOW_CONTACTS;
+/**
+ * How long after a contact to this host it is judged at the earliest: the socket
+ * tables read before then may predate a socket the contact reached.
+ */
+export const LOCAL_GRACE_MS = 2000;
+/**
+ * How long a contact to another host (a gateway's or a bridge's traffic) waits for
+ * proof that it succeeded: the answer (SYN+ACK), or the client's own ACK, FIN or RST
+ * of the connection, which libpcap's filter passes only at its end.
+ */
+export const FOREIGN_WAIT_MS = 120_000;
+/** How often the socket tables are read when nothing waits for them, to keep the open ports current. */
+export const IDLE_REFRESH_MS = 60_000;
+/** The shortest time between two reads of the socket tables; a read also waits COST_FACTOR times the last one's cost. */
+export const MIN_REFRESH_MS = 2000;
+/** A read of the socket tables waits this many times its predecessor's duration: at most 1% of a core. */
+export const COST_FACTOR = 100;
+/** Slots a new source may look at for a free one: spoofed floods cost bounded work per packet. */
+const PROBE_SLOTS = 8;
+
+// Outcome of a remembered contact, in its state byte (bit 2: UDP).
+const FREE = 0;
+const PENDING = 1;
+const FAILED = 2;
+const SUCCEEDED = 3;
+const OUTCOME = 3;
+const UDP_BIT = 4;
+
+const NIL = -1;
+
+export type SlowKind = 'slow-scan' | 'sweep';
+
+/** A contact as a report lists it. */
+export interface FailedContact<A> {
+  daddr: A;
+  port: number;
+  protocol: Protocol;
+}
+
+/** A source that crossed a threshold of the second stage. */
+export interface SlowReport<A = number | Uint32Array> {
+  kind: SlowKind;
+  saddr: A;
+  family: 'ipv4' | 'ipv6';
+  /** The failed contacts still remembered, oldest first (at most CONTACTS). */
+  failed: Array<FailedContact<A>>;
+  /** Failed and successful first contacts counted since the source was first seen. */
+  failures: number;
+  successes: number;
+  /** For a sweep: the port, its protocol and how many hosts it failed on. */
+  port: number;
+  protocol: Protocol;
+  hosts: number;
+  /** Wall-clock milliseconds of the first contact and of the last failed one. */
+  first: number;
+  last: number;
+  /** Monotonic milliseconds (uint32) of the judgment. */
+  time: number;
+}
+
+export interface SlowCounters {
+  slowScans: number;
+  sweeps: number;
+  /** New sources not followed: every slot they could take held a source with evidence. */
+  sourcesRefused: number;
+  /** Contacts not followed: their source had CONTACTS contacts waiting for a judgment. */
+  contactsDropped: number;
+  refreshes: number;
+}
+
+/**
+ * Which destinations are not probes of anyone: multicast, the limited broadcast, and
+ * an address ending in .255, a directed broadcast on the common prefixes. LAN chatter
+ * (NetBIOS, SSDP, mDNS, LLMNR, DHCP) goes there from every neighbour, on several ports.
+ */
+function isGroupAddress4(a: number): boolean {
+  return a >>> 28 === 0xe || (a & 0xff) === 0xff;
+}
+const isGroupAddress6 = (a: Uint32Array): boolean => (a[0] as number) >>> 24 === 0xff;
+
+/** The table of one address family: the sources followed and their last contacts. */
+class SourceTable<A> {
+  readonly size: number;
+  private readonly words: number;
+  private readonly hashSize: number;
+  private readonly key = randomHashKey();
+  private readonly hash: Int32Array;
+  private readonly next: Int32Array;
+  private readonly saddr: Uint32Array;
+  /** Wall ms of the source's first contact, and of its last failed one. */
+  private readonly firstWall: Float64Array;
+  private readonly lastFailWall: Float64Array;
+  /** Monotonic ms of the last new contact: the idle expiry counts from it. */
+  private readonly lastNew: Uint32Array;
+  private readonly failures: Uint16Array;
+  private readonly successes: Uint16Array;
+  /** TRW's likelihood ratio as a running sum: +1 per failure, -1 per success, never below 0. */
+  private readonly score: Uint16Array;
+  private readonly pending: Uint8Array;
+  private readonly reported: Uint8Array;
+  /** Whether a contact of the slot was judged since its thresholds were last checked. */
+  private readonly judged: Uint8Array;
+  /** Contacts: a ring of CONTACTS per source. */
+  private readonly ring: Uint8Array;
+  private readonly cPort: Uint16Array;
+  private readonly cDst: Uint32Array;
+  private readonly cState: Uint8Array;
+  private readonly cTime: Uint32Array;
+  private readonly cForeign: Uint8Array;
+  private cursor = 0;
+  /** Contacts waiting for a judgment, in every slot. */
+  pendingTotal = 0;
+  /** Contacts the traffic judged since the last read of the socket tables, whose sources are still to be checked. */
+  judgedByTraffic = 0;
+
+  constructor(
+    readonly family: AddressFamily<A>,
+    private readonly params: Readonly<SlowScanParams>,
+    private readonly counters: SlowCounters,
+  ) {
+    const n = params.slowSources;
+    this.size = n;
+    this.words = family.words;
+    // Two buckets per source, as scanlogd sizes its hash; the bucket is keyed, so
+    // spoofed addresses cannot be chosen to share one.
+    this.hashSize = 1 << Math.ceil(Math.log2(2 * n));
+    this.hash = new Int32Array(this.hashSize).fill(NIL);
+    this.next = new Int32Array(n).fill(NIL);
+    this.saddr = new Uint32Array(n * this.words);
+    this.firstWall = new Float64Array(n);
+    this.lastFailWall = new Float64Array(n);
+    this.lastNew = new Uint32Array(n);
+    this.failures = new Uint16Array(n);
+    this.successes = new Uint16Array(n);
+    this.score = new Uint16Array(n);
+    this.pending = new Uint8Array(n);
+    this.reported = new Uint8Array(n);
+    this.judged = new Uint8Array(n);
+    this.ring = new Uint8Array(n);
+    this.cPort = new Uint16Array(n * CONTACTS);
+    this.cDst = new Uint32Array(n * CONTACTS * this.words);
+    this.cState = new Uint8Array(n * CONTACTS);
+    this.cTime = new Uint32Array(n * CONTACTS);
+    this.cForeign = new Uint8Array(n * CONTACTS);
+  }
+
+  get tableBytes(): number {
+    return [
+      this.hash,
+      this.next,
+      this.saddr,
+      this.firstWall,
+      this.lastFailWall,
+      this.lastNew,
+      this.failures,
+      this.successes,
+      this.score,
+      this.pending,
+      this.reported,
+      this.judged,
+      this.ring,
+      this.cPort,
+      this.cDst,
+      this.cState,
+      this.cTime,
+      this.cForeign,
+    ].reduce((sum, t) => sum + t.byteLength, 0);
+  }
+
+  private bucketOf(addr: A): number {
+    return keyedHashAddress(this.family.foldOf(addr), this.hashSize, this.key);
+  }
+
+  /** The slot of `addr`, or NIL. */
+  find(addr: A): number {
+    for (let s = this.hash[this.bucketOf(addr)] as number; s !== NIL; s = this.next[s] as number) {
+      if (this.family.equals(this.saddr, s, addr)) return s;
+    }
+    return NIL;
+  }
+
+  private isExpired(slot: number, now: number): boolean {
+    const age = elapsed(now, this.lastNew[slot] as number);
+    return age > this.params.slowIdleMs || age < 0;
+  }
+
+  /**
+   * Whether `slot` holds a source worth keeping against newcomers: one with two
+   * contacts that failed or wait for a judgment. A spoofed flood sends one packet per
+   * address and so never displaces such a source before its idle expiry.
+   */
+  private isKept(slot: number, now: number): boolean {
+    if (this.family.isUnused(this.saddr, slot)) return false;
+    return (this.failures[slot] as number) + (this.pending[slot] as number) >= 2 && !this.isExpired(slot, now);
+  }
+
+  /** A slot for the new source `addr`, or NIL when the next PROBE_SLOTS slots all hold sources worth keeping. */
+  private take(addr: A, now: number, wallMs: number): number {
+    let slot = NIL;
+    for (let i = 0; i < PROBE_SLOTS; i++) {
+      const s = this.cursor;
+      this.cursor = s + 1 >= this.size ? 0 : s + 1;
+      if (!this.isKept(s, now)) {
+        slot = s;
+        break;
+      }
+    }
+    if (slot === NIL) {
+      this.counters.sourcesRefused++;
+      return NIL;
+    }
+    if (!this.family.isUnused(this.saddr, slot)) this.release(slot);
+    const bucket = this.bucketOf(addr);
+    this.next[slot] = this.hash[bucket] as number;
+    this.hash[bucket] = slot;
+    this.family.store(this.saddr, slot, addr);
+    this.firstWall[slot] = wallMs;
+    this.lastFailWall[slot] = wallMs;
+    this.lastNew[slot] = now;
+    this.failures[slot] = 0;
+    this.successes[slot] = 0;
+    this.score[slot] = 0;
+    this.pending[slot] = 0;
+    this.reported[slot] = 0;
+    this.judged[slot] = 0;
+    this.ring[slot] = 0;
+    this.cState.fill(FREE, slot * CONTACTS, (slot + 1) * CONTACTS);
+    return slot;
+  }
+
+  private release(slot: number): void {
+    this.pendingTotal -= this.pending[slot] as number;
+    this.pending[slot] = 0;
+    const bucket = this.bucketOf(this.family.read(this.saddr, slot));
+    let prev = NIL;
+    let s = this.hash[bucket] as number;
+    while (s !== NIL && s !== slot) {
+      prev = s;
+      s = this.next[s] as number;
+    }
+    if (s !== NIL) {
+      if (prev === NIL) this.hash[bucket] = this.next[s] as number;
+      else this.next[prev] = this.next[s] as number;
+    }
+    this.family.clear(this.saddr, slot);
+  }
+
+  /** The contact of `slot` to (daddr, port, protocol), or NIL. */
+  private contactOf(slot: number, daddr: A, port: number, udp: number): number {
+    const base = slot * CONTACTS;
+    for (let c = base; c < base + CONTACTS; c++) {
+      const st = this.cState[c] as number;
+      if (st !== FREE && this.cPort[c] === port && (st & UDP_BIT) === udp && this.family.equals(this.cDst, c, daddr)) return c;
+    }
+    return NIL;
+  }
+
+  /**
+   * A first contact from `saddr`: counted at once as a success when the socket tables
+   * say the port is open, otherwise kept until a judgment. A repeated contact (a
+   * retransmitted SYN, a retry) is the same contact.
+   */
+  contact(pkt: Summary<A>, udp: number, open: boolean, foreign: boolean, wallMs: number): void {
+    const now = pkt.time;
+    let slot = this.find(pkt.saddr);
+    if (slot !== NIL && this.isExpired(slot, now)) {
+      this.release(slot);
+      slot = NIL;
+    }
+    if (slot === NIL) {
+      slot = this.take(pkt.saddr, now, wallMs);
+      if (slot === NIL) return;
+    } else if (this.contactOf(slot, pkt.daddr, pkt.dport, udp) !== NIL) {
+      return;
+    }
+    const c = this.freeContact(slot);
+    if (c === NIL) {
+      this.counters.contactsDropped++;
+      return;
+    }
+    this.cPort[c] = pkt.dport;
+    this.family.store(this.cDst, c, pkt.daddr);
+    this.cTime[c] = now;
+    this.cForeign[c] = foreign ? 1 : 0;
+    this.lastNew[slot] = now;
+    if (open) {
+      this.cState[c] = SUCCEEDED | udp;
+      this.succeeded(slot);
+    } else {
+      this.cState[c] = PENDING | udp;
+      this.pending[slot] = (this.pending[slot] as number) + 1;
+      this.pendingTotal++;
+    }
+  }
+
+  /** The ring's next entry, overwriting the oldest judged one; NIL when every entry waits for a judgment. */
+  private freeContact(slot: number): number {
+    const base = slot * CONTACTS;
+    let r = this.ring[slot] as number;
+    for (let i = 0; i < CONTACTS; i++) {
+      const c = base + r;
+      r = r + 1 === CONTACTS ? 0 : r + 1;
+      if (((this.cState[c] as number) & OUTCOME) !== PENDING) {
+        this.ring[slot] = r;
+        return c;
+      }
+    }
+    return NIL;
+  }
+
+  private succeeded(slot: number): void {
+    this.successes[slot] = Math.min(0xffff, (this.successes[slot] as number) + 1);
+    this.score[slot] = Math.max(0, (this.score[slot] as number) - 1);
+  }
+
+  /**
+   * What the traffic says of a contact of `saddr` to (daddr, port), if it still waits
+   * for a judgment: that it succeeded (its own ACK, FIN or RST of the connection, the
+   * answer of the host it contacted, a UDP datagram back), or that the host refused it
+   * (a reset, seen where a device shows both directions). Returns whether `saddr` made
+   * that contact, judged or not.
+   */
+  evidence(saddr: A, daddr: A, port: number, udp: number, success: boolean, wallMs: number): boolean {
+    const slot = this.find(saddr);
+    if (slot === NIL) return false;
+    const c = this.contactOf(slot, daddr, port, udp);
+    if (c === NIL) return false;
+    if (((this.cState[c] as number) & OUTCOME) === PENDING) {
+      this.resolve(slot, c, success, wallMs);
+      this.judgedByTraffic++;
+    }
+    return true;
+  }
+
+  private resolve(slot: number, c: number, success: boolean, wallMs: number): void {
+    const udp = (this.cState[c] as number) & UDP_BIT;
+    this.pending[slot] = (this.pending[slot] as number) - 1;
+    this.pendingTotal--;
+    this.judged[slot] = 1;
+    if (success) {
+      this.cState[c] = SUCCEEDED | udp;
+      this.succeeded(slot);
+      return;
+    }
+    this.cState[c] = FAILED | udp;
+    this.failures[slot] = Math.min(0xffff, (this.failures[slot] as number) + 1);
+    this.score[slot] = Math.min(0xffff, (this.score[slot] as number) + 1);
+    this.lastFailWall[slot] = wallMs;
+  }
+
+  /** Marks the pending contacts of the source `peer` on local `port` as succeeded: the host has a socket for them. */
+  peerRow(peer: A, port: number, udp: number): void {
+    const slot = this.find(peer);
+    if (slot === NIL || this.pending[slot] === 0) return;
+    const base = slot * CONTACTS;
+    for (let c = base; c < base + CONTACTS; c++) {
+      const st = this.cState[c] as number;
+      if ((st & OUTCOME) === PENDING && (st & UDP_BIT) === udp && this.cPort[c] === port && this.cForeign[c] === 0) {
+        this.resolve(slot, c, true, 0);
+      }
+    }
+  }
+
+  /**
+   * Judges every contact due by `now` against `ports`, read just now; returns the
+   * sources that crossed a threshold. `wallNow` places contacts on the wall clock.
+   */
+  judge(ports: PortMap, mapped: (a: A, out: Uint32Array) => Uint32Array, now: number, wallNow: number): Array<SlowReport<A>> {
+    const reports: Array<SlowReport<A>> = [];
+    const address = new Uint32Array(4);
+    this.judgedByTraffic = 0;
+    for (let slot = 0; slot < this.size; slot++) {
+      if (this.pending[slot] === 0 && this.judged[slot] === 0) continue;
+      const base = slot * CONTACTS;
+      for (let c = base; c < base + CONTACTS; c++) {
+        const st = this.cState[c] as number;
+        if ((st & OUTCOME) !== PENDING) continue;
+        const age = elapsed(now, this.cTime[c] as number);
+        if (age < (this.cForeign[c] === 1 ? FOREIGN_WAIT_MS : LOCAL_GRACE_MS)) continue;
+        const protocol: Protocol = (st & UDP_BIT) === 0 ? 'tcp' : 'udp';
+        const open =
+          this.cForeign[c] === 0 && ports.isOpen(protocol, mapped(this.family.read(this.cDst, c), address), this.cPort[c] as number);
+        this.resolve(slot, c, open, wallNow - age);
+      }
+      this.judged[slot] = 0;
+      const report = this.check(slot, now);
+      if (report !== null) reports.push(report);
+    }
+    return reports;
+  }
+
+  /** The oldest contact time still waiting, as an age at `now`, or -1. */
+  oldestPendingAge(now: number): number {
+    let oldest = -1;
+    for (let slot = 0; slot < this.size && this.pendingTotal > 0; slot++) {
+      if (this.pending[slot] === 0) continue;
+      for (let c = slot * CONTACTS; c < (slot + 1) * CONTACTS; c++) {
+        if (((this.cState[c] as number) & OUTCOME) !== PENDING) continue;
+        const age = elapsed(now, this.cTime[c] as number) - (this.cForeign[c] === 1 ? FOREIGN_WAIT_MS - LOCAL_GRACE_MS : 0);
+        if (age > oldest) oldest = age;
+      }
+    }
+    return oldest;
+  }
+
+  /** The report `slot` makes now, if it crossed a threshold for the first time. */
+  private check(slot: number, now: number): SlowReport<A> | null {
+    if (this.reported[slot] !== 0) return null;
+    const sweep = this.widestSweep(slot);
+    let kind: SlowKind;
+    if (sweep.hosts >= this.params.sweepHosts) kind = 'sweep';
+    else if ((this.score[slot] as number) >= this.params.slowFailures) kind = 'slow-scan';
+    else return null;
+    this.reported[slot] = 1;
+    if (kind === 'sweep') this.counters.sweeps++;
+    else this.counters.slowScans++;
+    return {
+      kind,
+      saddr: this.family.read(this.saddr, slot),
+      family: this.family.name,
+      failed: this.failedContacts(slot),
+      failures: this.failures[slot] as number,
+      successes: this.successes[slot] as number,
+      port: sweep.port,
+      protocol: sweep.protocol,
+      hosts: sweep.hosts,
+      first: this.firstWall[slot] as number,
+      last: this.lastFailWall[slot] as number,
+      time: now,
+    };
+  }
+
+  /**
+   * The port whose failed contacts reached the most hosts. A source's remembered
+   * contacts are distinct, so each failed one of a port is another host.
+   */
+  private widestSweep(slot: number): { port: number; protocol: Protocol; hosts: number } {
+    const base = slot * CONTACTS;
+    let best = { port: 0, protocol: 'tcp' as Protocol, hosts: 0 };
+    for (let c = base; c < base + CONTACTS; c++) {
+      const st = this.cState[c] as number;
+      if ((st & OUTCOME) !== FAILED) continue;
+      let hosts = 0;
+      for (let d = base; d < base + CONTACTS; d++) if (this.cState[d] === st && this.cPort[d] === this.cPort[c]) hosts++;
+      if (hosts > best.hosts) best = { port: this.cPort[c] as number, protocol: (st & UDP_BIT) === 0 ? 'tcp' : 'udp', hosts };
+    }
+    return best;
+  }
+
+  /** The failed contacts of `slot`, oldest first. */
+  private failedContacts(slot: number): Array<FailedContact<A>> {
+    const base = slot * CONTACTS;
+    const order: number[] = [];
+    for (let c = base; c < base + CONTACTS; c++) if (((this.cState[c] as number) & OUTCOME) === FAILED) order.push(c);
+    order.sort((a, b) => elapsed(this.cTime[a] as number, this.cTime[b] as number));
+    return order.map((c) => ({
+      daddr: this.family.read(this.cDst, c),
+      port: this.cPort[c] as number,
+      protocol: ((this.cState[c] as number) & UDP_BIT) === 0 ? 'tcp' : 'udp',
+    }));
+  }
+}
+
+/** IPv4 addresses in the IPv4-mapped form the socket tables use. */
+function mapped4(a: number, out: Uint32Array): Uint32Array {
+  out[0] = 0;
+  out[1] = 0;
+  out[2] = 0xffff;
+  out[3] = a;
+  return out;
+}
+const mapped6 = (a: Uint32Array): Uint32Array => a;
+
+export interface SlowStageOptions {
+  /** Whether IPv6 records come (--ipv6): its table is allocated only then. */
+  ipv6: boolean;
+  /**
+   * Whether every destination is this host (the raw socket: the kernel gives it only
+   * what this host receives). Otherwise (libpcap) a destination is this host's only
+   * when its sockets show the address, and other hosts' contacts wait for an answer.
+   */
+  localOnly: boolean;
+}
+
+/**
+ * The second stage for every lane: one table of sources per address family (a host
+ * that probes over TCP and UDP is one source), the ports this host's sockets show, and
+ * when to read them again.
+ */
+export class SlowScanStage {
+  readonly counters: SlowCounters = { slowScans: 0, sweeps: 0, sourcesRefused: 0, contactsDropped: 0, refreshes: 0 };
+  readonly ipv4: SourceTable<number>;
+  readonly ipv6: SourceTable<Uint32Array> | null;
+  private readonly scratch = new Uint32Array(4);
+  private lastRefresh = 0;
+  private refreshed = false;
+  private lastCostMs = 0;
+  /** What a read of the socket tables feeds: the open ports, and the connections that prove a contact. */
+  private readonly sink: SocketSink;
+
+  constructor(
+    readonly params: Readonly<SlowScanParams>,
+    readonly ports: PortMap,
+    private readonly options: Readonly<SlowStageOptions>,
+  ) {
+    this.ipv4 = new SourceTable(IPV4, params, this.counters);
+    this.ipv6 = options.ipv6 ? new SourceTable(IPV6, params, this.counters) : null;
+    this.sink = {
+      listener: (protocol, local, port) => ports.listener(protocol, local, port),
+      connection: (protocol, local, port, peer) => {
+        ports.connection(protocol, local);
+        const udp = protocol === 'udp' ? UDP_BIT : 0;
+        if (peer[0] === 0 && peer[1] === 0 && peer[2] === 0xffff) {
+          if (this.ipv4.pendingTotal > 0) this.ipv4.peerRow(peer[3] as number, port, udp);
+        } else if (this.ipv6 !== null && this.ipv6.pendingTotal > 0) {
+          this.ipv6.peerRow(peer, port, udp);
+        }
+      },
+    };
+  }
+
+  get tableBytes(): number {
+    return this.ipv4.tableBytes + (this.ipv6?.tableBytes ?? 0) + this.ports.tableBytes;
+  }
+
+  /** Contacts waiting for a judgment. */
+  get pending(): number {
+    return this.ipv4.pendingTotal + (this.ipv6?.pendingTotal ?? 0);
+  }
+
+  /** An IPv4 TCP segment or UDP datagram, at `wallMs`. */
+  take4(pkt: Summary<number>, protocol: Protocol, wallMs: number): void {
+    this.take(this.ipv4, pkt, protocol, isGroupAddress4(pkt.daddr), mapped4(pkt.daddr, this.scratch), wallMs);
+  }
+
+  take6(pkt: Summary<Uint32Array>, protocol: Protocol, wallMs: number): void {
+    if (this.ipv6 !== null) this.take(this.ipv6, pkt, protocol, isGroupAddress6(pkt.daddr), mapped6(pkt.daddr), wallMs);
+  }
+
+  private take<A>(table: SourceTable<A>, pkt: Summary<A>, protocol: Protocol, group: boolean, daddr: Uint32Array, wallMs: number): void {
+    if (protocol === 'tcp') {
+      const flags = pkt.flags;
+      if ((flags & (TH_ACK | TH_RST)) === 0) {
+        if (!group) this.contact(table, pkt, 0, daddr, wallMs);
+        return;
+      }
+      // Traffic of a connection (never a probe) judges a waiting contact: the client's
+      // own ACK, FIN or RST with ACK, or the contacted host's SYN+ACK prove it
+      // succeeded; that host's reset, that it was refused.
+      if (table.pendingTotal === 0) return;
+      if ((flags & TH_ACK) !== 0) table.evidence(pkt.saddr, pkt.daddr, pkt.dport, 0, true, wallMs);
+      if ((flags & (TH_SYN | TH_ACK)) === (TH_SYN | TH_ACK)) table.evidence(pkt.daddr, pkt.saddr, pkt.sport, 0, true, wallMs);
+      else if ((flags & TH_RST) !== 0) table.evidence(pkt.daddr, pkt.saddr, pkt.sport, 0, false, wallMs);
+      return;
+    }
+    // A datagram back from where a contact went is its answer, not a probe.
+    if (table.pendingTotal > 0 && table.evidence(pkt.daddr, pkt.saddr, pkt.sport, UDP_BIT, true, wallMs)) return;
+    if (!group) this.contact(table, pkt, UDP_BIT, daddr, wallMs);
+  }
+
+  private contact<A>(table: SourceTable<A>, pkt: Summary<A>, udp: number, daddr: Uint32Array, wallMs: number): void {
+    const local = this.options.localOnly || this.ports.isLocal(daddr);
+    const open = local && this.ports.isOpen(udp === 0 ? 'tcp' : 'udp', daddr, pkt.dport);
+    table.contact(pkt, udp, open, !local, wallMs);
+  }
+
+  /**
+   * Whether the socket tables should be read at `now`: when contacts wait whose grace
+   * is over, or IDLE_REFRESH_MS after the last read; never sooner than MIN_REFRESH_MS,
+   * nor than COST_FACTOR times what the last read cost.
+   */
+  wantsRefresh(now: number): boolean {
+    if (!this.refreshed) return true;
+    const since = elapsed(now, this.lastRefresh);
+    if (since < Math.max(MIN_REFRESH_MS, COST_FACTOR * this.lastCostMs)) return false;
+    if (since >= IDLE_REFRESH_MS || since < 0) return true;
+    if (this.ipv4.judgedByTraffic > 0 || (this.ipv6?.judgedByTraffic ?? 0) > 0) return true;
+    return this.pending > 0 && Math.max(this.ipv4.oldestPendingAge(now), this.ipv6?.oldestPendingAge(now) ?? -1) >= LOCAL_GRACE_MS;
+  }
+
+  /**
+   * Reads the socket tables through `read` (which feeds every row to the sink it is
+   * given) at `now`, and judges the contacts that waited for them. `costMs` of the
+   * previous read paces the next one.
+   */
+  refresh(read: (sink: SocketSink) => void, now: number, wallNow: number): Array<SlowReport<number> | SlowReport<Uint32Array>> {
+    this.ports.clear();
+    read(this.sink);
+    this.lastRefresh = now;
+    this.refreshed = true;
+    this.counters.refreshes++;
+    const reports: Array<SlowReport<number> | SlowReport<Uint32Array>> = this.ipv4.judge(this.ports, mapped4, now, wallNow);
+    if (this.ipv6 !== null) reports.push(...this.ipv6.judge(this.ports, mapped6, now, wallNow));
+    return reports;
+  }
+
+  /** What the last read of the socket tables cost, measured by the caller. */
+  noteRefreshCost(ms: number): void {
+    this.lastCostMs = ms;
+  }
+}

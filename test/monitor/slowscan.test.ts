@@ -1,0 +1,308 @@
+// The second stage rule by rule: what counts as a first contact, when it is judged and
+// by what, the two thresholds, the idle expiry, the table that a spoofed flood cannot
+// empty of a source with evidence, and when the socket tables are read.
+
+import test from 'ava';
+import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
+import { parseAddress } from '../../src/shared/ipv4.js';
+import { parseAddress6 } from '../../src/shared/ipv6.js';
+import type { Protocol, Summary } from '../../src/shared/record.js';
+import { PortMap, type SocketSink } from '../../src/monitor/sockets.js';
+import {
+  COST_FACTOR,
+  FOREIGN_WAIT_MS,
+  IDLE_REFRESH_MS,
+  LOCAL_GRACE_MS,
+  MIN_REFRESH_MS,
+  SlowScanStage,
+  type SlowReport,
+} from '../../src/monitor/slowscan.js';
+
+const HOST = parseAddress('198.18.0.1');
+const SCANNER = parseAddress('198.19.7.7');
+const OPEN = [22, 80, 443];
+const SYN = 0x02;
+const ACK = 0x10;
+const RST = 0x04;
+const T0 = 1_000_000;
+
+type Row = { kind: 'listen'; protocol: Protocol; port: number } | { kind: 'conn'; protocol: Protocol; port: number; peer: number };
+
+/** A stage on the raw socket (or a device, `localOnly` false), the host's sockets as rows it reads. */
+class Bench {
+  readonly stage: SlowScanStage;
+  readonly reports: SlowReport[] = [];
+  rows: Row[] = OPEN.map((port) => ({ kind: 'listen', protocol: 'tcp', port }));
+  now = T0;
+
+  constructor(params: Partial<DetectorParams> = {}, options: { localOnly?: boolean; ipv6?: boolean } = {}) {
+    this.stage = new SlowScanStage({ ...DEFAULT_PARAMS, ...params }, new PortMap(), {
+      ipv6: options.ipv6 ?? false,
+      localOnly: options.localOnly ?? true,
+    });
+    this.refresh();
+  }
+
+  read(sink: SocketSink): void {
+    for (const row of this.rows) {
+      if (row.kind === 'listen') sink.listener(row.protocol, new Uint32Array(4), row.port);
+      else sink.connection(row.protocol, Uint32Array.of(0, 0, 0xffff, HOST), row.port, Uint32Array.of(0, 0, 0xffff, row.peer));
+    }
+  }
+
+  refresh(): SlowReport[] {
+    const out = this.stage.refresh((sink) => this.read(sink), this.now >>> 0, this.now);
+    this.reports.push(...out);
+    return out;
+  }
+
+  /** Advances the clock in one-second ticks, reading the tables whenever the stage wants them. */
+  advance(ms: number): void {
+    const end = this.now + ms;
+    while (this.now < end) {
+      this.now = Math.min(end, this.now + 1000);
+      if (this.stage.wantsRefresh(this.now >>> 0)) this.refresh();
+    }
+  }
+
+  packet(p: Partial<Summary<number>> & { dport: number }, protocol: Protocol = 'tcp'): void {
+    const pkt: Summary<number> = {
+      saddr: SCANNER,
+      daddr: HOST,
+      sport: 40000,
+      flags: protocol === 'tcp' ? SYN : 0,
+      tos: 0,
+      ttl: 64,
+      time: this.now >>> 0,
+      ...p,
+    };
+    this.stage.take4(pkt, protocol, this.now);
+  }
+}
+
+test('a probe every 5 minutes to closed ports (nmap -T0) is a slow scan at the sixth, judged after the grace', (t) => {
+  const b = new Bench();
+  for (let i = 0; i < 5; i++) {
+    b.packet({ dport: 1000 + i });
+    b.advance(300_000);
+  }
+  t.is(b.reports.length, 0);
+  b.packet({ dport: 2000 });
+  b.advance(LOCAL_GRACE_MS - 1000);
+  t.is(b.reports.length, 0, 'not before the grace');
+  b.advance(MIN_REFRESH_MS + 1000);
+  t.is(b.reports.length, 1);
+  const r = b.reports[0]!;
+  t.is(r.kind, 'slow-scan');
+  t.is(r.failures, 6);
+  t.deepEqual(
+    r.failed.map((c) => c.port),
+    [1000, 1001, 1002, 1003, 1004, 2000],
+  );
+  t.is(r.last - r.first, 25 * 60_000);
+  t.is(b.stage.counters.slowScans, 1);
+  // Reported once per episode.
+  b.packet({ dport: 3000 });
+  b.advance(10_000);
+  t.is(b.reports.length, 1);
+});
+
+test('open ports take a step back; a retransmitted SYN is one contact', (t) => {
+  const b = new Bench();
+  for (const port of [1, 22, 2, 80, 3, 3, 3, 4, 5, 6, 7]) {
+    b.packet({ dport: port });
+    b.advance(15_000);
+  }
+  // The sum after each contact: 1, 0, 1, 0, 1 (port 3 three times), 2, 3, 4, 5.
+  t.is(b.reports.length, 0);
+  b.packet({ dport: 8 });
+  b.advance(15_000);
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.failures, 8);
+  t.is(b.reports[0]!.successes, 2);
+});
+
+test('the source forgets after the idle expiry: probes 31 minutes apart never add up', (t) => {
+  const b = new Bench();
+  for (let i = 0; i < 12; i++) {
+    b.packet({ dport: 1000 + i });
+    b.advance(31 * 60_000);
+  }
+  t.is(b.reports.length, 0);
+  const close = new Bench({ slowIdleMs: 60 * 60_000 });
+  for (let i = 0; i < 6; i++) {
+    close.packet({ dport: 1000 + i });
+    close.advance(31 * 60_000);
+  }
+  t.is(close.reports.length, 1, 'with --slow-expiry 3600');
+});
+
+test('what is never a first contact: ACK or RST segments (backscatter, late FIN/RST), and multicast or broadcast', (t) => {
+  const b = new Bench();
+  let port = 5000;
+  for (const flags of [ACK | SYN, ACK, RST, RST | ACK, ACK | 0x01, ACK | 0x08])
+    b.packet({ dport: port++, flags, saddr: parseAddress(`198.19.1.${port & 255}`) });
+  for (let i = 0; i < 10; i++) b.packet({ dport: port++, flags: ACK | RST });
+  for (const group of ['224.0.0.251', '239.255.255.250', '255.255.255.255', '198.18.0.255']) {
+    for (const p of [137, 138, 1900, 5353, 5355, 17500]) b.packet({ daddr: parseAddress(group), dport: p, flags: 0 }, 'udp');
+  }
+  b.advance(10_000);
+  t.is(b.stage.pending, 0);
+  t.is(b.reports.length, 0);
+});
+
+test('a port open for a moment (passive FTP) is proven by the ACK that follows, or by the connection in the tables', (t) => {
+  const b = new Bench();
+  // Raw socket: the client's ACK arrives right after its SYN.
+  for (let i = 0; i < 10; i++) {
+    b.packet({ dport: 40000 + i, sport: 50000 + i });
+    b.packet({ dport: 40000 + i, sport: 50000 + i, flags: ACK });
+    b.advance(10_000);
+  }
+  t.is(b.stage.pending, 0);
+  // libpcap drops pure ACKs: the server's row of the connection (here in TIME_WAIT) is the proof.
+  for (let i = 0; i < 10; i++) {
+    b.packet({ dport: 41000 + i, sport: 51000 + i });
+    b.rows.push({ kind: 'conn', protocol: 'tcp', port: 41000 + i, peer: SCANNER });
+    b.advance(10_000);
+  }
+  t.is(b.reports.length, 0);
+  // Without either, the same contacts fail.
+  for (let i = 0; i < 6; i++) {
+    b.packet({ dport: 42000 + i });
+    b.advance(10_000);
+  }
+  t.is(b.reports.length, 1);
+});
+
+test('a UDP datagram back from where a waiting contact went is its answer, not a probe', (t) => {
+  const b = new Bench();
+  const server = parseAddress('198.18.9.78');
+  for (let i = 0; i < 10; i++) {
+    // This host's client asks a server; its answer comes from the server's port to the client's.
+    b.packet({ saddr: HOST, daddr: server, sport: 33000 + i, dport: 3478 }, 'udp');
+    b.packet({ saddr: server, daddr: HOST, sport: 3478, dport: 33000 + i }, 'udp');
+  }
+  b.advance(10_000);
+  t.is(b.reports.length, 0);
+  t.is(b.stage.pending, 0);
+});
+
+test('one port failing on five hosts is a sweep', (t) => {
+  const b = new Bench();
+  for (let i = 1; i <= 5; i++) {
+    b.packet({ daddr: parseAddress(`198.18.0.${2 * i - 1}`), dport: 445 });
+    b.advance(60_000);
+  }
+  t.is(b.reports.length, 1);
+  const r = b.reports[0]!;
+  t.is(r.kind, 'sweep');
+  t.is(r.port, 445);
+  t.is(r.hosts, 5);
+  t.is(r.protocol, 'tcp');
+  t.is(b.stage.counters.sweeps, 1);
+});
+
+test("another host's contact (a gateway's device) waits for an answer: SYN+ACK succeeds, a reset fails at once, silence fails after the wait", (t) => {
+  const b = new Bench({}, { localOnly: false });
+  const inside = (n: number): number => parseAddress(`198.18.100.${n}`);
+  // Answered: never counted.
+  for (let n = 1; n <= 5; n++) {
+    b.packet({ daddr: inside(n), dport: 22 });
+    b.packet({ saddr: inside(n), daddr: SCANNER, sport: 22, dport: 40000, flags: SYN | ACK });
+  }
+  b.advance(FOREIGN_WAIT_MS + 5000);
+  t.is(b.reports.length, 0);
+  // Refused: judged at the next read, without the wait.
+  for (let n = 6; n <= 10; n++) {
+    b.packet({ daddr: inside(n), dport: 22 });
+    b.packet({ saddr: inside(n), daddr: SCANNER, sport: 22, dport: 40000, flags: RST | ACK });
+  }
+  b.advance(MIN_REFRESH_MS + 1000);
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.kind, 'sweep');
+  // Silent: only after the wait.
+  const quiet = new Bench({}, { localOnly: false });
+  for (let n = 20; n < 25; n++) quiet.packet({ saddr: parseAddress('198.19.8.8'), daddr: inside(n), dport: 23 });
+  quiet.advance(FOREIGN_WAIT_MS - 5000);
+  t.is(quiet.reports.length, 0);
+  quiet.advance(10_000);
+  t.is(quiet.reports.length, 1);
+});
+
+test("on a device, this host's own address is known from its sockets and its open ports count", (t) => {
+  const b = new Bench({}, { localOnly: false });
+  // A connection of the host shows its address.
+  b.rows.push({ kind: 'conn', protocol: 'tcp', port: 22, peer: parseAddress('198.18.9.9') });
+  b.advance(IDLE_REFRESH_MS);
+  for (const port of OPEN) b.packet({ dport: port });
+  t.is(b.stage.pending, 0, 'open ports of a known address succeed at once');
+});
+
+test('IPv6 sources have a table of their own', (t) => {
+  const b = new Bench({}, { ipv6: true });
+  const scanner = parseAddress6('fd00:bad::7');
+  const host = parseAddress6('fd00::1');
+  for (let i = 0; i < 6; i++) {
+    b.stage.take6(
+      { saddr: scanner, daddr: host, sport: 40000, dport: 1000 + i, flags: SYN, tos: 0, ttl: 64, time: b.now >>> 0 },
+      'tcp',
+      b.now,
+    );
+    b.advance(15_000);
+  }
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.family, 'ipv6');
+  t.deepEqual(Array.from(b.reports[0]!.saddr as Uint32Array), Array.from(scanner));
+});
+
+test('a spoofed flood of a million sources does not push out a source with two failed contacts; memory stays as allocated', (t) => {
+  const b = new Bench();
+  const bytes = b.stage.tableBytes;
+  for (let i = 0; i < 3; i++) {
+    b.packet({ dport: 7000 + i });
+    b.advance(60_000);
+  }
+  // One SYN from each of 10^6 addresses, to random ports, within a minute.
+  let x = 0x12345678;
+  for (let i = 0; i < 1_000_000; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    b.packet({ saddr: (0xc6130001 + i) >>> 0, dport: 1 + (x % 65535) });
+    if (i % 20000 === 0) b.advance(1000);
+  }
+  t.is(b.stage.tableBytes, bytes);
+  t.is(b.reports.length, 0);
+  for (let i = 3; i < 6; i++) {
+    b.packet({ dport: 7000 + i });
+    b.advance(60_000);
+  }
+  const mine = b.reports.filter((r) => r.saddr === SCANNER);
+  t.is(mine.length, 1);
+  t.is(mine[0]!.failures, 6);
+});
+
+test('when every slot holds a source with evidence, a new source is refused and counted, not followed', (t) => {
+  const b = new Bench({ slowSources: 16 });
+  for (let s = 0; s < 16; s++) {
+    for (let p = 0; p < 2; p++) b.packet({ saddr: parseAddress(`198.19.2.${s + 1}`), dport: 100 + p });
+  }
+  b.packet({ saddr: parseAddress('198.19.3.1'), dport: 100 });
+  t.is(b.stage.counters.sourcesRefused, 1);
+  // The sixteen expire after their idle time; then a newcomer takes a slot.
+  b.advance(31 * 60_000);
+  b.packet({ saddr: parseAddress('198.19.3.1'), dport: 100 });
+  t.is(b.stage.counters.sourcesRefused, 1);
+});
+
+test('the socket tables are read when contacts wait, at most every MIN_REFRESH_MS and COST_FACTOR times their cost, and every IDLE_REFRESH_MS anyway', (t) => {
+  const b = new Bench();
+  const at = b.now >>> 0;
+  t.false(b.stage.wantsRefresh(at + 1000), 'nothing waits');
+  t.true(b.stage.wantsRefresh(at + IDLE_REFRESH_MS));
+  b.packet({ dport: 9999 });
+  t.false(b.stage.wantsRefresh(at + LOCAL_GRACE_MS - 1), 'within the grace');
+  t.true(b.stage.wantsRefresh(at + Math.max(LOCAL_GRACE_MS, MIN_REFRESH_MS)));
+  b.stage.noteRefreshCost(50);
+  t.false(b.stage.wantsRefresh(at + COST_FACTOR * 50 - 1), 'a read that cost 50 ms waits 5 s');
+  t.true(b.stage.wantsRefresh(at + COST_FACTOR * 50));
+});
