@@ -26,7 +26,7 @@ export function isoLocal(ms: number): string {
 /** One event as the object its JSON text holds: times in ISO 8601. */
 export function eventObject(e: MonitorEvent): Record<string, unknown> {
   const out: Record<string, unknown> = { ...e, time: isoLocal(e.time) };
-  if (e.event === 'scan' || e.event === 'scan_end') {
+  if (e.event === 'scan' || e.event === 'scan_end' || e.event === 'slow_scan' || e.event === 'sweep') {
     out['first'] = isoLocal(e.first);
     out['last'] = isoLocal(e.last);
   }

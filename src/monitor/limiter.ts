@@ -9,6 +9,8 @@ import type { SuppressedEvent } from './events.js';
 export type SyslogVerdict = 'logged' | 'flood-notice' | 'suppressed';
 
 export const FLOOD_MESSAGE = 'More possible port scans follow';
+/** The same for the second stage's lines, which have a limiter of their own. */
+export const SLOW_FLOOD_MESSAGE = 'More possible slow scans and sweeps follow';
 
 /** What became of one scan's line, and the flood event the decision makes, if any. */
 export interface FloodDecision {

@@ -10,9 +10,11 @@ import type { PortRange } from '../shared/networks.js';
 import type { PacketRecord, Summary } from '../shared/record.js';
 import { TCP6, UDP4, UDP6 } from './addresses.js';
 import { Detector, Ipv4Detector, type EngineCounters } from './engine.js';
-import type { CountersEvent, MonitorEvent } from './events.js';
-import { scanMessage } from './format.js';
-import { FLOOD_MESSAGE, FloodLimiter } from './limiter.js';
+import { slowEvent, type CountersEvent, type MonitorEvent } from './events.js';
+import { scanMessage, slowMessage } from './format.js';
+import { FLOOD_MESSAGE, FloodLimiter, SLOW_FLOOD_MESSAGE } from './limiter.js';
+import { SlowScanStage, type SlowReport } from './slowscan.js';
+import { PortMap, type SocketSink } from './sockets.js';
 import { ScanTracker } from './tracker.js';
 
 /** What is watched beyond scanlogd's IPv4 TCP (--udp, --ipv6), and this host's client ports. */
@@ -76,6 +78,10 @@ export interface PipelineOptions {
   watch?: Readonly<Watch>;
   /** Whether structured events are wanted (--json, --json-syslog): followed scans, flood events. */
   events?: boolean;
+  /** Whether the second stage runs (--slow-scans), with the parameters' slow* values. */
+  slowScans?: boolean;
+  /** Whether every destination is this host's (the raw socket), rather than whatever a device shows (libpcap). */
+  localOnly?: boolean;
 }
 
 /**
@@ -86,6 +92,9 @@ export interface PipelineOptions {
 export class ScanPipeline {
   readonly lanes: Lanes;
   readonly limiter: FloodLimiter;
+  /** The second stage and the flood limit of its own lines, or null when it is off. */
+  readonly slow: SlowScanStage | null;
+  private readonly slowLimiter: FloodLimiter;
   readonly watch: Readonly<Watch>;
   private readonly eventsWanted: boolean;
   /** UDP datagrams left uncounted as replies to this host's clients. */
@@ -111,6 +120,14 @@ export class ScanPipeline {
     };
     // One limiter for every lane: it bounds what reaches syslog, whatever the scan.
     this.limiter = new FloodLimiter(params.logCount, params.logDelayMs);
+    this.slow =
+      options.slowScans === true
+        ? new SlowScanStage(params, new PortMap(), { ipv6: watch.ipv6, localOnly: options.localOnly ?? true })
+        : null;
+    // A limiter of its own: scanlogd's lines are counted and limited as scanlogd does,
+    // whatever the second stage reports, and spoofed sources that make it report
+    // cannot silence them.
+    this.slowLimiter = new FloodLimiter(params.logCount, params.logDelayMs);
   }
 
   /**
@@ -119,14 +136,25 @@ export class ScanPipeline {
    * channel refuses a record of a lane that is off, so here one is a fault of the monitor.
    */
   handle(record: PacketRecord, monoNow: number, wallNowMs: number): readonly Output[] {
+    // A record stamped after the monitor's clock (the other process read it later) is
+    // placed at the monitor's time rather than in the future.
+    const wallMs = wallNowMs - Math.max(0, elapsed(monoNow, record.time));
+    let outputs: readonly Output[];
     switch (record.type) {
       case 'tcp4':
-        return this.run(this.lanes.tcp4, record, monoNow, wallNowMs);
+        outputs = this.run(this.lanes.tcp4, record, wallMs);
+        this.slow?.take4(record, 'tcp', wallMs);
+        return outputs;
       case 'udp4':
-        return this.skipsReply(record) ? NO_OUTPUTS : this.run(laneOn(this.lanes.udp4, record), record, monoNow, wallNowMs);
+        if (this.skipsReply(record)) return NO_OUTPUTS;
+        outputs = this.run(laneOn(this.lanes.udp4, record), record, wallMs);
+        this.slow?.take4(record, 'udp', wallMs);
+        return outputs;
       case 'ip6':
-        if (record.protocol === 'tcp') return this.run(laneOn(this.lanes.tcp6, record), record, monoNow, wallNowMs);
-        return this.skipsReply(record) ? NO_OUTPUTS : this.run(laneOn(this.lanes.udp6, record), record, monoNow, wallNowMs);
+        if (record.protocol === 'udp' && this.skipsReply(record)) return NO_OUTPUTS;
+        outputs = this.run(laneOn(record.protocol === 'tcp' ? this.lanes.tcp6 : this.lanes.udp6, record), record, wallMs);
+        this.slow?.take6(record, record.protocol, wallMs);
+        return outputs;
     }
   }
 
@@ -153,15 +181,7 @@ export class ScanPipeline {
     return sum;
   }
 
-  private run<A extends number | Uint32Array>(
-    lane: ScanLane<A>,
-    record: Summary<A>,
-    monoNow: number,
-    wallNowMs: number,
-  ): readonly Output[] {
-    // A record stamped after the monitor's clock (the other process read it later) is
-    // placed at the monitor's time rather than in the future.
-    const wallMs = wallNowMs - Math.max(0, elapsed(monoNow, record.time));
+  private run<A extends number | Uint32Array>(lane: ScanLane<A>, record: Summary<A>, wallMs: number): readonly Output[] {
     const { detector, tracker } = lane;
     const scan = detector.process(record, wallMs);
     const ended = tracker === null ? null : tracker.follow(detector.step, record, wallMs);
@@ -192,6 +212,30 @@ export class ScanPipeline {
   }
 
   /**
+   * Reads this host's socket tables through `read` (which feeds each row to the sink it
+   * is given) and returns what the second stage, judging the contacts that waited for
+   * them, has to say. Only with the stage on.
+   */
+  refreshSockets(read: (sink: SocketSink) => void, monoNow: number, wallNowMs: number): readonly Output[] {
+    if (this.slow === null) return NO_OUTPUTS;
+    const reports = this.slow.refresh(read, monoNow, wallNowMs);
+    if (reports.length === 0) return NO_OUTPUTS;
+    const outputs: Output[] = [];
+    for (const report of reports) this.reportSlow(report, wallNowMs, outputs);
+    return outputs;
+  }
+
+  private reportSlow(report: SlowReport, wallMs: number, outputs: Output[]): void {
+    const { verdict } = this.slowLimiter.decide(report.time, wallMs);
+    if (verdict !== 'suppressed') {
+      const text = verdict === 'logged' ? slowMessage(report, this.params.logMaxLength) : SLOW_FLOOD_MESSAGE;
+      outputs.push({ kind: 'line', priority: DAEMON_ALERT, text });
+      this.linesLogged++;
+    }
+    if (this.eventsWanted) outputs.push(eventOutput(slowEvent(report, verdict, wallMs)));
+  }
+
+  /**
    * Ends what went quiet by `monoNow` although no packet arrived to show it: followed
    * scans past the delay, and a flood window past the log delay.
    */
@@ -202,6 +246,7 @@ export class ScanPipeline {
     }
     const flood = this.limiter.sweep(monoNow, wallNowMs);
     if (this.eventsWanted && flood !== null) outputs.push(eventOutput(flood));
+    this.slowLimiter.sweep(monoNow, wallNowMs);
     return outputs;
   }
 }
@@ -246,6 +291,15 @@ export function counterFields(
     ['bucket_evictions', c.bucketEvictions],
   ];
   if (pipeline.watch.udp) fields.push(['udp_replies_skipped', pipeline.udpRepliesSkipped]);
+  const slow = pipeline.slow?.counters;
+  if (slow !== undefined) {
+    fields.push(
+      ['slow_scans_detected', slow.slowScans],
+      ['sweeps_detected', slow.sweeps],
+      ['slow_sources_refused', slow.sourcesRefused],
+      ['socket_table_reads', slow.refreshes],
+    );
+  }
   if (outputs.json !== null) fields.push(['json_lines_written', outputs.json.written], ['json_lines_dropped', outputs.json.dropped]);
   if (outputs.syslogEventsDropped !== null) fields.push(['syslog_events_dropped', outputs.syslogEventsDropped]);
   return fields;

@@ -5,6 +5,7 @@ import type { DetectorParams } from '../../src/shared/params.js';
 import type { Ip6Record, Summary4 } from '../../src/shared/record.js';
 import type { MonitorEvent } from '../../src/monitor/events.js';
 import { ScanPipeline, type Output, type PipelineOptions } from '../../src/monitor/pipeline.js';
+import type { SocketSink } from '../../src/monitor/sockets.js';
 
 export class RecordedPipeline extends ScanPipeline {
   /** The text of every line, in order. */
@@ -43,5 +44,9 @@ export class RecordedPipeline extends ScanPipeline {
 
   override sweep(monoNow: number, wallNowMs: number): readonly Output[] {
     return this.record(super.sweep(monoNow, wallNowMs));
+  }
+
+  override refreshSockets(read: (sink: SocketSink) => void, monoNow: number, wallNowMs: number): readonly Output[] {
+    return this.record(super.refreshSockets(read, monoNow, wallNowMs));
   }
 }

@@ -4,7 +4,9 @@ process.env.TZ = 'UTC';
 
 import test from 'ava';
 import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, type Scan } from '../../src/monitor/engine.js';
-import { clockTime, flagString, scanMessage } from '../../src/monitor/format.js';
+import { clockTime, durationText, flagString, scanMessage, slowMessage } from '../../src/monitor/format.js';
+import type { SlowReport } from '../../src/monitor/slowscan.js';
+import { parseAddress6 } from '../../src/shared/ipv6.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { parseAddress, formatAddress } from '../../src/shared/ipv4.js';
 import { syslogDatagram } from '../../src/monitor/syslog.js';
@@ -260,4 +262,115 @@ test('syslogDatagram carries a whole scan line unchanged', (t) => {
     syslogDatagram(line, new Date(Date.UTC(2024, 10, 25, 16, 16, 55)), DAEMON_ALERT).toString('latin1'),
     '<25>Nov 25 16:16:55 scanlogd: 198.18.0.2:60508 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS 00 @16:16:55',
   );
+});
+
+// ---------------------------------------------------------------------------
+// The second stage's lines (--slow-scans): a grammar of their own.
+
+function report(change: Partial<SlowReport> = {}): SlowReport {
+  const host = parseAddress('198.18.0.1');
+  return {
+    kind: 'slow-scan',
+    saddr: parseAddress('198.18.0.2'),
+    family: 'ipv4',
+    failed: [1, 7, 9, 13, 19, 23].map((port) => ({ daddr: host, port, protocol: 'tcp' as const })),
+    failures: 9,
+    successes: 1,
+    port: 23,
+    protocol: 'tcp',
+    hosts: 1,
+    first: START * 1000,
+    last: START * 1000 + 41 * 60_000 + 20_000,
+    time: 0,
+    ...change,
+  };
+}
+
+const slowLines: Array<[string, Partial<SlowReport>, number, string]> = [
+  [
+    'a vertical slow scan',
+    {},
+    120,
+    '198.18.0.2 to 198.18.0.1 slow scan: 9 closed ports over 41 min, ports 1, 7, 9, 13, 19, 23, TCP @16:16:55',
+  ],
+  [
+    'over two destinations and both protocols, seconds below two minutes',
+    {
+      failed: [
+        { daddr: parseAddress('198.18.0.1'), port: 53, protocol: 'udp' },
+        { daddr: parseAddress('198.18.0.3'), port: 22, protocol: 'tcp' },
+      ],
+      failures: 2,
+      last: START * 1000 + 119_400,
+    },
+    120,
+    '198.18.0.2 to 198.18.0.1 and others, slow scan: 2 closed ports over 119 s, ports 53, 22, TCP+UDP @16:16:55',
+  ],
+  [
+    'ports cut to fit, "..." for the rest, at least one kept',
+    {},
+    94,
+    '198.18.0.2 to 198.18.0.1 slow scan: 9 closed ports over 41 min, ports 1, 7, ..., TCP @16:16:55',
+  ],
+  [
+    'one character less: one port less',
+    {},
+    93,
+    '198.18.0.2 to 198.18.0.1 slow scan: 9 closed ports over 41 min, ports 1, ..., TCP @16:16:55',
+  ],
+  ['no limit', {}, 0, '198.18.0.2 to 198.18.0.1 slow scan: 9 closed ports over 41 min, ports 1, 7, 9, 13, 19, 23, TCP @16:16:55'],
+  [
+    'a sweep lists the hosts of its port',
+    {
+      kind: 'sweep',
+      port: 445,
+      hosts: 5,
+      failed: [1, 3, 5, 7, 9].map((n) => ({ daddr: parseAddress(`10.0.0.${n}`), port: 445, protocol: 'tcp' as const })),
+      last: START * 1000 + 180_000,
+    },
+    120,
+    '198.18.0.2 swept port 445 on 5 hosts over 3 min, 10.0.0.1, 10.0.0.3, 10.0.0.5, 10.0.0.7, 10.0.0.9, TCP @16:16:55',
+  ],
+  [
+    'an IPv6 source is bare (no port to bracket); a UDP sweep',
+    {
+      kind: 'sweep',
+      saddr: parseAddress6('2001:db8::2'),
+      family: 'ipv6',
+      port: 161,
+      protocol: 'udp',
+      hosts: 6,
+      failed: [1, 2, 3, 4, 5, 6].map((n) => ({ daddr: parseAddress6(`2001:db8::${n + 10}`), port: 161, protocol: 'udp' as const })),
+      last: START * 1000 + 30_000,
+    },
+    120,
+    '2001:db8::2 swept port 161 on 6 hosts over 30 s, 2001:db8::11, 2001:db8::12, 2001:db8::13, ..., UDP @16:16:55',
+  ],
+];
+
+for (const [name, change, limit, expected] of slowLines) {
+  test(`slowMessage: ${name}`, (t) => {
+    const line = slowMessage(report(change), limit);
+    t.is(line, expected);
+    if (limit > 0) t.true(line.length <= limit || !line.includes('...'), 'within the limit unless a single entry is left');
+  });
+}
+
+test('slowMessage lines never have the shape of a scanlogd line', (t) => {
+  const classic = /^\S+ to \S+( and others,)? ports (\d+, )*\.\.\., /;
+  for (const [, change, limit] of slowLines) t.notRegex(slowMessage(report(change), limit), classic);
+});
+
+test('durationText: seconds below two minutes, whole minutes from there', (t) => {
+  t.deepEqual([0, 499, 500, 119_499, 119_500, 120_000, 179_400, 3_600_000, 86_400_000].map(durationText), [
+    '0 s',
+    '0 s',
+    '1 s',
+    '119 s',
+    '2 min',
+    '2 min',
+    '2 min',
+    '60 min',
+    '1440 min',
+  ]);
 });

@@ -12,7 +12,8 @@ import type { MonitorEvent, ScanEndEvent, ScanEvent } from '../../src/monitor/ev
 import { JsonOutput, eventLine } from '../../src/monitor/jsonout.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
-import { counterFields, countersEvent, countersMessage, isClientReply, type Watch } from '../../src/monitor/pipeline.js';
+import { counterFields, countersEvent, countersMessage, isClientReply, type Output, type Watch } from '../../src/monitor/pipeline.js';
+import type { SocketSink } from '../../src/monitor/sockets.js';
 import { RecordReader } from '../../src/monitor/channel.js';
 import { RecordedPipeline } from '../helpers/pipeline.js';
 import { pushChunk } from '../helpers/records.js';
@@ -350,4 +351,120 @@ test('--udp adds udp_replies_skipped to the counters; without it the line is unc
   const capture = { packets: 1, dropped: 0, rejected: 0 };
   t.regex(countersMessage(counterFields(p, 1, capture, { json: null, syslogEventsDropped: null })), / udp_replies_skipped=1$/);
   t.notRegex(countersMessage(counterFields(pipeline().p, 1, capture, { json: null, syslogEventsDropped: null })), /udp/);
+});
+
+// ---------------------------------------------------------------------------
+// --slow-scans: the second stage beside scanlogd's, which it never changes.
+
+/** This host's sockets for the second stage: ssh and https open to anyone. */
+function openPorts(sink: SocketSink): void {
+  for (const port of [22, 443]) sink.listener('tcp', new Uint32Array(4), port);
+}
+
+test("--slow-scans changes none of scanlogd's outputs: the same lines and events for the same records, its own besides", (t) => {
+  let seed = 99;
+  const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  const records: Summary4[] = [];
+  let time = MONO;
+  for (let i = 0; i < 40000; i++) {
+    // Bursts (scanlogd's scans) and quiet stretches (the second stage's), from a few
+    // dozen sources, mostly SYNs, some with ACK, RST or FIN, to a few hundred ports.
+    time += i % 10000 < 5000 ? rnd(4) : rnd(3000);
+    records.push(syn(`198.18.${rnd(3)}.${1 + rnd(40)}`, 1 + rnd(300), time, { flags: [0x02, 0x02, 0x02, 0x12, 0x10, 0x04, 0x01][rnd(7)] }));
+  }
+  const run = (slowScans: boolean): RecordedPipeline => {
+    const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { events: true, slowScans });
+    for (const r of records) {
+      p.feed(r, r.time, wallOf(r.time));
+      if (slowScans && p.slow?.wantsRefresh(r.time) === true) p.refreshSockets(openPorts, r.time, wallOf(r.time));
+    }
+    return p;
+  };
+  const classic = run(false);
+  const staged = run(true);
+  const stageLine = (text: string): boolean => / slow scan: | swept port /.test(text) || text.startsWith('More possible slow');
+  const ofStage = (o: Output): boolean =>
+    o.kind === 'line' ? stageLine(o.text) : o.event.event === 'slow_scan' || o.event.event === 'sweep';
+  t.true(classic.lines.length > 5);
+  t.deepEqual(
+    staged.outputs.filter((o) => !ofStage(o)),
+    classic.outputs,
+  );
+  t.true(staged.outputs.some(ofStage), 'and the stage did report');
+});
+
+test("--slow-scans: its lines have a flood limit of their own, which leaves scanlogd's untouched", (t) => {
+  const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { events: true, slowScans: true });
+  p.refreshSockets(openPorts, MONO, WALL_MS);
+  // Eight sources probing six closed ports each, 15 s apart (nmap -T1).
+  for (let i = 0; i < 6; i++) {
+    const time = MONO + 1000 + i * 15_000;
+    for (let k = 0; k < 8; k++) p.feed(syn(`198.19.4.${k + 1}`, 1000 + i, time + k), time + k, wallOf(time + k));
+  }
+  p.refreshSockets(openPorts, MONO + 100_000, wallOf(MONO + 100_000));
+  t.deepEqual(p.lines, [
+    '198.19.4.1 to 198.18.0.1 slow scan: 6 closed ports over 75 s, ports 1000, 1001, 1002, 1003, 1004, 1005, TCP @16:16:56',
+    '198.19.4.2 to 198.18.0.1 slow scan: 6 closed ports over 75 s, ports 1000, 1001, 1002, 1003, 1004, 1005, TCP @16:16:56',
+    '198.19.4.3 to 198.18.0.1 slow scan: 6 closed ports over 75 s, ports 1000, 1001, 1002, 1003, 1004, 1005, TCP @16:16:56',
+    '198.19.4.4 to 198.18.0.1 slow scan: 6 closed ports over 75 s, ports 1000, 1001, 1002, 1003, 1004, 1005, TCP @16:16:56',
+    '198.19.4.5 to 198.18.0.1 slow scan: 6 closed ports over 75 s, ports 1000, 1001, 1002, 1003, 1004, 1005, TCP @16:16:56',
+    'More possible slow scans and sweeps follow',
+  ]);
+  const slow = p.events.filter((e) => e.event === 'slow_scan');
+  t.is(slow.length, 8);
+  t.deepEqual(
+    slow.map((e) => (e as { syslog: string }).syslog),
+    ['logged', 'logged', 'logged', 'logged', 'logged', 'flood-notice', 'suppressed', 'suppressed'],
+  );
+  t.like(slow[0], {
+    event: 'slow_scan',
+    family: 'ipv4',
+    source: '198.19.4.1',
+    destinations: ['198.18.0.1'],
+    protocols: ['tcp'],
+    failed: 6,
+    succeeded: 0,
+  });
+  for (const e of p.events) t.deepEqual(schemaErrors(JSON.parse(eventLine(e))), []);
+  // scanlogd's own limiter has counted none of them.
+  feedLive(
+    p,
+    [1, 2, 3, 4, 5, 6, 7].map((port, i) => syn('198.18.3.3', port, MONO + 200_000 + i)),
+  );
+  t.regex(p.lines.at(-1) ?? '', /^198\.18\.3\.3:40000 to 198\.18\.0\.1 ports 1, 2, 3/);
+  t.is(p.scansSuppressed, 0);
+});
+
+test("--slow-scans: a sweep of one port over five of the host's addresses, its line and event", (t) => {
+  const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { events: true, slowScans: true });
+  p.refreshSockets(openPorts, MONO, WALL_MS);
+  for (let i = 0; i < 5; i++) {
+    const time = MONO + 1000 + i * 60_000;
+    p.feed(syn('198.19.5.5', 445, time, { daddr: parseAddress(`198.18.0.${2 * i + 1}`) }), time, wallOf(time));
+  }
+  p.refreshSockets(openPorts, MONO + 300_000, wallOf(MONO + 300_000));
+  // Cut to scanlogd's 120 characters, as its own lines are.
+  t.deepEqual(p.lines, [
+    '198.19.5.5 swept port 445 on 5 hosts over 4 min, 198.18.0.1, 198.18.0.3, 198.18.0.5, 198.18.0.7, ..., TCP @16:16:56',
+  ]);
+  t.deepEqual((p.events[0] as { destinations: string[] }).destinations, [
+    '198.18.0.1',
+    '198.18.0.3',
+    '198.18.0.5',
+    '198.18.0.7',
+    '198.18.0.9',
+  ]);
+  t.like(p.events[0], { event: 'sweep', source: '198.19.5.5', protocol: 'tcp', port: 445, hosts: 5, failed: 5, duration_ms: 240_000 });
+  t.deepEqual(schemaErrors(JSON.parse(eventLine(p.events[0]!))), []);
+});
+
+test('--slow-scans adds its counters; without it the line is unchanged', (t) => {
+  const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { slowScans: true });
+  p.refreshSockets(openPorts, MONO, WALL_MS);
+  const capture = { packets: 0, dropped: 0, rejected: 0 };
+  t.regex(
+    countersMessage(counterFields(p, 0, capture, { json: null, syslogEventsDropped: null })),
+    / bucket_evictions=0 slow_scans_detected=0 sweeps_detected=0 slow_sources_refused=0 socket_table_reads=1$/,
+  );
+  t.notRegex(countersMessage(counterFields(pipeline().p, 0, capture, { json: null, syslogEventsDropped: null })), /slow/);
 });
