@@ -1,9 +1,11 @@
 // The files the capture process handles as root before the drop: the pidfile, which
-// the monitor removes at stop, and the --json output, which the monitor writes.
+// the monitor removes at stop, the --json output, which the monitor writes, and the
+// socket tables the monitor reads with --slow-scans.
 
 import fs = require('node:fs');
 import path = require('node:path');
 import { StartupError, messageOf, syscallText } from '../shared/errors.js';
+import { SOCKET_TABLES, type SocketTable } from '../shared/fds.js';
 import { WRITE, mayAccess, unsafeDirectory } from '../shared/ownership.js';
 import type { Account } from './privdrop.js';
 
@@ -81,4 +83,28 @@ export function openJsonOutput(file: string): number {
     throw err;
   }
   return fd;
+}
+
+/** Where this process's network namespace shows its sockets. */
+const SOCKET_TABLE_DIR = '/proc/self/net';
+
+/**
+ * Opens, for the monitor's second stage (--slow-scans), the socket tables it reads to
+ * know which ports are open: TCP and TCP over IPv6 always (a dual-stack service
+ * listens only there), UDP ones with --udp. Read-only, close-on-exec; a table the
+ * kernel does not have (IPv6 disabled) is left out. The monitor opens no file.
+ */
+export function openSocketTables(udp: boolean): Array<{ table: SocketTable; fd: number }> {
+  const wanted = SOCKET_TABLES.filter((table) => udp || table.startsWith('tcp'));
+  const opened: Array<{ table: SocketTable; fd: number }> = [];
+  for (const table of wanted) {
+    try {
+      opened.push({ table, fd: fs.openSync(path.join(SOCKET_TABLE_DIR, table), fs.constants.O_RDONLY) });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      for (const { fd } of opened) fs.closeSync(fd);
+      throw new StartupError(`--slow-scans: ${SOCKET_TABLE_DIR}/${table}: ${messageOf(err)}`, { cause: err });
+    }
+  }
+  return opened;
 }

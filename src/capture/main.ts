@@ -11,13 +11,13 @@ import { EXIT_FAULT, EXIT_INTERNAL_FAULT, monitorExitText } from '../shared/exit
 import { MONITOR_ROLE, monitorArgument } from '../shared/options.js';
 import type { Settings } from './settings.js';
 import { monotonicMs } from '../shared/clock.js';
-import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
+import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
 import { NODE_HEAP_OPTIONS } from './heap.js';
 import { IgnoreFilter } from './ignore.js';
 import { loadProcCtl, lockProcess } from '../shared/procctl.js';
 import { describeLayers, enterSandbox, forbidListening, warmUpNode } from '../shared/sandbox.js';
 import { ChannelWriter } from './channel.js';
-import { checkPidfileDir, openJsonOutput, writePidfile } from './files.js';
+import { checkPidfileDir, openJsonOutput, openSocketTables, writePidfile } from './files.js';
 import { packetToRecord, type Watched } from './packet.js';
 import { openRawSockets } from './rawsocket.js';
 import { readEphemeralPorts } from './ephemeral.js';
@@ -56,11 +56,13 @@ interface Monitor {
  */
 function startMonitor(settings: Settings, account: Account, entryScript: string): Monitor {
   const jsonFd = settings.json === null ? null : openJsonOutput(settings.json);
+  const tables = settings.slowScans ? openSocketTables(settings.udp) : [];
   const stdio: Array<'ignore' | 'inherit' | 'pipe' | number> = ['ignore', 'ignore', 'inherit'];
   stdio[CHANNEL_FD] = 'pipe';
   // A detached start's status pipe: the monitor reports its own readiness on it.
   stdio[MONITOR_STATUS_FD] = settings.statusFd ?? 'ignore';
   stdio[MONITOR_JSON_FD] = jsonFd ?? 'ignore';
+  tables.forEach(({ fd }, i) => (stdio[MONITOR_SOCKET_TABLES_FD + i] = fd));
   let child: childProcess.ChildProcess;
   try {
     child = childProcess.spawn(
@@ -69,16 +71,21 @@ function startMonitor(settings: Settings, account: Account, entryScript: string)
         ...NODE_HEAP_OPTIONS,
         entryScript,
         ...MONITOR_ROLE,
-        // Its own copy of the status pipe sits at a fixed descriptor.
-        monitorArgument({ ...settings, statusFd: settings.statusFd === null ? null : MONITOR_STATUS_FD }),
+        // Its own copy of the status pipe sits at a fixed descriptor, the socket tables from another.
+        monitorArgument({
+          ...settings,
+          statusFd: settings.statusFd === null ? null : MONITOR_STATUS_FD,
+          socketTables: tables.length === 0 ? null : tables.map(({ table }) => table).join(','),
+        }),
       ],
       { uid: account.uid, gid: account.gid, env: {}, cwd: '/', stdio },
     );
   } catch (err) {
     throw new StartupError(`cannot start the monitor as user ${account.name}: ${messageOf(err)}`, { cause: err });
   } finally {
-    // The monitor has its copy; the capture process never writes events itself.
+    // The monitor has its copies; the capture process never writes events or reads the tables itself.
     if (jsonFd !== null && jsonFd !== 1) fs.closeSync(jsonFd);
+    for (const { fd } of tables) fs.closeSync(fd);
   }
   return { child, channel: child.stdio[CHANNEL_FD] as net.Socket };
 }

@@ -8,7 +8,7 @@ import { messageOf } from '../shared/errors.js';
 import { EXIT_FAULT } from '../shared/exits.js';
 import type { MonitorSettings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
-import { CHANNEL_FD, MONITOR_JSON_FD, closeInheritedFds } from '../shared/fds.js';
+import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, closeInheritedFds, type SocketTable } from '../shared/fds.js';
 import { lockProcess } from '../shared/procctl.js';
 import { describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { RecordReader } from './channel.js';
@@ -16,11 +16,14 @@ import { MonitorOutputs, monitorStderr } from './outputs.js';
 import { ScanPipeline } from './pipeline.js';
 import { RecordLoop, internalFault, type Stop } from './records.js';
 import { monitorPlan } from './sandbox.js';
+import { SocketTables } from './sockets.js';
 
 /** Bytes read from the channel at once. */
 const CHANNEL_READ_BYTES = 64 * 1024;
 /** How often followed scans and the flood window are checked for having gone quiet. */
 const SWEEP_INTERVAL_MS = 250;
+/** How often the second stage is asked whether the socket tables are due for a read. */
+const SOCKETS_CHECK_MS = 1000;
 /** How long queued lines get to reach syslog at exit. */
 const EXIT_DRAIN_MS = 500;
 
@@ -76,10 +79,47 @@ function readChannel(take: (chunk: Buffer) => boolean, closed: (why: string) => 
   return channel;
 }
 
+/** The socket tables the capture process handed over (--slow-scans), at their descriptors. */
+function socketTables(settings: MonitorSettings): SocketTables | null {
+  if (!settings.slowScans || settings.socketTables === null) return null;
+  const names = settings.socketTables.split(',') as SocketTable[];
+  return new SocketTables(names.map((table, i) => ({ table, fd: MONITOR_SOCKET_TABLES_FD + i })));
+}
+
+/**
+ * Reads the socket tables whenever the second stage wants them, and routes what its
+ * judgments say. A table that cannot be read is said once; the stage goes on with the
+ * others (a port it cannot see counts as closed).
+ */
+function watchSockets(tables: SocketTables, pipeline: ScanPipeline, outputs: MonitorOutputs): void {
+  const stage = pipeline.slow;
+  if (stage === null) return;
+  const failing = new Set<string>();
+  setInterval(() => {
+    const mono = monotonicMs();
+    if (!stage.wantsRefresh(mono)) return;
+    const started = process.hrtime.bigint();
+    let failed: string[] = [];
+    const said = pipeline.refreshSockets(
+      (sink) => {
+        failed = tables.refresh(sink).failed.map(({ table, why }) => `${table} (${why})`);
+      },
+      mono,
+      Date.now(),
+    );
+    stage.noteRefreshCost(Number(process.hrtime.bigint() - started) / 1e6);
+    for (const table of failed) if (!failing.has(table)) outputs.fault(`--slow-scans: cannot read the socket table ${table}`);
+    failing.clear();
+    for (const table of failed) failing.add(table);
+    outputs.route(said);
+  }, SOCKETS_CHECK_MS);
+}
+
 /** Says the monitor runs: on stderr, and to the launcher of a detached start. */
-function reportReady(settings: MonitorSettings): void {
+function reportReady(settings: MonitorSettings, tables: SocketTables | null): void {
   // Before the event loop reads the first record.
-  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid)));
+  const tableFds = tables === null ? [] : tables.tables.map(({ fd }) => fd);
+  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid, tableFds)));
   process.title = 'scanlogd-monitor';
   monitorStderr(sandboxed);
   if (settings.statusFd === null) return;
@@ -98,6 +138,8 @@ export function runMonitor(settings: MonitorSettings): void {
   const keep = [CHANNEL_FD];
   if (settings.statusFd !== null) keep.push(settings.statusFd);
   if (settings.json !== null) keep.push(MONITOR_JSON_FD);
+  const tables = socketTables(settings);
+  if (tables !== null) keep.push(...tables.tables.map(({ fd }) => fd));
   closeInheritedFds(keep);
   // After the look at /proc/self/fd above, which a process that is not dumpable may
   // not read any more.
@@ -109,7 +151,13 @@ export function runMonitor(settings: MonitorSettings): void {
   process.on('uncaughtException', (err) => stop(internalFault(err)));
 
   const watch = { udp: settings.udp, ipv6: settings.ipv6, ephemeralPorts: settings.ephemeralPorts };
-  const pipeline = new ScanPipeline(settings.params, { watch, events: outputs.wantsEvents });
+  const pipeline = new ScanPipeline(settings.params, {
+    watch,
+    events: outputs.wantsEvents,
+    slowScans: settings.slowScans,
+    // The raw socket is given only what this host receives; a device shows other hosts' traffic too.
+    localOnly: settings.interface === null,
+  });
   const loop = new RecordLoop(new RecordReader(watch), pipeline, outputs);
   logCounters = () => outputs.route(loop.counters(Date.now()));
   if (outputs.wantsEvents) setInterval(() => outputs.route(pipeline.sweep(monotonicMs(), Date.now())), SWEEP_INTERVAL_MS);
@@ -127,6 +175,8 @@ export function runMonitor(settings: MonitorSettings): void {
   );
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => exit.now(0, null));
 
+  if (tables !== null) watchSockets(tables, pipeline, outputs);
+
   warmUpNode();
-  reportReady(settings);
+  reportReady(settings, tables);
 }

@@ -1,20 +1,24 @@
 // The monitor's sandbox: it reads the channel, writes its inherited descriptors (the
 // --json output, stderr), sends to the syslog socket and reconnects to it after a
 // syslog restart (Unix datagram sockets only), and removes the pidfile at a clean stop.
+// With --slow-scans it reads the socket tables it inherited, from their start each time.
 // It cannot open a file, create any other socket, start a process or signal one.
 
 import path = require('node:path');
-import { Action, DENY, allow, deny, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
+import { Action, DENY, allow, allowIf, deny, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
 /** The socket type's bits in socket()'s second argument (the rest are SOCK_NONBLOCK, SOCK_CLOEXEC). */
 const SOCK_TYPE_MASK = 0xf;
 
-export function monitorPlan(pidfile: string | null, pid: number): SandboxPlan {
+/** `socketTableFds`: the descriptors of the socket tables (--slow-scans), read with pread64 and nothing else. */
+export function monitorPlan(pidfile: string | null, pid: number, socketTableFds: readonly number[] = []): SandboxPlan {
   return {
     who: 'monitor',
     rules: [
+      // Before the runtime's rules, which it overrides: positional reads of those descriptors only.
+      ...(socketTableFds.length === 0 ? [] : [allowIf('pread64', 0, socketTableFds)]),
       {
         syscall: 'socket',
         clauses: [

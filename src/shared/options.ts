@@ -11,6 +11,7 @@ import {
   HASH_KINDS,
   MAX_DELAY_MS,
   MAX_HASH_MAX,
+  SLOW_CONTACTS,
   crossProblems,
   type DetectorParams,
   type HashKind,
@@ -27,6 +28,7 @@ import {
   type SourceNetwork,
 } from './networks.js';
 import { PRESET_NAMES, type PresetName } from './presets.js';
+import { SOCKET_TABLES } from './fds.js';
 import { absolutePath, choice, seconds, text, wholeNumber, type ValueType } from './values.js';
 
 /** Read when present; a file named with --config must exist. */
@@ -105,6 +107,13 @@ function jsonTarget(path: string): void {
   if (path !== '-' && !path.startsWith('/')) throw new InvalidArgumentError('must be an absolute path or - (standard output).');
 }
 
+/** "tcp,tcp6,udp,udp6" or a part of it, each table once. */
+function socketTableList(value: string): void {
+  const tables = value.split(',');
+  if (!tables.every((t) => (SOCKET_TABLES as string[]).includes(t)) || new Set(tables).size !== tables.length)
+    throw new InvalidArgumentError(`must list socket tables (${SOCKET_TABLES.join(', ')}), each once.`);
+}
+
 const sourceNetwork: ValueType<SourceNetwork> = { parse: parseCidr, format: formatCidr };
 const portRange: ValueType<PortRange> = { parse: parsePortRange, format: formatPortRange };
 const d = DEFAULT_PARAMS;
@@ -180,7 +189,8 @@ export const OPTIONS = {
     arg: '<name>',
     type: text(interfaceName),
     help: 'capture with libpcap on this device (or "any"), before the host firewall; default: a raw socket, after it',
-    readBy: 'capture',
+    // The monitor's second stage: a device shows other hosts' traffic, the raw socket only this host's.
+    readBy: 'both',
   }),
   promisc: flag({ help: 'with --interface: put the device in promiscuous mode to watch a whole segment', readBy: 'capture' }),
   ipv6: flag({ help: 'also watch IPv6 (TCP, and UDP with --udp)', readBy: 'both' }),
@@ -297,12 +307,57 @@ export const OPTIONS = {
     help: "how a source picks its hash bucket: classic is scanlogd's; keyed mixes in random bits chosen at start, so spoofed addresses cannot be chosen to share a real scanner's bucket",
     readBy: 'monitor',
   }),
+  slowScans: flag({
+    help: 'also detect slow scans and sweeps: first contacts to ports nothing listens on (or, on a watched device, never answered), remembered for --slow-expiry',
+    // The capture process opens this host's socket tables for the monitor.
+    readBy: 'both',
+  }),
+  slowThreshold: value({
+    arg: '<n>',
+    type: wholeNumber(2, 1000),
+    default: d.slowFailures,
+    param: 'slowFailures',
+    help: 'with --slow-scans: failed first contacts, less successful ones, that make a slow scan',
+    readBy: 'monitor',
+  }),
+  sweepThreshold: value({
+    arg: '<n>',
+    type: wholeNumber(2, SLOW_CONTACTS),
+    default: d.sweepHosts,
+    param: 'sweepHosts',
+    help: 'with --slow-scans: hosts on which first contacts to one port failed that make a sweep',
+    readBy: 'monitor',
+  }),
+  slowExpiry: value({
+    arg: '<seconds>',
+    type: seconds(60_000, 86_400_000),
+    default: d.slowIdleMs,
+    param: 'slowIdleMs',
+    help: 'with --slow-scans: a source is forgotten this long after its last new first contact',
+    readBy: 'monitor',
+  }),
+  slowSources: value({
+    arg: '<n>',
+    type: wholeNumber(16, 65536),
+    default: d.slowSources,
+    param: 'slowSources',
+    help: 'with --slow-scans: sources followed at once, per address family',
+    readBy: 'monitor',
+  }),
   statusFd: optional({
     arg: '<fd>',
     type: wholeNumber(3, 1000),
     help: 'where a detached start reports readiness or its start-up error',
     // The capture process gives the monitor its own copy, at a fixed descriptor.
     readBy: 'both',
+    hidden: true,
+  }),
+  socketTables: optional({
+    arg: '<tables>',
+    type: text(socketTableList),
+    help: "the kernel's socket tables handed to the monitor for --slow-scans, in descriptor order",
+    // The capture process opens them and says which the monitor holds.
+    readBy: 'monitor',
     hidden: true,
   }),
 } satisfies Record<string, Spec>;
