@@ -4,8 +4,8 @@
 // can end exactly those.
 
 import childProcess = require('node:child_process');
-import fs = require('node:fs');
 import path = require('node:path');
+import { compileC } from './compile.js';
 import { REPO } from './daemon.js';
 
 export const GENERATOR_SOURCE = path.join(REPO, 'harness', 'gen', 'flood.c');
@@ -37,12 +37,7 @@ export function killStarted(): void {
 }
 
 export function buildGenerator(): string {
-  const which = childProcess.spawnSync('gcc', ['--version'], { encoding: 'utf8' });
-  if (which.status !== 0) throw new Error('gcc not found: the load generator is compiled before each run (apt-get install gcc libc6-dev)');
-  fs.mkdirSync(path.dirname(GENERATOR_BINARY), { recursive: true });
-  const r = childProcess.spawnSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', GENERATOR_BINARY, GENERATOR_SOURCE], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`compiling ${GENERATOR_SOURCE} failed:\n${String(r.stderr)}`);
-  return GENERATOR_BINARY;
+  return compileC(GENERATOR_SOURCE, GENERATOR_BINARY, 'load generator');
 }
 
 /** Sending through an AF_PACKET socket on the scanner's veth instead of IPPROTO_RAW. */
