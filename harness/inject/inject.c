@@ -35,12 +35,16 @@
  *   exited I STATUS       the process exited during call I; nothing more
  *   detached              the registers are back and the thread runs on
  * Exit status 0 after any of these endings. 1, with the reason on stderr, when the
- * injector could not make the calls at all; the output then counts for nothing.
+ * injector could not make the calls at all; the output then counts for nothing, and the
+ * thread gets its registers back if it had been stopped. Output is written only at the
+ * end. Killed by a signal half way, the injector would leave the thread running with
+ * the injected registers: the kernel's detach at a tracer's exit restores nothing.
  *
- * x86_64 is tested. aarch64 compiles to the same contract but has never been run: there
- * it refuses a thread stopped inside a restartable call, because the kernel restarts
- * such a call with a copy of its first argument (orig_x0) that ptrace cannot read back
- * and that the injected calls overwrite.
+ * x86_64 is tested (test/harness/inject.test.ts). The aarch64 part builds with Debian's
+ * cross compiler but has never run on an aarch64 machine. There it refuses a thread
+ * stopped inside a restartable call: the kernel restarts such a call with a copy of its
+ * first argument (orig_x0) that ptrace cannot read back and that the injected calls
+ * overwrite.
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -96,6 +100,8 @@ static const struct {
 static pid_t tid;
 static int held_signals[MAX_HELD_SIGNALS];
 static int held_count;
+/* Set once the thread is stopped and its registers saved: from then on, a failure puts them back. */
+static void (*undo)(void);
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fail(const char *fmt, ...) {
@@ -105,6 +111,15 @@ static void fail(const char *fmt, ...) {
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+	/*
+	 * Leaving without this would let the thread go on with the injected registers and the
+	 * trap flag: the kernel's detach at the tracer's exit clears neither.
+	 */
+	if (undo != NULL) {
+		void (*once)(void) = undo;
+		undo = NULL;
+		once();
+	}
 	exit(1);
 }
 
@@ -122,8 +137,12 @@ static void get_regs(regs_t *r) {
 	if (ptrace(PTRACE_GETREGS, tid, 0, r) != 0) fail("PTRACE_GETREGS: %s", strerror(errno));
 }
 
+static int try_set_regs(const regs_t *r) {
+	return ptrace(PTRACE_SETREGS, tid, 0, r);
+}
+
 static void set_regs(const regs_t *r) {
-	if (ptrace(PTRACE_SETREGS, tid, 0, r) != 0) fail("PTRACE_SETREGS: %s", strerror(errno));
+	if (try_set_regs(r) != 0) fail("PTRACE_SETREGS: %s", strerror(errno));
 }
 
 static uint64_t pc_of(const regs_t *r) {
@@ -156,8 +175,8 @@ static void check_stopped_state(const regs_t *saved) {
 	(void)saved; /* orig_rax is among the general registers: restoring them restores it */
 }
 
-static void restore_regs(const regs_t *saved) {
-	set_regs(saved);
+static int restore_regs(const regs_t *saved) {
+	return try_set_regs(saved);
 }
 
 #elif defined(__aarch64__)
@@ -190,6 +209,11 @@ static void set_syscallno(int nr) {
 	regset(PTRACE_SETREGSET, NT_ARM_SYSTEM_CALL, &nr, sizeof nr, "PTRACE_SETREGSET NT_ARM_SYSTEM_CALL");
 }
 
+static int try_regset(int type, void *data, size_t size) {
+	struct iovec io = { data, size };
+	return ptrace(PTRACE_SETREGSET, tid, (void *)(long)type, &io);
+}
+
 static uint64_t pc_of(const regs_t *r) {
 	return r->pc;
 }
@@ -218,9 +242,10 @@ static void check_stopped_state(const regs_t *saved) {
 		fail("stopped inside a restartable system call (%d), whose first argument cannot be restored on aarch64", saved_syscallno);
 }
 
-static void restore_regs(const regs_t *saved) {
-	set_regs(saved);
-	set_syscallno(saved_syscallno);
+static int restore_regs(const regs_t *saved) {
+	int nr = saved_syscallno;
+	if (try_regset(NT_PRSTATUS, (void *)saved, sizeof *saved) != 0) return -1;
+	return try_regset(NT_ARM_SYSTEM_CALL, &nr, sizeof nr);
 }
 
 #else
@@ -398,12 +423,26 @@ static int thread_group_of(pid_t t) {
 	return tgid;
 }
 
+static regs_t saved;
+
+/* Puts the saved registers back and lets the thread go; on the way out of a failure. */
+static void restore_and_detach(void) {
+	restore_regs(&saved);
+	ptrace(PTRACE_DETACH, tid, 0, 0);
+}
+
 int main(int argc, char **argv) {
 	if (argc < 3) {
 		fprintf(stderr, "usage: scanlogd-inject TID 'NAME ARG...' ...\n");
 		return 1;
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	/*
+	 * Output is held until the end: an injector killed by a closed pipe half way would
+	 * leave the thread with the injected registers.
+	 */
+	static char out[1 << 16];
+	setvbuf(stdout, out, _IOFBF, sizeof out);
+	signal(SIGPIPE, SIG_IGN);
 	char *end;
 	tid = (pid_t)strtol(argv[1], &end, 10);
 	if (*end != '\0' || tid <= 0) fail("not a thread id: %s", argv[1]);
@@ -420,9 +459,9 @@ int main(int argc, char **argv) {
 	int status;
 	if (wait_stop(PTRACE_CONT, &status) == STOP_GONE) fail("ended before it stopped (wait status 0x%x)", status);
 
-	regs_t saved;
 	get_regs(&saved);
 	check_stopped_state(&saved);
+	undo = restore_and_detach;
 	uint64_t at = pc_of(&saved) - INSN_BYTES;
 	unsigned char insn[sizeof(long)];
 	errno = 0;
@@ -448,6 +487,7 @@ int main(int argc, char **argv) {
 			if (ptrace(PTRACE_SINGLESTEP, tid, 0, 0) != 0) fail("PTRACE_SINGLESTEP: %s", strerror(errno));
 		}
 		if (kind == STOP_GONE) {
+			undo = NULL;
 			if (WIFSIGNALED(status)) {
 				int sig = WTERMSIG(status);
 				const char *abbrev = sigabbrev_np(sig);
@@ -467,6 +507,7 @@ int main(int argc, char **argv) {
 			printf("ret %d %ld\n", i, value);
 		}
 		if (c->is_execve && value == 0) {
+			undo = NULL;
 			printf("exec %d\n", i);
 			ptrace(PTRACE_DETACH, tid, 0, 0);
 			return 0;
@@ -475,7 +516,8 @@ int main(int argc, char **argv) {
 			fail("after call %d the thread is at 0x%" PRIx64 ", not after the syscall instruction", i, pc_of(&after));
 	}
 
-	restore_regs(&saved);
+	if (restore_regs(&saved) != 0) fail("putting the registers back: %s", strerror(errno));
+	undo = NULL;
 	if (ptrace(PTRACE_DETACH, tid, 0, 0) != 0) fail("PTRACE_DETACH: %s", strerror(errno));
 	for (int i = 0; i < held_count; i++) syscall(SYS_tgkill, tgid, tid, held_signals[i]);
 	printf("detached\n");

@@ -7,6 +7,7 @@ import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
 import { cString, injectCalls, syscall } from '../../harness/inject.js';
+import { isAlive } from '../../harness/daemon.js';
 import { waitFor } from '../../harness/netns.js';
 
 const haveCompiler = fs.existsSync('/usr/bin/gcc');
@@ -68,14 +69,19 @@ gccTest('a thread busy in user space: calls run on a syscall instruction of its 
   t.teardown(() => busy.kill('SIGKILL'));
   const pid = busy.pid as number;
   await waitFor('the loop to run', () => (fs.readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith('running') ? true : undefined));
-  const inside = injectCalls(pid, [syscall('getpid')]);
-  t.is(inside.via, 'libc', inside.output);
-  t.deepEqual(inside.ending, { kind: 'detached' });
-  t.is(inside.results[0]?.value, pid);
+  for (let i = 0; i < 20; i++) {
+    const inside = injectCalls(pid, [syscall('getpid'), syscall('kill', pid, 0)]);
+    t.is(inside.via, 'libc', inside.output);
+    t.deepEqual(inside.ending, { kind: 'detached' });
+    t.deepEqual(
+      inside.results.map((r) => r.value),
+      [pid, 0],
+    );
+  }
   const ticks = (): number => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[11]);
   const before = ticks();
-  await waitFor('the loop to use more CPU time', () => (ticks() > before ? true : undefined));
-  t.is(busy.exitCode, null);
+  await waitFor('the loop to use more CPU time', () => (ticks() > before + 10 ? true : undefined));
+  t.true(isAlive(pid), 'still running, not stopped or killed by a stray trap');
 });
 
 gccTest(
