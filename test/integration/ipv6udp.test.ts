@@ -14,6 +14,7 @@ import { startOurs, type OurDaemon } from '../../harness/daemon.js';
 import { sendPrimer } from '../helpers/capture.js';
 import type { Packet6Spec } from '../helpers/send-packets6.js';
 import { schemaErrors } from '../helpers/event-schema.js';
+import { fail2banSources } from '../helpers/fail2ban.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('IPv6 and UDP integration tests skipped: they need root for network namespaces and raw sockets');
@@ -301,28 +302,7 @@ rootTest('fail2ban-regex with the packaged filter takes the source of every new 
   t.regex(lines[3]!, /^[\d.]+ to [\d.]+ ports .* UDP, TOS 00, TTL 64 @/);
   t.regex(lines[4]!, /^[\d.]+:\d+ to [\d.]+ ports .* fSrpauxy, TOS 00 @/);
 
-  const dir = fs.mkdtempSync('/tmp/scanlogd-f2b-');
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  // This machine's fail2ban set-up without its jails, with the tree's filter.
-  const conf = path.join(dir, 'fail2ban');
-  fs.cpSync('/etc/fail2ban', conf, { recursive: true });
-  for (const jail of fs.readdirSync(path.join(conf, 'jail.d'))) fs.rmSync(path.join(conf, 'jail.d', jail));
-  fs.copyFileSync(
-    path.join(__dirname, '..', '..', '..', 'packaging', 'fail2ban', 'filter.d', 'scanlogd-ts.conf'),
-    path.join(conf, 'filter.d', 'scanlogd-ts.conf'),
-  );
-  // As rsyslog writes them to a file (traditional format).
-  const log = path.join(dir, 'syslog');
-  fs.writeFileSync(
-    log,
-    w.syslog.datagrams.map((d) => `${/^<\d+>(.{15}) /.exec(d)?.[1]} testhost ${d.replace(/^<\d+>.{15} /, '')}\n`).join(''),
-  );
-  const ips = childProcess.spawnSync('fail2ban-regex', ['-c', conf, '--out', 'ip', log, 'scanlogd-ts'], {
-    encoding: 'utf8',
-    timeout: 60000,
-  });
-  t.is(ips.status, 0, ips.stderr);
-  t.deepEqual(ips.stdout.trim().split('\n'), sources);
+  t.deepEqual(fail2banSources(t, w.syslog.datagrams), sources);
 });
 
 /** The raw sockets of /proc/net/raw and raw6 as `pid` sees them: inode -> "IPv4 6" etc. */

@@ -6,6 +6,7 @@ import test from 'ava';
 import childProcess = require('node:child_process');
 import { isRoot, runIn, sh, sleep, waitFor } from '../../harness/netns.js';
 import { startScene } from '../../harness/testbed-daemon.js';
+import { fail2banSources } from '../helpers/fail2ban.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('integration tests skipped: they need root for network namespaces and raw sockets');
@@ -56,6 +57,8 @@ rootTest('nmap with --scan-delay 3.5s: scanlogd misses it, the second stage name
     [],
   );
   t.is(syslog.messages().length, 1, syslog.messages().join('\n'));
+  // The packaged fail2ban filter takes the source of the new line.
+  t.deepEqual(fail2banSources(t, syslog.datagrams), [bed.scannerAddr]);
 });
 
 rootTest('nmap sweeping port 22 over six of the target host addresses is a sweep, not a scanlogd scan', async (t) => {
@@ -77,4 +80,5 @@ rootTest('nmap sweeping port 22 over six of the target host addresses is a sweep
     t.true(targets.includes(host), `${host} is not a target: ${line}`);
   await sleep(500);
   t.is(syslog.messages().length, 1, syslog.messages().join('\n'));
+  t.deepEqual(fail2banSources(t, syslog.datagrams), [bed.scannerAddr]);
 });
