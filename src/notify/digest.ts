@@ -1,7 +1,7 @@
 // The text a person reads on a phone: who scanned, which ports, how many, since when,
 // for everything one message summarises. Pure: notes and the present day in, text out.
 
-import type { Note, ScanEndNote, ScanNote, SuppressedNote } from './events.js';
+import type { Note, ScanEndNote, ScanNote, SlowNote, SuppressedNote } from './events.js';
 
 export interface Message {
   title: string;
@@ -131,6 +131,19 @@ function sourceLine(s: SourceSummary, today: string): string {
   return `${s.source} → ${targets}: ${count}${s.udp ? ' UDP' : ''} port${count === 1 ? '' : 's'} (${ranges}), ${packets} packets${scans}, ${since}`;
 }
 
+/** A slow scan or a sweep on a line of its own: what the second stage saw, and over how long. */
+function slowLine(n: SlowNote, today: string): string {
+  const from = when(n.first, today);
+  const to = when(n.last, today);
+  const since = from === to ? `at ${from}` : `${from}-${to}`;
+  const udp = n.protocols.includes('udp') ? (n.protocols.includes('tcp') ? ' TCP+UDP' : ' UDP') : '';
+  const targets =
+    n.destinations.length === 1 ? (n.destinations[0] as string) : `${n.destinations[0] as string} and ${n.destinations.length - 1} more`;
+  if (n.event === 'sweep') return `${n.source} swept${udp} port ${n.ports[0] as number} on ${n.count} hosts (${targets}), ${since}`;
+  const ranges = clip(rangesText(n.ports), MAX_PORT_TEXT);
+  return `${n.source} → ${targets}: slow scan of ${n.count} closed${udp} port${n.count === 1 ? '' : 's'} (${ranges}), ${since}`;
+}
+
 /** The flood limit's events as one sentence. */
 function floodSentence(notes: readonly SuppressedNote[], today: string): string | null {
   const start = notes.find((n) => n.state === 'start');
@@ -153,7 +166,8 @@ function floodSentence(notes: readonly SuppressedNote[], today: string): string 
  */
 export function renderMessage(notes: readonly Note[], host: string, now: Date, undelivered: Undelivered | null = null): Message {
   const today = localDate(now);
-  const scans = notes.filter((n): n is ScanNote | ScanEndNote => n.event !== 'suppressed');
+  const scans = notes.filter((n): n is ScanNote | ScanEndNote => n.event === 'scan' || n.event === 'scan_end');
+  const slow = notes.filter((n): n is SlowNote => n.event === 'slow_scan' || n.event === 'sweep');
   const sources = summarise(scans);
   const flood = floodSentence(
     notes.filter((n): n is SuppressedNote => n.event === 'suppressed'),
@@ -167,6 +181,8 @@ export function renderMessage(notes: readonly Note[], host: string, now: Date, u
       `… and ${rest.length} more source${rest.length === 1 ? '' : 's'} (${rest.reduce((n, s) => n + Math.max(1, s.scans), 0)} scans)`,
     );
   }
+  for (const n of slow.slice(0, MAX_SOURCE_LINES)) lines.push(slowLine(n, today));
+  if (slow.length > MAX_SOURCE_LINES) lines.push(`… and ${slow.length - MAX_SOURCE_LINES} more slow scans and sweeps`);
   if (flood !== null) lines.push(flood);
   if (undelivered !== null && undelivered.events > 0) {
     lines.push(
@@ -174,11 +190,21 @@ export function renderMessage(notes: readonly Note[], host: string, now: Date, u
     );
   }
   const scanCount = sources.reduce((n, s) => n + Math.max(1, s.scans), 0);
+  const slowSources = new Set(slow.map((n) => n.source));
   let title: string;
-  if (sources.length === 1) title = `${host}: port scan from ${(sources[0] as SourceSummary).source}`;
+  if (sources.length === 0 && slow.length === 1) {
+    const n = slow[0] as SlowNote;
+    title = `${host}: ${n.event === 'sweep' ? 'port sweep' : 'slow port scan'} from ${n.source}`;
+  } else if (sources.length === 0 && slow.length > 1) {
+    title = `${host}: ${slow.length} slow scans and sweeps from ${slowSources.size} source${slowSources.size === 1 ? '' : 's'}`;
+  } else if (sources.length > 0 && slow.length > 0) {
+    const all = new Set([...sources.map((s) => s.source), ...slowSources]);
+    title = `${host}: ${scanCount + slow.length} port scans and sweeps from ${all.size} source${all.size === 1 ? '' : 's'}`;
+  } else if (sources.length === 1) title = `${host}: port scan from ${(sources[0] as SourceSummary).source}`;
   else if (sources.length > 1) title = `${host}: ${scanCount} port scans from ${sources.length} sources`;
   else if (flood !== null) title = `${host}: flood of port scans`;
   else title = `${host}: scanlogd notifications lost`;
   lines.push(`(${notes.length} event${notes.length === 1 ? '' : 's'} from scanlogd on ${host})`);
-  return { title, text: lines.join('\n'), events: notes.length, sources: sources.length };
+  const slowOnly = [...slowSources].filter((a) => !sources.some((s) => s.source === a)).length;
+  return { title, text: lines.join('\n'), events: notes.length, sources: sources.length + slowOnly };
 }

@@ -38,7 +38,22 @@ export interface SuppressedNote {
   dropped: number | null;
 }
 
-export type Note = ScanNote | ScanEndNote | SuppressedNote;
+/** What it keeps of the second stage's events (--slow-scans): a slow scan or a sweep. */
+export interface SlowNote {
+  event: 'slow_scan' | 'sweep';
+  /** A slow scan's may be both. */
+  protocols: Protocol[];
+  source: string;
+  destinations: string[];
+  /** A slow scan's closed ports; a sweep's one port. */
+  ports: number[];
+  /** Failed first contacts; for a sweep, the hosts its port failed on. */
+  count: number;
+  first: string;
+  last: string;
+}
+
+export type Note = ScanNote | ScanEndNote | SuppressedNote | SlowNote;
 
 export type LineVerdict = { kind: 'note'; note: Note } | { kind: 'skip' } | { kind: 'bad'; why: string };
 
@@ -63,6 +78,8 @@ function protocolOf(o: Record<string, unknown>): Protocol {
 }
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isAddresses = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every(isAddress);
+const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535;
+const isProtocols = (v: unknown): v is Protocol[] => Array.isArray(v) && v.length > 0 && v.every(isProtocol);
 const isPorts = (v: unknown): v is number[] => Array.isArray(v) && v.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535);
 
 /** Parses one line (without its newline). Counters and unknown event kinds are skipped. */
@@ -102,6 +119,34 @@ export function parseLine(line: string): LineVerdict {
             portRanges: field(o, 'port_ranges', isString),
             distinctPorts: field(o, 'distinct_ports', isCount),
             packets: field(o, 'packets', isCount),
+            first: field(o, 'first', isTime),
+            last: field(o, 'last', isTime),
+          },
+        };
+      case 'slow_scan':
+        return {
+          kind: 'note',
+          note: {
+            event: 'slow_scan',
+            protocols: field(o, 'protocols', isProtocols),
+            source: field(o, 'source', isAddress),
+            destinations: field(o, 'destinations', isAddresses),
+            ports: field(o, 'ports', isPorts),
+            count: field(o, 'failed', isCount),
+            first: field(o, 'first', isTime),
+            last: field(o, 'last', isTime),
+          },
+        };
+      case 'sweep':
+        return {
+          kind: 'note',
+          note: {
+            event: 'sweep',
+            protocols: [field(o, 'protocol', isProtocol)],
+            source: field(o, 'source', isAddress),
+            destinations: field(o, 'destinations', isAddresses),
+            ports: [field(o, 'port', isPort)],
+            count: field(o, 'hosts', isCount),
             first: field(o, 'first', isTime),
             last: field(o, 'last', isTime),
           },

@@ -121,3 +121,39 @@ test("UDP scans (--udp) say so, apart from the same source's TCP scan; IPv6 sour
     '2001:db8::7 → 2001:db8::1: 7 ports (1-7), 7 packets, at 09:00:01',
   ]);
 });
+
+const slowScan: Note = {
+  event: 'slow_scan',
+  protocols: ['tcp'],
+  source: '198.51.100.9',
+  destinations: ['192.0.2.10'],
+  ports: [23, 21, 22, 25, 80, 8080],
+  count: 6,
+  first: T('08:40:00'),
+  last: T('09:05:00'),
+};
+const sweep: Note = {
+  event: 'sweep',
+  protocols: ['udp'],
+  source: '198.51.100.10',
+  destinations: ['192.0.2.10', '192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.14'],
+  ports: [161],
+  count: 5,
+  first: T('09:10:00'),
+  last: T('09:10:04'),
+};
+
+test('a slow scan and a sweep (--slow-scans) are named as such, each on a line of its own', (t) => {
+  const one = renderMessage([slowScan], 'h', NOW);
+  t.is(one.title, 'h: slow port scan from 198.51.100.9');
+  t.is(one.text.split('\n')[0], '198.51.100.9 → 192.0.2.10: slow scan of 6 closed ports (21-23, 25, 80, 8080), 08:40:00-09:05:00');
+  t.is(renderMessage([sweep], 'h', NOW).title, 'h: port sweep from 198.51.100.10');
+  const both = renderMessage([scan('198.51.100.9', [1, 2, 3, 4, 5, 6, 7], T('09:15:03')), slowScan, sweep], 'h', NOW);
+  t.is(both.title, 'h: 3 port scans and sweeps from 2 sources');
+  t.is(both.sources, 2);
+  t.deepEqual(both.text.split('\n').slice(1, 3), [
+    '198.51.100.9 → 192.0.2.10: slow scan of 6 closed ports (21-23, 25, 80, 8080), 08:40:00-09:05:00',
+    '198.51.100.10 swept UDP port 161 on 5 hosts (192.0.2.10 and 4 more), 09:10:00-09:10:04',
+  ]);
+  t.is(renderMessage([slowScan, sweep], 'h', NOW).title, 'h: 2 slow scans and sweeps from 2 sources');
+});

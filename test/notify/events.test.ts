@@ -3,6 +3,10 @@
 
 import test from 'ava';
 import { parseLine } from '../../src/notify/events.js';
+import { slowEvent } from '../../src/monitor/events.js';
+import { eventObject } from '../../src/monitor/jsonout.js';
+import type { SlowReport } from '../../src/monitor/slowscan.js';
+import { parseAddress } from '../../src/shared/ipv4.js';
 
 const lines: Array<[string, string, RegExp | string]> = [
   ['a cut line', '{"event":"scan","source":"198.51.1', /^not JSON \(/],
@@ -70,5 +74,46 @@ test('an IPv6 UDP scan (--ipv6 --udp) is a note with its protocol', (t) => {
       last: '2026-12-02T09:15:03.156+01:00',
       packets: 2,
     },
+  });
+});
+
+/** The JSON line the daemon writes for a second-stage report (--slow-scans). */
+function slowLine(kind: 'slow-scan' | 'sweep'): string {
+  const at = Date.UTC(2026, 11, 2, 9, 0, 0);
+  const failed = [1, 3, 4].map((n) => ({
+    daddr: parseAddress(`198.18.0.${n}`),
+    port: kind === 'sweep' ? 22 : 100 + n,
+    protocol: 'tcp' as const,
+  }));
+  const report: SlowReport = {
+    kind,
+    saddr: parseAddress('198.18.0.2'),
+    family: 'ipv4',
+    failed,
+    failures: 7,
+    successes: 1,
+    port: 22,
+    protocol: 'tcp',
+    hosts: 5,
+    first: at,
+    last: at + 25 * 60_000,
+    time: 0,
+  };
+  return JSON.stringify(eventObject(slowEvent(report, 'logged', at + 25 * 60_000)));
+}
+
+test('slow_scan and sweep events (--slow-scans), as the daemon writes them, are notes', (t) => {
+  const scan = parseLine(slowLine('slow-scan'));
+  t.is(scan.kind, 'note');
+  if (scan.kind !== 'note') return;
+  t.like(scan.note, { event: 'slow_scan', protocols: ['tcp'], source: '198.18.0.2', ports: [101, 103, 104], count: 7 });
+  t.deepEqual((scan.note as { destinations: string[] }).destinations, ['198.18.0.1', '198.18.0.3', '198.18.0.4']);
+  const sweep = parseLine(slowLine('sweep'));
+  t.is(sweep.kind, 'note');
+  if (sweep.kind !== 'note') return;
+  t.like(sweep.note, { event: 'sweep', protocols: ['tcp'], source: '198.18.0.2', ports: [22], count: 5 });
+  t.deepEqual(parseLine('{"event":"sweep","source":"198.18.0.2"}'), {
+    kind: 'bad',
+    why: 'event "sweep": "protocol" is missing or malformed',
   });
 });
