@@ -47,7 +47,14 @@ test("no arguments: scanlogd's user, chroot, syslog socket and thresholds", (t) 
     hashSize: 512,
     hashMax: 16,
     hash: 'classic',
+    // The second stage is off, as scanlogd has none.
+    slowScans: false,
+    slowThreshold: 6,
+    sweepThreshold: 5,
+    slowExpiry: 1800000,
+    slowSources: 4096,
     statusFd: null,
+    socketTables: null,
     // Pinned to scanlogd's literal values in params.test.ts.
     params: { ...DEFAULT_PARAMS },
   });

@@ -49,7 +49,11 @@ const monitorCases: Array<[string, string[], number | null]> = [
     ],
     null,
   ],
-  ['a libpcap interface (the monitor needs none of it)', ['--interface', 'eth0', '--promisc'], null],
+  [
+    "a libpcap interface (the monitor reads only whether there is one: a device shows other hosts' traffic)",
+    ['--interface', 'eth0', '--promisc'],
+    null,
+  ],
   ['the longest delays', ['--scan-delay', '2147483.647', '--log-delay', '2147483.647'], 9],
   ['a preset and ignore lists', ['--preset', 'sensitive', '--ignore-source', '192.0.2.0/24', '--ignore-port', '443'], null],
   ['structured output and counters', ['--json', '/var/log/scanlogd.json', '--stats-interval', '60'], null],
@@ -66,9 +70,9 @@ for (const [name, argv, statusFd] of monitorCases) {
     const argument = monitorArgument(settings);
     const monitor = parseMonitorArgument(argument);
     t.deepEqual(monitor, { ...Object.fromEntries(MONITOR_OPTION_NAMES.map((n) => [n, settings[n]])), params: settings.params });
-    // Nothing the capture process alone reads: no user, chroot, interface, ignore lists, preset or interval.
+    // Nothing the capture process alone reads: no user, chroot, promiscuous mode, ignore lists, preset or interval.
     t.deepEqual(Object.keys(JSON.parse(argument) as object), [...MONITOR_OPTION_NAMES]);
-    for (const captureOnly of ['user', 'chroot', 'interface', 'promisc', 'ignoreSource', 'ignorePort', 'statsInterval', 'preset', 'config'])
+    for (const captureOnly of ['user', 'chroot', 'promisc', 'ignoreSource', 'ignorePort', 'statsInterval', 'preset', 'config'])
       t.false(argument.includes(`"${captureOnly}"`), captureOnly);
   });
 }
@@ -82,6 +86,7 @@ test('the options each process reads, as the table says', (t) => {
       'stderr',
       'json',
       'jsonSyslog',
+      'interface',
       'ipv6',
       'udp',
       'ephemeralPorts',
@@ -97,7 +102,13 @@ test('the options each process reads, as the table says', (t) => {
       'hashSize',
       'hashMax',
       'hash',
+      'slowScans',
+      'slowThreshold',
+      'sweepThreshold',
+      'slowExpiry',
+      'slowSources',
       'statusFd',
+      'socketTables',
     ],
   );
 });
@@ -179,5 +190,5 @@ test('scanlogd(8) gives each option the default of the table', (t) => {
     );
     compared++;
   }
-  t.is(compared, 17);
+  t.is(compared, 21);
 });

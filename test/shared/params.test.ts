@@ -26,6 +26,11 @@ test('the defaults are scanlogd 2.2.8 params.h', (t) => {
       hashSize: 512,
       hashMax: 16,
       hash: 'classic',
+      // The second stage's, read only with --slow-scans (scanlogd has none).
+      slowFailures: 6,
+      sweepHosts: 5,
+      slowIdleMs: 30 * 60 * 1000,
+      slowSources: 4096,
     },
   );
   t.true(Object.isFrozen(DEFAULT_PARAMS));
@@ -58,6 +63,10 @@ test('every numeric detector parameter has its range from an option', (t) => {
       'listSize',
       'hashSize',
       'hashMax',
+      'slowFailures',
+      'sweepHosts',
+      'slowIdleMs',
+      'slowSources',
     ],
   );
   t.deepEqual(OPTIONS.hashMax.type.range, [1, 256]);
