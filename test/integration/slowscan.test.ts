@@ -41,6 +41,7 @@ rootTest('nmap with --scan-delay 3.5s: scanlogd misses it, the second stage name
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /5\/tcp\s+open/);
   const line = await waitFor('the slow scan line', () => syslog.messages().find((m) => m.includes(' slow scan: ')), 15_000);
+  t.log(line);
   const shape = new RegExp(
     `^${escaped(bed.scannerAddr)} to ${escaped(bed.targetAddr)} slow scan: (\\d+) closed ports over (\\d+) s, ports ([\\d, ]+), TCP @\\d\\d:\\d\\d:\\d\\d$`,
   );
