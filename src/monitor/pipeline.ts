@@ -9,7 +9,7 @@ import type { DetectorParams } from '../shared/params.js';
 import type { PortRange } from '../shared/networks.js';
 import type { PacketRecord, Summary } from '../shared/record.js';
 import { TCP6, UDP4, UDP6 } from './addresses.js';
-import { Detector, Ipv4Detector, type EngineCounters, type Step } from './engine.js';
+import { Detector, Ipv4Detector, type EngineCounters, type Scan, type Step } from './engine.js';
 import type { CountersEvent, MonitorEvent } from './events.js';
 import { scanMessage } from './format.js';
 import { FLOOD_MESSAGE, FloodLimiter } from './limiter.js';
@@ -161,11 +161,23 @@ export class ScanPipeline {
     // A record stamped after the monitor's clock (the other process read it later) is
     // placed at the monitor's time rather than in the future.
     const wallMs = wallNowMs - Math.max(0, elapsed(monoNow, record.time));
-    const { detector, tracker } = lane;
+    const detector = lane.detector;
     const scan = detector.process(record, wallMs);
-    const ended = tracker === null ? null : tracker.follow(detector.step as Step, record, wallMs);
-    const ends = ended === null || ended.length === 0 ? NO_OUTPUTS : ended.map(eventOutput);
-    if (scan === null) return ends;
+    const tracker = lane.tracker;
+    if (tracker === null) return scan === null ? NO_OUTPUTS : this.scanned(scan, record, wallMs, null, NO_OUTPUTS);
+    const ended = tracker.follow(detector.step as Step, record, wallMs);
+    const ends = ended.length === 0 ? NO_OUTPUTS : ended.map(eventOutput);
+    return scan === null ? ends : this.scanned(scan, record, wallMs, tracker, ends);
+  }
+
+  /** What a detected scan makes the monitor say, after `ends`: its line (or the notice), then its events. */
+  private scanned<A extends number | Uint32Array>(
+    scan: Scan<A>,
+    record: Summary<A>,
+    wallMs: number,
+    tracker: ScanTracker<A> | null,
+    ends: readonly Output[],
+  ): Output[] {
     const outputs = [...ends];
     const { verdict, flood } = this.limiter.decide(scan.time, wallMs);
     switch (verdict) {
