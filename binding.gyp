@@ -1,12 +1,15 @@
-# The project's own addons, built by `npm ci`/`npm install`: the capture process's
-# raw-socket reader (native/rawrecv.c) and the process attributes and
-# sandboxes both halves set (native/procctl.c, native/sandbox.c).
+# The project's own addons, built by `npm ci`/`npm install`, on Node-API: the capture
+# process's raw-socket reader (native/rawrecv.c on native/batch.c) and the process
+# attributes and sandboxes both halves set (native/procctl.c, native/sandbox.c).
 {
+  "variables": {
+    "addon_cflags": ["-O2", "-Wall", "-Wextra", "-fvisibility=hidden"]
+  },
   "targets": [
     {
       "target_name": "rawrecv",
-      "sources": ["native/rawrecv.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra"]
+      "sources": ["native/rawrecv.c", "native/batch.c", "native/addon.c"],
+      "cflags": ["<@(addon_cflags)"]
     },
     {
       "target_name": "procctl",
