@@ -1,6 +1,7 @@
-# The project's own addons, built by `npm ci`/`npm install`, on Node-API: the capture
-# process's raw-socket reader (native/rawrecv.c on native/batch.c) and the process
-# attributes and sandboxes both halves set (native/procctl.c, native/sandbox.c).
+# The project's own addons, built by `npm ci`/`npm install`, on Node-API. Capture
+# process: the raw-socket reader (native/rawrecv.c on native/batch.c) and the account
+# lookup and chroot of the privilege drop (native/privdrop.c). Both halves: the process
+# attributes and sandboxes (native/procctl.c, native/sandbox.c).
 {
   "variables": {
     "addon_cflags": ["-O2", "-Wall", "-Wextra", "-fvisibility=hidden"]
@@ -9,6 +10,11 @@
     {
       "target_name": "rawrecv",
       "sources": ["native/rawrecv.c", "native/batch.c", "native/addon.c"],
+      "cflags": ["<@(addon_cflags)"]
+    },
+    {
+      "target_name": "privdrop",
+      "sources": ["native/privdrop.c", "native/addon.c"],
       "cflags": ["<@(addon_cflags)"]
     },
     {

@@ -13,20 +13,6 @@ declare module 'unix-dgram' {
   function createSocket(type: 'unix_dgram', listener?: (msg: Buffer, rinfo: unknown) => void): UnixDgramSocket;
 }
 
-declare module 'posix' {
-  interface Passwd {
-    name: string;
-    uid: number;
-    gid: number;
-    dir: string;
-    shell: string;
-  }
-  function chroot(path: string): void;
-  function getpwnam(name: string | number): Passwd;
-  function setsid(): number;
-  function setrlimit(resource: string, limits: { soft?: number | null; hard?: number | null }): void;
-}
-
 // The compiled half of the `pcap` package, used without its JS wrapper (which decodes
 // every packet into objects and emits an event for each).
 declare module 'pcap/build/Release/pcap_binding.node' {
