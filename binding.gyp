@@ -1,7 +1,8 @@
 # The project's own addons, built by `npm ci`/`npm install`, on Node-API. Capture
 # process: the raw-socket reader (native/rawrecv.c on native/batch.c) and the account
-# lookup and chroot of the privilege drop (native/privdrop.c). Both halves: the process
-# attributes and sandboxes (native/procctl.c, native/sandbox.c).
+# lookup and chroot of the privilege drop (native/privdrop.c). Monitor: the syslog
+# socket (native/syslogsock.c). Both halves: the process attributes and sandboxes
+# (native/procctl.c, native/sandbox.c).
 {
   "variables": {
     "addon_cflags": ["-O2", "-Wall", "-Wextra", "-fvisibility=hidden"]
@@ -15,6 +16,11 @@
     {
       "target_name": "privdrop",
       "sources": ["native/privdrop.c", "native/addon.c"],
+      "cflags": ["<@(addon_cflags)"]
+    },
+    {
+      "target_name": "syslogsock",
+      "sources": ["native/syslogsock.c", "native/addon.c"],
       "cflags": ["<@(addon_cflags)"]
     },
     {

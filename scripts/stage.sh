@@ -17,7 +17,7 @@ fail() {
 [ "$(id -u)" = 0 ] || fail "run as root: the copy must be root's, since root runs it"
 [ -f dist/src/cli.js ] || fail "dist/src/cli.js is missing: run npm run build first"
 addons=""
-for addon in rawrecv privdrop procctl; do
+for addon in rawrecv privdrop syslogsock procctl; do
 	[ -f build/Release/$addon.node ] || fail "build/Release/$addon.node is missing: run npm ci first"
 	addons="$addons build/Release/$addon.node"
 done

@@ -1,17 +1,4 @@
-// Just the parts of the native addons' APIs that this project calls.
-
-declare module 'unix-dgram' {
-  import { EventEmitter } from 'node:events';
-  class UnixDgramSocket extends EventEmitter {
-    connected?: boolean;
-    fd: number;
-    bind(path: string): void;
-    connect(path: string): void;
-    send(buf: Buffer, callback?: (err?: NodeJS.ErrnoException) => void): void;
-    close(): void;
-  }
-  function createSocket(type: 'unix_dgram', listener?: (msg: Buffer, rinfo: unknown) => void): UnixDgramSocket;
-}
+// Just the part of the pcap package's API that this project calls.
 
 // The compiled half of the `pcap` package, used without its JS wrapper (which decodes
 // every packet into objects and emits an event for each).

@@ -21,7 +21,7 @@ function mappedAddons(pid: number): string[] {
 }
 
 const CAPTURE_ONLY = ['privdrop.node', 'rawrecv.node', 'pcap_binding.node'];
-const MONITOR_ONLY = ['unix_dgram.node'];
+const MONITOR_ONLY = ['syslogsock.node'];
 /** Both halves set their own process attributes. */
 const BOTH = ['procctl.node'];
 
