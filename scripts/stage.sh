@@ -21,6 +21,8 @@ for addon in rawrecv privdrop syslogsock procctl; do
 	[ -f build/Release/$addon.node ] || fail "build/Release/$addon.node is missing: run npm ci first"
 	addons="$addons build/Release/$addon.node"
 done
+# The libpcap reader is built only where libpcap-dev is installed (binding.gyp).
+[ ! -f build/Release/pcaprecv.node ] || addons="$addons build/Release/pcaprecv.node"
 
 # One copy per clone, below /run: root's alone, and emptied at boot.
 ROOT=/run/scanlogd-dev

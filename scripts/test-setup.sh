@@ -35,11 +35,11 @@ if [ -n "$need" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
 fi
 
-# The libpcap binding is an optional dependency: an `npm ci` run before libpcap-dev was
-# there left it out, and the libpcap tests need it.
-if [ ! -f node_modules/pcap/build/Release/pcap_binding.node ]; then
-	echo "test-setup: building the libpcap binding (npm ci again, now with libpcap-dev)"
-	npm ci --no-audit --no-fund >/dev/null
+# The libpcap reader is built only where libpcap's headers are (binding.gyp): an
+# `npm ci` run before libpcap-dev was there left it out, and the libpcap tests need it.
+if [ ! -f build/Release/pcaprecv.node ]; then
+	echo "test-setup: building the libpcap reader (the project's addons again, now with libpcap-dev)"
+	npm run install >/dev/null
 fi
 
 if ! getent passwd scanlogd >/dev/null; then

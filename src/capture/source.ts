@@ -4,9 +4,13 @@
 // their adapters that is the same.
 
 import type { BatchReader } from '../types/batch.js';
+import type { PcapCounts } from '../types/pcaprecv.js';
 
 /** Packets a backend reads at most in one batch (one system call, one call into JS). */
 export const BATCH_SLOTS = 256;
+
+/** What the kernel says it did with the packets for a capture handle (libpcap's pcap_stats). */
+export type CaptureCounts = PcapCounts;
 
 export type OnPacket = (pkt: Buffer, length: number) => void;
 
@@ -17,6 +21,8 @@ export interface PacketSource {
    */
   start(onPacket: OnPacket, onDrained: () => void, onError: (err: Error) => void): void;
   close(): void;
+  /** The kernel's counts since the handle was opened (libpcap only); throws once closed. */
+  counts?(): CaptureCounts;
   /** What the kernel passed and dropped, said at a clean stop as tcpdump does (libpcap only). */
   statsLine?(): string;
 }

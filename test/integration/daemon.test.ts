@@ -450,22 +450,17 @@ const startupCases: StartupCase[] = [
     expect: /^scanlogd: libpcap on nosuch0: No such device exists$/,
   },
   {
-    name: 'libpcap addon not installed (an optional dependency)',
+    name: 'libpcap reader not built (npm ci without libpcap-dev)',
     entry: (d) => {
-      // The staged tree, which user scanlogd can read, less the pcap module.
+      // The staged tree, which user scanlogd can read, less the libpcap reader.
       const tree = path.dirname(path.dirname(entryScript()));
-      fs.cpSync(path.join(tree, 'bin'), `${d}/app/bin`, { recursive: true });
-      fs.cpSync(path.join(tree, 'dist'), `${d}/app/dist`, { recursive: true });
-      fs.cpSync(path.join(tree, 'build'), `${d}/app/build`, { recursive: true });
-      fs.mkdirSync(`${d}/app/node_modules`);
-      for (const m of fs.readdirSync(path.join(tree, 'node_modules'))) {
-        if (m !== 'pcap') fs.symlinkSync(path.join(tree, 'node_modules', m), `${d}/app/node_modules/${m}`);
-      }
+      for (const dir of ['bin', 'dist', 'build', 'node_modules']) fs.cpSync(path.join(tree, dir), `${d}/app/${dir}`, { recursive: true });
+      fs.rmSync(`${d}/app/build/Release/pcaprecv.node`);
       return `${d}/app/bin/scanlogd.js`;
     },
     args: () => ['-f', '--interface', 'lo'],
     expect:
-      /^scanlogd: libpcap: cannot load the pcap addon \(Cannot find module 'pcap\/build\/Release\/pcap_binding\.node'\); install the optional npm dependency pcap, which needs libpcap-dev$/,
+      /^scanlogd: libpcap: reader \S+\/app\/build\/Release\/pcaprecv\.node: Cannot find module '\S+\/app\/build\/Release\/pcaprecv\.node' \(it needs libpcap at run time; npm ci builds it where libpcap-dev is installed\)$/,
   },
   {
     name: 'libpcap without CAP_NET_RAW',
