@@ -130,30 +130,13 @@ export function report(
       ),
     );
   }
-  out.push('');
-  out.push('Ratios ours/reference:');
   const workloadsSeen = [...new Set(summaries.map((s) => s.workload))];
-  out.push(
-    table(
-      ['workload', 'ours', 'drop fraction', 'CPU us/pkt', 'peak RSS (all processes)'],
-      workloadsSeen.flatMap((w) =>
-        DAEMON_KINDS.filter(isOurs).flatMap((kind) => {
-          const o = summaries.find((s) => s.workload === w && s.daemon === kind);
-          const r = summaries.find((s) => s.workload === w && s.daemon === 'reference');
-          if (o === undefined || r === undefined) return [];
-          return [
-            [
-              o.label,
-              kind,
-              ratio(o.dropFraction, r.dropFraction),
-              ratio(o.cpuUsPerPacket, r.cpuUsPerPacket),
-              ratio(o.totalHwmMb, r.totalHwmMb, 0),
-            ],
-          ];
-        }),
-      ),
-    ),
-  );
+  if (summaries.some((s) => s.daemon === 'reference')) {
+    out.push('', 'Ratios ours/reference:');
+    out.push(
+      table(['workload', 'ours', 'drop fraction', 'CPU us/pkt', 'peak RSS (all processes)'], referenceRatioRows(summaries, workloadsSeen)),
+    );
+  }
   if (summaries.some((s) => s.daemon === 'baseline')) {
     out.push('');
     out.push('Ours against the baseline build (--baseline), the same packets in the same run:');
@@ -213,4 +196,24 @@ function baselineRows(summaries: Summary[], points: PointResult[]): string[][] {
       ],
     ];
   });
+}
+
+/** Per workload and each of our daemons: its figures over the reference's. */
+function referenceRatioRows(summaries: Summary[], workloads: string[]): string[][] {
+  return workloads.flatMap((w) =>
+    DAEMON_KINDS.filter(isOurs).flatMap((kind) => {
+      const o = summaries.find((s) => s.workload === w && s.daemon === kind);
+      const r = summaries.find((s) => s.workload === w && s.daemon === 'reference');
+      if (o === undefined || r === undefined) return [];
+      return [
+        [
+          o.label,
+          kind,
+          ratio(o.dropFraction, r.dropFraction),
+          ratio(o.cpuUsPerPacket, r.cpuUsPerPacket),
+          ratio(o.totalHwmMb, r.totalHwmMb, 0),
+        ],
+      ];
+    }),
+  );
 }

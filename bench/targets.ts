@@ -41,7 +41,7 @@ export function evaluate(summaries: Summary[], points: PointResult[], latency: L
       pass: cpuRatio <= floodCpu.maxRatio,
     });
   }
-  for (const d of DAEMON_KINDS) {
+  for (const d of DAEMON_KINDS.filter((kind) => summaries.some((s) => s.daemon === kind))) {
     const w1 = summaries
       .filter((s) => s.workload.startsWith(`${dropOnset.workloads}-`) && s.daemon === d)
       .sort((a, b) => a.generatorPps - b.generatorPps);

@@ -18,12 +18,13 @@ export interface Scene {
 /**
  * `extraArgs` may depend on the testbed's addresses and the scene's directory;
  * `entry` is another build's entry script (this tree's staged copy by default).
- * `beforeKill` runs first at teardown (to stop load generators, say).
+ * `beforeKill` runs first at teardown (to stop load generators, say). `wrap`: as for
+ * startOurs.
  */
 export async function startScene(
   t: { teardown(fn: () => void | Promise<void>): void },
   extraArgs: string[] | ((bed: Testbed, dir: string) => string[]) = [],
-  options: { nodeArgs?: string[]; beforeKill?: () => void; ipv6?: boolean; entry?: string } = {},
+  options: { nodeArgs?: string[]; beforeKill?: () => void; ipv6?: boolean; entry?: string; wrap?: string[] } = {},
 ): Promise<Scene> {
   const bed = createTestbed({ ipv6: options.ipv6 === true });
   const dir = makeSocketDir();
@@ -32,6 +33,7 @@ export async function startScene(
   const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...args], {
     nodeArgs: options.nodeArgs ?? [],
     ...(options.entry === undefined ? {} : { entry: options.entry }),
+    ...(options.wrap === undefined ? {} : { wrap: options.wrap }),
   });
   t.teardown(async () => {
     try {

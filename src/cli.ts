@@ -2,7 +2,8 @@
 // (or the launcher that detaches it); the capture process starts the monitor with its
 // role and its settings as one argument. Each role's code is loaded only once the role
 // is known, so that neither process maps the other's native addons (the monitor never
-// maps posix or the capture readers, the capture process never the syslog socket's).
+// maps the privilege drop's addon or the capture readers, the capture process never
+// the syslog socket's).
 
 import fs = require('node:fs');
 import { StartupError, messageOf } from './shared/errors.js';

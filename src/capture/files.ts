@@ -20,7 +20,8 @@ export function checkPidfileDir(file: string, account: Account): void {
   if (st.isDirectory() && (st.mode & 0o002) !== 0) {
     // Anyone could plant a pidfile there before the start, or swap it while it runs.
     throw new StartupError(
-      `pidfile ${file}: directory ${dir} is writable by others (mode ${(st.mode & 0o7777).toString(8)}); use one that only root and user ${account.name} can write, such as /run/scanlogd`,
+      `pidfile ${file}: directory ${dir} is writable by others (mode ${(st.mode & 0o7777).toString(8)}); ` +
+        `use one that only root and user ${account.name} can write, such as /run/scanlogd`,
     );
   }
   if (!st.isDirectory() || !mayAccess(st, account, WRITE)) {

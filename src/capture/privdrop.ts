@@ -3,9 +3,10 @@
 
 import fs = require('node:fs');
 import path = require('node:path');
-import posix = require('posix');
-import { StartupError, syscallText } from '../shared/errors.js';
+import { StartupError, messageOf, syscallText } from '../shared/errors.js';
+import { loadAddon } from '../shared/addon.js';
 import { READ, SEARCH, directoriesDownTo, mayAccess, unsafeDirectory } from '../shared/ownership.js';
+import type { PrivDrop } from '../types/privdrop.js';
 
 export interface Account {
   name: string;
@@ -13,12 +14,17 @@ export interface Account {
   gid: number;
 }
 
+/** The one place the addon is loaded: by the capture process, as root, before the drop. */
+export function loadPrivDrop(): PrivDrop {
+  return loadAddon<PrivDrop>('privdrop', 'privilege drop addon');
+}
+
 /**
  * The system calls the drop is made of, and the ids it reads back: the real ones are
- * the posix addon's and Node's own; tests give a model of the kernel's rules.
+ * the privdrop addon's and Node's own; tests give a model of the kernel's rules.
  */
 export interface PrivilegeCalls {
-  /** The account's ids, or null when there is no such user. */
+  /** The account's ids, or null when there is no such user; throws if the lookup itself failed. */
   getpwnam(name: string): { uid: number; gid: number } | null;
   chroot(dir: string): void;
   chdir(dir: string): void;
@@ -29,17 +35,11 @@ export interface PrivilegeCalls {
   ids(): { uid: number; euid: number; gid: number; egid: number; groups: number[] };
 }
 
-/** The process's own calls (the posix addon for what Node lacks). */
-export function systemCalls(): PrivilegeCalls {
+/** The process's own calls (the privdrop addon for what Node lacks). */
+export function systemCalls(addon: PrivDrop = loadPrivDrop()): PrivilegeCalls {
   return {
-    getpwnam: (name) => {
-      try {
-        return posix.getpwnam(name);
-      } catch {
-        return null;
-      }
-    },
-    chroot: (dir) => posix.chroot(dir),
+    getpwnam: (name) => addon.getpwnam(name),
+    chroot: (dir) => addon.chroot(dir),
     chdir: (dir) => process.chdir(dir),
     setgroups: (groups) => process.setgroups!(groups),
     setgid: (gid) => process.setgid!(gid),
@@ -54,8 +54,17 @@ export function systemCalls(): PrivilegeCalls {
   };
 }
 
+/**
+ * The account's numeric ids, resolved while /etc/passwd is still reachable. Only a
+ * lookup that found nothing is "No such user"; a lookup that failed says why.
+ */
 export function lookupUser(name: string, calls: PrivilegeCalls = systemCalls()): Account {
-  const pw = calls.getpwnam(name);
+  let pw: { uid: number; gid: number } | null;
+  try {
+    pw = calls.getpwnam(name);
+  } catch (err) {
+    throw new StartupError(`getpwnam("${name}"): ${messageOf(err)}`, { cause: err });
+  }
   if (pw === null) throw new StartupError(`getpwnam("${name}"): No such user`);
   if (pw.uid === 0 || pw.gid === 0) {
     throw new StartupError(`user ${name} has uid ${pw.uid} and gid ${pw.gid}; it must be an unprivileged account`);

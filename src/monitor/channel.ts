@@ -31,8 +31,6 @@ function sizeAt(buf: Buffer, offset: number): number {
 export class RecordReader {
   private readonly partial = Buffer.alloc(MAX_RECORD_SIZE);
   private partialLength = 0;
-  private chunk: Buffer = Buffer.alloc(0);
-  private offset = 0;
   /** Every packet record is decoded into one of these objects. */
   private readonly scratch = emptyPacketScratch();
   /** Packet records received (any family or protocol). */
@@ -40,45 +38,36 @@ export class RecordReader {
 
   constructor(private readonly lanes: Readonly<Lanes> = { udp: false, ipv6: false }) {}
 
-  /** Takes the next bytes of the stream; next() reads the records they complete. */
-  load(chunk: Buffer): void {
-    this.chunk = chunk;
-    this.offset = 0;
-  }
-
   /**
-   * The next complete record, or null when the bytes loaded are used up (a trailing
-   * part is kept for the next chunk). A packet record is the same object from call to
-   * call: copy what you keep. Throws a RecordError on a record that does not decode.
+   * Calls `onRecord` for every complete record in `chunk`, keeping a trailing part
+   * for the next chunk. A packet record is the same object from call to call: copy
+   * what you keep. Throws a RecordError on a record that does not decode, and lets
+   * whatever `onRecord` throws through.
    */
-  next(): ChannelRecord | null {
-    const chunk = this.chunk;
+  push(chunk: Buffer, onRecord: (r: ChannelRecord) => void): void {
+    let offset = 0;
     // A split record is completed in two steps: its head, which says its size, then the rest.
-    while (this.partialLength > 0 && this.offset < chunk.length) {
+    while (this.partialLength > 0 && offset < chunk.length) {
       const want = this.partialLength < RECORD_SIZE ? RECORD_SIZE : sizeAt(this.partial, 0);
-      const take = Math.min(want - this.partialLength, chunk.length - this.offset);
-      chunk.copy(this.partial, this.partialLength, this.offset, this.offset + take);
+      const take = Math.min(want - this.partialLength, chunk.length - offset);
+      chunk.copy(this.partial, this.partialLength, offset, offset + take);
       this.partialLength += take;
-      this.offset += take;
+      offset += take;
       if (this.partialLength === RECORD_SIZE && sizeAt(this.partial, 0) > RECORD_SIZE) continue;
-      if (this.partialLength < want) return null;
+      if (this.partialLength < want) return;
       this.partialLength = 0;
-      return this.decode(this.partial, 0);
+      onRecord(this.decode(this.partial, 0));
     }
-    if (this.offset + RECORD_SIZE <= chunk.length) {
-      const size = sizeAt(chunk, this.offset);
-      if (this.offset + size <= chunk.length) {
-        const record = this.decode(chunk, this.offset);
-        this.offset += size;
-        return record;
-      }
+    while (offset + RECORD_SIZE <= chunk.length) {
+      const size = sizeAt(chunk, offset);
+      if (offset + size > chunk.length) break;
+      onRecord(this.decode(chunk, offset));
+      offset += size;
     }
-    if (this.offset < chunk.length) {
-      chunk.copy(this.partial, 0, this.offset);
-      this.partialLength = chunk.length - this.offset;
-      this.offset = chunk.length;
+    if (offset < chunk.length) {
+      chunk.copy(this.partial, 0, offset);
+      this.partialLength = chunk.length - offset;
     }
-    return null;
   }
 
   private decode(buf: Buffer, offset: number): ChannelRecord {

@@ -66,6 +66,13 @@ export class Step {
   readonly releasedReasons: ReleaseReason[] = new Array<ReleaseReason>(MAX_RELEASES).fill('stale');
 }
 
+export interface DetectorOptions {
+  /** The keyed hash's bits; by default drawn at random when the hash is keyed. Tests give a fixed one. */
+  hashKey?: Uint32Array;
+  /** Report each packet's step, for a tracker to follow. */
+  steps?: boolean;
+}
+
 const NIL = -1;
 
 /** Random bits for the keyed hash, drawn once per detector. */
@@ -150,20 +157,20 @@ export class Detector<A> {
   /** The oldest slot, next to be reused. */
   private index = 0;
   private readonly hashKey: Uint32Array | null;
-  /** What the last packet did, slot by slot (see Step). */
-  readonly step = new Step();
+  /** What the last packet did, slot by slot, when a tracker follows (see Step); null otherwise, at no cost per packet. */
+  readonly step: Step | null;
 
   constructor(
     params: Readonly<DetectorParams>,
     readonly lane: Lane<A>,
-    /** The keyed hash's bits; by default drawn at random when the hash is keyed. Tests give a fixed one. */
-    options: { hashKey?: Uint32Array } = {},
+    options: DetectorOptions = {},
   ) {
     this.params = params;
     // IPv6 has no reference bucket choice to match, and a scanner owns whole /64s to
     // pick colliding addresses from: its buckets are always keyed.
     const keyed = params.hash === 'keyed' || lane.family.alwaysKeyed;
     this.hashKey = options.hashKey ?? (keyed ? randomHashKey() : null);
+    this.step = options.steps === true ? new Step() : null;
     const n = params.listSize;
     this.next = new Int32Array(n).fill(NIL);
     this.timestamp = new Uint32Array(n);
@@ -232,14 +239,17 @@ export class Detector<A> {
 
   private release(slot: number, reason: ReleaseReason): void {
     const step = this.step;
+    if (step === null) return;
     step.releasedSlots[step.released] = slot;
     step.releasedReasons[step.released] = reason;
     step.released++;
   }
 
   private counted(slot: number, opened: boolean): void {
-    this.step.slot = slot;
-    this.step.opened = opened;
+    const step = this.step;
+    if (step === null) return;
+    step.slot = slot;
+    step.opened = opened;
   }
 
   /**
@@ -249,8 +259,11 @@ export class Detector<A> {
    */
   process(pkt: Summary<A>, wallMs: number): Scan<A> | null {
     this.counters.packets++;
-    this.step.slot = -1;
-    this.step.released = 0;
+    const step = this.step;
+    if (step !== null) {
+      step.slot = -1;
+      step.released = 0;
+    }
     const addr = pkt.saddr;
     const port = pkt.dport;
     const flags = pkt.flags;
@@ -425,7 +438,7 @@ export class Detector<A> {
  * per-packet address operations are the plain comparisons scanlogd makes.
  */
 export class Ipv4Detector extends Detector<number> {
-  constructor(params: Readonly<DetectorParams>, options: { lane?: Lane<number>; hashKey?: Uint32Array } = {}) {
+  constructor(params: Readonly<DetectorParams>, options: DetectorOptions & { lane?: Lane<number> } = {}) {
     super(params, options.lane ?? TCP4, options);
   }
 

@@ -9,7 +9,7 @@ import type { DetectorParams } from '../shared/params.js';
 import type { PortRange } from '../shared/networks.js';
 import type { PacketRecord, Summary } from '../shared/record.js';
 import { TCP6, UDP4, UDP6 } from './addresses.js';
-import { Detector, Ipv4Detector, type EngineCounters } from './engine.js';
+import { Detector, Ipv4Detector, type EngineCounters, type Scan, type Step } from './engine.js';
 import { slowEvent, type CountersEvent, type MonitorEvent } from './events.js';
 import { scanMessage, slowMessage } from './format.js';
 import { FLOOD_MESSAGE, FloodLimiter, SLOW_FLOOD_MESSAGE } from './limiter.js';
@@ -57,11 +57,8 @@ const eventOutput = (event: MonitorEvent): Output => ({ kind: 'event', event });
 /** One lane's detector, and the tracker that follows its scans when events are wanted. */
 export class ScanLane<A> {
   readonly tracker: ScanTracker<A> | null;
-  constructor(
-    readonly detector: Detector<A>,
-    events: boolean,
-  ) {
-    this.tracker = events ? new ScanTracker<A>(detector) : null;
+  constructor(readonly detector: Detector<A>) {
+    this.tracker = detector.step === null ? null : new ScanTracker<A>(detector);
   }
 }
 
@@ -112,11 +109,13 @@ export class ScanPipeline {
     const events = options.events ?? false;
     this.watch = watch;
     this.eventsWanted = events;
+    // Only a followed lane reports its steps: without events the detector pays nothing for them.
+    const steps = events;
     this.lanes = {
-      tcp4: new ScanLane(new Ipv4Detector(params), events),
-      udp4: watch.udp ? new ScanLane(new Ipv4Detector(params, { lane: UDP4 }), events) : null,
-      tcp6: watch.ipv6 ? new ScanLane(new Detector(params, TCP6), events) : null,
-      udp6: watch.ipv6 && watch.udp ? new ScanLane(new Detector(params, UDP6), events) : null,
+      tcp4: new ScanLane(new Ipv4Detector(params, { steps })),
+      udp4: watch.udp ? new ScanLane(new Ipv4Detector(params, { lane: UDP4, steps })) : null,
+      tcp6: watch.ipv6 ? new ScanLane(new Detector(params, TCP6, { steps })) : null,
+      udp6: watch.ipv6 && watch.udp ? new ScanLane(new Detector(params, UDP6, { steps })) : null,
     };
     // One limiter for every lane: it bounds what reaches syslog, whatever the scan.
     this.limiter = new FloodLimiter(params.logCount, params.logDelayMs);
@@ -182,11 +181,23 @@ export class ScanPipeline {
   }
 
   private run<A extends number | Uint32Array>(lane: ScanLane<A>, record: Summary<A>, wallMs: number): readonly Output[] {
-    const { detector, tracker } = lane;
+    const detector = lane.detector;
     const scan = detector.process(record, wallMs);
-    const ended = tracker === null ? null : tracker.follow(detector.step, record, wallMs);
-    const ends = ended === null || ended.length === 0 ? NO_OUTPUTS : ended.map(eventOutput);
-    if (scan === null) return ends;
+    const tracker = lane.tracker;
+    if (tracker === null) return scan === null ? NO_OUTPUTS : this.scanned(scan, record, wallMs, null, NO_OUTPUTS);
+    const ended = tracker.follow(detector.step as Step, record, wallMs);
+    const ends = ended.length === 0 ? NO_OUTPUTS : ended.map(eventOutput);
+    return scan === null ? ends : this.scanned(scan, record, wallMs, tracker, ends);
+  }
+
+  /** What a detected scan makes the monitor say, after `ends`: its line (or the notice), then its events. */
+  private scanned<A extends number | Uint32Array>(
+    scan: Scan<A>,
+    record: Summary<A>,
+    wallMs: number,
+    tracker: ScanTracker<A> | null,
+    ends: readonly Output[],
+  ): Output[] {
     const outputs = [...ends];
     const { verdict, flood } = this.limiter.decide(scan.time, wallMs);
     switch (verdict) {

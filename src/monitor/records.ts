@@ -5,7 +5,7 @@
 
 import { messageOf } from '../shared/errors.js';
 import { EXIT_INTERNAL_FAULT, EXIT_REFUSED_RECORD } from '../shared/exits.js';
-import { RecordError, type ChannelRecord } from '../shared/record.js';
+import { RecordError, type ChannelRecord, type CountersRecord, type LossRecord } from '../shared/record.js';
 import type { RecordReader } from './channel.js';
 import {
   NO_OUTPUTS,
@@ -47,6 +47,18 @@ export function internalFault(err: unknown): Stop {
 export class RecordLoop {
   /** What the capture process reported in its counters records; sent to the monitor directly, those of its last report. */
   readonly capture: CaptureCounts = { packets: 0, dropped: 0, rejected: 0 };
+  // The clocks of the chunk being read, and whether a record is past the reader.
+  private monoNow = 0;
+  private wallNow = 0;
+  private taking = false;
+  /** What is done with each record the reader gives: one function for the life of the loop. */
+  private readonly onRecord = (record: ChannelRecord): void => {
+    this.taking = true;
+    const outputs =
+      record.type === 'loss' || record.type === 'counters' ? this.report(record) : this.pipeline.handle(record, this.monoNow, this.wallNow);
+    if (outputs.length !== 0) this.outputs.route(outputs);
+    this.taking = false;
+  };
 
   constructor(
     private readonly reader: RecordReader,
@@ -60,38 +72,29 @@ export class RecordLoop {
    * must stop, or null to go on.
    */
   push(chunk: Buffer, monoNow: number, wallNow: number): Stop | null {
-    let decoding = true;
+    this.monoNow = monoNow;
+    this.wallNow = wallNow;
+    this.taking = false;
     try {
-      this.reader.load(chunk);
-      for (;;) {
-        decoding = true;
-        const record = this.reader.next();
-        if (record === null) return null;
-        decoding = false;
-        const outputs = this.take(record, monoNow, wallNow);
-        if (outputs.length !== 0) this.outputs.route(outputs);
-      }
+      this.reader.push(chunk, this.onRecord);
+      return null;
     } catch (err) {
-      if (!decoding || !(err instanceof RecordError)) return internalFault(err);
+      // Only the reader refuses records; a RecordError from past it is a bug of ours too.
+      if (this.taking || !(err instanceof RecordError)) return internalFault(err);
       return { status: EXIT_REFUSED_RECORD, why: `bad record from the capture process: ${err.message}`, stack: null };
     }
   }
 
-  private take(record: ChannelRecord, monoNow: number, wallNow: number): readonly Output[] {
-    switch (record.type) {
-      case 'tcp4':
-      case 'udp4':
-      case 'ip6':
-        return this.pipeline.handle(record, monoNow, wallNow);
-      case 'loss':
-        this.outputs.fault(`capture process dropped ${record.count} packets while the monitor was not reading`);
-        return NO_OUTPUTS;
-      case 'counters':
-        this.capture.packets += record.packets;
-        this.capture.dropped += record.dropped;
-        this.capture.rejected += record.rejected;
-        return record.log ? this.counters(wallNow) : NO_OUTPUTS;
+  /** What the capture process's own reports make the monitor say. */
+  private report(record: LossRecord | CountersRecord): readonly Output[] {
+    if (record.type === 'loss') {
+      this.outputs.fault(`capture process dropped ${record.count} packets while the monitor was not reading`);
+      return NO_OUTPUTS;
     }
+    this.capture.packets += record.packets;
+    this.capture.dropped += record.dropped;
+    this.capture.rejected += record.rejected;
+    return record.log ? this.counters(this.wallNow) : NO_OUTPUTS;
   }
 
   /** The counters line (daemon.info) and its event, as they stand at `wallMs`. */

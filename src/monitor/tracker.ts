@@ -84,6 +84,7 @@ export class ScanTracker<A = number> {
     private readonly detector: Detector<A>,
     private readonly maxScans = Math.min(detector.params.listSize, MAX_TRACKED_SCANS),
   ) {
+    if (detector.step === null) throw new Error('a tracker follows a detector made to report its steps');
     const n = detector.params.listSize;
     const words = detector.lane.family.words;
     this.packets = new Float64Array(n);

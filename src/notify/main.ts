@@ -12,18 +12,19 @@ import { renderMessage } from './digest.js';
 import { parseLine } from './events.js';
 import { Follower, readPosition, writePosition, type Position } from './follower.js';
 import { Outbox } from './outbox.js';
-import { connectUnixDgram, syslogDatagram } from '../monitor/syslog.js';
+import { syslogDatagram, syslogSocketConnector } from '../monitor/syslog.js';
 
 const IDENT = 'scanlogd-notify';
 
 type Say = (text: string, priority?: number) => void;
 
 function sayer(syslogSocket: string | null): Say {
+  const connect = syslogSocket === null ? null : syslogSocketConnector();
   return (text, priority = DAEMON_ERR) => {
     process.stderr.write(`${IDENT}: ${text}\n`);
-    if (syslogSocket === null) return;
+    if (syslogSocket === null || connect === null) return;
     try {
-      const sock = connectUnixDgram(syslogSocket);
+      const sock = connect(syslogSocket);
       sock.send(syslogDatagram(text, new Date(), priority, IDENT));
       sock.close();
     } catch {

@@ -198,7 +198,9 @@ export const OPTIONS = {
   ephemeralPorts: optional({
     arg: '<first-last>',
     type: portRange,
-    help: "with --udp: this host's client ports, where replies from DNS, NTP and QUIC servers land (default: the kernel's ip_local_port_range)",
+    help:
+      "with --udp: this host's client ports, where replies from DNS, NTP and QUIC servers land " +
+      "(default: the kernel's ip_local_port_range)",
     // The capture process reads the kernel's range when none is given: the monitor opens no file.
     readBy: 'monitor',
   }),
@@ -304,7 +306,9 @@ export const OPTIONS = {
     type: choice<HashKind>(HASH_KINDS),
     default: d.hash,
     param: 'hash',
-    help: "how a source picks its hash bucket: classic is scanlogd's; keyed mixes in random bits chosen at start, so spoofed addresses cannot be chosen to share a real scanner's bucket",
+    help:
+      "how a source picks its hash bucket: classic is scanlogd's; keyed mixes in random bits chosen at start, " +
+      "so spoofed addresses cannot be chosen to share a real scanner's bucket",
     readBy: 'monitor',
   }),
   slowScans: flag({

@@ -5,7 +5,6 @@
 import test from 'ava';
 import { RECORD_SIZE, decode, encode, type ChannelRecord, type Tcp4Record } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
-import { pushChunk } from '../helpers/records.js';
 import { ChannelWriter, COUNTERS_FLUSH_AT, type ChannelSink } from '../../src/capture/channel.js';
 
 /** A socket whose kernel buffer is full while `stalled`: writes then queue in user space. */
@@ -30,7 +29,7 @@ class FakeSink implements ChannelSink {
   records(): ChannelRecord[] {
     const reader = new RecordReader();
     const out: ChannelRecord[] = [];
-    for (const chunk of this.written) pushChunk(reader, chunk, (r) => out.push({ ...r }));
+    for (const chunk of this.written) reader.push(chunk, (r) => out.push({ ...r }));
     return out;
   }
 }

@@ -1,21 +1,29 @@
 // Leaving root, against a model of the kernel's rules for ids: the order of the calls,
 // the proof that the drop holds (the ids read back, and setuid(0) refused afterwards),
-// what each failure says; and, as root, the checks on the chroot directory and on the
-// tree the monitor loads its code from.
+// what each failure says; as root, the checks on the chroot directory and on the tree
+// the monitor loads its code from; and the real addon (build/Release/privdrop.node)
+// against this machine's accounts, a real chroot and a lookup that fails rather than
+// finds nothing.
 
 import test from 'ava';
+import childProcess = require('node:child_process');
 import fs = require('node:fs');
+import os = require('node:os');
 import path = require('node:path');
 import {
   checkChrootDir,
   checkReadableBy,
   dropPrivileges,
+  loadPrivDrop,
   lookupUser,
+  systemCalls,
   verifyDropped,
   type Account,
   type PrivilegeCalls,
 } from '../../src/capture/privdrop.js';
 import { StartupError } from '../../src/shared/errors.js';
+import { addonPath } from '../../src/shared/addon.js';
+import type { Passwd, PrivDrop } from '../../src/types/privdrop.js';
 import { isRoot } from '../../harness/netns.js';
 import { rootOwnedDir } from '../helpers/dirs.js';
 
@@ -152,6 +160,37 @@ test('lookupUser: the numeric ids of an unprivileged account; no such user, or o
   t.is(t.throws(() => lookupUser('wheelish', kernel))?.message, 'user wheelish has uid 1000 and gid 0; it must be an unprivileged account');
 });
 
+test('lookupUser: a lookup that failed is not "No such user": it says why', (t) => {
+  const kernel = new ModelKernel();
+  kernel.getpwnam = () => {
+    throw new Error('Permission denied');
+  };
+  const err = t.throws(() => lookupUser('scanlogd', kernel), { instanceOf: StartupError });
+  t.is(err?.message, 'getpwnam("scanlogd"): Permission denied');
+});
+
+test("the process's own calls: the lookup and chroot are the addon's, a refused chroot is said in strerror's words and nothing follows", (t) => {
+  const calls: string[] = [];
+  const passwd: Passwd = { name: 'scanlogd', uid: 999, gid: 995, home: '/nonexistent', shell: '/usr/sbin/nologin' };
+  const addon: PrivDrop = {
+    getpwnam(name) {
+      calls.push(`getpwnam ${name}`);
+      return name === passwd.name ? passwd : null;
+    },
+    chroot(dir) {
+      calls.push(`chroot ${dir}`);
+      throw Object.assign(new Error('No such file or directory'), { errno: 2 });
+    },
+  };
+  const own = systemCalls(addon);
+  t.deepEqual(lookupUser('scanlogd', own), { name: 'scanlogd', uid: 999, gid: 995 });
+  const before = process.getuid?.();
+  const err = t.throws(() => dropPrivileges('/nowhere', { name: 'x', uid: 999, gid: 995 }, own), { instanceOf: StartupError });
+  t.is(err?.message, 'chroot("/nowhere"): No such file or directory');
+  t.deepEqual(calls, ['getpwnam scanlogd', 'chroot /nowhere']);
+  t.is(process.getuid?.(), before);
+});
+
 // ---------------------------------------------------------------------------
 // The directories, on the real file system (root makes them root's, or not).
 
@@ -197,4 +236,85 @@ rootTest('checkReadableBy: every directory searchable by the account and the fil
   t.notThrows(() => checkReadableBy(nobody, file));
   fs.chmodSync(file, 0o600);
   t.is(t.throws(() => checkReadableBy(nobody, file))?.message, `user nobody cannot read ${file}`);
+});
+
+// ---------------------------------------------------------------------------
+// The real addon.
+
+/** The entry of `name` in /etc/passwd, as the addon should give it. */
+function passwdEntry(name: string): Passwd | null {
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
+  if (line === undefined) return null;
+  const f = line.split(':');
+  return { name: f[0] as string, uid: Number(f[2]), gid: Number(f[3]), home: f[5] as string, shell: f[6] as string };
+}
+
+test('the addon: getpwnam gives the entry as /etc/passwd has it, null for no such user', (t) => {
+  const privdrop = loadPrivDrop();
+  t.deepEqual(privdrop.getpwnam('root'), passwdEntry('root'));
+  t.is(privdrop.getpwnam('root')?.uid, 0);
+  const mine = os.userInfo().username;
+  t.deepEqual(privdrop.getpwnam(mine), passwdEntry(mine));
+  t.is(privdrop.getpwnam('no-such-user-at-all'), null);
+  // Names no account can have: with a NUL in them, or longer than LOGIN_NAME_MAX.
+  t.is(privdrop.getpwnam('root\0x'), null);
+  t.is(privdrop.getpwnam('r'.repeat(300)), null);
+  t.throws(() => privdrop.getpwnam(0 as unknown as string), { instanceOf: TypeError });
+});
+
+test("the addon: a chroot the kernel refuses throws strerror's words and the errno", (t) => {
+  const privdrop = loadPrivDrop();
+  const err = t.throws(() => privdrop.chroot('/no/such/dir'));
+  t.is(err?.message, 'No such file or directory');
+  t.is((err as Error & { errno?: number }).errno, os.constants.errno.ENOENT);
+});
+
+/** Runs `body` in a Node process started through `wrap` (a command that runs its arguments), with `privdrop` loaded; its output. */
+function withAddon(body: string, wrap: string[] = []): string {
+  const command = [...wrap, process.execPath, '-e', `const privdrop = require(${JSON.stringify(addonPath('privdrop'))}); ${body}`];
+  const r = childProcess.spawnSync(command[0] as string, command.slice(1), { encoding: 'utf8', timeout: 20000 });
+  if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+
+rootTest('the addon: chroot as root changes the root directory; an unprivileged user gets EPERM', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scanlogd-chroot-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // Reachable by the unprivileged user, so that only the missing privilege refuses it.
+  fs.chmodSync(dir, 0o755);
+  fs.writeFileSync(path.join(dir, 'only-here'), '');
+  t.is(
+    withAddon(
+      `const fs = require('node:fs'); privdrop.chroot(${JSON.stringify(dir)}); process.chdir('/'); console.log(fs.readdirSync('/').join(','));`,
+    ),
+    'only-here',
+  );
+  t.is(
+    withAddon(
+      `try { privdrop.chroot(${JSON.stringify(dir)}); console.log('chrooted'); } catch (e) { console.log(e.message, e.errno); }`,
+      asNobody,
+    ),
+    `Operation not permitted ${os.constants.errno.EPERM}`,
+  );
+});
+
+rootTest('the addon: a lookup that fails (passwd unreadable, files only) is an error, not "no such user"', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scanlogd-nss-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.chmodSync(dir, 0o755);
+  fs.writeFileSync(path.join(dir, 'passwd'), '', { mode: 0o000 });
+  fs.writeFileSync(path.join(dir, 'nsswitch.conf'), 'passwd: files\n', { mode: 0o644 });
+  fs.chmodSync(path.join(dir, 'passwd'), 0o000);
+  // In a mount namespace of its own: /etc/passwd unreadable to the unprivileged user,
+  // and no other NSS source to fall back on.
+  const mounts = `mount --bind ${dir}/passwd /etc/passwd && mount --bind ${dir}/nsswitch.conf /etc/nsswitch.conf && exec "$@"`;
+  const probe = "try { console.log(JSON.stringify(privdrop.getpwnam('root'))); } catch (e) { console.log(e.message, e.errno); }";
+  t.is(withAddon(probe, ['unshare', '-m', 'sh', '-c', mounts, 'sh', ...asNobody]), `Permission denied ${os.constants.errno.EACCES}`);
+  // The same lookup with the real files finds the account.
+  t.is(withAddon(probe, asNobody), JSON.stringify(passwdEntry('root')));
 });

@@ -4,7 +4,6 @@
 import test from 'ava';
 import { RecordError, encode, type ChannelRecord, type Tcp4Record } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
-import { pushChunk } from '../helpers/records.js';
 
 const record = (n: number): Tcp4Record => ({
   type: 'tcp4',
@@ -23,7 +22,7 @@ const stream = (count: number): Buffer => Buffer.concat(Array.from({ length: cou
 /** Every record the reader gives, copied (a packet record is one reused object). */
 function readAll(reader: RecordReader, chunks: Buffer[]): ChannelRecord[] {
   const got: ChannelRecord[] = [];
-  for (const chunk of chunks) pushChunk(reader, chunk, (r) => got.push({ ...r }));
+  for (const chunk of chunks) reader.push(chunk, (r) => got.push({ ...r }));
   return got;
 }
 
@@ -58,7 +57,7 @@ test('the records before a bad one are delivered, then RecordError', (t) => {
   const bytes = stream(4);
   bytes[2 * 20 + 15] = 9;
   const got: ChannelRecord[] = [];
-  const err = t.throws(() => pushChunk(reader, bytes, (r) => got.push({ ...r })), { instanceOf: RecordError });
+  const err = t.throws(() => reader.push(bytes, (r) => got.push({ ...r })), { instanceOf: RecordError });
   t.is(err?.message, 'record type 9 is unknown');
   t.deepEqual(dports(got), [0, 1]);
 });
@@ -68,9 +67,9 @@ test('a bad record split across chunks is caught when it completes', (t) => {
   const bytes = stream(2);
   bytes[20 + 15] = 0;
   const got: ChannelRecord[] = [];
-  pushChunk(reader, bytes.subarray(0, 30), (r) => got.push({ ...r }));
+  reader.push(bytes.subarray(0, 30), (r) => got.push({ ...r }));
   t.deepEqual(dports(got), [0]);
-  t.throws(() => pushChunk(reader, bytes.subarray(30), (r) => got.push({ ...r })), {
+  t.throws(() => reader.push(bytes.subarray(30), (r) => got.push({ ...r })), {
     instanceOf: RecordError,
     message: 'record type 0 is unknown',
   });
@@ -101,7 +100,7 @@ test('loss and counters records between packets come out in stream order; packet
 test('a loss report with a stray byte is a bad record', (t) => {
   const bad = encode({ type: 'loss', count: 1, time: 2 });
   bad[9] = 1;
-  t.throws(() => pushChunk(new RecordReader(), bad, () => {}), { instanceOf: RecordError, message: 'loss record byte 9 is not zero' });
+  t.throws(() => new RecordReader().push(bad, () => {}), { instanceOf: RecordError, message: 'loss record byte 9 is not zero' });
 });
 
 // A record of a lane the daemon was started without is the capture process's fault,
@@ -147,11 +146,11 @@ for (const [name, lanes, bytes, refusal] of laneRefusals) {
     const reader = new RecordReader(lanes);
     const got: ChannelRecord[] = [];
     if (refusal === null) {
-      pushChunk(reader, bytes, (r) => got.push(r));
+      reader.push(bytes, (r) => got.push(r));
       t.is(got.length, 1);
       t.is(reader.received, 1);
     } else {
-      t.throws(() => pushChunk(reader, bytes, (r) => got.push(r)), { instanceOf: RecordError, message: refusal });
+      t.throws(() => reader.push(bytes, (r) => got.push(r)), { instanceOf: RecordError, message: refusal });
       t.is(got.length, 0);
     }
   });

@@ -16,7 +16,6 @@ import { counterFields, countersEvent, countersMessage, isClientReply, type Outp
 import type { SocketSink } from '../../src/monitor/sockets.js';
 import { RecordReader } from '../../src/monitor/channel.js';
 import { RecordedPipeline } from '../helpers/pipeline.js';
-import { pushChunk } from '../helpers/records.js';
 
 const TARGET = parseAddress('198.18.0.1');
 /** Monotonic and wall clocks at the same instant: 2024-11-25 16:16:55.250 UTC. */
@@ -297,7 +296,7 @@ test('the flood limit is shared: IPv4, IPv6 and UDP scans together get 5 lines a
 
 test('a record of a lane that is off is a fault, not something to skip', (t) => {
   // Refused where records are read, before the pipeline: the capture process's fault.
-  const read = (lanes: { udp: boolean; ipv6: boolean }, bytes: Buffer): void => pushChunk(new RecordReader(lanes), bytes, () => {});
+  const read = (lanes: { udp: boolean; ipv6: boolean }, bytes: Buffer): void => new RecordReader(lanes).push(bytes, () => {});
   const off = { udp: false, ipv6: false };
   t.throws(() => read(off, encode({ ...datagram('198.18.0.2', 53, 7, MONO), type: 'udp4' })), {
     instanceOf: RecordError,

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { DEFAULT_PARAMS } from '../../src/shared/params.js';
 import { EXIT_INTERNAL_FAULT, EXIT_REFUSED_RECORD } from '../../src/shared/exits.js';
-import { encode, type Tcp4Record } from '../../src/shared/record.js';
+import { RecordError, encode, type Tcp4Record } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
 import { ScanPipeline, type Output } from '../../src/monitor/pipeline.js';
 import { RecordLoop, type OutputSink } from '../../src/monitor/records.js';
@@ -72,6 +72,15 @@ test('an exception planted in the engine is the monitor’s own fault (status 70
   t.regex(stop?.stack ?? '', /TypeError: planted in the engine\n\s+at /);
   t.notRegex(stop?.why ?? '', /capture/);
   t.deepEqual(sink.faults, [], 'said once, by runMonitor on the way out');
+});
+
+test('a RecordError thrown past the reader is the monitor’s own fault: only the reader refuses records', (t) => {
+  const pipeline = new ScanPipeline({ ...DEFAULT_PARAMS });
+  pipeline.handle = () => {
+    throw new RecordError('planted past the reader');
+  };
+  const { loop: l } = loop(pipeline);
+  t.like(l.push(encode(syn(0)), MONO, WALL_MS), { status: EXIT_INTERNAL_FAULT, why: 'internal fault: planted past the reader' });
 });
 
 test('an exception thrown while routing an output is the monitor’s own fault too', (t) => {

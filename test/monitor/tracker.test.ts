@@ -8,7 +8,7 @@ import test from 'ava';
 import { elapsed } from '../../src/shared/clock.js';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
 import { type Summary4 } from '../../src/shared/record.js';
-import { Detector, Ipv4Detector, hashAddress } from '../../src/monitor/engine.js';
+import { Detector, Ipv4Detector, hashAddress, type Step } from '../../src/monitor/engine.js';
 import { MAX_PORT_RANGES, ScanTracker, portRanges } from '../../src/monitor/tracker.js';
 import { eventLine, isoLocal } from '../../src/monitor/jsonout.js';
 import { schemaErrors } from '../helpers/event-schema.js';
@@ -203,14 +203,14 @@ test('scan_end when a full hash bucket pushes the scan out', (t) => {
 test('more scans at once than port sets: the oldest one ends early as tracker-full', (t) => {
   const ends: MonitorEvent[] = [];
   const params = { ...DEFAULT_PARAMS };
-  const d = new Ipv4Detector(params);
+  const d = new Ipv4Detector(params, { steps: true });
   const tracker = new ScanTracker(d, 2);
   for (const [k, src] of ['198.18.0.2', '198.18.0.3', '198.18.0.4'].entries()) {
     for (let i = 0; i < 8; i++) {
       const r = syn(src, 20 + i, MONO + 10 * k + i);
       const wallMs = WALL_MS + 10 * k + i;
       const scan = d.process(r, wallMs);
-      ends.push(...tracker.follow(d.step, r, wallMs));
+      ends.push(...tracker.follow(d.step as Step, r, wallMs));
       if (scan !== null) ends.push(...tracker.detected(scan, r, 'logged', wallMs));
     }
   }
@@ -335,7 +335,7 @@ test('memory: the tracker tables are fixed at start, whatever the traffic', (t) 
 });
 
 test("memory: an IPv6 lane's tracker is fixed too, four words an address", (t) => {
-  const tracker = new ScanTracker<Uint32Array>(new Detector<Uint32Array>({ ...DEFAULT_PARAMS }, TCP6));
+  const tracker = new ScanTracker<Uint32Array>(new Detector<Uint32Array>({ ...DEFAULT_PARAMS }, TCP6, { steps: true }));
   // 256 slots x (94 + 16 x 12 for the destinations) + the port sets (12 more for the source).
   t.is(tracker.tableBytes, 256 * 286 + 256 * (8192 + 32));
 });

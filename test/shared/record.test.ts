@@ -21,7 +21,6 @@ import {
   recordSize,
 } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
-import { pushChunk } from '../helpers/records.js';
 import { Xorshift32 } from './xorshift.js';
 
 /** Fields in layout order: saddr daddr sport dport flags tos ttl type time. */
@@ -363,7 +362,7 @@ test('fuzz: RecordReader gives back every valid record, in order, whatever the c
     const got: ChannelRecord[] = [];
     for (const chunk of randomChunks(rng, Buffer.concat(sent.map(encode)))) {
       // The IPv6 addresses are reused arrays too: copy them.
-      pushChunk(reader, chunk, (r) => got.push(r.type === 'ip6' ? { ...r, saddr: r.saddr.slice(), daddr: r.daddr.slice() } : { ...r }));
+      reader.push(chunk, (r) => got.push(r.type === 'ip6' ? { ...r, saddr: r.saddr.slice(), daddr: r.daddr.slice() } : { ...r }));
     }
     t.deepEqual(got, sent);
     t.is(reader.received, sent.filter((r) => r.type === 'tcp4' || r.type === 'udp4' || r.type === 'ip6').length);
@@ -403,7 +402,7 @@ test('fuzz: RecordReader on random bytes throws only RecordError, at the first r
     const reader = new RecordReader({ udp: true, ipv6: true });
     let records = 0;
     try {
-      for (const chunk of randomChunks(rng, stream)) pushChunk(reader, chunk, () => records++);
+      for (const chunk of randomChunks(rng, stream)) reader.push(chunk, () => records++);
       if (firstBad !== -1) wrong = `accepted a bad record at index ${firstBad}`;
       else if (records !== complete) wrong = `gave ${records} records, expected ${complete}`;
       else if (reader.pending !== stream.length - at) wrong = `left ${reader.pending} pending, expected ${stream.length - at}`;
