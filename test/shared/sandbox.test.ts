@@ -224,3 +224,31 @@ test('UV_USE_IO_URING set to anything but 0 stops the capture process at start, 
   t.notThrows(() => refuseIoUring({ UV_USE_IO_URING: '0' }));
   t.notThrows(() => refuseIoUring({}));
 });
+
+test('the monitor with --slow-scans: pread on the socket tables it was handed, on no other descriptor; still no open', (t) => {
+  const r = childProcess.spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `
+    const fs = require('node:fs');
+    const sandbox = require(${JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'))});
+    const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
+    const table = fs.openSync('/proc/self/net/tcp', 'r');
+    const other = fs.openSync('/proc/self/net/udp', 'r');
+    procctl.noNewPrivs();
+    sandbox.warmUpNode();
+    sandbox.enterSandbox(require(${JSON.stringify(path.join(DIST, 'monitor', 'sandbox.js'))}).monitorPlan(null, process.pid, [table]), procctl);
+    const buf = Buffer.alloc(4096);
+    const tryIt = (what, fn) => { try { fn(); console.log(what, 'ok'); } catch (err) { console.log(what, err.code); } };
+    tryIt('pread table', () => { if (!fs.readSync(table, buf, 0, buf.length, 0)) throw new Error('empty'); });
+    tryIt('pread again', () => fs.readSync(table, buf, 0, buf.length, 0));
+    tryIt('pread other', () => fs.readSync(other, buf, 0, buf.length, 0));
+    tryIt('open', () => fs.openSync('/proc/self/net/tcp6', 'r'));
+  `,
+    ],
+    { encoding: 'utf8', timeout: 20000 },
+  );
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(r.stdout.trim().split('\n'), ['pread table ok', 'pread again ok', 'pread other EPERM', 'open EPERM']);
+});
