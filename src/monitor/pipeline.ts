@@ -198,6 +198,7 @@ export class ScanPipeline {
     tracker: ScanTracker<A> | null,
     ends: readonly Output[],
   ): Output[] {
+    this.slow?.silence(record.saddr);
     const outputs = [...ends];
     const { verdict, flood } = this.limiter.decide(scan.time, wallMs);
     switch (verdict) {

@@ -420,6 +420,12 @@ class SourceTable<A> {
     return oldest;
   }
 
+  /** Keeps `addr` from being reported until it is forgotten: scanlogd's rule reported it. */
+  silence(addr: A): void {
+    const slot = this.find(addr);
+    if (slot !== NIL) this.reported[slot] = 1;
+  }
+
   /** The report `slot` makes now, if it crossed a threshold for the first time. */
   private check(slot: number, now: number): SlowReport<A> | null {
     if (this.reported[slot] !== 0) return null;
@@ -538,6 +544,15 @@ export class SlowScanStage {
 
   get tableBytes(): number {
     return this.ipv4.tableBytes + (this.ipv6?.tableBytes ?? 0) + this.ports.tableBytes;
+  }
+
+  /**
+   * scanlogd's rule reported `saddr`: the stage says nothing more of it while it is
+   * remembered, so that a fast scan is one line, not also a "slow scan" of 0 s.
+   */
+  silence(saddr: number | Uint32Array): void {
+    if (typeof saddr === 'number') this.ipv4.silence(saddr);
+    else this.ipv6?.silence(saddr);
   }
 
   /** Contacts waiting for a judgment. */

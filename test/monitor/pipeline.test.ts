@@ -392,6 +392,30 @@ test("--slow-scans changes none of scanlogd's outputs: the same lines and events
   t.true(staged.outputs.some(ofStage), 'and the stage did report');
 });
 
+test('--slow-scans: a fast scan that scanlogd reports is one line, not also a slow scan of 0 s', (t) => {
+  const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { slowScans: true });
+  p.refreshSockets(openPorts, MONO, WALL_MS);
+  for (let i = 0; i < 20; i++) p.feed(syn('198.19.2.2', 1000 + i, MONO + i), MONO + i, wallOf(MONO + i));
+  // Later probes of the same source, slow ones, stay silent while it is remembered.
+  for (let i = 0; i < 8; i++) {
+    const time = MONO + 60_000 + i * 15_000;
+    p.feed(syn('198.19.2.2', 2000 + i, time), time, wallOf(time));
+  }
+  p.refreshSockets(openPorts, MONO + 300_000, wallOf(MONO + 300_000));
+  t.is(p.lines.length, 1, p.lines.join('\n'));
+  t.regex(p.lines[0] as string, /^198\.19\.2\.2:\d+ to 198\.18\.0\.1 ports /);
+  // Another source scanning as slowly is reported.
+  const q = new RecordedPipeline({ ...DEFAULT_PARAMS }, { slowScans: true });
+  q.refreshSockets(openPorts, MONO, WALL_MS);
+  for (let i = 0; i < 8; i++) {
+    const time = MONO + 60_000 + i * 15_000;
+    q.feed(syn('198.19.2.3', 2000 + i, time), time, wallOf(time));
+  }
+  q.refreshSockets(openPorts, MONO + 300_000, wallOf(MONO + 300_000));
+  t.is(q.lines.length, 1, q.lines.join('\n'));
+  t.regex(q.lines[0] as string, / slow scan: /);
+});
+
 test("--slow-scans: its lines have a flood limit of their own, which leaves scanlogd's untouched", (t) => {
   const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { events: true, slowScans: true });
   p.refreshSockets(openPorts, MONO, WALL_MS);
