@@ -5,7 +5,7 @@
 import os = require('node:os');
 import unixDgram = require('unix-dgram');
 import { SYSLOG_IDENT } from '../shared/params.js';
-import { clockTime } from './format.js';
+import { syslogDatagram } from '../shared/syslogframe.js';
 
 /**
  * Lines kept while syslog is unreachable, and as many structured events besides;
@@ -40,19 +40,6 @@ for (const [name, n] of Object.entries(os.constants.errno)) if (!errnoNames.has(
 function errnoName(code: unknown): string {
   const n = typeof code === 'number' ? -code : NaN;
   return errnoNames.get(n) ?? `errno ${String(n)}`;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** "Mmm dd hh:mm:ss" with the day padded by a space, as glibc stamps syslog messages. */
-export function syslogTimestamp(d: Date): string {
-  const day = d.getDate();
-  return `${MONTHS[d.getMonth()] as string} ${day < 10 ? ' ' : ''}${day} ${clockTime(d)}`;
-}
-
-/** The datagram written to /dev/log: priority, time stamp, ident, message; no pid. */
-export function syslogDatagram(message: string, when: Date, priority: number, ident = SYSLOG_IDENT): Buffer {
-  return Buffer.from(`<${priority}>${syslogTimestamp(when)} ${ident}: ${message}`, 'latin1');
 }
 
 class SyslogConnectError extends Error {
@@ -135,7 +122,7 @@ export class SyslogWriter {
 
   /** Sends `message` at `priority` (facility | level), stamped `when`. */
   log(priority: number, message: string, when = new Date(), kind: SyslogKind = 'line'): void {
-    this.send(syslogDatagram(message, when, priority), kind);
+    this.send(syslogDatagram(message, when, priority, SYSLOG_IDENT), kind);
   }
 
   /** Queues one datagram as it is, and sends what the socket takes now. */

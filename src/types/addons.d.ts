@@ -7,7 +7,10 @@ declare module 'unix-dgram' {
     fd: number;
     bind(path: string): void;
     connect(path: string): void;
+    /** On a connected socket. */
     send(buf: Buffer, callback?: (err?: NodeJS.ErrnoException) => void): void;
+    /** On an unconnected socket: sendto(2) `path`. */
+    send(buf: Buffer, offset: number, length: number, path: string, callback?: (err?: NodeJS.ErrnoException) => void): void;
     close(): void;
   }
   function createSocket(type: 'unix_dgram', listener?: (msg: Buffer, rinfo: unknown) => void): UnixDgramSocket;
