@@ -5,8 +5,7 @@ process.env.TZ = 'UTC';
 
 import test from 'ava';
 import { CEE_COOKIE, CEE_MAX_BYTES, ceeMessage } from '../../src/monitor/cee.js';
-import type { MonitorEvent, ScanEndEvent, ScanEvent } from '../../src/monitor/events.js';
-import { eventObject } from '../../src/monitor/jsonout.js';
+import { eventObject, type MonitorEvent, type ScanEndEvent, type ScanEvent } from '../../src/shared/events.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 
 const T = Date.UTC(2026, 11, 2, 8, 15, 3, 156);
