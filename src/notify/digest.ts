@@ -233,7 +233,7 @@ export function renderMessage(notes: readonly Note[], host: string, now: Date, u
   if (flood !== null) lines.push(flood);
   if (undelivered !== null && undelivered.events > 0) {
     lines.push(
-      `${undelivered.events} earlier event${undelivered.events === 1 ? '' : 's'} could not be delivered here and were dropped (${undelivered.why}).`,
+      `${undelivered.events} earlier event${undelivered.events === 1 ? ' was' : 's were'} not delivered here and dropped (${undelivered.why}).`,
     );
   }
   const scanCount = sources.reduce((n, s) => n + s.scans.size, 0);

@@ -30,9 +30,14 @@ export interface FollowerReport {
 export const READ_CHUNK = 1024 * 1024;
 /** A longer line (its newline included) is not an event the daemon can write; it is skipped unread. */
 export const MAX_LINE = maxEventLineBytes();
-/** Lines handed on per poll at most, and bytes read per poll at most (a chunk over): a backlog is read over several polls. */
+/**
+ * Per poll at most (a chunk over): lines and bytes of lines handed on, which is what a
+ * poll holds in memory, and bytes read, lines skipped unread included, which is what it
+ * costs in time. A backlog is read over several polls.
+ */
 export const MAX_LINES_PER_POLL = 10000;
 export const MAX_BYTES_PER_POLL = 2 * READ_CHUNK;
+export const MAX_READ_PER_POLL = 64 * READ_CHUNK;
 
 interface OpenFile {
   fd: number;
@@ -260,6 +265,7 @@ export class Follower {
   private readFrom(f: OpenFile, lines: Line[]): boolean {
     const buf = this.buf;
     let read = 0;
+    let handed = 0;
     for (;;) {
       const n = fs.readSync(f.fd, buf, 0, buf.length, f.offset);
       if (n === 0) return true;
@@ -274,6 +280,7 @@ export class Follower {
         } else {
           // Longer than any event: not even decoded.
           const text = nl + 1 - start > MAX_LINE ? null : chunk.toString('utf8', start, nl);
+          if (text !== null) handed += nl - start;
           lines.push({ text, start: { ino: f.ino, offset: f.offset + start }, end });
         }
         start = nl + 1;
@@ -292,7 +299,7 @@ export class Follower {
       }
       if (n < buf.length) return true;
       // The rest waits for the next poll, so that one poll holds a bounded amount.
-      if (lines.length >= MAX_LINES_PER_POLL || read >= MAX_BYTES_PER_POLL) return false;
+      if (lines.length >= MAX_LINES_PER_POLL || handed >= MAX_BYTES_PER_POLL || read >= MAX_READ_PER_POLL) return false;
     }
   }
 }

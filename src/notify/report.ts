@@ -30,7 +30,11 @@ export const sendDatagram: DatagramSend = (socketPath, datagram) => {
   if (outcome.failure !== null) throw outcome.failure;
 };
 
-export function sayer(syslogSocket: string | null, send: DatagramSend = sendDatagram, stderr = process.stderr): Say {
+export function sayer(
+  syslogSocket: string | null,
+  send: DatagramSend = sendDatagram,
+  stderr: { write(text: string): unknown } = process.stderr,
+): Say {
   return (text, priority = DAEMON_ERR) => {
     const line = printable(text);
     stderr.write(`${IDENT}: ${line}\n`);

@@ -151,7 +151,7 @@ test('events given up earlier are said in the next message', (t) => {
   });
   t.is(
     m.text.split('\n')[1],
-    '12 earlier events could not be delivered here and were dropped (not delivered within 86400 s; last error: HTTP 500).',
+    '12 earlier events were not delivered here and dropped (not delivered within 86400 s; last error: HTTP 500).',
   );
 });
 

@@ -1443,7 +1443,7 @@ rootTest(
     t.regex(status, /^Groups:\s*$/m);
     t.regex(status, /^Seccomp_filters:\s*[1-9]$/m);
 
-    appendEvents(d.events, [scanLine('198.18.8.1', [1, 2, 3, 4, 5, 6, 7], new Date().toISOString().replace('Z', '+00:00'))]);
+    appendEvents(d.events, [scanLine('198.18.8.1', [1, 2, 3, 4, 5, 6, 7], Date.now())]);
     const [got] = await hook.waitDelivered(1);
     t.is((JSON.parse(got?.body ?? '{}') as { title: string }).title, 'sandboxed: port scan from 198.18.8.1');
     await waitFor('the position saved in the writable state directory', () => (fs.existsSync(d.state) ? true : undefined));
