@@ -24,9 +24,21 @@ export const MAX_SOURCE_LINES = 10;
 /** Characters of a port list; ranges that do not fit are counted instead. */
 export const MAX_PORT_TEXT = 48;
 
+/**
+ * A port range as one number, low * 65536 + high: numbers sort as their ranges' starts
+ * do, so that the thousands of ports of a large digest are merged after one numeric sort
+ * with no object for each.
+ */
+const PORT_SPAN = 65536;
+const encode = (low: number, high: number): number => low * PORT_SPAN + high;
+
+/** Ranges a port list of MAX_PORT_TEXT characters can show at most (one digit and ", " each). */
+const MAX_SHOWN_RANGES = Math.ceil(MAX_PORT_TEXT / 3);
+
 /** One scan of a source: its scan event and its end, told together by their common start. */
 interface OneScan {
-  ranges: PortRange[];
+  /** Its ports (from the scan event) or ranges (from its end), encoded. */
+  ranges: number[];
   /** Its distinct ports: the scan event's, or, once it ended, all of them. */
   distinct: number;
   /** The daemon listed only the first ranges of its end. */
@@ -50,28 +62,40 @@ interface SourceSummary {
   last: Time;
 }
 
-/** Sorted ranges with overlapping and adjacent ones joined: linear after the sort. */
-export function mergeRanges(ranges: readonly PortRange[]): PortRange[] {
-  const sorted = [...ranges].sort((a, b) => a.low - b.low);
-  const merged: PortRange[] = [];
-  for (const r of sorted) {
-    const last = merged[merged.length - 1];
-    if (last !== undefined && r.low <= last.high + 1) last.high = Math.max(last.high, r.high);
-    else merged.push({ low: r.low, high: r.high });
+/** Visits the ranges of `encoded` in order, overlapping and adjacent ones joined; stops when `visit` returns false. */
+function eachMerged(encoded: readonly number[], visit: (low: number, high: number) => boolean): void {
+  const sorted = Float64Array.from(encoded).sort();
+  let low = -1;
+  let high = -2;
+  for (const e of sorted) {
+    const l = Math.floor(e / PORT_SPAN);
+    const h = e - l * PORT_SPAN;
+    if (l <= high + 1) {
+      if (h > high) high = h;
+      continue;
+    }
+    if (low >= 0 && !visit(low, high)) return;
+    low = l;
+    high = h;
   }
-  return merged;
+  if (low >= 0) visit(low, high);
 }
 
-/** Each port as a range of its own (merged later with the rest). */
-function portsAsRanges(ports: readonly number[]): PortRange[] {
-  return ports.map((p) => ({ low: p, high: p }));
+/** Sorted ranges with overlapping and adjacent ones joined. */
+export function mergeRanges(ranges: readonly PortRange[]): PortRange[] {
+  const merged: PortRange[] = [];
+  eachMerged(
+    ranges.map((r) => encode(r.low, r.high)),
+    (low, high) => merged.push({ low, high }) > 0,
+  );
+  return merged;
 }
 
 const rangeText = (r: PortRange): string => (r.low === r.high ? String(r.low) : `${r.low}-${r.high}`);
 
 /** "22, 80, 1000-1010": sorted, runs collapsed. */
 export function rangesText(ports: Iterable<number>): string {
-  return mergeRanges(portsAsRanges([...ports]))
+  return mergeRanges([...ports].map((p) => ({ low: p, high: p })))
     .map(rangeText)
     .join(', ');
 }
@@ -79,8 +103,8 @@ export function rangesText(ports: Iterable<number>): string {
 /**
  * The ranges as text of at most `max` characters, cut between two ranges, never inside
  * one: "1-100, 443 and 1200 more". `total` is the count of ports the ranges stand for
- * (more than they hold when the daemon listed only the first ranges); `atLeast` says the
- * count is a lower bound.
+ * (more than `merged` holds when the daemon listed only the first ranges, or when only
+ * the first ranges are passed); `atLeast` says the count is a lower bound.
  */
 export function portListText(merged: readonly PortRange[], total: number, atLeast: boolean, max = MAX_PORT_TEXT): string {
   const rest = (shown: number): string => {
@@ -113,24 +137,22 @@ export function localDate(now: Date): string {
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
 
-function summarise(notes: readonly (ScanNote | ScanEndNote)[]): SourceSummary[] {
-  const bySource = new Map<string, SourceSummary>();
+const sourceKey = (n: ScanNote | ScanEndNote): string => `${n.protocol} ${n.source}`;
+
+/** One source's summary from its notes (a source's TCP and UDP scans are told apart by the key). */
+function summarise(key: string, notes: readonly (ScanNote | ScanEndNote)[]): SourceSummary {
+  let s: SourceSummary | null = null;
   for (const n of notes) {
-    // A source's TCP and UDP scans are told apart.
-    const key = `${n.protocol} ${n.source}`;
-    let s = bySource.get(key);
-    if (s === undefined) {
-      s = {
-        source: n.source,
-        udp: n.protocol === 'udp',
-        destinations: new Set(),
-        destinationsTruncated: false,
-        scans: new Map(),
-        first: n.first,
-        last: n.last,
-      };
-      bySource.set(key, s);
-    }
+    if (sourceKey(n) !== key) continue;
+    s ??= {
+      source: n.source,
+      udp: n.protocol === 'udp',
+      destinations: new Set(),
+      destinationsTruncated: false,
+      scans: new Map(),
+      first: n.first,
+      last: n.last,
+    };
     for (const d of n.destinations) s.destinations.add(d);
     s.destinationsTruncated ||= n.destinationsTruncated;
     // By the instant, not the text: the text's offset changes with daylight saving time.
@@ -140,7 +162,7 @@ function summarise(notes: readonly (ScanNote | ScanEndNote)[]): SourceSummary[] 
     if (n.event === 'scan_end') {
       // The end of a scan knows every port it probed; the scan event stopped at the threshold.
       s.scans.set(n.first.ms, {
-        ranges: [...n.ranges],
+        ranges: n.ranges.map((r) => encode(r.low, r.high)),
         distinct: n.distinctPorts,
         rangesTruncated: n.rangesTruncated,
         ended: true,
@@ -148,7 +170,7 @@ function summarise(notes: readonly (ScanNote | ScanEndNote)[]): SourceSummary[] 
       });
     } else if (scan === undefined) {
       s.scans.set(n.first.ms, {
-        ranges: n.ports.map((p) => ({ low: p, high: p })),
+        ranges: n.ports.map((p) => encode(p, p)),
         distinct: n.ports.length,
         rangesTruncated: false,
         ended: false,
@@ -156,27 +178,32 @@ function summarise(notes: readonly (ScanNote | ScanEndNote)[]): SourceSummary[] 
       });
     } else {
       scan.packets = Math.max(scan.packets, n.packets);
-      if (!scan.ended) {
-        for (const p of n.ports) scan.ranges.push({ low: p, high: p });
-        scan.distinct = mergeRanges(scan.ranges).reduce((k, r) => k + r.high - r.low + 1, 0);
-      }
     }
   }
-  return [...bySource.values()];
+  if (s === null) throw new Error(`no notes of ${key}`);
+  return s;
 }
 
 /** How many ports a source probed, and the text of their ranges: exact, or "at least" when the daemon left ranges out. */
 function portsOf(s: SourceSummary): { count: number; atLeast: boolean; text: string } {
   const scans = [...s.scans.values()];
-  const merged = mergeRanges(scans.flatMap((scan) => scan.ranges));
+  let known = 0;
+  const first: PortRange[] = [];
+  eachMerged(
+    scans.flatMap((scan) => scan.ranges),
+    (low, high) => {
+      known += high - low + 1;
+      if (first.length < MAX_SHOWN_RANGES) first.push({ low, high });
+      return true;
+    },
+  );
   const only = scans.length === 1 ? (scans[0] as OneScan) : null;
   // One scan: its end counted its ports exactly, listed or not.
-  if (only !== null) return { count: only.distinct, atLeast: false, text: portListText(merged, only.distinct, false) };
-  const known = merged.reduce((n, r) => n + r.high - r.low + 1, 0);
+  if (only !== null) return { count: only.distinct, atLeast: false, text: portListText(first, only.distinct, false) };
   // Several scans whose ends left ranges out: the ports they share are unknown, so the count is a floor.
   const atLeast = scans.some((scan) => scan.rangesTruncated);
   const count = atLeast ? Math.max(known, ...scans.map((scan) => scan.distinct)) : known;
-  return { count, atLeast, text: portListText(merged, count, atLeast) };
+  return { count, atLeast, text: portListText(first, count, atLeast) };
 }
 
 function sourceLine(s: SourceSummary, today: string): string {
@@ -219,16 +246,26 @@ function floodSentence(notes: readonly SuppressedNote[], today: string): string 
 export function renderMessage(notes: readonly Note[], host: string, now: Date, undelivered: Undelivered | null = null): Message {
   const today = localDate(now);
   const scans = notes.filter((n): n is ScanNote | ScanEndNote => n.event !== 'suppressed');
-  const sources = summarise(scans);
+  // Every source's scans are counted; only the first sources are summarised in full.
+  const scansOf = new Map<string, Set<number>>();
+  for (const n of scans) {
+    const key = sourceKey(n);
+    const starts = scansOf.get(key) ?? new Set<number>();
+    starts.add(n.first.ms);
+    scansOf.set(key, starts);
+  }
+  const keys = [...scansOf.keys()];
   const flood = floodSentence(
     notes.filter((n): n is SuppressedNote => n.event === 'suppressed'),
     today,
   );
   const lines: string[] = [];
-  for (const s of sources.slice(0, MAX_SOURCE_LINES)) lines.push(sourceLine(s, today));
-  if (sources.length > MAX_SOURCE_LINES) {
-    const rest = sources.slice(MAX_SOURCE_LINES);
-    lines.push(`… and ${rest.length} more source${rest.length === 1 ? '' : 's'} (${rest.reduce((n, s) => n + s.scans.size, 0)} scans)`);
+  const named = keys.slice(0, MAX_SOURCE_LINES).map((key) => summarise(key, scans));
+  for (const s of named) lines.push(sourceLine(s, today));
+  const scanCount = (list: string[]): number => list.reduce((n, key) => n + (scansOf.get(key)?.size ?? 0), 0);
+  if (keys.length > MAX_SOURCE_LINES) {
+    const rest = keys.slice(MAX_SOURCE_LINES);
+    lines.push(`… and ${rest.length} more source${rest.length === 1 ? '' : 's'} (${scanCount(rest)} scans)`);
   }
   if (flood !== null) lines.push(flood);
   if (undelivered !== null && undelivered.events > 0) {
@@ -236,12 +273,11 @@ export function renderMessage(notes: readonly Note[], host: string, now: Date, u
       `${undelivered.events} earlier event${undelivered.events === 1 ? ' was' : 's were'} not delivered here and dropped (${undelivered.why}).`,
     );
   }
-  const scanCount = sources.reduce((n, s) => n + s.scans.size, 0);
   let title: string;
-  if (sources.length === 1) title = `${host}: port scan from ${(sources[0] as SourceSummary).source}`;
-  else if (sources.length > 1) title = `${host}: ${scanCount} port scans from ${sources.length} sources`;
+  if (keys.length === 1) title = `${host}: port scan from ${(named[0] as SourceSummary).source}`;
+  else if (keys.length > 1) title = `${host}: ${scanCount(keys)} port scans from ${keys.length} sources`;
   else if (flood !== null) title = `${host}: flood of port scans`;
   else title = `${host}: scanlogd notifications lost`;
   lines.push(`(${notes.length} event${notes.length === 1 ? '' : 's'} from scanlogd on ${host})`);
-  return { title, text: lines.join('\n'), events: notes.length, sources: sources.length };
+  return { title, text: lines.join('\n'), events: notes.length, sources: keys.length };
 }
