@@ -107,6 +107,26 @@ export function runNotifierOnce(
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
+/** The notifier's arguments for a test directory (its files, the host name "target"), and `more`. */
+export function notifierArgs(d: NotifyDir, ...more: string[]): string[] {
+  return ['--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'target', ...more];
+}
+
+/** A webhook endpoint and the notifier following a fresh events file, once it says so; `config` follows the webhook's line. */
+export async function webhookScene(
+  t: Teardown,
+  config: string[],
+  more: string[] = [],
+): Promise<{ d: NotifyDir; hook: Endpoint; notifier: Notifier }> {
+  const d = makeNotifyDir(t);
+  const hook = await startEndpoint(t);
+  writeConfig(d.config, [`webhook = ${hook.url}/hook`, ...config]);
+  appendEvents(d.events, []);
+  const notifier = startNotifier(t, notifierArgs(d, ...more));
+  await waitFor('the notifier to follow the file', () => (notifier.stderr().includes('following') ? true : undefined));
+  return { d, hook, notifier };
+}
+
 /** `wait`, or its error with what the notifier said so far: a failed wait shows why. */
 export async function explained<T>(n: Notifier, wait: Promise<T>): Promise<T> {
   try {

@@ -11,26 +11,22 @@ import {
   appendEvents,
   explained,
   makeNotifyDir,
+  notifierArgs,
   scanLine,
   startEndpoint,
   startNotifier,
   writeConfig,
-  type NotifyDir,
 } from '../helpers/notify.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('scanlogd-notify failure tests skipped: they need root to run the notifier as its own user');
-
-function args(d: NotifyDir, ...more: string[]): string[] {
-  return ['--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'target', ...more];
-}
 
 rootTest('HTTP 429 with Retry-After: the next attempt waits as long as asked, the message goes out then', async (t) => {
   const d = makeNotifyDir(t);
   const hook = await startEndpoint(t);
   writeConfig(d.config, [`webhook = ${hook.url}/hook`, 'interval = 1', 'wait = 0.2']);
   appendEvents(d.events, []);
-  const n = startNotifier(t, args(d));
+  const n = startNotifier(t, notifierArgs(d));
   await waitFor('the notifier to follow the file', () => (n.stderr().includes('following') ? true : undefined));
   hook.script([{ status: 429, body: 'slow down', headers: { 'retry-after': '5' } }]);
   appendEvents(d.events, [scanLine('198.18.30.1', [21, 22, 23, 25, 53, 80, 111], Date.now())]);
@@ -52,7 +48,7 @@ rootTest(
     appendEvents(d.events, []);
     fs.chmodSync(d.events, 0o600);
     // A poll every 50 ms: sixty polls meet the same EACCES.
-    const n = startNotifier(t, [...args(d), '--poll', '0.05']);
+    const n = startNotifier(t, [...notifierArgs(d), '--poll', '0.05']);
     await sleep(3000);
     const lines = n.stderr().trimEnd().split('\n');
     t.deepEqual(lines, [`scanlogd-notify: ${d.events}: Permission denied`], n.stderr());
@@ -83,7 +79,7 @@ rootTest(
       'wait = 0.2',
     ]);
     appendEvents(d.events, []);
-    const n = startNotifier(t, args(d));
+    const n = startNotifier(t, notifierArgs(d));
     await waitFor('the notifier to follow the file', () => (n.stderr().includes('following') ? true : undefined));
     appendEvents(d.events, [scanLine('198.18.32.1', [21, 22, 23, 25, 53, 80, 111], Date.now())]);
     await waitFor('both failures', () => ((n.stderr().match(/delivery failed/g)?.length ?? 0) >= 2 ? true : undefined), 10000);

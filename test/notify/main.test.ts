@@ -3,7 +3,7 @@
 // and against exim behind /usr/sbin/sendmail: what arrives, what arrives once across
 // a restart, after a failing or hanging endpoint, across rotation, and what is refused.
 
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import { isRoot, sleep, waitFor } from '../../harness/netns.js';
@@ -22,8 +22,8 @@ import {
   explained,
   runNotifierOnce,
   watchMailbox,
-  type Endpoint,
-  type Notifier,
+  notifierArgs,
+  webhookScene,
   type NotifyDir,
 } from '../helpers/notify.js';
 
@@ -46,20 +46,7 @@ function today(clock: string): number {
   return d.getTime();
 }
 
-function args(d: NotifyDir): string[] {
-  return ['--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'target'];
-}
-
-/** A webhook endpoint and the notifier following a fresh events file, once it runs. */
-async function webhookScene(t: ExecutionContext, config: string[] = FAST): Promise<{ d: NotifyDir; hook: Endpoint; notifier: Notifier }> {
-  const d = makeNotifyDir(t);
-  const hook = await startEndpoint(t);
-  writeConfig(d.config, [`webhook = ${hook.url}/hook`, ...config]);
-  appendEvents(d.events, []);
-  const notifier = startNotifier(t, args(d));
-  await waitFor('the notifier to follow the file', () => (notifier.stderr().includes('following') ? true : undefined));
-  return { d, hook, notifier };
-}
+const args = (d: NotifyDir): string[] => notifierArgs(d);
 
 function webhookMessage(body: string): { title: string; message: string; events: number } {
   return JSON.parse(body) as { title: string; message: string; events: number };
@@ -94,7 +81,7 @@ rootTest(
 );
 
 rootTest('an endpoint answering 500 is retried with backoff and reported; the message goes out once it answers 200', async (t) => {
-  const { d, hook, notifier: n } = await webhookScene(t);
+  const { d, hook, notifier: n } = await webhookScene(t, FAST);
   hook.script([
     { status: 500, body: 'database down' },
     { status: 500, body: 'database down' },
@@ -152,7 +139,7 @@ rootTest('a webhook that never answers times out; the next good event still goes
 });
 
 rootTest('a restart delivers what was written while stopped, once, and repeats nothing', async (t) => {
-  const { d, hook, notifier: first } = await webhookScene(t);
+  const { d, hook, notifier: first } = await webhookScene(t, FAST);
   appendEvents(d.events, [scanLine('198.18.1.1', [1, 2, 3, 4, 5, 6, 7], today('11:00:00'))]);
   await hook.waitDelivered(1);
   t.is(await first.stop(), 0);
@@ -206,7 +193,7 @@ rootTest(
 );
 
 rootTest('rotated while stopped: the rest of the old file (events.json.1) is read first, then the new one', async (t) => {
-  const { d, hook, notifier: first } = await webhookScene(t);
+  const { d, hook, notifier: first } = await webhookScene(t, FAST);
   await sleep(600);
   t.is(await first.stop(), 0);
   appendEvents(d.events, [scanLine('198.18.3.1', [1, 2, 3, 4, 5, 6, 7], today('13:00:00'))]);

@@ -16,12 +16,11 @@ import { lineOf, scanEndEvent, scanEvent } from '../helpers/events.js';
 import {
   appendEvents,
   explained,
-  makeNotifyDir,
+  notifierArgs,
   scanLine,
-  startEndpoint,
   startNotifier,
   watchMailbox,
-  writeConfig,
+  webhookScene,
   type Endpoint,
   type Notifier,
   type NotifyDir,
@@ -33,22 +32,13 @@ if (!isRoot) console.log('scanlogd-notify attack tests skipped: they need root t
 const FAST = ['interval = 1', 'wait = 0.2', 'timeout = 2'];
 const now = (): number => Date.now();
 
-function args(d: NotifyDir, ...more: string[]): string[] {
-  return ['--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'target', ...more];
-}
-
 async function scene(
   t: ExecutionContext,
   config: string[] = [],
   more: string[] = [],
 ): Promise<{ d: NotifyDir; hook: Endpoint; n: Notifier }> {
-  const d = makeNotifyDir(t);
-  const hook = await startEndpoint(t);
-  writeConfig(d.config, [`webhook = ${hook.url}/hook`, ...FAST, ...config]);
-  appendEvents(d.events, []);
-  const n = startNotifier(t, args(d, ...more));
-  await waitFor('the notifier to follow the file', () => (n.stderr().includes('following') ? true : undefined));
-  return { d, hook, n };
+  const { d, hook, notifier } = await webhookScene(t, [...FAST, ...config], more);
+  return { d, hook, n: notifier };
 }
 
 const messageOf = (body: string): { title: string; message: string } => JSON.parse(body) as { title: string; message: string };
@@ -135,7 +125,7 @@ rootTest(
     t.regex(n.stderr(), new RegExp(`line at offset 0 skipped: longer than ${MAX_LINE} bytes, the longest event scanlogd writes`));
     t.is(await n.stop(), 0);
     // The position is past them: a restart neither hangs nor repeats.
-    const again = startNotifier(t, args(d));
+    const again = startNotifier(t, notifierArgs(d));
     await waitFor('the restarted notifier', () => (again.stderr().includes('following') ? true : undefined), 5000);
     appendEvents(d.events, [scanLine('198.18.22.3', [21, 22, 23, 25, 53, 80, 111], now())]);
     const both = await explained(again, hook.waitDelivered(2, 5000));
