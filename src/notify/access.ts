@@ -3,10 +3,10 @@
 // script's check), the look is taken with that user's ids and groups, by switching the
 // effective ids for the duration; the kernel then answers as it will for the notifier.
 
+import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
-import posix = require('posix');
 import { StartupError, syscallText } from '../shared/errors.js';
 import { readPosition } from './follower.js';
 
@@ -19,9 +19,12 @@ export const NOTIFY_USER = 'scanlogd-notify';
  */
 export function asNotifier<T>(look: () => T, user = NOTIFY_USER): { result: T; as: string } {
   if (process.geteuid?.() !== 0) return { result: look(), as: os.userInfo().username };
-  let pw: posix.Passwd;
+  // id(1) asks the system's user database (NSS), as the init system will.
+  let pw: { uid: number; gid: number };
   try {
-    pw = posix.getpwnam(user);
+    const id = (flag: string): number =>
+      Number(childProcess.execFileSync('id', [flag, user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    pw = { uid: id('-u'), gid: id('-g') };
   } catch {
     throw new StartupError(`user ${user}, whom the notifier runs as, does not exist`);
   }
