@@ -44,6 +44,8 @@ export interface OutboxReport {
 export const MAX_PENDING = 10000;
 export const MAX_PENDING_WEIGHT = 500000;
 export const FIRST_RETRY_MS = 2000;
+/** Causes of loss a message names; more are "other causes". */
+const MAX_LOSS_CAUSES = 3;
 export const MAX_RETRY_MS = 5 * 60000;
 
 export class Outbox {
@@ -54,8 +56,8 @@ export class Outbox {
   private lastError: DeliveryError | null = null;
   /** The list entries of the events waiting. */
   private weight = 0;
-  /** Why the events given up were, in the notifier's own words, for the next message. */
-  private lostWhy = '';
+  /** Why the events given up were (each cause once), in the notifier's own words, for the next message. */
+  private lostWhy: string[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
   /** Events given up and not yet said in a delivered message. */
@@ -109,7 +111,7 @@ export class Outbox {
   private giveUp(count: number, why: string): void {
     for (const p of this.pending.splice(0, count)) this.weight -= noteWeight(p.note);
     this.lost += count;
-    this.lostWhy = why;
+    this.lostBecause(why);
     this.report.gaveUp(this.name, count, why);
     this.settled();
   }
@@ -142,7 +144,7 @@ export class Outbox {
     const lost = this.lost;
     const message = this.render(
       batch.map((p) => p.note),
-      lost > 0 ? { events: lost, why: this.lostWhy } : null,
+      lost > 0 ? { events: lost, why: this.lostWhy.join('; ') } : null,
     );
     this.inFlight = this.send(message, this.timing.timeoutMs).then(
       () => {
@@ -150,6 +152,7 @@ export class Outbox {
         // Events given up while the message was on its way were in it: still delivered.
         this.dropThrough(last.seq);
         this.lost -= lost;
+        if (this.lost === 0) this.lostWhy = [];
         this.lastSentMs = this.now();
         this.report.delivered(this.name, message, this.attempt + 1);
         this.attempt = 0;
@@ -167,7 +170,7 @@ export class Outbox {
           const events = this.pending.filter((p) => p.seq <= last.seq).length;
           this.dropThrough(last.seq);
           this.lost += events;
-          this.lostWhy = `refused by the service: ${failure.summary}`;
+          this.lostBecause(`refused by the service: ${failure.summary}`);
           this.attempt = 0;
           this.retryAtMs = -Infinity;
           this.lastSentMs = this.now();
@@ -182,6 +185,12 @@ export class Outbox {
         this.schedule();
       },
     );
+  }
+
+  /** Keeps a cause of loss for the next message; a few at most, the rest summed up. */
+  private lostBecause(why: string): void {
+    if (this.lostWhy.includes(why) || this.lostWhy.includes('other causes')) return;
+    this.lostWhy.push(this.lostWhy.length < MAX_LOSS_CAUSES ? why : 'other causes');
   }
 
   /** Removes the events up to `seq` (delivered, or refused for good). */

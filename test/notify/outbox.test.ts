@@ -87,3 +87,18 @@ test('the queue holds at most its weight in ports and addresses: the largest eve
   t.is(s.reports[0], `gave up 1: more than ${MAX_PENDING_WEIGHT} ports and addresses waiting`);
   await s.box.stop();
 });
+
+test('the next message names every cause of what was lost here, each once', async (t) => {
+  const s = scene([new DeliveryError('HTTP 413', null, true)]);
+  const largest = noteOf(largestEvent());
+  const held = Math.floor(MAX_PENDING_WEIGHT / noteWeight(largest));
+  for (let i = 0; i < held + 5; i++) add(s, largest);
+  await waitFor('the refusal', () => (s.reports.some((r) => r.startsWith('refused')) ? true : undefined));
+  add(s);
+  await waitFor('the next message', () => (s.sent.length === 2 ? true : undefined));
+  t.deepEqual(s.sent[1]?.undelivered, {
+    events: held + 5,
+    why: `more than ${MAX_PENDING_WEIGHT} ports and addresses waiting; refused by the service: HTTP 413`,
+  });
+  await s.box.stop();
+});
