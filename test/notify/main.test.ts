@@ -97,6 +97,8 @@ rootTest('an endpoint answering 500 is retried with backoff and reported; the me
   t.regex(n.stderr(), /webhook \(http:\/\/127\.0\.0\.1:\d+\): delivery failed \(HTTP 500: database down\); attempt 1, next in 2 s\n/);
   // The same failure again is counted, not said again.
   t.notRegex(n.stderr(), /attempt 2/);
+  // Said once the answer is read, a moment after the endpoint has sent it.
+  await waitFor('the recovery report', () => (n.stderr().includes('delivered after') ? true : undefined));
   t.regex(n.stderr(), /delivered after 3 attempts \(1 event\) \(after 1 more failures since \d\d:\d\d:\d\d\)\n/);
 });
 
@@ -274,6 +276,7 @@ rootTest(
     t.is(form['title'], 'target: port scan from 198.18.5.2');
     t.regex(form['message'] ?? '', /^198\.18\.5\.2 → 198\.18\.0\.1: 7 ports \(21-23, 25, 53, 80, 443\)/);
     t.regex(form['message'] ?? '', /\n1 earlier event was not delivered here and dropped \(refused by the service: HTTP 400\)\.\n/);
+    await waitFor('the recovery report', () => (n.stderr().includes('delivered again') ? true : undefined));
     t.regex(n.stderr(), /pushover \(http:\/\/127\.0\.0\.1:\d+\): delivered again \(1 event\)\n/);
     t.notRegex(n.stderr(), /azGDORe|uQiRzpo/, 'the token and user key never appear in messages');
   },
