@@ -5,7 +5,7 @@
 import fs = require('node:fs');
 import net = require('node:net');
 import { describe } from '../shared/errors.js';
-import { DAEMON_ALERT, DAEMON_ERR, DAEMON_INFO } from '../shared/syslogframe.js';
+import { DAEMON_ALERT, DAEMON_ERR, DAEMON_INFO } from '../shared/logging.js';
 import type { Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, closeInheritedFds } from '../shared/fds.js';

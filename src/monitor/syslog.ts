@@ -4,7 +4,7 @@
 
 import os = require('node:os');
 import unixDgram = require('unix-dgram');
-import { SYSLOG_IDENT } from '../shared/params.js';
+import { SYSLOG_IDENT } from '../shared/logging.js';
 import { syslogDatagram } from '../shared/syslogframe.js';
 
 /**

@@ -5,7 +5,8 @@
 
 import os = require('node:os');
 import { StartupError, describe, syscallText } from '../shared/errors.js';
-import { DAEMON_INFO, printable } from '../shared/syslogframe.js';
+import { DAEMON_INFO } from '../shared/logging.js';
+import { printable } from '../shared/syslogframe.js';
 import { asNotifier, lookAtEvents, lookAtState } from './access.js';
 import { DeliveryError, senderFor } from './channels.js';
 import { renderMessage, type Message } from './digest.js';

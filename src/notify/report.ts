@@ -5,7 +5,8 @@
 // down costs a line an hour, not one a poll.
 
 import unixDgram = require('unix-dgram');
-import { DAEMON_ERR, DAEMON_INFO, clockTime, printable, syslogDatagram } from '../shared/syslogframe.js';
+import { DAEMON_ERR, DAEMON_INFO } from '../shared/logging.js';
+import { clockTime, printable, syslogDatagram } from '../shared/syslogframe.js';
 
 export const IDENT = 'scanlogd-notify';
 

@@ -36,8 +36,6 @@ export const LIST_SIZE = 256;
 export const HASH_SIZE = 512;
 export const HASH_MAX = 16;
 
-export const SYSLOG_IDENT = 'scanlogd';
-
 /**
  * How a source address picks its hash bucket. `classic` is scanlogd's, so that the
  * same addresses share a bucket here as there (and the same real scanner can be pushed

@@ -1,15 +1,6 @@
 // A syslog message as glibc's syslog(3) frames it for /dev/log, for every program of the
-// package that writes to syslog (the monitor, the notifier), and the priorities they use.
-// The frame is printable ASCII only, whatever text it is given.
-
-/** LOG_DAEMON, the facility of every message of the package. */
-const LOG_DAEMON = 3 << 3;
-/** The scan lines themselves, as scanlogd 2.2.8 logs them. */
-export const DAEMON_ALERT = LOG_DAEMON | 1;
-/** Faults, and the notifier's failures. */
-export const DAEMON_ERR = LOG_DAEMON | 3;
-/** Counters, structured events, and the notifier's notices. */
-export const DAEMON_INFO = LOG_DAEMON | 6;
+// package that writes to syslog (the monitor, the notifier; src/shared/logging.ts has
+// the priorities they use). The frame is printable ASCII only, whatever text it is given.
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 

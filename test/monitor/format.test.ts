@@ -7,8 +7,8 @@ import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, type Scan }
 import { flagString, scanMessage } from '../../src/monitor/format.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { parseAddress, formatAddress } from '../../src/shared/ipv4.js';
-import { SYSLOG_IDENT } from '../../src/shared/params.js';
-import { DAEMON_ALERT, syslogDatagram } from '../../src/shared/syslogframe.js';
+import { DAEMON_ALERT, SYSLOG_IDENT } from '../../src/shared/logging.js';
+import { syslogDatagram } from '../../src/shared/syslogframe.js';
 
 const ALL_CHANGING = CHANGING_DADDR | CHANGING_SPORT | CHANGING_TOS | CHANGING_TTL;
 /** 2024-11-25 16:16:55 UTC. */

@@ -5,7 +5,7 @@ process.env.TZ = 'UTC';
 
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DAEMON_ALERT } from '../../src/shared/syslogframe.js';
+import { DAEMON_ALERT } from '../../src/shared/logging.js';
 import { SyslogWriter, type DatagramSocket, type SyslogWriterOptions } from '../../src/monitor/syslog.js';
 
 /** 'sent', 'busy' or an error code. */

@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import { REPEAT_EVERY_MS, Repeats, sayer } from '../../src/notify/report.js';
-import { DAEMON_ERR, DAEMON_INFO } from '../../src/shared/syslogframe.js';
+import { DAEMON_ERR, DAEMON_INFO } from '../../src/shared/logging.js';
 
 function recorder(): { said: Array<[string, number | undefined]>; say: (text: string, priority?: number) => void } {
   const said: Array<[string, number | undefined]> = [];

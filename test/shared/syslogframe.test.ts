@@ -4,15 +4,8 @@
 process.env.TZ = 'UTC';
 
 import test from 'ava';
-import {
-  DAEMON_ALERT,
-  DAEMON_ERR,
-  DAEMON_INFO,
-  clockTime,
-  printable,
-  syslogDatagram,
-  syslogTimestamp,
-} from '../../src/shared/syslogframe.js';
+import { DAEMON_ALERT, DAEMON_ERR, DAEMON_INFO } from '../../src/shared/logging.js';
+import { clockTime, printable, syslogDatagram, syslogTimestamp } from '../../src/shared/syslogframe.js';
 
 test('syslogDatagram: priority 25, space-padded day, ident, no pid', (t) => {
   const d = syslogDatagram('msg', new Date(Date.UTC(2024, 10, 5, 3, 4, 5)), DAEMON_ALERT, 'scanlogd');
