@@ -9,8 +9,8 @@ import { DAEMON_INFO } from '../shared/logging.js';
 import { printable } from '../shared/syslogframe.js';
 import { asNotifier, lookAtEvents, lookAtState } from './access.js';
 import { DeliveryError, senderFor } from './channels.js';
-import { renderMessage, type Message } from './digest.js';
-import { parseLine } from './events.js';
+import { renderMessage, type Message, type Undelivered } from './digest.js';
+import { parseLine, type Note } from './events.js';
 import { Follower, MAX_LINE, readPosition, writePosition, type Line, type Position } from './follower.js';
 import { Outbox, type OutboxReport } from './outbox.js';
 import { channelName, parseNotifySettings, type NotifySettings } from './options.js';
@@ -30,16 +30,17 @@ const eventCount = (n: number): string => `${n} event${n === 1 ? '' : 's'}`;
 /** How each outbox's events are told to the operator: failures through `repeats`, once per change. */
 function outboxReport(repeats: Repeats): OutboxReport {
   return {
+    // The gist is the failure in the notifier's words: an endpoint's answer may change every time.
     failed: (channel, failure, attempt, retryInMs) =>
       repeats.failed(
         channel,
-        failure.message,
+        failure.summary,
         `${channel}: delivery failed (${failure.message}); attempt ${attempt}, next in ${Math.round(retryInMs / 1000)} s`,
       ),
     refused: (channel, failure, events) =>
       repeats.failed(
         channel,
-        failure.message,
+        failure.summary,
         `${channel}: the message was refused (${failure.message}); not sent again: ${eventCount(events)} dropped for this channel, the next message says so`,
       ),
     delivered: (channel, m, attempts) => {
@@ -77,8 +78,7 @@ class Notifier {
     const host = hostName(s);
     const report = outboxReport(this.repeats);
     for (const c of s.channels) {
-      const render = (notes: Parameters<typeof renderMessage>[0], undelivered: Parameters<typeof renderMessage>[3]): Message =>
-        renderMessage(notes, host, new Date(), undelivered);
+      const render = (notes: Note[], undelivered: Undelivered | null): Message => renderMessage(notes, host, new Date(), undelivered);
       this.outboxes.push(new Outbox(channelName(c), senderFor(c), s, render, report, () => this.commit()));
     }
   }
