@@ -437,6 +437,13 @@ rootTest(
         /^scanlogd-notify: .*notify\.conf:1: bad value for "pushover-token": must be 30 letters and digits, as Pushover shows it\.\n$/,
       ],
       [
+        "a Pushover token of the wrong shape, to --check as root (the init script's check before a start)",
+        () => writeConfig(d.config, ['pushover-token = abc', `pushover-user = ${PUSHOVER_USER}`]),
+        [...args(d), '--check'],
+        true,
+        /^scanlogd-notify: .*notify\.conf:1: bad value for "pushover-token": must be 30 letters and digits, as Pushover shows it\.\n$/,
+      ],
+      [
         'a quoted Pushover user key',
         () => writeConfig(d.config, [`pushover-token = ${PUSHOVER_TOKEN}`, `pushover-user = "${PUSHOVER_USER}"`]),
         args(d),
