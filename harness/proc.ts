@@ -53,7 +53,7 @@ export function memory(pid: number): Memory {
 }
 
 /** Inodes of the sockets a process holds, from the links in /proc/PID/fd. */
-export function socketInodes(pid: number): Set<number> {
+export function socketInodes(pid: number | 'self'): Set<number> {
   const inodes = new Set<number>();
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     let target: string;
@@ -66,6 +66,13 @@ export function socketInodes(pid: number): Set<number> {
     if (m !== null) inodes.add(Number(m[1]));
   }
   return inodes;
+}
+
+/** The packet sockets (inodes) a process holds, from the packet table of its namespace. */
+export function packetSocketsOf(pid: number | 'self'): number[] {
+  const table = fs.readFileSync(`/proc/${pid}/net/packet`, 'utf8').trim().split('\n').slice(1);
+  const packet = new Set(table.map((l) => Number(l.trim().split(/\s+/)[8])));
+  return [...socketInodes(pid)].filter((inode) => packet.has(inode));
 }
 
 /** A file of /proc/net as seen inside namespace `ns`. */

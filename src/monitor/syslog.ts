@@ -2,10 +2,9 @@
 // through a syslog daemon that restarts or is not there yet: undelivered lines wait in
 // a bounded queue and go out, in order, once the socket accepts them again.
 
-import os = require('node:os');
-import unixDgram = require('unix-dgram');
 import { SYSLOG_IDENT } from '../shared/logging.js';
 import { syslogDatagram } from '../shared/syslogframe.js';
+import { syslogSocketConnector, type DatagramConnector, type DatagramSocket } from '../shared/syslogsock.js';
 
 /**
  * Lines kept while syslog is unreachable, and as many structured events besides;
@@ -16,69 +15,11 @@ export const SYSLOG_QUEUE_LIMIT = 1000;
 /** How often to try the socket again while it is unreachable. */
 export const SYSLOG_RETRY_MS = 200;
 
-/** The few calls made on a connected Unix datagram socket (unix-dgram's, or a fake). */
-export interface DatagramSocket {
-  /** Returns 'sent', 'busy' (try again when writable) or an error code string. */
-  send(datagram: Buffer): string;
-  onWritable(listener: () => void): void;
-  close(): void;
-}
-
-export type DatagramConnector = (path: string) => DatagramSocket;
-
 /** A classic line (the scan, the flood notice, faults, counters) or a structured event. */
 export type SyslogKind = 'line' | 'event';
 
 /** Errors that mean the receiving socket is gone, not that the line was refused. */
 const PEER_GONE = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTCONN', 'EPIPE', 'ECONNRESET']);
-
-/** unix-dgram reports a failed call as a negative errno number; Node knows the names. */
-const errnoNames = new Map<number, string>();
-// The first name of a number wins (EAGAIN, not EWOULDBLOCK).
-for (const [name, n] of Object.entries(os.constants.errno)) if (!errnoNames.has(n)) errnoNames.set(n, name);
-
-function errnoName(code: unknown): string {
-  const n = typeof code === 'number' ? -code : NaN;
-  return errnoNames.get(n) ?? `errno ${String(n)}`;
-}
-
-class SyslogConnectError extends Error {
-  readonly code = 'ERR_SCANLOGD_SYSLOG';
-}
-
-/** Connects a unix-dgram socket to `path`; throws with the errno name on failure. */
-export const connectUnixDgram: DatagramConnector = (path) => {
-  const sock = unixDgram.createSocket('unix_dgram');
-  let failure: string | null = null;
-  sock.on('error', (err: NodeJS.ErrnoException) => {
-    failure = errnoName(err.code);
-  });
-  sock.connect(path);
-  if (failure !== null || sock.connected !== true) {
-    sock.close();
-    throw new SyslogConnectError(failure ?? 'connect failed');
-  }
-  return {
-    send(datagram) {
-      let result = 'sent';
-      sock.send(datagram, (err?: NodeJS.ErrnoException) => {
-        if (err === undefined || err === null) return;
-        result = err.message === 'congestion' ? 'busy' : errnoName(err.code);
-      });
-      return result;
-    },
-    onWritable(listener) {
-      sock.on('writable', listener);
-    },
-    close() {
-      try {
-        sock.close();
-      } catch {
-        // Already closed: nothing is left to release.
-      }
-    },
-  };
-};
 
 export interface SyslogWriterOptions {
   queueLimit?: number;
@@ -111,7 +52,7 @@ export class SyslogWriter {
   ) {
     this.queueLimit = options.queueLimit ?? SYSLOG_QUEUE_LIMIT;
     this.retryMs = options.retryMs ?? SYSLOG_RETRY_MS;
-    this.connector = options.connect ?? connectUnixDgram;
+    this.connector = options.connect ?? syslogSocketConnector();
     this.notice = options.notice ?? (() => {});
     this.reconnect();
   }

@@ -4,9 +4,9 @@
 // changes or an hour has passed, so that a file it cannot read or an endpoint that is
 // down costs a line an hour, not one a poll.
 
-import unixDgram = require('unix-dgram');
 import { DAEMON_ERR, DAEMON_INFO } from '../shared/logging.js';
 import { clockTime, printable, syslogDatagram } from '../shared/syslogframe.js';
+import { syslogSocketConnector, type DatagramConnector } from '../shared/syslogsock.js';
 
 export const IDENT = 'scanlogd-notify';
 
@@ -16,32 +16,35 @@ export type Say = (text: string, priority?: number) => void;
 /** Sends one datagram to a syslog socket; throws when it cannot. */
 export type DatagramSend = (socketPath: string, datagram: Buffer) => void;
 
-/** One unconnected datagram per report: a syslog daemon restarted in between is no matter. */
-export const sendDatagram: DatagramSend = (socketPath, datagram) => {
-  const sock = unixDgram.createSocket('unix_dgram');
-  const outcome: { failure: Error | null } = { failure: null };
-  sock.on('error', (err: Error) => (outcome.failure = err));
-  try {
-    sock.send(datagram, 0, datagram.length, socketPath, (err) => {
-      if (err !== undefined && err !== null) outcome.failure = err;
-    });
-  } finally {
-    sock.close();
-  }
-  if (outcome.failure !== null) throw outcome.failure;
-};
+/**
+ * A connection per report, so that a syslog daemon restarted in between is no matter.
+ * The addon is loaded here, at start: a missing one is said then, not lost later.
+ */
+export function datagramSender(connect: DatagramConnector = syslogSocketConnector()): DatagramSend {
+  return (socketPath, datagram) => {
+    const sock = connect(socketPath);
+    try {
+      const result = sock.send(datagram);
+      if (result !== 'sent') throw new Error(`syslog socket ${socketPath}: ${result}`);
+    } finally {
+      sock.close();
+    }
+  };
+}
 
+/** `send` is the real socket unless a test gives another; it is made only when there is a syslog socket. */
 export function sayer(
   syslogSocket: string | null,
-  send: DatagramSend = sendDatagram,
+  send: DatagramSend | null = null,
   stderr: { write(text: string): unknown } = process.stderr,
 ): Say {
+  const sendTo = syslogSocket === null ? null : (send ?? datagramSender());
   return (text, priority = DAEMON_ERR) => {
     const line = printable(text);
     stderr.write(`${IDENT}: ${line}\n`);
-    if (syslogSocket === null) return;
+    if (syslogSocket === null || sendTo === null) return;
     try {
-      send(syslogSocket, syslogDatagram(line, new Date(), priority, IDENT));
+      sendTo(syslogSocket, syslogDatagram(line, new Date(), priority, IDENT));
     } catch {
       // Standard error has it; a syslog daemon that is away is no reason to stop.
     }
