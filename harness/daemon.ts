@@ -117,17 +117,18 @@ export interface OurDaemon {
   kill(): Promise<void>;
 }
 
-/** `entry`: another build's entry script (a benchmark's baseline); this tree's staged copy by default. */
+/** `entry`: another build's entry script (a benchmark's baseline); this tree's staged copy by default. `env`: the daemon's environment instead of this process's. */
 export function startOurs(
   bed: Testbed | null,
   args: string[],
-  options: { uid?: number; nodeArgs?: string[]; entry?: string } = {},
+  options: { uid?: number; nodeArgs?: string[]; entry?: string; env?: NodeJS.ProcessEnv } = {},
 ): OurDaemon {
   const node = [process.execPath, ...(options.nodeArgs ?? []), options.entry ?? entryScript(), ...args];
   const command = bed === null ? node : ['ip', 'netns', 'exec', bed.target, ...node];
   const child = childProcess.spawn(command[0] as string, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.env === undefined ? {} : { env: options.env }),
   });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));

@@ -10,13 +10,16 @@
  *                       CAP_SYS_PTRACE can no longer ptrace it or read its memory.
  *   state()             { noNewPrivs, dumpable, seccomp } as the kernel reports them
  *                       now (seccomp: the mode, 2 once a filter is installed).
+ *   unblockSignal(n)    removes signal n from the calling thread's signal mask.
  *   seccomp(), landlock()  the sandboxes, in sandbox.c.
+ *   execve(), refusal()    starting again under a filter, and checking it holds, in exec.c.
  *
  * Each throws with strerror's text if the kernel refuses. No state, no threads.
  */
 #define NAPI_VERSION 8
 #include <errno.h>
 #include <node_api.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -49,6 +52,21 @@ static napi_value js_set_dumpable(napi_env env, napi_callback_info info) {
 	return NULL;
 }
 
+static napi_value js_unblock_signal(napi_env env, napi_callback_info info) {
+	size_t argc = 1;
+	napi_value argv[1];
+	int32_t signo;
+	sigset_t set;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+	    napi_get_value_int32(env, argv[0], &signo) != napi_ok || sigemptyset(&set) != 0 || sigaddset(&set, signo) != 0) {
+		napi_throw_type_error(env, NULL, "procctl.unblockSignal(signal number)");
+		return NULL;
+	}
+	int err = pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (err != 0) return throw_errno(env, "pthread_sigmask", err);
+	return NULL;
+}
+
 static napi_value js_state(napi_env env, napi_callback_info info) {
 	(void)info;
 	int nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
@@ -69,7 +87,8 @@ NAPI_MODULE_INIT() {
 		const char *name;
 		napi_callback fn;
 	} functions[] = {{"noNewPrivs", js_no_new_privs}, {"setDumpable", js_set_dumpable}, {"state", js_state},
-		{"seccomp", sandbox_seccomp}, {"landlock", sandbox_landlock}};
+		{"unblockSignal", js_unblock_signal},
+		{"seccomp", sandbox_seccomp}, {"landlock", sandbox_landlock}, {"execve", exec_execve}, {"refusal", exec_refusal}};
 	for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
 		napi_value fn;
 		if (napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn) != napi_ok ||

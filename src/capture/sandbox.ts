@@ -5,6 +5,7 @@
 
 import fs = require('node:fs');
 import { StartupError, describe } from '../shared/errors.js';
+import { refuseIoUring } from '../shared/fds.js';
 import { Action, DENY, SIG, allow, deny, denyIf, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
 
 /** /proc/net tables of the sockets a capture backend opens, and the column with each socket's inode. */
@@ -26,25 +27,12 @@ function socketInodes(file: string, inodeColumn: number): Set<string> {
 }
 
 /**
- * libuv runs io_uring work in the kernel with the credentials and without the filters
- * of the moment the ring was set up: a ring made as root would outlive the drop and the
- * sandbox. Node 20 sets none up unless UV_USE_IO_URING asks for it.
- */
-export function refuseIoUring(env: NodeJS.ProcessEnv = process.env): void {
-  const asked = env['UV_USE_IO_URING'];
-  if (asked !== undefined && asked !== '0') {
-    throw new StartupError(
-      `UV_USE_IO_URING=${asked}: libuv's io_uring would run work outside the sandbox with root's credentials; unset it`,
-    );
-  }
-}
-
-/**
  * The descriptors of this process's raw and packet sockets: what the capture backend
  * opened. Read as root, before the chroot hides /proc. An io_uring descriptor stops
- * the start (see refuseIoUring).
+ * the start.
  */
 export function captureSocketFds(): number[] {
+  refuseIoUring('capture process');
   const inodes = new Set(CAPTURE_SOCKET_TABLES.flatMap(({ file, inodeColumn }) => [...socketInodes(file, inodeColumn)]));
   let entries: string[];
   try {
@@ -60,8 +48,6 @@ export function captureSocketFds(): number[] {
     } catch {
       continue; // the directory's own descriptor, closed by now
     }
-    if (target === 'anon_inode:[io_uring]')
-      throw new StartupError(`capture process: descriptor ${entry} is an io_uring, which the sandbox cannot cover`);
     const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
     if (inode !== undefined && inodes.has(inode)) found.push(Number(entry));
   }

@@ -3,6 +3,7 @@
 // close-on-exec would otherwise reach the monitor, or outlive the drop.
 
 import fs = require('node:fs');
+import { StartupError, describe } from './errors.js';
 
 /** In the capture process of a detached start: the launcher's status pipe. */
 export const LAUNCHER_STATUS_FD = 3;
@@ -49,4 +50,29 @@ export function closeInheritedFds(keep: readonly number[]): number[] {
     }
   }
   return closed;
+}
+
+/**
+ * Stops the start if this process holds an io_uring: work submitted to a ring runs
+ * without seccomp's checks, with the credentials of the ring's creator. The start
+ * filter keeps the runtime from making one (src/capture/restart.ts); this is the check
+ * that it did. A process that cannot list its descriptors cannot tell, and stops too.
+ */
+export function refuseIoUring(who: string): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc/self/fd');
+  } catch (err) {
+    throw new StartupError(`${who}: cannot list its descriptors to look for an io_uring: ${describe(err)}`, { cause: err });
+  }
+  for (const entry of entries) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${entry}`);
+    } catch {
+      continue; // the directory's own descriptor, closed by now
+    }
+    if (target === 'anon_inode:[io_uring]')
+      throw new StartupError(`${who}: descriptor ${entry} is an io_uring, which the sandbox cannot cover`);
+  }
 }

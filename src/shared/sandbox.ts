@@ -6,6 +6,7 @@
 
 import os = require('node:os');
 import { StartupError, describe } from './errors.js';
+import { refuseIoUring } from './fds.js';
 import { loadProcCtl } from './procctl.js';
 import type { ProcCtl, SeccompRule } from '../types/procctl.js';
 
@@ -49,6 +50,10 @@ const IOCTL = { TCGETS: 0x5401, TIOCGWINSZ: 0x5413, FIONBIO: 0x5421, FIONCLEX: 0
 const PR = { GET_DUMPABLE: 3, SET_NAME: 15, GET_NAME: 16, GET_SECCOMP: 21, GET_NO_NEW_PRIVS: 39, SET_VMA: 0x53564d41 };
 export const SIG = { none: 0, SIGKILL: 9, SIGTERM: 15 };
 
+/** The io_uring calls, answered "no such call". */
+const ioUringAbsent = (): SeccompRule[] =>
+  ['io_uring_setup', 'io_uring_enter', 'io_uring_register'].map((syscall) => ({ syscall, clauses: [], otherwise: ABSENT }));
+
 /** What either half of a running Node process needs, in the order of how often it is called. */
 export function nodeRuntime(pid: number): SeccompRule[] {
   return [
@@ -74,8 +79,8 @@ export function nodeRuntime(pid: number): SeccompRule[] {
     // be read this way; seccomp cannot see the path.
     allowIfBits('newfstatat', 3, AT_EMPTY_PATH),
     allowIfBits('statx', 2, AT_EMPTY_PATH),
-    // Newer interfaces libuv tries first and does without.
-    ...['io_uring_setup', 'io_uring_enter', 'io_uring_register'].map((syscall) => ({ syscall, clauses: [], otherwise: ABSENT })),
+    // As the start filter answers them: a loop set up later (the inspector's) falls back to epoll.
+    ...ioUringAbsent(),
     // Refused, not fatal: harmless to refuse, and Node copes with the error.
     ...deny('open', 'openat', 'openat2', 'creat', 'stat', 'lstat', 'readlink', 'readlinkat', 'access', 'faccessat', 'faccessat2'),
     ...deny('dup', 'dup2', 'dup3', 'setsockopt', 'sendto', 'sendmmsg', 'bind', 'listen', 'socketpair', 'wait4', 'waitid'),
@@ -83,18 +88,54 @@ export function nodeRuntime(pid: number): SeccompRule[] {
 }
 
 /**
- * The filter the capture process installs before it starts the monitor, which inherits
- * it from its first instruction: no listen(2). Node opens its inspector on a TCP port
- * when a SIGUSR1 arrives before the process has a handler of its own, and this keeps
- * that port from ever opening in the monitor (nor in the capture process, which never
- * listens either). Everything else stays allowed until each half's own filter.
+ * The filter the capture process installs first of all, as root, before it starts
+ * again from a fresh image (src/capture/restart.ts). The new image and the monitor it
+ * spawns run under it from their first instruction. Everything else stays allowed
+ * until each half installs its own filter.
  */
-export function forbidListening(procctl: ProcCtl = loadProcCtl()): void {
+export function startRules(): SeccompRule[] {
+  return [
+    // libuv 1.49 and later (Node 22 and 24, and Debian 13's nodejs 20, which uses the
+    // system's libuv 1.50) set up an io_uring for each event loop, to batch epoll_ctl,
+    // whatever UV_USE_IO_URING says. Work submitted to a ring escapes seccomp and runs
+    // with the credentials of the ring's creator. Told the call does not exist, libuv
+    // falls back to plain epoll_ctl.
+    ...ioUringAbsent(),
+    // Node opens its inspector on a TCP port when a SIGUSR1 arrives before the process
+    // has a handler of its own, and Node 20 has no --disable-sigusr1: with listen(2)
+    // refused that port can never open. Neither half ever listens.
+    ...deny('listen'),
+  ];
+}
+
+/** Installs the start filter in every thread; no_new_privs first, as the systemd unit's bounding set lacks CAP_SYS_ADMIN. */
+export function installStartFilter(procctl: ProcCtl = loadProcCtl()): void {
   try {
-    procctl.seccomp(deny('listen'), Action.allow);
+    procctl.noNewPrivs();
+    procctl.seccomp(startRules(), Action.allow);
   } catch (err) {
-    throw new StartupError(`capture process: sandbox: ${describe(err)}`, { cause: err });
+    throw new StartupError(`capture process: start filter: ${describe(err)}`, { cause: err });
   }
+}
+
+/**
+ * Checks, in a process that should run under the start filter, that it does: io_uring
+ * is refused (ENOSYS from the start filter, or EPERM from one around the daemon, such
+ * as the systemd unit's), listen(2) is refused with EPERM, and no ring was set up.
+ */
+export function confirmStartFilter(who: string, procctl: ProcCtl = loadProcCtl()): void {
+  const ioUring = procctl.refusal('io_uring_setup');
+  const listen = procctl.refusal('listen');
+  if ((ioUring !== ENOSYS && ioUring !== EPERM) || listen !== EPERM) {
+    throw new StartupError(
+      `${who}: not under the start filter (io_uring_setup answers ${errnoName(ioUring)}, listen ${errnoName(listen)})`,
+    );
+  }
+  refuseIoUring(who);
+}
+
+function errnoName(errno: number): string {
+  return Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0] ?? String(errno);
 }
 
 export interface SandboxPlan {

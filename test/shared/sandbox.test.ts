@@ -5,9 +5,10 @@
 
 import test from 'ava';
 import childProcess = require('node:child_process');
+import os = require('node:os');
 import path = require('node:path');
 import { Action, nodeRuntime } from '../../src/shared/sandbox.js';
-import { capturePlan, refuseIoUring } from '../../src/capture/sandbox.js';
+import { capturePlan } from '../../src/capture/sandbox.js';
 import { monitorPlan } from '../../src/monitor/sandbox.js';
 
 const DIST = path.resolve(__dirname, '..', '..', 'src');
@@ -217,10 +218,57 @@ test('a call outside the allowlist kills the process with SIGSYS', (t) => {
   t.notRegex(r.stdout, /^after$/m);
 });
 
-test('UV_USE_IO_URING set to anything but 0 stops the capture process at start, naming the variable', (t) => {
-  t.throws(() => refuseIoUring({ UV_USE_IO_URING: '1' }), {
-    message: /UV_USE_IO_URING=1: libuv's io_uring would run work outside the sandbox/,
-  });
-  t.notThrows(() => refuseIoUring({ UV_USE_IO_URING: '0' }));
-  t.notThrows(() => refuseIoUring({}));
+/** The io_uring descriptors of a Node process started with `prelude` run first, or left out. */
+function ringsOf(prelude: string): { rings: number; stdout: string; stderr: string } {
+  const child = `
+    const fs = require('node:fs');
+    setTimeout(() => {
+      const rings = fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === 'anon_inode:[io_uring]'; } catch { return false; } });
+      console.log('rings', rings.length);
+    }, 50);
+  `;
+  const script = `
+    ${prelude}
+    const r = require('node:child_process').spawnSync(process.execPath, ['-e', ${JSON.stringify(child)}], { encoding: 'utf8' });
+    process.stdout.write(r.stdout + r.stderr);
+  `;
+  const r = childProcess.spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+  return { rings: Number(/^rings (\d+)$/m.exec(r.stdout)?.[1] ?? -1), stdout: r.stdout, stderr: r.stderr };
+}
+
+const uv = process.versions.uv.split('.').map(Number) as [number, number, number];
+/** libuv 1.49 and later set up an io_uring for every loop, whatever UV_USE_IO_URING says. */
+const uvMakesRings = uv[0] > 1 || uv[1] >= 49;
+
+test(`start filter: a runtime started under it sets up no io_uring (here ${process.version}, libuv ${process.versions.uv}), and cannot listen`, (t) => {
+  const SHARED = JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'));
+  const PROCCTL = JSON.stringify(path.join(DIST, 'shared', 'procctl.js'));
+  const plain = ringsOf('');
+  t.log(`without the start filter: ${plain.rings} rings`);
+  if (uvMakesRings)
+    t.true(plain.rings > 0, `libuv ${process.versions.uv} makes rings: the check below can fail\n${plain.stdout}${plain.stderr}`);
+  else t.is(plain.rings, 0, plain.stdout + plain.stderr);
+
+  const filtered = ringsOf(`
+    const procctl = require(${PROCCTL}).loadProcCtl();
+    require(${SHARED}).installStartFilter(procctl);
+    console.log('errno', procctl.refusal('io_uring_setup'), procctl.refusal('listen'));
+    require(${SHARED}).confirmStartFilter('test', procctl);
+    console.log('confirmed');
+    require('node:net').createServer().on('error', (err) => console.log('listen', err.code)).listen(0, '127.0.0.1');
+  `);
+  t.is(filtered.rings, 0, filtered.stdout + filtered.stderr);
+  t.regex(filtered.stdout, new RegExp(`^errno ${os.constants.errno.ENOSYS} ${os.constants.errno.EPERM}$`, 'm'));
+  t.regex(filtered.stdout, /^confirmed$/m);
+  t.regex(filtered.stdout, /^listen EPERM$/m);
+});
+
+test('start filter: a process without it is told so by the check both halves make', (t) => {
+  const r = childProcess.spawnSync(
+    process.execPath,
+    ['-e', `require(${JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'))}).confirmStartFilter('monitor')`],
+    { encoding: 'utf8' },
+  );
+  t.is(r.status, 1);
+  t.regex(r.stderr, /monitor: not under the start filter \(io_uring_setup answers EFAULT, listen EBADF\)/);
 });
