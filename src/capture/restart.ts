@@ -17,8 +17,13 @@ import type { ProcCtl } from '../types/procctl.js';
 export const RESTARTED = 'SCANLOGD_RESTARTED';
 
 /** The node command line of the fresh image: the same, and never an inspector on SIGUSR1 where the runtime can say so. */
-export function freshArguments(execArgv: readonly string[], entryScript: string, argv: readonly string[]): string[] {
-  const extra = runtimeHas(NO_SIGNAL_INSPECTOR) && !execArgv.includes(NO_SIGNAL_INSPECTOR) ? [NO_SIGNAL_INSPECTOR] : [];
+export function freshArguments(
+  execArgv: readonly string[],
+  entryScript: string,
+  argv: readonly string[],
+  flags: ReadonlySet<string> = process.allowedNodeEnvironmentFlags,
+): string[] {
+  const extra = runtimeHas(NO_SIGNAL_INSPECTOR, flags) && !execArgv.includes(NO_SIGNAL_INSPECTOR) ? [NO_SIGNAL_INSPECTOR] : [];
   return [...execArgv, ...extra, entryScript, ...argv];
 }
 
