@@ -4,8 +4,8 @@
 // open a file, start a process or touch another one except to stop its monitor.
 
 import fs = require('node:fs');
-import { StartupError, describe } from '../shared/errors.js';
-import { refuseIoUring } from '../shared/fds.js';
+import { StartupError } from '../shared/errors.js';
+import { descriptorTargets, refuseIoUring } from '../shared/fds.js';
 import { Action, DENY, SIG, allow, deny, denyIf, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
 
 /** /proc/net tables of the sockets a capture backend opens, and the column with each socket's inode. */
@@ -34,22 +34,10 @@ function socketInodes(file: string, inodeColumn: number): Set<string> {
 export function captureSocketFds(): number[] {
   refuseIoUring('capture process');
   const inodes = new Set(CAPTURE_SOCKET_TABLES.flatMap(({ file, inodeColumn }) => [...socketInodes(file, inodeColumn)]));
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc/self/fd');
-  } catch (err) {
-    throw new StartupError(`capture process: cannot list its descriptors for the sandbox: ${describe(err)}`, { cause: err });
-  }
   const found: number[] = [];
-  for (const entry of entries) {
-    let target: string;
-    try {
-      target = fs.readlinkSync(`/proc/self/fd/${entry}`);
-    } catch {
-      continue; // the directory's own descriptor, closed by now
-    }
+  for (const [fd, target] of descriptorTargets('capture process')) {
     const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-    if (inode !== undefined && inodes.has(inode)) found.push(Number(entry));
+    if (inode !== undefined && inodes.has(inode)) found.push(fd);
   }
   if (found.length === 0) throw new StartupError('capture process: sandbox: the capture socket is not among its descriptors');
   return found;

@@ -52,6 +52,25 @@ export function closeInheritedFds(keep: readonly number[]): number[] {
   return closed;
 }
 
+/** What each of this process's descriptors is (its /proc/self/fd link), for `who`'s start-up checks. */
+export function descriptorTargets(who: string): Map<number, string> {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc/self/fd');
+  } catch (err) {
+    throw new StartupError(`${who}: cannot list its descriptors: ${describe(err)}`, { cause: err });
+  }
+  const targets = new Map<number, string>();
+  for (const entry of entries) {
+    try {
+      targets.set(Number(entry), fs.readlinkSync(`/proc/self/fd/${entry}`));
+    } catch {
+      // The directory's own descriptor, closed by now.
+    }
+  }
+  return targets;
+}
+
 /**
  * Stops the start if this process holds an io_uring: work submitted to a ring runs
  * without seccomp's checks, with the credentials of the ring's creator. The start
@@ -59,20 +78,8 @@ export function closeInheritedFds(keep: readonly number[]): number[] {
  * that it did. A process that cannot list its descriptors cannot tell, and stops too.
  */
 export function refuseIoUring(who: string): void {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc/self/fd');
-  } catch (err) {
-    throw new StartupError(`${who}: cannot list its descriptors to look for an io_uring: ${describe(err)}`, { cause: err });
-  }
-  for (const entry of entries) {
-    let target: string;
-    try {
-      target = fs.readlinkSync(`/proc/self/fd/${entry}`);
-    } catch {
-      continue; // the directory's own descriptor, closed by now
-    }
+  for (const [fd, target] of descriptorTargets(who)) {
     if (target === 'anon_inode:[io_uring]')
-      throw new StartupError(`${who}: descriptor ${entry} is an io_uring, which the sandbox cannot cover`);
+      throw new StartupError(`${who}: descriptor ${fd} is an io_uring, which the sandbox cannot cover`);
   }
 }

@@ -13,6 +13,7 @@ import { listenSyslog, SYSLOG_PREFIX } from '../../harness/syslog.js';
 import { REPO, childrenOf, commandLine, isAlive, readStatus } from '../../harness/daemon.js';
 import { ioUringFds } from '../../harness/proc.js';
 import { buildGenerator, killStarted, runFlood } from '../../harness/generator.js';
+import { ok, run, type Result } from '../helpers/commands.js';
 
 const enabled = process.env['SCANLOGD_PACKAGING_TESTS'] === '1';
 const haveDebootstrap = fs.existsSync('/usr/sbin/debootstrap');
@@ -25,24 +26,8 @@ const ROOT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 const CACHE = '/var/cache/scanlogd-ts/debian';
 const TARBALL = path.join(CACHE, `${SUITE}-minbase.tar`);
 const PKG = 'scanlogd-ts';
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], options: childProcess.SpawnSyncOptions = {}): Result {
-  const r = childProcess.spawnSync(cmd, args, { encoding: 'utf8', timeout: 900000, maxBuffer: 64 << 20, ...options });
-  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-function ok(cmd: string, args: string[], options: childProcess.SpawnSyncOptions = {}): string {
-  const r = run(cmd, args, options);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
+/** debootstrap and apt download from Debian's mirrors: give each step this long. */
+const SLOW_MS = 15 * 60000;
 
 /**
  * The Debian archive and security mirrors this machine's apt uses (one-line .list
@@ -99,7 +84,9 @@ mv "$work/root.tar" "$tarball"
 function debianRootTarball(): string {
   const { archive, security } = machineMirrors();
   fs.mkdirSync(CACHE, { recursive: true, mode: 0o755 });
-  const r = run('flock', [path.join(CACHE, '.lock'), 'sh', '-c', BUILD_ROOT, TARBALL, archive, security, String(ROOT_MAX_AGE_MS / 60000)]);
+  const r = run('flock', [path.join(CACHE, '.lock'), 'sh', '-c', BUILD_ROOT, TARBALL, archive, security, String(ROOT_MAX_AGE_MS / 60000)], {
+    timeout: SLOW_MS,
+  });
   if (r.code !== 0) throw new Error(`building the Debian 13 root failed:\n${r.stderr}`);
   return TARBALL;
 }
@@ -117,7 +104,7 @@ function inRoot(root: string, script: string, args: string[] = [], netns: string
 
 function inRootSync(root: string, script: string, args: string[] = []): Result {
   const [cmd, ...rest] = inRoot(root, script, args);
-  return run(cmd as string, rest, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  return run(cmd as string, rest, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: SLOW_MS });
 }
 
 /** Every path in the root that no package owns, apt's and dpkg's own state aside. */

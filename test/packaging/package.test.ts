@@ -14,6 +14,7 @@ import { ioUringFds } from '../../harness/proc.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 import { startScene } from '../../harness/testbed-daemon.js';
 import { NOTIFY_USER, appendEvents, makeNotifyDir, scanLine, startEndpoint, writeConfig } from '../helpers/notify.js';
+import { ok, run, type Result } from '../helpers/commands.js';
 
 const enabled = process.env['SCANLOGD_PACKAGING_TESTS'] === '1';
 const rootTest = enabled && isRoot ? test.serial : test.serial.skip;
@@ -43,24 +44,6 @@ const NOTIFY_FILES = [
 
 const LINTIAN_WARNINGS = new Set(['initial-upload-closes-no-bugs']);
 const RPMLINT_WARNINGS = new Set(['no-url-tag', 'no-manual-page-for-binary']);
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], options: childProcess.SpawnSyncOptions = {}): Result {
-  const r = childProcess.spawnSync(cmd, args, { encoding: 'utf8', timeout: 300000, maxBuffer: 64 << 20, ...options });
-  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-function ok(cmd: string, args: string[], options: childProcess.SpawnSyncOptions = {}): string {
-  const r = run(cmd, args, options);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
 
 function builtPackage(suffix: '.deb' | '.rpm', dir = DIST): string {
   const prefix = suffix === '.deb' ? `${PKG}_` : `${PKG}-`;
