@@ -69,6 +69,10 @@ export function nodeRuntime(pid: number): SeccompRule[] {
     allowIf('tgkill', 0, [pid]), // signals to its own threads (abort(), the C library's id changes)
     ...allow('getpid', 'gettid', 'getppid', 'getuid', 'geteuid', 'getgid', 'getegid', 'getgroups', 'getresuid', 'getresgid'),
     ...allow('sched_getaffinity', 'getcpu', 'uname', 'sysinfo', 'getrusage', 'getcwd', 'lseek', 'fstat', 'fsync', 'fdatasync'),
+    // glibc reads a thread's scheduling parameters the first time pthread_getattr_np
+    // looks at it; V8's workers do when they first take part in compiling or garbage
+    // collection, which can be long after the filter (seen on Node 24).
+    ...allow('sched_getparam', 'sched_getscheduler'),
     allowIf('prlimit64', 0, [0, pid]), // its own limits, not the other half's
     ...allow('eventfd2', 'pipe2', 'epoll_create1'),
     allowIf('fcntl', 1, [F.GETFD, F.SETFD, F.GETFL, F.SETFL]), // no F_DUPFD: a descriptor keeps its number
