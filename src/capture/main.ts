@@ -168,8 +168,8 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   if (process.getuid?.() !== 0) throw new StartupError('must be run as root');
   // The monitor reads no file: it is told the kernel's client port range.
   const settings: Settings = given.udp && given.ephemeralPorts === null ? { ...given, ephemeralPorts: readEphemeralPorts() } : given;
-  // Without a listener, Node answers SIGUSR1 by opening its inspector; the counters
-  // request may come at any time, start-up included.
+  // The counters request may come at any time, start-up included (and onSigusr1 says
+  // why SIGUSR1 is taken first).
   let requestCounters = (): void => {};
   onSigusr1(() => requestCounters());
   closeInheritedFds(settings.statusFd === null ? [] : [settings.statusFd]);

@@ -39,7 +39,7 @@ function removePidfile(file: string): void {
 }
 
 export function runMonitor(settings: Settings): void {
-  // Without a listener Node answers SIGUSR1 by opening its inspector: take the signal first.
+  // SIGUSR1 first (onSigusr1 says why).
   let logCounters = (): void => {};
   onSigusr1(() => logCounters());
   const keep = [CHANNEL_FD];

@@ -1,5 +1,6 @@
-// No new privileges, and not dumpable: the process attributes each half sets for
-// itself (native/procctl.c). Loaded by each process as it starts, before any drop.
+// No new privileges, not dumpable, SIGUSR1 for its listener: the process attributes
+// each half sets for itself (native/procctl.c). Loaded by each process as it starts,
+// before any drop.
 
 import os = require('node:os');
 import path = require('node:path');
