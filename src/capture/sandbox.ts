@@ -47,7 +47,13 @@ export function capturePlan(captureFds: readonly number[], pid: number, monitorP
   return {
     who: 'capture process',
     rules: [
+      // The raw sockets' reader (native/rawrecv.c; seen on every line).
       ...allow('recvmmsg'),
+      // libpcap looks at its ring with poll(2) (timeout 0) and reads its counters
+      // (PACKET_STATISTICS) for the stop line and SIGUSR1 (seen on every line, --interface).
+      ...allow('poll', 'getsockopt'),
+      // The channel's end at a stop (seen on every line).
+      ...allow('shutdown'),
       // The channel and stderr, never a capture socket: a packet socket sends what is
       // written to it.
       denyIf('write', 0, captureFds),
@@ -66,7 +72,8 @@ export function capturePlan(captureFds: readonly number[], pid: number, monitorP
         ],
         otherwise: DENY,
       },
-      ...allow('wait4', 'waitid'),
+      // Its monitor's exit status (libuv's waitpid; seen on every line).
+      ...allow('wait4'),
       ...deny('socket', 'connect', 'sendmsg', 'unlink', 'unlinkat'),
       ...nodeRuntime(pid),
     ],

@@ -45,49 +45,92 @@ function allowIfBits(syscall: string, arg: number, bits: number): SeccompRule {
 // Constants the kernel defines and Node does not export.
 const CLONE_THREAD = 0x10000;
 const AT_EMPTY_PATH = 0x1000;
-const F = { DUPFD: 0, GETFD: 1, SETFD: 2, GETFL: 3, SETFL: 4, DUPFD_CLOEXEC: 1030 };
-const IOCTL = { TCGETS: 0x5401, TIOCGWINSZ: 0x5413, FIONBIO: 0x5421, FIONCLEX: 0x5450, FIOCLEX: 0x5451 };
-const PR = { GET_DUMPABLE: 3, SET_NAME: 15, GET_NAME: 16, GET_SECCOMP: 21, GET_NO_NEW_PRIVS: 39, SET_VMA: 0x53564d41 };
+const F = { GETFL: 3, SETFL: 4 };
+const IOCTL = { TCGETS: 0x5401, TIOCGWINSZ: 0x5413, FIONBIO: 0x5421 };
+const PR = { GET_DUMPABLE: 3, SET_NAME: 15, GET_SECCOMP: 21, GET_NO_NEW_PRIVS: 39 };
 export const SIG = { none: 0, SIGKILL: 9, SIGTERM: 15 };
 
 /** The io_uring calls, answered "no such call". */
 const ioUringAbsent = (): SeccompRule[] =>
   ['io_uring_setup', 'io_uring_enter', 'io_uring_register'].map((syscall) => ({ syscall, clauses: [], otherwise: ABSENT }));
 
-/** What either half of a running Node process needs, in the order of how often it is called. */
+/**
+ * What either half of a running Node process needs once its own filter is in place,
+ * roughly in the order of how often it is called. `npm run bench:trace` (bench/trace.ts)
+ * counts, on the Node.js that runs it, each call a half makes after its filter, rule by
+ * rule; "seen" below says on which lines it saw a call (Node.js 20.20.2, 22.23.5 and
+ * 24.22.3 on Debian 12). A rule no trace reaches names the path that needs it.
+ */
 export function nodeRuntime(pid: number): SeccompRule[] {
   return [
-    ...allow('futex', 'epoll_pwait', 'epoll_wait', 'epoll_pwait2', 'read', 'write', 'writev', 'readv', 'pread64'),
-    ...allow('clock_gettime', 'clock_getres', 'gettimeofday', 'time', 'clock_nanosleep', 'nanosleep', 'sched_yield'),
-    ...allow('epoll_ctl', 'close', 'poll', 'ppoll', 'recvmsg', 'recvfrom', 'shutdown', 'getsockopt', 'getsockname', 'getpeername'),
-    // Memory, the JIT's executable pages included, and thread start-up.
-    ...allow('mmap', 'munmap', 'mremap', 'mprotect', 'madvise', 'brk', 'mincore', 'membarrier'),
-    ...allow('pkey_alloc', 'pkey_free', 'pkey_mprotect', 'set_robust_list', 'rseq', 'sigaltstack', 'getrandom'),
-    allowIfBits('clone', 0, CLONE_THREAD),
-    { syscall: 'clone3', clauses: [], otherwise: ABSENT }, // glibc falls back to clone, whose flags can be read
-    ...allow('rt_sigaction', 'rt_sigprocmask', 'rt_sigreturn', 'rt_sigtimedwait', 'exit', 'exit_group', 'restart_syscall'),
-    allowIf('tgkill', 0, [pid]), // signals to its own threads (abort(), the C library's id changes)
-    ...allow('getpid', 'gettid', 'getppid', 'getuid', 'geteuid', 'getgid', 'getegid', 'getgroups', 'getresuid', 'getresgid'),
-    ...allow('sched_getaffinity', 'getcpu', 'uname', 'sysinfo', 'getrusage', 'getcwd', 'lseek', 'fstat', 'fsync', 'fdatasync'),
-    // glibc reads a thread's scheduling parameters the first time pthread_getattr_np
-    // looks at it; V8's workers do when they first take part in compiling or garbage
-    // collection, which can be long after the filter (seen on Node 24).
-    ...allow('sched_getparam', 'sched_getscheduler'),
-    allowIf('prlimit64', 0, [0, pid]), // its own limits, not the other half's
-    ...allow('eventfd2', 'pipe2', 'epoll_create1'),
-    allowIf('fcntl', 1, [F.GETFD, F.SETFD, F.GETFL, F.SETFL]), // no F_DUPFD: a descriptor keeps its number
-    allowIf('ioctl', 1, [IOCTL.FIONBIO, IOCTL.FIOCLEX, IOCTL.FIONCLEX, IOCTL.TCGETS, IOCTL.TIOCGWINSZ]),
-    allowIf('prctl', 0, [PR.SET_NAME, PR.GET_NAME, PR.GET_DUMPABLE, PR.GET_SECCOMP, PR.GET_NO_NEW_PRIVS, PR.SET_VMA]),
-    // Node's fstat. AT_EMPTY_PATH is required, but the kernel still looks up a path that
-    // is not empty: the metadata (never the contents) of a path the user may reach can
-    // be read this way; seccomp cannot see the path.
+    // The event loop and V8's threads (seen on every line).
+    ...allow('futex', 'epoll_pwait', 'epoll_ctl', 'read', 'write', 'close', 'getpid', 'sched_yield'),
+    // Node writes queued chunks in one call once a descriptor is writable again (seen
+    // on 20, the capture process after its monitor was stopped and continued).
+    ...allow('writev'),
+    // The vDSO answers these in user space; they reach the kernel only where the clock
+    // source cannot be read from there (some virtual machines).
+    ...allow('clock_gettime', 'clock_getres', 'gettimeofday', 'time'),
+    // Memory, the JIT's executable pages included (seen on every line).
+    ...allow('mmap', 'munmap', 'mprotect', 'madvise', 'brk'),
+    // Intel CPUs with memory protection keys (not the AMD machine the traces ran on):
+    // V8 takes a key at start, marks its code pages with it and frees it at exit.
+    ...allow('pkey_alloc', 'pkey_free', 'pkey_mprotect'),
+    // Signals: the masks libuv and V8 set, the return from a handler, handlers set after
+    // the filter (the capture process's SIGTERM, SIGINT and SIGHUP; seen on every line)
+    // and reset when Node ends without process.exit (seen in a plain process).
+    ...allow('rt_sigprocmask', 'rt_sigreturn', 'rt_sigaction', 'exit', 'exit_group'),
+    // A half stopped (SIGSTOP) in a timed wait resumes through it after SIGCONT.
+    ...allow('restart_syscall'),
+    // abort() raises SIGABRT on itself: a V8 fatal error ends the half with SIGABRT and
+    // its core, not with SIGSYS. Its own threads only.
+    allowIf('tgkill', 0, [pid]),
+    // glibc's pthread_getattr_np reads a thread's scheduling parameters and CPU mask the
+    // first time it looks at the thread, and its id: V8's workers do when they first
+    // take part in compiling or garbage collection, which can be after the filter (seen
+    // on 24; gettid before the filter on every line).
+    ...allow('sched_getparam', 'sched_getscheduler', 'sched_getaffinity', 'gettid'),
+    // Node's fstat (seen on every line, as fstat); glibc 2.33 and later may make it
+    // newfstatat(fd, "", AT_EMPTY_PATH), and libuv's statx with AT_EMPTY_PATH. The flag
+    // is required, but the kernel still looks up a path that is not empty: the metadata
+    // (never the contents) of a path the user may reach can be read this way; seccomp
+    // cannot see the path.
+    ...allow('fstat'),
     allowIfBits('newfstatat', 3, AT_EMPTY_PATH),
     allowIfBits('statx', 2, AT_EMPTY_PATH),
-    // As the start filter answers them: a loop set up later (the inspector's) falls back to epoll.
+    // Reading and setting O_NONBLOCK (seen on every line); no F_DUPFD, so a descriptor
+    // keeps its number.
+    allowIf('fcntl', 1, [F.GETFL, F.SETFL]),
+    // FIONBIO (seen on every line); TCGETS and TIOCGWINSZ when stderr is a terminal
+    // (npm start): Node reads the window size again on each SIGWINCH.
+    allowIf('ioctl', 1, [IOCTL.FIONBIO, IOCTL.TCGETS, IOCTL.TIOCGWINSZ]),
+    // The process title, and the state checks after the filter (seen on every line).
+    allowIf('prctl', 0, [PR.SET_NAME, PR.GET_DUMPABLE, PR.GET_SECCOMP, PR.GET_NO_NEW_PRIVS]),
+    // As the start filter answers them: a loop set up later (the inspector's on Node 20)
+    // falls back to epoll.
     ...ioUringAbsent(),
-    // Refused, not fatal: harmless to refuse, and Node copes with the error.
+    // Refused, not fatal: harmless to refuse, and Node copes with the error. Opens and
+    // path lookups (V8 on 22 and 24 reads /proc/sys/vm/overcommit_memory after the
+    // filter, and goes on without it), copies of descriptors, sockets' options and
+    // sending, a new event loop's descriptors (child_process's own loop: a spawn fails
+    // before it starts anything), waiting for children, resource limits (its own or the
+    // other half's), and glibc realloc's mremap, which it falls back from with a copy.
     ...deny('open', 'openat', 'openat2', 'creat', 'stat', 'lstat', 'readlink', 'readlinkat', 'access', 'faccessat', 'faccessat2'),
     ...deny('dup', 'dup2', 'dup3', 'setsockopt', 'sendto', 'sendmmsg', 'bind', 'listen', 'socketpair', 'wait4', 'waitid'),
+    ...deny('epoll_create1', 'eventfd2', 'pipe2', 'prlimit64', 'mremap'),
+  ];
+}
+
+/**
+ * Threads started after the filter: the monitor's libuv pool starts on its first
+ * --json write (seen on every line). glibc tries clone3 first and falls back to clone,
+ * whose flags the filter can read: threads yes, new processes no.
+ */
+export function newThreads(): SeccompRule[] {
+  return [
+    allowIfBits('clone', 0, CLONE_THREAD),
+    { syscall: 'clone3', clauses: [], otherwise: ABSENT },
+    ...allow('set_robust_list', 'rseq'),
   ];
 }
 

@@ -29,10 +29,12 @@ function inSandbox(
     const fs = require('node:fs');
     const sandbox = require(${JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'))});
     const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
-    const dgram = require('node:dgram');
     const net = require('node:net');
     // A stand-in for a capture socket: a descriptor the capture policy must not write to.
     const fd = fs.openSync('/dev/null', 'w');
+    // The resolver starts before the filter, as in the daemon, whose channel is a socket
+    // made before it: c-ares reads resolv.conf and insists on randomness when it starts.
+    require('node:dns').getServers();
     procctl.noNewPrivs();
     sandbox.warmUpNode();
     const layers = sandbox.enterSandbox(${enter}, procctl);
@@ -61,8 +63,10 @@ test('every system call the policies name is known to the filter compiler', (t) 
   );
   t.is(r.status, 0, r.stderr);
   const counts = r.stdout.trim().split('\n').map(Number);
-  t.is(counts.length, 2);
-  for (const count of counts) t.true(count > 80, `${count} rules`);
+  const sizes = [capturePlan([5, 6], 1, 2).rules.length, monitorPlan('/run/x.pid', 1).rules.length];
+  // Every name exists on x86_64; elsewhere a call the architecture lacks is left out.
+  if (process.arch === 'x64') t.deepEqual(counts, sizes);
+  else counts.forEach((count, i) => t.true(count > 0 && count <= (sizes[i] as number), `${count} of ${sizes[i]} rules`));
 });
 
 test('an unknown system call name is refused with its name, and nothing is installed', (t) => {
@@ -159,9 +163,8 @@ test('capture sandbox: the process runs on; no socket, no file, no write to a ca
   const r = inSandbox(
     'capture',
     `
-    const udp = dgram.createSocket('udp4');
-    udp.on('error', (err) => console.log('udp', err.code));
-    udp.bind(0);
+    // An address, not a name: no resolver starts (c-ares would want randomness first).
+    net.createServer().on('error', (err) => console.log('tcp', err.code)).listen(0, '127.0.0.1');
     tryIt('open', () => fs.openSync('/etc/hostname', 'r'));
     tryIt('write capture fd', () => fs.writeSync(fd, 'x'));
     tryIt('write stdout', () => fs.writeSync(1, 'stdout\\n'));
@@ -176,7 +179,7 @@ test('capture sandbox: the process runs on; no socket, no file, no write to a ca
   t.regex(r.stdout, /^stdout$/m);
   t.regex(r.stdout, /^spawn EPERM$/m);
   t.regex(r.stdout, /^timers run, process alive$/m);
-  t.regex(r.stdout, /^udp EPERM$/m);
+  t.regex(r.stdout, /^tcp EPERM$/m);
 });
 
 test("monitor sandbox: writes to its descriptors and Node's thread pool work; files and Internet sockets do not (EPERM)", (t) => {
