@@ -43,7 +43,11 @@ export function restartUnderStartFilter(
   if (process.getuid?.() !== 0) return;
   if (env[RESTARTED] === undefined) {
     installStartFilter(procctl);
-    const environment = Object.entries({ ...env, [RESTARTED]: '1' }).map(([name, value]) => `${name}=${value ?? ''}`);
+    // Under the filter UV_USE_IO_URING can ask for nothing, and while it is set Node 20
+    // refuses every id change (its fix for CVE-2024-22017): the fresh image goes without.
+    const environment = Object.entries({ ...env, [RESTARTED]: '1' })
+      .filter(([name]) => name !== 'UV_USE_IO_URING')
+      .map(([name, value]) => `${name}=${value ?? ''}`);
     try {
       const keep = statusFd === null ? [0, 1, 2] : [0, 1, 2, statusFd];
       procctl.execve(process.execPath, [process.argv0, ...freshArguments(process.execArgv, entryScript, argv)], environment, keep);
