@@ -6,6 +6,8 @@ import path = require('node:path');
 import posix = require('posix');
 import { StartupError, syscallText } from '../shared/errors.js';
 import { READ, SEARCH, directoriesDownTo, mayAccess, unsafeDirectory } from '../shared/ownership.js';
+import { loadProcCtl } from '../shared/procctl.js';
+import type { ProcCtl } from '../types/procctl.js';
 
 export interface Account {
   name: string;
@@ -62,8 +64,12 @@ export function checkReadableBy(account: Account, file: string): void {
   if (!mayAccess(fs.statSync(real), account, READ)) throw new StartupError(`user ${account.name} cannot read ${real}`);
 }
 
-/** chroot, chdir("/"), one supplementary group, setgid, setuid; then prove it. */
-export function dropPrivileges(dir: string, account: Account): void {
+/**
+ * chroot, chdir("/"), one supplementary group, setgid, setuid; then prove it. The id
+ * changes are the C library's (procctl): Node's own refuse to run where its libuv may
+ * use io_uring, which on Debian 13's nodejs (the system's libuv) is always.
+ */
+export function dropPrivileges(dir: string, account: Account, procctl: ProcCtl = loadProcCtl()): void {
   const step = (name: string, fn: () => void): void => {
     try {
       fn();
@@ -73,13 +79,13 @@ export function dropPrivileges(dir: string, account: Account): void {
   };
   step(`chroot("${dir}")`, () => posix.chroot(dir));
   step('chdir("/")', () => process.chdir('/'));
-  step('setgroups', () => process.setgroups!([account.gid]));
-  step('setgid', () => process.setgid!(account.gid));
-  step('setuid', () => process.setuid!(account.uid));
-  verifyDropped(account);
+  step('setgroups', () => procctl.setgroups([account.gid]));
+  step('setgid', () => procctl.setgid(account.gid));
+  step('setuid', () => procctl.setuid(account.uid));
+  verifyDropped(account, procctl);
 }
 
-export function verifyDropped(account: Account): void {
+export function verifyDropped(account: Account, procctl: ProcCtl = loadProcCtl()): void {
   const ids = {
     uid: process.getuid?.(),
     euid: process.geteuid?.(),
@@ -99,7 +105,7 @@ export function verifyDropped(account: Account): void {
   // With a saved uid of 0 this would succeed; it must not.
   let regained = true;
   try {
-    process.setuid!(0);
+    procctl.setuid(0);
   } catch {
     regained = false;
   }

@@ -27,6 +27,10 @@ export interface ProcCtl {
   noNewPrivs(): void;
   /** PR_SET_DUMPABLE for the whole process. */
   setDumpable(dumpable: boolean): void;
+  /** The C library's id changes (every thread); each throws with strerror's text. */
+  setgroups(gids: number[]): void;
+  setgid(gid: number): void;
+  setuid(uid: number): void;
   /** Removes signal `signo` from the calling thread's signal mask. */
   unblockSignal(signo: number): void;
   /** seccomp: the mode (0 none, 2 filter). */

@@ -230,8 +230,9 @@ rootTest(
     });
 
     const { capture, monitor } = await waitFor(
-      `the packaged daemon to run (stderr: ${stderr})`,
+      'the packaged daemon to run',
       () => {
+        if (daemon.exitCode !== null) throw new Error(`the packaged daemon exited with status ${daemon.exitCode}:\n${stderr}`);
         // unshare and sh exec into chroot and the daemon: one process, then its monitor.
         const capture = daemon.pid as number;
         const monitor = childrenOf(capture)[0];
