@@ -109,6 +109,13 @@ export interface OurDaemon {
   pid: number;
   child: childProcess.ChildProcess;
   stderr(): string;
+  /**
+   * Waits up to `timeoutMs` until what both processes wrote to stderr matches `pattern`:
+   * a line written just before an event the test saw (a process name, a datagram) can
+   * reach the test a little after it. False if it never came.
+   */
+  said(pattern: RegExp, timeoutMs?: number): Promise<boolean>;
+  /** Both processes have exited and everything they wrote has been read. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Waits until the capture process has dropped privileges and the monitor runs. */
   ready(): Promise<{ capturePid: number; monitorPid: number }>;
@@ -133,8 +140,9 @@ export function startOurs(
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout?.on('data', (d: Buffer) => (err += d.toString()));
+  // 'close', not 'exit': the output may still be unread when 'exit' comes.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }));
+    child.on('close', (code, signal) => resolve({ code, signal }));
   });
   const pid = child.pid as number;
   const { uid: scanlogdUid } = userIds('scanlogd');
@@ -144,6 +152,8 @@ export function startOurs(
     child,
     exited,
     stderr: () => err,
+    said: (pattern, timeoutMs = 5000) =>
+      waitFor(`${String(pattern)} on stderr`, () => (pattern.test(err) ? true : undefined), timeoutMs).catch(() => false),
     monitorPid,
     async ready() {
       return waitFor(

@@ -4,9 +4,10 @@
 // can end exactly those.
 
 import childProcess = require('node:child_process');
-import fs = require('node:fs');
 import path = require('node:path');
+import { compileC } from './compile.js';
 import { REPO } from './daemon.js';
+import { ipReceived } from './proc.js';
 
 export const GENERATOR_SOURCE = path.join(REPO, 'harness', 'gen', 'flood.c');
 export const GENERATOR_BINARY = path.join(REPO, 'dist', 'harness', 'bin', 'scanlogd-flood');
@@ -37,12 +38,7 @@ export function killStarted(): void {
 }
 
 export function buildGenerator(): string {
-  const which = childProcess.spawnSync('gcc', ['--version'], { encoding: 'utf8' });
-  if (which.status !== 0) throw new Error('gcc not found: the load generator is compiled before each run (apt-get install gcc libc6-dev)');
-  fs.mkdirSync(path.dirname(GENERATOR_BINARY), { recursive: true });
-  const r = childProcess.spawnSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', GENERATOR_BINARY, GENERATOR_SOURCE], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`compiling ${GENERATOR_SOURCE} failed:\n${String(r.stderr)}`);
-  return GENERATOR_BINARY;
+  return compileC(GENERATOR_SOURCE, GENERATOR_BINARY, 'load generator');
 }
 
 /** Sending through an AF_PACKET socket on the scanner's veth instead of IPPROTO_RAW. */
@@ -141,4 +137,30 @@ export function runFlood(ns: string, spec: FloodSpec): Promise<FloodResult> {
       resolve({ ...(JSON.parse(last) as Omit<FloodResult, 'scans'>), scans });
     });
   });
+}
+
+export interface ArrivedFlood extends FloodResult {
+  /** IP packets of the flood's family that reached the target namespace's stack meanwhile. */
+  arrived: number;
+}
+
+/**
+ * Runs the generator from the scanner namespace of `bed` and counts what reached the
+ * target namespace's IP stack (IpInReceives or Ip6InReceives). Fewer than half of the
+ * packets sent means they were lost on the way, not by the daemon (an address not yet
+ * usable, a neighbour never resolved): that throws, saying so.
+ */
+export async function floodTarget(bed: { scanner: string; target: string }, spec: FloodSpec): Promise<ArrivedFlood> {
+  const family = spec.dst6 === undefined ? 'ipv4' : 'ipv6';
+  const before = ipReceived(bed.target)[family];
+  const result = await runFlood(bed.scanner, spec);
+  const arrived = ipReceived(bed.target)[family] - before;
+  if (arrived < result.sent / 2) {
+    const counter = family === 'ipv4' ? 'IpInReceives in /proc/net/snmp' : 'Ip6InReceives in /proc/net/snmp6';
+    throw new Error(
+      `the load generator sent ${result.sent} packets into a void: the target namespace's stack received ${arrived} (${counter}); ` +
+        'the daemon never had a chance to see them',
+    );
+  }
+  return { ...result, arrived };
 }

@@ -61,10 +61,16 @@ export function createTestbed(options: { ipv6?: boolean } = {}): Testbed {
     childProcess.spawnSync('ip', ['link', 'del', vt]);
   };
   try {
-    sh('ip', ['netns', 'add', target]);
-    created.push(target);
-    sh('ip', ['netns', 'add', scanner]);
-    created.push(scanner);
+    for (const ns of [target, scanner]) {
+      sh('ip', ['netns', 'add', ns]);
+      created.push(ns);
+      // No duplicate address detection on the links: while a fresh veth's link-local
+      // address is tentative (about a second), the kernel sends no neighbour
+      // solicitation for a packet from a foreign source, so a spoofed IPv6 flood sent
+      // then is dropped but for the few packets it queues. A device moved into the
+      // namespace takes its defaults; DAD runs unless both settings are off.
+      sh('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0']);
+    }
     sh('ip', ['link', 'add', vt, 'type', 'veth', 'peer', 'name', vs]);
     sh('ip', ['link', 'set', vt, 'netns', target]);
     sh('ip', ['link', 'set', vs, 'netns', scanner]);
@@ -90,6 +96,7 @@ export function createTestbed(options: { ipv6?: boolean } = {}): Testbed {
       // Spoofed IPv6 sources (fd00::/8) are answered over the veth, like IPv4 ones.
       sh('ip', ['-n', target, '-6', 'route', 'add', 'fd00::/8', 'via', scannerAddr6]);
     }
+    for (const ns of [target, scanner]) waitUntilNoTentativeAddress(ns);
     const targetInode = fs.statSync(`/run/netns/${target}`).ino;
     return {
       target,
@@ -108,6 +115,18 @@ export function createTestbed(options: { ipv6?: boolean } = {}): Testbed {
   } catch (err) {
     destroy();
     throw err;
+  }
+}
+
+/** Waits (synchronously, at most 10 s) until no IPv6 address in `ns` is tentative; throws if one stays so. */
+function waitUntilNoTentativeAddress(ns: string): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const tentative = sh('ip', ['-n', ns, '-6', 'addr', 'show', 'tentative']).trim();
+    if (tentative === '') return;
+    if (Date.now() > deadline) throw new Error(`IPv6 addresses in ${ns} still tentative after 10 s:\n${tentative}`);
+    Atomics.wait(pause, 0, 0, 50);
   }
 }
 

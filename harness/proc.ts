@@ -120,24 +120,67 @@ export function rawSocketOf(ns: string, pid: number): RawSocketState {
  * Every raw socket among `pid`'s descriptors (with --udp and --ipv6 the capture
  * process holds several), their queues and drops summed.
  */
-export function rawSocketsOf(ns: string, pid: number): { rxQueue: number; drops: number } {
+export function rawSocketsOf(ns: string, pid: number): { sockets: number; rxQueue: number; drops: number } {
   const mine = socketInodes(pid);
   const found = [...rawSockets(ns).values()].filter((s) => mine.has(s.inode));
   if (found.length === 0) throw new Error(`process ${pid} holds no raw socket in ${ns}`);
-  return { rxQueue: found.reduce((n, s) => n + s.rxQueue, 0), drops: found.reduce((n, s) => n + s.drops, 0) };
+  return { sockets: found.length, rxQueue: found.reduce((n, s) => n + s.rxQueue, 0), drops: found.reduce((n, s) => n + s.drops, 0) };
 }
 
-/** IP packets the stack in `ns` delivered to its protocols (Ip InDelivers, plus Ip6InDelivers). */
-export function ipDelivered(ns: string): number {
+/** One counter of the Ip line of /proc/net/snmp inside `ns`. */
+function ipCounter(ns: string, name: string): number {
   const lines = netFile(ns, 'snmp')
     .split('\n')
     .filter((l) => l.startsWith('Ip: '));
   const names = (lines[0] ?? '').split(/\s+/);
   const values = (lines[1] ?? '').split(/\s+/);
-  const i = names.indexOf('InDelivers');
-  if (i < 0) throw new Error(`no Ip InDelivers in /proc/net/snmp of ${ns}`);
-  const v6 = /^Ip6InDelivers\s+(\d+)$/m.exec(netFile(ns, 'snmp6'));
-  return Number(values[i]) + Number(v6?.[1] ?? 0);
+  const i = names.indexOf(name);
+  if (i < 0) throw new Error(`no Ip ${name} in /proc/net/snmp of ${ns}`);
+  return Number(values[i]);
+}
+
+/** One counter of /proc/net/snmp6 inside `ns`. */
+function ip6Counter(ns: string, name: string): number {
+  const m = new RegExp(`^${name}\\s+(\\d+)$`, 'm').exec(netFile(ns, 'snmp6'));
+  if (m === null) throw new Error(`no ${name} in /proc/net/snmp6 of ${ns}`);
+  return Number(m[1]);
+}
+
+/** IP packets the stack in `ns` delivered to its protocols (Ip InDelivers, plus Ip6InDelivers). */
+export function ipDelivered(ns: string): number {
+  return ipCounter(ns, 'InDelivers') + ip6Counter(ns, 'Ip6InDelivers');
+}
+
+/**
+ * IP packets that reached the stack in `ns` at all, before any check or protocol
+ * (IpInReceives, Ip6InReceives): what came over its links.
+ */
+export function ipReceived(ns: string): { ipv4: number; ipv6: number } {
+  return { ipv4: ipCounter(ns, 'InReceives'), ipv6: ip6Counter(ns, 'Ip6InReceives') };
+}
+
+/**
+ * What the kernel dropped on `pid`'s raw sockets in `ns` because the process did not
+ * read them in time (the drops column of /proc/net/raw and raw6), in words for a
+ * failed test's message.
+ */
+export function kernelDropsOf(ns: string, pid: number): string {
+  let sockets: ReturnType<typeof rawSocketsOf>;
+  try {
+    sockets = rawSocketsOf(ns, pid);
+  } catch (err) {
+    return `no kernel drop count: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  return `the kernel dropped ${sockets.drops} packets on the ${sockets.sockets} raw socket(s) of process ${pid} (drops in /proc/net/raw and raw6), ${sockets.rxQueue} bytes still queued`;
+}
+
+/** `waiting`, with what the kernel dropped on `pid`'s raw sockets added to its error if it fails. */
+export async function withKernelDrops<T>(ns: string, pid: number, waiting: Promise<T>): Promise<T> {
+  try {
+    return await waiting;
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; ${kernelDropsOf(ns, pid)}`, { cause: err });
+  }
 }
 
 /** Busy and total CPU time of the whole machine so far (all CPUs), microseconds. */

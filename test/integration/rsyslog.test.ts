@@ -91,5 +91,5 @@ rootTest('a scan logged while rsyslogd restarts reaches the log once it is back'
   t.is(lines.length, 2, lines.join('\n'));
   t.regex(lines[0] as string, expected('198.18.251.1'));
   t.regex(lines[1] as string, expected('198.18.251.2'));
-  t.regex(daemon.stderr(), /reachable again, delivering 1 queued lines/);
+  t.true(await daemon.said(/reachable again, delivering 1 queued lines/), daemon.stderr());
 });

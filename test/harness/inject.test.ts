@@ -1,0 +1,131 @@
+// The system-call injector against plain processes: what a call returns comes back,
+// the thread runs on as before (a blocked read goes on, timers fire), a thread busy in
+// user space is served through its C library, and a death by signal is reported.
+
+import test from 'ava';
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import path = require('node:path');
+import { cString, injectCalls, syscall } from '../../harness/inject.js';
+import { isAlive } from '../../harness/daemon.js';
+import { waitFor } from '../../harness/netns.js';
+
+const haveCompiler = fs.existsSync('/usr/bin/gcc');
+const gccTest = haveCompiler ? test.serial : test.serial.skip;
+if (!haveCompiler) console.log('injector tests skipped: they need gcc');
+
+const PROCCTL = path.resolve(__dirname, '..', '..', 'src', 'shared', 'procctl.js');
+const SECCOMP_RET_KILL_PROCESS = 0x80000000;
+const SECCOMP_RET_ALLOW = 0x7fff0000;
+
+/** Resolves with the output a child wrote until it ended, and how it ended. */
+function collect(child: childProcess.ChildProcess): { text: () => string; ended: Promise<{ code: number | null; signal: string | null }> } {
+  let text = '';
+  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+  const ended = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { text: () => text, ended };
+}
+
+/** Until the main thread of `pid` sleeps in a system call (/proc/PID/syscall names one). */
+async function blockedInSyscall(pid: number): Promise<void> {
+  await waitFor(`process ${pid} to block in a system call`, () =>
+    /^\d+ /.test(fs.readFileSync(`/proc/${pid}/syscall`, 'utf8')) ? true : undefined,
+  );
+}
+
+gccTest('a thread blocked in a read: calls run on its own instruction, results and errors come back, the read goes on after', async (t) => {
+  const cat = childProcess.spawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const out = collect(cat);
+  t.teardown(() => cat.kill('SIGKILL'));
+  const pid = cat.pid as number;
+  await blockedInSyscall(pid);
+  const inside = injectCalls(pid, [
+    syscall('getpid'),
+    syscall('write', 1, Buffer.from('from inside\n'), 12),
+    syscall('write', 99, Buffer.from('x'), 1),
+    syscall('openat', -100, cString('/nonexistent/file'), 0),
+  ]);
+  t.is(inside.via, 'own', inside.output);
+  t.deepEqual(inside.ending, { kind: 'detached' });
+  t.deepEqual(
+    inside.results.map((r) => [r.call.name, r.value, r.errno]),
+    [
+      ['getpid', pid, null],
+      ['write', 12, null],
+      ['write', -9, 'EBADF'],
+      ['openat', -2, 'ENOENT'],
+    ],
+  );
+  // The read it was blocked in is restarted with its own arguments, not ours.
+  cat.stdin.end('after\n');
+  t.deepEqual(await out.ended, { code: 0, signal: null });
+  t.is(out.text(), 'from inside\nafter\n');
+});
+
+gccTest('a thread busy in user space: calls run on a syscall instruction of its C library, and it keeps running', async (t) => {
+  const busy = childProcess.spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
+  t.teardown(() => busy.kill('SIGKILL'));
+  const pid = busy.pid as number;
+  await waitFor('the loop to run', () => (fs.readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith('running') ? true : undefined));
+  for (let i = 0; i < 20; i++) {
+    const inside = injectCalls(pid, [syscall('getpid'), syscall('kill', pid, 0)]);
+    t.is(inside.via, 'libc', inside.output);
+    t.deepEqual(inside.ending, { kind: 'detached' });
+    t.deepEqual(
+      inside.results.map((r) => r.value),
+      [pid, 0],
+    );
+  }
+  const ticks = (): number => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[11]);
+  const before = ticks();
+  await waitFor('the loop to use more CPU time', () => (ticks() > before + 10 ? true : undefined));
+  t.true(isAlive(pid), 'still running, not stopped or killed by a stray trap');
+});
+
+gccTest(
+  'a Node process under a seccomp filter: it runs on after the calls; a call the filter kills for is reported as SIGSYS',
+  async (t) => {
+    // setuid kills, everything else is allowed; the timer shows the process still runs.
+    const script = `
+    const procctl = require(${JSON.stringify(PROCCTL)}).loadProcCtl();
+    procctl.noNewPrivs();
+    procctl.seccomp([{ syscall: 'setuid', clauses: [], otherwise: ${SECCOMP_RET_KILL_PROCESS} }], ${SECCOMP_RET_ALLOW});
+    setInterval(() => process.stdout.write('tick\\n'), 20);
+  `;
+    const node = childProcess.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = collect(node);
+    t.teardown(() => node.kill('SIGKILL'));
+    const pid = node.pid as number;
+    await waitFor('the first tick', () => (out.text().includes('tick') ? true : undefined));
+    const first = injectCalls(pid, [syscall('getpid'), syscall('kill', pid, 0)]);
+    t.deepEqual(first.ending, { kind: 'detached' });
+    t.deepEqual(
+      first.results.map((r) => r.value),
+      [pid, 0],
+    );
+    const ticksThen = out.text().length;
+    await waitFor('more ticks after the calls', () => (out.text().length > ticksThen + 10 ? true : undefined));
+    const fatal = injectCalls(pid, [syscall('getpid'), syscall('setuid', 0), syscall('getpid')]);
+    t.deepEqual(fatal.ending, { kind: 'killed', during: 1, signal: 'SIGSYS' }, fatal.output);
+    t.is(fatal.results.length, 1);
+    t.is((await out.ended).signal, 'SIGSYS');
+  },
+);
+
+gccTest('a successful execve is reported as such and the new program runs untouched', async (t) => {
+  const sleeper = childProcess.spawn('sleep', ['30'], { stdio: 'ignore' });
+  const out = collect(sleeper);
+  t.teardown(() => sleeper.kill('SIGKILL'));
+  const pid = sleeper.pid as number;
+  await blockedInSyscall(pid);
+  const inside = injectCalls(pid, [syscall('execve', cString('/bin/true'), 0, 0), syscall('getpid')]);
+  t.deepEqual(inside.ending, { kind: 'replaced', during: 0 });
+  t.deepEqual(await out.ended, { code: 0, signal: null });
+});
+
+gccTest('a thread that does not exist: the injection throws', (t) => {
+  const gone = childProcess.spawnSync('true');
+  t.throws(() => injectCalls(gone.pid, [syscall('getpid')]), { message: /could not make the calls/ });
+});
