@@ -53,12 +53,18 @@ const signal = (pid: number, name: NodeJS.Signals): void => {
 
 const SITUATIONS: Situation[] = [
   {
-    name: 'raw socket: idle, nmap, SYN flood, SIGUSR1 to each half, syslog restart, SIGTERM',
+    name: 'raw socket: idle, nmap, SYN flood, each half stopped and continued under a flood, SIGUSR1 to each half, syslog restart, SIGTERM',
     args: () => [],
     async drive({ bed, capture, monitor, syslog }) {
       await sleep(3000);
       await nmap(bed, ['-sS', '-p', '1-100', bed.targetAddr]);
       await flood(bed, {});
+      for (const pid of [monitor, capture]) {
+        signal(pid, 'SIGSTOP');
+        await flood(bed, { count: 20000, seed: 6 });
+        signal(pid, 'SIGCONT');
+        await sleep(1000);
+      }
       signal(capture, 'SIGUSR1');
       await sleep(500);
       signal(monitor, 'SIGUSR1');
