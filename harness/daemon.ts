@@ -124,13 +124,18 @@ export interface OurDaemon {
   kill(): Promise<void>;
 }
 
-/** `entry`: another build's entry script (a benchmark's baseline); this tree's staged copy by default. `env`: the daemon's environment instead of this process's. */
+/**
+ * `entry`: another build's entry script (a benchmark's baseline); this tree's staged copy
+ * by default. `env`: the daemon's environment instead of this process's. `wrap`: a
+ * command that runs its arguments (and execs them, so that the pid stays the daemon's),
+ * such as `unshare -m`.
+ */
 export function startOurs(
   bed: Testbed | null,
   args: string[],
-  options: { uid?: number; nodeArgs?: string[]; entry?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { uid?: number; nodeArgs?: string[]; entry?: string; env?: NodeJS.ProcessEnv; wrap?: string[] } = {},
 ): OurDaemon {
-  const node = [process.execPath, ...(options.nodeArgs ?? []), options.entry ?? entryScript(), ...args];
+  const node = [...(options.wrap ?? []), process.execPath, ...(options.nodeArgs ?? []), options.entry ?? entryScript(), ...args];
   const command = bed === null ? node : ['ip', 'netns', 'exec', bed.target, ...node];
   const child = childProcess.spawn(command[0] as string, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -53,7 +53,7 @@ export function memory(pid: number): Memory {
 }
 
 /** What each descriptor of a process is, from the links in /proc/PID/fd. */
-function fdTargets(pid: number): Map<number, string> {
+function fdTargets(pid: number | 'self'): Map<number, string> {
   const targets = new Map<number, string>();
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -66,7 +66,7 @@ function fdTargets(pid: number): Map<number, string> {
 }
 
 /** Inodes of the sockets a process holds. */
-export function socketInodes(pid: number): Set<number> {
+export function socketInodes(pid: number | 'self'): Set<number> {
   const inodes = new Set<number>();
   for (const target of fdTargets(pid).values()) {
     const m = /^socket:\[(\d+)\]$/.exec(target);
@@ -78,6 +78,13 @@ export function socketInodes(pid: number): Set<number> {
 /** The io_uring descriptors a process holds. */
 export function ioUringFds(pid: number): number[] {
   return [...fdTargets(pid)].filter(([, target]) => target === 'anon_inode:[io_uring]').map(([fd]) => fd);
+}
+
+/** The packet sockets (inodes) a process holds, from the packet table of its namespace. */
+export function packetSocketsOf(pid: number | 'self'): number[] {
+  const table = fs.readFileSync(`/proc/${pid}/net/packet`, 'utf8').trim().split('\n').slice(1);
+  const packet = new Set(table.map((l) => Number(l.trim().split(/\s+/)[8])));
+  return [...socketInodes(pid)].filter((inode) => packet.has(inode));
 }
 
 /** A file of /proc/net as seen inside namespace `ns`. */

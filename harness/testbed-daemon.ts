@@ -17,18 +17,22 @@ export interface Scene {
 
 /**
  * `extraArgs` may depend on the testbed's addresses and the scene's directory.
- * `beforeKill` runs first at teardown (to stop load generators, say).
+ * `beforeKill` runs first at teardown (to stop load generators, say). `wrap`: as for
+ * startOurs.
  */
 export async function startScene(
   t: { teardown(fn: () => void | Promise<void>): void },
   extraArgs: string[] | ((bed: Testbed, dir: string) => string[]) = [],
-  options: { nodeArgs?: string[]; beforeKill?: () => void; ipv6?: boolean } = {},
+  options: { nodeArgs?: string[]; beforeKill?: () => void; ipv6?: boolean; wrap?: string[] } = {},
 ): Promise<Scene> {
   const bed = createTestbed({ ipv6: options.ipv6 === true });
   const dir = makeSocketDir();
   const syslog = listenSyslog(path.join(dir, 'log'));
   const args = typeof extraArgs === 'function' ? extraArgs(bed, dir) : extraArgs;
-  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...args], { nodeArgs: options.nodeArgs ?? [] });
+  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...args], {
+    nodeArgs: options.nodeArgs ?? [],
+    ...(options.wrap === undefined ? {} : { wrap: options.wrap }),
+  });
   t.teardown(async () => {
     try {
       options.beforeKill?.();

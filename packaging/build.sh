@@ -7,7 +7,8 @@
 # no development dependency, test or benchmark is shipped.
 #
 # Needs node and npm (the Node.js the addons are built for), what node-gyp needs to
-# build the addons (python3, make, g++), binutils' nm, dpkg-dev, debhelper, rpm.
+# build the addons (python3, make, g++, and libpcap-dev for the libpcap reader),
+# binutils' nm, dpkg-dev, debhelper, rpm.
 # SCANLOGD_KEEP_BUILD=1 keeps the staging directory and prints where it is.
 set -eu
 
@@ -48,8 +49,8 @@ APP=$SRC/app
 
 # The daemon: its entry point, the compiled sources, and production node_modules.
 mkdir -p "$APP/dist"
-# binding.gyp and native/ are the raw-socket reader's sources: npm ci below builds it
-# (the package's install script), and only the built addon is kept.
+# binding.gyp and native/ are the sources of the project's addons: npm ci below builds
+# them (the package's install script), and only the built addons are kept.
 cp -R package.json package-lock.json bin binding.gyp native "$APP/"
 # The compiled form of each source file, and nothing left over from removed ones.
 for ts in $(find src -name '*.ts' ! -name '*.d.ts'); do
@@ -64,33 +65,28 @@ if command -v dpkg-buildflags >/dev/null; then
 fi
 (cd "$APP" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
 
-# Only what runs: the compiled addons (not their sources or objects), no nan (a
-# build-time header library), no docs, tests, examples or type declarations, no
-# licence files (the packages' copyright file carries each module's licence).
+# Only what runs: no docs, tests, examples or type declarations, no licence files (the
+# packages' copyright file carries each module's licence). The production modules are
+# plain JavaScript; the only native code is the project's own addons, below.
 NM=$APP/node_modules
-find "$NM" -depth -type d -name nan -path '*/node_modules/nan' -exec rm -rf {} +
-for built in $(find "$NM" -path '*/build/Release/*.node'); do
-	addon=${built%/build/Release/*}
-	mkdir "$BUILD/addon"
-	mv "$addon"/build/Release/*.node "$BUILD/addon/"
-	rm -rf "$addon/build" "$addon/src" "$addon/binding.gyp" "$addon/wscript"
-	mkdir -p "$addon/build/Release"
-	mv "$BUILD"/addon/*.node "$addon/build/Release/"
-	rmdir "$BUILD/addon"
-done
 find "$NM" -depth \( -type d \( -name test -o -name tests -o -name spec -o -name example -o -name examples -o -name typings \
 	-o -name @types \) \
 	-o -type f \( -iname '*.md' -o -iname 'license*' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '.*' -o -name '*.map' \
 	-o -name '*.cc' -o -name '*.h' -o -name Gruntfile.js \) \) \
 	-exec rm -rf {} +
 rm -f "$APP/package-lock.json"
-for addon in rawrecv procctl; do
+# Every addon the daemon loads; the libpcap reader too, which binding.gyp leaves out
+# where libpcap's headers are missing.
+ADDONS="rawrecv privdrop syslogsock procctl pcaprecv"
+[ -f "$APP/build/Release/pcaprecv.node" ] || fail "npm ci did not build the libpcap reader: install libpcap-dev"
+mkdir "$BUILD/addons"
+for addon in $ADDONS; do
 	[ -f "$APP/build/Release/$addon.node" ] || fail "npm ci did not build build/Release/$addon.node"
-	mv "$APP/build/Release/$addon.node" "$BUILD/$addon.node"
+	mv "$APP/build/Release/$addon.node" "$BUILD/addons/"
 done
 rm -rf "$APP/build" "$APP/native" "$APP/binding.gyp"
-mkdir -p "$APP/build/Release"
-mv "$BUILD/rawrecv.node" "$BUILD/procctl.node" "$APP/build/Release/"
+mkdir -p "$APP/build"
+mv "$BUILD/addons" "$APP/build/Release"
 find "$APP" -depth -type d -empty -delete
 # As distributions do: no PATH lookup for the interpreter, no symbols in the addons.
 sed -i '1s|^#!/usr/bin/env node$|#!/usr/bin/node|' "$APP/bin/scanlogd.js" "$APP/bin/scanlogd-notify"
@@ -102,7 +98,8 @@ chmod 0755 "$APP/bin/scanlogd.js" "$APP/bin/scanlogd-notify"
 # What the package will run must load: the entry point and every addon.
 [ "$(node "$APP/bin/scanlogd.js" --version)" = "scanlogd-ts $VERSION (Node.js $(node --version))" ] || fail "the staged daemon does not run"
 [ "$(node "$APP/bin/scanlogd-notify" --version)" = "$VERSION" ] || fail "the staged notifier does not run"
-(cd "$APP" && node -e 'for (const m of ["./build/Release/rawrecv.node", "./build/Release/procctl.node", "posix", "unix-dgram", "commander", "pcap/build/Release/pcap_binding.node"]) require(m)') ||
+# shellcheck disable=SC2086 # one name per addon
+(cd "$APP" && node -e 'for (const m of process.argv.slice(1)) require(m)' commander $(for a in $ADDONS; do printf './build/Release/%s.node ' "$a"; done)) ||
 	fail "a staged module does not load"
 
 # Which Node.js the packages need. A Node-API addon imports only napi_* functions and

@@ -16,9 +16,13 @@ fail() {
 
 [ "$(id -u)" = 0 ] || fail "run as root: the copy must be root's, since root runs it"
 [ -f dist/src/cli.js ] || fail "dist/src/cli.js is missing: run npm run build first"
-for addon in rawrecv procctl; do
+addons=""
+for addon in rawrecv privdrop syslogsock procctl; do
 	[ -f build/Release/$addon.node ] || fail "build/Release/$addon.node is missing: run npm ci first"
+	addons="$addons build/Release/$addon.node"
 done
+# The libpcap reader is built only where libpcap-dev is installed (binding.gyp).
+[ ! -f build/Release/pcaprecv.node ] || addons="$addons build/Release/pcaprecv.node"
 
 # One copy per clone, below /run: root's alone, and emptied at boot.
 ROOT=/run/scanlogd-dev
@@ -31,7 +35,7 @@ stage=$ROOT/$id
 
 # The production dependencies as npm resolves them, without type declarations.
 modules=$(npm ls --omit=dev --all --parseable 2>/dev/null | sed -n "s|^$here/||p" | grep '^node_modules/' | grep -v '/@types/' | sort -u)
-files="package.json bin dist/src build/Release/rawrecv.node build/Release/procctl.node $modules"
+files="package.json bin dist/src$addons $modules"
 
 # A change of any file's content, or of the file list, makes a new copy (a rebuild
 # that writes the same bytes does not).

@@ -17,6 +17,8 @@ for pair in nmap:nmap hping3:hping3 ip:iproute2 unshare:util-linux mknod:coreuti
 done
 # RELP for rsyslog (the fleet test's forwarding): a module, not a command.
 dpkg -s rsyslog-relp >/dev/null 2>&1 || need="$need rsyslog-relp"
+# libseccomp's Python binding: tests load filters of their own around the daemon.
+dpkg -s python3-seccomp >/dev/null 2>&1 || need="$need python3-seccomp"
 # A real MTA behind /usr/sbin/sendmail for scanlogd-notify's mail channel; it delivers
 # to local mailboxes only (Debian's default "local" configuration).
 dpkg -s exim4-daemon-light >/dev/null 2>&1 || need="$need exim4-daemon-light"
@@ -33,11 +35,11 @@ if [ -n "$need" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
 fi
 
-# The libpcap binding is an optional dependency: an `npm ci` run before libpcap-dev was
-# there left it out, and the libpcap tests need it.
-if [ ! -f node_modules/pcap/build/Release/pcap_binding.node ]; then
-	echo "test-setup: building the libpcap binding (npm ci again, now with libpcap-dev)"
-	npm ci --no-audit --no-fund >/dev/null
+# The libpcap reader is built only where libpcap's headers are (binding.gyp): an
+# `npm ci` run before libpcap-dev was there left it out, and the libpcap tests need it.
+if [ ! -f build/Release/pcaprecv.node ]; then
+	echo "test-setup: building the libpcap reader (the project's addons again, now with libpcap-dev)"
+	npm run install >/dev/null
 fi
 
 if ! getent passwd scanlogd >/dev/null; then

@@ -1,6 +1,6 @@
 // Entry point of both processes: one command line, the role picked by a hidden option.
 // Each role's code is loaded only once the role is known, so that neither process maps
-// the other's native addons (the monitor never maps posix or the capture readers, the
+// the other's native addons (the monitor never maps the privilege drop's or the capture readers, the
 // capture process never maps the syslog socket's).
 
 import fs = require('node:fs');

@@ -190,7 +190,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
     source = openSource(settings);
     const captureFds = captureSocketFds();
     if (settings.pidfile !== null) writePidfile(settings.pidfile);
-    dropPrivileges(chrootDir, account, procctl);
+    dropPrivileges(chrootDir, account, undefined, procctl);
     lockProcess('capture process', procctl);
     warmUpNode();
     sandboxed = describeLayers(enterSandbox(capturePlan(captureFds, process.pid, monitor.child.pid as number), procctl));

@@ -2,14 +2,12 @@
 // filter, so it sees packets before the host firewall does and only the ones
 // scanlogd can use ever reach user space.
 
-import os = require('node:os');
 import { StartupError, describe } from '../shared/errors.js';
+import { loadAddon } from '../shared/addon.js';
 import { CAPTURE_SNAPLEN, CAPTURE_SNAPLEN6, CLASSIC, type Watched } from './packet.js';
-import { LinkType, MAX_LINK_HEADER, ipOffset, isSupportedLinkType } from './linklayer.js';
-import type { PacketSource } from './source.js';
-
-type Binding = typeof import('pcap/build/Release/pcap_binding.node');
-type Session = InstanceType<Binding['PcapSession']>;
+import { MAX_LINK_HEADER, ipOffset, isSupportedLinkType } from './linklayer.js';
+import { BATCH_SLOTS, batchBuffers, batchSource, type CaptureCounts, type PacketSource } from './source.js';
+import type { PcapHandle, PcapRecv } from '../types/pcaprecv.js';
 
 /**
  * scanlogd's own libpcap filter (params.h, SCANLOGD_PCAP_FILTER): TCP, without the
@@ -54,24 +52,18 @@ export function pcapFilter(watched: Readonly<Watched>): string {
  */
 export const PCAP_BUFFER_BYTES = 8 * 1024 * 1024;
 
-const LINK_TYPE_NAMES: Readonly<Record<string, number>> = {
-  LINKTYPE_NULL: LinkType.NULL,
-  LINKTYPE_ETHERNET: LinkType.ETHERNET,
-  LINKTYPE_RAW: LinkType.RAW,
-  LINKTYPE_LINUX_SLL: LinkType.LINUX_SLL,
-};
-
-/** The binding names the link types it knows and gives the number of any other. */
-export function linkTypeNumber(name: string): number {
-  const known = LINK_TYPE_NAMES[name];
-  if (known !== undefined) return known;
-  const m = /^Unknown linktype (\d+)$/.exec(name);
-  return m === null ? -1 : Number(m[1]);
+/**
+ * The one place the reader is loaded: only with --interface, as root, before the drop,
+ * so the raw-socket default never maps libpcap. It is missing where npm ci ran without
+ * libpcap-dev, and cannot load where libpcap itself is not installed.
+ */
+export function loadPcapRecv(): PcapRecv {
+  return loadAddon<PcapRecv>(
+    'pcaprecv',
+    'libpcap: reader',
+    'it needs libpcap at run time; npm ci builds it where libpcap-dev is installed',
+  );
 }
-
-// Like raw-socket's, the binding's session does not keep itself alive: a collected
-// session would leave its poll handle pointing at freed memory.
-const liveSessions: Session[] = [];
 
 export interface PcapOptions {
   device: string;
@@ -81,101 +73,56 @@ export interface PcapOptions {
   watched?: Readonly<Watched>;
 }
 
-/** Opens the handle (as root, before the drop); libpcap and the addon load here. */
-export function openPcap(options: PcapOptions): PacketSource {
+/** Opens the handle (as root, before the drop); libpcap and its reader load here. */
+export function openPcap(options: PcapOptions, reader: PcapRecv = loadPcapRecv()): PacketSource {
   const { device } = options;
-  let binding: Binding;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon, loaded here only
-    binding = require('pcap/build/Release/pcap_binding.node') as Binding;
-  } catch (err) {
-    // Node appends the require stack on further lines; the first says what is missing.
-    const why = describe(err).split('\n')[0] ?? '';
-    throw new StartupError(
-      `libpcap: cannot load the pcap addon (${why}); install the optional npm dependency pcap, which needs libpcap-dev`,
-      { cause: err },
-    );
-  }
   const watched = options.watched ?? CLASSIC;
   const ipv6 = watched.ipv6;
   const snaplen = ipv6 ? PCAP_SNAPLEN6 : PCAP_SNAPLEN;
-  const session = new binding.PcapSession();
-  liveSessions.push(session);
-  const frame = Buffer.alloc(snaplen);
-  const header = Buffer.alloc(16);
-  // The header's caplen (offset 8) is in host byte order.
-  const littleEndian = os.endianness() === 'LE';
-  // One view per possible IP offset, made once: no allocation per packet.
-  const views = Array.from({ length: MAX_LINK_HEADER + 1 }, (_, i) => frame.subarray(i));
-  let deliver: (pkt: Buffer, length: number) => void = () => {};
-  let linkType = -1;
-
-  const onFrame = (): void => {
-    const caplen = littleEndian ? header.readUInt32LE(8) : header.readUInt32BE(8);
-    const offset = ipOffset(linkType, frame, caplen, ipv6);
-    if (offset >= 0) deliver(views[offset] as Buffer, caplen - offset);
-  };
-
-  let linkName: string;
+  let handle: PcapHandle;
   try {
-    linkName = session.open_live(
-      device,
-      pcapFilter(watched),
-      options.bufferBytes ?? PCAP_BUFFER_BYTES,
-      snaplen,
-      '',
-      onFrame,
-      false,
-      // 0: immediate mode, so a lone scan packet is not held back for a buffer to fill.
-      0,
-      // Only pcap_lookupnet warns (a device without an IPv4 address, such as `any`);
-      // the netmask it looks up matters to no part of this filter.
-      () => {},
-      options.promiscuous,
-    );
+    handle = reader.open(device, pcapFilter(watched), snaplen, options.bufferBytes ?? PCAP_BUFFER_BYTES, options.promiscuous);
   } catch (err) {
     throw new StartupError(`libpcap on ${device}: ${describe(err) || 'cannot open the device'}`, { cause: err });
   }
-  linkType = linkTypeNumber(linkName);
+  const linkType = reader.linkType(handle);
   if (!isSupportedLinkType(linkType)) {
-    session.close();
-    throw new StartupError(`libpcap on ${device}: link type ${linkName.replace(/^Unknown linktype /, '')} is not supported`);
+    reader.close(handle);
+    throw new StartupError(`libpcap on ${device}: link type ${linkType} is not supported`);
   }
 
-  let stopped = false;
+  const buffers = batchBuffers(snaplen);
+  // One view per slot and IP offset, made when first needed: the offset is nearly always
+  // the same on one device, so few are ever made, and none per packet.
+  const views: Array<Buffer | undefined> = new Array<Buffer | undefined>(BATCH_SLOTS * (MAX_LINK_HEADER + 1));
+  const view = (slot: number, offset: number): Buffer =>
+    (views[slot * (MAX_LINK_HEADER + 1) + offset] ??= buffers.data.subarray(slot * snaplen + offset, (slot + 1) * snaplen));
+  const label = `libpcap on ${device}`;
+  const source = batchSource(
+    reader,
+    handle,
+    buffers,
+    { label, noun: 'handle', failure: (message) => `${label}: read error: ${message}` },
+    (slot, length, onPacket) => {
+      const offset = ipOffset(linkType, view(slot, 0), length, ipv6);
+      if (offset >= 0) onPacket(view(slot, offset), length - offset);
+    },
+  );
+  const counts = (): CaptureCounts => {
+    if (source.closed) throw new Error('the handle is closed');
+    return reader.stats(handle);
+  };
   return {
+    start: (onPacket, onDrained, onError) => source.start(onPacket, onDrained, onError),
+    close: () => source.close(),
+    counts,
     statsLine() {
       try {
-        const st = session.stats();
-        return `libpcap on ${device}: ${st.ps_recv} packets passed the kernel filter, ${st.ps_drop} dropped by the kernel`;
+        const st = counts();
+        return `${label}: ${st.received} packets passed the kernel filter, ${st.droppedByKernel} dropped by the kernel`;
       } catch (err) {
-        return `libpcap on ${device}: no statistics: ${describe(err)}`;
+        return `${label}: no statistics: ${describe(err)}`;
       }
-    },
-    start(onPacket, onDrained, onError) {
-      deliver = onPacket;
-      let failed = false;
-      session.read_callback = () => {
-        if (failed) return;
-        // pcap_dispatch returns -1 on a read error; -2 only after close(). After a
-        // stop, frames are still read (and dropped): the descriptor stays readable
-        // otherwise, and the event loop would spin until the process exits.
-        if (session.dispatch(frame, header) === -1 && !stopped) {
-          failed = true;
-          onError(new Error(`libpcap on ${device}: read error`));
-          return;
-        }
-        if (!stopped) onDrained();
-      };
-      session.start_polling();
-      // Whatever arrived between open and start is read now, not at the next packet.
-      session.read_callback();
-    },
-    close() {
-      if (stopped) return;
-      stopped = true;
-      deliver = () => {};
-      session.close();
     },
   };
 }

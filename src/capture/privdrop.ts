@@ -3,11 +3,12 @@
 
 import fs = require('node:fs');
 import path = require('node:path');
-import posix = require('posix');
-import { StartupError, syscallText } from '../shared/errors.js';
+import { StartupError, describe, syscallText } from '../shared/errors.js';
+import { loadAddon } from '../shared/addon.js';
 import { READ, SEARCH, directoriesDownTo, mayAccess, unsafeDirectory } from '../shared/ownership.js';
 import { loadProcCtl } from '../shared/procctl.js';
 import type { ProcCtl } from '../types/procctl.js';
+import type { Passwd, PrivDrop } from '../types/privdrop.js';
 
 export interface Account {
   name: string;
@@ -15,13 +16,23 @@ export interface Account {
   gid: number;
 }
 
-export function lookupUser(name: string): Account {
-  let pw: posix.Passwd;
+/** The one place the addon is loaded: by the capture process, as root, before the drop. */
+export function loadPrivDrop(): PrivDrop {
+  return loadAddon<PrivDrop>('privdrop', 'privilege drop addon');
+}
+
+/**
+ * The account's numeric ids, resolved while /etc/passwd is still reachable. Only a
+ * lookup that found nothing is "No such user"; a lookup that failed says why.
+ */
+export function lookupUser(name: string, addon: PrivDrop = loadPrivDrop()): Account {
+  let pw: Passwd | null;
   try {
-    pw = posix.getpwnam(name);
-  } catch {
-    throw new StartupError(`getpwnam("${name}"): No such user`);
+    pw = addon.getpwnam(name);
+  } catch (err) {
+    throw new StartupError(`getpwnam("${name}"): ${describe(err)}`, { cause: err });
   }
+  if (pw === null) throw new StartupError(`getpwnam("${name}"): No such user`);
   if (pw.uid === 0 || pw.gid === 0) {
     throw new StartupError(`user ${name} has uid ${pw.uid} and gid ${pw.gid}; it must be an unprivileged account`);
   }
@@ -69,7 +80,7 @@ export function checkReadableBy(account: Account, file: string): void {
  * changes are the C library's (procctl): Node's own refuse to run where its libuv may
  * use io_uring, which on Debian 13's nodejs (the system's libuv) is always.
  */
-export function dropPrivileges(dir: string, account: Account, procctl: ProcCtl = loadProcCtl()): void {
+export function dropPrivileges(dir: string, account: Account, addon: PrivDrop = loadPrivDrop(), procctl: ProcCtl = loadProcCtl()): void {
   const step = (name: string, fn: () => void): void => {
     try {
       fn();
@@ -77,7 +88,7 @@ export function dropPrivileges(dir: string, account: Account, procctl: ProcCtl =
       throw new StartupError(`${name}: ${syscallText(err)}`, { cause: err });
     }
   };
-  step(`chroot("${dir}")`, () => posix.chroot(dir));
+  step(`chroot("${dir}")`, () => addon.chroot(dir));
   step('chdir("/")', () => process.chdir('/'));
   step('setgroups', () => procctl.setgroups([account.gid]));
   step('setgid', () => procctl.setgid(account.gid));

@@ -5,36 +5,21 @@
 // recvmmsg(2) by the project's own addon (native/rawrecv.c): one system call and one
 // call into JS a batch, not a packet.
 
-import path = require('node:path');
 import { StartupError, describe } from '../shared/errors.js';
+import { loadAddon } from '../shared/addon.js';
 import type { CaptureHandle, RawRecv } from '../types/rawrecv.js';
 import { IPPROTO_TCP, IPPROTO_UDP, type Protocol } from '../shared/record.js';
 import { CAPTURE_SNAPLEN, type Watched } from './packet.js';
-import type { PacketSource } from './source.js';
+import { BATCH_SLOTS, batchBuffers, batchSource, type PacketSource } from './source.js';
 
 /** A deep receive queue absorbs bursts while the event loop is busy elsewhere. */
 export const RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024;
-/** Packets a recvmmsg call reads at most. */
-export const BATCH_SLOTS = 256;
-/** Where `npm ci` (node-gyp) puts the addon, relative to dist/src/capture. */
-export const ADDON_PATH = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'rawrecv.node');
-
-let loaded: RawRecv | null = null;
-
 /**
  * The one place the addon is loaded. Called when the socket is opened, so as root and
  * before the chroot; the monitor, which never opens one, never maps it.
  */
 export function loadRawRecv(): RawRecv {
-  if (loaded === null) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon, loaded here only
-      loaded = require(ADDON_PATH) as RawRecv;
-    } catch (err) {
-      throw new StartupError(`raw socket reader ${ADDON_PATH}: ${describe(err)} (npm ci builds it)`, { cause: err });
-    }
-  }
-  return loaded;
+  return loadAddon<RawRecv>('rawrecv', 'raw socket reader');
 }
 
 /** One raw socket: an address family and a transport protocol. */
@@ -100,40 +85,13 @@ function openRawSocket(kind: RawSocketKind, receiveBufferBytes: number, reader: 
   } catch (err) {
     throw new StartupError(`${name}: ${describe(err)}`, { cause: err });
   }
-  const data = Buffer.alloc(BATCH_SLOTS * CAPTURE_SNAPLEN);
-  const lengths = new Uint32Array(BATCH_SLOTS);
-  const slots = Array.from({ length: BATCH_SLOTS }, (_, i) => data.subarray(i * CAPTURE_SNAPLEN, (i + 1) * CAPTURE_SNAPLEN));
-  let state: 'opened' | 'running' | 'closed' = 'opened';
-  let failed = false;
-
-  return {
-    start(onPacket, onDrained, onError) {
-      if (state !== 'opened') throw new Error(`${name}: start() on a ${state} socket`);
-      state = 'running';
-      reader.start(
-        handle,
-        data,
-        CAPTURE_SNAPLEN,
-        lengths,
-        (count) => {
-          if (count === 0) {
-            if (state === 'running') onDrained();
-            return;
-          }
-          // The batch ends early if a packet's handler closed the socket.
-          for (let i = 0; i < count && state === 'running'; i++) onPacket(slots[i] as Buffer, lengths[i] as number);
-        },
-        (message) => {
-          if (state !== 'running' || failed) return;
-          failed = true;
-          onError(new Error(`${name} receive: ${message}`));
-        },
-      );
-    },
-    close() {
-      if (state === 'closed') return;
-      state = 'closed';
-      reader.close(handle);
-    },
-  };
+  const buffers = batchBuffers(CAPTURE_SNAPLEN);
+  const slots = Array.from({ length: BATCH_SLOTS }, (_, i) => buffers.data.subarray(i * CAPTURE_SNAPLEN, (i + 1) * CAPTURE_SNAPLEN));
+  return batchSource(
+    reader,
+    handle,
+    buffers,
+    { label: name, noun: 'socket', failure: (message) => `${name} receive: ${message}` },
+    (slot, length, onPacket) => onPacket(slots[slot] as Buffer, length),
+  );
 }

@@ -3,9 +3,10 @@
 // a bounded queue and go out, in order, once the socket accepts them again.
 
 import os = require('node:os');
-import unixDgram = require('unix-dgram');
 import { SYSLOG_IDENT } from '../shared/params.js';
+import { loadAddon } from '../shared/addon.js';
 import { clockTime } from './format.js';
+import type { SyslogHandle, SyslogSock } from '../types/syslogsock.js';
 
 /**
  * Lines kept while syslog is unreachable, and as many structured events besides;
@@ -16,7 +17,7 @@ export const SYSLOG_QUEUE_LIMIT = 1000;
 /** How often to try the socket again while it is unreachable. */
 export const SYSLOG_RETRY_MS = 200;
 
-/** The few calls made on a connected Unix datagram socket (unix-dgram's, or a fake). */
+/** The few calls made on a connected Unix datagram socket (native/syslogsock.c's, or a fake). */
 export interface DatagramSocket {
   /** Returns 'sent', 'busy' (try again when writable) or an error code string. */
   send(datagram: Buffer): string;
@@ -32,13 +33,13 @@ export type SyslogKind = 'line' | 'event';
 /** Errors that mean the receiving socket is gone, not that the line was refused. */
 const PEER_GONE = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTCONN', 'EPIPE', 'ECONNRESET']);
 
-/** unix-dgram reports a failed call as a negative errno number; Node knows the names. */
+/** The addon reports a failed call with an errno number; Node knows the names. */
 const errnoNames = new Map<number, string>();
 // The first name of a number wins (EAGAIN, not EWOULDBLOCK).
 for (const [name, n] of Object.entries(os.constants.errno)) if (!errnoNames.has(n)) errnoNames.set(n, name);
 
-function errnoName(code: unknown): string {
-  const n = typeof code === 'number' ? -code : NaN;
+function errnoName(errno: unknown): string {
+  const n = typeof errno === 'number' ? errno : NaN;
   return errnoNames.get(n) ?? `errno ${String(n)}`;
 }
 
@@ -59,39 +60,50 @@ class SyslogConnectError extends Error {
   readonly code = 'ERR_SCANLOGD_SYSLOG';
 }
 
-/** Connects a unix-dgram socket to `path`; throws with the errno name on failure. */
-export const connectUnixDgram: DatagramConnector = (path) => {
-  const sock = unixDgram.createSocket('unix_dgram');
-  let failure: string | null = null;
-  sock.on('error', (err: NodeJS.ErrnoException) => {
-    failure = errnoName(err.code);
-  });
-  sock.connect(path);
-  if (failure !== null || sock.connected !== true) {
-    sock.close();
-    throw new SyslogConnectError(failure ?? 'connect failed');
-  }
-  return {
-    send(datagram) {
-      let result = 'sent';
-      sock.send(datagram, (err?: NodeJS.ErrnoException) => {
-        if (err === undefined || err === null) return;
-        result = err.message === 'congestion' ? 'busy' : errnoName(err.code);
+/** send()'s results besides a negative errno number. */
+const SENT = 0;
+const BUSY = 1;
+
+/** The one place the addon is loaded: by the monitor, before its sandbox. */
+export function loadSyslogSock(): SyslogSock {
+  return loadAddon<SyslogSock>('syslogsock', 'syslog socket addon');
+}
+
+/**
+ * Connects with the project's addon: every datagram goes out with write(2) on the
+ * connected socket, so none can carry a descriptor. Loads the addon now, so that a
+ * missing one is a start-up error and not an unreachable syslog.
+ */
+export function syslogSocketConnector(addon: SyslogSock = loadSyslogSock()): DatagramConnector {
+  return (path) => {
+    const listeners: Array<() => void> = [];
+    let handle: SyslogHandle;
+    try {
+      handle = addon.connect(path, () => {
+        for (const listener of listeners) listener();
       });
-      return result;
-    },
-    onWritable(listener) {
-      sock.on('writable', listener);
-    },
-    close() {
-      try {
-        sock.close();
-      } catch {
-        // Already closed: nothing is left to release.
-      }
-    },
+    } catch (err) {
+      throw new SyslogConnectError(errnoName((err as { errno?: unknown }).errno));
+    }
+    let open = true;
+    return {
+      send(datagram) {
+        if (!open) return 'EBADF';
+        const result = addon.send(handle, datagram);
+        if (result === SENT) return 'sent';
+        return result === BUSY ? 'busy' : errnoName(-result);
+      },
+      onWritable(listener) {
+        listeners.push(listener);
+      },
+      close() {
+        if (!open) return;
+        open = false;
+        addon.close(handle);
+      },
+    };
   };
-};
+}
 
 export interface SyslogWriterOptions {
   queueLimit?: number;
@@ -124,7 +136,7 @@ export class SyslogWriter {
   ) {
     this.queueLimit = options.queueLimit ?? SYSLOG_QUEUE_LIMIT;
     this.retryMs = options.retryMs ?? SYSLOG_RETRY_MS;
-    this.connector = options.connect ?? connectUnixDgram;
+    this.connector = options.connect ?? syslogSocketConnector();
     this.notice = options.notice ?? (() => {});
     this.reconnect();
   }

@@ -11,7 +11,7 @@ import { renderMessage } from './digest.js';
 import { parseLine } from './events.js';
 import { Follower, readPosition, writePosition, type Position } from './follower.js';
 import { Outbox } from './outbox.js';
-import { connectUnixDgram, syslogDatagram } from '../monitor/syslog.js';
+import { syslogDatagram, syslogSocketConnector } from '../monitor/syslog.js';
 
 const IDENT = 'scanlogd-notify';
 /** daemon.err and daemon.info, as syslog(3) numbers them. */
@@ -21,11 +21,12 @@ const DAEMON_INFO = 3 * 8 + 6;
 type Say = (text: string, priority?: number) => void;
 
 function sayer(syslogSocket: string | null): Say {
+  const connect = syslogSocket === null ? null : syslogSocketConnector();
   return (text, priority = DAEMON_ERR) => {
     process.stderr.write(`${IDENT}: ${text}\n`);
-    if (syslogSocket === null) return;
+    if (syslogSocket === null || connect === null) return;
     try {
-      const sock = connectUnixDgram(syslogSocket);
+      const sock = connect(syslogSocket);
       sock.send(syslogDatagram(text, new Date(), priority, IDENT));
       sock.close();
     } catch {

@@ -3,25 +3,12 @@
 // before any drop.
 
 import os = require('node:os');
-import path = require('node:path');
 import { StartupError, describe } from './errors.js';
+import { loadAddon } from './addon.js';
 import type { ProcCtl } from '../types/procctl.js';
 
-/** Where `npm ci` (node-gyp) puts the addon, relative to dist/src/shared. */
-export const PROCCTL_PATH = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'procctl.node');
-
-let loaded: ProcCtl | null = null;
-
 export function loadProcCtl(): ProcCtl {
-  if (loaded === null) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon, loaded here only
-      loaded = require(PROCCTL_PATH) as ProcCtl;
-    } catch (err) {
-      throw new StartupError(`process attributes addon ${PROCCTL_PATH}: ${describe(err)} (npm ci builds it)`, { cause: err });
-    }
-  }
-  return loaded;
+  return loadAddon<ProcCtl>('procctl', 'process attributes addon');
 }
 
 /**

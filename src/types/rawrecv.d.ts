@@ -1,12 +1,14 @@
 // The API of the project's own raw-socket reader (native/rawrecv.c, built into
 // build/Release/rawrecv.node); src/capture/rawsocket.ts is the one place that loads it.
 
+import type { BatchReader } from './batch.js';
+
 /** An open raw socket, owned by the addon; closing it is close()'s job, never the GC's. */
 export interface CaptureHandle {
   readonly __rawrecvHandle: unique symbol;
 }
 
-export interface RawRecv {
+export interface RawRecv extends BatchReader<CaptureHandle> {
   /**
    * Opens a SOCK_RAW socket (non-blocking, close-on-exec) with this receive queue size:
    * AF_INET (family 4, the default) or AF_INET6 (6), IPPROTO_TCP (6, the default) or
@@ -14,20 +16,4 @@ export interface RawRecv {
    * addon builds from the address and ancillary data.
    */
   open(receiveBufferBytes: number, family?: 4 | 6, protocol?: 6 | 17): CaptureHandle;
-  /**
-   * Starts reading with recvmmsg: onBatch(n) for n > 0 packets at `buffer[i * slotSize]`,
-   * `lengths[i]` bytes each (at most slotSize); onBatch(0) once the socket is drained
-   * for now; onError once if receiving fails, after which nothing more is read.
-   * At most `lengths.length` (1 to 1024) packets a batch.
-   */
-  start(
-    handle: CaptureHandle,
-    buffer: Buffer,
-    slotSize: number,
-    lengths: Uint32Array,
-    onBatch: (count: number) => void,
-    onError: (message: string) => void,
-  ): void;
-  /** Stops reading and closes the socket; calling it again does nothing. */
-  close(handle: CaptureHandle): void;
 }

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { LinkSkip, LinkType, MAX_LINK_HEADER, ipOffset, ipv4Offset } from '../../src/capture/linklayer.js';
 import { packetToRecord } from '../../src/capture/packet.js';
-import { PCAP_SNAPLEN, PCAP_SNAPLEN6, linkTypeNumber } from '../../src/capture/pcap.js';
+import { PCAP_SNAPLEN, PCAP_SNAPLEN6 } from '../../src/capture/pcap.js';
 import { decode, RECORD_SIZE, type PacketRecord } from '../../src/shared/record.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { formatAddress, parseAddress } from '../../src/shared/ipv4.js';
@@ -168,15 +168,6 @@ test('link layer: the snap length holds the longest header and the longest IP+TC
   const frame = sll(PACKET_HOST, 0x0800, synPacket(10), [vlanTag(0x88a8, 1), vlanTag(0x8100, 2)]);
   t.is(ipv4Offset(LinkType.LINUX_SLL, frame, frame.length), MAX_LINK_HEADER);
   t.is(frame.length, PCAP_SNAPLEN);
-});
-
-test('link layer: link type names from the pcap binding', (t) => {
-  t.is(linkTypeNumber('LINKTYPE_ETHERNET'), LinkType.ETHERNET);
-  t.is(linkTypeNumber('LINKTYPE_LINUX_SLL'), LinkType.LINUX_SLL);
-  t.is(linkTypeNumber('LINKTYPE_RAW'), LinkType.RAW);
-  t.is(linkTypeNumber('LINKTYPE_NULL'), LinkType.NULL);
-  t.is(linkTypeNumber('Unknown linktype 276'), LinkType.LINUX_SLL2);
-  t.is(linkTypeNumber('LINKTYPE_IEEE802_11_RADIO'), -1);
 });
 
 test('fuzz: 100000 random frames on every link type never throw, and what passes is an IPv4 header in bounds', (t) => {

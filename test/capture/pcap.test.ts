@@ -1,13 +1,25 @@
-// The libpcap kernel filter for each combination of --udp and --ipv6: scanlogd's own
-// string unchanged in classic mode, and every other one compiled by the real libpcap
-// (tcpdump -d on the `any` device) and run by it on crafted packets.
+// The libpcap backend: the kernel filter for each combination of --udp and --ipv6
+// (scanlogd's own string unchanged in classic mode, every other one compiled by the real
+// libpcap, tcpdump -d on the `any` device, and run by it on crafted packets); the
+// adapter's contract with a fake reader; then the real reader (build/Release/pcaprecv.node)
+// as root on a device in a namespace pair.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
-import { PCAP_FILTER, pcapFilter } from '../../src/capture/pcap.js';
+import { PCAP_BUFFER_BYTES, PCAP_FILTER, PCAP_SNAPLEN, PCAP_SNAPLEN6, loadPcapRecv, openPcap, pcapFilter } from '../../src/capture/pcap.js';
+import { LinkType } from '../../src/capture/linklayer.js';
+import { BATCH_SLOTS } from '../../src/capture/source.js';
+import { loadRawRecv } from '../../src/capture/rawsocket.js';
+import { StartupError } from '../../src/shared/errors.js';
+import type { PcapCounts, PcapHandle, PcapRecv } from '../../src/types/pcaprecv.js';
+import type { CaptureHandle } from '../../src/types/rawrecv.js';
+import { createTestbed, isRoot, waitFor, type Testbed } from '../../harness/netns.js';
+import { REPO } from '../../harness/daemon.js';
+import { sendPackets } from '../helpers/capture.js';
+import { fakeBatchReader, type Started } from '../helpers/fake-batch-reader.js';
 
 const haveTcpdump = childProcess.spawnSync('sh', ['-c', 'command -v tcpdump']).status === 0;
 const tcpdumpTest = haveTcpdump ? test : test.skip;
@@ -94,4 +106,243 @@ tcpdumpTest('every combination compiles, and passes exactly what its lanes can u
     const compiled = childProcess.spawnSync('tcpdump', ['-i', 'any', '-d', pcapFilter(watched)], { encoding: 'utf8' });
     t.is(compiled.status, 0, compiled.stderr);
   });
+});
+
+// ---------------------------------------------------------------------------
+// The adapter with a fake reader.
+
+/** A reader that records its calls; the test plays libpcap through `started`. */
+function fakeReader(options: { linkType?: number; openError?: Error; counts?: PcapCounts } = {}): {
+  reader: PcapRecv;
+  calls: string[];
+  started: () => Started;
+} {
+  const calls: string[] = [];
+  const handle = {} as PcapHandle;
+  const batches = fakeBatchReader(handle, calls);
+  const reader: PcapRecv = {
+    ...batches,
+    open(device, filter, snapLength, bufferBytes, promiscuous) {
+      calls.push(`open ${device} ${filter} ${snapLength} ${bufferBytes} ${promiscuous}`);
+      if (options.openError !== undefined) throw options.openError;
+      return handle;
+    },
+    linkType: (h) => {
+      calls.push(`linkType ${h === handle}`);
+      return options.linkType ?? LinkType.ETHERNET;
+    },
+    stats: (h) => {
+      calls.push(`stats ${h === handle}`);
+      return options.counts ?? { received: 0, droppedByKernel: 0, droppedByInterface: 0 };
+    },
+  };
+  return { reader, calls, started: () => batches.started() };
+}
+
+/** Writes an Ethernet frame carrying EtherType `type` and a first IP byte `mark` into slot `i`. */
+function putFrame(s: Started, i: number, type: number, mark: number, length: number): void {
+  const at = i * s.slotSize;
+  s.buffer.fill(0, at, at + s.slotSize);
+  s.buffer.writeUInt16BE(type, at + 12);
+  s.buffer[at + 14] = mark;
+  s.lengths[i] = length;
+}
+
+test("open: scanlogd's filter and snap length, the ring size, promiscuous only if asked; --ipv6 --udp widen them", (t) => {
+  const a = fakeReader();
+  openPcap({ device: 'eth0', promiscuous: false }, a.reader);
+  t.deepEqual(a.calls, [`open eth0 ${PCAP_FILTER} ${PCAP_SNAPLEN} ${PCAP_BUFFER_BYTES} false`, 'linkType true']);
+  const b = fakeReader();
+  openPcap({ device: 'any', promiscuous: true, bufferBytes: 4096, watched: { udp: true, ipv6: true } }, b.reader);
+  t.deepEqual(b.calls[0], `open any ${pcapFilter({ udp: true, ipv6: true })} ${PCAP_SNAPLEN6} 4096 true`);
+});
+
+test("open: libpcap's refusal is one line naming the device; an unsupported link type closes the handle", (t) => {
+  const refused = t.throws(
+    () => openPcap({ device: 'nosuch0', promiscuous: false }, fakeReader({ openError: new Error('No such device exists') }).reader),
+    {
+      instanceOf: StartupError,
+    },
+  );
+  t.is(refused?.message, 'libpcap on nosuch0: No such device exists');
+  const radio = fakeReader({ linkType: 127 });
+  const unsupported = t.throws(() => openPcap({ device: 'wlan0', promiscuous: false }, radio.reader), { instanceOf: StartupError });
+  t.is(unsupported?.message, 'libpcap on wlan0: link type 127 is not supported');
+  t.deepEqual(radio.calls.slice(1), ['linkType true', 'close true']);
+});
+
+test('a batch of frames is delivered from each IP header, with the length after the link header; other frames are skipped', (t) => {
+  const { reader, started } = fakeReader();
+  const source = openPcap({ device: 'eth0', promiscuous: false }, reader);
+  const seen: string[] = [];
+  source.start(
+    (pkt, length) => seen.push(`${pkt[0]}:${length}:${pkt.length}`),
+    () => seen.push('drained'),
+    (err) => seen.push(err.message),
+  );
+  const s = started();
+  t.is(s.slotSize, PCAP_SNAPLEN);
+  t.is(s.lengths.length, BATCH_SLOTS);
+  t.is(s.buffer.length, BATCH_SLOTS * PCAP_SNAPLEN);
+  putFrame(s, 0, 0x0800, 0x45, 54);
+  putFrame(s, 1, 0x0806, 0x00, 42); // ARP: not IPv4
+  putFrame(s, 2, 0x0800, 0x46, 58);
+  s.onBatch(3);
+  s.onBatch(0);
+  t.deepEqual(seen, [`69:40:${PCAP_SNAPLEN - 14}`, `70:44:${PCAP_SNAPLEN - 14}`, 'drained']);
+  // The same slot and offset give the same view again: nothing is made per packet.
+  const views: Buffer[] = [];
+  source.close();
+  const again = fakeReader();
+  const second = openPcap({ device: 'eth0', promiscuous: false }, again.reader);
+  second.start(
+    (pkt) => views.push(pkt),
+    () => undefined,
+    () => undefined,
+  );
+  putFrame(again.started(), 0, 0x0800, 0x45, 54);
+  again.started().onBatch(1);
+  again.started().onBatch(1);
+  t.is(views.length, 2);
+  t.is(views[0], views[1]);
+});
+
+test('a read error names the device; start() on a closed handle names it too', (t) => {
+  const { reader, started } = fakeReader();
+  const source = openPcap({ device: 'eth0', promiscuous: false }, reader);
+  const errors: string[] = [];
+  source.start(
+    () => undefined,
+    () => undefined,
+    (err) => errors.push(err.message),
+  );
+  started().onError('The interface went down');
+  t.deepEqual(errors, ['libpcap on eth0: read error: The interface went down']);
+  source.close();
+  t.throws(
+    () =>
+      source.start(
+        () => undefined,
+        () => undefined,
+        () => undefined,
+      ),
+    {
+      message: 'libpcap on eth0: start() on a closed handle',
+    },
+  );
+});
+
+test("counts are pcap_stats'; the stop line says what the filter passed and the kernel dropped; none once closed", (t) => {
+  const { reader } = fakeReader({ counts: { received: 9, droppedByKernel: 2, droppedByInterface: 1 } });
+  const source = openPcap({ device: 'eth0', promiscuous: false }, reader);
+  t.deepEqual(source.counts?.(), { received: 9, droppedByKernel: 2, droppedByInterface: 1 });
+  t.is(source.statsLine?.(), 'libpcap on eth0: 9 packets passed the kernel filter, 2 dropped by the kernel');
+  source.close();
+  t.throws(() => source.counts?.(), { message: /closed/ });
+  t.is(source.statsLine?.(), 'libpcap on eth0: no statistics: the handle is closed');
+});
+
+// ---------------------------------------------------------------------------
+// The real reader, as root, in a namespace pair.
+
+const rootTest = isRoot ? test.serial : test.serial.skip;
+if (!isRoot) console.log('libpcap reader tests skipped: they need root for network namespaces and packet capture');
+
+const PROBE = path.join(REPO, 'dist', 'test', 'helpers', 'pcap-probe.js');
+
+interface ProbeResult {
+  linkType: number;
+  frames: Array<[number, number]>;
+  batches: number;
+  drained: number;
+  errors: string[];
+  stats: PcapCounts;
+  packetSockets: [number, number];
+}
+
+/** Runs the probe on `device` in the target namespace; resolves with its report. */
+async function runProbe(
+  t: ExecutionContext,
+  bed: Testbed,
+  device: string,
+  expected: number,
+  send: () => Promise<void>,
+): Promise<ProbeResult> {
+  const probe = childProcess.spawn('ip', ['netns', 'exec', bed.target, process.execPath, PROBE, device, String(expected), '8000'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => {
+    if (probe.exitCode === null) probe.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  probe.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => probe.on('close', () => resolve()));
+  await waitFor(`the probe to start (${err})`, () => (/^ready$/m.test(out) ? true : undefined), 10000);
+  await send();
+  await exited;
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as ProbeResult;
+}
+
+/** SYNs from the scanner to ports 1..count, 2 ms apart. */
+function syns(bed: Testbed, count: number): Parameters<typeof sendPackets>[1] {
+  return Array.from({ length: count }, (_, i) => ({
+    src: bed.scannerAddr,
+    dst: bed.targetAddr,
+    sport: 40000,
+    dport: i + 1,
+    flags: 0x02,
+    delayMs: 2,
+  }));
+}
+
+for (const [device, linkType, offset] of [
+  ['the veth', LinkType.ETHERNET, 14],
+  ['any', LinkType.LINUX_SLL, 16],
+] as const) {
+  rootTest(
+    `the reader on ${device}: its link type, whole frames in batches, pcap_stats, and close releases the packet socket`,
+    async (t) => {
+      const bed = createTestbed();
+      t.teardown(() => bed.destroy());
+      const count = 40;
+      // One more than counted: on a device libpcap drops the first frame its filter passes.
+      const r = await runProbe(t, bed, device === 'any' ? 'any' : bed.targetDev, count, () => sendPackets(bed, syns(bed, count + 1)));
+      t.deepEqual(r.errors, []);
+      t.is(r.linkType, linkType);
+      t.true(r.frames.length >= count, `${r.frames.length} frames`);
+      // Each is a SYN: IPv4 at the link header's end, 20 bytes of IP and 20 of TCP.
+      for (const [length, at] of r.frames) t.deepEqual([length, at], [offset + 40, offset]);
+      t.true(r.batches >= 1 && r.batches <= r.frames.length);
+      t.true(r.drained >= 1);
+      t.true(r.stats.received >= r.frames.length, JSON.stringify(r.stats));
+      t.is(r.stats.droppedByKernel, 0);
+      t.deepEqual(r.packetSockets, [1, 0]);
+    },
+  );
+}
+
+rootTest("the reader: libpcap's own words for a device or a filter it refuses; arguments that do not fit are refused", (t) => {
+  const pcaprecv = loadPcapRecv();
+  t.throws(() => pcaprecv.open('nosuch0', PCAP_FILTER, PCAP_SNAPLEN, 1 << 20, false), { message: 'No such device exists' });
+  t.throws(() => pcaprecv.open('lo', 'tcp and', PCAP_SNAPLEN, 1 << 20, false), { message: /syntax error/ });
+  t.throws(() => pcaprecv.open('lo', PCAP_FILTER, 0, 1 << 20, false), { instanceOf: TypeError });
+  const h = pcaprecv.open('lo', PCAP_FILTER, PCAP_SNAPLEN, 1 << 20, false);
+  t.teardown(() => pcaprecv.close(h));
+  const none = (): void => undefined;
+  const start = (buffer: Buffer, slot: number, lengths: Uint32Array): void => pcaprecv.start(h, buffer, slot, lengths, none, none);
+  t.throws(() => start(Buffer.alloc(80 * 4 - 1), 80, new Uint32Array(4)), { instanceOf: RangeError });
+  t.throws(() => start(Buffer.alloc(80), 0, new Uint32Array(1)), { instanceOf: RangeError });
+  t.throws(() => start(Buffer.alloc(80 * 2000), 80, new Uint32Array(1025)), { instanceOf: RangeError });
+  // Another addon's handle, or anything else, is not one of its handles.
+  const raw = loadRawRecv().open(0);
+  t.teardown(() => loadRawRecv().close(raw));
+  t.throws(() => pcaprecv.stats(raw as unknown as PcapHandle), { instanceOf: TypeError });
+  t.throws(() => loadRawRecv().close(h as unknown as CaptureHandle), { instanceOf: TypeError });
+  t.throws(() => pcaprecv.close({} as PcapHandle), { instanceOf: TypeError });
+  t.notThrows(() => start(Buffer.alloc(80), 80, new Uint32Array(1)));
+  pcaprecv.close(h);
+  pcaprecv.close(h);
+  t.throws(() => pcaprecv.stats(h), { message: 'the libpcap handle is closed' });
 });

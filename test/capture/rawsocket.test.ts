@@ -5,48 +5,29 @@ import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { BATCH_SLOTS, loadRawRecv, openRawSockets, openRawTcpSocket, rawSocketKinds } from '../../src/capture/rawsocket.js';
+import { loadRawRecv, openRawSockets, openRawTcpSocket, rawSocketKinds } from '../../src/capture/rawsocket.js';
+import { BATCH_SLOTS } from '../../src/capture/source.js';
 import { CAPTURE_SNAPLEN } from '../../src/capture/packet.js';
 import { StartupError } from '../../src/shared/errors.js';
 import type { CaptureHandle, RawRecv } from '../../src/types/rawrecv.js';
 import { createTestbed, isRoot, runIn, waitFor, type Testbed } from '../../harness/netns.js';
 import { REPO } from '../../harness/daemon.js';
-
-interface Started {
-  buffer: Buffer;
-  slotSize: number;
-  lengths: Uint32Array;
-  onBatch: (count: number) => void;
-  onError: (message: string) => void;
-}
+import { fakeBatchReader, type Started } from '../helpers/fake-batch-reader.js';
 
 /** A reader that records its calls; the test plays the kernel through `started`. */
 function fakeReader(openError?: Error): { reader: RawRecv; calls: string[]; started: () => Started } {
   const calls: string[] = [];
-  let started: Started | null = null;
   const handle = {} as CaptureHandle;
+  const batches = fakeBatchReader(handle, calls);
   const reader: RawRecv = {
+    ...batches,
     open(bytes) {
       calls.push(`open ${bytes}`);
       if (openError !== undefined) throw openError;
       return handle;
     },
-    start(h, buffer, slotSize, lengths, onBatch, onError) {
-      calls.push(`start ${h === handle}`);
-      started = { buffer, slotSize, lengths, onBatch, onError };
-    },
-    close(h) {
-      calls.push(`close ${h === handle}`);
-    },
   };
-  return {
-    reader,
-    calls,
-    started: () => {
-      if (started === null) throw new Error('not started');
-      return started;
-    },
-  };
+  return { reader, calls, started: () => batches.started() };
 }
 
 test('a batch is delivered packet by packet, each with its own slot and length, then drained', (t) => {

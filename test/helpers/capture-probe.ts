@@ -9,7 +9,8 @@
 // the socket's descriptor, so that the next read fails as a broken socket would.
 
 import fs = require('node:fs');
-import { loadRawRecv, openRawTcpSocket, BATCH_SLOTS } from '../../src/capture/rawsocket.js';
+import { loadRawRecv, openRawTcpSocket } from '../../src/capture/rawsocket.js';
+import { BATCH_SLOTS } from '../../src/capture/source.js';
 import { CAPTURE_SNAPLEN } from '../../src/capture/packet.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
 

@@ -132,6 +132,47 @@ rootTest('a syslog socket that goes away and comes back: the queued line is deli
   t.true(await daemon.said(/syslog socket .* reachable again, delivering 1 queued lines/), daemon.stderr());
 });
 
+/**
+ * Run as python3 -c KILL_ON_SENDMSG COMMAND...: loads a seccomp filter that kills any
+ * process calling sendmsg(2), the call that passes descriptors (SCM_RIGHTS; both halves'
+ * own filters refuse sendmmsg), and executes the command; both halves inherit it.
+ */
+const KILL_ON_SENDMSG = String.raw`
+import os, seccomp, sys
+f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+f.add_rule(seccomp.KILL_PROCESS, "sendmsg")
+f.load()
+os.execv(sys.argv[1], sys.argv[1:])
+`;
+const havePythonSeccomp = childProcess.spawnSync('/usr/bin/python3', ['-c', 'import seccomp']).status === 0;
+const seccompTest = isRoot && havePythonSeccomp ? test.serial : test.serial.skip;
+if (isRoot && !havePythonSeccomp) console.log('sendmsg test skipped: it needs python3-seccomp (scripts/test-setup.sh installs it)');
+
+seccompTest(
+  'no part of the daemon calls sendmsg: killed on it, the daemon still logs, rides out a syslog restart, answers SIGUSR1 and stops cleanly',
+  async (t) => {
+    const { bed, syslog, daemon } = await startScene(t, [], { wrap: ['/usr/bin/python3', '-c', KILL_ON_SENDMSG] });
+    const { capturePid, monitorPid } = await daemon.ready();
+    await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-100', bed.targetAddr]);
+    await waitFor('the first line', () => (syslog.datagrams.length >= 1 ? true : undefined));
+    await sleep(3500); // the source goes stale, so the next scan is a new one
+    syslog.close();
+    await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sF', '--max-retries', '0', '-p', '1-100', bed.targetAddr]);
+    await sleep(500);
+    const again = listenSyslog(syslog.path);
+    t.teardown(() => again.close());
+    await waitFor('the queued line', () => (again.datagrams.length >= 1 ? true : undefined), 3000);
+    process.kill(capturePid, 'SIGUSR1');
+    await waitFor('the counters line', () => (again.messages().some((m) => m.startsWith('counters: ')) ? true : undefined), 3000);
+    t.regex(syslog.messages()[0] as string, lineFrom(bed));
+    t.regex(again.messages()[0] as string, lineFrom(bed));
+    t.true(isAlive(monitorPid));
+    await daemon.kill();
+    t.deepEqual(await daemon.exited, { code: 0, signal: null }, daemon.stderr());
+    t.notRegex(daemon.stderr(), /SIGSYS/);
+  },
+);
+
 rootTest('no syslog socket at start: the daemon waits for one, says so, and delivers later', async (t) => {
   const bed = createTestbed();
   const dir = makeSocketDir();
@@ -411,22 +452,17 @@ const startupCases: StartupCase[] = [
     expect: /^scanlogd: libpcap on nosuch0: No such device exists$/,
   },
   {
-    name: 'libpcap addon not installed (an optional dependency)',
+    name: 'libpcap reader not built (npm ci without libpcap-dev)',
     entry: (d) => {
-      // The staged tree, which user scanlogd can read, less the pcap module.
+      // The staged tree, which user scanlogd can read, less the libpcap reader.
       const tree = path.dirname(path.dirname(entryScript()));
-      fs.cpSync(path.join(tree, 'bin'), `${d}/app/bin`, { recursive: true });
-      fs.cpSync(path.join(tree, 'dist'), `${d}/app/dist`, { recursive: true });
-      fs.cpSync(path.join(tree, 'build'), `${d}/app/build`, { recursive: true });
-      fs.mkdirSync(`${d}/app/node_modules`);
-      for (const m of fs.readdirSync(path.join(tree, 'node_modules'))) {
-        if (m !== 'pcap') fs.symlinkSync(path.join(tree, 'node_modules', m), `${d}/app/node_modules/${m}`);
-      }
+      for (const dir of ['bin', 'dist', 'build', 'node_modules']) fs.cpSync(path.join(tree, dir), `${d}/app/${dir}`, { recursive: true });
+      fs.rmSync(`${d}/app/build/Release/pcaprecv.node`);
       return `${d}/app/bin/scanlogd.js`;
     },
     args: () => ['-f', '--interface', 'lo'],
     expect:
-      /^scanlogd: libpcap: cannot load the pcap addon \(Cannot find module 'pcap\/build\/Release\/pcap_binding\.node'\); install the optional npm dependency pcap, which needs libpcap-dev$/,
+      /^scanlogd: libpcap: reader \S+\/app\/build\/Release\/pcaprecv\.node: Cannot find module '\S+\/app\/build\/Release\/pcaprecv\.node' \(it needs libpcap at run time; npm ci builds it where libpcap-dev is installed\)$/,
   },
   {
     name: 'libpcap without CAP_NET_RAW',

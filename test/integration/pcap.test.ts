@@ -10,6 +10,7 @@ import path = require('node:path');
 import { createTestbed, isRoot, runIn, sh, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { listenSyslog, makeSocketDir, type SyslogListener } from '../../harness/syslog.js';
 import { readStatus, startOurs, startReference, userIds, type OurDaemon } from '../../harness/daemon.js';
+import { packetSocketsOf } from '../../harness/proc.js';
 import { sendPackets, sendPrimer } from '../helpers/capture.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 
@@ -236,16 +237,6 @@ rootTest('libpcap: capture keeps working under constant garbage collection (the 
   for (const m of lines(device)) t.regex(m, scanLine(bed));
 });
 
-/** The packet sockets (inodes) a process holds, from /proc/net/packet in its namespace. */
-function packetSockets(pid: number): string[] {
-  const table = fs.readFileSync(`/proc/${pid}/net/packet`, 'utf8').trim().split('\n').slice(1);
-  const inodes = new Set(table.map((l) => l.trim().split(/\s+/)[8] as string));
-  return fs
-    .readdirSync(`/proc/${pid}/fd`)
-    .map((fd) => /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1])
-    .filter((inode): inode is string => inode !== undefined && inodes.has(inode));
-}
-
 rootTest('libpcap: the capture process holds the packet socket after the drop (no capabilities, chrooted); the monitor none', async (t) => {
   const { watchers } = await startWatchers(t, (b) => [pcapOn(b.targetDev)]);
   const { capturePid, monitorPid } = await (watchers[0] as Watcher).daemon.ready();
@@ -254,8 +245,8 @@ rootTest('libpcap: the capture process holds the packet socket after the drop (n
   t.deepEqual(status?.uid, [uid, uid, uid, uid]);
   t.is(status?.capEff, '0000000000000000');
   t.is(fs.readlinkSync(`/proc/${capturePid}/root`), '/var/empty');
-  t.is(packetSockets(capturePid).length, 1);
-  t.deepEqual(packetSockets(monitorPid), []);
+  t.is(packetSocketsOf(capturePid).length, 1);
+  t.deepEqual(packetSocketsOf(monitorPid), []);
   // libpcap was loaded before the drop (nothing can be loaded after the chroot).
   t.regex(fs.readFileSync(`/proc/${capturePid}/maps`, 'utf8'), /libpcap\.so/);
 });
@@ -282,6 +273,46 @@ rootTest('the raw-socket default does not load libpcap', async (t) => {
   const { watchers } = await startWatchers(t, () => [[]]);
   const { capturePid } = await (watchers[0] as Watcher).daemon.ready();
   t.notRegex(fs.readFileSync(`/proc/${capturePid}/maps`, 'utf8'), /libpcap\.so/);
+});
+
+/**
+ * A wrapper that runs its arguments in a mount namespace where libpcap cannot be loaded,
+ * as on a host without libpcap0.8: the library's file is an empty one there.
+ */
+function withoutLibpcap(t: ExecutionContext): string[] {
+  const found = /libpcap\.so\.0\.8 \(libc6,x86-64\) => (\S+)/.exec(sh('/sbin/ldconfig', ['-p']))?.[1];
+  if (found === undefined) throw new Error('ldconfig does not know libpcap.so.0.8');
+  const empty = path.join(makeSocketDir(), 'empty');
+  fs.writeFileSync(empty, '');
+  t.teardown(() => fs.rmSync(path.dirname(empty), { recursive: true, force: true }));
+  return ['unshare', '-m', 'sh', '-c', `mount --bind ${empty} "$(readlink -f ${found})" && exec "$@"`, 'sh'];
+}
+
+rootTest('a host without libpcap: the raw-socket default logs a scan; --interface is refused with one line', async (t) => {
+  const bed = createTestbed();
+  const dir = makeSocketDir();
+  const syslog = listenSyslog(path.join(dir, 'log'));
+  t.teardown(() => {
+    syslog.close();
+    bed.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const wrap = withoutLibpcap(t);
+  const raw = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path], { wrap });
+  t.teardown(() => raw.kill());
+  await raw.ready();
+  await nmapSyn(bed);
+  await settle([syslog], 1);
+  t.is(syslog.messages().length, 1);
+  t.regex(syslog.messages()[0] as string, scanLine(bed));
+
+  const pcap = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, ...pcapOn(bed.targetDev)], { wrap });
+  t.teardown(() => pcap.kill());
+  t.is((await pcap.exited).code, 1);
+  t.regex(
+    pcap.stderr().trim(),
+    /^scanlogd: libpcap: reader \S+\/pcaprecv\.node: \S*libpcap\.so\.0\.8: file too short \(it needs libpcap at run time; npm ci builds it where libpcap-dev is installed\)$/,
+  );
 });
 
 rootTest('libpcap: a clean stop says how many packets the kernel filter passed and dropped', async (t) => {

@@ -1,5 +1,5 @@
 // Each process loads its own side only: read from /proc/PID/maps of the running daemon,
-// the monitor has never mapped the addons that chroot, change ids or capture packets,
+// the monitor has never mapped the addons that chroot or capture packets (nor libpcap),
 // and the capture process has never mapped the syslog socket's.
 
 import test from 'ava';
@@ -20,8 +20,8 @@ function mappedAddons(pid: number): string[] {
   return [...names].sort();
 }
 
-const CAPTURE_ONLY = ['posix.node', 'rawrecv.node', 'pcap_binding.node'];
-const MONITOR_ONLY = ['unix_dgram.node'];
+const CAPTURE_ONLY = ['privdrop.node', 'rawrecv.node', 'pcaprecv.node'];
+const MONITOR_ONLY = ['syslogsock.node'];
 /** Both halves set their own process attributes. */
 const BOTH = ['procctl.node'];
 
@@ -33,10 +33,11 @@ for (const backend of ['raw socket', 'libpcap'] as const) {
     const monitor = mappedAddons(monitorPid);
     t.log(`capture: ${capture.join(' ')}; monitor: ${monitor.join(' ')}`);
     // What each side needs is there: the check reads the right processes.
-    t.true(capture.includes('posix.node'));
+    t.true(capture.includes('privdrop.node'));
     t.true(capture.includes('procctl.node'));
-    t.true(capture.includes(backend === 'libpcap' ? 'pcap_binding.node' : 'rawrecv.node'));
+    t.true(capture.includes(backend === 'libpcap' ? 'pcaprecv.node' : 'rawrecv.node'));
     t.deepEqual(monitor, [...BOTH, ...MONITOR_ONLY].sort());
+    t.notRegex(fs.readFileSync(`/proc/${monitorPid}/maps`, 'utf8'), /libpcap\.so/);
     t.deepEqual(
       capture.filter((name) => MONITOR_ONLY.includes(name)),
       [],

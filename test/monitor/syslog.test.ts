@@ -1,13 +1,26 @@
 // The datagram glibc's syslog(3) would send, to the byte, and SyslogWriter against a
 // fake socket: lines survive a syslog daemon that is away or busy, in order, within a
-// bounded queue, and each change of state is reported.
+// bounded queue, and each change of state is reported. Then the socket itself: the
+// adapter over a fake addon, and the real addon against real receivers.
 
 process.env.TZ = 'UTC';
 
 import test from 'ava';
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import os = require('node:os');
+import path = require('node:path');
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SYSLOG_PRIORITY } from '../../src/shared/params.js';
-import { SyslogWriter, syslogDatagram, syslogTimestamp, type DatagramSocket, type SyslogWriterOptions } from '../../src/monitor/syslog.js';
+import {
+  SyslogWriter,
+  syslogDatagram,
+  syslogSocketConnector,
+  syslogTimestamp,
+  type DatagramSocket,
+  type SyslogWriterOptions,
+} from '../../src/monitor/syslog.js';
+import type { SyslogHandle, SyslogSock } from '../../src/types/syslogsock.js';
 
 test('syslogDatagram: priority 25, space-padded day, ident, no pid', (t) => {
   const d = syslogDatagram('msg', new Date(Date.UTC(2024, 10, 5, 3, 4, 5)), SYSLOG_PRIORITY);
@@ -296,3 +309,144 @@ test('close stops the retries and releases the socket', async (t) => {
   up.writer.send(line('after close'));
   t.deepEqual(up.daemon.delivered, []);
 });
+
+// ---------------------------------------------------------------------------
+// The connector on the project's addon: its results in the writer's terms, with a fake
+// addon, then the real one (build/Release/syslogsock.node) on real sockets.
+
+/** An addon that records its calls; `results` are what its sends return, in order. */
+function fakeSyslogSock(connectErrno?: number): { addon: SyslogSock; calls: string[]; results: number[]; writable: () => void } {
+  const calls: string[] = [];
+  const results: number[] = [];
+  let onWritable: () => void = () => {};
+  const addon: SyslogSock = {
+    connect(path, callback) {
+      calls.push(`connect ${path}`);
+      if (connectErrno !== undefined) throw Object.assign(new Error('strerror words'), { errno: connectErrno });
+      onWritable = callback;
+      return {} as SyslogHandle;
+    },
+    send(_handle, datagram) {
+      calls.push(`send ${datagram.toString()}`);
+      return results.shift() ?? 0;
+    },
+    close() {
+      calls.push('close');
+    },
+  };
+  return { addon, calls, results, writable: () => onWritable() };
+}
+
+const { ECONNREFUSED, ENOENT, EMSGSIZE } = os.constants.errno;
+
+test('connector: a refused connect is an error named by its errno, as the writer reports it', (t) => {
+  const connect = syslogSocketConnector(fakeSyslogSock(ENOENT).addon);
+  t.throws(() => connect('/dev/log'), { message: 'ENOENT' });
+  const refused = syslogSocketConnector(fakeSyslogSock(ECONNREFUSED).addon);
+  t.throws(() => refused('/dev/log'), { message: 'ECONNREFUSED' });
+});
+
+test("connector: send's numbers become 'sent', 'busy' and errno names; writable reaches every listener", (t) => {
+  const fake = fakeSyslogSock();
+  const socket = syslogSocketConnector(fake.addon)('/dev/log');
+  fake.results.push(0, 1, -ECONNREFUSED, -EMSGSIZE);
+  t.deepEqual(
+    ['a', 'b', 'c', 'd'].map((text) => socket.send(Buffer.from(text))),
+    ['sent', 'busy', 'ECONNREFUSED', 'EMSGSIZE'],
+  );
+  const heard: string[] = [];
+  socket.onWritable(() => heard.push('one'));
+  socket.onWritable(() => heard.push('two'));
+  fake.writable();
+  t.deepEqual(heard, ['one', 'two']);
+});
+
+test('connector: close is done once; a send after it never reaches the addon', (t) => {
+  const fake = fakeSyslogSock();
+  const socket = syslogSocketConnector(fake.addon)('/dev/log');
+  socket.close();
+  socket.close();
+  t.is(socket.send(Buffer.from('late')), 'EBADF');
+  t.deepEqual(fake.calls, ['connect /dev/log', 'close']);
+});
+
+const PYTHON = '/usr/bin/python3';
+const havePython = fs.existsSync(PYTHON);
+const pythonTest = havePython ? test.serial : test.serial.skip;
+if (!havePython) console.log('syslog receiver tests skipped: they need /usr/bin/python3 (scripts/test-setup.sh installs it)');
+
+/**
+ * A Unix datagram socket bound at `path` that reads nothing until told "go" on its
+ * input, then prints each datagram (latin1) on a line until `count` have come.
+ */
+function pausedReceiver(path: string, count: number): { lines(): string[]; go(): void; exited: Promise<void> } {
+  const script = [
+    'import socket, sys',
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    `s.bind(${JSON.stringify(path)})`,
+    'print("ready", flush=True)',
+    'sys.stdin.readline()',
+    `for _ in range(${count}):`,
+    '    print(s.recv(65536).decode("latin1"), flush=True)',
+  ].join('\n');
+  const child = childProcess.spawn(PYTHON, ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return {
+    lines: () => out.split('\n').filter((l) => l !== ''),
+    go: () => child.stdin.write('go\n'),
+    exited,
+  };
+}
+
+function tempSocketDir(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scanlogd-syslogsock-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+pythonTest('the addon: no socket at the path is ENOENT; a socket nobody reads any more is ECONNREFUSED', (t) => {
+  const dir = tempSocketDir(t);
+  const connect = syslogSocketConnector();
+  t.throws(() => connect(path.join(dir, 'absent')), { message: 'ENOENT' });
+  // A socket file whose owner has gone: bound, then closed without being removed.
+  const stale = path.join(dir, 'stale');
+  const r = childProcess.spawnSync(PYTHON, [
+    '-c',
+    `import socket; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(${JSON.stringify(stale)})`,
+  ]);
+  t.is(r.status, 0, r.stderr?.toString());
+  t.throws(() => connect(stale), { message: 'ECONNREFUSED' });
+  t.throws(() => connect(path.join(dir, 'x'.repeat(120))), { message: 'ENAMETOOLONG' });
+});
+
+pythonTest(
+  'the addon: a receiver that stops reading makes sends busy; once it reads again every line arrives, in order, none dropped',
+  async (t) => {
+    const dir = tempSocketDir(t);
+    const socketPath = path.join(dir, 'log');
+    const total = 3000;
+    const receiver = pausedReceiver(socketPath, total);
+    t.teardown(() => receiver.go());
+    await until(() => receiver.lines()[0] === 'ready', 10000);
+    const notices: string[] = [];
+    // A queue that holds every line: only the kernel's own limit makes sends busy.
+    const writer = new SyslogWriter(socketPath, { queueLimit: total, notice: (n) => notices.push(n) });
+    t.teardown(() => writer.close());
+    for (let i = 0; i < total; i++) writer.send(Buffer.from(`line ${i}`));
+    // The kernel took what the receiver's queue holds; the rest waits in the writer.
+    t.true(writer.queued > 0, `the kernel took all ${total} datagrams: the test could not fill the receiver's queue`);
+    t.true(writer.delivered > 0);
+    t.log(`taken by the kernel before it was full: ${writer.delivered}, held by the writer: ${writer.queued}`);
+    receiver.go();
+    t.true(await until(() => writer.queued === 0, 10000), `still queued: ${writer.queued}`);
+    await receiver.exited;
+    t.deepEqual(
+      receiver.lines().slice(1),
+      Array.from({ length: total }, (_, i) => `line ${i}`),
+    );
+    t.is(writer.dropped, 0);
+    t.deepEqual(notices, []);
+  },
+);

@@ -78,13 +78,18 @@ function rpmPaths(rpm: string): string[] {
 /** Files that must never be shipped: dev dependencies, tests, sources, build leftovers. */
 const FORBIDDEN = [
   /\/dist\/(test|bench|harness)(\/|$)/,
-  /\/node_modules\/(ava|typescript|@types|nan|raw-socket)(\/|$)/,
+  /\/node_modules\/(ava|typescript|@types|nan|raw-socket|unix-dgram|posix|pcap)(\/|$)/,
+  // The only native code is the project's own addons.
+  /\/node_modules\/.*\.node$/,
   /\/native(\/|$)/,
   /\/node_modules\/[^/]+\/(src|test|tests|example|examples|typings)(\/|$)/,
   /\/build\/Release\/obj\.target/,
   /\.(ts|c|cc|cpp|h|gyp|gypi|map)$/,
   /package-lock\.json$/,
 ];
+
+/** The project's addons: every native module the daemon and the notifier load. */
+const ADDONS = ['rawrecv', 'pcaprecv', 'privdrop', 'syslogsock', 'procctl'];
 
 /** Where the daemon lives in the package: the same tree in the .deb and the .rpm. */
 const APP_REQUIRED = [
@@ -94,11 +99,7 @@ const APP_REQUIRED = [
   '/usr/lib/scanlogd/package.json',
   '/usr/lib/scanlogd/dist/src/cli.js',
   '/usr/lib/scanlogd/node_modules/commander/package.json',
-  '/usr/lib/scanlogd/build/Release/rawrecv.node',
-  '/usr/lib/scanlogd/build/Release/procctl.node',
-  '/usr/lib/scanlogd/node_modules/posix/build/Release/posix.node',
-  '/usr/lib/scanlogd/node_modules/unix-dgram/build/Release/unix_dgram.node',
-  '/usr/lib/scanlogd/node_modules/pcap/build/Release/pcap_binding.node',
+  ...ADDONS.map((name) => `/usr/lib/scanlogd/build/Release/${name}.node`),
 ];
 
 // ---------------------------------------------------------------------------
@@ -449,7 +450,7 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
     depends.some((d) => d.startsWith('libc6')),
     'the native addons need libc6',
   );
-  // The libpcap backend's addon links libpcap.so.0.8.
+  // The libpcap reader links libpcap.so.0.8.
   t.true(
     depends.some((d) => /^libpcap0\.8( |$)/.test(d)),
     field('Depends'),
@@ -488,6 +489,7 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
     paths.filter((p) => p.startsWith('/usr/lib/debug')),
     [],
   );
+  t.deepEqual(paths.filter((p) => p.endsWith('.node')).sort(), ADDONS.map((name) => `/usr/lib/scanlogd/build/Release/${name}.node`).sort());
   const conffiles = ok('sh', ['-c', 'dpkg-deb --ctrl-tarfile "$0" | tar -xO ./conffiles', deb]).trim().split('\n').sort();
   t.deepEqual(conffiles, [
     '/etc/default/scanlogd',
@@ -501,6 +503,34 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
     '/etc/scanlogd-notify.conf',
     '/etc/scanlogd.conf',
   ]);
+});
+
+rootTest('every addon in the .deb is Node-API only: no V8 or Node.js C++ symbol, so one build loads on every Node.js line', (t) => {
+  const deb = builtPackage('.deb');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scanlogd-deb-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  ok('dpkg-deb', ['-x', deb, dir]);
+  for (const name of ADDONS) {
+    const file = path.join(dir, 'usr', 'lib', 'scanlogd', 'build', 'Release', `${name}.node`);
+    const undefinedSymbols = ok('nm', ['-D', '--undefined-only', file])
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).pop() ?? '')
+      .filter((sym) => sym !== '');
+    t.true(
+      undefinedSymbols.some((sym) => sym.startsWith('napi_')),
+      `${name}.node uses no Node-API`,
+    );
+    // Anything the node binary gives besides Node-API would tie it to one Node.js line;
+    // libuv (the event loop's poll and timer handles) keeps its ABI across 1.x.
+    t.deepEqual(
+      ok('nm', ['-D', '--undefined-only', '--demangle', file])
+        .split('\n')
+        .filter((l) => /node::|v8::|_ZN/.test(l)),
+      [],
+      `${name}.node`,
+    );
+    t.regex(ok('nm', ['-D', '--defined-only', file]), /\bnapi_register_module_v1\b/);
+  }
 });
 
 rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd scriptlets', (t) => {

@@ -1,0 +1,101 @@
+/*
+ * privdrop: the two calls of the capture process's privilege drop that Node has no
+ * function for. Loaded by the capture process alone, as root, before the drop.
+ *
+ *   getpwnam(name) -> { name, uid, gid, home, shell }, or null when there is no such
+ *                     user; throws strerror's words when the lookup itself failed (an
+ *                     unreadable /etc/passwd, an NSS service that is down), which must
+ *                     not be taken for an unknown user. getpwnam_r(3): no static buffer.
+ *   chroot(path)      chroot(2); throws strerror's words, with the number in `errno`.
+ *
+ * No state, no threads.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addon.h"
+
+/* Where getpwnam_r's strings go; grown on ERANGE, up to a bound no real entry reaches. */
+#define PASSWD_BUFFER_START 1024
+#define PASSWD_BUFFER_MAX (1024 * 1024)
+
+static int set_string(napi_env env, napi_value object, const char *key, const char *value) {
+	napi_value v;
+	return napi_create_string_utf8(env, value != NULL ? value : "", NAPI_AUTO_LENGTH, &v) == napi_ok &&
+	       napi_set_named_property(env, object, key, v) == napi_ok;
+}
+
+static int set_uint(napi_env env, napi_value object, const char *key, uint32_t value) {
+	napi_value v;
+	return napi_create_uint32(env, value, &v) == napi_ok && napi_set_named_property(env, object, key, v) == napi_ok;
+}
+
+static napi_value js_getpwnam(napi_env env, napi_callback_info info) {
+	size_t argc = 1;
+	napi_value argv[1];
+	/* LOGIN_NAME_MAX is 256 on Linux; longer is no account name. */
+	char name[LOGIN_NAME_MAX + 1];
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) {
+		napi_throw_type_error(env, NULL, "privdrop.getpwnam(name)");
+		return NULL;
+	}
+	size_t length = 0;
+	napi_value out = NULL;
+	if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &length) != napi_ok) {
+		napi_throw_type_error(env, NULL, "privdrop.getpwnam: name must be a string");
+		return NULL;
+	}
+	/* A name too long for an account, or with a NUL in it, names no user. */
+	if (length >= sizeof name || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &length) != napi_ok ||
+	    strlen(name) != length) {
+		napi_get_null(env, &out);
+		return out;
+	}
+	struct passwd pw, *found = NULL;
+	char *buffer = NULL;
+	int err = ERANGE;
+	for (size_t size = PASSWD_BUFFER_START; err == ERANGE && size <= PASSWD_BUFFER_MAX; size *= 2) {
+		char *bigger = realloc(buffer, size);
+		if (bigger == NULL) {
+			err = ENOMEM;
+			break;
+		}
+		buffer = bigger;
+		err = getpwnam_r(name, &pw, buffer, size, &found);
+	}
+	if (found != NULL) {
+		if (napi_create_object(env, &out) != napi_ok || !set_string(env, out, "name", pw.pw_name) ||
+		    !set_uint(env, out, "uid", pw.pw_uid) || !set_uint(env, out, "gid", pw.pw_gid) ||
+		    !set_string(env, out, "home", pw.pw_dir) || !set_string(env, out, "shell", pw.pw_shell))
+			out = NULL;
+	} else if (err == 0 || err == ENOENT) {
+		/* glibc says "not found" with 0; ENOENT is what some NSS modules return. */
+		napi_get_null(env, &out);
+	} else {
+		addon_throw_errno(env, NULL, err);
+	}
+	free(buffer);
+	return out;
+}
+
+static napi_value js_chroot(napi_env env, napi_callback_info info) {
+	size_t argc = 1;
+	napi_value argv[1];
+	char path[PATH_MAX];
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) {
+		napi_throw_type_error(env, NULL, "privdrop.chroot(path)");
+		return NULL;
+	}
+	if (!addon_string(env, argv[0], path, sizeof path, "privdrop.chroot: path")) return NULL;
+	if (chroot(path) != 0) return addon_throw_errno(env, NULL, errno);
+	return NULL;
+}
+
+NAPI_MODULE_INIT() {
+	static const addon_function functions[] = {{"getpwnam", js_getpwnam}, {"chroot", js_chroot}};
+	return addon_export(env, exports, functions, sizeof functions / sizeof functions[0]);
+}
