@@ -32,8 +32,10 @@
 #define __NR_io_uring_setup 425
 #endif
 
+/* The kernel's own limit on one argument or environment string (MAX_ARG_STRLEN, 32
+ * pages): whatever the first image was started with, the fresh one can be given. */
 #define MAX_STRINGS 1024
-#define MAX_STRING 8192
+#define MAX_STRING (32 * 4096)
 
 /* A JS array of strings as a NULL-terminated array of C strings; NULL (having thrown) on a bad value. */
 static char **string_array(napi_env env, napi_value array, const char *what) {

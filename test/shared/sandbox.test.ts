@@ -14,6 +14,21 @@ import { monitorPlan } from '../../src/monitor/sandbox.js';
 const DIST = path.resolve(__dirname, '..', '..', 'src');
 
 /**
+ * Node arguments that run `args` as the daemon's halves run: from a fresh image under the
+ * start filter. Where libuv sets up an io_uring as the runtime starts (1.49 and later), a
+ * policy that refuses io_uring would otherwise stop a loop that already holds a ring.
+ */
+function underStartFilter(args: string[]): string[] {
+  const launcher = `
+    const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
+    require(${JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'))}).installStartFilter(procctl);
+    const env = Object.entries(process.env).filter(([name]) => name !== 'UV_USE_IO_URING').map(([name, value]) => name + '=' + value);
+    procctl.execve(process.execPath, [process.execPath, ...process.argv.slice(1)], env, [0, 1, 2]);
+  `;
+  return ['-e', launcher, '--', ...args];
+}
+
+/**
  * Runs `body` (JavaScript) in a fresh Node process after it entered `role`'s sandbox.
  * `body` prints what it observed; the result is its output and how it ended.
  */
@@ -42,7 +57,7 @@ function inSandbox(
     const tryIt = (what, fn) => { try { fn(); console.log(what, 'ok'); } catch (err) { console.log(what, err.code); } };
     ${body}
   `;
-  const r = childProcess.spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+  const r = childProcess.spawnSync(process.execPath, underStartFilter(['-e', script]), { encoding: 'utf8', timeout: 20000 });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status, signal: r.signal };
 }
 
@@ -50,7 +65,7 @@ test('every system call the policies name is known to the filter compiler', (t) 
   // Compiled in a child: installing it here would sandbox the test runner.
   const r = childProcess.spawnSync(
     process.execPath,
-    [
+    underStartFilter([
       '-e',
       `
     const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
@@ -58,7 +73,7 @@ test('every system call the policies name is known to the filter compiler', (t) 
     const plans = [${JSON.stringify(capturePlan([5, 6], 1, 2).rules)}, ${JSON.stringify(monitorPlan('/run/x.pid', 1).rules)}];
     for (const rules of plans) console.log(procctl.seccomp(rules, ${Action.allow}));
   `,
-    ],
+    ]),
     { encoding: 'utf8' },
   );
   t.is(r.status, 0, r.stderr);
@@ -221,8 +236,11 @@ test('a call outside the allowlist kills the process with SIGSYS', (t) => {
   t.notRegex(r.stdout, /^after$/m);
 });
 
-/** The io_uring descriptors of a Node process started with `prelude` run first, or left out. */
-function ringsOf(prelude: string): { rings: number; stdout: string; stderr: string } {
+/**
+ * The io_uring descriptors of a Node process started by one that ran `prelude` first; with
+ * `startFilter`, that one runs from a fresh image under the start filter, as the daemon does.
+ */
+function ringsOf(prelude: string, startFilter = false): { rings: number; stdout: string; stderr: string } {
   const child = `
     const fs = require('node:fs');
     setTimeout(() => {
@@ -235,7 +253,8 @@ function ringsOf(prelude: string): { rings: number; stdout: string; stderr: stri
     const r = require('node:child_process').spawnSync(process.execPath, ['-e', ${JSON.stringify(child)}], { encoding: 'utf8' });
     process.stdout.write(r.stdout + r.stderr);
   `;
-  const r = childProcess.spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+  const args = startFilter ? underStartFilter(['-e', script]) : ['-e', script];
+  const r = childProcess.spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 20000 });
   return { rings: Number(/^rings (\d+)$/m.exec(r.stdout)?.[1] ?? -1), stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -252,14 +271,16 @@ test(`start filter: a runtime started under it sets up no io_uring (here ${proce
     t.true(plain.rings > 0, `libuv ${process.versions.uv} makes rings: the check below can fail\n${plain.stdout}${plain.stderr}`);
   else t.is(plain.rings, 0, plain.stdout + plain.stderr);
 
-  const filtered = ringsOf(`
+  const filtered = ringsOf(
+    `
     const procctl = require(${PROCCTL}).loadProcCtl();
-    require(${SHARED}).installStartFilter(procctl);
     console.log('errno', procctl.refusal('io_uring_setup'), procctl.refusal('listen'));
     require(${SHARED}).confirmStartFilter('test', procctl);
     console.log('confirmed');
     require('node:net').createServer().on('error', (err) => console.log('listen', err.code)).listen(0, '127.0.0.1');
-  `);
+  `,
+    true,
+  );
   t.is(filtered.rings, 0, filtered.stdout + filtered.stderr);
   t.regex(filtered.stdout, new RegExp(`^errno ${os.constants.errno.ENOSYS} ${os.constants.errno.EPERM}$`, 'm'));
   t.regex(filtered.stdout, /^confirmed$/m);
