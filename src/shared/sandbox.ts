@@ -112,15 +112,19 @@ export function nodeRuntime(pid: number): SeccompRule[] {
     // As the start filter answers them: a loop set up later (the inspector's on Node 20)
     // falls back to epoll.
     ...ioUringAbsent(),
+    // That loop's own descriptors. On Node 20 a SIGUSR1 that arrives before a half's
+    // listener asks Node to start its inspector, whose thread sets up a loop and aborts
+    // the process if it cannot; refused, a signal storm at start stopped the monitor.
+    // The inspector then fails at listen(2), refused by the start filter.
+    ...allow('epoll_create1', 'eventfd2', 'pipe2'),
     // Refused, not fatal: harmless to refuse, and Node copes with the error. Opens and
     // path lookups (V8 on 22 and 24 reads /proc/sys/vm/overcommit_memory after the
     // filter, and goes on without it), copies of descriptors, sockets' options and
-    // sending, a new event loop's descriptors (child_process's own loop: a spawn fails
-    // before it starts anything), waiting for children, resource limits (its own or the
+    // sending, waiting for children, resource limits (its own or the
     // other half's), and glibc realloc's mremap, which it falls back from with a copy.
     ...deny('open', 'openat', 'openat2', 'creat', 'stat', 'lstat', 'readlink', 'readlinkat', 'access', 'faccessat', 'faccessat2'),
     ...deny('dup', 'dup2', 'dup3', 'setsockopt', 'sendto', 'sendmmsg', 'bind', 'listen', 'socketpair', 'wait4', 'waitid'),
-    ...deny('epoll_create1', 'eventfd2', 'pipe2', 'prlimit64', 'mremap'),
+    ...deny('prlimit64', 'mremap'),
   ];
 }
 
