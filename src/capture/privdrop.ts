@@ -6,6 +6,8 @@ import path = require('node:path');
 import { StartupError, describe, syscallText } from '../shared/errors.js';
 import { loadAddon } from '../shared/addon.js';
 import { READ, SEARCH, directoriesDownTo, mayAccess, unsafeDirectory } from '../shared/ownership.js';
+import { loadProcCtl } from '../shared/procctl.js';
+import type { ProcCtl } from '../types/procctl.js';
 import type { Passwd, PrivDrop } from '../types/privdrop.js';
 
 export interface Account {
@@ -73,8 +75,12 @@ export function checkReadableBy(account: Account, file: string): void {
   if (!mayAccess(fs.statSync(real), account, READ)) throw new StartupError(`user ${account.name} cannot read ${real}`);
 }
 
-/** chroot, chdir("/"), one supplementary group, setgid, setuid; then prove it. */
-export function dropPrivileges(dir: string, account: Account, addon: PrivDrop = loadPrivDrop()): void {
+/**
+ * chroot, chdir("/"), one supplementary group, setgid, setuid; then prove it. The id
+ * changes are the C library's (procctl): Node's own refuse to run where its libuv may
+ * use io_uring, which on Debian 13's nodejs (the system's libuv) is always.
+ */
+export function dropPrivileges(dir: string, account: Account, addon: PrivDrop = loadPrivDrop(), procctl: ProcCtl = loadProcCtl()): void {
   const step = (name: string, fn: () => void): void => {
     try {
       fn();
@@ -84,13 +90,13 @@ export function dropPrivileges(dir: string, account: Account, addon: PrivDrop = 
   };
   step(`chroot("${dir}")`, () => addon.chroot(dir));
   step('chdir("/")', () => process.chdir('/'));
-  step('setgroups', () => process.setgroups!([account.gid]));
-  step('setgid', () => process.setgid!(account.gid));
-  step('setuid', () => process.setuid!(account.uid));
-  verifyDropped(account);
+  step('setgroups', () => procctl.setgroups([account.gid]));
+  step('setgid', () => procctl.setgid(account.gid));
+  step('setuid', () => procctl.setuid(account.uid));
+  verifyDropped(account, procctl);
 }
 
-export function verifyDropped(account: Account): void {
+export function verifyDropped(account: Account, procctl: ProcCtl = loadProcCtl()): void {
   const ids = {
     uid: process.getuid?.(),
     euid: process.geteuid?.(),
@@ -110,7 +116,7 @@ export function verifyDropped(account: Account): void {
   // With a saved uid of 0 this would succeed; it must not.
   let regained = true;
   try {
-    process.setuid!(0);
+    procctl.setuid(0);
   } catch {
     regained = false;
   }

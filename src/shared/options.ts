@@ -26,6 +26,7 @@ import {
 } from './allowlist.js';
 import { ConfigError, DEFAULT_CONFIG_PATH, markRepeatable, parseConfig, readConfigFile } from './config.js';
 import { PRESET_NAMES, presetValues, type PresetName } from './presets.js';
+import { RUNTIME } from './runtime.js';
 
 export type Role = 'capture' | 'monitor';
 
@@ -62,6 +63,9 @@ export interface Settings {
   ignoreSources: SourceNetwork[];
   ignorePorts: PortRange[];
 }
+
+/** What --version prints, and the capture process at start: the runtime changes what the daemon can do. */
+export const VERSION_LINE = `scanlogd-ts ${VERSION} (${RUNTIME})`;
 
 function wholeNumber(min: number, max: number) {
   return (text: string): number => {
@@ -129,7 +133,7 @@ export function buildProgram(): Command {
   const program = new Command('scanlogd');
   program
     .description('Detect TCP port scans and log one line per scan to syslog.')
-    .version(VERSION, '-V, --version')
+    .version(VERSION_LINE, '-V, --version')
     .helpOption('-h, --help', 'show this help')
     .option('-f, --foreground', 'stay in the foreground (for systemd, containers and tests)', false)
     .option('--user <name>', 'user to run as', userName, 'scanlogd')

@@ -497,6 +497,7 @@ const startupCases: StartupCase[] = [
       fs.cpSync(path.join(REPO, 'bin'), `${d}/private/bin`, { recursive: true });
       fs.cpSync(path.join(REPO, 'dist'), `${d}/private/dist`, { recursive: true });
       fs.symlinkSync(path.join(REPO, 'node_modules'), `${d}/private/node_modules`);
+      // Its own addons too: the capture process loads them before it looks at the tree.
       fs.symlinkSync(path.join(REPO, 'build'), `${d}/private/build`);
       return `${d}/private/bin/scanlogd.js`;
     },

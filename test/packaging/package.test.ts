@@ -10,9 +10,11 @@ import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { listenSyslog, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
 import { REPO, childrenOf, commandLine, isAlive, readStatus, userIds } from '../../harness/daemon.js';
+import { ioUringFds } from '../../harness/proc.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 import { startScene } from '../../harness/testbed-daemon.js';
 import { NOTIFY_USER, appendEvents, makeNotifyDir, scanLine, startEndpoint, writeConfig } from '../helpers/notify.js';
+import { ok, run, type Result } from '../helpers/commands.js';
 
 const enabled = process.env['SCANLOGD_PACKAGING_TESTS'] === '1';
 const rootTest = enabled && isRoot ? test.serial : test.serial.skip;
@@ -42,24 +44,6 @@ const NOTIFY_FILES = [
 
 const LINTIAN_WARNINGS = new Set(['initial-upload-closes-no-bugs']);
 const RPMLINT_WARNINGS = new Set(['no-url-tag', 'no-manual-page-for-binary']);
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], options: childProcess.SpawnSyncOptions = {}): Result {
-  const r = childProcess.spawnSync(cmd, args, { encoding: 'utf8', timeout: 300000, maxBuffer: 64 << 20, ...options });
-  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-function ok(cmd: string, args: string[], options: childProcess.SpawnSyncOptions = {}): string {
-  const r = run(cmd, args, options);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
 
 function builtPackage(suffix: '.deb' | '.rpm', dir = DIST): string {
   const prefix = suffix === '.deb' ? `${PKG}_` : `${PKG}-`;
@@ -308,6 +292,10 @@ function scanlogdPaths(): string[] {
     '-path',
     '/var/lib/scanlogd-ci',
     '-o',
+    // Node.js builds and the Debian 13 root the tests fetch (scripts/with-node.sh, debian13.test.ts).
+    '-path',
+    '/var/cache/scanlogd-ts',
+    '-o',
     '-path',
     '/var/cache/man',
     ')',
@@ -412,14 +400,52 @@ rootTest("rpmlint (with Fedora's settings) finds no error in the .rpm, and only 
 // ---------------------------------------------------------------------------
 // What the packages hold.
 
+/**
+ * The packaged addons that import V8's or Node's C++ API, and so load only on the ABI
+ * they were built for; a Node-API addon imports only napi_* functions.
+ */
+function abiBoundAddons(deb: string): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scanlogd-addons-'));
+  try {
+    ok('dpkg-deb', ['-x', deb, dir]);
+    const addons = ok('find', [dir, '-name', '*.node'])
+      .split('\n')
+      .filter((l) => l !== '');
+    if (addons.length === 0) throw new Error('the package holds no native addon');
+    return addons
+      .filter((addon) => /\s(_ZN2v8|_ZN4node)/.test(ok('nm', ['-D', '--undefined-only', addon])))
+      .map((addon) => path.relative(dir, addon))
+      .sort();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What the packages must require: one major version while an addon is bound to its ABI, else the engines floor. */
+function expectedNodeDependency(deb: string): { bound: string[]; deb: string[]; rpm: string } {
+  const bound = abiBoundAddons(deb);
+  const major = Number(process.versions.node.split('.')[0]);
+  const floor = (
+    JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { engines: { node: string } }
+  ).engines.node.replace(/^>=\s*/, '');
+  return bound.length > 0
+    ? { bound, deb: [`nodejs (>= ${major})`, `nodejs (<< ${major + 1}~)`], rpm: `nodejs(abi${major})` }
+    : { bound, deb: [`nodejs (>= ${floor})`], rpm: `nodejs(engine) >= ${floor}` };
+}
+
 rootTest('the .deb: dependencies, replaced package, and only the daemon with its production modules', (t) => {
   const deb = builtPackage('.deb');
   const field = (name: string): string => ok('dpkg-deb', ['-f', deb, name]).trim();
-  const major = process.versions.node.split('.')[0] as string;
   t.is(field('Package'), PKG);
   t.is(field('Architecture'), ok('dpkg', ['--print-architecture']).trim());
   const depends = field('Depends').split(/,\s*/);
-  for (const d of ['adduser', `nodejs (>= ${major})`, `nodejs (<< ${Number(major) + 1}~)`]) t.true(depends.includes(d), field('Depends'));
+  const node = expectedNodeDependency(deb);
+  t.log(node.bound.length > 0 ? `bound to this Node.js ABI by: ${node.bound.join(', ')}` : 'every addon is Node-API');
+  for (const d of ['adduser', ...node.deb]) t.true(depends.includes(d), field('Depends'));
+  t.deepEqual(
+    depends.filter((d) => d.startsWith('nodejs')),
+    node.deb,
+  );
   t.true(
     depends.some((d) => d.startsWith('libc6')),
     'the native addons need libc6',
@@ -545,9 +571,8 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   const app = (list: string[]): string[] => list.filter((p) => p.startsWith('/usr/lib/scanlogd')).sort();
   t.deepEqual(app(paths), app(tarNames(builtPackage('.deb'))));
 
-  const major = process.versions.node.split('.')[0] as string;
   const requires = ok('rpm', ['-qp', '--requires', rpm]).split('\n');
-  t.true(requires.includes(`nodejs(abi${major})`), requires.join(', '));
+  t.true(requires.includes(expectedNodeDependency(builtPackage('.deb')).rpm), requires.join(', '));
   t.true(requires.includes('/usr/bin/node'));
   t.true(requires.includes('libpcap'), requires.join(', '));
   // Debian's soname would make the package uninstallable where libpcap is libpcap.so.1.
@@ -1394,9 +1419,13 @@ rootTest(
     const expected = Object.values(CAPABILITY_BITS).reduce((m, bit) => m | (1n << BigInt(bit)), 0n);
     t.is(BigInt(`0x${/^CapBnd:\s*(\w+)$/m.exec(status)?.[1] ?? '0'}`), expected);
     t.regex(status, /^NoNewPrivs:\s*1$/m);
-    // The unit's filter, and each half's own on top of it.
-    for (const p of [pid, childrenOf(pid)[0] as number])
+    // The unit's filter, and each half's own on top of it; no io_uring in either half
+    // (the unit refuses it before the runtime's first loop).
+    t.false(allowed.has('io_uring_setup'));
+    for (const p of [pid, childrenOf(pid)[0] as number]) {
       t.regex(fs.readFileSync(`/proc/${p}/status`, 'utf8'), /^Seccomp_filters:\s*[3-9]$/m);
+      t.deepEqual(ioUringFds(p), []);
+    }
 
     const r = await runIn(bed.scanner, 'nmap', [
       '-n',
