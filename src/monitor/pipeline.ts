@@ -10,7 +10,7 @@ import type { PortRange } from '../shared/networks.js';
 import type { PacketRecord, Summary } from '../shared/record.js';
 import { TCP6, UDP4, UDP6 } from './addresses.js';
 import { Detector, Ipv4Detector, type EngineCounters, type Scan, type Step } from './engine.js';
-import type { CountersEvent, MonitorEvent } from './events.js';
+import type { CountersEvent, MonitorEvent } from '../shared/events.js';
 import { scanMessage } from './format.js';
 import { FLOOD_MESSAGE, FloodLimiter } from './limiter.js';
 import { ScanTracker } from './tracker.js';

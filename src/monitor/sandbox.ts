@@ -4,7 +4,7 @@
 // It cannot open a file, create any other socket, start a process or signal one.
 
 import path = require('node:path');
-import { Action, DENY, allow, deny, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
+import { Action, DENY, allow, deny, newThreads, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -28,9 +28,11 @@ export function monitorPlan(pidfile: string | null, pid: number): SandboxPlan {
         ],
         otherwise: DENY,
       },
-      // unlink: the pidfile (unlinkat where the architecture has no unlink).
+      // syslog, and a reconnect after a syslog restart (seen on every line); unlink: the
+      // pidfile (unlinkat where the architecture has no unlink).
       ...allow('sendmsg', 'connect', 'unlink', 'unlinkat'),
       ...deny('kill'),
+      ...newThreads(),
       ...nodeRuntime(pid),
     ],
     removeFilesBelow: pidfile === null ? null : path.dirname(pidfile),
