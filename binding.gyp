@@ -1,9 +1,10 @@
 # The project's own addons, built by `npm ci`/`npm install`, all on Node-API alone (one
 # build loads on every Node.js line). Capture process: the raw-socket reader
-# (native/rawrecv.c), the libpcap reader for --interface (native/pcaprecv.c), and the
-# account lookup and chroot of the privilege drop (native/privdrop.c). Monitor: the
-# syslog socket (native/syslogsock.c). Both halves: the process attributes and
-# sandboxes (native/procctl.c, native/sandbox.c).
+# (native/rawrecv.c), the libpcap reader for --interface (native/pcaprecv.c), the
+# account lookup and chroot of the privilege drop (native/privdrop.c), and its fresh
+# start under its first filter (native/exec.c). Monitor: the syslog socket
+# (native/syslogsock.c). Both halves: the process attributes and sandboxes
+# (native/procctl.c, native/sandbox.c).
 #
 # The libpcap reader is built only where libpcap's headers are (Debian: libpcap-dev),
 # as the libpcap binding was an optional dependency before it: without them `npm ci`
@@ -31,7 +32,7 @@
     },
     {
       "target_name": "procctl",
-      "sources": ["native/procctl.c", "native/sandbox.c"],
+      "sources": ["native/procctl.c", "native/sandbox.c", "native/exec.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ],

@@ -126,19 +126,21 @@ export interface OurDaemon {
 
 /**
  * `entry`: another build's entry script (a benchmark's baseline); this tree's staged copy
- * by default. `wrap`: a command that runs its arguments (and execs them, so that the pid
- * stays the daemon's), such as `unshare -m`.
+ * by default. `env`: the daemon's environment instead of this process's. `wrap`: a
+ * command that runs its arguments (and execs them, so that the pid stays the daemon's),
+ * such as `unshare -m`.
  */
 export function startOurs(
   bed: Testbed | null,
   args: string[],
-  options: { uid?: number; nodeArgs?: string[]; entry?: string; wrap?: string[] } = {},
+  options: { uid?: number; nodeArgs?: string[]; entry?: string; env?: NodeJS.ProcessEnv; wrap?: string[] } = {},
 ): OurDaemon {
   const node = [...(options.wrap ?? []), process.execPath, ...(options.nodeArgs ?? []), options.entry ?? entryScript(), ...args];
   const command = bed === null ? node : ['ip', 'netns', 'exec', bed.target, ...node];
   const child = childProcess.spawn(command[0] as string, command.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.env === undefined ? {} : { env: options.env }),
   });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));

@@ -52,20 +52,32 @@ export function memory(pid: number): Memory {
   return { hwmKb: kb(status, 'VmHWM'), rssKb: kb(status, 'VmRSS'), pssKb };
 }
 
-/** Inodes of the sockets a process holds, from the links in /proc/PID/fd. */
+/** What each descriptor of a process is, from the links in /proc/PID/fd. */
+function fdTargets(pid: number | 'self'): Map<number, string> {
+  const targets = new Map<number, string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      targets.set(Number(fd), fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  return targets;
+}
+
+/** Inodes of the sockets a process holds. */
 export function socketInodes(pid: number | 'self'): Set<number> {
   const inodes = new Set<number>();
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    let target: string;
-    try {
-      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
-    } catch {
-      continue;
-    }
+  for (const target of fdTargets(pid).values()) {
     const m = /^socket:\[(\d+)\]$/.exec(target);
     if (m !== null) inodes.add(Number(m[1]));
   }
   return inodes;
+}
+
+/** The io_uring descriptors a process holds. */
+export function ioUringFds(pid: number): number[] {
+  return [...fdTargets(pid)].filter(([, target]) => target === 'anon_inode:[io_uring]').map(([fd]) => fd);
 }
 
 /** The packet sockets (inodes) a process holds, from the packet table of its namespace. */

@@ -10,16 +10,27 @@
  *                       CAP_SYS_PTRACE can no longer ptrace it or read its memory.
  *   state()             { noNewPrivs, dumpable, seccomp } as the kernel reports them
  *                       now (seccomp: the mode, 2 once a filter is installed).
+ *   unblockSignal(n)    removes signal n from the calling thread's signal mask.
+ *   setgroups(gids), setgid(gid), setuid(uid)
+ *                       the C library's calls, which change the ids of every thread.
+ *                       Node's own refuse to run wherever its libuv may use io_uring
+ *                       (its fix for CVE-2024-22017), which with a system libuv (Debian
+ *                       13's nodejs) is always; the start filter keeps io_uring away.
  *   seccomp(), landlock()  the sandboxes, in sandbox.c.
+ *   execve(), refusal()    starting again under a filter, and checking it holds, in exec.c.
  *
  * Each throws with strerror's text if the kernel refuses. No state, no threads.
  */
 #define NAPI_VERSION 8
 #include <errno.h>
 #include <node_api.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <grp.h>
+#include <stdint.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "sandbox.h"
 
@@ -49,6 +60,71 @@ static napi_value js_set_dumpable(napi_env env, napi_callback_info info) {
 	return NULL;
 }
 
+static napi_value js_unblock_signal(napi_env env, napi_callback_info info) {
+	size_t argc = 1;
+	napi_value argv[1];
+	int32_t signo;
+	sigset_t set;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+	    napi_get_value_int32(env, argv[0], &signo) != napi_ok || sigemptyset(&set) != 0 || sigaddset(&set, signo) != 0) {
+		napi_throw_type_error(env, NULL, "procctl.unblockSignal(signal number)");
+		return NULL;
+	}
+	int err = pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (err != 0) return throw_errno(env, "pthread_sigmask", err);
+	return NULL;
+}
+
+/* The one unsigned 32-bit argument of an id call, or -1 (having thrown). */
+static int64_t id_argument(napi_env env, napi_callback_info info, const char *usage) {
+	size_t argc = 1;
+	napi_value argv[1];
+	uint32_t id;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_uint32(env, argv[0], &id) != napi_ok) {
+		napi_throw_type_error(env, NULL, usage);
+		return -1;
+	}
+	return id;
+}
+
+static napi_value js_setgroups(napi_env env, napi_callback_info info) {
+	size_t argc = 1;
+	napi_value argv[1];
+	bool is_array = false;
+	uint32_t count = 0;
+	gid_t gids[16];
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_is_array(env, argv[0], &is_array) != napi_ok ||
+	    !is_array || napi_get_array_length(env, argv[0], &count) != napi_ok || count > 16) {
+		napi_throw_type_error(env, NULL, "procctl.setgroups(gids: number[], at most 16)");
+		return NULL;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		napi_value item;
+		uint32_t gid;
+		if (napi_get_element(env, argv[0], i, &item) != napi_ok || napi_get_value_uint32(env, item, &gid) != napi_ok) {
+			napi_throw_type_error(env, NULL, "procctl.setgroups(gids: number[], at most 16)");
+			return NULL;
+		}
+		gids[i] = gid;
+	}
+	if (setgroups(count, gids) != 0) return throw_errno(env, "setgroups", errno);
+	return NULL;
+}
+
+static napi_value js_setgid(napi_env env, napi_callback_info info) {
+	int64_t gid = id_argument(env, info, "procctl.setgid(gid: number)");
+	if (gid < 0) return NULL;
+	if (setgid((gid_t)gid) != 0) return throw_errno(env, "setgid", errno);
+	return NULL;
+}
+
+static napi_value js_setuid(napi_env env, napi_callback_info info) {
+	int64_t uid = id_argument(env, info, "procctl.setuid(uid: number)");
+	if (uid < 0) return NULL;
+	if (setuid((uid_t)uid) != 0) return throw_errno(env, "setuid", errno);
+	return NULL;
+}
+
 static napi_value js_state(napi_env env, napi_callback_info info) {
 	(void)info;
 	int nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
@@ -69,7 +145,8 @@ NAPI_MODULE_INIT() {
 		const char *name;
 		napi_callback fn;
 	} functions[] = {{"noNewPrivs", js_no_new_privs}, {"setDumpable", js_set_dumpable}, {"state", js_state},
-		{"seccomp", sandbox_seccomp}, {"landlock", sandbox_landlock}};
+		{"unblockSignal", js_unblock_signal}, {"setgroups", js_setgroups}, {"setgid", js_setgid}, {"setuid", js_setuid},
+		{"seccomp", sandbox_seccomp}, {"landlock", sandbox_landlock}, {"execve", exec_execve}, {"refusal", exec_refusal}};
 	for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
 		napi_value fn;
 		if (napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn) != napi_ok ||

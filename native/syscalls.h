@@ -475,6 +475,16 @@ SYSCALL(sched_getaffinity, __NR_sched_getaffinity)
 #else
 SYSCALL(sched_getaffinity, -1)
 #endif
+#ifdef __NR_sched_getparam
+SYSCALL(sched_getparam, __NR_sched_getparam)
+#else
+SYSCALL(sched_getparam, -1)
+#endif
+#ifdef __NR_sched_getscheduler
+SYSCALL(sched_getscheduler, __NR_sched_getscheduler)
+#else
+SYSCALL(sched_getscheduler, -1)
+#endif
 #ifdef __NR_getcpu
 SYSCALL(getcpu, __NR_getcpu)
 #else

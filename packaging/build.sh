@@ -6,9 +6,9 @@
 # installed afresh from package-lock.json (npm ci --omit=dev) in a staging copy, so
 # no development dependency, test or benchmark is shipped.
 #
-# Needs node and npm (the packages depend on this Node.js major version), what
-# node-gyp needs to build the addons (python3, make, g++, and libpcap-dev for the
-# libpcap reader), dpkg-dev, debhelper, rpm.
+# Needs node and npm (the Node.js the addons are built for), what node-gyp needs to
+# build the addons (python3, make, g++, and libpcap-dev for the libpcap reader),
+# binutils' nm, dpkg-dev, debhelper, rpm.
 # SCANLOGD_KEEP_BUILD=1 keeps the staging directory and prints where it is.
 set -eu
 
@@ -35,11 +35,6 @@ grep -q "^\* .* - $VERSION-$REVISION\$" packaging/rpm/$PKG.spec ||
 	fail "packaging/rpm/$PKG.spec has no %changelog entry for $VERSION-$REVISION"
 
 NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
-NODE=$(command -v node)
-if ! dpkg -S "$(readlink -f "$NODE")" >/dev/null 2>&1; then
-	echo "packaging: warning: $NODE is not from a Debian package; the .deb still depends on" \
-		"nodejs $NODE_MAJOR.x, which this machine does not have installed as one" >&2
-fi
 
 [ -f dist/src/cli.js ] || fail "dist/src/cli.js is missing: run npm run build first"
 
@@ -101,11 +96,30 @@ find "$APP" -type f -exec chmod 0644 {} +
 chmod 0755 "$APP/bin/scanlogd.js" "$APP/bin/scanlogd-notify"
 
 # What the package will run must load: the entry point and every addon.
-[ "$(node "$APP/bin/scanlogd.js" --version)" = "$VERSION" ] || fail "the staged daemon does not run"
+[ "$(node "$APP/bin/scanlogd.js" --version)" = "scanlogd-ts $VERSION (Node.js $(node --version))" ] || fail "the staged daemon does not run"
 [ "$(node "$APP/bin/scanlogd-notify" --version)" = "$VERSION" ] || fail "the staged notifier does not run"
 # shellcheck disable=SC2086 # one name per addon
 (cd "$APP" && node -e 'for (const m of process.argv.slice(1)) require(m)' commander $(for a in $ADDONS; do printf './build/Release/%s.node ' "$a"; done)) ||
 	fail "a staged module does not load"
+
+# Which Node.js the packages need. A Node-API addon imports only napi_* functions and
+# loads on every line from the engines floor on; an addon built against V8's and
+# Node's C++ API (nan) loads only on the ABI it was built for, and then the packages
+# are pinned to this major version (one ABI per major). The kind is read from the
+# built addons, so the dependency follows the addons without an edit here.
+abi_bound=""
+for addon in $(find "$APP" -name '*.node' | sort); do
+	if nm -D --undefined-only "$addon" | grep -q -E ' (_ZN2v8|_ZN4node)'; then abi_bound="$abi_bound ${addon#"$APP"/}"; fi
+done
+NODE_FLOOR=$(node -p 'require("./package.json").engines.node.replace(/^>=\s*/, "")')
+if [ -z "$abi_bound" ]; then
+	DEB_NODEJS="nodejs (>= $NODE_FLOOR)"
+	RPM_NODEJS="nodejs(engine) >= $NODE_FLOOR"
+else
+	echo "packaging: for Node.js $NODE_MAJOR only (ABI $(node -p process.versions.modules)): built against its C++ API:$abi_bound" >&2
+	DEB_NODEJS="nodejs (>= $NODE_MAJOR), nodejs (<< $((NODE_MAJOR + 1))~)"
+	RPM_NODEJS="nodejs(abi$NODE_MAJOR)"
+fi
 
 cp packaging/scanlogd.sh packaging/scanlogd.8 packaging/scanlogd.service packaging/scanlogd.default \
 	packaging/scanlogd.conf packaging/scanlogd.sysusers packaging/debian/copyright packaging/rpm/README.rpm \
@@ -125,7 +139,7 @@ rpmbuild -bb --quiet \
 	--define "_topdir $RPMTOP" \
 	--define "pkg_version $VERSION" \
 	--define "pkg_release $REVISION" \
-	--define "node_major $NODE_MAJOR" \
+	--define "node_requires $RPM_NODEJS" \
 	packaging/rpm/$PKG.spec
 
 # Debian: the staged tree with debian/ becomes a source tree for dpkg-buildpackage.
@@ -136,7 +150,7 @@ cp packaging/scanlogd.service "$SRC/debian/$PKG.scanlogd.service"
 cp packaging/scanlogd-notify.init "$SRC/debian/$PKG.scanlogd-notify.init"
 cp packaging/scanlogd-notify.default "$SRC/debian/$PKG.scanlogd-notify.default"
 cp packaging/scanlogd-notify.service "$SRC/debian/$PKG.scanlogd-notify.service"
-(cd "$SRC" && NODE_MAJOR=$NODE_MAJOR dpkg-buildpackage --build=binary --no-sign >"$BUILD/dpkg-buildpackage.log" 2>&1) || {
+(cd "$SRC" && NODEJS_DEPENDS=$DEB_NODEJS dpkg-buildpackage --build=binary --no-sign >"$BUILD/dpkg-buildpackage.log" 2>&1) || {
 	cat "$BUILD/dpkg-buildpackage.log" >&2
 	fail "dpkg-buildpackage failed"
 }

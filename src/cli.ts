@@ -82,6 +82,12 @@ export function main(argv: readonly string[], entryScript: string): void {
   const status = settings.statusFd === null ? null : statusReporter(settings.statusFd);
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
+    (require('./capture/restart.js') as typeof import('./capture/restart.js')).restartUnderStartFilter(
+      entryScript,
+      argv,
+      settings.statusFd,
+    );
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
     (require('./capture/main.js') as typeof import('./capture/main.js')).runCapture(settings, entryScript, status);
   } catch (err) {
     failStartup(err, status);

@@ -1,5 +1,6 @@
 // test/ and bench/ share code only through harness/: neither imports the other, and
-// harness/ imports neither, so that a change to one cannot break the other unseen.
+// harness/ imports neither, so that a change to one cannot break the other unseen. The
+// notifier imports nothing of the daemon's processes: what they share is in src/shared/.
 
 import test from 'ava';
 import fs = require('node:fs');
@@ -101,6 +102,7 @@ const srcFolder = (folder: string): string[] => typescriptFiles(path.join(REPO, 
 for (const [folder, forbidden] of [
   ['capture', ['monitor', 'notify']],
   ['monitor', ['capture', 'notify']],
+  ['notify', ['capture', 'monitor']],
   ['shared', ['capture', 'monitor', 'notify', 'cli.ts']],
 ] as const) {
   test(`nothing under src/${folder}/ imports from ${forbidden.map((f) => `src/${f}`).join(' or ')}`, (t) => {

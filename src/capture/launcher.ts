@@ -4,7 +4,7 @@
 import childProcess = require('node:child_process');
 import type net = require('node:net');
 import { LAUNCHER_STATUS_FD } from '../shared/fds.js';
-import { NODE_HEAP_OPTIONS } from './heap.js';
+import { nodeOptions } from './runtime.js';
 
 const READY_TIMEOUT_MS = 15000;
 
@@ -13,7 +13,7 @@ export function launchDaemon(entryScript: string, argv: readonly string[]): void
   stdio[LAUNCHER_STATUS_FD] = 'pipe';
   const child = childProcess.spawn(
     process.execPath,
-    [...NODE_HEAP_OPTIONS, entryScript, ...argv, '--foreground', '--status-fd', String(LAUNCHER_STATUS_FD)],
+    [...nodeOptions(), entryScript, ...argv, '--foreground', '--status-fd', String(LAUNCHER_STATUS_FD)],
     { detached: true, stdio, cwd: '/' },
   );
   const statusPipe = child.stdio[LAUNCHER_STATUS_FD] as net.Socket;

@@ -9,13 +9,13 @@ import type net = require('node:net');
 import { StartupError, messageOf } from '../shared/errors.js';
 import { EXIT_FAULT, EXIT_INTERNAL_FAULT, monitorExitText } from '../shared/exits.js';
 import { MONITOR_ROLE, monitorArgument } from '../shared/options.js';
-import type { Settings } from './settings.js';
+import { VERSION_LINE, type Settings } from './settings.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
-import { NODE_HEAP_OPTIONS } from './heap.js';
 import { IgnoreFilter } from './ignore.js';
-import { loadProcCtl, lockProcess } from '../shared/procctl.js';
-import { describeLayers, enterSandbox, forbidListening, warmUpNode } from '../shared/sandbox.js';
+import { loadProcCtl, lockProcess, onSigusr1 } from '../shared/procctl.js';
+import { describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
+import { nodeOptions } from './runtime.js';
 import { ChannelWriter } from './channel.js';
 import { checkPidfileDir, openJsonOutput, openSocketTables, writePidfile } from './files.js';
 import { packetToRecord, type Watched } from './packet.js';
@@ -23,8 +23,8 @@ import { openRawSockets } from './rawsocket.js';
 import { readEphemeralPorts } from './ephemeral.js';
 import { openPcap } from './pcap.js';
 import type { PacketSource } from './source.js';
-import { capturePlan, captureSocketFds, refuseIoUring } from './sandbox.js';
-import { checkChrootDir, checkReadableBy, dropPrivileges, lookupUser, type Account } from './privdrop.js';
+import { capturePlan, captureSocketFds } from './sandbox.js';
+import { checkChrootDir, checkReadableBy, dropPrivileges, loadPrivDrop, lookupUser, systemCalls, type Account } from './privdrop.js';
 
 /** How long a stopping monitor gets before it is killed. */
 const STOP_GRACE_MS = 800;
@@ -68,7 +68,7 @@ function startMonitor(settings: Settings, account: Account, entryScript: string)
     child = childProcess.spawn(
       process.execPath,
       [
-        ...NODE_HEAP_OPTIONS,
+        ...nodeOptions(),
         entryScript,
         ...MONITOR_ROLE,
         // Its own copy of the status pipe sits at a fixed descriptor, the socket tables from another.
@@ -185,13 +185,12 @@ function forward(
 
 export function runCapture(given: Settings, entryScript: string, status: CaptureStatus | null): void {
   if (process.getuid?.() !== 0) throw new StartupError('must be run as root');
-  refuseIoUring();
   // The monitor reads no file: it is told the kernel's client port range.
   const settings: Settings = given.udp && given.ephemeralPorts === null ? { ...given, ephemeralPorts: readEphemeralPorts() } : given;
-  // Without a listener, Node answers SIGUSR1 by opening its inspector; the counters
-  // request may come at any time, start-up included.
+  // The counters request may come at any time, start-up included (and onSigusr1 says
+  // why SIGUSR1 is taken first).
   let requestCounters = (): void => {};
-  process.on('SIGUSR1', () => requestCounters());
+  onSigusr1(() => requestCounters());
   closeInheritedFds(settings.statusFd === null ? [] : [settings.statusFd]);
   const account = lookupUser(settings.user);
   const chrootDir = checkChrootDir(settings.chroot);
@@ -200,15 +199,9 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   // Built before the drop, fixed from then on.
   const ignore = IgnoreFilter.build(settings.ignoreSource, settings.ignorePort);
 
+  // no_new_privs and the start filter are in place since the restart (cli.ts): the
+  // monitor inherits both from its first instruction.
   const procctl = loadProcCtl();
-  try {
-    // On this thread, which spawns the monitor: the monitor inherits it in all of its
-    // threads, from its first instruction.
-    procctl.noNewPrivs();
-  } catch (err) {
-    throw new StartupError(`capture process: ${messageOf(err)}`, { cause: err });
-  }
-  forbidListening(procctl);
   const monitor = startMonitor(settings, account, entryScript);
   let source: PacketSource;
   let sandboxed: string;
@@ -216,7 +209,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
     source = openSource(settings);
     const captureFds = captureSocketFds();
     if (settings.pidfile !== null) writePidfile(settings.pidfile);
-    dropPrivileges(chrootDir, account);
+    dropPrivileges(chrootDir, account, systemCalls(loadPrivDrop(), procctl));
     lockProcess('capture process', procctl);
     warmUpNode();
     sandboxed = describeLayers(enterSandbox(capturePlan(captureFds, process.pid, monitor.child.pid as number), procctl));
@@ -243,6 +236,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   if (settings.statsInterval !== null) setInterval(requestCounters, settings.statsInterval * 1000).unref();
   // Named like the original daemon, so that ps, pidof and init scripts find it.
   process.title = 'scanlogd';
+  stderr(VERSION_LINE);
   stderr(sandboxed);
   forward(source, writer, ignore, settings, (why) => life.fail(why));
   status?.report('ready capture');

@@ -6,6 +6,8 @@ import path = require('node:path');
 import { StartupError, messageOf, syscallText } from '../shared/errors.js';
 import { loadAddon } from '../shared/addon.js';
 import { READ, SEARCH, directoriesDownTo, mayAccess, unsafeDirectory } from '../shared/ownership.js';
+import { loadProcCtl } from '../shared/procctl.js';
+import type { ProcCtl } from '../types/procctl.js';
 import type { PrivDrop } from '../types/privdrop.js';
 
 export interface Account {
@@ -21,7 +23,8 @@ export function loadPrivDrop(): PrivDrop {
 
 /**
  * The system calls the drop is made of, and the ids it reads back: the real ones are
- * the privdrop addon's and Node's own; tests give a model of the kernel's rules.
+ * the privdrop addon's, the C library's id changes (procctl) and Node's own reads;
+ * tests give a model of the kernel's rules.
  */
 export interface PrivilegeCalls {
   /** The account's ids, or null when there is no such user; throws if the lookup itself failed. */
@@ -35,15 +38,15 @@ export interface PrivilegeCalls {
   ids(): { uid: number; euid: number; gid: number; egid: number; groups: number[] };
 }
 
-/** The process's own calls (the privdrop addon for what Node lacks). */
-export function systemCalls(addon: PrivDrop = loadPrivDrop()): PrivilegeCalls {
+/** The process's own calls: the privdrop addon for what Node lacks, procctl for the id changes. */
+export function systemCalls(addon: PrivDrop = loadPrivDrop(), procctl: ProcCtl = loadProcCtl()): PrivilegeCalls {
   return {
     getpwnam: (name) => addon.getpwnam(name),
     chroot: (dir) => addon.chroot(dir),
     chdir: (dir) => process.chdir(dir),
-    setgroups: (groups) => process.setgroups!(groups),
-    setgid: (gid) => process.setgid!(gid),
-    setuid: (uid) => process.setuid!(uid),
+    setgroups: (groups) => procctl.setgroups(groups),
+    setgid: (gid) => procctl.setgid(gid),
+    setuid: (uid) => procctl.setuid(uid),
     ids: () => ({
       uid: process.getuid!(),
       euid: process.geteuid!(),
@@ -108,7 +111,11 @@ export function checkReadableBy(account: Account, file: string): void {
   if (!mayAccess(fs.statSync(real), account, READ)) throw new StartupError(`user ${account.name} cannot read ${real}`);
 }
 
-/** chroot, chdir("/"), one supplementary group, setgid, setuid; then prove it. */
+/**
+ * chroot, chdir("/"), one supplementary group, setgid, setuid; then prove it. The id
+ * changes are the C library's (procctl): Node's own refuse to run where its libuv may
+ * use io_uring, which on Debian 13's nodejs (the system's libuv) is always.
+ */
 export function dropPrivileges(dir: string, account: Account, calls: PrivilegeCalls = systemCalls()): void {
   const step = (name: string, fn: () => void): void => {
     try {

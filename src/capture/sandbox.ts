@@ -4,7 +4,8 @@
 // open a file, start a process or touch another one except to stop its monitor.
 
 import fs = require('node:fs');
-import { StartupError, messageOf } from '../shared/errors.js';
+import { StartupError } from '../shared/errors.js';
+import { descriptorTargets, refuseIoUring } from '../shared/fds.js';
 import { Action, DENY, SIG, allow, deny, denyIf, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
 
 /** /proc/net tables of the sockets a capture backend opens, and the column with each socket's inode. */
@@ -26,44 +27,17 @@ function socketInodes(file: string, inodeColumn: number): Set<string> {
 }
 
 /**
- * libuv runs io_uring work in the kernel with the credentials and without the filters
- * of the moment the ring was set up: a ring made as root would outlive the drop and the
- * sandbox. Node 20 sets none up unless UV_USE_IO_URING asks for it.
- */
-export function refuseIoUring(env: NodeJS.ProcessEnv = process.env): void {
-  const asked = env['UV_USE_IO_URING'];
-  if (asked !== undefined && asked !== '0') {
-    throw new StartupError(
-      `UV_USE_IO_URING=${asked}: libuv's io_uring would run work outside the sandbox with root's credentials; unset it`,
-    );
-  }
-}
-
-/**
  * The descriptors of this process's raw and packet sockets: what the capture backend
  * opened. Read as root, before the chroot hides /proc. An io_uring descriptor stops
- * the start (see refuseIoUring).
+ * the start.
  */
 export function captureSocketFds(): number[] {
+  refuseIoUring('capture process');
   const inodes = new Set(CAPTURE_SOCKET_TABLES.flatMap(({ file, inodeColumn }) => [...socketInodes(file, inodeColumn)]));
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc/self/fd');
-  } catch (err) {
-    throw new StartupError(`capture process: cannot list its descriptors for the sandbox: ${messageOf(err)}`, { cause: err });
-  }
   const found: number[] = [];
-  for (const entry of entries) {
-    let target: string;
-    try {
-      target = fs.readlinkSync(`/proc/self/fd/${entry}`);
-    } catch {
-      continue; // the directory's own descriptor, closed by now
-    }
-    if (target === 'anon_inode:[io_uring]')
-      throw new StartupError(`capture process: descriptor ${entry} is an io_uring, which the sandbox cannot cover`);
+  for (const [fd, target] of descriptorTargets('capture process')) {
     const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-    if (inode !== undefined && inodes.has(inode)) found.push(Number(entry));
+    if (inode !== undefined && inodes.has(inode)) found.push(fd);
   }
   if (found.length === 0) throw new StartupError('capture process: sandbox: the capture socket is not among its descriptors');
   return found;
@@ -73,7 +47,13 @@ export function capturePlan(captureFds: readonly number[], pid: number, monitorP
   return {
     who: 'capture process',
     rules: [
+      // The raw sockets' reader (native/rawrecv.c; seen on every line).
       ...allow('recvmmsg'),
+      // libpcap looks at its ring with poll(2) (timeout 0) and reads its counters
+      // (PACKET_STATISTICS) for the stop line and SIGUSR1 (seen on every line, --interface).
+      ...allow('poll', 'getsockopt'),
+      // The channel's end at a stop (seen on every line).
+      ...allow('shutdown'),
       // The channel and stderr, never a capture socket: a packet socket sends what is
       // written to it.
       denyIf('write', 0, captureFds),
@@ -92,7 +72,8 @@ export function capturePlan(captureFds: readonly number[], pid: number, monitorP
         ],
         otherwise: DENY,
       },
-      ...allow('wait4', 'waitid'),
+      // Its monitor's exit status (libuv's waitpid; seen on every line).
+      ...allow('wait4'),
       ...deny('socket', 'connect', 'sendmsg', 'unlink', 'unlinkat'),
       ...nodeRuntime(pid),
     ],

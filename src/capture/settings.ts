@@ -22,6 +22,7 @@ import {
 } from '../shared/options.js';
 import { presetValues } from '../shared/presets.js';
 import { VERSION } from '../shared/version.js';
+import { RUNTIME } from './runtime.js';
 
 /** The settings of the capture process: every option's value, and the detector's parameters derived from them. */
 export interface Settings extends OptionValues {
@@ -61,11 +62,14 @@ function commanderOption(name: OptionName): Option {
   return option;
 }
 
+/** What --version prints, and the capture process at start: the runtime changes what the daemon can do. */
+export const VERSION_LINE = `scanlogd-ts ${VERSION} (${RUNTIME})`;
+
 export function buildProgram(): Command {
   const program = new Command('scanlogd');
   program
     .description('Detect TCP port scans and log one line per scan to syslog.')
-    .version(VERSION, '-V, --version')
+    .version(VERSION_LINE, '-V, --version')
     .helpOption('-h, --help', 'show this help');
   for (const name of OPTION_NAMES) program.addOption(commanderOption(name));
   return program

@@ -9,8 +9,8 @@ import { EXIT_FAULT } from '../shared/exits.js';
 import type { MonitorSettings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, closeInheritedFds, type SocketTable } from '../shared/fds.js';
-import { lockProcess } from '../shared/procctl.js';
-import { describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
+import { lockProcess, onSigusr1 } from '../shared/procctl.js';
+import { confirmStartFilter, describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { RecordReader } from './channel.js';
 import { MonitorOutputs, monitorStderr } from './outputs.js';
 import { ScanPipeline } from './pipeline.js';
@@ -132,16 +132,18 @@ function reportReady(settings: MonitorSettings, tables: SocketTables | null): vo
 }
 
 export function runMonitor(settings: MonitorSettings): void {
-  // Without a listener Node answers SIGUSR1 by opening its inspector: take the signal first.
+  // SIGUSR1 first (onSigusr1 says why).
   let logCounters = (): void => {};
-  process.on('SIGUSR1', () => logCounters());
+  onSigusr1(() => logCounters());
   const keep = [CHANNEL_FD];
   if (settings.statusFd !== null) keep.push(settings.statusFd);
   if (settings.json !== null) keep.push(MONITOR_JSON_FD);
   const tables = socketTables(settings);
   if (tables !== null) keep.push(...tables.tables.map(({ fd }) => fd));
   closeInheritedFds(keep);
-  // After the look at /proc/self/fd above, which a process that is not dumpable may
+  // Inherited from the capture process: no io_uring, no listen(2).
+  confirmStartFilter('monitor');
+  // After the looks at /proc/self/fd above, which a process that is not dumpable may
   // not read any more.
   lockProcess('monitor');
 

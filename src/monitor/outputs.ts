@@ -5,10 +5,11 @@
 import { DAEMON_ERR, DAEMON_INFO } from '../shared/logging.js';
 import { MONITOR_JSON_FD } from '../shared/fds.js';
 import { ceeMessage } from './cee.js';
-import type { MonitorEvent } from './events.js';
-import { JsonOutput, eventLine } from './jsonout.js';
+import { eventLine, type MonitorEvent } from '../shared/events.js';
+import { JsonOutput } from './jsonout.js';
 import type { Output, OutputCounts } from './pipeline.js';
-import { SyslogWriter, type DatagramConnector } from './syslog.js';
+import type { DatagramConnector } from '../shared/syslogsock.js';
+import { SyslogWriter } from './syslog.js';
 
 /** The settings that decide where the monitor's outputs go. */
 export interface OutputSettings {

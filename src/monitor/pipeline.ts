@@ -10,10 +10,10 @@ import type { PortRange } from '../shared/networks.js';
 import type { PacketRecord, Summary } from '../shared/record.js';
 import { TCP6, UDP4, UDP6 } from './addresses.js';
 import { Detector, Ipv4Detector, type EngineCounters, type Scan, type Step } from './engine.js';
-import { slowEvent, type CountersEvent, type MonitorEvent } from './events.js';
+import { type CountersEvent, type MonitorEvent } from '../shared/events.js';
 import { scanMessage, slowMessage } from './format.js';
 import { FLOOD_MESSAGE, FloodLimiter, SLOW_FLOOD_MESSAGE } from './limiter.js';
-import { SlowScanStage, type SlowReport } from './slowscan.js';
+import { SlowScanStage, slowEvent, type SlowReport } from './slowscan.js';
 import { PortMap, type SocketSink } from './sockets.js';
 import { ScanTracker } from './tracker.js';
 

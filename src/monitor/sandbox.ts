@@ -5,7 +5,7 @@
 // It cannot open a file, create any other socket, start a process or signal one.
 
 import path = require('node:path');
-import { Action, DENY, allow, allowIf, deny, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
+import { Action, DENY, allow, allowIf, deny, newThreads, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -17,7 +17,7 @@ export function monitorPlan(pidfile: string | null, pid: number, socketTableFds:
   return {
     who: 'monitor',
     rules: [
-      // Before the runtime's rules, which it overrides: positional reads of those descriptors only.
+      // Positional reads of those descriptors only (the runtime's rules allow pread64 on none).
       ...(socketTableFds.length === 0 ? [] : [allowIf('pread64', 0, socketTableFds)]),
       {
         syscall: 'socket',
@@ -32,9 +32,11 @@ export function monitorPlan(pidfile: string | null, pid: number, socketTableFds:
         ],
         otherwise: DENY,
       },
-      // unlink: the pidfile (unlinkat where the architecture has no unlink).
+      // syslog, and a reconnect after a syslog restart (seen on every line); unlink: the
+      // pidfile (unlinkat where the architecture has no unlink).
       ...allow('sendmsg', 'connect', 'unlink', 'unlinkat'),
       ...deny('kill'),
+      ...newThreads(),
       ...nodeRuntime(pid),
     ],
     removeFilesBelow: pidfile === null ? null : path.dirname(pidfile),

@@ -9,7 +9,8 @@
 import { elapsed } from '../shared/clock.js';
 import { SLOW_CONTACTS, type SlowScanParams } from '../shared/params.js';
 import type { Protocol, Summary } from '../shared/record.js';
-import { IPV4, IPV6, type AddressFamily } from './addresses.js';
+import type { SlowScanEvent, SweepEvent, SyslogVerdict } from '../shared/events.js';
+import { IPV4, IPV6, addressText, type AddressFamily } from './addresses.js';
 import { TH_ACK, TH_RST, TH_SYN, keyedHashAddress, randomHashKey } from './engine.js';
 import type { PortMap, SocketSink } from './sockets.js';
 
@@ -630,4 +631,42 @@ export class SlowScanStage {
   noteRefreshCost(ms: number): void {
     this.lastCostMs = ms;
   }
+}
+
+/** Each value once, in the order first seen. */
+function distinct<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+/** The event of a second-stage report; `verdict` is what its flood limit did with the line. */
+export function slowEvent(report: SlowReport, verdict: SyslogVerdict, wallMs: number): SlowScanEvent | SweepEvent {
+  const shared = {
+    time: wallMs,
+    family: report.family,
+    source: addressText(report.saddr),
+    failed: report.failures,
+    succeeded: report.successes,
+    first: report.first,
+    last: report.last,
+    duration_ms: Math.max(0, report.last - report.first),
+    syslog: verdict,
+  };
+  if (report.kind === 'sweep') {
+    const swept = report.failed.filter((c) => c.port === report.port && c.protocol === report.protocol);
+    return {
+      event: 'sweep',
+      ...shared,
+      destinations: distinct(swept.map((c) => addressText(c.daddr))),
+      protocol: report.protocol,
+      port: report.port,
+      hosts: report.hosts,
+    };
+  }
+  return {
+    event: 'slow_scan',
+    ...shared,
+    destinations: distinct(report.failed.map((c) => addressText(c.daddr))),
+    protocols: distinct(report.failed.map((c) => c.protocol)).sort(),
+    ports: distinct(report.failed.map((c) => c.port)),
+  };
 }

@@ -3,6 +3,7 @@
 // close-on-exec would otherwise reach the monitor, or outlive the drop.
 
 import fs = require('node:fs');
+import { StartupError, messageOf } from './errors.js';
 
 /** In the capture process of a detached start: the launcher's status pipe. */
 export const LAUNCHER_STATUS_FD = 3;
@@ -59,4 +60,36 @@ export function closeInheritedFds(keep: readonly number[]): number[] {
     }
   }
   return closed;
+}
+
+/** What each of this process's descriptors is (its /proc/self/fd link), for `who`'s start-up checks. */
+export function descriptorTargets(who: string): Map<number, string> {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc/self/fd');
+  } catch (err) {
+    throw new StartupError(`${who}: cannot list its descriptors: ${messageOf(err)}`, { cause: err });
+  }
+  const targets = new Map<number, string>();
+  for (const entry of entries) {
+    try {
+      targets.set(Number(entry), fs.readlinkSync(`/proc/self/fd/${entry}`));
+    } catch {
+      // The directory's own descriptor, closed by now.
+    }
+  }
+  return targets;
+}
+
+/**
+ * Stops the start if this process holds an io_uring: work submitted to a ring runs
+ * without seccomp's checks, with the credentials of the ring's creator. The start
+ * filter keeps the runtime from making one (src/capture/restart.ts); this is the check
+ * that it did. A process that cannot list its descriptors cannot tell, and stops too.
+ */
+export function refuseIoUring(who: string): void {
+  for (const [fd, target] of descriptorTargets(who)) {
+    if (target === 'anon_inode:[io_uring]')
+      throw new StartupError(`${who}: descriptor ${fd} is an io_uring, which the sandbox cannot cover`);
+  }
 }

@@ -11,6 +11,7 @@ import {
   HASH_KINDS,
   MAX_DELAY_MS,
   MAX_HASH_MAX,
+  MAX_MAX_PORTS,
   SLOW_CONTACTS,
   crossProblems,
   type DetectorParams,
@@ -238,7 +239,7 @@ export const OPTIONS = {
   }),
   maxPorts: derived({
     arg: '<n>',
-    type: wholeNumber(1, 10000),
+    type: wholeNumber(1, MAX_MAX_PORTS),
     defaultText: `the threshold less one, ${d.maxPorts}`,
     param: 'maxPorts',
     help: 'ports remembered per source',

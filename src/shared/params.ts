@@ -134,6 +134,9 @@ export function portsBelowThreshold(p: Pick<DetectorParams, 'portWeightPriv' | '
  */
 export const MAX_HASH_MAX = 256;
 
+/** --max-ports at most: it bounds the ports of a scan event, and so the longest event line. */
+export const MAX_MAX_PORTS = 10000;
+
 /** Times travel as uint32 milliseconds and are compared as signed differences. */
 export const MAX_DELAY_MS = 0x7fffffff;
 

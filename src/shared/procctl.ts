@@ -1,6 +1,8 @@
-// No new privileges, and not dumpable: the process attributes each half sets for
-// itself (native/procctl.c). Loaded by each process as it starts, before any drop.
+// No new privileges, not dumpable, SIGUSR1 for its listener: the process attributes
+// each half sets for itself (native/procctl.c). Loaded by each process as it starts,
+// before any drop.
 
+import os = require('node:os');
 import { StartupError, messageOf } from './errors.js';
 import { loadAddon } from './addon.js';
 import type { ProcCtl } from '../types/procctl.js';
@@ -26,4 +28,17 @@ export function lockProcess(who: string, procctl: ProcCtl = loadProcCtl()): void
   if (!state.noNewPrivs || state.dumpable) {
     throw new StartupError(`${who}: process attributes not set: no_new_privs ${state.noNewPrivs}, dumpable ${state.dumpable}`);
   }
+}
+
+/**
+ * SIGUSR1 to `handler` from now on. Each half listens for it before anything else:
+ * without a listener Node 20 would answer it by opening its inspector. Where the
+ * runtime runs with --disable-sigusr1 (Node 22.14 and later, 24), no inspector answers
+ * it, but Node keeps the signal blocked in every thread, so that it would stay pending
+ * and never reach a listener; unblocked on this thread, which runs the listener, it
+ * does.
+ */
+export function onSigusr1(handler: () => void, procctl: ProcCtl = loadProcCtl()): void {
+  process.on('SIGUSR1', handler);
+  procctl.unblockSignal(os.constants.signals.SIGUSR1);
 }

@@ -6,6 +6,7 @@
 
 import os = require('node:os');
 import { StartupError, messageOf } from './errors.js';
+import { refuseIoUring } from './fds.js';
 import { loadProcCtl } from './procctl.js';
 import type { ProcCtl, SeccompRule } from '../types/procctl.js';
 
@@ -44,57 +45,151 @@ function allowIfBits(syscall: string, arg: number, bits: number): SeccompRule {
 // Constants the kernel defines and Node does not export.
 const CLONE_THREAD = 0x10000;
 const AT_EMPTY_PATH = 0x1000;
-const F = { DUPFD: 0, GETFD: 1, SETFD: 2, GETFL: 3, SETFL: 4, DUPFD_CLOEXEC: 1030 };
-const IOCTL = { TCGETS: 0x5401, TIOCGWINSZ: 0x5413, FIONBIO: 0x5421, FIONCLEX: 0x5450, FIOCLEX: 0x5451 };
-const PR = { GET_DUMPABLE: 3, SET_NAME: 15, GET_NAME: 16, GET_SECCOMP: 21, GET_NO_NEW_PRIVS: 39, SET_VMA: 0x53564d41 };
+const F = { GETFL: 3, SETFL: 4 };
+const IOCTL = { TCGETS: 0x5401, TIOCGWINSZ: 0x5413, FIONBIO: 0x5421 };
+const PR = { GET_DUMPABLE: 3, SET_NAME: 15, GET_SECCOMP: 21, GET_NO_NEW_PRIVS: 39 };
 export const SIG = { none: 0, SIGKILL: 9, SIGTERM: 15 };
 
-/** What either half of a running Node process needs, in the order of how often it is called. */
+/** The io_uring calls, answered "no such call". */
+const ioUringAbsent = (): SeccompRule[] =>
+  ['io_uring_setup', 'io_uring_enter', 'io_uring_register'].map((syscall) => ({ syscall, clauses: [], otherwise: ABSENT }));
+
+/**
+ * What either half of a running Node process needs once its own filter is in place,
+ * roughly in the order of how often it is called. `npm run bench:trace` (bench/trace.ts)
+ * counts, on the Node.js that runs it, each call a half makes after its filter, rule by
+ * rule; "seen" below says on which lines it saw a call (Node.js 20.20.2, 22.23.5 and
+ * 24.22.3 on Debian 12). A rule no trace reaches names the path that needs it.
+ */
 export function nodeRuntime(pid: number): SeccompRule[] {
   return [
-    ...allow('futex', 'epoll_pwait', 'epoll_wait', 'epoll_pwait2', 'read', 'write', 'writev', 'readv', 'pread64'),
-    ...allow('clock_gettime', 'clock_getres', 'gettimeofday', 'time', 'clock_nanosleep', 'nanosleep', 'sched_yield'),
-    ...allow('epoll_ctl', 'close', 'poll', 'ppoll', 'recvmsg', 'recvfrom', 'shutdown', 'getsockopt', 'getsockname', 'getpeername'),
-    // Memory, the JIT's executable pages included, and thread start-up.
-    ...allow('mmap', 'munmap', 'mremap', 'mprotect', 'madvise', 'brk', 'mincore', 'membarrier'),
-    ...allow('pkey_alloc', 'pkey_free', 'pkey_mprotect', 'set_robust_list', 'rseq', 'sigaltstack', 'getrandom'),
-    allowIfBits('clone', 0, CLONE_THREAD),
-    { syscall: 'clone3', clauses: [], otherwise: ABSENT }, // glibc falls back to clone, whose flags can be read
-    ...allow('rt_sigaction', 'rt_sigprocmask', 'rt_sigreturn', 'rt_sigtimedwait', 'exit', 'exit_group', 'restart_syscall'),
-    allowIf('tgkill', 0, [pid]), // signals to its own threads (abort(), the C library's id changes)
-    ...allow('getpid', 'gettid', 'getppid', 'getuid', 'geteuid', 'getgid', 'getegid', 'getgroups', 'getresuid', 'getresgid'),
-    ...allow('sched_getaffinity', 'getcpu', 'uname', 'sysinfo', 'getrusage', 'getcwd', 'lseek', 'fstat', 'fsync', 'fdatasync'),
-    allowIf('prlimit64', 0, [0, pid]), // its own limits, not the other half's
-    ...allow('eventfd2', 'pipe2', 'epoll_create1'),
-    allowIf('fcntl', 1, [F.GETFD, F.SETFD, F.GETFL, F.SETFL]), // no F_DUPFD: a descriptor keeps its number
-    allowIf('ioctl', 1, [IOCTL.FIONBIO, IOCTL.FIOCLEX, IOCTL.FIONCLEX, IOCTL.TCGETS, IOCTL.TIOCGWINSZ]),
-    allowIf('prctl', 0, [PR.SET_NAME, PR.GET_NAME, PR.GET_DUMPABLE, PR.GET_SECCOMP, PR.GET_NO_NEW_PRIVS, PR.SET_VMA]),
-    // Node's fstat. AT_EMPTY_PATH is required, but the kernel still looks up a path that
-    // is not empty: the metadata (never the contents) of a path the user may reach can
-    // be read this way; seccomp cannot see the path.
+    // The event loop and V8's threads (seen on every line).
+    ...allow('futex', 'epoll_pwait', 'epoll_ctl', 'read', 'write', 'close', 'getpid'),
+    // V8's workers yield (seen on 20) and sleep (seen on 24, both halves, in the test
+    // suite under floods) between tries; glibc's nanosleep is clock_nanosleep.
+    ...allow('sched_yield', 'clock_nanosleep'),
+    // Node writes queued chunks in one call once a descriptor is writable again (seen
+    // on 20, the capture process after its monitor was stopped and continued).
+    ...allow('writev'),
+    // The vDSO answers these in user space; they reach the kernel only where the clock
+    // source cannot be read from there (some virtual machines).
+    ...allow('clock_gettime', 'clock_getres', 'gettimeofday', 'time'),
+    // Memory, the JIT's executable pages included (seen on every line).
+    ...allow('mmap', 'munmap', 'mprotect', 'madvise', 'brk'),
+    // Intel CPUs with memory protection keys (not the AMD machine the traces ran on):
+    // V8 takes a key at start, marks its code pages with it and frees it at exit.
+    ...allow('pkey_alloc', 'pkey_free', 'pkey_mprotect'),
+    // Signals: the masks libuv and V8 set, the return from a handler, handlers set after
+    // the filter (the capture process's SIGTERM, SIGINT and SIGHUP; seen on every line)
+    // and reset when Node ends without process.exit (seen in a plain process).
+    ...allow('rt_sigprocmask', 'rt_sigreturn', 'rt_sigaction', 'exit', 'exit_group'),
+    // A half stopped (SIGSTOP) in a timed wait resumes through it after SIGCONT.
+    ...allow('restart_syscall'),
+    // abort() raises SIGABRT on itself: a V8 fatal error ends the half with SIGABRT and
+    // its core, not with SIGSYS. Its own threads only.
+    allowIf('tgkill', 0, [pid]),
+    // glibc's pthread_getattr_np reads a thread's scheduling parameters and CPU mask the
+    // first time it looks at the thread, and its id: V8's workers do when they first
+    // take part in compiling or garbage collection, which can be after the filter (seen
+    // on 24; gettid before the filter on every line).
+    ...allow('sched_getparam', 'sched_getscheduler', 'sched_getaffinity', 'gettid'),
+    // Node's fstat (seen on every line, as fstat); glibc 2.33 and later may make it
+    // newfstatat(fd, "", AT_EMPTY_PATH), and libuv's statx with AT_EMPTY_PATH. The flag
+    // is required, but the kernel still looks up a path that is not empty: the metadata
+    // (never the contents) of a path the user may reach can be read this way; seccomp
+    // cannot see the path.
+    ...allow('fstat'),
     allowIfBits('newfstatat', 3, AT_EMPTY_PATH),
     allowIfBits('statx', 2, AT_EMPTY_PATH),
-    // Newer interfaces libuv tries first and does without.
-    ...['io_uring_setup', 'io_uring_enter', 'io_uring_register'].map((syscall) => ({ syscall, clauses: [], otherwise: ABSENT })),
-    // Refused, not fatal: harmless to refuse, and Node copes with the error.
+    // Reading and setting O_NONBLOCK (seen on every line); no F_DUPFD, so a descriptor
+    // keeps its number.
+    allowIf('fcntl', 1, [F.GETFL, F.SETFL]),
+    // FIONBIO (seen on every line); TCGETS and TIOCGWINSZ when stderr is a terminal
+    // (npm start): Node reads the window size again on each SIGWINCH.
+    allowIf('ioctl', 1, [IOCTL.FIONBIO, IOCTL.TCGETS, IOCTL.TIOCGWINSZ]),
+    // The process title, and the state checks after the filter (seen on every line).
+    allowIf('prctl', 0, [PR.SET_NAME, PR.GET_DUMPABLE, PR.GET_SECCOMP, PR.GET_NO_NEW_PRIVS]),
+    // As the start filter answers them: a loop set up later (the inspector's on Node 20)
+    // falls back to epoll.
+    ...ioUringAbsent(),
+    // That loop's own descriptors. On Node 20 a SIGUSR1 that arrives before a half's
+    // listener asks Node to start its inspector, whose thread sets up a loop and aborts
+    // the process if it cannot; refused, a signal storm at start stopped the monitor.
+    // The inspector then fails at listen(2), refused by the start filter.
+    ...allow('epoll_create1', 'eventfd2', 'pipe2'),
+    // Refused, not fatal: harmless to refuse, and Node copes with the error. Opens and
+    // path lookups (V8 on 22 and 24 reads /proc/sys/vm/overcommit_memory after the
+    // filter, and goes on without it), copies of descriptors, sockets' options and
+    // sending, waiting for children, resource limits (its own or the
+    // other half's), and glibc realloc's mremap, which it falls back from with a copy.
     ...deny('open', 'openat', 'openat2', 'creat', 'stat', 'lstat', 'readlink', 'readlinkat', 'access', 'faccessat', 'faccessat2'),
     ...deny('dup', 'dup2', 'dup3', 'setsockopt', 'sendto', 'sendmmsg', 'bind', 'listen', 'socketpair', 'wait4', 'waitid'),
+    ...deny('prlimit64', 'mremap'),
   ];
 }
 
 /**
- * The filter the capture process installs before it starts the monitor, which inherits
- * it from its first instruction: no listen(2). Node opens its inspector on a TCP port
- * when a SIGUSR1 arrives before the process has a handler of its own, and this keeps
- * that port from ever opening in the monitor (nor in the capture process, which never
- * listens either). Everything else stays allowed until each half's own filter.
+ * Threads started after the filter: the monitor's libuv pool starts on its first
+ * --json write (seen on every line). glibc tries clone3 first and falls back to clone,
+ * whose flags the filter can read: threads yes, new processes no.
  */
-export function forbidListening(procctl: ProcCtl = loadProcCtl()): void {
+export function newThreads(): SeccompRule[] {
+  return [
+    allowIfBits('clone', 0, CLONE_THREAD),
+    { syscall: 'clone3', clauses: [], otherwise: ABSENT },
+    ...allow('set_robust_list', 'rseq'),
+  ];
+}
+
+/**
+ * The filter the capture process installs first of all, as root, before it starts
+ * again from a fresh image (src/capture/restart.ts). The new image and the monitor it
+ * spawns run under it from their first instruction. Everything else stays allowed
+ * until each half installs its own filter.
+ */
+export function startRules(): SeccompRule[] {
+  return [
+    // libuv 1.49 and later (Node 22 and 24, and Debian 13's nodejs 20, which uses the
+    // system's libuv 1.50) set up an io_uring for each event loop, to batch epoll_ctl,
+    // whatever UV_USE_IO_URING says. Work submitted to a ring escapes seccomp and runs
+    // with the credentials of the ring's creator. Told the call does not exist, libuv
+    // falls back to plain epoll_ctl.
+    ...ioUringAbsent(),
+    // Node opens its inspector on a TCP port when a SIGUSR1 arrives before the process
+    // has a handler of its own, and Node 20 has no --disable-sigusr1: with listen(2)
+    // refused that port can never open. Neither half ever listens.
+    ...deny('listen'),
+  ];
+}
+
+/** Installs the start filter in every thread; no_new_privs first, as the systemd unit's bounding set lacks CAP_SYS_ADMIN. */
+export function installStartFilter(procctl: ProcCtl = loadProcCtl()): void {
   try {
-    procctl.seccomp(deny('listen'), Action.allow);
+    procctl.noNewPrivs();
+    procctl.seccomp(startRules(), Action.allow);
   } catch (err) {
-    throw new StartupError(`capture process: sandbox: ${messageOf(err)}`, { cause: err });
+    throw new StartupError(`capture process: start filter: ${messageOf(err)}`, { cause: err });
   }
+}
+
+/**
+ * Checks, in a process that should run under the start filter, that it does: io_uring
+ * is refused (ENOSYS from the start filter, or EPERM from one around the daemon, such
+ * as the systemd unit's), listen(2) is refused with EPERM, and no ring was set up.
+ */
+export function confirmStartFilter(who: string, procctl: ProcCtl = loadProcCtl()): void {
+  const ioUring = procctl.refusal('io_uring_setup');
+  const listen = procctl.refusal('listen');
+  if ((ioUring !== ENOSYS && ioUring !== EPERM) || listen !== EPERM) {
+    throw new StartupError(
+      `${who}: not under the start filter (io_uring_setup answers ${errnoName(ioUring)}, listen ${errnoName(listen)})`,
+    );
+  }
+  refuseIoUring(who);
+}
+
+function errnoName(errno: number): string {
+  return Object.entries(os.constants.errno).find(([, n]) => n === errno)?.[0] ?? String(errno);
 }
 
 export interface SandboxPlan {

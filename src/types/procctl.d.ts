@@ -27,10 +27,20 @@ export interface ProcCtl {
   noNewPrivs(): void;
   /** PR_SET_DUMPABLE for the whole process. */
   setDumpable(dumpable: boolean): void;
+  /** The C library's id changes (every thread); each throws with strerror's text. */
+  setgroups(gids: number[]): void;
+  setgid(gid: number): void;
+  setuid(uid: number): void;
+  /** Removes signal `signo` from the calling thread's signal mask. */
+  unblockSignal(signo: number): void;
   /** seccomp: the mode (0 none, 2 filter). */
   state(): { noNewPrivs: boolean; dumpable: boolean; seccomp: number };
   /** Installs the filter in every thread; returns the rules this architecture has. */
   seccomp(rules: SeccompRule[], defaultAction: number): number;
   /** Landlock on the calling thread (and threads it starts); the ABI used, 0 if none. */
   landlock(removeFilesBelow: string | null, scopeSignals: boolean): number;
+  /** Replaces the process image (same pid), keeping the descriptors `keep` (all others close); returns only by throwing. */
+  execve(file: string, argv: string[], env: string[], keep: number[]): never;
+  /** The errno of a call that can do nothing (io_uring_setup(0, NULL), listen(-1, 0)): a filter answers first. */
+  refusal(name: 'io_uring_setup' | 'listen'): number;
 }

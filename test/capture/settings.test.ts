@@ -287,10 +287,10 @@ test('scanlogd --help: exit 0, usage with the threshold options, hidden role opt
 });
 
 for (const flag of ['--version', '-V']) {
-  test(`scanlogd ${flag} prints 0.1.0 and exits 0`, (t) => {
+  test(`scanlogd ${flag} names the package, its version and the Node.js it runs on, and exits 0`, (t) => {
     const r = runBin([flag]);
     t.is(r.status, 0);
-    t.is(r.stdout, '0.1.0\n');
+    t.is(r.stdout, `scanlogd-ts 0.1.0 (Node.js ${process.version})\n`);
     t.is(r.stderr, '');
   });
 }

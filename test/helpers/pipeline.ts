@@ -3,7 +3,7 @@
 
 import type { DetectorParams } from '../../src/shared/params.js';
 import type { Ip6Record, Summary4 } from '../../src/shared/record.js';
-import type { MonitorEvent } from '../../src/monitor/events.js';
+import type { MonitorEvent } from '../../src/shared/events.js';
 import { ScanPipeline, type Output, type PipelineOptions } from '../../src/monitor/pipeline.js';
 import type { SocketSink } from '../../src/monitor/sockets.js';
 

@@ -10,12 +10,13 @@ import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { createTestbed, isRoot, runIn, waitFor } from '../../harness/netns.js';
+import { createTestbed, isRoot, runIn, sleep, waitFor } from '../../harness/netns.js';
 import { startScene, type Scene } from '../../harness/testbed-daemon.js';
 import { commandLine, isAlive, startOurs, userIds } from '../../harness/daemon.js';
-import { rawSocketOf, rawSockets, socketInodes } from '../../harness/proc.js';
+import { ioUringFds, rawSocketOf, rawSockets, socketInodes } from '../../harness/proc.js';
 import { listenSyslog, makePidfilePath, makeSocketDir } from '../../harness/syslog.js';
 import { cString, injectCalls, syscall, type Injection, type Syscall } from '../../harness/inject.js';
+import { NO_SIGNAL_INSPECTOR, runtimeHas } from '../../src/capture/runtime.js';
 
 const haveCompiler = fs.existsSync('/usr/bin/gcc');
 const rootTest = isRoot && haveCompiler ? test.serial : test.serial.skip;
@@ -278,51 +279,114 @@ for (const { attacker, what, call } of killedBy) {
   });
 }
 
-rootTest("SIGUSR1 storm on the monitor while it starts: Node's inspector is asked to open and cannot listen", async (t) => {
-  const bed = createTestbed();
-  const dir = makeSocketDir();
-  const syslog = listenSyslog(path.join(dir, 'log'));
-  const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path]);
-  t.teardown(async () => {
-    await daemon.kill();
-    syslog.close();
-    bed.destroy();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  // From the moment Node's own SIGUSR1 handler exists in the monitor (SigCgt bit 10)
-  // until the monitor names itself, set up: every signal in between asks Node to open
-  // its inspector on 127.0.0.1:9229. A synchronous loop, not to miss the window.
-  let sent = 0;
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  const deadline = Date.now() + 10000;
-  while (Date.now() < deadline) {
-    const monitor = daemon.monitorPid();
-    if (monitor === undefined) continue;
-    const command = commandLine(monitor) ?? '';
-    if (command === 'scanlogd-monitor') break;
-    // Between fork and exec the child is still a copy of the capture process.
-    if (!command.includes('--role monitor')) continue;
-    let caught: bigint;
-    try {
-      caught = BigInt(`0x${/^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${monitor}/status`, 'utf8'))?.[1] ?? '0'}`);
-    } catch {
-      continue; // not started yet, or between fork and exec
-    }
-    if ((caught & (1n << BigInt(SIGUSR1 - 1))) === 0n) continue;
-    process.kill(monitor, 'SIGUSR1');
-    sent += 1;
-    Atomics.wait(pause, 0, 0, 2); // a signal every 2 ms lets the monitor's start-up go on
-  }
-  await daemon.ready();
-  t.true(sent > 0, 'no signal reached the window');
-  // Node tries to start the inspector when its main thread gets to it, which on a busy
-  // machine can be a while after the last signal.
-  const refusal = 'Starting inspector on 127.0.0.1:9229 failed: operation not permitted';
-  const refused = await waitFor('the refusal', () => (daemon.stderr().split('\n').includes(refusal) ? true : undefined), 5000).catch(
-    () => false,
+const uvMakesRings = ((): boolean => {
+  const [major, minor] = process.versions.uv.split('.').map(Number) as [number, number];
+  return major > 1 || minor >= 49;
+})();
+
+for (const [label, extra] of [
+  ['', {}],
+  [', even with UV_USE_IO_URING=1', { UV_USE_IO_URING: '1' }],
+] as const) {
+  rootTest(
+    `no io_uring in either half on Node.js ${process.version} (libuv ${process.versions.uv}${uvMakesRings ? ', which makes one for every loop' : ''})${label}`,
+    async (t) => {
+      const bed = createTestbed();
+      const dir = makeSocketDir();
+      const syslog = listenSyslog(path.join(dir, 'log'));
+      const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path], { env: { ...process.env, ...extra } });
+      t.teardown(async () => {
+        await daemon.kill();
+        syslog.close();
+        bed.destroy();
+        fs.rmSync(dir, { recursive: true, force: true });
+      });
+      const { capturePid, monitorPid } = await daemon.ready();
+      for (const pid of [capturePid, monitorPid]) {
+        t.deepEqual(ioUringFds(pid), [], `pid ${pid}`);
+        for (const task of fs.readdirSync(`/proc/${pid}/task`)) t.is(statusField(pid, task, 'Seccomp'), '2');
+      }
+      t.true(
+        await daemon.said(new RegExp(`^scanlogd capture: scanlogd-ts \\S+ \\(Node\\.js ${process.version.replace(/\./g, '\\.')}\\)$`, 'm')),
+        daemon.stderr(),
+      );
+      await scanIsLogged(t, { bed, syslog, dir, daemon });
+    },
   );
-  t.true(refused, `${sent} signals sent, none reached Node's inspector:\n${daemon.stderr()}`);
-  const listeners = await runIn(bed.target, 'ss', ['-Hltn']);
-  t.is(listeners.stdout.trim(), '', "nothing listens on TCP in the daemon's namespace");
-  await scanIsLogged(t, { bed, syslog, dir, daemon });
+}
+
+rootTest('the capture process started with the restart marker but without the start filter refuses to start', async (t) => {
+  const dir = makeSocketDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const daemon = startOurs(null, ['--foreground', '--syslog-socket', path.join(dir, 'log')], {
+    env: { ...process.env, SCANLOGD_RESTARTED: '1' },
+  });
+  const { code } = await daemon.exited;
+  t.is(code, 1);
+  t.regex(daemon.stderr(), /^scanlogd: capture process: not under the start filter \(io_uring_setup answers EFAULT, listen EBADF\)$/m);
 });
+
+rootTest(
+  `SIGUSR1 storm on the monitor while it starts: Node's inspector never listens (${
+    runtimeHas(NO_SIGNAL_INSPECTOR) ? `${NO_SIGNAL_INSPECTOR} on ${process.version}` : `listen(2) refused on ${process.version}`
+  })`,
+  async (t) => {
+    const bed = createTestbed();
+    const dir = makeSocketDir();
+    const syslog = listenSyslog(path.join(dir, 'log'));
+    const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path]);
+    t.teardown(async () => {
+      await daemon.kill();
+      syslog.close();
+      bed.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    // From the moment Node's own SIGUSR1 handler exists in the monitor (SigCgt bit 10)
+    // until the monitor names itself, set up: every signal in between asks Node to open
+    // its inspector on 127.0.0.1:9229. A synchronous loop, not to miss the window.
+    let sent = 0;
+    let monitorCommand = '';
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = Date.now() + 10000;
+    while (Date.now() < deadline) {
+      const monitor = daemon.monitorPid();
+      if (monitor === undefined) continue;
+      const command = commandLine(monitor) ?? '';
+      if (command === 'scanlogd-monitor') break;
+      // Between fork and exec the child is still a copy of the capture process.
+      if (!command.includes('--role monitor')) continue;
+      monitorCommand = command;
+      let caught: bigint;
+      try {
+        caught = BigInt(`0x${/^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${monitor}/status`, 'utf8'))?.[1] ?? '0'}`);
+      } catch {
+        continue; // not started yet, or between fork and exec
+      }
+      if ((caught & (1n << BigInt(SIGUSR1 - 1))) === 0n) continue;
+      process.kill(monitor, 'SIGUSR1');
+      sent += 1;
+      Atomics.wait(pause, 0, 0, 2); // a signal every 2 ms lets the monitor's start-up go on
+    }
+    await daemon.ready();
+    t.true(sent > 0, 'no signal reached the window');
+    if (runtimeHas(NO_SIGNAL_INSPECTOR)) {
+      // Node 22.14 and later, 24: no signal starts the inspector at all; from the first
+      // handler on, each is the counters request.
+      t.true(monitorCommand.split(' ').includes(NO_SIGNAL_INSPECTOR), monitorCommand);
+      await sleep(300);
+      t.notRegex(daemon.stderr(), /inspector|Debugger/i);
+    } else {
+      // Node 20: the inspector is asked to open, and listen(2) is refused. Node tries to
+      // start it when its main thread gets to it, which on a busy machine can be a while
+      // after the last signal.
+      const refusal = 'Starting inspector on 127.0.0.1:9229 failed: operation not permitted';
+      const refused = await waitFor('the refusal', () => (daemon.stderr().split('\n').includes(refusal) ? true : undefined), 5000).catch(
+        () => false,
+      );
+      t.true(refused, `${sent} signals sent, none reached Node's inspector:\n${daemon.stderr()}`);
+    }
+    const listeners = await runIn(bed.target, 'ss', ['-Hltn']);
+    t.is(listeners.stdout.trim(), '', "nothing listens on TCP in the daemon's namespace");
+    await scanIsLogged(t, { bed, syslog, dir, daemon });
+  },
+);

@@ -7,7 +7,7 @@ import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
 import { MonitorOutputs, type OutputSettings } from '../../src/monitor/outputs.js';
-import type { DatagramConnector } from '../../src/monitor/syslog.js';
+import type { DatagramConnector } from '../../src/shared/syslogsock.js';
 import type { Output } from '../../src/monitor/pipeline.js';
 import { DAEMON_ALERT } from '../../src/shared/logging.js';
 

@@ -9,14 +9,13 @@ import { elapsed } from '../../src/shared/clock.js';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
 import { type Summary4 } from '../../src/shared/record.js';
 import { Detector, Ipv4Detector, hashAddress, type Step } from '../../src/monitor/engine.js';
-import { MAX_PORT_RANGES, ScanTracker, portRanges } from '../../src/monitor/tracker.js';
-import { eventLine, isoLocal } from '../../src/monitor/jsonout.js';
+import { ScanTracker, portRanges } from '../../src/monitor/tracker.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
 import { RecordedPipeline } from '../helpers/pipeline.js';
 import { TCP6 } from '../../src/monitor/addresses.js';
-import { type ScanEndEvent, type ScanEvent, type MonitorEvent } from '../../src/monitor/events.js';
+import { MAX_PORT_RANGES, eventLine, isoLocal, type ScanEndEvent, type ScanEvent, type MonitorEvent } from '../../src/shared/events.js';
 
 const SRC = '198.18.0.2';
 const TARGET = parseAddress('198.18.0.1');

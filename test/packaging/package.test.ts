@@ -10,9 +10,11 @@ import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { listenSyslog, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
 import { REPO, childrenOf, commandLine, isAlive, readStatus, userIds } from '../../harness/daemon.js';
+import { ioUringFds } from '../../harness/proc.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 import { startScene } from '../../harness/testbed-daemon.js';
 import { NOTIFY_USER, appendEvents, makeNotifyDir, scanLine, startEndpoint, writeConfig } from '../helpers/notify.js';
+import { ok, run, type Result } from '../helpers/commands.js';
 
 const enabled = process.env['SCANLOGD_PACKAGING_TESTS'] === '1';
 const rootTest = enabled && isRoot ? test.serial : test.serial.skip;
@@ -42,24 +44,6 @@ const NOTIFY_FILES = [
 
 const LINTIAN_WARNINGS = new Set(['initial-upload-closes-no-bugs']);
 const RPMLINT_WARNINGS = new Set(['no-url-tag', 'no-manual-page-for-binary']);
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], options: childProcess.SpawnSyncOptions = {}): Result {
-  const r = childProcess.spawnSync(cmd, args, { encoding: 'utf8', timeout: 300000, maxBuffer: 64 << 20, ...options });
-  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-function ok(cmd: string, args: string[], options: childProcess.SpawnSyncOptions = {}): string {
-  const r = run(cmd, args, options);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
 
 function builtPackage(suffix: '.deb' | '.rpm', dir = DIST): string {
   const prefix = suffix === '.deb' ? `${PKG}_` : `${PKG}-`;
@@ -308,6 +292,10 @@ function scanlogdPaths(): string[] {
     '-path',
     '/var/lib/scanlogd-ci',
     '-o',
+    // Node.js builds and the Debian 13 root the tests fetch (scripts/with-node.sh, debian13.test.ts).
+    '-path',
+    '/var/cache/scanlogd-ts',
+    '-o',
     '-path',
     '/var/cache/man',
     ')',
@@ -412,14 +400,52 @@ rootTest("rpmlint (with Fedora's settings) finds no error in the .rpm, and only 
 // ---------------------------------------------------------------------------
 // What the packages hold.
 
+/**
+ * The packaged addons that import V8's or Node's C++ API, and so load only on the ABI
+ * they were built for; a Node-API addon imports only napi_* functions.
+ */
+function abiBoundAddons(deb: string): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scanlogd-addons-'));
+  try {
+    ok('dpkg-deb', ['-x', deb, dir]);
+    const addons = ok('find', [dir, '-name', '*.node'])
+      .split('\n')
+      .filter((l) => l !== '');
+    if (addons.length === 0) throw new Error('the package holds no native addon');
+    return addons
+      .filter((addon) => /\s(_ZN2v8|_ZN4node)/.test(ok('nm', ['-D', '--undefined-only', addon])))
+      .map((addon) => path.relative(dir, addon))
+      .sort();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What the packages must require: one major version while an addon is bound to its ABI, else the engines floor. */
+function expectedNodeDependency(deb: string): { bound: string[]; deb: string[]; rpm: string } {
+  const bound = abiBoundAddons(deb);
+  const major = Number(process.versions.node.split('.')[0]);
+  const floor = (
+    JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { engines: { node: string } }
+  ).engines.node.replace(/^>=\s*/, '');
+  return bound.length > 0
+    ? { bound, deb: [`nodejs (>= ${major})`, `nodejs (<< ${major + 1}~)`], rpm: `nodejs(abi${major})` }
+    : { bound, deb: [`nodejs (>= ${floor})`], rpm: `nodejs(engine) >= ${floor}` };
+}
+
 rootTest('the .deb: dependencies, replaced package, and only the daemon with its production modules', (t) => {
   const deb = builtPackage('.deb');
   const field = (name: string): string => ok('dpkg-deb', ['-f', deb, name]).trim();
-  const major = process.versions.node.split('.')[0] as string;
   t.is(field('Package'), PKG);
   t.is(field('Architecture'), ok('dpkg', ['--print-architecture']).trim());
   const depends = field('Depends').split(/,\s*/);
-  for (const d of ['adduser', `nodejs (>= ${major})`, `nodejs (<< ${Number(major) + 1}~)`]) t.true(depends.includes(d), field('Depends'));
+  const node = expectedNodeDependency(deb);
+  t.log(node.bound.length > 0 ? `bound to this Node.js ABI by: ${node.bound.join(', ')}` : 'every addon is Node-API');
+  for (const d of ['adduser', ...node.deb]) t.true(depends.includes(d), field('Depends'));
+  t.deepEqual(
+    depends.filter((d) => d.startsWith('nodejs')),
+    node.deb,
+  );
   t.true(
     depends.some((d) => d.startsWith('libc6')),
     'the native addons need libc6',
@@ -545,9 +571,8 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   const app = (list: string[]): string[] => list.filter((p) => p.startsWith('/usr/lib/scanlogd')).sort();
   t.deepEqual(app(paths), app(tarNames(builtPackage('.deb'))));
 
-  const major = process.versions.node.split('.')[0] as string;
   const requires = ok('rpm', ['-qp', '--requires', rpm]).split('\n');
-  t.true(requires.includes(`nodejs(abi${major})`), requires.join(', '));
+  t.true(requires.includes(expectedNodeDependency(builtPackage('.deb')).rpm), requires.join(', '));
   t.true(requires.includes('/usr/bin/node'));
   t.true(requires.includes('libpcap'), requires.join(', '));
   // Debian's soname would make the package uninstallable where libpcap is libpcap.so.1.
@@ -591,7 +616,7 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   t.notRegex(section('postinstall'), /preset scanlogd-notify/);
   t.regex(section('postinstall'), /mkdir -m 0755 \/var\/empty/);
   t.regex(section('postinstall'), /systemctl --no-reload preset scanlogd\.service/);
-  t.regex(section('preuninstall'), /systemctl --no-reload disable --now scanlogd\.service/);
+  t.regex(section('preuninstall'), /systemctl --no-reload disable --now scanlogd\.service scanlogd-notify\.service/);
   t.regex(section('postuninstall'), /systemctl try-restart scanlogd\.service/);
 });
 
@@ -956,13 +981,48 @@ echo "state=$(stat -c %U:%a /var/lib/scanlogd-notify/position 2>/dev/null || ech
 if logrotate -d /etc/logrotate.d/scanlogd-ts >"$work/logrotate" 2>&1; then echo "logrotate=0"; else echo "logrotate=$?"; fi
 echo "logrotate-errors=$(grep -ci 'error' "$work/logrotate" || true)"
 if rsyslogd -N1 >"$work/rsyslog" 2>&1; then echo "rsyslog=0"; else echo "rsyslog=$?"; fi
-notify stop >&2 && echo "notify-stop=0" || echo "notify-stop=$?"
-echo "notify-gone=$([ -e /proc/$npid ] && echo no || echo yes)"
+# An upgrade (the same package again) restarts a running notifier on the new code,
+# once it is enabled, as on a sysvinit host in runlevel 2: invoke-rc.d restarts only
+# what the current runlevel starts, and this namespace has no runlevel of its own
+# (/sbin/runlevel is systemctl under another name: the namespace's answers "N 2"
+# for the upgrade only).
+update-rc.d scanlogd-notify enable >&2
+printf '#!/bin/sh\necho N 2\n' >"$work/runlevel"
+chmod 0755 "$work/runlevel"
+mount --bind "$work/runlevel" /sbin/runlevel
+dpkg -i "$deb" >&2
+umount /sbin/runlevel
+upid=$(cat /run/scanlogd-notify.pid 2>/dev/null || echo none)
+echo "upgrade-restarted=$([ "$upid" != "$npid" ] && [ -e "/proc/$upid" ] && [ ! -e "/proc/$npid" ] && echo yes || echo no)"
+echo "upgraded-comm=$(cat /proc/$upid/comm 2>/dev/null || echo none)"
+# Purged while running: prerm stops it before postrm removes its account.
 trap - EXIT
 if dpkg --purge scanlogd-ts >&2; then echo "purge=0"; else echo "purge=$?"; fi
+echo "notify-gone=$([ -e /proc/$upid ] && echo no || echo yes)"
 echo "after-user=$(getent passwd scanlogd-notify || echo none)"
 echo "after-logdir=$([ -e /var/log/scanlogd ] && echo present || echo absent)"
 echo "after-statedir=$([ -e /var/lib/scanlogd-notify ] && echo present || echo absent)"
+`;
+
+/**
+ * The notifier's prerm under systemd, which the test machines do not run: with
+ * /run/systemd/system present (how maintainer scripts tell systemd is the init), a
+ * stand-in deb-systemd-invoke records each call and whether the notifier's account
+ * still exists at that moment; then the purge.
+ */
+const PURGE_UNDER_SYSTEMD = String.raw`
+dpkg -i "$deb" >&2
+mkdir -p /run/systemd/system
+cat >"$work/deb-systemd-invoke" <<EOS
+#!/bin/sh
+echo "\$* user=\$(getent passwd scanlogd-notify >/dev/null && echo present || echo absent)" >>$work/invoked
+EOS
+chmod 0755 "$work/deb-systemd-invoke"
+mount --bind "$work/deb-systemd-invoke" /usr/bin/deb-systemd-invoke
+trap - EXIT
+if dpkg --purge scanlogd-ts >&2; then echo "purge=0"; else echo "purge=$?"; fi
+echo "invoked=$(paste -sd ';' "$work/invoked")"
+echo "after-user=$(getent passwd scanlogd-notify || echo none)"
 `;
 
 /** Debian's scanlogd 2.2.8 first, then this package over it. Argument 4: the old .deb. */
@@ -1096,9 +1156,10 @@ initScriptTest(
       logrotate: '0',
       'logrotate-errors': '0',
       rsyslog: '0',
-      'notify-stop': '0',
-      'notify-gone': 'yes',
+      'upgrade-restarted': 'yes',
+      'upgraded-comm': 'scanlogd-notify',
       purge: '0',
+      'notify-gone': 'yes',
       'after-user': 'none',
       'after-logdir': 'absent',
       'after-statedir': 'absent',
@@ -1358,9 +1419,13 @@ rootTest(
     const expected = Object.values(CAPABILITY_BITS).reduce((m, bit) => m | (1n << BigInt(bit)), 0n);
     t.is(BigInt(`0x${/^CapBnd:\s*(\w+)$/m.exec(status)?.[1] ?? '0'}`), expected);
     t.regex(status, /^NoNewPrivs:\s*1$/m);
-    // The unit's filter, and each half's own on top of it.
-    for (const p of [pid, childrenOf(pid)[0] as number])
+    // The unit's filter, and each half's own on top of it; no io_uring in either half
+    // (the unit refuses it before the runtime's first loop).
+    t.false(allowed.has('io_uring_setup'));
+    for (const p of [pid, childrenOf(pid)[0] as number]) {
       t.regex(fs.readFileSync(`/proc/${p}/status`, 'utf8'), /^Seccomp_filters:\s*[3-9]$/m);
+      t.deepEqual(ioUringFds(p), []);
+    }
 
     const r = await runIn(bed.scanner, 'nmap', [
       '-n',
@@ -1404,6 +1469,7 @@ rootTest(
       ['ProtectHome', 'yes'],
       ['PrivateTmp', 'yes'],
       ['StateDirectory', 'scanlogd-notify'],
+      ['MemoryMax', '256M'],
       ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_UNIX'],
       ['Restart', 'on-failure'],
     ];
@@ -1473,7 +1539,7 @@ rootTest(
     t.regex(status, /^Groups:\s*$/m);
     t.regex(status, /^Seccomp_filters:\s*[1-9]$/m);
 
-    appendEvents(d.events, [scanLine('198.18.8.1', [1, 2, 3, 4, 5, 6, 7], new Date().toISOString().replace('Z', '+00:00'))]);
+    appendEvents(d.events, [scanLine('198.18.8.1', [1, 2, 3, 4, 5, 6, 7], Date.now())]);
     const [got] = await hook.waitDelivered(1);
     t.is((JSON.parse(got?.body ?? '{}') as { title: string }).title, 'sandboxed: port scan from 198.18.8.1');
     await waitFor('the position saved in the writable state directory', () => (fs.existsSync(d.state) ? true : undefined));
@@ -1568,3 +1634,12 @@ rootTest(
     t.regex(dump, /\['set', 'scanlogd-ts', 'addjournalmatch', 'SYSLOG_IDENTIFIER=scanlogd'\]/);
   },
 );
+
+initScriptTest('under systemd, the prerm stops scanlogd-notify (and the daemon) before the purge removes its account', (t) => {
+  const { work, policy } = freshMachine(t);
+  const { result: r, out } = inFreshMachine(PURGE_UNDER_SYSTEMD, work, policy);
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.is(out.get('purge'), '0');
+  t.deepEqual(out.get('invoked')?.split(';'), ['stop scanlogd-notify.service user=present', 'stop scanlogd.service user=present']);
+  t.is(out.get('after-user'), 'none');
+});

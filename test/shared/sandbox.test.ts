@@ -5,12 +5,28 @@
 
 import test from 'ava';
 import childProcess = require('node:child_process');
+import os = require('node:os');
 import path = require('node:path');
 import { Action, nodeRuntime } from '../../src/shared/sandbox.js';
-import { capturePlan, refuseIoUring } from '../../src/capture/sandbox.js';
+import { capturePlan } from '../../src/capture/sandbox.js';
 import { monitorPlan } from '../../src/monitor/sandbox.js';
 
 const DIST = path.resolve(__dirname, '..', '..', 'src');
+
+/**
+ * Node arguments that run `args` as the daemon's halves run: from a fresh image under the
+ * start filter. Where libuv sets up an io_uring as the runtime starts (1.49 and later), a
+ * policy that refuses io_uring would otherwise stop a loop that already holds a ring.
+ */
+function underStartFilter(args: string[]): string[] {
+  const launcher = `
+    const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
+    require(${JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'))}).installStartFilter(procctl);
+    const env = Object.entries(process.env).filter(([name]) => name !== 'UV_USE_IO_URING').map(([name, value]) => name + '=' + value);
+    procctl.execve(process.execPath, [process.execPath, ...process.argv.slice(1)], env, [0, 1, 2]);
+  `;
+  return ['-e', launcher, '--', ...args];
+}
 
 /**
  * Runs `body` (JavaScript) in a fresh Node process after it entered `role`'s sandbox.
@@ -28,10 +44,12 @@ function inSandbox(
     const fs = require('node:fs');
     const sandbox = require(${JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'))});
     const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
-    const dgram = require('node:dgram');
     const net = require('node:net');
     // A stand-in for a capture socket: a descriptor the capture policy must not write to.
     const fd = fs.openSync('/dev/null', 'w');
+    // The resolver starts before the filter, as in the daemon, whose channel is a socket
+    // made before it: c-ares reads resolv.conf and insists on randomness when it starts.
+    require('node:dns').getServers();
     procctl.noNewPrivs();
     sandbox.warmUpNode();
     const layers = sandbox.enterSandbox(${enter}, procctl);
@@ -39,7 +57,7 @@ function inSandbox(
     const tryIt = (what, fn) => { try { fn(); console.log(what, 'ok'); } catch (err) { console.log(what, err.code); } };
     ${body}
   `;
-  const r = childProcess.spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+  const r = childProcess.spawnSync(process.execPath, underStartFilter(['-e', script]), { encoding: 'utf8', timeout: 20000 });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status, signal: r.signal };
 }
 
@@ -47,7 +65,7 @@ test('every system call the policies name is known to the filter compiler', (t) 
   // Compiled in a child: installing it here would sandbox the test runner.
   const r = childProcess.spawnSync(
     process.execPath,
-    [
+    underStartFilter([
       '-e',
       `
     const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
@@ -55,13 +73,15 @@ test('every system call the policies name is known to the filter compiler', (t) 
     const plans = [${JSON.stringify(capturePlan([5, 6], 1, 2).rules)}, ${JSON.stringify(monitorPlan('/run/x.pid', 1).rules)}];
     for (const rules of plans) console.log(procctl.seccomp(rules, ${Action.allow}));
   `,
-    ],
+    ]),
     { encoding: 'utf8' },
   );
   t.is(r.status, 0, r.stderr);
   const counts = r.stdout.trim().split('\n').map(Number);
-  t.is(counts.length, 2);
-  for (const count of counts) t.true(count > 80, `${count} rules`);
+  const sizes = [capturePlan([5, 6], 1, 2).rules.length, monitorPlan('/run/x.pid', 1).rules.length];
+  // Every name exists on x86_64; elsewhere a call the architecture lacks is left out.
+  if (process.arch === 'x64') t.deepEqual(counts, sizes);
+  else counts.forEach((count, i) => t.true(count > 0 && count <= (sizes[i] as number), `${count} of ${sizes[i]} rules`));
 });
 
 test('an unknown system call name is refused with its name, and nothing is installed', (t) => {
@@ -158,9 +178,8 @@ test('capture sandbox: the process runs on; no socket, no file, no write to a ca
   const r = inSandbox(
     'capture',
     `
-    const udp = dgram.createSocket('udp4');
-    udp.on('error', (err) => console.log('udp', err.code));
-    udp.bind(0);
+    // An address, not a name: no resolver starts (c-ares would want randomness first).
+    net.createServer().on('error', (err) => console.log('tcp', err.code)).listen(0, '127.0.0.1');
     tryIt('open', () => fs.openSync('/etc/hostname', 'r'));
     tryIt('write capture fd', () => fs.writeSync(fd, 'x'));
     tryIt('write stdout', () => fs.writeSync(1, 'stdout\\n'));
@@ -175,7 +194,7 @@ test('capture sandbox: the process runs on; no socket, no file, no write to a ca
   t.regex(r.stdout, /^stdout$/m);
   t.regex(r.stdout, /^spawn EPERM$/m);
   t.regex(r.stdout, /^timers run, process alive$/m);
-  t.regex(r.stdout, /^udp EPERM$/m);
+  t.regex(r.stdout, /^tcp EPERM$/m);
 });
 
 test("monitor sandbox: writes to its descriptors and Node's thread pool work; files and Internet sockets do not (EPERM)", (t) => {
@@ -217,12 +236,65 @@ test('a call outside the allowlist kills the process with SIGSYS', (t) => {
   t.notRegex(r.stdout, /^after$/m);
 });
 
-test('UV_USE_IO_URING set to anything but 0 stops the capture process at start, naming the variable', (t) => {
-  t.throws(() => refuseIoUring({ UV_USE_IO_URING: '1' }), {
-    message: /UV_USE_IO_URING=1: libuv's io_uring would run work outside the sandbox/,
-  });
-  t.notThrows(() => refuseIoUring({ UV_USE_IO_URING: '0' }));
-  t.notThrows(() => refuseIoUring({}));
+/**
+ * The io_uring descriptors of a Node process started by one that ran `prelude` first; with
+ * `startFilter`, that one runs from a fresh image under the start filter, as the daemon does.
+ */
+function ringsOf(prelude: string, startFilter = false): { rings: number; stdout: string; stderr: string } {
+  const child = `
+    const fs = require('node:fs');
+    setTimeout(() => {
+      const rings = fs.readdirSync('/proc/self/fd').filter((fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd) === 'anon_inode:[io_uring]'; } catch { return false; } });
+      console.log('rings', rings.length);
+    }, 50);
+  `;
+  const script = `
+    ${prelude}
+    const r = require('node:child_process').spawnSync(process.execPath, ['-e', ${JSON.stringify(child)}], { encoding: 'utf8' });
+    process.stdout.write(r.stdout + r.stderr);
+  `;
+  const args = startFilter ? underStartFilter(['-e', script]) : ['-e', script];
+  const r = childProcess.spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 20000 });
+  return { rings: Number(/^rings (\d+)$/m.exec(r.stdout)?.[1] ?? -1), stdout: r.stdout, stderr: r.stderr };
+}
+
+const uv = process.versions.uv.split('.').map(Number) as [number, number, number];
+/** libuv 1.49 and later set up an io_uring for every loop, whatever UV_USE_IO_URING says. */
+const uvMakesRings = uv[0] > 1 || uv[1] >= 49;
+
+test(`start filter: a runtime started under it sets up no io_uring (here ${process.version}, libuv ${process.versions.uv}), and cannot listen`, (t) => {
+  const SHARED = JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'));
+  const PROCCTL = JSON.stringify(path.join(DIST, 'shared', 'procctl.js'));
+  const plain = ringsOf('');
+  t.log(`without the start filter: ${plain.rings} rings`);
+  if (uvMakesRings)
+    t.true(plain.rings > 0, `libuv ${process.versions.uv} makes rings: the check below can fail\n${plain.stdout}${plain.stderr}`);
+  else t.is(plain.rings, 0, plain.stdout + plain.stderr);
+
+  const filtered = ringsOf(
+    `
+    const procctl = require(${PROCCTL}).loadProcCtl();
+    console.log('errno', procctl.refusal('io_uring_setup'), procctl.refusal('listen'));
+    require(${SHARED}).confirmStartFilter('test', procctl);
+    console.log('confirmed');
+    require('node:net').createServer().on('error', (err) => console.log('listen', err.code)).listen(0, '127.0.0.1');
+  `,
+    true,
+  );
+  t.is(filtered.rings, 0, filtered.stdout + filtered.stderr);
+  t.regex(filtered.stdout, new RegExp(`^errno ${os.constants.errno.ENOSYS} ${os.constants.errno.EPERM}$`, 'm'));
+  t.regex(filtered.stdout, /^confirmed$/m);
+  t.regex(filtered.stdout, /^listen EPERM$/m);
+});
+
+test('start filter: a process without it is told so by the check both halves make', (t) => {
+  const r = childProcess.spawnSync(
+    process.execPath,
+    ['-e', `require(${JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'))}).confirmStartFilter('monitor')`],
+    { encoding: 'utf8' },
+  );
+  t.is(r.status, 1);
+  t.regex(r.stderr, /monitor: not under the start filter \(io_uring_setup answers EFAULT, listen EBADF\)/);
 });
 
 test('the monitor with --slow-scans: pread on the socket tables it was handed, on no other descriptor; still no open', (t) => {
