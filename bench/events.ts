@@ -2,7 +2,7 @@
 // the scan tracker and JSON serialisation, on scan-heavy traffic. Prints a table;
 // `npm run bench:events` (or `node dist/bench/events.js` after `npm run build`).
 
-import { eventLine } from '../src/monitor/jsonout.js';
+import { eventLine } from '../src/shared/events.js';
 import { DEFAULT_PARAMS } from '../src/shared/params.js';
 import type { PacketSummary } from '../src/shared/record.js';
 import { median, table } from './stats.js';

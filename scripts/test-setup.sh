@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 need=""
-for pair in nmap:nmap hping3:hping3 ip:iproute2 unshare:util-linux mknod:coreutils /usr/bin/python3:python3 rsyslogd:rsyslog gcc:gcc tcpdump:tcpdump /usr/sbin/nft:nftables pcap-config:libpcap-dev fail2ban-regex:fail2ban /usr/sbin/debootstrap:debootstrap; do
+for pair in nmap:nmap hping3:hping3 ip:iproute2 unshare:util-linux mknod:coreutils /usr/bin/python3:python3 rsyslogd:rsyslog gcc:gcc tcpdump:tcpdump /usr/sbin/nft:nftables pcap-config:libpcap-dev fail2ban-regex:fail2ban openssl:openssl /usr/sbin/debootstrap:debootstrap; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need="$need ${pair#*:}"
 done
 # RELP for rsyslog (the fleet test's forwarding): a module, not a command.

@@ -1,5 +1,6 @@
 // test/ and bench/ share code only through harness/: neither imports the other, and
-// harness/ imports neither, so that a change to one cannot break the other unseen.
+// harness/ imports neither, so that a change to one cannot break the other unseen. The
+// notifier imports nothing of the daemon's processes: what they share is in src/shared/.
 
 import test from 'ava';
 import fs = require('node:fs');
@@ -65,3 +66,20 @@ for (const [folder, forbidden] of FORBIDDEN) {
     t.deepEqual(crossings(folder, forbidden), []);
   });
 }
+
+/** "file: 'specifier'" for each relative import of a file below `dir` that lands below one of `forbidden`. */
+function importsInto(dir: string, forbidden: readonly string[]): string[] {
+  return typescriptFiles(path.join(REPO, dir)).flatMap((file) =>
+    specifiers(fs.readFileSync(file, 'utf8'))
+      .filter((s) => s.startsWith('.'))
+      .filter((s) => forbidden.some((f) => path.relative(REPO, path.resolve(path.dirname(file), s)).startsWith(`${f}/`)))
+      .map((s) => `${path.relative(REPO, file)}: '${s}'`),
+  );
+}
+
+test('nothing under src/notify/ imports from src/monitor/ or src/capture/', (t) => {
+  t.true(typescriptFiles(path.join(REPO, 'src', 'notify')).length > 5);
+  t.deepEqual(importsInto('src/notify', ['src/monitor', 'src/capture']), []);
+  // The scan sees such an import where there is one.
+  t.true(importsInto('src/monitor', ['src/shared']).length > 0);
+});

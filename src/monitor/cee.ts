@@ -2,8 +2,7 @@
 // rsyslog's mmjsonparse and other collectors parse into fields), one event per
 // message, cut to fit what a syslog daemon accepts.
 
-import type { MonitorEvent } from './events.js';
-import { eventObject } from './jsonout.js';
+import { eventObject, type MonitorEvent } from '../shared/events.js';
 
 export const CEE_COOKIE = '@cee: ';
 

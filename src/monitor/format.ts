@@ -2,17 +2,11 @@
 // keep its grammar: an IPv6 source with its port is bracketed (`[2001:db8::2]:40000`),
 // and `UDP` stands where a TCP scan has its flags.
 
+import { clockTime } from '../shared/syslogframe.js';
 import { addressText } from './addresses.js';
 import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, type Scan } from './engine.js';
 
 const FLAG_LETTERS = 'fsrpauxy';
-
-const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
-
-/** "HH:MM:SS" in local time, as strftime's %X prints it in the C locale. */
-export function clockTime(d: Date): string {
-  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
-}
 
 /**
  * One letter per TCP flag bit, FIN first: uppercase when set in every packet,

@@ -3,40 +3,9 @@
 // dropped (and counted) lines, never detection or syslog.
 
 import fs = require('node:fs');
-import type { MonitorEvent } from './events.js';
 
 /** Bytes waiting to be written at most; lines beyond are dropped and counted. */
 export const JSON_QUEUE_LIMIT = 4 * 1024 * 1024;
-
-const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
-
-/** ISO 8601 local time with milliseconds and the zone offset, e.g. 2026-12-02T09:15:03.120+01:00. */
-export function isoLocal(ms: number): string {
-  const d = new Date(ms);
-  const offset = -d.getTimezoneOffset();
-  const sign = offset < 0 ? '-' : '+';
-  const abs = Math.abs(offset);
-  return (
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}` +
-    `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
-  );
-}
-
-/** One event as the object its JSON text holds: times in ISO 8601. */
-export function eventObject(e: MonitorEvent): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...e, time: isoLocal(e.time) };
-  if (e.event === 'scan' || e.event === 'scan_end') {
-    out['first'] = isoLocal(e.first);
-    out['last'] = isoLocal(e.last);
-  }
-  return out;
-}
-
-/** One event as its JSON line, with the newline. */
-export function eventLine(e: MonitorEvent): string {
-  return `${JSON.stringify(eventObject(e))}\n`;
-}
 
 export interface JsonOutputReport {
   /** Writing failed (or the queue filled); lines are dropped until it works again. */

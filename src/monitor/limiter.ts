@@ -3,10 +3,7 @@
 // flood starts and ends, with how many lines it held back.
 
 import { elapsed } from '../shared/clock.js';
-import type { SuppressedEvent } from './events.js';
-
-/** What became of a scan's line (also the `syslog` field of its JSON event). */
-export type SyslogVerdict = 'logged' | 'flood-notice' | 'suppressed';
+import type { SuppressedEvent, SyslogVerdict } from '../shared/events.js';
 
 export const FLOOD_MESSAGE = 'More possible port scans follow';
 

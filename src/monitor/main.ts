@@ -5,16 +5,16 @@
 import fs = require('node:fs');
 import net = require('node:net');
 import { describe } from '../shared/errors.js';
-import { SYSLOG_FAULT_PRIORITY, SYSLOG_INFO_PRIORITY, SYSLOG_PRIORITY } from '../shared/params.js';
+import { DAEMON_ALERT, DAEMON_ERR, DAEMON_INFO } from '../shared/logging.js';
 import type { Settings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, closeInheritedFds } from '../shared/fds.js';
 import { lockProcess, onSigusr1 } from '../shared/procctl.js';
 import { confirmStartFilter, describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { RecordReader } from './channel.js';
-import { JsonOutput, eventLine } from './jsonout.js';
+import { JsonOutput } from './jsonout.js';
 import { ceeMessage } from './cee.js';
-import type { MonitorEvent } from './events.js';
+import { eventLine, type MonitorEvent } from '../shared/events.js';
 import { ScanPipeline, counterFields, countersEvent, countersMessage, type CaptureCounts } from './pipeline.js';
 import { SyslogWriter } from './syslog.js';
 import { monitorPlan } from './sandbox.js';
@@ -61,7 +61,7 @@ export function runMonitor(settings: Settings): void {
   /** One of the monitor's own faults: always on stderr, and in syslog as an error. */
   const fault = (text: string): void => {
     stderr(text);
-    syslog.log(SYSLOG_FAULT_PRIORITY, text);
+    syslog.log(DAEMON_ERR, text);
   };
 
   let json: JsonOutput | null = null;
@@ -76,10 +76,10 @@ export function runMonitor(settings: Settings): void {
   // Each structured event goes to every output that wants it.
   const outputs: Array<(event: MonitorEvent) => void> = [];
   if (jsonFile !== null) outputs.push((event) => jsonFile.write(eventLine(event)));
-  if (settings.jsonSyslog) outputs.push((event) => syslog.log(SYSLOG_INFO_PRIORITY, ceeMessage(event), new Date(), 'event'));
+  if (settings.jsonSyslog) outputs.push((event) => syslog.log(DAEMON_INFO, ceeMessage(event), new Date(), 'event'));
   const publish = outputs.length === 0 ? null : (event: MonitorEvent): void => outputs.forEach((output) => output(event));
 
-  const pipeline = new ScanPipeline(settings.params, (message) => say(SYSLOG_PRIORITY, message), publish, {
+  const pipeline = new ScanPipeline(settings.params, (message) => say(DAEMON_ALERT, message), publish, {
     udp: settings.udp,
     ipv6: settings.ipv6,
     ephemeralPorts: settings.ephemeralPorts,
@@ -94,7 +94,7 @@ export function runMonitor(settings: Settings): void {
       json: jsonFile,
       syslogEventsDropped: settings.jsonSyslog ? syslog.droppedEvents : null,
     });
-    say(SYSLOG_INFO_PRIORITY, countersMessage(fields));
+    say(DAEMON_INFO, countersMessage(fields));
     publish?.(countersEvent(fields, Date.now()));
   };
 

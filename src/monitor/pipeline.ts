@@ -8,7 +8,7 @@ import type { PortRange } from '../shared/allowlist.js';
 import { RecordError, type Packet6Record, type PacketSummary, type Summary } from '../shared/record.js';
 import { TCP4, TCP6, UDP4, UDP6, type Lane } from './addresses.js';
 import { Detector, LaneDetector, type EngineCounters } from './engine.js';
-import type { CountersEvent, MonitorEvent } from './events.js';
+import type { CountersEvent, MonitorEvent } from '../shared/events.js';
 import { scanMessage } from './format.js';
 import { FLOOD_MESSAGE, FloodLimiter } from './limiter.js';
 import { ScanTracker } from './tracker.js';

@@ -2,11 +2,9 @@
 // through a syslog daemon that restarts or is not there yet: undelivered lines wait in
 // a bounded queue and go out, in order, once the socket accepts them again.
 
-import os = require('node:os');
-import { SYSLOG_IDENT } from '../shared/params.js';
-import { loadAddon } from '../shared/addon.js';
-import { clockTime } from './format.js';
-import type { SyslogHandle, SyslogSock } from '../types/syslogsock.js';
+import { SYSLOG_IDENT } from '../shared/logging.js';
+import { syslogDatagram } from '../shared/syslogframe.js';
+import { syslogSocketConnector, type DatagramConnector, type DatagramSocket } from '../shared/syslogsock.js';
 
 /**
  * Lines kept while syslog is unreachable, and as many structured events besides;
@@ -17,93 +15,11 @@ export const SYSLOG_QUEUE_LIMIT = 1000;
 /** How often to try the socket again while it is unreachable. */
 export const SYSLOG_RETRY_MS = 200;
 
-/** The few calls made on a connected Unix datagram socket (native/syslogsock.c's, or a fake). */
-export interface DatagramSocket {
-  /** Returns 'sent', 'busy' (try again when writable) or an error code string. */
-  send(datagram: Buffer): string;
-  onWritable(listener: () => void): void;
-  close(): void;
-}
-
-export type DatagramConnector = (path: string) => DatagramSocket;
-
 /** A classic line (the scan, the flood notice, faults, counters) or a structured event. */
 export type SyslogKind = 'line' | 'event';
 
 /** Errors that mean the receiving socket is gone, not that the line was refused. */
 const PEER_GONE = new Set(['ECONNREFUSED', 'ENOENT', 'ENOTCONN', 'EPIPE', 'ECONNRESET']);
-
-/** The addon reports a failed call with an errno number; Node knows the names. */
-const errnoNames = new Map<number, string>();
-// The first name of a number wins (EAGAIN, not EWOULDBLOCK).
-for (const [name, n] of Object.entries(os.constants.errno)) if (!errnoNames.has(n)) errnoNames.set(n, name);
-
-function errnoName(errno: unknown): string {
-  const n = typeof errno === 'number' ? errno : NaN;
-  return errnoNames.get(n) ?? `errno ${String(n)}`;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** "Mmm dd hh:mm:ss" with the day padded by a space, as glibc stamps syslog messages. */
-export function syslogTimestamp(d: Date): string {
-  const day = d.getDate();
-  return `${MONTHS[d.getMonth()] as string} ${day < 10 ? ' ' : ''}${day} ${clockTime(d)}`;
-}
-
-/** The datagram written to /dev/log: priority, time stamp, ident, message; no pid. */
-export function syslogDatagram(message: string, when: Date, priority: number, ident = SYSLOG_IDENT): Buffer {
-  return Buffer.from(`<${priority}>${syslogTimestamp(when)} ${ident}: ${message}`, 'latin1');
-}
-
-class SyslogConnectError extends Error {
-  readonly code = 'ERR_SCANLOGD_SYSLOG';
-}
-
-/** send()'s results besides a negative errno number. */
-const SENT = 0;
-const BUSY = 1;
-
-/** The one place the addon is loaded: by the monitor, before its sandbox. */
-export function loadSyslogSock(): SyslogSock {
-  return loadAddon<SyslogSock>('syslogsock', 'syslog socket addon');
-}
-
-/**
- * Connects with the project's addon: every datagram goes out with write(2) on the
- * connected socket, so none can carry a descriptor. Loads the addon now, so that a
- * missing one is a start-up error and not an unreachable syslog.
- */
-export function syslogSocketConnector(addon: SyslogSock = loadSyslogSock()): DatagramConnector {
-  return (path) => {
-    const listeners: Array<() => void> = [];
-    let handle: SyslogHandle;
-    try {
-      handle = addon.connect(path, () => {
-        for (const listener of listeners) listener();
-      });
-    } catch (err) {
-      throw new SyslogConnectError(errnoName((err as { errno?: unknown }).errno));
-    }
-    let open = true;
-    return {
-      send(datagram) {
-        if (!open) return 'EBADF';
-        const result = addon.send(handle, datagram);
-        if (result === SENT) return 'sent';
-        return result === BUSY ? 'busy' : errnoName(-result);
-      },
-      onWritable(listener) {
-        listeners.push(listener);
-      },
-      close() {
-        if (!open) return;
-        open = false;
-        addon.close(handle);
-      },
-    };
-  };
-}
 
 export interface SyslogWriterOptions {
   queueLimit?: number;
@@ -147,7 +63,7 @@ export class SyslogWriter {
 
   /** Sends `message` at `priority` (facility | level), stamped `when`. */
   log(priority: number, message: string, when = new Date(), kind: SyslogKind = 'line'): void {
-    this.send(syslogDatagram(message, when, priority), kind);
+    this.send(syslogDatagram(message, when, priority, SYSLOG_IDENT), kind);
   }
 
   /** Queues one datagram as it is, and sends what the socket takes now. */

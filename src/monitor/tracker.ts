@@ -7,16 +7,18 @@ import type { DetectorParams } from '../shared/params.js';
 import type { Summary } from '../shared/record.js';
 import { TCP4, type Lane } from './addresses.js';
 import { CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, type EngineObserver, type ReleaseReason, type Scan } from './engine.js';
-import type { EndReason, MonitorEvent } from './events.js';
+import {
+  MAX_DESTINATIONS,
+  MAX_PORT_RANGES,
+  PORT_RANGE_SEPARATOR,
+  type EndReason,
+  type MonitorEvent,
+  type SyslogVerdict,
+} from '../shared/events.js';
 import { flagString } from './format.js';
-import type { SyslogVerdict } from './limiter.js';
 
-/** Distinct destinations kept per source; more are counted as truncated, not stored. */
-export const MAX_DESTINATIONS = 16;
 /** Detected scans followed at once, each with a 65536-bit port set (8 KiB). */
 export const MAX_TRACKED_SCANS = 256;
-/** Port ranges written in a scan_end event at most. */
-export const MAX_PORT_RANGES = 64;
 
 const PORT_SET_WORDS = 65536 / 32;
 
@@ -45,7 +47,7 @@ export function portRanges(set: Uint32Array, maxRanges: number): { text: string;
       const port = w * 32 + b;
       const on = ((word >>> b) & 1) !== 0;
       if (on && start < 0) {
-        if (parts.length === maxRanges) return { text: parts.join(','), truncated: true };
+        if (parts.length === maxRanges) return { text: parts.join(PORT_RANGE_SEPARATOR), truncated: true };
         start = port;
       } else if (!on && start >= 0) {
         parts.push(start === port - 1 ? String(start) : `${start}-${port - 1}`);
@@ -54,7 +56,7 @@ export function portRanges(set: Uint32Array, maxRanges: number): { text: string;
     }
   }
   if (start >= 0) parts.push(start === 65535 ? '65535' : `${start}-65535`);
-  return { text: parts.join(','), truncated: false };
+  return { text: parts.join(PORT_RANGE_SEPARATOR), truncated: false };
 }
 
 export class ScanTracker<A = number> implements EngineObserver<A> {

@@ -6,6 +6,7 @@
 
 import fs = require('node:fs');
 import path = require('node:path');
+import { maxEventLineBytes } from '../shared/events.js';
 
 export interface Position {
   ino: number;
@@ -13,7 +14,8 @@ export interface Position {
 }
 
 export interface Line {
-  text: string;
+  /** Null for a line longer than any event the daemon writes: skipped unread. */
+  text: string | null;
   /** Where the line starts and where the next one does. */
   start: Position;
   end: Position;
@@ -24,12 +26,18 @@ export interface FollowerReport {
   notice(text: string): void;
 }
 
-/** Bytes read per poll at most, so that a large backlog does not have to fit in memory at once. */
+/** Bytes read at once: many lines per read, and always more than the longest line. */
 export const READ_CHUNK = 1024 * 1024;
-/** A longer line cannot be a scanlogd event; it is skipped. */
-export const MAX_LINE = READ_CHUNK;
-/** Lines handed on per poll at most. */
+/** A longer line (its newline included) is not an event the daemon can write; it is skipped unread. */
+export const MAX_LINE = maxEventLineBytes();
+/**
+ * Per poll at most (a chunk over): lines and bytes of lines handed on, which is what a
+ * poll holds in memory, and bytes read, lines skipped unread included, which is what it
+ * costs in time. A backlog is read over several polls.
+ */
 export const MAX_LINES_PER_POLL = 10000;
+export const MAX_BYTES_PER_POLL = 2 * READ_CHUNK;
+export const MAX_READ_PER_POLL = 64 * READ_CHUNK;
 
 interface OpenFile {
   fd: number;
@@ -42,6 +50,8 @@ interface OpenFile {
    * written again between two polls (copytruncate), even if it is longer now.
    */
   head: Buffer | null;
+  /** Where an overlong line began, while its end has not been read yet; else null. */
+  skipping: number | null;
 }
 
 /** Bytes of a file's start compared at each poll; shorter than any event line. */
@@ -93,7 +103,7 @@ function openIno(name: string): OpenFile | null {
     fs.closeSync(fd);
     throw new Error(`${name}: not a regular file`);
   }
-  return { fd, ino: st.ino, offset: 0, name, head: null };
+  return { fd, ino: st.ino, offset: 0, name, head: null, skipping: null };
 }
 
 function inoOf(name: string): number | null {
@@ -124,10 +134,10 @@ export class Follower {
     this.resume = resume;
   }
 
-  /** The position after the last line returned: where a restart would go on. */
+  /** The start of the next line not returned yet: where a restart would go on. */
   get position(): Position | null {
     const f = this.previous ?? this.current;
-    return f === null ? null : { ino: f.ino, offset: f.offset };
+    return f === null ? null : { ino: f.ino, offset: f.skipping ?? f.offset };
   }
 
   close(): void {
@@ -254,46 +264,42 @@ export class Follower {
   /** Appends the complete lines from `f`; true when it reached the end of the file. */
   private readFrom(f: OpenFile, lines: Line[]): boolean {
     const buf = this.buf;
+    let read = 0;
+    let handed = 0;
     for (;;) {
       const n = fs.readSync(f.fd, buf, 0, buf.length, f.offset);
       if (n === 0) return true;
+      read += n;
       const chunk = buf.subarray(0, n);
       let start = 0;
       for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
-        lines.push({
-          text: chunk.toString('utf8', start, nl),
-          start: { ino: f.ino, offset: f.offset + start },
-          end: { ino: f.ino, offset: f.offset + nl + 1 },
-        });
+        const end = { ino: f.ino, offset: f.offset + nl + 1 };
+        if (f.skipping !== null) {
+          lines.push({ text: null, start: { ino: f.ino, offset: f.skipping }, end });
+          f.skipping = null;
+        } else {
+          // Longer than any event: not even decoded.
+          const text = nl + 1 - start > MAX_LINE ? null : chunk.toString('utf8', start, nl);
+          if (text !== null) handed += nl - start;
+          lines.push({ text, start: { ino: f.ino, offset: f.offset + start }, end });
+        }
         start = nl + 1;
-      }
-      if (start === 0) {
-        if (n < buf.length) return true; // a line still being written
-        this.report.notice(`${f.name}: a line at offset ${f.offset} is longer than ${MAX_LINE} bytes; skipped`);
-        this.skipLongLine(f, buf);
-        continue;
       }
       // The start of the file as read, kept (copied out of the shared buffer) to see a
       // copytruncate that the next poll would otherwise miss.
-      if (f.head === null && f.offset === 0) f.head = Buffer.from(chunk.subarray(0, Math.min(start, HEAD_BYTES)));
-      f.offset += start;
+      if (f.head === null && f.offset === 0 && start > 0) f.head = Buffer.from(chunk.subarray(0, Math.min(start, HEAD_BYTES)));
+      if (start === 0 && f.skipping === null && n < buf.length) return true; // a line still being written
+      if (start === 0 || (f.skipping === null && n - start > MAX_LINE)) {
+        // No newline within a whole chunk, or a tail longer than any event: the line
+        // is skipped as it is read, and the position stays at its start until its end.
+        f.skipping ??= f.offset + start;
+        f.offset += n;
+      } else {
+        f.offset += start;
+      }
       if (n < buf.length) return true;
       // The rest waits for the next poll, so that one poll holds a bounded amount.
-      if (lines.length >= MAX_LINES_PER_POLL) return false;
-    }
-  }
-
-  /** Moves past the rest of an overlong line, to just after its newline (or to the end for now). */
-  private skipLongLine(f: OpenFile, buf: Buffer): void {
-    for (;;) {
-      const n = fs.readSync(f.fd, buf, 0, buf.length, f.offset);
-      const nl = buf.subarray(0, n).indexOf(0x0a);
-      if (nl >= 0) {
-        f.offset += nl + 1;
-        return;
-      }
-      f.offset += n;
-      if (n < buf.length) return;
+      if (lines.length >= MAX_LINES_PER_POLL || handed >= MAX_BYTES_PER_POLL || read >= MAX_READ_PER_POLL) return false;
     }
   }
 }

@@ -1,10 +1,11 @@
-// scanlogd-notify's command line and configuration file. Tokens and passwords are
-// keys of the file only: a command line is readable by every local user (ps, /proc).
+// scanlogd-notify's command line and configuration file. Tokens, passwords and the
+// channels' URLs (a webhook or ntfy topic URL is often the secret itself) are keys of
+// the file only: a command line is readable by every local user (ps, /proc).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, parseConfig, readConfigFile } from '../shared/config.js';
 import { StartupError } from '../shared/errors.js';
-import { VERSION } from '../shared/options.js';
+import { VERSION } from '../shared/version.js';
 
 export const DEFAULT_NOTIFY_CONFIG = '/etc/scanlogd-notify.conf';
 export const DEFAULT_EVENTS = '/var/log/scanlogd/events.json';
@@ -12,7 +13,7 @@ export const DEFAULT_STATE = '/var/lib/scanlogd-notify/position';
 export const PUSHOVER_URL = 'https://api.pushover.net/1/messages.json';
 
 /** Keys that hold a secret: accepted from the configuration file, refused on the command line. */
-export const SECRET_KEYS = ['pushover-token', 'pushover-user', 'ntfy-token', 'ntfy-password'] as const;
+export const SECRET_KEYS = ['pushover-token', 'pushover-user', 'ntfy-token', 'ntfy-password', 'webhook', 'ntfy-url'] as const;
 
 export type ChannelConfig =
   | { kind: 'pushover'; url: string; token: string; user: string; priority: number | null }
@@ -38,7 +39,8 @@ export interface NotifySettings {
   /** Also report problems to this syslog socket (for init systems that drop stderr). */
   syslogSocket: string | null;
   hostname: string | null;
-  check: boolean;
+  /** What to do: follow the events file, check the set-up, or send one test message per channel. */
+  mode: 'run' | 'check' | 'test';
 }
 
 /** Seconds with up to millisecond precision, within [min, max], returned in milliseconds. */
@@ -69,8 +71,30 @@ function httpUrl(text: string): string {
     throw new InvalidArgumentError('is not a URL.');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidArgumentError('must be an http: or https: URL.');
+  // A password in a URL travels into every error message about it; each channel has keys for its credentials.
+  if (url.username !== '' || url.password !== '') {
+    throw new InvalidArgumentError(
+      'must not hold a user name or password (user:password@): use the ntfy-user and ntfy-password keys, or a token.',
+    );
+  }
   return text;
 }
+
+/**
+ * A token or key of a documented shape. A value of another shape is a copying mistake
+ * (a quote, a space, half a key), said at start rather than by a refusal at the first scan.
+ */
+function tokenOf(shape: RegExp, description: string) {
+  return (text: string): string => {
+    if (!shape.test(text)) throw new InvalidArgumentError(`must be ${description}.`);
+    return text;
+  };
+}
+
+/** Pushover's application tokens and user (or group) keys: 30 letters and digits. */
+const pushoverKey = tokenOf(/^[A-Za-z0-9]{30}$/, '30 letters and digits, as Pushover shows it');
+/** ntfy's access tokens: "tk_" and 29 letters and digits. */
+const ntfyToken = tokenOf(/^tk_[A-Za-z0-9]{29}$/, 'tk_ and 29 letters and digits, as ntfy shows it');
 
 /** Pushover's and ntfy's scales differ; each key says its own range. */
 function priority(min: number, max: number) {
@@ -88,8 +112,9 @@ function mailAddress(text: string): string {
   return text;
 }
 
-function oneLine(text: string): string {
-  if (/[\r\n]/.test(text)) throw new InvalidArgumentError('must be one line.');
+/** Text that goes into messages or headers: one line of printable characters. */
+function printableLine(text: string): string {
+  if (/[^\x20-\x7e\u00a0-\uffff]/.test(text)) throw new InvalidArgumentError('must be one line without control characters.');
   return text;
 }
 
@@ -106,7 +131,6 @@ export function buildNotifyProgram(secrets = false): Command {
     .option('--events <path>', "scanlogd's --json file to follow", absolutePath, DEFAULT_EVENTS)
     .option('--state <path>', 'where the position reached is kept (its directory must be writable)', absolutePath, DEFAULT_STATE)
     .addOption(new Option('--config <path>', `configuration file (default: ${DEFAULT_NOTIFY_CONFIG}, if present)`).argParser(absolutePath))
-    .option('--webhook <url>', 'POST each message as JSON to this URL', httpUrl)
     .option(
       '--pushover-url <url>',
       'Pushover API endpoint (the token and user key are read from the configuration file)',
@@ -114,9 +138,8 @@ export function buildNotifyProgram(secrets = false): Command {
       PUSHOVER_URL,
     )
     .option('--pushover-priority <n>', 'Pushover priority, -2 to 1', priority(-2, 1))
-    .option('--ntfy-url <url>', 'ntfy topic URL, e.g. https://ntfy.sh/TOPIC', httpUrl)
     .option('--ntfy-priority <n>', 'ntfy priority, 1 to 5', priority(1, 5))
-    .option('--ntfy-user <name>', 'ntfy user for basic authentication (the password is read from the configuration file)', oneLine)
+    .option('--ntfy-user <name>', 'ntfy user for basic authentication (the password is read from the configuration file)', printableLine)
     .option('--mail-to <address>', 'mail each message to this address through sendmail', mailAddress)
     .option('--mail-from <address>', 'sender of the mail (default: chosen by sendmail)', mailAddress)
     .option('--sendmail <path>', 'the sendmail program', absolutePath, '/usr/sbin/sendmail')
@@ -126,19 +149,26 @@ export function buildNotifyProgram(secrets = false): Command {
     .addOption(
       secondsOption('--give-up <seconds>', 'events not delivered after this long are dropped, counted and reported', 10, 7 * 86400, 86400),
     )
-    .option('--hostname <name>', "host name shown in messages (default: this host's)", oneLine)
+    .option('--hostname <name>', "host name shown in messages (default: this host's)", printableLine)
     .option('--syslog', 'also report delivery problems to syslog (daemon.err), for init systems that drop standard error', false)
     .option('--syslog-socket <path>', 'syslog socket for --syslog', absolutePath, '/dev/log')
-    .option('--check', 'check the configuration, say which channels it sets up, and exit', false)
+    .option(
+      '--check',
+      "check the configuration, the events file and the state directory (as the notifier's user), say which channels it sets up, and exit",
+      false,
+    )
+    .option('--test', 'send one test message through each channel, say which accepted it, and exit (non-zero if one did not)', false)
     .addOption(new Option('--poll <seconds>').argParser(seconds(0.05, 60)).default(500).hideHelp())
     .showHelpAfterError(false)
     .allowExcessArguments(false);
   if (secrets) {
     program
-      .option('--pushover-token <token>', 'Pushover application token', oneLine)
-      .option('--pushover-user <key>', 'Pushover user or group key', oneLine)
-      .option('--ntfy-token <token>', 'ntfy access token (Authorization: Bearer)', oneLine)
-      .option('--ntfy-password <password>', 'ntfy password for --ntfy-user', oneLine);
+      .option('--webhook <url>', 'POST each message as JSON to this URL', httpUrl)
+      .option('--ntfy-url <url>', 'ntfy topic URL, e.g. https://ntfy.sh/TOPIC', httpUrl)
+      .option('--pushover-token <token>', 'Pushover application token', pushoverKey)
+      .option('--pushover-user <key>', 'Pushover user or group key', pushoverKey)
+      .option('--ntfy-token <token>', 'ntfy access token (Authorization: Bearer)', ntfyToken)
+      .option('--ntfy-password <password>', 'ntfy password for --ntfy-user', printableLine);
   }
   return program;
 }
@@ -168,6 +198,7 @@ interface RawNotifyOptions {
   syslog: boolean;
   syslogSocket: string;
   check: boolean;
+  test: boolean;
   poll: number;
 }
 
@@ -238,11 +269,12 @@ export function parseNotifySettings(argv: readonly string[], configPath = DEFAUL
   const text = readConfigFile(file, named !== undefined, true);
   const merged: Record<string, unknown> = { ...program.opts() };
   if (text !== null) {
-    for (const v of parseConfig(text, file, buildNotifyProgram(true)).values()) {
+    for (const v of parseConfig(text, file, buildNotifyProgram(true), SECRET_KEYS).values()) {
       if (program.getOptionValueSource(v.attribute) !== 'cli') merged[v.attribute] = v.value;
     }
   }
   const o = merged as unknown as RawNotifyOptions;
+  if (o.check && o.test) throw new StartupError('--check and --test: give one of them');
   const channels = channelsOf(o, file);
   if (channels.length === 0) {
     throw new ConfigError(
@@ -267,20 +299,11 @@ export function parseNotifySettings(argv: readonly string[], configPath = DEFAUL
     pollMs: o.poll,
     syslogSocket: o.syslog ? o.syslogSocket : null,
     hostname: o.hostname ?? null,
-    check: o.check,
+    mode: o.check ? 'check' : o.test ? 'test' : 'run',
   };
 }
 
-/** A channel as a person reads it in --check and in messages on stderr (no secret shown). */
+/** A channel as a person reads it in --check and in messages on stderr: of a URL, only scheme, host and port. */
 export function channelName(c: ChannelConfig): string {
-  switch (c.kind) {
-    case 'pushover':
-      return `pushover (${new URL(c.url).host})`;
-    case 'ntfy':
-      return `ntfy (${new URL(c.url).host})`;
-    case 'webhook':
-      return `webhook (${new URL(c.url).host})`;
-    case 'mail':
-      return `mail (${c.to})`;
-  }
+  return c.kind === 'mail' ? `mail (${c.to})` : `${c.kind} (${new URL(c.url).origin})`;
 }

@@ -62,10 +62,12 @@ function isInvalidArgument(err: unknown): err is Error {
 
 /**
  * Parses the text of a file: `key = value` lines, blank lines, and lines whose first
- * non-blank character is `#`. Each value goes through its option's own parser.
- * Throws a ConfigError naming `file` and the line for the first problem.
+ * non-blank character is `#` (a `#` after blanks in a value is refused: comments are
+ * whole lines). Each value goes through its option's own parser.
+ * Throws a ConfigError naming `file` and the line for the first problem (without the
+ * value, for `secretKeys`).
  */
-export function parseConfig(text: string, file: string, program: Command): Map<string, ConfigValue> {
+export function parseConfig(text: string, file: string, program: Command, secretKeys: readonly string[] = []): Map<string, ConfigValue> {
   const keys = configKeys(program);
   const values = new Map<string, ConfigValue>();
   const lines = text.split('\n');
@@ -84,7 +86,11 @@ export function parseConfig(text: string, file: string, program: Command): Map<s
       );
     }
     if (text === '') throw new ConfigError(`${where}: no value for "${key}"`);
+    // "value # note" would otherwise be taken whole by a key that takes any text (a URL, a name).
+    if (/\s#/.test(text)) throw new ConfigError(`${where}: a comment after the value of "${key}"; comments are lines of their own`);
     const attribute = option.attributeName();
+    // A secret's value is not repeated in an error, which may end up in a log.
+    const shown = secretKeys.includes(key) ? '' : ` "${text}"`;
     const earlier = values.get(attribute);
     const repeatable = isRepeatable(option);
     if (earlier !== undefined && !repeatable) {
@@ -93,13 +99,13 @@ export function parseConfig(text: string, file: string, program: Command): Map<s
     let value: unknown;
     if (option.isBoolean() || option.negate) {
       const word = BOOLEAN_WORDS[text];
-      if (word === undefined) throw new ConfigError(`${where}: bad value "${text}" for "${key}": must be yes, no, true or false.`);
+      if (word === undefined) throw new ConfigError(`${where}: bad value${shown} for "${key}": must be yes, no, true or false.`);
       value = option.negate ? !word : word;
     } else if (option.parseArg !== undefined) {
       try {
         value = option.parseArg(text, earlier?.value);
       } catch (err) {
-        if (isInvalidArgument(err)) throw new ConfigError(`${where}: bad value "${text}" for "${key}": ${err.message}`);
+        if (isInvalidArgument(err)) throw new ConfigError(`${where}: bad value${shown} for "${key}": ${err.message}`);
         throw err;
       }
     } else if (option.variadic || repeatable) {

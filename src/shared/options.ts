@@ -6,11 +6,13 @@ import {
   DEFAULT_PARAMS,
   HASH_KINDS,
   MAX_HASH_MAX,
+  MAX_MAX_PORTS,
   checkParams,
   portsBelowThreshold,
   type DetectorParams,
   type HashKind,
 } from './params.js';
+import { VERSION } from './version.js';
 import {
   MAX_IGNORE_PORTS,
   MAX_IGNORE_SOURCES,
@@ -62,7 +64,6 @@ export interface Settings {
   ignorePorts: PortRange[];
 }
 
-export const VERSION = '0.1.0';
 /** What --version prints, and the capture process at start: the runtime changes what the daemon can do. */
 export const VERSION_LINE = `scanlogd-ts ${VERSION} (${RUNTIME})`;
 
@@ -204,7 +205,7 @@ export function buildProgram(): Command {
       7,
     )
     .option('--scan-weight-threshold <n>', 'total port weight that makes a scan (default: derived, 21)', wholeNumber(1, 100000))
-    .option('--max-ports <n>', 'ports remembered per source (default: threshold - 1, 20)', wholeNumber(1, 10000))
+    .option('--max-ports <n>', 'ports remembered per source (default: threshold - 1, 20)', wholeNumber(1, MAX_MAX_PORTS))
     .addOption(
       new Option('--scan-delay <seconds>', 'longest gap between the packets of one scan')
         .argParser(seconds)

@@ -36,14 +36,6 @@ export const LIST_SIZE = 256;
 export const HASH_SIZE = 512;
 export const HASH_MAX = 16;
 
-export const SYSLOG_IDENT = 'scanlogd';
-/** LOG_DAEMON (3 << 3) | LOG_ALERT (1). */
-export const SYSLOG_PRIORITY = 25;
-/** LOG_DAEMON | LOG_ERR, for the monitor's own faults. */
-export const SYSLOG_FAULT_PRIORITY = 27;
-/** LOG_DAEMON | LOG_INFO, for the counters line. */
-export const SYSLOG_INFO_PRIORITY = 30;
-
 /**
  * How a source address picks its hash bucket. `classic` is scanlogd's, so that the
  * same addresses share a bucket here as there (and the same real scanner can be pushed
@@ -103,6 +95,9 @@ export function portsBelowThreshold(p: Pick<DetectorParams, 'portWeightPriv' | '
  */
 export const MAX_HASH_MAX = 256;
 
+/** --max-ports at most: it bounds the ports of a scan event, and so the longest event line. */
+export const MAX_MAX_PORTS = 10000;
+
 /** Times travel as uint32 milliseconds and are compared as signed differences. */
 export const MAX_DELAY_MS = 0x7fffffff;
 
@@ -117,7 +112,7 @@ export function checkParams(p: DetectorParams): string[] {
   whole('--port-weight-priv', p.portWeightPriv, 1, 1000);
   whole('--port-weight-high', p.portWeightHigh, 1, 1000);
   whole('--scan-weight-threshold', p.scanWeightThreshold, 1, 100000);
-  whole('--max-ports', p.maxPorts, 1, 10000);
+  whole('--max-ports', p.maxPorts, 1, MAX_MAX_PORTS);
   whole('--scan-delay (ms)', p.scanDelayMs, 1, MAX_DELAY_MS);
   whole('--log-count', p.logCount, 1, 1000000);
   whole('--log-delay (ms)', p.logDelayMs, 1, MAX_DELAY_MS);

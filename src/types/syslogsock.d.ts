@@ -1,5 +1,5 @@
-// The API of the monitor's syslog socket (native/syslogsock.c, built into
-// build/Release/syslogsock.node); src/monitor/syslog.ts is the one place that loads it.
+// The API of the syslog socket addon (native/syslogsock.c, built into
+// build/Release/syslogsock.node); src/shared/syslogsock.ts is the one place that loads it.
 
 /** A connected Unix datagram socket, owned by the addon; closing it is close()'s job, never the GC's. */
 export interface SyslogHandle {

@@ -10,6 +10,7 @@ import http = require('node:http');
 import path = require('node:path');
 import { entryScript, userIds } from '../../harness/daemon.js';
 import { sleep, waitFor } from '../../harness/netns.js';
+import { lineOf, scanEvent } from './events.js';
 
 export const NOTIFY_USER = 'scanlogd-notify';
 
@@ -87,6 +88,45 @@ export function startNotifier(t: Teardown, args: string[], options: { asRoot?: b
   return { pid: child.pid as number, stderr: () => stderr, stop, exited };
 }
 
+/** The notifier run to its end (--check, --test), as its user unless `asRoot`; the event loop runs meanwhile (the endpoints answer). */
+export function runNotifierOnce(
+  args: string[],
+  options: { asRoot?: boolean } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const ids = userIds(NOTIFY_USER);
+  const child = childProcess.spawn(process.execPath, [notifierEntry(), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60000,
+    ...(options.asRoot === true ? {} : { uid: ids.uid, gid: ids.gid }),
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TZ: process.env['TZ'] ?? '' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** The notifier's arguments for a test directory (its files, the host name "target"), and `more`. */
+export function notifierArgs(d: NotifyDir, ...more: string[]): string[] {
+  return ['--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'target', ...more];
+}
+
+/** A webhook endpoint and the notifier following a fresh events file, once it says so; `config` follows the webhook's line. */
+export async function webhookScene(
+  t: Teardown,
+  config: string[],
+  more: string[] = [],
+): Promise<{ d: NotifyDir; hook: Endpoint; notifier: Notifier }> {
+  const d = makeNotifyDir(t);
+  const hook = await startEndpoint(t);
+  writeConfig(d.config, [`webhook = ${hook.url}/hook`, ...config]);
+  appendEvents(d.events, []);
+  const notifier = startNotifier(t, notifierArgs(d, ...more));
+  await waitFor('the notifier to follow the file', () => (notifier.stderr().includes('following') ? true : undefined));
+  return { d, hook, notifier };
+}
+
 /** `wait`, or its error with what the notifier said so far: a failed wait shows why. */
 export async function explained<T>(n: Notifier, wait: Promise<T>): Promise<T> {
   try {
@@ -104,8 +144,8 @@ export interface Received {
   at: number;
 }
 
-/** How the endpoint answers the next request: a status (with a body), or never. */
-export type Answer = { status: number; body?: string } | 'hang';
+/** How the endpoint answers the next request: a status (with a body and headers), or never. */
+export type Answer = { status: number; body?: string; headers?: Record<string, string> } | 'hang';
 
 export interface Endpoint {
   url: string;
@@ -152,7 +192,7 @@ export async function startEndpoint(t: Teardown, fallback: Answer = { status: 20
         return;
       }
       if (answer.status >= 200 && answer.status < 300) delivered.push(r);
-      res.writeHead(answer.status, { 'content-type': 'text/plain' });
+      res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
       res.end(answer.body ?? '');
     });
   });
@@ -169,24 +209,38 @@ export async function startEndpoint(t: Teardown, fallback: Answer = { status: 20
   return endpoint;
 }
 
-/** One scan event line as the daemon writes it, at `first` (local ISO) for `source`. */
-export function scanLine(source: string, ports: number[], first: string, destination = '198.18.0.1'): string {
-  return JSON.stringify({
-    event: 'scan',
-    time: first,
-    source,
-    source_port: 40000,
-    destinations: [destination],
-    destinations_truncated: false,
-    ports,
-    flags: 'fSrpauxy',
-    flags_or: 2,
-    flags_and: 2,
-    tos: 0,
-    ttl: null,
-    packets: ports.length,
-    first,
-    last: first,
-    syslog: 'logged',
+export interface Mailbox {
+  /** What arrived in the mailbox since it was watched. */
+  arrived(): string;
+  /** Waits for a mail whose subject is `subject`; resolves with everything arrived. */
+  waitSubject(subject: string, timeoutMs?: number): Promise<string>;
+}
+
+/**
+ * The local mailbox of Debian's account "mail" (exim delivers to /var/mail/mail; that
+ * account has a home exim can enter, which local delivery needs), from now on; what
+ * arrives is cut off again at teardown.
+ */
+export function watchMailbox(t: Teardown): Mailbox {
+  const file = '/var/mail/mail';
+  const before = fs.existsSync(file) ? fs.statSync(file).size : 0;
+  t.teardown(() => {
+    if (fs.existsSync(file)) fs.truncateSync(file, before);
   });
+  const arrived = (): string => (fs.existsSync(file) ? fs.readFileSync(file).subarray(before).toString('utf8') : '');
+  return {
+    arrived,
+    waitSubject: (subject, timeoutMs = 20000) =>
+      waitFor(
+        `a mail "${subject}" in ${file}`,
+        () => (arrived().includes(`Subject: ${subject}\n`) ? arrived() : undefined),
+        timeoutMs,
+        200,
+      ),
+  };
+}
+
+/** One scan event line as the daemon writes it (its own writer), at `firstMs` for `source`. */
+export function scanLine(source: string, ports: number[], firstMs: number, destination = '198.18.0.1'): string {
+  return lineOf(scanEvent(source, ports, firstMs, { destinations: [destination], packets: Math.max(2, ports.length) }));
 }

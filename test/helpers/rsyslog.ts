@@ -38,3 +38,53 @@ export async function startRsyslog(dir: string, config: string[], started: () =>
     },
   };
 }
+
+/** Key and certificate files of one party, as the examples name them in /etc/scanlogd-relp/. */
+export interface TlsParty {
+  dir: string;
+}
+
+/**
+ * A certificate authority (`ca`, self-signed) below `dir`, and for each of `names` a key
+ * and a certificate it signs, for that DNS name (subject and subjectAltName), for TLS
+ * clients and servers. Each party's directory holds ca.pem, cert.pem and key.pem.
+ */
+export function makeCertificates(dir: string, ca: string, names: string[]): Record<string, TlsParty> {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const openssl = (args: string[]): void => {
+    const r = childProcess.spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+  };
+  const caKey = path.join(dir, `${ca}.key`);
+  const caPem = path.join(dir, `${ca}.pem`);
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caPem, '-days', '2', '-subj', `/CN=${ca}`]);
+  const parties: Record<string, TlsParty> = {};
+  for (const name of names) {
+    const party = path.join(dir, `${ca}-${name}`);
+    fs.mkdirSync(party, { mode: 0o700 });
+    const csr = path.join(party, 'cert.csr');
+    const ext = path.join(party, 'cert.ext');
+    fs.writeFileSync(ext, `subjectAltName=DNS:${name}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(party, 'key.pem'), '-out', csr, '-subj', `/CN=${name}`]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      caPem,
+      '-CAkey',
+      caKey,
+      '-CAcreateserial',
+      '-out',
+      path.join(party, 'cert.pem'),
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+    ]);
+    fs.copyFileSync(caPem, path.join(party, 'ca.pem'));
+    parties[name] = { dir: party };
+  }
+  return parties;
+}

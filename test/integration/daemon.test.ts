@@ -456,7 +456,9 @@ const startupCases: StartupCase[] = [
     entry: (d) => {
       // The staged tree, which user scanlogd can read, less the libpcap reader.
       const tree = path.dirname(path.dirname(entryScript()));
-      for (const dir of ['bin', 'dist', 'build', 'node_modules']) fs.cpSync(path.join(tree, dir), `${d}/app/${dir}`, { recursive: true });
+      // package.json holds the version the daemon says.
+      for (const item of ['package.json', 'bin', 'dist', 'build', 'node_modules'])
+        fs.cpSync(path.join(tree, item), `${d}/app/${item}`, { recursive: true });
       fs.rmSync(`${d}/app/build/Release/pcaprecv.node`);
       return `${d}/app/bin/scanlogd.js`;
     },
@@ -494,6 +496,7 @@ const startupCases: StartupCase[] = [
     entry: (d) => {
       fs.mkdirSync(`${d}/private`, { mode: 0o700 });
       fs.chmodSync(`${d}/private`, 0o700);
+      fs.copyFileSync(path.join(REPO, 'package.json'), `${d}/private/package.json`);
       fs.cpSync(path.join(REPO, 'bin'), `${d}/private/bin`, { recursive: true });
       fs.cpSync(path.join(REPO, 'dist'), `${d}/private/dist`, { recursive: true });
       fs.symlinkSync(path.join(REPO, 'node_modules'), `${d}/private/node_modules`);

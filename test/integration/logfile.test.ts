@@ -65,7 +65,7 @@ rootTest("the rsyslog rule writes scanlogd's lines and the notifier's reports to
     notifier,
     waitFor(
       "the notifier's report in the file",
-      () => (/ scanlogd-notify: webhook \(127\.0\.0\.1:\d+\): delivery failed \(HTTP 500: down\)/.test(text()) ? true : undefined),
+      () => (/ scanlogd-notify: webhook \(http:\/\/127\.0\.0\.1:\d+\): delivery failed \(HTTP 500: down\)/.test(text()) ? true : undefined),
       15000,
       100,
     ),

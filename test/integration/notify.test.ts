@@ -1,6 +1,7 @@
 // scanlogd-notify behind the real daemon: nmap scans the target namespace, the daemon
 // writes its --json file in a directory laid out as the packages lay out
-// /var/log/scanlogd, and the notifier, as its own user, tells a real HTTP endpoint.
+// /var/log/scanlogd, and the notifier, as its own user, tells a real HTTP endpoint,
+// with the daemon's real range lists cut between ranges.
 
 import test from 'ava';
 import fs = require('node:fs');
@@ -116,3 +117,36 @@ rootTest('a flood of scans from 40 sources gives one digest with the flood in on
   await sleep(1000);
   t.is(hook.all().length, 1);
 });
+
+rootTest(
+  "a scan of many ranges: the message's port list is the daemon's own ranges, cut between two of them, and counts the ports it leaves out",
+  async (t) => {
+    const d = makeNotifyDir(t);
+    const { bed } = await startScene(t, ['--json', d.events]);
+    const hook = await startEndpoint(t);
+    writeConfig(d.config, [`webhook = ${hook.url}/hook`, 'interval = 2', 'wait = 5']);
+    const notifier = startNotifier(t, ['--config', d.config, '--events', d.events, '--state', d.state, '--hostname', 'target']);
+    await waitFor('the notifier to follow the file', () => (notifier.stderr().includes('following') ? true : undefined));
+    const ports = '1-100,110,135,139,143,443,445,993,995,1433,1521,3306,5432,8000-8999';
+    const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', ports, bed.targetAddr]);
+    t.is(r.code, 0, r.stderr);
+    const [got] = await hook.waitDelivered(1, 20000);
+    const end = fs
+      .readFileSync(d.events, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"event":"scan_end"'))
+      .map((l) => JSON.parse(l) as { port_ranges: string; distinct_ports: number })[0];
+    t.is(end?.port_ranges, ports, 'the daemon saw every port nmap probed');
+    const m = message(got);
+    const line = m.message.split('\n')[0] as string;
+    const [, count, list, rest] = /: (\d+) ports \((.*) and (\d+) more\), /.exec(line) ?? [];
+    t.truthy(list, line);
+    t.is(Number(count), end?.distinct_ports ?? -1);
+    t.true(`${list as string} and ${rest as string} more`.length <= 48, line);
+    const shown = (list as string).split(', ');
+    t.deepEqual(shown, ports.split(',').slice(0, shown.length), 'whole ranges of the daemon, in order');
+    const shownPorts = shown.reduce((n, r) => n + (r.includes('-') ? Number(r.split('-')[1]) - Number(r.split('-')[0]) + 1 : 1), 0);
+    t.is(Number(rest), Number(count) - shownPorts);
+    t.log(line);
+  },
+);

@@ -5,33 +5,14 @@ process.env.TZ = 'UTC';
 
 import test from 'ava';
 import { CEE_COOKIE, CEE_MAX_BYTES, ceeMessage } from '../../src/monitor/cee.js';
-import type { MonitorEvent, ScanEndEvent, ScanEvent } from '../../src/monitor/events.js';
-import { eventObject } from '../../src/monitor/jsonout.js';
+import { eventObject, type MonitorEvent, type ScanEndEvent, type ScanEvent } from '../../src/shared/events.js';
 import { schemaErrors } from '../helpers/event-schema.js';
+import { scanEvent as daemonScan } from '../helpers/events.js';
 
 const T = Date.UTC(2026, 11, 2, 8, 15, 3, 156);
 
 function scanEvent(ports: number[], destinations = ['198.18.0.1']): ScanEvent {
-  return {
-    event: 'scan',
-    time: T,
-    family: 'ipv4',
-    protocol: 'tcp',
-    source: '198.18.0.2',
-    source_port: 40000,
-    destinations,
-    destinations_truncated: false,
-    ports,
-    flags: 'fSrpauxy',
-    flags_or: 2,
-    flags_and: 2,
-    tos: 0,
-    ttl: null,
-    packets: ports.length,
-    first: T - 36,
-    last: T,
-    syslog: 'logged',
-  };
+  return daemonScan('198.18.0.2', ports, T - 36, { time: T, last: T, destinations });
 }
 
 function scanEndEvent(ranges: string, destinations: string[]): ScanEndEvent {

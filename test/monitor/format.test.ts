@@ -4,11 +4,11 @@ process.env.TZ = 'UTC';
 
 import test from 'ava';
 import { CHANGING_DADDR, CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, type Scan } from '../../src/monitor/engine.js';
-import { clockTime, flagString, scanMessage } from '../../src/monitor/format.js';
+import { flagString, scanMessage } from '../../src/monitor/format.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { parseAddress, formatAddress } from '../../src/shared/ipv4.js';
-import { syslogDatagram } from '../../src/monitor/syslog.js';
-import { SYSLOG_PRIORITY } from '../../src/shared/params.js';
+import { DAEMON_ALERT, SYSLOG_IDENT } from '../../src/shared/logging.js';
+import { syslogDatagram } from '../../src/shared/syslogframe.js';
 
 const ALL_CHANGING = CHANGING_DADDR | CHANGING_SPORT | CHANGING_TOS | CHANGING_TTL;
 /** 2024-11-25 16:16:55 UTC. */
@@ -248,16 +248,10 @@ test('fuzz: scanMessage equals a transcription of do_log for random scans and li
   t.deepEqual(wrong, []);
 });
 
-test('clockTime is 24-hour HH:MM:SS', (t) => {
-  t.is(clockTime(new Date(Date.UTC(2024, 0, 1, 0, 0, 0))), '00:00:00');
-  t.is(clockTime(new Date(Date.UTC(2024, 0, 1, 13, 5, 9))), '13:05:09');
-  t.is(clockTime(new Date(Date.UTC(2024, 0, 1, 23, 59, 59))), '23:59:59');
-});
-
 test('syslogDatagram carries a whole scan line unchanged', (t) => {
   const line = scanMessage(scan({ changing: CHANGING_TTL }), 120);
   t.is(
-    syslogDatagram(line, new Date(Date.UTC(2024, 10, 25, 16, 16, 55)), SYSLOG_PRIORITY).toString('latin1'),
+    syslogDatagram(line, new Date(Date.UTC(2024, 10, 25, 16, 16, 55)), DAEMON_ALERT, SYSLOG_IDENT).toString('latin1'),
     '<25>Nov 25 16:16:55 scanlogd: 198.18.0.2:60508 to 198.18.0.1 ports 22, 80, 23, 53, 21, 25, ..., fSrpauxy, TOS 00 @16:16:55',
   );
 });

@@ -3,8 +3,8 @@
 // reports itself.
 
 import test from 'ava';
-import type { SuppressedEvent } from '../../src/monitor/events.js';
-import { FLOOD_MESSAGE, FloodLimiter, type SyslogVerdict } from '../../src/monitor/limiter.js';
+import type { SuppressedEvent, SyslogVerdict } from '../../src/shared/events.js';
+import { FLOOD_MESSAGE, FloodLimiter } from '../../src/monitor/limiter.js';
 
 /** The wall clock of these tests: the monotonic time plus a fixed offset. */
 const WALL_OFFSET = 1_700_000_000_000;

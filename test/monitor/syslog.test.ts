@@ -1,7 +1,7 @@
-// The datagram glibc's syslog(3) would send, to the byte, and SyslogWriter against a
-// fake socket: lines survive a syslog daemon that is away or busy, in order, within a
-// bounded queue, and each change of state is reported. Then the socket itself: the
-// adapter over a fake addon, and the real addon against real receivers.
+// SyslogWriter against a fake socket: lines survive a syslog daemon that is away or
+// busy, in order, within a bounded queue, and each change of state is reported. Then
+// the socket itself (src/shared/syslogsock.ts): the adapter over a fake addon, and the
+// real addon against real receivers.
 
 process.env.TZ = 'UTC';
 
@@ -11,45 +11,10 @@ import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SYSLOG_PRIORITY } from '../../src/shared/params.js';
-import {
-  SyslogWriter,
-  syslogDatagram,
-  syslogSocketConnector,
-  syslogTimestamp,
-  type DatagramSocket,
-  type SyslogWriterOptions,
-} from '../../src/monitor/syslog.js';
+import { DAEMON_ALERT, DAEMON_INFO } from '../../src/shared/logging.js';
+import { SyslogWriter, type SyslogWriterOptions } from '../../src/monitor/syslog.js';
+import { syslogSocketConnector, type DatagramSocket } from '../../src/shared/syslogsock.js';
 import type { SyslogHandle, SyslogSock } from '../../src/types/syslogsock.js';
-
-test('syslogDatagram: priority 25, space-padded day, ident, no pid', (t) => {
-  const d = syslogDatagram('msg', new Date(Date.UTC(2024, 10, 5, 3, 4, 5)), SYSLOG_PRIORITY);
-  t.true(Buffer.isBuffer(d));
-  t.is(d.toString('latin1'), '<25>Nov  5 03:04:05 scanlogd: msg');
-});
-
-test('syslogDatagram: two-digit day', (t) => {
-  t.is(
-    syslogDatagram('x y', new Date(Date.UTC(2024, 10, 25, 16, 16, 55)), SYSLOG_PRIORITY).toString('latin1'),
-    '<25>Nov 25 16:16:55 scanlogd: x y',
-  );
-});
-
-test('syslogDatagram: priority argument', (t) => {
-  t.is(
-    syslogDatagram('bad record', new Date(Date.UTC(2025, 0, 31, 23, 0, 0)), 27).toString('latin1'),
-    '<27>Jan 31 23:00:00 scanlogd: bad record',
-  );
-});
-
-const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-test("syslogTimestamp names every month as glibc's %h does in the C locale", (t) => {
-  t.deepEqual(
-    months.map((_, m) => syslogTimestamp(new Date(Date.UTC(2023, m, 9, 8, 7, 6)))),
-    months.map((name) => `${name}  9 08:07:06`),
-  );
-});
 
 /** 'sent', 'busy' or an error code. */
 type SendResult = string;
@@ -144,8 +109,8 @@ test('a reachable socket gets each line at once', (t) => {
 test('log() frames each message itself: priority, time stamp, ident', (t) => {
   const { daemon, writer } = setup(t, true);
   const when = new Date(Date.UTC(2024, 10, 25, 16, 16, 55));
-  writer.log(SYSLOG_PRIORITY, '198.18.0.2 to 198.18.0.1 ports 22, ..., fSrpauxy @16:16:55', when);
-  writer.log(30, 'counters: packets_seen=0', when);
+  writer.log(DAEMON_ALERT, '198.18.0.2 to 198.18.0.1 ports 22, ..., fSrpauxy @16:16:55', when);
+  writer.log(DAEMON_INFO, 'counters: packets_seen=0', when);
   t.deepEqual(daemon.delivered, [
     '<25>Nov 25 16:16:55 scanlogd: 198.18.0.2 to 198.18.0.1 ports 22, ..., fSrpauxy @16:16:55',
     '<30>Nov 25 16:16:55 scanlogd: counters: packets_seen=0',

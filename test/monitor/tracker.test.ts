@@ -8,14 +8,13 @@ import test from 'ava';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
 import { type PacketSummary } from '../../src/shared/record.js';
 import { Detector, hashAddress } from '../../src/monitor/engine.js';
-import { MAX_PORT_RANGES, ScanTracker, portRanges } from '../../src/monitor/tracker.js';
-import { eventLine, isoLocal } from '../../src/monitor/jsonout.js';
+import { ScanTracker, portRanges } from '../../src/monitor/tracker.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 import { Xorshift32 } from '../shared/xorshift.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
 import { ScanPipeline } from '../../src/monitor/pipeline.js';
 import { TCP6 } from '../../src/monitor/addresses.js';
-import { type ScanEndEvent, type ScanEvent, type MonitorEvent } from '../../src/monitor/events.js';
+import { MAX_PORT_RANGES, eventLine, isoLocal, type ScanEndEvent, type ScanEvent, type MonitorEvent } from '../../src/shared/events.js';
 
 const SRC = '198.18.0.2';
 const TARGET = parseAddress('198.18.0.1');

@@ -1,11 +1,20 @@
 // The events file by position, with real files: where the first start begins, a line
-// still being written, an overlong line, truncation while stopped, and the state file.
+// still being written, overlong lines (skipped unread, the position never inside one),
+// the bound on a poll, truncation while stopped, and the state file.
 
 import test from 'ava';
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
-import { Follower, MAX_LINE, readPosition, writePosition, type Position } from '../../src/notify/follower.js';
+import {
+  Follower,
+  MAX_BYTES_PER_POLL,
+  MAX_LINE,
+  READ_CHUNK,
+  readPosition,
+  writePosition,
+  type Position,
+} from '../../src/notify/follower.js';
 
 interface Setup {
   file: string;
@@ -35,7 +44,9 @@ function setup(t: { teardown(fn: () => void): void }): Setup {
   };
 }
 
-const texts = (f: Follower): string[] => f.poll().map((l) => l.text);
+const texts = (f: Follower): Array<string | null> => f.poll().map((l) => l.text);
+/** The lines of a few polls: a poll reads a bounded number of bytes. */
+const drained = (f: Follower): Array<string | null> => [1, 2, 3, 4].flatMap(() => texts(f));
 
 test('the first start begins at the end; a line still being written waits for its newline', (t) => {
   const s = setup(t);
@@ -59,12 +70,66 @@ test('each line knows where it starts and where the next one does', (t) => {
   ]);
 });
 
-test('a line longer than the limit is skipped and said; the next line is read', (t) => {
+test('the longest line the daemon writes is read; one byte more is skipped unread, as a line of its own', (t) => {
   const s = setup(t);
   const f = s.followEmpty(t);
-  fs.appendFileSync(s.file, `${'x'.repeat(MAX_LINE + 10)}\nnext\n`);
-  t.deepEqual(texts(f), ['next']);
-  t.deepEqual(s.notices, [`${s.file}: a line at offset 0 is longer than ${MAX_LINE} bytes; skipped`]);
+  const longest = 'x'.repeat(MAX_LINE - 1);
+  fs.appendFileSync(s.file, `${longest}\n${longest}y\nnext\n`);
+  const ino = fs.statSync(s.file).ino;
+  t.deepEqual(f.poll(), [
+    { text: longest, start: { ino, offset: 0 }, end: { ino, offset: MAX_LINE } },
+    { text: null, start: { ino, offset: MAX_LINE }, end: { ino, offset: 2 * MAX_LINE + 1 } },
+    { text: 'next', start: { ino, offset: 2 * MAX_LINE + 1 }, end: { ino, offset: 2 * MAX_LINE + 6 } },
+  ]);
+  t.deepEqual(s.notices, []);
+});
+
+test('a line longer than a read, and one still being written past the limit: skipped, the position stays at their start', (t) => {
+  const s = setup(t);
+  const f = s.followEmpty(t);
+  const ino = fs.statSync(s.file).ino;
+  const huge = 2 * READ_CHUNK + 5;
+  fs.appendFileSync(s.file, `${'x'.repeat(huge)}\nnext\n`);
+  t.deepEqual(drained(f), [null, 'next']);
+  // A long line without its newline yet: nothing to hand on, and a restart would begin at its start.
+  const before = fs.statSync(s.file).size;
+  fs.appendFileSync(s.file, 'y'.repeat(MAX_LINE + 100));
+  t.deepEqual(texts(f), []);
+  t.deepEqual(f.position, { ino, offset: before });
+  fs.appendFileSync(s.file, 'y'.repeat(READ_CHUNK));
+  t.deepEqual(drained(f), []);
+  t.deepEqual(f.position, { ino, offset: before });
+  fs.appendFileSync(s.file, 'end\nafter\n');
+  const lines = [1, 2, 3].flatMap(() => f.poll());
+  t.deepEqual(
+    lines.map((l) => [l.text, l.start.offset]),
+    [
+      [null, before],
+      ['after', before + MAX_LINE + 100 + READ_CHUNK + 4],
+    ],
+  );
+  t.deepEqual(f.position, { ino, offset: fs.statSync(s.file).size });
+});
+
+test('a poll reads a bounded number of bytes; the rest comes with the next polls, in order', (t) => {
+  const s = setup(t);
+  const f = s.followEmpty(t);
+  const line = 'z'.repeat(999);
+  const count = Math.ceil((3 * MAX_BYTES_PER_POLL) / 1000);
+  fs.appendFileSync(s.file, `${line}\n`.repeat(count));
+  const polls: number[] = [];
+  for (let got = 0; got < count;) {
+    const n = f.poll().length;
+    t.true(n * 1000 <= MAX_BYTES_PER_POLL + READ_CHUNK, `${n} lines in one poll`);
+    t.true(n > 0);
+    polls.push(n);
+    got += n;
+  }
+  t.true(polls.length >= 3, polls.join(', '));
+  t.is(
+    polls.reduce((a, b) => a + b, 0),
+    count,
+  );
 });
 
 test('a saved position resumes; one beyond the end (truncated while stopped) starts over and says so', (t) => {

@@ -616,7 +616,7 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   t.notRegex(section('postinstall'), /preset scanlogd-notify/);
   t.regex(section('postinstall'), /mkdir -m 0755 \/var\/empty/);
   t.regex(section('postinstall'), /systemctl --no-reload preset scanlogd\.service/);
-  t.regex(section('preuninstall'), /systemctl --no-reload disable --now scanlogd\.service/);
+  t.regex(section('preuninstall'), /systemctl --no-reload disable --now scanlogd\.service scanlogd-notify\.service/);
   t.regex(section('postuninstall'), /systemctl try-restart scanlogd\.service/);
 });
 
@@ -981,13 +981,48 @@ echo "state=$(stat -c %U:%a /var/lib/scanlogd-notify/position 2>/dev/null || ech
 if logrotate -d /etc/logrotate.d/scanlogd-ts >"$work/logrotate" 2>&1; then echo "logrotate=0"; else echo "logrotate=$?"; fi
 echo "logrotate-errors=$(grep -ci 'error' "$work/logrotate" || true)"
 if rsyslogd -N1 >"$work/rsyslog" 2>&1; then echo "rsyslog=0"; else echo "rsyslog=$?"; fi
-notify stop >&2 && echo "notify-stop=0" || echo "notify-stop=$?"
-echo "notify-gone=$([ -e /proc/$npid ] && echo no || echo yes)"
+# An upgrade (the same package again) restarts a running notifier on the new code,
+# once it is enabled, as on a sysvinit host in runlevel 2: invoke-rc.d restarts only
+# what the current runlevel starts, and this namespace has no runlevel of its own
+# (/sbin/runlevel is systemctl under another name: the namespace's answers "N 2"
+# for the upgrade only).
+update-rc.d scanlogd-notify enable >&2
+printf '#!/bin/sh\necho N 2\n' >"$work/runlevel"
+chmod 0755 "$work/runlevel"
+mount --bind "$work/runlevel" /sbin/runlevel
+dpkg -i "$deb" >&2
+umount /sbin/runlevel
+upid=$(cat /run/scanlogd-notify.pid 2>/dev/null || echo none)
+echo "upgrade-restarted=$([ "$upid" != "$npid" ] && [ -e "/proc/$upid" ] && [ ! -e "/proc/$npid" ] && echo yes || echo no)"
+echo "upgraded-comm=$(cat /proc/$upid/comm 2>/dev/null || echo none)"
+# Purged while running: prerm stops it before postrm removes its account.
 trap - EXIT
 if dpkg --purge scanlogd-ts >&2; then echo "purge=0"; else echo "purge=$?"; fi
+echo "notify-gone=$([ -e /proc/$upid ] && echo no || echo yes)"
 echo "after-user=$(getent passwd scanlogd-notify || echo none)"
 echo "after-logdir=$([ -e /var/log/scanlogd ] && echo present || echo absent)"
 echo "after-statedir=$([ -e /var/lib/scanlogd-notify ] && echo present || echo absent)"
+`;
+
+/**
+ * The notifier's prerm under systemd, which the test machines do not run: with
+ * /run/systemd/system present (how maintainer scripts tell systemd is the init), a
+ * stand-in deb-systemd-invoke records each call and whether the notifier's account
+ * still exists at that moment; then the purge.
+ */
+const PURGE_UNDER_SYSTEMD = String.raw`
+dpkg -i "$deb" >&2
+mkdir -p /run/systemd/system
+cat >"$work/deb-systemd-invoke" <<EOS
+#!/bin/sh
+echo "\$* user=\$(getent passwd scanlogd-notify >/dev/null && echo present || echo absent)" >>$work/invoked
+EOS
+chmod 0755 "$work/deb-systemd-invoke"
+mount --bind "$work/deb-systemd-invoke" /usr/bin/deb-systemd-invoke
+trap - EXIT
+if dpkg --purge scanlogd-ts >&2; then echo "purge=0"; else echo "purge=$?"; fi
+echo "invoked=$(paste -sd ';' "$work/invoked")"
+echo "after-user=$(getent passwd scanlogd-notify || echo none)"
 `;
 
 /** Debian's scanlogd 2.2.8 first, then this package over it. Argument 4: the old .deb. */
@@ -1121,9 +1156,10 @@ initScriptTest(
       logrotate: '0',
       'logrotate-errors': '0',
       rsyslog: '0',
-      'notify-stop': '0',
-      'notify-gone': 'yes',
+      'upgrade-restarted': 'yes',
+      'upgraded-comm': 'scanlogd-notify',
       purge: '0',
+      'notify-gone': 'yes',
       'after-user': 'none',
       'after-logdir': 'absent',
       'after-statedir': 'absent',
@@ -1433,6 +1469,7 @@ rootTest(
       ['ProtectHome', 'yes'],
       ['PrivateTmp', 'yes'],
       ['StateDirectory', 'scanlogd-notify'],
+      ['MemoryMax', '256M'],
       ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_UNIX'],
       ['Restart', 'on-failure'],
     ];
@@ -1502,7 +1539,7 @@ rootTest(
     t.regex(status, /^Groups:\s*$/m);
     t.regex(status, /^Seccomp_filters:\s*[1-9]$/m);
 
-    appendEvents(d.events, [scanLine('198.18.8.1', [1, 2, 3, 4, 5, 6, 7], new Date().toISOString().replace('Z', '+00:00'))]);
+    appendEvents(d.events, [scanLine('198.18.8.1', [1, 2, 3, 4, 5, 6, 7], Date.now())]);
     const [got] = await hook.waitDelivered(1);
     t.is((JSON.parse(got?.body ?? '{}') as { title: string }).title, 'sandboxed: port scan from 198.18.8.1');
     await waitFor('the position saved in the writable state directory', () => (fs.existsSync(d.state) ? true : undefined));
@@ -1597,3 +1634,12 @@ rootTest(
     t.regex(dump, /\['set', 'scanlogd-ts', 'addjournalmatch', 'SYSLOG_IDENTIFIER=scanlogd'\]/);
   },
 );
+
+initScriptTest('under systemd, the prerm stops scanlogd-notify (and the daemon) before the purge removes its account', (t) => {
+  const { work, policy } = freshMachine(t);
+  const { result: r, out } = inFreshMachine(PURGE_UNDER_SYSTEMD, work, policy);
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.is(out.get('purge'), '0');
+  t.deepEqual(out.get('invoked')?.split(';'), ['stop scanlogd-notify.service user=present', 'stop scanlogd.service user=present']);
+  t.is(out.get('after-user'), 'none');
+});

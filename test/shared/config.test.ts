@@ -6,7 +6,7 @@ import test from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { ConfigError, MAX_CONFIG_BYTES, configKeys, markRepeatable, parseConfig, readConfigFile } from '../../src/shared/config.js';
 import { buildProgram, parseSettings, type Settings } from '../../src/shared/options.js';
 import { DEFAULT_PARAMS, checkParams, type DetectorParams } from '../../src/shared/params.js';
@@ -70,6 +70,7 @@ const accepted: Array<[string, string, Record<string, unknown>]> = [
   ['booleans: no and false', 'stderr = no\nforeground = false\n', { stderr: false, foreground: false }],
   ['a string option', 'user = nobody\nchroot = /run/scanlogd/empty\n', { user: 'nobody', chroot: '/run/scanlogd/empty' }],
   ['a value with = in it', 'pidfile = /run/a=b/scanlogd.pid\n', { pidfile: '/run/a=b/scanlogd.pid' }],
+  ['a value with # in it, not after a blank', 'pidfile = /run/a#b/scanlogd.pid\n', { pidfile: '/run/a#b/scanlogd.pid' }],
   ['a preset', 'preset = sensitive\n', { preset: 'sensitive' }],
   [
     'repeated list keys add up, in order',
@@ -124,7 +125,12 @@ const refused: Array<[string, string, string]> = [
   [
     'a comment after a value',
     'scan-delay = 5 # slow scans',
-    '/etc/scanlogd.conf:1: bad value "5 # slow scans" for "scan-delay": must be a positive number of seconds (up to 3 decimals).',
+    '/etc/scanlogd.conf:1: a comment after the value of "scan-delay"; comments are lines of their own',
+  ],
+  [
+    'a comment after a value any text would take',
+    'json = /var/log/scanlogd/events.json # for the notifier',
+    '/etc/scanlogd.conf:1: a comment after the value of "json"; comments are lines of their own',
   ],
   [
     'a count out of range',
@@ -187,6 +193,17 @@ for (const [name, text, message] of refused) {
     t.is(err?.message, message);
   });
 }
+
+test("a secret key's refused value is not repeated in the error", (t) => {
+  const program = buildProgram().option('--token <t>', 'a token', (text: string) => {
+    if (text.length !== 30) throw new InvalidArgumentError('must be 30 characters.');
+    return text;
+  });
+  const err = t.throws(() => parseConfig('token = "s3cretButQuoted"\n', FILE, program, ['token']));
+  t.is(err?.message, '/etc/scanlogd.conf:1: bad value for "token": must be 30 characters.');
+  const shown = t.throws(() => parseConfig('token = short\n', FILE, program));
+  t.is(shown?.message, '/etc/scanlogd.conf:1: bad value "short" for "token": must be 30 characters.');
+});
 
 test('random files: either parsed or refused with a ConfigError naming the file and a line, never anything else', (t) => {
   const rng = new Xorshift32(20251202);
