@@ -22,10 +22,10 @@ import {
   type PrivilegeCalls,
 } from '../../src/capture/privdrop.js';
 import { StartupError } from '../../src/shared/errors.js';
-import { addonPath } from '../../src/shared/addon.js';
 import type { Passwd, PrivDrop } from '../../src/types/privdrop.js';
 import { isRoot } from '../../harness/netns.js';
 import { rootOwnedDir } from '../helpers/dirs.js';
+import { entryScript } from '../../harness/daemon.js';
 
 const ACCOUNT: Account = { name: 'scanlogd', uid: 101, gid: 102 };
 
@@ -272,9 +272,15 @@ test("the addon: a chroot the kernel refuses throws strerror's words and the err
   t.is((err as Error & { errno?: number }).errno, os.constants.errno.ENOENT);
 });
 
-/** Runs `body` in a Node process started through `wrap` (a command that runs its arguments), with `privdrop` loaded; its output. */
+/**
+ * Runs `body` in a Node process started through `wrap` (a command that runs its
+ * arguments), with `privdrop` loaded; its output. The addon is the staged copy's, which
+ * the unprivileged users of these tests can read wherever the clone is (root's home is
+ * mode 0700).
+ */
 function withAddon(body: string, wrap: string[] = []): string {
-  const command = [...wrap, process.execPath, '-e', `const privdrop = require(${JSON.stringify(addonPath('privdrop'))}); ${body}`];
+  const addon = path.join(path.dirname(path.dirname(entryScript())), 'build', 'Release', 'privdrop.node');
+  const command = [...wrap, process.execPath, '-e', `const privdrop = require(${JSON.stringify(addon)}); ${body}`];
   const r = childProcess.spawnSync(command[0] as string, command.slice(1), { encoding: 'utf8', timeout: 20000 });
   if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
   return r.stdout.trim();

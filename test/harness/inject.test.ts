@@ -22,17 +22,36 @@ const SECCOMP_RET_ALLOW = 0x7fff0000;
 function collect(child: childProcess.ChildProcess): { text: () => string; ended: Promise<{ code: number | null; signal: string | null }> } {
   let text = '';
   child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+  // 'close', not 'exit': Node may report the exit before it has read the last output.
+  // libuv reaps children when it handles SIGCHLD, after the other descriptors of the same
+  // turn of its loop; a SIGCHLD still queued from an earlier child (the injector's own)
+  // can reap the child in the turn whose stdin shutdown let it write its last line and
+  // exit, and that line is read only in the next turn.
   const ended = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
+    child.on('close', (code, signal) => resolve({ code, signal })),
   );
   return { text: () => text, ended };
 }
 
-/** Until the main thread of `pid` sleeps in a system call (/proc/PID/syscall names one). */
-async function blockedInSyscall(pid: number): Promise<void> {
-  await waitFor(`process ${pid} to block in a system call`, () =>
-    /^\d+ /.test(fs.readFileSync(`/proc/${pid}/syscall`, 'utf8')) ? true : undefined,
-  );
+/** System call numbers, for the architectures the injector builds on. */
+const SYSCALL_NUMBERS: Partial<Record<string, { read: number; clock_nanosleep: number }>> = {
+  x64: { read: 0, clock_nanosleep: 230 },
+  arm64: { read: 63, clock_nanosleep: 115 },
+};
+
+/**
+ * Until the main thread of `pid` sleeps in system call `call`. /proc/PID/syscall alone
+ * also names a call that the thread is still entering or leaving (preempted there on a
+ * busy machine, or in an earlier call of its start-up), so its state must say asleep.
+ */
+async function blockedIn(pid: number, call: 'read' | 'clock_nanosleep'): Promise<void> {
+  const nr = SYSCALL_NUMBERS[process.arch]?.[call];
+  if (nr === undefined) throw new Error(`no system call numbers for ${process.arch}`);
+  await waitFor(`process ${pid} to sleep in ${call}`, () => {
+    const current = fs.readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ')[0];
+    const state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return current === String(nr) && state === 'S' ? true : undefined;
+  });
 }
 
 gccTest('a thread blocked in a read: calls run on its own instruction, results and errors come back, the read goes on after', async (t) => {
@@ -40,7 +59,7 @@ gccTest('a thread blocked in a read: calls run on its own instruction, results a
   const out = collect(cat);
   t.teardown(() => cat.kill('SIGKILL'));
   const pid = cat.pid as number;
-  await blockedInSyscall(pid);
+  await blockedIn(pid, 'read');
   const inside = injectCalls(pid, [
     syscall('getpid'),
     syscall('write', 1, Buffer.from('from inside\n'), 12),
@@ -119,7 +138,7 @@ gccTest('a successful execve is reported as such and the new program runs untouc
   const out = collect(sleeper);
   t.teardown(() => sleeper.kill('SIGKILL'));
   const pid = sleeper.pid as number;
-  await blockedInSyscall(pid);
+  await blockedIn(pid, 'clock_nanosleep');
   const inside = injectCalls(pid, [syscall('execve', cString('/bin/true'), 0, 0), syscall('getpid')]);
   t.deepEqual(inside.ending, { kind: 'replaced', during: 0 });
   t.deepEqual(await out.ended, { code: 0, signal: null });
