@@ -115,8 +115,11 @@ function unownedPaths(root: string): string[] {
       .filter((l) => l !== ''),
   );
   const all = ok('find', [root, '-xdev', '(', '-path', `${root}/proc`, '-o', '-path', `${root}/dev`, ')', '-prune', '-o', '-print']);
+  // The account tools' own files count as state too: the shadow suite's backups of the
+  // account files (etc/shadow-, etc/gshadow-, written when the postinst adds the scanlogd
+  // user and the postrm removes it) and adduser's lock file (run/adduser).
   const state =
-    /^\/(var\/lib\/(dpkg|apt|systemd\/deb-systemd)|var\/cache\/(apt|debconf|ldconfig)|var\/log|etc\/ld\.so\.cache|tmp|root)(\/|$)/;
+    /^\/(var\/lib\/(dpkg|apt|systemd\/deb-systemd)|var\/cache\/(apt|debconf|ldconfig)|var\/log|etc\/ld\.so\.cache|etc\/(passwd|group|shadow|gshadow)-|run\/adduser|tmp|root)(\/|$)/;
   return all
     .split('\n')
     .filter((l) => l !== '')
