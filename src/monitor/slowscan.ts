@@ -571,6 +571,9 @@ export class SlowScanStage {
   }
 
   private take<A>(table: SourceTable<A>, pkt: Summary<A>, protocol: Protocol, group: boolean, daddr: Uint32Array, wallMs: number): void {
+    // No source, as in scanlogd's engine; and the table marks its unused slots with this
+    // address, so a source stored with it would be linked twice and corrupt its chains.
+    if (table.family.isUnspecified(pkt.saddr)) return;
     if (protocol === 'tcp') {
       const flags = pkt.flags;
       if ((flags & (TH_ACK | TH_RST)) === 0) {

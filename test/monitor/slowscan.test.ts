@@ -281,6 +281,40 @@ test('a spoofed flood of a million sources does not push out a source with two f
   t.is(mine[0]!.failures, 6);
 });
 
+test('the unspecified source (0.0.0.0 or ::) is never followed, so it can never sit in two chains', (t) => {
+  const b = new Bench({ slowSources: 16 }, { ipv6: true });
+  for (let i = 0; i < 8; i++) {
+    b.packet({ saddr: 0, dport: 1000 + i });
+    b.stage.take6(
+      {
+        saddr: new Uint32Array(4),
+        daddr: Uint32Array.of(0, 0, 0, 1),
+        sport: 40000,
+        dport: 1000 + i,
+        flags: SYN,
+        tos: 0,
+        ttl: 64,
+        time: b.now >>> 0,
+      },
+      'tcp',
+      b.now,
+    );
+  }
+  t.is(b.stage.pending, 0);
+  // Enough other sources to take every slot again; then a scanner is still followed.
+  for (let i = 1; i <= 64; i++) b.packet({ saddr: parseAddress(`198.18.${i}.9`), dport: 2000 });
+  b.advance(60_000);
+  for (let i = 0; i < 8; i++) {
+    b.packet({ dport: 3000 + i });
+    b.advance(15_000);
+  }
+  b.advance(180_000);
+  t.true(
+    b.reports.some((r) => r.kind === 'slow-scan' && r.saddr === SCANNER),
+    JSON.stringify(b.reports),
+  );
+});
+
 test('when every slot holds a source with evidence, a new source is refused and counted, not followed', (t) => {
   const b = new Bench({ slowSources: 16 });
   for (let s = 0; s < 16; s++) {
