@@ -300,7 +300,7 @@ test('start filter: a process without it is told so by the check both halves mak
 test('the monitor with --slow-scans: pread on the socket tables it was handed, on no other descriptor; still no open', (t) => {
   const r = childProcess.spawnSync(
     process.execPath,
-    [
+    underStartFilter([
       '-e',
       `
     const fs = require('node:fs');
@@ -318,7 +318,7 @@ test('the monitor with --slow-scans: pread on the socket tables it was handed, o
     tryIt('pread other', () => fs.readSync(other, buf, 0, buf.length, 0));
     tryIt('open', () => fs.openSync('/proc/self/net/tcp6', 'r'));
   `,
-    ],
+    ]),
     { encoding: 'utf8', timeout: 20000 },
   );
   t.is(r.status, 0, r.stderr);
