@@ -12,7 +12,7 @@ import { StartupError } from '../../src/shared/errors.js';
 import type { CaptureHandle, RawRecv } from '../../src/types/rawrecv.js';
 import { createTestbed, isRoot, runIn, waitFor, type Testbed } from '../../harness/netns.js';
 import { REPO } from '../../harness/daemon.js';
-import { fakeBatchReader, type Started } from '../helpers/fake-batch-reader.js';
+import { errorsAfterTwoFailures, fakeBatchReader, type Started } from '../helpers/fake-batch-reader.js';
 
 /** A reader that records its calls; the test plays the kernel through `started`. */
 function fakeReader(openError?: Error): { reader: RawRecv; calls: string[]; started: () => Started } {
@@ -55,16 +55,8 @@ test('a batch is delivered packet by packet, each with its own slot and length, 
 });
 
 test('a receive error is reported once, as an Error naming the raw socket', (t) => {
-  const { reader, started } = fakeReader();
-  const source = openRawTcpSocket(1, reader);
-  const errors: string[] = [];
-  source.start(
-    () => undefined,
-    () => undefined,
-    (err) => errors.push(err.message),
-  );
-  started().onError('recvmmsg: Bad file descriptor');
-  started().onError('recvmmsg: Bad file descriptor');
+  const fake = fakeReader();
+  const errors = errorsAfterTwoFailures(openRawTcpSocket(1, fake.reader), fake, 'recvmmsg: Bad file descriptor');
   t.deepEqual(errors, ['raw socket receive: recvmmsg: Bad file descriptor']);
 });
 
