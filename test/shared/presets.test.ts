@@ -71,25 +71,39 @@ const high = (n: number): number[] => Array.from({ length: n }, (_, i) => 2000 +
 /** The privileged services of a mail and web host, which one NAT gateway's clients may all touch within 3 s. */
 const MAIL_AND_WEB = [25, 80, 110, 143, 443, 465, 587, 993, 995];
 
-test('the ports each preset needs: 4 privileged or 12 high (sensitive), 7 or 21 (classic), 12 or 36 (relaxed)', (t) => {
-  t.is(packetsToReport('sensitive', privileged(4), 100), 4);
-  t.is(packetsToReport('sensitive', high(12), 100), 12);
-  t.is(packetsToReport('classic', privileged(4), 100), 0);
-  t.is(packetsToReport('classic', privileged(7), 100), 7);
-  t.is(packetsToReport('classic', high(21), 100), 21);
-  t.is(packetsToReport('relaxed', privileged(12), 100), 12);
-  t.is(packetsToReport('relaxed', high(36), 100), 36);
-  // A gateway's clients on every service of a mail and web host, 300 ms apart: a scan to
-  // scanlogd, not to relaxed.
-  t.is(packetsToReport('classic', MAIL_AND_WEB, 300), 7);
-  t.is(packetsToReport('relaxed', MAIL_AND_WEB, 300), 0);
-});
+/** Preset, the ports one source probes in turn, the gap between them, and after how many SYNs it is reported (0: never). */
+type Case = [PresetName, number[], number, number];
 
-test("the gap each preset forgives: nmap -T1's 15 s only with sensitive; relaxed no more than 2 s", (t) => {
-  t.is(packetsToReport('sensitive', privileged(4), 15000), 4);
-  t.is(packetsToReport('sensitive', privileged(4), 20001), 0);
-  t.is(packetsToReport('classic', privileged(7), 15000), 0);
-  t.is(packetsToReport('classic', privileged(7), 3000), 7);
-  t.is(packetsToReport('relaxed', privileged(12), 2000), 12);
-  t.is(packetsToReport('relaxed', privileged(12), 2500), 0);
-});
+const PORTS_NEEDED: Case[] = [
+  ['sensitive', privileged(4), 100, 4],
+  ['sensitive', high(12), 100, 12],
+  ['classic', privileged(4), 100, 0],
+  ['classic', privileged(7), 100, 7],
+  ['classic', high(21), 100, 21],
+  ['relaxed', privileged(12), 100, 12],
+  ['relaxed', high(36), 100, 36],
+  // A gateway's clients on every service of a mail and web host, 300 ms apart: a scan
+  // to scanlogd, not to relaxed.
+  ['classic', MAIL_AND_WEB, 300, 7],
+  ['relaxed', MAIL_AND_WEB, 300, 0],
+];
+
+const GAPS_FORGIVEN: Case[] = [
+  ['sensitive', privileged(4), 15000, 4],
+  ['sensitive', privileged(4), 20001, 0],
+  ['classic', privileged(7), 15000, 0],
+  ['classic', privileged(7), 3000, 7],
+  ['relaxed', privileged(12), 2000, 12],
+  ['relaxed', privileged(12), 2500, 0],
+];
+
+for (const [title, cases] of [
+  ['the ports each preset needs: 4 privileged or 12 high (sensitive), 7 or 21 (classic), 12 or 36 (relaxed)', PORTS_NEEDED],
+  ["the gap each preset forgives: nmap -T1's 15 s only with sensitive; relaxed no more than 2 s", GAPS_FORGIVEN],
+] as const) {
+  test(title, (t) => {
+    for (const [preset, ports, gapMs, expected] of cases) {
+      t.is(packetsToReport(preset, ports, gapMs), expected, `${preset}: ${ports.length} ports ${gapMs} ms apart`);
+    }
+  });
+}
