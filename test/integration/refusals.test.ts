@@ -9,7 +9,7 @@ import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
-import { isRoot, waitFor } from '../../harness/netns.js';
+import { isRoot, runIn, waitFor } from '../../harness/netns.js';
 import { startScene } from '../../harness/testbed-daemon.js';
 import { isAlive, REPO } from '../../harness/daemon.js';
 import { captureSocketFds, descriptorOf, descriptorsOf } from '../../harness/proc.js';
@@ -306,5 +306,41 @@ rootTest(
     t.regex(syslog.target, /^socket:/);
     t.not(syslog.flags & O_CLOEXEC, 0, `syslog socket flags ${syslog.flags.toString(8)} lack O_CLOEXEC`);
     t.not(syslog.flags & O_NONBLOCK, 0, `syslog socket flags ${syslog.flags.toString(8)} lack O_NONBLOCK`);
+  },
+);
+
+rootTest(
+  'bytes the monitor writes on the channel: the capture process stops taking them at a bound, parses none, and runs on',
+  async (t) => {
+    const scene = await startScene(t);
+    const { capturePid, monitorPid } = await scene.daemon.ready();
+    t.not(descriptorOf(monitorPid, 3).flags & O_NONBLOCK, 0, 'the channel is non-blocking in the monitor');
+    // 100 writes of 4000 bytes: more than the kernel's socket buffers and Node's read
+    // buffer hold together, so the writes end in EAGAIN unless the capture process
+    // consumes whatever comes.
+    const WRITES = 100;
+    const chunk = Buffer.alloc(4000, 'm');
+    const inside = injectCalls(
+      monitorPid,
+      Array.from({ length: WRITES }, () => syscall('write', 3, chunk, chunk.length)),
+    );
+    t.deepEqual(inside.ending, { kind: 'detached' }, inside.output);
+    const accepted = inside.results.reduce((sum, r) => sum + Math.max(r.value, 0), 0);
+    t.log(`the channel took ${accepted} of ${WRITES * chunk.length} bytes`);
+    t.is(inside.results.at(-1)?.errno, 'EAGAIN', inside.output);
+    t.true(accepted < WRITES * chunk.length);
+    t.true(isAlive(capturePid) && isAlive(monitorPid));
+    const before = scene.syslog.datagrams.length;
+    const r = await runIn(scene.bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-30', scene.bed.targetAddr]);
+    t.is(r.code, 0, r.stderr);
+    await waitFor('the scan in syslog', () =>
+      scene.syslog
+        .messages()
+        .slice(before)
+        .some((m) => m.includes(' ports '))
+        ? true
+        : undefined,
+    );
+    t.false(/scanlogd capture: .*(fault|channel)/.test(scene.daemon.stderr()), scene.daemon.stderr());
   },
 );
