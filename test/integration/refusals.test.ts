@@ -289,7 +289,7 @@ for (const row of fatal) {
 });
 
 rootTest(
-  'a descriptor inherited without close-on-exec reaches neither half; the monitor syslog socket is close-on-exec and non-blocking',
+  "a descriptor inherited without close-on-exec reaches neither half; the monitor's syslog socket is close-on-exec and non-blocking",
   async (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refusals-'));
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
