@@ -7,7 +7,7 @@ import { elapsed } from '../shared/clock.js';
 import { DAEMON_ALERT } from '../shared/logging.js';
 import type { DetectorParams } from '../shared/params.js';
 import type { PortRange } from '../shared/networks.js';
-import type { PacketRecord, Summary } from '../shared/record.js';
+import type { CaptureSocketName, PacketRecord, Summary } from '../shared/record.js';
 import { TCP6, UDP4, UDP6 } from './addresses.js';
 import { Detector, Ipv4Detector, type EngineCounters, type Scan, type Step } from './engine.js';
 import { type CountersEvent, type MonitorEvent } from '../shared/events.js';
@@ -278,11 +278,13 @@ function laneOn<A>(lane: ScanLane<A> | null, record: PacketRecord): ScanLane<A> 
   return lane;
 }
 
-/** What the capture process reported in its counters records, summed. */
+/** What the capture process reported in its counters and kernel drops records, summed. */
 export interface CaptureCounts {
   packets: number;
   dropped: number;
   rejected: number;
+  /** Packets the kernel dropped on each capture socket the capture process holds, scanlogd's first. */
+  kernelDrops: Map<CaptureSocketName, number>;
 }
 
 /** What the monitor's own outputs count, where they are on. */
@@ -324,6 +326,11 @@ export function counterFields(
   }
   if (outputs.json !== null) fields.push(['json_lines_written', outputs.json.written], ['json_lines_dropped', outputs.json.dropped]);
   if (outputs.syslogEventsDropped !== null) fields.push(['syslog_events_dropped', outputs.syslogEventsDropped]);
+  // Lost before the capture process read them: the total, and each socket's where there are several.
+  let kernelDrops = 0;
+  for (const count of capture.kernelDrops.values()) kernelDrops += count;
+  fields.push(['kernel_drops', kernelDrops]);
+  if (capture.kernelDrops.size > 1) for (const [socket, count] of capture.kernelDrops) fields.push([`kernel_drops_${socket}`, count]);
   return fields;
 }
 
