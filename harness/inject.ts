@@ -14,13 +14,21 @@ export const INJECTOR_BINARY = path.join(REPO, 'dist', 'harness', 'bin', 'scanlo
 /** The calls the injector knows by name (open and unlink exist on x86_64 only). */
 export type SyscallName =
   | 'close'
+  | 'connect'
   | 'execve'
+  | 'fcntl'
+  | 'ftruncate'
   | 'getpid'
   | 'kill'
+  | 'lseek'
   | 'open'
   | 'openat'
   | 'prlimit64'
   | 'ptrace'
+  | 'pwrite64'
+  | 'renameat'
+  | 'sendmmsg'
+  | 'sendmsg'
   | 'sendto'
   | 'setsockopt'
   | 'setuid'
@@ -29,8 +37,11 @@ export type SyscallName =
   | 'unlinkat'
   | 'write';
 
-/** An integer, or bytes the injector places in the thread's memory and passes by address. */
-export type SyscallArg = number | Buffer;
+/**
+ * An integer; bytes the injector places in the thread's memory and passes by address; or
+ * a message passing a descriptor (see `passing`).
+ */
+export type SyscallArg = number | Buffer | { rights: number };
 
 export interface Syscall {
   name: SyscallName;
@@ -38,6 +49,13 @@ export interface Syscall {
 }
 
 export const syscall = (name: SyscallName, ...args: SyscallArg[]): Syscall => ({ name, args });
+
+/**
+ * A message that passes descriptor `fd` with SCM_RIGHTS, for sendmsg (and, as a single
+ * struct mmsghdr, for sendmmsg): one byte of data, the control message, pointers to
+ * where the injector placed them.
+ */
+export const passing = (fd: number): SyscallArg => ({ rights: fd });
 
 /** A NUL-terminated string, as a path argument. */
 export const cString = (text: string): Buffer => Buffer.from(`${text}\0`);
@@ -79,7 +97,8 @@ function injectorBinary(): string {
 
 function encodeCall(call: Syscall): string {
   const args = call.args.map((a) => {
-    if (typeof a !== 'number') return `hex:${a.toString('hex')}`;
+    if (Buffer.isBuffer(a)) return `hex:${a.toString('hex')}`;
+    if (typeof a !== 'number') return `rights:${a.rights}`;
     if (!Number.isSafeInteger(a)) throw new Error(`${call.name}: argument ${a} is not an integer`);
     return String(a);
   });
