@@ -119,7 +119,8 @@ function watchSockets(tables: SocketTables, pipeline: ScanPipeline, outputs: Mon
 function reportReady(settings: MonitorSettings, tables: SocketTables | null): void {
   // Before the event loop reads the first record.
   const tableFds = tables === null ? [] : tables.tables.map(({ fd }) => fd);
-  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid, tableFds)));
+  const eventsFd = settings.json === null ? null : MONITOR_JSON_FD;
+  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid, tableFds, eventsFd)));
   process.title = 'scanlogd-monitor';
   monitorStderr(sandboxed);
   if (settings.statusFd === null) return;
