@@ -22,6 +22,8 @@ import { SocketTables } from './sockets.js';
 const CHANNEL_READ_BYTES = 64 * 1024;
 /** How often followed scans and the flood window are checked for having gone quiet. */
 const SWEEP_INTERVAL_MS = 250;
+/** How often the capture process's report limit is checked for a window to close. */
+const REPORTS_CHECK_MS = 1000;
 /** How often the second stage is asked whether the socket tables are due for a read. */
 const SOCKETS_CHECK_MS = 1000;
 /** How long queued lines get to reach syslog at exit. */
@@ -164,6 +166,7 @@ export function runMonitor(settings: MonitorSettings): void {
   const loop = new RecordLoop(new RecordReader(watch), pipeline, outputs);
   logCounters = () => outputs.route(loop.counters(Date.now()));
   if (outputs.wantsEvents) setInterval(() => outputs.route(pipeline.sweep(monotonicMs(), Date.now())), SWEEP_INTERVAL_MS);
+  setInterval(() => loop.closeReportWindow(monotonicMs()), REPORTS_CHECK_MS);
 
   const channel = readChannel(
     (chunk) => {

@@ -18,6 +18,7 @@ import {
   type ScanPipeline,
 } from './pipeline.js';
 import { DAEMON_INFO } from '../shared/logging.js';
+import { ReportLimiter, type MergedReports } from './limiter.js';
 
 /** Where the records' outputs go (MonitorOutputs, or a test's fake). */
 export interface OutputSink {
@@ -60,11 +61,16 @@ export class RecordLoop {
     this.taking = false;
   };
 
+  /** The capture process's reports get the scan lines' limit, as a limit of their own. */
+  private readonly reports: ReportLimiter;
+
   constructor(
     private readonly reader: RecordReader,
     private readonly pipeline: ScanPipeline,
     private readonly outputs: OutputSink,
-  ) {}
+  ) {
+    this.reports = new ReportLimiter(pipeline.params.logCount, pipeline.params.logDelayMs);
+  }
 
   /**
    * Takes every record `chunk` completes, read at `monoNow` (monotonic) and `wallNow`
@@ -85,16 +91,28 @@ export class RecordLoop {
     }
   }
 
-  /** What the capture process's own reports make the monitor say. */
+  /** What the capture process's own reports make the monitor say, within their limit. */
   private report(record: LossRecord | CountersRecord): readonly Output[] {
+    this.closeReportWindow(this.monoNow);
     if (record.type === 'loss') {
-      this.outputs.fault(`capture process dropped ${record.count} packets while the monitor was not reading`);
+      if (this.reports.admit(this.monoNow, record.count))
+        this.outputs.fault(`capture process dropped ${record.count} packets while the monitor was not reading`);
       return NO_OUTPUTS;
     }
+    // Counted whether or not the request makes a line: the next counters line has it.
     this.capture.packets += record.packets;
     this.capture.dropped += record.dropped;
     this.capture.rejected += record.rejected;
-    return record.log ? this.counters(this.wallNow) : NO_OUTPUTS;
+    return record.log && this.reports.admit(this.monoNow, 0) ? this.counters(this.wallNow) : NO_OUTPUTS;
+  }
+
+  /**
+   * Says what the report limit merged once its window has run out by `monoNow`; the
+   * record loop looks before each report, runMonitor's timer when none comes.
+   */
+  closeReportWindow(monoNow: number): void {
+    const merged = this.reports.close(monoNow);
+    if (merged !== null) this.outputs.fault(mergedReportsMessage(merged, this.pipeline.params.logCount, this.pipeline.params.logDelayMs));
   }
 
   /** The counters line (daemon.info) and its event, as they stand at `wallMs`. */
@@ -105,4 +123,11 @@ export class RecordLoop {
       { kind: 'event', event: countersEvent(fields, wallMs) },
     ];
   }
+}
+
+export function mergedReportsMessage(merged: MergedReports, perWindow: number, windowMs: number): string {
+  return (
+    `${merged.reports} more loss and counters reports from the capture process merged (at most ${perWindow} lines in ${windowMs / 1000} s): ` +
+    `${merged.lostPackets} packets dropped while the monitor was not reading`
+  );
 }

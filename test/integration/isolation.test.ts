@@ -18,6 +18,7 @@ import { listenSyslog, makePidfilePath, makeSocketDir } from '../../harness/sysl
 import { cString, injectCalls, passing, syscall, type Injection, type Syscall } from '../../harness/inject.js';
 import { catchDescriptors, sockaddrUn } from '../../harness/fdcatcher.js';
 import { CHANNEL_FD, MONITOR_JSON_FD } from '../../src/shared/fds.js';
+import { encode } from '../../src/shared/record.js';
 import { NO_SIGNAL_INSPECTOR, runtimeHas } from '../../src/capture/runtime.js';
 
 const haveCompiler = fs.existsSync('/usr/bin/gcc');
@@ -306,6 +307,51 @@ for (const [what, call] of [
     t.is(fs.readFileSync(file, 'utf8'), before);
   });
 }
+
+/** The capture process's end of the channel: its one socket above the standard descriptors that is not a capture socket. */
+function channelFdOf(ns: string, capturePid: number): number {
+  const raw = new Set(rawSockets(ns).keys());
+  const fds = fs
+    .readdirSync(`/proc/${capturePid}/fd`)
+    .map(Number)
+    .filter((fd) => {
+      if (fd <= 2) return false;
+      const inode = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${capturePid}/fd/${fd}`))?.[1];
+      return inode !== undefined && !raw.has(Number(inode));
+    });
+  if (fds.length !== 1) throw new Error(`capture process ${capturePid}: ${fds.length} candidates for its channel`);
+  return fds[0] as number;
+}
+
+rootTest(
+  'inside the capture process: 300 loss records written to the channel make five syslog lines and one that says how many were merged, within the report window (--log-delay 2)',
+  async (t) => {
+    const scene = await startScene(t, ['--log-delay', '2']);
+    const { capturePid, monitorPid } = await scene.daemon.ready();
+    const channel = channelFdOf(scene.bed.target, capturePid);
+    // A hundred records per write keeps each within the injector's 4 KiB of arguments.
+    const hundred = Buffer.concat(Array.from({ length: 100 }, () => encode({ type: 'loss', count: 3, time: 0 })));
+    const before = scene.syslog.messages().length;
+    const inside = refusedInside(
+      t,
+      capturePid,
+      [0, 1, 2].map(() => syscall('write', channel, hundred, hundred.length)),
+    );
+    t.deepEqual(
+      inside.results.map((r) => r.value),
+      [hundred.length, hundred.length, hundred.length],
+      inside.output,
+    );
+    const loss = 'capture process dropped 3 packets while the monitor was not reading';
+    const merged =
+      '295 more loss and counters reports from the capture process merged (at most 5 lines in 2 s): 885 packets dropped while the monitor was not reading';
+    await waitFor('the merged line', () => (scene.syslog.messages().includes(merged) ? true : undefined), 6000);
+    await sleep(3000);
+    t.deepEqual(scene.syslog.messages().slice(before), [...Array<string>(5).fill(loss), merged]);
+    t.true(isAlive(capturePid) && isAlive(monitorPid));
+    await scanIsLogged(t, scene);
+  },
+);
 
 rootTest('inside the monitor, Landlock: a file it could unlink as scanlogd outside the pidfile directory stays (EACCES)', async (t) => {
   const pidfile = makePidfilePath(t);
