@@ -116,7 +116,11 @@ export class ReportLimiter {
   close(now: number): MergedReports | null {
     if (this.start === null) return null;
     const age = elapsed(now, this.start);
-    if (age < this.windowMs && age >= 0) return null;
+    return age < this.windowMs && age >= 0 ? null : this.end();
+  }
+
+  /** Closes the window now, run out or not (the monitor is stopping); what it merged, or null. */
+  end(): MergedReports | null {
     this.start = null;
     if (this.merged.reports === 0) return null;
     const merged = this.merged;

@@ -179,7 +179,11 @@ export function runMonitor(settings: MonitorSettings): void {
     },
     (why) => exit.now(EXIT_FAULT, why),
   );
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => exit.now(0, null));
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+    process.on(signal, () => {
+      if (!exit.ending) loop.endReportWindow();
+      exit.now(0, null);
+    });
 
   if (tables !== null) watchSockets(tables, pipeline, outputs);
 

@@ -111,7 +111,15 @@ export class RecordLoop {
    * record loop looks before each report, runMonitor's timer when none comes.
    */
   closeReportWindow(monoNow: number): void {
-    const merged = this.reports.close(monoNow);
+    this.sayMerged(this.reports.close(monoNow));
+  }
+
+  /** At a stop: what the report limit merged so far is said before the monitor goes. */
+  endReportWindow(): void {
+    this.sayMerged(this.reports.end());
+  }
+
+  private sayMerged(merged: MergedReports | null): void {
     if (merged !== null) this.outputs.fault(mergedReportsMessage(merged, this.pipeline.params.logCount, this.pipeline.params.logDelayMs));
   }
 

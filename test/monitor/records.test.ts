@@ -165,3 +165,15 @@ test('counters requests share the limit with loss reports; merged ones still add
   const last = sink.outputs.at(-2);
   t.true(last?.kind === 'line' && last.text.startsWith('counters: packets_seen=1010 '), JSON.stringify(last));
 });
+
+test('at a stop, what the report limit merged so far is said at once', (t) => {
+  const { loop: l, sink } = loop();
+  const losses = Buffer.concat(Array.from({ length: 8 }, () => encode({ type: 'loss', count: 2, time: MONO })));
+  t.is(l.push(losses, MONO, WALL_MS), null);
+  l.endReportWindow();
+  t.deepEqual(sink.faults.slice(5), [
+    '3 more loss and counters reports from the capture process merged (at most 5 lines in 20 s): 6 packets dropped while the monitor was not reading',
+  ]);
+  l.endReportWindow();
+  t.is(sink.faults.length, 6, 'said once');
+});
