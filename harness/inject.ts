@@ -11,31 +11,54 @@ import { REPO } from './daemon.js';
 export const INJECTOR_SOURCE = path.join(REPO, 'harness', 'inject', 'inject.c');
 export const INJECTOR_BINARY = path.join(REPO, 'dist', 'harness', 'bin', 'scanlogd-inject');
 
-/** The calls the injector knows by name (open and unlink exist on x86_64 only). */
+/**
+ * The calls the injector knows by name (open, poll, readlink and unlink exist on x86_64
+ * only), or `nr:N` for a number no name gives (another ABI's, say).
+ */
 export type SyscallName =
+  | 'bind'
+  | 'clone'
+  | 'clone3'
   | 'close'
   | 'connect'
+  | 'dup'
+  | 'dup3'
   | 'execve'
   | 'fcntl'
   | 'ftruncate'
   | 'getpid'
+  | 'getsockopt'
+  | 'io_uring_setup'
+  | 'ioctl'
   | 'kill'
   | 'lseek'
+  | 'mremap'
+  | 'newfstatat'
   | 'open'
   | 'openat'
+  | 'poll'
+  | 'ppoll'
+  | 'prctl'
   | 'prlimit64'
   | 'ptrace'
   | 'pwrite64'
+  | 'readlink'
+  | 'readlinkat'
   | 'renameat'
   | 'sendmmsg'
   | 'sendmsg'
   | 'sendto'
   | 'setsockopt'
   | 'setuid'
+  | 'shutdown'
   | 'socket'
+  | 'statx'
+  | 'tgkill'
   | 'unlink'
   | 'unlinkat'
-  | 'write';
+  | 'write'
+  | 'writev'
+  | `nr:${number}`;
 
 /**
  * An integer; bytes the injector places in the thread's memory and passes by address; or
