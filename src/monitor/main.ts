@@ -23,6 +23,8 @@ import { SocketTables } from './sockets.js';
 const CHANNEL_READ_BYTES = 64 * 1024;
 /** How often followed scans and the flood window are checked for having gone quiet. */
 const SWEEP_INTERVAL_MS = 250;
+/** How often the capture process's report limit is checked for a window to close. */
+const REPORTS_CHECK_MS = 1000;
 /** How often the second stage is asked whether the socket tables are due for a read. */
 const SOCKETS_CHECK_MS = 1000;
 /** How long queued lines get to reach syslog at exit. */
@@ -120,7 +122,8 @@ function watchSockets(tables: SocketTables, pipeline: ScanPipeline, outputs: Mon
 function reportReady(settings: MonitorSettings, tables: SocketTables | null): void {
   // Before the event loop reads the first record.
   const tableFds = tables === null ? [] : tables.tables.map(({ fd }) => fd);
-  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid, tableFds)));
+  const eventsFd = settings.json === null ? null : MONITOR_JSON_FD;
+  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid, tableFds, eventsFd)));
   process.title = 'scanlogd-monitor';
   monitorStderr(sandboxed);
   if (settings.statusFd === null) return;
@@ -165,6 +168,7 @@ export function runMonitor(settings: MonitorSettings): void {
   const loop = new RecordLoop(new RecordReader(watch, sockets), pipeline, outputs, sockets);
   logCounters = () => outputs.route(loop.counters(Date.now()));
   if (outputs.wantsEvents) setInterval(() => outputs.route(pipeline.sweep(monotonicMs(), Date.now())), SWEEP_INTERVAL_MS);
+  setInterval(() => loop.closeReportWindow(monotonicMs()), REPORTS_CHECK_MS);
 
   const channel = readChannel(
     (chunk) => {
@@ -177,7 +181,11 @@ export function runMonitor(settings: MonitorSettings): void {
     },
     (why) => exit.now(EXIT_FAULT, why),
   );
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => exit.now(0, null));
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+    process.on(signal, () => {
+      if (!exit.ending) loop.endReportWindow();
+      exit.now(0, null);
+    });
 
   if (tables !== null) watchSockets(tables, pipeline, outputs);
 

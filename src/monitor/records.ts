@@ -25,6 +25,7 @@ import {
   type ScanPipeline,
 } from './pipeline.js';
 import { DAEMON_INFO } from '../shared/logging.js';
+import { ReportLimiter, type MergedReports } from './limiter.js';
 
 /** Where the records' outputs go (MonitorOutputs, or a test's fake). */
 export interface OutputSink {
@@ -69,6 +70,9 @@ export class RecordLoop {
     this.taking = false;
   };
 
+  /** The capture process's reports get the scan lines' limit, as a limit of their own. */
+  private readonly reports: ReportLimiter;
+
   constructor(
     private readonly reader: RecordReader,
     private readonly pipeline: ScanPipeline,
@@ -77,6 +81,7 @@ export class RecordLoop {
     sockets: readonly CaptureSocketName[] = ['tcp4'],
   ) {
     this.capture = { packets: 0, dropped: 0, rejected: 0, kernelDrops: new Map(sockets.map((socket) => [socket, 0])) };
+    this.reports = new ReportLimiter(pipeline.params.logCount, pipeline.params.logDelayMs);
   }
 
   /**
@@ -98,21 +103,42 @@ export class RecordLoop {
     }
   }
 
-  /** What the capture process's own reports make the monitor say. */
+  /** What the capture process's own reports make the monitor say, within their limit. */
   private report(record: LossRecord | CountersRecord | KernelDropsRecord): readonly Output[] {
+    this.closeReportWindow(this.monoNow);
     if (record.type === 'loss') {
-      this.outputs.fault(`capture process dropped ${record.count} packets while the monitor was not reading`);
+      if (this.reports.admit(this.monoNow, record.count))
+        this.outputs.fault(`capture process dropped ${record.count} packets while the monitor was not reading`);
       return NO_OUTPUTS;
     }
     if (record.type === 'kernelDrops') {
-      // The reader refused the record of a socket the capture process does not hold.
+      // Added up, never a line of its own: the reader refused the record of a socket the
+      // capture process does not hold.
       this.capture.kernelDrops.set(record.socket, (this.capture.kernelDrops.get(record.socket) ?? 0) + record.count);
       return NO_OUTPUTS;
     }
+    // Counted whether or not the request makes a line: the next counters line has it.
     this.capture.packets += record.packets;
     this.capture.dropped += record.dropped;
     this.capture.rejected += record.rejected;
-    return record.log ? this.counters(this.wallNow) : NO_OUTPUTS;
+    return record.log && this.reports.admit(this.monoNow, 0) ? this.counters(this.wallNow) : NO_OUTPUTS;
+  }
+
+  /**
+   * Says what the report limit merged once its window has run out by `monoNow`; the
+   * record loop looks before each report, runMonitor's timer when none comes.
+   */
+  closeReportWindow(monoNow: number): void {
+    this.sayMerged(this.reports.close(monoNow));
+  }
+
+  /** At a stop: what the report limit merged so far is said before the monitor goes. */
+  endReportWindow(): void {
+    this.sayMerged(this.reports.end());
+  }
+
+  private sayMerged(merged: MergedReports | null): void {
+    if (merged !== null) this.outputs.fault(mergedReportsMessage(merged, this.pipeline.params.logCount, this.pipeline.params.logDelayMs));
   }
 
   /** The counters line (daemon.info) and its event, as they stand at `wallMs`. */
@@ -123,4 +149,11 @@ export class RecordLoop {
       { kind: 'event', event: countersEvent(fields, wallMs) },
     ];
   }
+}
+
+export function mergedReportsMessage(merged: MergedReports, perWindow: number, windowMs: number): string {
+  return (
+    `${merged.reports} more loss and counters reports from the capture process merged (at most ${perWindow} lines in ${windowMs / 1000} s): ` +
+    `${merged.lostPackets} packets dropped while the monitor was not reading`
+  );
 }

@@ -164,3 +164,48 @@ test('with libpcap the one handle is the total, with no field per socket', (t) =
   t.is(l.push(Buffer.concat(records), MONO, WALL_MS), null);
   t.regex(sink.outputs[0]?.kind === 'line' ? sink.outputs[0].text : '', / bucket_evictions=0 kernel_drops=99$/);
 });
+
+test('a flood of 200 loss reports makes five lines, then one that says how many were merged and their packets, once the window closes', (t) => {
+  const { loop: l, sink } = loop();
+  const losses = Buffer.concat(Array.from({ length: 200 }, () => encode({ type: 'loss', count: 7, time: MONO })));
+  t.is(l.push(losses, MONO, WALL_MS), null);
+  t.deepEqual(sink.faults, Array(5).fill('capture process dropped 7 packets while the monitor was not reading'));
+  l.closeReportWindow(MONO + 19999);
+  t.is(sink.faults.length, 5, 'the window is open for 20 s');
+  l.closeReportWindow(MONO + 20000);
+  t.deepEqual(sink.faults.slice(5), [
+    '195 more loss and counters reports from the capture process merged (at most 5 lines in 20 s): 1365 packets dropped while the monitor was not reading',
+  ]);
+  // A report after that is said again, the merged line first if one was held.
+  t.is(l.push(encode({ type: 'loss', count: 1, time: MONO }), MONO + 20001, WALL_MS), null);
+  t.is(sink.faults.at(-1), 'capture process dropped 1 packets while the monitor was not reading');
+});
+
+test('counters requests share the limit with loss reports; merged ones still add up into the next counters line', (t) => {
+  const { loop: l, sink } = loop();
+  const counters = encode({ type: 'counters', packets: 10, dropped: 1, rejected: 2, log: true, time: MONO });
+  const loss = encode({ type: 'loss', count: 3, time: MONO });
+  t.is(l.push(Buffer.concat([loss, loss, loss, ...Array<Buffer>(100).fill(counters)]), MONO, WALL_MS), null);
+  t.is(sink.faults.length, 3);
+  t.is(sink.outputs.filter((o) => o.kind === 'line').length, 2, 'two counters lines: five reports in all');
+  l.closeReportWindow(MONO + 20000);
+  t.is(
+    sink.faults.at(-1),
+    '98 more loss and counters reports from the capture process merged (at most 5 lines in 20 s): 0 packets dropped while the monitor was not reading',
+  );
+  t.is(l.push(counters, MONO + 20001, WALL_MS), null);
+  const last = sink.outputs.at(-2);
+  t.true(last?.kind === 'line' && last.text.startsWith('counters: packets_seen=1010 '), JSON.stringify(last));
+});
+
+test('at a stop, what the report limit merged so far is said at once', (t) => {
+  const { loop: l, sink } = loop();
+  const losses = Buffer.concat(Array.from({ length: 8 }, () => encode({ type: 'loss', count: 2, time: MONO })));
+  t.is(l.push(losses, MONO, WALL_MS), null);
+  l.endReportWindow();
+  t.deepEqual(sink.faults.slice(5), [
+    '3 more loss and counters reports from the capture process merged (at most 5 lines in 20 s): 6 packets dropped while the monitor was not reading',
+  ]);
+  l.endReportWindow();
+  t.is(sink.faults.length, 6, 'said once');
+});
