@@ -23,8 +23,8 @@ export const CONTACTS = SLOW_CONTACTS;
 export const LOCAL_GRACE_MS = 2000;
 /**
  * How long a contact to another host (a gateway's or a bridge's traffic) waits for
- * proof that it succeeded: the answer (SYN+ACK), or the client's own ACK, FIN or RST
- * of the connection, which libpcap's filter passes only at its end.
+ * that host's answer (SYN+ACK, a datagram back), which only a device that shows the
+ * answers' direction delivers.
  */
 export const FOREIGN_WAIT_MS = 120_000;
 /** How often the socket tables are read when nothing waits for them, to keep the open ports current. */
@@ -43,6 +43,8 @@ const FAILED = 2;
 const SUCCEEDED = 3;
 const OUTCOME = 3;
 const UDP_BIT = 4;
+/** A waiting contact to another host whose source went on with the connection (an ACK-bearing segment). */
+const CLIENT_ACK_BIT = 8;
 
 const NIL = -1;
 
@@ -332,22 +334,32 @@ class SourceTable<A> {
   }
 
   /**
-   * What the traffic says of a contact of `saddr` to (daddr, port), if it still waits
-   * for a judgment: that it succeeded (its own ACK, FIN or RST of the connection, the
-   * answer of the host it contacted, a UDP datagram back), or that the host refused it
-   * (a reset, seen where a device shows both directions). Returns whether `saddr` made
-   * that contact, judged or not.
+   * What the contacted host's answer says of a contact of `saddr` to another host
+   * (daddr, port), if it still waits for a judgment: that it succeeded (a SYN+ACK, a
+   * UDP datagram back) or that the host refused it (a reset). A contact to this host
+   * is left to the socket tables: a packet that claims to come from this host can be
+   * forged where libpcap watches. Returns whether `saddr` made that contact, judged or not.
    */
   evidence(saddr: A, daddr: A, port: number, udp: number, success: boolean, wallMs: number): boolean {
     const slot = this.find(saddr);
     if (slot === NIL) return false;
     const c = this.contactOf(slot, daddr, port, udp);
     if (c === NIL) return false;
-    if (((this.cState[c] as number) & OUTCOME) === PENDING) {
+    if (((this.cState[c] as number) & OUTCOME) === PENDING && this.cForeign[c] === 1) {
       this.resolve(slot, c, success, wallMs);
       this.judgedByTraffic++;
     }
     return true;
+  }
+
+  /** The source of a waiting contact to another host went on with the connection (see take). */
+  clientAck(saddr: A, daddr: A, port: number): void {
+    const slot = this.find(saddr);
+    if (slot === NIL) return;
+    const c = this.contactOf(slot, daddr, port, 0);
+    if (c !== NIL && this.cForeign[c] === 1 && ((this.cState[c] as number) & OUTCOME) === PENDING) {
+      this.cState[c] = (this.cState[c] as number) | CLIENT_ACK_BIT;
+    }
   }
 
   private resolve(slot: number, c: number, success: boolean, wallMs: number): void {
@@ -397,7 +409,9 @@ class SourceTable<A> {
         if (age < (this.cForeign[c] === 1 ? FOREIGN_WAIT_MS : LOCAL_GRACE_MS)) continue;
         const protocol: Protocol = (st & UDP_BIT) === 0 ? 'tcp' : 'udp';
         const open =
-          this.cForeign[c] === 0 && ports.isOpen(protocol, mapped(this.family.read(this.cDst, c), address), this.cPort[c] as number);
+          this.cForeign[c] === 1
+            ? (st & CLIENT_ACK_BIT) !== 0
+            : ports.isOpen(protocol, mapped(this.family.read(this.cDst, c), address), this.cPort[c] as number);
         this.resolve(slot, c, open, wallNow - age);
       }
       this.judged[slot] = 0;
@@ -580,11 +594,13 @@ export class SlowScanStage {
         if (!group) this.contact(table, pkt, 0, daddr, wallMs);
         return;
       }
-      // Traffic of a connection (never a probe) judges a waiting contact: the client's
-      // own ACK, FIN or RST with ACK, or the contacted host's SYN+ACK prove it
-      // succeeded; that host's reset, that it was refused.
+      // The contacted host's answer judges a waiting contact at once: its SYN+ACK that
+      // the contact succeeded, its reset that it was refused. What the source sends
+      // never judges a contact to this host (a scanner can send an ACK beside every
+      // probe as easily as a client); for another host it is kept as the verdict if no
+      // answer comes, since a device that shows one direction only never shows one.
       if (table.pendingTotal === 0) return;
-      if ((flags & TH_ACK) !== 0) table.evidence(pkt.saddr, pkt.daddr, pkt.dport, 0, true, wallMs);
+      if ((flags & TH_ACK) !== 0) table.clientAck(pkt.saddr, pkt.daddr, pkt.dport);
       if ((flags & (TH_SYN | TH_ACK)) === (TH_SYN | TH_ACK)) table.evidence(pkt.daddr, pkt.saddr, pkt.sport, 0, true, wallMs);
       else if ((flags & TH_RST) !== 0) table.evidence(pkt.daddr, pkt.saddr, pkt.sport, 0, false, wallMs);
       return;

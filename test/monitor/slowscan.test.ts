@@ -151,28 +151,67 @@ test('what is never a first contact: ACK or RST segments (backscatter, late FIN/
   t.is(b.reports.length, 0);
 });
 
-test('a port open for a moment (passive FTP) is proven by the ACK that follows, or by the connection in the tables', (t) => {
+test("an ACK beside each probe proves nothing on this host's ports: the socket tables decide", (t) => {
   const b = new Bench();
-  // Raw socket: the client's ACK arrives right after its SYN.
-  for (let i = 0; i < 10; i++) {
-    b.packet({ dport: 40000 + i, sport: 50000 + i });
-    b.packet({ dport: 40000 + i, sport: 50000 + i, flags: ACK });
+  // A scanner that follows each SYN to a closed port with an ACK, as a client would.
+  for (let i = 0; i < 6; i++) {
+    b.packet({ dport: 42000 + i, sport: 52000 + i });
+    b.packet({ dport: 42000 + i, sport: 52000 + i, flags: ACK });
+    b.packet({ dport: 42000 + i, sport: 52000 + i, flags: ACK | 0x01 });
     b.advance(10_000);
   }
-  t.is(b.stage.pending, 0);
-  // libpcap drops pure ACKs: the server's row of the connection (here in TIME_WAIT) is the proof.
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.failures, 6);
+});
+
+test('a port open for a moment (passive FTP) is proven by the tables: a listener at the next read, or the connection', (t) => {
+  const b = new Bench();
+  // The server listens on the data port from just after the SYN until the next read.
+  for (let i = 0; i < 10; i++) {
+    b.packet({ dport: 40000 + i, sport: 50000 + i });
+    b.rows.push({ kind: 'listen', protocol: 'tcp', port: 40000 + i });
+    b.advance(10_000);
+    b.rows.pop();
+  }
+  // The listener closed before the read; the server's row of the connection (here in TIME_WAIT) remains.
   for (let i = 0; i < 10; i++) {
     b.packet({ dport: 41000 + i, sport: 51000 + i });
     b.rows.push({ kind: 'conn', protocol: 'tcp', port: 41000 + i, peer: SCANNER });
     b.advance(10_000);
   }
   t.is(b.reports.length, 0);
-  // Without either, the same contacts fail.
+  t.is(b.stage.pending, 0);
+  // A connection of another peer on the port proves nothing for this source.
+  b.rows = b.rows.filter((r) => r.kind === 'listen');
   for (let i = 0; i < 6; i++) {
-    b.packet({ dport: 42000 + i });
+    b.packet({ dport: 43000 + i });
+    b.rows.push({ kind: 'conn', protocol: 'tcp', port: 43000 + i, peer: parseAddress('198.19.9.9') });
     b.advance(10_000);
   }
   t.is(b.reports.length, 1);
+});
+
+test("on a device, another host's reset fails a contact although its source went on with an ACK; without any answer the ACK decides", (t) => {
+  const b = new Bench({}, { localOnly: false });
+  const inside = (n: number): number => parseAddress(`198.18.100.${n}`);
+  for (let n = 1; n <= 5; n++) {
+    b.packet({ daddr: inside(n), dport: 22 });
+    b.packet({ daddr: inside(n), dport: 22, flags: ACK });
+    b.packet({ saddr: inside(n), daddr: SCANNER, sport: 22, dport: 40000, flags: RST | ACK });
+  }
+  b.advance(MIN_REFRESH_MS + 1000);
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.kind, 'sweep');
+  // A device that shows one direction only (a gateway's outside device) shows no answer:
+  // the client's ACK is all there is, and the known limit in README says what it costs.
+  const outside = new Bench({}, { localOnly: false });
+  for (let n = 20; n < 30; n++) {
+    outside.packet({ saddr: parseAddress('198.19.8.8'), daddr: inside(n), dport: 443 });
+    outside.packet({ saddr: parseAddress('198.19.8.8'), daddr: inside(n), dport: 443, flags: ACK | 0x01 });
+  }
+  outside.advance(FOREIGN_WAIT_MS + 5000);
+  t.is(outside.reports.length, 0);
+  t.is(outside.stage.pending, 0);
 });
 
 test('a UDP datagram back from where a waiting contact went is its answer, not a probe', (t) => {
