@@ -33,8 +33,12 @@ export const IDLE_REFRESH_MS = 60_000;
 export const MIN_REFRESH_MS = 2000;
 /** A read of the socket tables waits this many times its predecessor's duration: at most 1% of a core. */
 export const COST_FACTOR = 100;
+/** The shortest time between two lines saying that new sources were refused (the counters line has the totals). */
+export const REFUSAL_LINE_MS = 10 * 60_000;
 /** Slots a new source may look at for a free one: spoofed floods cost bounded work per packet. */
 const PROBE_SLOTS = 8;
+/** The rank of a slot that is never given to a new source (see rank). */
+const KEPT = 3;
 
 // Outcome of a remembered contact, in its state byte (bit 2: UDP).
 const FREE = 0;
@@ -83,7 +87,7 @@ export interface SlowCounters {
   sweeps: number;
   /** New sources not followed: every slot they could take held a source with evidence. */
   sourcesRefused: number;
-  /** Contacts not followed: their source had CONTACTS contacts waiting for a judgment. */
+  /** Contacts not followed (their source had CONTACTS contacts waiting for a judgment) or not judged (the socket tables could not be read). */
   contactsDropped: number;
   refreshes: number;
 }
@@ -205,24 +209,33 @@ class SourceTable<A> {
   }
 
   /**
-   * Whether `slot` holds a source worth keeping against newcomers: one with two
-   * contacts that failed or wait for a judgment. A spoofed flood sends one packet per
-   * address and so never displaces such a source before its idle expiry.
+   * How readily `slot` is given to a new source, lowest first: free or expired (0), a
+   * source with no failed contact (1), one with a single failed one (2). A source with
+   * two failed or waiting contacts (KEPT) is never given away before its idle expiry: a spoofed flood
+   * sends one packet per address and so can only displace sources of the first three
+   * kinds, and those of the third last and oldest first.
    */
-  private isKept(slot: number, now: number): boolean {
-    if (this.family.isUnused(this.saddr, slot)) return false;
-    return (this.failures[slot] as number) + (this.pending[slot] as number) >= 2 && !this.isExpired(slot, now);
+  private rank(slot: number, now: number): number {
+    if (this.family.isUnused(this.saddr, slot) || this.isExpired(slot, now)) return 0;
+    const failures = this.failures[slot] as number;
+    if (failures + (this.pending[slot] as number) >= 2) return KEPT;
+    return failures === 0 ? 1 : 2;
   }
 
-  /** A slot for the new source `addr`, or NIL when the next PROBE_SLOTS slots all hold sources worth keeping. */
+  /**
+   * A slot for the new source `addr`: the most readily given of the next PROBE_SLOTS,
+   * the least recently contacted among equals; NIL when they all hold sources kept.
+   */
   private take(addr: A, now: number, wallMs: number): number {
     let slot = NIL;
-    for (let i = 0; i < PROBE_SLOTS; i++) {
+    let best = KEPT;
+    for (let i = 0; i < PROBE_SLOTS && best > 0; i++) {
       const s = this.cursor;
       this.cursor = s + 1 >= this.size ? 0 : s + 1;
-      if (!this.isKept(s, now)) {
+      const r = this.rank(s, now);
+      if (r < best || (r === best && r !== KEPT && elapsed(this.lastNew[slot] as number, this.lastNew[s] as number) > 0)) {
         slot = s;
-        break;
+        best = r;
       }
     }
     if (slot === NIL) {
@@ -288,6 +301,9 @@ class SourceTable<A> {
       slot = NIL;
     }
     if (slot === NIL) {
+      // A source is followed from its first contact that may fail: a success alone
+      // would only take a slot from a source with evidence.
+      if (open) return;
       slot = this.take(pkt.saddr, now, wallMs);
       if (slot === NIL) return;
     } else if (this.contactOf(slot, pkt.daddr, pkt.dport, udp) !== NIL) {
@@ -533,6 +549,8 @@ export class SlowScanStage {
   private lastRefresh = 0;
   private refreshed = false;
   private lastCostMs = 0;
+  private refusedSaid = 0;
+  private refusalSaidAt: number | null = null;
   /** What a read of the socket tables feeds: the open ports, and the connections that prove a contact. */
   private readonly sink: SocketSink;
 
@@ -646,10 +664,32 @@ export class SlowScanStage {
     return reports;
   }
 
+  /**
+   * The sources refused since the last line that said so, once REFUSAL_LINE_MS have
+   * passed since that line (0 otherwise, and when there were none): a refused source
+   * is one the stage is blind to, which the log should show, but not once per packet.
+   */
+  refusalsToSay(now: number): number {
+    const refused = this.counters.sourcesRefused - this.refusedSaid;
+    if (refused === 0) return 0;
+    if (this.refusalSaidAt !== null) {
+      const since = elapsed(now, this.refusalSaidAt);
+      if (since >= 0 && since < REFUSAL_LINE_MS) return 0;
+    }
+    this.refusedSaid = this.counters.sourcesRefused;
+    this.refusalSaidAt = now;
+    return refused;
+  }
+
   /** What the last read of the socket tables cost, measured by the caller. */
   noteRefreshCost(ms: number): void {
     this.lastCostMs = ms;
   }
+}
+
+/** The line saying that `refused` new sources were not followed. */
+export function refusalMessage(refused: number, slowSources: number): string {
+  return `slow scans: ${refused} new ${refused === 1 ? 'source' : 'sources'} not followed, every slot they could take holds a source with two failed contacts (--slow-sources ${slowSources})`;
 }
 
 /** Each value once, in the order first seen. */

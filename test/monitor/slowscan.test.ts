@@ -14,6 +14,7 @@ import {
   IDLE_REFRESH_MS,
   LOCAL_GRACE_MS,
   MIN_REFRESH_MS,
+  REFUSAL_LINE_MS,
   SlowScanStage,
   type SlowReport,
 } from '../../src/monitor/slowscan.js';
@@ -360,11 +361,54 @@ test('when every slot holds a source with evidence, a new source is refused and 
     for (let p = 0; p < 2; p++) b.packet({ saddr: parseAddress(`198.19.2.${s + 1}`), dport: 100 + p });
   }
   b.packet({ saddr: parseAddress('198.19.3.1'), dport: 100 });
-  t.is(b.stage.counters.sourcesRefused, 1);
+  b.packet({ saddr: parseAddress('198.19.3.2'), dport: 100 });
+  t.is(b.stage.counters.sourcesRefused, 2);
+  // Said in one line, then not again for REFUSAL_LINE_MS, whatever else is refused.
+  t.is(b.stage.refusalsToSay(b.now >>> 0), 2);
+  b.packet({ saddr: parseAddress('198.19.3.3'), dport: 100 });
+  t.is(b.stage.refusalsToSay((b.now + REFUSAL_LINE_MS - 1000) >>> 0), 0);
+  t.is(b.stage.refusalsToSay((b.now + REFUSAL_LINE_MS) >>> 0), 1);
+  t.is(b.stage.refusalsToSay((b.now + 3 * REFUSAL_LINE_MS) >>> 0), 0, 'nothing new refused');
   // The sixteen expire after their idle time; then a newcomer takes a slot.
   b.advance(31 * 60_000);
   b.packet({ saddr: parseAddress('198.19.3.1'), dport: 100 });
-  t.is(b.stage.counters.sourcesRefused, 1);
+  t.is(b.stage.counters.sourcesRefused, 3);
+});
+
+test("a first contact that succeeds takes no slot: a host's clients never push out a source with one failed contact", (t) => {
+  const b = new Bench({ slowSources: 64 });
+  b.packet({ dport: 9000 });
+  b.advance(10_000);
+  // Ten thousand clients of the open ports, each new.
+  for (let i = 0; i < 10_000; i++) b.packet({ saddr: 0x0a000000 + i, dport: OPEN[i % 3] as number });
+  t.is(b.stage.pending, 0);
+  for (let i = 1; i < 6; i++) {
+    b.packet({ dport: 9000 + i });
+    b.advance(300_000);
+  }
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.saddr, SCANNER);
+  t.is(b.reports[0]!.failures, 6);
+});
+
+test('a new source takes a free slot, then one of a source without failures, before one with a failed contact, oldest first', (t) => {
+  const b = new Bench({ slowSources: 64 });
+  b.packet({ dport: 9000 });
+  b.advance(10_000);
+  // 200 sources whose one contact, to a port that opened in time, succeeds at the read.
+  for (let i = 0; i < 200; i++) {
+    b.packet({ saddr: 0x0a000000 + i, dport: 30000 + i });
+    b.rows.push({ kind: 'listen', protocol: 'tcp', port: 30000 + i });
+  }
+  b.advance(10_000);
+  t.is(b.stage.pending, 0);
+  for (let i = 1; i < 6; i++) {
+    b.packet({ dport: 9000 + i });
+    b.advance(60_000);
+  }
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.saddr, SCANNER);
+  t.is(b.reports[0]!.failures, 6);
 });
 
 test('the socket tables are read when contacts wait, at most every MIN_REFRESH_MS and COST_FACTOR times their cost, and every IDLE_REFRESH_MS anyway', (t) => {
