@@ -37,6 +37,12 @@ export const COST_FACTOR = 100;
 export const REFUSAL_LINE_MS = 10 * 60_000;
 /** Slots a new source may look at for a free one: spoofed floods cost bounded work per packet. */
 const PROBE_SLOTS = 8;
+/**
+ * Sources one bucket may hold. The bucket is keyed, so a sender cannot choose addresses
+ * that share one; the cap bounds a lookup even so. With two buckets per source, a
+ * bucket of random sources reaches it about once in ten million.
+ */
+export const MAX_CHAIN = 8;
 /** The rank of a slot that is never given to a new source (see rank). */
 const KEPT = 3;
 
@@ -107,7 +113,7 @@ class SourceTable<A> {
   readonly size: number;
   private readonly words: number;
   private readonly hashSize: number;
-  private readonly key = randomHashKey();
+  private readonly key: Uint32Array;
   private readonly hash: Int32Array;
   private readonly next: Int32Array;
   private readonly saddr: Uint32Array;
@@ -141,7 +147,9 @@ class SourceTable<A> {
     readonly family: AddressFamily<A>,
     private readonly params: Readonly<SlowScanParams>,
     private readonly counters: SlowCounters,
+    hashKey: Uint32Array = randomHashKey(),
   ) {
+    this.key = hashKey;
     const n = params.slowSources;
     this.size = n;
     this.words = family.words;
@@ -192,7 +200,7 @@ class SourceTable<A> {
   }
 
   private bucketOf(addr: A): number {
-    return keyedHashAddress(this.family.foldOf(addr), this.hashSize, this.key);
+    return keyedHashAddress(this.family.foldOf(addr, this.key), this.hashSize, this.key);
   }
 
   /** The slot of `addr`, or NIL. */
@@ -227,6 +235,13 @@ class SourceTable<A> {
    * the least recently contacted among equals; NIL when they all hold sources kept.
    */
   private take(addr: A, now: number, wallMs: number): number {
+    const bucket = this.bucketOf(addr);
+    let chain = 0;
+    for (let s = this.hash[bucket] as number; s !== NIL; s = this.next[s] as number) chain++;
+    if (chain >= MAX_CHAIN) {
+      this.counters.sourcesRefused++;
+      return NIL;
+    }
     let slot = NIL;
     let best = KEPT;
     for (let i = 0; i < PROBE_SLOTS && best > 0; i++) {
@@ -243,7 +258,6 @@ class SourceTable<A> {
       return NIL;
     }
     if (!this.family.isUnused(this.saddr, slot)) this.release(slot);
-    const bucket = this.bucketOf(addr);
     this.next[slot] = this.hash[bucket] as number;
     this.hash[bucket] = slot;
     this.family.store(this.saddr, slot, addr);
@@ -534,6 +548,8 @@ export interface SlowStageOptions {
    * when its sockets show the address, and other hosts' contacts wait for an answer.
    */
   localOnly: boolean;
+  /** The key of the tables' hash (a test's, to place sources in one bucket); random otherwise. */
+  hashKey?: Uint32Array;
 }
 
 /**
@@ -559,8 +575,8 @@ export class SlowScanStage {
     readonly ports: PortMap,
     private readonly options: Readonly<SlowStageOptions>,
   ) {
-    this.ipv4 = new SourceTable(IPV4, params, this.counters);
-    this.ipv6 = options.ipv6 ? new SourceTable(IPV6, params, this.counters) : null;
+    this.ipv4 = new SourceTable(IPV4, params, this.counters, options.hashKey);
+    this.ipv6 = options.ipv6 ? new SourceTable(IPV6, params, this.counters, options.hashKey) : null;
     this.sink = {
       listener: (protocol, local, port) => ports.listener(protocol, local, port),
       connection: (protocol, local, port, peer) => {

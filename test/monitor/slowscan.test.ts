@@ -8,11 +8,13 @@ import { parseAddress } from '../../src/shared/ipv4.js';
 import { parseAddress6 } from '../../src/shared/ipv6.js';
 import type { Protocol, Summary } from '../../src/shared/record.js';
 import { PortMap, type SocketSink } from '../../src/monitor/sockets.js';
+import { keyedHashAddress } from '../../src/monitor/engine.js';
 import {
   COST_FACTOR,
   FOREIGN_WAIT_MS,
   IDLE_REFRESH_MS,
   LOCAL_GRACE_MS,
+  MAX_CHAIN,
   MIN_REFRESH_MS,
   REFUSAL_LINE_MS,
   SlowScanStage,
@@ -36,10 +38,11 @@ class Bench {
   rows: Row[] = OPEN.map((port) => ({ kind: 'listen', protocol: 'tcp', port }));
   now = T0;
 
-  constructor(params: Partial<DetectorParams> = {}, options: { localOnly?: boolean; ipv6?: boolean } = {}) {
+  constructor(params: Partial<DetectorParams> = {}, options: { localOnly?: boolean; ipv6?: boolean; hashKey?: Uint32Array } = {}) {
     this.stage = new SlowScanStage({ ...DEFAULT_PARAMS, ...params }, new PortMap(), {
       ipv6: options.ipv6 ?? false,
       localOnly: options.localOnly ?? true,
+      ...(options.hashKey === undefined ? {} : { hashKey: options.hashKey }),
     });
     this.refresh();
   }
@@ -409,6 +412,18 @@ test('a new source takes a free slot, then one of a source without failures, bef
   t.is(b.reports.length, 1);
   t.is(b.reports[0]!.saddr, SCANNER);
   t.is(b.reports[0]!.failures, 6);
+});
+
+test('a bucket holds at most MAX_CHAIN sources: more that share it are refused, not chained', (t) => {
+  const key = Uint32Array.of(0x9e3779b9, 0x7f4a7c15, 0x85ebca6b);
+  const b = new Bench({}, { hashKey: key });
+  // Addresses that share a bucket of the stage's table (two buckets per source), found with its key.
+  const buckets = 1 << Math.ceil(Math.log2(2 * DEFAULT_PARAMS.slowSources));
+  const sharing: number[] = [];
+  for (let a = 0x0a000001; sharing.length < MAX_CHAIN + 4; a++) if (keyedHashAddress(a, buckets, key) === 5) sharing.push(a);
+  for (const saddr of sharing) b.packet({ saddr, dport: 9999 });
+  t.is(b.stage.counters.sourcesRefused, 4);
+  t.is(b.stage.pending, MAX_CHAIN);
 });
 
 test('the socket tables are read when contacts wait, at most every MIN_REFRESH_MS and COST_FACTOR times their cost, and every IDLE_REFRESH_MS anyway', (t) => {
