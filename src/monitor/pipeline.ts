@@ -13,8 +13,8 @@ import { Detector, Ipv4Detector, type EngineCounters, type Scan, type Step } fro
 import { type CountersEvent, type MonitorEvent } from '../shared/events.js';
 import { scanMessage, slowMessage } from './format.js';
 import { FLOOD_MESSAGE, FloodLimiter, SLOW_FLOOD_MESSAGE } from './limiter.js';
-import { SlowScanStage, refusalMessage, slowEvent, type SlowReport } from './slowscan.js';
-import { PortMap, type SocketSink } from './sockets.js';
+import { SlowScanStage, refusalMessage, slowEvent, type SlowReport, type SocketRead } from './slowscan.js';
+import { PortMap } from './sockets.js';
 import { ScanTracker } from './tracker.js';
 
 /** What is watched beyond scanlogd's IPv4 TCP (--udp, --ipv6), and this host's client ports. */
@@ -228,7 +228,7 @@ export class ScanPipeline {
    * is given) and returns what the second stage, judging the contacts that waited for
    * them, has to say. Only with the stage on.
    */
-  refreshSockets(read: (sink: SocketSink) => void, monoNow: number, wallNowMs: number): readonly Output[] {
+  refreshSockets(read: SocketRead, monoNow: number, wallNowMs: number): readonly Output[] {
     if (this.slow === null) return NO_OUTPUTS;
     const reports = this.slow.refresh(read, monoNow, wallNowMs);
     const refused = this.slow.refusalsToSay(monoNow);

@@ -451,6 +451,22 @@ class SourceTable<A> {
     return reports;
   }
 
+  /** Forgets, unjudged, every waiting contact whose judgment is due at `now` (the socket tables could not be read). */
+  dropDue(now: number): void {
+    this.judgedByTraffic = 0;
+    for (let slot = 0; slot < this.size && this.pendingTotal > 0; slot++) {
+      if (this.pending[slot] === 0) continue;
+      for (let c = slot * CONTACTS; c < (slot + 1) * CONTACTS; c++) {
+        if (((this.cState[c] as number) & OUTCOME) !== PENDING) continue;
+        if (elapsed(now, this.cTime[c] as number) < (this.cForeign[c] === 1 ? FOREIGN_WAIT_MS : LOCAL_GRACE_MS)) continue;
+        this.cState[c] = FREE;
+        this.pending[slot] = (this.pending[slot] as number) - 1;
+        this.pendingTotal--;
+        this.counters.contactsDropped++;
+      }
+    }
+  }
+
   /** The oldest contact time still waiting, as an age at `now`, or -1. */
   oldestPendingAge(now: number): number {
     let oldest = -1;
@@ -538,6 +554,9 @@ function mapped4(a: number, out: Uint32Array): Uint32Array {
   return out;
 }
 const mapped6 = (a: Uint32Array): Uint32Array => a;
+
+/** Feeds the socket tables' rows to `sink`; false when a table could not be read (anything else: all were). */
+export type SocketRead = (sink: SocketSink) => boolean | void;
 
 export interface SlowStageOptions {
   /** Whether IPv6 records come (--ipv6): its table is allocated only then. */
@@ -666,15 +685,22 @@ export class SlowScanStage {
 
   /**
    * Reads the socket tables through `read` (which feeds every row to the sink it is
-   * given) at `now`, and judges the contacts that waited for them. `costMs` of the
-   * previous read paces the next one.
+   * given, and returns false when a table could not be read) at `now`, and judges the
+   * contacts that waited for them. After a read that failed, the contacts due are
+   * dropped unjudged: a port the failed table would have shown open must not make a
+   * client's contact a failure.
    */
-  refresh(read: (sink: SocketSink) => void, now: number, wallNow: number): Array<SlowReport<number> | SlowReport<Uint32Array>> {
+  refresh(read: SocketRead, now: number, wallNow: number): Array<SlowReport<number> | SlowReport<Uint32Array>> {
     this.ports.clear();
-    read(this.sink);
+    const complete = read(this.sink) !== false;
     this.lastRefresh = now;
     this.refreshed = true;
     this.counters.refreshes++;
+    if (!complete) {
+      this.ipv4.dropDue(now);
+      this.ipv6?.dropDue(now);
+      return [];
+    }
     const reports: Array<SlowReport<number> | SlowReport<Uint32Array>> = this.ipv4.judge(this.ports, mapped4, now, wallNow);
     if (this.ipv6 !== null) reports.push(...this.ipv6.judge(this.ports, mapped6, now, wallNow));
     return reports;

@@ -132,7 +132,7 @@ export type PositionalRead = (fd: number, buffer: Buffer, offset: number, length
 /** What one refresh read. */
 export interface RefreshStats {
   bytes: number;
-  /** Tables that could not be read, with why (the daemon goes on with the others). */
+  /** Tables that could not be read, with why (the stage judges nothing until all are read again). */
   failed: Array<{ table: SocketTable; why: string }>;
 }
 
@@ -158,7 +158,10 @@ export class SocketTables {
     const stats: RefreshStats = { bytes: 0, failed: [] };
     for (const { table, fd } of this.tables) {
       try {
-        stats.bytes += this.readTable(table, fd, sink);
+        const bytes = this.readTable(table, fd, sink);
+        // Every table starts with a header line: nothing at all is a read that failed.
+        if (bytes === 0) stats.failed.push({ table, why: 'empty read' });
+        stats.bytes += bytes;
       } catch (err) {
         stats.failed.push({ table, why: (err as NodeJS.ErrnoException).code ?? String(err) });
       }

@@ -36,6 +36,8 @@ class Bench {
   readonly stage: SlowScanStage;
   readonly reports: SlowReport[] = [];
   rows: Row[] = OPEN.map((port) => ({ kind: 'listen', protocol: 'tcp', port }));
+  /** Whether the next reads fail after the first table, as a read error would. */
+  unreadable = false;
   now = T0;
 
   constructor(params: Partial<DetectorParams> = {}, options: { localOnly?: boolean; ipv6?: boolean; hashKey?: Uint32Array } = {}) {
@@ -47,11 +49,13 @@ class Bench {
     this.refresh();
   }
 
-  read(sink: SocketSink): void {
+  read(sink: SocketSink): boolean {
     for (const row of this.rows) {
       if (row.kind === 'listen') sink.listener(row.protocol, new Uint32Array(4), row.port);
       else sink.connection(row.protocol, Uint32Array.of(0, 0, 0xffff, HOST), row.port, Uint32Array.of(0, 0, 0xffff, row.peer));
+      if (this.unreadable) return false;
     }
+    return true;
   }
 
   refresh(): SlowReport[] {
@@ -424,6 +428,29 @@ test('a bucket holds at most MAX_CHAIN sources: more that share it are refused, 
   for (const saddr of sharing) b.packet({ saddr, dport: 9999 });
   t.is(b.stage.counters.sourcesRefused, 4);
   t.is(b.stage.pending, MAX_CHAIN);
+});
+
+test('while a socket table cannot be read, no contact is judged: clients of open ports are dropped unjudged, not failed', (t) => {
+  const b = new Bench();
+  b.unreadable = true;
+  // Clients of port 443, which the failed read did not get to; the first reads before they come show it open.
+  const client = (i: number): number => parseAddress(`198.19.30.${i + 1}`);
+  b.advance(MIN_REFRESH_MS);
+  for (let round = 0; round < 8; round++) {
+    for (let i = 0; i < 20; i++) b.packet({ saddr: client(i), dport: 443, daddr: parseAddress(`198.18.0.${round + 1}`) });
+    b.advance(10_000);
+  }
+  t.deepEqual(b.reports, []);
+  t.is(b.stage.pending, 0);
+  t.true(b.stage.counters.contactsDropped > 0);
+  // Read again: judging resumes.
+  b.unreadable = false;
+  for (let i = 0; i < 6; i++) {
+    b.packet({ dport: 9100 + i });
+    b.advance(10_000);
+  }
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.saddr, SCANNER);
 });
 
 test('the socket tables are read when contacts wait, at most every MIN_REFRESH_MS and COST_FACTOR times their cost, and every IDLE_REFRESH_MS anyway', (t) => {

@@ -147,6 +147,20 @@ test('a table that cannot be read is reported by name and the others are still r
   t.is(sink.rows.length, 2);
 });
 
+test('a table that reads as nothing at all (not even its header) is a read that failed', (t) => {
+  const tables = new SocketTables(
+    [
+      { table: 'tcp', fd: 1 },
+      { table: 'udp', fd: 2 },
+    ],
+    (fd, buffer, offset, length, position) => {
+      const body = Buffer.from(fd === 1 ? '' : FIXTURE.udp);
+      return body.copy(buffer, offset, position, Math.min(body.length, position + length));
+    },
+  );
+  t.deepEqual(tables.refresh(recorder()).failed, [{ table: 'tcp', why: 'empty read' }]);
+});
+
 function fixtureMap(): PortMap {
   const map = new PortMap();
   for (const table of ['tcp', 'tcp6', 'udp', 'udp6'] as const) parseAll(table, FIXTURE[table], map);
