@@ -109,7 +109,9 @@ function watchSockets(tables: SocketTables, pipeline: ScanPipeline, outputs: Mon
       Date.now(),
     );
     stage.noteRefreshCost(Number(process.hrtime.bigint() - started) / 1e6);
-    for (const table of failed) if (!failing.has(table)) outputs.fault(`--slow-scans: cannot read the socket table ${table}; no contact is judged until it is read again`);
+    for (const table of failed)
+      if (!failing.has(table))
+        outputs.fault(`--slow-scans: cannot read the socket table ${table}; no contact is judged until it is read again`);
     failing.clear();
     for (const table of failed) failing.add(table);
     outputs.route(said);
