@@ -211,9 +211,22 @@ class SourceTable<A> {
     return NIL;
   }
 
+  /**
+   * Whether `slot`'s source has been idle past its expiry. The clock is 32 bits of
+   * milliseconds and wraps every 49.7 days; an age reads true for 24.8 days (`elapsed`
+   * is signed), and every read of the socket tables, at most IDLE_REFRESH_MS apart,
+   * releases the expired slots, so no age is ever read after it could have wrapped.
+   */
   private isExpired(slot: number, now: number): boolean {
     const age = elapsed(now, this.lastNew[slot] as number);
     return age > this.params.slowIdleMs || age < 0;
+  }
+
+  /** Releases the slots whose sources have expired by `now` (see isExpired). */
+  releaseExpired(now: number): void {
+    for (let slot = 0; slot < this.size; slot++) {
+      if (!this.family.isUnused(this.saddr, slot) && this.isExpired(slot, now)) this.release(slot);
+    }
   }
 
   /**
@@ -677,8 +690,10 @@ export class SlowScanStage {
   wantsRefresh(now: number): boolean {
     if (!this.refreshed) return true;
     const since = elapsed(now, this.lastRefresh);
+    // Negative: longer ago than the signed 32-bit clock can say (the monitor was stopped).
+    if (since < 0) return true;
     if (since < Math.max(MIN_REFRESH_MS, COST_FACTOR * this.lastCostMs)) return false;
-    if (since >= IDLE_REFRESH_MS || since < 0) return true;
+    if (since >= IDLE_REFRESH_MS) return true;
     if (this.ipv4.judgedByTraffic > 0 || (this.ipv6?.judgedByTraffic ?? 0) > 0) return true;
     return this.pending > 0 && Math.max(this.ipv4.oldestPendingAge(now), this.ipv6?.oldestPendingAge(now) ?? -1) >= LOCAL_GRACE_MS;
   }
@@ -691,6 +706,8 @@ export class SlowScanStage {
    * client's contact a failure.
    */
   refresh(read: SocketRead, now: number, wallNow: number): Array<SlowReport<number> | SlowReport<Uint32Array>> {
+    this.ipv4.releaseExpired(now);
+    this.ipv6?.releaseExpired(now);
     this.ports.clear();
     const complete = read(this.sink) !== false;
     this.lastRefresh = now;

@@ -453,6 +453,37 @@ test('while a socket table cannot be read, no contact is judged: clients of open
   t.is(b.reports[0]!.saddr, SCANNER);
 });
 
+test('the 32-bit millisecond clock wraps: a slow scan across the wrap is caught, a source idle past it is not brought back', (t) => {
+  const WRAP = 2 ** 32;
+  const b = new Bench();
+  b.now = WRAP - 15 * 60_000;
+  for (let i = 0; i < 6; i++) {
+    b.packet({ dport: 1000 + i });
+    b.advance(300_000);
+  }
+  t.true(b.now > WRAP);
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.failures, 6);
+
+  // Five failures, then quiet for a whole turn of the clock and a minute, the tables read
+  // every half hour: the sixth probe finds the source forgotten.
+  const quiet = new Bench();
+  const saddr = parseAddress('198.19.77.7');
+  for (let i = 0; i < 5; i++) {
+    quiet.packet({ saddr, dport: 1000 + i });
+    quiet.advance(60_000);
+  }
+  const end = quiet.now + WRAP + 60_000;
+  while (quiet.now + 30 * 60_000 < end) {
+    quiet.now += 30 * 60_000;
+    quiet.refresh();
+  }
+  quiet.now = end;
+  quiet.packet({ saddr, dport: 2000 });
+  quiet.advance(10_000);
+  t.deepEqual(quiet.reports, []);
+});
+
 test('the socket tables are read when contacts wait, at most every MIN_REFRESH_MS and COST_FACTOR times their cost, and every IDLE_REFRESH_MS anyway', (t) => {
   const b = new Bench();
   const at = b.now >>> 0;
