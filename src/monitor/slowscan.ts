@@ -480,6 +480,25 @@ class SourceTable<A> {
     }
   }
 
+  /**
+   * What the chains hold (for tests): sources linked from the buckets, sources stored in
+   * slots, and the longest chain. A slot released but still linked, or linked twice,
+   * makes the first two differ.
+   */
+  census(): { linked: number; stored: number; longest: number } {
+    let linked = 0;
+    let longest = 0;
+    for (let b = 0; b < this.hashSize; b++) {
+      let chain = 0;
+      for (let s = this.hash[b] as number; s !== NIL && chain <= this.size; s = this.next[s] as number) chain++;
+      linked += chain;
+      longest = Math.max(longest, chain);
+    }
+    let stored = 0;
+    for (let slot = 0; slot < this.size; slot++) if (!this.family.isUnused(this.saddr, slot)) stored++;
+    return { linked, stored, longest };
+  }
+
   /** The oldest contact time still waiting, as an age at `now`, or -1. */
   oldestPendingAge(now: number): number {
     let oldest = -1;

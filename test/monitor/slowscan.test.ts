@@ -317,6 +317,12 @@ test('a spoofed flood of a million sources does not push out a source with two f
     b.packet({ saddr: (0xc6130001 + i) >>> 0, dport: 1 + (x % 65535) });
     if (i % 20000 === 0) b.advance(1000);
   }
+  // Nothing grew: every new source took a slot of the fixed table, each linked once, and
+  // no chain outgrew its cap; the arrays are the ones allocated at start.
+  const census = b.stage.ipv4.census();
+  t.is(census.linked, census.stored);
+  t.is(census.stored, DEFAULT_PARAMS.slowSources);
+  t.true(census.longest <= MAX_CHAIN);
   t.is(b.stage.tableBytes, bytes);
   t.is(b.reports.length, 0);
   for (let i = 3; i < 6; i++) {
