@@ -71,7 +71,6 @@ function addressAt(buf: Buffer, at: number, words: 1 | 4, out: Uint32Array): boo
   return true;
 }
 
-const isZero = (a: Uint32Array): boolean => ((a[0] as number) | (a[1] as number) | (a[2] as number) | (a[3] as number)) === 0;
 /** The unspecified address of either family: :: or the mapped 0.0.0.0. */
 const isAnyAddress = (a: Uint32Array): boolean => a[0] === 0 && a[1] === 0 && (a[2] === 0 || a[2] === 0xffff) && a[3] === 0;
 
@@ -109,7 +108,7 @@ export function parseRows(buf: Buffer, end: number, table: SocketTable, sink: So
       ) {
         if (protocol === 'tcp' ? st === TCP_LISTEN : st === UDP_UNCONNECTED && peerPort === 0 && isAnyAddress(scratch.peer)) {
           sink.listener(protocol, scratch.local, port);
-        } else if (!isZero(scratch.peer) || protocol === 'tcp') {
+        } else if (!isAnyAddress(scratch.peer) || protocol === 'tcp') {
           sink.connection(protocol, scratch.local, port, scratch.peer);
         }
       }
