@@ -87,6 +87,36 @@ export function packetSocketsOf(pid: number | 'self'): number[] {
   return [...socketInodes(pid)].filter((inode) => packet.has(inode));
 }
 
+/**
+ * The descriptors under which a process holds raw or packet sockets (the capture
+ * process's capture sockets), from the tables of its own network namespace.
+ */
+export function captureSocketFds(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const [file, column] of [
+    ['raw', 9],
+    ['raw6', 9],
+    ['packet', 8],
+  ] as const) {
+    for (const row of fs.readFileSync(`/proc/${pid}/net/${file}`, 'utf8').trim().split('\n').slice(1)) {
+      const inode = row.trim().split(/\s+/)[column];
+      if (inode !== undefined) inodes.add(inode);
+    }
+  }
+  return [...fdTargets(pid)].filter(([, target]) => inodes.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? '')).map(([fd]) => fd);
+}
+
+/** What descriptor `fd` of a process is (a path, socket:[INODE], pipe:[INODE], ...) and its open flags. */
+export function descriptorOf(pid: number, fd: number): { target: string; flags: number } {
+  const fdinfo = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+  return { target: fs.readlinkSync(`/proc/${pid}/fd/${fd}`), flags: parseInt(/^flags:\s*([0-7]+)/m.exec(fdinfo)?.[1] ?? '0', 8) };
+}
+
+/** Every descriptor of a process and what it is. */
+export function descriptorsOf(pid: number): Map<number, string> {
+  return fdTargets(pid);
+}
+
 /** A file of /proc/net as seen inside namespace `ns`. */
 function netFile(ns: string, file: string): string {
   const r = childProcess.spawnSync('ip', ['netns', 'exec', ns, 'cat', `/proc/net/${file}`], { encoding: 'utf8', timeout: 10000 });
@@ -113,6 +143,27 @@ export function rawSockets(ns: string): Map<number, RawSocketState> {
     sockets.set(inode, { inode, rxQueue: parseInt(f[4]?.split(':')[1] ?? '0', 16), drops: Number(f[12]) });
   }
   return sockets;
+}
+
+/**
+ * `pid`'s raw sockets in `ns` by lane ("tcp4", "udp6"...): the family from the table
+ * (raw or raw6), the protocol from the local address's "port" column.
+ */
+export function rawSocketsByLane(ns: string, pid: number): Map<string, RawSocketState> {
+  const mine = socketInodes(pid);
+  const lanes = new Map<string, RawSocketState>();
+  for (const [file, family] of [
+    ['raw', 4],
+    ['raw6', 6],
+  ] as const) {
+    for (const line of netFile(ns, file).split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 13 || !mine.has(Number(f[9]))) continue;
+      const protocol = parseInt(f[1]?.split(':')[1] ?? '', 16) === 17 ? 'udp' : 'tcp';
+      lanes.set(`${protocol}${family}`, { inode: Number(f[9]), rxQueue: parseInt(f[4]?.split(':')[1] ?? '0', 16), drops: Number(f[12]) });
+    }
+  }
+  return lanes;
 }
 
 /** The raw socket among `pid`'s descriptors (the daemon's capture socket). */

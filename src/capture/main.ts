@@ -227,7 +227,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
 
   const life = supervise(monitor, source);
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => life.stop());
-  const writer = new ChannelWriter(monitor.channel, { report: stderr });
+  const writer = new ChannelWriter(monitor.channel, { report: stderr, kernelDrops: () => source.kernelDrops() });
   requestCounters = () => {
     if (life.stopping) return;
     writer.flush();

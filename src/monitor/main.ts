@@ -15,6 +15,7 @@ import { RecordReader } from './channel.js';
 import { MonitorOutputs, monitorStderr } from './outputs.js';
 import { ScanPipeline } from './pipeline.js';
 import { RecordLoop, internalFault, type Stop } from './records.js';
+import { captureSockets } from '../shared/record.js';
 import { monitorPlan } from './sandbox.js';
 import { SocketTables } from './sockets.js';
 
@@ -163,7 +164,8 @@ export function runMonitor(settings: MonitorSettings): void {
     // The raw socket is given only what this host receives; a device shows other hosts' traffic too.
     localOnly: settings.interface === null,
   });
-  const loop = new RecordLoop(new RecordReader(watch), pipeline, outputs);
+  const sockets = captureSockets(watch, settings.interface !== null);
+  const loop = new RecordLoop(new RecordReader(watch, sockets), pipeline, outputs, sockets);
   logCounters = () => outputs.route(loop.counters(Date.now()));
   if (outputs.wantsEvents) setInterval(() => outputs.route(pipeline.sweep(monotonicMs(), Date.now())), SWEEP_INTERVAL_MS);
 

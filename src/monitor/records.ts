@@ -5,7 +5,14 @@
 
 import { messageOf } from '../shared/errors.js';
 import { EXIT_INTERNAL_FAULT, EXIT_REFUSED_RECORD } from '../shared/exits.js';
-import { RecordError, type ChannelRecord, type CountersRecord, type LossRecord } from '../shared/record.js';
+import {
+  RecordError,
+  type CaptureSocketName,
+  type ChannelRecord,
+  type CountersRecord,
+  type KernelDropsRecord,
+  type LossRecord,
+} from '../shared/record.js';
 import type { RecordReader } from './channel.js';
 import {
   NO_OUTPUTS,
@@ -45,8 +52,8 @@ export function internalFault(err: unknown): Stop {
 }
 
 export class RecordLoop {
-  /** What the capture process reported in its counters records; sent to the monitor directly, those of its last report. */
-  readonly capture: CaptureCounts = { packets: 0, dropped: 0, rejected: 0 };
+  /** What the capture process reported in its counters and kernel drops records. */
+  readonly capture: CaptureCounts;
   // The clocks of the chunk being read, and whether a record is past the reader.
   private monoNow = 0;
   private wallNow = 0;
@@ -55,7 +62,9 @@ export class RecordLoop {
   private readonly onRecord = (record: ChannelRecord): void => {
     this.taking = true;
     const outputs =
-      record.type === 'loss' || record.type === 'counters' ? this.report(record) : this.pipeline.handle(record, this.monoNow, this.wallNow);
+      record.type === 'loss' || record.type === 'counters' || record.type === 'kernelDrops'
+        ? this.report(record)
+        : this.pipeline.handle(record, this.monoNow, this.wallNow);
     if (outputs.length !== 0) this.outputs.route(outputs);
     this.taking = false;
   };
@@ -64,7 +73,11 @@ export class RecordLoop {
     private readonly reader: RecordReader,
     private readonly pipeline: ScanPipeline,
     private readonly outputs: OutputSink,
-  ) {}
+    /** The capture sockets the capture process holds (captureSockets). */
+    sockets: readonly CaptureSocketName[] = ['tcp4'],
+  ) {
+    this.capture = { packets: 0, dropped: 0, rejected: 0, kernelDrops: new Map(sockets.map((socket) => [socket, 0])) };
+  }
 
   /**
    * Takes every record `chunk` completes, read at `monoNow` (monotonic) and `wallNow`
@@ -86,9 +99,14 @@ export class RecordLoop {
   }
 
   /** What the capture process's own reports make the monitor say. */
-  private report(record: LossRecord | CountersRecord): readonly Output[] {
+  private report(record: LossRecord | CountersRecord | KernelDropsRecord): readonly Output[] {
     if (record.type === 'loss') {
       this.outputs.fault(`capture process dropped ${record.count} packets while the monitor was not reading`);
+      return NO_OUTPUTS;
+    }
+    if (record.type === 'kernelDrops') {
+      // The reader refused the record of a socket the capture process does not hold.
+      this.capture.kernelDrops.set(record.socket, (this.capture.kernelDrops.get(record.socket) ?? 0) + record.count);
       return NO_OUTPUTS;
     }
     this.capture.packets += record.packets;

@@ -231,11 +231,13 @@ export function describeLayers(layers: SandboxLayers): string {
 
 /**
  * Node opens some things the first time they are used: the standard streams, the
- * local time zone. Touching them here keeps those opens before the filter.
+ * local time zone. Touching them here keeps those opens before the filter. Locale
+ * formatting (Intl, toLocaleString) is not touched: nothing here uses it, and loading
+ * ICU's locale data costs each process several MB of resident memory (`npm run bench`,
+ * MEM); were it ever used, the filter refuses opens with an error, never a kill.
  */
 export function warmUpNode(): void {
   void process.stdout.writable;
   void process.stderr.writable;
   new Date().toString();
-  new Date().toLocaleString();
 }

@@ -276,6 +276,7 @@ rootTest('SIGUSR1 to the pid in the pidfile logs one counters line at daemon.inf
     scans_suppressed: 0,
     table_reuses: 0,
     bucket_evictions: 0,
+    kernel_drops: 0,
   });
   // Sent to the monitor itself: its own counts, the capture's as last reported.
   process.kill(monitorPid, 'SIGUSR1');
