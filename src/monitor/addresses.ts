@@ -20,9 +20,12 @@ export interface AddressFamily<A> {
   clear(table: Uint32Array, index: number): void;
   /** A copy of the entry, for a scan that outlives the table's contents. */
   read(table: Uint32Array, index: number): A;
-  /** The 32 bits the bucket is chosen from. */
-  fold(table: Uint32Array, index: number): number;
-  foldOf(a: A): number;
+  /**
+   * The 32 bits the bucket is chosen from, mixed with `key` (the table's hash key) where
+   * an address is wider than that: what a sender cannot compute, it cannot make collide.
+   */
+  fold(table: Uint32Array, index: number, key: Uint32Array): number;
+  foldOf(a: A, key: Uint32Array): number;
   format(a: A): string;
   formatAt(table: Uint32Array, index: number): string;
 }
@@ -41,6 +44,7 @@ export const IPV4: AddressFamily<number> = {
     table[index] = 0;
   },
   read: (table, index) => table[index] as number,
+  // The address itself, so that the classic hash places it as scanlogd does.
   fold: (table, index) => table[index] as number,
   foldOf: (a) => a,
   format: formatAddress,
@@ -49,14 +53,18 @@ export const IPV4: AddressFamily<number> = {
 
 /**
  * Mixes the four words into one, so that the keyed hash that follows depends on every
- * bit of the address; the multiplier is odd, so each step keeps all 32 bits' worth.
+ * bit of the address. The rounds take the key (its multiplier forced odd, so each keeps
+ * all 32 bits' worth): with fixed constants, anyone could pick three words and solve
+ * for the fourth to give any fold, and so fill one bucket with addresses of one /64.
  */
-function fold6(w0: number, w1: number, w2: number, w3: number): number {
-  let h = w0 >>> 0;
-  h = (Math.imul(h ^ (h >>> 16), 0x45d9f3b) ^ w1) >>> 0;
-  h = (Math.imul(h ^ (h >>> 16), 0x45d9f3b) ^ w2) >>> 0;
-  h = (Math.imul(h ^ (h >>> 16), 0x45d9f3b) ^ w3) >>> 0;
-  return h;
+function fold6(w0: number, w1: number, w2: number, w3: number, key: Uint32Array): number {
+  const m = (key[2] as number) | 1;
+  let h = (w0 ^ (key[1] as number)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), m) ^ w1;
+  h = Math.imul(h ^ (h >>> 15), m) ^ w2;
+  h = Math.imul(h ^ (h >>> 16), m) ^ w3;
+  h = Math.imul(h ^ (h >>> 15), m);
+  return h >>> 0;
 }
 
 export const IPV6: AddressFamily<Uint32Array> = {
@@ -79,11 +87,11 @@ export const IPV6: AddressFamily<Uint32Array> = {
     table.fill(0, index * 4, index * 4 + 4);
   },
   read: (table, index) => table.slice(index * 4, index * 4 + 4),
-  fold: (table, index) => {
+  fold: (table, index, key) => {
     const at = index * 4;
-    return fold6(table[at] as number, table[at + 1] as number, table[at + 2] as number, table[at + 3] as number);
+    return fold6(table[at] as number, table[at + 1] as number, table[at + 2] as number, table[at + 3] as number, key);
   },
-  foldOf: (a) => fold6(a[0] as number, a[1] as number, a[2] as number, a[3] as number),
+  foldOf: (a, key) => fold6(a[0] as number, a[1] as number, a[2] as number, a[3] as number, key),
   format: (a) => formatAddress6(a),
   formatAt: (table, index) => formatAddress6(table, index * 4),
 };

@@ -80,6 +80,9 @@ export interface DetectorOptions {
 const NIL = -1;
 
 /** Random bits for the keyed hash, drawn once per detector. */
+/** The fold key of an unkeyed (IPv4, scanlogd's) table, whose fold ignores it. */
+const UNKEYED = new Uint32Array(3);
+
 export function randomHashKey(): Uint32Array {
   return crypto.randomFillSync(new Uint32Array(3));
 }
@@ -161,6 +164,8 @@ export class Detector<A> {
   /** The oldest slot, next to be reused. */
   private index = 0;
   private readonly hashKey: Uint32Array | null;
+  /** What an address wider than 32 bits is folded with: the hash key (always there for IPv6). */
+  private readonly foldKey: Uint32Array;
   /** What the last packet did, slot by slot, when a tracker follows (see Step); null otherwise, at no cost per packet. */
   readonly step: Step | null;
 
@@ -174,6 +179,7 @@ export class Detector<A> {
     // pick colliding addresses from: its buckets are always keyed.
     const keyed = params.hash === 'keyed' || lane.family.alwaysKeyed;
     this.hashKey = options.hashKey ?? (keyed ? randomHashKey() : null);
+    this.foldKey = this.hashKey ?? UNKEYED;
     this.step = options.steps === true ? new Step() : null;
     const n = params.listSize;
     this.next = new Int32Array(n).fill(NIL);
@@ -203,7 +209,7 @@ export class Detector<A> {
   }
 
   protected foldOf(addr: A): number {
-    return this.lane.family.foldOf(addr);
+    return this.lane.family.foldOf(addr, this.foldKey);
   }
 
   /** Whether `slot` holds source `addr`. */
@@ -220,7 +226,7 @@ export class Detector<A> {
   }
 
   protected slotFold(slot: number): number {
-    return this.lane.family.fold(this.saddr, slot);
+    return this.lane.family.fold(this.saddr, slot, this.foldKey);
   }
 
   protected clearSlot(slot: number): void {
@@ -437,7 +443,7 @@ export class Detector<A> {
 
   /** The bucket a source address goes to (for tests). */
   bucketOfAddress(addr: A): number {
-    return this.bucketOf(this.lane.family.foldOf(addr));
+    return this.bucketOf(this.lane.family.foldOf(addr, this.foldKey));
   }
 }
 

@@ -91,8 +91,8 @@ function socketTables(settings: MonitorSettings): SocketTables | null {
 
 /**
  * Reads the socket tables whenever the second stage wants them, and routes what its
- * judgments say. A table that cannot be read is said once; the stage goes on with the
- * others (a port it cannot see counts as closed).
+ * judgments say. A table that cannot be read is said once, until it is read again; the
+ * stage judges no contact meanwhile (a port it cannot see is not a closed one).
  */
 function watchSockets(tables: SocketTables, pipeline: ScanPipeline, outputs: MonitorOutputs): void {
   const stage = pipeline.slow;
@@ -106,12 +106,15 @@ function watchSockets(tables: SocketTables, pipeline: ScanPipeline, outputs: Mon
     const said = pipeline.refreshSockets(
       (sink) => {
         failed = tables.refresh(sink).failed.map(({ table, why }) => `${table} (${why})`);
+        return failed.length === 0;
       },
       mono,
       Date.now(),
     );
     stage.noteRefreshCost(Number(process.hrtime.bigint() - started) / 1e6);
-    for (const table of failed) if (!failing.has(table)) outputs.fault(`--slow-scans: cannot read the socket table ${table}`);
+    for (const table of failed)
+      if (!failing.has(table))
+        outputs.fault(`--slow-scans: cannot read the socket table ${table}; no contact is judged until it is read again`);
     failing.clear();
     for (const table of failed) failing.add(table);
     outputs.route(said);

@@ -4,7 +4,7 @@
 // the moment, it is deterministic to the byte.
 
 import { elapsed } from '../shared/clock.js';
-import { DAEMON_ALERT } from '../shared/logging.js';
+import { DAEMON_ALERT, DAEMON_INFO } from '../shared/logging.js';
 import type { DetectorParams } from '../shared/params.js';
 import type { PortRange } from '../shared/networks.js';
 import type { CaptureSocketName, PacketRecord, Summary } from '../shared/record.js';
@@ -13,8 +13,8 @@ import { Detector, Ipv4Detector, type EngineCounters, type Scan, type Step } fro
 import { type CountersEvent, type MonitorEvent } from '../shared/events.js';
 import { scanMessage, slowMessage } from './format.js';
 import { FLOOD_MESSAGE, FloodLimiter, SLOW_FLOOD_MESSAGE } from './limiter.js';
-import { SlowScanStage, slowEvent, type SlowReport } from './slowscan.js';
-import { PortMap, type SocketSink } from './sockets.js';
+import { SlowScanStage, refusalMessage, slowEvent, type SlowReport, type SocketRead } from './slowscan.js';
+import { PortMap } from './sockets.js';
 import { ScanTracker } from './tracker.js';
 
 /** What is watched beyond scanlogd's IPv4 TCP (--udp, --ipv6), and this host's client ports. */
@@ -238,12 +238,14 @@ export class ScanPipeline {
    * is given) and returns what the second stage, judging the contacts that waited for
    * them, has to say. Only with the stage on.
    */
-  refreshSockets(read: (sink: SocketSink) => void, monoNow: number, wallNowMs: number): readonly Output[] {
+  refreshSockets(read: SocketRead, monoNow: number, wallNowMs: number): readonly Output[] {
     if (this.slow === null) return NO_OUTPUTS;
     const reports = this.slow.refresh(read, monoNow, wallNowMs);
-    if (reports.length === 0) return NO_OUTPUTS;
+    const refused = this.slow.refusalsToSay(monoNow);
+    if (reports.length === 0 && refused === 0) return NO_OUTPUTS;
     const outputs: Output[] = [];
     for (const report of reports) this.reportSlow(report, wallNowMs, outputs);
+    if (refused > 0) outputs.push({ kind: 'line', priority: DAEMON_INFO, text: refusalMessage(refused, this.params.slowSources) });
     return outputs;
   }
 
@@ -322,6 +324,7 @@ export function counterFields(
       ['sweeps_detected', slow.sweeps],
       ['slow_sources_refused', slow.sourcesRefused],
       ['socket_table_reads', slow.refreshes],
+      ['slow_contacts_dropped', slow.contactsDropped],
     );
   }
   if (outputs.json !== null) fields.push(['json_lines_written', outputs.json.written], ['json_lines_dropped', outputs.json.dropped]);

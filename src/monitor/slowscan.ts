@@ -23,8 +23,8 @@ export const CONTACTS = SLOW_CONTACTS;
 export const LOCAL_GRACE_MS = 2000;
 /**
  * How long a contact to another host (a gateway's or a bridge's traffic) waits for
- * proof that it succeeded: the answer (SYN+ACK), or the client's own ACK, FIN or RST
- * of the connection, which libpcap's filter passes only at its end.
+ * that host's answer (SYN+ACK, a datagram back), which only a device that shows the
+ * answers' direction delivers.
  */
 export const FOREIGN_WAIT_MS = 120_000;
 /** How often the socket tables are read when nothing waits for them, to keep the open ports current. */
@@ -33,8 +33,18 @@ export const IDLE_REFRESH_MS = 60_000;
 export const MIN_REFRESH_MS = 2000;
 /** A read of the socket tables waits this many times its predecessor's duration: at most 1% of a core. */
 export const COST_FACTOR = 100;
+/** The shortest time between two lines saying that new sources were refused (the counters line has the totals). */
+export const REFUSAL_LINE_MS = 10 * 60_000;
 /** Slots a new source may look at for a free one: spoofed floods cost bounded work per packet. */
 const PROBE_SLOTS = 8;
+/**
+ * Sources one bucket may hold. The bucket is keyed, so a sender cannot choose addresses
+ * that share one; the cap bounds a lookup even so. With two buckets per source, a
+ * bucket of random sources reaches it about once in ten million.
+ */
+export const MAX_CHAIN = 8;
+/** The rank of a slot that is never given to a new source (see rank). */
+const KEPT = 3;
 
 // Outcome of a remembered contact, in its state byte (bit 2: UDP).
 const FREE = 0;
@@ -43,6 +53,8 @@ const FAILED = 2;
 const SUCCEEDED = 3;
 const OUTCOME = 3;
 const UDP_BIT = 4;
+/** A waiting contact to another host whose source went on with the connection (an ACK-bearing segment). */
+const CLIENT_ACK_BIT = 8;
 
 const NIL = -1;
 
@@ -81,7 +93,7 @@ export interface SlowCounters {
   sweeps: number;
   /** New sources not followed: every slot they could take held a source with evidence. */
   sourcesRefused: number;
-  /** Contacts not followed: their source had CONTACTS contacts waiting for a judgment. */
+  /** Contacts not followed (their source had CONTACTS contacts waiting for a judgment) or not judged (the socket tables could not be read). */
   contactsDropped: number;
   refreshes: number;
 }
@@ -101,7 +113,7 @@ class SourceTable<A> {
   readonly size: number;
   private readonly words: number;
   private readonly hashSize: number;
-  private readonly key = randomHashKey();
+  private readonly key: Uint32Array;
   private readonly hash: Int32Array;
   private readonly next: Int32Array;
   private readonly saddr: Uint32Array;
@@ -135,7 +147,9 @@ class SourceTable<A> {
     readonly family: AddressFamily<A>,
     private readonly params: Readonly<SlowScanParams>,
     private readonly counters: SlowCounters,
+    hashKey: Uint32Array = randomHashKey(),
   ) {
+    this.key = hashKey;
     const n = params.slowSources;
     this.size = n;
     this.words = family.words;
@@ -186,7 +200,7 @@ class SourceTable<A> {
   }
 
   private bucketOf(addr: A): number {
-    return keyedHashAddress(this.family.foldOf(addr), this.hashSize, this.key);
+    return keyedHashAddress(this.family.foldOf(addr, this.key), this.hashSize, this.key);
   }
 
   /** The slot of `addr`, or NIL. */
@@ -197,30 +211,59 @@ class SourceTable<A> {
     return NIL;
   }
 
+  /**
+   * Whether `slot`'s source has been idle past its expiry. The clock is 32 bits of
+   * milliseconds and wraps every 49.7 days; an age reads true for 24.8 days (`elapsed`
+   * is signed), and every read of the socket tables, at most IDLE_REFRESH_MS apart,
+   * releases the expired slots, so no age is ever read after it could have wrapped.
+   */
   private isExpired(slot: number, now: number): boolean {
     const age = elapsed(now, this.lastNew[slot] as number);
     return age > this.params.slowIdleMs || age < 0;
   }
 
-  /**
-   * Whether `slot` holds a source worth keeping against newcomers: one with two
-   * contacts that failed or wait for a judgment. A spoofed flood sends one packet per
-   * address and so never displaces such a source before its idle expiry.
-   */
-  private isKept(slot: number, now: number): boolean {
-    if (this.family.isUnused(this.saddr, slot)) return false;
-    return (this.failures[slot] as number) + (this.pending[slot] as number) >= 2 && !this.isExpired(slot, now);
+  /** Releases the slots whose sources have expired by `now` (see isExpired). */
+  releaseExpired(now: number): void {
+    for (let slot = 0; slot < this.size; slot++) {
+      if (!this.family.isUnused(this.saddr, slot) && this.isExpired(slot, now)) this.release(slot);
+    }
   }
 
-  /** A slot for the new source `addr`, or NIL when the next PROBE_SLOTS slots all hold sources worth keeping. */
+  /**
+   * How readily `slot` is given to a new source, lowest first: free or expired (0), a
+   * source with no failed contact (1), one with a single failed one (2). A source with
+   * two failed or waiting contacts (KEPT) is never given away before its idle expiry: a spoofed flood
+   * sends one packet per address and so can only displace sources of the first three
+   * kinds, and those of the third last and oldest first.
+   */
+  private rank(slot: number, now: number): number {
+    if (this.family.isUnused(this.saddr, slot) || this.isExpired(slot, now)) return 0;
+    const failures = this.failures[slot] as number;
+    if (failures + (this.pending[slot] as number) >= 2) return KEPT;
+    return failures === 0 ? 1 : 2;
+  }
+
+  /**
+   * A slot for the new source `addr`: the most readily given of the next PROBE_SLOTS,
+   * the least recently contacted among equals; NIL when they all hold sources kept.
+   */
   private take(addr: A, now: number, wallMs: number): number {
+    const bucket = this.bucketOf(addr);
+    let chain = 0;
+    for (let s = this.hash[bucket] as number; s !== NIL; s = this.next[s] as number) chain++;
+    if (chain >= MAX_CHAIN) {
+      this.counters.sourcesRefused++;
+      return NIL;
+    }
     let slot = NIL;
-    for (let i = 0; i < PROBE_SLOTS; i++) {
+    let best = KEPT;
+    for (let i = 0; i < PROBE_SLOTS && best > 0; i++) {
       const s = this.cursor;
       this.cursor = s + 1 >= this.size ? 0 : s + 1;
-      if (!this.isKept(s, now)) {
+      const r = this.rank(s, now);
+      if (r < best || (r === best && r !== KEPT && elapsed(this.lastNew[slot] as number, this.lastNew[s] as number) > 0)) {
         slot = s;
-        break;
+        best = r;
       }
     }
     if (slot === NIL) {
@@ -228,7 +271,6 @@ class SourceTable<A> {
       return NIL;
     }
     if (!this.family.isUnused(this.saddr, slot)) this.release(slot);
-    const bucket = this.bucketOf(addr);
     this.next[slot] = this.hash[bucket] as number;
     this.hash[bucket] = slot;
     this.family.store(this.saddr, slot, addr);
@@ -286,6 +328,9 @@ class SourceTable<A> {
       slot = NIL;
     }
     if (slot === NIL) {
+      // A source is followed from its first contact that may fail: a success alone
+      // would only take a slot from a source with evidence.
+      if (open) return;
       slot = this.take(pkt.saddr, now, wallMs);
       if (slot === NIL) return;
     } else if (this.contactOf(slot, pkt.daddr, pkt.dport, udp) !== NIL) {
@@ -332,22 +377,32 @@ class SourceTable<A> {
   }
 
   /**
-   * What the traffic says of a contact of `saddr` to (daddr, port), if it still waits
-   * for a judgment: that it succeeded (its own ACK, FIN or RST of the connection, the
-   * answer of the host it contacted, a UDP datagram back), or that the host refused it
-   * (a reset, seen where a device shows both directions). Returns whether `saddr` made
-   * that contact, judged or not.
+   * What the contacted host's answer says of a contact of `saddr` to another host
+   * (daddr, port), if it still waits for a judgment: that it succeeded (a SYN+ACK, a
+   * UDP datagram back) or that the host refused it (a reset). A contact to this host
+   * is left to the socket tables: a packet that claims to come from this host can be
+   * forged where libpcap watches. Returns whether `saddr` made that contact, judged or not.
    */
   evidence(saddr: A, daddr: A, port: number, udp: number, success: boolean, wallMs: number): boolean {
     const slot = this.find(saddr);
     if (slot === NIL) return false;
     const c = this.contactOf(slot, daddr, port, udp);
     if (c === NIL) return false;
-    if (((this.cState[c] as number) & OUTCOME) === PENDING) {
+    if (((this.cState[c] as number) & OUTCOME) === PENDING && this.cForeign[c] === 1) {
       this.resolve(slot, c, success, wallMs);
       this.judgedByTraffic++;
     }
     return true;
+  }
+
+  /** The source of a waiting contact to another host went on with the connection (see take). */
+  clientAck(saddr: A, daddr: A, port: number): void {
+    const slot = this.find(saddr);
+    if (slot === NIL) return;
+    const c = this.contactOf(slot, daddr, port, 0);
+    if (c !== NIL && this.cForeign[c] === 1 && ((this.cState[c] as number) & OUTCOME) === PENDING) {
+      this.cState[c] = (this.cState[c] as number) | CLIENT_ACK_BIT;
+    }
   }
 
   private resolve(slot: number, c: number, success: boolean, wallMs: number): void {
@@ -397,7 +452,9 @@ class SourceTable<A> {
         if (age < (this.cForeign[c] === 1 ? FOREIGN_WAIT_MS : LOCAL_GRACE_MS)) continue;
         const protocol: Protocol = (st & UDP_BIT) === 0 ? 'tcp' : 'udp';
         const open =
-          this.cForeign[c] === 0 && ports.isOpen(protocol, mapped(this.family.read(this.cDst, c), address), this.cPort[c] as number);
+          this.cForeign[c] === 1
+            ? (st & CLIENT_ACK_BIT) !== 0
+            : ports.isOpen(protocol, mapped(this.family.read(this.cDst, c), address), this.cPort[c] as number);
         this.resolve(slot, c, open, wallNow - age);
       }
       this.judged[slot] = 0;
@@ -405,6 +462,41 @@ class SourceTable<A> {
       if (report !== null) reports.push(report);
     }
     return reports;
+  }
+
+  /** Forgets, unjudged, every waiting contact whose judgment is due at `now` (the socket tables could not be read). */
+  dropDue(now: number): void {
+    this.judgedByTraffic = 0;
+    for (let slot = 0; slot < this.size && this.pendingTotal > 0; slot++) {
+      if (this.pending[slot] === 0) continue;
+      for (let c = slot * CONTACTS; c < (slot + 1) * CONTACTS; c++) {
+        if (((this.cState[c] as number) & OUTCOME) !== PENDING) continue;
+        if (elapsed(now, this.cTime[c] as number) < (this.cForeign[c] === 1 ? FOREIGN_WAIT_MS : LOCAL_GRACE_MS)) continue;
+        this.cState[c] = FREE;
+        this.pending[slot] = (this.pending[slot] as number) - 1;
+        this.pendingTotal--;
+        this.counters.contactsDropped++;
+      }
+    }
+  }
+
+  /**
+   * What the chains hold (for tests): sources linked from the buckets, sources stored in
+   * slots, and the longest chain. A slot released but still linked, or linked twice,
+   * makes the first two differ.
+   */
+  census(): { linked: number; stored: number; longest: number } {
+    let linked = 0;
+    let longest = 0;
+    for (let b = 0; b < this.hashSize; b++) {
+      let chain = 0;
+      for (let s = this.hash[b] as number; s !== NIL && chain <= this.size; s = this.next[s] as number) chain++;
+      linked += chain;
+      longest = Math.max(longest, chain);
+    }
+    let stored = 0;
+    for (let slot = 0; slot < this.size; slot++) if (!this.family.isUnused(this.saddr, slot)) stored++;
+    return { linked, stored, longest };
   }
 
   /** The oldest contact time still waiting, as an age at `now`, or -1. */
@@ -495,6 +587,9 @@ function mapped4(a: number, out: Uint32Array): Uint32Array {
 }
 const mapped6 = (a: Uint32Array): Uint32Array => a;
 
+/** Feeds the socket tables' rows to `sink`; false when a table could not be read (anything else: all were). */
+export type SocketRead = (sink: SocketSink) => boolean | void;
+
 export interface SlowStageOptions {
   /** Whether IPv6 records come (--ipv6): its table is allocated only then. */
   ipv6: boolean;
@@ -504,6 +599,8 @@ export interface SlowStageOptions {
    * when its sockets show the address, and other hosts' contacts wait for an answer.
    */
   localOnly: boolean;
+  /** The key of the tables' hash (a test's, to place sources in one bucket); random otherwise. */
+  hashKey?: Uint32Array;
 }
 
 /**
@@ -519,6 +616,8 @@ export class SlowScanStage {
   private lastRefresh = 0;
   private refreshed = false;
   private lastCostMs = 0;
+  private refusedSaid = 0;
+  private refusalSaidAt: number | null = null;
   /** What a read of the socket tables feeds: the open ports, and the connections that prove a contact. */
   private readonly sink: SocketSink;
 
@@ -527,8 +626,8 @@ export class SlowScanStage {
     readonly ports: PortMap,
     private readonly options: Readonly<SlowStageOptions>,
   ) {
-    this.ipv4 = new SourceTable(IPV4, params, this.counters);
-    this.ipv6 = options.ipv6 ? new SourceTable(IPV6, params, this.counters) : null;
+    this.ipv4 = new SourceTable(IPV4, params, this.counters, options.hashKey);
+    this.ipv6 = options.ipv6 ? new SourceTable(IPV6, params, this.counters, options.hashKey) : null;
     this.sink = {
       listener: (protocol, local, port) => ports.listener(protocol, local, port),
       connection: (protocol, local, port, peer) => {
@@ -580,11 +679,13 @@ export class SlowScanStage {
         if (!group) this.contact(table, pkt, 0, daddr, wallMs);
         return;
       }
-      // Traffic of a connection (never a probe) judges a waiting contact: the client's
-      // own ACK, FIN or RST with ACK, or the contacted host's SYN+ACK prove it
-      // succeeded; that host's reset, that it was refused.
+      // The contacted host's answer judges a waiting contact at once: its SYN+ACK that
+      // the contact succeeded, its reset that it was refused. What the source sends
+      // never judges a contact to this host (a scanner can send an ACK beside every
+      // probe as easily as a client); for another host it is kept as the verdict if no
+      // answer comes, since a device that shows one direction only never shows one.
       if (table.pendingTotal === 0) return;
-      if ((flags & TH_ACK) !== 0) table.evidence(pkt.saddr, pkt.daddr, pkt.dport, 0, true, wallMs);
+      if ((flags & TH_ACK) !== 0) table.clientAck(pkt.saddr, pkt.daddr, pkt.dport);
       if ((flags & (TH_SYN | TH_ACK)) === (TH_SYN | TH_ACK)) table.evidence(pkt.daddr, pkt.saddr, pkt.sport, 0, true, wallMs);
       else if ((flags & TH_RST) !== 0) table.evidence(pkt.daddr, pkt.saddr, pkt.sport, 0, false, wallMs);
       return;
@@ -608,32 +709,65 @@ export class SlowScanStage {
   wantsRefresh(now: number): boolean {
     if (!this.refreshed) return true;
     const since = elapsed(now, this.lastRefresh);
+    // Negative: longer ago than the signed 32-bit clock can say (the monitor was stopped).
+    if (since < 0) return true;
     if (since < Math.max(MIN_REFRESH_MS, COST_FACTOR * this.lastCostMs)) return false;
-    if (since >= IDLE_REFRESH_MS || since < 0) return true;
+    if (since >= IDLE_REFRESH_MS) return true;
     if (this.ipv4.judgedByTraffic > 0 || (this.ipv6?.judgedByTraffic ?? 0) > 0) return true;
     return this.pending > 0 && Math.max(this.ipv4.oldestPendingAge(now), this.ipv6?.oldestPendingAge(now) ?? -1) >= LOCAL_GRACE_MS;
   }
 
   /**
    * Reads the socket tables through `read` (which feeds every row to the sink it is
-   * given) at `now`, and judges the contacts that waited for them. `costMs` of the
-   * previous read paces the next one.
+   * given, and returns false when a table could not be read) at `now`, and judges the
+   * contacts that waited for them. After a read that failed, the contacts due are
+   * dropped unjudged: a port the failed table would have shown open must not make a
+   * client's contact a failure.
    */
-  refresh(read: (sink: SocketSink) => void, now: number, wallNow: number): Array<SlowReport<number> | SlowReport<Uint32Array>> {
+  refresh(read: SocketRead, now: number, wallNow: number): Array<SlowReport<number> | SlowReport<Uint32Array>> {
+    this.ipv4.releaseExpired(now);
+    this.ipv6?.releaseExpired(now);
     this.ports.clear();
-    read(this.sink);
+    const complete = read(this.sink) !== false;
     this.lastRefresh = now;
     this.refreshed = true;
     this.counters.refreshes++;
+    if (!complete) {
+      this.ipv4.dropDue(now);
+      this.ipv6?.dropDue(now);
+      return [];
+    }
     const reports: Array<SlowReport<number> | SlowReport<Uint32Array>> = this.ipv4.judge(this.ports, mapped4, now, wallNow);
     if (this.ipv6 !== null) reports.push(...this.ipv6.judge(this.ports, mapped6, now, wallNow));
     return reports;
+  }
+
+  /**
+   * The sources refused since the last line that said so, once REFUSAL_LINE_MS have
+   * passed since that line (0 otherwise, and when there were none): a refused source
+   * is one the stage is blind to, which the log should show, but not once per packet.
+   */
+  refusalsToSay(now: number): number {
+    const refused = this.counters.sourcesRefused - this.refusedSaid;
+    if (refused === 0) return 0;
+    if (this.refusalSaidAt !== null) {
+      const since = elapsed(now, this.refusalSaidAt);
+      if (since >= 0 && since < REFUSAL_LINE_MS) return 0;
+    }
+    this.refusedSaid = this.counters.sourcesRefused;
+    this.refusalSaidAt = now;
+    return refused;
   }
 
   /** What the last read of the socket tables cost, measured by the caller. */
   noteRefreshCost(ms: number): void {
     this.lastCostMs = ms;
   }
+}
+
+/** The line saying that `refused` new sources were not followed. */
+export function refusalMessage(refused: number, slowSources: number): string {
+  return `slow scans: ${refused} new ${refused === 1 ? 'source' : 'sources'} not followed, every slot they could take holds a source with two failed contacts (--slow-sources ${slowSources})`;
 }
 
 /** Each value once, in the order first seen. */

@@ -71,7 +71,6 @@ function addressAt(buf: Buffer, at: number, words: 1 | 4, out: Uint32Array): boo
   return true;
 }
 
-const isZero = (a: Uint32Array): boolean => ((a[0] as number) | (a[1] as number) | (a[2] as number) | (a[3] as number)) === 0;
 /** The unspecified address of either family: :: or the mapped 0.0.0.0. */
 const isAnyAddress = (a: Uint32Array): boolean => a[0] === 0 && a[1] === 0 && (a[2] === 0 || a[2] === 0xffff) && a[3] === 0;
 
@@ -109,7 +108,7 @@ export function parseRows(buf: Buffer, end: number, table: SocketTable, sink: So
       ) {
         if (protocol === 'tcp' ? st === TCP_LISTEN : st === UDP_UNCONNECTED && peerPort === 0 && isAnyAddress(scratch.peer)) {
           sink.listener(protocol, scratch.local, port);
-        } else if (!isZero(scratch.peer) || protocol === 'tcp') {
+        } else if (!isAnyAddress(scratch.peer) || protocol === 'tcp') {
           sink.connection(protocol, scratch.local, port, scratch.peer);
         }
       }
@@ -132,7 +131,7 @@ export type PositionalRead = (fd: number, buffer: Buffer, offset: number, length
 /** What one refresh read. */
 export interface RefreshStats {
   bytes: number;
-  /** Tables that could not be read, with why (the daemon goes on with the others). */
+  /** Tables that could not be read, with why (the stage judges nothing until all are read again). */
   failed: Array<{ table: SocketTable; why: string }>;
 }
 
@@ -158,7 +157,10 @@ export class SocketTables {
     const stats: RefreshStats = { bytes: 0, failed: [] };
     for (const { table, fd } of this.tables) {
       try {
-        stats.bytes += this.readTable(table, fd, sink);
+        const bytes = this.readTable(table, fd, sink);
+        // Every table starts with a header line: nothing at all is a read that failed.
+        if (bytes === 0) stats.failed.push({ table, why: 'empty read' });
+        stats.bytes += bytes;
       } catch (err) {
         stats.failed.push({ table, why: (err as NodeJS.ErrnoException).code ?? String(err) });
       }

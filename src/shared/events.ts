@@ -45,6 +45,7 @@ export const OPTIONAL_COUNTERS = [
   'sweeps_detected',
   'slow_sources_refused',
   'socket_table_reads',
+  'slow_contacts_dropped',
   'json_lines_written',
   'json_lines_dropped',
   'syslog_events_dropped',

@@ -5,7 +5,7 @@ import type { DetectorParams } from '../../src/shared/params.js';
 import type { Ip6Record, Summary4 } from '../../src/shared/record.js';
 import type { MonitorEvent } from '../../src/shared/events.js';
 import { ScanPipeline, type Output, type PipelineOptions } from '../../src/monitor/pipeline.js';
-import type { SocketSink } from '../../src/monitor/sockets.js';
+import type { SocketRead } from '../../src/monitor/slowscan.js';
 
 export class RecordedPipeline extends ScanPipeline {
   /** The text of every line, in order. */
@@ -46,7 +46,7 @@ export class RecordedPipeline extends ScanPipeline {
     return this.record(super.sweep(monoNow, wallNowMs));
   }
 
-  override refreshSockets(read: (sink: SocketSink) => void, monoNow: number, wallNowMs: number): readonly Output[] {
+  override refreshSockets(read: SocketRead, monoNow: number, wallNowMs: number): readonly Output[] {
     return this.record(super.refreshSockets(read, monoNow, wallNowMs));
   }
 }

@@ -484,13 +484,29 @@ test("--slow-scans: a sweep of one port over five of the host's addresses, its l
   t.deepEqual(schemaErrors(JSON.parse(eventLine(p.events[0]!))), []);
 });
 
+test('--slow-scans: new sources refused for want of a slot are said in one line at a read, not once each', (t) => {
+  const p = new RecordedPipeline({ ...DEFAULT_PARAMS, slowSources: 16 }, { slowScans: true });
+  p.refreshSockets(openPorts, MONO, WALL_MS);
+  // Sixteen sources with two waiting contacts each hold every slot; then 30 more come.
+  for (let s = 0; s < 46; s++) {
+    for (let port = 100; port < (s < 16 ? 102 : 101); port++)
+      p.feed(syn(`198.19.2.${s + 1}`, port, MONO + 10), MONO + 10, wallOf(MONO + 10));
+  }
+  t.deepEqual(p.lines, []);
+  p.refreshSockets(openPorts, MONO + 5000, wallOf(MONO + 5000));
+  t.deepEqual(p.lines, [
+    'slow scans: 30 new sources not followed, every slot they could take holds a source with two failed contacts (--slow-sources 16)',
+  ]);
+  t.is(p.slow?.counters.sourcesRefused, 30);
+});
+
 test('--slow-scans adds its counters; without it the line is unchanged', (t) => {
   const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { slowScans: true });
   p.refreshSockets(openPorts, MONO, WALL_MS);
   const capture = { packets: 0, dropped: 0, rejected: 0, kernelDrops: new Map([['tcp4' as const, 0]]) };
   t.regex(
     countersMessage(counterFields(p, 0, capture, { json: null, syslogEventsDropped: null })),
-    / bucket_evictions=0 slow_scans_detected=0 sweeps_detected=0 slow_sources_refused=0 socket_table_reads=1 kernel_drops=0$/,
+    / bucket_evictions=0 slow_scans_detected=0 sweeps_detected=0 slow_sources_refused=0 socket_table_reads=1 slow_contacts_dropped=0 kernel_drops=0$/,
   );
   t.notRegex(countersMessage(counterFields(pipeline().p, 0, capture, { json: null, syslogEventsDropped: null })), /slow/);
 });

@@ -2,18 +2,21 @@
 // by what, the two thresholds, the idle expiry, the table that a spoofed flood cannot
 // empty of a source with evidence, and when the socket tables are read.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
 import { parseAddress6 } from '../../src/shared/ipv6.js';
 import type { Protocol, Summary } from '../../src/shared/record.js';
 import { PortMap, type SocketSink } from '../../src/monitor/sockets.js';
+import { keyedHashAddress } from '../../src/monitor/engine.js';
 import {
   COST_FACTOR,
   FOREIGN_WAIT_MS,
   IDLE_REFRESH_MS,
   LOCAL_GRACE_MS,
+  MAX_CHAIN,
   MIN_REFRESH_MS,
+  REFUSAL_LINE_MS,
   SlowScanStage,
   type SlowReport,
 } from '../../src/monitor/slowscan.js';
@@ -33,21 +36,26 @@ class Bench {
   readonly stage: SlowScanStage;
   readonly reports: SlowReport[] = [];
   rows: Row[] = OPEN.map((port) => ({ kind: 'listen', protocol: 'tcp', port }));
+  /** Whether the next reads fail after the first table, as a read error would. */
+  unreadable = false;
   now = T0;
 
-  constructor(params: Partial<DetectorParams> = {}, options: { localOnly?: boolean; ipv6?: boolean } = {}) {
+  constructor(params: Partial<DetectorParams> = {}, options: { localOnly?: boolean; ipv6?: boolean; hashKey?: Uint32Array } = {}) {
     this.stage = new SlowScanStage({ ...DEFAULT_PARAMS, ...params }, new PortMap(), {
       ipv6: options.ipv6 ?? false,
       localOnly: options.localOnly ?? true,
+      ...(options.hashKey === undefined ? {} : { hashKey: options.hashKey }),
     });
     this.refresh();
   }
 
-  read(sink: SocketSink): void {
+  read(sink: SocketSink): boolean {
     for (const row of this.rows) {
       if (row.kind === 'listen') sink.listener(row.protocol, new Uint32Array(4), row.port);
       else sink.connection(row.protocol, Uint32Array.of(0, 0, 0xffff, HOST), row.port, Uint32Array.of(0, 0, 0xffff, row.peer));
+      if (this.unreadable) return false;
     }
+    return true;
   }
 
   refresh(): SlowReport[] {
@@ -151,28 +159,67 @@ test('what is never a first contact: ACK or RST segments (backscatter, late FIN/
   t.is(b.reports.length, 0);
 });
 
-test('a port open for a moment (passive FTP) is proven by the ACK that follows, or by the connection in the tables', (t) => {
+test("an ACK beside each probe proves nothing on this host's ports: the socket tables decide", (t) => {
   const b = new Bench();
-  // Raw socket: the client's ACK arrives right after its SYN.
-  for (let i = 0; i < 10; i++) {
-    b.packet({ dport: 40000 + i, sport: 50000 + i });
-    b.packet({ dport: 40000 + i, sport: 50000 + i, flags: ACK });
+  // A scanner that follows each SYN to a closed port with an ACK, as a client would.
+  for (let i = 0; i < 6; i++) {
+    b.packet({ dport: 42000 + i, sport: 52000 + i });
+    b.packet({ dport: 42000 + i, sport: 52000 + i, flags: ACK });
+    b.packet({ dport: 42000 + i, sport: 52000 + i, flags: ACK | 0x01 });
     b.advance(10_000);
   }
-  t.is(b.stage.pending, 0);
-  // libpcap drops pure ACKs: the server's row of the connection (here in TIME_WAIT) is the proof.
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.failures, 6);
+});
+
+test('a port open for a moment (passive FTP) is proven by the tables: a listener at the next read, or the connection', (t) => {
+  const b = new Bench();
+  // The server listens on the data port from just after the SYN until the next read.
+  for (let i = 0; i < 10; i++) {
+    b.packet({ dport: 40000 + i, sport: 50000 + i });
+    b.rows.push({ kind: 'listen', protocol: 'tcp', port: 40000 + i });
+    b.advance(10_000);
+    b.rows.pop();
+  }
+  // The listener closed before the read; the server's row of the connection (here in TIME_WAIT) remains.
   for (let i = 0; i < 10; i++) {
     b.packet({ dport: 41000 + i, sport: 51000 + i });
     b.rows.push({ kind: 'conn', protocol: 'tcp', port: 41000 + i, peer: SCANNER });
     b.advance(10_000);
   }
   t.is(b.reports.length, 0);
-  // Without either, the same contacts fail.
+  t.is(b.stage.pending, 0);
+  // A connection of another peer on the port proves nothing for this source.
+  b.rows = b.rows.filter((r) => r.kind === 'listen');
   for (let i = 0; i < 6; i++) {
-    b.packet({ dport: 42000 + i });
+    b.packet({ dport: 43000 + i });
+    b.rows.push({ kind: 'conn', protocol: 'tcp', port: 43000 + i, peer: parseAddress('198.19.9.9') });
     b.advance(10_000);
   }
   t.is(b.reports.length, 1);
+});
+
+test("on a device, another host's reset fails a contact although its source went on with an ACK; without any answer the ACK decides", (t) => {
+  const b = new Bench({}, { localOnly: false });
+  const inside = (n: number): number => parseAddress(`198.18.100.${n}`);
+  for (let n = 1; n <= 5; n++) {
+    b.packet({ daddr: inside(n), dport: 22 });
+    b.packet({ daddr: inside(n), dport: 22, flags: ACK });
+    b.packet({ saddr: inside(n), daddr: SCANNER, sport: 22, dport: 40000, flags: RST | ACK });
+  }
+  b.advance(MIN_REFRESH_MS + 1000);
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.kind, 'sweep');
+  // A device that shows one direction only (a gateway's outside device) shows no answer:
+  // the client's ACK is all there is, and the known limit in README says what it costs.
+  const outside = new Bench({}, { localOnly: false });
+  for (let n = 20; n < 30; n++) {
+    outside.packet({ saddr: parseAddress('198.19.8.8'), daddr: inside(n), dport: 443 });
+    outside.packet({ saddr: parseAddress('198.19.8.8'), daddr: inside(n), dport: 443, flags: ACK | 0x01 });
+  }
+  outside.advance(FOREIGN_WAIT_MS + 5000);
+  t.is(outside.reports.length, 0);
+  t.is(outside.stage.pending, 0);
 });
 
 test('a UDP datagram back from where a waiting contact went is its answer, not a probe', (t) => {
@@ -270,6 +317,12 @@ test('a spoofed flood of a million sources does not push out a source with two f
     b.packet({ saddr: (0xc6130001 + i) >>> 0, dport: 1 + (x % 65535) });
     if (i % 20000 === 0) b.advance(1000);
   }
+  // Nothing grew: every new source took a slot of the fixed table, each linked once, and
+  // no chain outgrew its cap; the arrays are the ones allocated at start.
+  const census = b.stage.ipv4.census();
+  t.is(census.linked, census.stored);
+  t.is(census.stored, DEFAULT_PARAMS.slowSources);
+  t.true(census.longest <= MAX_CHAIN);
   t.is(b.stage.tableBytes, bytes);
   t.is(b.reports.length, 0);
   for (let i = 3; i < 6; i++) {
@@ -321,11 +374,119 @@ test('when every slot holds a source with evidence, a new source is refused and 
     for (let p = 0; p < 2; p++) b.packet({ saddr: parseAddress(`198.19.2.${s + 1}`), dport: 100 + p });
   }
   b.packet({ saddr: parseAddress('198.19.3.1'), dport: 100 });
-  t.is(b.stage.counters.sourcesRefused, 1);
+  b.packet({ saddr: parseAddress('198.19.3.2'), dport: 100 });
+  t.is(b.stage.counters.sourcesRefused, 2);
+  // Said in one line, then not again for REFUSAL_LINE_MS, whatever else is refused.
+  t.is(b.stage.refusalsToSay(b.now >>> 0), 2);
+  b.packet({ saddr: parseAddress('198.19.3.3'), dport: 100 });
+  t.is(b.stage.refusalsToSay((b.now + REFUSAL_LINE_MS - 1000) >>> 0), 0);
+  t.is(b.stage.refusalsToSay((b.now + REFUSAL_LINE_MS) >>> 0), 1);
+  t.is(b.stage.refusalsToSay((b.now + 3 * REFUSAL_LINE_MS) >>> 0), 0, 'nothing new refused');
   // The sixteen expire after their idle time; then a newcomer takes a slot.
   b.advance(31 * 60_000);
   b.packet({ saddr: parseAddress('198.19.3.1'), dport: 100 });
-  t.is(b.stage.counters.sourcesRefused, 1);
+  t.is(b.stage.counters.sourcesRefused, 3);
+});
+
+/** The scanner, which failed on port 9000, probes five more closed ports `gap` apart: it is reported, with all six. */
+function scannerGoesOn(t: ExecutionContext, b: Bench, gap: number): void {
+  for (let i = 1; i < 6; i++) {
+    b.packet({ dport: 9000 + i });
+    b.advance(gap);
+  }
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.saddr, SCANNER);
+  t.is(b.reports[0]!.failures, 6);
+}
+
+test("a first contact that succeeds takes no slot: a host's clients never push out a source with one failed contact", (t) => {
+  const b = new Bench({ slowSources: 64 });
+  b.packet({ dport: 9000 });
+  b.advance(10_000);
+  // Ten thousand clients of the open ports, each new.
+  for (let i = 0; i < 10_000; i++) b.packet({ saddr: 0x0a000000 + i, dport: OPEN[i % 3] as number });
+  t.is(b.stage.pending, 0);
+  scannerGoesOn(t, b, 300_000);
+});
+
+test('a new source takes a free slot, then one of a source without failures, before one with a failed contact, oldest first', (t) => {
+  const b = new Bench({ slowSources: 64 });
+  b.packet({ dport: 9000 });
+  b.advance(10_000);
+  // 200 sources whose one contact, to a port that opened in time, succeeds at the read.
+  for (let i = 0; i < 200; i++) {
+    b.packet({ saddr: 0x0a000000 + i, dport: 30000 + i });
+    b.rows.push({ kind: 'listen', protocol: 'tcp', port: 30000 + i });
+  }
+  b.advance(10_000);
+  t.is(b.stage.pending, 0);
+  scannerGoesOn(t, b, 60_000);
+});
+
+test('a bucket holds at most MAX_CHAIN sources: more that share it are refused, not chained', (t) => {
+  const key = Uint32Array.of(0x9e3779b9, 0x7f4a7c15, 0x85ebca6b);
+  const b = new Bench({}, { hashKey: key });
+  // Addresses that share a bucket of the stage's table (two buckets per source), found with its key.
+  const buckets = 1 << Math.ceil(Math.log2(2 * DEFAULT_PARAMS.slowSources));
+  const sharing: number[] = [];
+  for (let a = 0x0a000001; sharing.length < MAX_CHAIN + 4; a++) if (keyedHashAddress(a, buckets, key) === 5) sharing.push(a);
+  for (const saddr of sharing) b.packet({ saddr, dport: 9999 });
+  t.is(b.stage.counters.sourcesRefused, 4);
+  t.is(b.stage.pending, MAX_CHAIN);
+});
+
+test('while a socket table cannot be read, no contact is judged: clients of open ports are dropped unjudged, not failed', (t) => {
+  const b = new Bench();
+  b.unreadable = true;
+  // Clients of port 443, which the failed read did not get to; the first reads before they come show it open.
+  const client = (i: number): number => parseAddress(`198.19.30.${i + 1}`);
+  b.advance(MIN_REFRESH_MS);
+  for (let round = 0; round < 8; round++) {
+    for (let i = 0; i < 20; i++) b.packet({ saddr: client(i), dport: 443, daddr: parseAddress(`198.18.0.${round + 1}`) });
+    b.advance(10_000);
+  }
+  t.deepEqual(b.reports, []);
+  t.is(b.stage.pending, 0);
+  t.true(b.stage.counters.contactsDropped > 0);
+  // Read again: judging resumes.
+  b.unreadable = false;
+  for (let i = 0; i < 6; i++) {
+    b.packet({ dport: 9100 + i });
+    b.advance(10_000);
+  }
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.saddr, SCANNER);
+});
+
+test('the 32-bit millisecond clock wraps: a slow scan across the wrap is caught, a source idle past it is not brought back', (t) => {
+  const WRAP = 2 ** 32;
+  const b = new Bench();
+  b.now = WRAP - 15 * 60_000;
+  for (let i = 0; i < 6; i++) {
+    b.packet({ dport: 1000 + i });
+    b.advance(300_000);
+  }
+  t.true(b.now > WRAP);
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.failures, 6);
+
+  // Five failures, then quiet for a whole turn of the clock and a minute, the tables read
+  // every half hour: the sixth probe finds the source forgotten.
+  const quiet = new Bench();
+  const saddr = parseAddress('198.19.77.7');
+  for (let i = 0; i < 5; i++) {
+    quiet.packet({ saddr, dport: 1000 + i });
+    quiet.advance(60_000);
+  }
+  const end = quiet.now + WRAP + 60_000;
+  while (quiet.now + 30 * 60_000 < end) {
+    quiet.now += 30 * 60_000;
+    quiet.refresh();
+  }
+  quiet.now = end;
+  quiet.packet({ saddr, dport: 2000 });
+  quiet.advance(10_000);
+  t.deepEqual(quiet.reports, []);
 });
 
 test('the socket tables are read when contacts wait, at most every MIN_REFRESH_MS and COST_FACTOR times their cost, and every IDLE_REFRESH_MS anyway', (t) => {

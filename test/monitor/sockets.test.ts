@@ -94,19 +94,54 @@ test('a line cut short is left for the next read; lines of another shape are ski
   t.deepEqual(junk.rows, [], 'not hex, too short, port 0');
 });
 
-test('random bytes never throw and every row reported has a port', (t) => {
-  let seed = 7;
-  const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
-  const alphabet = Buffer.from('0123456789ABCDEF: \n0A07');
-  for (let round = 0; round < 2000; round++) {
-    const buf = Buffer.from(
-      Array.from({ length: 200 + (round % 300) }, () => (round % 2 === 0 ? rnd() : (alphabet[rnd() % alphabet.length] as number))),
-    );
-    const ports: number[] = [];
-    const sink: SocketSink = { listener: (_p, _l, port) => ports.push(port), connection: (_p, _l, port) => ports.push(port) };
-    t.notThrows(() => parseRows(buf, buf.length, round % 4 === 0 ? 'tcp6' : 'udp', sink, newRowScratch()));
-    t.true(ports.every((p) => p > 0 && p <= 0xffff));
+/**
+ * The rows a parser of the kernel's layout should report for `text`, by a regular
+ * expression: a colon ending the slot number and a blank, the local address and port,
+ * one character, the remote address, one character, its port, one character, the state
+ * and at least one more character on the line.
+ */
+function expectedRows(text: string, words: 1 | 4, udp: boolean): string[] {
+  const hex = `[0-9A-Fa-f]{${8 * words}}`;
+  const row = new RegExp(`^[^:]*: (${hex}):([0-9A-Fa-f]{4}).(${hex}).([0-9A-Fa-f]{4}).([0-9A-Fa-f]{2}).`);
+  const out: string[] = [];
+  for (const line of text.split('\n').slice(0, -1)) {
+    const m = row.exec(line);
+    if (m === null) continue;
+    const port = parseInt(m[2]!, 16);
+    const peer = m[3]!;
+    const peerPort = parseInt(m[4]!, 16);
+    const st = parseInt(m[5]!, 16);
+    if (port === 0) continue;
+    const anyPeer = /^0+$/.test(peer) || (words === 4 && /^0{16}(FFFF0000|ffff0000)0{8}$/.test(peer));
+    if (udp ? st === 0x07 && peerPort === 0 && anyPeer : st === 0x0a) out.push(`listen ${port}`);
+    else if (!anyPeer || !udp) out.push(`conn ${port}`);
   }
+  return out;
+}
+
+test('rows with one character changed anywhere are reported exactly as the layout says', (t) => {
+  let seed = 7;
+  const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  const alphabet = '0123456789ABCDEFaf: \nxZ';
+  let reported = 0;
+  for (const table of ['tcp', 'udp', 'tcp6', 'udp6'] as const) {
+    const body = FIXTURE[table];
+    const words = table.endsWith('6') ? 4 : 1;
+    for (let round = 0; round < 1500; round++) {
+      const chars = body.split('');
+      for (let k = 0; k < 1 + rnd(3); k++) chars[rnd(chars.length)] = alphabet[rnd(alphabet.length)]!;
+      const text = chars.join('');
+      const rows: string[] = [];
+      const sink: SocketSink = {
+        listener: (_p, _l, port) => rows.push(`listen ${port}`),
+        connection: (_p, _l, port) => rows.push(`conn ${port}`),
+      };
+      parseRows(Buffer.from(text), text.length, table, sink, newRowScratch());
+      t.deepEqual(rows, expectedRows(text, words, table.startsWith('udp')), JSON.stringify(text));
+      reported += rows.length;
+    }
+  }
+  t.true(reported > 1000, `${reported} rows reported`);
 });
 
 test('reads split anywhere give the same rows as one read', (t) => {
@@ -145,6 +180,20 @@ test('a table that cannot be read is reported by name and the others are still r
   const stats = tables.refresh(sink);
   t.deepEqual(stats.failed, [{ table: 'tcp', why: 'EBADF' }]);
   t.is(sink.rows.length, 2);
+});
+
+test('a table that reads as nothing at all (not even its header) is a read that failed', (t) => {
+  const tables = new SocketTables(
+    [
+      { table: 'tcp', fd: 1 },
+      { table: 'udp', fd: 2 },
+    ],
+    (fd, buffer, offset, length, position) => {
+      const body = Buffer.from(fd === 1 ? '' : FIXTURE.udp);
+      return body.copy(buffer, offset, position, Math.min(body.length, position + length));
+    },
+  );
+  t.deepEqual(tables.refresh(recorder()).failed, [{ table: 'tcp', why: 'empty read' }]);
 });
 
 function fixtureMap(): PortMap {
