@@ -12,19 +12,20 @@ import { MONITOR_ROLE, monitorArgument } from '../shared/options.js';
 import { VERSION_LINE, type Settings } from './settings.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
-import { IgnoreFilter } from './ignore.js';
+import type { IgnoreFilter } from './ignore.js';
 import { loadProcCtl, lockProcess, onSigusr1 } from '../shared/procctl.js';
 import { describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { nodeOptions } from './runtime.js';
 import { ChannelWriter } from './channel.js';
-import { checkPidfileDir, openJsonOutput, openSocketTables, writePidfile } from './files.js';
+import { openJsonOutput, openSocketTables, writePidfile } from './files.js';
+import { checkStart, type Blame } from './preflight.js';
 import { packetToRecord, type Watched } from './packet.js';
 import { openRawSockets } from './rawsocket.js';
 import { readEphemeralPorts } from './ephemeral.js';
 import { openPcap } from './pcap.js';
 import type { PacketSource } from './source.js';
 import { capturePlan, captureSocketFds } from './sandbox.js';
-import { checkChrootDir, checkReadableBy, dropPrivileges, loadPrivDrop, lookupUser, systemCalls, type Account } from './privdrop.js';
+import { dropPrivileges, loadPrivDrop, systemCalls, type Account } from './privdrop.js';
 
 /** How long a stopping monitor gets before it is killed. */
 const STOP_GRACE_MS = 800;
@@ -183,8 +184,7 @@ function forward(
   );
 }
 
-export function runCapture(given: Settings, entryScript: string, status: CaptureStatus | null): void {
-  if (process.getuid?.() !== 0) throw new StartupError('must be run as root');
+export function runCapture(given: Settings, entryScript: string, status: CaptureStatus | null, blame?: Blame): void {
   // The monitor reads no file: it is told the kernel's client port range.
   const settings: Settings = given.udp && given.ephemeralPorts === null ? { ...given, ephemeralPorts: readEphemeralPorts() } : given;
   // The counters request may come at any time, start-up included (and onSigusr1 says
@@ -192,12 +192,8 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   let requestCounters = (): void => {};
   onSigusr1(() => requestCounters());
   closeInheritedFds(settings.statusFd === null ? [] : [settings.statusFd]);
-  const account = lookupUser(settings.user);
-  const chrootDir = checkChrootDir(settings.chroot);
-  if (settings.pidfile !== null) checkPidfileDir(settings.pidfile, account);
-  checkReadableBy(account, entryScript);
-  // Built before the drop, fixed from then on.
-  const ignore = IgnoreFilter.build(settings.ignoreSource, settings.ignorePort);
+  // The ignore filter is built here, before the drop, and fixed from then on.
+  const { account, chrootDir, ignore } = checkStart(settings, entryScript, blame);
 
   // no_new_privs and the start filter are in place since the restart (cli.ts): the
   // monitor inherits both from its first instruction.

@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { derivedThreshold, portsBelowThreshold, type DetectorParams, type Problem } from '../shared/params.js';
 import { formatCidr, isCidr6 } from '../shared/networks.js';
-import { ConfigError, markRepeatable, parseConfig, readConfigFile } from '../shared/config.js';
+import { ConfigError, configKeys, markCommandLineOnly, markRepeatable, parseConfig, readConfigFile } from '../shared/config.js';
 import {
   DEFAULT_CONFIG_PATH,
   OPTION_NAMES,
@@ -49,6 +49,7 @@ function commanderOption(name: OptionName): Option {
   const flags = `${spec.short === undefined ? '' : `${spec.short}, `}--${longName(name)}${spec.kind === 'switch' ? '' : ` ${spec.arg}`}`;
   const option = new Option(flags, helpOf(spec));
   if (spec.hidden === true) option.hideHelp();
+  if (spec.commandLineOnly === true) markCommandLineOnly(option);
   if (spec.kind === 'value') option.argParser((text: string) => spec.type.parse(text));
   if (spec.kind === 'list') {
     markRepeatable(option);
@@ -199,4 +200,47 @@ export function resolveSettings(
 /** The settings alone: what a start runs with. */
 export function parseSettings(argv: readonly string[], program: Command = buildProgram(), configPath = DEFAULT_CONFIG_PATH): Settings {
   return resolveSettings(argv, program, configPath).settings;
+}
+
+/** The file and line that set an option, or null when the file did not set it. */
+export function blameOf(resolved: Resolved): (name: OptionName) => string | null {
+  return (name) => {
+    const source = resolved.sources.get(name);
+    return source?.from === 'file' ? `${source.file}:${source.line}` : null;
+  };
+}
+
+/** Where a value came from, as a comment of --print-config: null for a default. */
+function sourceText(source: Source | undefined): string | null {
+  if (source === undefined || source.from === 'default') return null;
+  if (source.from === 'file') return `${source.file}:${source.line}`;
+  if (source.from === 'preset') return `preset ${source.name}`;
+  return source.from;
+}
+
+/**
+ * The settings as a configuration file that gives them back: every key a file may
+ * set, after a comment saying where its value came from unless it is the default. A
+ * value that is not set is a comment.
+ */
+export function configText(resolved: Resolved, program: Command): string {
+  const lines = [
+    `# The settings of scanlogd-ts ${VERSION}, from the command line, ${resolved.file ?? 'no configuration file'}, the preset and the defaults.`,
+  ];
+  for (const key of configKeys(program).keys()) {
+    const name = optionNamed(key);
+    if (name === undefined) continue;
+    const spec = specOf(name);
+    const value: unknown = resolved.values[name];
+    const from = sourceText(resolved.sources.get(name));
+    if (from !== null) lines.push(`# ${key}: from ${from}`);
+    if (spec.kind === 'switch') lines.push(`${key} = ${value === true ? 'yes' : 'no'}`);
+    else if (spec.kind === 'list') {
+      const entries = value as unknown[];
+      if (entries.length === 0) lines.push(`#${key} =`);
+      for (const entry of entries) lines.push(`${key} = ${spec.type.format(entry)}`);
+    } else if (value === null) lines.push(`#${key} =`);
+    else lines.push(`${key} = ${spec.type.format(value)}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

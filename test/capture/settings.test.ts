@@ -14,6 +14,8 @@ const parseSettings = (argv: readonly string[]): Settings => parseWithFile(argv,
 test("no arguments: scanlogd's user, chroot, syslog socket and thresholds", (t) => {
   t.deepEqual(parseSettings([]), {
     foreground: false,
+    check: false,
+    printConfig: false,
     user: 'scanlogd',
     chroot: '/var/empty',
     syslogSocket: '/dev/log',
