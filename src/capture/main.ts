@@ -9,7 +9,8 @@ import type net = require('node:net');
 import { StartupError, messageOf } from '../shared/errors.js';
 import { EXIT_FAULT, EXIT_INTERNAL_FAULT, monitorExitText } from '../shared/exits.js';
 import { MONITOR_ROLE, monitorArgument } from '../shared/options.js';
-import { VERSION_LINE, type Settings } from './settings.js';
+import type { Settings } from './settings.js';
+import { VERSION_LINE } from '../shared/version.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
 import type { IgnoreFilter } from './ignore.js';
@@ -222,7 +223,10 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   }
 
   const life = supervise(monitor, source);
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => life.stop());
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => life.stop());
+  // The monitor says in syslog what a SIGHUP does (nothing: the drop leaves nothing to
+  // re-open); here it must not stop detection either.
+  process.on('SIGHUP', () => {});
   const writer = new ChannelWriter(monitor.channel, { report: stderr });
   requestCounters = () => {
     if (life.stopping) return;

@@ -21,8 +21,7 @@ import {
   type Spec,
 } from '../shared/options.js';
 import { presetValues } from '../shared/presets.js';
-import { VERSION } from '../shared/version.js';
-import { RUNTIME } from './runtime.js';
+import { VERSION, VERSION_LINE } from '../shared/version.js';
 
 /** The settings of the capture process: every option's value, and the detector's parameters derived from them. */
 export interface Settings extends OptionValues {
@@ -62,9 +61,6 @@ function commanderOption(name: OptionName): Option {
   }
   return option;
 }
-
-/** What --version prints, and the capture process at start: the runtime changes what the daemon can do. */
-export const VERSION_LINE = `scanlogd-ts ${VERSION} (${RUNTIME})`;
 
 export function buildProgram(): Command {
   const program = new Command('scanlogd');

@@ -137,7 +137,7 @@ test('a process that is no longer root cannot make the drop: chroot is refused f
   dropPrivileges('/var/empty', ACCOUNT, kernel);
   // Running the drop again, as a process that is no longer root: chroot is refused first.
   const err = t.throws(() => dropPrivileges('/var/empty', ACCOUNT, kernel), { instanceOf: StartupError });
-  t.is(err?.message, 'chroot("/var/empty"): chroot EPERM');
+  t.is(err?.message, 'chroot("/var/empty"): Operation not permitted');
   t.true(err?.cause instanceof Error);
 });
 

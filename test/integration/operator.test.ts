@@ -6,8 +6,9 @@ import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { createTestbed, isRoot, runIn, waitFor, type Testbed } from '../../harness/netns.js';
-import { listenSyslog, type SyslogListener } from '../../harness/syslog.js';
+import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { listenSyslog, SYSLOG_PREFIX, type SyslogListener } from '../../harness/syslog.js';
+import { startScene } from '../../harness/testbed-daemon.js';
 import { entryScript, isAlive, REPO } from '../../harness/daemon.js';
 import { rootOwnedDir } from '../helpers/dirs.js';
 
@@ -214,4 +215,63 @@ rootTest('init script: "foreground = yes" in the file is refused at start with i
   t.is(started.code, 1);
   t.true(started.stderr.includes(`scanlogd: ${init.config}:1: "foreground" can only be given on the command line`), started.stderr);
   t.false(fs.existsSync(init.pidfile));
+});
+
+rootTest('SIGHUP to either half: one daemon.notice line saying a restart is needed, and detection goes on', async (t) => {
+  const { bed, syslog, daemon } = await startScene(t);
+  const { capturePid, monitorPid } = await daemon.ready();
+  await waitFor('the start line', () => (syslog.notices.length >= 1 ? true : undefined));
+  process.kill(capturePid, 'SIGHUP');
+  process.kill(monitorPid, 'SIGHUP');
+  await waitFor('the SIGHUP line', () => (syslog.notices.length >= 2 ? true : undefined));
+  await sleep(300);
+  t.deepEqual(
+    syslog.notices.slice(1).map((d) => d.replace(SYSLOG_PREFIX, '')),
+    ['SIGHUP: the configuration is read only at start; restart scanlogd to apply a changed one'],
+  );
+  t.true(isAlive(capturePid) && isAlive(monitorPid));
+  await scanAndSee(bed, syslog, 0);
+  t.is(syslog.datagrams.length, 1, syslog.datagrams.join('\n'));
+});
+
+rootTest(
+  'start and stop each go to syslog once at daemon.notice, with the version, what is watched, the sandbox and the totals; SIGTERM and SIGINT end with 0',
+  async (t) => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const { bed, syslog, daemon } = await startScene(t, ['--udp']);
+      await daemon.ready();
+      await waitFor('the start line', () => (syslog.notices.length >= 1 ? true : undefined));
+      t.regex(
+        syslog.notices[0] as string,
+        /^<29>... .. ..:..:.. scanlogd: scanlogd-ts \d+\.\d+\.\d+ \(Node\.js v\d+\.\d+\.\d+\) started: raw socket \(after the host firewall\), TCP and UDP over IPv4; monitor sandbox: no_new_privs, .*seccomp/,
+      );
+      await scanAndSee(bed, syslog, 0);
+      process.kill(daemon.pid, signal);
+      const end = await daemon.exited;
+      t.deepEqual(end, { code: 0, signal: null }, signal);
+      await sleep(200);
+      t.is(syslog.notices.length, 2, syslog.notices.join('\n'));
+      t.regex(
+        syslog.notices[1] as string,
+        /^<29>.* scanlogd: scanlogd-ts \S+ \(Node\.js v\S+\) stopped on SIGTERM; totals: packets_seen=\d+ .*scans_logged=1/,
+      );
+      // Neither line is a scan to fail2ban: the filter matches the scan line only.
+      t.false(syslog.notices.some((d) => / to .* ports /.test(d)));
+    }
+  },
+);
+
+rootTest('a fault is a stop line of its own at daemon.notice, after the fault at daemon.err', async (t) => {
+  const { syslog, daemon } = await startScene(t);
+  const { capturePid, monitorPid } = await daemon.ready();
+  await waitFor('the start line', () => (syslog.notices.length >= 1 ? true : undefined));
+  // The capture process cannot write syslog; the monitor sees its channel close.
+  process.kill(capturePid, 'SIGKILL');
+  await waitFor('the stop line', () => (syslog.notices.length >= 2 ? true : undefined), 5000);
+  t.regex(syslog.notices[1] as string, /^<29>.* stopped on a fault \(exit status [1-9]\d*\); totals: /);
+  t.true(
+    syslog.datagrams.some((d) => d.startsWith('<27>') && d.includes('capture process closed the channel')),
+    syslog.datagrams.join('\n'),
+  );
+  await waitFor('the monitor to exit', () => (isAlive(monitorPid) ? undefined : true));
 });
