@@ -1,5 +1,5 @@
 // The files the capture process handles as root before the drop: the pidfile, which
-// the monitor removes at stop, the --json output, which the monitor writes, and the
+// it holds locked for its life and the monitor removes at stop, the --json output, which the monitor writes, and the
 // socket tables the monitor reads with --slow-scans.
 
 import fs = require('node:fs');
@@ -37,15 +37,47 @@ export function checkPidfileDir(file: string, account: Account): void {
   }
 }
 
-/** Creates the pidfile without following a link someone may have planted there. */
-export function writePidfile(file: string): void {
-  try {
-    fs.rmSync(file, { force: true });
-    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
-    fs.writeSync(fd, `${process.pid}\n`);
-    fs.closeSync(fd);
-  } catch (err) {
-    throw new StartupError(`pidfile ${file}: ${syscallText(err)}`);
+/** Attempts to lock a pidfile that someone removes or replaces just as it is locked. */
+const PIDFILE_ATTEMPTS = 3;
+
+/**
+ * Takes the pidfile for this process's life: opened (created 0644 if absent) without
+ * following a link or blocking, locked (flock) so that a second daemon with the same
+ * pidfile is refused, naming the holder, then this pid written into it. The
+ * descriptor is never closed: the lock goes when the process does, however it ends.
+ */
+export function claimPidfile(file: string, lock: (fd: number) => boolean): number {
+  const { O_RDWR, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  for (let attempt = 1; ; attempt++) {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+    } catch (err) {
+      throw new StartupError(`pidfile ${file}: ${syscallText(err)}`, { cause: err });
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      // The directory is also the daemon user's: what it could have put there is not truncated.
+      if (!st.isFile() || st.uid !== 0 || st.nlink !== 1) {
+        throw new StartupError(`pidfile ${file}: not a regular file of root's with one link; remove it`);
+      }
+      if (!lock(fd)) {
+        const holder = fs.readFileSync(fd, 'utf8').trim();
+        throw new StartupError(`another scanlogd (pid ${/^\d+$/.test(holder) ? holder : 'unknown'}) holds ${file}`);
+      }
+      // Locked, but perhaps a file its holder removed as it stopped: then again, with the new one.
+      if (fs.statSync(file, { throwIfNoEntry: false })?.ino !== st.ino && attempt < PIDFILE_ATTEMPTS) {
+        fs.closeSync(fd);
+        continue;
+      }
+      fs.ftruncateSync(fd, 0);
+      fs.writeSync(fd, `${process.pid}\n`, 0);
+      return fd;
+    } catch (err) {
+      fs.closeSync(fd);
+      if (err instanceof StartupError) throw err;
+      throw new StartupError(`pidfile ${file}: ${syscallText(err)}`, { cause: err });
+    }
   }
 }
 

@@ -18,7 +18,7 @@ import { loadProcCtl, lockProcess, onSigusr1 } from '../shared/procctl.js';
 import { describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { nodeOptions } from './runtime.js';
 import { ChannelWriter } from './channel.js';
-import { openJsonOutput, openSocketTables, writePidfile } from './files.js';
+import { claimPidfile, openJsonOutput, openSocketTables } from './files.js';
 import { checkStart, type Blame } from './preflight.js';
 import { packetToRecord, type Watched } from './packet.js';
 import { openRawSockets } from './rawsocket.js';
@@ -195,6 +195,9 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   closeInheritedFds(settings.statusFd === null ? [] : [settings.statusFd]);
   // The ignore filter is built here, before the drop, and fixed from then on.
   const { account, chrootDir, ignore } = checkStart(settings, entryScript, blame);
+  const privdrop = loadPrivDrop();
+  // Before anything else starts: a second daemon with the same pidfile goes no further.
+  if (settings.pidfile !== null) claimPidfile(settings.pidfile, (fd) => privdrop.lockFile(fd));
 
   // no_new_privs and the start filter are in place since the restart (cli.ts): the
   // monitor inherits both from its first instruction.
@@ -205,8 +208,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   try {
     source = openSource(settings);
     const captureFds = captureSocketFds();
-    if (settings.pidfile !== null) writePidfile(settings.pidfile);
-    dropPrivileges(chrootDir, account, systemCalls(loadPrivDrop(), procctl));
+    dropPrivileges(chrootDir, account, systemCalls(privdrop, procctl));
     lockProcess('capture process', procctl);
     warmUpNode();
     sandboxed = describeLayers(enterSandbox(capturePlan(captureFds, process.pid, monitor.child.pid as number), procctl));

@@ -154,8 +154,8 @@ export const OPTIONS = {
   pidfile: optional({
     arg: '<path>',
     type: absolutePath,
-    help: 'write the daemon pid here; its directory must be writable by --user',
-    // Written by the capture process, removed at stop by the monitor.
+    help: 'write the daemon pid here, locked for its life (a second daemon with it is refused); its directory must be writable by --user',
+    // Written and held locked by the capture process, removed at stop by the monitor.
     readBy: 'both',
   }),
   stderr: flag({ help: 'also print each log line on standard error', readBy: 'monitor' }),

@@ -5,7 +5,8 @@
 import test from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
-import { checkPidfileDir, openJsonOutput, writePidfile } from '../../src/capture/files.js';
+import { checkPidfileDir, claimPidfile, openJsonOutput } from '../../src/capture/files.js';
+import { loadPrivDrop } from '../../src/capture/privdrop.js';
 import type { Account } from '../../src/capture/privdrop.js';
 import { StartupError } from '../../src/shared/errors.js';
 import { isRoot } from '../../harness/netns.js';
@@ -39,26 +40,35 @@ rootTest('checkPidfileDir: a directory the account may write and others may not;
   );
 });
 
-rootTest('writePidfile: the pid and a newline, over a stale file or a planted link, never through it', (t) => {
-  const dir = tree(t);
-  const file = `${dir}/scanlogd.pid`;
-  writePidfile(file);
-  t.is(fs.readFileSync(file, 'utf8'), `${process.pid}\n`);
-  fs.writeFileSync(file, '99999\n');
-  writePidfile(file);
-  t.is(fs.readFileSync(file, 'utf8'), `${process.pid}\n`);
-  // A link planted at the path is replaced, not followed: its target is untouched.
-  fs.writeFileSync(`${dir}/target`, 'keep');
-  fs.rmSync(file);
-  fs.symlinkSync(`${dir}/target`, file);
-  writePidfile(file);
-  t.false(fs.lstatSync(file).isSymbolicLink());
-  t.is(fs.readFileSync(`${dir}/target`, 'utf8'), 'keep');
-  t.regex(
-    t.throws(() => writePidfile(`${dir}/absent/scanlogd.pid`), { instanceOf: StartupError })?.message ?? '',
-    /^pidfile .*absent\/scanlogd\.pid: No such file or directory$/,
-  );
-});
+rootTest(
+  'claimPidfile: the pid and a newline over a stale file, locked: a second claim is refused naming the holder, never through a link',
+  (t) => {
+    const dir = tree(t);
+    const file = `${dir}/scanlogd.pid`;
+    const lock = (fd: number): boolean => loadPrivDrop().lockFile(fd);
+    fs.writeFileSync(file, '99999\n');
+    const held = claimPidfile(file, lock);
+    t.is(fs.readFileSync(file, 'utf8'), `${process.pid}\n`);
+    // Another open file description, as a second daemon's would be.
+    t.is(
+      t.throws(() => claimPidfile(file, lock), { instanceOf: StartupError })?.message,
+      `another scanlogd (pid ${process.pid}) holds ${file}`,
+    );
+    t.is(fs.readFileSync(file, 'utf8'), `${process.pid}\n`);
+    fs.closeSync(held);
+    fs.closeSync(claimPidfile(file, lock));
+    // A link planted at the path is refused, not followed: its target is untouched.
+    fs.writeFileSync(`${dir}/target`, 'keep');
+    fs.rmSync(file);
+    fs.symlinkSync(`${dir}/target`, file);
+    t.is(t.throws(() => claimPidfile(file, lock))?.message, `pidfile ${file}: Too many levels of symbolic links`);
+    t.is(fs.readFileSync(`${dir}/target`, 'utf8'), 'keep');
+    t.is(
+      t.throws(() => claimPidfile(`${dir}/absent/scanlogd.pid`, lock), { instanceOf: StartupError })?.message,
+      `pidfile ${dir}/absent/scanlogd.pid: No such file or directory`,
+    );
+  },
+);
 
 rootTest('openJsonOutput: a new file is root\'s, 0640 whatever the umask, appended to when opened again; "-" is standard output', (t) => {
   const dir = tree(t);

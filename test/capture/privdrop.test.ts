@@ -181,6 +181,9 @@ test("the process's own calls: the lookup and chroot are the addon's, a refused 
       calls.push(`chroot ${dir}`);
       throw Object.assign(new Error('No such file or directory'), { errno: 2 });
     },
+    lockFile() {
+      throw new Error('not part of the drop');
+    },
   };
   const own = systemCalls(addon);
   t.deepEqual(lookupUser('scanlogd', own), { name: 'scanlogd', uid: 999, gid: 995 });

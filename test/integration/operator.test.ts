@@ -7,7 +7,7 @@ import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
-import { listenSyslog, SYSLOG_PREFIX, type SyslogListener } from '../../harness/syslog.js';
+import { listenSyslog, makePidfilePath, SYSLOG_PREFIX, type SyslogListener } from '../../harness/syslog.js';
 import { startScene } from '../../harness/testbed-daemon.js';
 import { entryScript, isAlive, REPO } from '../../harness/daemon.js';
 import { rootOwnedDir } from '../helpers/dirs.js';
@@ -275,3 +275,26 @@ rootTest('a fault is a stop line of its own at daemon.notice, after the fault at
   );
   await waitFor('the monitor to exit', () => (isAlive(monitorPid) ? undefined : true));
 });
+
+rootTest(
+  'a second start with the same pidfile is refused, naming the holder, exit 1; the first runs on and keeps its pidfile',
+  async (t) => {
+    const pidfile = makePidfilePath(t);
+    const { bed, syslog, daemon } = await startScene(t, ['--pidfile', pidfile]);
+    const { capturePid } = await daemon.ready();
+    t.is(fs.readFileSync(pidfile, 'utf8'), `${capturePid}\n`);
+    // Detached, as a user starts it by hand.
+    const second = childProcess.spawnSync(
+      'ip',
+      ['netns', 'exec', bed.target, process.execPath, entryScript(), '--pidfile', pidfile, '--syslog-socket', syslog.path],
+      { encoding: 'utf8', timeout: 30000 },
+    );
+    t.is(second.stderr, `scanlogd: another scanlogd (pid ${capturePid}) holds ${pidfile}\n`);
+    t.is(second.status, 1);
+    t.is(fs.readFileSync(pidfile, 'utf8'), `${capturePid}\n`);
+    t.true(isAlive(capturePid));
+    await scanAndSee(bed, syslog, 0);
+    t.is(syslog.datagrams.length, 1, 'one line per scan: one daemon');
+    t.is(syslog.notices.length, 1, 'one start');
+  },
+);
