@@ -25,7 +25,7 @@ export type Blame = (name: OptionName) => string | null;
 
 function checkInterface(name: string): void {
   // "any" is libpcap's own; every other device is listed by the kernel.
-  if (name !== 'any' && !fs.existsSync(`/sys/class/net/${name}`)) throw new StartupError(`--interface ${name}: No such device`);
+  if (name !== 'any' && !fs.existsSync(`/sys/class/net/${name}`)) throw new StartupError(`libpcap on ${name}: No such device exists`);
 }
 
 /**

@@ -66,7 +66,7 @@ export function lookupUser(name: string, calls: PrivilegeCalls = systemCalls()):
   try {
     pw = calls.getpwnam(name);
   } catch (err) {
-    throw new StartupError(`getpwnam("${name}"): ${messageOf(err)}`, { cause: err });
+    throw new StartupError(`getpwnam("${name}"): error reading the user database: ${messageOf(err)}`, { cause: err });
   }
   if (pw === null) throw new StartupError(`getpwnam("${name}"): No such user`);
   if (pw.uid === 0 || pw.gid === 0) {

@@ -69,21 +69,25 @@ export function buildProgram(): Command {
     .version(VERSION_LINE, '-V, --version')
     .helpOption('-h, --help', 'show this help');
   for (const name of OPTION_NAMES) program.addOption(commanderOption(name));
-  return program
-    .addHelpText(
-      'after',
-      '\nCapture: by default a raw socket sees TCP packets after the host firewall accepted\n' +
-        'them, as scanlogd does; scans of ports the firewall drops go unseen. --interface\n' +
-        'uses libpcap on that device instead and sees them before the firewall, with a\n' +
-        "kernel filter that passes no pure ACK or PSH+ACK segment (so ACKs to a scanner's\n" +
-        'ports never change its flags, as they can on the raw socket).\n' +
-        '\nSeconds take up to three decimals. Threshold defaults are those of the classic preset\n' +
-        '(scanlogd 2.2.8); sensitive and relaxed are described in scanlogd(8). The command line\n' +
-        'overrides the configuration file, which overrides the preset. Without --foreground the\n' +
-        'command returns once the daemon runs (exit 0) or with the reason it could not start (exit 1).',
-    )
-    .showHelpAfterError(false)
-    .allowExcessArguments(false);
+  return (
+    program
+      .addHelpText(
+        'after',
+        '\nCapture: by default a raw socket sees TCP packets after the host firewall accepted\n' +
+          'them, as scanlogd does; scans of ports the firewall drops go unseen. --interface\n' +
+          'uses libpcap on that device instead and sees them before the firewall, with a\n' +
+          "kernel filter that passes no pure ACK or PSH+ACK segment (so ACKs to a scanner's\n" +
+          'ports never change its flags, as they can on the raw socket).\n' +
+          '\nSeconds take up to three decimals. Threshold defaults are those of the classic preset\n' +
+          '(scanlogd 2.2.8); sensitive and relaxed are described in scanlogd(8). The command line\n' +
+          'overrides the configuration file, which overrides the preset. Without --foreground the\n' +
+          'command returns once the daemon runs (exit 0) or with the reason it could not start (exit 1).',
+      )
+      .showHelpAfterError(false)
+      // Every error of the daemon in one voice: "scanlogd: " first, as the start-up's own.
+      .configureOutput({ outputError: (text, write) => write(`scanlogd: ${text.replace(/^error: /, '')}`) })
+      .allowExcessArguments(false)
+  );
 }
 
 /** The values and where each came from, once the command line, the file, the preset and the defaults are applied. */
@@ -189,7 +193,7 @@ export function resolveSettings(
     const where = fileLine(problem, resolved);
     if (where !== null) throw new ConfigError(`${where}: ${problem.text}`);
   }
-  if (problems.length > 0) program.error(`error: ${problems.map((p) => p.text).join('; ')}`, { exitCode: 1 });
+  if (problems.length > 0) program.error(problems.map((p) => p.text).join('; '), { exitCode: 1 });
   return { ...resolved, settings: { ...resolved.values, params } };
 }
 

@@ -166,7 +166,7 @@ test('lookupUser: a lookup that failed is not "No such user": it says why', (t) 
     throw new Error('Permission denied');
   };
   const err = t.throws(() => lookupUser('scanlogd', kernel), { instanceOf: StartupError });
-  t.is(err?.message, 'getpwnam("scanlogd"): Permission denied');
+  t.is(err?.message, 'getpwnam("scanlogd"): error reading the user database: Permission denied');
 });
 
 test("the process's own calls: the lookup and chroot are the addon's, a refused chroot is said in strerror's words and nothing follows", (t) => {

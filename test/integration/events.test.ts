@@ -375,7 +375,7 @@ rootTest('detached daemon: --json to a root-owned directory and SIGUSR1 to the p
 rootTest('--json - without --foreground is refused with one line and status 1', (t) => {
   const r = childProcess.spawnSync(process.execPath, [entryScript(), '--json', '-'], { encoding: 'utf8', timeout: 20000 });
   t.is(r.status, 1);
-  t.is(r.stderr, 'error: --json - writes to standard output, which the daemon gives up when it detaches; add --foreground\n');
+  t.is(r.stderr, 'scanlogd: --json - writes to standard output, which the daemon gives up when it detaches; add --foreground\n');
 });
 
 rootTest('a full disk for --json: detection and syslog go on, the dropped lines are counted and reported', async (t) => {

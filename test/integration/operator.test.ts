@@ -59,7 +59,7 @@ const badFiles: Array<{ name: string; text: string; why: (file: string) => strin
   {
     name: 'a capture device that does not exist',
     text: 'interface = nosuchdev0\n',
-    why: (f) => `${f}:1: --interface nosuchdev0: No such device`,
+    why: (f) => `${f}:1: libpcap on nosuchdev0: No such device exists`,
   },
 ];
 
