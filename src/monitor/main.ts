@@ -4,7 +4,7 @@
 
 import fs = require('node:fs');
 import net = require('node:net');
-import { messageOf } from '../shared/errors.js';
+import { StartupError, errnoText, messageOf } from '../shared/errors.js';
 import { EXIT_FAULT } from '../shared/exits.js';
 import { DAEMON_NOTICE } from '../shared/logging.js';
 import { VERSION_LINE } from '../shared/version.js';
@@ -122,6 +122,23 @@ function watchSockets(tables: SocketTables, pipeline: ScanPipeline, outputs: Mon
   }, SOCKETS_CHECK_MS);
 }
 
+/**
+ * A detached start whose syslog socket cannot be reached would lose every line
+ * unseen (its standard error is gone): refused, unless --json keeps the scans, which
+ * the launcher is then warned of. In the foreground the lines wait for the socket.
+ */
+function checkSyslogReachable(settings: MonitorSettings, outputs: MonitorOutputs): void {
+  const why = outputs.syslog.unreachable;
+  if (why === null || settings.statusFd === null) return;
+  const problem = `syslog socket ${settings.syslogSocket}: ${errnoText(why)}`;
+  if (settings.json === null) throw new StartupError(`${problem}; the daemon's lines would go nowhere`);
+  try {
+    fs.writeSync(settings.statusFd, `warning scanlogd: ${problem}; lines wait for it, scans go to ${settings.json} meanwhile\n`);
+  } catch {
+    // The launcher has gone; nothing waits for this report.
+  }
+}
+
 /** What the start line says is watched, and how. */
 function watchedText(settings: MonitorSettings): string {
   const backend = settings.interface === null ? 'raw socket (after the host firewall)' : `libpcap on ${settings.interface}`;
@@ -137,6 +154,7 @@ function reportReady(settings: MonitorSettings, tables: SocketTables | null, out
   const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid, tableFds)));
   process.title = 'scanlogd-monitor';
   monitorStderr(sandboxed);
+  if (settings.statusFd !== null) checkSyslogReachable(settings, outputs);
   outputs.syslog.log(DAEMON_NOTICE, `${VERSION_LINE} started: ${watchedText(settings)}; monitor ${sandboxed}`);
   if (settings.statusFd === null) return;
   try {

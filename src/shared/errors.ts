@@ -36,6 +36,11 @@ const STRERROR: Readonly<Record<string, string>> = {
   EPROTOTYPE: 'Protocol wrong type for socket',
 };
 
+/** strerror(3)'s words for an errno name such as ENOENT, or the name itself outside the table. */
+export function errnoText(code: string): string {
+  return STRERROR[code] ?? code;
+}
+
 /**
  * An errno error as the C library's strerror(3) words it, as scanlogd printed them;
  * an errno outside the table in libuv's words (its message without the code and the

@@ -298,3 +298,36 @@ rootTest(
     t.is(syslog.notices.length, 1, 'one start');
   },
 );
+
+rootTest(
+  'detached start: a syslog socket that cannot be reached is an error before the command returns, or a warning when --json keeps the scans',
+  async (t) => {
+    const bed = createTestbed();
+    const dir = rootOwnedDir(t);
+    t.teardown(() => bed.destroy());
+    const pidfile = makePidfilePath(t);
+    const missing = path.join(dir, 'no-log');
+    const start = (extra: string[]): childProcess.SpawnSyncReturns<string> =>
+      childProcess.spawnSync(
+        'ip',
+        ['netns', 'exec', bed.target, process.execPath, entryScript(), '--pidfile', pidfile, '--syslog-socket', missing, ...extra],
+        { encoding: 'utf8', timeout: 30000 },
+      );
+    const refused = start([]);
+    t.is(refused.stderr, `scanlogd: syslog socket ${missing}: No such file or directory; the daemon's lines would go nowhere\n`);
+    t.is(refused.status, 1);
+    await waitFor('no daemon left', () => (fs.existsSync(pidfile) && isAlive(Number(fs.readFileSync(pidfile, 'utf8'))) ? undefined : true));
+
+    const json = path.join(dir, 'events.json');
+    const warned = start(['--json', json]);
+    t.is(warned.status, 0, warned.stderr);
+    t.is(
+      warned.stderr,
+      `scanlogd: syslog socket ${missing}: No such file or directory; lines wait for it, scans go to ${json} meanwhile\n`,
+    );
+    const pid = Number(fs.readFileSync(pidfile, 'utf8'));
+    t.true(isAlive(pid));
+    process.kill(pid, 'SIGTERM');
+    await waitFor('the daemon to stop', () => (isAlive(pid) ? undefined : true));
+  },
+);
