@@ -65,7 +65,7 @@ function commanderOption(name: OptionName): Option {
 export function buildProgram(): Command {
   const program = new Command('scanlogd');
   program
-    .description('Detect TCP port scans and log one line per scan to syslog.')
+    .description('Detect TCP and UDP port scans and log one line per scan to syslog.')
     .version(VERSION_LINE, '-V, --version')
     .helpOption('-h, --help', 'show this help');
   for (const name of OPTION_NAMES) program.addOption(commanderOption(name));

@@ -295,7 +295,7 @@ for (const flag of ['--version', '-V']) {
   test(`scanlogd ${flag} names the package, its version and the Node.js it runs on, and exits 0`, (t) => {
     const r = runBin([flag]);
     t.is(r.status, 0);
-    t.is(r.stdout, `scanlogd-ts 0.1.0 (Node.js ${process.version})\n`);
+    t.is(r.stdout, `scanlogd-ts 0.2.0 (Node.js ${process.version})\n`);
     t.is(r.stderr, '');
   });
 }
