@@ -11,23 +11,50 @@ import { REPO } from './daemon.js';
 export const INJECTOR_SOURCE = path.join(REPO, 'harness', 'inject', 'inject.c');
 export const INJECTOR_BINARY = path.join(REPO, 'dist', 'harness', 'bin', 'scanlogd-inject');
 
-/** The calls the injector knows by name (open and unlink exist on x86_64 only). */
+/**
+ * The calls the injector knows by name (open, poll, readlink and unlink exist on x86_64
+ * only), or `nr:N` for a number no name gives (another ABI's, say).
+ */
 export type SyscallName =
+  | 'bind'
+  | 'clone'
+  | 'clone3'
   | 'close'
+  | 'connect'
+  | 'dup'
+  | 'dup3'
   | 'execve'
+  | 'fcntl'
   | 'getpid'
+  | 'getsockopt'
+  | 'io_uring_setup'
+  | 'ioctl'
   | 'kill'
+  | 'mremap'
+  | 'newfstatat'
   | 'open'
   | 'openat'
+  | 'poll'
+  | 'ppoll'
+  | 'prctl'
   | 'prlimit64'
   | 'ptrace'
+  | 'readlink'
+  | 'readlinkat'
+  | 'sendmmsg'
+  | 'sendmsg'
   | 'sendto'
   | 'setsockopt'
   | 'setuid'
+  | 'shutdown'
   | 'socket'
+  | 'statx'
+  | 'tgkill'
   | 'unlink'
   | 'unlinkat'
-  | 'write';
+  | 'write'
+  | 'writev'
+  | `nr:${number}`;
 
 /** An integer, or bytes the injector places in the thread's memory and passes by address. */
 export type SyscallArg = number | Buffer;

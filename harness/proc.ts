@@ -87,6 +87,36 @@ export function packetSocketsOf(pid: number | 'self'): number[] {
   return [...socketInodes(pid)].filter((inode) => packet.has(inode));
 }
 
+/**
+ * The descriptors under which a process holds raw or packet sockets (the capture
+ * process's capture sockets), from the tables of its own network namespace.
+ */
+export function captureSocketFds(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const [file, column] of [
+    ['raw', 9],
+    ['raw6', 9],
+    ['packet', 8],
+  ] as const) {
+    for (const row of fs.readFileSync(`/proc/${pid}/net/${file}`, 'utf8').trim().split('\n').slice(1)) {
+      const inode = row.trim().split(/\s+/)[column];
+      if (inode !== undefined) inodes.add(inode);
+    }
+  }
+  return [...fdTargets(pid)].filter(([, target]) => inodes.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? '')).map(([fd]) => fd);
+}
+
+/** What descriptor `fd` of a process is (a path, socket:[INODE], pipe:[INODE], ...) and its open flags. */
+export function descriptorOf(pid: number, fd: number): { target: string; flags: number } {
+  const fdinfo = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+  return { target: fs.readlinkSync(`/proc/${pid}/fd/${fd}`), flags: parseInt(/^flags:\s*([0-7]+)/m.exec(fdinfo)?.[1] ?? '0', 8) };
+}
+
+/** Every descriptor of a process and what it is. */
+export function descriptorsOf(pid: number): Map<number, string> {
+  return fdTargets(pid);
+}
+
 /** A file of /proc/net as seen inside namespace `ns`. */
 function netFile(ns: string, file: string): string {
   const r = childProcess.spawnSync('ip', ['netns', 'exec', ns, 'cat', `/proc/net/${file}`], { encoding: 'utf8', timeout: 10000 });

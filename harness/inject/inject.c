@@ -6,7 +6,7 @@
  *
  *   scanlogd-inject TID CALL...
  *
- * CALL is one argument: a system call name from the table below, then up to six
+ * CALL is one argument: a system call name from the table below (or nr:NUMBER), then up to six
  * arguments, separated by spaces. An argument is an integer (strtoll, base 0: decimal,
  * 0x hex, negative allowed) or hex:BYTES, a byte string that is copied below the thread's
  * stack pointer (past the 128-byte red zone) and passed as its address.
@@ -76,21 +76,48 @@ static const struct {
 	const char *name;
 	long nr;
 } CALLS[] = {
+	{ "bind", SYS_bind },
+	{ "clone", SYS_clone },
+	{ "clone3", SYS_clone3 },
 	{ "close", SYS_close },
+	{ "connect", SYS_connect },
+	{ "dup", SYS_dup },
+	{ "dup3", SYS_dup3 },
 	{ "execve", SYS_execve },
+	{ "fcntl", SYS_fcntl },
 	{ "getpid", SYS_getpid },
+	{ "getsockopt", SYS_getsockopt },
+	{ "io_uring_setup", SYS_io_uring_setup },
+	{ "ioctl", SYS_ioctl },
 	{ "kill", SYS_kill },
+	{ "mremap", SYS_mremap },
+	{ "newfstatat", SYS_newfstatat },
 	{ "openat", SYS_openat },
+	{ "ppoll", SYS_ppoll },
+	{ "prctl", SYS_prctl },
 	{ "prlimit64", SYS_prlimit64 },
 	{ "ptrace", SYS_ptrace },
+	{ "readlinkat", SYS_readlinkat },
+	{ "sendmmsg", SYS_sendmmsg },
+	{ "sendmsg", SYS_sendmsg },
 	{ "sendto", SYS_sendto },
 	{ "setsockopt", SYS_setsockopt },
 	{ "setuid", SYS_setuid },
+	{ "shutdown", SYS_shutdown },
 	{ "socket", SYS_socket },
+	{ "statx", SYS_statx },
+	{ "tgkill", SYS_tgkill },
 	{ "unlinkat", SYS_unlinkat },
 	{ "write", SYS_write },
+	{ "writev", SYS_writev },
 #ifdef SYS_open
 	{ "open", SYS_open },
+#endif
+#ifdef SYS_poll
+	{ "poll", SYS_poll },
+#endif
+#ifdef SYS_readlink
+	{ "readlink", SYS_readlink },
 #endif
 #ifdef SYS_unlink
 	{ "unlink", SYS_unlink },
@@ -372,6 +399,13 @@ static void parse_call(const char *text, struct call *c) {
 	c->nr = -1;
 	for (size_t i = 0; i < sizeof CALLS / sizeof CALLS[0]; i++)
 		if (strcmp(CALLS[i].name, name) == 0) c->nr = CALLS[i].nr;
+	if (strncmp(name, "nr:", 3) == 0) {
+		/* A number no name gives, such as another ABI's (x32: bit 30 set). */
+		char *end;
+		errno = 0;
+		long nr = strtol(name + 3, &end, 0);
+		if (errno == 0 && *end == '\0' && end != name + 3 && nr >= 0) c->nr = nr;
+	}
 	if (c->nr < 0) fail("unknown system call '%s' on this architecture", name);
 	c->is_execve = c->nr == SYS_execve;
 	int n = 0;

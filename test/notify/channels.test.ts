@@ -1,10 +1,14 @@
 // Each channel against a local HTTP server: what a status means (2xx delivered, 429
 // and 5xx worth another attempt, any other refusal permanent), Retry-After in both its
 // forms, the User-Agent, Pushover's length limits, and error text that shows no more of
-// a URL than its scheme, host and port, whatever fetch or the endpoint said.
+// a URL than its scheme, host and port, whatever fetch or the endpoint said. Mail goes
+// to a stand-in sendmail that keeps what it was given.
 
 import test from 'ava';
+import fs = require('node:fs');
 import http = require('node:http');
+import os = require('node:os');
+import path = require('node:path');
 import {
   DeliveryError,
   MAX_RETRY_AFTER_MS,
@@ -168,4 +172,28 @@ test('Pushover: a 200 without "status":1 is worth another attempt', async (t) =>
   );
   t.false(err.permanent);
   t.is(err.message, 'Pushover did not accept the message: <html>captive portal</html>');
+});
+
+test('mail: a title with CR, LF and non-ASCII text becomes one encoded Subject line; no header is added', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'notify-mail-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const kept = path.join(dir, 'message');
+  const sendmail = path.join(dir, 'sendmail');
+  fs.writeFileSync(sendmail, `#!/bin/sh\ncat > '${kept}'\n`, { mode: 0o755 });
+  const title = 'scan from h\u00f4te\r\nBcc: someone@example.org\nX-Injected: 1';
+  const send = senderFor({ kind: 'mail', to: 'admin@example.org', from: null, sendmail });
+  await send({ title, text: 'body', events: 1, sources: 1 }, 5000);
+  const [head = '', body] = fs.readFileSync(kept, 'utf8').split('\n\n');
+  const lines = head.split('\n');
+  const subjects = lines.filter((l) => l.startsWith('Subject:'));
+  t.is(subjects.length, 1, head);
+  const word = /^Subject: =\?UTF-8\?B\?([A-Za-z0-9+/=]+)\?=$/.exec(subjects[0] ?? '');
+  t.not(word, null, subjects[0]);
+  t.is(Buffer.from(word?.[1] ?? '', 'base64').toString('utf8'), title);
+  t.deepEqual(
+    lines.map((l) => l.split(':')[0]),
+    ['To', 'Subject', 'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding', 'Auto-Submitted', 'X-Mailer'],
+  );
+  t.regex(head.replace(/\n/g, ''), /^[ -~]*$/, 'the header is printable ASCII');
+  t.is(body?.trim(), 'body');
 });
