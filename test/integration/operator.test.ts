@@ -151,6 +151,18 @@ function initScript(t: ExecutionContext, bed: Testbed, dir: string, syslog: Sysl
   return { run, pidfile: path.join(rundir, 'scanlogd.pid'), config };
 }
 
+/** A testbed, a syslog socket and the init script, all gone when the test ends. */
+function initScene(t: ExecutionContext): { bed: Testbed; syslog: SyslogListener; init: InitScript } {
+  const bed = createTestbed();
+  const dir = rootOwnedDir(t);
+  const syslog = listenSyslog(path.join(dir, 'log'));
+  t.teardown(() => {
+    syslog.close();
+    bed.destroy();
+  });
+  return { bed, syslog, init: initScript(t, bed, dir, syslog) };
+}
+
 async function scanAndSee(bed: Testbed, syslog: SyslogListener, before: number): Promise<void> {
   await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-40', bed.targetAddr]);
   await waitFor(
@@ -167,14 +179,7 @@ async function scanAndSee(bed: Testbed, syslog: SyslogListener, before: number):
 }
 
 rootTest('init script: restart with a broken file says why and leaves the running daemon running and detecting', async (t) => {
-  const bed = createTestbed();
-  const dir = rootOwnedDir(t);
-  const syslog = listenSyslog(path.join(dir, 'log'));
-  t.teardown(() => {
-    syslog.close();
-    bed.destroy();
-  });
-  const init = initScript(t, bed, dir, syslog);
+  const { bed, syslog, init } = initScene(t);
   const started = await init.run('start');
   t.is(started.code, 0, started.stdout + started.stderr);
   const pid = Number(fs.readFileSync(init.pidfile, 'utf8'));
@@ -202,14 +207,7 @@ rootTest('init script: restart with a broken file says why and leaves the runnin
 });
 
 rootTest('init script: "foreground = yes" in the file is refused at start with its line; the script does not hang', async (t) => {
-  const bed = createTestbed();
-  const dir = rootOwnedDir(t);
-  const syslog = listenSyslog(path.join(dir, 'log'));
-  t.teardown(() => {
-    syslog.close();
-    bed.destroy();
-  });
-  const init = initScript(t, bed, dir, syslog);
+  const { init } = initScene(t);
   fs.writeFileSync(init.config, 'foreground = yes\n');
   const started = await init.run('start');
   t.is(started.code, 1);
