@@ -25,11 +25,13 @@ export type SyscallName =
   | 'dup3'
   | 'execve'
   | 'fcntl'
+  | 'ftruncate'
   | 'getpid'
   | 'getsockopt'
   | 'io_uring_setup'
   | 'ioctl'
   | 'kill'
+  | 'lseek'
   | 'mremap'
   | 'newfstatat'
   | 'open'
@@ -39,8 +41,10 @@ export type SyscallName =
   | 'prctl'
   | 'prlimit64'
   | 'ptrace'
+  | 'pwrite64'
   | 'readlink'
   | 'readlinkat'
+  | 'renameat'
   | 'sendmmsg'
   | 'sendmsg'
   | 'sendto'
@@ -56,8 +60,11 @@ export type SyscallName =
   | 'writev'
   | `nr:${number}`;
 
-/** An integer, or bytes the injector places in the thread's memory and passes by address. */
-export type SyscallArg = number | Buffer;
+/**
+ * An integer; bytes the injector places in the thread's memory and passes by address; or
+ * a message passing a descriptor (see `passing`).
+ */
+export type SyscallArg = number | Buffer | { rights: number };
 
 export interface Syscall {
   name: SyscallName;
@@ -65,6 +72,13 @@ export interface Syscall {
 }
 
 export const syscall = (name: SyscallName, ...args: SyscallArg[]): Syscall => ({ name, args });
+
+/**
+ * A message that passes descriptor `fd` with SCM_RIGHTS, for sendmsg (and, as a single
+ * struct mmsghdr, for sendmmsg): one byte of data, the control message, pointers to
+ * where the injector placed them.
+ */
+export const passing = (fd: number): SyscallArg => ({ rights: fd });
 
 /** A NUL-terminated string, as a path argument. */
 export const cString = (text: string): Buffer => Buffer.from(`${text}\0`);
@@ -106,7 +120,8 @@ function injectorBinary(): string {
 
 function encodeCall(call: Syscall): string {
   const args = call.args.map((a) => {
-    if (typeof a !== 'number') return `hex:${a.toString('hex')}`;
+    if (Buffer.isBuffer(a)) return `hex:${a.toString('hex')}`;
+    if (typeof a !== 'number') return `rights:${a.rights}`;
     if (!Number.isSafeInteger(a)) throw new Error(`${call.name}: argument ${a} is not an integer`);
     return String(a);
   });

@@ -145,6 +145,27 @@ export function rawSockets(ns: string): Map<number, RawSocketState> {
   return sockets;
 }
 
+/**
+ * `pid`'s raw sockets in `ns` by lane ("tcp4", "udp6"...): the family from the table
+ * (raw or raw6), the protocol from the local address's "port" column.
+ */
+export function rawSocketsByLane(ns: string, pid: number): Map<string, RawSocketState> {
+  const mine = socketInodes(pid);
+  const lanes = new Map<string, RawSocketState>();
+  for (const [file, family] of [
+    ['raw', 4],
+    ['raw6', 6],
+  ] as const) {
+    for (const line of netFile(ns, file).split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 13 || !mine.has(Number(f[9]))) continue;
+      const protocol = parseInt(f[1]?.split(':')[1] ?? '', 16) === 17 ? 'udp' : 'tcp';
+      lanes.set(`${protocol}${family}`, { inode: Number(f[9]), rxQueue: parseInt(f[4]?.split(':')[1] ?? '0', 16), drops: Number(f[12]) });
+    }
+  }
+  return lanes;
+}
+
 /** The raw socket among `pid`'s descriptors (the daemon's capture socket). */
 export function rawSocketOf(ns: string, pid: number): RawSocketState {
   const mine = socketInodes(pid);

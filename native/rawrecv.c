@@ -21,6 +21,15 @@
  *       onError(message): receiving failed; nothing more is read
  *   close(handle)                        idempotent; before or after start
  *
+ *   drops(handle) -> the socket's count of packets the kernel dropped (a full receive
+ *                    queue, mostly), as of the last packet read: uint32, cumulative
+ *                    since open, wraps at 2^32
+ *
+ * Every socket asks for SO_RXQ_OVFL: the kernel then puts its drop count, as it stood
+ * when the packet was queued, in the ancillary data of each packet once it is nonzero.
+ * It costs no system call, but it moves only with a packet: drops after the last packet
+ * read are seen with the next one.
+ *
  * The watching, the batches, the naps on a busy socket and the handle's life are
  * batch.c's (see batch.h). There is no packet parsing here: JS checks every packet.
  */
@@ -37,17 +46,19 @@
 #include "batch.h"
 
 #define IP6_HEADER 40
-/* Room for the three ancillary items an IPv6 socket is asked for. */
-#define CONTROL_BYTES (CMSG_SPACE(sizeof(struct in6_pktinfo)) + 2 * CMSG_SPACE(sizeof(int)))
+/* Room for the drop count, and the three ancillary items an IPv6 socket is asked for. */
+#define CONTROL_BYTES (CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) + 2 * CMSG_SPACE(sizeof(int)))
 
 typedef struct {
 	batch_reader reader; /* first: batch.c frees the whole */
 	int family;          /* AF_INET or AF_INET6 */
 	int protocol;        /* IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t drops;      /* the kernel's drop count as of the last packet read */
 	struct mmsghdr msgs[BATCH_MAX_SLOTS];
 	struct iovec iov[BATCH_MAX_SLOTS];
-	/* IPv6 only: each message's source address and ancillary data. */
+	/* IPv6 only: each message's source address. */
 	struct sockaddr_in6 names[BATCH_MAX_SLOTS];
+	/* Each message's ancillary data. */
 	union {
 		struct cmsghdr align;
 		unsigned char bytes[CONTROL_BYTES];
@@ -88,10 +99,16 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 		free(c);
 		return addon_throw_errno(env, NULL, err);
 	}
+	const int on = 1;
+	if (setsockopt(c->reader.fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0) {
+		int err = errno;
+		close(c->reader.fd);
+		free(c);
+		return addon_throw_errno(env, "SO_RXQ_OVFL", err);
+	}
 	if (c->family == AF_INET6) {
 		static const int options[] = {IPV6_RECVPKTINFO, IPV6_RECVHOPLIMIT, IPV6_RECVTCLASS};
 		static const char *const names[] = {"IPV6_RECVPKTINFO", "IPV6_RECVHOPLIMIT", "IPV6_RECVTCLASS"};
-		const int on = 1;
 		for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
 			if (setsockopt(c->reader.fd, IPPROTO_IPV6, options[i], &on, sizeof on) != 0) {
 				int err = errno;
@@ -119,11 +136,15 @@ static void raw_prepare(batch_reader *r) {
 		c->iov[i].iov_len = r->slot_size - header;
 		c->msgs[i].msg_hdr.msg_iov = &c->iov[i];
 		c->msgs[i].msg_hdr.msg_iovlen = 1;
-		if (c->family == AF_INET6) {
-			c->msgs[i].msg_hdr.msg_name = &c->names[i];
-			c->msgs[i].msg_hdr.msg_control = c->control[i].bytes;
-		}
+		c->msgs[i].msg_hdr.msg_control = c->control[i].bytes;
+		if (c->family == AF_INET6) c->msgs[i].msg_hdr.msg_name = &c->names[i];
 	}
+}
+
+/* Keeps the drop count if `cm` is it (the kernel gives it once the count is nonzero). */
+static void note_drops(capture_t *c, const struct cmsghdr *cm) {
+	if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL && cm->cmsg_len >= CMSG_LEN(sizeof(uint32_t)))
+		memcpy(&c->drops, CMSG_DATA(cm), sizeof c->drops);
 }
 
 /*
@@ -137,7 +158,10 @@ static unsigned build_ip6_header(capture_t *c, unsigned i) {
 	int hop_limit = -1, tclass = -1;
 	if ((m->msg_flags & MSG_CTRUNC) || m->msg_namelen < sizeof(struct sockaddr_in6)) return 0;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm != NULL; cm = CMSG_NXTHDR(m, cm)) {
-		if (cm->cmsg_level != IPPROTO_IPV6) continue;
+		if (cm->cmsg_level != IPPROTO_IPV6) {
+			note_drops(c, cm);
+			continue;
+		}
 		if (cm->cmsg_type == IPV6_PKTINFO && cm->cmsg_len >= CMSG_LEN(sizeof *info))
 			info = (const struct in6_pktinfo *)CMSG_DATA(cm);
 		else if (cm->cmsg_type == IPV6_HOPLIMIT && cm->cmsg_len >= CMSG_LEN(sizeof(int)))
@@ -162,12 +186,14 @@ static unsigned build_ip6_header(capture_t *c, unsigned i) {
 
 static int raw_read(batch_reader *r) {
 	capture_t *c = (capture_t *)r;
+	/* recvmmsg writes back the lengths it used: give each message its full room again. */
 	if (c->family == AF_INET6) {
-		/* recvmmsg writes back the lengths it used: give each message its full room again. */
 		for (unsigned i = 0; i < r->slots; i++) {
 			c->msgs[i].msg_hdr.msg_namelen = sizeof c->names[i];
 			c->msgs[i].msg_hdr.msg_controllen = sizeof c->control[i];
 		}
+	} else {
+		for (unsigned i = 0; i < r->slots; i++) c->msgs[i].msg_hdr.msg_controllen = sizeof c->control[i];
 	}
 	int n;
 	do
@@ -186,6 +212,10 @@ static int raw_read(batch_reader *r) {
 			r->lengths[i] = build_ip6_header(c, (unsigned)i);
 			continue;
 		}
+		struct msghdr *m = &c->msgs[i].msg_hdr;
+		/* The drop count is the only ancillary item an IPv4 socket is given. */
+		if (m->msg_controllen > 0)
+			for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm != NULL; cm = CMSG_NXTHDR(m, cm)) note_drops(c, cm);
 		/* A longer packet is cut to its slot; the length can never say more. */
 		unsigned len = c->msgs[i].msg_len;
 		r->lengths[i] = len < r->slot_size ? len : r->slot_size;
@@ -205,7 +235,19 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 	return batch_close(env, info, &RAW_OPS);
 }
 
+static napi_value js_drops(napi_env env, napi_callback_info info) {
+	size_t argc = 1;
+	napi_value argv[1], out;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) {
+		napi_throw_type_error(env, NULL, "rawrecv.drops(handle)");
+		return NULL;
+	}
+	capture_t *c = (capture_t *)batch_unwrap(env, argv[0], &RAW_OPS);
+	if (c == NULL || napi_create_uint32(env, c->drops, &out) != napi_ok) return NULL;
+	return out;
+}
+
 NAPI_MODULE_INIT() {
-	static const addon_function functions[] = {{"open", js_open}, {"start", js_start}, {"close", js_close}};
+	static const addon_function functions[] = {{"open", js_open}, {"start", js_start}, {"close", js_close}, {"drops", js_drops}};
 	return addon_export(env, exports, functions, sizeof functions / sizeof functions[0]);
 }

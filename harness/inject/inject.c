@@ -9,7 +9,10 @@
  * CALL is one argument: a system call name from the table below (or nr:NUMBER), then up to six
  * arguments, separated by spaces. An argument is an integer (strtoll, base 0: decimal,
  * 0x hex, negative allowed) or hex:BYTES, a byte string that is copied below the thread's
- * stack pointer (past the 128-byte red zone) and passed as its address.
+ * stack pointer (past the 128-byte red zone) and passed as its address, or rights:FD, a
+ * message that passes descriptor FD: a struct msghdr (with a zero msg_len after it, so
+ * that it also reads as one struct mmsghdr) whose one-byte iovec and SCM_RIGHTS control
+ * message are placed beside it, its pointers set to where they land.
  *
  * How: PTRACE_SEIZE and PTRACE_INTERRUPT stop the thread; only its general registers
  * are saved. Each call runs on a syscall instruction with the call's number and
@@ -53,11 +56,13 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -71,6 +76,8 @@
 /* Every byte-string argument of one call together; well within any thread's stack. */
 #define MAX_BUFFER_BYTES 4096
 #define MAX_HELD_SIGNALS 8
+/* Pointers inside one call's byte strings (a message's iovec and control buffer). */
+#define MAX_RELOCATIONS 8
 
 static const struct {
 	const char *name;
@@ -85,11 +92,13 @@ static const struct {
 	{ "dup3", SYS_dup3 },
 	{ "execve", SYS_execve },
 	{ "fcntl", SYS_fcntl },
+	{ "ftruncate", SYS_ftruncate },
 	{ "getpid", SYS_getpid },
 	{ "getsockopt", SYS_getsockopt },
 	{ "io_uring_setup", SYS_io_uring_setup },
 	{ "ioctl", SYS_ioctl },
 	{ "kill", SYS_kill },
+	{ "lseek", SYS_lseek },
 	{ "mremap", SYS_mremap },
 	{ "newfstatat", SYS_newfstatat },
 	{ "openat", SYS_openat },
@@ -97,7 +106,9 @@ static const struct {
 	{ "prctl", SYS_prctl },
 	{ "prlimit64", SYS_prlimit64 },
 	{ "ptrace", SYS_ptrace },
+	{ "pwrite64", SYS_pwrite64 },
 	{ "readlinkat", SYS_readlinkat },
+	{ "renameat", SYS_renameat },
 	{ "sendmmsg", SYS_sendmmsg },
 	{ "sendmsg", SYS_sendmsg },
 	{ "sendto", SYS_sendto },
@@ -378,6 +389,9 @@ struct call {
 	size_t buffer_used;
 	/* For each argument: its offset in buffer, or -1 for an integer. */
 	long offsets[MAX_ARGS];
+	/* Offsets in buffer of 64-bit words that hold an offset in buffer, made addresses when placed. */
+	size_t relocations[MAX_RELOCATIONS];
+	size_t relocation_count;
 };
 
 static int hex_digit(char c) {
@@ -385,6 +399,47 @@ static int hex_digit(char c) {
 	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
 	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
 	return -1;
+}
+
+/* Room for `size` bytes in the call's buffer, 16-byte aligned (as a struct passed by address may need); their offset. */
+static size_t reserve(struct call *c, size_t size) {
+	size_t at = (c->buffer_used + 15) & ~(size_t)15;
+	if (at + size > MAX_BUFFER_BYTES) fail("'%s': byte strings too long", c->text);
+	c->buffer_used = at + size;
+	return at;
+}
+
+/* A word at `at` that will hold the address of buffer offset `target`. */
+static void relocate(struct call *c, size_t at, size_t target) {
+	if (c->relocation_count == MAX_RELOCATIONS) fail("'%s': too many pointers", c->text);
+	uint64_t word = target;
+	memcpy(c->buffer + at, &word, sizeof word);
+	c->relocations[c->relocation_count++] = at;
+}
+
+/* rights:FD: a message carrying one byte and descriptor FD (see the top of the file). */
+static size_t build_rights_message(struct call *c, int fd) {
+	struct mmsghdr header;
+	struct iovec iov;
+	memset(&header, 0, sizeof header);
+	size_t at = reserve(c, sizeof header);
+	size_t iov_at = reserve(c, sizeof iov);
+	size_t byte_at = reserve(c, 1);
+	size_t control_at = reserve(c, CMSG_SPACE(sizeof fd));
+	header.msg_hdr.msg_iovlen = 1;
+	header.msg_hdr.msg_controllen = CMSG_SPACE(sizeof fd);
+	memcpy(c->buffer + at, &header, sizeof header);
+	relocate(c, at + offsetof(struct msghdr, msg_iov), iov_at);
+	relocate(c, at + offsetof(struct msghdr, msg_control), control_at);
+	memset(&iov, 0, sizeof iov);
+	iov.iov_len = 1;
+	memcpy(c->buffer + iov_at, &iov, sizeof iov);
+	relocate(c, iov_at + offsetof(struct iovec, iov_base), byte_at);
+	c->buffer[byte_at] = 'x';
+	struct cmsghdr cmsg = {.cmsg_len = CMSG_LEN(sizeof fd), .cmsg_level = SOL_SOCKET, .cmsg_type = SCM_RIGHTS};
+	memcpy(c->buffer + control_at, &cmsg, sizeof cmsg);
+	memcpy(c->buffer + control_at + CMSG_LEN(0), &fd, sizeof fd);
+	return at;
 }
 
 static void parse_call(const char *text, struct call *c) {
@@ -415,16 +470,20 @@ static void parse_call(const char *text, struct call *c) {
 		if (strncmp(tok, "hex:", 4) == 0) {
 			const char *hex = tok + 4;
 			size_t len = strlen(hex);
-			/* Each string starts 16-byte aligned, as a struct passed by address may need. */
-			size_t at = (c->buffer_used + 15) & ~(size_t)15;
-			if (len % 2 != 0 || at + len / 2 > MAX_BUFFER_BYTES) fail("'%s': bad or too long byte string", text);
+			if (len % 2 != 0) fail("'%s': bad byte string", text);
+			size_t at = reserve(c, len / 2);
 			for (size_t i = 0; i < len / 2; i++) {
 				int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
 				if (hi < 0 || lo < 0) fail("'%s': bad hex in a byte string", text);
 				c->buffer[at + i] = (unsigned char)(hi << 4 | lo);
 			}
 			c->offsets[n] = (long)at;
-			c->buffer_used = at + len / 2;
+		} else if (strncmp(tok, "rights:", 7) == 0) {
+			char *end;
+			errno = 0;
+			long fd = strtol(tok + 7, &end, 10);
+			if (errno != 0 || *end != '\0' || fd < 0 || fd > INT32_MAX) fail("'%s': bad descriptor in '%s'", text, tok);
+			c->offsets[n] = (long)build_rights_message(c, (int)fd);
 		} else {
 			char *end;
 			errno = 0;
@@ -440,6 +499,12 @@ static void parse_call(const char *text, struct call *c) {
 static void place_buffers(struct call *c, uint64_t sp) {
 	if (c->buffer_used == 0) return;
 	uint64_t base = (sp - RED_ZONE - c->buffer_used) & ~(uint64_t)15;
+	for (size_t i = 0; i < c->relocation_count; i++) {
+		uint64_t word;
+		memcpy(&word, c->buffer + c->relocations[i], sizeof word);
+		word += base;
+		memcpy(c->buffer + c->relocations[i], &word, sizeof word);
+	}
 	poke_bytes(base, c->buffer, c->buffer_used);
 	for (int i = 0; i < MAX_ARGS; i++)
 		if (c->offsets[i] >= 0) c->args[i] = base + (uint64_t)c->offsets[i];

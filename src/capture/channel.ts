@@ -1,10 +1,11 @@
 // The capture end of the channel: packet records batched into few writes, a backlog
 // limit past which records are dropped and counted rather than buffered (a stopped
-// monitor must not make the capture process grow), and the loss and counters records
-// that tell the monitor what it did not see.
+// monitor must not make the capture process grow), and the loss, counters and kernel
+// drops records that tell the monitor what it did not see.
 
 import { monotonicMs } from '../shared/clock.js';
-import { MAX_RECORD_SIZE, Offset, RECORD_SIZE, encode, recordSize } from '../shared/record.js';
+import { MAX_RECORD_SIZE, Offset, RECORD_SIZE, encode, recordSize, type CaptureSocketName } from '../shared/record.js';
+import type { KernelDrops } from './source.js';
 
 /** Records written per flush at most; flushes also happen whenever the socket drains. */
 export const BATCH_RECORDS = 2048;
@@ -26,6 +27,8 @@ export interface ChannelWriterOptions {
   clock?: () => number;
   /** Told when records had to be dropped, once per loss record. */
   report?: (text: string) => void;
+  /** What the kernel dropped on each capture socket so far (PacketSource.kernelDrops). */
+  kernelDrops?: () => readonly KernelDrops[];
 }
 
 /**
@@ -53,6 +56,9 @@ export class ChannelWriter {
   private readonly countersFlushAt: number;
   private readonly clock: () => number;
   private readonly report: (text: string) => void;
+  private readonly kernelDrops: () => readonly KernelDrops[];
+  /** Each socket's kernel count as of its last kernel drops record. */
+  private readonly kernelDropsSent = new Map<CaptureSocketName, number>();
 
   constructor(
     private readonly sink: ChannelSink,
@@ -63,6 +69,7 @@ export class ChannelWriter {
     this.countersFlushAt = options.countersFlushAt ?? COUNTERS_FLUSH_AT;
     this.clock = options.clock ?? monotonicMs;
     this.report = options.report ?? (() => {});
+    this.kernelDrops = options.kernelDrops ?? (() => []);
     this.buffer = Buffer.allocUnsafe(this.batchBytes);
   }
 
@@ -116,10 +123,19 @@ export class ChannelWriter {
   }
 
   /**
-   * Hands the counts to the monitor, which logs them (with its own) when `log` is set.
-   * Small and rare: sent even over the backlog limit, so that a request is never lost.
+   * Hands the counts to the monitor, which logs them (with its own) when `log` is set:
+   * first what each capture socket's kernel dropped since the last time, then the
+   * capture process's own. Small and rare: sent even over the backlog limit, so that a
+   * request is never lost.
    */
   sendCounters(log: boolean): void {
+    const time = this.clock();
+    for (const { socket, count } of this.kernelDrops()) {
+      // The kernel's count is a uint32 that wraps: the difference modulo 2^32 is what is new.
+      const fresh = (count - (this.kernelDropsSent.get(socket) ?? 0)) >>> 0;
+      this.kernelDropsSent.set(socket, count);
+      if (fresh > 0) this.sink.write(encode({ type: 'kernelDrops', socket, count: fresh, time }));
+    }
     const cap = (n: number): number => Math.min(n, 0xffffffff);
     this.sink.write(
       encode({
@@ -128,7 +144,7 @@ export class ChannelWriter {
         dropped: cap(this.dropped),
         rejected: cap(this.rejected),
         log,
-        time: this.clock(),
+        time,
       }),
     );
     this.seen = 0;

@@ -229,7 +229,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   // The monitor says in syslog what a SIGHUP does (nothing: the drop leaves nothing to
   // re-open); here it must not stop detection either.
   process.on('SIGHUP', () => {});
-  const writer = new ChannelWriter(monitor.channel, { report: stderr });
+  const writer = new ChannelWriter(monitor.channel, { report: stderr, kernelDrops: () => source.kernelDrops() });
   requestCounters = () => {
     if (life.stopping) return;
     writer.flush();

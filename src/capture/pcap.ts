@@ -115,6 +115,7 @@ export function openPcap(options: PcapOptions, reader: PcapRecv = loadPcapRecv()
   return {
     start: (onPacket, onDrained, onError) => source.start(onPacket, onDrained, onError),
     close: () => source.close(),
+    kernelDrops: () => (source.closed ? [] : [{ socket: 'pcap', count: counts().droppedByKernel }]),
     counts,
     statsLine() {
       try {

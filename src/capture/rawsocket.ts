@@ -10,7 +10,7 @@ import { loadAddon } from '../shared/addon.js';
 import type { CaptureHandle, RawRecv } from '../types/rawrecv.js';
 import { IPPROTO_TCP, IPPROTO_UDP, type Protocol } from '../shared/record.js';
 import { CAPTURE_SNAPLEN, type Watched } from './packet.js';
-import { BATCH_SLOTS, batchBuffers, batchSource, type PacketSource } from './source.js';
+import { BATCH_SLOTS, batchBuffers, batchSource, type KernelDrops, type PacketSource } from './source.js';
 
 /** A deep receive queue absorbs bursts while the event loop is busy elsewhere. */
 export const RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024;
@@ -56,7 +56,7 @@ export function openRawSockets(
     for (const source of sources) source.close();
     throw err;
   }
-  if (sources.length === 1) return sources[0] as PacketSource;
+  const kernelDrops = (): KernelDrops[] => sources.flatMap((source) => source.kernelDrops());
   return {
     start(onPacket, onDrained, onError) {
       for (const source of sources) source.start(onPacket, onDrained, onError);
@@ -64,7 +64,16 @@ export function openRawSockets(
     close() {
       for (const source of sources) source.close();
     },
+    kernelDrops,
+    statsLine: () => kernelDropsLine(kernelDrops()),
   };
+}
+
+/** The stop line: what the kernel dropped on the raw sockets, each named where there are several. */
+export function kernelDropsLine(drops: readonly KernelDrops[]): string {
+  const total = drops.reduce((sum, { count }) => sum + count, 0);
+  const each = drops.length > 1 ? ` (${drops.map(({ socket, count }) => `${socket} ${count}`).join(', ')})` : '';
+  return `raw socket${drops.length > 1 ? 's' : ''}: ${total} packets dropped by the kernel${each}`;
 }
 
 /** scanlogd's socket alone: IPv4 TCP. */
@@ -87,11 +96,17 @@ function openRawSocket(kind: RawSocketKind, receiveBufferBytes: number, reader: 
   }
   const buffers = batchBuffers(CAPTURE_SNAPLEN);
   const slots = Array.from({ length: BATCH_SLOTS }, (_, i) => buffers.data.subarray(i * CAPTURE_SNAPLEN, (i + 1) * CAPTURE_SNAPLEN));
-  return batchSource(
+  const socket = `${kind.protocol}${kind.family}` as const;
+  const source = batchSource(
     reader,
     handle,
     buffers,
     { label: name, noun: 'socket', failure: (message) => `${name} receive: ${message}` },
     (slot, length, onPacket) => onPacket(slots[slot] as Buffer, length),
   );
+  return {
+    start: (onPacket, onDrained, onError) => source.start(onPacket, onDrained, onError),
+    close: () => source.close(),
+    kernelDrops: () => (source.closed ? [] : [{ socket, count: reader.drops(handle) }]),
+  };
 }

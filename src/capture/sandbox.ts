@@ -74,8 +74,8 @@ export function capturePlan(captureFds: readonly number[], pid: number, monitorP
       },
       // Its monitor's exit status (libuv's waitpid; seen on every line).
       ...allow('wait4'),
-      ...deny('socket', 'connect', 'sendmsg', 'unlink', 'unlinkat'),
-      ...nodeRuntime(pid),
+      ...deny('socket', 'connect', 'unlink', 'unlinkat'),
+      ...nodeRuntime(pid, []),
     ],
     // Chrooted to an empty directory already; Landlock takes the rest.
     removeFilesBelow: null,

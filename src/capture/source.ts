@@ -5,6 +5,7 @@
 
 import type { BatchReader } from '../types/batch.js';
 import type { PcapCounts } from '../types/pcaprecv.js';
+import type { CaptureSocketName } from '../shared/record.js';
 
 /** Packets a backend reads at most in one batch (one system call, one call into JS). */
 export const BATCH_SLOTS = 256;
@@ -14,6 +15,12 @@ export type CaptureCounts = PcapCounts;
 
 export type OnPacket = (pkt: Buffer, length: number) => void;
 
+/** Packets the kernel dropped on one capture socket since it was opened: a uint32 that wraps. */
+export interface KernelDrops {
+  socket: CaptureSocketName;
+  count: number;
+}
+
 export interface PacketSource {
   /**
    * Calls `onPacket` for each packet with a buffer that is reused for the next one,
@@ -21,6 +28,8 @@ export interface PacketSource {
    */
   start(onPacket: OnPacket, onDrained: () => void, onError: (err: Error) => void): void;
   close(): void;
+  /** What the kernel dropped on each capture socket, as far as it has said; none once closed. */
+  kernelDrops(): KernelDrops[];
   /** The kernel's counts since the handle was opened (libpcap only); throws once closed. */
   counts?(): CaptureCounts;
   /** What the kernel passed and dropped, said at a clean stop as tcpdump does (libpcap only). */
@@ -59,7 +68,7 @@ export function batchSource<Handle>(
   buffers: BatchBuffers,
   names: BatchSourceNames,
   deliver: (slot: number, length: number, onPacket: OnPacket) => void,
-): PacketSource & { readonly closed: boolean } {
+): Pick<PacketSource, 'start' | 'close'> & { readonly closed: boolean } {
   let state: 'opened' | 'running' | 'closed' = 'opened';
   let failed = false;
   return {

@@ -11,6 +11,8 @@ import {
   decodeAt,
   emptyPacketScratch,
   recordSize,
+  captureSockets,
+  type CaptureSocketName,
   type ChannelRecord,
 } from '../shared/record.js';
 
@@ -36,7 +38,14 @@ export class RecordReader {
   /** Packet records received (any family or protocol). */
   received = 0;
 
-  constructor(private readonly lanes: Readonly<Lanes> = { udp: false, ipv6: false }) {}
+  /**
+   * `sockets` are the capture sockets the capture process holds: a kernel drops record
+   * of any other is refused.
+   */
+  constructor(
+    private readonly lanes: Readonly<Lanes> = { udp: false, ipv6: false },
+    private readonly sockets: readonly CaptureSocketName[] = captureSockets(lanes, false),
+  ) {}
 
   /**
    * Calls `onRecord` for every complete record in `chunk`, keeping a trailing part
@@ -86,6 +95,13 @@ export class RecordReader {
           throw new RecordError('an IPv6 UDP record arrived, but the daemon runs without --ipv6 --udp');
         }
         break;
+      case 'kernelDrops':
+        if (!this.sockets.includes(record.socket)) {
+          throw new RecordError(
+            `a kernel drops record of capture socket ${record.socket} arrived, but the capture process holds no such socket`,
+          );
+        }
+        return record;
       default:
         return record;
     }

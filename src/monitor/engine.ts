@@ -54,6 +54,10 @@ const MAX_RELEASES = 3;
 /**
  * What the last call of process() did besides its verdict, slot by slot, for the
  * tracker that keeps what the log line has no room for. Overwritten by the next call.
+ * process() writes it in place at each point rather than through a helper method: once
+ * a scan has run through process() and V8 optimizes it again, it no longer inlines such
+ * helpers, and the calls showed as a per-packet cost under a spoofed flood
+ * (bench/events.ts, after its scan rounds).
  */
 export class Step {
   /** The slot of the packet's source when the packet counted for it; -1 when it was left aside. */
@@ -237,21 +241,6 @@ export class Detector<A> {
     return this.timestamp[slot] as number;
   }
 
-  private release(slot: number, reason: ReleaseReason): void {
-    const step = this.step;
-    if (step === null) return;
-    step.releasedSlots[step.released] = slot;
-    step.releasedReasons[step.released] = reason;
-    step.released++;
-  }
-
-  private counted(slot: number, opened: boolean): void {
-    const step = this.step;
-    if (step === null) return;
-    step.slot = slot;
-    step.opened = opened;
-  }
-
   /**
    * Feeds one packet. `wallMs` is the wall-clock time of the packet: the start time of
    * a new source. Returns the scan when this packet makes the source's weight reach
@@ -292,7 +281,10 @@ export class Detector<A> {
       }
       // Known but stale: free it and start over in a fresh slot, since this one
       // could be reused too soon.
-      this.release(current, 'stale');
+      if (step !== null) {
+        step.releasedSlots[step.released] = current;
+        step.releasedReasons[step.released++] = 'stale';
+      }
       this.clearSlot(current);
       if (last !== NIL) this.next[last] = this.next[current] as number;
       else this.hash[bucket] = this.next[current] as number;
@@ -306,7 +298,10 @@ export class Detector<A> {
     // Too many sources in this bucket: drop the oldest (the tail), so that addresses
     // chosen to collide cannot make every lookup slow.
     if (count >= this.params.hashMax && last !== NIL) {
-      this.release(this.next[last] as number, 'bucket-full');
+      if (step !== null) {
+        step.releasedSlots[step.released] = this.next[last] as number;
+        step.releasedReasons[step.released++] = 'bucket-full';
+      }
       this.next[last] = NIL;
       this.counters.bucketEvictions++;
     }
@@ -314,7 +309,10 @@ export class Detector<A> {
     const slot = this.index;
     if (!this.isUnused(slot)) {
       this.counters.slotReuses++;
-      this.release(slot, 'slot-reused');
+      if (step !== null) {
+        step.releasedSlots[step.released] = slot;
+        step.releasedReasons[step.released++] = 'slot-reused';
+      }
       this.unlink(slot, this.bucketOf(this.slotFold(slot)));
     }
     this.index = slot + 1 >= this.params.listSize ? 0 : slot + 1;
@@ -334,18 +332,25 @@ export class Detector<A> {
     this.flagsOr[slot] = flags;
     this.flagsAnd[slot] = flags;
     this.changing[slot] = 0;
-    this.counted(slot, true);
+    if (step !== null) {
+      step.slot = slot;
+      step.opened = true;
+    }
     return null;
   }
 
   private update(slot: number, pkt: Summary<A>): Scan<A> | null {
+    const step = this.step;
     const base = slot * this.params.maxPorts;
     const n = this.count[slot] as number;
     for (let i = 0; i < n; i++) {
       if (this.ports[base + i] === pkt.dport) {
         this.flagsOr[slot] = (this.flagsOr[slot] as number) | pkt.flags;
         this.flagsAnd[slot] = (this.flagsAnd[slot] as number) & pkt.flags;
-        this.counted(slot, false);
+        if (step !== null) {
+          step.slot = slot;
+          step.opened = false;
+        }
         return null;
       }
     }
@@ -354,7 +359,10 @@ export class Detector<A> {
     if (pkt.flags & (TH_ACK | TH_RST)) return null;
 
     this.timestamp[slot] = pkt.time;
-    this.counted(slot, false);
+    if (step !== null) {
+      step.slot = slot;
+      step.opened = false;
+    }
 
     // Already reported: stay quiet until the source pauses for longer than the delay.
     if ((this.weight[slot] as number) >= this.params.scanWeightThreshold) return null;

@@ -64,3 +64,67 @@ export class FloodLimiter {
     return { event: 'suppressed', time: wallMs, state: 'end', dropped };
   }
 }
+
+/** What the report limit held back in one window. */
+export interface MergedReports {
+  /** Loss and counters reports that made no line of their own. */
+  reports: number;
+  /** The packets their loss reports said were dropped. */
+  lostPackets: number;
+}
+
+/**
+ * The limit on the lines the capture process's own reports make (loss, and counters
+ * with the log byte): at most `perWindow` in a window of `windowMs` from the first, the
+ * rest merged into one line when the window closes. The capture process decides when
+ * it reports, so without this a compromised one could make the monitor log at the
+ * channel's rate; with it, at most `perWindow` + 1 lines per window, what a scan flood
+ * gets from the scan limit with the same settings. Fixed windows, not scanlogd's quiet
+ * gap: under a steady flood of reports the merged count must still come out.
+ */
+export class ReportLimiter {
+  /** When the open window began, on the monitor's clock, or null when none is open. */
+  private start: number | null = null;
+  private said = 0;
+  private merged: MergedReports = { reports: 0, lostPackets: 0 };
+
+  constructor(
+    private readonly perWindow: number,
+    private readonly windowMs: number,
+  ) {}
+
+  /**
+   * A report arrives at `now` (the monitor's monotonic milliseconds: the record's own
+   * time is the capture process's word); `lostPackets` for a loss report, else 0.
+   * Whether it may make its line.
+   */
+  admit(now: number, lostPackets: number): boolean {
+    if (this.start === null) {
+      this.start = now;
+      this.said = 0;
+    }
+    if (this.said < this.perWindow) {
+      this.said++;
+      return true;
+    }
+    this.merged.reports++;
+    this.merged.lostPackets += lostPackets;
+    return false;
+  }
+
+  /** Closes the window if it has run out by `now`; what it merged, or null if nothing. Call before admit. */
+  close(now: number): MergedReports | null {
+    if (this.start === null) return null;
+    const age = elapsed(now, this.start);
+    return age < this.windowMs && age >= 0 ? null : this.end();
+  }
+
+  /** Closes the window now, run out or not (the monitor is stopping); what it merged, or null. */
+  end(): MergedReports | null {
+    this.start = null;
+    if (this.merged.reports === 0) return null;
+    const merged = this.merged;
+    this.merged = { reports: 0, lostPackets: 0 };
+    return merged;
+  }
+}

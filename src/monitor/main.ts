@@ -17,6 +17,7 @@ import { RecordReader } from './channel.js';
 import { MonitorOutputs, monitorStderr } from './outputs.js';
 import { ScanPipeline } from './pipeline.js';
 import { RecordLoop, internalFault, type Stop } from './records.js';
+import { captureSockets } from '../shared/record.js';
 import { monitorPlan } from './sandbox.js';
 import { SocketTables } from './sockets.js';
 
@@ -24,6 +25,8 @@ import { SocketTables } from './sockets.js';
 const CHANNEL_READ_BYTES = 64 * 1024;
 /** How often followed scans and the flood window are checked for having gone quiet. */
 const SWEEP_INTERVAL_MS = 250;
+/** How often the capture process's report limit is checked for a window to close. */
+const REPORTS_CHECK_MS = 1000;
 /** How often the second stage is asked whether the socket tables are due for a read. */
 const SOCKETS_CHECK_MS = 1000;
 /** How long queued lines get to reach syslog at exit. */
@@ -151,7 +154,8 @@ function watchedText(settings: MonitorSettings): string {
 function reportReady(settings: MonitorSettings, tables: SocketTables | null, outputs: MonitorOutputs): void {
   // Before the event loop reads the first record.
   const tableFds = tables === null ? [] : tables.tables.map(({ fd }) => fd);
-  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid, tableFds)));
+  const eventsFd = settings.json === null ? null : MONITOR_JSON_FD;
+  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid, tableFds, eventsFd)));
   process.title = 'scanlogd-monitor';
   monitorStderr(sandboxed);
   if (settings.statusFd !== null) checkSyslogReachable(settings, outputs);
@@ -195,9 +199,11 @@ export function runMonitor(settings: MonitorSettings): void {
     // The raw socket is given only what this host receives; a device shows other hosts' traffic too.
     localOnly: settings.interface === null,
   });
-  const loop = new RecordLoop(new RecordReader(watch), pipeline, outputs);
+  const sockets = captureSockets(watch, settings.interface !== null);
+  const loop = new RecordLoop(new RecordReader(watch, sockets), pipeline, outputs, sockets);
   totals = () => loop.totals();
   if (outputs.wantsEvents) setInterval(() => outputs.route(pipeline.sweep(monotonicMs(), Date.now())), SWEEP_INTERVAL_MS);
+  setInterval(() => loop.closeReportWindow(monotonicMs()), REPORTS_CHECK_MS);
 
   const channel = readChannel(
     (chunk) => {
@@ -210,7 +216,11 @@ export function runMonitor(settings: MonitorSettings): void {
     },
     (why) => exit.now(EXIT_FAULT, why),
   );
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => exit.now(0, null, null, signal));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.on(signal, () => {
+      if (!exit.ending) loop.endReportWindow();
+      exit.now(0, null, null, signal);
+    });
   // Nothing can be opened again after the drop, so nothing is re-read: a SIGHUP out of
   // habit (a generic postrotate) must not end detection.
   process.on('SIGHUP', () =>

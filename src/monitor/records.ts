@@ -5,7 +5,14 @@
 
 import { messageOf } from '../shared/errors.js';
 import { EXIT_INTERNAL_FAULT, EXIT_REFUSED_RECORD } from '../shared/exits.js';
-import { RecordError, type ChannelRecord, type CountersRecord, type LossRecord } from '../shared/record.js';
+import {
+  RecordError,
+  type CaptureSocketName,
+  type ChannelRecord,
+  type CountersRecord,
+  type KernelDropsRecord,
+  type LossRecord,
+} from '../shared/record.js';
 import type { RecordReader } from './channel.js';
 import {
   NO_OUTPUTS,
@@ -19,6 +26,7 @@ import {
   type ScanPipeline,
 } from './pipeline.js';
 import { DAEMON_INFO } from '../shared/logging.js';
+import { ReportLimiter, type MergedReports } from './limiter.js';
 
 /** Where the records' outputs go (MonitorOutputs, or a test's fake). */
 export interface OutputSink {
@@ -46,8 +54,8 @@ export function internalFault(err: unknown): Stop {
 }
 
 export class RecordLoop {
-  /** What the capture process reported in its counters records; sent to the monitor directly, those of its last report. */
-  readonly capture: CaptureCounts = { packets: 0, dropped: 0, rejected: 0 };
+  /** What the capture process reported in its counters and kernel drops records. */
+  readonly capture: CaptureCounts;
   // The clocks of the chunk being read, and whether a record is past the reader.
   private monoNow = 0;
   private wallNow = 0;
@@ -56,16 +64,26 @@ export class RecordLoop {
   private readonly onRecord = (record: ChannelRecord): void => {
     this.taking = true;
     const outputs =
-      record.type === 'loss' || record.type === 'counters' ? this.report(record) : this.pipeline.handle(record, this.monoNow, this.wallNow);
+      record.type === 'loss' || record.type === 'counters' || record.type === 'kernelDrops'
+        ? this.report(record)
+        : this.pipeline.handle(record, this.monoNow, this.wallNow);
     if (outputs.length !== 0) this.outputs.route(outputs);
     this.taking = false;
   };
+
+  /** The capture process's reports get the scan lines' limit, as a limit of their own. */
+  private readonly reports: ReportLimiter;
 
   constructor(
     private readonly reader: RecordReader,
     private readonly pipeline: ScanPipeline,
     private readonly outputs: OutputSink,
-  ) {}
+    /** The capture sockets the capture process holds (captureSockets). */
+    sockets: readonly CaptureSocketName[] = ['tcp4'],
+  ) {
+    this.capture = { packets: 0, dropped: 0, rejected: 0, kernelDrops: new Map(sockets.map((socket) => [socket, 0])) };
+    this.reports = new ReportLimiter(pipeline.params.logCount, pipeline.params.logDelayMs);
+  }
 
   /**
    * Takes every record `chunk` completes, read at `monoNow` (monotonic) and `wallNow`
@@ -86,16 +104,42 @@ export class RecordLoop {
     }
   }
 
-  /** What the capture process's own reports make the monitor say. */
-  private report(record: LossRecord | CountersRecord): readonly Output[] {
+  /** What the capture process's own reports make the monitor say, within their limit. */
+  private report(record: LossRecord | CountersRecord | KernelDropsRecord): readonly Output[] {
+    this.closeReportWindow(this.monoNow);
     if (record.type === 'loss') {
-      this.outputs.fault(`capture process dropped ${record.count} packets while the monitor was not reading`);
+      if (this.reports.admit(this.monoNow, record.count))
+        this.outputs.fault(`capture process dropped ${record.count} packets while the monitor was not reading`);
       return NO_OUTPUTS;
     }
+    if (record.type === 'kernelDrops') {
+      // Added up, never a line of its own: the reader refused the record of a socket the
+      // capture process does not hold.
+      this.capture.kernelDrops.set(record.socket, (this.capture.kernelDrops.get(record.socket) ?? 0) + record.count);
+      return NO_OUTPUTS;
+    }
+    // Counted whether or not the request makes a line: the next counters line has it.
     this.capture.packets += record.packets;
     this.capture.dropped += record.dropped;
     this.capture.rejected += record.rejected;
-    return record.log ? this.counters(this.wallNow) : NO_OUTPUTS;
+    return record.log && this.reports.admit(this.monoNow, 0) ? this.counters(this.wallNow) : NO_OUTPUTS;
+  }
+
+  /**
+   * Says what the report limit merged once its window has run out by `monoNow`; the
+   * record loop looks before each report, runMonitor's timer when none comes.
+   */
+  closeReportWindow(monoNow: number): void {
+    this.sayMerged(this.reports.close(monoNow));
+  }
+
+  /** At a stop: what the report limit merged so far is said before the monitor goes. */
+  endReportWindow(): void {
+    this.sayMerged(this.reports.end());
+  }
+
+  private sayMerged(merged: MergedReports | null): void {
+    if (merged !== null) this.outputs.fault(mergedReportsMessage(merged, this.pipeline.params.logCount, this.pipeline.params.logDelayMs));
   }
 
   /** The counters line (daemon.info) and its event, as they stand at `wallMs`. */
@@ -115,4 +159,11 @@ export class RecordLoop {
   private fields(): Array<[string, number]> {
     return counterFields(this.pipeline, this.reader.received, this.capture, this.outputs.counts());
   }
+}
+
+export function mergedReportsMessage(merged: MergedReports, perWindow: number, windowMs: number): string {
+  return (
+    `${merged.reports} more loss and counters reports from the capture process merged (at most ${perWindow} lines in ${windowMs / 1000} s): ` +
+    `${merged.lostPackets} packets dropped while the monitor was not reading`
+  );
 }

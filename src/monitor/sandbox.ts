@@ -1,8 +1,10 @@
 // The monitor's sandbox: it reads the channel, writes its inherited descriptors (the
-// --json output, stderr), sends to the syslog socket and reconnects to it after a
+// --json output, stderr), writes to the syslog socket and reconnects to it after a
 // syslog restart (Unix datagram sockets only), and removes the pidfile at a clean stop.
 // With --slow-scans it reads the socket tables it inherited, from their start each time.
-// It cannot open a file, create any other socket, start a process or signal one.
+// It cannot open a file, create any other socket, start a process or signal one, pass
+// a descriptor to anyone (sendmsg refused), or write its --json output anywhere but at
+// the end.
 
 import path = require('node:path');
 import { Action, DENY, allow, allowIf, deny, newThreads, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
@@ -12,8 +14,16 @@ const SOCK_DGRAM = 2;
 /** The socket type's bits in socket()'s second argument (the rest are SOCK_NONBLOCK, SOCK_CLOEXEC). */
 const SOCK_TYPE_MASK = 0xf;
 
-/** `socketTableFds`: the descriptors of the socket tables (--slow-scans), read with pread64 and nothing else. */
-export function monitorPlan(pidfile: string | null, pid: number, socketTableFds: readonly number[] = []): SandboxPlan {
+/**
+ * `socketTableFds`: the descriptors of the socket tables (--slow-scans), read with
+ * pread64 and nothing else; `eventsFd`: the --json output's, which stays append-only.
+ */
+export function monitorPlan(
+  pidfile: string | null,
+  pid: number,
+  socketTableFds: readonly number[] = [],
+  eventsFd: number | null = null,
+): SandboxPlan {
   return {
     who: 'monitor',
     rules: [
@@ -32,12 +42,12 @@ export function monitorPlan(pidfile: string | null, pid: number, socketTableFds:
         ],
         otherwise: DENY,
       },
-      // syslog, and a reconnect after a syslog restart (seen on every line); unlink: the
+      // A reconnect to syslog after a syslog restart (seen on every line); unlink: the
       // pidfile (unlinkat where the architecture has no unlink).
-      ...allow('sendmsg', 'connect', 'unlink', 'unlinkat'),
+      ...allow('connect', 'unlink', 'unlinkat'),
       ...deny('kill'),
       ...newThreads(),
-      ...nodeRuntime(pid),
+      ...nodeRuntime(pid, eventsFd === null ? [] : [eventsFd]),
     ],
     removeFilesBelow: pidfile === null ? null : path.dirname(pidfile),
     scopeSignals: true,

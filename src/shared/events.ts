@@ -48,6 +48,11 @@ export const OPTIONAL_COUNTERS = [
   'json_lines_written',
   'json_lines_dropped',
   'syslog_events_dropped',
+  'kernel_drops',
+  'kernel_drops_tcp4',
+  'kernel_drops_udp4',
+  'kernel_drops_tcp6',
+  'kernel_drops_udp6',
 ] as const;
 
 export interface ScanEvent {

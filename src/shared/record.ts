@@ -23,12 +23,14 @@ export const RecordType = {
   udp4: 4,
   /** An IPv6 packet, TCP or UDP: 52 bytes (Offset6). */
   ip6: 5,
+  /** Packets the kernel dropped on one capture socket before the capture process read them. */
+  kernelDrops: 6,
 } as const;
 
 /** Bytes of the record whose type byte is `type`, or 0 for a type that does not exist. */
 export function recordSize(type: number): number {
   if (type === RecordType.ip6) return RECORD6_SIZE;
-  return type >= RecordType.tcp4 && type <= RecordType.udp4 ? RECORD_SIZE : 0;
+  return type >= RecordType.tcp4 && type <= RecordType.kernelDrops ? RECORD_SIZE : 0;
 }
 
 /** Where each field sits in an IPv4 record (tcp4, udp4); `type` and `time` sit there in every record. */
@@ -77,6 +79,31 @@ export const LossOffset = { count: 0 } as const;
  */
 export const CountersOffset = { packets: 0, dropped: 4, rejected: 8, log: 12 } as const;
 
+/**
+ * The capture sockets, each with the byte that names it in a kernel drops record: the
+ * raw socket of each lane, or the one libpcap handle (--interface) that takes them all.
+ */
+export const CaptureSocket = { tcp4: 1, udp4: 2, tcp6: 3, udp6: 4, pcap: 5 } as const;
+export type CaptureSocketName = keyof typeof CaptureSocket;
+const CAPTURE_SOCKET_NAMES = Object.keys(CaptureSocket) as CaptureSocketName[];
+
+/** The capture sockets a daemon holds that watches `watched`, through libpcap or raw sockets, scanlogd's first. */
+export function captureSockets(watched: { udp: boolean; ipv6: boolean }, libpcap: boolean): CaptureSocketName[] {
+  if (libpcap) return ['pcap'];
+  const names: CaptureSocketName[] = ['tcp4'];
+  if (watched.udp) names.push('udp4');
+  if (watched.ipv6) names.push('tcp6');
+  if (watched.ipv6 && watched.udp) names.push('udp6');
+  return names;
+}
+
+/**
+ * A kernel drops record: packets the kernel dropped on one capture socket (its receive
+ * queue or ring was full) since the previous such record for that socket, then the
+ * socket's byte (CaptureSocket); bytes 5-14 are zero. Sent just before a counters record.
+ */
+export const KernelDropsOffset = { count: 0, socket: 4 } as const;
+
 /** What the detector reads of one packet, with addresses of type `A`. */
 export interface Summary<A> {
   saddr: A;
@@ -120,6 +147,13 @@ export interface LossRecord {
   time: number;
 }
 
+export interface KernelDropsRecord {
+  type: 'kernelDrops';
+  socket: CaptureSocketName;
+  count: number;
+  time: number;
+}
+
 export interface CountersRecord {
   type: 'counters';
   packets: number;
@@ -132,7 +166,7 @@ export interface CountersRecord {
 /** A record about one packet, of any lane. */
 export type PacketRecord = Tcp4Record | Udp4Record | Ip6Record;
 
-export type ChannelRecord = PacketRecord | LossRecord | CountersRecord;
+export type ChannelRecord = PacketRecord | LossRecord | CountersRecord | KernelDropsRecord;
 
 export class RecordError extends Error {
   readonly code = 'ERR_SCANLOGD_RECORD';
@@ -216,6 +250,14 @@ export function encodeInto(r: ChannelRecord, out: Buffer, offset: number): void 
       out.writeUInt32BE(r.rejected, offset + CountersOffset.rejected);
       out[offset + CountersOffset.log] = r.log ? 1 : 0;
       break;
+    case 'kernelDrops':
+      checkField('count', r.count, 0xffffffff);
+      if (!Object.hasOwn(CaptureSocket, r.socket)) throw new RecordError(`record field socket is unknown: ${String(r.socket)}`);
+      checkRoom(out, offset);
+      out.fill(0, offset, offset + Offset.type);
+      out.writeUInt32BE(r.count, offset + KernelDropsOffset.count);
+      out[offset + KernelDropsOffset.socket] = CaptureSocket[r.socket];
+      break;
   }
   out[offset + Offset.type] = RecordType[r.type];
   out.writeUInt32BE(r.time, offset + Offset.time);
@@ -272,7 +314,7 @@ function decodeFlags(buf: Buffer, at: number, udp: boolean, kind: string): numbe
 /**
  * Reads the record at `offset`. A packet record is written into the matching object
  * of `scratch` when one is given (the monitor reuses them for the stream); the rare
- * loss and counters records are new objects. Throws a RecordError for a short buffer,
+ * loss, counters and kernel drops records are new objects. Throws a RecordError for a short buffer,
  * an unknown type, and a nonzero byte where the type has no field.
  */
 export function decodeAt(buf: Buffer, offset: number, scratch: PacketScratch = emptyPacketScratch()): ChannelRecord {
@@ -331,6 +373,13 @@ export function decodeAt(buf: Buffer, offset: number, scratch: PacketScratch = e
         log: log === 1,
         time,
       };
+    }
+    case RecordType.kernelDrops: {
+      const socket = CAPTURE_SOCKET_NAMES[(buf[offset + KernelDropsOffset.socket] as number) - 1];
+      if (socket === undefined)
+        throw new RecordError(`kernelDrops record socket byte ${buf[offset + KernelDropsOffset.socket]} is unknown`);
+      requireZeros(buf, offset, KernelDropsOffset.socket + 1, 'kernelDrops');
+      return { type: 'kernelDrops', socket, count: buf.readUInt32BE(offset + KernelDropsOffset.count), time };
     }
     default:
       throw new RecordError(`record type ${type} is unknown`);

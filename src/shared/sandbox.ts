@@ -60,8 +60,9 @@ const ioUringAbsent = (): SeccompRule[] =>
  * counts, on the Node.js that runs it, each call a half makes after its filter, rule by
  * rule; "seen" below says on which lines it saw a call (Node.js 20.20.2, 22.23.5 and
  * 24.22.3 on Debian 12). A rule no trace reaches names the path that needs it.
+ * `appendOnlyFds` keep O_APPEND (fileFlags).
  */
-export function nodeRuntime(pid: number): SeccompRule[] {
+export function nodeRuntime(pid: number, appendOnlyFds: readonly number[]): SeccompRule[] {
   return [
     // The event loop and V8's threads (seen on every line).
     ...allow('futex', 'epoll_pwait', 'epoll_ctl', 'read', 'write', 'close', 'getpid'),
@@ -101,9 +102,7 @@ export function nodeRuntime(pid: number): SeccompRule[] {
     ...allow('fstat'),
     allowIfBits('newfstatat', 3, AT_EMPTY_PATH),
     allowIfBits('statx', 2, AT_EMPTY_PATH),
-    // Reading and setting O_NONBLOCK (seen on every line); no F_DUPFD, so a descriptor
-    // keeps its number.
-    allowIf('fcntl', 1, [F.GETFL, F.SETFL]),
+    fileFlags(appendOnlyFds),
     // FIONBIO (seen on every line); TCGETS and TIOCGWINSZ when stderr is a terminal
     // (npm start): Node reads the window size again on each SIGWINCH.
     allowIf('ioctl', 1, [IOCTL.FIONBIO, IOCTL.TCGETS, IOCTL.TIOCGWINSZ]),
@@ -122,10 +121,37 @@ export function nodeRuntime(pid: number): SeccompRule[] {
     // filter, and goes on without it), copies of descriptors, sockets' options and
     // sending, waiting for children, resource limits (its own or the
     // other half's), and glibc realloc's mremap, which it falls back from with a copy.
+    // sendmsg and sendmmsg are the calls that can carry descriptors (SCM_RIGHTS): with
+    // them refused, neither half can hand one of its own to any process. Both send with
+    // write(2) (the syslog socket, the channel).
     ...deny('open', 'openat', 'openat2', 'creat', 'stat', 'lstat', 'readlink', 'readlinkat', 'access', 'faccessat', 'faccessat2'),
-    ...deny('dup', 'dup2', 'dup3', 'setsockopt', 'sendto', 'sendmmsg', 'bind', 'listen', 'socketpair', 'wait4', 'waitid'),
+    ...deny('dup', 'dup2', 'dup3', 'setsockopt', 'sendto', 'sendmsg', 'sendmmsg', 'bind', 'listen', 'socketpair', 'wait4', 'waitid'),
     ...deny('prlimit64', 'mremap'),
   ];
+}
+
+/**
+ * Reading and setting a descriptor's status flags, O_NONBLOCK (seen on every line); no
+ * F_DUPFD, so a descriptor keeps its number. On `appendOnlyFds` the flags may be read
+ * only: F_SETFL could clear O_APPEND, and each write would then land at the descriptor's
+ * offset instead of the file's end. No half can move that offset (lseek, pwrite and
+ * ftruncate are in no policy and kill), so clearing it alone rewrites nothing; this rule
+ * keeps the file append-only should either ever be allowed. seccomp tells descriptors
+ * apart by number only, which holds here because no half can copy a descriptor to
+ * another number (dup and F_DUPFD refused). The kernel reads fcntl's descriptor and
+ * command as 32-bit integers, as the filter does.
+ */
+function fileFlags(appendOnlyFds: readonly number[]): SeccompRule {
+  const keepFlags = appendOnlyFds.length === 0 ? [] : [{ when: [{ arg: 0, values: [...appendOnlyFds] }], action: DENY }];
+  return {
+    syscall: 'fcntl',
+    clauses: [
+      { when: [{ arg: 1, values: [F.GETFL] }], action: Action.allow },
+      ...keepFlags,
+      { when: [{ arg: 1, values: [F.SETFL] }], action: Action.allow },
+    ],
+    otherwise: DENY,
+  };
 }
 
 /**
@@ -231,11 +257,13 @@ export function describeLayers(layers: SandboxLayers): string {
 
 /**
  * Node opens some things the first time they are used: the standard streams, the
- * local time zone. Touching them here keeps those opens before the filter.
+ * local time zone. Touching them here keeps those opens before the filter. Locale
+ * formatting (Intl, toLocaleString) is not touched: nothing here uses it, and loading
+ * ICU's locale data costs each process several MB of resident memory (`npm run bench`,
+ * MEM); were it ever used, the filter refuses opens with an error, never a kill.
  */
 export function warmUpNode(): void {
   void process.stdout.writable;
   void process.stderr.writable;
   new Date().toString();
-  new Date().toLocaleString();
 }

@@ -16,4 +16,9 @@ export interface RawRecv extends BatchReader<CaptureHandle> {
    * addon builds from the address and ancillary data.
    */
   open(receiveBufferBytes: number, family?: 4 | 6, protocol?: 6 | 17): CaptureHandle;
+  /**
+   * Packets the kernel dropped on the socket since it was opened (SO_RXQ_OVFL), as of
+   * the last packet read: a uint32 that wraps. Drops after that packet show with the next.
+   */
+  drops(handle: CaptureHandle): number;
 }

@@ -6,6 +6,7 @@ import test from 'ava';
 import { RECORD_SIZE, decode, encode, type ChannelRecord, type Tcp4Record } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
 import { ChannelWriter, COUNTERS_FLUSH_AT, type ChannelSink } from '../../src/capture/channel.js';
+import type { KernelDrops } from '../../src/capture/source.js';
 
 /** A socket whose kernel buffer is full while `stalled`: writes then queue in user space. */
 class FakeSink implements ChannelSink {
@@ -136,4 +137,38 @@ test('before a count could wrap its uint32 field, a silent counters record goes 
 
 test('the counts are flushed long before 2^32', (t) => {
   t.true(COUNTERS_FLUSH_AT <= 2 ** 31);
+});
+
+test("kernel drops records: each socket's new drops since the last counters record, just before it; the kernel's uint32 wraps", (t) => {
+  const sink = new FakeSink();
+  let kernel: KernelDrops[] = [
+    { socket: 'tcp4', count: 10 },
+    { socket: 'udp6', count: 0 },
+  ];
+  const w = new ChannelWriter(sink, { clock, kernelDrops: () => kernel });
+  w.sendCounters(true);
+  kernel = [
+    { socket: 'tcp4', count: 10 },
+    { socket: 'udp6', count: 0xfffffff0 },
+  ];
+  w.sendCounters(false);
+  // udp6's count passes 2^32: 0x20 more, not a negative number or a huge one.
+  kernel = [
+    { socket: 'tcp4', count: 25 },
+    { socket: 'udp6', count: 0x10 },
+  ];
+  w.sendCounters(true);
+  const counters = (log: boolean): ChannelRecord => ({ type: 'counters', packets: 0, dropped: 0, rejected: 0, log, time: 4242 });
+  t.deepEqual(
+    sink.written.map((b) => decode(b)),
+    [
+      { type: 'kernelDrops', socket: 'tcp4', count: 10, time: 4242 },
+      counters(true),
+      { type: 'kernelDrops', socket: 'udp6', count: 0xfffffff0, time: 4242 },
+      counters(false),
+      { type: 'kernelDrops', socket: 'tcp4', count: 15, time: 4242 },
+      { type: 'kernelDrops', socket: 'udp6', count: 0x20, time: 4242 },
+      counters(true),
+    ],
+  );
 });

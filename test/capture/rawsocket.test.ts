@@ -12,7 +12,7 @@ import { StartupError } from '../../src/shared/errors.js';
 import type { CaptureHandle, RawRecv } from '../../src/types/rawrecv.js';
 import { createTestbed, isRoot, runIn, waitFor, type Testbed } from '../../harness/netns.js';
 import { REPO } from '../../harness/daemon.js';
-import { fakeBatchReader, type Started } from '../helpers/fake-batch-reader.js';
+import { errorsAfterTwoFailures, fakeBatchReader, type Started } from '../helpers/fake-batch-reader.js';
 
 /** A reader that records its calls; the test plays the kernel through `started`. */
 function fakeReader(openError?: Error): { reader: RawRecv; calls: string[]; started: () => Started } {
@@ -26,6 +26,7 @@ function fakeReader(openError?: Error): { reader: RawRecv; calls: string[]; star
       if (openError !== undefined) throw openError;
       return handle;
     },
+    drops: () => 0,
   };
   return { reader, calls, started: () => batches.started() };
 }
@@ -55,16 +56,8 @@ test('a batch is delivered packet by packet, each with its own slot and length, 
 });
 
 test('a receive error is reported once, as an Error naming the raw socket', (t) => {
-  const { reader, started } = fakeReader();
-  const source = openRawTcpSocket(1, reader);
-  const errors: string[] = [];
-  source.start(
-    () => undefined,
-    () => undefined,
-    (err) => errors.push(err.message),
-  );
-  started().onError('recvmmsg: Bad file descriptor');
-  started().onError('recvmmsg: Bad file descriptor');
+  const fake = fakeReader();
+  const errors = errorsAfterTwoFailures(openRawTcpSocket(1, fake.reader), fake, 'recvmmsg: Bad file descriptor');
   t.deepEqual(errors, ['raw socket receive: recvmmsg: Bad file descriptor']);
 });
 
@@ -269,10 +262,17 @@ rootTest('a read error stops the reader and is reported once (fail-stop)', async
 // --udp and --ipv6: more sockets, each read on its own, seen as one source.
 
 /** A reader that opens handles named by family and protocol; `failOn` refuses one. */
-function multiReader(failOn?: string): { reader: RawRecv; calls: string[]; batches: Map<string, Started> } {
+function multiReader(failOn?: string): {
+  reader: RawRecv;
+  calls: string[];
+  batches: Map<string, Started>;
+  drops: Map<string, number>;
+} {
   const calls: string[] = [];
   const batches = new Map<string, Started>();
+  const drops = new Map<string, number>();
   const reader: RawRecv = {
+    drops: (h) => drops.get((h as unknown as { name: string }).name) ?? 0,
     open(bytes, family, protocol) {
       const name = `${family ?? 4}/${protocol ?? 6}`;
       if (name === failOn) throw new Error('Address family not supported by protocol');
@@ -288,8 +288,28 @@ function multiReader(failOn?: string): { reader: RawRecv; calls: string[]; batch
       calls.push(`close ${(h as unknown as { name: string }).name}`);
     },
   };
-  return { reader, calls, batches };
+  return { reader, calls, batches, drops };
 }
+
+test("each raw socket's kernel drops, by lane; the stop line sums them and names each; none once closed", (t) => {
+  const { reader, drops } = multiReader();
+  const source = openRawSockets({ udp: true, ipv6: true }, 99, reader);
+  drops.set('4/6', 12).set('4/17', 0).set('6/6', 0xffffffff).set('6/17', 3);
+  t.deepEqual(source.kernelDrops(), [
+    { socket: 'tcp4', count: 12 },
+    { socket: 'udp4', count: 0 },
+    { socket: 'tcp6', count: 0xffffffff },
+    { socket: 'udp6', count: 3 },
+  ]);
+  t.is(
+    source.statsLine?.(),
+    `raw sockets: ${12 + 0xffffffff + 3} packets dropped by the kernel (tcp4 12, udp4 0, tcp6 4294967295, udp6 3)`,
+  );
+  source.close();
+  t.deepEqual(source.kernelDrops(), []);
+  const classic = openRawSockets({ udp: false, ipv6: false }, 99, reader);
+  t.is(classic.statsLine?.(), 'raw socket: 12 packets dropped by the kernel');
+});
 
 test("the sockets for what is watched: scanlogd's first, then IPv4 UDP, IPv6 TCP, IPv6 UDP", (t) => {
   t.deepEqual(rawSocketKinds({ udp: false, ipv6: false }), [{ family: 4, protocol: 'tcp' }]);

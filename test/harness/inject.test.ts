@@ -6,7 +6,8 @@ import test from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
-import { cString, injectCalls, syscall } from '../../harness/inject.js';
+import { cString, injectCalls, passing, syscall } from '../../harness/inject.js';
+import { catchDescriptors, sockaddrUn } from '../../harness/fdcatcher.js';
 import { isAlive } from '../../harness/daemon.js';
 import { waitFor } from '../../harness/netns.js';
 
@@ -81,6 +82,36 @@ gccTest('a thread blocked in a read: calls run on its own instruction, results a
   cat.stdin.end('after\n');
   t.deepEqual(await out.ended, { code: 0, signal: null });
   t.is(out.text(), 'from inside\nafter\n');
+});
+
+gccTest('a message passing a descriptor: sendmsg and sendmmsg carry it (SCM_RIGHTS) to a socket another user bound', async (t) => {
+  const cat = childProcess.spawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] });
+  t.teardown(() => cat.kill('SIGKILL'));
+  const pid = cat.pid as number;
+  const catcher = await catchDescriptors(65534, 65534);
+  t.teardown(() => catcher.close());
+  await blockedIn(pid, 'read');
+  const made = injectCalls(pid, [syscall('socket', 1, 2, 0)]);
+  const fd = made.results[0]?.value ?? -1;
+  t.true(fd > 2, made.output);
+  const { address, length } = sockaddrUn(catcher.path);
+  const inside = injectCalls(pid, [
+    syscall('connect', fd, address, length),
+    syscall('sendmsg', fd, passing(1), 0),
+    syscall('sendmmsg', fd, passing(1), 1, 0),
+    syscall('close', fd),
+  ]);
+  t.deepEqual(
+    inside.results.map((r) => r.value),
+    [0, 1, 1, 0],
+    inside.output,
+  );
+  const pipe = fs.readlinkSync(`/proc/${pid}/fd/1`);
+  await waitFor('both messages', () => (catcher.received().length === 2 ? true : undefined), 3000);
+  t.deepEqual(catcher.received(), [
+    { data: Buffer.from('x'), descriptors: [pipe] },
+    { data: Buffer.from('x'), descriptors: [pipe] },
+  ]);
 });
 
 gccTest('a thread busy in user space: calls run on a syscall instruction of its C library, and it keeps running', async (t) => {

@@ -1,6 +1,7 @@
 // The half every fake capture reader shares (start and close of native/batch.c's
 // contract): it records its calls, and the test plays the kernel through `started()`.
 
+import type { PacketSource } from '../../src/capture/source.js';
 import type { BatchReader } from '../../src/types/batch.js';
 
 export interface Started {
@@ -27,4 +28,21 @@ export function fakeBatchReader<Handle>(handle: Handle, calls: string[]): BatchR
       return started;
     },
   };
+}
+
+/**
+ * Starts `source`, whose reader is `fake`, ignoring its packets; the reader then fails
+ * twice with `message`. Returns the messages that reached the error callback: a source
+ * ends capture at its first error, so it says one.
+ */
+export function errorsAfterTwoFailures(source: PacketSource, fake: { started(): Started }, message: string): string[] {
+  const errors: string[] = [];
+  source.start(
+    () => undefined,
+    () => undefined,
+    (err) => errors.push(err.message),
+  );
+  fake.started().onError(message);
+  fake.started().onError(message);
+  return errors;
 }

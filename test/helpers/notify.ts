@@ -72,7 +72,8 @@ export function startNotifier(t: Teardown, args: string[], options: { asRoot?: b
   });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': Node may report the exit before it has read the last of stderr.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   let done = false;
   void exited.then(() => (done = true));
   const stop = async (): Promise<number | null> => {

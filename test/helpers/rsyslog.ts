@@ -27,7 +27,8 @@ export async function startRsyslog(dir: string, config: string[], started: () =>
       : childProcess.spawn('ip', ['netns', 'exec', ns, ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  // 'close', not 'exit': then its stderr has been read to the end too.
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   await waitFor(`rsyslogd to start (${err})`, () => (started() ? true : undefined), 10000, 50);
   return {
     async stop() {

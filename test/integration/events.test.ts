@@ -278,6 +278,7 @@ rootTest(
       scans_suppressed: 0,
       table_reuses: 0,
       bucket_evictions: 0,
+      kernel_drops: 0,
     });
     // Sent to the monitor alone it does nothing: to both halves (systemctl kill) it gives one line.
     process.kill(monitorPid, 'SIGUSR1');

@@ -15,7 +15,10 @@ import { startScene, type Scene } from '../../harness/testbed-daemon.js';
 import { commandLine, isAlive, startOurs, userIds } from '../../harness/daemon.js';
 import { ioUringFds, rawSocketOf, rawSockets, socketInodes } from '../../harness/proc.js';
 import { listenSyslog, makePidfilePath, makeSocketDir } from '../../harness/syslog.js';
-import { cString, injectCalls, syscall, type Injection, type Syscall } from '../../harness/inject.js';
+import { cString, injectCalls, passing, syscall, type Injection, type Syscall } from '../../harness/inject.js';
+import { catchDescriptors, sockaddrUn } from '../../harness/fdcatcher.js';
+import { CHANNEL_FD, MONITOR_JSON_FD } from '../../src/shared/fds.js';
+import { encode } from '../../src/shared/record.js';
 import { NO_SIGNAL_INSPECTOR, runtimeHas } from '../../src/capture/runtime.js';
 
 const haveCompiler = fs.existsSync('/usr/bin/gcc');
@@ -30,6 +33,10 @@ const [SOCK_STREAM, SOCK_DGRAM, SOCK_RAW] = [1, 2, 3];
 const [IPPROTO_IP, IP_HDRINCL] = [0, 3];
 const SIGUSR1 = 10;
 const RLIMIT_CPU = 0;
+const [F_GETFL, F_SETFL, O_APPEND] = [3, 4, 0o2000];
+const SEEK_SET = 0;
+/** A local user who is neither root nor scanlogd: the one the monitor must not give anything to. */
+const STRANGER = 4242;
 
 function statusField(pid: number | string, task: number | string, name: string): string {
   const text = fs.readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
@@ -172,9 +179,10 @@ for (const [backend, args] of [
       syscall('setsockopt', fd, IPPROTO_IP, IP_HDRINCL, ONE, 4),
     ]);
     const { results, output } = refusedInside(t, capturePid, calls);
+    const labels = fds.flatMap((fd) => ['write', 'sendto', 'setsockopt'].map((name) => `${name} ${fd}`));
     t.deepEqual(
-      results.map((r) => `${r.call.name} ${String(r.call.args[0])}: ${r.errno ?? r.value}`),
-      calls.map((c) => `${c.name} ${String(c.args[0])}: EPERM`),
+      results.map((r, i) => `${labels[i] ?? '?'}: ${r.errno ?? r.value}`),
+      labels.map((label) => `${label}: EPERM`),
       output,
     );
     await scanIsLogged(t, scene);
@@ -206,6 +214,140 @@ rootTest(
     // Closed again: the monitor's own descriptors stay as they were.
     t.is(refusedInside(t, monitorPid, [syscall('close', unixSocket)]).results[0]?.value, 0);
     t.false(fs.existsSync('/tmp/scanlogd-isolation'));
+    t.true(isAlive(capturePid) && isAlive(monitorPid));
+    await scanIsLogged(t, scene);
+  },
+);
+
+rootTest(
+  'inside the monitor: no descriptor leaves it; sendmsg and sendmmsg passing its --json file or its channel (SCM_RIGHTS) to a socket another user bound are refused (EPERM), and that user receives nothing',
+  async (t) => {
+    const scene = await startScene(t, (_bed, dir) => ['--json', path.join(dir, 'events.json')]);
+    const { capturePid, monitorPid } = await scene.daemon.ready();
+    const catcher = await catchDescriptors(STRANGER, STRANGER);
+    t.teardown(() => catcher.close());
+    // The monitor may make a Unix datagram socket (its syslog reconnect) and connect it.
+    const made = refusedInside(t, monitorPid, [syscall('socket', AF_UNIX, SOCK_DGRAM, 0)]);
+    const fd = made.results[0]?.value ?? -1;
+    t.true(fd >= 0, made.output);
+    const { address, length } = sockaddrUn(catcher.path);
+    const written = Buffer.from('no descriptor');
+    const { results, output } = refusedInside(t, monitorPid, [
+      syscall('connect', fd, address, length),
+      syscall('sendmsg', fd, passing(MONITOR_JSON_FD), 0),
+      syscall('sendmmsg', fd, passing(MONITOR_JSON_FD), 1, 0),
+      syscall('sendmsg', fd, passing(CHANNEL_FD), 0),
+      // The connection works: what write(2) sends arrives, and it cannot carry a descriptor.
+      syscall('write', fd, written, written.length),
+      syscall('close', fd),
+    ]);
+    t.deepEqual(
+      results.map((r) => `${r.call.name}: ${r.errno ?? r.value}`),
+      ['connect: 0', 'sendmsg: EPERM', 'sendmmsg: EPERM', 'sendmsg: EPERM', `write: ${written.length}`, 'close: 0'],
+      output,
+    );
+    await waitFor('the written datagram', () => (catcher.received().length > 0 ? true : undefined), 3000);
+    await sleep(200);
+    t.deepEqual(catcher.received(), [{ data: written, descriptors: [] }]);
+    t.true(isAlive(capturePid) && isAlive(monitorPid));
+    await scanIsLogged(t, scene);
+  },
+);
+
+/** The --json file of a scene with one real scan in it, and what it holds. */
+async function eventsFileWithScan(t: ExecutionContext): Promise<{ scene: Scene; file: string; before: string; monitorPid: number }> {
+  let file = '';
+  const scene = await startScene(t, (_bed, dir) => {
+    file = path.join(dir, 'events.json');
+    return ['--json', file];
+  });
+  const { monitorPid } = await scene.daemon.ready();
+  await scanIsLogged(t, scene);
+  await waitFor('the scan in the events file', () => (fs.readFileSync(file, 'utf8').includes('"scan"') ? true : undefined), 3000);
+  return { scene, file, before: fs.readFileSync(file, 'utf8'), monitorPid };
+}
+
+rootTest(
+  'inside the monitor: the --json file stays append-only; clearing O_APPEND is refused (EPERM), a write lands at its end, and seeking back kills the monitor (SIGSYS)',
+  async (t) => {
+    const { scene, file, before, monitorPid } = await eventsFileWithScan(t);
+    const appended = Buffer.from('appended\n');
+    const inside = injectCalls(monitorPid, [
+      syscall('fcntl', MONITOR_JSON_FD, F_GETFL),
+      syscall('fcntl', MONITOR_JSON_FD, F_SETFL, 0),
+      syscall('fcntl', MONITOR_JSON_FD, F_GETFL),
+      syscall('write', MONITOR_JSON_FD, appended, appended.length),
+      syscall('lseek', MONITOR_JSON_FD, 0, SEEK_SET),
+    ]);
+    const [flags, cleared, flagsAfter, write] = inside.results;
+    t.is((flags?.value ?? 0) & O_APPEND, O_APPEND, inside.output);
+    t.is(cleared?.errno, 'EPERM', inside.output);
+    t.is((flagsAfter?.value ?? 0) & O_APPEND, O_APPEND, inside.output);
+    t.is(write?.value, appended.length, inside.output);
+    t.deepEqual(inside.ending, { kind: 'killed', during: 4, signal: 'SIGSYS' }, inside.output);
+    t.not((await scene.daemon.exited).code, 0);
+    t.is(fs.readFileSync(file, 'utf8'), `${before}${appended.toString()}`);
+  },
+);
+
+for (const [what, call] of [
+  [
+    'pwrite64 at its start',
+    (file: string) =>
+      syscall('pwrite64', MONITOR_JSON_FD, Buffer.from(fs.readFileSync(file, 'utf8').replace(/\d/g, '9')), fs.statSync(file).size, 0),
+  ],
+  ['ftruncate', () => syscall('ftruncate', MONITOR_JSON_FD, 0)],
+  ['renameat', (file: string) => syscall('renameat', AT_FDCWD, cString(file), AT_FDCWD, cString(`${file}.moved`))],
+] as const) {
+  rootTest(`inside the monitor: ${what} on the --json file kills the monitor (SIGSYS); the file is unchanged`, async (t) => {
+    const { scene, file, before, monitorPid } = await eventsFileWithScan(t);
+    const inside = injectCalls(monitorPid, [call(file)]);
+    t.deepEqual(inside.ending, { kind: 'killed', during: 0, signal: 'SIGSYS' }, inside.output);
+    t.not((await scene.daemon.exited).code, 0);
+    t.is(fs.readFileSync(file, 'utf8'), before);
+  });
+}
+
+/** The capture process's end of the channel: its one socket above the standard descriptors that is not a capture socket. */
+function channelFdOf(ns: string, capturePid: number): number {
+  const raw = new Set(rawSockets(ns).keys());
+  const fds = fs
+    .readdirSync(`/proc/${capturePid}/fd`)
+    .map(Number)
+    .filter((fd) => {
+      if (fd <= 2) return false;
+      const inode = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${capturePid}/fd/${fd}`))?.[1];
+      return inode !== undefined && !raw.has(Number(inode));
+    });
+  if (fds.length !== 1) throw new Error(`capture process ${capturePid}: ${fds.length} candidates for its channel`);
+  return fds[0] as number;
+}
+
+rootTest(
+  'inside the capture process: 300 loss records written to the channel make five syslog lines and one that says how many were merged, within the report window (--log-delay 2)',
+  async (t) => {
+    const scene = await startScene(t, ['--log-delay', '2']);
+    const { capturePid, monitorPid } = await scene.daemon.ready();
+    const channel = channelFdOf(scene.bed.target, capturePid);
+    // A hundred records per write keeps each within the injector's 4 KiB of arguments.
+    const hundred = Buffer.concat(Array.from({ length: 100 }, () => encode({ type: 'loss', count: 3, time: 0 })));
+    const before = scene.syslog.messages().length;
+    const inside = refusedInside(
+      t,
+      capturePid,
+      [0, 1, 2].map(() => syscall('write', channel, hundred, hundred.length)),
+    );
+    t.deepEqual(
+      inside.results.map((r) => r.value),
+      [hundred.length, hundred.length, hundred.length],
+      inside.output,
+    );
+    const loss = 'capture process dropped 3 packets while the monitor was not reading';
+    const merged =
+      '295 more loss and counters reports from the capture process merged (at most 5 lines in 2 s): 885 packets dropped while the monitor was not reading';
+    await waitFor('the merged line', () => (scene.syslog.messages().includes(merged) ? true : undefined), 6000);
+    await sleep(3000);
+    t.deepEqual(scene.syslog.messages().slice(before), [...Array<string>(5).fill(loss), merged]);
     t.true(isAlive(capturePid) && isAlive(monitorPid));
     await scanIsLogged(t, scene);
   },

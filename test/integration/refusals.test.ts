@@ -202,7 +202,7 @@ function outcomes(inside: Injection): string[] {
 }
 
 const describe = (c: Syscall): string =>
-  `${c.name}(${c.args.map((a) => (typeof a === 'number' ? String(a) : `<${a.length} bytes>`)).join(', ')})`;
+  `${c.name}(${c.args.map((a) => (typeof a === 'number' ? String(a) : Buffer.isBuffer(a) ? `<${a.length} bytes>` : `<passing ${a.rights}>`)).join(', ')})`;
 
 /** The monitor's syslog socket: its one Unix datagram socket (the channel is a stream pair). */
 function monitorSyslogFd(monitorPid: number): number {

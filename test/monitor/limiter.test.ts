@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import type { SuppressedEvent, SyslogVerdict } from '../../src/shared/events.js';
-import { FLOOD_MESSAGE, FloodLimiter, type FloodDecision } from '../../src/monitor/limiter.js';
+import { FLOOD_MESSAGE, FloodLimiter, ReportLimiter, type FloodDecision } from '../../src/monitor/limiter.js';
 
 /** The wall clock of these tests: the monotonic time plus a fixed offset. */
 const WALL_OFFSET = 1_700_000_000_000;
@@ -153,4 +153,45 @@ test('custom count and window: --log-count 2 --log-delay 1', (t) => {
     'suppressed',
     'logged',
   ]);
+});
+
+test('report limit: five reports in a window make lines, the rest are merged and said when the window closes', (t) => {
+  const l = new ReportLimiter(5, 20000);
+  const admitted = Array.from({ length: 200 }, (_, i) => l.admit(1000 + i, 10));
+  t.deepEqual(admitted.slice(0, 6), [true, true, true, true, true, false]);
+  t.is(admitted.filter(Boolean).length, 5);
+  t.is(l.close(20999), null, 'the window is still open');
+  t.deepEqual(l.close(21000), { reports: 195, lostPackets: 1950 });
+  t.is(l.close(21001), null, 'said once');
+  // The next report opens a new window.
+  t.true(l.admit(21002, 1));
+});
+
+test('report limit: a window with nothing merged closes silently; a steady stream gives five lines and one merged line per window', (t) => {
+  const l = new ReportLimiter(5, 20000);
+  t.true(l.admit(0, 0));
+  t.is(l.close(20000), null);
+  const lines: string[] = [];
+  // One report every 10 ms for a minute, the window checked before each as the record loop does.
+  for (let now = 100000; now < 160000; now += 10) {
+    const merged = l.close(now);
+    if (merged !== null) lines.push(`merged ${merged.reports}`);
+    if (l.admit(now, 0)) lines.push('line');
+  }
+  t.deepEqual(lines, [
+    ...Array<string>(5).fill('line'),
+    'merged 1995',
+    ...Array<string>(5).fill('line'),
+    'merged 1995',
+    ...Array<string>(5).fill('line'),
+  ]);
+});
+
+test('report limit: the window survives the monotonic clock wrapping at 2^32', (t) => {
+  const l = new ReportLimiter(1, 20000);
+  const start = 0xffffffff - 5000;
+  t.true(l.admit(start, 0));
+  t.false(l.admit(0xffffffff, 3));
+  t.is(l.close(1000), null, '6 s in, across the wrap');
+  t.deepEqual(l.close(15000), { reports: 1, lostPackets: 3 });
 });

@@ -126,22 +126,22 @@ test("the counters line: capture counts, the monitor's own, the JSON pair only w
       p,
       [1, 2, 3, 4, 5, 6, 7].map((port, i) => syn(`198.18.1.${k + 1}`, port, MONO + 100 * k + i)),
     );
-  const capture = { packets: 52, dropped: 3, rejected: 2 };
+  const capture = { packets: 52, dropped: 3, rejected: 2, kernelDrops: new Map([['tcp4' as const, 0]]) };
   const plain = counterFields(p, 49, capture, { json: null, syslogEventsDropped: null });
   t.is(
     countersMessage(plain),
     'counters: packets_seen=52 packets_rejected=2 records_received=49 records_dropped_by_capture=3 ' +
-      'scans_detected=7 scans_logged=5 scans_suppressed=2 table_reuses=0 bucket_evictions=0',
+      'scans_detected=7 scans_logged=5 scans_suppressed=2 table_reuses=0 bucket_evictions=0 kernel_drops=0',
   );
   const json = new JsonOutput(-1, { failing: () => undefined, recovered: () => undefined });
   json.written = 12;
   t.true(
     countersMessage(counterFields(p, 49, capture, { json, syslogEventsDropped: null })).endsWith(
-      ' bucket_evictions=0 json_lines_written=12 json_lines_dropped=0',
+      ' bucket_evictions=0 json_lines_written=12 json_lines_dropped=0 kernel_drops=0',
     ),
   );
   const both = counterFields(p, 49, capture, { json, syslogEventsDropped: 4 });
-  t.true(countersMessage(both).endsWith(' json_lines_written=12 json_lines_dropped=0 syslog_events_dropped=4'));
+  t.true(countersMessage(both).endsWith(' json_lines_written=12 json_lines_dropped=0 syslog_events_dropped=4 kernel_drops=0'));
   // The event carries the same figures by the same names.
   const event = countersEvent(both, WALL_MS);
   t.like(event, {
@@ -347,8 +347,11 @@ test('events: family and protocol on scan and scan_end, IPv6 addresses, valid ag
 test('--udp adds udp_replies_skipped to the counters; without it the line is unchanged', (t) => {
   const { p } = pipelineWith(ALL_ON);
   p.feedUdp(datagram('198.18.0.53', 53, 40000, MONO), MONO, WALL_MS);
-  const capture = { packets: 1, dropped: 0, rejected: 0 };
-  t.regex(countersMessage(counterFields(p, 1, capture, { json: null, syslogEventsDropped: null })), / udp_replies_skipped=1$/);
+  const capture = { packets: 1, dropped: 0, rejected: 0, kernelDrops: new Map([['tcp4' as const, 0]]) };
+  t.regex(
+    countersMessage(counterFields(p, 1, capture, { json: null, syslogEventsDropped: null })),
+    / udp_replies_skipped=1 kernel_drops=0$/,
+  );
   t.notRegex(countersMessage(counterFields(pipeline().p, 1, capture, { json: null, syslogEventsDropped: null })), /udp/);
 });
 
@@ -484,10 +487,10 @@ test("--slow-scans: a sweep of one port over five of the host's addresses, its l
 test('--slow-scans adds its counters; without it the line is unchanged', (t) => {
   const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { slowScans: true });
   p.refreshSockets(openPorts, MONO, WALL_MS);
-  const capture = { packets: 0, dropped: 0, rejected: 0 };
+  const capture = { packets: 0, dropped: 0, rejected: 0, kernelDrops: new Map([['tcp4' as const, 0]]) };
   t.regex(
     countersMessage(counterFields(p, 0, capture, { json: null, syslogEventsDropped: null })),
-    / bucket_evictions=0 slow_scans_detected=0 sweeps_detected=0 slow_sources_refused=0 socket_table_reads=1$/,
+    / bucket_evictions=0 slow_scans_detected=0 sweeps_detected=0 slow_sources_refused=0 socket_table_reads=1 kernel_drops=0$/,
   );
   t.notRegex(countersMessage(counterFields(pipeline().p, 0, capture, { json: null, syslogEventsDropped: null })), /slow/);
 });

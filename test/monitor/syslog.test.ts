@@ -357,7 +357,8 @@ function pausedReceiver(path: string, count: number): { lines(): string[]; go():
   const child = childProcess.spawn(PYTHON, ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  // 'close', not 'exit': Node may report the exit before it has read the last line.
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   return {
     lines: () => out.split('\n').filter((l) => l !== ''),
     go: () => child.stdin.write('go\n'),

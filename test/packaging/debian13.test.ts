@@ -221,7 +221,8 @@ rootTest(
     let stderr = '';
     daemon.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     daemon.stdout.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => daemon.on('exit', (code) => resolve(code)));
+    // 'close', not 'exit': the status check shows stderr, read to its end only then.
+    const exited = new Promise<number | null>((resolve) => daemon.on('close', (code) => resolve(code)));
     t.teardown(async () => {
       killStarted();
       for (const pid of [daemon.pid as number, ...childrenOf(daemon.pid as number)]) {

@@ -1530,7 +1530,8 @@ rootTest(
     );
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // 'close', not 'exit': the status check shows stderr, read to its end only then.
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     t.teardown(async () => {
       if (child.pid !== undefined && isAlive(child.pid)) child.kill('SIGKILL');
       await Promise.race([exited, sleep(2000)]);

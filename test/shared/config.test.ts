@@ -9,16 +9,9 @@ import path = require('node:path');
 import { InvalidArgumentError, Option } from 'commander';
 import { ConfigError, MAX_CONFIG_BYTES, configKeys, markRepeatable, parseConfig, readConfigFile } from '../../src/shared/config.js';
 import { buildProgram, parseSettings, resolveSettings, type Settings } from '../../src/capture/settings.js';
-import {
-  MONITOR_OPTION_NAMES,
-  checkParams,
-  defaultValues,
-  monitorArgument,
-  parseMonitorArgument,
-  type OptionName,
-} from '../../src/shared/options.js';
+import { MONITOR_OPTION_NAMES, defaultValues, monitorArgument, parseMonitorArgument, type OptionName } from '../../src/shared/options.js';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
-import { PRESETS, PRESET_NAMES } from '../../src/shared/presets.js';
+import { PRESET_NAMES } from '../../src/shared/presets.js';
 import { parseCidr, parsePortRange } from '../../src/shared/networks.js';
 import { isRoot } from '../../harness/netns.js';
 import { REPO } from '../../harness/daemon.js';
@@ -270,32 +263,6 @@ test('random files: either parsed or refused with a ConfigError naming the file 
   }
   t.log(`${parsed} of 20000 random files parsed`);
   t.true(parsed > 0);
-});
-
-// ---------------------------------------------------------------------------
-// The presets.
-
-test("each preset gives values checkParams accepts; classic is scanlogd's", (t) => {
-  const expected: Record<string, Partial<DetectorParams>> = {
-    classic: {},
-    sensitive: { scanWeightThreshold: 12, maxPorts: 11, scanDelayMs: 20000, listSize: 1024, hashSize: 2048 },
-    relaxed: { scanWeightThreshold: 36, maxPorts: 35, scanDelayMs: 2000 },
-  };
-  t.deepEqual(PRESET_NAMES, ['classic', 'sensitive', 'relaxed']);
-  for (const name of PRESET_NAMES) {
-    const s = parseSettings(['--preset', name], buildProgram(), NO_FILE);
-    t.deepEqual(s.params, { ...DEFAULT_PARAMS, ...expected[name] }, name);
-    t.deepEqual(checkParams(s.params), [], name);
-    // Every key a preset sets is an option a file may set too.
-    for (const key of Object.keys(PRESETS[name])) t.true(configKeys(buildProgram()).has(key), `${name}: ${key}`);
-  }
-});
-
-test('an option given explicitly overrides its preset value, the rest of the preset stays', (t) => {
-  const s = parseSettings(['--preset', 'sensitive', '--scan-delay', '5', '--scan-min-count', '5'], buildProgram(), NO_FILE);
-  t.deepEqual(s.params, { ...DEFAULT_PARAMS, scanWeightThreshold: 15, maxPorts: 14, scanDelayMs: 5000, listSize: 1024, hashSize: 2048 });
-  const threshold = parseSettings(['--preset', 'relaxed', '--scan-weight-threshold', '30'], buildProgram(), NO_FILE);
-  t.deepEqual(threshold.params, { ...DEFAULT_PARAMS, scanWeightThreshold: 30, maxPorts: 29, scanDelayMs: 2000 });
 });
 
 // ---------------------------------------------------------------------------

@@ -121,7 +121,17 @@ function everyKindOfEvent(): MonitorEvent[] {
   p.sweep(...at());
   const json = new JsonOutput(-1, { failing: () => undefined, recovered: () => undefined });
   const events: MonitorEvent[] = [...p.events, ...secondStageEvents()];
-  events.push(countersEvent(counterFields(p, 100, { packets: 200, dropped: 1, rejected: 2 }, { json, syslogEventsDropped: 0 }), WALL));
+  events.push(
+    countersEvent(
+      counterFields(
+        p,
+        100,
+        { packets: 200, dropped: 1, rejected: 2, kernelDrops: new Map([['tcp4' as const, 5]]) },
+        { json, syslogEventsDropped: 0 },
+      ),
+      WALL,
+    ),
+  );
   return events;
 }
 

@@ -14,11 +14,14 @@ import {
   encodeInto,
   type ChannelRecord,
   type CountersRecord,
+  type CaptureSocketName,
+  type KernelDropsRecord,
   type Ip6Record,
   type Tcp4Record,
   type Udp4Record,
   MAX_RECORD_SIZE,
   recordSize,
+  captureSockets,
 } from '../../src/shared/record.js';
 import { RecordReader } from '../../src/monitor/channel.js';
 import { Xorshift32 } from './xorshift.js';
@@ -139,7 +142,7 @@ for (const length of [0, 19, 21, 40]) {
   });
 }
 
-for (const type of [0, 6, 255]) {
+for (const type of [0, 7, 255]) {
   test(`decode rejects type byte ${type}`, (t) => {
     const buf = Buffer.from(golden[0]!.hex, 'hex');
     buf[15] = type;
@@ -149,7 +152,7 @@ for (const type of [0, 6, 255]) {
 }
 
 test('the type byte of each kind of record', (t) => {
-  t.deepEqual(RecordType, { tcp4: 1, loss: 2, counters: 3, udp4: 4, ip6: 5 });
+  t.deepEqual(RecordType, { tcp4: 1, loss: 2, counters: 3, udp4: 4, ip6: 5, kernelDrops: 6 });
 });
 
 const outOfRange: Array<[Exclude<keyof Tcp4Record, 'type'>, number]> = [
@@ -184,7 +187,8 @@ for (const [field, value] of outOfRange) {
  * 20 bytes with type 1; a loss record has zeros in bytes 4-14; a counters record has a
  * log byte of 0 or 1 and zeros in bytes 13-14; a UDP record (type 4) has a zero flags
  * byte (12); an IPv6 record (type 5) is 52 bytes, with protocol byte 7 of 6 or 17,
- * zeros in bytes 8-14, and, for 17, a zero flags byte (4); no other type exists.
+ * zeros in bytes 8-14, and, for 17, a zero flags byte (4); a kernel drops record
+ * (type 6) has a socket byte (4) from 1 to 5 and zeros in bytes 5-14; no other type exists.
  * Returns the record's size, or 0 when the bytes at `offset` are no valid record.
  */
 function validSize(buf: Buffer, offset = 0): number {
@@ -203,6 +207,8 @@ function validSize(buf: Buffer, offset = 0): number {
       if ((proto !== 6 && proto !== 17) || !zeros(8) || (proto === 17 && buf[offset + 4] !== 0)) return 0;
       return 52;
     }
+    case 6:
+      return (buf[offset + 4] as number) >= 1 && (buf[offset + 4] as number) <= 5 && zeros(5) ? 20 : 0;
     default:
       return 0;
   }
@@ -232,7 +238,7 @@ function randomRecordBytes(rng: Xorshift32, ipv6 = false): Buffer {
   if (pick === 8) {
     buf[12] = rng.below(4) === 0 ? rng.below(256) : 0;
     buf[15] = 4;
-  } else if (pick === 9) buf[15] = rng.below(2) === 0 ? 5 : rng.between(6, 255);
+  } else if (pick === 9) buf[15] = rng.below(2) === 0 ? 5 : rng.between(7, 255);
   else if (pick < 3) buf[15] = 1;
   else if (pick === 3) {
     buf.fill(0, 4, 15);
@@ -241,13 +247,21 @@ function randomRecordBytes(rng: Xorshift32, ipv6 = false): Buffer {
     buf.fill(0, 12, 15);
     buf[12] = rng.below(2);
     buf[15] = 3;
-  } else if (pick === 5) buf[15] = 2 + rng.below(2); // stray bytes, almost always
+  } else if (pick === 5)
+    buf[15] = 2 + rng.below(2); // stray bytes, almost always
+  else if (pick === 6) {
+    // A socket byte that is one now and then out of range, and a stray byte now and then.
+    buf.fill(0, 4, 15);
+    buf[4] = rng.below(7);
+    if (rng.below(4) === 0) buf[rng.between(5, 14)] = rng.below(256);
+    buf[15] = 6;
+  }
   return buf;
 }
 
 test('fuzz: decode of 100000 random 20-byte buffers throws only RecordError, exactly when the bytes are no valid record', (t) => {
   const rng = new Xorshift32(0x5ca111);
-  const decoded = { tcp4: 0, udp4: 0, ip6: 0, loss: 0, counters: 0 };
+  const decoded = { tcp4: 0, udp4: 0, ip6: 0, loss: 0, counters: 0, kernelDrops: 0 };
   let rejected = 0;
   let wrong = '';
   for (let i = 0; i < 100000 && wrong === ''; i++) {
@@ -265,9 +279,14 @@ test('fuzz: decode of 100000 random 20-byte buffers throws only RecordError, exa
     }
   }
   t.is(wrong, '');
-  t.is(decoded.tcp4 + decoded.udp4 + decoded.loss + decoded.counters + rejected, 100000);
+  t.is(decoded.tcp4 + decoded.udp4 + decoded.loss + decoded.counters + decoded.kernelDrops + rejected, 100000);
   t.true(
-    decoded.tcp4 > 25000 && decoded.udp4 > 5000 && decoded.loss > 5000 && decoded.counters > 5000 && rejected > 30000,
+    decoded.tcp4 > 20000 &&
+      decoded.udp4 > 5000 &&
+      decoded.loss > 5000 &&
+      decoded.counters > 5000 &&
+      decoded.kernelDrops > 4000 &&
+      rejected > 30000,
     JSON.stringify({ decoded, rejected }),
   );
 });
@@ -300,9 +319,16 @@ function randomChunks(rng: Xorshift32, stream: Buffer): Buffer[] {
 }
 
 function randomRecord(rng: Xorshift32): ChannelRecord {
-  switch (rng.below(5)) {
+  switch (rng.below(6)) {
     case 0:
       return { type: 'loss', count: rng.next(), time: rng.next() };
+    case 4:
+      return {
+        type: 'kernelDrops',
+        socket: (['tcp4', 'udp4', 'tcp6', 'udp6'] as const)[rng.below(4)]!,
+        count: rng.next(),
+        time: rng.next(),
+      };
     case 1:
       return {
         type: 'counters',
@@ -386,7 +412,7 @@ test('fuzz: RecordReader on random bytes throws only RecordError, at the first r
     let at = 0;
     while (at + RECORD_SIZE <= stream.length) {
       const type = stream[at + 15] as number;
-      const size = type === 5 ? 52 : type >= 1 && type <= 4 ? 20 : 0;
+      const size = type === 5 ? 52 : type >= 1 && type <= 6 ? 20 : 0;
       if (size === 0) {
         firstBad = complete;
         break;
@@ -399,7 +425,8 @@ test('fuzz: RecordReader on random bytes throws only RecordError, at the first r
       complete++;
       at += size;
     }
-    const reader = new RecordReader({ udp: true, ipv6: true });
+    // Every socket, libpcap's too: this is about decoding (another test refuses a socket the capture process does not hold).
+    const reader = new RecordReader({ udp: true, ipv6: true }, ['tcp4', 'udp4', 'tcp6', 'udp6', 'pcap']);
     let records = 0;
     try {
       for (const chunk of randomChunks(rng, stream)) reader.push(chunk, () => records++);
@@ -444,15 +471,6 @@ const countersGolden: Array<{ name: string; record: CountersRecord; hex: string 
   },
 ];
 
-for (const v of countersGolden) {
-  test(`counters record golden vector: ${v.name}`, (t) => {
-    const out = Buffer.alloc(20, 0xee);
-    encodeInto(v.record, out, 0);
-    t.is(out.toString('hex'), v.hex);
-    t.deepEqual(decode(Buffer.from(v.hex, 'hex')), v.record);
-  });
-}
-
 test('a counters record with a log byte other than 0 or 1, or stray bytes, is refused', (t) => {
   const good = Buffer.from(countersGolden[0]!.hex, 'hex');
   for (const value of [2, 0x80, 0xff]) {
@@ -465,6 +483,72 @@ test('a counters record with a log byte other than 0 or 1, or stray bytes, is re
     out[i] = 1;
     t.throws(() => decode(out), { instanceOf: RecordError, message: `counters record byte ${i} is not zero` });
   }
+});
+
+const kernelDropsGolden: Array<{ name: string; record: KernelDropsRecord; hex: string }> = [
+  {
+    name: 'the IPv4 TCP raw socket dropped 300',
+    record: { type: 'kernelDrops', socket: 'tcp4', count: 300, time: 0x01020304 },
+    hex: hex('0000012c', '01', '00'.repeat(10), '06', '01020304'),
+  },
+  {
+    name: 'the IPv6 UDP raw socket, the largest count',
+    record: { type: 'kernelDrops', socket: 'udp6', count: 0xffffffff, time: 0 },
+    hex: hex('ffffffff', '04', '00'.repeat(10), '06', '00000000'),
+  },
+  {
+    name: 'the libpcap handle',
+    record: { type: 'kernelDrops', socket: 'pcap', count: 7, time: 0xffffffff },
+    hex: hex('00000007', '05', '00'.repeat(10), '06', 'ffffffff'),
+  },
+];
+
+for (const v of [...countersGolden, ...kernelDropsGolden]) {
+  test(`${v.record.type === 'counters' ? 'counters' : 'kernel drops'} record golden vector: ${v.name}`, (t) => {
+    const out = Buffer.alloc(20, 0xee);
+    encodeInto(v.record, out, 0);
+    t.is(out.toString('hex'), v.hex);
+    t.deepEqual(decode(Buffer.from(v.hex, 'hex')), v.record);
+  });
+}
+
+test('a kernel drops record with an unknown socket byte, or stray bytes, is refused', (t) => {
+  const good = Buffer.from(kernelDropsGolden[0]!.hex, 'hex');
+  for (const value of [0, 6, 0xff]) {
+    const out = Buffer.from(good);
+    out[4] = value;
+    t.throws(() => decode(out), { instanceOf: RecordError, message: `kernelDrops record socket byte ${value} is unknown` });
+  }
+  for (let i = 5; i < 15; i++) {
+    const out = Buffer.from(good);
+    out[i] = 1;
+    t.throws(() => decode(out), { instanceOf: RecordError, message: `kernelDrops record byte ${i} is not zero` });
+  }
+  t.throws(() => encode({ type: 'kernelDrops', socket: 'eth0' as 'pcap', count: 1, time: 0 }), {
+    instanceOf: RecordError,
+    message: 'record field socket is unknown: eth0',
+  });
+});
+
+test('the monitor refuses a kernel drops record of a socket the capture process does not hold', (t) => {
+  const record = (socket: CaptureSocketName): Buffer => encode({ type: 'kernelDrops', socket, count: 1, time: 0 });
+  const classic = new RecordReader();
+  t.throws(() => classic.push(record('udp4'), () => {}), {
+    instanceOf: RecordError,
+    message: 'a kernel drops record of capture socket udp4 arrived, but the capture process holds no such socket',
+  });
+  const got: ChannelRecord[] = [];
+  new RecordReader({ udp: false, ipv6: false }, ['pcap']).push(record('pcap'), (r) => got.push(r));
+  t.deepEqual(got, [{ type: 'kernelDrops', socket: 'pcap', count: 1, time: 0 }]);
+  t.throws(() => new RecordReader({ udp: false, ipv6: false }, ['pcap']).push(record('tcp4'), () => {}), { instanceOf: RecordError });
+});
+
+test('the capture sockets of each lane set: one raw socket per lane, or the one libpcap handle', (t) => {
+  t.deepEqual(captureSockets({ udp: false, ipv6: false }, false), ['tcp4']);
+  t.deepEqual(captureSockets({ udp: true, ipv6: false }, false), ['tcp4', 'udp4']);
+  t.deepEqual(captureSockets({ udp: false, ipv6: true }, false), ['tcp4', 'tcp6']);
+  t.deepEqual(captureSockets({ udp: true, ipv6: true }, false), ['tcp4', 'udp4', 'tcp6', 'udp6']);
+  t.deepEqual(captureSockets({ udp: true, ipv6: true }, true), ['pcap']);
 });
 
 test('encode refuses counts that do not fit 32 bits', (t) => {
@@ -632,10 +716,10 @@ test('an IPv6 record is refused with a protocol other than 6 or 17, a stray byte
   });
 });
 
-test('recordSize: 20 for types 1-4, 52 for type 5, 0 for any other', (t) => {
+test('recordSize: 20 for types 1-4 and 6, 52 for type 5, 0 for any other', (t) => {
   const sizes = Array.from({ length: 256 }, (_, type) => recordSize(type));
-  t.deepEqual(sizes.slice(0, 7), [0, 20, 20, 20, 20, 52, 0]);
-  t.true(sizes.slice(6).every((s) => s === 0));
+  t.deepEqual(sizes.slice(0, 8), [0, 20, 20, 20, 20, 52, 20, 0]);
+  t.true(sizes.slice(7).every((s) => s === 0));
   t.is(MAX_RECORD_SIZE, 52);
 });
 

@@ -7,7 +7,7 @@ import test from 'ava';
 import childProcess = require('node:child_process');
 import os = require('node:os');
 import path = require('node:path');
-import { Action, nodeRuntime } from '../../src/shared/sandbox.js';
+import { Action, DENY, nodeRuntime } from '../../src/shared/sandbox.js';
 import { capturePlan } from '../../src/capture/sandbox.js';
 import { monitorPlan } from '../../src/monitor/sandbox.js';
 
@@ -70,7 +70,7 @@ test('every system call the policies name is known to the filter compiler', (t) 
       `
     const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
     procctl.noNewPrivs();
-    const plans = [${JSON.stringify(capturePlan([5, 6], 1, 2).rules)}, ${JSON.stringify(monitorPlan('/run/x.pid', 1).rules)}];
+    const plans = [${JSON.stringify(capturePlan([5, 6], 1, 2).rules)}, ${JSON.stringify(monitorPlan('/run/x.pid', 1, [6], 5).rules)}];
     for (const rules of plans) console.log(procctl.seccomp(rules, ${Action.allow}));
   `,
     ]),
@@ -78,7 +78,7 @@ test('every system call the policies name is known to the filter compiler', (t) 
   );
   t.is(r.status, 0, r.stderr);
   const counts = r.stdout.trim().split('\n').map(Number);
-  const sizes = [capturePlan([5, 6], 1, 2).rules.length, monitorPlan('/run/x.pid', 1).rules.length];
+  const sizes = [capturePlan([5, 6], 1, 2).rules.length, monitorPlan('/run/x.pid', 1, [6], 5).rules.length];
   // Every name exists on x86_64; elsewhere a call the architecture lacks is left out.
   if (process.arch === 'x64') t.deepEqual(counts, sizes);
   else counts.forEach((count, i) => t.true(count > 0 && count <= (sizes[i] as number), `${count} of ${sizes[i]} rules`));
@@ -152,7 +152,7 @@ test('clauses: every condition of a clause must hold, the first clause that hold
 });
 
 test('the rules both halves share name none of the calls that must kill (ptrace, execve, mount, id changes...)', (t) => {
-  const names = new Set(nodeRuntime(1).map((rule) => rule.syscall));
+  const names = new Set(nodeRuntime(1, []).map((rule) => rule.syscall));
   for (const forbidden of [
     'ptrace',
     'execve',
@@ -172,6 +172,41 @@ test('the rules both halves share name none of the calls that must kill (ptrace,
   ]) {
     t.false(names.has(forbidden), `${forbidden} is named (it must fall to the default: kill)`);
   }
+});
+
+test('neither policy can pass a descriptor (sendmsg, sendmmsg refused); the monitor names no call that renames, links, truncates or writes a file at an offset', (t) => {
+  const plans = { capture: capturePlan([5, 6], 1, 2).rules, monitor: monitorPlan('/run/x.pid', 1, [6], 5).rules };
+  for (const [half, rules] of Object.entries(plans)) {
+    for (const call of ['sendmsg', 'sendmmsg']) {
+      const rule = rules.find((r) => r.syscall === call);
+      t.deepEqual(rule && { clauses: rule.clauses, otherwise: rule.otherwise }, { clauses: [], otherwise: DENY }, `${half}: ${call}`);
+    }
+  }
+  const named = new Set(plans.monitor.map((rule) => rule.syscall));
+  for (const call of [
+    'rename',
+    'renameat',
+    'renameat2',
+    'link',
+    'linkat',
+    'symlink',
+    'symlinkat',
+    'rmdir',
+    'mkdir',
+    'mkdirat',
+    'mknod',
+    'mknodat',
+    'truncate',
+    'ftruncate',
+    'lseek',
+    'pwrite64',
+    'pwritev',
+    'pwritev2',
+    'fallocate',
+    'copy_file_range',
+    'sendfile',
+  ])
+    t.false(named.has(call), `${call} is named (it must fall to the default: kill)`);
 });
 
 test('capture sandbox: the process runs on; no socket, no file, no write to a capture descriptor, no spawn (EPERM)', (t) => {
