@@ -246,7 +246,7 @@ rootTest(
       await scanAndSee(bed, syslog, 0);
       process.kill(daemon.pid, signal);
       const end = await daemon.exited;
-      t.deepEqual(end, { code: 0, signal: null }, signal);
+      t.deepEqual(end, { code: 0, signal: null }, `${signal}: ${daemon.stderr()}`);
       await sleep(200);
       t.is(syslog.notices.length, 2, syslog.notices.join('\n'));
       t.regex(
