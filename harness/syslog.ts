@@ -5,10 +5,14 @@ import fs = require('node:fs');
 import path = require('node:path');
 import unixDgram = require('unix-dgram');
 import { userIds } from './daemon.js';
+import { DAEMON_NOTICE } from '../src/shared/logging.js';
 
 export interface SyslogListener {
   path: string;
+  /** Every datagram but the daemon's own start, stop and SIGHUP lines (daemon.notice), which scanlogd 2.2.8 never sends. */
   datagrams: string[];
+  /** Those daemon.notice lines, in order. */
+  notices: string[];
   /** Message bodies: each datagram without "<pri>Mmm dd hh:mm:ss scanlogd: ". */
   messages(): string[];
   close(): void;
@@ -39,10 +43,12 @@ export function makeSocketDir(): string {
 export function listenSyslog(socketPath: string, onDatagram?: (datagram: string, arrivedNs: bigint) => void): SyslogListener {
   fs.rmSync(socketPath, { force: true });
   const datagrams: string[] = [];
+  const notices: string[] = [];
   const sock = unixDgram.createSocket('unix_dgram', (msg: Buffer) => {
     const arrivedNs = process.hrtime.bigint();
     const text = msg.toString('latin1');
-    datagrams.push(text);
+    if (text.startsWith(`<${DAEMON_NOTICE}>`)) notices.push(text);
+    else datagrams.push(text);
     onDatagram?.(text, arrivedNs);
   });
   sock.bind(socketPath);
@@ -51,6 +57,7 @@ export function listenSyslog(socketPath: string, onDatagram?: (datagram: string,
   return {
     path: socketPath,
     datagrams,
+    notices,
     messages: () => datagrams.map((d) => d.replace(SYSLOG_PREFIX, '')),
     close() {
       if (!open) return;

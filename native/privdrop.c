@@ -1,5 +1,5 @@
 /*
- * privdrop: the two calls of the capture process's privilege drop that Node has no
+ * privdrop: the calls of the capture process's start as root that Node has no
  * function for. Loaded by the capture process alone, as root, before the drop.
  *
  *   getpwnam(name) -> { name, uid, gid, home, shell }, or null when there is no such
@@ -7,6 +7,8 @@
  *                     unreadable /etc/passwd, an NSS service that is down), which must
  *                     not be taken for an unknown user. getpwnam_r(3): no static buffer.
  *   chroot(path)      chroot(2); throws strerror's words, with the number in `errno`.
+ *   lockFile(fd)      flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another
+ *                     open file description holds it; the lock lasts as long as fd.
  *
  * No state, no threads.
  */
@@ -15,6 +17,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "addon.h"
@@ -95,7 +98,27 @@ static napi_value js_chroot(napi_env env, napi_callback_info info) {
 	return NULL;
 }
 
+static napi_value js_lock_file(napi_env env, napi_callback_info info) {
+	size_t argc = 1;
+	napi_value argv[1];
+	int32_t fd;
+	napi_value result;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+	    napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+		napi_throw_type_error(env, NULL, "privdrop.lockFile(fd)");
+		return NULL;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK) return addon_throw_errno(env, NULL, errno);
+		napi_get_boolean(env, false, &result);
+		return result;
+	}
+	napi_get_boolean(env, true, &result);
+	return result;
+}
+
 NAPI_MODULE_INIT() {
-	static const addon_function functions[] = {{"getpwnam", js_getpwnam}, {"chroot", js_chroot}};
+	static const addon_function functions[] = {
+		{"getpwnam", js_getpwnam}, {"chroot", js_chroot}, {"lockFile", js_lock_file}};
 	return addon_export(env, exports, functions, sizeof functions / sizeof functions[0]);
 }

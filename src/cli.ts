@@ -8,7 +8,7 @@
 import fs = require('node:fs');
 import { StartupError, messageOf } from './shared/errors.js';
 import { MONITOR_ROLE, parseMonitorArgument, type MonitorSettings } from './shared/options.js';
-import type { Settings } from './capture/settings.js';
+import type { SettingsWithSources } from './capture/settings.js';
 import type { CaptureStatus } from './capture/main.js';
 
 function statusReporter(fd: number): CaptureStatus {
@@ -65,14 +65,26 @@ export function main(argv: readonly string[], entryScript: string): void {
     return;
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
-  const { buildProgram, parseSettings } = require('./capture/settings.js') as typeof import('./capture/settings.js');
+  const { blameOf, buildProgram, configText, resolveSettings } = require('./capture/settings.js') as typeof import('./capture/settings.js');
   const program = buildProgram();
-  let settings: Settings;
+  let resolved: SettingsWithSources;
   try {
-    settings = parseSettings(argv, program);
+    resolved = resolveSettings(argv, program);
   } catch (err) {
     const statusFd = program.opts<{ statusFd?: number }>().statusFd;
     failStartup(err, statusFd === undefined ? null : statusReporter(statusFd));
+  }
+  const { settings } = resolved;
+  const blame = blameOf(resolved);
+  if (settings.check || settings.printConfig) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
+      (require('./capture/preflight.js') as typeof import('./capture/preflight.js')).checkStart(settings, entryScript, blame);
+    } catch (err) {
+      failStartup(err, null);
+    }
+    process.stdout.write(settings.printConfig ? configText(resolved, program) : 'configuration OK\n');
+    return;
   }
   if (!settings.foreground) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
@@ -88,7 +100,7 @@ export function main(argv: readonly string[], entryScript: string): void {
       settings.statusFd,
     );
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
-    (require('./capture/main.js') as typeof import('./capture/main.js')).runCapture(settings, entryScript, status);
+    (require('./capture/main.js') as typeof import('./capture/main.js')).runCapture(settings, entryScript, status, blame);
   } catch (err) {
     failStartup(err, status);
   }

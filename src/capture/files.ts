@@ -1,22 +1,30 @@
 // The files the capture process handles as root before the drop: the pidfile, which
-// the monitor removes at stop, the --json output, which the monitor writes, and the
+// it holds locked for its life and the monitor removes at stop, the --json output, which the monitor writes, and the
 // socket tables the monitor reads with --slow-scans.
 
 import fs = require('node:fs');
 import path = require('node:path');
 import { StartupError, messageOf, syscallText } from '../shared/errors.js';
 import { SOCKET_TABLES, type SocketTable } from '../shared/fds.js';
-import { WRITE, mayAccess, unsafeDirectory } from '../shared/ownership.js';
+import { WRITE, mayAccess, pseudoFileSystem, unsafeDirectory } from '../shared/ownership.js';
 import type { Account } from './privdrop.js';
 
-export function checkPidfileDir(file: string, account: Account): void {
-  const dir = path.dirname(file);
-  let st: fs.Stats;
+/** The resolved directory of a path option's file, refused when it is not a place for files. */
+function placeFor(option: string, file: string): string {
+  let dir: string;
   try {
-    st = fs.statSync(dir);
+    dir = fs.realpathSync(path.dirname(file));
   } catch (err) {
-    throw new StartupError(`pidfile ${file}: ${messageOf(err)}`);
+    throw new StartupError(`${option} ${file}: directory ${path.dirname(file)}: ${syscallText(err)}`, { cause: err });
   }
+  const pseudo = pseudoFileSystem(dir);
+  if (pseudo !== null) throw new StartupError(`${option} ${file}: ${dir} ${pseudo}`);
+  return dir;
+}
+
+export function checkPidfileDir(file: string, account: Account): void {
+  const dir = placeFor('pidfile', file);
+  const st = fs.statSync(dir);
   if (st.isDirectory() && (st.mode & 0o002) !== 0) {
     // Anyone could plant a pidfile there before the start, or swap it while it runs.
     throw new StartupError(
@@ -29,56 +37,112 @@ export function checkPidfileDir(file: string, account: Account): void {
   }
 }
 
-/** Creates the pidfile without following a link someone may have planted there. */
-export function writePidfile(file: string): void {
-  try {
-    fs.rmSync(file, { force: true });
-    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
-    fs.writeSync(fd, `${process.pid}\n`);
-    fs.closeSync(fd);
-  } catch (err) {
-    throw new StartupError(`pidfile ${file}: ${messageOf(err)}`);
+/** Attempts to lock a pidfile that someone removes or replaces just as it is locked. */
+const PIDFILE_ATTEMPTS = 3;
+
+/**
+ * Takes the pidfile for this process's life: opened (created 0644 if absent) without
+ * following a link or blocking, locked (flock) so that a second daemon with the same
+ * pidfile is refused, naming the holder, then this pid written into it. The
+ * descriptor is never closed: the lock goes when the process does, however it ends.
+ */
+export function claimPidfile(file: string, lock: (fd: number) => boolean): number {
+  const { O_RDWR, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  for (let attempt = 1; ; attempt++) {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+    } catch (err) {
+      throw new StartupError(`pidfile ${file}: ${syscallText(err)}`, { cause: err });
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      // The directory is also the daemon user's: what it could have put there is not truncated.
+      if (!st.isFile() || st.uid !== 0 || st.nlink !== 1) {
+        throw new StartupError(`pidfile ${file}: not a regular file of root's with one link; remove it`);
+      }
+      if (!lock(fd)) {
+        const holder = fs.readFileSync(fd, 'utf8').trim();
+        throw new StartupError(`another scanlogd (pid ${/^\d+$/.test(holder) ? holder : 'unknown'}) holds ${file}`);
+      }
+      // Locked, but perhaps a file its holder removed as it stopped: then again, with the new one.
+      if (fs.statSync(file, { throwIfNoEntry: false })?.ino !== st.ino && attempt < PIDFILE_ATTEMPTS) {
+        fs.closeSync(fd);
+        continue;
+      }
+      fs.ftruncateSync(fd, 0);
+      fs.writeSync(fd, `${process.pid}\n`, 0);
+      return fd;
+    } catch (err) {
+      fs.closeSync(fd);
+      if (err instanceof StartupError) throw err;
+      throw new StartupError(`pidfile ${file}: ${syscallText(err)}`, { cause: err });
+    }
   }
+}
+
+/** The mode of the --json file as the daemon creates it: root's to write, its group's (the notifier's) to read. */
+export const JSON_FILE_MODE = 0o640;
+
+/** What differs between an existing --json file and one the daemon made, or null when nothing does. */
+function notMadeByDaemon(st: fs.Stats): string | null {
+  if (!st.isFile()) return 'it exists and is not a regular file';
+  if (st.uid !== 0) return `it is owned by uid ${st.uid}, not root`;
+  if ((st.mode & 0o7777) !== JSON_FILE_MODE) return `its mode is ${(st.mode & 0o7777).toString(8)}, not ${JSON_FILE_MODE.toString(8)}`;
+  // A hard link planted earlier could point anywhere on the file system.
+  if (st.nlink !== 1) return `it has ${st.nlink} links, not 1`;
+  return null;
+}
+
+/**
+ * Where the --json file goes, if it may: every directory above it root's and writable
+ * by no one else (who could swap the file could make root append to any file), on a
+ * file system for files, and the file absent or one the daemon made (a regular file
+ * of root's, mode 0640, one link). Returns the path with its directory resolved and
+ * whether the file exists. Nothing is created or changed.
+ */
+export function checkJsonOutput(file: string): { target: string; exists: boolean } {
+  const dir = placeFor('--json', file);
+  const unsafe = unsafeDirectory(dir);
+  if (unsafe !== null) throw new StartupError(`--json ${file}: directory ${unsafe.dir} is ${unsafe.problem}`);
+  const target = path.join(dir, path.basename(file));
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { target, exists: false };
+    throw new StartupError(`--json ${file}: ${syscallText(err)}`, { cause: err });
+  }
+  const differs = notMadeByDaemon(st);
+  if (differs !== null) throw new StartupError(`--json ${file}: ${differs}; the daemon appends only to a file it made`);
+  return { target, exists: true };
 }
 
 /**
  * Opens the --json file for the monitor, which cannot open it itself: a log directory
- * is root's. The same rules as the configuration file: every directory above it root's
- * and writable by no one else (who could swap the file could make root append to any
- * file); appending, created 0640, never through a planted symbolic link, never
- * blocking on a FIFO; and it must be a regular root-owned file with one link (a hard
- * link planted earlier could point anywhere on the file system), mode 0640.
- * `-` is the capture process's standard output.
+ * is root's. Created 0640 (whatever the umask) where checkJsonOutput found none, or
+ * appended to where it found one the daemon made; never through a planted link, never
+ * blocking. No other file's mode is changed. `-` is the capture process's standard output.
  */
 export function openJsonOutput(file: string): number {
   if (file === '-') return 1;
-  const fail = (why: string, err?: unknown): never => {
-    throw new StartupError(`--json ${file}: ${why}`, err === undefined ? undefined : { cause: err });
-  };
-  let dir = '';
+  const { target, exists } = checkJsonOutput(file);
+  const { O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  let fd: number;
   try {
-    dir = fs.realpathSync(path.dirname(file));
+    fd = fs.openSync(target, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | (exists ? 0 : O_CREAT | O_EXCL), JSON_FILE_MODE);
   } catch (err) {
-    fail(syscallText(err), err);
-  }
-  const unsafe = unsafeDirectory(dir);
-  if (unsafe !== null) fail(`directory ${unsafe.dir} is ${unsafe.problem}`);
-  let fd = -1;
-  try {
-    fd = fs.openSync(
-      path.join(dir, path.basename(file)),
-      fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK,
-      0o640,
-    );
-  } catch (err) {
-    fail(messageOf(err), err);
+    throw new StartupError(`--json ${file}: ${syscallText(err)}`, { cause: err });
   }
   try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) fail('not a regular file');
-    if (st.uid !== 0) fail(`owned by uid ${st.uid}, not root`);
-    if (st.nlink !== 1) fail(`has ${st.nlink} links; it must have one`);
-    if ((st.mode & 0o7777) !== 0o640) fs.fchmodSync(fd, 0o640);
+    if (exists) {
+      // The directory is root's alone, so this is the file checked; said again all the same.
+      const differs = notMadeByDaemon(fs.fstatSync(fd));
+      if (differs !== null) throw new StartupError(`--json ${file}: ${differs}; the daemon appends only to a file it made`);
+    } else {
+      // Its own new file: the umask (0077 under the systemd unit) must not take the group's read.
+      fs.fchmodSync(fd, JSON_FILE_MODE);
+    }
   } catch (err) {
     fs.closeSync(fd);
     throw err;

@@ -39,6 +39,7 @@ export function launchDaemon(entryScript: string, argv: readonly string[]): void
       text = text.slice(newline + 1);
       if (line.startsWith('ready ')) ready.add(line.slice(6));
       else if (line.startsWith('error ')) finish(1, line.slice(6));
+      else if (line.startsWith('warning ')) process.stderr.write(`${line.slice(8)}\n`);
       if (ready.has('capture') && ready.has('monitor')) finish(0, null);
     }
   });

@@ -9,22 +9,24 @@ import type net = require('node:net');
 import { StartupError, messageOf } from '../shared/errors.js';
 import { EXIT_FAULT, EXIT_INTERNAL_FAULT, monitorExitText } from '../shared/exits.js';
 import { MONITOR_ROLE, monitorArgument } from '../shared/options.js';
-import { VERSION_LINE, type Settings } from './settings.js';
+import type { Settings } from './settings.js';
+import { VERSION_LINE } from '../shared/version.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
-import { IgnoreFilter } from './ignore.js';
+import type { IgnoreFilter } from './ignore.js';
 import { loadProcCtl, lockProcess, onSigusr1 } from '../shared/procctl.js';
 import { describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { nodeOptions } from './runtime.js';
 import { ChannelWriter } from './channel.js';
-import { checkPidfileDir, openJsonOutput, openSocketTables, writePidfile } from './files.js';
+import { claimPidfile, openJsonOutput, openSocketTables } from './files.js';
+import { checkStart, type Blame } from './preflight.js';
 import { packetToRecord, type Watched } from './packet.js';
 import { openRawSockets } from './rawsocket.js';
 import { readEphemeralPorts } from './ephemeral.js';
 import { openPcap } from './pcap.js';
 import type { PacketSource } from './source.js';
 import { capturePlan, captureSocketFds } from './sandbox.js';
-import { checkChrootDir, checkReadableBy, dropPrivileges, loadPrivDrop, lookupUser, systemCalls, type Account } from './privdrop.js';
+import { dropPrivileges, loadPrivDrop, systemCalls, type Account } from './privdrop.js';
 
 /** How long a stopping monitor gets before it is killed. */
 const STOP_GRACE_MS = 800;
@@ -183,8 +185,7 @@ function forward(
   );
 }
 
-export function runCapture(given: Settings, entryScript: string, status: CaptureStatus | null): void {
-  if (process.getuid?.() !== 0) throw new StartupError('must be run as root');
+export function runCapture(given: Settings, entryScript: string, status: CaptureStatus | null, blame?: Blame): void {
   // The monitor reads no file: it is told the kernel's client port range.
   const settings: Settings = given.udp && given.ephemeralPorts === null ? { ...given, ephemeralPorts: readEphemeralPorts() } : given;
   // The counters request may come at any time, start-up included (and onSigusr1 says
@@ -192,12 +193,11 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   let requestCounters = (): void => {};
   onSigusr1(() => requestCounters());
   closeInheritedFds(settings.statusFd === null ? [] : [settings.statusFd]);
-  const account = lookupUser(settings.user);
-  const chrootDir = checkChrootDir(settings.chroot);
-  if (settings.pidfile !== null) checkPidfileDir(settings.pidfile, account);
-  checkReadableBy(account, entryScript);
-  // Built before the drop, fixed from then on.
-  const ignore = IgnoreFilter.build(settings.ignoreSource, settings.ignorePort);
+  // The ignore filter is built here, before the drop, and fixed from then on.
+  const { account, chrootDir, ignore } = checkStart(settings, entryScript, blame);
+  const privdrop = loadPrivDrop();
+  // Before anything else starts: a second daemon with the same pidfile goes no further.
+  if (settings.pidfile !== null) claimPidfile(settings.pidfile, (fd) => privdrop.lockFile(fd));
 
   // no_new_privs and the start filter are in place since the restart (cli.ts): the
   // monitor inherits both from its first instruction.
@@ -208,8 +208,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   try {
     source = openSource(settings);
     const captureFds = captureSocketFds();
-    if (settings.pidfile !== null) writePidfile(settings.pidfile);
-    dropPrivileges(chrootDir, account, systemCalls(loadPrivDrop(), procctl));
+    dropPrivileges(chrootDir, account, systemCalls(privdrop, procctl));
     lockProcess('capture process', procctl);
     warmUpNode();
     sandboxed = describeLayers(enterSandbox(capturePlan(captureFds, process.pid, monitor.child.pid as number), procctl));
@@ -226,7 +225,10 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   }
 
   const life = supervise(monitor, source);
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => life.stop());
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => life.stop());
+  // The monitor says in syslog what a SIGHUP does (nothing: the drop leaves nothing to
+  // re-open); here it must not stop detection either.
+  process.on('SIGHUP', () => {});
   const writer = new ChannelWriter(monitor.channel, { report: stderr, kernelDrops: () => source.kernelDrops() });
   requestCounters = () => {
     if (life.stopping) return;

@@ -5,7 +5,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { StartupError, messageOf, syscallText } from '../shared/errors.js';
 import { loadAddon } from '../shared/addon.js';
-import { READ, SEARCH, directoriesDownTo, mayAccess, unsafeDirectory } from '../shared/ownership.js';
+import { READ, SEARCH, directoriesDownTo, mayAccess, pseudoFileSystem, unsafeDirectory } from '../shared/ownership.js';
 import { loadProcCtl } from '../shared/procctl.js';
 import type { ProcCtl } from '../types/procctl.js';
 import type { PrivDrop } from '../types/privdrop.js';
@@ -66,7 +66,7 @@ export function lookupUser(name: string, calls: PrivilegeCalls = systemCalls()):
   try {
     pw = calls.getpwnam(name);
   } catch (err) {
-    throw new StartupError(`getpwnam("${name}"): ${messageOf(err)}`, { cause: err });
+    throw new StartupError(`getpwnam("${name}"): error reading the user database: ${messageOf(err)}`, { cause: err });
   }
   if (pw === null) throw new StartupError(`getpwnam("${name}"): No such user`);
   if (pw.uid === 0 || pw.gid === 0) {
@@ -87,6 +87,8 @@ export function checkChrootDir(dir: string): string {
   } catch (err) {
     throw new StartupError(`chroot("${dir}"): ${syscallText(err)}`);
   }
+  const pseudo = pseudoFileSystem(real);
+  if (pseudo !== null) throw new StartupError(`chroot dir ${dir}: ${real} ${pseudo}`);
   const unsafe = unsafeDirectory(real);
   if (unsafe !== null) throw new StartupError(`chroot dir ${dir}: ${unsafe.dir} is ${unsafe.problem}`);
   return real;

@@ -1,8 +1,5 @@
 // Which Node.js runs the daemon, and the node options of the processes it starts.
 
-/** Named at start and by --version: the same code behaves differently per line. */
-export const RUNTIME = `Node.js ${process.version}`;
-
 /**
  * V8 lets its young generation grow to 2 x 16 MB in a long-running process, and under
  * a flood resident memory climbs with it (bench/ measures how far). 1 MB semi-spaces

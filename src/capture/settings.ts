@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { derivedThreshold, portsBelowThreshold, type DetectorParams, type Problem } from '../shared/params.js';
 import { formatCidr, isCidr6 } from '../shared/networks.js';
-import { ConfigError, markRepeatable, parseConfig, readConfigFile } from '../shared/config.js';
+import { ConfigError, configKeys, markCommandLineOnly, markRepeatable, parseConfig, readConfigFile } from '../shared/config.js';
 import {
   DEFAULT_CONFIG_PATH,
   OPTION_NAMES,
@@ -21,8 +21,7 @@ import {
   type Spec,
 } from '../shared/options.js';
 import { presetValues } from '../shared/presets.js';
-import { VERSION } from '../shared/version.js';
-import { RUNTIME } from './runtime.js';
+import { VERSION, VERSION_LINE } from '../shared/version.js';
 
 /** The settings of the capture process: every option's value, and the detector's parameters derived from them. */
 export interface Settings extends OptionValues {
@@ -49,6 +48,7 @@ function commanderOption(name: OptionName): Option {
   const flags = `${spec.short === undefined ? '' : `${spec.short}, `}--${longName(name)}${spec.kind === 'switch' ? '' : ` ${spec.arg}`}`;
   const option = new Option(flags, helpOf(spec));
   if (spec.hidden === true) option.hideHelp();
+  if (spec.commandLineOnly === true) markCommandLineOnly(option);
   if (spec.kind === 'value') option.argParser((text: string) => spec.type.parse(text));
   if (spec.kind === 'list') {
     markRepeatable(option);
@@ -62,31 +62,32 @@ function commanderOption(name: OptionName): Option {
   return option;
 }
 
-/** What --version prints, and the capture process at start: the runtime changes what the daemon can do. */
-export const VERSION_LINE = `scanlogd-ts ${VERSION} (${RUNTIME})`;
-
 export function buildProgram(): Command {
   const program = new Command('scanlogd');
   program
-    .description('Detect TCP port scans and log one line per scan to syslog.')
+    .description('Detect TCP and UDP port scans and log one line per scan to syslog.')
     .version(VERSION_LINE, '-V, --version')
     .helpOption('-h, --help', 'show this help');
   for (const name of OPTION_NAMES) program.addOption(commanderOption(name));
-  return program
-    .addHelpText(
-      'after',
-      '\nCapture: by default a raw socket sees TCP packets after the host firewall accepted\n' +
-        'them, as scanlogd does; scans of ports the firewall drops go unseen. --interface\n' +
-        'uses libpcap on that device instead and sees them before the firewall, with a\n' +
-        "kernel filter that passes no pure ACK or PSH+ACK segment (so ACKs to a scanner's\n" +
-        'ports never change its flags, as they can on the raw socket).\n' +
-        '\nSeconds take up to three decimals. Threshold defaults are those of the classic preset\n' +
-        '(scanlogd 2.2.8); sensitive and relaxed are described in scanlogd(8). The command line\n' +
-        'overrides the configuration file, which overrides the preset. Without --foreground the\n' +
-        'command returns once the daemon runs (exit 0) or with the reason it could not start (exit 1).',
-    )
-    .showHelpAfterError(false)
-    .allowExcessArguments(false);
+  return (
+    program
+      .addHelpText(
+        'after',
+        '\nCapture: by default a raw socket sees TCP packets after the host firewall accepted\n' +
+          'them, as scanlogd does; scans of ports the firewall drops go unseen. --interface\n' +
+          'uses libpcap on that device instead and sees them before the firewall, with a\n' +
+          "kernel filter that passes no pure ACK or PSH+ACK segment (so ACKs to a scanner's\n" +
+          'ports never change its flags, as they can on the raw socket).\n' +
+          '\nSeconds take up to three decimals. Threshold defaults are those of the classic preset\n' +
+          '(scanlogd 2.2.8); sensitive and relaxed are described in scanlogd(8). The command line\n' +
+          'overrides the configuration file, which overrides the preset. Without --foreground the\n' +
+          'command returns once the daemon runs (exit 0) or with the reason it could not start (exit 1).',
+      )
+      .showHelpAfterError(false)
+      // Every error of the daemon in one voice: "scanlogd: " first, as the start-up's own.
+      .configureOutput({ outputError: (text, write) => write(`scanlogd: ${text.replace(/^error: /, '')}`) })
+      .allowExcessArguments(false)
+  );
 }
 
 /** The values and where each came from, once the command line, the file, the preset and the defaults are applied. */
@@ -192,11 +193,54 @@ export function resolveSettings(
     const where = fileLine(problem, resolved);
     if (where !== null) throw new ConfigError(`${where}: ${problem.text}`);
   }
-  if (problems.length > 0) program.error(`error: ${problems.map((p) => p.text).join('; ')}`, { exitCode: 1 });
+  if (problems.length > 0) program.error(problems.map((p) => p.text).join('; '), { exitCode: 1 });
   return { ...resolved, settings: { ...resolved.values, params } };
 }
 
 /** The settings alone: what a start runs with. */
 export function parseSettings(argv: readonly string[], program: Command = buildProgram(), configPath = DEFAULT_CONFIG_PATH): Settings {
   return resolveSettings(argv, program, configPath).settings;
+}
+
+/** The file and line that set an option, or null when the file did not set it. */
+export function blameOf(resolved: Resolved): (name: OptionName) => string | null {
+  return (name) => {
+    const source = resolved.sources.get(name);
+    return source?.from === 'file' ? `${source.file}:${source.line}` : null;
+  };
+}
+
+/** Where a value came from, as a comment of --print-config: null for a default. */
+function sourceText(source: Source | undefined): string | null {
+  if (source === undefined || source.from === 'default') return null;
+  if (source.from === 'file') return `${source.file}:${source.line}`;
+  if (source.from === 'preset') return `preset ${source.name}`;
+  return source.from;
+}
+
+/**
+ * The settings as a configuration file that gives them back: every key a file may
+ * set, after a comment saying where its value came from unless it is the default. A
+ * value that is not set is a comment.
+ */
+export function configText(resolved: Resolved, program: Command): string {
+  const lines = [
+    `# The settings of scanlogd-ts ${VERSION}, from the command line, ${resolved.file ?? 'no configuration file'}, the preset and the defaults.`,
+  ];
+  for (const key of configKeys(program).keys()) {
+    const name = optionNamed(key);
+    if (name === undefined) continue;
+    const spec = specOf(name);
+    const value: unknown = resolved.values[name];
+    const from = sourceText(resolved.sources.get(name));
+    if (from !== null) lines.push(`# ${key}: from ${from}`);
+    if (spec.kind === 'switch') lines.push(`${key} = ${value === true ? 'yes' : 'no'}`);
+    else if (spec.kind === 'list') {
+      const entries = value as unknown[];
+      if (entries.length === 0) lines.push(`#${key} =`);
+      for (const entry of entries) lines.push(`${key} = ${spec.type.format(entry)}`);
+    } else if (value === null) lines.push(`#${key} =`);
+    else lines.push(`${key} = ${spec.type.format(value)}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

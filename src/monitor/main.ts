@@ -4,8 +4,10 @@
 
 import fs = require('node:fs');
 import net = require('node:net');
-import { messageOf } from '../shared/errors.js';
+import { StartupError, errnoText, messageOf } from '../shared/errors.js';
 import { EXIT_FAULT } from '../shared/exits.js';
+import { DAEMON_NOTICE } from '../shared/logging.js';
+import { VERSION_LINE } from '../shared/version.js';
 import type { MonitorSettings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, closeInheritedFds, type SocketTable } from '../shared/fds.js';
@@ -41,22 +43,27 @@ function removePidfile(file: string): void {
 /** The monitor's one way out, and whether it is on it. */
 interface Exit {
   readonly ending: boolean;
-  /** A clean stop (status 0, the pidfile removed) or a fault said on stderr and in syslog. */
-  now(status: number, why: string | null, stack?: string | null): void;
+  /**
+   * A clean stop on `signal` (status 0, the pidfile removed) or a fault said on stderr
+   * and in syslog; either way one stop line with the totals goes to syslog.
+   */
+  now(status: number, why: string | null, stack?: string | null, signal?: NodeJS.Signals): void;
 }
 
-/** Ends the monitor once; queued lines get EXIT_DRAIN_MS to reach syslog. */
-function exiter(outputs: MonitorOutputs, pidfile: string | null): Exit {
+/** Ends the monitor once; queued lines get EXIT_DRAIN_MS to reach syslog. `totals` says the counters at the end. */
+function exiter(outputs: MonitorOutputs, pidfile: string | null, totals: () => string): Exit {
   let ending = false;
   return {
     get ending() {
       return ending;
     },
-    now(status, why, stack = null) {
+    now(status, why, stack = null, signal) {
       if (ending) return;
       ending = true;
       if (why !== null) outputs.fault(why);
       if (stack !== null) process.stderr.write(`${stack}\n`);
+      const reason = signal !== undefined ? `on ${signal}` : `on a fault (exit status ${status})`;
+      outputs.syslog.log(DAEMON_NOTICE, `${VERSION_LINE} stopped ${reason}; totals: ${totals()}`);
       if (status === 0 && pidfile !== null) removePidfile(pidfile);
       const deadline = Date.now() + EXIT_DRAIN_MS;
       const tryExit = (): void => {
@@ -121,14 +128,41 @@ function watchSockets(tables: SocketTables, pipeline: ScanPipeline, outputs: Mon
   }, SOCKETS_CHECK_MS);
 }
 
-/** Says the monitor runs: on stderr, and to the launcher of a detached start. */
-function reportReady(settings: MonitorSettings, tables: SocketTables | null): void {
+/**
+ * A detached start whose syslog socket cannot be reached would lose every line
+ * unseen (its standard error is gone): refused, unless --json keeps the scans, which
+ * the launcher is then warned of. In the foreground the lines wait for the socket.
+ */
+function checkSyslogReachable(settings: MonitorSettings, outputs: MonitorOutputs): void {
+  const why = outputs.syslog.unreachable;
+  if (why === null || settings.statusFd === null) return;
+  const problem = `syslog socket ${settings.syslogSocket}: ${errnoText(why)}`;
+  if (settings.json === null) throw new StartupError(`${problem}; the daemon's lines would go nowhere`);
+  try {
+    fs.writeSync(settings.statusFd, `warning scanlogd: ${problem}; lines wait for it, scans go to ${settings.json} meanwhile\n`);
+  } catch {
+    // The launcher has gone; nothing waits for this report.
+  }
+}
+
+/** What the start line says is watched, and how. */
+function watchedText(settings: MonitorSettings): string {
+  const backend = settings.interface === null ? 'raw socket (after the host firewall)' : `libpcap on ${settings.interface}`;
+  const protocols = settings.udp ? 'TCP and UDP' : 'TCP';
+  const families = settings.ipv6 ? 'IPv4 and IPv6' : 'IPv4';
+  return `${backend}, ${protocols} over ${families}${settings.slowScans ? ', slow scans' : ''}`;
+}
+
+/** Says the monitor runs: on stderr, in syslog with what is watched, and to the launcher of a detached start. */
+function reportReady(settings: MonitorSettings, tables: SocketTables | null, outputs: MonitorOutputs): void {
   // Before the event loop reads the first record.
   const tableFds = tables === null ? [] : tables.tables.map(({ fd }) => fd);
   const eventsFd = settings.json === null ? null : MONITOR_JSON_FD;
   const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid, tableFds, eventsFd)));
   process.title = 'scanlogd-monitor';
   monitorStderr(sandboxed);
+  if (settings.statusFd !== null) checkSyslogReachable(settings, outputs);
+  outputs.syslog.log(DAEMON_NOTICE, `${VERSION_LINE} started: ${watchedText(settings)}; monitor ${sandboxed}`);
   if (settings.statusFd === null) return;
   try {
     fs.writeSync(settings.statusFd, 'ready monitor\n');
@@ -139,9 +173,9 @@ function reportReady(settings: MonitorSettings, tables: SocketTables | null): vo
 }
 
 export function runMonitor(settings: MonitorSettings): void {
-  // SIGUSR1 first (onSigusr1 says why).
-  let logCounters = (): void => {};
-  onSigusr1(() => logCounters());
+  // SIGUSR1 first (onSigusr1 says why). The counters line is the capture process's to
+  // ask for, with its own counts: a SIGUSR1 to both halves (systemctl kill) gives one.
+  onSigusr1(() => {});
   const keep = [CHANNEL_FD];
   if (settings.statusFd !== null) keep.push(settings.statusFd);
   if (settings.json !== null) keep.push(MONITOR_JSON_FD);
@@ -155,7 +189,8 @@ export function runMonitor(settings: MonitorSettings): void {
   lockProcess('monitor');
 
   const outputs = new MonitorOutputs(settings);
-  const exit = exiter(outputs, settings.pidfile);
+  let totals = (): string => '';
+  const exit = exiter(outputs, settings.pidfile, () => totals());
   const stop = (s: Stop): void => exit.now(s.status, s.why, s.stack);
   process.on('uncaughtException', (err) => stop(internalFault(err)));
 
@@ -169,7 +204,7 @@ export function runMonitor(settings: MonitorSettings): void {
   });
   const sockets = captureSockets(watch, settings.interface !== null);
   const loop = new RecordLoop(new RecordReader(watch, sockets), pipeline, outputs, sockets);
-  logCounters = () => outputs.route(loop.counters(Date.now()));
+  totals = () => loop.totals();
   if (outputs.wantsEvents) setInterval(() => outputs.route(pipeline.sweep(monotonicMs(), Date.now())), SWEEP_INTERVAL_MS);
   setInterval(() => loop.closeReportWindow(monotonicMs()), REPORTS_CHECK_MS);
 
@@ -184,14 +219,19 @@ export function runMonitor(settings: MonitorSettings): void {
     },
     (why) => exit.now(EXIT_FAULT, why),
   );
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
     process.on(signal, () => {
       if (!exit.ending) loop.endReportWindow();
-      exit.now(0, null);
+      exit.now(0, null, null, signal);
     });
+  // Nothing can be opened again after the drop, so nothing is re-read: a SIGHUP out of
+  // habit (a generic postrotate) must not end detection.
+  process.on('SIGHUP', () =>
+    outputs.syslog.log(DAEMON_NOTICE, 'SIGHUP: the configuration is read only at start; restart scanlogd to apply a changed one'),
+  );
 
   if (tables !== null) watchSockets(tables, pipeline, outputs);
 
   warmUpNode();
-  reportReady(settings, tables);
+  reportReady(settings, tables, outputs);
 }

@@ -339,7 +339,12 @@ export function counterFields(
 
 /** The counters line (logged at daemon.info on SIGUSR1 and every --stats-interval). */
 export function countersMessage(fields: Array<[string, number]>): string {
-  return `counters: ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`;
+  return `counters: ${fieldsText(fields)}`;
+}
+
+/** The figures as "name=value" words. */
+export function fieldsText(fields: Array<[string, number]>): string {
+  return fields.map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
 /** The same figures as a structured event. */

@@ -19,6 +19,7 @@ import {
   counterFields,
   countersEvent,
   countersMessage,
+  fieldsText,
   type CaptureCounts,
   type Output,
   type OutputCounts,
@@ -143,11 +144,20 @@ export class RecordLoop {
 
   /** The counters line (daemon.info) and its event, as they stand at `wallMs`. */
   counters(wallMs: number): readonly Output[] {
-    const fields = counterFields(this.pipeline, this.reader.received, this.capture, this.outputs.counts());
+    const fields = this.fields();
     return [
       { kind: 'line', priority: DAEMON_INFO, text: countersMessage(fields) },
       { kind: 'event', event: countersEvent(fields, wallMs) },
     ];
+  }
+
+  /** The counters as they stand, as "name=value" words: the totals of the stop line. */
+  totals(): string {
+    return fieldsText(this.fields());
+  }
+
+  private fields(): Array<[string, number]> {
+    return counterFields(this.pipeline, this.reader.received, this.capture, this.outputs.counts());
   }
 }
 

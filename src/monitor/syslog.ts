@@ -45,6 +45,7 @@ export class SyslogWriter {
   private readonly retryMs: number;
   private readonly connector: DatagramConnector;
   private readonly notice: (text: string) => void;
+  private downReason = '';
 
   constructor(
     readonly path: string,
@@ -59,6 +60,11 @@ export class SyslogWriter {
 
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Why the socket cannot be reached now, or null when it can. */
+  get unreachable(): string | null {
+    return this.down ? this.downReason : null;
   }
 
   /** Sends `message` at `priority` (facility | level), stamped `when`. */
@@ -135,6 +141,7 @@ export class SyslogWriter {
   private markDown(reason: string): void {
     if (this.down) return;
     this.down = true;
+    this.downReason = reason;
     this.notice(`syslog socket ${this.path}: ${reason}; retrying every ${this.retryMs} ms, keeping up to ${this.queueLimit} lines`);
   }
 

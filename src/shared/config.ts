@@ -6,7 +6,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import type { Command, Option } from 'commander';
 import { StartupError, syscallText } from './errors.js';
-import { notRootOnly, unsafeDirectory } from './ownership.js';
+import { notRootOnly, pseudoFileSystem, unsafeDirectory } from './ownership.js';
 
 /** A configuration of every key with a thousand list entries fits many times over. */
 export const MAX_CONFIG_BYTES = 256 * 1024;
@@ -18,6 +18,7 @@ export class ConfigError extends StartupError {}
 const NOT_KEYS = new Set(['config', 'help', 'version']);
 
 const repeatableOptions = new WeakSet<Option>();
+const commandLineOnlyOptions = new WeakSet<Option>();
 
 /** Marks an option whose value is a list that each use extends (a key that may repeat). */
 export function markRepeatable(option: Option): Option {
@@ -30,6 +31,24 @@ export function isRepeatable(option: Option): boolean {
 }
 
 /**
+ * Marks an option that says how a process is started (in the foreground, or only to
+ * check): whoever starts it decides, and a file read by every start must not change it.
+ */
+export function markCommandLineOnly(option: Option): Option {
+  commandLineOnlyOptions.add(option);
+  return option;
+}
+
+/** The keys that name a command-line-only option of `program`. */
+function commandLineOnlyKeys(program: Command): Set<string> {
+  const keys = new Set(['config']);
+  for (const option of program.options) {
+    if (commandLineOnlyOptions.has(option) && option.long !== undefined) keys.add(option.long.replace(/^--/, ''));
+  }
+  return keys;
+}
+
+/**
  * The keys a file accepts, by name: each long option of `program` that --help shows,
  * named without its dashes, so that every option added later is a key as well.
  */
@@ -38,7 +57,7 @@ export function configKeys(program: Command): Map<string, Option> {
   for (const option of program.options) {
     if (option.hidden || option.long === undefined) continue;
     const key = option.long.replace(/^--/, '');
-    if (!NOT_KEYS.has(key)) keys.set(key, option);
+    if (!NOT_KEYS.has(key) && !commandLineOnlyOptions.has(option)) keys.set(key, option);
   }
   return keys;
 }
@@ -68,6 +87,7 @@ function isInvalidArgument(err: unknown): err is Error {
  */
 export function parseConfig(text: string, file: string, program: Command, secretKeys: readonly string[] = []): Map<string, ConfigValue> {
   const keys = configKeys(program);
+  const onlyOnCommandLine = commandLineOnlyKeys(program);
   const values = new Map<string, ConfigValue>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -81,7 +101,7 @@ export function parseConfig(text: string, file: string, program: Command, secret
     const option = keys.get(key);
     if (option === undefined) {
       throw new ConfigError(
-        key === 'config' ? `${where}: "config" can only be given on the command line` : `${where}: unknown key "${key}"`,
+        onlyOnCommandLine.has(key) ? `${where}: "${key}" can only be given on the command line` : `${where}: unknown key "${key}"`,
       );
     }
     if (text === '') throw new ConfigError(`${where}: no value for "${key}"`);
@@ -132,6 +152,8 @@ export function readConfigFile(file: string, required: boolean, secrets = false)
     if (!required && (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new ConfigError(`${file}: ${syscallText(err)}`);
   }
+  const pseudo = pseudoFileSystem(real);
+  if (pseudo !== null) throw new ConfigError(`${file}: ${pseudo}`);
   const unsafe = unsafeDirectory(path.dirname(real));
   if (unsafe !== null) throw new ConfigError(`${file}: directory ${unsafe.dir} is ${unsafe.problem}`);
   let fd: number;
@@ -161,6 +183,9 @@ export function readConfigFile(file: string, required: boolean, secrets = false)
       if (length > MAX_CONFIG_BYTES) throw new ConfigError(`${file}: larger than ${MAX_CONFIG_BYTES} bytes`);
     }
     return buf.toString('utf8', 0, length);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`${file}: ${syscallText(err)}`, { cause: err });
   } finally {
     fs.closeSync(fd);
   }

@@ -8,6 +8,8 @@ const LOG_DAEMON = 3 << 3;
 export const DAEMON_ALERT = LOG_DAEMON | 1;
 /** A process's own faults, and failures it reports (LOG_ERR). */
 export const DAEMON_ERR = LOG_DAEMON | 3;
+/** The daemon's start and stop, and what a SIGHUP changes (LOG_NOTICE): no scan, so no filter of scans matches them. */
+export const DAEMON_NOTICE = LOG_DAEMON | 5;
 /** Counters, structured events, and reports that are not failures (LOG_INFO). */
 export const DAEMON_INFO = LOG_DAEMON | 6;
 

@@ -45,6 +45,8 @@ interface Common<R extends Reader> {
   short?: string;
   /** Left out of --help and of the configuration file: set by the daemon for itself. */
   hidden?: boolean;
+  /** Says how the process is started, so only its command line may give it (the configuration file refuses it). */
+  commandLineOnly?: true;
 }
 
 export interface SwitchSpec<R extends Reader = Reader> extends Common<R> {
@@ -121,7 +123,25 @@ const d = DEFAULT_PARAMS;
 
 /** The options in the order --help and the man page list them. */
 export const OPTIONS = {
-  foreground: flag({ short: '-f', help: 'stay in the foreground (for systemd, containers and tests)', readBy: 'capture' }),
+  foreground: flag({
+    short: '-f',
+    help: 'stay in the foreground (for systemd, containers and tests)',
+    readBy: 'capture',
+    // An init script that waits for the daemon to detach would wait for ever.
+    commandLineOnly: true,
+  }),
+  check: flag({
+    short: '-t',
+    help: 'check the command line, the configuration file and what a start checks before it opens a socket, say "configuration OK" or the first problem, and exit',
+    readBy: 'capture',
+    commandLineOnly: true,
+  }),
+  printConfig: flag({
+    short: '-T',
+    help: 'check as --check does, then print the settings a start would run with, as a configuration file, and exit',
+    readBy: 'capture',
+    commandLineOnly: true,
+  }),
   user: value({ arg: '<name>', type: text(userName), default: 'scanlogd', help: 'user to run as', readBy: 'capture' }),
   chroot: value({
     arg: '<dir>',
@@ -134,8 +154,8 @@ export const OPTIONS = {
   pidfile: optional({
     arg: '<path>',
     type: absolutePath,
-    help: 'write the daemon pid here; its directory must be writable by --user',
-    // Written by the capture process, removed at stop by the monitor.
+    help: 'write the daemon pid here, locked for its life (a second daemon with it is refused); its directory must be writable by --user',
+    // Written and held locked by the capture process, removed at stop by the monitor.
     readBy: 'both',
   }),
   stderr: flag({ help: 'also print each log line on standard error', readBy: 'monitor' }),

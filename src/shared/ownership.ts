@@ -50,3 +50,46 @@ export function mayAccess(st: fs.Stats, ids: { uid: number; gid: number }, bits:
   if (st.gid === ids.gid) return (st.mode & (bits << 3)) !== 0;
   return (st.mode & bits) !== 0;
 }
+
+/**
+ * File systems whose files are the kernel's interfaces, not data: writing one changes
+ * the system, reading one can block, fail half-way or differ on each read. Magic
+ * numbers from linux/magic.h.
+ */
+const PSEUDO_FILE_SYSTEMS: ReadonlyMap<number, string> = new Map([
+  [0x9fa0, 'proc'],
+  [0x62656572, 'sysfs'],
+  [0x1cd1, 'devpts'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0xcafe4a11, 'bpf'],
+  [0x6165676c, 'pstore'],
+  [0xde5e81e4, 'efivarfs'],
+  [0x62656570, 'configfs'],
+  [0x65735543, 'fusectl'],
+  [0x42494e4d, 'binfmt_misc'],
+  [0x958458f6, 'hugetlbfs'],
+  [0x19800202, 'mqueue'],
+  [0x6e736673, 'nsfs'],
+  [0xf97cff8c, 'selinuxfs'],
+]);
+
+/**
+ * Where the kernel's interfaces are mounted. devtmpfs answers statfs as tmpfs does, so
+ * /dev is known only by its place.
+ */
+const PSEUDO_TREES = ['/proc', '/sys', '/dev'];
+
+/**
+ * Why `real` (a resolved path that exists) is no place for a file the daemon reads or
+ * writes as a file; null when it is one.
+ */
+export function pseudoFileSystem(real: string): string | null {
+  const tree = PSEUDO_TREES.find((top) => real === top || real.startsWith(`${top}/`));
+  if (tree !== undefined) return `is under ${tree}, the kernel's interfaces, not a place for files`;
+  const type = PSEUDO_FILE_SYSTEMS.get(Number(fs.statfsSync(real).type));
+  return type === undefined ? null : `is on a ${type} file system, the kernel's interfaces, not a place for files`;
+}

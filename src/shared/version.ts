@@ -12,3 +12,6 @@ function readVersion(): string {
 }
 
 export const VERSION = readVersion();
+
+/** Said by --version and in the start line: the same code behaves differently per Node.js line. */
+export const VERSION_LINE = `scanlogd-ts ${VERSION} (Node.js ${process.version})`;

@@ -15,4 +15,6 @@ export interface PrivDrop {
   getpwnam(name: string): Passwd | null;
   /** chroot(2); throws strerror's words, with the number in `errno`. */
   chroot(path: string): void;
+  /** flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another open file holds it. */
+  lockFile(fd: number): boolean;
 }

@@ -5,7 +5,8 @@
 import test from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
-import { checkPidfileDir, openJsonOutput, writePidfile } from '../../src/capture/files.js';
+import { checkPidfileDir, claimPidfile, openJsonOutput } from '../../src/capture/files.js';
+import { loadPrivDrop } from '../../src/capture/privdrop.js';
 import type { Account } from '../../src/capture/privdrop.js';
 import { StartupError } from '../../src/shared/errors.js';
 import { isRoot } from '../../harness/netns.js';
@@ -35,49 +36,86 @@ rootTest('checkPidfileDir: a directory the account may write and others may not;
   );
   t.regex(
     t.throws(() => checkPidfileDir(`${dir}/absent/scanlogd.pid`, NOBODY))?.message ?? '',
-    /^pidfile .*: ENOENT: no such file or directory/,
+    /^pidfile .*: directory .*\/absent: No such file or directory$/,
   );
 });
 
-rootTest('writePidfile: the pid and a newline, over a stale file or a planted link, never through it', (t) => {
-  const dir = tree(t);
-  const file = `${dir}/scanlogd.pid`;
-  writePidfile(file);
-  t.is(fs.readFileSync(file, 'utf8'), `${process.pid}\n`);
-  fs.writeFileSync(file, '99999\n');
-  writePidfile(file);
-  t.is(fs.readFileSync(file, 'utf8'), `${process.pid}\n`);
-  // A link planted at the path is replaced, not followed: its target is untouched.
-  fs.writeFileSync(`${dir}/target`, 'keep');
-  fs.rmSync(file);
-  fs.symlinkSync(`${dir}/target`, file);
-  writePidfile(file);
-  t.false(fs.lstatSync(file).isSymbolicLink());
-  t.is(fs.readFileSync(`${dir}/target`, 'utf8'), 'keep');
-  t.regex(
-    t.throws(() => writePidfile(`${dir}/absent/scanlogd.pid`), { instanceOf: StartupError })?.message ?? '',
-    /^pidfile .*absent\/scanlogd\.pid: ENOENT/,
-  );
-});
+rootTest(
+  'claimPidfile: the pid and a newline over a stale file, locked: a second claim is refused naming the holder, never through a link',
+  (t) => {
+    const dir = tree(t);
+    const file = `${dir}/scanlogd.pid`;
+    const lock = (fd: number): boolean => loadPrivDrop().lockFile(fd);
+    fs.writeFileSync(file, '99999\n');
+    const held = claimPidfile(file, lock);
+    t.is(fs.readFileSync(file, 'utf8'), `${process.pid}\n`);
+    // Another open file description, as a second daemon's would be.
+    t.is(
+      t.throws(() => claimPidfile(file, lock), { instanceOf: StartupError })?.message,
+      `another scanlogd (pid ${process.pid}) holds ${file}`,
+    );
+    t.is(fs.readFileSync(file, 'utf8'), `${process.pid}\n`);
+    fs.closeSync(held);
+    fs.closeSync(claimPidfile(file, lock));
+    // A link planted at the path is refused, not followed: its target is untouched.
+    fs.writeFileSync(`${dir}/target`, 'keep');
+    fs.rmSync(file);
+    fs.symlinkSync(`${dir}/target`, file);
+    t.is(t.throws(() => claimPidfile(file, lock))?.message, `pidfile ${file}: Too many levels of symbolic links`);
+    t.is(fs.readFileSync(`${dir}/target`, 'utf8'), 'keep');
+    t.is(
+      t.throws(() => claimPidfile(`${dir}/absent/scanlogd.pid`, lock), { instanceOf: StartupError })?.message,
+      `pidfile ${dir}/absent/scanlogd.pid: No such file or directory`,
+    );
+  },
+);
 
-rootTest('openJsonOutput: a new file is root\'s, 0640, appended to; "-" is standard output', (t) => {
+rootTest('openJsonOutput: a new file is root\'s, 0640 whatever the umask, appended to when opened again; "-" is standard output', (t) => {
   const dir = tree(t);
   t.is(openJsonOutput('-'), 1);
   const file = `${dir}/events.json`;
-  fs.writeFileSync(file, 'first\n', { mode: 0o644 });
-  const fd = openJsonOutput(file);
+  const umask = process.umask(0o077);
+  let fd: number;
   try {
-    fs.writeSync(fd, 'second\n');
-    const st = fs.fstatSync(fd);
-    t.is(st.uid, 0);
-    t.is(st.mode & 0o7777, 0o640, 'the mode is set to 0640 whatever it was');
+    fd = openJsonOutput(file);
   } finally {
-    fs.closeSync(fd);
+    process.umask(umask);
   }
+  fs.writeSync(fd, 'first\n');
+  fs.closeSync(fd);
+  const st = fs.statSync(file);
+  t.is(st.uid, 0);
+  t.is(st.mode & 0o7777, 0o640);
+  const again = openJsonOutput(file);
+  fs.writeSync(again, 'second\n');
+  fs.closeSync(again);
   t.is(fs.readFileSync(file, 'utf8'), 'first\nsecond\n', 'appended, not truncated');
-  const fresh = openJsonOutput(`${dir}/new.json`);
-  fs.closeSync(fresh);
-  t.is(fs.statSync(`${dir}/new.json`).mode & 0o7777, 0o640);
+});
+
+rootTest('openJsonOutput: a copy of a system file is refused and keeps its mode and contents', (t) => {
+  const dir = tree(t);
+  const file = `${dir}/passwd`;
+  fs.copyFileSync('/etc/passwd', file);
+  fs.chmodSync(file, 0o644);
+  const err = t.throws(() => openJsonOutput(file), { instanceOf: StartupError });
+  t.is(err?.message, `--json ${file}: its mode is 644, not 640; the daemon appends only to a file it made`);
+  t.is(fs.statSync(file).mode & 0o7777, 0o644);
+  t.is(fs.readFileSync(file, 'utf8'), fs.readFileSync('/etc/passwd', 'utf8'));
+});
+
+rootTest("openJsonOutput and the pidfile refuse places on the kernel's pseudo file systems", (t) => {
+  const mode = fs.statSync('/sys/kernel/mm/transparent_hugepage/enabled').mode;
+  t.is(
+    t.throws(() => openJsonOutput('/sys/kernel/mm/transparent_hugepage/enabled'), { instanceOf: StartupError })?.message,
+    "--json /sys/kernel/mm/transparent_hugepage/enabled: /sys/kernel/mm/transparent_hugepage is under /sys, the kernel's interfaces, not a place for files",
+  );
+  t.is(fs.statSync('/sys/kernel/mm/transparent_hugepage/enabled').mode, mode);
+  t.regex(t.throws(() => openJsonOutput('/proc/self/status'))?.message ?? '', /^--json \/proc\/self\/status: \/proc\/\d+ is under \/proc/);
+  t.regex(t.throws(() => openJsonOutput('/dev/pts/x'))?.message ?? '', /^--json \/dev\/pts\/x: \/dev\/pts is under \/dev/);
+  t.regex(
+    t.throws(() => checkPidfileDir('/proc/self/x.pid', NOBODY))?.message ?? '',
+    /^pidfile \/proc\/self\/x\.pid: \/proc\/\d+ is under \/proc/,
+  );
 });
 
 const refusals: Array<{ name: string; make(dir: string): string; message(dir: string, file: string): RegExp | string }> = [
@@ -88,7 +126,7 @@ const refusals: Array<{ name: string; make(dir: string): string; message(dir: st
       fs.symlinkSync(`${dir}/target`, `${dir}/events.json`);
       return `${dir}/events.json`;
     },
-    message: (_dir, file) => new RegExp(`^--json ${file}: ELOOP`),
+    message: (_dir, file) => `--json ${file}: it exists and is not a regular file; the daemon appends only to a file it made`,
   },
   {
     name: 'a file owned by another user',
@@ -97,25 +135,26 @@ const refusals: Array<{ name: string; make(dir: string): string; message(dir: st
       fs.chownSync(`${dir}/events.json`, 65534, 65534);
       return `${dir}/events.json`;
     },
-    message: (_dir, file) => `--json ${file}: owned by uid 65534, not root`,
+    message: (_dir, file) => `--json ${file}: it is owned by uid 65534, not root; the daemon appends only to a file it made`,
   },
   {
     name: 'a second hard link',
     make: (dir) => {
-      fs.writeFileSync(`${dir}/other`, '');
+      fs.writeFileSync(`${dir}/other`, '', { mode: 0o640 });
+      fs.chmodSync(`${dir}/other`, 0o640);
       fs.linkSync(`${dir}/other`, `${dir}/events.json`);
       return `${dir}/events.json`;
     },
-    message: (_dir, file) => `--json ${file}: has 2 links; it must have one`,
+    message: (_dir, file) => `--json ${file}: it has 2 links, not 1; the daemon appends only to a file it made`,
   },
   {
-    // Opened without blocking, a FIFO with no reader cannot be opened for writing at all.
+    // Refused before any open, which could block on a FIFO.
     name: 'a FIFO (refused, not waited on)',
     make: (dir) => {
       childProcess.execFileSync('mkfifo', ['-m', '0600', `${dir}/events.json`]);
       return `${dir}/events.json`;
     },
-    message: (_dir, file) => new RegExp(`^--json ${file}: ENXIO`),
+    message: (_dir, file) => `--json ${file}: it exists and is not a regular file; the daemon appends only to a file it made`,
   },
   {
     name: 'a directory writable by others above it',
@@ -129,7 +168,7 @@ const refusals: Array<{ name: string; make(dir: string): string; message(dir: st
   {
     name: 'a directory that does not exist',
     make: (dir) => `${dir}/absent/events.json`,
-    message: (_dir, file) => `--json ${file}: No such file or directory`,
+    message: (dir, file) => `--json ${file}: directory ${dir}/absent: No such file or directory`,
   },
 ];
 

@@ -137,7 +137,7 @@ test('a process that is no longer root cannot make the drop: chroot is refused f
   dropPrivileges('/var/empty', ACCOUNT, kernel);
   // Running the drop again, as a process that is no longer root: chroot is refused first.
   const err = t.throws(() => dropPrivileges('/var/empty', ACCOUNT, kernel), { instanceOf: StartupError });
-  t.is(err?.message, 'chroot("/var/empty"): chroot EPERM');
+  t.is(err?.message, 'chroot("/var/empty"): Operation not permitted');
   t.true(err?.cause instanceof Error);
 });
 
@@ -166,7 +166,7 @@ test('lookupUser: a lookup that failed is not "No such user": it says why', (t) 
     throw new Error('Permission denied');
   };
   const err = t.throws(() => lookupUser('scanlogd', kernel), { instanceOf: StartupError });
-  t.is(err?.message, 'getpwnam("scanlogd"): Permission denied');
+  t.is(err?.message, 'getpwnam("scanlogd"): error reading the user database: Permission denied');
 });
 
 test("the process's own calls: the lookup and chroot are the addon's, a refused chroot is said in strerror's words and nothing follows", (t) => {
@@ -180,6 +180,9 @@ test("the process's own calls: the lookup and chroot are the addon's, a refused 
     chroot(dir) {
       calls.push(`chroot ${dir}`);
       throw Object.assign(new Error('No such file or directory'), { errno: 2 });
+    },
+    lockFile() {
+      throw new Error('not part of the drop');
     },
   };
   const own = systemCalls(addon);

@@ -14,6 +14,8 @@ const parseSettings = (argv: readonly string[]): Settings => parseWithFile(argv,
 test("no arguments: scanlogd's user, chroot, syslog socket and thresholds", (t) => {
   t.deepEqual(parseSettings([]), {
     foreground: false,
+    check: false,
+    printConfig: false,
     user: 'scanlogd',
     chroot: '/var/empty',
     syslogSocket: '/dev/log',
@@ -177,69 +179,72 @@ function runBin(args: string[]): { status: number | null; stdout: string; stderr
 const rejected: Array<[string[], string]> = [
   [
     ['--scan-delay', '0'],
-    "error: option '--scan-delay <seconds>' argument '0' is invalid. must be more than 0 and at most 2147483.647 seconds.",
+    "scanlogd: option '--scan-delay <seconds>' argument '0' is invalid. must be more than 0 and at most 2147483.647 seconds.",
   ],
   [
     ['--scan-delay', '-1'],
-    "error: option '--scan-delay <seconds>' argument '-1' is invalid. must be a positive number of seconds (up to 3 decimals).",
+    "scanlogd: option '--scan-delay <seconds>' argument '-1' is invalid. must be a positive number of seconds (up to 3 decimals).",
   ],
   [
     ['--scan-delay', '1.0001'],
-    "error: option '--scan-delay <seconds>' argument '1.0001' is invalid. must be a positive number of seconds (up to 3 decimals).",
+    "scanlogd: option '--scan-delay <seconds>' argument '1.0001' is invalid. must be a positive number of seconds (up to 3 decimals).",
   ],
-  [['--log-count', '-3'], "error: option '--log-count <n>' argument '-3' is invalid. must be a whole number from 1 to 1000000."],
-  [['--hash', 'siphash'], "error: option '--hash <kind>' argument 'siphash' is invalid. Allowed choices are classic, keyed."],
-  [['--hash-max', '257'], "error: option '--hash-max <n>' argument '257' is invalid. must be a whole number from 1 to 256."],
-  [['--hash-size', '100'], 'error: --hash-size must be a power of two, not 100'],
-  [['--port-weight-high', '0'], "error: option '--port-weight-high <n>' argument '0' is invalid. must be a whole number from 1 to 1000."],
+  [['--log-count', '-3'], "scanlogd: option '--log-count <n>' argument '-3' is invalid. must be a whole number from 1 to 1000000."],
+  [['--hash', 'siphash'], "scanlogd: option '--hash <kind>' argument 'siphash' is invalid. Allowed choices are classic, keyed."],
+  [['--hash-max', '257'], "scanlogd: option '--hash-max <n>' argument '257' is invalid. must be a whole number from 1 to 256."],
+  [['--hash-size', '100'], 'scanlogd: --hash-size must be a power of two, not 100'],
+  [
+    ['--port-weight-high', '0'],
+    "scanlogd: option '--port-weight-high <n>' argument '0' is invalid. must be a whole number from 1 to 1000.",
+  ],
   [
     ['--scan-weight-threshold', '50', '--max-ports', '10'],
-    'error: --scan-weight-threshold 50 needs room for 49 ports, but --max-ports is 10',
+    'scanlogd: --scan-weight-threshold 50 needs room for 49 ports, but --max-ports is 10',
   ],
-  [['--user', 'bad name'], "error: option '--user <name>' argument 'bad name' is invalid. is not a valid user name."],
-  [['--chroot', 'relative/dir'], "error: option '--chroot <dir>' argument 'relative/dir' is invalid. must be an absolute path."],
-  [['--json', '-'], 'error: --json - writes to standard output, which the daemon gives up when it detaches; add --foreground'],
+  [['--user', 'bad name'], "scanlogd: option '--user <name>' argument 'bad name' is invalid. is not a valid user name."],
+  [['--chroot', 'relative/dir'], "scanlogd: option '--chroot <dir>' argument 'relative/dir' is invalid. must be an absolute path."],
+  [['--json', '-'], 'scanlogd: --json - writes to standard output, which the daemon gives up when it detaches; add --foreground'],
   [
     ['--json', 'events.json'],
-    "error: option '--json <path>' argument 'events.json' is invalid. must be an absolute path or - (standard output).",
+    "scanlogd: option '--json <path>' argument 'events.json' is invalid. must be an absolute path or - (standard output).",
   ],
   [
     ['--stats-interval', '0'],
-    "error: option '--stats-interval <seconds>' argument '0' is invalid. must be a whole number from 1 to 86400.",
+    "scanlogd: option '--stats-interval <seconds>' argument '0' is invalid. must be a whole number from 1 to 86400.",
   ],
-  [['--promisc'], 'error: --promisc needs --interface'],
-  [['--interface', 'a/b'], "error: option '--interface <name>' argument 'a/b' is invalid. is not a network interface name."],
+  [['--promisc'], 'scanlogd: --promisc needs --interface'],
+  [['--interface', 'a/b'], "scanlogd: option '--interface <name>' argument 'a/b' is invalid. is not a network interface name."],
   [
     ['--interface', 'sixteen-chars-xx'],
-    "error: option '--interface <name>' argument 'sixteen-chars-xx' is invalid. is not a network interface name.",
+    "scanlogd: option '--interface <name>' argument 'sixteen-chars-xx' is invalid. is not a network interface name.",
   ],
-  [['--bogus'], "error: unknown option '--bogus'"],
-  [['--preset', 'loud'], "error: option '--preset <name>' argument 'loud' is invalid. Allowed choices are classic, sensitive, relaxed."],
+  [['--bogus'], "scanlogd: unknown option '--bogus'"],
+  [['--preset', 'loud'], "scanlogd: option '--preset <name>' argument 'loud' is invalid. Allowed choices are classic, sensitive, relaxed."],
   [
     ['--ignore-source', '10.0.0.1/8'],
-    "error: option '--ignore-source <cidr>' argument '10.0.0.1/8' is invalid. has host bits set; the network is 10.0.0.0/8.",
+    "scanlogd: option '--ignore-source <cidr>' argument '10.0.0.1/8' is invalid. has host bits set; the network is 10.0.0.0/8.",
   ],
   [
     ['--ignore-source', '10.0.0.0/0'],
-    "error: option '--ignore-source <cidr>' argument '10.0.0.0/0' is invalid. the prefix length must be a whole number from 1 to 32 (/0 would ignore every source).",
+    "scanlogd: option '--ignore-source <cidr>' argument '10.0.0.0/0' is invalid. the prefix length must be a whole number from 1 to 32 (/0 would ignore every source).",
   ],
   [
     ['--ignore-port', '0'],
-    "error: option '--ignore-port <port[-port]>' argument '0' is invalid. must be a port from 1 to 65535 or a range such as 50000-51000.",
+    "scanlogd: option '--ignore-port <port[-port]>' argument '0' is invalid. must be a port from 1 to 65535 or a range such as 50000-51000.",
   ],
-  [['--ignore-port', '9-1'], "error: option '--ignore-port <port[-port]>' argument '9-1' is invalid. is a reversed range; write 1-9."],
-  [['--config', 'scanlogd.conf'], "error: option '--config <path>' argument 'scanlogd.conf' is invalid. must be an absolute path."],
+  [['--ignore-port', '9-1'], "scanlogd: option '--ignore-port <port[-port]>' argument '9-1' is invalid. is a reversed range; write 1-9."],
+  [['--config', 'scanlogd.conf'], "scanlogd: option '--config <path>' argument 'scanlogd.conf' is invalid. must be an absolute path."],
   [['--config', '/nonexistent/scanlogd.conf'], 'scanlogd: /nonexistent/scanlogd.conf: No such file or directory'],
-  [['extra'], 'error: too many arguments. Expected 0 arguments but got 1.'],
-  [['--ignore-source', '2001:db8::/32'], 'error: --ignore-source 2001:db8::/32 is an IPv6 network; IPv6 is watched only with --ipv6'],
+  [['extra'], 'scanlogd: too many arguments. Expected 0 arguments but got 1.'],
+  [['--ignore-source', '2001:db8::/32'], 'scanlogd: --ignore-source 2001:db8::/32 is an IPv6 network; IPv6 is watched only with --ipv6'],
   [
     ['--ipv6', '--ignore-source', '2001:db8::1/32'],
-    "error: option '--ignore-source <cidr>' argument '2001:db8::1/32' is invalid. has host bits set; the network is 2001:db8::/32.",
+    "scanlogd: option '--ignore-source <cidr>' argument '2001:db8::1/32' is invalid. has host bits set; the network is 2001:db8::/32.",
   ],
-  [['--ephemeral-ports', '32768-60999'], 'error: --ephemeral-ports needs --udp'],
+  [['--ephemeral-ports', '32768-60999'], 'scanlogd: --ephemeral-ports needs --udp'],
   [
     ['--udp', '--ephemeral-ports', '60999-32768'],
-    "error: option '--ephemeral-ports <first-last>' argument '60999-32768' is invalid. is a reversed range; write 32768-60999.",
+    "scanlogd: option '--ephemeral-ports <first-last>' argument '60999-32768' is invalid. is a reversed range; write 32768-60999.",
   ],
 ];
 
@@ -290,7 +295,7 @@ for (const flag of ['--version', '-V']) {
   test(`scanlogd ${flag} names the package, its version and the Node.js it runs on, and exits 0`, (t) => {
     const r = runBin([flag]);
     t.is(r.status, 0);
-    t.is(r.stdout, `scanlogd-ts 0.1.0 (Node.js ${process.version})\n`);
+    t.is(r.stdout, `scanlogd-ts 0.2.0 (Node.js ${process.version})\n`);
     t.is(r.stderr, '');
   });
 }

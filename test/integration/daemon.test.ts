@@ -516,7 +516,7 @@ const startupCases: StartupCase[] = [
   {
     name: 'invalid option value',
     args: () => ['-f', '--scan-delay', '0'],
-    expect: /^error: option '--scan-delay <seconds>' argument '0' is invalid\. must be more than 0/,
+    expect: /^scanlogd: option '--scan-delay <seconds>' argument '0' is invalid\. must be more than 0/,
   },
 ];
 

@@ -756,7 +756,7 @@ initScriptTest(
     setOptions(`--syslog-socket ${syslog.path} --scan-delay 0`);
     const refused = initScript('start');
     t.is(refused.code, 1, refused.stdout);
-    t.regex(refused.stderr, /^error: option '--scan-delay <seconds>' argument '0' is invalid/m);
+    t.regex(refused.stderr, /^scanlogd: option '--scan-delay <seconds>' argument '0' is invalid/m);
     t.is(initScript('status').code, 3);
     setOptions(`--syslog-socket ${syslog.path}`);
 

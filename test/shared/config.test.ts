@@ -31,10 +31,10 @@ const parse = (text: string): Record<string, unknown> => {
 // ---------------------------------------------------------------------------
 // Keys.
 
-test('the keys are exactly the long options --help shows, less --config, --help and --version', (t) => {
+test('the keys are exactly the long options --help shows, less those of how a start is made (--config, --foreground, --check, --print-config) and --help and --version', (t) => {
   const help = buildProgram().helpInformation();
   const shown = new Set([...help.matchAll(/--([a-z][a-z0-9-]+)/g)].map((m) => m[1] as string));
-  for (const notKey of ['config', 'help', 'version']) t.true(shown.delete(notKey), notKey);
+  for (const notKey of ['config', 'foreground', 'check', 'print-config', 'help', 'version']) t.true(shown.delete(notKey), notKey);
   t.deepEqual([...configKeys(buildProgram()).keys()].sort(), [...shown].sort());
   t.false(configKeys(buildProgram()).has('role'));
   t.false(configKeys(buildProgram()).has('status-fd'));
@@ -67,8 +67,8 @@ const accepted: Array<[string, string, Record<string, unknown>]> = [
   ['comments and blank lines only', '# a comment\n\n   # indented comment\n\t\n', {}],
   ['spaces around =, or none', 'scan-delay=5\nlog-delay   =   7.5\n', { 'scan-delay': 5000, 'log-delay': 7500 }],
   ['leading blanks and CRLF line ends', '  sources = 1024\r\n\thash-max = 4\r\n', { sources: 1024, 'hash-max': 4 }],
-  ['booleans: yes and true', 'stderr = yes\nforeground = true\n', { stderr: true, foreground: true }],
-  ['booleans: no and false', 'stderr = no\nforeground = false\n', { stderr: false, foreground: false }],
+  ['booleans: yes and true', 'stderr = yes\nudp = true\n', { stderr: true, udp: true }],
+  ['booleans: no and false', 'stderr = no\nudp = false\n', { stderr: false, udp: false }],
   ['a string option', 'user = nobody\nchroot = /run/scanlogd/empty\n', { user: 'nobody', chroot: '/run/scanlogd/empty' }],
   ['a value with = in it', 'pidfile = /run/a=b/scanlogd.pid\n', { pidfile: '/run/a=b/scanlogd.pid' }],
   ['a value with # in it, not after a blank', 'pidfile = /run/a#b/scanlogd.pid\n', { pidfile: '/run/a#b/scanlogd.pid' }],
@@ -117,7 +117,11 @@ const refused: Array<[string, string, string]> = [
   ['a key twice', 'scan-delay = 1\n\nscan-delay = 2', '/etc/scanlogd.conf:3: "scan-delay" is already set on line 1'],
   ['a boolean twice', 'stderr = yes\nstderr = no', '/etc/scanlogd.conf:2: "stderr" is already set on line 1'],
   ['a boolean value', 'stderr = 1', '/etc/scanlogd.conf:1: bad value "1" for "stderr": must be yes, no, true or false.'],
-  ['a boolean in capitals', 'foreground = Yes', '/etc/scanlogd.conf:1: bad value "Yes" for "foreground": must be yes, no, true or false.'],
+  ['a boolean in capitals', 'stderr = Yes', '/etc/scanlogd.conf:1: bad value "Yes" for "stderr": must be yes, no, true or false.'],
+  // The init script waits for the daemon to detach; the file is read by every start.
+  ['foreground', 'foreground = yes', '/etc/scanlogd.conf:1: "foreground" can only be given on the command line'],
+  ['check', '# a check\ncheck = yes', '/etc/scanlogd.conf:2: "check" can only be given on the command line'],
+  ['print-config', 'print-config = no', '/etc/scanlogd.conf:1: "print-config" can only be given on the command line'],
   [
     'zero seconds',
     'scan-delay = 0',
