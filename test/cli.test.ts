@@ -59,6 +59,6 @@ test('the capture role: a start-up failure goes to the status pipe when there is
 test('the capture role: an option refused by the command line parser is its one line on stderr, exit 1', (t) => {
   const r = runEntry(['--foreground', '--hash-size', '3']);
   t.is(r.code, 1);
-  t.is(r.stderr, 'error: --hash-size must be a power of two, not 3\n');
+  t.is(r.stderr, 'scanlogd: --hash-size must be a power of two, not 3\n');
   t.is(r.status, '');
 });
