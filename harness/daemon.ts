@@ -62,6 +62,18 @@ export function isAlive(pid: number): boolean {
   return readStatus(pid) !== undefined;
 }
 
+/**
+ * Signals `pid` unless it has already gone. The capture process's SIGTERM ends the monitor
+ * too, so a process seen alive a moment before may be gone by the time it is signalled.
+ */
+export function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
 export function commandLine(pid: number): string | undefined {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0+$/, '').split('\0').join(' ');
@@ -176,9 +188,9 @@ export function startOurs(
     },
     async kill() {
       const monitor = monitorPid();
-      for (const p of [pid, monitor]) if (p !== undefined && isAlive(p)) process.kill(p, 'SIGTERM');
+      for (const p of [pid, monitor]) if (p !== undefined) signalIfAlive(p, 'SIGTERM');
       await Promise.race([exited, sleep(2000)]);
-      for (const p of [pid, monitor]) if (p !== undefined && isAlive(p)) process.kill(p, 'SIGKILL');
+      for (const p of [pid, monitor]) if (p !== undefined) signalIfAlive(p, 'SIGKILL');
       await exited;
     },
   };

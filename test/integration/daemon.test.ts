@@ -8,7 +8,7 @@ import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { listenSyslog, makePidfilePath, makeSocketDir, SYSLOG_PREFIX, type SyslogListener } from '../../harness/syslog.js';
 import { startScene, type Scene } from '../../harness/testbed-daemon.js';
-import { entryScript, REPO, execCredentials, isAlive, readStatus, startOurs, userIds } from '../../harness/daemon.js';
+import { entryScript, REPO, execCredentials, isAlive, readStatus, startOurs, userIds, signalIfAlive } from '../../harness/daemon.js';
 
 const rootTest = isRoot ? test.serial : test.serial.skip;
 if (!isRoot) console.log('integration tests skipped: they need root for network namespaces and raw sockets');
@@ -370,7 +370,7 @@ rootTest('without --foreground the command returns 0 once the daemon runs detach
   const pidfile = path.join(dir, 'scanlogd.pid');
   let daemonPid = 0;
   t.teardown(() => {
-    if (daemonPid > 0 && isAlive(daemonPid)) process.kill(daemonPid, 'SIGKILL');
+    if (daemonPid > 0) signalIfAlive(daemonPid, 'SIGKILL');
     syslog.close();
     bed.destroy();
     fs.rmSync(dir, { recursive: true, force: true });

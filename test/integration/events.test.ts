@@ -9,7 +9,7 @@ import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { listenSyslog, makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
 import { startScene } from '../../harness/testbed-daemon.js';
-import { entryScript, REPO, isAlive, readStatus, userIds } from '../../harness/daemon.js';
+import { entryScript, REPO, isAlive, readStatus, userIds, signalIfAlive } from '../../harness/daemon.js';
 import type { PacketSpec } from '../helpers/send-packets.js';
 import { schemaErrors } from '../helpers/event-schema.js';
 
@@ -349,7 +349,7 @@ rootTest('detached daemon: --json to a root-owned directory and SIGUSR1 to the p
   const file = path.join(logDir, 'scanlogd.json');
   let daemonPid = 0;
   t.teardown(() => {
-    if (daemonPid > 0 && isAlive(daemonPid)) process.kill(daemonPid, 'SIGKILL');
+    if (daemonPid > 0) signalIfAlive(daemonPid, 'SIGKILL');
     syslog.close();
     bed.destroy();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import fs = require('node:fs');
 import { isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import path = require('node:path');
 import { makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
-import { isAlive } from '../../harness/daemon.js';
+import { isAlive, signalIfAlive } from '../../harness/daemon.js';
 import { startScene, type Scene } from '../../harness/testbed-daemon.js';
 import { buildGenerator, floodTarget, killStarted, type FloodSpec } from '../../harness/generator.js';
 import { cpuTime, kernelDropsOf, memory, withKernelDrops } from '../../harness/proc.js';
@@ -182,7 +182,7 @@ rootTest('a stopped monitor: the capture process drops and counts, stays bounded
   process.kill(monitorPid, 'SIGSTOP');
   let resumed = false;
   t.teardown(() => {
-    if (!resumed && isAlive(monitorPid)) process.kill(monitorPid, 'SIGCONT');
+    if (!resumed) signalIfAlive(monitorPid, 'SIGCONT');
   });
   // Far more records than the 4 MiB backlog (about 210,000) and the socket buffers hold.
   const flood = await floodTarget(bed, synFlood(bed, 1500000, 0, 30));

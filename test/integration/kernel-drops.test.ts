@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava';
 import fs = require('node:fs');
 import { isRoot, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { SYSLOG_PREFIX, type SyslogListener } from '../../harness/syslog.js';
-import { isAlive } from '../../harness/daemon.js';
+import { isAlive, signalIfAlive } from '../../harness/daemon.js';
 import { startScene } from '../../harness/testbed-daemon.js';
 import { buildGenerator, floodTarget, killStarted, type FloodSpec } from '../../harness/generator.js';
 import { rawSocketsByLane } from '../../harness/proc.js';
@@ -66,7 +66,7 @@ async function stopped<T>(t: ExecutionContext, capturePid: number, during: () =>
   process.kill(capturePid, 'SIGSTOP');
   let resumed = false;
   t.teardown(() => {
-    if (!resumed && isAlive(capturePid)) process.kill(capturePid, 'SIGCONT');
+    if (!resumed) signalIfAlive(capturePid, 'SIGCONT');
   });
   try {
     return await during();

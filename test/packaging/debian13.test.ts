@@ -10,7 +10,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor } from '../../harness/netns.js';
 import { listenSyslog, SYSLOG_PREFIX } from '../../harness/syslog.js';
-import { REPO, childrenOf, commandLine, isAlive, readStatus } from '../../harness/daemon.js';
+import { REPO, childrenOf, commandLine, isAlive, readStatus, signalIfAlive } from '../../harness/daemon.js';
 import { ioUringFds } from '../../harness/proc.js';
 import { buildGenerator, killStarted, runFlood } from '../../harness/generator.js';
 import { ok, run, type Result } from '../helpers/commands.js';
@@ -226,7 +226,7 @@ rootTest(
     t.teardown(async () => {
       killStarted();
       for (const pid of [daemon.pid as number, ...childrenOf(daemon.pid as number)]) {
-        for (const child of [pid, ...childrenOf(pid)]) if (isAlive(child)) process.kill(child, 'SIGKILL');
+        for (const child of [pid, ...childrenOf(pid)]) signalIfAlive(child, 'SIGKILL');
       }
       syslog.close();
       bed.destroy();
