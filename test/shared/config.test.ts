@@ -528,7 +528,7 @@ test("the packaged file's lines, uncommented, are valid, and show the defaults",
 });
 
 // ---------------------------------------------------------------------------
-// The preset tables of README.md and scanlogd(8) say what the code does.
+// The preset tables of docs/configuration.md and scanlogd(8) say what the code does.
 
 /** Row label -> the value each preset gives it, from `params`. */
 const presetColumns: Array<[RegExp, (p: DetectorParams) => number]> = [
@@ -552,8 +552,8 @@ function checkPresetTable(t: import('ava').ExecutionContext, rows: string[][]): 
   }
 }
 
-test('README.md: the preset table matches the presets; the example file is valid', (t) => {
-  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+test('docs/configuration.md: the preset table matches the presets; the example file is valid', (t) => {
+  const readme = fs.readFileSync(path.join(REPO, 'docs', 'configuration.md'), 'utf8');
   const table = /\n\| \| classic \| sensitive \| relaxed \|\n\|[-|]+\|\n((?:\|.*\|\n)+)/.exec(readme)?.[1] ?? '';
   checkPresetTable(
     t,
