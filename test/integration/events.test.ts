@@ -425,16 +425,17 @@ const unsafeJson: Array<{ name: string; make: (dir: string) => string; line: Reg
       childProcess.execFileSync('mkfifo', [`${d}/fifo.json`]);
       return `${d}/fifo.json`;
     },
-    line: /^scanlogd: --json .*\/fifo\.json: .*ENXIO.*$/,
+    line: /^scanlogd: --json .*\/fifo\.json: it exists and is not a regular file; the daemon appends only to a file it made$/,
   },
   {
     name: 'a file with a second hard link',
     make: (d) => {
       fs.writeFileSync(`${d}/events.json`, '');
+      fs.chmodSync(`${d}/events.json`, 0o640);
       fs.linkSync(`${d}/events.json`, `${d}/other`);
       return `${d}/events.json`;
     },
-    line: /^scanlogd: --json .*\/events\.json: has 2 links; it must have one$/,
+    line: /^scanlogd: --json .*\/events\.json: it has 2 links, not 1; the daemon appends only to a file it made$/,
   },
   {
     name: 'a file not owned by root',
@@ -443,7 +444,16 @@ const unsafeJson: Array<{ name: string; make: (dir: string) => string; line: Reg
       fs.chownSync(`${d}/events.json`, 65534, 65534);
       return `${d}/events.json`;
     },
-    line: /^scanlogd: --json .*\/events\.json: owned by uid 65534, not root$/,
+    line: /^scanlogd: --json .*\/events\.json: it is owned by uid 65534, not root; the daemon appends only to a file it made$/,
+  },
+  {
+    name: "a file of root's with another mode (a copy of a system file)",
+    make: (d) => {
+      fs.copyFileSync('/etc/passwd', `${d}/events.json`);
+      fs.chmodSync(`${d}/events.json`, 0o644);
+      return `${d}/events.json`;
+    },
+    line: /^scanlogd: --json .*\/events\.json: its mode is 644, not 640; the daemon appends only to a file it made$/,
   },
 ];
 
@@ -458,14 +468,16 @@ for (const c of unsafeJson) {
   });
 }
 
-rootTest('an existing --json file ends up mode 0640, whatever it had', async (t) => {
+rootTest("a --json file the daemon made before (root's, 0640, one link) is taken again, kept and appended to", async (t) => {
   const dir = makeSocketDir();
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'events.json');
-  fs.writeFileSync(file, '', { mode: 0o666 });
-  fs.chmodSync(file, 0o666);
-  await startScene(t, ['--json', file]);
+  fs.writeFileSync(file, 'earlier\n', { mode: 0o640 });
+  fs.chmodSync(file, 0o640);
+  const { daemon } = await startScene(t, ['--json', file]);
+  await daemon.ready();
   t.is(fs.statSync(file).mode & 0o7777, 0o640);
+  t.true(fs.readFileSync(file, 'utf8').startsWith('earlier\n'));
 });
 
 rootTest('an unwritable --json path stops start-up with one line', (t) => {
@@ -477,5 +489,5 @@ rootTest('an unwritable --json path stops start-up with one line', (t) => {
     timeout: 20000,
   });
   t.is(r.status, 1);
-  t.regex(r.stderr, /^scanlogd: --json .*\/link\.json: .*ELOOP.*\n$/);
+  t.regex(r.stderr, /^scanlogd: --json .*\/link\.json: it exists and is not a regular file; the daemon appends only to a file it made\n$/);
 });

@@ -84,8 +84,8 @@ function events(dir: string, bed: Testbed): Array<Record<string, unknown>> {
   });
 }
 
-/** The classic lines the collector wrote to the sending host's file. */
-const classicLines = (dir: string): string[] => readLines(`${dir}/${os.hostname()}.log`).filter((l) => / scanlogd: /.test(l));
+/** The classic scan lines the collector wrote to the sending host's file (not the daemon's start and stop lines). */
+const classicLines = (dir: string): string[] => readLines(`${dir}/${os.hostname()}.log`).filter((l) => / scanlogd: \S+ to \S+/.test(l));
 
 /** Whether something listens on the collector's RELP port yet (from the central namespace). */
 function listening(bed: Testbed): boolean {
