@@ -118,7 +118,12 @@ gccTest('a thread busy in user space: calls run on a syscall instruction of its 
   const busy = childProcess.spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
   t.teardown(() => busy.kill('SIGKILL'));
   const pid = busy.pid as number;
-  await waitFor('the loop to run', () => (fs.readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith('running') ? true : undefined));
+  const ticks = (): number => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[11]);
+  // Running is not enough: just after the exec it runs in the dynamic loader, before the C
+  // library is mapped. Some CPU time spent says it is in the loop.
+  await waitFor('the loop to run', () =>
+    fs.readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith('running') && ticks() >= 5 ? true : undefined,
+  );
   for (let i = 0; i < 20; i++) {
     const inside = injectCalls(pid, [syscall('getpid'), syscall('kill', pid, 0)]);
     t.is(inside.via, 'libc', inside.output);
@@ -128,7 +133,6 @@ gccTest('a thread busy in user space: calls run on a syscall instruction of its 
       [pid, 0],
     );
   }
-  const ticks = (): number => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[11]);
   const before = ticks();
   await waitFor('the loop to use more CPU time', () => (ticks() > before + 10 ? true : undefined));
   t.true(isAlive(pid), 'still running, not stopped or killed by a stray trap');
