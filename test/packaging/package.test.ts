@@ -912,6 +912,15 @@ done
 [ ! -e /var/empty ] && ! getent passwd scanlogd >/dev/null || { echo "error=the namespace still shows the account or /var/empty"; exit 1; }
 trap 'dpkg --purge scanlogd-ts scanlogd >&2 || true' EXIT
 start_daemon() {
+	# A syslog socket of its own: this machine may run no syslog daemon, and a detached
+	# start refuses a socket it cannot reach. It listens (and drops what it gets) for 2 min.
+	python3 -c 'import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+time.sleep(120)' "$work/devlog" </dev/null >/dev/null 2>&1 &
+	while [ ! -S "$work/devlog" ]; do sleep 0.1; done
+	echo "SCANLOGD_OPTS=\"--syslog-socket $work/devlog\"" >>/etc/default/scanlogd
 	if SYSTEMCTL_SKIP_REDIRECT=1 /etc/init.d/scanlogd start >&2; then echo "start=0"; else echo "start=$?"; fi
 	pid=$(cat /run/scanlogd/scanlogd.pid 2>/dev/null || true)
 	echo "pid=$pid"
