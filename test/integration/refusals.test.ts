@@ -11,9 +11,10 @@ import os = require('node:os');
 import path = require('node:path');
 import { isRoot, runIn, waitFor } from '../../harness/netns.js';
 import { startScene } from '../../harness/testbed-daemon.js';
-import { isAlive, REPO } from '../../harness/daemon.js';
+import { isAlive } from '../../harness/daemon.js';
 import { captureSocketFds, descriptorOf, descriptorsOf } from '../../harness/proc.js';
 import { cString, injectCalls, syscall, type Injection, type Syscall } from '../../harness/inject.js';
+import { underStartFilter } from '../helpers/startfilter.js';
 
 const haveCompiler = fs.existsSync('/usr/bin/gcc');
 const rootTest = isRoot && haveCompiler ? test.serial : test.serial.skip;
@@ -33,8 +34,6 @@ const MREMAP_MAYMOVE = 1;
 const CLONE_NEW_PROCESS = 0x800 | 17;
 /** getpid's number in the x32 ABI: bit 30 set (x86_64 only). */
 const X32_GETPID = 0x40000000 | 39;
-const PROCCTL = path.join(REPO, 'dist', 'src', 'shared', 'procctl.js');
-const SANDBOX = path.join(REPO, 'dist', 'src', 'shared', 'sandbox.js');
 
 /** A struct sockaddr_in for `address`, port 0. */
 function sockaddrIn(address: string): Buffer {
@@ -271,13 +270,9 @@ for (const row of fatal) {
 }
 
 (x64 ? rootTest : test.serial.skip)('the start filter kills an x32 system call, though it lets every other call through', async (t) => {
-  const script = `
-    const { installStartFilter } = require(${JSON.stringify(SANDBOX)});
-    installStartFilter(require(${JSON.stringify(PROCCTL)}).loadProcCtl());
-    process.stdout.write('filtered\\n');
-    setInterval(() => {}, 1000);
-  `;
-  const node = childProcess.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The child runs from a fresh image under the start filter, as the daemon's halves do.
+  const script = `process.stdout.write('filtered\\n'); setInterval(() => {}, 1000);`;
+  const node = childProcess.spawn(process.execPath, underStartFilter(['-e', script]), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   node.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const ended = new Promise<string | null>((resolve) => node.on('exit', (_code, signal) => resolve(signal)));

@@ -10,23 +10,9 @@ import path = require('node:path');
 import { Action, DENY, nodeRuntime } from '../../src/shared/sandbox.js';
 import { capturePlan } from '../../src/capture/sandbox.js';
 import { monitorPlan } from '../../src/monitor/sandbox.js';
+import { underStartFilter } from '../helpers/startfilter.js';
 
 const DIST = path.resolve(__dirname, '..', '..', 'src');
-
-/**
- * Node arguments that run `args` as the daemon's halves run: from a fresh image under the
- * start filter. Where libuv sets up an io_uring as the runtime starts (1.49 and later), a
- * policy that refuses io_uring would otherwise stop a loop that already holds a ring.
- */
-function underStartFilter(args: string[]): string[] {
-  const launcher = `
-    const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
-    require(${JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'))}).installStartFilter(procctl);
-    const env = Object.entries(process.env).filter(([name]) => name !== 'UV_USE_IO_URING').map(([name, value]) => name + '=' + value);
-    procctl.execve(process.execPath, [process.execPath, ...process.argv.slice(1)], env, [0, 1, 2]);
-  `;
-  return ['-e', launcher, '--', ...args];
-}
 
 /**
  * Runs `body` (JavaScript) in a fresh Node process after it entered `role`'s sandbox.
