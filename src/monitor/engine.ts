@@ -4,8 +4,8 @@
 // IPv4 TCP; UDP and IPv6 lanes run the same rules in tables of their own. A UDP
 // datagram has no flags (0), so the rules about ACK and RST never apply to it.
 
-import crypto = require('node:crypto');
 import { elapsed } from '../shared/clock.js';
+import { loadProcCtl } from '../shared/procctl.js';
 import type { DetectorParams } from '../shared/params.js';
 import type { Protocol, Summary } from '../shared/record.js';
 import { TCP4, type Lane } from './addresses.js';
@@ -79,12 +79,33 @@ export interface DetectorOptions {
 
 const NIL = -1;
 
-/** Random bits for the keyed hash, drawn once per detector. */
 /** The fold key of an unkeyed (IPv4, scanlogd's) table, whose fold ignores it. */
 const UNKEYED = new Uint32Array(3);
 
+const KEY_WORDS = 3;
+/**
+ * Keys drawn ahead, when this module loads: the monitor builds its detectors after its
+ * sandbox is in place, which has no getrandom(2). A monitor needs at most five (four
+ * lanes and the slow-scan stage); more are drawn when the pool runs out, which only a
+ * process without that sandbox (the tests) reaches. getrandom through the addon the
+ * monitor loads anyway spares it node:crypto (about 1 MB resident) for these bytes.
+ */
+const KEYS_AHEAD = 16;
+let keyPool = new Uint32Array(0);
+let keysTaken = 0;
+
+function drawKeys(): void {
+  keyPool = loadProcCtl().fillRandom(new Uint32Array(KEYS_AHEAD * KEY_WORDS));
+  keysTaken = 0;
+}
+drawKeys();
+
+/** Random bits for the keyed hash, drawn once per detector. */
 export function randomHashKey(): Uint32Array {
-  return crypto.randomFillSync(new Uint32Array(3));
+  if (keysTaken === KEYS_AHEAD) drawKeys();
+  const key = keyPool.slice(keysTaken * KEY_WORDS, (keysTaken + 1) * KEY_WORDS);
+  keysTaken++;
+  return key;
 }
 
 /**
