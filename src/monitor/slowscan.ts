@@ -445,7 +445,13 @@ class SourceTable<A> {
     for (let slot = 0; slot < this.size; slot++) {
       if (this.pending[slot] === 0 && this.judged[slot] === 0) continue;
       const base = slot * CONTACTS;
-      for (let c = base; c < base + CONTACTS; c++) {
+      // Oldest first (the ring's next entry is its oldest), so that a sweep is reported
+      // with the hosts that made it one: a fast sweep behind a gateway has all of its
+      // remembered contacts judged at one read, after the wait for answers.
+      let sweep: SlowReport<A> | null = null;
+      for (let i = 0; i < CONTACTS; i++) {
+        const r = (this.ring[slot] as number) + i;
+        const c = base + (r >= CONTACTS ? r - CONTACTS : r);
         const st = this.cState[c] as number;
         if ((st & OUTCOME) !== PENDING) continue;
         const age = elapsed(now, this.cTime[c] as number);
@@ -456,9 +462,10 @@ class SourceTable<A> {
             ? (st & CLIENT_ACK_BIT) !== 0
             : ports.isOpen(protocol, mapped(this.family.read(this.cDst, c), address), this.cPort[c] as number);
         this.resolve(slot, c, open, wallNow - age);
+        if (!open && sweep === null) sweep = this.check(slot, now, true);
       }
       this.judged[slot] = 0;
-      const report = this.check(slot, now);
+      const report = sweep ?? this.check(slot, now, false);
       if (report !== null) reports.push(report);
     }
     return reports;
@@ -519,13 +526,18 @@ class SourceTable<A> {
     if (slot !== NIL) this.reported[slot] = 1;
   }
 
-  /** The report `slot` makes now, if it crossed a threshold for the first time. */
-  private check(slot: number, now: number): SlowReport<A> | null {
+  /**
+   * The report `slot` makes now, if it crossed a threshold for the first time. With
+   * `sweepOnly`, in the middle of a judgment, only the sweep threshold is tried: failed
+   * contacts only add to a sweep, whereas a success judged later may still take the
+   * slow-scan score back below its threshold.
+   */
+  private check(slot: number, now: number, sweepOnly: boolean): SlowReport<A> | null {
     if (this.reported[slot] !== 0) return null;
     const sweep = this.widestSweep(slot);
     let kind: SlowKind;
     if (sweep.hosts >= this.params.sweepHosts) kind = 'sweep';
-    else if ((this.score[slot] as number) >= this.params.slowFailures) kind = 'slow-scan';
+    else if (!sweepOnly && (this.score[slot] as number) >= this.params.slowFailures) kind = 'slow-scan';
     else return null;
     this.reported[slot] = 1;
     if (kind === 'sweep') this.counters.sweeps++;

@@ -277,6 +277,24 @@ test("another host's contact (a gateway's device) waits for an answer: SYN+ACK s
   t.is(quiet.reports.length, 1);
 });
 
+test('a fast sweep behind a gateway, judged at one read after the wait, is reported with the five hosts that made it one', (t) => {
+  const b = new Bench({}, { localOnly: false });
+  const inside = (n: number): number => parseAddress(`198.19.5.${n}`);
+  // Faster than any read: every remembered contact (and more) waits at once.
+  for (let n = 2; n < 40; n++) b.packet({ daddr: inside(n), dport: 22 });
+  b.advance(FOREIGN_WAIT_MS + 5000);
+  t.is(b.reports.length, 1);
+  const r = b.reports[0]!;
+  t.is(r.kind, 'sweep');
+  t.is(r.port, 22);
+  t.is(r.hosts, 5);
+  t.deepEqual(
+    r.failed.map((c) => c.daddr),
+    [2, 3, 4, 5, 6].map(inside),
+  );
+  t.is(b.stage.pending, 0, 'the other remembered contacts are judged all the same');
+});
+
 test("on a device, this host's own address is known from its sockets and its open ports count", (t) => {
   const b = new Bench({}, { localOnly: false });
   // A connection of the host shows its address.
