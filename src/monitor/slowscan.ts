@@ -100,11 +100,14 @@ export interface SlowCounters {
 
 /**
  * Which destinations are not probes of anyone: multicast, the limited broadcast, and
- * an address ending in .255, a directed broadcast on the common prefixes. LAN chatter
- * (NetBIOS, SSDP, mDNS, LLMNR, DHCP) goes there from every neighbour, on several ports.
+ * this host's directed broadcasts (`broadcasts`, read from its interfaces at start).
+ * LAN chatter (NetBIOS, SSDP, mDNS, LLMNR, DHCP) goes there from every neighbour, on
+ * several ports. An address ending in .255 is a host's on a network wider than a /24.
  */
-function isGroupAddress4(a: number): boolean {
-  return a >>> 28 === 0xe || (a & 0xff) === 0xff;
+function isGroupAddress4(a: number, broadcasts: Uint32Array): boolean {
+  if (a >>> 28 === 0xe || a === 0xffffffff) return true;
+  for (let i = 0; i < broadcasts.length; i++) if (broadcasts[i] === a) return true;
+  return false;
 }
 const isGroupAddress6 = (a: Uint32Array): boolean => (a[0] as number) >>> 24 === 0xff;
 
@@ -613,6 +616,11 @@ export interface SlowStageOptions {
   localOnly: boolean;
   /** The key of the tables' hash (a test's, to place sources in one bucket); random otherwise. */
   hashKey?: Uint32Array;
+  /**
+   * This host's directed broadcast addresses, as its interfaces had them at start: a
+   * datagram to one is no contact. One added later is taken for a host's address.
+   */
+  broadcasts?: readonly number[];
 }
 
 /**
@@ -625,6 +633,7 @@ export class SlowScanStage {
   readonly ipv4: SourceTable<number>;
   readonly ipv6: SourceTable<Uint32Array> | null;
   private readonly scratch = new Uint32Array(4);
+  private readonly broadcasts: Uint32Array;
   private lastRefresh = 0;
   private refreshed = false;
   private lastCostMs = 0;
@@ -640,6 +649,7 @@ export class SlowScanStage {
   ) {
     this.ipv4 = new SourceTable(IPV4, params, this.counters, options.hashKey);
     this.ipv6 = options.ipv6 ? new SourceTable(IPV6, params, this.counters, options.hashKey) : null;
+    this.broadcasts = Uint32Array.from(options.broadcasts ?? []);
     this.sink = {
       listener: (protocol, local, port) => ports.listener(protocol, local, port),
       connection: (protocol, local, port, peer) => {
@@ -674,7 +684,7 @@ export class SlowScanStage {
 
   /** An IPv4 TCP segment or UDP datagram, at `wallMs`. */
   take4(pkt: Summary<number>, protocol: Protocol, wallMs: number): void {
-    this.take(this.ipv4, pkt, protocol, isGroupAddress4(pkt.daddr), mapped4(pkt.daddr, this.scratch), wallMs);
+    this.take(this.ipv4, pkt, protocol, isGroupAddress4(pkt.daddr, this.broadcasts), mapped4(pkt.daddr, this.scratch), wallMs);
   }
 
   take6(pkt: Summary<Uint32Array>, protocol: Protocol, wallMs: number): void {
