@@ -43,6 +43,11 @@ const PROBE_SLOTS = 8;
  * bucket of random sources reaches it about once in ten million.
  */
 export const MAX_CHAIN = 8;
+/**
+ * Refused sources remembered, so that the refusal counter counts sources rather than
+ * their packets: one entry per value of the keyed hash's low bits, the newest kept.
+ */
+export const REFUSED_MEMORY = 256;
 /** The rank of a slot that is never given to a new source (see rank). */
 const KEPT = 3;
 
@@ -91,7 +96,7 @@ export interface SlowReport<A = number | Uint32Array> {
 export interface SlowCounters {
   slowScans: number;
   sweeps: number;
-  /** New sources not followed: every slot they could take held a source with evidence. */
+  /** New sources not followed (each counted once while remembered, see refuse): every slot they could take held a source with evidence. */
   sourcesRefused: number;
   /** Contacts not followed (their source had CONTACTS contacts waiting for a judgment) or not judged (the socket tables could not be read). */
   contactsDropped: number;
@@ -140,6 +145,8 @@ class SourceTable<A> {
   private readonly cState: Uint8Array;
   private readonly cTime: Uint32Array;
   private readonly cForeign: Uint8Array;
+  /** The last source refused at each of REFUSED_MEMORY places. */
+  private readonly refused: Uint32Array;
   private cursor = 0;
   /** Contacts waiting for a judgment, in every slot. */
   pendingTotal = 0;
@@ -177,6 +184,7 @@ class SourceTable<A> {
     this.cState = new Uint8Array(n * CONTACTS);
     this.cTime = new Uint32Array(n * CONTACTS);
     this.cForeign = new Uint8Array(n * CONTACTS);
+    this.refused = new Uint32Array(REFUSED_MEMORY * this.words);
   }
 
   get tableBytes(): number {
@@ -199,6 +207,7 @@ class SourceTable<A> {
       this.cState,
       this.cTime,
       this.cForeign,
+      this.refused,
     ].reduce((sum, t) => sum + t.byteLength, 0);
   }
 
@@ -255,7 +264,7 @@ class SourceTable<A> {
     let chain = 0;
     for (let s = this.hash[bucket] as number; s !== NIL; s = this.next[s] as number) chain++;
     if (chain >= MAX_CHAIN) {
-      this.counters.sourcesRefused++;
+      this.refuse(addr, bucket);
       return NIL;
     }
     let slot = NIL;
@@ -270,7 +279,7 @@ class SourceTable<A> {
       }
     }
     if (slot === NIL) {
-      this.counters.sourcesRefused++;
+      this.refuse(addr, bucket);
       return NIL;
     }
     if (!this.family.isUnused(this.saddr, slot)) this.release(slot);
@@ -289,6 +298,19 @@ class SourceTable<A> {
     this.ring[slot] = 0;
     this.cState.fill(FREE, slot * CONTACTS, (slot + 1) * CONTACTS);
     return slot;
+  }
+
+  /**
+   * Counts `addr` as refused unless it is the source last refused at its place: a
+   * refused scanner probes again and again, and the counter says how many sources the
+   * stage is blind to. One pushed out of its place by another refused since is counted
+   * again, so a flood of more new sources than REFUSED_MEMORY may count one twice.
+   */
+  private refuse(addr: A, bucket: number): void {
+    const at = bucket & (REFUSED_MEMORY - 1);
+    if (this.family.equals(this.refused, at, addr)) return;
+    this.family.store(this.refused, at, addr);
+    this.counters.sourcesRefused++;
   }
 
   private release(slot: number): void {

@@ -418,13 +418,15 @@ test('the unspecified source (0.0.0.0 or ::) is never followed, so it can never 
   );
 });
 
-test('when every slot holds a source with evidence, a new source is refused and counted, not followed', (t) => {
+test('when every slot holds a source with evidence, a new source is refused and counted once however often it probes, not followed', (t) => {
   const b = new Bench({ slowSources: 16 });
   for (let s = 0; s < 16; s++) {
     for (let p = 0; p < 2; p++) b.packet({ saddr: parseAddress(`198.19.2.${s + 1}`), dport: 100 + p });
   }
-  b.packet({ saddr: parseAddress('198.19.3.1'), dport: 100 });
+  // A refused source that goes on probing (new ports, a retransmission) is one source refused.
+  for (const dport of [100, 101, 102, 102, 103]) b.packet({ saddr: parseAddress('198.19.3.1'), dport });
   b.packet({ saddr: parseAddress('198.19.3.2'), dport: 100 });
+  b.packet({ saddr: parseAddress('198.19.3.2'), dport: 104 });
   t.is(b.stage.counters.sourcesRefused, 2);
   // Said in one line, then not again for REFUSAL_LINE_MS, whatever else is refused.
   t.is(b.stage.refusalsToSay(b.now >>> 0), 2);
