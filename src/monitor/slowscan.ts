@@ -217,7 +217,12 @@ class SourceTable<A> {
 
   /** The slot of `addr`, or NIL. */
   find(addr: A): number {
-    for (let s = this.hash[this.bucketOf(addr)] as number; s !== NIL; s = this.next[s] as number) {
+    return this.findIn(this.bucketOf(addr), addr);
+  }
+
+  /** The slot of `addr` in its `bucket`, or NIL. */
+  private findIn(bucket: number, addr: A): number {
+    for (let s = this.hash[bucket] as number; s !== NIL; s = this.next[s] as number) {
       if (this.family.equals(this.saddr, s, addr)) return s;
     }
     return NIL;
@@ -242,25 +247,17 @@ class SourceTable<A> {
   }
 
   /**
-   * How readily `slot` is given to a new source, lowest first: free or expired (0), a
-   * source with no failed contact (1), one with a single failed one (2). A source with
-   * two failed or waiting contacts (KEPT) is never given away before its idle expiry: a spoofed flood
+   * A slot for the new source `addr`, whose bucket is `bucket`: the most readily given
+   * of the next PROBE_SLOTS, the least recently contacted among equals; NIL when they
+   * all hold sources kept.
+   *
+   * How readily a slot is given, lowest first: free or expired (0), a source with no
+   * failed contact (1), one with a single failed one (2). A source with two failed or
+   * waiting contacts (KEPT) is never given away before its idle expiry: a spoofed flood
    * sends one packet per address and so can only displace sources of the first three
    * kinds, and those of the third last and oldest first.
    */
-  private rank(slot: number, now: number): number {
-    if (this.family.isUnused(this.saddr, slot) || this.isExpired(slot, now)) return 0;
-    const failures = this.failures[slot] as number;
-    if (failures + (this.pending[slot] as number) >= 2) return KEPT;
-    return failures === 0 ? 1 : 2;
-  }
-
-  /**
-   * A slot for the new source `addr`: the most readily given of the next PROBE_SLOTS,
-   * the least recently contacted among equals; NIL when they all hold sources kept.
-   */
-  private take(addr: A, now: number, wallMs: number): number {
-    const bucket = this.bucketOf(addr);
+  private take(addr: A, bucket: number, now: number, wallMs: number): number {
     let chain = 0;
     for (let s = this.hash[bucket] as number; s !== NIL; s = this.next[s] as number) chain++;
     if (chain >= MAX_CHAIN) {
@@ -269,15 +266,27 @@ class SourceTable<A> {
     }
     let slot = NIL;
     let best = KEPT;
+    // Every new source of a spoofed flood ranks PROBE_SLOTS slots: the tables and the
+    // expiry are read once, not once per slot (isExpired's rule, written out).
+    let cursor = this.cursor;
+    const size = this.size;
+    const { saddr, lastNew, failures, pending, family } = this;
+    const idleMs = this.params.slowIdleMs;
     for (let i = 0; i < PROBE_SLOTS && best > 0; i++) {
-      const s = this.cursor;
-      this.cursor = s + 1 >= this.size ? 0 : s + 1;
-      const r = this.rank(s, now);
-      if (r < best || (r === best && r !== KEPT && elapsed(this.lastNew[slot] as number, this.lastNew[s] as number) > 0)) {
+      const s = cursor;
+      cursor = s + 1 >= size ? 0 : s + 1;
+      const age = elapsed(now, lastNew[s] as number);
+      let r = 0;
+      if (!family.isUnused(saddr, s) && age <= idleMs && age >= 0) {
+        const failed = failures[s] as number;
+        r = failed + (pending[s] as number) >= 2 ? KEPT : failed === 0 ? 1 : 2;
+      }
+      if (r < best || (r === best && r !== KEPT && elapsed(lastNew[slot] as number, lastNew[s] as number) > 0)) {
         slot = s;
         best = r;
       }
     }
+    this.cursor = cursor;
     if (slot === NIL) {
       this.refuse(addr, bucket);
       return NIL;
@@ -296,7 +305,8 @@ class SourceTable<A> {
     this.reported[slot] = 0;
     this.judged[slot] = 0;
     this.ring[slot] = 0;
-    this.cState.fill(FREE, slot * CONTACTS, (slot + 1) * CONTACTS);
+    // A loop, not fill(): a call into the runtime costs more than twelve stores.
+    for (let c = slot * CONTACTS, end = c + CONTACTS; c < end; c++) this.cState[c] = FREE;
     return slot;
   }
 
@@ -347,7 +357,8 @@ class SourceTable<A> {
    */
   contact(pkt: Summary<A>, udp: number, open: boolean, foreign: boolean, wallMs: number): void {
     const now = pkt.time;
-    let slot = this.find(pkt.saddr);
+    const bucket = this.bucketOf(pkt.saddr);
+    let slot = this.findIn(bucket, pkt.saddr);
     if (slot !== NIL && this.isExpired(slot, now)) {
       this.release(slot);
       slot = NIL;
@@ -356,7 +367,7 @@ class SourceTable<A> {
       // A source is followed from its first contact that may fail: a success alone
       // would only take a slot from a source with evidence.
       if (open) return;
-      slot = this.take(pkt.saddr, now, wallMs);
+      slot = this.take(pkt.saddr, bucket, now, wallMs);
       if (slot === NIL) return;
     } else if (this.contactOf(slot, pkt.daddr, pkt.dport, udp) !== NIL) {
       return;
