@@ -45,7 +45,7 @@ function measure(
     pkt.saddr = sources[i % sources.length] as number;
     pkt.dport = 1 + (i % 60000);
     pkt.time = (i / 1000) >>> 0; // a thousand packets per millisecond
-    detector.process(pkt, 0);
+    detector.process(pkt, pkt.time, 0);
   }
   const ns = Number(process.hrtime.bigint() - start);
   let longestChain = 0;

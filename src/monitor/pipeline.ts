@@ -3,7 +3,7 @@
 // returns what is to be said, in order; the caller routes it. Fed with the clocks of
 // the moment, it is deterministic to the byte.
 
-import { elapsed } from '../shared/clock.js';
+import { wallClockAt } from '../shared/clock.js';
 import { DAEMON_ALERT, DAEMON_INFO } from '../shared/logging.js';
 import type { DetectorParams } from '../shared/params.js';
 import type { PortRange } from '../shared/networks.js';
@@ -135,34 +135,31 @@ export class ScanPipeline {
    * channel refuses a record of a lane that is off, so here one is a fault of the monitor.
    */
   handle(record: PacketRecord, monoNow: number, wallNowMs: number): readonly Output[] {
-    // A record stamped after the monitor's clock (the other process read it later) is
-    // placed at the monitor's time rather than in the future.
-    const wallMs = wallNowMs - Math.max(0, elapsed(monoNow, record.time));
     // The path of nearly every packet (scanlogd's own lane, no second stage) stays this
     // short so that the JIT inlines it into the record loop: as one switch with the
-    // other lanes, each packet paid for a call and a boxed wall-clock time more
-    // (npm run bench:events).
-    if (record.type === 'tcp4' && this.slow === null) return this.run(this.lanes.tcp4, record, wallMs);
-    return this.handleOther(record, wallMs);
+    // other lanes, each packet paid for a call more (npm run bench:events). The clocks
+    // go down as they came; the packet's own wall-clock time is derived where it is used.
+    if (record.type === 'tcp4' && this.slow === null) return this.run(this.lanes.tcp4, record, monoNow, wallNowMs);
+    return this.handleOther(record, monoNow, wallNowMs);
   }
 
   /** Every other record: another lane, or any with the second stage on. */
-  private handleOther(record: PacketRecord, wallMs: number): readonly Output[] {
+  private handleOther(record: PacketRecord, monoNow: number, wallNowMs: number): readonly Output[] {
     let outputs: readonly Output[];
     switch (record.type) {
       case 'tcp4':
-        outputs = this.run(this.lanes.tcp4, record, wallMs);
-        this.slow?.take4(record, 'tcp', wallMs);
+        outputs = this.run(this.lanes.tcp4, record, monoNow, wallNowMs);
+        this.slow?.take4(record, 'tcp', wallClockAt(record.time, monoNow, wallNowMs));
         return outputs;
       case 'udp4':
         if (this.skipsReply(record)) return NO_OUTPUTS;
-        outputs = this.run(laneOn(this.lanes.udp4, record), record, wallMs);
-        this.slow?.take4(record, 'udp', wallMs);
+        outputs = this.run(laneOn(this.lanes.udp4, record), record, monoNow, wallNowMs);
+        this.slow?.take4(record, 'udp', wallClockAt(record.time, monoNow, wallNowMs));
         return outputs;
       case 'ip6':
         if (record.protocol === 'udp' && this.skipsReply(record)) return NO_OUTPUTS;
-        outputs = this.run(laneOn(record.protocol === 'tcp' ? this.lanes.tcp6 : this.lanes.udp6, record), record, wallMs);
-        this.slow?.take6(record, record.protocol, wallMs);
+        outputs = this.run(laneOn(record.protocol === 'tcp' ? this.lanes.tcp6 : this.lanes.udp6, record), record, monoNow, wallNowMs);
+        this.slow?.take6(record, record.protocol, wallClockAt(record.time, monoNow, wallNowMs));
         return outputs;
     }
   }
@@ -190,11 +187,18 @@ export class ScanPipeline {
     return sum;
   }
 
-  private run<A extends number | Uint32Array>(lane: ScanLane<A>, record: Summary<A>, wallMs: number): readonly Output[] {
+  private run<A extends number | Uint32Array>(
+    lane: ScanLane<A>,
+    record: Summary<A>,
+    monoNow: number,
+    wallNowMs: number,
+  ): readonly Output[] {
     const detector = lane.detector;
-    const scan = detector.process(record, wallMs);
+    const scan = detector.process(record, monoNow, wallNowMs);
     const tracker = lane.tracker;
-    if (tracker === null) return scan === null ? NO_OUTPUTS : this.scanned(scan, record, wallMs, null, NO_OUTPUTS);
+    if (tracker === null)
+      return scan === null ? NO_OUTPUTS : this.scanned(scan, record, wallClockAt(record.time, monoNow, wallNowMs), null, NO_OUTPUTS);
+    const wallMs = wallClockAt(record.time, monoNow, wallNowMs);
     const ended = tracker.follow(detector.step as Step, record, wallMs);
     const ends = ended.length === 0 ? NO_OUTPUTS : ended.map(eventOutput);
     return scan === null ? ends : this.scanned(scan, record, wallMs, tracker, ends);

@@ -13,3 +13,12 @@ export function monotonicMs(): number {
 export function elapsed(later: number, earlier: number): number {
   return (later - earlier) | 0;
 }
+
+/**
+ * The wall-clock time of something stamped `time` on this clock, given both clocks read
+ * together at `monoNow` and `wallNowMs`. A stamp after `monoNow` (the other process read
+ * it later) is placed at `wallNowMs` rather than in the future.
+ */
+export function wallClockAt(time: number, monoNow: number, wallNowMs: number): number {
+  return wallNowMs - Math.max(0, elapsed(monoNow, time));
+}
