@@ -3,26 +3,18 @@
 // process no more than its bounded backlog, and SIGTERM under load still stops both at
 // once.
 
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import fs = require('node:fs');
-import { isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import path = require('node:path');
 import { makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
 import { isAlive, signalIfAlive } from '../../harness/daemon.js';
 import { startScene, type Scene } from '../../harness/testbed-daemon.js';
-import { buildGenerator, floodTarget, killStarted, type FloodSpec } from '../../harness/generator.js';
+import { floodTarget, killStarted, type FloodSpec } from '../../harness/generator.js';
 import { cpuTime, kernelDropsOf, memory, withKernelDrops } from '../../harness/proc.js';
+import { floodTest } from '../helpers/floodgate.js';
 
-const haveCompiler = fs.existsSync('/usr/bin/gcc');
-const rootTest = isRoot && haveCompiler ? test.serial : test.serial.skip;
-if (!isRoot || !haveCompiler) console.log('flood tests skipped: they need root and gcc (for the load generator)');
-
-if (isRoot && haveCompiler) {
-  test.before(() => {
-    buildGenerator();
-  });
-  test.after.always(() => killStarted());
-}
+const rootTest = floodTest('flood tests');
 
 const setup = (t: ExecutionContext, extraArgs: string[] = []): Promise<Scene> => startScene(t, extraArgs, { beforeKill: killStarted });
 
