@@ -41,7 +41,7 @@ function packet(change: Partial<Summary4> = {}): Summary4 {
 }
 
 /** Feeds `p` as arriving at its own capture time, `wallMs` on the wall clock. */
-const processAt = <A>(d: Detector<A>, p: Summary<A>, wallMs: number): Scan<A> | null => d.process(p, p.time, wallMs);
+const processAt = <A>(d: Detector<A>, p: Summary<A>, wallMs: number): Scan<A> | null => d.process(p, { mono: p.time, wall: wallMs });
 
 const detector = (change: Partial<DetectorParams> = {}): Ipv4Detector => new Ipv4Detector({ ...DEFAULT_PARAMS, ...change });
 

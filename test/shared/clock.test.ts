@@ -41,8 +41,8 @@ test('monotonicMs: a whole number below 2^32 that follows the process clock', (t
 
 test('wallClockAt: a stamp before the reading is placed back by its age, across the wrap too; a later one at the reading', (t) => {
   const wallNow = 1_732_551_415_000;
-  t.is(wallClockAt(1000, 3500, wallNow), wallNow - 2500);
-  t.is(wallClockAt(0xffffff00, 0x100, wallNow), wallNow - 0x200);
+  t.is(wallClockAt(1000, { mono: 3500, wall: wallNow }), wallNow - 2500);
+  t.is(wallClockAt(0xffffff00, { mono: 0x100, wall: wallNow }), wallNow - 0x200);
   // The other process read the packet after the monitor read its clock.
-  t.is(wallClockAt(3600, 3500, wallNow), wallNow);
+  t.is(wallClockAt(3600, { mono: 3500, wall: wallNow }), wallNow);
 });
