@@ -10,7 +10,7 @@ import path = require('node:path');
 import { makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
 import { isAlive, signalIfAlive } from '../../harness/daemon.js';
 import { startScene, type Scene } from '../../harness/testbed-daemon.js';
-import { floodTarget, killStarted, type FloodSpec } from '../../harness/generator.js';
+import { floodTarget, killStarted, spoofedSyns, type FloodSpec } from '../../harness/generator.js';
 import { cpuTime, kernelDropsOf, memory, withKernelDrops } from '../../harness/proc.js';
 import { floodTest } from '../helpers/floodgate.js';
 
@@ -18,18 +18,8 @@ const rootTest = floodTest('flood tests');
 
 const setup = (t: ExecutionContext, extraArgs: string[] = []): Promise<Scene> => startScene(t, extraArgs, { beforeKill: killStarted });
 
-/** SYNs from random sources in 198.19.0.0/16 to random ports; bad TCP checksums keep
- * the target from answering each one, so the sender is not what limits the rate. */
-const synFlood = (bed: Testbed, count: number, rate: number, seconds: number): FloodSpec => ({
-  mode: 'syn',
-  dst: bed.targetAddr,
-  srcNet: '198.19.0.0/16',
-  checksum: 'bad',
-  rate,
-  count,
-  seconds,
-  seed: 7,
-});
+const synFlood = (bed: Testbed, count: number, rate: number, seconds: number): FloodSpec =>
+  spoofedSyns(bed, { count, rate, seconds, seed: 7 });
 
 const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
 

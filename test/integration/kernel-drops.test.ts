@@ -7,7 +7,7 @@ import { sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { SYSLOG_PREFIX, type SyslogListener } from '../../harness/syslog.js';
 import { isAlive, signalIfAlive } from '../../harness/daemon.js';
 import { startScene } from '../../harness/testbed-daemon.js';
-import { floodTarget, killStarted, type FloodSpec } from '../../harness/generator.js';
+import { floodTarget, killStarted, spoofedSyns, type FloodSpec } from '../../harness/generator.js';
 import { rawSocketsByLane } from '../../harness/proc.js';
 import { floodTest } from '../helpers/floodgate.js';
 
@@ -16,17 +16,7 @@ const rootTest = floodTest('kernel drop tests');
 /** Far more than a stopped reader's queue holds: the 16 MB socket buffer or the 8 MB ring takes tens of thousands. */
 const FLOOD = 200000;
 
-/** Spoofed SYNs with bad checksums (nothing answers them), as fast as the generator goes. */
-const syn4 = (bed: Testbed, count: number, rate: number, seed: number): FloodSpec => ({
-  mode: 'syn',
-  dst: bed.targetAddr,
-  srcNet: '198.19.0.0/16',
-  checksum: 'bad',
-  rate,
-  count,
-  seconds: 20,
-  seed,
-});
+const syn4 = (bed: Testbed, count: number, rate: number, seed: number): FloodSpec => spoofedSyns(bed, { count, rate, seconds: 20, seed });
 
 const udp6 = (bed: Testbed, count: number, rate: number, seed: number): FloodSpec => ({
   mode: 'udp',
