@@ -261,7 +261,6 @@ export class Detector<A> {
       step.released = 0;
     }
     const addr = pkt.saddr;
-    const port = pkt.dport;
     const flags = pkt.flags;
     const now = pkt.time;
 
@@ -302,6 +301,19 @@ export class Detector<A> {
     // own connections.
     if (flags & TH_ACK) return null;
 
+    this.admit(pkt, clocks, bucket, count, last);
+    return null;
+  }
+
+  /**
+   * A new source, to be linked at the head of `bucket`; `count` and `last` are what
+   * process() found walking that bucket's chain. Takes the oldest slot, and the tail of
+   * a full bucket.
+   */
+  private admit(pkt: Summary<A>, clocks: Readonly<Clocks>, bucket: number, count: number, last: number): void {
+    const step = this.step;
+    const now = pkt.time;
+    const flags = pkt.flags;
     // Too many sources in this bucket: drop the oldest (the tail), so that addresses
     // chosen to collide cannot make every lookup slow.
     if (count >= this.params.hashMax && last !== NIL) {
@@ -329,13 +341,13 @@ export class Detector<A> {
 
     this.timestamp[slot] = now;
     // wallClockAt(now, clocks), written in place: called from here once V8 stops
-    // inlining process()'s helpers, it returned a boxed double for every new source.
+    // inlining the detector's helpers, it returned a boxed double for every new source.
     this.start[slot] = Math.floor((clocks.wall - Math.max(0, (clocks.mono - now) | 0)) / 1000);
-    this.keep(slot, addr, pkt.daddr);
+    this.keep(slot, pkt.saddr, pkt.daddr);
     this.sport[slot] = pkt.sport;
     this.count[slot] = 1;
-    this.weight[slot] = this.portWeight(port);
-    this.ports[slot * this.params.maxPorts] = port;
+    this.weight[slot] = this.portWeight(pkt.dport);
+    this.ports[slot * this.params.maxPorts] = pkt.dport;
     this.tos[slot] = pkt.tos;
     this.ttl[slot] = pkt.ttl;
     this.flagsOr[slot] = flags;
@@ -345,7 +357,6 @@ export class Detector<A> {
       step.slot = slot;
       step.opened = true;
     }
-    return null;
   }
 
   private update(slot: number, pkt: Summary<A>): Scan<A> | null {
