@@ -32,7 +32,7 @@
     },
     {
       "target_name": "procctl",
-      "sources": ["native/procctl.c", "native/sandbox.c", "native/exec.c", "native/pages.c"],
+      "sources": ["native/procctl.c", "native/sandbox.c", "native/exec.c", "native/pages.c", "native/addon.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ],

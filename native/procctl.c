@@ -36,6 +36,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "addon.h"
 #include "sandbox.h"
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
@@ -52,11 +53,10 @@ static napi_value js_no_new_privs(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_set_dumpable(napi_env env, napi_callback_info info) {
-	size_t argc = 1;
-	napi_value argv[1];
+	napi_value arg;
 	bool dumpable;
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
-	    napi_get_value_bool(env, argv[0], &dumpable) != napi_ok) {
+	if (!addon_one_argument(env, info, &arg, "procctl.setDumpable(boolean)")) return NULL;
+	if (napi_get_value_bool(env, arg, &dumpable) != napi_ok) {
 		napi_throw_type_error(env, NULL, "procctl.setDumpable(boolean)");
 		return NULL;
 	}
@@ -65,12 +65,10 @@ static napi_value js_set_dumpable(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_unblock_signal(napi_env env, napi_callback_info info) {
-	size_t argc = 1;
-	napi_value argv[1];
 	int32_t signo;
 	sigset_t set;
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
-	    napi_get_value_int32(env, argv[0], &signo) != napi_ok || sigemptyset(&set) != 0 || sigaddset(&set, signo) != 0) {
+	if (!addon_int32_argument(env, info, &signo, "procctl.unblockSignal(signal number)")) return NULL;
+	if (sigemptyset(&set) != 0 || sigaddset(&set, signo) != 0) {
 		napi_throw_type_error(env, NULL, "procctl.unblockSignal(signal number)");
 		return NULL;
 	}
@@ -81,10 +79,10 @@ static napi_value js_unblock_signal(napi_env env, napi_callback_info info) {
 
 /* The one unsigned 32-bit argument of an id call, or -1 (having thrown). */
 static int64_t id_argument(napi_env env, napi_callback_info info, const char *usage) {
-	size_t argc = 1;
-	napi_value argv[1];
+	napi_value arg;
 	uint32_t id;
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_uint32(env, argv[0], &id) != napi_ok) {
+	if (!addon_one_argument(env, info, &arg, usage)) return -1;
+	if (napi_get_value_uint32(env, arg, &id) != napi_ok) {
 		napi_throw_type_error(env, NULL, usage);
 		return -1;
 	}
@@ -92,13 +90,12 @@ static int64_t id_argument(napi_env env, napi_callback_info info, const char *us
 }
 
 static napi_value js_setgroups(napi_env env, napi_callback_info info) {
-	size_t argc = 1;
 	napi_value argv[1];
 	bool is_array = false;
 	uint32_t count = 0;
 	gid_t gids[16];
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_is_array(env, argv[0], &is_array) != napi_ok ||
-	    !is_array || napi_get_array_length(env, argv[0], &count) != napi_ok || count > 16) {
+	if (!addon_one_argument(env, info, &argv[0], "procctl.setgroups(gids: number[], at most 16)")) return NULL;
+	if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &count) != napi_ok || count > 16) {
 		napi_throw_type_error(env, NULL, "procctl.setgroups(gids: number[], at most 16)");
 		return NULL;
 	}
