@@ -18,7 +18,7 @@ import { loadProcCtl, lockProcess, onSigusr1 } from '../shared/procctl.js';
 import { describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { nodeOptions } from './runtime.js';
 import { ChannelWriter } from './channel.js';
-import { claimPidfile, openJsonOutput, openSocketTables } from './files.js';
+import { claimPidfile, openJsonOutput, openSocketTables, releasePidfile, type HeldPidfile, type PidfileCalls } from './files.js';
 import { checkStart, type Blame } from './preflight.js';
 import { packetToRecord, type Watched } from './packet.js';
 import { openRawSockets } from './rawsocket.js';
@@ -98,10 +98,26 @@ function openSource(settings: Settings): PacketSource {
 }
 
 /**
- * Ends the capture process with the monitor: a clean stop on a signal, a fault when
- * the monitor or the channel goes first.
+ * Removes the pidfile this process holds, if any; the directory was opened before the
+ * chroot, so this works at any end, before or after the drop.
  */
-function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail(why: string): void; readonly stopping: boolean } {
+function pidfileRemover(held: HeldPidfile | null, calls: PidfileCalls): () => void {
+  return () => {
+    if (held === null) return;
+    const why = releasePidfile(held, calls);
+    if (why !== null) stderr(why);
+  };
+}
+
+/**
+ * Ends the capture process with the monitor: a clean stop on a signal, a fault when
+ * the monitor or the channel goes first. Every end removes the pidfile.
+ */
+function supervise(
+  monitor: Monitor,
+  source: PacketSource,
+  removePidfile: () => void,
+): { stop(): void; fail(why: string): void; readonly stopping: boolean } {
   let stopping = false;
   let exited = false;
   const exitWith = (code: number, why: string | null): void => {
@@ -109,6 +125,7 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
     exited = true;
     if (why !== null) stderr(why);
     source.close();
+    removePidfile();
     process.exit(code);
   };
   const { child, channel } = monitor;
@@ -197,34 +214,40 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   const { account, chrootDir, ignore } = checkStart(settings, entryScript, blame);
   const privdrop = loadPrivDrop();
   // Before anything else starts: a second daemon with the same pidfile goes no further.
-  if (settings.pidfile !== null) claimPidfile(settings.pidfile, (fd) => privdrop.lockFile(fd));
+  const pidfile = settings.pidfile === null ? null : claimPidfile(settings.pidfile, privdrop);
+  const removePidfile = pidfileRemover(pidfile, privdrop);
 
   // no_new_privs and the start filter are in place since the restart (cli.ts): the
   // monitor inherits both from its first instruction.
   const procctl = loadProcCtl();
-  const monitor = startMonitor(settings, account, entryScript);
+  let monitor: Monitor | null = null;
   let source: PacketSource;
   let sandboxed: string;
   try {
+    monitor = startMonitor(settings, account, entryScript);
     source = openSource(settings);
     const captureFds = captureSocketFds();
     dropPrivileges(chrootDir, account, systemCalls(privdrop, procctl));
     lockProcess('capture process', procctl);
     warmUpNode();
-    sandboxed = describeLayers(enterSandbox(capturePlan(captureFds, process.pid, monitor.child.pid as number), procctl));
+    const plan = capturePlan(captureFds, process.pid, monitor.child.pid as number, pidfile?.dirFd ?? null);
+    sandboxed = describeLayers(enterSandbox(plan, procctl));
   } catch (err) {
     // The start-up error is the one thing to report; the monitor just goes. Without
     // CAP_KILL (the systemd unit's bounding set), root may not signal it before the
     // drop: closing the channel ends it as well.
-    try {
-      monitor.child.kill('SIGKILL');
-    } catch {
-      monitor.channel.destroy();
+    if (monitor !== null) {
+      try {
+        monitor.child.kill('SIGKILL');
+      } catch {
+        monitor.channel.destroy();
+      }
     }
+    removePidfile();
     throw err;
   }
 
-  const life = supervise(monitor, source);
+  const life = supervise(monitor, source, removePidfile);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => life.stop());
   // The monitor says in syslog what a SIGHUP does (nothing: the drop leaves nothing to
   // re-open); here it must not stop detection either.

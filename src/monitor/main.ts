@@ -32,26 +32,18 @@ const SOCKETS_CHECK_MS = 1000;
 /** How long queued lines get to reach syslog at exit. */
 const EXIT_DRAIN_MS = 500;
 
-function removePidfile(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') monitorStderr(`pidfile ${file} not removed: ${messageOf(err)}`);
-  }
-}
-
 /** The monitor's one way out, and whether it is on it. */
 interface Exit {
   readonly ending: boolean;
   /**
-   * A clean stop on `signal` (status 0, the pidfile removed) or a fault said on stderr
+   * A clean stop on `signal` (status 0) or a fault said on stderr
    * and in syslog; either way one stop line with the totals goes to syslog.
    */
   now(status: number, why: string | null, stack?: string | null, signal?: NodeJS.Signals): void;
 }
 
 /** Ends the monitor once; queued lines get EXIT_DRAIN_MS to reach syslog. `totals` says the counters at the end. */
-function exiter(outputs: MonitorOutputs, pidfile: string | null, totals: () => string): Exit {
+function exiter(outputs: MonitorOutputs, totals: () => string): Exit {
   let ending = false;
   return {
     get ending() {
@@ -64,7 +56,6 @@ function exiter(outputs: MonitorOutputs, pidfile: string | null, totals: () => s
       if (stack !== null) process.stderr.write(`${stack}\n`);
       const reason = signal !== undefined ? `on ${signal}` : `on a fault (exit status ${status})`;
       outputs.syslog.log(DAEMON_NOTICE, `${VERSION_LINE} stopped ${reason}; totals: ${totals()}`);
-      if (status === 0 && pidfile !== null) removePidfile(pidfile);
       const deadline = Date.now() + EXIT_DRAIN_MS;
       const tryExit = (): void => {
         if (outputs.drained || Date.now() >= deadline) {
@@ -158,7 +149,7 @@ function reportReady(settings: MonitorSettings, tables: SocketTables | null, out
   // Before the event loop reads the first record.
   const tableFds = tables === null ? [] : tables.tables.map(({ fd }) => fd);
   const eventsFd = settings.json === null ? null : MONITOR_JSON_FD;
-  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid, tableFds, eventsFd)));
+  const sandboxed = describeLayers(enterSandbox(monitorPlan(process.pid, tableFds, eventsFd)));
   process.title = 'scanlogd-monitor';
   monitorStderr(sandboxed);
   if (settings.statusFd !== null) checkSyslogReachable(settings, outputs);
@@ -190,7 +181,7 @@ export function runMonitor(settings: MonitorSettings): void {
 
   const outputs = new MonitorOutputs(settings);
   let totals = (): string => '';
-  const exit = exiter(outputs, settings.pidfile, () => totals());
+  const exit = exiter(outputs, () => totals());
   const stop = (s: Stop): void => exit.now(s.status, s.why, s.stack);
   process.on('uncaughtException', (err) => stop(internalFault(err)));
 

@@ -329,3 +329,37 @@ rootTest(
     await waitFor('the daemon to stop', () => (isAlive(pid) ? undefined : true));
   },
 );
+
+const pidfileEnds: Array<{ end: string; how: (pids: { capturePid: number; monitorPid: number }) => void; status: 'zero' | 'non-zero' }> = [
+  { end: 'SIGTERM', how: ({ capturePid }) => process.kill(capturePid, 'SIGTERM'), status: 'zero' },
+  { end: 'SIGINT', how: ({ capturePid }) => process.kill(capturePid, 'SIGINT'), status: 'zero' },
+  { end: 'the monitor killed', how: ({ monitorPid }) => process.kill(monitorPid, 'SIGKILL'), status: 'non-zero' },
+];
+
+for (const { end, how, status } of pidfileEnds) {
+  rootTest(`the capture process removes the pidfile at its end: ${end}`, async (t) => {
+    const pidfile = makePidfilePath(t);
+    const { daemon } = await startScene(t, ['--pidfile', pidfile]);
+    const pids = await daemon.ready();
+    t.is(fs.readFileSync(pidfile, 'utf8'), `${pids.capturePid}\n`);
+    how(pids);
+    const { code } = await daemon.exited;
+    if (status === 'zero') t.is(code, 0, daemon.stderr());
+    else t.not(code, 0, daemon.stderr());
+    t.false(fs.existsSync(pidfile), daemon.stderr());
+    t.notRegex(daemon.stderr(), /pidfile .* not removed/);
+  });
+}
+
+rootTest('a pidfile replaced by another file (another inode) is left in place at the end, and that is said', async (t) => {
+  const pidfile = makePidfilePath(t);
+  const { daemon } = await startScene(t, ['--pidfile', pidfile]);
+  const { capturePid } = await daemon.ready();
+  // What a newer instance would leave once the old file was removed by hand.
+  fs.writeFileSync(`${pidfile}.new`, '4242\n');
+  fs.renameSync(`${pidfile}.new`, pidfile);
+  process.kill(capturePid, 'SIGTERM');
+  t.is((await daemon.exited).code, 0, daemon.stderr());
+  t.is(fs.readFileSync(pidfile, 'utf8'), '4242\n');
+  t.regex(daemon.stderr(), new RegExp(`scanlogd capture: pidfile ${pidfile} left in place: it is not the file this process locked`));
+});
