@@ -14,7 +14,7 @@ import { VERSION_LINE } from '../shared/version.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
 import type { IgnoreFilter } from './ignore.js';
-import { loadProcCtl, lockProcess, onSigusr1 } from '../shared/procctl.js';
+import { RELAYED_SIGHUP, loadProcCtl, lockProcess, onSigusr1 } from '../shared/procctl.js';
 import { describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { nodeOptions } from './runtime.js';
 import { ChannelWriter } from './channel.js';
@@ -117,7 +117,7 @@ function supervise(
   monitor: Monitor,
   source: PacketSource,
   removePidfile: () => void,
-): { stop(): void; fail(why: string): void; readonly stopping: boolean } {
+): { stop(signal: 'SIGTERM' | 'SIGINT'): void; relaySighup(): void; fail(why: string): void; readonly stopping: boolean } {
   let stopping = false;
   let exited = false;
   const exitWith = (code: number, why: string | null): void => {
@@ -147,17 +147,21 @@ function supervise(
     exitWith(EXIT_INTERNAL_FAULT, null);
   });
   return {
-    stop() {
+    // The monitor gets the same signal, which its stop line names.
+    stop(signal) {
       if (stopping) return;
       stopping = true;
       const stats = source.statsLine?.();
       if (stats !== undefined) stderr(stats);
       source.close();
-      child.kill('SIGTERM');
+      child.kill(signal);
       setTimeout(() => {
         child.kill('SIGKILL');
         exitWith(0, null);
       }, STOP_GRACE_MS).unref();
+    },
+    relaySighup() {
+      if (!stopping) child.kill(RELAYED_SIGHUP);
     },
     fail: (why) => exitWith(EXIT_FAULT, why),
     get stopping() {
@@ -248,10 +252,10 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   }
 
   const life = supervise(monitor, source, removePidfile);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => life.stop());
-  // The monitor says in syslog what a SIGHUP does (nothing: the drop leaves nothing to
-  // re-open); here it must not stop detection either.
-  process.on('SIGHUP', () => {});
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => life.stop(signal));
+  // A SIGHUP stops nothing (the drop leaves nothing to re-open); the monitor says so in
+  // syslog when this process, whose pid the pidfile holds, passes it on.
+  process.on('SIGHUP', () => life.relaySighup());
   const writer = new ChannelWriter(monitor.channel, { report: stderr, kernelDrops: () => source.kernelDrops() });
   requestCounters = () => {
     if (life.stopping) return;

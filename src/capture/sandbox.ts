@@ -5,10 +5,12 @@
 // touch another one except to stop its monitor.
 
 import fs = require('node:fs');
+import os = require('node:os');
 import { StartupError } from '../shared/errors.js';
 import { descriptorTargets, refuseIoUring } from '../shared/fds.js';
 import { Action, DENY, SIG, allow, deny, denyIf, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
 import type { SeccompRule } from '../types/procctl.js';
+import { RELAYED_SIGHUP } from '../shared/procctl.js';
 
 const AT_SYMLINK_NOFOLLOW = 0x100;
 
@@ -87,14 +89,15 @@ export function capturePlan(
       // written to it.
       denyIf('write', 0, captureFds),
       denyIf('writev', 0, captureFds),
-      // Stopping the monitor, no other process, no other signal.
+      // Stopping the monitor with the signal this process got (SIGTERM or SIGINT), or
+      // SIGKILL, and passing on a SIGHUP; no other process, no other signal.
       {
         syscall: 'kill',
         clauses: [
           {
             when: [
               { arg: 0, values: [monitorPid] },
-              { arg: 1, values: [SIG.none, SIG.SIGTERM, SIG.SIGKILL] },
+              { arg: 1, values: [SIG.none, SIG.SIGTERM, SIG.SIGKILL, os.constants.signals.SIGINT, os.constants.signals[RELAYED_SIGHUP]] },
             ],
             action: Action.allow,
           },

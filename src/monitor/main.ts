@@ -11,7 +11,7 @@ import { VERSION_LINE } from '../shared/version.js';
 import type { MonitorSettings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, closeInheritedFds, type SocketTable } from '../shared/fds.js';
-import { lockProcess, onSigusr1 } from '../shared/procctl.js';
+import { RELAYED_SIGHUP, lockProcess, onSigusr1 } from '../shared/procctl.js';
 import { confirmStartFilter, describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { RecordReader } from './channel.js';
 import { MonitorOutputs, monitorStderr } from './outputs.js';
@@ -216,8 +216,11 @@ export function runMonitor(settings: MonitorSettings): void {
       exit.now(0, null, null, signal);
     });
   // Nothing can be opened again after the drop, so nothing is re-read: a SIGHUP out of
-  // habit (a generic postrotate) must not end detection.
-  process.on('SIGHUP', () =>
+  // habit (a generic postrotate) must not end detection. The line is said for the
+  // SIGHUPs the capture process passes on (RELAYED_SIGHUP says why by another signal);
+  // one sent to the monitor itself is ignored, so that signalling both makes one line.
+  process.on('SIGHUP', () => {});
+  process.on(RELAYED_SIGHUP, () =>
     outputs.syslog.log(DAEMON_NOTICE, 'SIGHUP: the configuration is read only at start; restart scanlogd to apply a changed one'),
   );
 
