@@ -262,7 +262,7 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
     writer.flush();
     writer.sendCounters(true);
   };
-  if (settings.statsInterval !== null) setInterval(requestCounters, settings.statsInterval * 1000).unref();
+  if (settings.statsInterval !== null) setInterval(requestCounters, settings.statsInterval).unref();
   // Named like the original daemon, so that ps, pidof and init scripts find it.
   process.title = 'scanlogd';
   stderr(VERSION_LINE);

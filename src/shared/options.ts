@@ -201,7 +201,7 @@ export const OPTIONS = {
   }),
   statsInterval: optional({
     arg: '<seconds>',
-    type: wholeNumber(1, 86400),
+    type: seconds(1000, 86_400_000),
     help: 'log a line of counters (daemon.info) this often; SIGUSR1 logs one at any time',
     // The capture process asks for the line with its counts, on the channel.
     readBy: 'capture',
