@@ -155,7 +155,7 @@ export const OPTIONS = {
     arg: '<path>',
     type: absolutePath,
     help: 'write the daemon pid here, locked for its life (a second daemon with it is refused); its directory must be writable by --user',
-    // Written and held locked by the capture process, removed at stop by the monitor.
+    // Written, held locked and removed at its end by the capture process.
     readBy: 'both',
   }),
   stderr: flag({ help: 'also print each log line on standard error', readBy: 'monitor' }),
