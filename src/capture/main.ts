@@ -6,11 +6,13 @@
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import type net = require('node:net');
+import os = require('node:os');
 import { StartupError, messageOf } from '../shared/errors.js';
 import { EXIT_FAULT, EXIT_INTERNAL_FAULT, monitorExitText } from '../shared/exits.js';
 import { MONITOR_ROLE, monitorArgument } from '../shared/options.js';
 import type { Settings } from './settings.js';
 import { VERSION_LINE } from '../shared/version.js';
+import { directedBroadcasts } from '../shared/ipv4.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
 import type { IgnoreFilter } from './ignore.js';
@@ -78,6 +80,8 @@ function startMonitor(settings: Settings, account: Account, entryScript: string)
           ...settings,
           statusFd: settings.statusFd === null ? null : MONITOR_STATUS_FD,
           socketTables: tables.length === 0 ? null : tables.map(({ table }) => table).join(','),
+          // Read once, here, as root: the monitor has no way to ask the kernel later.
+          broadcasts: settings.slowScans ? directedBroadcasts(Object.values(os.networkInterfaces()).flatMap((list) => list ?? [])) : null,
         }),
       ],
       { uid: account.uid, gid: account.gid, env: {}, cwd: '/', stdio },

@@ -192,6 +192,7 @@ export function runMonitor(settings: MonitorSettings): void {
     slowScans: settings.slowScans,
     // The raw socket is given only what this host receives; a device shows other hosts' traffic too.
     localOnly: settings.interface === null,
+    broadcasts: settings.broadcasts ?? [],
   });
   const sockets = captureSockets(watch, settings.interface !== null);
   const loop = new RecordLoop(new RecordReader(watch, sockets), pipeline, outputs, sockets);

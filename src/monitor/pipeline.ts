@@ -79,6 +79,8 @@ export interface PipelineOptions {
   slowScans?: boolean;
   /** Whether every destination is this host's (the raw socket), rather than whatever a device shows (libpcap). */
   localOnly?: boolean;
+  /** This host's directed broadcast addresses, which the second stage never takes for a host. */
+  broadcasts?: readonly number[];
 }
 
 /**
@@ -121,7 +123,11 @@ export class ScanPipeline {
     this.limiter = new FloodLimiter(params.logCount, params.logDelayMs);
     this.slow =
       options.slowScans === true
-        ? new SlowScanStage(params, new PortMap(), { ipv6: watch.ipv6, localOnly: options.localOnly ?? true })
+        ? new SlowScanStage(params, new PortMap(), {
+            ipv6: watch.ipv6,
+            localOnly: options.localOnly ?? true,
+            broadcasts: options.broadcasts ?? [],
+          })
         : null;
     // A limiter of its own: scanlogd's lines are counted and limited as scanlogd does,
     // whatever the second stage reports, and spoofed sources that make it report
