@@ -14,7 +14,8 @@
  *   landlock(removeFilesBelow, scopeSignals)
  *       Where the kernel offers Landlock: denies the calling thread (and threads it
  *       starts later) every file-system access, except removing files anywhere below
- *       the directory `removeFilesBelow` (a path or null), and TCP bind/connect (ABI 4);
+ *       the directory open at descriptor `removeFilesBelow` (or null: nothing), which
+ *       may have been opened before a chroot, and TCP bind/connect (ABI 4);
  *       with ABI 6, abstract Unix sockets outside the process and, if `scopeSignals`,
  *       signals to processes outside it. Returns the ABI version used, 0 if none.
  *
@@ -327,14 +328,13 @@ napi_value sandbox_landlock(napi_env env, napi_callback_info info) {
 	size_t argc = 2;
 	napi_value argv[2];
 	napi_valuetype dir_type;
-	char dir[4096];
-	size_t dir_length = 0;
+	int32_t dir_fd = -1;
 	bool scope_signals = false;
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 ||
-	    napi_typeof(env, argv[0], &dir_type) != napi_ok || (dir_type != napi_string && dir_type != napi_null) ||
-	    (dir_type == napi_string && napi_get_value_string_utf8(env, argv[0], dir, sizeof dir, &dir_length) != napi_ok) ||
+	    napi_typeof(env, argv[0], &dir_type) != napi_ok || (dir_type != napi_number && dir_type != napi_null) ||
+	    (dir_type == napi_number && (napi_get_value_int32(env, argv[0], &dir_fd) != napi_ok || dir_fd < 0)) ||
 	    napi_get_value_bool(env, argv[1], &scope_signals) != napi_ok) {
-		napi_throw_type_error(env, NULL, "procctl.landlock(removeFilesBelow: string | null, scopeSignals: boolean)");
+		napi_throw_type_error(env, NULL, "procctl.landlock(removeFilesBelow: descriptor | null, scopeSignals: boolean)");
 		return NULL;
 	}
 	napi_value out;
@@ -355,17 +355,11 @@ napi_value sandbox_landlock(napi_env env, napi_callback_info info) {
 	int ruleset_fd = (int)syscall(SYS_landlock_create_ruleset, &ruleset, sizeof ruleset, 0);
 	if (ruleset_fd < 0) return fail_errno(env, "landlock_create_ruleset", errno);
 
-	if (dir_type == napi_string) {
-		int dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dir_fd < 0) {
-			int err = errno;
-			close(ruleset_fd);
-			return fail_errno(env, dir, err);
-		}
+	if (dir_fd >= 0) {
+		/* The caller's descriptor, which it keeps: the rule holds the directory itself. */
 		struct landlock_path_beneath beneath = {.allowed_access = FS_ACCESS_REMOVE_FILE, .parent_fd = dir_fd};
 		long added = syscall(SYS_landlock_add_rule, ruleset_fd, LANDLOCK_RULE_PATH_BENEATH_TYPE, &beneath, 0);
 		int err = errno;
-		close(dir_fd);
 		if (added != 0) {
 			close(ruleset_fd);
 			return fail_errno(env, "landlock_add_rule", err);

@@ -222,8 +222,8 @@ export interface SandboxPlan {
   /** Names the process in errors and in the start-up line. */
   who: string;
   rules: SeccompRule[];
-  /** Landlock: the one directory whose files the process may remove, or null. */
-  removeFilesBelow: string | null;
+  /** Landlock: a descriptor of the one directory whose files the process may remove, or null. */
+  removeFilesBelow: number | null;
   /** Landlock: refuse signals to processes outside this one (from ABI 6). */
   scopeSignals: boolean;
 }

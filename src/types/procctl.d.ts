@@ -38,7 +38,7 @@ export interface ProcCtl {
   /** Installs the filter in every thread; returns the rules this architecture has. */
   seccomp(rules: SeccompRule[], defaultAction: number): number;
   /** Landlock on the calling thread (and threads it starts); the ABI used, 0 if none. */
-  landlock(removeFilesBelow: string | null, scopeSignals: boolean): number;
+  landlock(removeFilesBelow: number | null, scopeSignals: boolean): number;
   /** Replaces the process image (same pid), keeping the descriptors `keep` (all others close); returns only by throwing. */
   execve(file: string, argv: string[], env: string[], keep: number[]): never;
   /** Fills `words` from getrandom(2) and returns it. */

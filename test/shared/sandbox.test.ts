@@ -25,7 +25,7 @@ function inSandbox(
   const enter =
     role === 'capture'
       ? `require(${JSON.stringify(path.join(DIST, 'capture', 'sandbox.js'))}).capturePlan([fd], process.pid, process.ppid)`
-      : `require(${JSON.stringify(path.join(DIST, 'monitor', 'sandbox.js'))}).monitorPlan(null, process.pid)`;
+      : `require(${JSON.stringify(path.join(DIST, 'monitor', 'sandbox.js'))}).monitorPlan(process.pid)`;
   const script = `
     const fs = require('node:fs');
     const sandbox = require(${JSON.stringify(path.join(DIST, 'shared', 'sandbox.js'))});
@@ -56,7 +56,7 @@ test('every system call the policies name is known to the filter compiler', (t) 
       `
     const procctl = require(${JSON.stringify(path.join(DIST, 'shared', 'procctl.js'))}).loadProcCtl();
     procctl.noNewPrivs();
-    const plans = [${JSON.stringify(capturePlan([5, 6], 1, 2).rules)}, ${JSON.stringify(monitorPlan('/run/x.pid', 1, [6], 5).rules)}];
+    const plans = [${JSON.stringify(capturePlan([5, 6], 1, 2).rules)}, ${JSON.stringify(monitorPlan(1, [6], 5).rules)}];
     for (const rules of plans) console.log(procctl.seccomp(rules, ${Action.allow}));
   `,
     ]),
@@ -64,7 +64,7 @@ test('every system call the policies name is known to the filter compiler', (t) 
   );
   t.is(r.status, 0, r.stderr);
   const counts = r.stdout.trim().split('\n').map(Number);
-  const sizes = [capturePlan([5, 6], 1, 2).rules.length, monitorPlan('/run/x.pid', 1, [6], 5).rules.length];
+  const sizes = [capturePlan([5, 6], 1, 2).rules.length, monitorPlan(1, [6], 5).rules.length];
   // Every name exists on x86_64; elsewhere a call the architecture lacks is left out.
   if (process.arch === 'x64') t.deepEqual(counts, sizes);
   else counts.forEach((count, i) => t.true(count > 0 && count <= (sizes[i] as number), `${count} of ${sizes[i]} rules`));
@@ -161,7 +161,7 @@ test('the rules both halves share name none of the calls that must kill (ptrace,
 });
 
 test('neither policy can pass a descriptor (sendmsg, sendmmsg refused); the monitor names no call that renames, links, truncates or writes a file at an offset', (t) => {
-  const plans = { capture: capturePlan([5, 6], 1, 2).rules, monitor: monitorPlan('/run/x.pid', 1, [6], 5).rules };
+  const plans = { capture: capturePlan([5, 6], 1, 2).rules, monitor: monitorPlan(1, [6], 5).rules };
   for (const [half, rules] of Object.entries(plans)) {
     for (const call of ['sendmsg', 'sendmmsg']) {
       const rule = rules.find((r) => r.syscall === call);
@@ -331,7 +331,7 @@ test('the monitor with --slow-scans: pread on the socket tables it was handed, o
     const other = fs.openSync('/proc/self/net/udp', 'r');
     procctl.noNewPrivs();
     sandbox.warmUpNode();
-    sandbox.enterSandbox(require(${JSON.stringify(path.join(DIST, 'monitor', 'sandbox.js'))}).monitorPlan(null, process.pid, [table]), procctl);
+    sandbox.enterSandbox(require(${JSON.stringify(path.join(DIST, 'monitor', 'sandbox.js'))}).monitorPlan(process.pid, [table]), procctl);
     const buf = Buffer.alloc(4096);
     const tryIt = (what, fn) => { try { fn(); console.log(what, 'ok'); } catch (err) { console.log(what, err.code); } };
     tryIt('pread table', () => { if (!fs.readSync(table, buf, 0, buf.length, 0)) throw new Error('empty'); });
