@@ -1,6 +1,6 @@
 // The policies' rules as libseccomp rules (src/shared/filter.ts): for every argument
-// tried, exactly one rule of a call holds and gives what the policy's first holding
-// clause gives; and, through the kernel, a wide condition tells apart values that
+// tried, the rules of a call that hold give one action, what the policy's first
+// holding clause gives; and, through the kernel, a wide condition tells apart values that
 // differ only in their upper 32 bits, where an int condition does not.
 
 import test from 'ava';
@@ -57,7 +57,7 @@ function samples(rule: SeccompRule): bigint[][] {
   return out;
 }
 
-test("every rule of both halves' policies: exactly one libseccomp rule holds for each argument tried, with the policy's action", (t) => {
+test("every rule of both halves' policies: for each argument tried, the libseccomp rules that hold give one action, the policy's", (t) => {
   const policies = [...capturePlan([5, 6], 100, 200).rules, ...monitorPlan('/run/x.pid', 100, [7, 9], 5).rules];
   let tried = 0;
   for (const rule of policies) {
@@ -65,7 +65,7 @@ test("every rule of both halves' policies: exactly one libseccomp rule holds for
     for (const args of samples(rule)) {
       const actions = filterActions(rules, args);
       const expected = policyAction(rule, args);
-      if (actions.length !== 1 || actions[0] !== expected) {
+      if (actions.length === 0 || actions.some((action) => action !== expected)) {
         t.fail(
           `${rule.syscall}(${args.map((a) => '0x' + a.toString(16)).join(', ')}): rules give [${actions.join(', ')}], the policy ${expected}`,
         );
