@@ -17,7 +17,7 @@ import { Action } from '../src/shared/sandbox.js';
 import { capturePlan } from '../src/capture/sandbox.js';
 import { monitorPlan } from '../src/monitor/sandbox.js';
 import { median } from './stats.js';
-import { underStartFilter } from '../test/helpers/startfilter.js';
+import { underStartFilter } from '../harness/startfilter.js';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const SOURCE = path.join(REPO, 'bench', 'filter', 'filterbench.c');

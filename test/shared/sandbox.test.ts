@@ -10,7 +10,7 @@ import path = require('node:path');
 import { Action, DENY, nodeRuntime } from '../../src/shared/sandbox.js';
 import { capturePlan } from '../../src/capture/sandbox.js';
 import { monitorPlan } from '../../src/monitor/sandbox.js';
-import { underStartFilter } from '../helpers/startfilter.js';
+import { underStartFilter } from '../../harness/startfilter.js';
 
 const DIST = path.resolve(__dirname, '..', '..', 'src');
 
