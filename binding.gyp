@@ -33,7 +33,7 @@
     },
     {
       "target_name": "procctl",
-      "sources": ["native/procctl.c", "native/sandbox.c", "native/exec.c"],
+      "sources": ["native/procctl.c", "native/sandbox.c", "native/exec.c", "native/pages.c", "native/addon.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "libraries": ["-lseccomp"]
     }

@@ -157,8 +157,7 @@ export async function measurePoint(ctx: Context, kind: DaemonKind, w: Workload, 
         seconds: 8,
         srcNet: FLOOD_SOURCES,
         checksum: 'bad',
-        // The generator sends IPv6 through its own IPv6 raw socket only.
-        link: transport === 'packet' && w.ipv6 !== true ? ctx.link : null,
+        link: transport === 'packet' ? ctx.link : null,
         ...(w.ipv6 === true ? { dst6: bed.targetAddr6, srcNet6: FLOOD_SOURCES6 } : {}),
       };
       const flood = runFlood(bed.scanner, spec);

@@ -20,7 +20,7 @@ const rateName = (workload: string): string => `${workload.replace('-', ' ')}/s`
 export function evaluate(summaries: Summary[], points: PointResult[], latency: LatencyResult[]): Target[] {
   const get = (w: string, d: DaemonKind): Summary | undefined => summaries.find((s) => s.workload === w && s.daemon === d);
   const targets: Target[] = [];
-  const { floodDrops, floodCpu, establishedPcapCpu, dropOnset, hiddenScan, peakRss, memoryFlat } = THRESHOLDS;
+  const { floodDrops, floodCpu, laneCpu, establishedPcapCpu, dropOnset, hiddenScan, peakRss, memoryFlat } = THRESHOLDS;
 
   const oDrops = get(floodDrops.workload, 'ours');
   const rDrops = get(floodDrops.workload, 'reference');
@@ -40,6 +40,20 @@ export function evaluate(summaries: Summary[], points: PointResult[], latency: L
       value: `${fixed(oCpu.cpuUsPerPacket, 2)} / ${fixed(rCpu.cpuUsPerPacket, 2)} us = ${fixed(cpuRatio, 2)}x`,
       pass: cpuRatio <= floodCpu.maxRatio,
     });
+  }
+  // The other lanes against the IPv4 SYN lane, per backend, in the same run.
+  for (const kind of DAEMON_KINDS.filter(isOurs)) {
+    const base = get(laneCpu.base, kind);
+    for (const w of laneCpu.workloads) {
+      const lane = get(w, kind);
+      if (base === undefined || lane === undefined) continue;
+      const ratio = lane.cpuUsPerPacket / base.cpuUsPerPacket;
+      targets.push({
+        target: `${w} (${kind}): CPU per packet <= ${laneCpu.maxRatio}x ${laneCpu.base}'s`,
+        value: `${fixed(lane.cpuUsPerPacket, 2)} / ${fixed(base.cpuUsPerPacket, 2)} us = ${fixed(ratio, 2)}x; drops ${percent(lane.dropFraction)}`,
+        pass: ratio <= laneCpu.maxRatio,
+      });
+    }
   }
   for (const d of DAEMON_KINDS.filter((kind) => summaries.some((s) => s.daemon === kind))) {
     const w1 = summaries

@@ -9,7 +9,7 @@ import type { DetectorParams } from '../src/shared/params.js';
 import type { PacketRecord } from '../src/shared/record.js';
 import type { Address, Event, Packet, SocketChange } from './model.js';
 import type { Scenario } from './scenarios.js';
-import { EPHEMERAL } from './scenarios.js';
+import { EPHEMERAL, HOST_BROADCASTS } from './scenarios.js';
 
 /** A line the daemon logged, with its source and when. */
 export interface Reported {
@@ -84,6 +84,7 @@ export function runOurs(s: Scenario, events: readonly Event[], params: DetectorP
     watch: { udp: s.udp === true, ipv6: s.ipv6 === true, ephemeralPorts: s.udp === true ? EPHEMERAL : null },
     slowScans,
     localOnly: s.vantage === 'raw',
+    broadcasts: HOST_BROADCASTS,
   });
   const host = new HostSockets();
   const out: Reported[] = [];

@@ -4,6 +4,7 @@
 // seed, so every run shows the same table.
 
 import type { Protocol } from '../src/shared/record.js';
+import { parseAddress } from '../src/shared/ipv4.js';
 import { DAY, HOUR, MINUTE, TH, Timeline, ip, random, shuffle, topPorts, wait, type Address, type Outcome, type Side } from './model.js';
 
 /** Where the daemon watches: the raw socket or libpcap on the host, or libpcap on a gateway's outside device or on `any`. */
@@ -131,6 +132,9 @@ function hostSweep(template: { name: string; gap: number }, targets: Address[], 
 
 /** The /24 behind the gateway: 20 hosts up (22 open on 5), the rest silent. */
 const INSIDE = Array.from({ length: 254 }, (_, i) => ip(`198.18.100.${i + 1}`));
+
+/** The directed broadcasts of the watched host's networks (its /24 and, as a gateway, the inside /24). */
+export const HOST_BROADCASTS = ['198.18.0.255', '198.18.100.255'].map(parseAddress);
 const insideOutcome = (i: number): Outcome => (i < 5 ? 'open' : i < 20 ? 'closed' : 'silent');
 
 /** Sides of a gateway: the scanner's packets arrive outside, the inside hosts' answers inside. */

@@ -68,6 +68,15 @@ export interface FloodSpec {
   gapUs?: number;
 }
 
+/**
+ * SYNs from random sources in 198.19.0.0/16 to random ports of `target`; bad TCP
+ * checksums keep the target from answering each one, so the sender is not what limits
+ * the rate.
+ */
+export function spoofedSyns(target: { targetAddr: string }, run: Pick<FloodSpec, 'count' | 'rate' | 'seconds' | 'seed'>): FloodSpec {
+  return { mode: 'syn', dst: target.targetAddr, srcNet: '198.19.0.0/16', checksum: 'bad', ...run };
+}
+
 export interface ScanSent {
   addr: string;
   /** CLOCK_MONOTONIC nanoseconds just before the threshold-crossing packet was sent. */

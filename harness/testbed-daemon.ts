@@ -3,7 +3,7 @@
 
 import fs = require('node:fs');
 import path = require('node:path');
-import { createTestbed, type Testbed } from './netns.js';
+import { createTestbed, runIn, waitFor, type Testbed } from './netns.js';
 import { listenSyslog, makeSocketDir, type SyslogListener } from './syslog.js';
 import { startOurs, type OurDaemon } from './daemon.js';
 
@@ -47,4 +47,23 @@ export async function startScene(
   });
   await daemon.ready();
   return { bed, syslog, dir, daemon };
+}
+
+/**
+ * Scans the testbed's target from its scanner (nmap -sS, ports 1-30, no retries) and
+ * waits for a scan line that came after the call: the daemon still detects. Throws,
+ * with what nmap said, when nmap fails.
+ */
+export async function scanIsLogged({ bed, syslog }: Pick<Scene, 'bed' | 'syslog'>, timeoutMs = 10000): Promise<void> {
+  const before = syslog.datagrams.length;
+  const nmap = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-30', bed.targetAddr]);
+  if (nmap.code !== 0) throw new Error(`nmap exited with status ${nmap.code}: ${nmap.stderr}`);
+  const scanned = (): true | undefined =>
+    syslog
+      .messages()
+      .slice(before)
+      .some((m) => m.includes(' ports '))
+      ? true
+      : undefined;
+  await waitFor('a scan line in syslog', scanned, timeoutMs);
 }

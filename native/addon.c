@@ -63,6 +63,25 @@ int addon_string(napi_env env, napi_value value, char *out, size_t size, const c
 	return 1;
 }
 
+int addon_one_argument(napi_env env, napi_callback_info info, napi_value *arg, const char *usage) {
+	size_t argc = 1;
+	if (napi_get_cb_info(env, info, &argc, arg, NULL, NULL) != napi_ok || argc != 1) {
+		napi_throw_type_error(env, NULL, usage);
+		return 0;
+	}
+	return 1;
+}
+
+int addon_int32_argument(napi_env env, napi_callback_info info, int32_t *out, const char *usage) {
+	napi_value arg;
+	if (!addon_one_argument(env, info, &arg, usage)) return 0;
+	if (napi_get_value_int32(env, arg, out) != napi_ok) {
+		napi_throw_type_error(env, NULL, usage);
+		return 0;
+	}
+	return 1;
+}
+
 void addon_call(napi_env env, napi_async_context async, napi_ref fn, size_t argc, const napi_value *argv, const char *who) {
 	napi_value recv, f, result;
 	if (napi_get_global(env, &recv) != napi_ok || napi_get_reference_value(env, fn, &f) != napi_ok)

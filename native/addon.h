@@ -10,6 +10,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
 	const char *name;
@@ -34,6 +35,13 @@ napi_value addon_wrap(napi_env env, void *data, const napi_type_tag *tag, napi_f
 /* A string argument copied into `out` (at most `size` - 1 bytes); false (a TypeError
  * thrown, naming `what`) if it is not a string, does not fit, or holds a NUL. */
 int addon_string(napi_env env, napi_value value, char *out, size_t size, const char *what);
+
+/* The one argument of a call into `*arg`; false (a TypeError `usage` thrown) unless
+ * there is exactly one. */
+int addon_one_argument(napi_env env, napi_callback_info info, napi_value *arg, const char *usage);
+
+/* The same, as an int32; false (a TypeError `usage` thrown) unless it is a number. */
+int addon_int32_argument(napi_env env, napi_callback_info info, int32_t *out, const char *usage);
 
 /*
  * Calls `fn` from a libuv callback on the event-loop thread, in `async`'s context; the

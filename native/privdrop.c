@@ -38,14 +38,10 @@ static int set_uint(napi_env env, napi_value object, const char *key, uint32_t v
 }
 
 static napi_value js_getpwnam(napi_env env, napi_callback_info info) {
-	size_t argc = 1;
 	napi_value argv[1];
 	/* LOGIN_NAME_MAX is 256 on Linux; longer is no account name. */
 	char name[LOGIN_NAME_MAX + 1];
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) {
-		napi_throw_type_error(env, NULL, "privdrop.getpwnam(name)");
-		return NULL;
-	}
+	if (!addon_one_argument(env, info, &argv[0], "privdrop.getpwnam(name)")) return NULL;
 	size_t length = 0;
 	napi_value out = NULL;
 	if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &length) != napi_ok) {
@@ -86,28 +82,18 @@ static napi_value js_getpwnam(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_chroot(napi_env env, napi_callback_info info) {
-	size_t argc = 1;
-	napi_value argv[1];
+	napi_value arg;
 	char path[PATH_MAX];
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) {
-		napi_throw_type_error(env, NULL, "privdrop.chroot(path)");
-		return NULL;
-	}
-	if (!addon_string(env, argv[0], path, sizeof path, "privdrop.chroot: path")) return NULL;
+	if (!addon_one_argument(env, info, &arg, "privdrop.chroot(path)")) return NULL;
+	if (!addon_string(env, arg, path, sizeof path, "privdrop.chroot: path")) return NULL;
 	if (chroot(path) != 0) return addon_throw_errno(env, NULL, errno);
 	return NULL;
 }
 
 static napi_value js_lock_file(napi_env env, napi_callback_info info) {
-	size_t argc = 1;
-	napi_value argv[1];
 	int32_t fd;
 	napi_value result;
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
-	    napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
-		napi_throw_type_error(env, NULL, "privdrop.lockFile(fd)");
-		return NULL;
-	}
+	if (!addon_int32_argument(env, info, &fd, "privdrop.lockFile(fd)")) return NULL;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno != EWOULDBLOCK) return addon_throw_errno(env, NULL, errno);
 		napi_get_boolean(env, false, &result);

@@ -18,8 +18,11 @@
  *                       13's nodejs) is always; the start filter keeps io_uring away.
  *   seccomp(), exportFilter(), landlock()  the sandboxes, in sandbox.c.
  *   execve(), refusal()    starting again under a filter, and checking it holds, in exec.c.
+ *   fillRandom(words)   fills a Uint32Array from getrandom(2).
+ *   releaseFilePages()  start-up's pages of the runtime's files given back, in pages.c.
  *
- * Each throws with strerror's text if the kernel refuses. No state, no threads.
+ * Each throws with strerror's text if the kernel refuses. No threads; the one state is
+ * pages.c's list of mappings.
  */
 #define NAPI_VERSION 8
 #include <errno.h>
@@ -30,8 +33,10 @@
 #include <grp.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <unistd.h>
 
+#include "addon.h"
 #include "sandbox.h"
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
@@ -48,11 +53,10 @@ static napi_value js_no_new_privs(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_set_dumpable(napi_env env, napi_callback_info info) {
-	size_t argc = 1;
-	napi_value argv[1];
+	napi_value arg;
 	bool dumpable;
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
-	    napi_get_value_bool(env, argv[0], &dumpable) != napi_ok) {
+	if (!addon_one_argument(env, info, &arg, "procctl.setDumpable(boolean)")) return NULL;
+	if (napi_get_value_bool(env, arg, &dumpable) != napi_ok) {
 		napi_throw_type_error(env, NULL, "procctl.setDumpable(boolean)");
 		return NULL;
 	}
@@ -61,12 +65,10 @@ static napi_value js_set_dumpable(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_unblock_signal(napi_env env, napi_callback_info info) {
-	size_t argc = 1;
-	napi_value argv[1];
 	int32_t signo;
 	sigset_t set;
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
-	    napi_get_value_int32(env, argv[0], &signo) != napi_ok || sigemptyset(&set) != 0 || sigaddset(&set, signo) != 0) {
+	if (!addon_int32_argument(env, info, &signo, "procctl.unblockSignal(signal number)")) return NULL;
+	if (sigemptyset(&set) != 0 || sigaddset(&set, signo) != 0) {
 		napi_throw_type_error(env, NULL, "procctl.unblockSignal(signal number)");
 		return NULL;
 	}
@@ -77,10 +79,10 @@ static napi_value js_unblock_signal(napi_env env, napi_callback_info info) {
 
 /* The one unsigned 32-bit argument of an id call, or -1 (having thrown). */
 static int64_t id_argument(napi_env env, napi_callback_info info, const char *usage) {
-	size_t argc = 1;
-	napi_value argv[1];
+	napi_value arg;
 	uint32_t id;
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_uint32(env, argv[0], &id) != napi_ok) {
+	if (!addon_one_argument(env, info, &arg, usage)) return -1;
+	if (napi_get_value_uint32(env, arg, &id) != napi_ok) {
 		napi_throw_type_error(env, NULL, usage);
 		return -1;
 	}
@@ -88,13 +90,12 @@ static int64_t id_argument(napi_env env, napi_callback_info info, const char *us
 }
 
 static napi_value js_setgroups(napi_env env, napi_callback_info info) {
-	size_t argc = 1;
 	napi_value argv[1];
 	bool is_array = false;
 	uint32_t count = 0;
 	gid_t gids[16];
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_is_array(env, argv[0], &is_array) != napi_ok ||
-	    !is_array || napi_get_array_length(env, argv[0], &count) != napi_ok || count > 16) {
+	if (!addon_one_argument(env, info, &argv[0], "procctl.setgroups(gids: number[], at most 16)")) return NULL;
+	if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &count) != napi_ok || count > 16) {
 		napi_throw_type_error(env, NULL, "procctl.setgroups(gids: number[], at most 16)");
 		return NULL;
 	}
@@ -140,13 +141,39 @@ static napi_value js_state(napi_env env, napi_callback_info info) {
 	return out;
 }
 
+/* The monitor's hash keys, without node:crypto (about 1 MB resident) for a few bytes. */
+static napi_value js_fill_random(napi_env env, napi_callback_info info) {
+	size_t argc = 1, length, offset;
+	napi_value argv[1], buffer;
+	napi_typedarray_type type;
+	void *data;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+	    napi_get_typedarray_info(env, argv[0], &type, &length, &data, &buffer, &offset) != napi_ok || type != napi_uint32_array) {
+		napi_throw_type_error(env, NULL, "procctl.fillRandom(Uint32Array)");
+		return NULL;
+	}
+	unsigned char *p = data;
+	size_t bytes = length * sizeof(uint32_t);
+	while (bytes > 0) {
+		ssize_t n = getrandom(p, bytes, 0);
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0) {
+			return throw_errno(env, "getrandom", errno);
+		}
+		p += n;
+		bytes -= (size_t)n;
+	}
+	return argv[0];
+}
+
 NAPI_MODULE_INIT() {
 	static const struct {
 		const char *name;
 		napi_callback fn;
 	} functions[] = {{"noNewPrivs", js_no_new_privs}, {"setDumpable", js_set_dumpable}, {"state", js_state},
 		{"unblockSignal", js_unblock_signal}, {"setgroups", js_setgroups}, {"setgid", js_setgid}, {"setuid", js_setuid},
-		{"seccomp", sandbox_seccomp}, {"exportFilter", sandbox_export}, {"landlock", sandbox_landlock}, {"execve", exec_execve}, {"refusal", exec_refusal}};
+		{"seccomp", sandbox_seccomp}, {"exportFilter", sandbox_export}, {"landlock", sandbox_landlock}, {"execve", exec_execve},
+		{"refusal", exec_refusal}, {"fillRandom", js_fill_random}, {"releaseFilePages", pages_release_file_pages}};
 	for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
 		napi_value fn;
 		if (napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn) != napi_ok ||

@@ -8,6 +8,7 @@
 import fs = require('node:fs');
 import { StartupError, messageOf } from './shared/errors.js';
 import { MONITOR_ROLE, parseMonitorArgument, type MonitorSettings } from './shared/options.js';
+import { releaseStartupPages } from './shared/procctl.js';
 import type { SettingsWithSources } from './capture/settings.js';
 import type { CaptureStatus } from './capture/main.js';
 
@@ -52,8 +53,10 @@ function runMonitorRole(args: readonly string[]): void {
     failStartup(err, null);
   }
   try {
+    releaseStartupPages();
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
     (require('./monitor/main.js') as typeof import('./monitor/main.js')).runMonitor(settings);
+    releaseStartupPages();
   } catch (err) {
     failStartup(err, settings.statusFd === null ? null : statusReporter(settings.statusFd));
   }
@@ -99,8 +102,10 @@ export function main(argv: readonly string[], entryScript: string): void {
       argv,
       settings.statusFd,
     );
+    releaseStartupPages();
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
     (require('./capture/main.js') as typeof import('./capture/main.js')).runCapture(settings, entryScript, status, blame);
+    releaseStartupPages();
   } catch (err) {
     failStartup(err, status);
   }

@@ -16,7 +16,7 @@
  *
  * With --dst6 ADDR (an IPv6 destination) the syn and udp modes send IPv6 instead, from
  * random sources in the /64 --src-net6 (default fd00:5d::/64), through an AF_INET6
- * IPPROTO_RAW socket (header included); --link does not apply to them.
+ * IPPROTO_RAW socket (header included), or over --link as below.
  *
  * Transport: by default an IPPROTO_RAW socket (IP_HDRINCL). With --link DEV and
  * --dst-mac MAC, an AF_PACKET socket on DEV that bypasses the sender's IP output path
@@ -272,7 +272,6 @@ int main(int argc, char **argv) {
 	int ipv6 = dst6_text != NULL;
 	if ((dst_text == NULL) == !ipv6) usage("one of --dst and --dst6 is required");
 	if (ipv6 && mode != MODE_SYN && mode != MODE_UDP) usage("--dst6 goes with --mode syn or udp");
-	if (ipv6 && link != NULL) usage("--link is for IPv4");
 	uint8_t dst6[16] = { 0 }, net6[16] = { 0 };
 	if (ipv6) {
 		char prefix6[64];
@@ -314,34 +313,37 @@ int main(int argc, char **argv) {
 	memset(&to_link, 0, sizeof to_link);
 	uint8_t eth[ETH_BYTES] = { 0 };
 	int fd;
-	if (ipv6) {
-		/* IPPROTO_RAW on AF_INET6 takes the whole packet, IPv6 header included. */
-		fd = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
-		if (fd < 0) die("socket(AF_INET6, SOCK_RAW, IPPROTO_RAW)");
-	} else if (link == NULL) {
-		fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-		if (fd < 0) die("socket(AF_INET, SOCK_RAW, IPPROTO_RAW)");
-	} else {
+	if (link != NULL) {
 		unsigned m[6];
 		if (sscanf(mac_text, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) usage("bad --dst-mac");
-		fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
+		uint16_t ethertype = ipv6 ? ETH_P_IPV6 : ETH_P_IP;
+		fd = socket(AF_PACKET, SOCK_RAW, htons(ethertype));
 		if (fd < 0) die("socket(AF_PACKET, SOCK_RAW)");
 		int one = 1;
 		setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
 		to_link.sll_family = AF_PACKET;
-		to_link.sll_protocol = htons(ETH_P_IP);
+		to_link.sll_protocol = htons(ethertype);
 		to_link.sll_ifindex = (int)if_nametoindex(link);
 		if (to_link.sll_ifindex == 0) die(link);
 		to_link.sll_halen = 6;
 		for (int i = 0; i < 6; i++) to_link.sll_addr[i] = eth[i] = (uint8_t)m[i];
-		eth[12] = 0x08; /* ETH_P_IP; the source MAC stays zero, which nobody checks here */
+		/* The source MAC stays zero, which nobody checks here. */
+		eth[12] = (uint8_t)(ethertype >> 8);
+		eth[13] = (uint8_t)(ethertype & 0xff);
+	} else if (ipv6) {
+		/* IPPROTO_RAW on AF_INET6 takes the whole packet, IPv6 header included. */
+		fd = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
+		if (fd < 0) die("socket(AF_INET6, SOCK_RAW, IPPROTO_RAW)");
+	} else {
+		fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+		if (fd < 0) die("socket(AF_INET, SOCK_RAW, IPPROTO_RAW)");
 	}
 	int sndbuf = 4 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf);
 	/* The IP packet starts after room for an Ethernet header, used or not. */
 	size_t lead = link == NULL ? 0 : ETH_BYTES;
-	void *dest = ipv6 ? (void *)&to6 : link == NULL ? (void *)&to : (void *)&to_link;
-	socklen_t dest_len = ipv6 ? sizeof to6 : link == NULL ? sizeof to : sizeof to_link;
+	void *dest = link != NULL ? (void *)&to_link : ipv6 ? (void *)&to6 : (void *)&to;
+	socklen_t dest_len = link != NULL ? sizeof to_link : ipv6 ? sizeof to6 : sizeof to;
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -427,7 +429,7 @@ int main(int argc, char **argv) {
 					for (int b = 0; b < 8; b++) src6[8 + b] = (uint8_t)(host >> (8 * b));
 					uint16_t sport = (uint16_t)(1024 + (r >> 32) % 64512);
 					uint16_t dport = (uint16_t)(1 + (r >> 48) % 65535);
-					len = build6(bufs[i], src6, dst6, sport, dport, (uint32_t)r, mode == MODE_UDP);
+					len = build6(bufs[i] + ETH_BYTES, src6, dst6, sport, dport, (uint32_t)r, mode == MODE_UDP);
 				} else if (mode == MODE_UDP) {
 					uint32_t saddr = net_base + 1 + (uint32_t)((r & 0xffffffff) % (host_mask - 1));
 					uint16_t sport = (uint16_t)(1024 + (r >> 32) % 64512);
@@ -446,7 +448,6 @@ int main(int argc, char **argv) {
 					else f->ack += 1460;
 				}
 				iov[i].iov_len = len + lead;
-				if (ipv6) iov[i].iov_base = bufs[i];
 			}
 			generated += (uint64_t)n;
 			if (rate > 0) wait_until(start + (uint64_t)((double)(generated - (uint64_t)n) * 1e9 / rate));

@@ -6,11 +6,13 @@
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import type net = require('node:net');
+import os = require('node:os');
 import { StartupError, messageOf } from '../shared/errors.js';
 import { EXIT_FAULT, EXIT_INTERNAL_FAULT, monitorExitText } from '../shared/exits.js';
 import { MONITOR_ROLE, monitorArgument } from '../shared/options.js';
 import type { Settings } from './settings.js';
 import { VERSION_LINE } from '../shared/version.js';
+import { directedBroadcasts } from '../shared/ipv4.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
 import type { IgnoreFilter } from './ignore.js';
@@ -59,12 +61,11 @@ interface Monitor {
 function startMonitor(settings: Settings, account: Account, entryScript: string): Monitor {
   const jsonFd = settings.json === null ? null : openJsonOutput(settings.json);
   const tables = settings.slowScans ? openSocketTables(settings.udp) : [];
-  const stdio: Array<'ignore' | 'inherit' | 'pipe' | number> = ['ignore', 'ignore', 'inherit'];
-  stdio[CHANNEL_FD] = 'pipe';
-  // A detached start's status pipe: the monitor reports its own readiness on it.
-  stdio[MONITOR_STATUS_FD] = settings.statusFd ?? 'ignore';
-  stdio[MONITOR_JSON_FD] = jsonFd ?? 'ignore';
-  tables.forEach(({ fd }, i) => (stdio[MONITOR_SOCKET_TABLES_FD + i] = fd));
+  const stdio = monitorStdio(
+    settings.statusFd,
+    jsonFd,
+    tables.map(({ fd }) => fd),
+  );
   let child: childProcess.ChildProcess;
   try {
     child = childProcess.spawn(
@@ -78,6 +79,8 @@ function startMonitor(settings: Settings, account: Account, entryScript: string)
           ...settings,
           statusFd: settings.statusFd === null ? null : MONITOR_STATUS_FD,
           socketTables: tables.length === 0 ? null : tables.map(({ table }) => table).join(','),
+          // Read once, here, as root: the monitor has no way to ask the kernel later.
+          broadcasts: settings.slowScans ? directedBroadcasts(Object.values(os.networkInterfaces()).flatMap((list) => list ?? [])) : null,
         }),
       ],
       { uid: account.uid, gid: account.gid, env: {}, cwd: '/', stdio },
@@ -90,6 +93,42 @@ function startMonitor(settings: Settings, account: Account, entryScript: string)
     for (const { fd } of tables) fs.closeSync(fd);
   }
   return { child, channel: child.stdio[CHANNEL_FD] as net.Socket };
+}
+
+/**
+ * The monitor's descriptors, each at the fixed number it looks for: the channel, a
+ * detached start's status pipe (the monitor reports its own readiness on it), the
+ * --json file, the socket tables from MONITOR_SOCKET_TABLES_FD on. Its standard input
+ * and output go nowhere; its standard error is the daemon's.
+ */
+export function monitorStdio(
+  statusFd: number | null,
+  jsonFd: number | null,
+  tableFds: readonly number[],
+): Array<'ignore' | 'inherit' | 'pipe' | number> {
+  const stdio: Array<'ignore' | 'inherit' | 'pipe' | number> = ['ignore', 'ignore', 'inherit'];
+  stdio[CHANNEL_FD] = 'pipe';
+  stdio[MONITOR_STATUS_FD] = statusFd ?? 'ignore';
+  stdio[MONITOR_JSON_FD] = jsonFd ?? 'ignore';
+  tableFds.forEach((fd, i) => (stdio[MONITOR_SOCKET_TABLES_FD + i] = fd));
+  return stdio;
+}
+
+/**
+ * How the capture process ends when its monitor exits with `code` or on `signal`: with
+ * status 0 and nothing to say when it was stopping anyway or the monitor stopped
+ * cleanly, otherwise with a fault worded for the operator.
+ */
+export function monitorEnded(
+  pid: number | undefined,
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  stopping: boolean,
+): { status: number; why: string | null } {
+  if (stopping || code === 0) return { status: 0, why: null };
+  if (signal !== null)
+    return { status: EXIT_FAULT, why: `monitor (pid ${pid ?? '?'}) was killed by ${signal}${signal === 'SIGSYS' ? SECCOMP_KILL : ''}` };
+  return { status: EXIT_FAULT, why: monitorExitText(pid, code ?? EXIT_FAULT) };
 }
 
 function openSource(settings: Settings): PacketSource {
@@ -114,10 +153,8 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
   const { child, channel } = monitor;
   child.on('error', (err) => exitWith(EXIT_FAULT, `monitor could not be started: ${messageOf(err)}`));
   child.on('exit', (code, signal) => {
-    if (stopping || code === 0) exitWith(0, null);
-    else if (signal !== null)
-      exitWith(EXIT_FAULT, `monitor (pid ${child.pid}) was killed by ${signal}${signal === 'SIGSYS' ? SECCOMP_KILL : ''}`);
-    else exitWith(EXIT_FAULT, monitorExitText(child.pid, code ?? EXIT_FAULT));
+    const { status, why } = monitorEnded(child.pid, code, signal, stopping);
+    exitWith(status, why);
   });
   channel.on('error', (err) => exitWith(EXIT_FAULT, `channel to the monitor: ${messageOf(err)}`));
   channel.on('close', () => {
@@ -155,7 +192,7 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
  * Ignored packets are dropped here, before they cost channel bytes or a monitor
  * wake-up: to the detector they never arrived.
  */
-function forward(
+export function forward(
   source: PacketSource,
   writer: ChannelWriter,
   ignore: IgnoreFilter | null,

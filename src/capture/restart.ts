@@ -6,7 +6,7 @@
 
 import { StartupError, messageOf } from '../shared/errors.js';
 import { loadProcCtl } from '../shared/procctl.js';
-import { NO_SIGNAL_INSPECTOR, runtimeHas } from './runtime.js';
+import { nodeOptions } from './runtime.js';
 import { confirmStartFilter, installStartFilter } from '../shared/sandbox.js';
 import type { ProcCtl } from '../types/procctl.js';
 
@@ -16,14 +16,20 @@ import type { ProcCtl } from '../types/procctl.js';
  */
 export const RESTARTED = 'SCANLOGD_RESTARTED';
 
-/** The node command line of the fresh image: the same, and never an inspector on SIGUSR1 where the runtime can say so. */
+/**
+ * The node command line of the fresh image: the same, with the options every process
+ * the daemon starts gets (the heap's bound, never an inspector on SIGUSR1 where the
+ * runtime can say so). A foreground start from the command line has none of them yet;
+ * one the user gave keeps the user's value.
+ */
 export function freshArguments(
   execArgv: readonly string[],
   entryScript: string,
   argv: readonly string[],
   flags: ReadonlySet<string> = process.allowedNodeEnvironmentFlags,
 ): string[] {
-  const extra = runtimeHas(NO_SIGNAL_INSPECTOR, flags) && !execArgv.includes(NO_SIGNAL_INSPECTOR) ? [NO_SIGNAL_INSPECTOR] : [];
+  const given = new Set(execArgv.map((option) => option.split('=')[0]));
+  const extra = nodeOptions(flags).filter((option) => !given.has(option.split('=')[0]));
   return [...execArgv, ...extra, entryScript, ...argv];
 }
 

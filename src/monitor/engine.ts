@@ -4,8 +4,8 @@
 // IPv4 TCP; UDP and IPv6 lanes run the same rules in tables of their own. A UDP
 // datagram has no flags (0), so the rules about ACK and RST never apply to it.
 
-import crypto = require('node:crypto');
-import { elapsed } from '../shared/clock.js';
+import { elapsed, type Clocks } from '../shared/clock.js';
+import { loadProcCtl } from '../shared/procctl.js';
 import type { DetectorParams } from '../shared/params.js';
 import type { Protocol, Summary } from '../shared/record.js';
 import { TCP4, type Lane } from './addresses.js';
@@ -79,12 +79,33 @@ export interface DetectorOptions {
 
 const NIL = -1;
 
-/** Random bits for the keyed hash, drawn once per detector. */
 /** The fold key of an unkeyed (IPv4, scanlogd's) table, whose fold ignores it. */
 const UNKEYED = new Uint32Array(3);
 
+const KEY_WORDS = 3;
+/**
+ * Keys drawn ahead, when this module loads: the monitor builds its detectors after its
+ * sandbox is in place, which has no getrandom(2). A monitor needs at most five (four
+ * lanes and the slow-scan stage); more are drawn when the pool runs out, which only a
+ * process without that sandbox (the tests) reaches. getrandom through the addon the
+ * monitor loads anyway spares it node:crypto (about 1 MB resident) for these bytes.
+ */
+const KEYS_AHEAD = 16;
+let keyPool = new Uint32Array(0);
+let keysTaken = 0;
+
+function drawKeys(): void {
+  keyPool = loadProcCtl().fillRandom(new Uint32Array(KEYS_AHEAD * KEY_WORDS));
+  keysTaken = 0;
+}
+drawKeys();
+
+/** Random bits for the keyed hash, drawn once per detector. */
 export function randomHashKey(): Uint32Array {
-  return crypto.randomFillSync(new Uint32Array(3));
+  if (keysTaken === KEYS_AHEAD) drawKeys();
+  const key = keyPool.slice(keysTaken * KEY_WORDS, (keysTaken + 1) * KEY_WORDS);
+  keysTaken++;
+  return key;
 }
 
 /**
@@ -248,11 +269,12 @@ export class Detector<A> {
   }
 
   /**
-   * Feeds one packet. `wallMs` is the wall-clock time of the packet: the start time of
-   * a new source. Returns the scan when this packet makes the source's weight reach
-   * the threshold, otherwise null; `step` says what else it did.
+   * Feeds one packet that arrived at `clocks`. The packet's wall-clock time, the start
+   * time of a new source, is derived from them only for a new source. Returns the scan
+   * when this packet makes the source's weight reach the threshold, otherwise null;
+   * `step` says what else it did.
    */
-  process(pkt: Summary<A>, wallMs: number): Scan<A> | null {
+  process(pkt: Summary<A>, clocks: Readonly<Clocks>): Scan<A> | null {
     this.counters.packets++;
     const step = this.step;
     if (step !== null) {
@@ -260,7 +282,6 @@ export class Detector<A> {
       step.released = 0;
     }
     const addr = pkt.saddr;
-    const port = pkt.dport;
     const flags = pkt.flags;
     const now = pkt.time;
 
@@ -301,6 +322,19 @@ export class Detector<A> {
     // own connections.
     if (flags & TH_ACK) return null;
 
+    this.admit(pkt, clocks, bucket, count, last);
+    return null;
+  }
+
+  /**
+   * A new source, to be linked at the head of `bucket`; `count` and `last` are what
+   * process() found walking that bucket's chain. Takes the oldest slot, and the tail of
+   * a full bucket.
+   */
+  private admit(pkt: Summary<A>, clocks: Readonly<Clocks>, bucket: number, count: number, last: number): void {
+    const step = this.step;
+    const now = pkt.time;
+    const flags = pkt.flags;
     // Too many sources in this bucket: drop the oldest (the tail), so that addresses
     // chosen to collide cannot make every lookup slow.
     if (count >= this.params.hashMax && last !== NIL) {
@@ -327,12 +361,14 @@ export class Detector<A> {
     this.hash[bucket] = slot;
 
     this.timestamp[slot] = now;
-    this.start[slot] = Math.floor(wallMs / 1000);
-    this.keep(slot, addr, pkt.daddr);
+    // wallClockAt(now, clocks), written in place: called from here once V8 stops
+    // inlining the detector's helpers, it returned a boxed double for every new source.
+    this.start[slot] = Math.floor((clocks.wall - Math.max(0, (clocks.mono - now) | 0)) / 1000);
+    this.keep(slot, pkt.saddr, pkt.daddr);
     this.sport[slot] = pkt.sport;
     this.count[slot] = 1;
-    this.weight[slot] = this.portWeight(port);
-    this.ports[slot * this.params.maxPorts] = port;
+    this.weight[slot] = this.portWeight(pkt.dport);
+    this.ports[slot * this.params.maxPorts] = pkt.dport;
     this.tos[slot] = pkt.tos;
     this.ttl[slot] = pkt.ttl;
     this.flagsOr[slot] = flags;
@@ -342,7 +378,6 @@ export class Detector<A> {
       step.slot = slot;
       step.opened = true;
     }
-    return null;
   }
 
   private update(slot: number, pkt: Summary<A>): Scan<A> | null {

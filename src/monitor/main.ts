@@ -50,6 +50,12 @@ interface Exit {
   now(status: number, why: string | null, stack?: string | null, signal?: NodeJS.Signals): void;
 }
 
+/** The stop line: on which signal, or on a fault with which exit status, and the counters at the end. */
+export function stopLine(status: number, signal: NodeJS.Signals | undefined, totals: string): string {
+  const reason = signal !== undefined ? `on ${signal}` : `on a fault (exit status ${status})`;
+  return `${VERSION_LINE} stopped ${reason}; totals: ${totals}`;
+}
+
 /** Ends the monitor once; queued lines get EXIT_DRAIN_MS to reach syslog. `totals` says the counters at the end. */
 function exiter(outputs: MonitorOutputs, pidfile: string | null, totals: () => string): Exit {
   let ending = false;
@@ -62,8 +68,7 @@ function exiter(outputs: MonitorOutputs, pidfile: string | null, totals: () => s
       ending = true;
       if (why !== null) outputs.fault(why);
       if (stack !== null) process.stderr.write(`${stack}\n`);
-      const reason = signal !== undefined ? `on ${signal}` : `on a fault (exit status ${status})`;
-      outputs.syslog.log(DAEMON_NOTICE, `${VERSION_LINE} stopped ${reason}; totals: ${totals()}`);
+      outputs.syslog.log(DAEMON_NOTICE, stopLine(status, signal, totals()));
       if (status === 0 && pidfile !== null) removePidfile(pidfile);
       const deadline = Date.now() + EXIT_DRAIN_MS;
       const tryExit = (): void => {
@@ -90,7 +95,7 @@ function readChannel(take: (chunk: Buffer) => boolean, closed: (why: string) => 
 }
 
 /** The socket tables the capture process handed over (--slow-scans), at their descriptors. */
-function socketTables(settings: MonitorSettings): SocketTables | null {
+export function socketTables(settings: Pick<MonitorSettings, 'slowScans' | 'socketTables'>): SocketTables | null {
   if (!settings.slowScans || settings.socketTables === null) return null;
   const names = settings.socketTables.split(',') as SocketTable[];
   return new SocketTables(names.map((table, i) => ({ table, fd: MONITOR_SOCKET_TABLES_FD + i })));
@@ -134,19 +139,29 @@ function watchSockets(tables: SocketTables, pipeline: ScanPipeline, outputs: Mon
  * the launcher is then warned of. In the foreground the lines wait for the socket.
  */
 function checkSyslogReachable(settings: MonitorSettings, outputs: MonitorOutputs): void {
-  const why = outputs.syslog.unreachable;
-  if (why === null || settings.statusFd === null) return;
-  const problem = `syslog socket ${settings.syslogSocket}: ${errnoText(why)}`;
-  if (settings.json === null) throw new StartupError(`${problem}; the daemon's lines would go nowhere`);
+  if (settings.statusFd === null) return;
+  const warning = unreachableSyslog(settings, outputs.syslog.unreachable);
+  if (warning === null) return;
   try {
-    fs.writeSync(settings.statusFd, `warning scanlogd: ${problem}; lines wait for it, scans go to ${settings.json} meanwhile\n`);
+    fs.writeSync(settings.statusFd, `${warning}\n`);
   } catch {
     // The launcher has gone; nothing waits for this report.
   }
 }
 
+/**
+ * What a detached start says when syslog cannot be reached (`why`, an errno code, or
+ * null when it can): a StartupError without --json, a warning for the launcher with it.
+ */
+export function unreachableSyslog(settings: Pick<MonitorSettings, 'syslogSocket' | 'json'>, why: string | null): string | null {
+  if (why === null) return null;
+  const problem = `syslog socket ${settings.syslogSocket}: ${errnoText(why)}`;
+  if (settings.json === null) throw new StartupError(`${problem}; the daemon's lines would go nowhere`);
+  return `warning scanlogd: ${problem}; lines wait for it, scans go to ${settings.json} meanwhile`;
+}
+
 /** What the start line says is watched, and how. */
-function watchedText(settings: MonitorSettings): string {
+export function watchedText(settings: Pick<MonitorSettings, 'interface' | 'udp' | 'ipv6' | 'slowScans'>): string {
   const backend = settings.interface === null ? 'raw socket (after the host firewall)' : `libpcap on ${settings.interface}`;
   const protocols = settings.udp ? 'TCP and UDP' : 'TCP';
   const families = settings.ipv6 ? 'IPv4 and IPv6' : 'IPv4';
@@ -201,6 +216,7 @@ export function runMonitor(settings: MonitorSettings): void {
     slowScans: settings.slowScans,
     // The raw socket is given only what this host receives; a device shows other hosts' traffic too.
     localOnly: settings.interface === null,
+    broadcasts: settings.broadcasts ?? [],
   });
   const sockets = captureSockets(watch, settings.interface !== null);
   const loop = new RecordLoop(new RecordReader(watch, sockets), pipeline, outputs, sockets);

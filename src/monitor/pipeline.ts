@@ -3,7 +3,7 @@
 // returns what is to be said, in order; the caller routes it. Fed with the clocks of
 // the moment, it is deterministic to the byte.
 
-import { elapsed } from '../shared/clock.js';
+import { wallClockAt, type Clocks } from '../shared/clock.js';
 import { DAEMON_ALERT, DAEMON_INFO } from '../shared/logging.js';
 import type { DetectorParams } from '../shared/params.js';
 import type { PortRange } from '../shared/networks.js';
@@ -79,6 +79,8 @@ export interface PipelineOptions {
   slowScans?: boolean;
   /** Whether every destination is this host's (the raw socket), rather than whatever a device shows (libpcap). */
   localOnly?: boolean;
+  /** This host's directed broadcast addresses, which the second stage never takes for a host. */
+  broadcasts?: readonly number[];
 }
 
 /**
@@ -94,6 +96,8 @@ export class ScanPipeline {
   private readonly slowLimiter: FloodLimiter;
   readonly watch: Readonly<Watch>;
   private readonly eventsWanted: boolean;
+  /** The clocks of the record being handled (see handle). */
+  private readonly clocks: Clocks = { mono: 0, wall: 0 };
   /** UDP datagrams left uncounted as replies to this host's clients. */
   udpRepliesSkipped = 0;
   linesLogged = 0;
@@ -121,7 +125,11 @@ export class ScanPipeline {
     this.limiter = new FloodLimiter(params.logCount, params.logDelayMs);
     this.slow =
       options.slowScans === true
-        ? new SlowScanStage(params, new PortMap(), { ipv6: watch.ipv6, localOnly: options.localOnly ?? true })
+        ? new SlowScanStage(params, new PortMap(), {
+            ipv6: watch.ipv6,
+            localOnly: options.localOnly ?? true,
+            broadcasts: options.broadcasts ?? [],
+          })
         : null;
     // A limiter of its own: scanlogd's lines are counted and limited as scanlogd does,
     // whatever the second stage reports, and spoofed sources that make it report
@@ -135,34 +143,37 @@ export class ScanPipeline {
    * channel refuses a record of a lane that is off, so here one is a fault of the monitor.
    */
   handle(record: PacketRecord, monoNow: number, wallNowMs: number): readonly Output[] {
-    // A record stamped after the monitor's clock (the other process read it later) is
-    // placed at the monitor's time rather than in the future.
-    const wallMs = wallNowMs - Math.max(0, elapsed(monoNow, record.time));
+    // The clocks go down as one object, and the packet's own wall-clock time is derived
+    // where it is used: a double passed into a call V8 does not inline (the detector
+    // and, after scans, the tracker) is boxed anew for every packet (npm run
+    // bench:events shows the cost under a spoofed flood).
+    const clocks = this.clocks;
+    clocks.mono = monoNow;
+    clocks.wall = wallNowMs;
     // The path of nearly every packet (scanlogd's own lane, no second stage) stays this
     // short so that the JIT inlines it into the record loop: as one switch with the
-    // other lanes, each packet paid for a call and a boxed wall-clock time more
-    // (npm run bench:events).
-    if (record.type === 'tcp4' && this.slow === null) return this.run(this.lanes.tcp4, record, wallMs);
-    return this.handleOther(record, wallMs);
+    // other lanes, each packet paid for a call more.
+    if (record.type === 'tcp4' && this.slow === null) return this.run(this.lanes.tcp4, record, clocks);
+    return this.handleOther(record, clocks);
   }
 
   /** Every other record: another lane, or any with the second stage on. */
-  private handleOther(record: PacketRecord, wallMs: number): readonly Output[] {
+  private handleOther(record: PacketRecord, clocks: Readonly<Clocks>): readonly Output[] {
     let outputs: readonly Output[];
     switch (record.type) {
       case 'tcp4':
-        outputs = this.run(this.lanes.tcp4, record, wallMs);
-        this.slow?.take4(record, 'tcp', wallMs);
+        outputs = this.run(this.lanes.tcp4, record, clocks);
+        this.slow?.take4(record, 'tcp', wallClockAt(record.time, clocks));
         return outputs;
       case 'udp4':
         if (this.skipsReply(record)) return NO_OUTPUTS;
-        outputs = this.run(laneOn(this.lanes.udp4, record), record, wallMs);
-        this.slow?.take4(record, 'udp', wallMs);
+        outputs = this.run(laneOn(this.lanes.udp4, record), record, clocks);
+        this.slow?.take4(record, 'udp', wallClockAt(record.time, clocks));
         return outputs;
       case 'ip6':
         if (record.protocol === 'udp' && this.skipsReply(record)) return NO_OUTPUTS;
-        outputs = this.run(laneOn(record.protocol === 'tcp' ? this.lanes.tcp6 : this.lanes.udp6, record), record, wallMs);
-        this.slow?.take6(record, record.protocol, wallMs);
+        outputs = this.run(laneOn(record.protocol === 'tcp' ? this.lanes.tcp6 : this.lanes.udp6, record), record, clocks);
+        this.slow?.take6(record, record.protocol, wallClockAt(record.time, clocks));
         return outputs;
     }
   }
@@ -190,14 +201,16 @@ export class ScanPipeline {
     return sum;
   }
 
-  private run<A extends number | Uint32Array>(lane: ScanLane<A>, record: Summary<A>, wallMs: number): readonly Output[] {
+  private run<A extends number | Uint32Array>(lane: ScanLane<A>, record: Summary<A>, clocks: Readonly<Clocks>): readonly Output[] {
     const detector = lane.detector;
-    const scan = detector.process(record, wallMs);
+    const scan = detector.process(record, clocks);
     const tracker = lane.tracker;
-    if (tracker === null) return scan === null ? NO_OUTPUTS : this.scanned(scan, record, wallMs, null, NO_OUTPUTS);
-    const ended = tracker.follow(detector.step as Step, record, wallMs);
-    const ends = ended.length === 0 ? NO_OUTPUTS : ended.map(eventOutput);
-    return scan === null ? ends : this.scanned(scan, record, wallMs, tracker, ends);
+    let ends = NO_OUTPUTS;
+    if (tracker !== null) {
+      const ended = tracker.follow(detector.step as Step, record, clocks);
+      if (ended.length !== 0) ends = ended.map(eventOutput);
+    }
+    return scan === null ? ends : this.scanned(scan, record, wallClockAt(record.time, clocks), tracker, ends);
   }
 
   /** What a detected scan makes the monitor say, after `ends`: its line (or the notice), then its events. */

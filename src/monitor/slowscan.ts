@@ -43,6 +43,11 @@ const PROBE_SLOTS = 8;
  * bucket of random sources reaches it about once in ten million.
  */
 export const MAX_CHAIN = 8;
+/**
+ * Refused sources remembered, so that the refusal counter counts sources rather than
+ * their packets: one entry per value of the keyed hash's low bits, the newest kept.
+ */
+export const REFUSED_MEMORY = 256;
 /** The rank of a slot that is never given to a new source (see rank). */
 const KEPT = 3;
 
@@ -91,7 +96,7 @@ export interface SlowReport<A = number | Uint32Array> {
 export interface SlowCounters {
   slowScans: number;
   sweeps: number;
-  /** New sources not followed: every slot they could take held a source with evidence. */
+  /** New sources not followed (each counted once while remembered, see refuse): every slot they could take held a source with evidence. */
   sourcesRefused: number;
   /** Contacts not followed (their source had CONTACTS contacts waiting for a judgment) or not judged (the socket tables could not be read). */
   contactsDropped: number;
@@ -100,11 +105,14 @@ export interface SlowCounters {
 
 /**
  * Which destinations are not probes of anyone: multicast, the limited broadcast, and
- * an address ending in .255, a directed broadcast on the common prefixes. LAN chatter
- * (NetBIOS, SSDP, mDNS, LLMNR, DHCP) goes there from every neighbour, on several ports.
+ * this host's directed broadcasts (`broadcasts`, read from its interfaces at start).
+ * LAN chatter (NetBIOS, SSDP, mDNS, LLMNR, DHCP) goes there from every neighbour, on
+ * several ports. An address ending in .255 is a host's on a network wider than a /24.
  */
-function isGroupAddress4(a: number): boolean {
-  return a >>> 28 === 0xe || (a & 0xff) === 0xff;
+function isGroupAddress4(a: number, broadcasts: Uint32Array): boolean {
+  if (a >>> 28 === 0xe || a === 0xffffffff) return true;
+  for (let i = 0; i < broadcasts.length; i++) if (broadcasts[i] === a) return true;
+  return false;
 }
 const isGroupAddress6 = (a: Uint32Array): boolean => (a[0] as number) >>> 24 === 0xff;
 
@@ -137,6 +145,8 @@ class SourceTable<A> {
   private readonly cState: Uint8Array;
   private readonly cTime: Uint32Array;
   private readonly cForeign: Uint8Array;
+  /** The last source refused at each of REFUSED_MEMORY places. */
+  private readonly refused: Uint32Array;
   private cursor = 0;
   /** Contacts waiting for a judgment, in every slot. */
   pendingTotal = 0;
@@ -174,6 +184,7 @@ class SourceTable<A> {
     this.cState = new Uint8Array(n * CONTACTS);
     this.cTime = new Uint32Array(n * CONTACTS);
     this.cForeign = new Uint8Array(n * CONTACTS);
+    this.refused = new Uint32Array(REFUSED_MEMORY * this.words);
   }
 
   get tableBytes(): number {
@@ -196,6 +207,7 @@ class SourceTable<A> {
       this.cState,
       this.cTime,
       this.cForeign,
+      this.refused,
     ].reduce((sum, t) => sum + t.byteLength, 0);
   }
 
@@ -205,7 +217,12 @@ class SourceTable<A> {
 
   /** The slot of `addr`, or NIL. */
   find(addr: A): number {
-    for (let s = this.hash[this.bucketOf(addr)] as number; s !== NIL; s = this.next[s] as number) {
+    return this.findIn(this.bucketOf(addr), addr);
+  }
+
+  /** The slot of `addr` in its `bucket`, or NIL. */
+  private findIn(bucket: number, addr: A): number {
+    for (let s = this.hash[bucket] as number; s !== NIL; s = this.next[s] as number) {
       if (this.family.equals(this.saddr, s, addr)) return s;
     }
     return NIL;
@@ -230,44 +247,48 @@ class SourceTable<A> {
   }
 
   /**
-   * How readily `slot` is given to a new source, lowest first: free or expired (0), a
-   * source with no failed contact (1), one with a single failed one (2). A source with
-   * two failed or waiting contacts (KEPT) is never given away before its idle expiry: a spoofed flood
+   * A slot for the new source `addr`, whose bucket is `bucket`: the most readily given
+   * of the next PROBE_SLOTS, the least recently contacted among equals; NIL when they
+   * all hold sources kept.
+   *
+   * How readily a slot is given, lowest first: free or expired (0), a source with no
+   * failed contact (1), one with a single failed one (2). A source with two failed or
+   * waiting contacts (KEPT) is never given away before its idle expiry: a spoofed flood
    * sends one packet per address and so can only displace sources of the first three
    * kinds, and those of the third last and oldest first.
    */
-  private rank(slot: number, now: number): number {
-    if (this.family.isUnused(this.saddr, slot) || this.isExpired(slot, now)) return 0;
-    const failures = this.failures[slot] as number;
-    if (failures + (this.pending[slot] as number) >= 2) return KEPT;
-    return failures === 0 ? 1 : 2;
-  }
-
-  /**
-   * A slot for the new source `addr`: the most readily given of the next PROBE_SLOTS,
-   * the least recently contacted among equals; NIL when they all hold sources kept.
-   */
-  private take(addr: A, now: number, wallMs: number): number {
-    const bucket = this.bucketOf(addr);
+  private take(addr: A, bucket: number, now: number, wallMs: number): number {
     let chain = 0;
     for (let s = this.hash[bucket] as number; s !== NIL; s = this.next[s] as number) chain++;
     if (chain >= MAX_CHAIN) {
-      this.counters.sourcesRefused++;
+      this.refuse(addr, bucket);
       return NIL;
     }
     let slot = NIL;
     let best = KEPT;
+    // Every new source of a spoofed flood ranks PROBE_SLOTS slots: the tables and the
+    // expiry are read once, not once per slot (isExpired's rule, written out).
+    let cursor = this.cursor;
+    const size = this.size;
+    const { saddr, lastNew, failures, pending, family } = this;
+    const idleMs = this.params.slowIdleMs;
     for (let i = 0; i < PROBE_SLOTS && best > 0; i++) {
-      const s = this.cursor;
-      this.cursor = s + 1 >= this.size ? 0 : s + 1;
-      const r = this.rank(s, now);
-      if (r < best || (r === best && r !== KEPT && elapsed(this.lastNew[slot] as number, this.lastNew[s] as number) > 0)) {
+      const s = cursor;
+      cursor = s + 1 >= size ? 0 : s + 1;
+      const age = elapsed(now, lastNew[s] as number);
+      let r = 0;
+      if (!family.isUnused(saddr, s) && age <= idleMs && age >= 0) {
+        const failed = failures[s] as number;
+        r = failed + (pending[s] as number) >= 2 ? KEPT : failed === 0 ? 1 : 2;
+      }
+      if (r < best || (r === best && r !== KEPT && elapsed(lastNew[slot] as number, lastNew[s] as number) > 0)) {
         slot = s;
         best = r;
       }
     }
+    this.cursor = cursor;
     if (slot === NIL) {
-      this.counters.sourcesRefused++;
+      this.refuse(addr, bucket);
       return NIL;
     }
     if (!this.family.isUnused(this.saddr, slot)) this.release(slot);
@@ -284,8 +305,22 @@ class SourceTable<A> {
     this.reported[slot] = 0;
     this.judged[slot] = 0;
     this.ring[slot] = 0;
-    this.cState.fill(FREE, slot * CONTACTS, (slot + 1) * CONTACTS);
+    // A loop, not fill(): a call into the runtime costs more than twelve stores.
+    for (let c = slot * CONTACTS, end = c + CONTACTS; c < end; c++) this.cState[c] = FREE;
     return slot;
+  }
+
+  /**
+   * Counts `addr` as refused unless it is the source last refused at its place: a
+   * refused scanner probes again and again, and the counter says how many sources the
+   * stage is blind to. One pushed out of its place by another refused since is counted
+   * again, so a flood of more new sources than REFUSED_MEMORY may count one twice.
+   */
+  private refuse(addr: A, bucket: number): void {
+    const at = bucket & (REFUSED_MEMORY - 1);
+    if (this.family.equals(this.refused, at, addr)) return;
+    this.family.store(this.refused, at, addr);
+    this.counters.sourcesRefused++;
   }
 
   private release(slot: number): void {
@@ -322,7 +357,8 @@ class SourceTable<A> {
    */
   contact(pkt: Summary<A>, udp: number, open: boolean, foreign: boolean, wallMs: number): void {
     const now = pkt.time;
-    let slot = this.find(pkt.saddr);
+    const bucket = this.bucketOf(pkt.saddr);
+    let slot = this.findIn(bucket, pkt.saddr);
     if (slot !== NIL && this.isExpired(slot, now)) {
       this.release(slot);
       slot = NIL;
@@ -331,7 +367,7 @@ class SourceTable<A> {
       // A source is followed from its first contact that may fail: a success alone
       // would only take a slot from a source with evidence.
       if (open) return;
-      slot = this.take(pkt.saddr, now, wallMs);
+      slot = this.take(pkt.saddr, bucket, now, wallMs);
       if (slot === NIL) return;
     } else if (this.contactOf(slot, pkt.daddr, pkt.dport, udp) !== NIL) {
       return;
@@ -445,7 +481,13 @@ class SourceTable<A> {
     for (let slot = 0; slot < this.size; slot++) {
       if (this.pending[slot] === 0 && this.judged[slot] === 0) continue;
       const base = slot * CONTACTS;
-      for (let c = base; c < base + CONTACTS; c++) {
+      // Oldest first (the ring's next entry is its oldest), so that a sweep is reported
+      // with the hosts that made it one: a fast sweep behind a gateway has all of its
+      // remembered contacts judged at one read, after the wait for answers.
+      let sweep: SlowReport<A> | null = null;
+      for (let i = 0; i < CONTACTS; i++) {
+        const r = (this.ring[slot] as number) + i;
+        const c = base + (r >= CONTACTS ? r - CONTACTS : r);
         const st = this.cState[c] as number;
         if ((st & OUTCOME) !== PENDING) continue;
         const age = elapsed(now, this.cTime[c] as number);
@@ -456,9 +498,10 @@ class SourceTable<A> {
             ? (st & CLIENT_ACK_BIT) !== 0
             : ports.isOpen(protocol, mapped(this.family.read(this.cDst, c), address), this.cPort[c] as number);
         this.resolve(slot, c, open, wallNow - age);
+        if (!open && sweep === null) sweep = this.check(slot, now, true);
       }
       this.judged[slot] = 0;
-      const report = this.check(slot, now);
+      const report = sweep ?? this.check(slot, now, false);
       if (report !== null) reports.push(report);
     }
     return reports;
@@ -519,13 +562,18 @@ class SourceTable<A> {
     if (slot !== NIL) this.reported[slot] = 1;
   }
 
-  /** The report `slot` makes now, if it crossed a threshold for the first time. */
-  private check(slot: number, now: number): SlowReport<A> | null {
+  /**
+   * The report `slot` makes now, if it crossed a threshold for the first time. With
+   * `sweepOnly`, in the middle of a judgment, only the sweep threshold is tried: failed
+   * contacts only add to a sweep, whereas a success judged later may still take the
+   * slow-scan score back below its threshold.
+   */
+  private check(slot: number, now: number, sweepOnly: boolean): SlowReport<A> | null {
     if (this.reported[slot] !== 0) return null;
     const sweep = this.widestSweep(slot);
     let kind: SlowKind;
     if (sweep.hosts >= this.params.sweepHosts) kind = 'sweep';
-    else if ((this.score[slot] as number) >= this.params.slowFailures) kind = 'slow-scan';
+    else if (!sweepOnly && (this.score[slot] as number) >= this.params.slowFailures) kind = 'slow-scan';
     else return null;
     this.reported[slot] = 1;
     if (kind === 'sweep') this.counters.sweeps++;
@@ -601,6 +649,11 @@ export interface SlowStageOptions {
   localOnly: boolean;
   /** The key of the tables' hash (a test's, to place sources in one bucket); random otherwise. */
   hashKey?: Uint32Array;
+  /**
+   * This host's directed broadcast addresses, as its interfaces had them at start: a
+   * datagram to one is no contact. One added later is taken for a host's address.
+   */
+  broadcasts?: readonly number[];
 }
 
 /**
@@ -613,6 +666,7 @@ export class SlowScanStage {
   readonly ipv4: SourceTable<number>;
   readonly ipv6: SourceTable<Uint32Array> | null;
   private readonly scratch = new Uint32Array(4);
+  private readonly broadcasts: Uint32Array;
   private lastRefresh = 0;
   private refreshed = false;
   private lastCostMs = 0;
@@ -628,6 +682,7 @@ export class SlowScanStage {
   ) {
     this.ipv4 = new SourceTable(IPV4, params, this.counters, options.hashKey);
     this.ipv6 = options.ipv6 ? new SourceTable(IPV6, params, this.counters, options.hashKey) : null;
+    this.broadcasts = Uint32Array.from(options.broadcasts ?? []);
     this.sink = {
       listener: (protocol, local, port) => ports.listener(protocol, local, port),
       connection: (protocol, local, port, peer) => {
@@ -662,7 +717,7 @@ export class SlowScanStage {
 
   /** An IPv4 TCP segment or UDP datagram, at `wallMs`. */
   take4(pkt: Summary<number>, protocol: Protocol, wallMs: number): void {
-    this.take(this.ipv4, pkt, protocol, isGroupAddress4(pkt.daddr), mapped4(pkt.daddr, this.scratch), wallMs);
+    this.take(this.ipv4, pkt, protocol, isGroupAddress4(pkt.daddr, this.broadcasts), mapped4(pkt.daddr, this.scratch), wallMs);
   }
 
   take6(pkt: Summary<Uint32Array>, protocol: Protocol, wallMs: number): void {

@@ -3,7 +3,7 @@
 // It follows its lane's detector step by step and reads the source's time from the
 // detector's own table; pure (times in, events out), memory fixed at start.
 
-import { elapsed } from '../shared/clock.js';
+import { elapsed, wallClockAt, type Clocks } from '../shared/clock.js';
 import type { Summary } from '../shared/record.js';
 import { CHANGING_SPORT, CHANGING_TOS, CHANGING_TTL, type Detector, type ReleaseReason, type Scan, type Step } from './engine.js';
 import {
@@ -123,10 +123,12 @@ export class ScanTracker<A = number> {
   }
 
   /**
-   * Takes in what the detector did with `pkt` at `wallMs` (its `step`). Returns the
-   * ends of followed scans whose entries the packet took, in the detector's order.
+   * Takes in what the detector did with `pkt`, which arrived at `clocks` (its `step`).
+   * Returns the ends of followed scans whose entries the packet took, in the detector's
+   * order.
    */
-  follow(step: Readonly<Step>, pkt: Summary<A>, wallMs: number): readonly ScanEndEvent[] {
+  follow(step: Readonly<Step>, pkt: Summary<A>, clocks: Readonly<Clocks>): readonly ScanEndEvent[] {
+    const wallMs = wallClockAt(pkt.time, clocks);
     let ends = NO_ENDS;
     for (let i = 0; i < step.released; i++) {
       const slot = step.releasedSlots[i] as number;

@@ -30,6 +30,7 @@ import {
 } from './networks.js';
 import { PRESET_NAMES, type PresetName } from './presets.js';
 import { SOCKET_TABLES } from './fds.js';
+import { MAX_BROADCASTS, formatAddress, parseAddress } from './ipv4.js';
 import { absolutePath, choice, seconds, text, wholeNumber, type ValueType } from './values.js';
 
 /** Read when present; a file named with --config must exist. */
@@ -116,6 +117,20 @@ function socketTableList(value: string): void {
   if (!tables.every((t) => (SOCKET_TABLES as string[]).includes(t)) || new Set(tables).size !== tables.length)
     throw new InvalidArgumentError(`must list socket tables (${SOCKET_TABLES.join(', ')}), each once.`);
 }
+
+/** IPv4 addresses written "a.b.c.d,e.f.g.h" (none: empty), at most MAX_BROADCASTS. */
+const ipv4List: ValueType<number[]> = {
+  parse: (value) => {
+    const list = value === '' ? [] : value.split(',');
+    if (list.length > MAX_BROADCASTS) throw new InvalidArgumentError(`must list at most ${MAX_BROADCASTS} addresses.`);
+    try {
+      return list.map(parseAddress);
+    } catch (err) {
+      throw new InvalidArgumentError(`${messageOf(err)}.`);
+    }
+  },
+  format: (addresses) => addresses.map(formatAddress).join(','),
+};
 
 const sourceNetwork: ValueType<SourceNetwork> = { parse: parseCidr, format: formatCidr };
 const portRange: ValueType<PortRange> = { parse: parsePortRange, format: formatPortRange };
@@ -382,6 +397,14 @@ export const OPTIONS = {
     type: text(socketTableList),
     help: "the kernel's socket tables handed to the monitor for --slow-scans, in descriptor order",
     // The capture process opens them and says which the monitor holds.
+    readBy: 'monitor',
+    hidden: true,
+  }),
+  broadcasts: optional({
+    arg: '<addresses>',
+    type: ipv4List,
+    help: "this host's directed broadcast addresses at start, which --slow-scans never takes for a host",
+    // The capture process reads them from the interfaces before it drops root.
     readBy: 'monitor',
     hidden: true,
   }),

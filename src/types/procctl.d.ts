@@ -66,6 +66,14 @@ export interface ProcCtl {
   landlock(removeFilesBelow: string | null, scopeSignals: boolean): number;
   /** Replaces the process image (same pid), keeping the descriptors `keep` (all others close); returns only by throwing. */
   execve(file: string, argv: string[], env: string[], keep: number[]): never;
+  /** Fills `words` from getrandom(2) and returns it. */
+  fillRandom<T extends Uint32Array>(words: T): T;
+  /**
+   * Gives back the resident pages of private read-only file mappings that hold no page
+   * of their own (native/pages.c); the first call picks them from /proc/self/smaps, later
+   * ones reuse that list. Returns the bytes advised.
+   */
+  releaseFilePages(): number;
   /** The errno of a call that can do nothing (io_uring_setup(0, NULL), listen(-1, 0)): a filter answers first. */
   refusal(name: 'io_uring_setup' | 'listen'): number;
 }

@@ -23,7 +23,22 @@ test('the fresh image runs the same script with the same arguments, and without 
     ...argv,
   ]);
   // Given already (by the launcher): not twice.
-  t.deepEqual(freshArguments([NO_SIGNAL_INSPECTOR], '/x/bin/scanlogd.js', ['-f'], WITH), [NO_SIGNAL_INSPECTOR, '/x/bin/scanlogd.js', '-f']);
+  t.deepEqual(freshArguments(['--max-semi-space-size=1', NO_SIGNAL_INSPECTOR], '/x/bin/scanlogd.js', ['-f'], WITH), [
+    '--max-semi-space-size=1',
+    NO_SIGNAL_INSPECTOR,
+    '/x/bin/scanlogd.js',
+    '-f',
+  ]);
+});
+
+test('a foreground start from the command line gets the heap option in its fresh image; a value the user gave stays', (t) => {
+  t.deepEqual(freshArguments([], '/x/bin/scanlogd.js', ['-f'], WITHOUT), ['--max-semi-space-size=1', '/x/bin/scanlogd.js', '-f']);
+  t.deepEqual(freshArguments(['--max-semi-space-size=4'], '/x/bin/scanlogd.js', ['-f'], WITH), [
+    '--max-semi-space-size=4',
+    NO_SIGNAL_INSPECTOR,
+    '/x/bin/scanlogd.js',
+    '-f',
+  ]);
 });
 
 test('the monitor and a detached daemon get the heap option, and --disable-sigusr1 where the runtime has it', (t) => {

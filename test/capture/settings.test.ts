@@ -57,6 +57,7 @@ test("no arguments: scanlogd's user, chroot, syslog socket and thresholds", (t) 
     slowSources: 4096,
     statusFd: null,
     socketTables: null,
+    broadcasts: null,
     // Pinned to scanlogd's literal values in params.test.ts.
     params: { ...DEFAULT_PARAMS },
   });

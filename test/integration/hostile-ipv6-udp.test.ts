@@ -2,24 +2,15 @@
 // spoofed-source IPv6 SYNs, and a million spoofed UDP datagrams over IPv4 and IPv6;
 // both processes stay up with flat memory, and a real scan is still seen after.
 
-import test, { type ExecutionContext } from 'ava';
-import fs = require('node:fs');
-import { isRoot, runIn, sleep, waitFor } from '../../harness/netns.js';
+import type { ExecutionContext } from 'ava';
+import { runIn, sleep, waitFor } from '../../harness/netns.js';
 import { isAlive } from '../../harness/daemon.js';
 import { startScene, type Scene } from '../../harness/testbed-daemon.js';
-import { buildGenerator, floodTarget, killStarted, type ArrivedFlood, type FloodSpec } from '../../harness/generator.js';
+import { floodTarget, killStarted, type ArrivedFlood, type FloodSpec } from '../../harness/generator.js';
 import { cpuTime, kernelDropsOf, memory, withKernelDrops } from '../../harness/proc.js';
+import { floodTest } from '../helpers/floodgate.js';
 
-const haveCompiler = fs.existsSync('/usr/bin/gcc');
-const rootTest = isRoot && haveCompiler ? test.serial : test.serial.skip;
-if (!isRoot || !haveCompiler) console.log('IPv6 and UDP flood tests skipped: they need root and gcc (for the load generator)');
-
-if (isRoot && haveCompiler) {
-  test.before(() => {
-    buildGenerator();
-  });
-  test.after.always(() => killStarted());
-}
+const rootTest = floodTest('IPv6 and UDP flood tests');
 
 const setup = (t: ExecutionContext): Promise<Scene> => startScene(t, ['--ipv6', '--udp'], { beforeKill: killStarted, ipv6: true });
 const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;

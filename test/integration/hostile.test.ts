@@ -3,41 +3,23 @@
 // process no more than its bounded backlog, and SIGTERM under load still stops both at
 // once.
 
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import fs = require('node:fs');
-import { isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import path = require('node:path');
 import { makePidfilePath, makeSocketDir, SYSLOG_PREFIX } from '../../harness/syslog.js';
 import { isAlive, signalIfAlive } from '../../harness/daemon.js';
 import { startScene, type Scene } from '../../harness/testbed-daemon.js';
-import { buildGenerator, floodTarget, killStarted, type FloodSpec } from '../../harness/generator.js';
+import { floodTarget, killStarted, spoofedSyns, type FloodSpec } from '../../harness/generator.js';
 import { cpuTime, kernelDropsOf, memory, withKernelDrops } from '../../harness/proc.js';
+import { floodTest } from '../helpers/floodgate.js';
 
-const haveCompiler = fs.existsSync('/usr/bin/gcc');
-const rootTest = isRoot && haveCompiler ? test.serial : test.serial.skip;
-if (!isRoot || !haveCompiler) console.log('flood tests skipped: they need root and gcc (for the load generator)');
-
-if (isRoot && haveCompiler) {
-  test.before(() => {
-    buildGenerator();
-  });
-  test.after.always(() => killStarted());
-}
+const rootTest = floodTest('flood tests');
 
 const setup = (t: ExecutionContext, extraArgs: string[] = []): Promise<Scene> => startScene(t, extraArgs, { beforeKill: killStarted });
 
-/** SYNs from random sources in 198.19.0.0/16 to random ports; bad TCP checksums keep
- * the target from answering each one, so the sender is not what limits the rate. */
-const synFlood = (bed: Testbed, count: number, rate: number, seconds: number): FloodSpec => ({
-  mode: 'syn',
-  dst: bed.targetAddr,
-  srcNet: '198.19.0.0/16',
-  checksum: 'bad',
-  rate,
-  count,
-  seconds,
-  seed: 7,
-});
+const synFlood = (bed: Testbed, count: number, rate: number, seconds: number): FloodSpec =>
+  spoofedSyns(bed, { count, rate, seconds, seed: 7 });
 
 const mb = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
 

@@ -11,7 +11,7 @@ import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor } from '../../harness/netns.js';
-import { startScene, type Scene } from '../../harness/testbed-daemon.js';
+import { scanIsLogged, startScene, type Scene } from '../../harness/testbed-daemon.js';
 import { commandLine, isAlive, startOurs, userIds } from '../../harness/daemon.js';
 import { ioUringFds, rawSocketOf, rawSockets, socketInodes } from '../../harness/proc.js';
 import { listenSyslog, makePidfilePath, makeSocketDir } from '../../harness/syslog.js';
@@ -80,23 +80,6 @@ function refusedInside(t: ExecutionContext, pid: number, calls: Syscall[]): Inje
   return inside;
 }
 
-async function scanIsLogged(t: ExecutionContext, { bed, syslog }: Scene): Promise<void> {
-  const before = syslog.datagrams.length;
-  const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-30', bed.targetAddr]);
-  t.is(r.code, 0, r.stderr);
-  await waitFor(
-    'the scan in syslog',
-    () =>
-      syslog
-        .messages()
-        .slice(before)
-        .some((m) => m.includes(' ports '))
-        ? true
-        : undefined,
-    5000,
-  );
-}
-
 rootTest("both halves: no_new_privs and a seccomp filter in every thread, neither dumpable (their /proc files are root's)", async (t) => {
   const { daemon } = await startScene(t);
   const { capturePid, monitorPid } = await daemon.ready();
@@ -158,7 +141,7 @@ rootTest(
     );
     attempts.forEach(([what], i) => t.is(results[i]?.errno, 'EPERM', `${what}\n${output}`));
     t.true(isAlive(capturePid) && isAlive(monitorPid) && isAlive(bystander.pid as number));
-    await scanIsLogged(t, scene);
+    await scanIsLogged(scene);
   },
 );
 
@@ -185,7 +168,7 @@ for (const [backend, args] of [
       labels.map((label) => `${label}: EPERM`),
       output,
     );
-    await scanIsLogged(t, scene);
+    await scanIsLogged(scene);
   });
 }
 
@@ -215,7 +198,7 @@ rootTest(
     t.is(refusedInside(t, monitorPid, [syscall('close', unixSocket)]).results[0]?.value, 0);
     t.false(fs.existsSync('/tmp/scanlogd-isolation'));
     t.true(isAlive(capturePid) && isAlive(monitorPid));
-    await scanIsLogged(t, scene);
+    await scanIsLogged(scene);
   },
 );
 
@@ -250,7 +233,7 @@ rootTest(
     await sleep(200);
     t.deepEqual(catcher.received(), [{ data: written, descriptors: [] }]);
     t.true(isAlive(capturePid) && isAlive(monitorPid));
-    await scanIsLogged(t, scene);
+    await scanIsLogged(scene);
   },
 );
 
@@ -262,7 +245,7 @@ async function eventsFileWithScan(t: ExecutionContext): Promise<{ scene: Scene; 
     return ['--json', file];
   });
   const { monitorPid } = await scene.daemon.ready();
-  await scanIsLogged(t, scene);
+  await scanIsLogged(scene);
   await waitFor('the scan in the events file', () => (fs.readFileSync(file, 'utf8').includes('"scan"') ? true : undefined), 3000);
   return { scene, file, before: fs.readFileSync(file, 'utf8'), monitorPid };
 }
@@ -349,7 +332,7 @@ rootTest(
     await sleep(3000);
     t.deepEqual(scene.syslog.messages().slice(before), [...Array<string>(5).fill(loss), merged]);
     t.true(isAlive(capturePid) && isAlive(monitorPid));
-    await scanIsLogged(t, scene);
+    await scanIsLogged(scene);
   },
 );
 
@@ -452,7 +435,7 @@ for (const [label, extra] of [
         await daemon.said(new RegExp(`^scanlogd capture: scanlogd-ts \\S+ \\(Node\\.js ${process.version.replace(/\./g, '\\.')}\\)$`, 'm')),
         daemon.stderr(),
       );
-      await scanIsLogged(t, { bed, syslog, dir, daemon });
+      await scanIsLogged({ bed, syslog });
     },
   );
 }
@@ -529,6 +512,6 @@ rootTest(
     }
     const listeners = await runIn(bed.target, 'ss', ['-Hltn']);
     t.is(listeners.stdout.trim(), '', "nothing listens on TCP in the daemon's namespace");
-    await scanIsLogged(t, { bed, syslog, dir, daemon });
+    await scanIsLogged({ bed, syslog });
   },
 );

@@ -2,40 +2,21 @@
 // stopped (SIGSTOP) during a flood so that its queues overflow for certain, whatever the
 // CPU, and the counters line must then say what the kernel says it dropped, per socket.
 
-import test, { type ExecutionContext } from 'ava';
-import fs = require('node:fs');
-import { isRoot, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import type { ExecutionContext } from 'ava';
+import { sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { SYSLOG_PREFIX, type SyslogListener } from '../../harness/syslog.js';
 import { isAlive, signalIfAlive } from '../../harness/daemon.js';
 import { startScene } from '../../harness/testbed-daemon.js';
-import { buildGenerator, floodTarget, killStarted, type FloodSpec } from '../../harness/generator.js';
+import { floodTarget, killStarted, spoofedSyns, type FloodSpec } from '../../harness/generator.js';
 import { rawSocketsByLane } from '../../harness/proc.js';
+import { floodTest } from '../helpers/floodgate.js';
 
-const haveCompiler = fs.existsSync('/usr/bin/gcc');
-const rootTest = isRoot && haveCompiler ? test.serial : test.serial.skip;
-if (!isRoot || !haveCompiler) console.log('kernel drop tests skipped: they need root and gcc (for the load generator)');
-
-if (isRoot && haveCompiler) {
-  test.before(() => {
-    buildGenerator();
-  });
-  test.after.always(() => killStarted());
-}
+const rootTest = floodTest('kernel drop tests');
 
 /** Far more than a stopped reader's queue holds: the 16 MB socket buffer or the 8 MB ring takes tens of thousands. */
 const FLOOD = 200000;
 
-/** Spoofed SYNs with bad checksums (nothing answers them), as fast as the generator goes. */
-const syn4 = (bed: Testbed, count: number, rate: number, seed: number): FloodSpec => ({
-  mode: 'syn',
-  dst: bed.targetAddr,
-  srcNet: '198.19.0.0/16',
-  checksum: 'bad',
-  rate,
-  count,
-  seconds: 20,
-  seed,
-});
+const syn4 = (bed: Testbed, count: number, rate: number, seed: number): FloodSpec => spoofedSyns(bed, { count, rate, seconds: 20, seed });
 
 const udp6 = (bed: Testbed, count: number, rate: number, seed: number): FloodSpec => ({
   mode: 'udp',

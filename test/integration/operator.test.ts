@@ -8,7 +8,7 @@ import fs = require('node:fs');
 import path = require('node:path');
 import { createTestbed, isRoot, runIn, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { listenSyslog, makePidfilePath, SYSLOG_PREFIX, type SyslogListener } from '../../harness/syslog.js';
-import { startScene } from '../../harness/testbed-daemon.js';
+import { scanIsLogged, startScene } from '../../harness/testbed-daemon.js';
 import { entryScript, isAlive, REPO } from '../../harness/daemon.js';
 import { rootOwnedDir } from '../helpers/dirs.js';
 
@@ -163,21 +163,6 @@ function initScene(t: ExecutionContext): { bed: Testbed; syslog: SyslogListener;
   return { bed, syslog, init: initScript(t, bed, dir, syslog) };
 }
 
-async function scanAndSee(bed: Testbed, syslog: SyslogListener, before: number): Promise<void> {
-  await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-40', bed.targetAddr]);
-  await waitFor(
-    'a scan line',
-    () =>
-      syslog
-        .messages()
-        .slice(before)
-        .some((m) => m.includes(' ports '))
-        ? true
-        : undefined,
-    10000,
-  );
-}
-
 rootTest('init script: restart with a broken file says why and leaves the running daemon running and detecting', async (t) => {
   const { bed, syslog, init } = initScene(t);
   const started = await init.run('start');
@@ -192,7 +177,7 @@ rootTest('init script: restart with a broken file says why and leaves the runnin
   t.true(restarted.stderr.includes('scanlogd not restarted: the running daemon keeps running'), restarted.stderr);
   t.is(Number(fs.readFileSync(init.pidfile, 'utf8')), pid);
   t.true(isAlive(pid));
-  await scanAndSee(bed, syslog, 0);
+  await scanIsLogged({ bed, syslog });
 
   const forced = await init.run('force-reload');
   t.is(forced.code, 1);
@@ -228,7 +213,7 @@ rootTest('SIGHUP to either half: one daemon.notice line saying a restart is need
     ['SIGHUP: the configuration is read only at start; restart scanlogd to apply a changed one'],
   );
   t.true(isAlive(capturePid) && isAlive(monitorPid));
-  await scanAndSee(bed, syslog, 0);
+  await scanIsLogged({ bed, syslog });
   t.is(syslog.datagrams.length, 1, syslog.datagrams.join('\n'));
 });
 
@@ -243,7 +228,7 @@ rootTest(
         syslog.notices[0] as string,
         /^<29>... .. ..:..:.. scanlogd: scanlogd-ts \d+\.\d+\.\d+ \(Node\.js v\d+\.\d+\.\d+\) started: raw socket \(after the host firewall\), TCP and UDP over IPv4; monitor sandbox: no_new_privs, .*seccomp/,
       );
-      await scanAndSee(bed, syslog, 0);
+      await scanIsLogged({ bed, syslog });
       process.kill(daemon.pid, signal);
       const end = await daemon.exited;
       t.deepEqual(end, { code: 0, signal: null }, `${signal}: ${daemon.stderr()}`);
@@ -291,7 +276,7 @@ rootTest(
     t.is(second.status, 1);
     t.is(fs.readFileSync(pidfile, 'utf8'), `${capturePid}\n`);
     t.true(isAlive(capturePid));
-    await scanAndSee(bed, syslog, 0);
+    await scanIsLogged({ bed, syslog });
     t.is(syslog.datagrams.length, 1, 'one line per scan: one daemon');
     t.is(syslog.notices.length, 1, 'one start');
   },

@@ -93,3 +93,19 @@ for (const backend of ['raw socket', 'libpcap'] as const) {
     t.deepEqual(fail2banSources(t, syslog.datagrams), [bed.scannerAddr]);
   });
 }
+
+rootTest('on a /16, hosts at x.y.z.255 are swept like any other; the capture process tells the monitor the real broadcast', async (t) => {
+  const { bed, syslog } = await startScene(t, (b) => {
+    // Addresses of a /16 given to the target before the daemon starts, which reads its
+    // broadcast addresses once, at start.
+    for (let n = 1; n <= 5; n++) sh('ip', ['-n', b.target, 'addr', 'add', `198.19.${n}.255/16`, 'dev', b.targetDev]);
+    sh('ip', ['-n', b.scanner, 'route', 'add', '198.19.0.0/16', 'via', b.targetAddr]);
+    return ['--slow-scans'];
+  });
+  const targets = [1, 2, 3, 4, 5].map((n) => `198.19.${n}.255`);
+  const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '22', ...targets], 60_000);
+  t.is(r.code, 0, r.stderr);
+  const line = await waitFor('the sweep line', () => syslog.messages().find((m) => m.includes(' swept port ')), 15_000);
+  t.log(line);
+  t.regex(line, new RegExp(`^${escaped(bed.scannerAddr)} swept port 22 on 5 hosts over \\d+ s, 198\\.19\\.\\d\\.255, `));
+});

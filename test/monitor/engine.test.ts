@@ -4,7 +4,7 @@
 import test from 'ava';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
 import { checkParams } from '../../src/shared/options.js';
-import { type Summary4 } from '../../src/shared/record.js';
+import { type Summary, type Summary4 } from '../../src/shared/record.js';
 import {
   CHANGING_DADDR,
   CHANGING_SPORT,
@@ -40,13 +40,16 @@ function packet(change: Partial<Summary4> = {}): Summary4 {
   return { saddr: SRC, daddr: DST, sport: 40000, dport: 22, flags: TH_SYN, tos: 0, ttl: 64, time: 10000, ...change };
 }
 
+/** Feeds `p` as arriving at its own capture time, `wallMs` on the wall clock. */
+const processAt = <A>(d: Detector<A>, p: Summary<A>, wallMs: number): Scan<A> | null => d.process(p, { mono: p.time, wall: wallMs });
+
 const detector = (change: Partial<DetectorParams> = {}): Ipv4Detector => new Ipv4Detector({ ...DEFAULT_PARAMS, ...change });
 
 /** Feeds packets in order; returns the index of each packet that completed a scan. */
 function run(d: Ipv4Detector, packets: Summary4[], wall = WALL_MS): Array<[number, Scan]> {
   const scans: Array<[number, Scan]> = [];
   packets.forEach((p, i) => {
-    const scan = d.process(p, wall);
+    const scan = processAt(d, p, wall);
     if (scan !== null) scans.push([i, scan]);
   });
   return scans;
@@ -68,7 +71,7 @@ test('source 0.0.0.0 is ignored: no entry, no scan', (t) => {
 
 test('the first packet of a source creates its entry', (t) => {
   const d = detector();
-  t.is(d.process(packet(), WALL_MS), null);
+  t.is(processAt(d, packet(), WALL_MS), null);
   t.deepEqual(d.chain(bucketOf(SRC)), [SRC]);
   t.is(d.counters.slotReuses, 0);
 });
@@ -161,7 +164,7 @@ for (const [name, flags] of [
 ] as const) {
   test(`a new source whose first packet has ${name} is not tracked`, (t) => {
     const d = detector();
-    t.is(d.process(packet({ flags }), WALL_MS), null);
+    t.is(processAt(d, packet({ flags }), WALL_MS), null);
     t.deepEqual(d.chain(bucketOf(SRC)), []);
     // Its later SYNs start counting from scratch.
     const scans = run(d, probes(PRIV.slice(0, 7), 10010));
@@ -257,7 +260,7 @@ test("a scan reports the first packet's fields, its start time and the crossing 
     packet({ dport: 443, sport: 50000, tos: 0x10, ttl: 50, time: 21234 }),
   ];
   // Later packets carry later wall times; only the first one's is the start.
-  const results = packets.map((p, i) => d.process(p, WALL_MS + i * 1000));
+  const results = packets.map((p, i) => processAt(d, p, WALL_MS + i * 1000));
   t.deepEqual(results.slice(0, 6), [null, null, null, null, null, null]);
   t.deepEqual(results[6], {
     saddr: SRC,
@@ -338,7 +341,7 @@ test('a stale source starts over: ports, weight, start time and changes', (t) =>
 test('a stale source that sends an ACK loses its entry and gets none', (t) => {
   const d = detector();
   run(d, probes(PRIV.slice(0, 6)));
-  t.is(d.process(packet({ dport: 8080, flags: TH_ACK, time: 20000 }), WALL_MS), null);
+  t.is(processAt(d, packet({ dport: 8080, flags: TH_ACK, time: 20000 }), WALL_MS), null);
   t.deepEqual(d.chain(bucketOf(SRC)), []);
 });
 
@@ -421,10 +424,10 @@ test('the table holds listSize sources: the next new source takes the oldest slo
   );
 
   // Source 257 reuses the first source's slot; the first source is forgotten.
-  d.process(packet({ saddr: source(256), time: 10300 }), WALL_MS);
+  processAt(d, packet({ saddr: source(256), time: 10300 }), WALL_MS);
   t.is(d.counters.slotReuses, 1);
   t.false(d.chain(bucketOf(first)).includes(first));
-  t.is(d.process(packet({ saddr: first, dport: PRIV[6], time: 10301 }), WALL_MS), null);
+  t.is(processAt(d, packet({ saddr: first, dport: PRIV[6], time: 10301 }), WALL_MS), null);
   // Coming back, it took the next oldest slot: source(1)'s.
   t.is(d.counters.slotReuses, 2);
   t.false(d.chain(bucketOf(source(1))).includes(source(1)));
@@ -447,13 +450,13 @@ test('without the 257th source, the first one would have been reported', (t) => 
 test('slots go round robin; a slot freed by a stale source is taken without a reuse', (t) => {
   const d = detector({ listSize: 4 });
   const [a, b, c, e, f] = [0, 1, 2, 3, 4].map(source) as [number, number, number, number, number];
-  d.process(packet({ saddr: a, time: 1000 }), WALL_MS); // slot 0
-  d.process(packet({ saddr: a, time: 5000 }), WALL_MS); // stale: slot 0 freed, slot 1
-  d.process(packet({ saddr: b, time: 5001 }), WALL_MS); // slot 2
-  d.process(packet({ saddr: c, time: 5002 }), WALL_MS); // slot 3
-  d.process(packet({ saddr: e, time: 5003 }), WALL_MS); // slot 0, free
+  processAt(d, packet({ saddr: a, time: 1000 }), WALL_MS); // slot 0
+  processAt(d, packet({ saddr: a, time: 5000 }), WALL_MS); // stale: slot 0 freed, slot 1
+  processAt(d, packet({ saddr: b, time: 5001 }), WALL_MS); // slot 2
+  processAt(d, packet({ saddr: c, time: 5002 }), WALL_MS); // slot 3
+  processAt(d, packet({ saddr: e, time: 5003 }), WALL_MS); // slot 0, free
   t.is(d.counters.slotReuses, 0);
-  d.process(packet({ saddr: f, time: 5004 }), WALL_MS); // slot 1: a's entry goes
+  processAt(d, packet({ saddr: f, time: 5004 }), WALL_MS); // slot 1: a's entry goes
   t.is(d.counters.slotReuses, 1);
   t.deepEqual(
     [a, b, c, e, f].map((s) => d.chain(bucketOf(s)).includes(s)),
@@ -537,16 +540,16 @@ test('a hash bucket holds 16 sources: the 17th drops the oldest from the chain',
   const [oldest] = addresses as [number];
   // The oldest has six ports in: one more would be a scan, if it were still known.
   run(d, probes(PRIV.slice(0, 6), 10000, 1, { saddr: oldest }));
-  addresses.slice(1, 16).forEach((saddr, i) => d.process(packet({ saddr, time: 10010 + i }), WALL_MS));
+  addresses.slice(1, 16).forEach((saddr, i) => processAt(d, packet({ saddr, time: 10010 + i }), WALL_MS));
   t.deepEqual(d.chain(bucket), addresses.slice(0, 16).reverse());
   t.is(d.counters.bucketEvictions, 0);
 
-  d.process(packet({ saddr: addresses[16]!, time: 10100 }), WALL_MS);
+  processAt(d, packet({ saddr: addresses[16]!, time: 10100 }), WALL_MS);
   t.deepEqual(d.chain(bucket), addresses.slice(1, 17).reverse());
   t.is(d.counters.bucketEvictions, 1);
 
   // Forgotten: its next port starts a new entry, which in turn drops the next oldest.
-  t.is(d.process(packet({ saddr: oldest, dport: PRIV[6], time: 10101 }), WALL_MS), null);
+  t.is(processAt(d, packet({ saddr: oldest, dport: PRIV[6], time: 10101 }), WALL_MS), null);
   t.deepEqual(d.chain(bucket), [oldest, ...addresses.slice(2, 17).reverse()]);
   t.is(d.counters.bucketEvictions, 2);
 });
@@ -554,9 +557,9 @@ test('a hash bucket holds 16 sources: the 17th drops the oldest from the chain',
 test('a stale source in a full bucket is replaced without dropping another', (t) => {
   const { bucket, addresses } = colliding(16);
   const d = detector();
-  addresses.forEach((saddr, i) => d.process(packet({ saddr, time: 10000 + i }), WALL_MS));
+  addresses.forEach((saddr, i) => processAt(d, packet({ saddr, time: 10000 + i }), WALL_MS));
   const stale = addresses[4]!;
-  d.process(packet({ saddr: stale, time: 20000 }), WALL_MS);
+  processAt(d, packet({ saddr: stale, time: 20000 }), WALL_MS);
   t.deepEqual(d.chain(bucket), [stale, ...addresses.filter((a) => a !== stale).reverse()]);
   t.is(d.counters.bucketEvictions, 0);
 });
@@ -564,12 +567,12 @@ test('a stale source in a full bucket is replaced without dropping another', (t)
 test('the bucket limit follows hashMax (as in C, a bucket with a single entry still takes a second)', (t) => {
   const { bucket, addresses } = colliding(5);
   const d3 = detector({ hashMax: 3 });
-  addresses.forEach((saddr, i) => d3.process(packet({ saddr, time: 10000 + i }), WALL_MS));
+  addresses.forEach((saddr, i) => processAt(d3, packet({ saddr, time: 10000 + i }), WALL_MS));
   t.deepEqual(d3.chain(bucket), addresses.slice(2).reverse());
   t.is(d3.counters.bucketEvictions, 2);
   // scanlogd drops the predecessor's link to the tail; a lone entry has no predecessor.
   const d1 = detector({ hashMax: 1 });
-  addresses.forEach((saddr, i) => d1.process(packet({ saddr, time: 10000 + i }), WALL_MS));
+  addresses.forEach((saddr, i) => processAt(d1, packet({ saddr, time: 10000 + i }), WALL_MS));
   t.deepEqual(d1.chain(bucket), addresses.slice(3).reverse());
 });
 
@@ -580,7 +583,7 @@ test("spoofed sources chosen to share a scanner's classic bucket push it out; wi
   const attack = (d: Ipv4Detector): number[] => {
     // Six privileged ports from the scanner, 16 spoofed SYNs into its bucket, its seventh port.
     run(d, probes(PRIV.slice(0, 6), 10000, 1, { saddr: scanner }));
-    spoofed.forEach((saddr, i) => d.process(packet({ saddr, time: 10010 + i }), WALL_MS));
+    spoofed.forEach((saddr, i) => processAt(d, packet({ saddr, time: 10010 + i }), WALL_MS));
     return run(d, [packet({ saddr: scanner, dport: PRIV[6], time: 10100 })]).map(([i]) => i);
   };
   const classic = detector();
@@ -607,7 +610,7 @@ test('keyed hash: fixed for a key, spread over the buckets, different for anothe
   // Each detector draws its own key.
   const a = new Ipv4Detector({ ...DEFAULT_PARAMS, hash: 'keyed' });
   const b = new Ipv4Detector({ ...DEFAULT_PARAMS, hash: 'keyed' });
-  for (const d of [a, b]) addresses.forEach((saddr, i) => d.process(packet({ saddr, time: 10000 + i }), WALL_MS));
+  for (const d of [a, b]) addresses.forEach((saddr, i) => processAt(d, packet({ saddr, time: 10000 + i }), WALL_MS));
   const layout = (d: Ipv4Detector): string => Array.from({ length: 512 }, (_, i) => d.chain(i).length).join();
   t.not(layout(a), layout(b));
 });
@@ -649,7 +652,7 @@ for (const [name, time] of earlier) {
   test(`a packet ${name} has a negative elapsed time and finds the entry stale`, (t) => {
     const d = detector();
     run(d, probes(PRIV.slice(0, 6), 10000, 0));
-    t.is(d.process(packet({ dport: PRIV[6], time: time >>> 0 }), WALL_MS), null);
+    t.is(processAt(d, packet({ dport: PRIV[6], time: time >>> 0 }), WALL_MS), null);
     // Counting restarted at that packet: six more new ports make the scan.
     const scans = run(d, probes(PRIV.slice(7, 13), time >>> 0, 0));
     t.deepEqual(
@@ -703,12 +706,12 @@ test("IPv6 and UDP lanes make the same decisions as scanlogd's lane on the same 
       ttl: 64 - rng.below(2),
       time,
     });
-    const a = v4.process(p, WALL_MS);
-    const b = six.process({ ...p, saddr: v6(p.saddr), daddr: v6(p.daddr) }, WALL_MS);
+    const a = processAt(v4, p, WALL_MS);
+    const b = processAt(six, { ...p, saddr: v6(p.saddr), daddr: v6(p.daddr) }, WALL_MS);
     t.deepEqual(b === null ? null : { ...b, saddr: b.saddr[3], daddr: b.daddr[3], protocol: 'tcp' }, a);
     if (a !== null) scans++;
     // Without flags, nothing is connection traffic: UDP counts every datagram's port.
-    const c = udp.process({ ...p, flags: 0 }, WALL_MS);
+    const c = processAt(udp, { ...p, flags: 0 }, WALL_MS);
     if (c !== null) {
       udpScans++;
       t.is(c.protocol, 'udp');
@@ -723,10 +726,10 @@ test("IPv6 and UDP lanes make the same decisions as scanlogd's lane on the same 
 test('IPv6: the unspecified address :: is ignored, and a table slot is four words', (t) => {
   const d = new Detector<Uint32Array>({ ...DEFAULT_PARAMS }, TCP6, { hashKey: Uint32Array.from([1, 2, 3]) });
   for (const [i, port] of PRIV.slice(0, 10).entries())
-    t.is(d.process({ ...packet({ dport: port, time: 10000 + i }), saddr: new Uint32Array(4), daddr: v6(DST) }, WALL_MS), null);
+    t.is(processAt(d, { ...packet({ dport: port, time: 10000 + i }), saddr: new Uint32Array(4), daddr: v6(DST) }, WALL_MS), null);
   t.is(d.counters.packets, 10);
   const src = v6(SRC);
-  d.process({ ...packet(), saddr: src, daddr: v6(DST) }, WALL_MS);
+  processAt(d, { ...packet(), saddr: src, daddr: v6(DST) }, WALL_MS);
   t.deepEqual(d.chain(d.bucketOfAddress(src)), [src]);
 });
 
@@ -739,10 +742,10 @@ test('IPv6: sources that differ only in one word each get their own entry', (t) 
   });
   // Each source sends 6 privileged ports: no scan for any, though 24 ports were seen.
   for (const [i, port] of PRIV.slice(0, 6).entries()) {
-    for (const s of sources) t.is(d.process({ ...packet({ dport: port, time: 10000 + i }), saddr: s, daddr: v6(DST) }, WALL_MS), null);
+    for (const s of sources) t.is(processAt(d, { ...packet({ dport: port, time: 10000 + i }), saddr: s, daddr: v6(DST) }, WALL_MS), null);
   }
   // The seventh port of the first source is its scan, with its own address.
-  const scan = d.process({ ...packet({ dport: PRIV[6]!, time: 10010 }), saddr: sources[0]!, daddr: v6(DST) }, WALL_MS);
+  const scan = processAt(d, { ...packet({ dport: PRIV[6]!, time: 10010 }), saddr: sources[0]!, daddr: v6(DST) }, WALL_MS);
   t.deepEqual(scan?.saddr, sources[0]);
   t.deepEqual(scan?.ports, PRIV.slice(0, 6));
 });
@@ -754,7 +757,7 @@ test('IPv6: a full bucket drops its oldest source, so addresses chosen to collid
   const bucket = d.bucketOfAddress(v6(1));
   const same: Uint32Array[] = [];
   for (let host = 1; same.length < 6; host++) if (d.bucketOfAddress(v6(host)) === bucket) same.push(v6(host));
-  for (const [i, s] of same.entries()) d.process({ ...packet({ time: 10000 + i }), saddr: s, daddr: v6(DST) }, WALL_MS);
+  for (const [i, s] of same.entries()) processAt(d, { ...packet({ time: 10000 + i }), saddr: s, daddr: v6(DST) }, WALL_MS);
   t.is(d.chain(bucket).length, 4);
   t.is(d.counters.bucketEvictions, 2);
   t.deepEqual(d.chain(bucket)[0], same[5]);

@@ -64,9 +64,9 @@ test('an exception planted in the engine is the monitor’s own fault (status 70
   const pipeline = new ScanPipeline({ ...DEFAULT_PARAMS });
   const detector = pipeline.lanes.tcp4.detector;
   const process = detector.process.bind(detector);
-  detector.process = (pkt, wallMs) => {
+  detector.process = (pkt, clocks) => {
     if (pkt.dport === 31337) throw new TypeError('planted in the engine');
-    return process(pkt, wallMs);
+    return process(pkt, clocks);
   };
   const { loop: l, sink } = loop(pipeline);
   const stop = l.push(Buffer.concat([encode(syn(0)), encode(syn(1, 31337)), encode(syn(2))]), MONO + 10, WALL_MS);

@@ -40,10 +40,14 @@ class Bench {
   unreadable = false;
   now = T0;
 
-  constructor(params: Partial<DetectorParams> = {}, options: { localOnly?: boolean; ipv6?: boolean; hashKey?: Uint32Array } = {}) {
+  constructor(
+    params: Partial<DetectorParams> = {},
+    options: { localOnly?: boolean; ipv6?: boolean; hashKey?: Uint32Array; broadcasts?: number[] } = {},
+  ) {
     this.stage = new SlowScanStage({ ...DEFAULT_PARAMS, ...params }, new PortMap(), {
       ipv6: options.ipv6 ?? false,
       localOnly: options.localOnly ?? true,
+      broadcasts: options.broadcasts ?? [],
       ...(options.hashKey === undefined ? {} : { hashKey: options.hashKey }),
     });
     this.refresh();
@@ -146,7 +150,8 @@ test('the source forgets after the idle expiry: probes 31 minutes apart never ad
 });
 
 test('what is never a first contact: ACK or RST segments (backscatter, late FIN/RST), and multicast or broadcast', (t) => {
-  const b = new Bench();
+  // The host's network is a /24.
+  const b = new Bench({}, { broadcasts: [parseAddress('198.18.0.255')] });
   let port = 5000;
   for (const flags of [ACK | SYN, ACK, RST, RST | ACK, ACK | 0x01, ACK | 0x08])
     b.packet({ dport: port++, flags, saddr: parseAddress(`198.19.1.${port & 255}`) });
@@ -277,6 +282,51 @@ test("another host's contact (a gateway's device) waits for an answer: SYN+ACK s
   t.is(quiet.reports.length, 1);
 });
 
+test('a fast sweep behind a gateway, judged at one read after the wait, is reported with the five hosts that made it one', (t) => {
+  const b = new Bench({}, { localOnly: false });
+  const inside = (n: number): number => parseAddress(`198.19.5.${n}`);
+  // Faster than any read: every remembered contact (and more) waits at once.
+  for (let n = 2; n < 40; n++) b.packet({ daddr: inside(n), dport: 22 });
+  b.advance(FOREIGN_WAIT_MS + 5000);
+  t.is(b.reports.length, 1);
+  const r = b.reports[0]!;
+  t.is(r.kind, 'sweep');
+  t.is(r.port, 22);
+  t.is(r.hosts, 5);
+  t.deepEqual(
+    r.failed.map((c) => c.daddr),
+    [2, 3, 4, 5, 6].map(inside),
+  );
+  t.is(b.stage.pending, 0, 'the other remembered contacts are judged all the same');
+});
+
+test('on a /16, an address ending in .255 is a host: a sweep across such hosts is reported; the /16 broadcast is no contact', (t) => {
+  const broadcast = parseAddress('198.18.255.255');
+  const b = new Bench({}, { broadcasts: [broadcast] });
+  const hosts = [1, 2, 3, 4, 5].map((n) => parseAddress(`198.18.${n}.255`));
+  // LAN chatter to the network's broadcast, on many ports, from the same neighbour.
+  for (const port of [137, 138, 1900, 5353, 17500, 67, 68]) b.packet({ daddr: broadcast, dport: port }, 'udp');
+  b.advance(10_000);
+  t.is(b.stage.pending, 0, 'a datagram to the broadcast address is no contact');
+  for (const daddr of hosts) b.packet({ daddr, dport: 445 });
+  b.advance(10_000);
+  t.is(b.reports.length, 1);
+  t.is(b.reports[0]!.kind, 'sweep');
+  t.deepEqual(
+    b.reports[0]!.failed.map((c) => c.daddr),
+    hosts,
+  );
+  // Multicast and the limited broadcast are never contacts, whatever the host's networks.
+  const none = new Bench();
+  for (const port of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    none.packet({ daddr: parseAddress('239.255.255.250'), dport: port }, 'udp');
+    none.packet({ daddr: parseAddress('255.255.255.255'), dport: port }, 'udp');
+  }
+  none.advance(10_000);
+  t.is(none.stage.pending, 0);
+  t.is(none.reports.length, 0);
+});
+
 test("on a device, this host's own address is known from its sockets and its open ports count", (t) => {
   const b = new Bench({}, { localOnly: false });
   // A connection of the host shows its address.
@@ -368,13 +418,15 @@ test('the unspecified source (0.0.0.0 or ::) is never followed, so it can never 
   );
 });
 
-test('when every slot holds a source with evidence, a new source is refused and counted, not followed', (t) => {
+test('when every slot holds a source with evidence, a new source is refused and counted once however often it probes, not followed', (t) => {
   const b = new Bench({ slowSources: 16 });
   for (let s = 0; s < 16; s++) {
     for (let p = 0; p < 2; p++) b.packet({ saddr: parseAddress(`198.19.2.${s + 1}`), dport: 100 + p });
   }
-  b.packet({ saddr: parseAddress('198.19.3.1'), dport: 100 });
+  // A refused source that goes on probing (new ports, a retransmission) is one source refused.
+  for (const dport of [100, 101, 102, 102, 103]) b.packet({ saddr: parseAddress('198.19.3.1'), dport });
   b.packet({ saddr: parseAddress('198.19.3.2'), dport: 100 });
+  b.packet({ saddr: parseAddress('198.19.3.2'), dport: 104 });
   t.is(b.stage.counters.sourcesRefused, 2);
   // Said in one line, then not again for REFUSAL_LINE_MS, whatever else is refused.
   t.is(b.stage.refusalsToSay(b.now >>> 0), 2);

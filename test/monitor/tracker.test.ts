@@ -208,8 +208,9 @@ test('more scans at once than port sets: the oldest one ends early as tracker-fu
     for (let i = 0; i < 8; i++) {
       const r = syn(src, 20 + i, MONO + 10 * k + i);
       const wallMs = WALL_MS + 10 * k + i;
-      const scan = d.process(r, wallMs);
-      ends.push(...tracker.follow(d.step as Step, r, wallMs));
+      const clocks = { mono: r.time, wall: wallMs };
+      const scan = d.process(r, clocks);
+      ends.push(...tracker.follow(d.step as Step, r, clocks));
       if (scan !== null) ends.push(...tracker.detected(scan, r, 'logged', wallMs));
     }
   }

@@ -766,7 +766,7 @@ initScriptTest(
     t.is(initScript('status').code, 3);
     setOptions(`--syslog-socket ${syslog.path}`);
 
-    // /etc/scanlogd.conf: root's, every setting commented out, read at every start.
+    // /etc/scanlogd.conf: root's, every setting but slow-scans commented out, read at every start.
     const confStat = fs.statSync('/etc/scanlogd.conf');
     t.deepEqual([confStat.uid, confStat.gid, confStat.mode & 0o7777], [0, 0, 0o644]);
     const conf = fs.readFileSync('/etc/scanlogd.conf', 'utf8');

@@ -2,7 +2,7 @@
 // place its wrap at 2^32 is handled.
 
 import test from 'ava';
-import { elapsed, monotonicMs } from '../../src/shared/clock.js';
+import { elapsed, monotonicMs, wallClockAt } from '../../src/shared/clock.js';
 
 const WRAP = 2 ** 32;
 
@@ -37,4 +37,12 @@ test('monotonicMs: a whole number below 2^32 that follows the process clock', (t
     t.true(Number.isInteger(ms) && ms >= 0 && ms < WRAP, String(ms));
   }
   t.true(elapsed(after, before) >= 20 && elapsed(after, before) < 5000, `${before} -> ${after}`);
+});
+
+test('wallClockAt: a stamp before the reading is placed back by its age, across the wrap too; a later one at the reading', (t) => {
+  const wallNow = 1_732_551_415_000;
+  t.is(wallClockAt(1000, { mono: 3500, wall: wallNow }), wallNow - 2500);
+  t.is(wallClockAt(0xffffff00, { mono: 0x100, wall: wallNow }), wallNow - 0x200);
+  // The other process read the packet after the monitor read its clock.
+  t.is(wallClockAt(3600, { mono: 3500, wall: wallNow }), wallNow);
 });

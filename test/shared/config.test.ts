@@ -502,10 +502,41 @@ test('the monitor reads no file: it is given its settings, and the file is no se
 
 const PACKAGED = path.join(REPO, 'packaging', 'scanlogd.conf');
 
-test('the packaged file sets nothing, and shows every key', (t) => {
+/** The keys the packaged file sets (not commented out), and to what. */
+const PACKAGED_SETTINGS = { 'slow-scans': true };
+
+test('the packaged file sets slow-scans and nothing else, says why, and shows every key', (t) => {
   const text = fs.readFileSync(PACKAGED, 'utf8');
-  t.deepEqual(parse(text), {});
-  for (const key of configKeys(buildProgram()).keys()) t.regex(text, new RegExp(`^#${key} = \\S`, 'm'), `${key} is not shown`);
+  t.deepEqual(parse(text), PACKAGED_SETTINGS);
+  for (const key of configKeys(buildProgram()).keys()) {
+    if (key in PACKAGED_SETTINGS) t.regex(text, new RegExp(`^${key} = \\S`, 'm'), `${key} is not set`);
+    else t.regex(text, new RegExp(`^#${key} = \\S`, 'm'), `${key} is not shown`);
+  }
+  // The reason is given where the line is.
+  t.regex(text, /The program's default is off[^]*This file turns it on[^]*\nslow-scans = yes\n/);
+});
+
+test('the packaged file turns the second stage on; without a file the binary keeps scanlogd 2.2.8 default, off', (t) => {
+  t.false(defaultValues().slowScans);
+  t.false(parseSettings([], buildProgram(), NO_FILE).slowScans);
+  const dir = rootOwnedDir(t);
+  const file = path.join(dir, 'scanlogd.conf');
+  fs.copyFileSync(PACKAGED, file);
+  fs.chmodSync(file, 0o644);
+  t.true(parseSettings([], buildProgram(), file).slowScans);
+  // "no" in the file (what an operator writes to turn it off) is scanlogd 2.2.8's log again.
+  fs.writeFileSync(file, fs.readFileSync(PACKAGED, 'utf8').replace(/^slow-scans = yes$/m, 'slow-scans = no'));
+  t.false(parseSettings([], buildProgram(), file).slowScans);
+});
+
+test('the .deb and the .rpm install the packaged file as /etc/scanlogd.conf, kept when edited', (t) => {
+  const rules = fs.readFileSync(path.join(REPO, 'packaging', 'debian', 'rules'), 'utf8');
+  t.regex(rules, /^\tinstall -D -m 0644 scanlogd\.conf \$\(PKGDIR\)\/etc\/scanlogd\.conf$/m);
+  const spec = fs.readFileSync(path.join(REPO, 'packaging', 'rpm', 'scanlogd-ts.spec'), 'utf8');
+  t.regex(spec, /^install -D -m 0644 scanlogd\.conf %\{buildroot\}%\{_sysconfdir\}\/scanlogd\.conf$/m);
+  t.regex(spec, /^%config\(noreplace\) %\{_sysconfdir\}\/scanlogd\.conf$/m);
+  // Both build from this file: build.sh copies it into the package's sources.
+  t.regex(fs.readFileSync(path.join(REPO, 'packaging', 'build.sh'), 'utf8'), /packaging\/scanlogd\.conf /);
 });
 
 test("the packaged file's lines, uncommented, are valid, and show the defaults", (t) => {
@@ -515,6 +546,7 @@ test("the packaged file's lines, uncommented, are valid, and show the defaults",
   const defaults = defaultValues();
   let compared = 0;
   for (const v of values.values()) {
+    if (v.key in PACKAGED_SETTINGS) continue;
     const wanted = defaults[v.attribute as OptionName];
     if (wanted === null || (Array.isArray(wanted) && wanted.length === 0)) continue;
     t.deepEqual(v.value, wanted, v.key);

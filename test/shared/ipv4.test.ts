@@ -1,9 +1,17 @@
 // IPv4 address text: the one parser of the project (records, ignore lists, tests) and
-// its printer, both ways, and what it refuses.
+// its printer, both ways, and what it refuses; the directed broadcasts of a host's networks.
 
 import test from 'ava';
+import os = require('node:os');
 import { parseCidr } from '../../src/shared/networks.js';
-import { AddressError, formatAddress, parseAddress } from '../../src/shared/ipv4.js';
+import {
+  AddressError,
+  MAX_BROADCASTS,
+  directedBroadcasts,
+  formatAddress,
+  parseAddress,
+  type InterfaceAddress,
+} from '../../src/shared/ipv4.js';
 
 const addresses: Array<[string, number]> = [
   ['0.0.0.0', 0],
@@ -41,4 +49,27 @@ test('the ignore list reads addresses with the same parser: a leading zero is re
   t.deepEqual(parseCidr('10.0.0.1'), { base: parseAddress('10.0.0.1'), prefix: 32 });
   t.throws(() => parseCidr('010.0.0.1'));
   t.throws(() => parseAddress('010.0.0.1'), { instanceOf: AddressError });
+});
+
+test('directedBroadcasts: every host bit of each IPv4 network set; none for a /31 or /32, nor for IPv6', (t) => {
+  const v4 = (address: string, netmask: string): InterfaceAddress => ({ family: 'IPv4', address, netmask });
+  const found = directedBroadcasts([
+    v4('127.0.0.1', '255.0.0.0'),
+    v4('198.18.4.1', '255.255.0.0'),
+    v4('198.19.5.1', '255.255.255.0'),
+    v4('198.19.6.9', '255.255.255.248'),
+    // A second address of a network already listed.
+    v4('198.18.9.9', '255.255.0.0'),
+    v4('198.19.7.0', '255.255.255.254'),
+    v4('198.19.8.1', '255.255.255.255'),
+    { family: 'IPv6', address: 'fd00::1', netmask: 'ffff:ffff:ffff:ffff::' },
+    // As Node 18.0 to 18.3 lists the family.
+    { family: 4, address: '10.1.2.3', netmask: '255.255.252.0' },
+  ]).map(formatAddress);
+  t.deepEqual(found, ['127.255.255.255', '198.18.255.255', '198.19.5.255', '198.19.6.15', '10.1.3.255']);
+  // The machine's own interfaces, as the capture process reads them: loopback's is there.
+  const own = directedBroadcasts(Object.values(os.networkInterfaces()).flatMap((list) => list ?? [])).map(formatAddress);
+  t.true(own.includes('127.255.255.255'), own.join(' '));
+  const many = Array.from({ length: MAX_BROADCASTS + 10 }, (_, i) => v4(`10.${i}.0.1`, '255.255.0.0'));
+  t.is(directedBroadcasts(many).length, MAX_BROADCASTS);
 });

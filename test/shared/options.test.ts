@@ -109,6 +109,7 @@ test('the options each process reads, as the table says', (t) => {
       'slowSources',
       'statusFd',
       'socketTables',
+      'broadcasts',
     ],
   );
 });
@@ -135,6 +136,16 @@ test("the monitor reads each value with its option's parser and checks them toge
   t.is(refusal({ stderr: 'yes' }), 'monitor settings: stderr is missing or of the wrong kind');
   t.is(refusal({ maxPorts: null }), 'monitor settings: maxPorts is missing or of the wrong kind');
   t.is(refusal({ hashSize: '100' }), 'monitor settings: --hash-size must be a power of two, not 100');
+  t.is(refusal({ broadcasts: '198.18.255.255,198.19.5.0255' }), 'monitor settings: broadcasts: not an IPv4 address: 198.19.5.0255.');
+  t.is(refusal({ broadcasts: [] }), 'monitor settings: broadcasts is missing or of the wrong kind');
+});
+
+test("this host's broadcast addresses reach the monitor as the capture process read them", (t) => {
+  const read = (broadcasts: number[] | null): number[] | null =>
+    parseMonitorArgument(monitorArgument({ ...defaults, broadcasts })).broadcasts;
+  t.deepEqual(read([0xc612ffff, 0xc61305ff]), [0xc612ffff, 0xc61305ff]);
+  t.deepEqual(read([]), []);
+  t.is(read(null), null);
 });
 
 // ---------------------------------------------------------------------------

@@ -61,7 +61,7 @@ function packetsToReport(preset: PresetName, ports: number[], gapMs: number): nu
   for (const [i, dport] of ports.entries()) {
     const time = 1000 + i * gapMs;
     const pkt: Summary4 = { saddr: 0xc6120002, daddr: 0xc6120001, sport: 40000, dport, flags: 0x02, tos: 0, ttl: 64, time };
-    if (detector.process(pkt, WALL_MS + time) !== null) return i + 1;
+    if (detector.process(pkt, { mono: time, wall: WALL_MS + time }) !== null) return i + 1;
   }
   return 0;
 }

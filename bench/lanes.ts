@@ -1,0 +1,130 @@
+// Where an IPv6 or UDP packet costs more than an IPv4 SYN, step by step, in one process
+// and one run: the capture process's check and record (packetToRecord), the monitor's
+// decoding (decodeAt), the IPv6 address fold (fold6, through the family's foldOf) and
+// the whole pipeline (ScanPipeline.handle). Spoofed floods, one random source per
+// packet, as W1 and W4 send them. `npm run bench:lanes` (or `node dist/bench/lanes.js`
+// after `npm run build`). What the native readers do per packet is not in this figure.
+
+import { packetToRecord } from '../src/capture/packet.js';
+import { DEFAULT_PARAMS } from '../src/shared/params.js';
+import { decodeAt, emptyPacketScratch, MAX_RECORD_SIZE, type PacketRecord } from '../src/shared/record.js';
+import { IPV4, IPV6 } from '../src/monitor/addresses.js';
+import { randomHashKey } from '../src/monitor/engine.js';
+import { ScanPipeline } from '../src/monitor/pipeline.js';
+import { median, table } from './stats.js';
+
+const PACKETS = 1 << 16;
+const PASSES = 16;
+const ROUNDS = 7;
+
+type LaneName = 'tcp4' | 'udp4' | 'tcp6' | 'udp6';
+const LANES: readonly LaneName[] = ['tcp4', 'udp4', 'tcp6', 'udp6'];
+
+/** Packets as the raw sockets give them: IPv4 with its header, IPv6 with the header rebuilt in front (native/rawrecv.c). */
+function packets(lane: LaneName): Buffer[] {
+  let x = 0x9e3779b9;
+  const next = (): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  const udp = lane.startsWith('udp');
+  return Array.from({ length: PACKETS }, () => {
+    const r = next();
+    if (lane.endsWith('4')) {
+      const p = Buffer.alloc(udp ? 28 : 40);
+      p[0] = 0x45;
+      p[8] = 64;
+      p[9] = udp ? 17 : 6;
+      p.writeUInt32BE((0xc6130000 | (r & 0x7fff)) >>> 0, 12);
+      p.writeUInt32BE(0xc6120001, 16);
+      p.writeUInt16BE(1024 + (r % 60000), 20);
+      p.writeUInt16BE(1 + (next() % 65535), 22);
+      if (!udp) p[33] = 0x02;
+      return p;
+    }
+    const p = Buffer.alloc(40 + (udp ? 8 : 20));
+    p[0] = 0x60;
+    p.writeUInt16BE(udp ? 8 : 20, 4);
+    p[6] = udp ? 17 : 6;
+    p[7] = 64;
+    p.writeUInt32BE(0xfd00005d, 8);
+    p.writeUInt32BE(r, 16);
+    p.writeUInt32BE(next(), 20);
+    p.writeUInt32BE(0xfd000000, 24);
+    p[39] = 1;
+    p.writeUInt16BE(1024 + (r % 60000), 40);
+    p.writeUInt16BE(1 + (next() % 65535), 42);
+    if (!udp) p[53] = 0x02;
+    return p;
+  });
+}
+
+function nsPerPacket(body: (i: number) => void): number {
+  const rounds: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    // CPU time, not wall time: the machine is shared, and another process's turn is not ours.
+    const start = process.cpuUsage();
+    for (let pass = 0; pass < PASSES; pass++) for (let i = 0; i < PACKETS; i++) body(i);
+    const used = process.cpuUsage(start);
+    rounds.push(((used.user + used.system) * 1000) / (PACKETS * PASSES));
+  }
+  return median(rounds);
+}
+
+// As the daemon runs with --ipv6 --udp, the kernel's default client port range.
+const watched = { udp: true, ipv6: true, ephemeralPorts: { first: 32768, last: 60999 } };
+const key = randomHashKey();
+const results = new Map<LaneName, number[]>();
+for (const lane of LANES) {
+  const input = packets(lane);
+  const out = Buffer.alloc(MAX_RECORD_SIZE * PACKETS);
+  let time = 0;
+  const parse = nsPerPacket((i) => {
+    packetToRecord(input[i] as Buffer, (input[i] as Buffer).length, time, out, i * MAX_RECORD_SIZE, watched);
+  });
+  const scratch = emptyPacketScratch();
+  const decoded: PacketRecord[] = [];
+  const decode = nsPerPacket((i) => {
+    decodeAt(out, i * MAX_RECORD_SIZE, scratch);
+  });
+  for (let i = 0; i < PACKETS; i++) {
+    const r = decodeAt(out, i * MAX_RECORD_SIZE) as PacketRecord;
+    decoded.push(r);
+  }
+  let sink = 0;
+  const fold = lane.endsWith('6')
+    ? nsPerPacket((i) => {
+        sink ^= IPV6.foldOf((decoded[i] as { saddr: Uint32Array }).saddr, key);
+      })
+    : nsPerPacket((i) => {
+        sink ^= IPV4.foldOf((decoded[i] as { saddr: number }).saddr, key);
+      });
+  const pipeline = new ScanPipeline(DEFAULT_PARAMS, { watch: watched });
+  const wall = Date.now();
+  const handle = nsPerPacket((i) => {
+    const r = decoded[i] as PacketRecord;
+    // 300 packets per ms, as W1 and W4 at 300k/s.
+    time = (time + (i % 300 === 0 ? 1 : 0)) >>> 0;
+    r.time = time;
+    pipeline.handle(r, time, wall + time);
+  });
+  if (sink === 0.5) console.log(sink);
+  results.set(lane, [parse, decode, fold, handle]);
+}
+
+const base = results.get('tcp4') as number[];
+const rows = LANES.map((lane) => {
+  const r = results.get(lane) as number[];
+  const total = (r[0] as number) + (r[1] as number) + (r[3] as number);
+  const baseTotal = (base[0] as number) + (base[1] as number) + (base[3] as number);
+  return [lane, ...r.map((ns) => ns.toFixed(1)), total.toFixed(1), `${(total / baseTotal).toFixed(2)}x`];
+});
+console.log(`${PACKETS} spoofed packets x ${PASSES} passes per round, median of ${ROUNDS} rounds (CPU ns per packet)`);
+console.log(
+  table(
+    ['lane', 'capture: packetToRecord', 'monitor: decodeAt', 'fold (in handle)', 'monitor: pipeline.handle', 'sum of JS steps', 'vs tcp4'],
+    rows,
+  ),
+);

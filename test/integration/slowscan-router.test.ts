@@ -1,0 +1,133 @@
+// The second stage on a gateway: a router namespace between a scanner and a /24 of
+// hosts, the daemon watching the router's outside device with libpcap, and nmap
+// sweeping one port across the /24. A daemon without the stage watches beside it, so
+// that scanlogd's own lines can be compared on the same packets.
+
+import test from 'ava';
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import path = require('node:path');
+import { createTestbed, isRoot, runIn, sh, sleep, waitFor, type Testbed } from '../../harness/netns.js';
+import { startOurs, type OurDaemon } from '../../harness/daemon.js';
+import { listenSyslog, makeSocketDir, type SyslogListener } from '../../harness/syslog.js';
+
+const rootTest = isRoot ? test.serial : test.serial.skip;
+if (!isRoot) console.log('integration tests skipped: they need root for network namespaces and libpcap');
+
+const INSIDE_NET = '198.19.5';
+const ROUTER_INSIDE = `${INSIDE_NET}.1`;
+/** The real hosts behind the router: one namespace holding several addresses. */
+const HOSTS = [10, 11, 12].map((n) => `${INSIDE_NET}.${n}`);
+
+const escaped = (address: string): string => address.replace(/\./g, '\\.');
+
+/**
+ * Makes the testbed's target namespace a router: a second veth to a namespace holding
+ * HOSTS on INSIDE_NET/24, forwarding on, and the scanner routed to that /24 through it.
+ * Returns the inside namespace's teardown.
+ */
+function addInside(bed: Testbed): () => void {
+  const tag = bed.target.replace(/^slt-/, '');
+  const inside = `sli-${tag}`;
+  const routerDev = `vr${tag}`.slice(0, 15);
+  const hostDev = `vh${tag}`.slice(0, 15);
+  const destroy = (): void => {
+    childProcess.spawnSync('ip', ['netns', 'del', inside]);
+    childProcess.spawnSync('ip', ['link', 'del', routerDev]);
+  };
+  try {
+    sh('ip', ['netns', 'add', inside]);
+    sh('ip', ['link', 'add', routerDev, 'type', 'veth', 'peer', 'name', hostDev]);
+    sh('ip', ['link', 'set', routerDev, 'netns', bed.target]);
+    sh('ip', ['link', 'set', hostDev, 'netns', inside]);
+    sh('ip', ['-n', bed.target, 'addr', 'add', `${ROUTER_INSIDE}/24`, 'dev', routerDev]);
+    for (const host of HOSTS) sh('ip', ['-n', inside, 'addr', 'add', `${host}/24`, 'dev', hostDev]);
+    sh('ip', ['-n', bed.target, 'link', 'set', routerDev, 'up']);
+    sh('ip', ['-n', inside, 'link', 'set', hostDev, 'up']);
+    sh('ip', ['-n', inside, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', inside, 'route', 'add', 'default', 'via', ROUTER_INSIDE]);
+    sh('ip', ['-n', bed.scanner, 'route', 'add', `${INSIDE_NET}.0/24`, 'via', bed.targetAddr]);
+    sh('ip', ['netns', 'exec', bed.target, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    return destroy;
+  } catch (err) {
+    destroy();
+    throw err;
+  }
+}
+
+interface Watcher {
+  daemon: OurDaemon;
+  syslog: SyslogListener;
+}
+
+/** Lines of scanlogd's own form: `saddr[:sport] to daddr ... ports ..., flags[, TOS][, TTL] @time`. */
+const CLASSIC = / ports [\d, .]+, [a-zA-Z?]{8}(, TOS [0-9a-f]{2})?(, TTL \d+)? @\d\d:\d\d:\d\d$/;
+
+rootTest('a gateway watched on its outside device: nmap sweeping port 22 across the /24 behind it is a sweep at five hosts', async (t) => {
+  const bed = createTestbed();
+  const dir = makeSocketDir();
+  const watchers: Watcher[] = [];
+  let destroyInside = (): void => {};
+  t.teardown(async () => {
+    try {
+      for (const w of watchers) await w.daemon.kill();
+    } finally {
+      for (const w of watchers) w.syslog.close();
+      destroyInside();
+      bed.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  destroyInside = addInside(bed);
+  // The router's own inside address is not swept: it is this host, not a host behind it.
+  const targets = `${INSIDE_NET}.2-254`;
+  for (const [i, stage] of [['--slow-scans'], []].entries()) {
+    const syslog = listenSyslog(path.join(dir, `log${i}`));
+    const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, '--interface', bed.targetDev, ...stage]);
+    watchers.push({ daemon, syslog });
+  }
+  for (const w of watchers) await w.daemon.ready();
+  const [on, off] = watchers as [Watcher, Watcher];
+
+  const sweep = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '22', targets], 90_000);
+  t.is(sweep.code, 0, sweep.stderr);
+  // The real hosts answered through the router.
+  for (const host of HOSTS) t.regex(sweep.stdout, new RegExp(`Nmap scan report for ${escaped(host)}\\s+Host is up`));
+  // The outside device shows no answer (libpcap takes inbound packets only), so each
+  // contact is judged when its wait for one ends.
+  const line = await waitFor('the sweep line', () => on.syslog.messages().find((m) => m.includes(' swept port ')), 180_000, 200);
+  t.log(line);
+  const m = new RegExp(
+    `^${escaped(bed.scannerAddr)} swept port 22 on (\\d+) hosts over \\d+ s, ([\\d., ]+), TCP @\\d\\d:\\d\\d:\\d\\d$`,
+  ).exec(line);
+  t.truthy(m, line);
+  t.is(Number(m?.[1]), 5, line);
+  const listed = (m?.[2] ?? '').split(', ').filter((h) => h !== '...');
+  t.true(listed.length > 0, line);
+  for (const host of listed) t.regex(host, new RegExp(`^${escaped(INSIDE_NET)}\\.(\\d+)$`), `${host} is not behind the router: ${line}`);
+  // One port across many hosts is no scan of scanlogd's rule, with the stage or without.
+  t.deepEqual(
+    on.syslog.messages().filter((msg) => CLASSIC.test(msg)),
+    [],
+  );
+  t.deepEqual(off.syslog.messages(), []);
+
+  // A fast scan of one host behind the router: scanlogd's line, the same with the stage on as off.
+  const scan = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-40', HOSTS[0] as string], 60_000);
+  t.is(scan.code, 0, scan.stderr);
+  await waitFor(
+    'the scan lines',
+    () => (watchers.every((w) => w.syslog.messages().some((msg) => CLASSIC.test(msg))) ? true : undefined),
+    10_000,
+  );
+  await sleep(1000);
+  const classic = (w: Watcher): string[] => w.syslog.messages().filter((msg) => CLASSIC.test(msg));
+  t.log(classic(off).join('\n'));
+  t.is(classic(off).length, 1);
+  t.regex(classic(off)[0] as string, new RegExp(`^${escaped(bed.scannerAddr)}(:\\d+)? to ${escaped(HOSTS[0] as string)} ports `));
+  t.deepEqual(classic(on), classic(off));
+  t.deepEqual(
+    on.syslog.messages().filter((msg) => !CLASSIC.test(msg)),
+    [line],
+  );
+});
