@@ -455,6 +455,11 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
     depends.some((d) => /^libpcap0\.8( |$)/.test(d)),
     field('Depends'),
   );
+  // The sandbox addon links libseccomp.so.2: its filters are compiled by libseccomp.
+  t.true(
+    depends.some((d) => /^libseccomp2( |$)/.test(d)),
+    field('Depends'),
+  );
   t.is(field('Conflicts'), 'scanlogd');
   t.is(field('Replaces'), 'scanlogd');
   t.is(field('Provides'), 'scanlogd');
@@ -577,6 +582,7 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   t.true(requires.includes(expectedNodeDependency(builtPackage('.deb')).rpm), requires.join(', '));
   t.true(requires.includes('/usr/bin/node'));
   t.true(requires.includes('libpcap'), requires.join(', '));
+  t.true(requires.includes('libseccomp'), requires.join(', '));
   // Debian's soname would make the package uninstallable where libpcap is libpcap.so.1.
   t.false(
     requires.some((r) => r.startsWith('libpcap.so')),
