@@ -4,7 +4,8 @@
 # account lookup and chroot of the privilege drop (native/privdrop.c), and its fresh
 # start under its first filter (native/exec.c). Monitor: the syslog socket
 # (native/syslogsock.c). Both halves: the process attributes and sandboxes
-# (native/procctl.c, native/sandbox.c).
+# (native/procctl.c, native/sandbox.c, whose filters libseccomp compiles: libseccomp-dev
+# at build time, libseccomp2 at run time).
 #
 # The libpcap reader is built only where libpcap's headers are (Debian: libpcap-dev),
 # as the libpcap binding was an optional dependency before it: without them `npm ci`
@@ -33,7 +34,8 @@
     {
       "target_name": "procctl",
       "sources": ["native/procctl.c", "native/sandbox.c", "native/exec.c", "native/pages.c", "native/addon.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra"]
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "libraries": ["-lseccomp"]
     }
   ],
   "conditions": [

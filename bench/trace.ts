@@ -332,7 +332,7 @@ async function main(): Promise<void> {
 
   const policies: Record<Half, SeccompRule[]> = {
     capture: capturePlan([5], process.pid, process.pid + 1).rules,
-    monitor: monitorPlan('/run/scanlogd/scanlogd.pid', process.pid).rules,
+    monitor: monitorPlan(process.pid).rules,
   };
   const lines = [`Node.js ${process.version} (libuv ${process.versions.uv}); situations: ${SITUATIONS.map((s) => s.name).join('; ')}`];
   for (const half of ['capture', 'monitor'] as const) {

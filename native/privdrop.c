@@ -9,6 +9,17 @@
  *   chroot(path)      chroot(2); throws strerror's words, with the number in `errno`.
  *   lockFile(fd)      flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another
  *                     open file description holds it; the lock lasts as long as fd.
+ *   entryOf(dirFd, name, fd)
+ *                     What the entry `name` of the directory open at dirFd is now:
+ *                     "held" when it is the file open at fd (same st_dev and st_ino),
+ *                     "replaced" when it is another file, "absent" when there is none.
+ *                     fstatat(2) without following a link; throws strerror's words.
+ *   unlinkAt(dirFd, name)
+ *                     unlinkat(dirFd, name, 0): true when removed, false when it was
+ *                     already gone; throws strerror's words otherwise.
+ *
+ * The last two are the pidfile's at the capture process's end, after the chroot: the
+ * directory was opened before it, and the name is a plain file name.
  *
  * No state, no threads.
  */
@@ -17,7 +28,9 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addon.h"
@@ -103,8 +116,72 @@ static napi_value js_lock_file(napi_env env, napi_callback_info info) {
 	return result;
 }
 
+/* A descriptor and a file name (no slash) from the first two arguments; false (a TypeError thrown) otherwise. */
+static int dir_and_name(napi_env env, napi_value *argv, int32_t *dir_fd, char *name, size_t size, const char *usage) {
+	if (napi_get_value_int32(env, argv[0], dir_fd) != napi_ok) {
+		napi_throw_type_error(env, NULL, usage);
+		return 0;
+	}
+	if (!addon_string(env, argv[1], name, size, usage)) return 0;
+	if (name[0] == '\0' || strchr(name, '/') != NULL) {
+		napi_throw_type_error(env, NULL, usage);
+		return 0;
+	}
+	return 1;
+}
+
+static napi_value js_entry_of(napi_env env, napi_callback_info info) {
+	static const char usage[] = "privdrop.entryOf(dirFd, name, fd)";
+	size_t argc = 3;
+	napi_value argv[3];
+	int32_t dir_fd, fd;
+	char name[NAME_MAX + 1];
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3) {
+		napi_throw_type_error(env, NULL, usage);
+		return NULL;
+	}
+	if (!dir_and_name(env, argv, &dir_fd, name, sizeof name, usage)) return NULL;
+	if (napi_get_value_int32(env, argv[2], &fd) != napi_ok) {
+		napi_throw_type_error(env, NULL, usage);
+		return NULL;
+	}
+	struct stat held, entry;
+	if (fstat(fd, &held) != 0) return addon_throw_errno(env, NULL, errno);
+	const char *verdict;
+	if (fstatat(dir_fd, name, &entry, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno != ENOENT) return addon_throw_errno(env, NULL, errno);
+		verdict = "absent";
+	} else {
+		verdict = entry.st_dev == held.st_dev && entry.st_ino == held.st_ino ? "held" : "replaced";
+	}
+	napi_value out;
+	napi_create_string_utf8(env, verdict, NAPI_AUTO_LENGTH, &out);
+	return out;
+}
+
+static napi_value js_unlink_at(napi_env env, napi_callback_info info) {
+	static const char usage[] = "privdrop.unlinkAt(dirFd, name)";
+	size_t argc = 2;
+	napi_value argv[2];
+	int32_t dir_fd;
+	char name[NAME_MAX + 1];
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2) {
+		napi_throw_type_error(env, NULL, usage);
+		return NULL;
+	}
+	if (!dir_and_name(env, argv, &dir_fd, name, sizeof name, usage)) return NULL;
+	napi_value result;
+	if (unlinkat(dir_fd, name, 0) != 0) {
+		if (errno != ENOENT) return addon_throw_errno(env, NULL, errno);
+		napi_get_boolean(env, false, &result);
+		return result;
+	}
+	napi_get_boolean(env, true, &result);
+	return result;
+}
+
 NAPI_MODULE_INIT() {
-	static const addon_function functions[] = {
-		{"getpwnam", js_getpwnam}, {"chroot", js_chroot}, {"lockFile", js_lock_file}};
+	static const addon_function functions[] = {{"getpwnam", js_getpwnam}, {"chroot", js_chroot}, {"lockFile", js_lock_file},
+						   {"entryOf", js_entry_of},   {"unlinkAt", js_unlink_at}};
 	return addon_export(env, exports, functions, sizeof functions / sizeof functions[0]);
 }

@@ -16,7 +16,7 @@
  *                       Node's own refuse to run wherever its libuv may use io_uring
  *                       (its fix for CVE-2024-22017), which with a system libuv (Debian
  *                       13's nodejs) is always; the start filter keeps io_uring away.
- *   seccomp(), landlock()  the sandboxes, in sandbox.c.
+ *   seccomp(), exportFilter(), landlock()  the sandboxes, in sandbox.c.
  *   execve(), refusal()    starting again under a filter, and checking it holds, in exec.c.
  *   fillRandom(words)   fills a Uint32Array from getrandom(2).
  *   releaseFilePages()  start-up's pages of the runtime's files given back, in pages.c.
@@ -172,8 +172,8 @@ NAPI_MODULE_INIT() {
 		napi_callback fn;
 	} functions[] = {{"noNewPrivs", js_no_new_privs}, {"setDumpable", js_set_dumpable}, {"state", js_state},
 		{"unblockSignal", js_unblock_signal}, {"setgroups", js_setgroups}, {"setgid", js_setgid}, {"setuid", js_setuid},
-		{"seccomp", sandbox_seccomp}, {"landlock", sandbox_landlock}, {"execve", exec_execve}, {"refusal", exec_refusal},
-		{"fillRandom", js_fill_random}, {"releaseFilePages", pages_release_file_pages}};
+		{"seccomp", sandbox_seccomp}, {"exportFilter", sandbox_export}, {"landlock", sandbox_landlock}, {"execve", exec_execve},
+		{"refusal", exec_refusal}, {"fillRandom", js_fill_random}, {"releaseFilePages", pages_release_file_pages}};
 	for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
 		napi_value fn;
 		if (napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn) != napi_ok ||

@@ -1,82 +1,50 @@
 /*
  * The two kernel sandboxes each half puts itself in once it is set up (procctl.node):
  *
- *   seccomp(rules, defaultAction, listed)
- *       Compiles a system-call policy into a seccomp-bpf program and installs it in
- *       every thread of the process (SECCOMP_FILTER_FLAG_TSYNC). `rules` is an array of
- *       { syscall, clauses: [{ when: [{ arg, values, mask? }], action }], otherwise }:
- *       the first clause whose conditions all hold gives the action, else `otherwise`.
- *       A condition looks at the low 32 bits of argument `arg` (the kernel reads every
- *       argument tested here as a 32-bit value): it holds if (arg & mask) is one of
- *       `values` (mask 0xffffffff if absent). Actions are SECCOMP_RET_* values.
- *       A system call no rule names gets `defaultAction`; another architecture, or the
- *       x32 ABI, kills the process. Returns how many rules this architecture has.
+ *   seccomp(rules, defaultAction)
+ *       Compiles a system-call filter with libseccomp and installs it in every thread
+ *       of the process (SCMP_FLTATR_CTL_TSYNC). `rules` is an array of
+ *       { syscall, action, when: [{ arg, mask, value }] }, as libseccomp takes them:
+ *       a rule holds when, for each condition, (argument `arg` & mask) == value on
+ *       the full 64-bit argument (mask and value are BigInts), and the rules of one
+ *       call are alternatives, so rules with different actions must never both hold
+ *       (src/shared/filter.ts writes the policies that way). Actions are
+ *       SECCOMP_RET_* values. A call no rule names gets `defaultAction`; another
+ *       architecture, or an x32 call, kills the process (libseccomp's bad-architecture
+ *       action: x32 numbers fall to it in an x86_64 filter). A name this architecture
+ *       lacks is left out. Returns how many of the calls named it has.
+ *   exportFilter(rules, defaultAction)
+ *       The same program as a Buffer of struct sock_filter, installed nowhere.
  *   landlock(removeFilesBelow, scopeSignals)
  *       Where the kernel offers Landlock: denies the calling thread (and threads it
  *       starts later) every file-system access, except removing files anywhere below
- *       the directory `removeFilesBelow` (a path or null), and TCP bind/connect (ABI 4);
+ *       the directory open at descriptor `removeFilesBelow` (or null: nothing), which
+ *       may have been opened before a chroot, and TCP bind/connect (ABI 4);
  *       with ABI 6, abstract Unix sockets outside the process and, if `scopeSignals`,
  *       signals to processes outside it. Returns the ABI version used, 0 if none.
  *
- * Both need no_new_privs set first (procctl.noNewPrivs()).
+ * Both sandboxes need no_new_privs set first (procctl.noNewPrivs()).
  */
-#define _GNU_SOURCE /* O_PATH */
+#define _GNU_SOURCE /* O_PATH, memfd_create */
 #define NAPI_VERSION 8
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
 #include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <node_api.h>
-#include <stddef.h>
+#include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sandbox.h"
 
-#if defined(__x86_64__)
-#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#else
-#error "the sandbox knows x86_64 and aarch64 only"
-#endif
-
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define ARG_LOW(n) (offsetof(struct seccomp_data, args) + 8 * (n))
-#else
-#define ARG_LOW(n) (offsetof(struct seccomp_data, args) + 8 * (n) + 4)
-#endif
-
+/* The kernel's limit on a filter's length (BPF_MAXINSNS). */
 #define MAX_PROGRAM 4096
-#define MAX_VALUES 16
-#define MAX_CLAUSES 4
-#define MAX_CONDITIONS 3
-
-/* Numbers C library headers older than these calls may lack; the same on both
- * architectures. Without them clone3 would fall to the default (kill) instead of
- * ENOSYS, and glibc 2.34 and later, which tries clone3 first, could start no thread. */
-#ifndef __NR_io_uring_setup
-#define __NR_io_uring_setup 425
-#define __NR_io_uring_enter 426
-#define __NR_io_uring_register 427
-#endif
-#ifndef __NR_clone3
-#define __NR_clone3 435
-#endif
-
-static const struct {
-	const char *name;
-	long nr;
-} syscall_numbers[] = {
-#define SYSCALL(name, nr) {#name, nr},
-#include "syscalls.h"
-#undef SYSCALL
-};
+#define MAX_CONDITIONS 6
 
 static napi_value fail(napi_env env, const char *what) {
 	napi_throw_error(env, NULL, what);
@@ -87,28 +55,6 @@ static napi_value fail_errno(napi_env env, const char *what, int err) {
 	char text[4096 + 128];
 	snprintf(text, sizeof text, "%s: %s", what, strerror(err));
 	return fail(env, text);
-}
-
-/** The number of `name` here, -1 if this architecture lacks it, -2 if the name is unknown. */
-static long syscall_number(const char *name) {
-	for (size_t i = 0; i < sizeof syscall_numbers / sizeof syscall_numbers[0]; i++)
-		if (strcmp(syscall_numbers[i].name, name) == 0) return syscall_numbers[i].nr;
-	return -2;
-}
-
-struct program {
-	struct sock_filter insns[MAX_PROGRAM];
-	size_t length;
-};
-
-/* Appends one instruction; throws if the program would outgrow the kernel's limit. */
-static int emit(napi_env env, struct program *p, struct sock_filter insn) {
-	if (p->length >= MAX_PROGRAM) {
-		fail(env, "procctl.seccomp: program longer than 4096 instructions");
-		return -1;
-	}
-	p->insns[p->length++] = insn;
-	return 0;
 }
 
 /* Property readers; each returns 0 on success, throws and returns -1 otherwise. */
@@ -122,131 +68,92 @@ static int get_property(napi_env env, napi_value object, const char *key, napi_v
 	return napi_get_named_property(env, object, key, out) == napi_ok ? 0 : -1;
 }
 
+static int bad_property(napi_env env, const char *key, const char *what) {
+	char text[96];
+	snprintf(text, sizeof text, "procctl.seccomp: %s must be %s", key, what);
+	fail(env, text);
+	return -1;
+}
+
 static int get_uint32(napi_env env, napi_value object, const char *key, uint32_t *out) {
 	napi_value v;
-	if (get_property(env, object, key, &v) != 0 || v == NULL || napi_get_value_uint32(env, v, out) != napi_ok) {
-		char text[96];
-		snprintf(text, sizeof text, "procctl.seccomp: %s must be a number", key);
-		fail(env, text);
-		return -1;
-	}
+	if (get_property(env, object, key, &v) != 0 || v == NULL || napi_get_value_uint32(env, v, out) != napi_ok)
+		return bad_property(env, key, "a number");
+	return 0;
+}
+
+/* A 64-bit value, given as a BigInt: a Number cannot hold every mask. */
+static int get_uint64(napi_env env, napi_value object, const char *key, uint64_t *out) {
+	napi_value v;
+	bool lossless = false;
+	if (get_property(env, object, key, &v) != 0 || v == NULL || napi_get_value_bigint_uint64(env, v, out, &lossless) != napi_ok ||
+	    !lossless)
+		return bad_property(env, key, "a BigInt from 0 to 2^64 - 1");
 	return 0;
 }
 
 static int get_array(napi_env env, napi_value object, const char *key, napi_value *out, uint32_t *length) {
 	bool is_array = false;
-	*length = 0;
-	if (get_property(env, object, key, out) != 0) return -1;
-	if (*out == NULL) return 0;
-	if (napi_is_array(env, *out, &is_array) != napi_ok || !is_array || napi_get_array_length(env, *out, length) != napi_ok) {
-		char text[96];
-		snprintf(text, sizeof text, "procctl.seccomp: %s must be an array", key);
-		fail(env, text);
+	if (get_property(env, object, key, out) != 0 || *out == NULL || napi_is_array(env, *out, &is_array) != napi_ok || !is_array ||
+	    napi_get_array_length(env, *out, length) != napi_ok)
+		return bad_property(env, key, "an array");
+	return 0;
+}
+
+static int read_condition(napi_env env, napi_value object, struct scmp_arg_cmp *c) {
+	uint32_t arg;
+	uint64_t mask, value;
+	if (get_uint32(env, object, "arg", &arg) != 0 || get_uint64(env, object, "mask", &mask) != 0 ||
+	    get_uint64(env, object, "value", &value) != 0)
 		return -1;
-	}
+	if (arg > 5) return fail(env, "procctl.seccomp: arg is 0..5"), -1;
+	if ((value & ~mask) != 0) return fail(env, "procctl.seccomp: a value has bits outside its mask"), -1;
+	if (mask == UINT64_MAX) *c = (struct scmp_arg_cmp){arg, SCMP_CMP_EQ, value, 0};
+	else *c = (struct scmp_arg_cmp){arg, SCMP_CMP_MASKED_EQ, mask, value};
 	return 0;
 }
 
-struct condition {
-	uint32_t arg, mask, count;
-	uint32_t values[MAX_VALUES];
-};
-
-static int read_condition(napi_env env, napi_value object, struct condition *c) {
-	napi_value values;
-	c->mask = 0xffffffff;
-	if (get_uint32(env, object, "arg", &c->arg) != 0 || get_array(env, object, "values", &values, &c->count) != 0) return -1;
-	napi_value mask;
-	if (get_property(env, object, "mask", &mask) != 0) return -1;
-	if (mask != NULL && get_uint32(env, object, "mask", &c->mask) != 0) return -1;
-	if (c->arg > 5) return fail(env, "procctl.seccomp: arg is 0..5"), -1;
-	if (c->count == 0 || c->count > MAX_VALUES) return fail(env, "procctl.seccomp: a condition has 1 to 16 values"), -1;
-	for (uint32_t i = 0; i < c->count; i++) {
-		napi_value item;
-		if (napi_get_element(env, values, i, &item) != napi_ok || napi_get_value_uint32(env, item, &c->values[i]) != napi_ok)
-			return fail(env, "procctl.seccomp: values are numbers"), -1;
-	}
-	return 0;
-}
-
-static uint32_t condition_length(const struct condition *c) {
-	return 1 + (c->mask != 0xffffffff ? 1 : 0) + c->count;
-}
-
-/*
- * One clause: each condition loads its argument's low word, masks it, and compares it
- * with its values; a match goes on to the next condition (after the last, to the
- * clause's return), a mismatch skips the rest of the clause.
- */
-static int compile_clause(napi_env env, napi_value clause, struct program *body) {
+/* Adds one rule; *nr is its call's number here, negative if this architecture lacks it.
+ * A rule whose action is the default is left out: libseccomp refuses it (EACCES), and
+ * what no rule takes gets that action anyway. */
+static int add_rule(napi_env env, scmp_filter_ctx ctx, uint32_t default_action, napi_value rule, int *nr) {
+	char name[64];
+	size_t name_length;
+	napi_value name_value, when;
 	uint32_t action, count;
-	napi_value when;
-	struct condition conditions[MAX_CONDITIONS];
-	if (get_uint32(env, clause, "action", &action) != 0 || get_array(env, clause, "when", &when, &count) != 0) return -1;
-	if (count == 0 || count > MAX_CONDITIONS) return fail(env, "procctl.seccomp: a clause has 1 to 3 conditions"), -1;
+	struct scmp_arg_cmp conditions[MAX_CONDITIONS];
+	if (get_property(env, rule, "syscall", &name_value) != 0 || name_value == NULL ||
+	    napi_get_value_string_utf8(env, name_value, name, sizeof name, &name_length) != napi_ok)
+		return fail(env, "procctl.seccomp: syscall must be a name"), -1;
+	if (get_uint32(env, rule, "action", &action) != 0 || get_array(env, rule, "when", &when, &count) != 0) return -1;
+	if (count > MAX_CONDITIONS) return fail(env, "procctl.seccomp: a rule has at most 6 conditions"), -1;
 	for (uint32_t i = 0; i < count; i++) {
 		napi_value item;
 		if (napi_get_element(env, when, i, &item) != napi_ok || read_condition(env, item, &conditions[i]) != 0) return -1;
 	}
-	/* What a mismatch in condition i skips: the later conditions and the return. */
-	uint32_t after[MAX_CONDITIONS];
-	for (uint32_t i = 0; i < count; i++) {
-		after[i] = 1;
-		for (uint32_t j = i + 1; j < count; j++) after[i] += condition_length(&conditions[j]);
-	}
-	for (uint32_t i = 0; i < count; i++) {
-		const struct condition *c = &conditions[i];
-		if (emit(env, body, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(c->arg))) != 0) return -1;
-		if (c->mask != 0xffffffff && emit(env, body, (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, c->mask)) != 0) return -1;
-		for (uint32_t v = 0; v < c->count; v++) {
-			bool last = v + 1 == c->count;
-			uint8_t on_match = (uint8_t)(c->count - 1 - v);
-			uint8_t on_mismatch = (uint8_t)(last ? after[i] : 0);
-			if (emit(env, body, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, c->values[v], on_match, on_mismatch)) != 0) return -1;
-		}
-	}
-	return emit(env, body, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action));
-}
-
-/* One rule: compare the system call number (in A), and run the clauses if it matches. */
-static int compile_rule(napi_env env, napi_value rule, struct program *p, uint32_t *compiled) {
-	char name[64];
-	size_t name_length;
-	napi_value name_value, clauses;
-	uint32_t otherwise, clause_count;
-	if (get_property(env, rule, "syscall", &name_value) != 0 || name_value == NULL ||
-	    napi_get_value_string_utf8(env, name_value, name, sizeof name, &name_length) != napi_ok)
-		return fail(env, "procctl.seccomp: syscall must be a name"), -1;
-	if (get_uint32(env, rule, "otherwise", &otherwise) != 0 || get_array(env, rule, "clauses", &clauses, &clause_count) != 0)
-		return -1;
-	if (clause_count > MAX_CLAUSES) return fail(env, "procctl.seccomp: too many clauses"), -1;
-	long nr = syscall_number(name);
-	if (nr == -2) {
+	*nr = seccomp_syscall_resolve_name(name);
+	if (*nr == __NR_SCMP_ERROR) {
 		char text[128];
-		snprintf(text, sizeof text, "procctl.seccomp: unknown system call %s (native/syscalls.h)", name);
+		snprintf(text, sizeof text, "procctl.seccomp: unknown system call %s", name);
 		return fail(env, text), -1;
 	}
-	if (nr == -1) return 0;
-
-	struct program body = {.length = 0};
-	for (uint32_t i = 0; i < clause_count; i++) {
-		napi_value clause;
-		if (napi_get_element(env, clauses, i, &clause) != napi_ok || compile_clause(env, clause, &body) != 0) return -1;
+	/* Known to libseccomp, but not a call of this architecture (open on aarch64). */
+	if (*nr < 0 || action == default_action) return 0;
+	int rc = seccomp_rule_add_exact_array(ctx, action, *nr, count, conditions);
+	if (rc != 0) {
+		char text[160];
+		snprintf(text, sizeof text, "procctl.seccomp: libseccomp refused a rule for %s", name);
+		return fail_errno(env, text, -rc), -1;
 	}
-	if (emit(env, &body, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, otherwise)) != 0) return -1;
-	if (body.length > 255) return fail(env, "procctl.seccomp: rule too long"), -1;
-	/* Every body ends in a return, so A still holds the number at the next rule. */
-	if (emit(env, p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, (uint8_t)body.length)) != 0) return -1;
-	for (size_t i = 0; i < body.length; i++)
-		if (emit(env, p, body.insns[i]) != 0) return -1;
-	(*compiled)++;
 	return 0;
 }
 
-napi_value sandbox_seccomp(napi_env env, napi_callback_info info) {
+/* The filter for `rules`; throws and returns NULL on a bad rule. *calls: how many
+ * different calls of this architecture the rules name. */
+static scmp_filter_ctx build_filter(napi_env env, napi_callback_info info, uint32_t *calls) {
 	size_t argc = 2;
 	napi_value argv[2];
-	uint32_t rule_count, default_action, compiled = 0;
+	uint32_t rule_count, default_action;
 	bool is_array = false;
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 ||
 	    napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
@@ -255,46 +162,95 @@ napi_value sandbox_seccomp(napi_env env, napi_callback_info info) {
 		napi_throw_type_error(env, NULL, "procctl.seccomp(rules, defaultAction)");
 		return NULL;
 	}
-
-	struct program *p = calloc(1, sizeof *p);
-	if (p == NULL) return fail(env, "procctl.seccomp: out of memory");
-	/* Each step throws (and gives non-zero) on a bad rule or a program that is too long. */
-	int bad = emit(env, p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch))) ||
-		  emit(env, p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0)) ||
-		  emit(env, p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS)) ||
-		  emit(env, p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
-#ifdef __x86_64__
-	/* x32 system calls share the architecture value; their numbers have bit 30 set. */
-	bad = bad || emit(env, p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1)) ||
-	      emit(env, p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-#endif
-	for (uint32_t i = 0; !bad && i < rule_count; i++) {
+	scmp_filter_ctx ctx = seccomp_init(default_action);
+	if (ctx == NULL) return fail(env, "procctl.seccomp: libseccomp cannot make a filter with that default action"), NULL;
+	/* Every thread, or the call fails; no_new_privs is the caller's to set, and a
+	 * failed load reports the kernel's errno. */
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) != 0 ||
+	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) != 0 || seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) != 0 ||
+	    seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1) != 0) {
+		seccomp_release(ctx);
+		return fail(env, "procctl.seccomp: libseccomp refused the filter's attributes"), NULL;
+	}
+	/* Each call counted once however many rules it has; numbers are below 1024 on
+	 * both architectures. */
+	static uint8_t seen[1024];
+	memset(seen, 0, sizeof seen);
+	*calls = 0;
+	for (uint32_t i = 0; i < rule_count; i++) {
 		napi_value rule;
-		if (napi_get_element(env, argv[0], i, &rule) != napi_ok) {
-			fail(env, "procctl.seccomp: cannot read a rule");
-			bad = 1;
-		} else {
-			bad = compile_rule(env, rule, p, &compiled) != 0;
+		int nr = -1;
+		if (napi_get_element(env, argv[0], i, &rule) != napi_ok || add_rule(env, ctx, default_action, rule, &nr) != 0) {
+			seccomp_release(ctx);
+			return NULL;
+		}
+		if (nr >= 0 && nr < (int)sizeof seen && !seen[nr]) {
+			seen[nr] = 1;
+			(*calls)++;
 		}
 	}
-	bad = bad || emit(env, p, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, default_action));
-	if (bad) {
-		free(p);
+	return ctx;
+}
+
+/* The program libseccomp makes of `ctx`, in a memory file; its length in bytes in *size. */
+static int export_program(napi_env env, scmp_filter_ctx ctx, off_t *size) {
+	int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+	if (fd < 0) return fail_errno(env, "procctl.seccomp: memfd_create", errno), -1;
+	int rc = seccomp_export_bpf(ctx, fd);
+	if (rc != 0) {
+		close(fd);
+		return fail_errno(env, "procctl.seccomp: libseccomp could not generate the program", -rc), -1;
+	}
+	*size = lseek(fd, 0, SEEK_END);
+	if (*size < 0) {
+		int err = errno;
+		close(fd);
+		return fail_errno(env, "procctl.seccomp: lseek", err), -1;
+	}
+	return fd;
+}
+
+napi_value sandbox_seccomp(napi_env env, napi_callback_info info) {
+	uint32_t calls;
+	scmp_filter_ctx ctx = build_filter(env, info, &calls);
+	if (ctx == NULL) return NULL;
+	off_t size;
+	int fd = export_program(env, ctx, &size);
+	if (fd < 0) {
+		seccomp_release(ctx);
 		return NULL;
 	}
-
-	struct sock_fprog prog = {.len = (unsigned short)p->length, .filter = p->insns};
-	long result = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
-	int err = errno;
-	free(p);
-	if (result < 0) return fail_errno(env, "seccomp(SECCOMP_SET_MODE_FILTER)", err);
-	if (result > 0) {
-		char text[128];
-		snprintf(text, sizeof text, "seccomp: thread %ld could not take the filter", result);
-		return fail(env, text);
+	close(fd);
+	if (size / (off_t)sizeof(struct sock_filter) > MAX_PROGRAM) {
+		seccomp_release(ctx);
+		return fail(env, "procctl.seccomp: program longer than 4096 instructions");
 	}
+	int rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (rc != 0) return fail_errno(env, "seccomp(SECCOMP_SET_MODE_FILTER)", -rc);
 	napi_value out;
-	napi_create_uint32(env, compiled, &out);
+	napi_create_uint32(env, calls, &out);
+	return out;
+}
+
+napi_value sandbox_export(napi_env env, napi_callback_info info) {
+	uint32_t calls;
+	scmp_filter_ctx ctx = build_filter(env, info, &calls);
+	if (ctx == NULL) return NULL;
+	off_t size;
+	int fd = export_program(env, ctx, &size);
+	seccomp_release(ctx);
+	if (fd < 0) return NULL;
+	void *data;
+	napi_value out;
+	if (napi_create_buffer(env, (size_t)size, &data, &out) != napi_ok) {
+		close(fd);
+		return fail(env, "procctl.exportFilter: out of memory");
+	}
+	ssize_t got = pread(fd, data, (size_t)size, 0);
+	int err = errno;
+	close(fd);
+	if (got != size) return fail_errno(env, "procctl.exportFilter: pread", got < 0 ? err : EIO);
 	return out;
 }
 
@@ -327,14 +283,13 @@ napi_value sandbox_landlock(napi_env env, napi_callback_info info) {
 	size_t argc = 2;
 	napi_value argv[2];
 	napi_valuetype dir_type;
-	char dir[4096];
-	size_t dir_length = 0;
+	int32_t dir_fd = -1;
 	bool scope_signals = false;
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 ||
-	    napi_typeof(env, argv[0], &dir_type) != napi_ok || (dir_type != napi_string && dir_type != napi_null) ||
-	    (dir_type == napi_string && napi_get_value_string_utf8(env, argv[0], dir, sizeof dir, &dir_length) != napi_ok) ||
+	    napi_typeof(env, argv[0], &dir_type) != napi_ok || (dir_type != napi_number && dir_type != napi_null) ||
+	    (dir_type == napi_number && (napi_get_value_int32(env, argv[0], &dir_fd) != napi_ok || dir_fd < 0)) ||
 	    napi_get_value_bool(env, argv[1], &scope_signals) != napi_ok) {
-		napi_throw_type_error(env, NULL, "procctl.landlock(removeFilesBelow: string | null, scopeSignals: boolean)");
+		napi_throw_type_error(env, NULL, "procctl.landlock(removeFilesBelow: descriptor | null, scopeSignals: boolean)");
 		return NULL;
 	}
 	napi_value out;
@@ -355,17 +310,11 @@ napi_value sandbox_landlock(napi_env env, napi_callback_info info) {
 	int ruleset_fd = (int)syscall(SYS_landlock_create_ruleset, &ruleset, sizeof ruleset, 0);
 	if (ruleset_fd < 0) return fail_errno(env, "landlock_create_ruleset", errno);
 
-	if (dir_type == napi_string) {
-		int dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dir_fd < 0) {
-			int err = errno;
-			close(ruleset_fd);
-			return fail_errno(env, dir, err);
-		}
+	if (dir_fd >= 0) {
+		/* The caller's descriptor, which it keeps: the rule holds the directory itself. */
 		struct landlock_path_beneath beneath = {.allowed_access = FS_ACCESS_REMOVE_FILE, .parent_fd = dir_fd};
 		long added = syscall(SYS_landlock_add_rule, ruleset_fd, LANDLOCK_RULE_PATH_BENEATH_TYPE, &beneath, 0);
 		int err = errno;
-		close(dir_fd);
 		if (added != 0) {
 			close(ruleset_fd);
 			return fail_errno(env, "landlock_add_rule", err);

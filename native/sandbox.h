@@ -5,6 +5,7 @@
 #include <node_api.h>
 
 napi_value sandbox_seccomp(napi_env env, napi_callback_info info);
+napi_value sandbox_export(napi_env env, napi_callback_info info);
 napi_value sandbox_landlock(napi_env env, napi_callback_info info);
 napi_value exec_execve(napi_env env, napi_callback_info info);
 napi_value exec_refusal(napi_env env, napi_callback_info info);

@@ -121,7 +121,7 @@ else
 	RPM_NODEJS="nodejs(abi$NODE_MAJOR)"
 fi
 
-cp packaging/scanlogd.sh packaging/scanlogd.8 packaging/scanlogd.service packaging/scanlogd.default \
+cp packaging/scanlogd.sh packaging/scanlogd.8 packaging/scanlogd.conf.5 packaging/scanlogd.service packaging/scanlogd.default \
 	packaging/scanlogd.conf packaging/scanlogd.sysusers packaging/debian/copyright packaging/rpm/README.rpm \
 	packaging/scanlogd-notify.sh packaging/scanlogd-notify.8 packaging/scanlogd-notify.service packaging/scanlogd-notify.init \
 	packaging/scanlogd-notify.default packaging/scanlogd-notify.conf packaging/scanlogd-notify.sysusers \

@@ -17,6 +17,8 @@ for pair in nmap:nmap hping3:hping3 ip:iproute2 unshare:util-linux mknod:coreuti
 done
 # RELP for rsyslog (the fleet test's forwarding): a module, not a command.
 dpkg -s rsyslog-relp >/dev/null 2>&1 || need="$need rsyslog-relp"
+# libseccomp's headers: the sandbox addon compiles its filters with libseccomp (binding.gyp).
+dpkg -s libseccomp-dev >/dev/null 2>&1 || need="$need libseccomp-dev"
 # libseccomp's Python binding: tests load filters of their own around the daemon.
 dpkg -s python3-seccomp >/dev/null 2>&1 || need="$need python3-seccomp"
 # A real MTA behind /usr/sbin/sendmail for scanlogd-notify's mail channel; it delivers

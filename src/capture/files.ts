@@ -1,6 +1,6 @@
 // The files the capture process handles as root before the drop: the pidfile, which
-// it holds locked for its life and the monitor removes at stop, the --json output, which the monitor writes, and the
-// socket tables the monitor reads with --slow-scans.
+// it holds locked for its life and removes at its end, the --json output, which the
+// monitor writes, and the socket tables the monitor reads with --slow-scans.
 
 import fs = require('node:fs');
 import path = require('node:path');
@@ -8,6 +8,7 @@ import { StartupError, messageOf, syscallText } from '../shared/errors.js';
 import { SOCKET_TABLES, type SocketTable } from '../shared/fds.js';
 import { WRITE, mayAccess, pseudoFileSystem, unsafeDirectory } from '../shared/ownership.js';
 import type { Account } from './privdrop.js';
+import type { PrivDrop } from '../types/privdrop.js';
 
 /** The resolved directory of a path option's file, refused when it is not a place for files. */
 function placeFor(option: string, file: string): string {
@@ -33,26 +34,49 @@ export function checkPidfileDir(file: string, account: Account): void {
     );
   }
   if (!st.isDirectory() || !mayAccess(st, account, WRITE)) {
-    throw new StartupError(`pidfile ${file}: directory ${dir} must be writable by user ${account.name}, which removes the file at stop`);
+    throw new StartupError(`pidfile ${file}: directory ${dir} must be writable by user ${account.name}, which removes the file at the end`);
   }
 }
 
 /** Attempts to lock a pidfile that someone removes or replaces just as it is locked. */
 const PIDFILE_ATTEMPTS = 3;
 
+/** The pidfile as the capture process holds it: locked at `fd`, its directory open at `dirFd`. */
+export interface HeldPidfile {
+  path: string;
+  fd: number;
+  dirFd: number;
+  /** Its name in that directory. */
+  name: string;
+}
+
+/** The privdrop addon's calls a pidfile takes. */
+export type PidfileCalls = Pick<PrivDrop, 'lockFile' | 'entryOf' | 'unlinkAt'>;
+
 /**
- * Takes the pidfile for this process's life: opened (created 0644 if absent) without
- * following a link or blocking, locked (flock) so that a second daemon with the same
- * pidfile is refused, naming the holder, then this pid written into it. The
- * descriptor is never closed: the lock goes when the process does, however it ends.
+ * Takes the pidfile for this process's life: its directory opened (no link followed),
+ * the file opened (created 0644 if absent) without following a link or blocking,
+ * locked (flock) so that a second daemon with the same pidfile is refused, naming the
+ * holder, then this pid written into it. Neither descriptor is ever closed: the lock
+ * goes when the process does, however it ends, and the directory's descriptor is how
+ * the chrooted process removes the file at its end (releasePidfile).
  */
-export function claimPidfile(file: string, lock: (fd: number) => boolean): number {
-  const { O_RDWR, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+export function claimPidfile(file: string, calls: PidfileCalls): HeldPidfile {
+  const { O_RDONLY, O_RDWR, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  const dir = placeFor('pidfile', file);
+  const name = path.basename(file);
+  let dirFd: number;
+  try {
+    dirFd = fs.openSync(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  } catch (err) {
+    throw new StartupError(`pidfile ${file}: directory ${dir}: ${syscallText(err)}`, { cause: err });
+  }
   for (let attempt = 1; ; attempt++) {
     let fd: number;
     try {
-      fd = fs.openSync(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+      fd = fs.openSync(path.join(dir, name), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
     } catch (err) {
+      fs.closeSync(dirFd);
       throw new StartupError(`pidfile ${file}: ${syscallText(err)}`, { cause: err });
     }
     try {
@@ -61,23 +85,41 @@ export function claimPidfile(file: string, lock: (fd: number) => boolean): numbe
       if (!st.isFile() || st.uid !== 0 || st.nlink !== 1) {
         throw new StartupError(`pidfile ${file}: not a regular file of root's with one link; remove it`);
       }
-      if (!lock(fd)) {
+      if (!calls.lockFile(fd)) {
         const holder = fs.readFileSync(fd, 'utf8').trim();
         throw new StartupError(`another scanlogd (pid ${/^\d+$/.test(holder) ? holder : 'unknown'}) holds ${file}`);
       }
       // Locked, but perhaps a file its holder removed as it stopped: then again, with the new one.
-      if (fs.statSync(file, { throwIfNoEntry: false })?.ino !== st.ino && attempt < PIDFILE_ATTEMPTS) {
+      if (calls.entryOf(dirFd, name, fd) !== 'held' && attempt < PIDFILE_ATTEMPTS) {
         fs.closeSync(fd);
         continue;
       }
       fs.ftruncateSync(fd, 0);
       fs.writeSync(fd, `${process.pid}\n`, 0);
-      return fd;
+      return { path: file, fd, dirFd, name };
     } catch (err) {
       fs.closeSync(fd);
+      fs.closeSync(dirFd);
       if (err instanceof StartupError) throw err;
       throw new StartupError(`pidfile ${file}: ${syscallText(err)}`, { cause: err });
     }
+  }
+}
+
+/**
+ * Removes the pidfile at the end of the process that holds it, and only if its name
+ * still leads to the file this process locked: a file someone put in its place (a
+ * newer instance's, once this one's was removed by hand) stays. Returns what to say
+ * when it was not removed, or null.
+ */
+export function releasePidfile(held: HeldPidfile, calls: PidfileCalls): string | null {
+  try {
+    const entry = calls.entryOf(held.dirFd, held.name, held.fd);
+    if (entry === 'replaced') return `pidfile ${held.path} left in place: it is not the file this process locked`;
+    if (entry === 'held') calls.unlinkAt(held.dirFd, held.name);
+    return null;
+  } catch (err) {
+    return `pidfile ${held.path} not removed: ${messageOf(err)}`;
   }
 }
 

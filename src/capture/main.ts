@@ -16,11 +16,11 @@ import { directedBroadcasts } from '../shared/ipv4.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, MONITOR_STATUS_FD, closeInheritedFds } from '../shared/fds.js';
 import type { IgnoreFilter } from './ignore.js';
-import { loadProcCtl, lockProcess, onSigusr1 } from '../shared/procctl.js';
+import { RELAYED_SIGHUP, loadProcCtl, lockProcess, onSigusr1 } from '../shared/procctl.js';
 import { describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { nodeOptions } from './runtime.js';
 import { ChannelWriter } from './channel.js';
-import { claimPidfile, openJsonOutput, openSocketTables } from './files.js';
+import { claimPidfile, openJsonOutput, openSocketTables, releasePidfile, type HeldPidfile, type PidfileCalls } from './files.js';
 import { checkStart, type Blame } from './preflight.js';
 import { packetToRecord, type Watched } from './packet.js';
 import { openRawSockets } from './rawsocket.js';
@@ -137,10 +137,26 @@ function openSource(settings: Settings): PacketSource {
 }
 
 /**
- * Ends the capture process with the monitor: a clean stop on a signal, a fault when
- * the monitor or the channel goes first.
+ * Removes the pidfile this process holds, if any; the directory was opened before the
+ * chroot, so this works at any end, before or after the drop.
  */
-function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail(why: string): void; readonly stopping: boolean } {
+function pidfileRemover(held: HeldPidfile | null, calls: PidfileCalls): () => void {
+  return () => {
+    if (held === null) return;
+    const why = releasePidfile(held, calls);
+    if (why !== null) stderr(why);
+  };
+}
+
+/**
+ * Ends the capture process with the monitor: a clean stop on a signal, a fault when
+ * the monitor or the channel goes first. Every end removes the pidfile.
+ */
+function supervise(
+  monitor: Monitor,
+  source: PacketSource,
+  removePidfile: () => void,
+): { stop(signal: 'SIGTERM' | 'SIGINT'): void; relaySighup(): void; fail(why: string): void; readonly stopping: boolean } {
   let stopping = false;
   let exited = false;
   const exitWith = (code: number, why: string | null): void => {
@@ -148,6 +164,7 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
     exited = true;
     if (why !== null) stderr(why);
     source.close();
+    removePidfile();
     process.exit(code);
   };
   const { child, channel } = monitor;
@@ -167,17 +184,21 @@ function supervise(monitor: Monitor, source: PacketSource): { stop(): void; fail
     exitWith(EXIT_INTERNAL_FAULT, null);
   });
   return {
-    stop() {
+    // The monitor gets the same signal, which its stop line names.
+    stop(signal) {
       if (stopping) return;
       stopping = true;
       const stats = source.statsLine?.();
       if (stats !== undefined) stderr(stats);
       source.close();
-      child.kill('SIGTERM');
+      child.kill(signal);
       setTimeout(() => {
         child.kill('SIGKILL');
         exitWith(0, null);
       }, STOP_GRACE_MS).unref();
+    },
+    relaySighup() {
+      if (!stopping) child.kill(RELAYED_SIGHUP);
     },
     fail: (why) => exitWith(EXIT_FAULT, why),
     get stopping() {
@@ -234,45 +255,51 @@ export function runCapture(given: Settings, entryScript: string, status: Capture
   const { account, chrootDir, ignore } = checkStart(settings, entryScript, blame);
   const privdrop = loadPrivDrop();
   // Before anything else starts: a second daemon with the same pidfile goes no further.
-  if (settings.pidfile !== null) claimPidfile(settings.pidfile, (fd) => privdrop.lockFile(fd));
+  const pidfile = settings.pidfile === null ? null : claimPidfile(settings.pidfile, privdrop);
+  const removePidfile = pidfileRemover(pidfile, privdrop);
 
   // no_new_privs and the start filter are in place since the restart (cli.ts): the
   // monitor inherits both from its first instruction.
   const procctl = loadProcCtl();
-  const monitor = startMonitor(settings, account, entryScript);
+  let monitor: Monitor | null = null;
   let source: PacketSource;
   let sandboxed: string;
   try {
+    monitor = startMonitor(settings, account, entryScript);
     source = openSource(settings);
     const captureFds = captureSocketFds();
     dropPrivileges(chrootDir, account, systemCalls(privdrop, procctl));
     lockProcess('capture process', procctl);
     warmUpNode();
-    sandboxed = describeLayers(enterSandbox(capturePlan(captureFds, process.pid, monitor.child.pid as number), procctl));
+    const plan = capturePlan(captureFds, process.pid, monitor.child.pid as number, pidfile?.dirFd ?? null);
+    sandboxed = describeLayers(enterSandbox(plan, procctl));
   } catch (err) {
     // The start-up error is the one thing to report; the monitor just goes. Without
     // CAP_KILL (the systemd unit's bounding set), root may not signal it before the
     // drop: closing the channel ends it as well.
-    try {
-      monitor.child.kill('SIGKILL');
-    } catch {
-      monitor.channel.destroy();
+    if (monitor !== null) {
+      try {
+        monitor.child.kill('SIGKILL');
+      } catch {
+        monitor.channel.destroy();
+      }
     }
+    removePidfile();
     throw err;
   }
 
-  const life = supervise(monitor, source);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => life.stop());
-  // The monitor says in syslog what a SIGHUP does (nothing: the drop leaves nothing to
-  // re-open); here it must not stop detection either.
-  process.on('SIGHUP', () => {});
+  const life = supervise(monitor, source, removePidfile);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => life.stop(signal));
+  // A SIGHUP stops nothing (the drop leaves nothing to re-open); the monitor says so in
+  // syslog when this process, whose pid the pidfile holds, passes it on.
+  process.on('SIGHUP', () => life.relaySighup());
   const writer = new ChannelWriter(monitor.channel, { report: stderr, kernelDrops: () => source.kernelDrops() });
   requestCounters = () => {
     if (life.stopping) return;
     writer.flush();
     writer.sendCounters(true);
   };
-  if (settings.statsInterval !== null) setInterval(requestCounters, settings.statsInterval * 1000).unref();
+  if (settings.statsInterval !== null) setInterval(requestCounters, settings.statsInterval).unref();
   // Named like the original daemon, so that ps, pidof and init scripts find it.
   process.title = 'scanlogd';
   stderr(VERSION_LINE);

@@ -1,12 +1,18 @@
 // The capture process's sandbox once it has dropped to the scanlogd user: it reads its
-// capture sockets, writes records to the monitor and stderr, and stops the monitor.
-// It cannot create, connect or configure a socket, send on a capture socket in any way,
-// open a file, start a process or touch another one except to stop its monitor.
+// capture sockets, writes records to the monitor and stderr, stops the monitor and, at
+// its end, removes its pidfile. It cannot create, connect or configure a socket, send
+// on a capture socket in any way, open a file, remove any other, start a process or
+// touch another one except to stop its monitor.
 
 import fs = require('node:fs');
+import os = require('node:os');
 import { StartupError } from '../shared/errors.js';
 import { descriptorTargets, refuseIoUring } from '../shared/fds.js';
 import { Action, DENY, SIG, allow, deny, denyIf, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
+import type { SeccompRule } from '../types/procctl.js';
+import { RELAYED_SIGHUP } from '../shared/procctl.js';
+
+const AT_SYMLINK_NOFOLLOW = 0x100;
 
 /** /proc/net tables of the sockets a capture backend opens, and the column with each socket's inode. */
 const CAPTURE_SOCKET_TABLES: ReadonlyArray<{ file: string; inodeColumn: number }> = [
@@ -43,7 +49,32 @@ export function captureSocketFds(): number[] {
   return found;
 }
 
-export function capturePlan(captureFds: readonly number[], pid: number, monitorPid: number): SandboxPlan {
+/**
+ * The pidfile's removal (src/capture/files.ts, releasePidfile): in the directory open
+ * at `dirFd` since before the chroot, a look at the entry (fstatat, no link followed)
+ * and unlinkat of a file, never a directory (flags 0). Any other removal is refused.
+ * Landlock keeps the removal below that directory; seccomp cannot see the name.
+ */
+function pidfileRemoval(dirFd: number | null, runtime: SeccompRule[]): SeccompRule[] {
+  if (dirFd === null) return [...deny('unlinkat'), ...runtime];
+  const inDir = { arg: 0, values: [dirFd] };
+  const unlinkat: SeccompRule = {
+    syscall: 'unlinkat',
+    clauses: [{ when: [inDir, { arg: 2, values: [0] }], action: Action.allow }],
+    otherwise: DENY,
+  };
+  // One rule per call: the runtime's fstat rule (AT_EMPTY_PATH) gets this clause added.
+  const lookAt = { when: [inDir, { arg: 3, values: [AT_SYMLINK_NOFOLLOW] }], action: Action.allow };
+  return [unlinkat, ...runtime.map((rule) => (rule.syscall === 'newfstatat' ? { ...rule, clauses: [...rule.clauses, lookAt] } : rule))];
+}
+
+/** `pidfileDirFd`: the pidfile's directory, opened before the chroot, or null without a pidfile. */
+export function capturePlan(
+  captureFds: readonly number[],
+  pid: number,
+  monitorPid: number,
+  pidfileDirFd: number | null = null,
+): SandboxPlan {
   return {
     who: 'capture process',
     rules: [
@@ -58,14 +89,15 @@ export function capturePlan(captureFds: readonly number[], pid: number, monitorP
       // written to it.
       denyIf('write', 0, captureFds),
       denyIf('writev', 0, captureFds),
-      // Stopping the monitor, no other process, no other signal.
+      // Stopping the monitor with the signal this process got (SIGTERM or SIGINT), or
+      // SIGKILL, and passing on a SIGHUP; no other process, no other signal.
       {
         syscall: 'kill',
         clauses: [
           {
             when: [
               { arg: 0, values: [monitorPid] },
-              { arg: 1, values: [SIG.none, SIG.SIGTERM, SIG.SIGKILL] },
+              { arg: 1, values: [SIG.none, SIG.SIGTERM, SIG.SIGKILL, os.constants.signals.SIGINT, os.constants.signals[RELAYED_SIGHUP]] },
             ],
             action: Action.allow,
           },
@@ -74,11 +106,12 @@ export function capturePlan(captureFds: readonly number[], pid: number, monitorP
       },
       // Its monitor's exit status (libuv's waitpid; seen on every line).
       ...allow('wait4'),
-      ...deny('socket', 'connect', 'unlink', 'unlinkat'),
-      ...nodeRuntime(pid, []),
+      ...deny('socket', 'connect', 'unlink'),
+      ...pidfileRemoval(pidfileDirFd, nodeRuntime(pid, [])),
     ],
-    // Chrooted to an empty directory already; Landlock takes the rest.
-    removeFilesBelow: null,
+    // Chrooted to an empty directory already; Landlock takes the rest but the pidfile's
+    // removal (a descriptor opened before the chroot reaches outside it).
+    removeFilesBelow: pidfileDirFd,
     // Its monitor is outside its domain, and must still be stopped.
     scopeSignals: false,
   };

@@ -11,7 +11,7 @@ import { VERSION_LINE } from '../shared/version.js';
 import type { MonitorSettings } from '../shared/options.js';
 import { monotonicMs } from '../shared/clock.js';
 import { CHANNEL_FD, MONITOR_JSON_FD, MONITOR_SOCKET_TABLES_FD, closeInheritedFds, type SocketTable } from '../shared/fds.js';
-import { lockProcess, onSigusr1 } from '../shared/procctl.js';
+import { RELAYED_SIGHUP, lockProcess, onSigusr1 } from '../shared/procctl.js';
 import { confirmStartFilter, describeLayers, enterSandbox, warmUpNode } from '../shared/sandbox.js';
 import { RecordReader } from './channel.js';
 import { MonitorOutputs, monitorStderr } from './outputs.js';
@@ -32,19 +32,11 @@ const SOCKETS_CHECK_MS = 1000;
 /** How long queued lines get to reach syslog at exit. */
 const EXIT_DRAIN_MS = 500;
 
-function removePidfile(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') monitorStderr(`pidfile ${file} not removed: ${messageOf(err)}`);
-  }
-}
-
 /** The monitor's one way out, and whether it is on it. */
 interface Exit {
   readonly ending: boolean;
   /**
-   * A clean stop on `signal` (status 0, the pidfile removed) or a fault said on stderr
+   * A clean stop on `signal` (status 0) or a fault said on stderr
    * and in syslog; either way one stop line with the totals goes to syslog.
    */
   now(status: number, why: string | null, stack?: string | null, signal?: NodeJS.Signals): void;
@@ -57,7 +49,7 @@ export function stopLine(status: number, signal: NodeJS.Signals | undefined, tot
 }
 
 /** Ends the monitor once; queued lines get EXIT_DRAIN_MS to reach syslog. `totals` says the counters at the end. */
-function exiter(outputs: MonitorOutputs, pidfile: string | null, totals: () => string): Exit {
+function exiter(outputs: MonitorOutputs, totals: () => string): Exit {
   let ending = false;
   return {
     get ending() {
@@ -69,7 +61,6 @@ function exiter(outputs: MonitorOutputs, pidfile: string | null, totals: () => s
       if (why !== null) outputs.fault(why);
       if (stack !== null) process.stderr.write(`${stack}\n`);
       outputs.syslog.log(DAEMON_NOTICE, stopLine(status, signal, totals()));
-      if (status === 0 && pidfile !== null) removePidfile(pidfile);
       const deadline = Date.now() + EXIT_DRAIN_MS;
       const tryExit = (): void => {
         if (outputs.drained || Date.now() >= deadline) {
@@ -173,7 +164,7 @@ function reportReady(settings: MonitorSettings, tables: SocketTables | null, out
   // Before the event loop reads the first record.
   const tableFds = tables === null ? [] : tables.tables.map(({ fd }) => fd);
   const eventsFd = settings.json === null ? null : MONITOR_JSON_FD;
-  const sandboxed = describeLayers(enterSandbox(monitorPlan(settings.pidfile, process.pid, tableFds, eventsFd)));
+  const sandboxed = describeLayers(enterSandbox(monitorPlan(process.pid, tableFds, eventsFd)));
   process.title = 'scanlogd-monitor';
   monitorStderr(sandboxed);
   if (settings.statusFd !== null) checkSyslogReachable(settings, outputs);
@@ -205,7 +196,7 @@ export function runMonitor(settings: MonitorSettings): void {
 
   const outputs = new MonitorOutputs(settings);
   let totals = (): string => '';
-  const exit = exiter(outputs, settings.pidfile, () => totals());
+  const exit = exiter(outputs, () => totals());
   const stop = (s: Stop): void => exit.now(s.status, s.why, s.stack);
   process.on('uncaughtException', (err) => stop(internalFault(err)));
 
@@ -241,8 +232,11 @@ export function runMonitor(settings: MonitorSettings): void {
       exit.now(0, null, null, signal);
     });
   // Nothing can be opened again after the drop, so nothing is re-read: a SIGHUP out of
-  // habit (a generic postrotate) must not end detection.
-  process.on('SIGHUP', () =>
+  // habit (a generic postrotate) must not end detection. The line is said for the
+  // SIGHUPs the capture process passes on (RELAYED_SIGHUP says why by another signal);
+  // one sent to the monitor itself is ignored, so that signalling both makes one line.
+  process.on('SIGHUP', () => {});
+  process.on(RELAYED_SIGHUP, () =>
     outputs.syslog.log(DAEMON_NOTICE, 'SIGHUP: the configuration is read only at start; restart scanlogd to apply a changed one'),
   );
 

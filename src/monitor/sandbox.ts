@@ -1,12 +1,11 @@
 // The monitor's sandbox: it reads the channel, writes its inherited descriptors (the
 // --json output, stderr), writes to the syslog socket and reconnects to it after a
-// syslog restart (Unix datagram sockets only), and removes the pidfile at a clean stop.
-// With --slow-scans it reads the socket tables it inherited, from their start each time.
-// It cannot open a file, create any other socket, start a process or signal one, pass
-// a descriptor to anyone (sendmsg refused), or write its --json output anywhere but at
-// the end.
+// syslog restart (Unix datagram sockets only). With --slow-scans it reads the socket
+// tables it inherited, from their start each time. It cannot open or remove a file
+// (the pidfile is the capture process's), create any other socket, start a process or
+// signal one, pass a descriptor to anyone (sendmsg refused), or write its --json output
+// anywhere but at the end.
 
-import path = require('node:path');
 import { Action, DENY, allow, allowIf, deny, newThreads, nodeRuntime, type SandboxPlan } from '../shared/sandbox.js';
 
 const AF_UNIX = 1;
@@ -18,12 +17,7 @@ const SOCK_TYPE_MASK = 0xf;
  * `socketTableFds`: the descriptors of the socket tables (--slow-scans), read with
  * pread64 and nothing else; `eventsFd`: the --json output's, which stays append-only.
  */
-export function monitorPlan(
-  pidfile: string | null,
-  pid: number,
-  socketTableFds: readonly number[] = [],
-  eventsFd: number | null = null,
-): SandboxPlan {
+export function monitorPlan(pid: number, socketTableFds: readonly number[] = [], eventsFd: number | null = null): SandboxPlan {
   return {
     who: 'monitor',
     rules: [
@@ -42,14 +36,14 @@ export function monitorPlan(
         ],
         otherwise: DENY,
       },
-      // A reconnect to syslog after a syslog restart (seen on every line); unlink: the
-      // pidfile (unlinkat where the architecture has no unlink).
-      ...allow('connect', 'unlink', 'unlinkat'),
+      // A reconnect to syslog after a syslog restart (seen on every line).
+      ...allow('connect'),
       ...deny('kill'),
       ...newThreads(),
       ...nodeRuntime(pid, eventsFd === null ? [] : [eventsFd]),
     ],
-    removeFilesBelow: pidfile === null ? null : path.dirname(pidfile),
+    // Landlock with no rule: no file-system access at all.
+    removeFilesBelow: null,
     scopeSignals: true,
   };
 }

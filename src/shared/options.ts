@@ -170,7 +170,7 @@ export const OPTIONS = {
     arg: '<path>',
     type: absolutePath,
     help: 'write the daemon pid here, locked for its life (a second daemon with it is refused); its directory must be writable by --user',
-    // Written and held locked by the capture process, removed at stop by the monitor.
+    // Written, held locked and removed at its end by the capture process.
     readBy: 'both',
   }),
   stderr: flag({ help: 'also print each log line on standard error', readBy: 'monitor' }),
@@ -216,7 +216,7 @@ export const OPTIONS = {
   }),
   statsInterval: optional({
     arg: '<seconds>',
-    type: wholeNumber(1, 86400),
+    type: seconds(1000, 86_400_000),
     help: 'log a line of counters (daemon.info) this often; SIGUSR1 logs one at any time',
     // The capture process asks for the line with its counts, on the channel.
     readBy: 'capture',

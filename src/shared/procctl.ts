@@ -38,6 +38,14 @@ export function lockProcess(who: string, procctl: ProcCtl = loadProcCtl()): void
  * and never reach a listener; unblocked on this thread, which runs the listener, it
  * does.
  */
+/**
+ * How the capture process passes on a SIGHUP it receives, for the monitor to say in
+ * syslog what it does. A signal of its own, so that a SIGHUP sent to both halves
+ * (systemctl kill) makes one line, not two; and one whose default action is to ignore
+ * it, so that a relay that arrives before the monitor listens cannot end it.
+ */
+export const RELAYED_SIGHUP = 'SIGURG';
+
 export function onSigusr1(handler: () => void, procctl: ProcCtl = loadProcCtl()): void {
   process.on('SIGUSR1', handler);
   procctl.unblockSignal(os.constants.signals.SIGUSR1);

@@ -1,5 +1,6 @@
 // The kernel sandboxes both halves put themselves in once they are set up: a seccomp
-// allowlist (every thread, native/sandbox.c) and, where the kernel offers it, Landlock.
+// allowlist (every thread; compiled by libseccomp, native/sandbox.c) and, where the
+// kernel offers it, Landlock.
 // The policies are data (src/capture/sandbox.ts, src/monitor/sandbox.ts) built on the
 // common part here; anything no rule names kills the process, as OpenSSH's children
 // are killed.
@@ -7,6 +8,7 @@
 import os = require('node:os');
 import { StartupError, messageOf } from './errors.js';
 import { refuseIoUring } from './fds.js';
+import { filterRules } from './filter.js';
 import { loadProcCtl } from './procctl.js';
 import type { ProcCtl, SeccompRule } from '../types/procctl.js';
 
@@ -188,11 +190,19 @@ export function startRules(): SeccompRule[] {
   ];
 }
 
+/**
+ * Installs `rules` as a seccomp filter in every thread; a call no rule names gets
+ * `defaultAction`. Returns how many of the calls named this architecture has.
+ */
+export function installFilter(rules: readonly SeccompRule[], defaultAction: number, procctl: ProcCtl = loadProcCtl()): number {
+  return procctl.seccomp(filterRules(rules), defaultAction);
+}
+
 /** Installs the start filter in every thread; no_new_privs first, as the systemd unit's bounding set lacks CAP_SYS_ADMIN. */
 export function installStartFilter(procctl: ProcCtl = loadProcCtl()): void {
   try {
     procctl.noNewPrivs();
-    procctl.seccomp(startRules(), Action.allow);
+    installFilter(startRules(), Action.allow, procctl);
   } catch (err) {
     throw new StartupError(`capture process: start filter: ${messageOf(err)}`, { cause: err });
   }
@@ -222,8 +232,8 @@ export interface SandboxPlan {
   /** Names the process in errors and in the start-up line. */
   who: string;
   rules: SeccompRule[];
-  /** Landlock: the one directory whose files the process may remove, or null. */
-  removeFilesBelow: string | null;
+  /** Landlock: a descriptor of the one directory whose files the process may remove, or null. */
+  removeFilesBelow: number | null;
   /** Landlock: refuse signals to processes outside this one (from ABI 6). */
   scopeSignals: boolean;
 }
@@ -242,7 +252,7 @@ export interface SandboxLayers {
 export function enterSandbox(plan: SandboxPlan, procctl: ProcCtl = loadProcCtl()): SandboxLayers {
   try {
     const landlockAbi = procctl.landlock(plan.removeFilesBelow, plan.scopeSignals);
-    const seccompRules = procctl.seccomp(plan.rules, Action.killProcess);
+    const seccompRules = installFilter(plan.rules, Action.killProcess, procctl);
     if (procctl.state().seccomp !== 2) throw new Error('the kernel reports no seccomp filter');
     return { seccompRules, landlockAbi };
   } catch (err) {

@@ -17,4 +17,8 @@ export interface PrivDrop {
   chroot(path: string): void;
   /** flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another open file holds it. */
   lockFile(fd: number): boolean;
+  /** What the entry `name` of the directory open at `dirFd` is: the file open at `fd`, another file, or nothing (fstatat(2), no link followed). */
+  entryOf(dirFd: number, name: string, fd: number): 'held' | 'replaced' | 'absent';
+  /** unlinkat(dirFd, name, 0): true when removed, false when already gone; throws strerror's words otherwise. */
+  unlinkAt(dirFd: number, name: string): boolean;
 }

@@ -2,11 +2,17 @@
 // native/sandbox.c, built into build/Release/procctl.node); src/shared/procctl.ts is
 // the one place that loads it.
 
-/** Holds when the low 32 bits of argument `arg`, masked with `mask` (all bits if absent), are one of `values`. */
+/**
+ * Holds when argument `arg`, masked with `mask` (all bits if absent), is one of `values`.
+ * Without `wide` only the argument's low 32 bits count, as the kernel reads an int
+ * argument (a descriptor, a command, a pid, flags) whatever the register's upper half
+ * holds; with it, all 64 (a pointer, a size, an unsigned long).
+ */
 export interface SeccompCondition {
   arg: number;
-  values: number[];
-  mask?: number;
+  values: Array<number | bigint>;
+  mask?: number | bigint;
+  wide?: boolean;
 }
 
 /** Holds when every condition holds. */
@@ -15,11 +21,28 @@ export interface SeccompClause {
   action: number;
 }
 
-/** The first clause that holds gives the action, else `otherwise`. */
+/**
+ * A policy's rule for one call: the first clause that holds gives the action, else
+ * `otherwise`. The first rule that names a call is the one that counts.
+ */
 export interface SeccompRule {
   syscall: string;
   clauses: SeccompClause[];
   otherwise: number;
+}
+
+/** One rule as libseccomp takes it: holds when (argument & mask) == value for each condition, on 64 bits. */
+export interface FilterCondition {
+  arg: number;
+  mask: bigint;
+  value: bigint;
+}
+
+/** The rules of one call are alternatives: two with different actions must never both hold. */
+export interface FilterRule {
+  syscall: string;
+  action: number;
+  when: FilterCondition[];
 }
 
 export interface ProcCtl {
@@ -35,10 +58,12 @@ export interface ProcCtl {
   unblockSignal(signo: number): void;
   /** seccomp: the mode (0 none, 2 filter). */
   state(): { noNewPrivs: boolean; dumpable: boolean; seccomp: number };
-  /** Installs the filter in every thread; returns the rules this architecture has. */
-  seccomp(rules: SeccompRule[], defaultAction: number): number;
+  /** Compiles the filter with libseccomp and installs it in every thread; returns how many of the calls named this architecture has. */
+  seccomp(rules: FilterRule[], defaultAction: number): number;
+  /** The program seccomp() would install, as struct sock_filter entries. */
+  exportFilter(rules: FilterRule[], defaultAction: number): Buffer;
   /** Landlock on the calling thread (and threads it starts); the ABI used, 0 if none. */
-  landlock(removeFilesBelow: string | null, scopeSignals: boolean): number;
+  landlock(removeFilesBelow: number | null, scopeSignals: boolean): number;
   /** Replaces the process image (same pid), keeping the descriptors `keep` (all others close); returns only by throwing. */
   execve(file: string, argv: string[], env: string[], keep: number[]): never;
   /** Fills `words` from getrandom(2) and returns it. */

@@ -5,7 +5,7 @@
 import test from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
-import { checkPidfileDir, claimPidfile, openJsonOutput } from '../../src/capture/files.js';
+import { checkPidfileDir, claimPidfile, openJsonOutput, releasePidfile } from '../../src/capture/files.js';
 import { loadPrivDrop } from '../../src/capture/privdrop.js';
 import type { Account } from '../../src/capture/privdrop.js';
 import { StartupError } from '../../src/shared/errors.js';
@@ -29,10 +29,10 @@ rootTest('checkPidfileDir: a directory the account may write and others may not;
     t.throws(() => checkPidfileDir(`${dir}/run/scanlogd.pid`, NOBODY), { instanceOf: StartupError })?.message,
     `pidfile ${dir}/run/scanlogd.pid: directory ${dir}/run is writable by others (mode 777); use one that only root and user nobody can write, such as /run/scanlogd`,
   );
-  // Root's own directory: the unprivileged monitor could not remove the file at stop.
+  // Root's own directory: the capture process, dropped to the account, could not remove the file at its end.
   t.is(
     t.throws(() => checkPidfileDir(`${dir}/scanlogd.pid`, NOBODY))?.message,
-    `pidfile ${dir}/scanlogd.pid: directory ${dir} must be writable by user nobody, which removes the file at stop`,
+    `pidfile ${dir}/scanlogd.pid: directory ${dir} must be writable by user nobody, which removes the file at the end`,
   );
   t.regex(
     t.throws(() => checkPidfileDir(`${dir}/absent/scanlogd.pid`, NOBODY))?.message ?? '',
@@ -45,7 +45,7 @@ rootTest(
   (t) => {
     const dir = tree(t);
     const file = `${dir}/scanlogd.pid`;
-    const lock = (fd: number): boolean => loadPrivDrop().lockFile(fd);
+    const lock = loadPrivDrop();
     fs.writeFileSync(file, '99999\n');
     const held = claimPidfile(file, lock);
     t.is(fs.readFileSync(file, 'utf8'), `${process.pid}\n`);
@@ -55,8 +55,11 @@ rootTest(
       `another scanlogd (pid ${process.pid}) holds ${file}`,
     );
     t.is(fs.readFileSync(file, 'utf8'), `${process.pid}\n`);
-    fs.closeSync(held);
-    fs.closeSync(claimPidfile(file, lock));
+    fs.closeSync(held.fd);
+    fs.closeSync(held.dirFd);
+    const again = claimPidfile(file, lock);
+    fs.closeSync(again.fd);
+    fs.closeSync(again.dirFd);
     // A link planted at the path is refused, not followed: its target is untouched.
     fs.writeFileSync(`${dir}/target`, 'keep');
     fs.rmSync(file);
@@ -65,10 +68,26 @@ rootTest(
     t.is(fs.readFileSync(`${dir}/target`, 'utf8'), 'keep');
     t.is(
       t.throws(() => claimPidfile(`${dir}/absent/scanlogd.pid`, lock), { instanceOf: StartupError })?.message,
-      `pidfile ${dir}/absent/scanlogd.pid: No such file or directory`,
+      `pidfile ${dir}/absent/scanlogd.pid: directory ${dir}/absent: No such file or directory`,
     );
   },
 );
+
+rootTest('releasePidfile: removes the file it locked, through the directory opened at the claim; a file put in its place stays', (t) => {
+  const dir = tree(t);
+  const file = `${dir}/scanlogd.pid`;
+  const calls = loadPrivDrop();
+  const held = claimPidfile(file, calls);
+  t.teardown(() => [held.fd, held.dirFd].forEach((fd) => fs.closeSync(fd)));
+  t.is(releasePidfile(held, calls), null);
+  t.false(fs.existsSync(file));
+  // Already gone: nothing to say.
+  t.is(releasePidfile(held, calls), null);
+  // Another file under the name (a newer instance's): left alone, and said.
+  fs.writeFileSync(file, '4242\n');
+  t.is(releasePidfile(held, calls), `pidfile ${file} left in place: it is not the file this process locked`);
+  t.is(fs.readFileSync(file, 'utf8'), '4242\n');
+});
 
 rootTest('openJsonOutput: a new file is root\'s, 0640 whatever the umask, appended to when opened again; "-" is standard output', (t) => {
   const dir = tree(t);

@@ -184,6 +184,12 @@ test("the process's own calls: the lookup and chroot are the addon's, a refused 
     lockFile() {
       throw new Error('not part of the drop');
     },
+    entryOf() {
+      throw new Error('not part of the drop');
+    },
+    unlinkAt() {
+      throw new Error('not part of the drop');
+    },
   };
   const own = systemCalls(addon);
   t.deepEqual(lookupUser('scanlogd', own), { name: 'scanlogd', uid: 999, gid: 995 });

@@ -91,7 +91,8 @@ const parsed: Array<[string[], Partial<Settings>, Partial<DetectorParams>]> = [
   [['-f', '--json', '-'], { foreground: true, json: '-' }, {}],
   [['--json-syslog'], { jsonSyslog: true }, {}],
   [['--hash', 'keyed'], {}, { hash: 'keyed' }],
-  [['--stats-interval', '300'], { statsInterval: 300 }, {}],
+  [['--stats-interval', '300'], { statsInterval: 300_000 }, {}],
+  [['--stats-interval', '1.5'], { statsInterval: 1500 }, {}],
   // A heavier privileged port raises the derived threshold and the port list with it.
   [['--port-weight-priv', '5'], {}, { portWeightPriv: 5, scanWeightThreshold: 35, maxPorts: 34 }],
   [['--port-weight-high', '2'], {}, { portWeightHigh: 2, maxPorts: 10 }],
@@ -211,7 +212,7 @@ const rejected: Array<[string[], string]> = [
   ],
   [
     ['--stats-interval', '0'],
-    "scanlogd: option '--stats-interval <seconds>' argument '0' is invalid. must be a whole number from 1 to 86400.",
+    "scanlogd: option '--stats-interval <seconds>' argument '0' is invalid. must be at least 1 and at most 86400 seconds.",
   ],
   [['--promisc'], 'scanlogd: --promisc needs --interface'],
   [['--interface', 'a/b'], "scanlogd: option '--interface <name>' argument 'a/b' is invalid. is not a network interface name."],

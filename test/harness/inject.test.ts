@@ -145,7 +145,7 @@ gccTest(
     const script = `
     const procctl = require(${JSON.stringify(PROCCTL)}).loadProcCtl();
     procctl.noNewPrivs();
-    procctl.seccomp([{ syscall: 'setuid', clauses: [], otherwise: ${SECCOMP_RET_KILL_PROCESS} }], ${SECCOMP_RET_ALLOW});
+    procctl.seccomp([{ syscall: 'setuid', action: ${SECCOMP_RET_KILL_PROCESS}, when: [] }], ${SECCOMP_RET_ALLOW});
     setInterval(() => process.stdout.write('tick\\n'), 20);
   `;
     const node = childProcess.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });

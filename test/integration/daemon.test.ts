@@ -492,7 +492,7 @@ const startupCases: StartupCase[] = [
     args: (d) => ['-f', '--pidfile', `${d}/rootonly/scanlogd.pid`],
     prepare: (d) => fs.mkdirSync(`${d}/rootonly`, { mode: 0o755 }),
     expect:
-      /^scanlogd: pidfile .*\/rootonly\/scanlogd\.pid: directory .* must be writable by user scanlogd, which removes the file at stop$/,
+      /^scanlogd: pidfile .*\/rootonly\/scanlogd\.pid: directory .* must be writable by user scanlogd, which removes the file at the end$/,
   },
   {
     name: 'daemon installed where the scanlogd user cannot read it',

@@ -27,6 +27,7 @@ if (!isRoot || !haveCompiler) console.log('isolation tests skipped: they need ro
 
 const PTRACE_SEIZE = 0x4206;
 const AT_FDCWD = -100;
+const AT_REMOVEDIR = 0x200;
 const [O_RDONLY, O_WRONLY_CREAT] = [0, 0o101];
 const [AF_UNIX, AF_INET, AF_INET6, AF_PACKET] = [1, 2, 10, 17];
 const [SOCK_STREAM, SOCK_DGRAM, SOCK_RAW] = [1, 2, 3];
@@ -336,27 +337,71 @@ rootTest(
   },
 );
 
-rootTest('inside the monitor, Landlock: a file it could unlink as scanlogd outside the pidfile directory stays (EACCES)', async (t) => {
-  const pidfile = makePidfilePath(t);
-  const scene = await startScene(t, ['--pidfile', pidfile]);
-  const { monitorPid } = await scene.daemon.ready();
-  // A directory the scanlogd user owns, beside the pidfile's: seccomp allows unlink
-  // (the pidfile), Landlock keeps it to the pidfile's directory.
+/** A directory of the scanlogd user's beside the pidfile's, holding a file that user may remove. */
+function victimBeside(t: ExecutionContext, pidfile: string): { dir: string; victim: string } {
   const { uid, gid } = userIds('scanlogd');
-  const other = fs.mkdtempSync(path.join(path.dirname(path.dirname(pidfile)), 'landlock-'));
-  t.teardown(() => fs.rmSync(other, { recursive: true, force: true }));
-  fs.chownSync(other, uid, gid);
-  const victim = path.join(other, 'victim');
+  const dir = fs.mkdtempSync(path.join(path.dirname(path.dirname(pidfile)), 'victim-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.chownSync(dir, uid, gid);
+  const victim = path.join(dir, 'victim');
   fs.writeFileSync(victim, 'x');
-  const { results, output } = refusedInside(t, monitorPid, [syscall('unlinkat', AT_FDCWD, cString(victim), 0)]);
-  t.is(results[0]?.errno, 'EACCES', output);
-  t.true(fs.existsSync(victim));
-  t.true(isAlive(monitorPid));
-  // And the pidfile itself still goes at a clean stop.
-  process.kill(scene.daemon.pid, 'SIGTERM');
-  t.is((await scene.daemon.exited).code, 0);
-  await waitFor('the pidfile to go', () => (fs.existsSync(pidfile) ? undefined : true), 2000);
-});
+  return { dir, victim };
+}
+
+for (const call of ['unlinkat', 'unlink'] as const) {
+  rootTest(
+    `inside the monitor, ${call} of a file in the pidfile's own directory kills it (SIGSYS): the monitor removes nothing`,
+    async (t) => {
+      const pidfile = makePidfilePath(t);
+      const scene = await startScene(t, ['--pidfile', pidfile]);
+      const { monitorPid } = await scene.daemon.ready();
+      // The scanlogd user may remove it: only the sandbox keeps it.
+      const victim = path.join(path.dirname(pidfile), 'victim');
+      fs.writeFileSync(victim, 'x');
+      const inside = injectCalls(monitorPid, [
+        call === 'unlinkat' ? syscall('unlinkat', AT_FDCWD, cString(victim), 0) : syscall('unlink', cString(victim)),
+      ]);
+      t.deepEqual(inside.ending, { kind: 'killed', during: 0, signal: 'SIGSYS' }, inside.output);
+      t.true(fs.existsSync(victim));
+      t.not((await scene.daemon.exited).code, 0);
+      // The capture process removed the pidfile as it ended.
+      t.false(fs.existsSync(pidfile));
+    },
+  );
+}
+
+rootTest(
+  "inside the capture process: no removal but the pidfile's; another directory (EPERM), a way out of the pidfile's (Landlock, EACCES), a directory in it (EPERM)",
+  async (t) => {
+    const pidfile = makePidfilePath(t);
+    const scene = await startScene(t, ['--pidfile', pidfile]);
+    const { capturePid, monitorPid } = await scene.daemon.ready();
+    const runDir = path.dirname(pidfile);
+    const dirFd = Number(fs.readdirSync(`/proc/${capturePid}/fd`).find((fd) => fs.readlinkSync(`/proc/${capturePid}/fd/${fd}`) === runDir));
+    t.true(dirFd > 2, `the capture process holds ${runDir} open`);
+    const { dir, victim } = victimBeside(t, pidfile);
+    const sub = path.join(runDir, 'sub');
+    fs.mkdirSync(sub);
+    fs.chownSync(sub, userIds('scanlogd').uid, userIds('scanlogd').gid);
+    const { results, output } = refusedInside(t, capturePid, [
+      syscall('unlinkat', AT_FDCWD, cString(victim), 0),
+      syscall('unlink', cString(victim)),
+      syscall('unlinkat', dirFd, cString(`../${path.basename(dir)}/victim`), 0),
+      syscall('unlinkat', dirFd, cString('sub'), AT_REMOVEDIR),
+    ]);
+    t.deepEqual(
+      results.map((r) => r.errno),
+      ['EPERM', 'EPERM', 'EACCES', 'EPERM'],
+      output,
+    );
+    t.true(fs.existsSync(victim) && fs.existsSync(sub) && fs.existsSync(pidfile));
+    t.true(isAlive(capturePid) && isAlive(monitorPid));
+    await scanIsLogged(scene);
+    process.kill(capturePid, 'SIGTERM');
+    t.is((await scene.daemon.exited).code, 0);
+    t.false(fs.existsSync(pidfile));
+  },
+);
 
 rootTest('a process of the scanlogd user cannot read the memory of either half (/proc/PID/mem refused)', async (t) => {
   const { daemon } = await startScene(t);

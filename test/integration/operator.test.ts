@@ -200,43 +200,62 @@ rootTest('init script: "foreground = yes" in the file is refused at start with i
   t.false(fs.existsSync(init.pidfile));
 });
 
-rootTest('SIGHUP to either half: one daemon.notice line saying a restart is needed, and detection goes on', async (t) => {
-  const { bed, syslog, daemon } = await startScene(t);
-  const { capturePid, monitorPid } = await daemon.ready();
-  await waitFor('the start line', () => (syslog.notices.length >= 1 ? true : undefined));
-  process.kill(capturePid, 'SIGHUP');
-  process.kill(monitorPid, 'SIGHUP');
-  await waitFor('the SIGHUP line', () => (syslog.notices.length >= 2 ? true : undefined));
-  await sleep(300);
-  t.deepEqual(
-    syslog.notices.slice(1).map((d) => d.replace(SYSLOG_PREFIX, '')),
-    ['SIGHUP: the configuration is read only at start; restart scanlogd to apply a changed one'],
-  );
-  t.true(isAlive(capturePid) && isAlive(monitorPid));
-  await scanIsLogged({ bed, syslog });
-  t.is(syslog.datagrams.length, 1, syslog.datagrams.join('\n'));
-});
+rootTest(
+  "SIGHUP to the capture process alone (the pidfile's pid) or to both halves: one daemon.notice line saying a restart is needed; detection goes on",
+  async (t) => {
+    const { bed, syslog, daemon } = await startScene(t);
+    const { capturePid, monitorPid } = await daemon.ready();
+    await waitFor('the start line', () => (syslog.notices.length >= 1 ? true : undefined));
+    const line = 'SIGHUP: the configuration is read only at start; restart scanlogd to apply a changed one';
+    const said = async (count: number): Promise<void> => {
+      await waitFor(`${count} SIGHUP lines`, () => (syslog.notices.length >= 1 + count ? true : undefined));
+      await sleep(500);
+      t.deepEqual(
+        syslog.notices.slice(1).map((d) => d.replace(SYSLOG_PREFIX, '')),
+        Array<string>(count).fill(line),
+      );
+    };
+    // What `kill -HUP $(cat pidfile)` and a generic postrotate do.
+    process.kill(capturePid, 'SIGHUP');
+    await said(1);
+    // What `systemctl kill -s HUP` does.
+    process.kill(capturePid, 'SIGHUP');
+    process.kill(monitorPid, 'SIGHUP');
+    await said(2);
+    t.true(isAlive(capturePid) && isAlive(monitorPid));
+    await scanIsLogged({ bed, syslog });
+    t.is(syslog.datagrams.length, 1, syslog.datagrams.join('\n'));
+  },
+);
 
 rootTest(
-  'start and stop each go to syslog once at daemon.notice, with the version, what is watched, the sandbox and the totals; SIGTERM and SIGINT end with 0',
+  'start and stop each go to syslog once at daemon.notice, with the version, what is watched, the sandbox and the totals; SIGTERM and SIGINT end with 0, and the stop line names the one received',
   async (t) => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const stops = [
+      { signal: 'SIGTERM', to: 'capture' },
+      { signal: 'SIGINT', to: 'capture' },
+      { signal: 'SIGINT', to: 'monitor' },
+    ] as const;
+    for (const { signal, to } of stops) {
       const { bed, syslog, daemon } = await startScene(t, ['--udp']);
-      await daemon.ready();
+      const { capturePid, monitorPid } = await daemon.ready();
       await waitFor('the start line', () => (syslog.notices.length >= 1 ? true : undefined));
       t.regex(
         syslog.notices[0] as string,
         /^<29>... .. ..:..:.. scanlogd: scanlogd-ts \d+\.\d+\.\d+ \(Node\.js v\d+\.\d+\.\d+\) started: raw socket \(after the host firewall\), TCP and UDP over IPv4; monitor sandbox: no_new_privs, .*seccomp/,
       );
       await scanIsLogged({ bed, syslog });
-      process.kill(daemon.pid, signal);
+      process.kill(to === 'capture' ? capturePid : monitorPid, signal);
       const end = await daemon.exited;
-      t.deepEqual(end, { code: 0, signal: null }, `${signal}: ${daemon.stderr()}`);
+      t.deepEqual(end, { code: 0, signal: null }, `${signal} to the ${to}: ${daemon.stderr()}`);
       await sleep(200);
       t.is(syslog.notices.length, 2, syslog.notices.join('\n'));
       t.regex(
         syslog.notices[1] as string,
-        /^<29>.* scanlogd: scanlogd-ts \S+ \(Node\.js v\S+\) stopped on SIGTERM; totals: packets_seen=\d+ .*scans_logged=1/,
+        new RegExp(
+          `^<29>.* scanlogd: scanlogd-ts \\S+ \\(Node\\.js v\\S+\\) stopped on ${signal}; totals: packets_seen=\\d+ .*scans_logged=1`,
+        ),
+        `${signal} to the ${to}`,
       );
       // Neither line is a scan to fail2ban: the filter matches the scan line only.
       t.false(syslog.notices.some((d) => / to .* ports /.test(d)));
@@ -314,3 +333,37 @@ rootTest(
     await waitFor('the daemon to stop', () => (isAlive(pid) ? undefined : true));
   },
 );
+
+const pidfileEnds: Array<{ end: string; how: (pids: { capturePid: number; monitorPid: number }) => void; status: 'zero' | 'non-zero' }> = [
+  { end: 'SIGTERM', how: ({ capturePid }) => process.kill(capturePid, 'SIGTERM'), status: 'zero' },
+  { end: 'SIGINT', how: ({ capturePid }) => process.kill(capturePid, 'SIGINT'), status: 'zero' },
+  { end: 'the monitor killed', how: ({ monitorPid }) => process.kill(monitorPid, 'SIGKILL'), status: 'non-zero' },
+];
+
+for (const { end, how, status } of pidfileEnds) {
+  rootTest(`the capture process removes the pidfile at its end: ${end}`, async (t) => {
+    const pidfile = makePidfilePath(t);
+    const { daemon } = await startScene(t, ['--pidfile', pidfile]);
+    const pids = await daemon.ready();
+    t.is(fs.readFileSync(pidfile, 'utf8'), `${pids.capturePid}\n`);
+    how(pids);
+    const { code } = await daemon.exited;
+    if (status === 'zero') t.is(code, 0, daemon.stderr());
+    else t.not(code, 0, daemon.stderr());
+    t.false(fs.existsSync(pidfile), daemon.stderr());
+    t.notRegex(daemon.stderr(), /pidfile .* not removed/);
+  });
+}
+
+rootTest('a pidfile replaced by another file (another inode) is left in place at the end, and that is said', async (t) => {
+  const pidfile = makePidfilePath(t);
+  const { daemon } = await startScene(t, ['--pidfile', pidfile]);
+  const { capturePid } = await daemon.ready();
+  // What a newer instance would leave once the old file was removed by hand.
+  fs.writeFileSync(`${pidfile}.new`, '4242\n');
+  fs.renameSync(`${pidfile}.new`, pidfile);
+  process.kill(capturePid, 'SIGTERM');
+  t.is((await daemon.exited).code, 0, daemon.stderr());
+  t.is(fs.readFileSync(pidfile, 'utf8'), '4242\n');
+  t.regex(daemon.stderr(), new RegExp(`scanlogd capture: pidfile ${pidfile} left in place: it is not the file this process locked`));
+});

@@ -14,7 +14,7 @@ import { scanIsLogged, startScene } from '../../harness/testbed-daemon.js';
 import { isAlive } from '../../harness/daemon.js';
 import { captureSocketFds, descriptorOf, descriptorsOf } from '../../harness/proc.js';
 import { cString, injectCalls, syscall, type Injection, type Syscall } from '../../harness/inject.js';
-import { underStartFilter } from '../helpers/startfilter.js';
+import { underStartFilter } from '../../harness/startfilter.js';
 
 const haveCompiler = fs.existsSync('/usr/bin/gcc');
 const rootTest = isRoot && haveCompiler ? test.serial : test.serial.skip;

@@ -192,10 +192,11 @@ rootTest(
     fs.rmSync(path.join(root, 'tmp', path.basename(deb)));
     const versions = inRootSync(
       root,
-      'chroot "$ROOT" dpkg-query -W -f "\\${Package} \\${Version}\\n" nodejs libnode115 libuv1t64 libpcap0.8t64',
+      'chroot "$ROOT" dpkg-query -W -f "\\${Package} \\${Version}\\n" nodejs libnode115 libuv1t64 libpcap0.8t64 libseccomp2',
     );
     t.log(`from Debian 13:\n${versions.stdout.trim()}`);
     t.regex(versions.stdout, /^nodejs 20\./m, "the dependency is Debian 13's nodejs 20");
+    t.regex(versions.stdout, /^libseccomp2 /m, 'the sandbox addon links libseccomp, which the package depends on');
     const nodeVersion = inRootSync(root, 'chroot "$ROOT" node --version').stdout.trim();
     t.regex(nodeVersion, /^v20\.\d+\.\d+$/);
 

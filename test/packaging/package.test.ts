@@ -455,6 +455,11 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
     depends.some((d) => /^libpcap0\.8( |$)/.test(d)),
     field('Depends'),
   );
+  // The sandbox addon links libseccomp.so.2: its filters are compiled by libseccomp.
+  t.true(
+    depends.some((d) => /^libseccomp2( |$)/.test(d)),
+    field('Depends'),
+  );
   t.is(field('Conflicts'), 'scanlogd');
   t.is(field('Replaces'), 'scanlogd');
   t.is(field('Provides'), 'scanlogd');
@@ -468,6 +473,7 @@ rootTest('the .deb: dependencies, replaced package, and only the daemon with its
     '/etc/scanlogd.conf',
     '/lib/systemd/system/scanlogd.service',
     '/usr/share/man/man8/scanlogd.8.gz',
+    '/usr/share/man/man5/scanlogd.conf.5.gz',
     `/usr/share/doc/${PKG}/copyright`,
     `/usr/share/doc/${PKG}/changelog.Debian.gz`,
     '/etc/fail2ban/filter.d/scanlogd-ts.conf',
@@ -544,6 +550,7 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
     '/etc/sysconfig/scanlogd',
     '/etc/scanlogd.conf',
     '/usr/share/man/man8/scanlogd.8.gz',
+    '/usr/share/man/man5/scanlogd.conf.5.gz',
     '/etc/fail2ban/filter.d/scanlogd-ts.conf',
     '/etc/fail2ban/jail.d/scanlogd-ts.conf',
     ...NOTIFY_FILES,
@@ -575,6 +582,7 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   t.true(requires.includes(expectedNodeDependency(builtPackage('.deb')).rpm), requires.join(', '));
   t.true(requires.includes('/usr/bin/node'));
   t.true(requires.includes('libpcap'), requires.join(', '));
+  t.true(requires.includes('libseccomp'), requires.join(', '));
   // Debian's soname would make the package uninstallable where libpcap is libpcap.so.1.
   t.false(
     requires.some((r) => r.startsWith('libpcap.so')),
@@ -1348,7 +1356,6 @@ rootTest(
     const security = run('systemd-analyze', ['security', '--offline=true', path.join(root, 'lib/systemd/system/scanlogd.service')]).stdout;
     const exposure = /Overall exposure level for scanlogd\.service: (\d+\.\d)/.exec(security)?.[1];
     t.true(exposure !== undefined && Number(exposure) <= 2.4, `systemd-analyze security: ${exposure ?? security}`);
-    t.regex(setting('ExecStart'), /^\/usr\/sbin\/scanlogd --foreground /);
 
     const bed: Testbed = createTestbed();
     const syslog = listenSyslog(path.join(dir, 'log'));
@@ -1407,6 +1414,23 @@ rootTest(
     });
     t.is(withoutInet6.status, 1, withoutInet6.stderr);
     t.regex(withoutInet6.stderr, /Operation not permitted/);
+    // ExecStartPre: the same command with --check, in the same sandbox, says the
+    // configuration is good and starts nothing; a bad value is its one line there too.
+    t.is(setting('ExecStartPre'), '/usr/sbin/scanlogd --foreground --check $SCANLOGD_OPTS');
+    t.is(setting('ExecStart'), '/usr/sbin/scanlogd --foreground $SCANLOGD_OPTS');
+    const check = (extra: string[]): childProcess.SpawnSyncReturns<string> =>
+      childProcess.spawnSync('ip', [...command(syslog.path), '--check', ...extra], {
+        encoding: 'utf8',
+        timeout: 20000,
+        env: environment(families),
+      });
+    const good = check([]);
+    t.is(good.stdout, 'configuration OK\n', good.stderr);
+    t.is(good.stderr, '');
+    t.is(good.status, 0);
+    const bad = check(['--user', 'nosuchuser']);
+    t.is(bad.stderr, 'scanlogd: getpwnam("nosuchuser"): No such user\n');
+    t.is(bad.status, 1);
     const child = childProcess.spawn('ip', command(syslog.path), { stdio: ['ignore', 'pipe', 'pipe'], env: environment(families) });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

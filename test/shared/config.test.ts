@@ -9,7 +9,16 @@ import path = require('node:path');
 import { InvalidArgumentError, Option } from 'commander';
 import { ConfigError, MAX_CONFIG_BYTES, configKeys, markRepeatable, parseConfig, readConfigFile } from '../../src/shared/config.js';
 import { buildProgram, parseSettings, resolveSettings, type Settings } from '../../src/capture/settings.js';
-import { MONITOR_OPTION_NAMES, defaultValues, monitorArgument, parseMonitorArgument, type OptionName } from '../../src/shared/options.js';
+import {
+  MONITOR_OPTION_NAMES,
+  OPTION_NAMES,
+  defaultValues,
+  longName,
+  monitorArgument,
+  parseMonitorArgument,
+  specOf,
+  type OptionName,
+} from '../../src/shared/options.js';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
 import { PRESET_NAMES } from '../../src/shared/presets.js';
 import { parseCidr, parsePortRange } from '../../src/shared/networks.js';
@@ -615,4 +624,27 @@ test('scanlogd(8): the preset table matches the presets', (t) => {
       return m === null ? [l] : [m[1] as string, m[2] as string, m[3] as string, m[4] as string];
     });
   checkPresetTable(t, rows);
+});
+
+rootTest('every option in seconds takes decimals, on the command line and in the file, within its range', (t) => {
+  const inSeconds = OPTION_NAMES.filter((name) => {
+    const spec = specOf(name);
+    return spec.kind === 'value' && spec.arg === '<seconds>';
+  });
+  t.true(inSeconds.includes('statsInterval'));
+  for (const name of inSeconds) {
+    const spec = specOf(name);
+    if (spec.kind !== 'value') continue;
+    const [minMs] = spec.type.range ?? [0];
+    // Half a second above the least value: a decimal no whole number of seconds gives.
+    const text = String((minMs + 500) / 1000);
+    const key = longName(name);
+    const fromFile = withFile(t, `${key} = ${text}\n`);
+    const fromArgs = parseSettings([`--${key}`, text], buildProgram(), NO_FILE);
+    const value = (s: Settings): unknown => (spec.param === undefined ? s[name as keyof Settings] : s.params[spec.param]);
+    t.is(value(fromArgs), minMs + 500, `--${key} ${text}`);
+    t.is(value(fromFile), minMs + 500, `${key} = ${text}`);
+    // Below the range, still refused (the command line's refusal ends the process: settings.test.ts).
+    if (minMs >= 1000) t.throws(() => withFile(t, `${key} = ${(minMs - 500) / 1000}\n`), { instanceOf: ConfigError }, key);
+  }
 });

@@ -9,7 +9,7 @@ import os = require('node:os');
 import path = require('node:path');
 import { loadProcCtl } from '../../src/shared/procctl.js';
 import { randomHashKey } from '../../src/monitor/engine.js';
-import { underStartFilter } from '../helpers/startfilter.js';
+import { underStartFilter } from '../../harness/startfilter.js';
 
 const SRC = path.resolve(__dirname, '..', '..', 'src');
 
@@ -48,7 +48,7 @@ test("start-up's file pages go back before the sandbox and again inside it, and 
     const fs = require('node:fs');
     const procctl = require(${JSON.stringify(path.join(SRC, 'shared', 'procctl.js'))}).loadProcCtl();
     const sandbox = require(${JSON.stringify(path.join(SRC, 'shared', 'sandbox.js'))});
-    const plan = require(${JSON.stringify(path.join(SRC, 'monitor', 'sandbox.js'))}).monitorPlan(null, process.pid);
+    const plan = require(${JSON.stringify(path.join(SRC, 'monitor', 'sandbox.js'))}).monitorPlan(process.pid);
     const fileKb = () => Number(/RssFile:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]);
     const before = fileKb();
     const first = procctl.releaseFilePages();

@@ -1,7 +1,7 @@
 // Runs a Node child as the daemon's halves run: from a fresh image under the start filter.
 import path = require('node:path');
 
-const SRC = path.resolve(__dirname, '..', '..', 'src');
+const SRC = path.resolve(__dirname, '..', 'src');
 
 /**
  * Node arguments that run `args` from a fresh image under the start filter. Where libuv
