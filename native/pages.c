@@ -11,12 +11,15 @@
  * relocated read-only data under RELRO). MADV_DONTNEED would put the file's bytes back
  * there, so a mapping with any anonymous page is left alone; so is anything not mapped
  * from a file by path (text a runtime copied to huge pages is anonymous). The first call
- * picks the mappings from /proc/self/smaps and keeps the list; later calls (in the
- * sandbox, which opens no file) use that list.
+ * picks the mappings from /proc/self/smaps and keeps the list; a call told to reread
+ * them again (every call made before the sandbox, so that a mapping that went away
+ * since is never advised), and a call in the sandbox, which opens no file, uses the
+ * list of the last one.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <node_api.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,8 +67,16 @@ static void find_ranges(void) {
 }
 
 napi_value pages_release_file_pages(napi_env env, napi_callback_info info) {
-	(void)info;
-	if (!ranges_known) {
+	size_t argc = 1;
+	napi_value arg;
+	bool reread = false;
+	if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok) return NULL;
+	if (argc >= 1 && napi_get_value_bool(env, arg, &reread) != napi_ok) {
+		napi_throw_type_error(env, NULL, "releaseFilePages takes a boolean: read the mappings again");
+		return NULL;
+	}
+	if (reread || !ranges_known) {
+		range_count = 0;
 		find_ranges();
 		ranges_known = 1;
 	}

@@ -53,10 +53,10 @@ function runMonitorRole(args: readonly string[]): void {
     failStartup(err, null);
   }
   try {
-    releaseStartupPages();
+    releaseStartupPages(true);
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
     (require('./monitor/main.js') as typeof import('./monitor/main.js')).runMonitor(settings);
-    releaseStartupPages();
+    releaseStartupPages(false);
   } catch (err) {
     failStartup(err, settings.statusFd === null ? null : statusReporter(settings.statusFd));
   }
@@ -102,10 +102,10 @@ export function main(argv: readonly string[], entryScript: string): void {
       argv,
       settings.statusFd,
     );
-    releaseStartupPages();
+    releaseStartupPages(true);
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- each role's code is loaded once the role is known
     (require('./capture/main.js') as typeof import('./capture/main.js')).runCapture(settings, entryScript, status, blame);
-    releaseStartupPages();
+    releaseStartupPages(false);
   } catch (err) {
     failStartup(err, status);
   }

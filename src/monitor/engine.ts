@@ -84,11 +84,12 @@ const UNKEYED = new Uint32Array(3);
 
 const KEY_WORDS = 3;
 /**
- * Keys drawn ahead, when this module loads: the monitor builds its detectors after its
- * sandbox is in place, which has no getrandom(2). A monitor needs at most five (four
- * lanes and the slow-scan stage); more are drawn when the pool runs out, which only a
- * process without that sandbox (the tests) reaches. getrandom through the addon the
- * monitor loads anyway spares it node:crypto (about 1 MB resident) for these bytes.
+ * Keys drawn ahead, when this module loads, long before the monitor's sandbox (which
+ * has no getrandom(2)) is in place. A monitor needs at most five (four lanes and the
+ * slow-scan stage), all taken as it builds its pipeline, before the sandbox; more are
+ * drawn when the pool runs out, which only a process without that sandbox (the tests)
+ * reaches. getrandom through the addon the monitor loads anyway spares it node:crypto
+ * (about 1 MB resident) for these bytes.
  */
 const KEYS_AHEAD = 16;
 let keyPool = new Uint32Array(0);

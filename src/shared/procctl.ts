@@ -31,14 +31,6 @@ export function lockProcess(who: string, procctl: ProcCtl = loadProcCtl()): void
 }
 
 /**
- * SIGUSR1 to `handler` from now on. Each half listens for it before anything else:
- * without a listener Node 20 would answer it by opening its inspector. Where the
- * runtime runs with --disable-sigusr1 (Node 22.14 and later, 24), no inspector answers
- * it, but Node keeps the signal blocked in every thread, so that it would stay pending
- * and never reach a listener; unblocked on this thread, which runs the listener, it
- * does.
- */
-/**
  * How the capture process passes on a SIGHUP it receives, for the monitor to say in
  * syslog what it does. A signal of its own, so that a SIGHUP sent to both halves
  * (systemctl kill) makes one line, not two; and one whose default action is to ignore
@@ -46,6 +38,14 @@ export function lockProcess(who: string, procctl: ProcCtl = loadProcCtl()): void
  */
 export const RELAYED_SIGHUP = 'SIGURG';
 
+/**
+ * SIGUSR1 to `handler` from now on. Each half listens for it before anything else:
+ * without a listener Node 20 would answer it by opening its inspector. Where the
+ * runtime runs with --disable-sigusr1 (Node 22.14 and later, 24), no inspector answers
+ * it, but Node keeps the signal blocked in every thread, so that it would stay pending
+ * and never reach a listener; unblocked on this thread, which runs the listener, it
+ * does.
+ */
 export function onSigusr1(handler: () => void, procctl: ProcCtl = loadProcCtl()): void {
   process.on('SIGUSR1', handler);
   procctl.unblockSignal(os.constants.signals.SIGUSR1);
@@ -56,9 +56,11 @@ export function onSigusr1(handler: () => void, procctl: ProcCtl = loadProcCtl())
  * snapshot, code that runs once), and those pages would stay resident, in each half,
  * for the daemon's life. This gives them back (native/pages.c); pages the half uses
  * again come back from the page cache. Called as a half starts, to keep the start-up
- * peak down, and once it is set up (inside the sandbox: madvise only). Returns the
- * bytes advised; a half that cannot read /proc/self/smaps gives nothing back.
+ * peak down, and once it is set up (inside the sandbox: madvise only). Before the
+ * sandbox the mappings are read again each time; the last call uses the list of the
+ * one before it, since the sandbox opens no file. Returns the bytes advised; a half
+ * that cannot read /proc/self/smaps gives nothing back.
  */
-export function releaseStartupPages(procctl: ProcCtl = loadProcCtl()): number {
-  return procctl.releaseFilePages();
+export function releaseStartupPages(beforeSandbox: boolean, procctl: ProcCtl = loadProcCtl()): number {
+  return procctl.releaseFilePages(beforeSandbox);
 }

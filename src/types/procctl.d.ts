@@ -70,10 +70,10 @@ export interface ProcCtl {
   fillRandom<T extends Uint32Array>(words: T): T;
   /**
    * Gives back the resident pages of private read-only file mappings that hold no page
-   * of their own (native/pages.c); the first call picks them from /proc/self/smaps, later
-   * ones reuse that list. Returns the bytes advised.
+   * of their own (native/pages.c), picked from /proc/self/smaps at the first call and at
+   * each call with `reread`; other calls reuse the last list. Returns the bytes advised.
    */
-  releaseFilePages(): number;
+  releaseFilePages(reread?: boolean): number;
   /** The errno of a call that can do nothing (io_uring_setup(0, NULL), listen(-1, 0)): a filter answers first. */
   refusal(name: 'io_uring_setup' | 'listen'): number;
 }
