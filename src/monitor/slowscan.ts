@@ -145,6 +145,8 @@ class SourceTable<A> {
   private readonly cState: Uint8Array;
   private readonly cTime: Uint32Array;
   private readonly cForeign: Uint8Array;
+  /** The contacts of one slot due for a judgment, oldest first (see dueContacts). */
+  private readonly due = new Int32Array(CONTACTS);
   /** The last source refused at each of REFUSED_MEMORY places. */
   private readonly refused: Uint32Array;
   private cursor = 0;
@@ -478,20 +480,19 @@ class SourceTable<A> {
     const reports: Array<SlowReport<A>> = [];
     const address = new Uint32Array(4);
     this.judgedByTraffic = 0;
+    const due = this.due;
     for (let slot = 0; slot < this.size; slot++) {
       if (this.pending[slot] === 0 && this.judged[slot] === 0) continue;
-      const base = slot * CONTACTS;
-      // Oldest first (the ring's next entry is its oldest), so that a sweep is reported
-      // with the hosts that made it one: a fast sweep behind a gateway has all of its
-      // remembered contacts judged at one read, after the wait for answers.
+      // Oldest first, so that a sweep is reported with the hosts that made it one: a fast
+      // sweep behind a gateway has all of its remembered contacts judged at one read,
+      // after the wait for answers. The ring's order is not the contacts' (a new contact
+      // steps over an entry still waiting), so the due ones are sorted by their times.
+      const count = this.dueContacts(slot, now, due);
       let sweep: SlowReport<A> | null = null;
-      for (let i = 0; i < CONTACTS; i++) {
-        const r = (this.ring[slot] as number) + i;
-        const c = base + (r >= CONTACTS ? r - CONTACTS : r);
+      for (let i = 0; i < count; i++) {
+        const c = due[i] as number;
         const st = this.cState[c] as number;
-        if ((st & OUTCOME) !== PENDING) continue;
         const age = elapsed(now, this.cTime[c] as number);
-        if (age < (this.cForeign[c] === 1 ? FOREIGN_WAIT_MS : LOCAL_GRACE_MS)) continue;
         const protocol: Protocol = (st & UDP_BIT) === 0 ? 'tcp' : 'udp';
         const open =
           this.cForeign[c] === 1
@@ -505,6 +506,26 @@ class SourceTable<A> {
       if (report !== null) reports.push(report);
     }
     return reports;
+  }
+
+  /**
+   * Puts the contacts of `slot` whose judgment is due at `now` into `out`, oldest first
+   * (ties in the ring's order); returns how many. An insertion sort of at most CONTACTS
+   * entries, at a read of the socket tables, never per packet.
+   */
+  private dueContacts(slot: number, now: number, out: Int32Array): number {
+    const base = slot * CONTACTS;
+    let count = 0;
+    for (let k = 0, r = this.ring[slot] as number; k < CONTACTS; k++, r = r + 1 === CONTACTS ? 0 : r + 1) {
+      const c = base + r;
+      if (((this.cState[c] as number) & OUTCOME) !== PENDING) continue;
+      const age = elapsed(now, this.cTime[c] as number);
+      if (age < (this.cForeign[c] === 1 ? FOREIGN_WAIT_MS : LOCAL_GRACE_MS)) continue;
+      let i = count++;
+      for (; i > 0 && elapsed(now, this.cTime[out[i - 1] as number] as number) < age; i--) out[i] = out[i - 1] as number;
+      out[i] = c;
+    }
+    return count;
   }
 
   /** Forgets, unjudged, every waiting contact whose judgment is due at `now` (the socket tables could not be read). */

@@ -300,6 +300,33 @@ test('a fast sweep behind a gateway, judged at one read after the wait, is repor
   t.is(b.stage.pending, 0, 'the other remembered contacts are judged all the same');
 });
 
+test('due contacts are judged oldest first even when the ring stepped over one still waiting: the sweep is the first five hosts', (t) => {
+  const b = new Bench({}, { localOnly: false });
+  const inside = (n: number): number => parseAddress(`198.19.6.${n}`);
+  const at = (n: number): number => T0 + n * 1000;
+  // One contact a second, the tables not read in between: host 1 stays silent; the
+  // second contact (another port) is answered at once, so its entry is judged.
+  b.packet({ daddr: inside(1), dport: 23, time: at(0) >>> 0 });
+  b.packet({ daddr: inside(50), dport: 80, time: at(1) >>> 0 });
+  b.packet({ saddr: inside(50), daddr: SCANNER, sport: 80, dport: 40000, flags: SYN | ACK, time: at(1) >>> 0 });
+  // The rest of the ring: silent hosts 3 to 12. Then host 99, which takes the entry after
+  // host 1's, since host 1's still waits.
+  for (let n = 3; n <= 12; n++) b.packet({ daddr: inside(n), dport: 23, time: at(n) >>> 0 });
+  b.packet({ daddr: inside(99), dport: 23, time: at(13) >>> 0 });
+  t.is(b.stage.pending, 12);
+  b.now = at(13) + FOREIGN_WAIT_MS + 1000;
+  b.refresh();
+  t.is(b.reports.length, 1);
+  const r = b.reports[0]!;
+  t.is(r.kind, 'sweep');
+  t.deepEqual(
+    r.failed.map((c) => c.daddr),
+    [1, 3, 4, 5, 6].map(inside),
+  );
+  t.is(r.last, at(6), 'the fifth host made it a sweep');
+  t.is(b.stage.pending, 0);
+});
+
 test('on a /16, an address ending in .255 is a host: a sweep across such hosts is reported; the /16 broadcast is no contact', (t) => {
   const broadcast = parseAddress('198.18.255.255');
   const b = new Bench({}, { broadcasts: [broadcast] });
