@@ -11,7 +11,7 @@ import { SLOW_CONTACTS, type SlowScanParams } from '../shared/params.js';
 import type { Protocol, Summary } from '../shared/record.js';
 import type { SlowScanEvent, SweepEvent, SyslogVerdict } from '../shared/events.js';
 import { IPV4, IPV6, addressText, type AddressFamily } from './addresses.js';
-import { TH_ACK, TH_RST, TH_SYN, keyedHashAddress, randomHashKey } from './engine.js';
+import { TH_ACK, TH_RST, TH_SYN, keyedHash, randomHashKey } from './engine.js';
 import type { PortMap, SocketSink } from './sockets.js';
 
 /** First contacts remembered per source: the newest, each with its outcome. */
@@ -45,9 +45,12 @@ const PROBE_SLOTS = 8;
 export const MAX_CHAIN = 8;
 /**
  * Refused sources remembered, so that the refusal counter counts sources rather than
- * their packets: one entry per value of the keyed hash's low bits, the newest kept.
+ * their packets: one entry per value of the keyed hash's top 8 bits, the newest kept.
+ * Those are not the bucket's bits (at most 17, for 65536 sources): the sources of one
+ * full bucket are refused together and must not share an entry.
  */
 export const REFUSED_MEMORY = 256;
+const REFUSED_SHIFT = 32 - Math.log2(REFUSED_MEMORY);
 /** The rank of a slot that is never given to a new source (see rank). */
 const KEPT = 3;
 
@@ -213,8 +216,13 @@ class SourceTable<A> {
     ].reduce((sum, t) => sum + t.byteLength, 0);
   }
 
+  /** The keyed hash of `addr`: its low bits are its bucket, its top bits its place in the refusal memory. */
+  private hashOf(addr: A): number {
+    return keyedHash(this.family.foldOf(addr, this.key), this.key);
+  }
+
   private bucketOf(addr: A): number {
-    return keyedHashAddress(this.family.foldOf(addr, this.key), this.hashSize, this.key);
+    return this.hashOf(addr) & (this.hashSize - 1);
   }
 
   /** The slot of `addr`, or NIL. */
@@ -249,7 +257,7 @@ class SourceTable<A> {
   }
 
   /**
-   * A slot for the new source `addr`, whose bucket is `bucket`: the most readily given
+   * A slot for the new source `addr`, whose keyed hash is `hash`: the most readily given
    * of the next PROBE_SLOTS, the least recently contacted among equals; NIL when they
    * all hold sources kept.
    *
@@ -259,11 +267,12 @@ class SourceTable<A> {
    * sends one packet per address and so can only displace sources of the first three
    * kinds, and those of the third last and oldest first.
    */
-  private take(addr: A, bucket: number, now: number, wallMs: number): number {
+  private take(addr: A, hash: number, now: number, wallMs: number): number {
+    const bucket = hash & (this.hashSize - 1);
     let chain = 0;
     for (let s = this.hash[bucket] as number; s !== NIL; s = this.next[s] as number) chain++;
     if (chain >= MAX_CHAIN) {
-      this.refuse(addr, bucket);
+      this.refuse(addr, hash);
       return NIL;
     }
     let slot = NIL;
@@ -290,9 +299,12 @@ class SourceTable<A> {
     }
     this.cursor = cursor;
     if (slot === NIL) {
-      this.refuse(addr, bucket);
+      this.refuse(addr, hash);
       return NIL;
     }
+    // Followed now: if it is refused again once forgotten, that is another refusal.
+    const at = hash >>> REFUSED_SHIFT;
+    if (this.family.equals(this.refused, at, addr)) this.family.clear(this.refused, at);
     if (!this.family.isUnused(this.saddr, slot)) this.release(slot);
     this.next[slot] = this.hash[bucket] as number;
     this.hash[bucket] = slot;
@@ -316,10 +328,11 @@ class SourceTable<A> {
    * Counts `addr` as refused unless it is the source last refused at its place: a
    * refused scanner probes again and again, and the counter says how many sources the
    * stage is blind to. One pushed out of its place by another refused since is counted
-   * again, so a flood of more new sources than REFUSED_MEMORY may count one twice.
+   * again, so a flood of more new sources than REFUSED_MEMORY may count one twice; one
+   * followed since (take clears its place) is counted again when it is refused again.
    */
-  private refuse(addr: A, bucket: number): void {
-    const at = bucket & (REFUSED_MEMORY - 1);
+  private refuse(addr: A, hash: number): void {
+    const at = hash >>> REFUSED_SHIFT;
     if (this.family.equals(this.refused, at, addr)) return;
     this.family.store(this.refused, at, addr);
     this.counters.sourcesRefused++;
@@ -359,7 +372,8 @@ class SourceTable<A> {
    */
   contact(pkt: Summary<A>, udp: number, open: boolean, foreign: boolean, wallMs: number): void {
     const now = pkt.time;
-    const bucket = this.bucketOf(pkt.saddr);
+    const hash = this.hashOf(pkt.saddr);
+    const bucket = hash & (this.hashSize - 1);
     let slot = this.findIn(bucket, pkt.saddr);
     if (slot !== NIL && this.isExpired(slot, now)) {
       this.release(slot);
@@ -369,7 +383,7 @@ class SourceTable<A> {
       // A source is followed from its first contact that may fail: a success alone
       // would only take a slot from a source with evidence.
       if (open) return;
-      slot = this.take(pkt.saddr, bucket, now, wallMs);
+      slot = this.take(pkt.saddr, hash, now, wallMs);
       if (slot === NIL) return;
     } else if (this.contactOf(slot, pkt.daddr, pkt.dport, udp) !== NIL) {
       return;

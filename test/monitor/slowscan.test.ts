@@ -514,6 +514,44 @@ test('a bucket holds at most MAX_CHAIN sources: more that share it are refused, 
   t.is(b.stage.pending, MAX_CHAIN);
 });
 
+test('two refused sources that share a full bucket are each counted once, however they alternate', (t) => {
+  const key = Uint32Array.of(0x9e3779b9, 0x7f4a7c15, 0x85ebca6b);
+  const b = new Bench({}, { hashKey: key });
+  const buckets = 1 << Math.ceil(Math.log2(2 * DEFAULT_PARAMS.slowSources));
+  const sharing: number[] = [];
+  for (let a = 0x0a000001; sharing.length < MAX_CHAIN + 2; a++) if (keyedHashAddress(a, buckets, key) === 9) sharing.push(a);
+  for (const saddr of sharing.slice(0, MAX_CHAIN)) b.packet({ saddr, dport: 9999 });
+  t.is(b.stage.counters.sourcesRefused, 0);
+  const [first, second] = sharing.slice(MAX_CHAIN) as [number, number];
+  for (let i = 0; i < 5; i++) {
+    b.packet({ saddr: first, dport: 100 + i });
+    b.packet({ saddr: second, dport: 100 + i });
+  }
+  t.is(b.stage.counters.sourcesRefused, 2);
+});
+
+test('a source refused, then followed, then forgotten and refused again is counted again', (t) => {
+  const b = new Bench({ slowSources: 16 }, { hashKey: Uint32Array.of(0x2545f491, 0x9e3779b9, 0x6a09e667) });
+  const x = parseAddress('198.19.4.1');
+  const fill = (round: number): void => {
+    for (let s = 0; s < 16; s++) {
+      for (let p = 0; p < 2; p++) b.packet({ saddr: parseAddress(`198.19.${10 + round}.${s + 1}`), dport: 100 + p });
+    }
+  };
+  fill(0);
+  b.packet({ saddr: x, dport: 100 });
+  t.is(b.stage.counters.sourcesRefused, 1);
+  // The sixteen expire; the source is followed, then expires in its turn.
+  b.advance(31 * 60_000);
+  b.packet({ saddr: x, dport: 101 });
+  t.is(b.stage.pending, 1, 'followed');
+  b.advance(31 * 60_000);
+  fill(1);
+  t.is(b.stage.counters.sourcesRefused, 1);
+  b.packet({ saddr: x, dport: 102 });
+  t.is(b.stage.counters.sourcesRefused, 2);
+});
+
 test('while a socket table cannot be read, no contact is judged: clients of open ports are dropped unjudged, not failed', (t) => {
   const b = new Bench();
   b.unreadable = true;
