@@ -110,10 +110,11 @@ export interface SlowCounters {
  * Which destinations are not probes of anyone: multicast, the limited broadcast, and
  * this host's directed broadcasts (`broadcasts`, read from its interfaces at start).
  * LAN chatter (NetBIOS, SSDP, mDNS, LLMNR, DHCP) goes there from every neighbour, on
- * several ports. An address ending in .255 is a host's on a network wider than a /24.
+ * several ports. An address ending in .255 is a host's on a network wider than a /24,
+ * unless `lastOctet`: the host had no network to tell (see SlowScanStage).
  */
-function isGroupAddress4(a: number, broadcasts: Uint32Array): boolean {
-  if (a >>> 28 === 0xe || a === 0xffffffff) return true;
+function isGroupAddress4(a: number, broadcasts: Uint32Array, lastOctet: boolean): boolean {
+  if (a >>> 28 === 0xe || a === 0xffffffff || (lastOctet && (a & 0xff) === 0xff)) return true;
   for (let i = 0; i < broadcasts.length; i++) if (broadcasts[i] === a) return true;
   return false;
 }
@@ -686,7 +687,8 @@ export interface SlowStageOptions {
   hashKey?: Uint32Array;
   /**
    * This host's directed broadcast addresses, as its interfaces had them at start: a
-   * datagram to one is no contact. One added later is taken for a host's address.
+   * datagram to one is no contact. One added later is taken for a host's address. With
+   * none but loopback's, every address ending in .255 is taken for a broadcast.
    */
   broadcasts?: readonly number[];
 }
@@ -702,6 +704,14 @@ export class SlowScanStage {
   readonly ipv6: SourceTable<Uint32Array> | null;
   private readonly scratch = new Uint32Array(4);
   private readonly broadcasts: Uint32Array;
+  /**
+   * Whether every address ending in .255 is taken for a broadcast: the host had no
+   * IPv4 network but loopback's at start (started before DHCP gave it an address), so
+   * its networks' broadcasts are unknown, and its neighbours' chatter to theirs would
+   * otherwise count as contacts to hosts. The common prefixes (a /24 or longer, ending
+   * in .255) are right then; a host at x.y.z.255 of a wider network goes unwatched.
+   */
+  private readonly lastOctetBroadcast: boolean;
   private lastRefresh = 0;
   private refreshed = false;
   private lastCostMs = 0;
@@ -718,6 +728,7 @@ export class SlowScanStage {
     this.ipv4 = new SourceTable(IPV4, params, this.counters, options.hashKey);
     this.ipv6 = options.ipv6 ? new SourceTable(IPV6, params, this.counters, options.hashKey) : null;
     this.broadcasts = Uint32Array.from(options.broadcasts ?? []);
+    this.lastOctetBroadcast = !this.broadcasts.some((b) => b >>> 24 !== 127);
     this.sink = {
       listener: (protocol, local, port) => ports.listener(protocol, local, port),
       connection: (protocol, local, port, peer) => {
@@ -752,7 +763,14 @@ export class SlowScanStage {
 
   /** An IPv4 TCP segment or UDP datagram, at `wallMs`. */
   take4(pkt: Summary<number>, protocol: Protocol, wallMs: number): void {
-    this.take(this.ipv4, pkt, protocol, isGroupAddress4(pkt.daddr, this.broadcasts), mapped4(pkt.daddr, this.scratch), wallMs);
+    this.take(
+      this.ipv4,
+      pkt,
+      protocol,
+      isGroupAddress4(pkt.daddr, this.broadcasts, this.lastOctetBroadcast),
+      mapped4(pkt.daddr, this.scratch),
+      wallMs,
+    );
   }
 
   take6(pkt: Summary<Uint32Array>, protocol: Protocol, wallMs: number): void {

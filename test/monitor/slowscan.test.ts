@@ -354,6 +354,24 @@ test('on a /16, an address ending in .255 is a host: a sweep across such hosts i
   t.is(none.reports.length, 0);
 });
 
+test("started before the host had a network (no broadcast but loopback's), every x.y.z.255 is taken for a broadcast", (t) => {
+  for (const broadcasts of [[], [parseAddress('127.255.255.255')]]) {
+    const b = new Bench({}, { broadcasts });
+    // A neighbour's chatter to its /24's broadcast, on many ports.
+    for (const port of [137, 138, 1900, 5353, 17500, 67, 68, 3702]) {
+      b.packet({ saddr: parseAddress('198.18.0.77'), daddr: parseAddress('198.18.0.255'), dport: port }, 'udp');
+    }
+    t.is(b.stage.pending, 0, JSON.stringify(broadcasts));
+    b.advance(10_000);
+    t.deepEqual(b.reports, []);
+    // Other addresses are hosts as ever.
+    for (let n = 1; n <= 5; n++) b.packet({ daddr: parseAddress(`198.18.${n}.254`), dport: 445 });
+    b.advance(10_000);
+    t.is(b.reports.length, 1);
+    t.is(b.reports[0]!.kind, 'sweep');
+  }
+});
+
 test("on a device, this host's own address is known from its sockets and its open ports count", (t) => {
   const b = new Bench({}, { localOnly: false });
   // A connection of the host shows its address.

@@ -1356,6 +1356,9 @@ rootTest(
       ['SystemCallErrorNumber', 'EPERM'],
       ['ProtectProc', 'invisible'],
       ['PrivateMounts', 'yes'],
+      // The broadcast addresses read at start need the network configured by then.
+      ['Wants', 'network-online.target'],
+      ['After', 'network-online.target'],
     ];
     for (const [name, value] of settings) t.is(setting(name), value, name);
     const security = run('systemd-analyze', ['security', '--offline=true', path.join(root, 'lib/systemd/system/scanlogd.service')]).stdout;
