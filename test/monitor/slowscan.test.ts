@@ -520,24 +520,28 @@ test('a new source takes a free slot, then one of a source without failures, bef
   scannerGoesOn(t, b, 60_000);
 });
 
-test('a bucket holds at most MAX_CHAIN sources: more that share it are refused, not chained', (t) => {
-  const key = Uint32Array.of(0x9e3779b9, 0x7f4a7c15, 0x85ebca6b);
-  const b = new Bench({}, { hashKey: key });
-  // Addresses that share a bucket of the stage's table (two buckets per source), found with its key.
+/** A key for the tables' hash, so that a test can place sources in one bucket. */
+const KEY = Uint32Array.of(0x9e3779b9, 0x7f4a7c15, 0x85ebca6b);
+
+/** `count` addresses that share `bucket` of the stage's table (two buckets per source) under KEY. */
+function sharingBucket(count: number, bucket: number): number[] {
   const buckets = 1 << Math.ceil(Math.log2(2 * DEFAULT_PARAMS.slowSources));
   const sharing: number[] = [];
-  for (let a = 0x0a000001; sharing.length < MAX_CHAIN + 4; a++) if (keyedHashAddress(a, buckets, key) === 5) sharing.push(a);
+  for (let a = 0x0a000001; sharing.length < count; a++) if (keyedHashAddress(a, buckets, KEY) === bucket) sharing.push(a);
+  return sharing;
+}
+
+test('a bucket holds at most MAX_CHAIN sources: more that share it are refused, not chained', (t) => {
+  const b = new Bench({}, { hashKey: KEY });
+  const sharing = sharingBucket(MAX_CHAIN + 4, 5);
   for (const saddr of sharing) b.packet({ saddr, dport: 9999 });
   t.is(b.stage.counters.sourcesRefused, 4);
   t.is(b.stage.pending, MAX_CHAIN);
 });
 
 test('two refused sources that share a full bucket are each counted once, however they alternate', (t) => {
-  const key = Uint32Array.of(0x9e3779b9, 0x7f4a7c15, 0x85ebca6b);
-  const b = new Bench({}, { hashKey: key });
-  const buckets = 1 << Math.ceil(Math.log2(2 * DEFAULT_PARAMS.slowSources));
-  const sharing: number[] = [];
-  for (let a = 0x0a000001; sharing.length < MAX_CHAIN + 2; a++) if (keyedHashAddress(a, buckets, key) === 9) sharing.push(a);
+  const b = new Bench({}, { hashKey: KEY });
+  const sharing = sharingBucket(MAX_CHAIN + 2, 9);
   for (const saddr of sharing.slice(0, MAX_CHAIN)) b.packet({ saddr, dport: 9999 });
   t.is(b.stage.counters.sourcesRefused, 0);
   const [first, second] = sharing.slice(MAX_CHAIN) as [number, number];
