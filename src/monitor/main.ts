@@ -236,9 +236,10 @@ export function runMonitor(settings: MonitorSettings): void {
   // SIGHUPs the capture process passes on (RELAYED_SIGHUP says why by another signal);
   // one sent to the monitor itself is ignored, so that signalling both makes one line.
   process.on('SIGHUP', () => {});
-  process.on(RELAYED_SIGHUP, () =>
-    outputs.syslog.log(DAEMON_NOTICE, 'SIGHUP: the configuration is read only at start; restart scanlogd to apply a changed one'),
-  );
+  process.on(RELAYED_SIGHUP, () => {
+    if (loop.admitRelayedSighup(monotonicMs()))
+      outputs.syslog.log(DAEMON_NOTICE, 'SIGHUP: the configuration is read only at start; restart scanlogd to apply a changed one');
+  });
 
   if (tables !== null) watchSockets(tables, pipeline, outputs);
 

@@ -126,6 +126,16 @@ export class RecordLoop {
   }
 
   /**
+   * Whether a SIGHUP the capture process passed on (by a signal, not a record) may make
+   * its line at `monoNow`: it is that process's report too, so a compromised one that
+   * signals in a loop gets no more lines than its records would.
+   */
+  admitRelayedSighup(monoNow: number): boolean {
+    this.closeReportWindow(monoNow);
+    return this.reports.admit(monoNow, 0);
+  }
+
+  /**
    * Says what the report limit merged once its window has run out by `monoNow`; the
    * record loop looks before each report, runMonitor's timer when none comes.
    */
@@ -163,7 +173,7 @@ export class RecordLoop {
 
 export function mergedReportsMessage(merged: MergedReports, perWindow: number, windowMs: number): string {
   return (
-    `${merged.reports} more loss and counters reports from the capture process merged (at most ${perWindow} lines in ${windowMs / 1000} s): ` +
+    `${merged.reports} more loss, counters and SIGHUP reports from the capture process merged (at most ${perWindow} lines in ${windowMs / 1000} s): ` +
     `${merged.lostPackets} packets dropped while the monitor was not reading`
   );
 }

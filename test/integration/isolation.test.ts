@@ -328,12 +328,32 @@ rootTest(
     );
     const loss = 'capture process dropped 3 packets while the monitor was not reading';
     const merged =
-      '295 more loss and counters reports from the capture process merged (at most 5 lines in 2 s): 885 packets dropped while the monitor was not reading';
+      '295 more loss, counters and SIGHUP reports from the capture process merged (at most 5 lines in 2 s): 885 packets dropped while the monitor was not reading';
     await waitFor('the merged line', () => (scene.syslog.messages().includes(merged) ? true : undefined), 6000);
     await sleep(3000);
     t.deepEqual(scene.syslog.messages().slice(before), [...Array<string>(5).fill(loss), merged]);
     t.true(isAlive(capturePid) && isAlive(monitorPid));
     await scanIsLogged(scene);
+  },
+);
+
+rootTest(
+  'inside the capture process: 12 SIGURGs to the monitor (its SIGHUP relay), a tenth of a second apart, make five SIGHUP lines and one that says how many were merged (--log-delay 10)',
+  async (t) => {
+    const scene = await startScene(t, ['--log-delay', '10']);
+    const { capturePid, monitorPid } = await scene.daemon.ready();
+    await waitFor('the start line', () => (scene.syslog.notices.length >= 1 ? true : undefined));
+    const SIGURG = 23;
+    for (let i = 0; i < 12; i++) {
+      // One signal per injection, apart, so that none coalesces with a pending one.
+      t.is(refusedInside(t, capturePid, [syscall('kill', monitorPid, SIGURG)]).results[0]?.value, 0);
+      await sleep(100);
+    }
+    const merged =
+      '7 more loss, counters and SIGHUP reports from the capture process merged (at most 5 lines in 10 s): 0 packets dropped while the monitor was not reading';
+    await waitFor('the merged line', () => (scene.syslog.messages().includes(merged) ? true : undefined), 15000);
+    t.is(scene.syslog.notices.filter((n) => n.includes('SIGHUP: ')).length, 5, scene.syslog.notices.join('\n'));
+    t.true(isAlive(capturePid) && isAlive(monitorPid));
   },
 );
 

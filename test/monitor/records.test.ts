@@ -174,7 +174,7 @@ test('a flood of 200 loss reports makes five lines, then one that says how many 
   t.is(sink.faults.length, 5, 'the window is open for 20 s');
   l.closeReportWindow(MONO + 20000);
   t.deepEqual(sink.faults.slice(5), [
-    '195 more loss and counters reports from the capture process merged (at most 5 lines in 20 s): 1365 packets dropped while the monitor was not reading',
+    '195 more loss, counters and SIGHUP reports from the capture process merged (at most 5 lines in 20 s): 1365 packets dropped while the monitor was not reading',
   ]);
   // A report after that is said again, the merged line first if one was held.
   t.is(l.push(encode({ type: 'loss', count: 1, time: MONO }), MONO + 20001, WALL_MS), null);
@@ -191,7 +191,7 @@ test('counters requests share the limit with loss reports; merged ones still add
   l.closeReportWindow(MONO + 20000);
   t.is(
     sink.faults.at(-1),
-    '98 more loss and counters reports from the capture process merged (at most 5 lines in 20 s): 0 packets dropped while the monitor was not reading',
+    '98 more loss, counters and SIGHUP reports from the capture process merged (at most 5 lines in 20 s): 0 packets dropped while the monitor was not reading',
   );
   t.is(l.push(counters, MONO + 20001, WALL_MS), null);
   const last = sink.outputs.at(-2);
@@ -204,8 +204,21 @@ test('at a stop, what the report limit merged so far is said at once', (t) => {
   t.is(l.push(losses, MONO, WALL_MS), null);
   l.endReportWindow();
   t.deepEqual(sink.faults.slice(5), [
-    '3 more loss and counters reports from the capture process merged (at most 5 lines in 20 s): 6 packets dropped while the monitor was not reading',
+    '3 more loss, counters and SIGHUP reports from the capture process merged (at most 5 lines in 20 s): 6 packets dropped while the monitor was not reading',
   ]);
   l.endReportWindow();
   t.is(sink.faults.length, 6, 'said once');
+});
+
+test('SIGHUPs the capture process passes on share its reports limit: five lines in a window, the rest merged', (t) => {
+  const { loop: l, sink } = loop();
+  const admitted = Array.from({ length: 200 }, () => l.admitRelayedSighup(MONO)).filter(Boolean).length;
+  t.is(admitted, 5);
+  const loss = encode({ type: 'loss', count: 4, time: MONO });
+  t.is(l.push(loss, MONO + 1, WALL_MS), null);
+  t.is(sink.faults.length, 0, 'the loss report falls in the same full window');
+  t.true(l.admitRelayedSighup(MONO + 20000), 'a new window after the first ran out');
+  t.deepEqual(sink.faults, [
+    '196 more loss, counters and SIGHUP reports from the capture process merged (at most 5 lines in 20 s): 4 packets dropped while the monitor was not reading',
+  ]);
 });
