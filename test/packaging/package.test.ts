@@ -1361,6 +1361,10 @@ rootTest(
       ['After', 'network-online.target'],
     ];
     for (const [name, value] of settings) t.is(setting(name), value, name);
+    // The init script waits for the same: systemd's generator maps $network to
+    // network-online.target, and sysvinit starts it after the interfaces are up.
+    const initScript = fs.readFileSync(path.join(root, 'etc/init.d/scanlogd'), 'utf8');
+    t.regex(initScript, /^# Required-Start:.*\s\$network(\s|$)/m, 'the init script starts after $network');
     const security = run('systemd-analyze', ['security', '--offline=true', path.join(root, 'lib/systemd/system/scanlogd.service')]).stdout;
     const exposure = /Overall exposure level for scanlogd\.service: (\d+\.\d)/.exec(security)?.[1];
     t.true(exposure !== undefined && Number(exposure) <= 2.4, `systemd-analyze security: ${exposure ?? security}`);
