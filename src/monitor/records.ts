@@ -66,7 +66,9 @@ export class RecordLoop {
     const outputs =
       record.type === 'loss' || record.type === 'counters' || record.type === 'kernelDrops'
         ? this.report(record)
-        : this.pipeline.handle(record, this.monoNow, this.wallNow);
+        : record.type === 'answer4'
+          ? this.pipeline.answer(record, this.monoNow, this.wallNow)
+          : this.pipeline.handle(record, this.monoNow, this.wallNow);
     if (outputs.length !== 0) this.outputs.route(outputs);
     this.taking = false;
   };

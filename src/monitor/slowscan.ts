@@ -8,7 +8,7 @@
 
 import { elapsed } from '../shared/clock.js';
 import { SLOW_CONTACTS, type SlowScanParams } from '../shared/params.js';
-import type { Protocol, Summary } from '../shared/record.js';
+import type { Answer4Record, Protocol, Summary } from '../shared/record.js';
 import type { SlowScanEvent, SweepEvent, SyslogVerdict } from '../shared/events.js';
 import { IPV4, IPV6, addressText, type AddressFamily } from './addresses.js';
 import { TH_ACK, TH_RST, TH_SYN, keyedHash, randomHashKey } from './engine.js';
@@ -448,6 +448,21 @@ class SourceTable<A> {
     return true;
   }
 
+  /**
+   * The contacted host's answer to a contact of `saddr`, seen leaving the watched device
+   * (an answer4 record): it judges the contact as evidence does, and a refusal is
+   * checked at once, so that a fast sweep is reported at the contact that made it one
+   * rather than at the next read with every contact judged by then.
+   */
+  answered(saddr: A, daddr: A, port: number, udp: number, success: boolean, now: number, wallMs: number): SlowReport<A> | null {
+    const slot = this.find(saddr);
+    if (slot === NIL) return null;
+    const c = this.contactOf(slot, daddr, port, udp);
+    if (c === NIL || this.cForeign[c] !== 1 || ((this.cState[c] as number) & OUTCOME) !== PENDING) return null;
+    this.resolve(slot, c, success, wallMs);
+    return success ? null : this.check(slot, now, false);
+  }
+
   /** The source of a waiting contact to another host went on with the connection (see take). */
   clientAck(saddr: A, daddr: A, port: number): void {
     const slot = this.find(saddr);
@@ -775,6 +790,16 @@ export class SlowScanStage {
 
   take6(pkt: Summary<Uint32Array>, protocol: Protocol, wallMs: number): void {
     if (this.ipv6 !== null) this.take(this.ipv6, pkt, protocol, isGroupAddress6(pkt.daddr), mapped6(pkt.daddr), wallMs);
+  }
+
+  /**
+   * A host's answer that left through the watched device (an answer4 record), at
+   * `wallMs`: what it reports at once, if anything.
+   */
+  answer4(answer: Readonly<Answer4Record>, wallMs: number): SlowReport<number> | null {
+    if (this.ipv4.pendingTotal === 0) return null;
+    const udp = answer.protocol === 'udp' ? UDP_BIT : 0;
+    return this.ipv4.answered(answer.source, answer.host, answer.port, udp, answer.accepted, answer.time, wallMs);
   }
 
   private take<A>(table: SourceTable<A>, pkt: Summary<A>, protocol: Protocol, group: boolean, daddr: Uint32Array, wallMs: number): void {

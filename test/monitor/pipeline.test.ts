@@ -510,3 +510,39 @@ test('--slow-scans adds its counters; without it the line is unchanged', (t) => 
   );
   t.notRegex(countersMessage(counterFields(pipeline().p, 0, capture, { json: null, syslogEventsDropped: null })), /slow/);
 });
+
+test('--slow-scans on a device: answers leaving it judge the contacts at once, reach no other detector, and are nothing with the stage off', (t) => {
+  const inside = (n: number): number => parseAddress(`198.19.5.${n}`);
+  const scanner = '198.18.61.2';
+  let linesAtFifth = -1;
+  const run = (slowScans: boolean, answered: boolean): RecordedPipeline => {
+    const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { slowScans, localOnly: false });
+    p.refreshSockets(openPorts, MONO, WALL_MS);
+    for (let n = 2; n < 40; n++) {
+      const time = MONO + n;
+      p.feed(syn(scanner, 22, time, { daddr: inside(n) }), time, wallOf(time));
+      // Every inside host resets the probe; the reset leaves through the watched device.
+      if (answered) {
+        const answer = { type: 'answer4', host: inside(n), source: parseAddress(scanner), port: 22, sourcePort: 40000 } as const;
+        p.feedAnswer({ ...answer, protocol: 'tcp', accepted: false, time: time >>> 0 }, time, wallOf(time));
+      }
+      if (n === 6) linesAtFifth = p.lines.length;
+    }
+    // One read of the socket tables a few seconds later, as the monitor makes.
+    const later = MONO + 5000;
+    p.refreshSockets(openPorts, later, wallOf(later));
+    return p;
+  };
+  const answered = run(true, true);
+  t.deepEqual(answered.lines, [
+    `${'198.18.61.2'} swept port 22 on 5 hosts over 0 s, 198.19.5.2, 198.19.5.3, 198.19.5.4, 198.19.5.5, 198.19.5.6, TCP @16:16:55`,
+  ]);
+  t.is(answered.detection.packets, 38, "scanlogd's detector saw the probes and none of the answers");
+  t.is(linesAtFifth, 1, "reported at the fifth host's reset, before any read of the tables");
+  // Without the answers the contacts wait for their 120 s: nothing yet.
+  t.deepEqual(run(true, false).lines, []);
+  // With the stage off an answer changes nothing, and its detector never sees one.
+  const off = run(false, true);
+  t.deepEqual(off.outputs, run(false, false).outputs);
+  t.is(off.detection.packets, 38);
+});
