@@ -47,14 +47,13 @@ export function pcapFilter(watched: Readonly<Watched>): string {
  * The second stage's answers handle (--slow-scans): packets leaving through the device
  * that answer a first contact, which the inbound filter above never passes, so that a
  * contact to a host behind a gateway watched on its outside device is judged by the
- * host's answer rather than after a wait. Only IPv4 resets and SYN+ACKs, and with --udp
- * ICMP destination unreachable: an outbound bulk transfer (pure ACK and PSH+ACK
- * segments, datagrams) is refused by the kernel and never wakes the capture process.
+ * host's answer rather than after a wait. Only IPv4 resets, SYN+ACKs and ICMP
+ * destination unreachable (a gateway's host unreachable for an address nobody answers
+ * ARP for, a REJECT rule's answer, a closed UDP port): an outbound bulk transfer (pure
+ * ACK and PSH+ACK segments, datagrams) is refused by the kernel and never wakes the
+ * capture process. An ICMP error quoting UDP gives a record only with --udp (packet.ts).
  */
-export function answersFilter(udp: boolean): string {
-  const tcp = '(tcp and (tcp[13] & 0x04 != 0 or tcp[13] & 0x12 = 0x12))';
-  return `outbound and ip and (${tcp}${udp ? ' or (icmp and icmp[0] = 3)' : ''})`;
-}
+export const ANSWERS_FILTER = 'outbound and ip and ((tcp and (tcp[13] & 0x04 != 0 or tcp[13] & 0x12 = 0x12)) or (icmp and icmp[0] = 3))';
 /** An answer's bytes: an IPv4 header, an ICMP header, and the quoted header and ports. */
 export const ANSWERS_SNAPLEN = MAX_LINK_HEADER + 60 + 8 + 60 + 8;
 /** Answers are one per first contact: a small ring holds a burst of them. */
@@ -88,7 +87,7 @@ export interface PcapOptions {
   bufferBytes?: number;
   /** --udp, --ipv6: what the filter passes beyond IPv4 TCP. */
   watched?: Readonly<Watched>;
-  /** --slow-scans: a second handle takes the answers leaving through the device (answersFilter). */
+  /** --slow-scans: a second handle takes the answers leaving through the device (ANSWERS_FILTER). */
   answers?: boolean;
 }
 
@@ -111,16 +110,7 @@ export function openPcap(options: PcapOptions, reader: PcapRecv = loadPcapRecv()
   let answers: OpenHandle | null = null;
   if (options.answers === true) {
     try {
-      answers = openHandle(
-        reader,
-        device,
-        `${label} (answers)`,
-        answersFilter(watched.udp),
-        ANSWERS_SNAPLEN,
-        ANSWERS_BUFFER_BYTES,
-        false,
-        false,
-      );
+      answers = openHandle(reader, device, `${label} (answers)`, ANSWERS_FILTER, ANSWERS_SNAPLEN, ANSWERS_BUFFER_BYTES, false, false);
     } catch (err) {
       main.source.close();
       throw err;

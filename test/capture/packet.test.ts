@@ -544,7 +544,7 @@ test('answers: a SYN+ACK takes the contact it answers, a reset refuses it; the r
   }
 });
 
-test('answers: an ICMP destination unreachable refuses the datagram (with --udp) or segment it quotes, whoever sent it', (t) => {
+test('answers: an ICMP destination unreachable of any code refuses the segment or (with --udp) the datagram it quotes, whoever sent it', (t) => {
   const probe = { saddr: '198.18.0.2', daddr: '198.19.5.9', sport: 53000, dport: 161 };
   const datagram = ipTcp({ ...probe, protocol: 17 });
   const refused = answer(unreachable(datagram), true);
@@ -552,8 +552,16 @@ test('answers: an ICMP destination unreachable refuses the datagram (with --udp)
   t.is(refused.out.toString('hex'), ['c6130509', 'c6120002', '00a1', 'cf08', '02', '11', '00', '07', '01020304'].join(''));
   // Without --udp there is no UDP contact to refuse.
   t.is(answer(unreachable(datagram), false).verdict, 'not-watched');
-  // A firewall's REJECT of a SYN, from a router: the quoted segment's host is the one refused.
-  t.like(decode(answer(unreachable(ipTcp(probe), 13), false).out), { host: parseAddress('198.19.5.9'), protocol: 'tcp', accepted: false });
+  // A gateway's host unreachable, a REJECT rule's answers, any code: the quoted segment's
+  // host and ports name the contact refused, with or without --udp.
+  const segment = ipTcp({ ...probe, flags: 0x02 });
+  for (let code = 0; code <= 15; code++) {
+    for (const udp of [false, true]) {
+      const r = answer(unreachable(segment, code), udp);
+      t.is(r.verdict, 'ok', `code ${code}`);
+      t.is(r.out.toString('hex'), ['c6130509', 'c6120002', '00a1', 'cf08', '02', '06', '00', '07', '01020304'].join(''), `code ${code}`);
+    }
+  }
   const echoReply = unreachable(datagram);
   echoReply[20] = 0;
   t.is(answer(echoReply, true).verdict, 'not-watched');

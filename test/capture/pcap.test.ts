@@ -16,7 +16,7 @@ import {
   PCAP_FILTER,
   PCAP_SNAPLEN,
   PCAP_SNAPLEN6,
-  answersFilter,
+  ANSWERS_FILTER,
   loadPcapRecv,
   openPcap,
   pcapFilter,
@@ -128,49 +128,52 @@ tcpdumpTest('every combination compiles, and passes exactly what its lanes can u
   });
 });
 
-function icmp4(type: number): Buffer {
+function icmp4(type: number, code = 0): Buffer {
   const p = ip4(1, 0);
   p[20] = type;
+  p[21] = code;
   return p;
 }
 
-// name, packet, passed by the answers filter: [without --udp, with --udp]
-const answerCases: Array<[string, Buffer, [boolean, boolean]]> = [
-  ['SYN+ACK', ip4(6, 0x12), [true, true]],
-  ['RST', ip4(6, 0x04), [true, true]],
-  ['RST+ACK', ip4(6, 0x14), [true, true]],
-  ['SYN', ip4(6, 0x02), [false, false]],
-  ['pure ACK', ip4(6, 0x10), [false, false]],
-  ['PSH+ACK', ip4(6, 0x18), [false, false]],
-  ['FIN+ACK', ip4(6, 0x11), [false, false]],
-  ['UDP', ip4(17, 0), [false, false]],
-  ['ICMP destination unreachable', icmp4(3), [false, true]],
-  ['ICMP echo reply', icmp4(0), [false, false]],
-  ['ICMP time exceeded', icmp4(11), [false, false]],
-  ['IPv6 SYN+ACK', ip6(6, 0x12), [false, false]],
+// name, packet, passed by the answers filter (with or without --udp: the filter is one string)
+const answerCases: Array<[string, Buffer, boolean]> = [
+  ['SYN+ACK', ip4(6, 0x12), true],
+  ['RST', ip4(6, 0x04), true],
+  ['RST+ACK', ip4(6, 0x14), true],
+  ['SYN', ip4(6, 0x02), false],
+  ['pure ACK', ip4(6, 0x10), false],
+  ['PSH+ACK', ip4(6, 0x18), false],
+  ['FIN+ACK', ip4(6, 0x11), false],
+  ['UDP', ip4(17, 0), false],
+  // A gateway's host unreachable, a REJECT rule's port, host-prohibited and admin-prohibited answers.
+  ['ICMP host unreachable', icmp4(3, 1), true],
+  ['ICMP port unreachable', icmp4(3, 3), true],
+  ['ICMP host prohibited', icmp4(3, 10), true],
+  ['ICMP administratively prohibited', icmp4(3, 13), true],
+  ['ICMP echo reply', icmp4(0), false],
+  ['ICMP time exceeded', icmp4(11), false],
+  ['ICMP redirect', icmp4(5, 1), false],
+  ['IPv6 SYN+ACK', ip6(6, 0x12), false],
 ];
 
 tcpdumpTest('the answers filter compiles and passes only answers to first contacts: no bulk segment, no datagram', (t) => {
   const file = pcapFile(answerCases.map((c) => c[1]));
   t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
-  [false, true].forEach((udp, k) => {
-    // `outbound` needs a live capture's direction; read from a file, it is left out.
-    const filter = answersFilter(udp).replace(/^outbound and /, '');
-    const r = childProcess.spawnSync('tcpdump', ['-n', '-tt', '-r', file, filter], { encoding: 'utf8' });
-    t.is(r.status, 0, r.stderr);
-    const passed = r.stdout
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => answerCases[Number(/^(\d+)\./.exec(line)?.[1]) - 1]?.[0] ?? `unknown: ${line}`);
-    t.deepEqual(
-      passed,
-      answerCases.filter((c) => c[2][k]).map((c) => c[0]),
-      `udp ${udp}`,
-    );
-    t.true(answersFilter(udp).startsWith('outbound and '));
-    const compiled = childProcess.spawnSync('tcpdump', ['-i', 'any', '-d', answersFilter(udp)], { encoding: 'utf8' });
-    t.is(compiled.status, 0, compiled.stderr);
-  });
+  // `outbound` needs a live capture's direction; read from a file, it is left out.
+  t.true(ANSWERS_FILTER.startsWith('outbound and '));
+  const filter = ANSWERS_FILTER.replace(/^outbound and /, '');
+  const r = childProcess.spawnSync('tcpdump', ['-n', '-tt', '-r', file, filter], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const passed = r.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => answerCases[Number(/^(\d+)\./.exec(line)?.[1]) - 1]?.[0] ?? `unknown: ${line}`);
+  t.deepEqual(
+    passed,
+    answerCases.filter((c) => c[2]).map((c) => c[0]),
+  );
+  const compiled = childProcess.spawnSync('tcpdump', ['-i', 'any', '-d', ANSWERS_FILTER], { encoding: 'utf8' });
+  t.is(compiled.status, 0, compiled.stderr);
 });
 
 // ---------------------------------------------------------------------------
@@ -230,7 +233,7 @@ test('with the second stage on, the device handle is opened exactly as without i
     const on = fakeReader();
     const source = openPcap({ device: 'eth0', promiscuous: false, watched, answers: true }, on.reader);
     t.deepEqual(on.calls.slice(0, 2), off.calls);
-    t.deepEqual(on.calls.slice(2), [`open eth0 ${answersFilter(udp)} ${ANSWERS_SNAPLEN} ${ANSWERS_BUFFER_BYTES} false`, 'linkType true']);
+    t.deepEqual(on.calls.slice(2), [`open eth0 ${ANSWERS_FILTER} ${ANSWERS_SNAPLEN} ${ANSWERS_BUFFER_BYTES} false`, 'linkType true']);
     t.true('startAnswers' in source);
     t.false('startAnswers' in openPcap({ device: 'eth0', promiscuous: false, watched }, fakeReader().reader));
     source.close();
