@@ -1,12 +1,14 @@
 // The second stage on a gateway: a router namespace between a scanner and a /24 of
 // hosts, the daemon watching the router's outside device with libpcap, and nmap
 // sweeping one port across the /24: the hosts' resets leave through that device, where
-// the stage's answers handle sees them. A daemon without the stage watches beside it, so
-// that scanlogd's own lines can be compared on the same packets.
+// the stage's answers handle sees them, as it sees the router's own host unreachables
+// for absent addresses. A daemon without the stage watches beside it, so that
+// scanlogd's own lines can be compared on the same packets.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
+import os = require('node:os');
 import path = require('node:path');
 import { createTestbed, isRoot, runIn, sh, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { startOurs, type OurDaemon } from '../../harness/daemon.js';
@@ -69,7 +71,11 @@ interface Watcher {
 /** Lines of scanlogd's own form: `saddr[:sport] to daddr ... ports ..., flags[, TOS][, TTL] @time`. */
 const CLASSIC = / ports [\d, .]+, [a-zA-Z?]{8}(, TOS [0-9a-f]{2})?(, TTL \d+)? @\d\d:\d\d:\d\d$/;
 
-rootTest('a gateway watched on its outside device: nmap sweeping port 22 across the /24 behind it is a sweep at five hosts', async (t) => {
+/**
+ * The router with the inside hosts, and two daemons on its outside device, one with
+ * the stage and one without; everything is undone at the test's end.
+ */
+async function routerWithWatchers(t: ExecutionContext): Promise<{ bed: Testbed; on: Watcher; off: Watcher }> {
   const bed = createTestbed();
   const dir = makeSocketDir();
   const watchers: Watcher[] = [];
@@ -85,8 +91,6 @@ rootTest('a gateway watched on its outside device: nmap sweeping port 22 across 
     }
   });
   destroyInside = addInside(bed);
-  // The router's own inside address is not swept: it is this host, not a host behind it.
-  const targets = `${INSIDE_NET}.2-254`;
   for (const [i, stage] of [['--slow-scans'], []].entries()) {
     const syslog = listenSyslog(path.join(dir, `log${i}`));
     const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, '--interface', bed.targetDev, ...stage]);
@@ -94,7 +98,14 @@ rootTest('a gateway watched on its outside device: nmap sweeping port 22 across 
   }
   for (const w of watchers) await w.daemon.ready();
   const [on, off] = watchers as [Watcher, Watcher];
+  return { bed, on, off };
+}
 
+rootTest('a gateway watched on its outside device: nmap sweeping port 22 across the /24 behind it is a sweep at five hosts', async (t) => {
+  const { bed, on, off } = await routerWithWatchers(t);
+  const watchers = [on, off];
+  // The router's own inside address is not swept: it is this host, not a host behind it.
+  const targets = `${INSIDE_NET}.2-254`;
   const started = Date.now();
   const sweep = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '22', targets], 90_000);
   const nmapMs = Date.now() - started;
@@ -145,3 +156,47 @@ rootTest('a gateway watched on its outside device: nmap sweeping port 22 across 
     [line],
   );
 });
+
+rootTest(
+  "a gateway watched on its outside device: a fast sweep of absent addresses is a sweep at the router's fifth host unreachable",
+  async (t) => {
+    const { bed, on, off } = await routerWithWatchers(t);
+    // Nobody answers ARP for these: the router answers each probe with ICMP host
+    // unreachable once neighbour resolution gives up (about 3 s), 6 at once and then 1 a
+    // second (net.ipv4.icmp_ratelimit), and those errors leave through the outside device.
+    const absent = `${INSIDE_NET}.100-254`;
+    const started = Date.now();
+    // nmap waits long after the router's errors for answers it never gets: the line is
+    // awaited while it runs.
+    const scanning = runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '-T3', '--max-retries', '0', '-p', '22', absent], 90_000);
+    const line = await waitFor('the sweep line', () => on.syslog.messages().find((m) => m.includes(' swept port ')), 30_000, 100);
+    const tookMs = Date.now() - started;
+    const sweep = await scanning;
+    t.is(sweep.code, 0, sweep.stderr);
+    t.log(
+      `${line} (${tookMs} ms after nmap started; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')})`,
+    );
+    // nmap saw the router's errors: every address filtered (host unreachable), none open or closed.
+    t.notRegex(sweep.stdout, /22\/tcp (open|closed)/);
+    t.true(tookMs < 10_000, `the sweep line came ${tookMs} ms after nmap started`);
+    const m = new RegExp(
+      `^${escaped(bed.scannerAddr)} swept port 22 on (\\d+) hosts over \\d+ s, ([\\d., ]+), TCP @\\d\\d:\\d\\d:\\d\\d$`,
+    ).exec(line);
+    t.truthy(m, line);
+    t.is(Number(m?.[1]), 5, line);
+    const listed = (m?.[2] ?? '').split(', ').filter((h) => h !== '...');
+    t.true(listed.length > 0, line);
+    for (const host of listed) {
+      const n = Number(host.split('.')[3]);
+      t.true(host.startsWith(`${INSIDE_NET}.`) && n >= 100 && n <= 254, `${host} was not swept: ${line}`);
+    }
+    t.deepEqual(off.syslog.messages(), []);
+    t.deepEqual(
+      on.syslog.messages().filter((msg) => CLASSIC.test(msg)),
+      [],
+    );
+  },
+);
