@@ -100,6 +100,17 @@ const cases: Array<[string, Buffer, [boolean, boolean, boolean]]> = [
   ['ICMPv6', ip6(58, 0), [false, false, false]],
 ];
 
+/** The names of the cases in `file` that tcpdump's `filter` passes, in order. */
+function passedBy(t: ExecutionContext, file: string, filter: string, named: ReadonlyArray<readonly [string, ...unknown[]]>): string[] {
+  // -tt prints each packet's stamp, which says which of the cases it is.
+  const r = childProcess.spawnSync('tcpdump', ['-n', '-tt', '-r', file, filter], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  return r.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => named[Number(/^(\d+)\./.exec(line)?.[1]) - 1]?.[0] ?? `unknown: ${line}`);
+}
+
 tcpdumpTest('every combination compiles, and passes exactly what its lanes can use (tcpdump reading crafted packets)', (t) => {
   const file = pcapFile(cases.map((c) => c[1]));
   t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
@@ -110,16 +121,8 @@ tcpdumpTest('every combination compiles, and passes exactly what its lanes can u
   ];
   combos.forEach((watched, k) => {
     // `inbound` needs a live capture's direction; read from a file, it is left out.
-    const filter = pcapFilter(watched).replace(/^inbound and /, '');
-    // -tt prints each packet's stamp, which says which of the cases it is.
-    const r = childProcess.spawnSync('tcpdump', ['-n', '-tt', '-r', file, filter], { encoding: 'utf8' });
-    t.is(r.status, 0, r.stderr);
-    const passed = r.stdout
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => cases[Number(/^(\d+)\./.exec(line)?.[1]) - 1]?.[0] ?? `unknown: ${line}`);
     t.deepEqual(
-      passed,
+      passedBy(t, file, pcapFilter(watched).replace(/^inbound and /, ''), cases),
       cases.filter((c) => c[2][k]).map((c) => c[0]),
       JSON.stringify(watched),
     );
@@ -161,15 +164,8 @@ tcpdumpTest('the answers filter compiles and passes only answers to first contac
   t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
   // `outbound` needs a live capture's direction; read from a file, it is left out.
   t.true(ANSWERS_FILTER.startsWith('outbound and '));
-  const filter = ANSWERS_FILTER.replace(/^outbound and /, '');
-  const r = childProcess.spawnSync('tcpdump', ['-n', '-tt', '-r', file, filter], { encoding: 'utf8' });
-  t.is(r.status, 0, r.stderr);
-  const passed = r.stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => answerCases[Number(/^(\d+)\./.exec(line)?.[1]) - 1]?.[0] ?? `unknown: ${line}`);
   t.deepEqual(
-    passed,
+    passedBy(t, file, ANSWERS_FILTER.replace(/^outbound and /, ''), answerCases),
     answerCases.filter((c) => c[2]).map((c) => c[0]),
   );
   const compiled = childProcess.spawnSync('tcpdump', ['-i', 'any', '-d', ANSWERS_FILTER], { encoding: 'utf8' });

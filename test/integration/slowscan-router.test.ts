@@ -71,6 +71,18 @@ interface Watcher {
 /** Lines of scanlogd's own form: `saddr[:sport] to daddr ... ports ..., flags[, TOS][, TTL] @time`. */
 const CLASSIC = / ports [\d, .]+, [a-zA-Z?]{8}(, TOS [0-9a-f]{2})?(, TTL \d+)? @\d\d:\d\d:\d\d$/;
 
+/** Checks that `line` is the scanner's sweep of port 22 at five hosts; returns the hosts it lists. */
+function fiveHostSweep(t: ExecutionContext, bed: Testbed, line: string): string[] {
+  const m = new RegExp(
+    `^${escaped(bed.scannerAddr)} swept port 22 on (\\d+) hosts over \\d+ s, ([\\d., ]+), TCP @\\d\\d:\\d\\d:\\d\\d$`,
+  ).exec(line);
+  t.truthy(m, line);
+  t.is(Number(m?.[1]), 5, line);
+  const listed = (m?.[2] ?? '').split(', ').filter((h) => h !== '...');
+  t.true(listed.length > 0, line);
+  return listed;
+}
+
 /**
  * The router with the inside hosts, and two daemons on its outside device, one with
  * the stage and one without; everything is undone at the test's end.
@@ -119,13 +131,7 @@ rootTest('a gateway watched on its outside device: nmap sweeping port 22 across 
   const tookMs = Date.now() - started;
   t.log(`${line} (${tookMs} ms after nmap started, nmap took ${nmapMs} ms)`);
   t.true(tookMs < ANSWER_WAIT_MS / 4, `the sweep line came ${tookMs} ms after nmap started`);
-  const m = new RegExp(
-    `^${escaped(bed.scannerAddr)} swept port 22 on (\\d+) hosts over \\d+ s, ([\\d., ]+), TCP @\\d\\d:\\d\\d:\\d\\d$`,
-  ).exec(line);
-  t.truthy(m, line);
-  t.is(Number(m?.[1]), 5, line);
-  const listed = (m?.[2] ?? '').split(', ').filter((h) => h !== '...');
-  t.true(listed.length > 0, line);
+  const listed = fiveHostSweep(t, bed, line);
   // The hosts that refused: a sweep reported at the fifth, with the five that made it one.
   for (const host of listed) t.true(HOSTS.includes(host), `${host} did not answer: ${line}`);
   // One port across many hosts is no scan of scanlogd's rule, with the stage or without.
@@ -182,14 +188,7 @@ rootTest(
     // nmap saw the router's errors: every address filtered (host unreachable), none open or closed.
     t.notRegex(sweep.stdout, /22\/tcp (open|closed)/);
     t.true(tookMs < 10_000, `the sweep line came ${tookMs} ms after nmap started`);
-    const m = new RegExp(
-      `^${escaped(bed.scannerAddr)} swept port 22 on (\\d+) hosts over \\d+ s, ([\\d., ]+), TCP @\\d\\d:\\d\\d:\\d\\d$`,
-    ).exec(line);
-    t.truthy(m, line);
-    t.is(Number(m?.[1]), 5, line);
-    const listed = (m?.[2] ?? '').split(', ').filter((h) => h !== '...');
-    t.true(listed.length > 0, line);
-    for (const host of listed) {
+    for (const host of fiveHostSweep(t, bed, line)) {
       const n = Number(host.split('.')[3]);
       t.true(host.startsWith(`${INSIDE_NET}.`) && n >= 100 && n <= 254, `${host} was not swept: ${line}`);
     }
