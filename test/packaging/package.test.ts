@@ -1350,7 +1350,7 @@ rootTest(
       ['ProtectSystem', 'strict'],
       ['ProtectHome', 'yes'],
       ['PrivateTmp', 'yes'],
-      ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_PACKET AF_UNIX'],
+      ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_PACKET AF_UNIX AF_NETLINK'],
       ['SystemCallArchitectures', 'native'],
       ['Restart', 'on-failure'],
       ['SystemCallErrorNumber', 'EPERM'],
