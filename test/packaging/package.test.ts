@@ -630,7 +630,13 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   t.regex(section('postinstall'), /mkdir -m 0755 \/var\/empty/);
   t.regex(section('postinstall'), /systemctl --no-reload preset scanlogd\.service/);
   t.regex(section('preuninstall'), /systemctl --no-reload disable --now scanlogd\.service scanlogd-notify\.service/);
-  t.regex(section('postuninstall'), /systemctl try-restart scanlogd\.service/);
+  // An upgrade restarts the daemon only through the reload, after the new version's check.
+  t.regex(section('postuninstall'), /systemctl try-restart scanlogd-notify\.service/);
+  t.notRegex(section('postuninstall'), /try-restart scanlogd\.service/);
+  t.regex(
+    section('postuninstall'),
+    /why=\$\(\/usr\/sbin\/scanlogd --foreground --check \$SCANLOGD_OPTS 2>&1\); then\n\s*\/usr\/bin\/systemctl reload scanlogd\.service/,
+  );
 });
 
 const manPages: Array<[string, string, string[]]> = [
@@ -861,10 +867,24 @@ initScriptTest(
     const fourth = await runningDaemon(uid);
     t.not(fourth.capture, killed.capture);
 
-    // Reinstalling keeps the edited conffile and what the first postinst recorded.
+    // An upgrade (the same package again) with a configuration the new version refuses:
+    // the upgrade goes through, says why, and the daemon it found keeps running.
+    fs.writeFileSync('/etc/scanlogd.conf', `${conf}bogus = 1\n`);
+    const keptBad = dpkg(policy, ['-i', deb]);
+    fs.writeFileSync('/etc/scanlogd.conf', conf);
+    t.is(keptBad.code, 0, keptBad.stdout + keptBad.stderr);
+    t.regex(keptBad.stderr, new RegExp(`^scanlogd: /etc/scanlogd\\.conf:${conf.split('\n').length}: unknown key "bogus"$`, 'm'));
+    t.regex(keptBad.stderr, /scanlogd not restarted/);
+    t.is(fs.readFileSync(PIDFILE, 'utf8'), `${fourth.capture}\n`);
+    t.true(isAlive(fourth.capture) && isAlive(fourth.monitor), 'the upgrade stopped the daemon');
+
+    // Reinstalling keeps the edited conffile and what the first postinst recorded, and
+    // restarts the daemon now that the configuration passes.
     const markers = fs.readdirSync(`/var/lib/${PKG}`).sort();
     const reinstall = dpkg(policy, ['-i', deb]);
     t.is(reinstall.code, 0, reinstall.stdout + reinstall.stderr);
+    await gone([fourth.capture, fourth.monitor]);
+    await runningDaemon(uid);
     t.regex(fs.readFileSync('/etc/default/scanlogd', 'utf8'), new RegExp(`^SCANLOGD_OPTS="--syslog-socket ${syslog.path}"$`, 'm'));
     t.deepEqual(fs.readdirSync(`/var/lib/${PKG}`).sort(), markers);
     t.is(initScript('stop').code, 0);
@@ -1352,7 +1372,8 @@ rootTest(
       ['PrivateTmp', 'yes'],
       ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_PACKET AF_UNIX AF_NETLINK'],
       ['SystemCallArchitectures', 'native'],
-      ['Restart', 'on-failure'],
+      // Restarted after the reload's SIGTERM; systemctl stop is never restarted.
+      ['Restart', 'always'],
       ['SystemCallErrorNumber', 'EPERM'],
       ['ProtectProc', 'invisible'],
       ['PrivateMounts', 'yes'],
@@ -1423,6 +1444,11 @@ rootTest(
     // configuration is good and starts nothing; a bad value is its one line there too.
     t.is(setting('ExecStartPre'), '/usr/sbin/scanlogd --foreground --check $SCANLOGD_OPTS');
     t.is(setting('ExecStart'), '/usr/sbin/scanlogd --foreground $SCANLOGD_OPTS');
+    // The reload: the same check, then SIGTERM to the daemon (Restart=always starts it again).
+    t.deepEqual(unit.match(/^ExecReload=.*$/gm), [
+      'ExecReload=/usr/sbin/scanlogd --foreground --check $SCANLOGD_OPTS',
+      `ExecReload=+/bin/sh -c 'kill -s TERM "$$MAINPID"'`,
+    ]);
     const check = (extra: string[]): childProcess.SpawnSyncReturns<string> =>
       childProcess.spawnSync('ip', [...command(syslog.path), '--check', ...extra], {
         encoding: 'utf8',
