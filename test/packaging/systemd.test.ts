@@ -190,6 +190,9 @@ rootTest(
     await sleep(PAST_RESTART_MS);
     t.is(show('ActiveState'), 'inactive');
     t.is(show('MainPID'), '0');
+    // SIGTERM ends it cleanly: status 0, which systemd counts as success.
+    t.is(show('ExecMainStatus'), '0');
+    t.is(show('Result'), 'success');
     t.deepEqual([starts(), stops()], [3, 3]);
   },
 );
