@@ -1,15 +1,16 @@
 // Where an IPv6 or UDP packet costs more than an IPv4 SYN, step by step, in one process
 // and one run: the capture process's check and record (packetToRecord), the monitor's
-// decoding (decodeAt), the IPv6 address fold (fold6, through the family's foldOf) and
-// the whole pipeline (ScanPipeline.handle). Spoofed floods, one random source per
-// packet, as W1 and W4 send them. `npm run bench:lanes` (or `node dist/bench/lanes.js`
-// after `npm run build`). What the native readers do per packet is not in this figure.
+// decoding (decodeAt), the IPv6 address fold (fold6, through the family's foldOf), the
+// lane's detector alone and the whole pipeline (ScanPipeline.handle: the dispatch to the
+// lane, then its detector). Spoofed floods, one random source per packet, as W1 and W4
+// send them. `npm run bench:lanes` (or `node dist/bench/lanes.js` after `npm run build`).
+// What the native reader and the kernel do per packet is bench:recv's (bench/recv.ts).
 
 import { packetToRecord } from '../src/capture/packet.js';
 import { DEFAULT_PARAMS } from '../src/shared/params.js';
 import { decodeAt, emptyPacketScratch, MAX_RECORD_SIZE, type PacketRecord } from '../src/shared/record.js';
-import { IPV4, IPV6 } from '../src/monitor/addresses.js';
-import { randomHashKey } from '../src/monitor/engine.js';
+import { IPV4, IPV6, TCP6, UDP4, UDP6 } from '../src/monitor/addresses.js';
+import { Detector, Ipv4Detector, randomHashKey } from '../src/monitor/engine.js';
 import { ScanPipeline } from '../src/monitor/pipeline.js';
 import { median, table } from './stats.js';
 
@@ -101,7 +102,24 @@ for (const lane of LANES) {
     : nsPerPacket((i) => {
         sink ^= IPV4.foldOf((decoded[i] as { saddr: number }).saddr, key);
       });
+  // The lane's detector alone, without the pipeline's dispatch to it.
+  const detector =
+    lane === 'tcp4'
+      ? new Ipv4Detector(DEFAULT_PARAMS)
+      : lane === 'udp4'
+        ? new Ipv4Detector(DEFAULT_PARAMS, { lane: UDP4 })
+        : new Detector(DEFAULT_PARAMS, lane === 'tcp6' ? TCP6 : UDP6);
+  const clocks = { mono: 0, wall: Date.now() };
+  time = 0;
+  const process1 = nsPerPacket((i) => {
+    const r = decoded[i] as PacketRecord;
+    time = (time + (i % 300 === 0 ? 1 : 0)) >>> 0;
+    r.time = time;
+    clocks.mono = time;
+    (detector as Detector<unknown>).process(r, clocks);
+  });
   const pipeline = new ScanPipeline(DEFAULT_PARAMS, { watch: watched });
+  time = 0;
   const wall = Date.now();
   const handle = nsPerPacket((i) => {
     const r = decoded[i] as PacketRecord;
@@ -111,20 +129,29 @@ for (const lane of LANES) {
     pipeline.handle(r, time, wall + time);
   });
   if (sink === 0.5) console.log(sink);
-  results.set(lane, [parse, decode, fold, handle]);
+  results.set(lane, [parse, decode, fold, process1, handle]);
 }
 
 const base = results.get('tcp4') as number[];
 const rows = LANES.map((lane) => {
   const r = results.get(lane) as number[];
-  const total = (r[0] as number) + (r[1] as number) + (r[3] as number);
-  const baseTotal = (base[0] as number) + (base[1] as number) + (base[3] as number);
+  const total = (r[0] as number) + (r[1] as number) + (r[4] as number);
+  const baseTotal = (base[0] as number) + (base[1] as number) + (base[4] as number);
   return [lane, ...r.map((ns) => ns.toFixed(1)), total.toFixed(1), `${(total / baseTotal).toFixed(2)}x`];
 });
 console.log(`${PACKETS} spoofed packets x ${PASSES} passes per round, median of ${ROUNDS} rounds (CPU ns per packet)`);
 console.log(
   table(
-    ['lane', 'capture: packetToRecord', 'monitor: decodeAt', 'fold (in handle)', 'monitor: pipeline.handle', 'sum of JS steps', 'vs tcp4'],
+    [
+      'lane',
+      'capture: packetToRecord',
+      'monitor: decodeAt',
+      'fold (in handle)',
+      'detector.process alone',
+      'monitor: pipeline.handle',
+      'sum of JS steps',
+      'vs tcp4',
+    ],
     rows,
   ),
 );

@@ -43,9 +43,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ancillary.h"
 #include "batch.h"
 
-#define IP6_HEADER 40
 /* Room for the drop count, and the three ancillary items an IPv6 socket is asked for. */
 #define CONTROL_BYTES (CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) + 2 * CMSG_SPACE(sizeof(int)))
 
@@ -141,46 +141,10 @@ static void raw_prepare(batch_reader *r) {
 	}
 }
 
-/* Keeps the drop count if `cm` is it (the kernel gives it once the count is nonzero). */
-static void note_drops(capture_t *c, const struct cmsghdr *cm) {
-	if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL && cm->cmsg_len >= CMSG_LEN(sizeof(uint32_t)))
-		memcpy(&c->drops, CMSG_DATA(cm), sizeof c->drops);
-}
-
-/*
- * Writes the IPv6 header of message `i` in front of its payload and returns the
- * slot's length, or 0 when the kernel did not give every value the header needs.
- */
-static unsigned build_ip6_header(capture_t *c, unsigned i) {
-	struct msghdr *m = &c->msgs[i].msg_hdr;
+/* The slot's length for message `i`: its IPv6 header and payload, cut to the slot, or 0. */
+static unsigned ip6_slot_length(capture_t *c, unsigned i) {
 	unsigned char *slot = (unsigned char *)c->iov[i].iov_base - IP6_HEADER;
-	const struct in6_pktinfo *info = NULL;
-	int hop_limit = -1, tclass = -1;
-	if ((m->msg_flags & MSG_CTRUNC) || m->msg_namelen < sizeof(struct sockaddr_in6)) return 0;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm != NULL; cm = CMSG_NXTHDR(m, cm)) {
-		if (cm->cmsg_level != IPPROTO_IPV6) {
-			note_drops(c, cm);
-			continue;
-		}
-		if (cm->cmsg_type == IPV6_PKTINFO && cm->cmsg_len >= CMSG_LEN(sizeof *info))
-			info = (const struct in6_pktinfo *)CMSG_DATA(cm);
-		else if (cm->cmsg_type == IPV6_HOPLIMIT && cm->cmsg_len >= CMSG_LEN(sizeof(int)))
-			memcpy(&hop_limit, CMSG_DATA(cm), sizeof hop_limit);
-		else if (cm->cmsg_type == IPV6_TCLASS && cm->cmsg_len >= CMSG_LEN(sizeof(int)))
-			memcpy(&tclass, CMSG_DATA(cm), sizeof tclass);
-	}
-	if (info == NULL || hop_limit < 0 || hop_limit > 255 || tclass < 0 || tclass > 255) return 0;
-	unsigned payload = c->msgs[i].msg_len;
-	slot[0] = (unsigned char)(0x60 | (tclass >> 4));
-	slot[1] = (unsigned char)((tclass & 0x0f) << 4);
-	slot[2] = slot[3] = 0; /* the flow label is not delivered */
-	slot[4] = (unsigned char)((payload > 0xffff ? 0xffff : payload) >> 8);
-	slot[5] = (unsigned char)((payload > 0xffff ? 0xffff : payload) & 0xff);
-	slot[6] = (unsigned char)c->protocol;
-	slot[7] = (unsigned char)hop_limit;
-	memcpy(slot + 8, &c->names[i].sin6_addr, 16);
-	memcpy(slot + 24, &info->ipi6_addr, 16);
-	unsigned len = IP6_HEADER + payload;
+	unsigned len = build_ip6_header(&c->msgs[i].msg_hdr, c->msgs[i].msg_len, &c->names[i].sin6_addr, c->protocol, slot, &c->drops);
 	return len < c->reader.slot_size ? len : c->reader.slot_size;
 }
 
@@ -209,13 +173,13 @@ static int raw_read(batch_reader *r) {
 	}
 	for (int i = 0; i < n; i++) {
 		if (c->family == AF_INET6) {
-			r->lengths[i] = build_ip6_header(c, (unsigned)i);
+			r->lengths[i] = ip6_slot_length(c, (unsigned)i);
 			continue;
 		}
 		struct msghdr *m = &c->msgs[i].msg_hdr;
 		/* The drop count is the only ancillary item an IPv4 socket is given. */
 		if (m->msg_controllen > 0)
-			for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm != NULL; cm = CMSG_NXTHDR(m, cm)) note_drops(c, cm);
+			for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm != NULL; cm = CMSG_NXTHDR(m, cm)) note_drops(&c->drops, cm);
 		/* A longer packet is cut to its slot; the length can never say more. */
 		unsigned len = c->msgs[i].msg_len;
 		r->lengths[i] = len < r->slot_size ? len : r->slot_size;
