@@ -204,27 +204,20 @@ function allowPolicy(dir: string): string {
   return file;
 }
 
+// $0 the policy-rc.d to use; $RUNLEVEL, if set, a /sbin/runlevel to use.
+const DPKG_IN_NAMESPACE =
+  'if [ -e /usr/sbin/policy-rc.d ]; then mount --bind "$0" /usr/sbin/policy-rc.d; fi; ' +
+  'if [ -n "$RUNLEVEL" ]; then mount --bind "$RUNLEVEL" /sbin/runlevel; fi; exec dpkg "$@"';
+
 /**
  * dpkg with the maintainer scripts' invoke-rc.d allowed to act. Container images
  * often carry a policy-rc.d that forbids every start and stop; with it, prerm could
- * not stop the daemon and the test would not see what a real machine does.
+ * not stop the daemon and the test would not see what a real machine does. With
+ * `runlevel` (see runlevelTwo), invoke-rc.d acts as in that runlevel.
  */
 function dpkg(policy: string, args: string[], runlevel: string | null = null): Result {
-  return run(
-    'unshare',
-    [
-      '--mount',
-      '--propagation',
-      'private',
-      'sh',
-      '-c',
-      'if [ -e /usr/sbin/policy-rc.d ]; then mount --bind "$0" /usr/sbin/policy-rc.d; fi; ' +
-        'if [ -n "$RUNLEVEL" ]; then mount --bind "$RUNLEVEL" /sbin/runlevel; fi; exec dpkg "$@"',
-      policy,
-      ...args,
-    ],
-    { env: { ...process.env, RUNLEVEL: runlevel ?? '' } },
-  );
+  const env = { ...process.env, RUNLEVEL: runlevel ?? '' };
+  return run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', DPKG_IN_NAMESPACE, policy, ...args], { env });
 }
 
 /**
