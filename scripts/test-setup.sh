@@ -1,6 +1,7 @@
 #!/bin/sh
 # Prepares this machine for the integration tests (as root): Debian's scanners and
-# network tools, debootstrap (the packaging tests' Debian 13 root), an MTA, the scanlogd
+# network tools, debootstrap (the packaging tests' Debian 13 root), systemd-nspawn
+# (which boots that root under systemd), an MTA, the scanlogd
 # and scanlogd-notify accounts, the chroot directories, and the reference scanlogd 2.2.8
 # unpacked (not installed) into .reference/. Does only what is missing.
 set -eu
@@ -12,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 need=""
-for pair in nmap:nmap hping3:hping3 ip:iproute2 unshare:util-linux mknod:coreutils /usr/bin/python3:python3 rsyslogd:rsyslog gcc:gcc tcpdump:tcpdump /usr/sbin/nft:nftables pcap-config:libpcap-dev fail2ban-regex:fail2ban openssl:openssl /usr/sbin/debootstrap:debootstrap; do
+for pair in nmap:nmap hping3:hping3 ip:iproute2 unshare:util-linux mknod:coreutils /usr/bin/python3:python3 rsyslogd:rsyslog gcc:gcc tcpdump:tcpdump /usr/sbin/nft:nftables pcap-config:libpcap-dev fail2ban-regex:fail2ban openssl:openssl /usr/sbin/debootstrap:debootstrap /usr/bin/systemd-nspawn:systemd-container; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need="$need ${pair#*:}"
 done
 # RELP for rsyslog (the fleet test's forwarding): a module, not a command.

@@ -4,7 +4,7 @@
 // come from Debian 13, the packaged daemon run in that root inside a network namespace
 // and scanned from another, then purged.
 
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import path = require('node:path');
@@ -13,99 +13,13 @@ import { listenSyslog, SYSLOG_PREFIX } from '../../harness/syslog.js';
 import { REPO, childrenOf, commandLine, isAlive, readStatus, signalIfAlive } from '../../harness/daemon.js';
 import { ioUringFds } from '../../harness/proc.js';
 import { buildGenerator, killStarted, runFlood } from '../../harness/generator.js';
-import { ok, run, type Result } from '../helpers/commands.js';
+import { ok } from '../helpers/commands.js';
+import { debFile, debianMirrors, freshRoot, inRoot, inRootSync } from '../helpers/debianroot.js';
 
 const enabled = process.env['SCANLOGD_PACKAGING_TESTS'] === '1';
 const haveDebootstrap = fs.existsSync('/usr/sbin/debootstrap');
 const rootTest = enabled && isRoot && haveDebootstrap ? test.serial : test.serial.skip;
 if (enabled && isRoot && !haveDebootstrap) console.log('Debian 13 test skipped: debootstrap is missing (apt-get install debootstrap)');
-
-const SUITE = 'trixie';
-/** One root per machine, rebuilt when older than this: apt fetches current dependencies at each install anyway. */
-const ROOT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
-const CACHE = '/var/cache/scanlogd-ts/debian';
-const TARBALL = path.join(CACHE, `${SUITE}-minbase.tar`);
-const PKG = 'scanlogd-ts';
-/** debootstrap and apt download from Debian's mirrors: give each step this long. */
-const SLOW_MS = 15 * 60000;
-
-/**
- * The Debian archive and security mirrors this machine's apt uses (one-line .list
- * files and deb822 .sources files alike), so that the test reaches Debian the way the
- * machine does.
- */
-function debianMirrors(files: Array<{ name: string; text: string }>): { archive: string; security: string } {
-  const uris: string[] = [];
-  for (const { name, text } of files) {
-    if (name.endsWith('.sources')) {
-      for (const m of text.matchAll(/^URIs:\s*(.+)$/gm)) uris.push(...(m[1] as string).trim().split(/\s+/));
-    } else {
-      for (const m of text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)/gm)) uris.push(m[1] as string);
-    }
-  }
-  const debian = uris.filter((u) => /\/debian(-security)?\/?$/.test(u)).map((u) => u.replace(/\/$/, ''));
-  const archive = debian.find((u) => !u.endsWith('-security'));
-  if (archive === undefined) throw new Error(`no Debian archive among the apt sources (${uris.join(', ')})`);
-  return { archive, security: debian.find((u) => u.endsWith('-security')) ?? archive.replace(/\/debian$/, '/debian-security') };
-}
-
-function machineMirrors(): { archive: string; security: string } {
-  const files = ['/etc/apt/sources.list', ...fs.readdirSync('/etc/apt/sources.list.d').map((n) => `/etc/apt/sources.list.d/${n}`)]
-    .filter((f) => fs.existsSync(f) && (f.endsWith('.list') || f.endsWith('.sources')))
-    .map((name) => ({ name, text: fs.readFileSync(name, 'utf8') }));
-  return debianMirrors(files);
-}
-
-/**
- * Builds the minimal Debian 13 root once (under a lock, so that two runs share it) and
- * keeps it as a tarball; $0 the tarball, $1 the archive mirror, $2 the security mirror,
- * $3 the oldest acceptable age in minutes.
- */
-const BUILD_ROOT = String.raw`
-set -eu
-tarball=$0 archive=$1 security=$2 minutes=$3
-if [ -f "$tarball" ] && [ -z "$(find "$tarball" -mmin +"$minutes")" ]; then exit 0; fi
-work=$(mktemp -d "$(dirname "$tarball")/.build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-debootstrap --variant=minbase ${SUITE} "$work/root" "$archive" >"$work/log" 2>&1 || { tail -20 "$work/log" >&2; exit 1; }
-cat >"$work/root/etc/apt/sources.list" <<EOF
-deb $archive ${SUITE} main
-deb $archive ${SUITE}-updates main
-deb $security ${SUITE}-security main
-EOF
-# Services are never started by the packages' scripts here: the test runs the daemon.
-printf '#!/bin/sh\nexit 101\n' >"$work/root/usr/sbin/policy-rc.d"
-chmod 0755 "$work/root/usr/sbin/policy-rc.d"
-rm -rf "$work/root/var/cache/apt/archives/"*.deb "$work/root/var/lib/apt/lists/"*
-tar --numeric-owner -C "$work/root" -cpf "$work/root.tar" .
-mv "$work/root.tar" "$tarball"
-`;
-
-function debianRootTarball(): string {
-  const { archive, security } = machineMirrors();
-  fs.mkdirSync(CACHE, { recursive: true, mode: 0o755 });
-  const r = run('flock', [path.join(CACHE, '.lock'), 'sh', '-c', BUILD_ROOT, TARBALL, archive, security, String(ROOT_MAX_AGE_MS / 60000)], {
-    timeout: SLOW_MS,
-  });
-  if (r.code !== 0) throw new Error(`building the Debian 13 root failed:\n${r.stderr}`);
-  return TARBALL;
-}
-
-/**
- * Runs `script` (sh) with $ROOT as / for the commands it chroots into: in a private
- * mount namespace with /proc and /dev mounted in the root, and, with `netns`, in that
- * network namespace. Arguments after the script are $1...
- */
-function inRoot(root: string, script: string, args: string[] = [], netns: string | null = null): string[] {
-  const body = `set -eu; mount -t proc proc "$ROOT/proc"; mount --rbind /dev "$ROOT/dev"; ${script}`;
-  const command = ['unshare', '--mount', '--propagation', 'private', 'env', `ROOT=${root}`, 'sh', '-c', body, 'sh', ...args];
-  return netns === null ? command : ['ip', 'netns', 'exec', netns, ...command];
-}
-
-function inRootSync(root: string, script: string, args: string[] = []): Result {
-  const [cmd, ...rest] = inRoot(root, script, args);
-  return run(cmd as string, rest, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: SLOW_MS });
-}
 
 /** Every path in the root that no package owns, apt's and dpkg's own state aside. */
 function unownedPaths(root: string): string[] {
@@ -126,29 +40,6 @@ function unownedPaths(root: string): string[] {
     .map((l) => l.slice(root.length) || '/')
     .filter((p) => !owned.has(p) && !state.test(p))
     .sort();
-}
-
-function debFile(): string {
-  const dist = path.join(REPO, 'dist');
-  const found = fs.existsSync(dist) ? fs.readdirSync(dist).filter((n) => n.startsWith(`${PKG}_`) && n.endsWith('.deb')) : [];
-  if (found.length !== 1) throw new Error(`expected one ${PKG}_*.deb in ${dist}: run npm run package first`);
-  return path.join(dist, found[0] as string);
-}
-
-function freshRoot(t: ExecutionContext): string {
-  const tarball = debianRootTarball();
-  const root = fs.mkdtempSync('/var/tmp/scanlogd-trixie-');
-  t.teardown(() => {
-    // The mounts were made in private namespaces: none reaches this one. Were one here,
-    // removing the tree would remove the machine's /dev through it.
-    if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${root}/`))
-      throw new Error(`${root} has mounts below it: left in place`);
-    fs.rmSync(root, { recursive: true, force: true });
-  });
-  ok('tar', ['--numeric-owner', '-C', root, '-xpf', tarball]);
-  fs.chmodSync(root, 0o755);
-  fs.copyFileSync('/etc/resolv.conf', path.join(root, 'etc/resolv.conf'));
-  return root;
 }
 
 test('the Debian mirrors are read from one-line and deb822 apt sources alike', (t) => {
