@@ -42,6 +42,7 @@ export const LinkSkip = {
   short: -1,
   /** Not IPv4, nor IPv6 while IPv6 is watched (ARP, or IPv6 without --ipv6). */
   notWatched: -2,
+  /** A cooked frame going the other way than the handle takes (outgoing, or for the answers handle inbound). */
   outgoing: -3,
   tooManyTags: -4,
 } as const;
@@ -66,8 +67,10 @@ function afterEtherType(frame: Buffer, size: number, at: number, ipv6: boolean):
 /**
  * The offset of the IPv4 header (or, with `ipv6`, of an IPv6 header) in the first
  * `length` bytes of `frame`, or a negative LinkSkip value. Never throws for any bytes.
+ * A cooked frame (`any`, PPP) says its direction: only inbound ones are taken, or with
+ * `leaving` only the ones going out.
  */
-export function ipOffset(linkType: number, frame: Buffer, length: number, ipv6 = false): number {
+export function ipOffset(linkType: number, frame: Buffer, length: number, ipv6 = false, leaving = false): number {
   const size = Math.min(length, frame.length);
   let offset: number;
   switch (linkType) {
@@ -76,13 +79,13 @@ export function ipOffset(linkType: number, frame: Buffer, length: number, ipv6 =
       break;
     case LinkType.LINUX_SLL:
       if (size < SLL_HEADER) return LinkSkip.short;
-      // The kernel filter already keeps only inbound packets; the header says so too.
-      if (frame.readUInt16BE(0) === PACKET_OUTGOING) return LinkSkip.outgoing;
+      // The kernel filter already keeps one direction; the header says it too.
+      if ((frame.readUInt16BE(0) === PACKET_OUTGOING) !== leaving) return LinkSkip.outgoing;
       offset = afterEtherType(frame, size, SLL_HEADER - 2, ipv6);
       break;
     case LinkType.LINUX_SLL2:
       if (size < SLL2_HEADER) return LinkSkip.short;
-      if (frame[10] === PACKET_OUTGOING) return LinkSkip.outgoing;
+      if ((frame[10] === PACKET_OUTGOING) !== leaving) return LinkSkip.outgoing;
       offset =
         frame.readUInt16BE(0) === ETHERTYPE_IPV4 || (ipv6 && frame.readUInt16BE(0) === ETHERTYPE_IPV6) ? SLL2_HEADER : LinkSkip.notWatched;
       break;

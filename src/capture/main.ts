@@ -246,8 +246,12 @@ export function forward(
   source.startAnswers?.(
     (pkt, length) => {
       const at = writer.offset;
-      if (answerToRecord(pkt, length, monotonicMs(), writer.buffer, at, watch.udp) !== 'ok') writer.reject();
-      else writer.commit();
+      const verdict = answerToRecord(pkt, length, monotonicMs(), writer.buffer, at, watch.udp);
+      // Answers the stage does not use (an error about UDP without --udp, a reset with odd
+      // flags) are ordinary traffic, not packets that failed the header checks.
+      if (verdict === 'ok') writer.commit();
+      else if (verdict === 'not-watched') writer.skip();
+      else writer.reject();
     },
     () => writer.flush(),
     (err) => fail(messageOf(err)),

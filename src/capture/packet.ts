@@ -18,6 +18,7 @@ const IP_OFFMASK = 0x1fff;
 const IP_MIN_HEADER = 20;
 const IPPROTO_ICMP = 1;
 const ICMP_DEST_UNREACHABLE = 3;
+const ICMP_FRAGMENTATION_NEEDED = 4;
 /** An ICMP error's own header: type, code, checksum, unused; the quoted packet follows. */
 const ICMP_HEADER = 8;
 const TH_RST = 0x04;
@@ -192,7 +193,8 @@ export function answerToRecord(pkt: Buffer, length: number, time: number, out: B
   }
   if (protocol !== IPPROTO_ICMP) return 'not-watched';
   if (ihl + ICMP_HEADER > size) return 'short-icmp';
-  if (pkt[ihl] !== ICMP_DEST_UNREACHABLE) return 'not-watched';
+  // Fragmentation needed is path MTU discovery, not a refusal.
+  if (pkt[ihl] !== ICMP_DEST_UNREACHABLE || pkt[ihl + 1] === ICMP_FRAGMENTATION_NEEDED) return 'not-watched';
   // The quoted packet is the contact itself, from its source to the host that refused
   // it (or that a router could not reach): its header and the first 8 bytes after it.
   const quoted = ihl + ICMP_HEADER;
@@ -204,6 +206,9 @@ export function answerToRecord(pkt: Buffer, length: number, time: number, out: B
   if ((pkt.readUInt16BE(quoted + IP_FRAGMENT) & IP_OFFMASK) !== 0) return 'fragment';
   const ports = quoted + quotedIhl;
   if (ports + 4 > size) return 'short-icmp';
+  // An error goes back to the contact's source: one addressed elsewhere (forged, and
+  // forwarded out through this device) says nothing about that contact.
+  for (let i = 0; i < 4; i++) if (pkt[IP_DADDR + i] !== pkt[quoted + IP_SADDR + i]) return 'not-watched';
   writeAnswer(
     pkt,
     quoted + IP_DADDR,

@@ -106,11 +106,12 @@ export function openPcap(options: PcapOptions, reader: PcapRecv = loadPcapRecv()
     options.bufferBytes ?? PCAP_BUFFER_BYTES,
     options.promiscuous,
     watched.ipv6,
+    false,
   );
   let answers: OpenHandle | null = null;
   if (options.answers === true) {
     try {
-      answers = openHandle(reader, device, `${label} (answers)`, ANSWERS_FILTER, ANSWERS_SNAPLEN, ANSWERS_BUFFER_BYTES, false, false);
+      answers = openHandle(reader, device, `${label} (answers)`, ANSWERS_FILTER, ANSWERS_SNAPLEN, ANSWERS_BUFFER_BYTES, false, false, true);
     } catch (err) {
       main.source.close();
       throw err;
@@ -160,6 +161,7 @@ function openHandle(
   bufferBytes: number,
   promiscuous: boolean,
   ipv6: boolean,
+  leaving: boolean,
 ): OpenHandle {
   let handle: PcapHandle;
   try {
@@ -184,7 +186,7 @@ function openHandle(
     buffers,
     { label, noun: 'handle', failure: (message) => `${label}: read error: ${message}` },
     (slot, length, onPacket) => {
-      const offset = ipOffset(linkType, view(slot, 0), length, ipv6);
+      const offset = ipOffset(linkType, view(slot, 0), length, ipv6, leaving);
       if (offset >= 0) onPacket(view(slot, offset), length - offset);
     },
   );

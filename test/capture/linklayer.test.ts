@@ -267,6 +267,25 @@ test('with --ipv6, an IPv4 frame is found as before, and outgoing IPv6 is still 
   t.is(ipOffset(LinkType.ETHERNET, bad, bad.length, true), LinkSkip.notWatched);
 });
 
+test('the answers handle (leaving) takes only the cooked frames going out; the device handle only the others', (t) => {
+  const syn = synPacket();
+  for (const [linkType, frame] of [
+    [LinkType.LINUX_SLL, (type: number) => sll(type, 0x0800, syn)],
+    [LinkType.LINUX_SLL2, (type: number) => sll2(type, 0x0800, syn)],
+  ] as const) {
+    const out = frame(PACKET_OUTGOING);
+    const inbound = frame(PACKET_HOST);
+    const header = linkType === LinkType.LINUX_SLL ? 16 : 20;
+    t.is(ipOffset(linkType, out, out.length, false, true), header);
+    t.is(ipOffset(linkType, inbound, inbound.length, false, true), LinkSkip.outgoing);
+    t.is(ipOffset(linkType, out, out.length), LinkSkip.outgoing);
+    t.is(ipOffset(linkType, inbound, inbound.length), header);
+  }
+  // Ethernet says no direction: the kernel filter alone chose it.
+  const ether = ethernet(0x0800, syn);
+  t.is(ipOffset(LinkType.ETHERNET, ether, ether.length, false, true), 14);
+});
+
 test('fuzz: 100000 random frames with --ipv6 never throw and give an in-bounds IPv4 or IPv6 header', (t) => {
   const rng = new Xorshift32(0x86dd);
   const types = Object.values(LinkType);

@@ -544,7 +544,7 @@ test('answers: a SYN+ACK takes the contact it answers, a reset refuses it; the r
   }
 });
 
-test('answers: an ICMP destination unreachable of any code refuses the segment or (with --udp) the datagram it quotes, whoever sent it', (t) => {
+test('answers: an ICMP destination unreachable of any code but fragmentation needed refuses the segment or (with --udp) the datagram it quotes, whoever sent it', (t) => {
   const probe = { saddr: '198.18.0.2', daddr: '198.19.5.9', sport: 53000, dport: 161 };
   const datagram = ipTcp({ ...probe, protocol: 17 });
   const refused = answer(unreachable(datagram), true);
@@ -558,6 +558,12 @@ test('answers: an ICMP destination unreachable of any code refuses the segment o
   for (let code = 0; code <= 15; code++) {
     for (const udp of [false, true]) {
       const r = answer(unreachable(segment, code), udp);
+      // Fragmentation needed is path MTU discovery: the contact goes on.
+      if (code === 4) {
+        t.is(r.verdict, 'not-watched');
+        t.is(r.out.toString('hex'), UNTOUCHED);
+        continue;
+      }
       t.is(r.verdict, 'ok', `code ${code}`);
       t.is(r.out.toString('hex'), ['c6130509', 'c6120002', '00a1', 'cf08', '02', '06', '00', '07', '01020304'].join(''), `code ${code}`);
     }
@@ -565,6 +571,13 @@ test('answers: an ICMP destination unreachable of any code refuses the segment o
   const echoReply = unreachable(datagram);
   echoReply[20] = 0;
   t.is(answer(echoReply, true).verdict, 'not-watched');
+  // An error goes back to the contact's source; one sent to another address (forged by
+  // someone outside and forwarded out through the device) refuses nothing.
+  const forged = unreachable(segment);
+  forged[19] = (forged[19] as number) ^ 1;
+  const misaddressed = answer(forged, true);
+  t.is(misaddressed.verdict, 'not-watched');
+  t.is(misaddressed.out.toString('hex'), UNTOUCHED);
 });
 
 test('answers: cut-off, fragmented and malformed packets give no record and never throw', (t) => {
