@@ -1458,7 +1458,7 @@ rootTest(
     // The reload: the same check, then SIGTERM to the daemon (Restart=always starts it again).
     t.deepEqual(unit.match(/^ExecReload=.*$/gm), [
       'ExecReload=/usr/sbin/scanlogd --foreground --check $SCANLOGD_OPTS',
-      `ExecReload=+/bin/sh -c 'kill -s TERM "$$MAINPID"'`,
+      `ExecReload=+/bin/sh -c '[ -z "$$MAINPID" ] || kill -s TERM "$$MAINPID"'`,
     ]);
     const check = (extra: string[]): childProcess.SpawnSyncReturns<string> =>
       childProcess.spawnSync('ip', [...command(syslog.path), '--check', ...extra], {
