@@ -628,7 +628,7 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   const parts = ok('rpm', ['-qp', '--scripts', rpm]).split(/^(\w+) scriptlet \(using \/bin\/sh\):$/m);
   const sections = new Map<string, string>();
   for (let i = 1; i + 1 < parts.length; i += 2) sections.set(parts[i] as string, parts[i + 1] as string);
-  t.deepEqual([...sections.keys()], ['preinstall', 'postinstall', 'preuninstall', 'postuninstall']);
+  t.deepEqual([...sections.keys()], ['preinstall', 'postinstall', 'preuninstall', 'postuninstall', 'posttrans']);
   const section = (name: string): string => sections.get(name) ?? '';
   t.regex(section('preinstall'), /getent group scanlogd >\/dev\/null \|\| groupadd -r scanlogd/);
   t.regex(section('preinstall'), /useradd -r -g scanlogd -d \/nonexistent -M -s \/usr\/sbin\/nologin/);
@@ -638,13 +638,16 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   t.regex(section('postinstall'), /mkdir -m 0755 \/var\/empty/);
   t.regex(section('postinstall'), /systemctl --no-reload preset scanlogd\.service/);
   t.regex(section('preuninstall'), /systemctl --no-reload disable --now scanlogd\.service scanlogd-notify\.service/);
-  // An upgrade restarts the daemon only through the reload, after the new version's check.
+  // An upgrade restarts the daemon only through the reload (the unit's check first), from
+  // the new package's %posttrans: RPM runs the old package's %postun on an upgrade.
+  t.regex(section('preinstall'), /if \[ \$1 -ge 2 \]; then\n.*\n\s*touch \/var\/lib\/rpm-state\/scanlogd-ts\n/);
   t.regex(section('postuninstall'), /systemctl try-restart scanlogd-notify\.service/);
-  t.notRegex(section('postuninstall'), /try-restart scanlogd\.service/);
+  t.notRegex(section('postuninstall'), /scanlogd\.service/);
   t.regex(
-    section('postuninstall'),
-    /why=\$\(\/usr\/sbin\/scanlogd --foreground --check \$SCANLOGD_OPTS 2>&1\); then\n\s*\/usr\/bin\/systemctl reload scanlogd\.service/,
+    section('posttrans'),
+    /systemctl daemon-reload [^\n]*\n\s*if \/usr\/bin\/systemctl --quiet is-active scanlogd\.service &&\n\s*! \/usr\/bin\/systemctl reload scanlogd\.service /,
   );
+  t.regex(section('posttrans'), /rm -f \/var\/lib\/rpm-state\/scanlogd-ts\n/);
 });
 
 const manPages: Array<[string, string, string[]]> = [
