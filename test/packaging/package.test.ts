@@ -640,14 +640,14 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   t.regex(section('preuninstall'), /systemctl --no-reload disable --now scanlogd\.service scanlogd-notify\.service/);
   // An upgrade restarts the daemon only through the reload (the unit's check first), from
   // the new package's %posttrans: RPM runs the old package's %postun on an upgrade.
-  t.regex(section('preinstall'), /if \[ \$1 -ge 2 \]; then\n.*\n\s*touch \/var\/lib\/rpm-state\/scanlogd-ts\n/);
+  t.regex(section('preinstall'), /if \[ \$1 -ge 2 \]; then\n\s*mkdir -p \/var\/lib\/rpm-state\/scanlogd-ts\n/);
   t.regex(section('postuninstall'), /systemctl try-restart scanlogd-notify\.service/);
   t.notRegex(section('postuninstall'), /scanlogd\.service/);
   t.regex(
     section('posttrans'),
     /systemctl daemon-reload [^\n]*\n\s*if \/usr\/bin\/systemctl --quiet is-active scanlogd\.service &&\n\s*! \/usr\/bin\/systemctl reload scanlogd\.service /,
   );
-  t.regex(section('posttrans'), /rm -f \/var\/lib\/rpm-state\/scanlogd-ts\n/);
+  t.regex(section('posttrans'), /rmdir \/var\/lib\/rpm-state\/scanlogd-ts \|\| :\n/);
 });
 
 const manPages: Array<[string, string, string[]]> = [
