@@ -46,7 +46,55 @@ export interface SocketChange {
   open: boolean;
 }
 
-export type Event = { kind: 'packet'; packet: Packet } | { kind: 'socket'; change: SocketChange };
+/**
+ * An ICMP destination unreachable a gateway sends back through its outside device for
+ * a probe it could not deliver; the fields are the quoted probe's.
+ */
+export interface Unreachable {
+  t: number;
+  code: number;
+  saddr: Address;
+  daddr: Address;
+  sport: number;
+  dport: number;
+}
+
+export type Event =
+  { kind: 'packet'; packet: Packet } | { kind: 'socket'; change: SocketChange } | { kind: 'unreachable'; icmp: Unreachable };
+
+/** Neighbour resolution on Linux: 3 solicitations 1 s apart, then the queued packets get their host unreachable. */
+const NEIGHBOUR_WAIT = 3000;
+/** net.ipv4.icmp_ratelimit (ms per error) and the burst of the per-destination token bucket (ip_route's XRLIM_BURST_FACTOR). */
+const ICMP_RATE_MS = 1000;
+const ICMP_BURST = 6;
+
+/**
+ * A Linux gateway in front of an inside network, as it treats a packet for an address
+ * nobody answers ARP for: with `answers`, an ICMP host unreachable once neighbour
+ * resolution gives up, at most as the per-destination token bucket allows (6 at once,
+ * then 1 a second: icmp_ratemask covers type 3); without, nothing (a gateway that drops
+ * silently). Calls must come in the order of the probes' times.
+ */
+export class Gateway {
+  private readonly buckets = new Map<string, { tokens: number; last: number }>();
+
+  constructor(readonly answers: boolean) {}
+
+  /** When the gateway answers a probe sent at `t` to `destination` (the prober), or null. */
+  hostUnreachable(destination: Address, t: number): number | null {
+    if (!this.answers) return null;
+    const at = t + NEIGHBOUR_WAIT;
+    const key = String(destination);
+    // A new destination's bucket starts full, as the kernel's peer entry does.
+    const bucket = this.buckets.get(key) ?? { tokens: ICMP_BURST * ICMP_RATE_MS, last: at };
+    bucket.tokens = Math.min(ICMP_BURST * ICMP_RATE_MS, bucket.tokens + at - bucket.last);
+    bucket.last = at;
+    this.buckets.set(key, bucket);
+    if (bucket.tokens < ICMP_RATE_MS) return null;
+    bucket.tokens -= ICMP_RATE_MS;
+    return at;
+  }
+}
 
 export const TH = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10 } as const;
 
@@ -146,8 +194,12 @@ export class Timeline {
     scanner?: boolean;
     /** What the client does after a SYN+ACK: complete the connection, or reset it (a SYN scan). */
     halfOpen?: boolean;
+    /** The gateway in front of `server`: a silent address may get its host unreachable (then the attempt was refused). */
+    gateway?: Gateway;
   }): void {
     const conn = this.nextConn();
+    const refusedAt = c.outcome === 'silent' && c.gateway !== undefined ? c.gateway.hostUnreachable(c.client, c.t) : null;
+    const outcome: Outcome = refusedAt === null ? c.outcome : 'closed';
     const rtt = 0.5;
     const seenClient = c.seen?.client ?? true;
     const seenServer = c.seen?.server;
@@ -178,7 +230,12 @@ export class Timeline {
         ...(seenServer === true ? {} : { side: seenServer }),
       });
     };
-    fromClient(c.t, TH.SYN, { attempt: { outcome: c.outcome, conn }, ...(c.scanner === true ? { scanner: true } : {}) });
+    fromClient(c.t, TH.SYN, { attempt: { outcome, conn }, ...(c.scanner === true ? { scanner: true } : {}) });
+    if (refusedAt !== null) {
+      const icmp = { t: refusedAt, code: 1, saddr: c.client, daddr: c.server, sport: c.cport, dport: c.port };
+      this.events.push({ kind: 'unreachable', icmp });
+      return;
+    }
     if (c.outcome === 'closed') {
       fromServer(c.t + rtt / 2, TH.RST | TH.ACK);
       return;
@@ -216,11 +273,11 @@ export class Timeline {
 
   /** Events in time order; socket changes before packets of the same moment. */
   sorted(): Event[] {
-    return this.events.sort((a, b) => time(a) - time(b) || (a.kind === b.kind ? 0 : a.kind === 'socket' ? -1 : 1));
+    return this.events.sort((a, b) => eventTime(a) - eventTime(b) || (a.kind === b.kind ? 0 : a.kind === 'socket' ? -1 : 1));
   }
 }
 
-const time = (e: Event): number => (e.kind === 'packet' ? e.packet.t : e.change.t);
+export const eventTime = (e: Event): number => (e.kind === 'packet' ? e.packet.t : e.kind === 'socket' ? e.change.t : e.icmp.t);
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;

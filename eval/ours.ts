@@ -1,13 +1,14 @@
 // The daemon's own detection on a scenario: the monitor's real pipeline (scanlogd's
 // detector, and the second stage with --slow-scans), fed the records the capture
-// process would write for what the vantage shows, on the simulated clock, with the
+// process would write for what the vantage shows (on a gateway's outside device with
+// the stage on, the answers leaving it too), on the simulated clock, with the
 // host's socket tables as its kernel would show them at each read.
 
 import { ScanPipeline } from '../src/monitor/pipeline.js';
 import type { SocketSink } from '../src/monitor/sockets.js';
 import type { DetectorParams } from '../src/shared/params.js';
-import type { PacketRecord } from '../src/shared/record.js';
-import type { Address, Event, Packet, SocketChange } from './model.js';
+import type { Answer4Record, PacketRecord } from '../src/shared/record.js';
+import { eventTime, type Address, type Event, type Packet, type SocketChange, type Unreachable } from './model.js';
 import type { Scenario } from './scenarios.js';
 import { EPHEMERAL, HOST_BROADCASTS } from './scenarios.js';
 
@@ -47,6 +48,38 @@ class HostSockets {
     for (const c of this.listeners.values()) sink.listener(c.protocol, words(c.local), c.port);
     for (const c of this.rows.values()) sink.connection(c.protocol, words(c.local), c.port, words(c.peer));
   }
+}
+
+/**
+ * The answer record the capture process writes for `p` when the daemon watches a
+ * gateway's outside device with the second stage on: an inside host's IPv4 reset or
+ * SYN+ACK leaving through that device (the answers handle's filter), or null.
+ */
+function answerOf(s: Scenario, p: Packet, time: number, slowScans: boolean): Answer4Record | null {
+  if (!slowScans || s.vantage !== 'gateway-outside' || p.side !== 'inside' || p.protocol !== 'tcp') return null;
+  if (typeof p.saddr !== 'number' || typeof p.daddr !== 'number') return null;
+  const refused = (p.flags & 0x04) !== 0;
+  if (!refused && (p.flags & 0x12) !== 0x12) return null;
+  return { type: 'answer4', host: p.saddr, source: p.daddr, port: p.sport, sourcePort: p.dport, protocol: 'tcp', accepted: !refused, time };
+}
+
+/**
+ * The answer record for a gateway's ICMP error leaving its outside device: the answers
+ * handle passes it on the outside device and on `any` alike, and reads the quoted probe.
+ */
+function unreachableAnswer(s: Scenario, icmp: Unreachable, time: number, slowScans: boolean): Answer4Record | null {
+  if (!slowScans || !s.vantage.startsWith('gateway')) return null;
+  if (typeof icmp.saddr !== 'number' || typeof icmp.daddr !== 'number') return null;
+  return {
+    type: 'answer4',
+    host: icmp.daddr,
+    source: icmp.saddr,
+    port: icmp.dport,
+    sourcePort: icmp.sport,
+    protocol: 'tcp',
+    accepted: false,
+    time,
+  };
 }
 
 /** Whether the daemon's vantage shows `p`: a gateway's outside device sees only what arrives there; libpcap's filter drops pure ACKs. */
@@ -112,14 +145,22 @@ export function runOurs(s: Scenario, events: readonly Event[], params: DetectorP
       host.apply(e.change);
       continue;
     }
+    if (e.kind === 'unreachable') {
+      tickUntil(e.icmp.t);
+      const answer = unreachableAnswer(s, e.icmp, (MONO0 + Math.floor(e.icmp.t)) >>> 0, slowScans);
+      if (answer !== null) note(e.icmp.t, lines(pipeline.answer(answer, answer.time, WALL0 + e.icmp.t)));
+      continue;
+    }
     const p = e.packet;
     tickUntil(p.t);
-    if (!shows(s, p)) continue;
     const mono = (MONO0 + Math.floor(p.t)) >>> 0;
+    const answer = answerOf(s, p, mono, slowScans);
+    if (answer !== null) note(p.t, lines(pipeline.answer(answer, mono, WALL0 + p.t)));
+    if (!shows(s, p)) continue;
     note(p.t, lines(pipeline.handle(record(p, mono), mono, WALL0 + p.t)));
   }
   // Long enough after the last packet for every waiting contact to be judged.
-  const last = events.length === 0 ? 0 : Math.max(0, ...events.slice(-1).map((e) => (e.kind === 'packet' ? e.packet.t : e.change.t)));
+  const last = events.length === 0 ? 0 : Math.max(0, ...events.slice(-1).map(eventTime));
   tickUntil(last + 5 * 60_000);
   return out;
 }

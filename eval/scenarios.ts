@@ -5,7 +5,22 @@
 
 import type { Protocol } from '../src/shared/record.js';
 import { parseAddress } from '../src/shared/ipv4.js';
-import { DAY, HOUR, MINUTE, TH, Timeline, ip, random, shuffle, topPorts, wait, type Address, type Outcome, type Side } from './model.js';
+import {
+  DAY,
+  Gateway,
+  HOUR,
+  MINUTE,
+  TH,
+  Timeline,
+  ip,
+  random,
+  shuffle,
+  topPorts,
+  wait,
+  type Address,
+  type Outcome,
+  type Side,
+} from './model.js';
 
 /** Where the daemon watches: the raw socket or libpcap on the host, or libpcap on a gateway's outside device or on `any`. */
 export type Vantage = 'raw' | 'pcap' | 'gateway-outside' | 'gateway-any';
@@ -140,11 +155,17 @@ const insideOutcome = (i: number): Outcome => (i < 5 ? 'open' : i < 20 ? 'closed
 /** Sides of a gateway: the scanner's packets arrive outside, the inside hosts' answers inside. */
 const throughGateway = { client: 'outside' as Side, server: 'inside' as Side };
 
-function gatewaySweep(template: { name: string; gap: number }, vantage: 'gateway-outside' | 'gateway-any'): Scenario {
+/**
+ * A sweep of the inside /24 from outside. The gateway answers each silent address with
+ * its rate-limited host unreachable, or (`drops`) with nothing, as behind a firewall
+ * that drops what it does not forward.
+ */
+function gatewaySweep(template: { name: string; gap: number }, vantage: 'gateway-outside' | 'gateway-any', drops = false): Scenario {
+  const where = vantage === 'gateway-any' ? 'any' : 'its outside device';
   return {
-    id: `s-gw-${vantage === 'gateway-any' ? 'any' : 'out'}-${template.name}`,
+    id: `s-gw-${vantage === 'gateway-any' ? 'any' : 'out'}-${template.name}${drops ? '-drop' : ''}`,
     group: 'sweep',
-    title: `nmap -Pn -p 22 -${template.name} across a /24 behind a gateway, watched on ${vantage === 'gateway-any' ? 'any' : 'its outside device'}`,
+    title: `nmap -Pn -p 22 -${template.name} across a /24 behind a gateway${drops ? ' that drops silently' : ''}, watched on ${where}`,
     vantage,
     scanner: SCANNER,
     build() {
@@ -152,6 +173,7 @@ function gatewaySweep(template: { name: string; gap: number }, vantage: 'gateway
       // The gateway's own ssh, on every address: no inside host's port.
       t.listen('tcp', 22);
       const rnd = random(13);
+      const gateway = new Gateway(!drops);
       const order = shuffle(
         INSIDE.map((a, i) => ({ a, i })),
         rnd,
@@ -167,6 +189,7 @@ function gatewaySweep(template: { name: string; gap: number }, vantage: 'gateway
           halfOpen: true,
           seen: throughGateway,
           scanner: true,
+          gateway,
         });
       });
       return t;
@@ -538,7 +561,7 @@ const BENIGN: Scenario[] = [
   ...(['gateway-outside', 'gateway-any'] as const).map((vantage): Scenario => ({
     id: `b-gw-web-${vantage === 'gateway-any' ? 'any' : 'out'}`,
     group: 'benign',
-    title: `a NAT's users on 6 web servers behind a gateway, watched on ${vantage === 'gateway-any' ? 'any' : 'its outside device'}`,
+    title: `a NAT's users on 6 web servers behind a gateway (and an absent address an hour), watched on ${vantage === 'gateway-any' ? 'any' : 'its outside device'}`,
     vantage,
     build() {
       const t = new Timeline();
@@ -556,6 +579,21 @@ const BENIGN: Scenario[] = [
           duration: Math.min(10 * MINUTE, wait(rnd, 30_000)),
           serverCloses: rnd() < 0.4,
           seen: throughGateway,
+        });
+      });
+      // Users who mistype an address, or keep one of a server gone: one an hour to an
+      // absent inside address, which the gateway answers with host unreachable.
+      const gateway = new Gateway(true);
+      poisson(rnd, HOUR, 0, DAY, (at) => {
+        t.tcp({
+          t: at,
+          client: nat,
+          cport: 1024 + Math.floor(rnd() * 60000),
+          server: INSIDE[20 + Math.floor(rnd() * 234)] as Address,
+          port: 443,
+          outcome: 'silent',
+          seen: throughGateway,
+          gateway,
         });
       });
       return t;
@@ -579,6 +617,8 @@ export function scenarios(): Scenario[] {
     gatewaySweep(byName('T0'), 'gateway-outside'),
     gatewaySweep(byName('T1'), 'gateway-outside'),
     gatewaySweep(byName('T3'), 'gateway-outside'),
+    gatewaySweep(byName('T1'), 'gateway-outside', true),
+    gatewaySweep(byName('T3'), 'gateway-outside', true),
     gatewaySweep(byName('T1'), 'gateway-any'),
     ...BENIGN,
   ];

@@ -22,7 +22,7 @@ import { nodeOptions } from './runtime.js';
 import { ChannelWriter } from './channel.js';
 import { claimPidfile, openJsonOutput, openSocketTables, releasePidfile, type HeldPidfile, type PidfileCalls } from './files.js';
 import { checkStart, type Blame } from './preflight.js';
-import { packetToRecord, type Watched } from './packet.js';
+import { answerToRecord, packetToRecord, type Watched } from './packet.js';
 import { openRawSockets } from './rawsocket.js';
 import { readEphemeralPorts } from './ephemeral.js';
 import { openPcap } from './pcap.js';
@@ -133,7 +133,7 @@ export function monitorEnded(
 
 function openSource(settings: Settings): PacketSource {
   if (settings.interface === null) return openRawSockets(settings);
-  return openPcap({ device: settings.interface, promiscuous: settings.promisc, watched: settings });
+  return openPcap({ device: settings.interface, promiscuous: settings.promisc, watched: settings, answers: settings.slowScans });
 }
 
 /**
@@ -239,6 +239,17 @@ export function forward(
       writer.flush();
       sinceClock = PACKETS_PER_CLOCK_READ;
     },
+    (err) => fail(messageOf(err)),
+  );
+  // Answers go to the second stage alone, as records of their own: never through the
+  // ignore list (it names sources, and an answer's source is the contacted host).
+  source.startAnswers?.(
+    (pkt, length) => {
+      const at = writer.offset;
+      if (answerToRecord(pkt, length, monotonicMs(), writer.buffer, at, watch.udp) !== 'ok') writer.reject();
+      else writer.commit();
+    },
+    () => writer.flush(),
     (err) => fail(messageOf(err)),
   );
 }

@@ -2,7 +2,7 @@
 // the copy of the fields the detector needs into a record. IPv4 TCP is scanlogd's own
 // case; IPv4 UDP and IPv6 (TCP, UDP) are looked at only when switched on.
 
-import { IPPROTO_TCP, IPPROTO_UDP, Offset, Offset6, RecordType } from '../shared/record.js';
+import { AnswerOffset, AnswerVerdict, IPPROTO_TCP, IPPROTO_UDP, Offset, Offset6, RecordType } from '../shared/record.js';
 
 // Byte offsets in the IPv4 header and in the TCP header.
 const IP_TOS = 1;
@@ -16,6 +16,12 @@ const TCP_DPORT = 2;
 const TCP_FLAGS = 13;
 const IP_OFFMASK = 0x1fff;
 const IP_MIN_HEADER = 20;
+const IPPROTO_ICMP = 1;
+const ICMP_DEST_UNREACHABLE = 3;
+/** An ICMP error's own header: type, code, checksum, unused; the quoted packet follows. */
+const ICMP_HEADER = 8;
+const TH_RST = 0x04;
+const TH_SYN_ACK = 0x12;
 const TCP_MIN_HEADER = 20;
 const UDP_HEADER = 8;
 // The IPv6 header and the extension headers walked to reach TCP or UDP.
@@ -46,7 +52,16 @@ export const CAPTURE_SNAPLEN6 = 256;
 
 /** Why a packet gives no record; `not-watched`: neither TCP nor, with --udp, UDP. */
 export type PacketVerdict =
-  'ok' | 'short' | 'bad-ihl' | 'not-watched' | 'fragment' | 'short-tcp' | 'short-udp' | 'short-extension' | 'too-many-extensions';
+  | 'ok'
+  | 'short'
+  | 'bad-ihl'
+  | 'not-watched'
+  | 'fragment'
+  | 'short-tcp'
+  | 'short-udp'
+  | 'short-extension'
+  | 'too-many-extensions'
+  | 'short-icmp';
 
 /** What the capture turns into records beyond IPv4 TCP (--udp, --ipv6). */
 export interface Watched {
@@ -149,4 +164,84 @@ function ipv6ToRecord(pkt: Buffer, size: number, time: number, out: Buffer, offs
   out[offset + Offset6.type] = RecordType.ip6;
   out.writeUInt32BE(time >>> 0, offset + Offset6.time);
   return 'ok';
+}
+
+/**
+ * A packet leaving through the watched device, which libpcap's answers filter passed
+ * (pcap.ts): an IPv4 host's SYN+ACK or reset, or an ICMP destination unreachable that
+ * quotes a TCP segment or (with --udp) a UDP datagram. Writes the answer record of the
+ * contact it answers at `offset` of `out`; anything else gives no record. Never throws.
+ */
+export function answerToRecord(pkt: Buffer, length: number, time: number, out: Buffer, offset: number, udp: boolean): PacketVerdict {
+  const size = Math.min(length, pkt.length);
+  if (size < IP_MIN_HEADER) return 'short';
+  const ihl = ((pkt[0] as number) & 0x0f) * 4;
+  if (ihl < IP_MIN_HEADER) return 'bad-ihl';
+  if ((pkt.readUInt16BE(IP_FRAGMENT) & IP_OFFMASK) !== 0) return 'fragment';
+  const protocol = pkt[IP_PROTOCOL];
+  if (protocol === IPPROTO_TCP) {
+    if (ihl + TCP_MIN_HEADER > size) return 'short-tcp';
+    const flags = pkt[ihl + TCP_FLAGS] as number;
+    let verdict: number;
+    if ((flags & TH_RST) !== 0) verdict = AnswerVerdict.refused;
+    else if ((flags & TH_SYN_ACK) === TH_SYN_ACK) verdict = AnswerVerdict.accepted;
+    else return 'not-watched';
+    // The answer goes from the contacted host and port back to the contact's source.
+    writeAnswer(pkt, IP_SADDR, IP_DADDR, ihl + TCP_SPORT, ihl + TCP_DPORT, verdict, IPPROTO_TCP, time, out, offset);
+    return 'ok';
+  }
+  if (protocol !== IPPROTO_ICMP) return 'not-watched';
+  if (ihl + ICMP_HEADER > size) return 'short-icmp';
+  if (pkt[ihl] !== ICMP_DEST_UNREACHABLE) return 'not-watched';
+  // The quoted packet is the contact itself, from its source to the host that refused
+  // it (or that a router could not reach): its header and the first 8 bytes after it.
+  const quoted = ihl + ICMP_HEADER;
+  if (quoted + IP_MIN_HEADER > size) return 'short-icmp';
+  const quotedIhl = ((pkt[quoted] as number) & 0x0f) * 4;
+  if (quotedIhl < IP_MIN_HEADER) return 'bad-ihl';
+  const quotedProtocol = pkt[quoted + IP_PROTOCOL];
+  if (quotedProtocol !== IPPROTO_TCP && !(udp && quotedProtocol === IPPROTO_UDP)) return 'not-watched';
+  if ((pkt.readUInt16BE(quoted + IP_FRAGMENT) & IP_OFFMASK) !== 0) return 'fragment';
+  const ports = quoted + quotedIhl;
+  if (ports + 4 > size) return 'short-icmp';
+  writeAnswer(
+    pkt,
+    quoted + IP_DADDR,
+    quoted + IP_SADDR,
+    ports + TCP_DPORT,
+    ports + TCP_SPORT,
+    AnswerVerdict.refused,
+    quotedProtocol,
+    time,
+    out,
+    offset,
+  );
+  return 'ok';
+}
+
+function writeAnswer(
+  pkt: Buffer,
+  host: number,
+  source: number,
+  port: number,
+  sourcePort: number,
+  verdict: number,
+  protocol: number,
+  time: number,
+  out: Buffer,
+  offset: number,
+): void {
+  for (let i = 0; i < 4; i++) {
+    out[offset + AnswerOffset.host + i] = pkt[host + i] as number;
+    out[offset + AnswerOffset.source + i] = pkt[source + i] as number;
+  }
+  for (let i = 0; i < 2; i++) {
+    out[offset + AnswerOffset.port + i] = pkt[port + i] as number;
+    out[offset + AnswerOffset.sourcePort + i] = pkt[sourcePort + i] as number;
+  }
+  out[offset + AnswerOffset.verdict] = verdict;
+  out[offset + AnswerOffset.protocol] = protocol;
+  out[offset + AnswerOffset.protocol + 1] = 0;
+  out[offset + Offset.type] = RecordType.answer4;
+  out.writeUInt32BE(time >>> 0, offset + Offset.time);
 }

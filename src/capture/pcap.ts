@@ -44,6 +44,22 @@ export function pcapFilter(watched: Readonly<Watched>): string {
   return `inbound and (${clauses.join(' or ')})`;
 }
 /**
+ * The second stage's answers handle (--slow-scans): packets leaving through the device
+ * that answer a first contact, which the inbound filter above never passes, so that a
+ * contact to a host behind a gateway watched on its outside device is judged by the
+ * host's answer rather than after a wait. Only IPv4 resets, SYN+ACKs and ICMP
+ * destination unreachable (a gateway's host unreachable for an address nobody answers
+ * ARP for, a REJECT rule's answer, a closed UDP port): an outbound bulk transfer (pure
+ * ACK and PSH+ACK segments, datagrams) is refused by the kernel and never wakes the
+ * capture process. An ICMP error quoting UDP gives a record only with --udp (packet.ts).
+ */
+export const ANSWERS_FILTER = 'outbound and ip and ((tcp and (tcp[13] & 0x04 != 0 or tcp[13] & 0x12 = 0x12)) or (icmp and icmp[0] = 3))';
+/** An answer's bytes: an IPv4 header, an ICMP header, and the quoted header and ports. */
+export const ANSWERS_SNAPLEN = MAX_LINK_HEADER + 60 + 8 + 60 + 8;
+/** Answers are one per first contact: a small ring holds a burst of them. */
+export const ANSWERS_BUFFER_BYTES = 1024 * 1024;
+
+/**
  * The ring libpcap maps for the handle. A slot takes a couple of hundred bytes at
  * this snap length (libpcap's header, the frame, alignment), so 8 MB holds tens of
  * thousands of packets, no fewer than the raw socket's 16 MB queue, where each packet
@@ -71,33 +87,97 @@ export interface PcapOptions {
   bufferBytes?: number;
   /** --udp, --ipv6: what the filter passes beyond IPv4 TCP. */
   watched?: Readonly<Watched>;
+  /** --slow-scans: a second handle takes the answers leaving through the device (ANSWERS_FILTER). */
+  answers?: boolean;
 }
 
 /** Opens the handle (as root, before the drop); libpcap and its reader load here. */
 export function openPcap(options: PcapOptions, reader: PcapRecv = loadPcapRecv()): PacketSource {
   const { device } = options;
   const watched = options.watched ?? CLASSIC;
-  const ipv6 = watched.ipv6;
-  const snaplen = ipv6 ? PCAP_SNAPLEN6 : PCAP_SNAPLEN;
+  const snaplen = watched.ipv6 ? PCAP_SNAPLEN6 : PCAP_SNAPLEN;
+  const label = `libpcap on ${device}`;
+  const main = openHandle(
+    reader,
+    device,
+    label,
+    pcapFilter(watched),
+    snaplen,
+    options.bufferBytes ?? PCAP_BUFFER_BYTES,
+    options.promiscuous,
+    watched.ipv6,
+  );
+  let answers: OpenHandle | null = null;
+  if (options.answers === true) {
+    try {
+      answers = openHandle(reader, device, `${label} (answers)`, ANSWERS_FILTER, ANSWERS_SNAPLEN, ANSWERS_BUFFER_BYTES, false, false);
+    } catch (err) {
+      main.source.close();
+      throw err;
+    }
+  }
+  const handles = answers === null ? [main] : [main, answers];
+  const counts = (): CaptureCounts => {
+    if (main.source.closed) throw new Error('the handle is closed');
+    return reader.stats(main.handle);
+  };
+  // The answers handle's drops count with the device's: both are the one capture socket the monitor knows.
+  const droppedByKernel = (): number => handles.reduce((sum, h) => (sum + reader.stats(h.handle).droppedByKernel) >>> 0, 0);
+  const opened = answers;
+  return {
+    start: (onPacket, onDrained, onError) => main.source.start(onPacket, onDrained, onError),
+    ...(opened === null ? {} : { startAnswers: (onAnswer, onDrained, onError) => opened.source.start(onAnswer, onDrained, onError) }),
+    close: () => {
+      for (const h of handles) h.source.close();
+    },
+    kernelDrops: () => (main.source.closed ? [] : [{ socket: 'pcap', count: droppedByKernel() }]),
+    counts,
+    statsLine() {
+      try {
+        const st = counts();
+        const line = `${label}: ${st.received} packets passed the kernel filter, ${st.droppedByKernel} dropped by the kernel`;
+        if (opened === null) return line;
+        const at = reader.stats(opened.handle);
+        return `${line}; answers: ${at.received} passed, ${at.droppedByKernel} dropped`;
+      } catch (err) {
+        return `${label}: no statistics: ${messageOf(err)}`;
+      }
+    },
+  };
+}
+
+interface OpenHandle {
+  handle: PcapHandle;
+  source: ReturnType<typeof batchSource<PcapHandle>>;
+}
+
+function openHandle(
+  reader: PcapRecv,
+  device: string,
+  label: string,
+  filter: string,
+  snaplen: number,
+  bufferBytes: number,
+  promiscuous: boolean,
+  ipv6: boolean,
+): OpenHandle {
   let handle: PcapHandle;
   try {
-    handle = reader.open(device, pcapFilter(watched), snaplen, options.bufferBytes ?? PCAP_BUFFER_BYTES, options.promiscuous);
+    handle = reader.open(device, filter, snaplen, bufferBytes, promiscuous);
   } catch (err) {
-    throw new StartupError(`libpcap on ${device}: ${messageOf(err) || 'cannot open the device'}`, { cause: err });
+    throw new StartupError(`${label}: ${messageOf(err) || 'cannot open the device'}`, { cause: err });
   }
   const linkType = reader.linkType(handle);
   if (!isSupportedLinkType(linkType)) {
     reader.close(handle);
-    throw new StartupError(`libpcap on ${device}: link type ${linkType} is not supported`);
+    throw new StartupError(`${label}: link type ${linkType} is not supported`);
   }
-
   const buffers = batchBuffers(snaplen);
   // One view per slot and IP offset, made when first needed: the offset is nearly always
   // the same on one device, so few are ever made, and none per packet.
   const views: Array<Buffer | undefined> = new Array<Buffer | undefined>(BATCH_SLOTS * (MAX_LINK_HEADER + 1));
   const view = (slot: number, offset: number): Buffer =>
     (views[slot * (MAX_LINK_HEADER + 1) + offset] ??= buffers.data.subarray(slot * snaplen + offset, (slot + 1) * snaplen));
-  const label = `libpcap on ${device}`;
   const source = batchSource(
     reader,
     handle,
@@ -108,22 +188,5 @@ export function openPcap(options: PcapOptions, reader: PcapRecv = loadPcapRecv()
       if (offset >= 0) onPacket(view(slot, offset), length - offset);
     },
   );
-  const counts = (): CaptureCounts => {
-    if (source.closed) throw new Error('the handle is closed');
-    return reader.stats(handle);
-  };
-  return {
-    start: (onPacket, onDrained, onError) => source.start(onPacket, onDrained, onError),
-    close: () => source.close(),
-    kernelDrops: () => (source.closed ? [] : [{ socket: 'pcap', count: counts().droppedByKernel }]),
-    counts,
-    statsLine() {
-      try {
-        const st = counts();
-        return `${label}: ${st.received} packets passed the kernel filter, ${st.droppedByKernel} dropped by the kernel`;
-      } catch (err) {
-        return `${label}: no statistics: ${messageOf(err)}`;
-      }
-    },
-  };
+  return { handle, source };
 }

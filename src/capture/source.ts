@@ -27,6 +27,11 @@ export interface PacketSource {
    * then `onDrained` once the socket has nothing more for now. `onError` ends capture.
    */
   start(onPacket: OnPacket, onDrained: () => void, onError: (err: Error) => void): void;
+  /**
+   * Where the device's outbound answers come from (libpcap with --slow-scans): the same
+   * contract as start, for packets that only the second stage reads.
+   */
+  startAnswers?(onAnswer: OnPacket, onDrained: () => void, onError: (err: Error) => void): void;
   close(): void;
   /** What the kernel dropped on each capture socket, as far as it has said; none once closed. */
   kernelDrops(): KernelDrops[];

@@ -20,6 +20,8 @@ import {
 export interface Lanes {
   udp: boolean;
   ipv6: boolean;
+  /** Whether answers leaving the watched device may come (libpcap with --slow-scans). */
+  answers?: boolean;
 }
 
 /** The size of the record whose head starts at `offset`; throws for an unknown type. */
@@ -93,6 +95,11 @@ export class RecordReader {
         }
         if (record.protocol === 'udp' && !(this.lanes.ipv6 && this.lanes.udp)) {
           throw new RecordError('an IPv6 UDP record arrived, but the daemon runs without --ipv6 --udp');
+        }
+        break;
+      case 'answer4':
+        if (this.lanes.answers !== true) {
+          throw new RecordError('an answer record arrived, but the daemon runs without --slow-scans on a device');
         }
         break;
       case 'kernelDrops':

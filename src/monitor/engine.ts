@@ -117,11 +117,16 @@ export function randomHashKey(): Uint32Array {
  * about the key, and the bucket cap still bounds what that would buy.
  */
 export function keyedHashAddress(addr: number, hashSize: number, key: Uint32Array): number {
+  return keyedHash(addr, key) & (hashSize - 1);
+}
+
+/** The whole 32 bits of keyedHashAddress's mix, whose low bits are the bucket. */
+export function keyedHash(addr: number, key: Uint32Array): number {
   let h = (addr ^ (key[0] as number)) >>> 0;
   h = Math.imul(h ^ (h >>> 16), (key[1] as number) | 1);
   h = Math.imul(h ^ (h >>> 15), (key[2] as number) | 1);
   h ^= h >>> 16;
-  return (h >>> 0) & (hashSize - 1);
+  return h >>> 0;
 }
 
 /**

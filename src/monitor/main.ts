@@ -210,7 +210,8 @@ export function runMonitor(settings: MonitorSettings): void {
     broadcasts: settings.broadcasts ?? [],
   });
   const sockets = captureSockets(watch, settings.interface !== null);
-  const loop = new RecordLoop(new RecordReader(watch, sockets), pipeline, outputs, sockets);
+  const lanes = { udp: settings.udp, ipv6: settings.ipv6, answers: settings.slowScans && settings.interface !== null };
+  const loop = new RecordLoop(new RecordReader(lanes, sockets), pipeline, outputs, sockets);
   totals = () => loop.totals();
   if (outputs.wantsEvents) setInterval(() => outputs.route(pipeline.sweep(monotonicMs(), Date.now())), SWEEP_INTERVAL_MS);
   setInterval(() => loop.closeReportWindow(monotonicMs()), REPORTS_CHECK_MS);

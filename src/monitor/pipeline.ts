@@ -7,7 +7,7 @@ import { wallClockAt, type Clocks } from '../shared/clock.js';
 import { DAEMON_ALERT, DAEMON_INFO } from '../shared/logging.js';
 import type { DetectorParams } from '../shared/params.js';
 import type { PortRange } from '../shared/networks.js';
-import type { CaptureSocketName, PacketRecord, Summary } from '../shared/record.js';
+import type { Answer4Record, CaptureSocketName, PacketRecord, Summary } from '../shared/record.js';
 import { TCP6, UDP4, UDP6 } from './addresses.js';
 import { Detector, Ipv4Detector, type EngineCounters, type Scan, type Step } from './engine.js';
 import { type CountersEvent, type MonitorEvent } from '../shared/events.js';
@@ -155,6 +155,23 @@ export class ScanPipeline {
     // other lanes, each packet paid for a call more.
     if (record.type === 'tcp4' && this.slow === null) return this.run(this.lanes.tcp4, record, clocks);
     return this.handleOther(record, clocks);
+  }
+
+  /**
+   * A host's answer that left through the watched device: the second stage's alone
+   * (scanlogd's detector never sees a packet going out). It judges a waiting contact,
+   * and a refusal that makes a sweep or a slow scan is reported at once.
+   */
+  answer(record: Answer4Record, monoNow: number, wallNowMs: number): readonly Output[] {
+    if (this.slow === null) return NO_OUTPUTS;
+    const clocks = this.clocks;
+    clocks.mono = monoNow;
+    clocks.wall = wallNowMs;
+    const report = this.slow.answer4(record, wallClockAt(record.time, clocks));
+    if (report === null) return NO_OUTPUTS;
+    const outputs: Output[] = [];
+    this.reportSlow(report, wallNowMs, outputs);
+    return outputs;
   }
 
   /** Every other record: another lane, or any with the second stage on. */

@@ -63,10 +63,13 @@ export class RecordLoop {
   /** What is done with each record the reader gives: one function for the life of the loop. */
   private readonly onRecord = (record: ChannelRecord): void => {
     this.taking = true;
+    // Packet records first: scanlogd's own (tcp4) is told apart by one comparison.
     const outputs =
-      record.type === 'loss' || record.type === 'counters' || record.type === 'kernelDrops'
-        ? this.report(record)
-        : this.pipeline.handle(record, this.monoNow, this.wallNow);
+      record.type === 'tcp4' || record.type === 'udp4' || record.type === 'ip6'
+        ? this.pipeline.handle(record, this.monoNow, this.wallNow)
+        : record.type === 'answer4'
+          ? this.pipeline.answer(record, this.monoNow, this.wallNow)
+          : this.report(record);
     if (outputs.length !== 0) this.outputs.route(outputs);
     this.taking = false;
   };

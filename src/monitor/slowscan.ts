@@ -8,10 +8,10 @@
 
 import { elapsed } from '../shared/clock.js';
 import { SLOW_CONTACTS, type SlowScanParams } from '../shared/params.js';
-import type { Protocol, Summary } from '../shared/record.js';
+import type { Answer4Record, Protocol, Summary } from '../shared/record.js';
 import type { SlowScanEvent, SweepEvent, SyslogVerdict } from '../shared/events.js';
 import { IPV4, IPV6, addressText, type AddressFamily } from './addresses.js';
-import { TH_ACK, TH_RST, TH_SYN, keyedHashAddress, randomHashKey } from './engine.js';
+import { TH_ACK, TH_RST, TH_SYN, keyedHash, randomHashKey } from './engine.js';
 import type { PortMap, SocketSink } from './sockets.js';
 
 /** First contacts remembered per source: the newest, each with its outcome. */
@@ -45,9 +45,12 @@ const PROBE_SLOTS = 8;
 export const MAX_CHAIN = 8;
 /**
  * Refused sources remembered, so that the refusal counter counts sources rather than
- * their packets: one entry per value of the keyed hash's low bits, the newest kept.
+ * their packets: one entry per value of the keyed hash's top 8 bits, the newest kept.
+ * Those are not the bucket's bits (at most 17, for 65536 sources): the sources of one
+ * full bucket are refused together and must not share an entry.
  */
 export const REFUSED_MEMORY = 256;
+const REFUSED_SHIFT = 32 - Math.log2(REFUSED_MEMORY);
 /** The rank of a slot that is never given to a new source (see rank). */
 const KEPT = 3;
 
@@ -107,10 +110,11 @@ export interface SlowCounters {
  * Which destinations are not probes of anyone: multicast, the limited broadcast, and
  * this host's directed broadcasts (`broadcasts`, read from its interfaces at start).
  * LAN chatter (NetBIOS, SSDP, mDNS, LLMNR, DHCP) goes there from every neighbour, on
- * several ports. An address ending in .255 is a host's on a network wider than a /24.
+ * several ports. An address ending in .255 is a host's on a network wider than a /24,
+ * unless `lastOctet`: the host had no network to tell (see SlowScanStage).
  */
-function isGroupAddress4(a: number, broadcasts: Uint32Array): boolean {
-  if (a >>> 28 === 0xe || a === 0xffffffff) return true;
+function isGroupAddress4(a: number, broadcasts: Uint32Array, lastOctet: boolean): boolean {
+  if (a >>> 28 === 0xe || a === 0xffffffff || (lastOctet && (a & 0xff) === 0xff)) return true;
   for (let i = 0; i < broadcasts.length; i++) if (broadcasts[i] === a) return true;
   return false;
 }
@@ -145,6 +149,8 @@ class SourceTable<A> {
   private readonly cState: Uint8Array;
   private readonly cTime: Uint32Array;
   private readonly cForeign: Uint8Array;
+  /** The contacts of one slot due for a judgment, oldest first (see dueContacts). */
+  private readonly due = new Int32Array(CONTACTS);
   /** The last source refused at each of REFUSED_MEMORY places. */
   private readonly refused: Uint32Array;
   private cursor = 0;
@@ -211,8 +217,13 @@ class SourceTable<A> {
     ].reduce((sum, t) => sum + t.byteLength, 0);
   }
 
+  /** The keyed hash of `addr`: its low bits are its bucket, its top bits its place in the refusal memory. */
+  private hashOf(addr: A): number {
+    return keyedHash(this.family.foldOf(addr, this.key), this.key);
+  }
+
   private bucketOf(addr: A): number {
-    return keyedHashAddress(this.family.foldOf(addr, this.key), this.hashSize, this.key);
+    return this.hashOf(addr) & (this.hashSize - 1);
   }
 
   /** The slot of `addr`, or NIL. */
@@ -247,7 +258,7 @@ class SourceTable<A> {
   }
 
   /**
-   * A slot for the new source `addr`, whose bucket is `bucket`: the most readily given
+   * A slot for the new source `addr`, whose keyed hash is `hash`: the most readily given
    * of the next PROBE_SLOTS, the least recently contacted among equals; NIL when they
    * all hold sources kept.
    *
@@ -257,11 +268,12 @@ class SourceTable<A> {
    * sends one packet per address and so can only displace sources of the first three
    * kinds, and those of the third last and oldest first.
    */
-  private take(addr: A, bucket: number, now: number, wallMs: number): number {
+  private take(addr: A, hash: number, now: number, wallMs: number): number {
+    const bucket = hash & (this.hashSize - 1);
     let chain = 0;
     for (let s = this.hash[bucket] as number; s !== NIL; s = this.next[s] as number) chain++;
     if (chain >= MAX_CHAIN) {
-      this.refuse(addr, bucket);
+      this.refuse(addr, hash);
       return NIL;
     }
     let slot = NIL;
@@ -288,9 +300,12 @@ class SourceTable<A> {
     }
     this.cursor = cursor;
     if (slot === NIL) {
-      this.refuse(addr, bucket);
+      this.refuse(addr, hash);
       return NIL;
     }
+    // Followed now: if it is refused again once forgotten, that is another refusal.
+    const at = hash >>> REFUSED_SHIFT;
+    if (this.family.equals(this.refused, at, addr)) this.family.clear(this.refused, at);
     if (!this.family.isUnused(this.saddr, slot)) this.release(slot);
     this.next[slot] = this.hash[bucket] as number;
     this.hash[bucket] = slot;
@@ -314,10 +329,11 @@ class SourceTable<A> {
    * Counts `addr` as refused unless it is the source last refused at its place: a
    * refused scanner probes again and again, and the counter says how many sources the
    * stage is blind to. One pushed out of its place by another refused since is counted
-   * again, so a flood of more new sources than REFUSED_MEMORY may count one twice.
+   * again, so a flood of more new sources than REFUSED_MEMORY may count one twice; one
+   * followed since (take clears its place) is counted again when it is refused again.
    */
-  private refuse(addr: A, bucket: number): void {
-    const at = bucket & (REFUSED_MEMORY - 1);
+  private refuse(addr: A, hash: number): void {
+    const at = hash >>> REFUSED_SHIFT;
     if (this.family.equals(this.refused, at, addr)) return;
     this.family.store(this.refused, at, addr);
     this.counters.sourcesRefused++;
@@ -357,7 +373,8 @@ class SourceTable<A> {
    */
   contact(pkt: Summary<A>, udp: number, open: boolean, foreign: boolean, wallMs: number): void {
     const now = pkt.time;
-    const bucket = this.bucketOf(pkt.saddr);
+    const hash = this.hashOf(pkt.saddr);
+    const bucket = hash & (this.hashSize - 1);
     let slot = this.findIn(bucket, pkt.saddr);
     if (slot !== NIL && this.isExpired(slot, now)) {
       this.release(slot);
@@ -367,7 +384,7 @@ class SourceTable<A> {
       // A source is followed from its first contact that may fail: a success alone
       // would only take a slot from a source with evidence.
       if (open) return;
-      slot = this.take(pkt.saddr, bucket, now, wallMs);
+      slot = this.take(pkt.saddr, hash, now, wallMs);
       if (slot === NIL) return;
     } else if (this.contactOf(slot, pkt.daddr, pkt.dport, udp) !== NIL) {
       return;
@@ -431,6 +448,21 @@ class SourceTable<A> {
     return true;
   }
 
+  /**
+   * The contacted host's answer to a contact of `saddr`, seen leaving the watched device
+   * (an answer4 record): it judges the contact as evidence does, and a refusal is
+   * checked at once, so that a fast sweep is reported at the contact that made it one
+   * rather than at the next read with every contact judged by then.
+   */
+  answered(saddr: A, daddr: A, port: number, udp: number, success: boolean, now: number, wallMs: number): SlowReport<A> | null {
+    const slot = this.find(saddr);
+    if (slot === NIL) return null;
+    const c = this.contactOf(slot, daddr, port, udp);
+    if (c === NIL || this.cForeign[c] !== 1 || ((this.cState[c] as number) & OUTCOME) !== PENDING) return null;
+    this.resolve(slot, c, success, wallMs);
+    return success ? null : this.check(slot, now, false);
+  }
+
   /** The source of a waiting contact to another host went on with the connection (see take). */
   clientAck(saddr: A, daddr: A, port: number): void {
     const slot = this.find(saddr);
@@ -478,20 +510,19 @@ class SourceTable<A> {
     const reports: Array<SlowReport<A>> = [];
     const address = new Uint32Array(4);
     this.judgedByTraffic = 0;
+    const due = this.due;
     for (let slot = 0; slot < this.size; slot++) {
       if (this.pending[slot] === 0 && this.judged[slot] === 0) continue;
-      const base = slot * CONTACTS;
-      // Oldest first (the ring's next entry is its oldest), so that a sweep is reported
-      // with the hosts that made it one: a fast sweep behind a gateway has all of its
-      // remembered contacts judged at one read, after the wait for answers.
+      // Oldest first, so that a sweep is reported with the hosts that made it one: a fast
+      // sweep behind a gateway has all of its remembered contacts judged at one read,
+      // after the wait for answers. The ring's order is not the contacts' (a new contact
+      // steps over an entry still waiting), so the due ones are sorted by their times.
+      const count = this.dueContacts(slot, now, due);
       let sweep: SlowReport<A> | null = null;
-      for (let i = 0; i < CONTACTS; i++) {
-        const r = (this.ring[slot] as number) + i;
-        const c = base + (r >= CONTACTS ? r - CONTACTS : r);
+      for (let i = 0; i < count; i++) {
+        const c = due[i] as number;
         const st = this.cState[c] as number;
-        if ((st & OUTCOME) !== PENDING) continue;
         const age = elapsed(now, this.cTime[c] as number);
-        if (age < (this.cForeign[c] === 1 ? FOREIGN_WAIT_MS : LOCAL_GRACE_MS)) continue;
         const protocol: Protocol = (st & UDP_BIT) === 0 ? 'tcp' : 'udp';
         const open =
           this.cForeign[c] === 1
@@ -505,6 +536,26 @@ class SourceTable<A> {
       if (report !== null) reports.push(report);
     }
     return reports;
+  }
+
+  /**
+   * Puts the contacts of `slot` whose judgment is due at `now` into `out`, oldest first
+   * (ties in the ring's order); returns how many. An insertion sort of at most CONTACTS
+   * entries, at a read of the socket tables, never per packet.
+   */
+  private dueContacts(slot: number, now: number, out: Int32Array): number {
+    const base = slot * CONTACTS;
+    let count = 0;
+    for (let k = 0, r = this.ring[slot] as number; k < CONTACTS; k++, r = r + 1 === CONTACTS ? 0 : r + 1) {
+      const c = base + r;
+      if (((this.cState[c] as number) & OUTCOME) !== PENDING) continue;
+      const age = elapsed(now, this.cTime[c] as number);
+      if (age < (this.cForeign[c] === 1 ? FOREIGN_WAIT_MS : LOCAL_GRACE_MS)) continue;
+      let i = count++;
+      for (; i > 0 && elapsed(now, this.cTime[out[i - 1] as number] as number) < age; i--) out[i] = out[i - 1] as number;
+      out[i] = c;
+    }
+    return count;
   }
 
   /** Forgets, unjudged, every waiting contact whose judgment is due at `now` (the socket tables could not be read). */
@@ -651,7 +702,8 @@ export interface SlowStageOptions {
   hashKey?: Uint32Array;
   /**
    * This host's directed broadcast addresses, as its interfaces had them at start: a
-   * datagram to one is no contact. One added later is taken for a host's address.
+   * datagram to one is no contact. One added later is taken for a host's address. With
+   * none but loopback's, every address ending in .255 is taken for a broadcast.
    */
   broadcasts?: readonly number[];
 }
@@ -667,6 +719,14 @@ export class SlowScanStage {
   readonly ipv6: SourceTable<Uint32Array> | null;
   private readonly scratch = new Uint32Array(4);
   private readonly broadcasts: Uint32Array;
+  /**
+   * Whether every address ending in .255 is taken for a broadcast: the host had no
+   * IPv4 network but loopback's at start (started before DHCP gave it an address), so
+   * its networks' broadcasts are unknown, and its neighbours' chatter to theirs would
+   * otherwise count as contacts to hosts. The common prefixes (a /24 or longer, ending
+   * in .255) are right then; a host at x.y.z.255 of a wider network goes unwatched.
+   */
+  private readonly lastOctetBroadcast: boolean;
   private lastRefresh = 0;
   private refreshed = false;
   private lastCostMs = 0;
@@ -683,6 +743,7 @@ export class SlowScanStage {
     this.ipv4 = new SourceTable(IPV4, params, this.counters, options.hashKey);
     this.ipv6 = options.ipv6 ? new SourceTable(IPV6, params, this.counters, options.hashKey) : null;
     this.broadcasts = Uint32Array.from(options.broadcasts ?? []);
+    this.lastOctetBroadcast = !this.broadcasts.some((b) => b >>> 24 !== 127);
     this.sink = {
       listener: (protocol, local, port) => ports.listener(protocol, local, port),
       connection: (protocol, local, port, peer) => {
@@ -717,11 +778,28 @@ export class SlowScanStage {
 
   /** An IPv4 TCP segment or UDP datagram, at `wallMs`. */
   take4(pkt: Summary<number>, protocol: Protocol, wallMs: number): void {
-    this.take(this.ipv4, pkt, protocol, isGroupAddress4(pkt.daddr, this.broadcasts), mapped4(pkt.daddr, this.scratch), wallMs);
+    this.take(
+      this.ipv4,
+      pkt,
+      protocol,
+      isGroupAddress4(pkt.daddr, this.broadcasts, this.lastOctetBroadcast),
+      mapped4(pkt.daddr, this.scratch),
+      wallMs,
+    );
   }
 
   take6(pkt: Summary<Uint32Array>, protocol: Protocol, wallMs: number): void {
     if (this.ipv6 !== null) this.take(this.ipv6, pkt, protocol, isGroupAddress6(pkt.daddr), mapped6(pkt.daddr), wallMs);
+  }
+
+  /**
+   * A host's answer that left through the watched device (an answer4 record), at
+   * `wallMs`: what it reports at once, if anything.
+   */
+  answer4(answer: Readonly<Answer4Record>, wallMs: number): SlowReport<number> | null {
+    if (this.ipv4.pendingTotal === 0) return null;
+    const udp = answer.protocol === 'udp' ? UDP_BIT : 0;
+    return this.ipv4.answered(answer.source, answer.host, answer.port, udp, answer.accepted, answer.time, wallMs);
   }
 
   private take<A>(table: SourceTable<A>, pkt: Summary<A>, protocol: Protocol, group: boolean, daddr: Uint32Array, wallMs: number): void {

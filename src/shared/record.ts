@@ -25,12 +25,17 @@ export const RecordType = {
   ip6: 5,
   /** Packets the kernel dropped on one capture socket before the capture process read them. */
   kernelDrops: 6,
+  /**
+   * An IPv4 host's answer to a first contact, seen leaving through the device that
+   * libpcap watches (AnswerOffset): only with the second stage on, and only for it.
+   */
+  answer4: 7,
 } as const;
 
 /** Bytes of the record whose type byte is `type`, or 0 for a type that does not exist. */
 export function recordSize(type: number): number {
   if (type === RecordType.ip6) return RECORD6_SIZE;
-  return type >= RecordType.tcp4 && type <= RecordType.kernelDrops ? RECORD_SIZE : 0;
+  return type >= RecordType.tcp4 && type <= RecordType.answer4 ? RECORD_SIZE : 0;
 }
 
 /** Where each field sits in an IPv4 record (tcp4, udp4); `type` and `time` sit there in every record. */
@@ -66,6 +71,16 @@ export const Offset6 = {
 
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+
+/**
+ * An answer record: the contact it answers, from the contacted host's side (the host,
+ * the contact's source, the contacted port, the source's port), whether the host took
+ * or refused the contact (AnswerVerdict), and the contact's protocol (6 or 17); byte 14
+ * is zero. A TCP SYN+ACK takes a contact, a reset refuses it; an ICMP destination
+ * unreachable refuses the TCP segment or UDP datagram it quotes.
+ */
+export const AnswerOffset = { host: 0, source: 4, port: 8, sourcePort: 10, verdict: 12, protocol: 13 } as const;
+export const AnswerVerdict = { accepted: 1, refused: 2 } as const;
 
 /** A loss record: the count, then zeros up to the type. */
 export const LossOffset = { count: 0 } as const;
@@ -141,6 +156,18 @@ export interface Ip6Record extends Summary6 {
   protocol: Protocol;
 }
 
+/** An answer leaving the watched device (AnswerOffset), for the second stage alone. */
+export interface Answer4Record {
+  type: 'answer4';
+  host: number;
+  source: number;
+  port: number;
+  sourcePort: number;
+  protocol: Protocol;
+  accepted: boolean;
+  time: number;
+}
+
 export interface LossRecord {
   type: 'loss';
   count: number;
@@ -166,7 +193,7 @@ export interface CountersRecord {
 /** A record about one packet, of any lane. */
 export type PacketRecord = Tcp4Record | Udp4Record | Ip6Record;
 
-export type ChannelRecord = PacketRecord | LossRecord | CountersRecord | KernelDropsRecord;
+export type ChannelRecord = PacketRecord | Answer4Record | LossRecord | CountersRecord | KernelDropsRecord;
 
 export class RecordError extends Error {
   readonly code = 'ERR_SCANLOGD_RECORD';
@@ -232,6 +259,20 @@ export function encodeInto(r: ChannelRecord, out: Buffer, offset: number): void 
         out.writeUInt32BE((r.saddr[i] as number) >>> 0, offset + Offset6.saddr + 4 * i);
         out.writeUInt32BE((r.daddr[i] as number) >>> 0, offset + Offset6.daddr + 4 * i);
       }
+      break;
+    case 'answer4':
+      checkField('host', r.host, 0xffffffff);
+      checkField('source', r.source, 0xffffffff);
+      checkField('port', r.port, 0xffff);
+      checkField('sourcePort', r.sourcePort, 0xffff);
+      checkRoom(out, offset);
+      out.fill(0, offset, offset + Offset.type);
+      out.writeUInt32BE(r.host, offset + AnswerOffset.host);
+      out.writeUInt32BE(r.source, offset + AnswerOffset.source);
+      out.writeUInt16BE(r.port, offset + AnswerOffset.port);
+      out.writeUInt16BE(r.sourcePort, offset + AnswerOffset.sourcePort);
+      out[offset + AnswerOffset.verdict] = r.accepted ? AnswerVerdict.accepted : AnswerVerdict.refused;
+      out[offset + AnswerOffset.protocol] = r.protocol === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
       break;
     case 'loss':
       checkField('count', r.count, 0xffffffff);
@@ -319,7 +360,7 @@ function decodeFlags(buf: Buffer, at: number, udp: boolean, kind: string): numbe
 /**
  * Reads the record at `offset`. A packet record is written into the matching object
  * of `scratch` when one is given (the monitor reuses them for the stream); the rare
- * loss, counters and kernel drops records are new objects. Throws a RecordError for a short buffer,
+ * answer, loss, counters and kernel drops records are new objects. Throws a RecordError for a short buffer,
  * an unknown type, and a nonzero byte where the type has no field.
  */
 export function decodeAt(buf: Buffer, offset: number, scratch: PacketScratch = emptyPacketScratch()): ChannelRecord {
@@ -362,6 +403,24 @@ export function decodeAt(buf: Buffer, offset: number, scratch: PacketScratch = e
       }
       packet.time = time;
       return packet;
+    }
+    case RecordType.answer4: {
+      const verdict = buf[offset + AnswerOffset.verdict] as number;
+      if (verdict !== AnswerVerdict.accepted && verdict !== AnswerVerdict.refused)
+        throw new RecordError(`answer4 record verdict ${verdict} is neither 1 nor 2`);
+      const proto = buf[offset + AnswerOffset.protocol] as number;
+      if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) throw new RecordError(`answer4 record protocol ${proto} is neither TCP nor UDP`);
+      requireZeros(buf, offset, AnswerOffset.protocol + 1, 'answer4');
+      return {
+        type: 'answer4',
+        host: buf.readUInt32BE(offset + AnswerOffset.host),
+        source: buf.readUInt32BE(offset + AnswerOffset.source),
+        port: buf.readUInt16BE(offset + AnswerOffset.port),
+        sourcePort: buf.readUInt16BE(offset + AnswerOffset.sourcePort),
+        protocol: proto === IPPROTO_TCP ? 'tcp' : 'udp',
+        accepted: verdict === AnswerVerdict.accepted,
+        time,
+      };
     }
     case RecordType.loss:
       requireZeros(buf, offset, LossOffset.count + 4, 'loss');

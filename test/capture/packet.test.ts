@@ -2,7 +2,7 @@
 // checks on hand-built IPv4+TCP packets, the record it writes, and a fuzz.
 
 import test from 'ava';
-import { CAPTURE_SNAPLEN, packetToRecord, type PacketVerdict, type Watched } from '../../src/capture/packet.js';
+import { CAPTURE_SNAPLEN, answerToRecord, packetToRecord, type PacketVerdict, type Watched } from '../../src/capture/packet.js';
 import { decode, MAX_RECORD_SIZE, RECORD_SIZE, type Ip6Record, type Tcp4Record } from '../../src/shared/record.js';
 import { formatAddress6, parseAddress6 } from '../../src/shared/ipv6.js';
 import { Xorshift32 } from '../shared/xorshift.js';
@@ -497,4 +497,100 @@ test('fuzz: 100000 random IPv6 packets (chains of extension headers, fragments, 
   t.is(wrong, '');
   for (const v of ['ok', 'short-extension', 'too-many-extensions', 'fragment', 'not-watched', 'short-tcp', 'short-udp'] as const)
     t.true((counts[v] ?? 0) > 300, `${v}: ${counts[v]}`);
+});
+
+// ---------------------------------------------------------------------------
+// Answers leaving the watched device (--slow-scans on libpcap).
+
+/** An ICMP destination unreachable from `router` quoting the first 8 bytes after `quoted`'s IP header. */
+function unreachable(quoted: Buffer, code = 3, router = '198.19.5.1'): Buffer {
+  const ihl = ((quoted[0] as number) & 0x0f) * 4;
+  const icmp = Buffer.alloc(8 + ihl + 8);
+  icmp[0] = 3;
+  icmp[1] = code;
+  quoted.copy(icmp, 8, 0, ihl + 8);
+  const outer = ipTcp({ protocol: 1, saddr: router, daddr: '198.18.0.2' }).subarray(0, 20);
+  const pkt = Buffer.concat([outer, icmp]);
+  pkt.writeUInt16BE(pkt.length, 2);
+  return pkt;
+}
+
+function answer(pkt: Buffer, udp: boolean, length = pkt.length): { verdict: PacketVerdict; out: Buffer } {
+  const out = Buffer.alloc(RECORD_SIZE, 0xee);
+  return { verdict: answerToRecord(pkt, length, 0x01020304, out, 0, udp), out };
+}
+
+test('answers: a SYN+ACK takes the contact it answers, a reset refuses it; the record names the contact from the host side', (t) => {
+  const fromHost = { saddr: '198.19.5.9', daddr: '198.18.0.2', sport: 22, dport: 40000 };
+  const synAck = answer(ipTcp({ ...fromHost, flags: 0x12 }), false);
+  t.is(synAck.verdict, 'ok');
+  // host source port sourcePort verdict protocol 0 type time
+  t.is(synAck.out.toString('hex'), ['c6130509', 'c6120002', '0016', '9c40', '01', '06', '00', '07', '01020304'].join(''));
+  t.deepEqual(decode(synAck.out), {
+    type: 'answer4',
+    host: parseAddress('198.19.5.9'),
+    source: parseAddress('198.18.0.2'),
+    port: 22,
+    sourcePort: 40000,
+    protocol: 'tcp',
+    accepted: true,
+    time: 0x01020304,
+  });
+  for (const flags of [0x04, 0x14]) t.like(decode(answer(ipTcp({ ...fromHost, flags }), false).out), { accepted: false, port: 22 });
+  for (const flags of [0x10, 0x18, 0x11, 0x02]) {
+    const other = answer(ipTcp({ ...fromHost, flags }), true);
+    t.is(other.verdict, 'not-watched', `flags ${flags}`);
+    t.is(other.out.toString('hex'), UNTOUCHED);
+  }
+});
+
+test('answers: an ICMP destination unreachable of any code refuses the segment or (with --udp) the datagram it quotes, whoever sent it', (t) => {
+  const probe = { saddr: '198.18.0.2', daddr: '198.19.5.9', sport: 53000, dport: 161 };
+  const datagram = ipTcp({ ...probe, protocol: 17 });
+  const refused = answer(unreachable(datagram), true);
+  t.is(refused.verdict, 'ok');
+  t.is(refused.out.toString('hex'), ['c6130509', 'c6120002', '00a1', 'cf08', '02', '11', '00', '07', '01020304'].join(''));
+  // Without --udp there is no UDP contact to refuse.
+  t.is(answer(unreachable(datagram), false).verdict, 'not-watched');
+  // A gateway's host unreachable, a REJECT rule's answers, any code: the quoted segment's
+  // host and ports name the contact refused, with or without --udp.
+  const segment = ipTcp({ ...probe, flags: 0x02 });
+  for (let code = 0; code <= 15; code++) {
+    for (const udp of [false, true]) {
+      const r = answer(unreachable(segment, code), udp);
+      t.is(r.verdict, 'ok', `code ${code}`);
+      t.is(r.out.toString('hex'), ['c6130509', 'c6120002', '00a1', 'cf08', '02', '06', '00', '07', '01020304'].join(''), `code ${code}`);
+    }
+  }
+  const echoReply = unreachable(datagram);
+  echoReply[20] = 0;
+  t.is(answer(echoReply, true).verdict, 'not-watched');
+});
+
+test('answers: cut-off, fragmented and malformed packets give no record and never throw', (t) => {
+  const datagram = ipTcp({ saddr: '198.18.0.2', daddr: '198.19.5.9', protocol: 17 });
+  const icmp = unreachable(datagram);
+  const cases: Array<[Buffer, number, PacketVerdict]> = [
+    [ipTcp({ flags: 0x12 }), 19, 'short'],
+    [ipTcp({ flags: 0x12 }), 39, 'short-tcp'],
+    [ipTcp({ flags: 0x12, fragment: 0x0010 }), 40, 'fragment'],
+    [icmp, 27, 'short-icmp'],
+    [icmp, 47, 'short-icmp'],
+    [icmp, 51, 'short-icmp'],
+    [ipTcp({ flags: 0x12, ihl: 4 }), 60, 'bad-ihl'],
+  ];
+  for (const [pkt, length, verdict] of cases) {
+    const r = answer(pkt, true, length);
+    t.is(r.verdict, verdict, `${length} bytes`);
+    t.is(r.out.toString('hex'), UNTOUCHED);
+  }
+  t.is(answer(icmp, true, 52).verdict, 'ok');
+  const rng = new Xorshift32(0xa115);
+  for (let i = 0; i < 20000; i++) {
+    const pkt = rng.bytes(rng.below(80));
+    if (pkt.length > 0 && rng.below(2) === 0) pkt[0] = 0x45;
+    if (pkt.length > 20 && rng.below(2) === 0) pkt[9] = rng.below(2) === 0 ? 1 : 6;
+    if (pkt.length > 28 && rng.below(2) === 0) pkt[28] = 0x45;
+    t.notThrows(() => answerToRecord(pkt, rng.below(100), 0, Buffer.alloc(RECORD_SIZE), 0, true));
+  }
 });

@@ -9,7 +9,18 @@ import childProcess = require('node:child_process');
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
-import { PCAP_BUFFER_BYTES, PCAP_FILTER, PCAP_SNAPLEN, PCAP_SNAPLEN6, loadPcapRecv, openPcap, pcapFilter } from '../../src/capture/pcap.js';
+import {
+  ANSWERS_BUFFER_BYTES,
+  ANSWERS_SNAPLEN,
+  PCAP_BUFFER_BYTES,
+  PCAP_FILTER,
+  PCAP_SNAPLEN,
+  PCAP_SNAPLEN6,
+  ANSWERS_FILTER,
+  loadPcapRecv,
+  openPcap,
+  pcapFilter,
+} from '../../src/capture/pcap.js';
 import { LinkType } from '../../src/capture/linklayer.js';
 import { BATCH_SLOTS } from '../../src/capture/source.js';
 import { loadRawRecv } from '../../src/capture/rawsocket.js';
@@ -89,6 +100,17 @@ const cases: Array<[string, Buffer, [boolean, boolean, boolean]]> = [
   ['ICMPv6', ip6(58, 0), [false, false, false]],
 ];
 
+/** The names of the cases in `file` that tcpdump's `filter` passes, in order. */
+function passedBy(t: ExecutionContext, file: string, filter: string, named: ReadonlyArray<readonly [string, ...unknown[]]>): string[] {
+  // -tt prints each packet's stamp, which says which of the cases it is.
+  const r = childProcess.spawnSync('tcpdump', ['-n', '-tt', '-r', file, filter], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  return r.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => named[Number(/^(\d+)\./.exec(line)?.[1]) - 1]?.[0] ?? `unknown: ${line}`);
+}
+
 tcpdumpTest('every combination compiles, and passes exactly what its lanes can use (tcpdump reading crafted packets)', (t) => {
   const file = pcapFile(cases.map((c) => c[1]));
   t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
@@ -99,22 +121,55 @@ tcpdumpTest('every combination compiles, and passes exactly what its lanes can u
   ];
   combos.forEach((watched, k) => {
     // `inbound` needs a live capture's direction; read from a file, it is left out.
-    const filter = pcapFilter(watched).replace(/^inbound and /, '');
-    // -tt prints each packet's stamp, which says which of the cases it is.
-    const r = childProcess.spawnSync('tcpdump', ['-n', '-tt', '-r', file, filter], { encoding: 'utf8' });
-    t.is(r.status, 0, r.stderr);
-    const passed = r.stdout
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => cases[Number(/^(\d+)\./.exec(line)?.[1]) - 1]?.[0] ?? `unknown: ${line}`);
     t.deepEqual(
-      passed,
+      passedBy(t, file, pcapFilter(watched).replace(/^inbound and /, ''), cases),
       cases.filter((c) => c[2][k]).map((c) => c[0]),
       JSON.stringify(watched),
     );
     const compiled = childProcess.spawnSync('tcpdump', ['-i', 'any', '-d', pcapFilter(watched)], { encoding: 'utf8' });
     t.is(compiled.status, 0, compiled.stderr);
   });
+});
+
+function icmp4(type: number, code = 0): Buffer {
+  const p = ip4(1, 0);
+  p[20] = type;
+  p[21] = code;
+  return p;
+}
+
+// name, packet, passed by the answers filter (with or without --udp: the filter is one string)
+const answerCases: Array<[string, Buffer, boolean]> = [
+  ['SYN+ACK', ip4(6, 0x12), true],
+  ['RST', ip4(6, 0x04), true],
+  ['RST+ACK', ip4(6, 0x14), true],
+  ['SYN', ip4(6, 0x02), false],
+  ['pure ACK', ip4(6, 0x10), false],
+  ['PSH+ACK', ip4(6, 0x18), false],
+  ['FIN+ACK', ip4(6, 0x11), false],
+  ['UDP', ip4(17, 0), false],
+  // A gateway's host unreachable, a REJECT rule's port, host-prohibited and admin-prohibited answers.
+  ['ICMP host unreachable', icmp4(3, 1), true],
+  ['ICMP port unreachable', icmp4(3, 3), true],
+  ['ICMP host prohibited', icmp4(3, 10), true],
+  ['ICMP administratively prohibited', icmp4(3, 13), true],
+  ['ICMP echo reply', icmp4(0), false],
+  ['ICMP time exceeded', icmp4(11), false],
+  ['ICMP redirect', icmp4(5, 1), false],
+  ['IPv6 SYN+ACK', ip6(6, 0x12), false],
+];
+
+tcpdumpTest('the answers filter compiles and passes only answers to first contacts: no bulk segment, no datagram', (t) => {
+  const file = pcapFile(answerCases.map((c) => c[1]));
+  t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+  // `outbound` needs a live capture's direction; read from a file, it is left out.
+  t.true(ANSWERS_FILTER.startsWith('outbound and '));
+  t.deepEqual(
+    passedBy(t, file, ANSWERS_FILTER.replace(/^outbound and /, ''), answerCases),
+    answerCases.filter((c) => c[2]).map((c) => c[0]),
+  );
+  const compiled = childProcess.spawnSync('tcpdump', ['-i', 'any', '-d', ANSWERS_FILTER], { encoding: 'utf8' });
+  t.is(compiled.status, 0, compiled.stderr);
 });
 
 // ---------------------------------------------------------------------------
@@ -164,6 +219,22 @@ test("open: scanlogd's filter and snap length, the ring size, promiscuous only i
   const b = fakeReader();
   openPcap({ device: 'any', promiscuous: true, bufferBytes: 4096, watched: { udp: true, ipv6: true } }, b.reader);
   t.deepEqual(b.calls[0], `open any ${pcapFilter({ udp: true, ipv6: true })} ${PCAP_SNAPLEN6} 4096 true`);
+});
+
+test('with the second stage on, the device handle is opened exactly as without it, and a second one takes the answers', (t) => {
+  for (const udp of [false, true]) {
+    const watched = { udp, ipv6: false };
+    const off = fakeReader();
+    openPcap({ device: 'eth0', promiscuous: false, watched }, off.reader);
+    const on = fakeReader();
+    const source = openPcap({ device: 'eth0', promiscuous: false, watched, answers: true }, on.reader);
+    t.deepEqual(on.calls.slice(0, 2), off.calls);
+    t.deepEqual(on.calls.slice(2), [`open eth0 ${ANSWERS_FILTER} ${ANSWERS_SNAPLEN} ${ANSWERS_BUFFER_BYTES} false`, 'linkType true']);
+    t.true('startAnswers' in source);
+    t.false('startAnswers' in openPcap({ device: 'eth0', promiscuous: false, watched }, fakeReader().reader));
+    source.close();
+    t.deepEqual(on.calls.slice(4), ['close true', 'close true']);
+  }
 });
 
 test("open: libpcap's refusal is one line naming the device; an unsupported link type closes the handle", (t) => {

@@ -265,6 +265,17 @@ rootTest('libpcap: the capture process holds the packet socket after the drop (n
   t.regex(fs.readFileSync(`/proc/${capturePid}/maps`, 'utf8'), /libpcap\.so/);
 });
 
+rootTest(
+  'libpcap with --slow-scans: after the drop the capture process holds exactly two packet sockets (the device and its answers); the monitor none',
+  async (t) => {
+    const { watchers } = await startWatchers(t, (b) => [[...pcapOn(b.targetDev), '--slow-scans']]);
+    const { capturePid, monitorPid } = await (watchers[0] as Watcher).daemon.ready();
+    t.is(readStatus(capturePid)?.capEff, '0000000000000000');
+    t.is(packetSocketsOf(capturePid).length, 2);
+    t.deepEqual(packetSocketsOf(monitorPid), []);
+  },
+);
+
 rootTest('--promisc puts the device in promiscuous mode; without it the device stays as it was', async (t) => {
   // A plain libpcap daemon on the device first: it must leave the device as it is.
   const { bed } = await startWatchers(t, (b) => [pcapOn(b.targetDev)]);

@@ -1,11 +1,14 @@
 // The second stage on a gateway: a router namespace between a scanner and a /24 of
 // hosts, the daemon watching the router's outside device with libpcap, and nmap
-// sweeping one port across the /24. A daemon without the stage watches beside it, so
-// that scanlogd's own lines can be compared on the same packets.
+// sweeping one port across the /24: the hosts' resets leave through that device, where
+// the stage's answers handle sees them, as it sees the router's own host unreachables
+// for absent addresses. A daemon without the stage watches beside it, so that
+// scanlogd's own lines can be compared on the same packets.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import childProcess = require('node:child_process');
 import fs = require('node:fs');
+import os = require('node:os');
 import path = require('node:path');
 import { createTestbed, isRoot, runIn, sh, sleep, waitFor, type Testbed } from '../../harness/netns.js';
 import { startOurs, type OurDaemon } from '../../harness/daemon.js';
@@ -16,8 +19,13 @@ if (!isRoot) console.log('integration tests skipped: they need root for network 
 
 const INSIDE_NET = '198.19.5';
 const ROUTER_INSIDE = `${INSIDE_NET}.1`;
-/** The real hosts behind the router: one namespace holding several addresses. */
-const HOSTS = [10, 11, 12].map((n) => `${INSIDE_NET}.${n}`);
+/**
+ * The real hosts behind the router, one namespace holding several addresses: the first
+ * ones swept, so that their resets (nothing listens on port 22 there) make the sweep.
+ */
+const HOSTS = [2, 3, 4, 5, 6, 7, 8].map((n) => `${INSIDE_NET}.${n}`);
+/** How long a contact to another host waits for an answer it never sees (slowscan.ts FOREIGN_WAIT_MS). */
+const ANSWER_WAIT_MS = 120_000;
 
 const escaped = (address: string): string => address.replace(/\./g, '\\.');
 
@@ -63,7 +71,23 @@ interface Watcher {
 /** Lines of scanlogd's own form: `saddr[:sport] to daddr ... ports ..., flags[, TOS][, TTL] @time`. */
 const CLASSIC = / ports [\d, .]+, [a-zA-Z?]{8}(, TOS [0-9a-f]{2})?(, TTL \d+)? @\d\d:\d\d:\d\d$/;
 
-rootTest('a gateway watched on its outside device: nmap sweeping port 22 across the /24 behind it is a sweep at five hosts', async (t) => {
+/** Checks that `line` is the scanner's sweep of port 22 at five hosts; returns the hosts it lists. */
+function fiveHostSweep(t: ExecutionContext, bed: Testbed, line: string): string[] {
+  const m = new RegExp(
+    `^${escaped(bed.scannerAddr)} swept port 22 on (\\d+) hosts over \\d+ s, ([\\d., ]+), TCP @\\d\\d:\\d\\d:\\d\\d$`,
+  ).exec(line);
+  t.truthy(m, line);
+  t.is(Number(m?.[1]), 5, line);
+  const listed = (m?.[2] ?? '').split(', ').filter((h) => h !== '...');
+  t.true(listed.length > 0, line);
+  return listed;
+}
+
+/**
+ * The router with the inside hosts, and two daemons on its outside device, one with
+ * the stage and one without; everything is undone at the test's end.
+ */
+async function routerWithWatchers(t: ExecutionContext): Promise<{ bed: Testbed; on: Watcher; off: Watcher }> {
   const bed = createTestbed();
   const dir = makeSocketDir();
   const watchers: Watcher[] = [];
@@ -79,8 +103,6 @@ rootTest('a gateway watched on its outside device: nmap sweeping port 22 across 
     }
   });
   destroyInside = addInside(bed);
-  // The router's own inside address is not swept: it is this host, not a host behind it.
-  const targets = `${INSIDE_NET}.2-254`;
   for (const [i, stage] of [['--slow-scans'], []].entries()) {
     const syslog = listenSyslog(path.join(dir, `log${i}`));
     const daemon = startOurs(bed, ['--foreground', '--syslog-socket', syslog.path, '--interface', bed.targetDev, ...stage]);
@@ -88,23 +110,30 @@ rootTest('a gateway watched on its outside device: nmap sweeping port 22 across 
   }
   for (const w of watchers) await w.daemon.ready();
   const [on, off] = watchers as [Watcher, Watcher];
+  return { bed, on, off };
+}
 
+rootTest('a gateway watched on its outside device: nmap sweeping port 22 across the /24 behind it is a sweep at five hosts', async (t) => {
+  const { bed, on, off } = await routerWithWatchers(t);
+  const watchers = [on, off];
+  // The router's own inside address is not swept: it is this host, not a host behind it.
+  const targets = `${INSIDE_NET}.2-254`;
+  const started = Date.now();
   const sweep = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '22', targets], 90_000);
+  const nmapMs = Date.now() - started;
   t.is(sweep.code, 0, sweep.stderr);
   // The real hosts answered through the router.
   for (const host of HOSTS) t.regex(sweep.stdout, new RegExp(`Nmap scan report for ${escaped(host)}\\s+Host is up`));
-  // The outside device shows no answer (libpcap takes inbound packets only), so each
-  // contact is judged when its wait for one ends.
-  const line = await waitFor('the sweep line', () => on.syslog.messages().find((m) => m.includes(' swept port ')), 180_000, 200);
-  t.log(line);
-  const m = new RegExp(
-    `^${escaped(bed.scannerAddr)} swept port 22 on (\\d+) hosts over \\d+ s, ([\\d., ]+), TCP @\\d\\d:\\d\\d:\\d\\d$`,
-  ).exec(line);
-  t.truthy(m, line);
-  t.is(Number(m?.[1]), 5, line);
-  const listed = (m?.[2] ?? '').split(', ').filter((h) => h !== '...');
-  t.true(listed.length > 0, line);
-  for (const host of listed) t.regex(host, new RegExp(`^${escaped(INSIDE_NET)}\\.(\\d+)$`), `${host} is not behind the router: ${line}`);
+  // Their resets leave through the outside device: the contacts they answer are judged
+  // as the answers pass, not after the wait for answers a device showing one direction
+  // never shows.
+  const line = await waitFor('the sweep line', () => on.syslog.messages().find((m) => m.includes(' swept port ')), 30_000, 200);
+  const tookMs = Date.now() - started;
+  t.log(`${line} (${tookMs} ms after nmap started, nmap took ${nmapMs} ms)`);
+  t.true(tookMs < ANSWER_WAIT_MS / 4, `the sweep line came ${tookMs} ms after nmap started`);
+  const listed = fiveHostSweep(t, bed, line);
+  // The hosts that refused: a sweep reported at the fifth, with the five that made it one.
+  for (const host of listed) t.true(HOSTS.includes(host), `${host} did not answer: ${line}`);
   // One port across many hosts is no scan of scanlogd's rule, with the stage or without.
   t.deepEqual(
     on.syslog.messages().filter((msg) => CLASSIC.test(msg)),
@@ -113,6 +142,8 @@ rootTest('a gateway watched on its outside device: nmap sweeping port 22 across 
   t.deepEqual(off.syslog.messages(), []);
 
   // A fast scan of one host behind the router: scanlogd's line, the same with the stage on as off.
+  // Past scanlogd's 3 s delay, so that the sweep's packets are not the start of its entry.
+  await sleep(4000);
   const scan = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', '1-40', HOSTS[0] as string], 60_000);
   t.is(scan.code, 0, scan.stderr);
   await waitFor(
@@ -131,3 +162,40 @@ rootTest('a gateway watched on its outside device: nmap sweeping port 22 across 
     [line],
   );
 });
+
+rootTest(
+  "a gateway watched on its outside device: a fast sweep of absent addresses is a sweep at the router's fifth host unreachable",
+  async (t) => {
+    const { bed, on, off } = await routerWithWatchers(t);
+    // Nobody answers ARP for these: the router answers each probe with ICMP host
+    // unreachable once neighbour resolution gives up (about 3 s), 6 at once and then 1 a
+    // second (net.ipv4.icmp_ratelimit), and those errors leave through the outside device.
+    const absent = `${INSIDE_NET}.100-254`;
+    const started = Date.now();
+    // nmap waits long after the router's errors for answers it never gets: the line is
+    // awaited while it runs.
+    const scanning = runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '-T3', '--max-retries', '0', '-p', '22', absent], 90_000);
+    const line = await waitFor('the sweep line', () => on.syslog.messages().find((m) => m.includes(' swept port ')), 30_000, 100);
+    const tookMs = Date.now() - started;
+    const sweep = await scanning;
+    t.is(sweep.code, 0, sweep.stderr);
+    t.log(
+      `${line} (${tookMs} ms after nmap started; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')})`,
+    );
+    // nmap saw the router's errors: every address filtered (host unreachable), none open or closed.
+    t.notRegex(sweep.stdout, /22\/tcp (open|closed)/);
+    t.true(tookMs < 10_000, `the sweep line came ${tookMs} ms after nmap started`);
+    for (const host of fiveHostSweep(t, bed, line)) {
+      const n = Number(host.split('.')[3]);
+      t.true(host.startsWith(`${INSIDE_NET}.`) && n >= 100 && n <= 254, `${host} was not swept: ${line}`);
+    }
+    t.deepEqual(off.syslog.messages(), []);
+    t.deepEqual(
+      on.syslog.messages().filter((msg) => CLASSIC.test(msg)),
+      [],
+    );
+  },
+);

@@ -121,7 +121,22 @@ const ip6 = (protocol: 'tcp' | 'udp'): Buffer =>
     time: 1,
   });
 
-const laneRefusals: Array<[string, { udp: boolean; ipv6: boolean }, Buffer, string | null]> = [
+const answer4 = encode({
+  type: 'answer4',
+  host: 0xc6130509,
+  source: 0xc6120002,
+  port: 22,
+  sourcePort: 40000,
+  protocol: 'tcp',
+  accepted: false,
+  time: 1,
+});
+const NO_ANSWERS = 'an answer record arrived, but the daemon runs without --slow-scans on a device';
+
+const laneRefusals: Array<[string, { udp: boolean; ipv6: boolean; answers?: boolean }, Buffer, string | null]> = [
+  ['an answer without the second stage on a device', { udp: false, ipv6: false }, answer4, NO_ANSWERS],
+  ['an answer with every lane but answers', { udp: true, ipv6: true, answers: false }, answer4, NO_ANSWERS],
+  ['an answer with the second stage on a device', { udp: false, ipv6: false, answers: true }, answer4, null],
   ['IPv4 UDP without --udp', { udp: false, ipv6: false }, udp4, 'an IPv4 UDP record arrived, but the daemon runs without --udp'],
   ['IPv4 UDP with --udp', { udp: true, ipv6: false }, udp4, null],
   ['IPv6 TCP without --ipv6', { udp: false, ipv6: false }, ip6('tcp'), 'an IPv6 TCP record arrived, but the daemon runs without --ipv6'],

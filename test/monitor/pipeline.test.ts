@@ -6,7 +6,7 @@ process.env.TZ = 'UTC';
 import test from 'ava';
 import { elapsed } from '../../src/shared/clock.js';
 import { DEFAULT_PARAMS } from '../../src/shared/params.js';
-import { RecordError, encode, type Ip6Record, type Summary4, type Protocol } from '../../src/shared/record.js';
+import { RECORD_SIZE, RecordError, decode, encode, type Ip6Record, type Summary4, type Protocol } from '../../src/shared/record.js';
 import { parseAddress6 } from '../../src/shared/ipv6.js';
 import { eventLine, type MonitorEvent, type ScanEndEvent, type ScanEvent } from '../../src/shared/events.js';
 import { JsonOutput } from '../../src/monitor/jsonout.js';
@@ -16,6 +16,7 @@ import { counterFields, countersEvent, countersMessage, isClientReply, type Outp
 import type { SocketSink } from '../../src/monitor/sockets.js';
 import { RecordReader } from '../../src/monitor/channel.js';
 import { RecordedPipeline } from '../helpers/pipeline.js';
+import { answerToRecord } from '../../src/capture/packet.js';
 
 const TARGET = parseAddress('198.18.0.1');
 /** Monotonic and wall clocks at the same instant: 2024-11-25 16:16:55.250 UTC. */
@@ -509,4 +510,119 @@ test('--slow-scans adds its counters; without it the line is unchanged', (t) => 
     / bucket_evictions=0 slow_scans_detected=0 sweeps_detected=0 slow_sources_refused=0 socket_table_reads=1 slow_contacts_dropped=0 kernel_drops=0$/,
   );
   t.notRegex(countersMessage(counterFields(pipeline().p, 0, capture, { json: null, syslogEventsDropped: null })), /slow/);
+});
+
+test('--slow-scans on a device: answers leaving it judge the contacts at once, reach no other detector, and are nothing with the stage off', (t) => {
+  const inside = (n: number): number => parseAddress(`198.19.5.${n}`);
+  const scanner = '198.18.61.2';
+  let linesAtFifth = -1;
+  const run = (slowScans: boolean, answered: boolean): RecordedPipeline => {
+    const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { slowScans, localOnly: false });
+    p.refreshSockets(openPorts, MONO, WALL_MS);
+    for (let n = 2; n < 40; n++) {
+      const time = MONO + n;
+      p.feed(syn(scanner, 22, time, { daddr: inside(n) }), time, wallOf(time));
+      // Every inside host resets the probe; the reset leaves through the watched device.
+      if (answered) {
+        const answer = { type: 'answer4', host: inside(n), source: parseAddress(scanner), port: 22, sourcePort: 40000 } as const;
+        p.feedAnswer({ ...answer, protocol: 'tcp', accepted: false, time: time >>> 0 }, time, wallOf(time));
+      }
+      if (n === 6) linesAtFifth = p.lines.length;
+    }
+    // One read of the socket tables a few seconds later, as the monitor makes.
+    const later = MONO + 5000;
+    p.refreshSockets(openPorts, later, wallOf(later));
+    return p;
+  };
+  const answered = run(true, true);
+  t.deepEqual(answered.lines, [
+    `${'198.18.61.2'} swept port 22 on 5 hosts over 0 s, 198.19.5.2, 198.19.5.3, 198.19.5.4, 198.19.5.5, 198.19.5.6, TCP @16:16:55`,
+  ]);
+  t.is(answered.detection.packets, 38, "scanlogd's detector saw the probes and none of the answers");
+  t.is(linesAtFifth, 1, "reported at the fifth host's reset, before any read of the tables");
+  // Without the answers the contacts wait for their 120 s: nothing yet.
+  t.deepEqual(run(true, false).lines, []);
+  // With the stage off an answer changes nothing, and its detector never sees one.
+  const off = run(false, true);
+  t.deepEqual(off.outputs, run(false, false).outputs);
+  t.is(off.detection.packets, 38);
+});
+
+/** The IPv4 ICMP host unreachable a gateway sends back for `probe` (a SYN it could not deliver), as the answers handle captures it. */
+function hostUnreachable(probe: { saddr: string; daddr: string; sport: number; dport: number }, code = 1): Buffer {
+  const pkt = Buffer.alloc(20 + 8 + 20 + 8);
+  pkt[0] = 0x45;
+  pkt.writeUInt16BE(pkt.length, 2);
+  pkt[8] = 64;
+  pkt[9] = 1;
+  pkt.writeUInt32BE(parseAddress('198.19.5.1'), 12);
+  pkt.writeUInt32BE(parseAddress(probe.saddr), 16);
+  pkt[20] = 3;
+  pkt[21] = code;
+  const quoted = 28;
+  pkt[quoted] = 0x45;
+  pkt.writeUInt16BE(44, quoted + 2);
+  pkt[quoted + 8] = 64;
+  pkt[quoted + 9] = 6;
+  pkt.writeUInt32BE(parseAddress(probe.saddr), quoted + 12);
+  pkt.writeUInt32BE(parseAddress(probe.daddr), quoted + 16);
+  pkt.writeUInt16BE(probe.sport, quoted + 20);
+  pkt.writeUInt16BE(probe.dport, quoted + 22);
+  return pkt;
+}
+
+test("--slow-scans on a device: a gateway's host unreachables refuse the sweep's waiting contacts; one for a contact not tracked changes nothing", (t) => {
+  const scanner = '198.18.61.2';
+  const inside = (n: number): string => `198.19.5.${n}`;
+  const feedIcmp = (p: RecordedPipeline, pkt: Buffer, time: number): void => {
+    const out = Buffer.alloc(RECORD_SIZE);
+    t.is(answerToRecord(pkt, pkt.length, time >>> 0, out, 0, false), 'ok');
+    const record = decode(out);
+    if (record.type !== 'answer4') throw new Error(`not an answer: ${record.type}`);
+    p.feedAnswer(record, time, wallOf(time));
+  };
+  // A fast sweep of port 22 across 60 addresses nobody answers ARP for, 1 ms apart; the
+  // gateway answers each after 3 s of neighbour resolution, 6 at once and then 1 a second.
+  const run = (unreachables: boolean, strays: boolean): { p: RecordedPipeline; linesAt: number } => {
+    const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { slowScans: true, localOnly: false });
+    p.refreshSockets(openPorts, MONO, WALL_MS);
+    for (let n = 2; n < 62; n++) {
+      const time = MONO + n;
+      p.feed(syn(scanner, 22, time, { daddr: parseAddress(inside(n)), sport: 52000 }), time, wallOf(time));
+    }
+    if (strays) {
+      const at = MONO + 1000;
+      // Another source's contact, a port the scanner never probed, an address it never probed, and the scanner's own source port changed.
+      const others = [
+        { saddr: '198.18.61.3', daddr: inside(2), sport: 52000, dport: 22 },
+        { saddr: scanner, daddr: inside(3), sport: 52000, dport: 23 },
+        { saddr: scanner, daddr: inside(200), sport: 52000, dport: 22 },
+        { saddr: scanner, daddr: inside(150), sport: 40001, dport: 22 },
+      ];
+      for (let k = 0; k < 10; k++) for (const probe of others) feedIcmp(p, hostUnreachable(probe, k % 2 === 0 ? 1 : 13), at + k);
+    }
+    let linesAt = -1;
+    if (unreachables) {
+      for (let n = 2; n < 62 && linesAt < 0; n++) {
+        const time = MONO + 3000 + Math.max(0, n - 7) * 1000;
+        feedIcmp(p, hostUnreachable({ saddr: scanner, daddr: inside(n), sport: 52000, dport: 22 }), time);
+        if (p.lines.length > 0) linesAt = time - MONO;
+      }
+    }
+    const later = MONO + 5000;
+    p.refreshSockets(openPorts, later, wallOf(later));
+    return { p, linesAt };
+  };
+  const answered = run(true, false);
+  t.is(answered.linesAt, 3000, 'reported at the fifth host unreachable, 3 s after the probes');
+  t.deepEqual(answered.p.lines, [
+    `${scanner} swept port 22 on 5 hosts over 3 s, 198.19.5.2, 198.19.5.3, 198.19.5.4, 198.19.5.5, 198.19.5.6, TCP @16:16:55`,
+  ]);
+  t.is(answered.p.detection.packets, 60, "scanlogd's detector saw the probes and none of the ICMP errors");
+  // Host unreachables for contacts the stage does not track, before the real ones: the same outputs, at the same time.
+  const withStrays = run(true, true);
+  t.deepEqual(withStrays.p.outputs, answered.p.outputs);
+  t.is(withStrays.linesAt, 3000);
+  t.deepEqual(run(false, true).p.outputs, run(false, false).p.outputs);
+  t.is(run(false, true).p.detection.packets, 60);
 });

@@ -300,6 +300,33 @@ test('a fast sweep behind a gateway, judged at one read after the wait, is repor
   t.is(b.stage.pending, 0, 'the other remembered contacts are judged all the same');
 });
 
+test('due contacts are judged oldest first even when the ring stepped over one still waiting: the sweep is the first five hosts', (t) => {
+  const b = new Bench({}, { localOnly: false });
+  const inside = (n: number): number => parseAddress(`198.19.6.${n}`);
+  const at = (n: number): number => T0 + n * 1000;
+  // One contact a second, the tables not read in between: host 1 stays silent; the
+  // second contact (another port) is answered at once, so its entry is judged.
+  b.packet({ daddr: inside(1), dport: 23, time: at(0) >>> 0 });
+  b.packet({ daddr: inside(50), dport: 80, time: at(1) >>> 0 });
+  b.packet({ saddr: inside(50), daddr: SCANNER, sport: 80, dport: 40000, flags: SYN | ACK, time: at(1) >>> 0 });
+  // The rest of the ring: silent hosts 3 to 12. Then host 99, which takes the entry after
+  // host 1's, since host 1's still waits.
+  for (let n = 3; n <= 12; n++) b.packet({ daddr: inside(n), dport: 23, time: at(n) >>> 0 });
+  b.packet({ daddr: inside(99), dport: 23, time: at(13) >>> 0 });
+  t.is(b.stage.pending, 12);
+  b.now = at(13) + FOREIGN_WAIT_MS + 1000;
+  b.refresh();
+  t.is(b.reports.length, 1);
+  const r = b.reports[0]!;
+  t.is(r.kind, 'sweep');
+  t.deepEqual(
+    r.failed.map((c) => c.daddr),
+    [1, 3, 4, 5, 6].map(inside),
+  );
+  t.is(r.last, at(6), 'the fifth host made it a sweep');
+  t.is(b.stage.pending, 0);
+});
+
 test('on a /16, an address ending in .255 is a host: a sweep across such hosts is reported; the /16 broadcast is no contact', (t) => {
   const broadcast = parseAddress('198.18.255.255');
   const b = new Bench({}, { broadcasts: [broadcast] });
@@ -325,6 +352,24 @@ test('on a /16, an address ending in .255 is a host: a sweep across such hosts i
   none.advance(10_000);
   t.is(none.stage.pending, 0);
   t.is(none.reports.length, 0);
+});
+
+test("started before the host had a network (no broadcast but loopback's), every x.y.z.255 is taken for a broadcast", (t) => {
+  for (const broadcasts of [[], [parseAddress('127.255.255.255')]]) {
+    const b = new Bench({}, { broadcasts });
+    // A neighbour's chatter to its /24's broadcast, on many ports.
+    for (const port of [137, 138, 1900, 5353, 17500, 67, 68, 3702]) {
+      b.packet({ saddr: parseAddress('198.18.0.77'), daddr: parseAddress('198.18.0.255'), dport: port }, 'udp');
+    }
+    t.is(b.stage.pending, 0, JSON.stringify(broadcasts));
+    b.advance(10_000);
+    t.deepEqual(b.reports, []);
+    // Other addresses are hosts as ever.
+    for (let n = 1; n <= 5; n++) b.packet({ daddr: parseAddress(`198.18.${n}.254`), dport: 445 });
+    b.advance(10_000);
+    t.is(b.reports.length, 1);
+    t.is(b.reports[0]!.kind, 'sweep');
+  }
 });
 
 test("on a device, this host's own address is known from its sockets and its open ports count", (t) => {
@@ -475,16 +520,58 @@ test('a new source takes a free slot, then one of a source without failures, bef
   scannerGoesOn(t, b, 60_000);
 });
 
-test('a bucket holds at most MAX_CHAIN sources: more that share it are refused, not chained', (t) => {
-  const key = Uint32Array.of(0x9e3779b9, 0x7f4a7c15, 0x85ebca6b);
-  const b = new Bench({}, { hashKey: key });
-  // Addresses that share a bucket of the stage's table (two buckets per source), found with its key.
+/** A key for the tables' hash, so that a test can place sources in one bucket. */
+const KEY = Uint32Array.of(0x9e3779b9, 0x7f4a7c15, 0x85ebca6b);
+
+/** `count` addresses that share `bucket` of the stage's table (two buckets per source) under KEY. */
+function sharingBucket(count: number, bucket: number): number[] {
   const buckets = 1 << Math.ceil(Math.log2(2 * DEFAULT_PARAMS.slowSources));
   const sharing: number[] = [];
-  for (let a = 0x0a000001; sharing.length < MAX_CHAIN + 4; a++) if (keyedHashAddress(a, buckets, key) === 5) sharing.push(a);
+  for (let a = 0x0a000001; sharing.length < count; a++) if (keyedHashAddress(a, buckets, KEY) === bucket) sharing.push(a);
+  return sharing;
+}
+
+test('a bucket holds at most MAX_CHAIN sources: more that share it are refused, not chained', (t) => {
+  const b = new Bench({}, { hashKey: KEY });
+  const sharing = sharingBucket(MAX_CHAIN + 4, 5);
   for (const saddr of sharing) b.packet({ saddr, dport: 9999 });
   t.is(b.stage.counters.sourcesRefused, 4);
   t.is(b.stage.pending, MAX_CHAIN);
+});
+
+test('two refused sources that share a full bucket are each counted once, however they alternate', (t) => {
+  const b = new Bench({}, { hashKey: KEY });
+  const sharing = sharingBucket(MAX_CHAIN + 2, 9);
+  for (const saddr of sharing.slice(0, MAX_CHAIN)) b.packet({ saddr, dport: 9999 });
+  t.is(b.stage.counters.sourcesRefused, 0);
+  const [first, second] = sharing.slice(MAX_CHAIN) as [number, number];
+  for (let i = 0; i < 5; i++) {
+    b.packet({ saddr: first, dport: 100 + i });
+    b.packet({ saddr: second, dport: 100 + i });
+  }
+  t.is(b.stage.counters.sourcesRefused, 2);
+});
+
+test('a source refused, then followed, then forgotten and refused again is counted again', (t) => {
+  const b = new Bench({ slowSources: 16 }, { hashKey: Uint32Array.of(0x2545f491, 0x9e3779b9, 0x6a09e667) });
+  const x = parseAddress('198.19.4.1');
+  const fill = (round: number): void => {
+    for (let s = 0; s < 16; s++) {
+      for (let p = 0; p < 2; p++) b.packet({ saddr: parseAddress(`198.19.${10 + round}.${s + 1}`), dport: 100 + p });
+    }
+  };
+  fill(0);
+  b.packet({ saddr: x, dport: 100 });
+  t.is(b.stage.counters.sourcesRefused, 1);
+  // The sixteen expire; the source is followed, then expires in its turn.
+  b.advance(31 * 60_000);
+  b.packet({ saddr: x, dport: 101 });
+  t.is(b.stage.pending, 1, 'followed');
+  b.advance(31 * 60_000);
+  fill(1);
+  t.is(b.stage.counters.sourcesRefused, 1);
+  b.packet({ saddr: x, dport: 102 });
+  t.is(b.stage.counters.sourcesRefused, 2);
 });
 
 test('while a socket table cannot be read, no contact is judged: clients of open ports are dropped unjudged, not failed', (t) => {

@@ -1390,8 +1390,15 @@ rootTest(
       ['SystemCallErrorNumber', 'EPERM'],
       ['ProtectProc', 'invisible'],
       ['PrivateMounts', 'yes'],
+      // The broadcast addresses read at start need the network configured by then.
+      ['Wants', 'network-online.target'],
+      ['After', 'network-online.target'],
     ];
     for (const [name, value] of settings) t.is(setting(name), value, name);
+    // The init script waits for the same: systemd's generator maps $network to
+    // network-online.target, and sysvinit starts it after the interfaces are up.
+    const initScript = fs.readFileSync(path.join(root, 'etc/init.d/scanlogd'), 'utf8');
+    t.regex(initScript, /^# Required-Start:.*\s\$network(\s|$)/m, 'the init script starts after $network');
     const security = run('systemd-analyze', ['security', '--offline=true', path.join(root, 'lib/systemd/system/scanlogd.service')]).stdout;
     const exposure = /Overall exposure level for scanlogd\.service: (\d+\.\d)/.exec(security)?.[1];
     // 2.5: AF_NETLINK (0.1), which the capture process needs at start for getifaddrs.

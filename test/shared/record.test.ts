@@ -12,6 +12,7 @@ import {
   emptyPacketScratch,
   encode,
   encodeInto,
+  type Answer4Record,
   type ChannelRecord,
   type CountersRecord,
   type CaptureSocketName,
@@ -142,7 +143,7 @@ for (const length of [0, 19, 21, 40]) {
   });
 }
 
-for (const type of [0, 7, 255]) {
+for (const type of [0, 8, 255]) {
   test(`decode rejects type byte ${type}`, (t) => {
     const buf = Buffer.from(golden[0]!.hex, 'hex');
     buf[15] = type;
@@ -152,7 +153,7 @@ for (const type of [0, 7, 255]) {
 }
 
 test('the type byte of each kind of record', (t) => {
-  t.deepEqual(RecordType, { tcp4: 1, loss: 2, counters: 3, udp4: 4, ip6: 5, kernelDrops: 6 });
+  t.deepEqual(RecordType, { tcp4: 1, loss: 2, counters: 3, udp4: 4, ip6: 5, kernelDrops: 6, answer4: 7 });
 });
 
 const outOfRange: Array<[Exclude<keyof Tcp4Record, 'type'>, number]> = [
@@ -188,7 +189,9 @@ for (const [field, value] of outOfRange) {
  * log byte of 0 or 1 and zeros in bytes 13-14; a UDP record (type 4) has a zero flags
  * byte (12); an IPv6 record (type 5) is 52 bytes, with protocol byte 7 of 6 or 17,
  * zeros in bytes 8-14, and, for 17, a zero flags byte (4); a kernel drops record
- * (type 6) has a socket byte (4) from 1 to 5 and zeros in bytes 5-14; no other type exists.
+ * (type 6) has a socket byte (4) from 1 to 5 and zeros in bytes 5-14; an answer record
+ * (type 7) has a verdict byte (12) of 1 or 2, a protocol byte (13) of 6 or 17 and a zero
+ * byte 14; no other type exists.
  * Returns the record's size, or 0 when the bytes at `offset` are no valid record.
  */
 function validSize(buf: Buffer, offset = 0): number {
@@ -209,6 +212,11 @@ function validSize(buf: Buffer, offset = 0): number {
     }
     case 6:
       return (buf[offset + 4] as number) >= 1 && (buf[offset + 4] as number) <= 5 && zeros(5) ? 20 : 0;
+    case 7: {
+      const verdict = buf[offset + 12] as number;
+      const proto = buf[offset + 13];
+      return (verdict === 1 || verdict === 2) && (proto === 6 || proto === 17) && zeros(14) ? 20 : 0;
+    }
     default:
       return 0;
   }
@@ -238,7 +246,14 @@ function randomRecordBytes(rng: Xorshift32, ipv6 = false): Buffer {
   if (pick === 8) {
     buf[12] = rng.below(4) === 0 ? rng.below(256) : 0;
     buf[15] = 4;
-  } else if (pick === 9) buf[15] = rng.below(2) === 0 ? 5 : rng.between(7, 255);
+  } else if (pick === 9 && rng.below(3) === 0) {
+    // An answer record, valid but for a broken byte now and then.
+    buf[12] = 1 + rng.below(2);
+    buf[13] = rng.below(2) === 0 ? 6 : 17;
+    buf[14] = 0;
+    if (rng.below(4) === 0) buf[rng.between(12, 14)] = rng.below(256);
+    buf[15] = 7;
+  } else if (pick === 9) buf[15] = rng.below(2) === 0 ? 5 : rng.between(8, 255);
   else if (pick < 3) buf[15] = 1;
   else if (pick === 3) {
     buf.fill(0, 4, 15);
@@ -261,7 +276,7 @@ function randomRecordBytes(rng: Xorshift32, ipv6 = false): Buffer {
 
 test('fuzz: decode of 100000 random 20-byte buffers throws only RecordError, exactly when the bytes are no valid record', (t) => {
   const rng = new Xorshift32(0x5ca111);
-  const decoded = { tcp4: 0, udp4: 0, ip6: 0, loss: 0, counters: 0, kernelDrops: 0 };
+  const decoded = { tcp4: 0, udp4: 0, ip6: 0, answer4: 0, loss: 0, counters: 0, kernelDrops: 0 };
   let rejected = 0;
   let wrong = '';
   for (let i = 0; i < 100000 && wrong === ''; i++) {
@@ -279,13 +294,14 @@ test('fuzz: decode of 100000 random 20-byte buffers throws only RecordError, exa
     }
   }
   t.is(wrong, '');
-  t.is(decoded.tcp4 + decoded.udp4 + decoded.loss + decoded.counters + decoded.kernelDrops + rejected, 100000);
+  t.is(decoded.tcp4 + decoded.udp4 + decoded.answer4 + decoded.loss + decoded.counters + decoded.kernelDrops + rejected, 100000);
   t.true(
     decoded.tcp4 > 20000 &&
       decoded.udp4 > 5000 &&
       decoded.loss > 5000 &&
       decoded.counters > 5000 &&
       decoded.kernelDrops > 4000 &&
+      decoded.answer4 > 2000 &&
       rejected > 30000,
     JSON.stringify({ decoded, rejected }),
   );
@@ -669,6 +685,58 @@ for (const v of [...udpGolden, ...packet6Golden]) {
   });
 }
 
+// Written by hand from AnswerOffset: host, source, port, source port, verdict, protocol, 0, type 7, time.
+const answerGolden: Array<{ name: string; record: Answer4Record; hex: string }> = [
+  {
+    name: "198.19.5.9's SYN+ACK from port 22 to 198.18.0.2:40000",
+    record: {
+      type: 'answer4',
+      host: 0xc6130509,
+      source: 0xc6120002,
+      port: 22,
+      sourcePort: 40000,
+      protocol: 'tcp',
+      accepted: true,
+      time: 7,
+    },
+    hex: hex('c6130509', 'c6120002', '0016', '9c40', '01', '06', '00', '07', '00000007'),
+  },
+  {
+    name: 'an ICMP port unreachable for a datagram of 10.0.0.1:53 to 172.16.0.5:161',
+    record: {
+      type: 'answer4',
+      host: 0xac100005,
+      source: 0x0a000001,
+      port: 161,
+      sourcePort: 53,
+      protocol: 'udp',
+      accepted: false,
+      time: 0xffffffff,
+    },
+    hex: hex('ac100005', '0a000001', '00a1', '0035', '02', '11', '00', '07', 'ffffffff'),
+  },
+];
+
+for (const v of answerGolden) {
+  test(`golden vector, both ways: ${v.name}`, (t) => {
+    t.is(encode(v.record).toString('hex'), v.hex);
+    t.deepEqual(decode(Buffer.from(v.hex, 'hex')), v.record);
+  });
+}
+
+for (const [byte, value, why] of [
+  [12, 0, 'verdict 0 is neither 1 nor 2'],
+  [12, 3, 'verdict 3 is neither 1 nor 2'],
+  [13, 1, 'protocol 1 is neither TCP nor UDP'],
+  [14, 1, 'byte 14 is not zero'],
+] as const) {
+  test(`decode refuses an answer record whose ${why}`, (t) => {
+    const buf = Buffer.from(answerGolden[0]!.hex, 'hex');
+    buf[byte] = value;
+    t.throws(() => decode(buf), { instanceOf: RecordError });
+  });
+}
+
 test('the IPv4 TCP record is unchanged: 20 bytes, type 1, the same golden bytes', (t) => {
   t.is(RECORD_SIZE, 20);
   t.is(encode(golden[0]!.record).toString('hex'), 'c6120002c6120001ec5c00160200400101020304');
@@ -716,10 +784,10 @@ test('an IPv6 record is refused with a protocol other than 6 or 17, a stray byte
   });
 });
 
-test('recordSize: 20 for types 1-4 and 6, 52 for type 5, 0 for any other', (t) => {
+test('recordSize: 20 for types 1-4, 6 and 7, 52 for type 5, 0 for any other', (t) => {
   const sizes = Array.from({ length: 256 }, (_, type) => recordSize(type));
-  t.deepEqual(sizes.slice(0, 8), [0, 20, 20, 20, 20, 52, 20, 0]);
-  t.true(sizes.slice(7).every((s) => s === 0));
+  t.deepEqual(sizes.slice(0, 9), [0, 20, 20, 20, 20, 52, 20, 20, 0]);
+  t.true(sizes.slice(8).every((s) => s === 0));
   t.is(MAX_RECORD_SIZE, 52);
 });
 
