@@ -904,6 +904,18 @@ initScriptTest(
     await gone([fourth.capture, fourth.monitor]);
     t.true(isAlive(decoy.pid as number), 'the decoy survived');
 
+    // An upgrade of a stopped daemon with a configuration the new version refuses:
+    // debhelper's start fails, and the configure step succeeds all the same, as under
+    // systemd, saying that the daemon did not start.
+    fs.writeFileSync('/etc/scanlogd.conf', `${conf}bogus = 1\n`);
+    const stoppedBad = dpkg(policy, ['-i', deb], runlevel);
+    fs.writeFileSync('/etc/scanlogd.conf', conf);
+    t.is(stoppedBad.code, 0, stoppedBad.stdout + stoppedBad.stderr);
+    t.regex(stoppedBad.stderr, /unknown key "bogus"/);
+    t.regex(stoppedBad.stderr, /^scanlogd-ts: scanlogd did not start \(see above\)/m);
+    t.is(packageStatus(), 'installed');
+    t.deepEqual(packagedProcesses(), []);
+
     // Purged while running: prerm stops it.
     t.is(initScript('start').code, 0);
     const last = await runningDaemon(uid);
