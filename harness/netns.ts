@@ -154,13 +154,16 @@ export function runIn(
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `check` until it returns a value other than undefined, or throws on timeout. */
-export async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 5000, stepMs = 20): Promise<T> {
+/**
+ * Polls `check` until it returns a value other than undefined, or throws on timeout.
+ * `what` may be a function, called only then, so that the error shows the state at the failure.
+ */
+export async function waitFor<T>(what: string | (() => string), check: () => T | undefined, timeoutMs = 5000, stepMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
     await sleep(stepMs);
   }
 }

@@ -239,7 +239,7 @@ export function runMonitor(settings: MonitorSettings): void {
   process.on('SIGHUP', () => {});
   process.on(RELAYED_SIGHUP, () => {
     if (loop.admitRelayedSighup(monotonicMs()))
-      outputs.syslog.log(DAEMON_NOTICE, 'SIGHUP: the configuration is read only at start; restart scanlogd to apply a changed one');
+      outputs.syslog.log(DAEMON_NOTICE, 'SIGHUP: the configuration is read only at start; a restart applies a changed one');
   });
 
   if (tables !== null) watchSockets(tables, pipeline, outputs);

@@ -206,7 +206,7 @@ rootTest(
     const { bed, syslog, daemon } = await startScene(t);
     const { capturePid, monitorPid } = await daemon.ready();
     await waitFor('the start line', () => (syslog.notices.length >= 1 ? true : undefined));
-    const line = 'SIGHUP: the configuration is read only at start; restart scanlogd to apply a changed one';
+    const line = 'SIGHUP: the configuration is read only at start; a restart applies a changed one';
     const said = async (count: number): Promise<void> => {
       await waitFor(`${count} SIGHUP lines`, () => (syslog.notices.length >= 1 + count ? true : undefined));
       await sleep(500);

@@ -628,7 +628,7 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   const parts = ok('rpm', ['-qp', '--scripts', rpm]).split(/^(\w+) scriptlet \(using \/bin\/sh\):$/m);
   const sections = new Map<string, string>();
   for (let i = 1; i + 1 < parts.length; i += 2) sections.set(parts[i] as string, parts[i + 1] as string);
-  t.deepEqual([...sections.keys()], ['preinstall', 'postinstall', 'preuninstall', 'postuninstall']);
+  t.deepEqual([...sections.keys()], ['preinstall', 'postinstall', 'preuninstall', 'postuninstall', 'posttrans']);
   const section = (name: string): string => sections.get(name) ?? '';
   t.regex(section('preinstall'), /getent group scanlogd >\/dev\/null \|\| groupadd -r scanlogd/);
   t.regex(section('preinstall'), /useradd -r -g scanlogd -d \/nonexistent -M -s \/usr\/sbin\/nologin/);
@@ -638,13 +638,16 @@ rootTest('the .rpm: the same daemon tree, its dependencies, and user and systemd
   t.regex(section('postinstall'), /mkdir -m 0755 \/var\/empty/);
   t.regex(section('postinstall'), /systemctl --no-reload preset scanlogd\.service/);
   t.regex(section('preuninstall'), /systemctl --no-reload disable --now scanlogd\.service scanlogd-notify\.service/);
-  // An upgrade restarts the daemon only through the reload, after the new version's check.
+  // An upgrade restarts the daemon only through the reload (the unit's check first), from
+  // the new package's %posttrans: RPM runs the old package's %postun on an upgrade.
+  t.regex(section('preinstall'), /if \[ \$1 -ge 2 \]; then\n\s*mkdir -p \/var\/lib\/rpm-state\/scanlogd-ts\n/);
   t.regex(section('postuninstall'), /systemctl try-restart scanlogd-notify\.service/);
-  t.notRegex(section('postuninstall'), /try-restart scanlogd\.service/);
+  t.notRegex(section('postuninstall'), /scanlogd\.service/);
   t.regex(
-    section('postuninstall'),
-    /why=\$\(\/usr\/sbin\/scanlogd --foreground --check \$SCANLOGD_OPTS 2>&1\); then\n\s*\/usr\/bin\/systemctl reload scanlogd\.service/,
+    section('posttrans'),
+    /systemctl daemon-reload [^\n]*\n\s*if \/usr\/bin\/systemctl --quiet is-active scanlogd\.service &&\n\s*! \/usr\/bin\/systemctl reload scanlogd\.service /,
   );
+  t.regex(section('posttrans'), /rmdir \/var\/lib\/rpm-state\/scanlogd-ts \|\| :\n/);
 });
 
 const manPages: Array<[string, string, string[]]> = [
@@ -900,6 +903,18 @@ initScriptTest(
     t.is(initScript('stop').code, 0);
     await gone([fourth.capture, fourth.monitor]);
     t.true(isAlive(decoy.pid as number), 'the decoy survived');
+
+    // An upgrade of a stopped daemon with a configuration the new version refuses:
+    // debhelper's start fails, and the configure step succeeds all the same, as under
+    // systemd, saying that the daemon did not start.
+    fs.writeFileSync('/etc/scanlogd.conf', `${conf}bogus = 1\n`);
+    const stoppedBad = dpkg(policy, ['-i', deb], runlevel);
+    fs.writeFileSync('/etc/scanlogd.conf', conf);
+    t.is(stoppedBad.code, 0, stoppedBad.stdout + stoppedBad.stderr);
+    t.regex(stoppedBad.stderr, /unknown key "bogus"/);
+    t.regex(stoppedBad.stderr, /^scanlogd-ts: scanlogd did not start \(see above\)/m);
+    t.is(packageStatus(), 'installed');
+    t.deepEqual(packagedProcesses(), []);
 
     // Purged while running: prerm stops it.
     t.is(initScript('start').code, 0);
@@ -1465,7 +1480,7 @@ rootTest(
     // The reload: the same check, then SIGTERM to the daemon (Restart=always starts it again).
     t.deepEqual(unit.match(/^ExecReload=.*$/gm), [
       'ExecReload=/usr/sbin/scanlogd --foreground --check $SCANLOGD_OPTS',
-      `ExecReload=+/bin/sh -c 'kill -s TERM "$$MAINPID"'`,
+      `ExecReload=+/bin/sh -c '[ -z "$$MAINPID" ] || kill -s TERM "$$MAINPID"'`,
     ]);
     const check = (extra: string[]): childProcess.SpawnSyncReturns<string> =>
       childProcess.spawnSync('ip', [...command(syslog.path), '--check', ...extra], {
