@@ -49,7 +49,7 @@ export function parseOptions(args: string[]): Options {
     else {
       process.stderr.write(
         'usage: node dist/bench/run.js [--reps N (1-5, default 3)] [--out FILE] [--latency-scans N] [--transport raw|packet]\n' +
-          '       [--only W1-100k,W1-200k,W1-300k,W1-max,W2-300k,W3-W1,W3-W2,W4-syn6,W4-udp,W4-udp6,MEM,latency] [--ours-node-args "ARGS"]\n' +
+          '       [--only W1-100k,W1-200k,W1-300k,W1-max,W2-300k,W3-W1,W3-W2,W4-syn6,W4-udp,W4-udp6,MEM,MEM-slow,latency] [--ours-node-args "ARGS"]\n' +
           '       [--baseline ENTRY_SCRIPT (another build, as scripts/stage.sh prints it)] [--daemons ours,baseline,ours/pcap,reference]\n',
       );
       process.exit(2);

@@ -8,7 +8,7 @@ import type { PointResult, ProcessFigures } from './point.js';
 import { fixed, kilo, percent, ratio, table } from './stats.js';
 import { medianProcessSum, type Summary } from './summary.js';
 import type { Target } from './targets.js';
-import { NOISE } from './workloads.js';
+import { NOISE, THRESHOLDS } from './workloads.js';
 
 /** One line on stderr per measured point, while the run goes on. */
 export function pointLine(label: string, kind: DaemonKind, p: PointResult): string {
@@ -21,13 +21,13 @@ export function pointLine(label: string, kind: DaemonKind, p: PointResult): stri
   );
 }
 
-function memoryRows(points: PointResult[]): string[][] {
+function memoryRows(points: PointResult[], workload: string): string[][] {
   const rows: string[][] = [];
   for (const d of DAEMON_KINDS) {
-    const mem = points.filter((p) => p.workload === 'MEM' && p.daemon === d);
+    const mem = points.filter((p) => p.workload === workload && p.daemon === d);
     const roles = mem[0]?.processes.map((p) => p.role) ?? [];
     for (const role of roles.length > 1 ? [...roles, null] : roles) {
-      const mb = (pick: (x: ProcessFigures) => number): number => medianProcessSum(points, 'MEM', d, role, pick) / 1024;
+      const mb = (pick: (x: ProcessFigures) => number): number => medianProcessSum(points, workload, d, role, pick) / 1024;
       const small = mb((x) => x.hwmAfterPhaseKb[0] ?? NaN);
       const large = mb((x) => x.hwmAfterPhaseKb[1] ?? NaN);
       rows.push([
@@ -106,10 +106,13 @@ export function report(
       ]),
     ),
   );
-  const memory = memoryRows(points);
-  if (memory.length > 0) {
+  for (const workload of THRESHOLDS.memoryFlat.workloads) {
+    const memory = memoryRows(points, workload);
+    if (memory.length === 0) continue;
     out.push('');
-    out.push('Memory, workload MEM (W1 SYN flood at 300k/s): peak RSS after 10^4 and after 10^6 packets; PSS at the end');
+    out.push(
+      `Memory, workload ${workload} (W1 SYN flood at 300k/s${workload === 'MEM' ? '' : ', --slow-scans'}): peak RSS after 10^4 and after 10^6 packets; PSS at the end`,
+    );
     out.push('(PSS shares the node binary, mapped by both our processes, between them; RSS counts it in each):');
     out.push(table(['daemon', 'process', 'peak RSS 10^4 MB', 'peak RSS 10^6 MB', 'growth MB', 'PSS MB'], memory));
   }

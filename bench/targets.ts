@@ -117,15 +117,17 @@ export function evaluate(summaries: Summary[], points: PointResult[], latency: L
     value: `${fixed(oursPeak, 1)} MB (highest over all workloads)`,
     pass: oursPeak <= peakRss.maxMb,
   });
-  for (const d of DAEMON_KINDS) {
-    if (!points.some((p) => p.workload === memoryFlat.workload && p.daemon === d)) continue;
-    const base = medianProcessSum(points, memoryFlat.workload, d, null, (x) => x.hwmAfterPhaseKb[0] ?? NaN);
-    const growth = medianProcessSum(points, memoryFlat.workload, d, null, (x) => x.hwmAfterPhaseKb[1] ?? NaN) - base;
-    targets.push({
-      target: `Memory flat (${d}): peak RSS after 10^6 packets within ${memoryFlat.maxGrowth * 100}% of after 10^4`,
-      value: `${fixed(base / 1024, 1)} -> ${fixed((base + growth) / 1024, 1)} MB (+${fixed(growth / 1024, 1)} MB, ${percent(growth / base)})`,
-      pass: growth / base <= memoryFlat.maxGrowth,
-    });
+  for (const workload of memoryFlat.workloads) {
+    for (const d of DAEMON_KINDS) {
+      if (!points.some((p) => p.workload === workload && p.daemon === d)) continue;
+      const base = medianProcessSum(points, workload, d, null, (x) => x.hwmAfterPhaseKb[0] ?? NaN);
+      const growth = medianProcessSum(points, workload, d, null, (x) => x.hwmAfterPhaseKb[1] ?? NaN) - base;
+      targets.push({
+        target: `Memory flat (${workload}, ${d}): peak RSS after 10^6 packets within ${memoryFlat.maxGrowth * 100}% of after 10^4`,
+        value: `${fixed(base / 1024, 1)} -> ${fixed((base + growth) / 1024, 1)} MB (+${fixed(growth / 1024, 1)} MB, ${percent(growth / base)})`,
+        pass: growth / base <= memoryFlat.maxGrowth,
+      });
+    }
   }
   const lat = latency.find((l) => l.daemon === 'ours' && l.method.startsWith('one start'));
   if (lat !== undefined) {
