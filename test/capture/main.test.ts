@@ -4,7 +4,7 @@
 // each packet to the channel, the reject count or the ignore list.
 
 import test from 'ava';
-import { forward, monitorEnded, monitorStdio } from '../../src/capture/main.js';
+import { ANSWER_DELAY_MS, forward, monitorEnded, monitorStdio } from '../../src/capture/main.js';
 import { ChannelWriter, type ChannelSink } from '../../src/capture/channel.js';
 import { IgnoreFilter } from '../../src/capture/ignore.js';
 import type { OnPacket, PacketSource } from '../../src/capture/source.js';
@@ -83,7 +83,7 @@ class Sink implements ChannelSink {
     return true;
   }
   records(): ChannelRecord[] {
-    const reader = new RecordReader();
+    const reader = new RecordReader({ udp: false, ipv6: false, answers: true });
     const out: ChannelRecord[] = [];
     for (const chunk of this.chunks) reader.push(chunk, (r) => out.push({ ...r }));
     return out;
@@ -134,6 +134,44 @@ test('each packet reaches the channel as a record, is counted as rejected, or is
   writer.sendCounters(true);
   t.like(sink.records().at(-1), { type: 'counters', packets: 4, rejected: 1, dropped: 0, log: true });
   t.deepEqual(faults, []);
+});
+
+test("a host's answer read before the contact it answers still reaches the monitor after it", async (t) => {
+  const sink = new Sink();
+  const writer = new ChannelWriter(sink, { clock: () => 7 });
+  let device: OnPacket = () => {};
+  let deviceDrained = (): void => {};
+  let answer: OnPacket = () => {};
+  let answersDrained = (): void => {};
+  const handles: PacketSource = {
+    start(onPacket, onDrained) {
+      device = onPacket;
+      deviceDrained = onDrained;
+    },
+    startAnswers(onAnswer, onDrained) {
+      answer = onAnswer;
+      answersDrained = onDrained;
+    },
+    close() {},
+    kernelDrops: () => [],
+  };
+  forward(handles, writer, null, { udp: false, ipv6: false }, () => {});
+  // 198.18.0.1:22 resets 198.18.0.2:40000, and the answers handle is read first.
+  const reset = syn('198.18.0.1');
+  reset.writeUInt32BE(parseAddress('198.18.0.2'), 16);
+  reset.writeUInt16BE(22, 20);
+  reset.writeUInt16BE(40000, 22);
+  reset.writeUInt8(0x14, 33);
+  answer(reset, reset.length);
+  answersDrained();
+  const probe = syn('198.18.0.2');
+  device(probe, probe.length);
+  deviceDrained();
+  await new Promise((resolve) => setTimeout(resolve, ANSWER_DELAY_MS * 4));
+  t.deepEqual(
+    sink.records().map((r) => r.type),
+    ['tcp4', 'answer4'],
+  );
 });
 
 test('without an ignore list every well-formed packet is sent; a source error ends capture with its message', (t) => {
