@@ -38,6 +38,12 @@ const syn = (id: string, rate: number, count: number, transport?: 'packet'): Wor
 });
 
 /** In the order they run; `--only` picks by id (and `latency`, measured after them). */
+/** The memory workloads' flood: 10^4 packets, a peak read, then 990 000 more. */
+const memoryPhases = (): Workload['phases'] => [
+  { mode: 'syn', count: 10_000, rate: 300_000, seed: SEED + 2 },
+  { mode: 'syn', count: 990_000, rate: 300_000, seed: SEED + 3 },
+];
+
 export const WORKLOADS: readonly Workload[] = [
   syn('W1-100k', 100_000, 200_000),
   syn('W1-200k', 200_000, 400_000),
@@ -87,10 +93,7 @@ export const WORKLOADS: readonly Workload[] = [
     id: 'MEM',
     label: 'Memory: 10^4 then 10^6 SYN',
     rate: 300_000,
-    phases: [
-      { mode: 'syn', count: 10_000, rate: 300_000, seed: SEED + 2 },
-      { mode: 'syn', count: 990_000, rate: 300_000, seed: SEED + 3 },
-    ],
+    phases: memoryPhases(),
   },
   // MEM with the second stage on: a million spoofed sources, each a first contact to a
   // closed port, at the stage's table (ours only: the reference has no such stage).
@@ -98,10 +101,7 @@ export const WORKLOADS: readonly Workload[] = [
     id: 'MEM-slow',
     label: 'Memory: 10^4 then 10^6 SYN, --slow-scans',
     rate: 300_000,
-    phases: [
-      { mode: 'syn', count: 10_000, rate: 300_000, seed: SEED + 2 },
-      { mode: 'syn', count: 990_000, rate: 300_000, seed: SEED + 3 },
-    ],
+    phases: memoryPhases(),
     oursArgs: ['--slow-scans'],
   },
 ];
