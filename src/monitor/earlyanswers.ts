@@ -17,7 +17,7 @@ export const ANSWER_WINDOW_MS = 2000;
 /**
  * Buckets, each a ring of ANSWER_WAYS entries, the oldest overwritten. An answer is lost
  * only when four more land in its bucket before its contact is read: with 256 answers
- * between the two (a full batch of the capture's held answers), about 2 in 100.
+ * that matched nothing between the two, about 2 in 100.
  */
 export const ANSWER_BUCKETS = 256;
 export const ANSWER_WAYS = 4;
