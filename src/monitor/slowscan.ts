@@ -465,13 +465,16 @@ class SourceTable<A> {
    * The contacted host's answer to a contact of `saddr`, seen leaving the watched device
    * (an answer4 record): it judges the contact as evidence does, and a refusal is
    * checked at once, so that a fast sweep is reported at the contact that made it one
-   * rather than at the next read with every contact judged by then.
+   * rather than at the next read with every contact judged by then. One that finds no
+   * contact is kept for the contact it may answer, read after it (see contact).
    */
   answered(saddr: A, daddr: A, port: number, udp: number, success: boolean, now: number, wallMs: number): SlowReport<A> | null {
     const slot = this.pendingTotal === 0 ? NIL : this.find(saddr);
     const c = slot === NIL ? NIL : this.contactOf(slot, daddr, port, udp);
     if (c === NIL) {
-      // Read before its contact, perhaps: the two handles are read independently.
+      // Read before its contact, perhaps: the two handles are read independently. With no
+      // contact waiting anywhere it is kept unlooked-for; one whose contact is remembered
+      // then only takes an entry, since a remembered contact is never looked up again.
       this.early?.keep(saddr, daddr, port, udp, success, now);
       return null;
     }
