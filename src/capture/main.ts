@@ -23,7 +23,7 @@ import { ChannelWriter } from './channel.js';
 import { claimPidfile, openJsonOutput, openSocketTables, releasePidfile, type HeldPidfile, type PidfileCalls } from './files.js';
 import { checkStart, type Blame } from './preflight.js';
 import { answerToRecord, packetToRecord, type Watched } from './packet.js';
-import { RECORD_SIZE } from '../shared/record.js';
+import { MAX_RECORD_SIZE, Offset, recordSize } from '../shared/record.js';
 import { openRawSockets } from './rawsocket.js';
 import { readEphemeralPorts } from './ephemeral.js';
 import { openPcap } from './pcap.js';
@@ -252,14 +252,16 @@ export function forward(
   // a host on the link answers within microseconds, and the device handle pauses after
   // a burst, so an answer sent at once could reach the monitor before the contact it
   // answers and find nothing to judge.
-  const held = Buffer.alloc(ANSWERS_HELD * RECORD_SIZE);
+  // One slot per answer, of the largest record's size: an IPv6 answer takes 52 bytes.
+  const held = Buffer.alloc(ANSWERS_HELD * MAX_RECORD_SIZE);
   let heldCount = 0;
   let timer: NodeJS.Timeout | null = null;
   const release = (): void => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
     for (let i = 0; i < heldCount; i++) {
-      held.copy(writer.buffer, writer.offset, i * RECORD_SIZE, (i + 1) * RECORD_SIZE);
+      const at = i * MAX_RECORD_SIZE;
+      held.copy(writer.buffer, writer.offset, at, at + recordSize(held[at + Offset.type] as number));
       writer.commit();
     }
     heldCount = 0;
@@ -268,7 +270,7 @@ export function forward(
   source.startAnswers?.(
     (pkt, length) => {
       if (heldCount === ANSWERS_HELD) release();
-      const verdict = answerToRecord(pkt, length, monotonicMs(), held, heldCount * RECORD_SIZE, watch.udp);
+      const verdict = answerToRecord(pkt, length, monotonicMs(), held, heldCount * MAX_RECORD_SIZE, watch);
       // Answers the stage does not use (an error about UDP without --udp, a reset with odd
       // flags) are ordinary traffic, not packets that failed the header checks.
       if (verdict === 'ok') heldCount++;

@@ -8,7 +8,7 @@
 
 import { elapsed } from '../shared/clock.js';
 import { SLOW_CONTACTS, type SlowScanParams } from '../shared/params.js';
-import type { Answer4Record, Protocol, Summary } from '../shared/record.js';
+import type { Answer4Record, Answer6Record, Protocol, Summary } from '../shared/record.js';
 import type { SlowScanEvent, SweepEvent, SyslogVerdict } from '../shared/events.js';
 import { IPV4, IPV6, addressText, type AddressFamily } from './addresses.js';
 import { TH_ACK, TH_RST, TH_SYN, keyedHash, randomHashKey } from './engine.js';
@@ -800,6 +800,13 @@ export class SlowScanStage {
     if (this.ipv4.pendingTotal === 0) return null;
     const udp = answer.protocol === 'udp' ? UDP_BIT : 0;
     return this.ipv4.answered(answer.source, answer.host, answer.port, udp, answer.accepted, answer.time, wallMs);
+  }
+
+  /** The same for an IPv6 host's answer (an answer6 record, --ipv6). */
+  answer6(answer: Readonly<Answer6Record>, wallMs: number): SlowReport<Uint32Array> | null {
+    if (this.ipv6 === null || this.ipv6.pendingTotal === 0) return null;
+    const udp = answer.protocol === 'udp' ? UDP_BIT : 0;
+    return this.ipv6.answered(answer.source, answer.host, answer.port, udp, answer.accepted, answer.time, wallMs);
   }
 
   private take<A>(table: SourceTable<A>, pkt: Summary<A>, protocol: Protocol, group: boolean, daddr: Uint32Array, wallMs: number): void {
