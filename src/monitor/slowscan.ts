@@ -450,7 +450,7 @@ class SourceTable<A> {
 
   /**
    * The contacted host's answer to a contact of `saddr`, seen leaving the watched device
-   * (an answer4 record): it judges the contact as evidence does, and a refusal is
+   * (an answer4 or answer6 record): it judges the contact as evidence does, and a refusal is
    * checked at once, so that a fast sweep is reported at the contact that made it one
    * rather than at the next read with every contact judged by then.
    */
