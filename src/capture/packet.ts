@@ -205,13 +205,10 @@ export function answerToRecord(
   const protocol = pkt[IP_PROTOCOL];
   if (protocol === IPPROTO_TCP) {
     if (ihl + TCP_MIN_HEADER > size) return 'short-tcp';
-    const flags = pkt[ihl + TCP_FLAGS] as number;
-    let verdict: number;
-    if ((flags & TH_RST) !== 0) verdict = AnswerVerdict.refused;
-    else if ((flags & TH_SYN_ACK) === TH_SYN_ACK) verdict = AnswerVerdict.accepted;
-    else return 'not-watched';
+    const verdict = segmentVerdict(pkt[ihl + TCP_FLAGS] as number);
+    if (verdict === 0) return 'not-watched';
     // The answer goes from the contacted host and port back to the contact's source.
-    writeAnswer(pkt, IP_SADDR, IP_DADDR, ihl + TCP_SPORT, ihl + TCP_DPORT, verdict, IPPROTO_TCP, time, out, offset);
+    writeAnswer(pkt, IP_SADDR, IP_DADDR, ihl + TCP_SPORT, ihl + TCP_DPORT, verdict, IPPROTO_TCP, time, out, offset, false);
     return 'ok';
   }
   if (protocol !== IPPROTO_ICMP) return 'not-watched';
@@ -243,10 +240,18 @@ export function answerToRecord(
     time,
     out,
     offset,
+    false,
   );
   return 'ok';
 }
 
+/** A host's segment as an answer: a reset refuses the contact, a SYN+ACK takes it; 0 for anything else. */
+function segmentVerdict(flags: number): number {
+  if ((flags & TH_RST) !== 0) return AnswerVerdict.refused;
+  return (flags & TH_SYN_ACK) === TH_SYN_ACK ? AnswerVerdict.accepted : 0;
+}
+
+/** Writes an answer4 record, or with `six` an answer6 one, from the fields at the given offsets of `pkt`. */
 function writeAnswer(
   pkt: Buffer,
   host: number,
@@ -258,19 +263,22 @@ function writeAnswer(
   time: number,
   out: Buffer,
   offset: number,
+  six: boolean,
 ): void {
-  for (let i = 0; i < 4; i++) {
-    out[offset + AnswerOffset.host + i] = pkt[host + i] as number;
-    out[offset + AnswerOffset.source + i] = pkt[source + i] as number;
+  const at = six ? Answer6Offset : AnswerOffset;
+  const bytes = six ? 16 : 4;
+  for (let i = 0; i < bytes; i++) {
+    out[offset + at.host + i] = pkt[host + i] as number;
+    out[offset + at.source + i] = pkt[source + i] as number;
   }
   for (let i = 0; i < 2; i++) {
-    out[offset + AnswerOffset.port + i] = pkt[port + i] as number;
-    out[offset + AnswerOffset.sourcePort + i] = pkt[sourcePort + i] as number;
+    out[offset + at.port + i] = pkt[port + i] as number;
+    out[offset + at.sourcePort + i] = pkt[sourcePort + i] as number;
   }
-  out[offset + AnswerOffset.verdict] = verdict;
-  out[offset + AnswerOffset.protocol] = protocol;
-  out[offset + AnswerOffset.protocol + 1] = 0;
-  out[offset + Offset.type] = RecordType.answer4;
+  out[offset + at.verdict] = verdict;
+  out[offset + at.protocol] = protocol;
+  for (let i = at.protocol + 1; i < Offset.type; i++) out[offset + i] = 0;
+  out[offset + Offset.type] = six ? RecordType.answer6 : RecordType.answer4;
   out.writeUInt32BE(time >>> 0, offset + Offset.time);
 }
 
@@ -324,12 +332,9 @@ function answer6ToRecord(pkt: Buffer, size: number, time: number, out: Buffer, o
   const at = outerEnd.at;
   if (outerEnd.next === IPPROTO_TCP) {
     if (at + TCP_MIN_HEADER > size) return 'short-tcp';
-    const flags = pkt[at + TCP_FLAGS] as number;
-    let verdict: number;
-    if ((flags & TH_RST) !== 0) verdict = AnswerVerdict.refused;
-    else if ((flags & TH_SYN_ACK) === TH_SYN_ACK) verdict = AnswerVerdict.accepted;
-    else return 'not-watched';
-    writeAnswer6(pkt, IP6_SADDR, IP6_DADDR, at + TCP_SPORT, at + TCP_DPORT, verdict, IPPROTO_TCP, time, out, offset);
+    const verdict = segmentVerdict(pkt[at + TCP_FLAGS] as number);
+    if (verdict === 0) return 'not-watched';
+    writeAnswer(pkt, IP6_SADDR, IP6_DADDR, at + TCP_SPORT, at + TCP_DPORT, verdict, IPPROTO_TCP, time, out, offset, true);
     return 'ok';
   }
   if (outerEnd.next !== IPPROTO_ICMPV6) return 'not-watched';
@@ -345,7 +350,7 @@ function answer6ToRecord(pkt: Buffer, size: number, time: number, out: Buffer, o
   const ports = quotedEnd.at;
   if (ports + 4 > size) return 'short-icmp';
   for (let i = 0; i < 16; i++) if (pkt[IP6_DADDR + i] !== pkt[quoted + IP6_SADDR + i]) return 'not-watched';
-  writeAnswer6(
+  writeAnswer(
     pkt,
     quoted + IP6_DADDR,
     quoted + IP6_SADDR,
@@ -356,33 +361,7 @@ function answer6ToRecord(pkt: Buffer, size: number, time: number, out: Buffer, o
     time,
     out,
     offset,
+    true,
   );
   return 'ok';
-}
-
-function writeAnswer6(
-  pkt: Buffer,
-  host: number,
-  source: number,
-  port: number,
-  sourcePort: number,
-  verdict: number,
-  protocol: number,
-  time: number,
-  out: Buffer,
-  offset: number,
-): void {
-  for (let i = Answer6Offset.protocol + 1; i < Answer6Offset.type; i++) out[offset + i] = 0;
-  for (let i = 0; i < 16; i++) {
-    out[offset + Answer6Offset.host + i] = pkt[host + i] as number;
-    out[offset + Answer6Offset.source + i] = pkt[source + i] as number;
-  }
-  for (let i = 0; i < 2; i++) {
-    out[offset + Answer6Offset.port + i] = pkt[port + i] as number;
-    out[offset + Answer6Offset.sourcePort + i] = pkt[sourcePort + i] as number;
-  }
-  out[offset + Answer6Offset.verdict] = verdict;
-  out[offset + Answer6Offset.protocol] = protocol;
-  out[offset + Answer6Offset.type] = RecordType.answer6;
-  out.writeUInt32BE(time >>> 0, offset + Answer6Offset.time);
 }
