@@ -28,6 +28,21 @@ const spoofed: Workload = (i, r) => {
   r.flags = 0x02;
 };
 
+/**
+ * A spoofed flood whose sources repeat, as the daemon benchmark's W1 sends it: random
+ * sources in a /17, random ports. The table fills with sources that have two contacts
+ * waiting, which are kept, and every new source after that is refused.
+ */
+const repeating: Workload = (i, r) => {
+  // A mixed hash of the index: a plain multiple would space each source's repeats evenly, a table apart.
+  let h = Math.imul(i + 1, 2654435761);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = (h ^ (h >>> 13)) >>> 0;
+  r.saddr = (0xc6130001 + (h % 32766)) >>> 0;
+  r.dport = 1 + ((Math.imul(h, 40503) >>> 0) % 65535);
+  r.flags = 0x02;
+};
+
 /** Nanoseconds per record through the pipeline, a thousand records per millisecond. */
 function measure(workload: Workload, slowScans: boolean): number {
   const pipeline = new ScanPipeline(DEFAULT_PARAMS, { slowScans });
@@ -77,6 +92,7 @@ function main(): void {
   for (const [name, workload] of [
     ['1000 clients on port 443 (SYN and ACK)', clients],
     ['spoofed SYN flood, a new source each', spoofed],
+    ['spoofed SYN flood, sources in a /17', repeating],
   ] as const) {
     const off: number[] = [];
     const on: number[] = [];
