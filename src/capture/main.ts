@@ -249,7 +249,7 @@ export function forward(
   source.startAnswers?.(
     (pkt, length) => {
       const at = writer.offset;
-      const verdict = answerToRecord(pkt, length, monotonicMs(), writer.buffer, at, watch.udp);
+      const verdict = answerToRecord(pkt, length, monotonicMs(), writer.buffer, at, watch);
       // Answers the stage does not use (an error about UDP without --udp, a reset with odd
       // flags) are ordinary traffic, not packets that failed the header checks.
       if (verdict === 'ok') writer.commit();

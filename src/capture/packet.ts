@@ -2,7 +2,7 @@
 // the copy of the fields the detector needs into a record. IPv4 TCP is scanlogd's own
 // case; IPv4 UDP and IPv6 (TCP, UDP) are looked at only when switched on.
 
-import { AnswerOffset, AnswerVerdict, IPPROTO_TCP, IPPROTO_UDP, Offset, Offset6, RecordType } from '../shared/record.js';
+import { Answer6Offset, AnswerOffset, AnswerVerdict, IPPROTO_TCP, IPPROTO_UDP, Offset, Offset6, RecordType } from '../shared/record.js';
 
 // Byte offsets in the IPv4 header and in the TCP header.
 const IP_TOS = 1;
@@ -35,6 +35,19 @@ const EXT_HOP_BY_HOP = 0;
 const EXT_ROUTING = 43;
 const EXT_FRAGMENT = 44;
 const EXT_DESTINATION = 60;
+const IPPROTO_ICMPV6 = 58;
+const ICMP6_DEST_UNREACHABLE = 1;
+/**
+ * The ICMPv6 destination unreachable codes (RFC 4443) that refuse the contact quoted:
+ * no route (0, Linux's answer from an unreachable route, as IPv4's net unreachable
+ * refuses), administratively prohibited (1), address unreachable (3: a router whose
+ * neighbour discovery got no answer, the IPv6 form of host unreachable), port
+ * unreachable (4), and the policy codes (5 source address failed ingress/egress policy,
+ * 6 reject route). Not 2 (beyond the scope of the source address), 7 (error in a
+ * source routing header) or 8 (headers too long): they are about the packet's own
+ * source or headers, and say nothing of whether the host would take the contact.
+ */
+const ICMP6_REFUSING_CODES = 0b1111011;
 const FRAGMENT_HEADER = 8;
 const FRAGMENT_OFFSET_MASK = 0xfff8;
 /**
@@ -169,12 +182,22 @@ function ipv6ToRecord(pkt: Buffer, size: number, time: number, out: Buffer, offs
 
 /**
  * A packet leaving through the watched device, which libpcap's answers filter passed
- * (pcap.ts): an IPv4 host's SYN+ACK or reset, or an ICMP destination unreachable that
- * quotes a TCP segment or (with --udp) a UDP datagram. Writes the answer record of the
- * contact it answers at `offset` of `out`; anything else gives no record. Never throws.
+ * (pcap.ts): a host's SYN+ACK or reset, or an ICMP destination unreachable that
+ * quotes a TCP segment or (with --udp) a UDP datagram; IPv6 ones (ICMPv6 for ICMP)
+ * only with --ipv6. Writes the answer record of the contact it answers at `offset` of
+ * `out` (answer4 or answer6); anything else gives no record. Never throws.
  */
-export function answerToRecord(pkt: Buffer, length: number, time: number, out: Buffer, offset: number, udp: boolean): PacketVerdict {
+export function answerToRecord(
+  pkt: Buffer,
+  length: number,
+  time: number,
+  out: Buffer,
+  offset: number,
+  watched: Readonly<Watched>,
+): PacketVerdict {
   const size = Math.min(length, pkt.length);
+  const udp = watched.udp;
+  if (watched.ipv6 && size > 0 && (pkt[0] as number) >> 4 === 6) return answer6ToRecord(pkt, size, time, out, offset, udp);
   if (size < IP_MIN_HEADER) return 'short';
   const ihl = ((pkt[0] as number) & 0x0f) * 4;
   if (ihl < IP_MIN_HEADER) return 'bad-ihl';
@@ -182,13 +205,10 @@ export function answerToRecord(pkt: Buffer, length: number, time: number, out: B
   const protocol = pkt[IP_PROTOCOL];
   if (protocol === IPPROTO_TCP) {
     if (ihl + TCP_MIN_HEADER > size) return 'short-tcp';
-    const flags = pkt[ihl + TCP_FLAGS] as number;
-    let verdict: number;
-    if ((flags & TH_RST) !== 0) verdict = AnswerVerdict.refused;
-    else if ((flags & TH_SYN_ACK) === TH_SYN_ACK) verdict = AnswerVerdict.accepted;
-    else return 'not-watched';
+    const verdict = segmentVerdict(pkt[ihl + TCP_FLAGS] as number);
+    if (verdict === 0) return 'not-watched';
     // The answer goes from the contacted host and port back to the contact's source.
-    writeAnswer(pkt, IP_SADDR, IP_DADDR, ihl + TCP_SPORT, ihl + TCP_DPORT, verdict, IPPROTO_TCP, time, out, offset);
+    writeAnswer(pkt, IP_SADDR, IP_DADDR, ihl + TCP_SPORT, ihl + TCP_DPORT, verdict, IPPROTO_TCP, time, out, offset, false);
     return 'ok';
   }
   if (protocol !== IPPROTO_ICMP) return 'not-watched';
@@ -220,10 +240,18 @@ export function answerToRecord(pkt: Buffer, length: number, time: number, out: B
     time,
     out,
     offset,
+    false,
   );
   return 'ok';
 }
 
+/** A host's segment as an answer: a reset refuses the contact, a SYN+ACK takes it; 0 for anything else. */
+function segmentVerdict(flags: number): number {
+  if ((flags & TH_RST) !== 0) return AnswerVerdict.refused;
+  return (flags & TH_SYN_ACK) === TH_SYN_ACK ? AnswerVerdict.accepted : 0;
+}
+
+/** Writes an answer4 record, or with `six` an answer6 one, from the fields at the given offsets of `pkt`. */
 function writeAnswer(
   pkt: Buffer,
   host: number,
@@ -235,18 +263,105 @@ function writeAnswer(
   time: number,
   out: Buffer,
   offset: number,
+  six: boolean,
 ): void {
-  for (let i = 0; i < 4; i++) {
-    out[offset + AnswerOffset.host + i] = pkt[host + i] as number;
-    out[offset + AnswerOffset.source + i] = pkt[source + i] as number;
+  const at = six ? Answer6Offset : AnswerOffset;
+  const bytes = six ? 16 : 4;
+  for (let i = 0; i < bytes; i++) {
+    out[offset + at.host + i] = pkt[host + i] as number;
+    out[offset + at.source + i] = pkt[source + i] as number;
   }
   for (let i = 0; i < 2; i++) {
-    out[offset + AnswerOffset.port + i] = pkt[port + i] as number;
-    out[offset + AnswerOffset.sourcePort + i] = pkt[sourcePort + i] as number;
+    out[offset + at.port + i] = pkt[port + i] as number;
+    out[offset + at.sourcePort + i] = pkt[sourcePort + i] as number;
   }
-  out[offset + AnswerOffset.verdict] = verdict;
-  out[offset + AnswerOffset.protocol] = protocol;
-  out[offset + AnswerOffset.protocol + 1] = 0;
-  out[offset + Offset.type] = RecordType.answer4;
+  out[offset + at.verdict] = verdict;
+  out[offset + at.protocol] = protocol;
+  for (let i = at.protocol + 1; i < Offset.type; i++) out[offset + i] = 0;
+  out[offset + Offset.type] = six ? RecordType.answer6 : RecordType.answer4;
   out.writeUInt32BE(time >>> 0, offset + Offset.time);
+}
+
+/** Where an IPv6 header chain reaches a header other than an extension header, and which. */
+interface ChainEnd {
+  at: number;
+  next: number;
+}
+// One for the answer's own chain, one for the chain of the packet an ICMPv6 error quotes.
+const outerEnd: ChainEnd = { at: 0, next: 0 };
+const quotedEnd: ChainEnd = { at: 0, next: 0 };
+
+/**
+ * Walks the extension headers after the IPv6 header at `start` of `pkt` (hop-by-hop,
+ * routing, destination options, fragment; at most MAX_EXTENSION_HEADERS, each only if
+ * it lies whole within `size`) and leaves in `end` where the first other header
+ * starts and its number. A fragment other than the first carries no upper header.
+ */
+function walkChain(pkt: Buffer, start: number, size: number, end: ChainEnd): PacketVerdict {
+  if (start + IP6_HEADER > size) return 'short';
+  let next = pkt[start + IP6_NEXT_HEADER] as number;
+  let at = start + IP6_HEADER;
+  for (let walked = 0; next === EXT_HOP_BY_HOP || next === EXT_ROUTING || next === EXT_DESTINATION || next === EXT_FRAGMENT; walked++) {
+    if (walked === MAX_EXTENSION_HEADERS) return 'too-many-extensions';
+    if (at + 2 > size) return 'short-extension';
+    let extLength: number;
+    if (next === EXT_FRAGMENT) {
+      if (at + FRAGMENT_HEADER > size) return 'short-extension';
+      if ((pkt.readUInt16BE(at + 2) & FRAGMENT_OFFSET_MASK) !== 0) return 'fragment';
+      extLength = FRAGMENT_HEADER;
+    } else {
+      extLength = ((pkt[at + 1] as number) + 1) * 8;
+    }
+    next = pkt[at] as number;
+    at += extLength;
+  }
+  end.at = at;
+  end.next = next;
+  return 'ok';
+}
+
+/**
+ * An IPv6 answer (--ipv6): a SYN+ACK or reset, or an ICMPv6 destination unreachable of
+ * a refusing code (ICMP6_REFUSING_CODES) read through the packet it quotes, whose own
+ * header chain is walked the same way. As for IPv4, an error counts only when it goes
+ * back to the quoted contact's source.
+ */
+function answer6ToRecord(pkt: Buffer, size: number, time: number, out: Buffer, offset: number, udp: boolean): PacketVerdict {
+  const outer = walkChain(pkt, 0, size, outerEnd);
+  if (outer !== 'ok') return outer;
+  const at = outerEnd.at;
+  if (outerEnd.next === IPPROTO_TCP) {
+    if (at + TCP_MIN_HEADER > size) return 'short-tcp';
+    const verdict = segmentVerdict(pkt[at + TCP_FLAGS] as number);
+    if (verdict === 0) return 'not-watched';
+    writeAnswer(pkt, IP6_SADDR, IP6_DADDR, at + TCP_SPORT, at + TCP_DPORT, verdict, IPPROTO_TCP, time, out, offset, true);
+    return 'ok';
+  }
+  if (outerEnd.next !== IPPROTO_ICMPV6) return 'not-watched';
+  if (at + ICMP_HEADER > size) return 'short-icmp';
+  const code = pkt[at + 1] as number;
+  // Packet too big (type 2) is path MTU discovery, like IPv4's fragmentation needed.
+  if (pkt[at] !== ICMP6_DEST_UNREACHABLE || code > 6 || ((ICMP6_REFUSING_CODES >> code) & 1) === 0) return 'not-watched';
+  const quoted = at + ICMP_HEADER;
+  const inner = walkChain(pkt, quoted, size, quotedEnd);
+  if (inner !== 'ok') return inner === 'short' ? 'short-icmp' : inner;
+  const quotedProtocol = quotedEnd.next;
+  if (quotedProtocol !== IPPROTO_TCP && !(udp && quotedProtocol === IPPROTO_UDP)) return 'not-watched';
+  const ports = quotedEnd.at;
+  if (ports + 4 > size) return 'short-icmp';
+  for (let i = 0; i < 16; i++) if (pkt[IP6_DADDR + i] !== pkt[quoted + IP6_SADDR + i]) return 'not-watched';
+  writeAnswer(
+    pkt,
+    quoted + IP6_DADDR,
+    quoted + IP6_SADDR,
+    ports + TCP_DPORT,
+    ports + TCP_SPORT,
+    AnswerVerdict.refused,
+    quotedProtocol,
+    time,
+    out,
+    offset,
+    true,
+  );
+  return 'ok';
 }

@@ -54,8 +54,24 @@ export function pcapFilter(watched: Readonly<Watched>): string {
  * capture process. An ICMP error quoting UDP gives a record only with --udp (packet.ts).
  */
 export const ANSWERS_FILTER = 'outbound and ip and ((tcp and (tcp[13] & 0x04 != 0 or tcp[13] & 0x12 = 0x12)) or (icmp and icmp[0] = 3))';
+/**
+ * With --ipv6 the same for IPv6: resets and SYN+ACKs right after the fixed header (the
+ * flags byte at 40 + 13), ICMPv6 destination unreachable (type 1; packet too big, type 2,
+ * is not passed), and packets with an extension header first, which BPF cannot walk:
+ * packet.ts walks them and drops what is not an answer.
+ */
+export const ANSWERS_FILTER6 =
+  'outbound and ((ip and ((tcp and (tcp[13] & 0x04 != 0 or tcp[13] & 0x12 = 0x12)) or (icmp and icmp[0] = 3))) or ' +
+  '(ip6 and ((ip6[6] == 6 and (ip6[53] & 0x04 != 0 or ip6[53] & 0x12 = 0x12)) or (ip6[6] == 58 and ip6[40] == 1) or ' +
+  'ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 60)))';
+/** The answers handle's filter: the IPv4 one, unchanged, unless IPv6 is watched. */
+export function answersFilter(watched: Readonly<Watched>): string {
+  return watched.ipv6 ? ANSWERS_FILTER6 : ANSWERS_FILTER;
+}
 /** An answer's bytes: an IPv4 header, an ICMP header, and the quoted header and ports. */
 export const ANSWERS_SNAPLEN = MAX_LINK_HEADER + 60 + 8 + 60 + 8;
+/** With --ipv6: an IPv6 header, an ICMPv6 header, and a quoted packet with the room an inbound one has. */
+export const ANSWERS_SNAPLEN6 = MAX_LINK_HEADER + 40 + 8 + CAPTURE_SNAPLEN6;
 /** Answers are one per first contact: a small ring holds a burst of them. */
 export const ANSWERS_BUFFER_BYTES = 1024 * 1024;
 
@@ -87,7 +103,7 @@ export interface PcapOptions {
   bufferBytes?: number;
   /** --udp, --ipv6: what the filter passes beyond IPv4 TCP. */
   watched?: Readonly<Watched>;
-  /** --slow-scans: a second handle takes the answers leaving through the device (ANSWERS_FILTER). */
+  /** --slow-scans: a second handle takes the answers leaving through the device (answersFilter). */
   answers?: boolean;
 }
 
@@ -111,7 +127,17 @@ export function openPcap(options: PcapOptions, reader: PcapRecv = loadPcapRecv()
   let answers: OpenHandle | null = null;
   if (options.answers === true) {
     try {
-      answers = openHandle(reader, device, `${label} (answers)`, ANSWERS_FILTER, ANSWERS_SNAPLEN, ANSWERS_BUFFER_BYTES, false, false, true);
+      answers = openHandle(
+        reader,
+        device,
+        `${label} (answers)`,
+        answersFilter(watched),
+        watched.ipv6 ? ANSWERS_SNAPLEN6 : ANSWERS_SNAPLEN,
+        ANSWERS_BUFFER_BYTES,
+        false,
+        watched.ipv6,
+        true,
+      );
     } catch (err) {
       main.source.close();
       throw err;

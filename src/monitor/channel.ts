@@ -98,8 +98,12 @@ export class RecordReader {
         }
         break;
       case 'answer4':
+      case 'answer6':
         if (this.lanes.answers !== true) {
           throw new RecordError('an answer record arrived, but the daemon runs without --slow-scans on a device');
+        }
+        if (record.type === 'answer6' && !this.lanes.ipv6) {
+          throw new RecordError('an IPv6 answer record arrived, but the daemon runs without --ipv6');
         }
         break;
       case 'kernelDrops':

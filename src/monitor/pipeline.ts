@@ -7,7 +7,7 @@ import { wallClockAt, type Clocks } from '../shared/clock.js';
 import { DAEMON_ALERT, DAEMON_INFO } from '../shared/logging.js';
 import type { DetectorParams } from '../shared/params.js';
 import type { PortRange } from '../shared/networks.js';
-import type { Answer4Record, CaptureSocketName, PacketRecord, Summary } from '../shared/record.js';
+import type { AnswerRecord, CaptureSocketName, PacketRecord, Summary } from '../shared/record.js';
 import { TCP6, UDP4, UDP6 } from './addresses.js';
 import { Detector, Ipv4Detector, type EngineCounters, type Scan, type Step } from './engine.js';
 import { type CountersEvent, type MonitorEvent } from '../shared/events.js';
@@ -162,12 +162,13 @@ export class ScanPipeline {
    * (scanlogd's detector never sees a packet going out). It judges a waiting contact,
    * and a refusal that makes a sweep or a slow scan is reported at once.
    */
-  answer(record: Answer4Record, monoNow: number, wallNowMs: number): readonly Output[] {
+  answer(record: AnswerRecord, monoNow: number, wallNowMs: number): readonly Output[] {
     if (this.slow === null) return NO_OUTPUTS;
     const clocks = this.clocks;
     clocks.mono = monoNow;
     clocks.wall = wallNowMs;
-    const report = this.slow.answer4(record, wallClockAt(record.time, clocks));
+    const wallMs = wallClockAt(record.time, clocks);
+    const report = record.type === 'answer4' ? this.slow.answer4(record, wallMs) : this.slow.answer6(record, wallMs);
     if (report === null) return NO_OUTPUTS;
     const outputs: Output[] = [];
     this.reportSlow(report, wallNowMs, outputs);

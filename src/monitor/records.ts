@@ -67,7 +67,7 @@ export class RecordLoop {
     const outputs =
       record.type === 'tcp4' || record.type === 'udp4' || record.type === 'ip6'
         ? this.pipeline.handle(record, this.monoNow, this.wallNow)
-        : record.type === 'answer4'
+        : record.type === 'answer4' || record.type === 'answer6'
           ? this.pipeline.answer(record, this.monoNow, this.wallNow)
           : this.report(record);
     if (outputs.length !== 0) this.outputs.route(outputs);

@@ -8,7 +8,7 @@
 
 import { elapsed } from '../shared/clock.js';
 import { SLOW_CONTACTS, type SlowScanParams } from '../shared/params.js';
-import type { Answer4Record, Protocol, Summary } from '../shared/record.js';
+import type { Answer4Record, Answer6Record, Protocol, Summary } from '../shared/record.js';
 import type { SlowScanEvent, SweepEvent, SyslogVerdict } from '../shared/events.js';
 import { IPV4, IPV6, addressText, type AddressFamily } from './addresses.js';
 import { EarlyAnswers } from './earlyanswers.js';
@@ -463,7 +463,7 @@ class SourceTable<A> {
 
   /**
    * The contacted host's answer to a contact of `saddr`, seen leaving the watched device
-   * (an answer4 record): it judges the contact as evidence does, and a refusal is
+   * (an answer4 or answer6 record): it judges the contact as evidence does, and a refusal is
    * checked at once, so that a fast sweep is reported at the contact that made it one
    * rather than at the next read with every contact judged by then. One that finds no
    * contact is kept for the contact it may answer, read after it (see contact).
@@ -830,6 +830,13 @@ export class SlowScanStage {
   answer4(answer: Readonly<Answer4Record>, wallMs: number): SlowReport<number> | null {
     const udp = answer.protocol === 'udp' ? UDP_BIT : 0;
     return this.ipv4.answered(answer.source, answer.host, answer.port, udp, answer.accepted, answer.time, wallMs);
+  }
+
+  /** The same for an IPv6 host's answer (an answer6 record, --ipv6). */
+  answer6(answer: Readonly<Answer6Record>, wallMs: number): SlowReport<Uint32Array> | null {
+    if (this.ipv6 === null) return null;
+    const udp = answer.protocol === 'udp' ? UDP_BIT : 0;
+    return this.ipv6.answered(answer.source, answer.host, answer.port, udp, answer.accepted, answer.time, wallMs);
   }
 
   private take<A>(

@@ -1,12 +1,12 @@
 // The channel's wire format: every record that crosses from the capture process to the
 // monitor. A record starts with a 20-byte head in network byte order whose byte 15 is
 // the record's type and bytes 16-19 its capture time, whatever the type; the type alone
-// fixes the record's size (20 bytes, or 52 for an IPv6 packet). Decoding is strict: a
+// fixes the record's size (20 bytes, or 52 for an IPv6 packet or answer). Decoding is strict: a
 // byte that has no meaning must be zero, and an unknown type is an error, never skipped.
 
 /** The size of every record but the IPv6 packet record, and of every record's head. */
 export const RECORD_SIZE = 20;
-/** An IPv6 packet record: the head, then the source and destination addresses. */
+/** An IPv6 packet or answer record: the head, then two IPv6 addresses. */
 export const RECORD6_SIZE = 52;
 /** The largest record: what a writer must have room for before it writes one. */
 export const MAX_RECORD_SIZE = RECORD6_SIZE;
@@ -30,11 +30,13 @@ export const RecordType = {
    * libpcap watches (AnswerOffset): only with the second stage on, and only for it.
    */
   answer4: 7,
+  /** The same for an IPv6 host (with --ipv6): 52 bytes (Answer6Offset). */
+  answer6: 8,
 } as const;
 
 /** Bytes of the record whose type byte is `type`, or 0 for a type that does not exist. */
 export function recordSize(type: number): number {
-  if (type === RecordType.ip6) return RECORD6_SIZE;
+  if (type === RecordType.ip6 || type === RecordType.answer6) return RECORD6_SIZE;
   return type >= RecordType.tcp4 && type <= RecordType.answer4 ? RECORD_SIZE : 0;
 }
 
@@ -81,6 +83,12 @@ export const IPPROTO_UDP = 17;
  */
 export const AnswerOffset = { host: 0, source: 4, port: 8, sourcePort: 10, verdict: 12, protocol: 13 } as const;
 export const AnswerVerdict = { accepted: 1, refused: 2 } as const;
+/**
+ * An IPv6 answer record: the answer record's fields, with the two addresses where the
+ * IPv6 packet record has its own (the host at 20, the contact's source at 36); bytes
+ * 6-14 are zero.
+ */
+export const Answer6Offset = { port: 0, sourcePort: 2, verdict: 4, protocol: 5, type: 15, time: 16, host: 20, source: 36 } as const;
 
 /** A loss record: the count, then zeros up to the type. */
 export const LossOffset = { count: 0 } as const;
@@ -168,6 +176,20 @@ export interface Answer4Record {
   time: number;
 }
 
+/** An IPv6 host's answer leaving the watched device (Answer6Offset), for the second stage alone. */
+export interface Answer6Record {
+  type: 'answer6';
+  host: Uint32Array;
+  source: Uint32Array;
+  port: number;
+  sourcePort: number;
+  protocol: Protocol;
+  accepted: boolean;
+  time: number;
+}
+
+export type AnswerRecord = Answer4Record | Answer6Record;
+
 export interface LossRecord {
   type: 'loss';
   count: number;
@@ -193,7 +215,7 @@ export interface CountersRecord {
 /** A record about one packet, of any lane. */
 export type PacketRecord = Tcp4Record | Udp4Record | Ip6Record;
 
-export type ChannelRecord = PacketRecord | Answer4Record | LossRecord | CountersRecord | KernelDropsRecord;
+export type ChannelRecord = PacketRecord | AnswerRecord | LossRecord | CountersRecord | KernelDropsRecord;
 
 export class RecordError extends Error {
   readonly code = 'ERR_SCANLOGD_RECORD';
@@ -274,6 +296,22 @@ export function encodeInto(r: ChannelRecord, out: Buffer, offset: number): void 
       out[offset + AnswerOffset.verdict] = r.accepted ? AnswerVerdict.accepted : AnswerVerdict.refused;
       out[offset + AnswerOffset.protocol] = r.protocol === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
       break;
+    case 'answer6':
+      checkAddress6('host', r.host);
+      checkAddress6('source', r.source);
+      checkField('port', r.port, 0xffff);
+      checkField('sourcePort', r.sourcePort, 0xffff);
+      checkRoom(out, offset, RECORD6_SIZE);
+      out.fill(0, offset, offset + Answer6Offset.type);
+      out.writeUInt16BE(r.port, offset + Answer6Offset.port);
+      out.writeUInt16BE(r.sourcePort, offset + Answer6Offset.sourcePort);
+      out[offset + Answer6Offset.verdict] = r.accepted ? AnswerVerdict.accepted : AnswerVerdict.refused;
+      out[offset + Answer6Offset.protocol] = r.protocol === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
+      for (let i = 0; i < 4; i++) {
+        out.writeUInt32BE((r.host[i] as number) >>> 0, offset + Answer6Offset.host + 4 * i);
+        out.writeUInt32BE((r.source[i] as number) >>> 0, offset + Answer6Offset.source + 4 * i);
+      }
+      break;
     case 'loss':
       checkField('count', r.count, 0xffffffff);
       checkRoom(out, offset);
@@ -305,7 +343,7 @@ export function encodeInto(r: ChannelRecord, out: Buffer, offset: number): void 
 }
 
 export function encode(r: ChannelRecord): Buffer {
-  const out = Buffer.alloc(r.type === 'ip6' ? RECORD6_SIZE : RECORD_SIZE);
+  const out = Buffer.alloc(r.type === 'ip6' || r.type === 'answer6' ? RECORD6_SIZE : RECORD_SIZE);
   encodeInto(r, out, 0);
   return out;
 }
@@ -357,6 +395,17 @@ function decodeFlags(buf: Buffer, at: number, udp: boolean, kind: string): numbe
   return flags;
 }
 
+/** Checks an answer record's verdict, protocol and zero bytes (after the protocol, up to the type); returns its protocol. */
+function answerProtocol(buf: Buffer, offset: number, at: { verdict: number; protocol: number }, kind: string): Protocol {
+  const verdict = buf[offset + at.verdict] as number;
+  if (verdict !== AnswerVerdict.accepted && verdict !== AnswerVerdict.refused)
+    throw new RecordError(`${kind} record verdict ${verdict} is neither 1 nor 2`);
+  const proto = buf[offset + at.protocol] as number;
+  if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) throw new RecordError(`${kind} record protocol ${proto} is neither TCP nor UDP`);
+  requireZeros(buf, offset, at.protocol + 1, kind);
+  return proto === IPPROTO_TCP ? 'tcp' : 'udp';
+}
+
 /**
  * Reads the record at `offset`. A packet record is written into the matching object
  * of `scratch` when one is given (the monitor reuses them for the stream); the rare
@@ -405,20 +454,37 @@ export function decodeAt(buf: Buffer, offset: number, scratch: PacketScratch = e
       return packet;
     }
     case RecordType.answer4: {
-      const verdict = buf[offset + AnswerOffset.verdict] as number;
-      if (verdict !== AnswerVerdict.accepted && verdict !== AnswerVerdict.refused)
-        throw new RecordError(`answer4 record verdict ${verdict} is neither 1 nor 2`);
-      const proto = buf[offset + AnswerOffset.protocol] as number;
-      if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) throw new RecordError(`answer4 record protocol ${proto} is neither TCP nor UDP`);
-      requireZeros(buf, offset, AnswerOffset.protocol + 1, 'answer4');
+      const protocol = answerProtocol(buf, offset, AnswerOffset, 'answer4');
       return {
         type: 'answer4',
         host: buf.readUInt32BE(offset + AnswerOffset.host),
         source: buf.readUInt32BE(offset + AnswerOffset.source),
         port: buf.readUInt16BE(offset + AnswerOffset.port),
         sourcePort: buf.readUInt16BE(offset + AnswerOffset.sourcePort),
-        protocol: proto === IPPROTO_TCP ? 'tcp' : 'udp',
-        accepted: verdict === AnswerVerdict.accepted,
+        protocol,
+        accepted: buf[offset + AnswerOffset.verdict] === AnswerVerdict.accepted,
+        time,
+      };
+    }
+    case RecordType.answer6: {
+      if (offset + RECORD6_SIZE > buf.length) {
+        throw new RecordError(`truncated record: ${buf.length - offset} of ${RECORD6_SIZE} bytes`);
+      }
+      const protocol = answerProtocol(buf, offset, Answer6Offset, 'answer6');
+      const host = new Uint32Array(4);
+      const source = new Uint32Array(4);
+      for (let i = 0; i < 4; i++) {
+        host[i] = word(buf, offset + Answer6Offset.host + 4 * i);
+        source[i] = word(buf, offset + Answer6Offset.source + 4 * i);
+      }
+      return {
+        type: 'answer6',
+        host,
+        source,
+        port: buf.readUInt16BE(offset + Answer6Offset.port),
+        sourcePort: buf.readUInt16BE(offset + Answer6Offset.sourcePort),
+        protocol,
+        accepted: buf[offset + Answer6Offset.verdict] === AnswerVerdict.accepted,
         time,
       };
     }

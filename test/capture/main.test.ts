@@ -82,8 +82,8 @@ class Sink implements ChannelSink {
     this.chunks.push(Buffer.from(chunk));
     return true;
   }
-  records(): ChannelRecord[] {
-    const reader = new RecordReader({ udp: false, ipv6: false, answers: true });
+  records(ipv6 = false): ChannelRecord[] {
+    const reader = new RecordReader({ udp: false, ipv6, answers: true });
     const out: ChannelRecord[] = [];
     for (const chunk of this.chunks) reader.push(chunk, (r) => out.push({ ...r }));
     return out;
@@ -176,6 +176,50 @@ test('answers go out as they are read, not held: one read before the contact it 
   t.deepEqual(
     sink.records().map((r) => r.type),
     ['answer4', 'tcp4'],
+  );
+});
+
+/** An IPv6 reset from fd00:5::`host` port 22 to fd00:61::2 port 40000. */
+function reset6(host: number): Buffer {
+  const pkt = Buffer.alloc(60);
+  pkt[0] = 0x60;
+  pkt.writeUInt16BE(20, 4);
+  pkt[6] = 6;
+  pkt[7] = 64;
+  pkt.writeUInt32BE(0xfd000005, 8);
+  pkt.writeUInt32BE(host, 20);
+  pkt.writeUInt32BE(0xfd000061, 24);
+  pkt.writeUInt32BE(2, 36);
+  pkt.writeUInt16BE(22, 40);
+  pkt.writeUInt16BE(40000, 42);
+  pkt[52] = 0x50;
+  pkt[53] = 0x14;
+  return pkt;
+}
+
+test('answers of both sizes go out whole and in order when their handle is drained: a 52-byte IPv6 answer beside 20-byte IPv4 ones', (t) => {
+  const sink = new Sink();
+  const writer = new ChannelWriter(sink, { clock: () => 7 });
+  let answer: OnPacket = () => {};
+  let answersDrained = (): void => {};
+  const handles: PacketSource = {
+    start() {},
+    startAnswers(onAnswer, onDrained) {
+      answer = onAnswer;
+      answersDrained = onDrained;
+    },
+    close() {},
+    kernelDrops: () => [],
+  };
+  forward(handles, writer, null, { udp: false, ipv6: true }, () => {});
+  const reset4 = syn('198.19.5.9');
+  reset4.writeUInt32BE(parseAddress('198.18.0.2'), 16);
+  reset4.writeUInt8(0x14, 33);
+  for (const pkt of [reset6(3), reset4, reset6(4), reset6(5)]) answer(pkt, pkt.length);
+  answersDrained();
+  t.deepEqual(
+    sink.records(true).map((r) => (r.type === 'answer6' ? `answer6 ${r.host[3]}` : r.type)),
+    ['answer6 3', 'answer4', 'answer6 4', 'answer6 5'],
   );
 });
 

@@ -517,7 +517,7 @@ function unreachable(quoted: Buffer, code = 3, router = '198.19.5.1'): Buffer {
 
 function answer(pkt: Buffer, udp: boolean, length = pkt.length): { verdict: PacketVerdict; out: Buffer } {
   const out = Buffer.alloc(RECORD_SIZE, 0xee);
-  return { verdict: answerToRecord(pkt, length, 0x01020304, out, 0, udp), out };
+  return { verdict: answerToRecord(pkt, length, 0x01020304, out, 0, { udp, ipv6: false }), out };
 }
 
 test('answers: a SYN+ACK takes the contact it answers, a reset refuses it; the record names the contact from the host side', (t) => {
@@ -604,6 +604,161 @@ test('answers: cut-off, fragmented and malformed packets give no record and neve
     if (pkt.length > 0 && rng.below(2) === 0) pkt[0] = 0x45;
     if (pkt.length > 20 && rng.below(2) === 0) pkt[9] = rng.below(2) === 0 ? 1 : 6;
     if (pkt.length > 28 && rng.below(2) === 0) pkt[28] = 0x45;
-    t.notThrows(() => answerToRecord(pkt, rng.below(100), 0, Buffer.alloc(RECORD_SIZE), 0, true));
+    t.notThrows(() => answerToRecord(pkt, rng.below(100), 0, Buffer.alloc(RECORD_SIZE), 0, { udp: true, ipv6: false }));
+  }
+});
+
+// IPv6 answers (--ipv6).
+
+const UNTOUCHED6 = 'ee'.repeat(MAX_RECORD_SIZE);
+const PROBE6 = { saddr: '2001:db8::2', daddr: '2001:db8:5::9', sport: 40000, dport: 22 };
+/** The same probe's answer from the contacted host. */
+const FROM_HOST6 = { saddr: PROBE6.daddr, daddr: PROBE6.saddr, sport: 22, dport: 40000 };
+
+function answer6(pkt: Buffer, udp = false, length = pkt.length): { verdict: PacketVerdict; out: Buffer } {
+  const out = Buffer.alloc(MAX_RECORD_SIZE, 0xee);
+  return { verdict: answerToRecord(pkt, length, 0x01020304, out, 0, { udp, ipv6: true }), out };
+}
+
+/**
+ * An ICMPv6 error of `type` and `code` from `router` quoting all of `quoted`, sent to
+ * `to` (the quoted packet's source unless given), after the outer extension headers `exts`.
+ */
+function icmp6Error(quoted: Buffer, code: number, options: { type?: number; router?: string; to?: string; exts?: Ext[] } = {}): Buffer {
+  const to = options.to ?? formatAddress6(Uint32Array.from([0, 1, 2, 3].map((i) => quoted.readUInt32BE(8 + 4 * i))));
+  const head = ip6(options.exts ?? [], 58, { saddr: options.router ?? '2001:db8:5::1', daddr: to, hlim: 255 });
+  // ip6() ends with a 20-byte transport header: the ICMPv6 header takes its place.
+  const icmp = Buffer.alloc(8);
+  icmp[0] = options.type ?? 1;
+  icmp[1] = code;
+  const pkt = Buffer.concat([head.subarray(0, head.length - 20), icmp, quoted]);
+  pkt.writeUInt16BE(pkt.length - 40, 4);
+  return pkt;
+}
+
+/** The answer6 record's bytes for the probe above refused (or taken) over `protocol`. */
+function answer6Hex(accepted: boolean, protocol: number, ports = '0016' + '9c40'): string {
+  return [
+    ports,
+    accepted ? '01' : '02',
+    protocol.toString(16).padStart(2, '0'),
+    '00'.repeat(9),
+    '08',
+    '01020304',
+    '20010db8000500000000000000000009',
+    '20010db8000000000000000000000002',
+  ].join('');
+}
+
+test('IPv6 answers: a SYN+ACK takes the contact, a reset refuses it, through extension headers; the 52-byte record names it from the host side', (t) => {
+  const synAck = answer6(ip6([], 6, { ...FROM_HOST6, flags: 0x12 }));
+  t.is(synAck.verdict, 'ok');
+  t.is(synAck.out.toString('hex'), answer6Hex(true, 6));
+  t.deepEqual(decode(synAck.out), {
+    type: 'answer6',
+    host: parseAddress6('2001:db8:5::9'),
+    source: parseAddress6('2001:db8::2'),
+    port: 22,
+    sourcePort: 40000,
+    protocol: 'tcp',
+    accepted: true,
+    time: 0x01020304,
+  });
+  for (const flags of [0x04, 0x14]) t.is(answer6(ip6([], 6, { ...FROM_HOST6, flags })).out.toString('hex'), answer6Hex(false, 6));
+  // Hop-by-hop, destination options, routing, and a first fragment are walked.
+  const chain = [hopByHop(1), destination(), routing(), fragment(0, true), destination(2)];
+  t.is(answer6(ip6(chain, 6, { ...FROM_HOST6, flags: 0x14 })).out.toString('hex'), answer6Hex(false, 6));
+  for (const flags of [0x10, 0x18, 0x11, 0x02]) {
+    const other = answer6(ip6([], 6, { ...FROM_HOST6, flags }), true);
+    t.is(other.verdict, 'not-watched', `flags ${flags}`);
+    t.is(other.out.toString('hex'), UNTOUCHED6);
+  }
+  // A fragment that is not the first carries no TCP header.
+  const later = answer6(ip6([fragment(185, false)], 6, { ...FROM_HOST6, flags: 0x14 }));
+  t.is(later.verdict, 'fragment');
+  t.is(later.out.toString('hex'), UNTOUCHED6);
+  // Past MAX_EXTENSION_HEADERS the chain is not walked further.
+  t.is(
+    answer6(
+      ip6(
+        Array.from({ length: 9 }, () => destination()),
+        6,
+        { ...FROM_HOST6, flags: 0x14 },
+      ),
+    ).verdict,
+    'too-many-extensions',
+  );
+  // Without --ipv6 the packet is read as IPv4, as the device handle's lanes are.
+  t.not(
+    answerToRecord(ip6([], 6, { ...FROM_HOST6, flags: 0x14 }), 60, 0, Buffer.alloc(MAX_RECORD_SIZE), 0, { udp: true, ipv6: false }),
+    'ok',
+  );
+});
+
+test('IPv6 answers: an ICMPv6 destination unreachable refuses the quoted contact for codes 0, 1, 3, 4, 5 and 6 only; packet too big never does', (t) => {
+  const segment = ip6([], 6, PROBE6);
+  for (let code = 0; code <= 255; code++) {
+    const r = answer6(icmp6Error(segment, code), true);
+    if ([0, 1, 3, 4, 5, 6].includes(code)) {
+      t.is(r.verdict, 'ok', `code ${code}`);
+      t.is(r.out.toString('hex'), answer6Hex(false, 6), `code ${code}`);
+    } else {
+      t.is(r.verdict, 'not-watched', `code ${code}`);
+      t.is(r.out.toString('hex'), UNTOUCHED6, `code ${code}`);
+    }
+  }
+  // Packet too big (2), time exceeded (3), parameter problem (4), an echo reply (129): nothing.
+  for (const type of [2, 3, 4, 129]) {
+    for (const code of [0, 3, 4]) {
+      const r = answer6(icmp6Error(segment, code, { type }), true);
+      t.is(r.verdict, 'not-watched', `type ${type} code ${code}`);
+      t.is(r.out.toString('hex'), UNTOUCHED6);
+    }
+  }
+  // A UDP datagram quoted: refused with --udp only.
+  const datagram = ip6([], 17, { ...PROBE6, dport: 161, sport: 53000 });
+  t.is(answer6(icmp6Error(datagram, 4), true).out.toString('hex'), answer6Hex(false, 17, '00a1' + 'cf08'));
+  t.is(answer6(icmp6Error(datagram, 4), false).verdict, 'not-watched');
+  // The quoted packet's own extension headers are walked too, and the outer ones.
+  const quotedChain = ip6([hopByHop(), fragment(0, true)], 6, PROBE6);
+  t.is(answer6(icmp6Error(quotedChain, 3, { exts: [destination(1)] })).out.toString('hex'), answer6Hex(false, 6));
+});
+
+test('IPv6 answers: an error not addressed to the quoted source, a cut-off quote or a later fragment gives no record, and nothing throws', (t) => {
+  const segment = ip6([], 6, PROBE6);
+  // Forged outside and forwarded out through the device to someone else: it says nothing of the contact.
+  for (const to of ['2001:db8::3', '2001:db8:5::9', '3001:db8::2']) {
+    const r = answer6(icmp6Error(segment, 3, { to }));
+    t.is(r.verdict, 'not-watched', to);
+    t.is(r.out.toString('hex'), UNTOUCHED6);
+  }
+  const error = icmp6Error(segment, 3);
+  // 40 + 8 + 40 + 4: the quoted ports are the last bytes needed.
+  t.is(answer6(error, false, 92).verdict, 'ok');
+  const cuts: Array<[number, PacketVerdict]> = [
+    [39, 'short'],
+    [47, 'short-icmp'],
+    [60, 'short-icmp'],
+    [87, 'short-icmp'],
+    [91, 'short-icmp'],
+  ];
+  for (const [length, verdict] of cuts) {
+    const r = answer6(error, false, length);
+    t.is(r.verdict, verdict, `${length} bytes`);
+    t.is(r.out.toString('hex'), UNTOUCHED6);
+  }
+  // A quoted fragment that is not the first has no ports; an outer one has no ICMPv6 header.
+  const laterQuoted = answer6(icmp6Error(ip6([fragment(100, false)], 6, PROBE6), 3));
+  t.is(laterQuoted.verdict, 'fragment');
+  t.is(laterQuoted.out.toString('hex'), UNTOUCHED6);
+  t.is(answer6(icmp6Error(segment, 3, { exts: [fragment(8, true)] })).verdict, 'fragment');
+  const rng = new Xorshift32(0xa116);
+  for (let i = 0; i < 20000; i++) {
+    const pkt = rng.bytes(rng.below(160));
+    if (pkt.length > 0 && rng.below(2) === 0) pkt[0] = 0x60;
+    if (pkt.length > 6 && rng.below(2) === 0) pkt[6] = [0, 6, 44, 58, 60][rng.below(5)] as number;
+    if (pkt.length > 40 && rng.below(2) === 0) pkt[40] = 1;
+    if (pkt.length > 48 && rng.below(2) === 0) pkt[48] = 0x60;
+    t.notThrows(() => answerToRecord(pkt, rng.below(200), 0, Buffer.alloc(MAX_RECORD_SIZE), 0, { udp: true, ipv6: true }));
   }
 });

@@ -11,12 +11,15 @@ import os = require('node:os');
 import path = require('node:path');
 import {
   ANSWERS_BUFFER_BYTES,
+  ANSWERS_FILTER6,
   ANSWERS_SNAPLEN,
+  ANSWERS_SNAPLEN6,
   PCAP_BUFFER_BYTES,
   PCAP_FILTER,
   PCAP_SNAPLEN,
   PCAP_SNAPLEN6,
   ANSWERS_FILTER,
+  answersFilter,
   loadPcapRecv,
   openPcap,
   pcapFilter,
@@ -138,38 +141,72 @@ function icmp4(type: number, code = 0): Buffer {
   return p;
 }
 
-// name, packet, passed by the answers filter (with or without --udp: the filter is one string)
-const answerCases: Array<[string, Buffer, boolean]> = [
-  ['SYN+ACK', ip4(6, 0x12), true],
-  ['RST', ip4(6, 0x04), true],
-  ['RST+ACK', ip4(6, 0x14), true],
-  ['SYN', ip4(6, 0x02), false],
-  ['pure ACK', ip4(6, 0x10), false],
-  ['PSH+ACK', ip4(6, 0x18), false],
-  ['FIN+ACK', ip4(6, 0x11), false],
-  ['UDP', ip4(17, 0), false],
+/** An ICMPv6 message of `type` and `code`, right after the fixed header. */
+function icmp6(type: number, code = 0): Buffer {
+  const p = ip6(58, 0);
+  p[40] = type;
+  p[41] = code;
+  return p;
+}
+
+// name, packet, passed by the answers filter without --ipv6, and with it (with or without --udp: each filter is one string)
+const answerCases: Array<[string, Buffer, boolean, boolean]> = [
+  ['SYN+ACK', ip4(6, 0x12), true, true],
+  ['RST', ip4(6, 0x04), true, true],
+  ['RST+ACK', ip4(6, 0x14), true, true],
+  ['SYN', ip4(6, 0x02), false, false],
+  ['pure ACK', ip4(6, 0x10), false, false],
+  ['PSH+ACK', ip4(6, 0x18), false, false],
+  ['FIN+ACK', ip4(6, 0x11), false, false],
+  ['UDP', ip4(17, 0), false, false],
   // A gateway's host unreachable, a REJECT rule's port, host-prohibited and admin-prohibited answers.
-  ['ICMP host unreachable', icmp4(3, 1), true],
-  ['ICMP port unreachable', icmp4(3, 3), true],
-  ['ICMP host prohibited', icmp4(3, 10), true],
-  ['ICMP administratively prohibited', icmp4(3, 13), true],
-  ['ICMP echo reply', icmp4(0), false],
-  ['ICMP time exceeded', icmp4(11), false],
-  ['ICMP redirect', icmp4(5, 1), false],
-  ['IPv6 SYN+ACK', ip6(6, 0x12), false],
+  ['ICMP host unreachable', icmp4(3, 1), true, true],
+  ['ICMP port unreachable', icmp4(3, 3), true, true],
+  ['ICMP host prohibited', icmp4(3, 10), true, true],
+  ['ICMP administratively prohibited', icmp4(3, 13), true, true],
+  ['ICMP echo reply', icmp4(0), false, false],
+  ['ICMP time exceeded', icmp4(11), false, false],
+  ['ICMP redirect', icmp4(5, 1), false, false],
+  ['IPv6 SYN+ACK', ip6(6, 0x12), false, true],
+  ['IPv6 RST', ip6(6, 0x04), false, true],
+  ['IPv6 RST+ACK', ip6(6, 0x14), false, true],
+  ['IPv6 SYN', ip6(6, 0x02), false, false],
+  ['IPv6 pure ACK', ip6(6, 0x10), false, false],
+  ['IPv6 PSH+ACK', ip6(6, 0x18), false, false],
+  ['IPv6 FIN+ACK', ip6(6, 0x11), false, false],
+  ['IPv6 UDP', ip6(17, 0), false, false],
+  // A router's address unreachable, a REJECT rule's port unreachable and admin prohibited.
+  ['ICMPv6 address unreachable', icmp6(1, 3), false, true],
+  ['ICMPv6 port unreachable', icmp6(1, 4), false, true],
+  ['ICMPv6 administratively prohibited', icmp6(1, 1), false, true],
+  ['ICMPv6 packet too big', icmp6(2), false, false],
+  ['ICMPv6 time exceeded', icmp6(3), false, false],
+  ['ICMPv6 echo reply', icmp6(129), false, false],
+  ['ICMPv6 neighbour advertisement', icmp6(136), false, false],
+  // Extension headers first: walked in user space, which drops what is not an answer.
+  ['IPv6 hop-by-hop first', ip6(0, 0), false, true],
+  ['IPv6 fragment header first', ip6(44, 0), false, true],
 ];
 
-tcpdumpTest('the answers filter compiles and passes only answers to first contacts: no bulk segment, no datagram', (t) => {
+tcpdumpTest('the answers filters compile and pass only answers to first contacts: no bulk segment, no datagram, no packet too big', (t) => {
   const file = pcapFile(answerCases.map((c) => c[1]));
   t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
-  // `outbound` needs a live capture's direction; read from a file, it is left out.
-  t.true(ANSWERS_FILTER.startsWith('outbound and '));
-  t.deepEqual(
-    passedBy(t, file, ANSWERS_FILTER.replace(/^outbound and /, ''), answerCases),
-    answerCases.filter((c) => c[2]).map((c) => c[0]),
-  );
-  const compiled = childProcess.spawnSync('tcpdump', ['-i', 'any', '-d', ANSWERS_FILTER], { encoding: 'utf8' });
-  t.is(compiled.status, 0, compiled.stderr);
+  t.is(answersFilter({ udp: true, ipv6: false }), ANSWERS_FILTER);
+  t.is(answersFilter({ udp: false, ipv6: true }), ANSWERS_FILTER6);
+  for (const [filter, k] of [
+    [ANSWERS_FILTER, 2],
+    [ANSWERS_FILTER6, 3],
+  ] as const) {
+    // `outbound` needs a live capture's direction; read from a file, it is left out.
+    t.true(filter.startsWith('outbound and '));
+    t.deepEqual(
+      passedBy(t, file, filter.replace(/^outbound and /, ''), answerCases),
+      answerCases.filter((c) => c[k]).map((c) => c[0]),
+      filter,
+    );
+    const compiled = childProcess.spawnSync('tcpdump', ['-i', 'any', '-d', filter], { encoding: 'utf8' });
+    t.is(compiled.status, 0, compiled.stderr);
+  }
 });
 
 // ---------------------------------------------------------------------------
@@ -222,14 +259,19 @@ test("open: scanlogd's filter and snap length, the ring size, promiscuous only i
 });
 
 test('with the second stage on, the device handle is opened exactly as without it, and a second one takes the answers', (t) => {
-  for (const udp of [false, true]) {
-    const watched = { udp, ipv6: false };
+  for (const watched of [
+    { udp: false, ipv6: false },
+    { udp: true, ipv6: false },
+    { udp: false, ipv6: true },
+    { udp: true, ipv6: true },
+  ]) {
     const off = fakeReader();
     openPcap({ device: 'eth0', promiscuous: false, watched }, off.reader);
     const on = fakeReader();
     const source = openPcap({ device: 'eth0', promiscuous: false, watched, answers: true }, on.reader);
     t.deepEqual(on.calls.slice(0, 2), off.calls);
-    t.deepEqual(on.calls.slice(2), [`open eth0 ${ANSWERS_FILTER} ${ANSWERS_SNAPLEN} ${ANSWERS_BUFFER_BYTES} false`, 'linkType true']);
+    const answers = watched.ipv6 ? `${ANSWERS_FILTER6} ${ANSWERS_SNAPLEN6}` : `${ANSWERS_FILTER} ${ANSWERS_SNAPLEN}`;
+    t.deepEqual(on.calls.slice(2), [`open eth0 ${answers} ${ANSWERS_BUFFER_BYTES} false`, 'linkType true']);
     t.true('startAnswers' in source);
     t.false('startAnswers' in openPcap({ device: 'eth0', promiscuous: false, watched }, fakeReader().reader));
     source.close();

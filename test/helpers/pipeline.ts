@@ -2,7 +2,7 @@
 // syslog lines and the structured events, each in the order the pipeline returned them.
 
 import type { DetectorParams } from '../../src/shared/params.js';
-import type { Answer4Record, Ip6Record, Summary4 } from '../../src/shared/record.js';
+import type { AnswerRecord, Ip6Record, Summary4 } from '../../src/shared/record.js';
 import type { MonitorEvent } from '../../src/shared/events.js';
 import { ScanPipeline, type Output, type PipelineOptions } from '../../src/monitor/pipeline.js';
 import type { SocketRead } from '../../src/monitor/slowscan.js';
@@ -33,7 +33,7 @@ export class RecordedPipeline extends ScanPipeline {
   }
 
   /** A host's answer that left the watched device. */
-  feedAnswer(answer: Answer4Record, monoNow: number, wallNowMs: number): void {
+  feedAnswer(answer: AnswerRecord, monoNow: number, wallNowMs: number): void {
     this.record(this.answer(answer, monoNow, wallNowMs));
   }
 

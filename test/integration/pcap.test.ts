@@ -266,13 +266,18 @@ rootTest('libpcap: the capture process holds the packet socket after the drop (n
 });
 
 rootTest(
-  'libpcap with --slow-scans: after the drop the capture process holds exactly two packet sockets (the device and its answers); the monitor none',
+  'libpcap with --slow-scans: after the drop the capture process holds exactly two packet sockets (the device and its answers), with --ipv6 --udp too; the monitor none',
   async (t) => {
-    const { watchers } = await startWatchers(t, (b) => [[...pcapOn(b.targetDev), '--slow-scans']]);
-    const { capturePid, monitorPid } = await (watchers[0] as Watcher).daemon.ready();
-    t.is(readStatus(capturePid)?.capEff, '0000000000000000');
-    t.is(packetSocketsOf(capturePid).length, 2);
-    t.deepEqual(packetSocketsOf(monitorPid), []);
+    const { watchers } = await startWatchers(t, (b) => [
+      [...pcapOn(b.targetDev), '--slow-scans'],
+      [...pcapOn(b.targetDev), '--slow-scans', '--ipv6', '--udp'],
+    ]);
+    for (const watcher of watchers) {
+      const { capturePid, monitorPid } = await watcher.daemon.ready();
+      t.is(readStatus(capturePid)?.capEff, '0000000000000000');
+      t.is(packetSocketsOf(capturePid).length, 2);
+      t.deepEqual(packetSocketsOf(monitorPid), []);
+    }
   },
 );
 

@@ -131,12 +131,31 @@ const answer4 = encode({
   accepted: false,
   time: 1,
 });
+const answer6 = encode({
+  type: 'answer6',
+  host: Uint32Array.from([0xfd000005, 0, 0, 9]),
+  source: Uint32Array.from([0xfd000061, 0, 0, 2]),
+  port: 22,
+  sourcePort: 40000,
+  protocol: 'tcp',
+  accepted: false,
+  time: 1,
+});
 const NO_ANSWERS = 'an answer record arrived, but the daemon runs without --slow-scans on a device';
 
 const laneRefusals: Array<[string, { udp: boolean; ipv6: boolean; answers?: boolean }, Buffer, string | null]> = [
   ['an answer without the second stage on a device', { udp: false, ipv6: false }, answer4, NO_ANSWERS],
   ['an answer with every lane but answers', { udp: true, ipv6: true, answers: false }, answer4, NO_ANSWERS],
   ['an answer with the second stage on a device', { udp: false, ipv6: false, answers: true }, answer4, null],
+  ['an IPv6 answer without the second stage on a device', { udp: true, ipv6: true }, answer6, NO_ANSWERS],
+  ['an IPv6 answer with every lane but answers', { udp: true, ipv6: true, answers: false }, answer6, NO_ANSWERS],
+  [
+    'an IPv6 answer on a device without --ipv6',
+    { udp: true, ipv6: false, answers: true },
+    answer6,
+    'an IPv6 answer record arrived, but the daemon runs without --ipv6',
+  ],
+  ['an IPv6 answer with the second stage on a device and --ipv6', { udp: false, ipv6: true, answers: true }, answer6, null],
   ['IPv4 UDP without --udp', { udp: false, ipv6: false }, udp4, 'an IPv4 UDP record arrived, but the daemon runs without --udp'],
   ['IPv4 UDP with --udp', { udp: true, ipv6: false }, udp4, null],
   ['IPv6 TCP without --ipv6', { udp: false, ipv6: false }, ip6('tcp'), 'an IPv6 TCP record arrived, but the daemon runs without --ipv6'],

@@ -6,7 +6,17 @@ process.env.TZ = 'UTC';
 import test from 'ava';
 import { elapsed } from '../../src/shared/clock.js';
 import { DEFAULT_PARAMS } from '../../src/shared/params.js';
-import { RECORD_SIZE, RecordError, decode, encode, type Ip6Record, type Summary4, type Protocol } from '../../src/shared/record.js';
+import {
+  MAX_RECORD_SIZE,
+  RECORD_SIZE,
+  RecordError,
+  decode,
+  decodeAt,
+  encode,
+  type Ip6Record,
+  type Summary4,
+  type Protocol,
+} from '../../src/shared/record.js';
 import { parseAddress6 } from '../../src/shared/ipv6.js';
 import { eventLine, type MonitorEvent, type ScanEndEvent, type ScanEvent } from '../../src/shared/events.js';
 import { JsonOutput } from '../../src/monitor/jsonout.js';
@@ -577,7 +587,7 @@ test("--slow-scans on a device: a gateway's host unreachables refuse the sweep's
   const inside = (n: number): string => `198.19.5.${n}`;
   const feedIcmp = (p: RecordedPipeline, pkt: Buffer, time: number): void => {
     const out = Buffer.alloc(RECORD_SIZE);
-    t.is(answerToRecord(pkt, pkt.length, time >>> 0, out, 0, false), 'ok');
+    t.is(answerToRecord(pkt, pkt.length, time >>> 0, out, 0, { udp: false, ipv6: false }), 'ok');
     const record = decode(out);
     if (record.type !== 'answer4') throw new Error(`not an answer: ${record.type}`);
     p.feedAnswer(record, time, wallOf(time));
@@ -656,7 +666,7 @@ test('--slow-scans on a device: answer before contact, through the channel; each
     let at = 0;
     for (let n = 2; n < 12; n++) {
       const reset = segment(inside(n), scanner, 22, 52000, 0x14);
-      t.is(answerToRecord(reset, reset.length, (MONO + n) >>> 0, channel, at, false), 'ok');
+      t.is(answerToRecord(reset, reset.length, (MONO + n) >>> 0, channel, at, { udp: false, ipv6: false }), 'ok');
       at += RECORD_SIZE;
     }
     for (let n = 2; n < 12; n++) {
@@ -685,4 +695,72 @@ test('--slow-scans on a device: answer before contact, through the channel; each
   const stale = run(ANSWER_WINDOW_MS + 100);
   t.deepEqual(stale.p.lines, []);
   t.is(stale.p.slow?.pending, 10);
+});
+
+/** The ICMPv6 address unreachable a gateway sends back for an IPv6 SYN from `saddr` to `daddr` port 22, as the answers handle captures it. */
+function addressUnreachable6(saddr: string, daddr: string, code = 3): Buffer {
+  const pkt = Buffer.alloc(40 + 8 + 40 + 20);
+  pkt[0] = 0x60;
+  pkt.writeUInt16BE(pkt.length - 40, 4);
+  pkt[6] = 58;
+  pkt[7] = 255;
+  const put = (address: string, at: number): void => {
+    Buffer.from(parseAddress6(address).buffer).swap32().copy(pkt, at);
+  };
+  put('fd00:5::1', 8);
+  put(saddr, 24);
+  pkt[40] = 1;
+  pkt[41] = code;
+  const quoted = 48;
+  pkt[quoted] = 0x60;
+  pkt.writeUInt16BE(20, quoted + 4);
+  pkt[quoted + 6] = 6;
+  pkt[quoted + 7] = 64;
+  put(saddr, quoted + 8);
+  put(daddr, quoted + 24);
+  pkt.writeUInt16BE(52000, quoted + 40);
+  pkt.writeUInt16BE(22, quoted + 42);
+  pkt[quoted + 53] = 0x02;
+  return pkt;
+}
+
+test("--slow-scans --ipv6 on a device: a gateway's ICMPv6 address unreachables refuse an IPv6 sweep at once; scanlogd's detector never sees them", (t) => {
+  const scanner = 'fd00:61::2';
+  const inside = (n: number): string => `fd00:5::${n.toString(16)}`;
+  const run = (slowScans: boolean, answered: boolean): { p: RecordedPipeline; linesAt: number } => {
+    const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { watch: ALL_ON, slowScans, localOnly: false });
+    p.refreshSockets(openPorts, MONO, WALL_MS);
+    for (let n = 2; n < 40; n++) {
+      const time = MONO + n;
+      p.feed6(packet6('tcp', scanner, 22, time, { daddr: parseAddress6(inside(n)), sport: 52000 }), time, wallOf(time));
+    }
+    let linesAt = -1;
+    if (answered) {
+      for (let n = 2; n < 40; n++) {
+        const time = MONO + 3000 + n;
+        const pkt = addressUnreachable6(scanner, inside(n), n % 2 === 0 ? 3 : 1);
+        const out = Buffer.alloc(MAX_RECORD_SIZE);
+        t.is(answerToRecord(pkt, pkt.length, time >>> 0, out, 0, { udp: true, ipv6: true }), 'ok');
+        const record = decodeAt(out, 0);
+        if (record.type !== 'answer6') throw new Error(`not an IPv6 answer: ${record.type}`);
+        p.feedAnswer(record, time, wallOf(time));
+        if (linesAt < 0 && p.lines.length > 0) linesAt = n;
+      }
+    }
+    const later = MONO + 5000;
+    p.refreshSockets(openPorts, later, wallOf(later));
+    return { p, linesAt };
+  };
+  const answered = run(true, true);
+  t.is(answered.linesAt, 6, 'reported at the fifth address unreachable, before any read of the tables');
+  t.deepEqual(answered.p.lines, [
+    `${scanner} swept port 22 on 5 hosts over 3 s, fd00:5::2, fd00:5::3, fd00:5::4, fd00:5::5, fd00:5::6, TCP @16:16:55`,
+  ]);
+  t.is(answered.p.detection.packets, 38, "scanlogd's detector saw the probes and none of the answers");
+  // Without the answers the contacts wait for their 120 s: nothing yet.
+  t.deepEqual(run(true, false).p.lines, []);
+  // With the stage off an answer changes nothing, and its detector never sees one.
+  const off = run(false, true);
+  t.deepEqual(off.p.outputs, run(false, false).p.outputs);
+  t.is(off.p.detection.packets, 38);
 });

@@ -13,6 +13,7 @@ import {
   encode,
   encodeInto,
   type Answer4Record,
+  type Answer6Record,
   type ChannelRecord,
   type CountersRecord,
   type CaptureSocketName,
@@ -143,7 +144,7 @@ for (const length of [0, 19, 21, 40]) {
   });
 }
 
-for (const type of [0, 8, 255]) {
+for (const type of [0, 9, 255]) {
   test(`decode rejects type byte ${type}`, (t) => {
     const buf = Buffer.from(golden[0]!.hex, 'hex');
     buf[15] = type;
@@ -153,7 +154,7 @@ for (const type of [0, 8, 255]) {
 }
 
 test('the type byte of each kind of record', (t) => {
-  t.deepEqual(RecordType, { tcp4: 1, loss: 2, counters: 3, udp4: 4, ip6: 5, kernelDrops: 6, answer4: 7 });
+  t.deepEqual(RecordType, { tcp4: 1, loss: 2, counters: 3, udp4: 4, ip6: 5, kernelDrops: 6, answer4: 7, answer6: 8 });
 });
 
 const outOfRange: Array<[Exclude<keyof Tcp4Record, 'type'>, number]> = [
@@ -191,7 +192,8 @@ for (const [field, value] of outOfRange) {
  * zeros in bytes 8-14, and, for 17, a zero flags byte (4); a kernel drops record
  * (type 6) has a socket byte (4) from 1 to 5 and zeros in bytes 5-14; an answer record
  * (type 7) has a verdict byte (12) of 1 or 2, a protocol byte (13) of 6 or 17 and a zero
- * byte 14; no other type exists.
+ * byte 14; an IPv6 answer record (type 8) is 52 bytes, with a verdict byte (4) of 1 or
+ * 2, a protocol byte (5) of 6 or 17 and zeros in bytes 6-14; no other type exists.
  * Returns the record's size, or 0 when the bytes at `offset` are no valid record.
  */
 function validSize(buf: Buffer, offset = 0): number {
@@ -217,6 +219,11 @@ function validSize(buf: Buffer, offset = 0): number {
       const proto = buf[offset + 13];
       return (verdict === 1 || verdict === 2) && (proto === 6 || proto === 17) && zeros(14) ? 20 : 0;
     }
+    case 8: {
+      const verdict = buf[offset + 4] as number;
+      const proto = buf[offset + 5];
+      return (verdict === 1 || verdict === 2) && (proto === 6 || proto === 17) && zeros(6) ? 52 : 0;
+    }
     default:
       return 0;
   }
@@ -224,9 +231,17 @@ function validSize(buf: Buffer, offset = 0): number {
 
 const isValidRecord = (buf: Buffer, offset = 0): boolean => validSize(buf, offset) === 20;
 
-/** A 52-byte IPv6 record: mostly valid, TCP or UDP, with a field broken now and then. */
+/** A 52-byte IPv6 packet record (or, one in four, an IPv6 answer): mostly valid, TCP or UDP, with a field broken now and then. */
 function random6Bytes(rng: Xorshift32): Buffer {
   const buf = rng.bytes(RECORD6_SIZE);
+  if (rng.below(4) === 0) {
+    buf.fill(0, 6, 15);
+    buf[4] = 1 + rng.below(2);
+    buf[5] = rng.below(2) === 0 ? 6 : 17;
+    buf[15] = 8;
+    if (rng.below(4) === 0) buf[rng.between(4, 14)] = rng.below(256);
+    return buf;
+  }
   buf.fill(0, 8, 15);
   buf[15] = 5;
   buf[7] = rng.below(2) === 0 ? 6 : 17;
@@ -276,7 +291,7 @@ function randomRecordBytes(rng: Xorshift32, ipv6 = false): Buffer {
 
 test('fuzz: decode of 100000 random 20-byte buffers throws only RecordError, exactly when the bytes are no valid record', (t) => {
   const rng = new Xorshift32(0x5ca111);
-  const decoded = { tcp4: 0, udp4: 0, ip6: 0, answer4: 0, loss: 0, counters: 0, kernelDrops: 0 };
+  const decoded = { tcp4: 0, udp4: 0, ip6: 0, answer4: 0, answer6: 0, loss: 0, counters: 0, kernelDrops: 0 };
   let rejected = 0;
   let wrong = '';
   for (let i = 0; i < 100000 && wrong === ''; i++) {
@@ -428,13 +443,14 @@ test('fuzz: RecordReader on random bytes throws only RecordError, at the first r
     let at = 0;
     while (at + RECORD_SIZE <= stream.length) {
       const type = stream[at + 15] as number;
-      const size = type === 5 ? 52 : type >= 1 && type <= 6 ? 20 : 0;
+      // Answer records (7, 8) are refused whole: this reader has no answers lane.
+      const size = type === 5 || type === 8 ? 52 : type >= 1 && type <= 6 ? 20 : 0;
       if (size === 0) {
         firstBad = complete;
         break;
       }
       if (at + size > stream.length) break;
-      if (validSize(stream, at) === 0) {
+      if (validSize(stream, at) === 0 || type === 8) {
         firstBad = complete;
         break;
       }
@@ -737,6 +753,92 @@ for (const [byte, value, why] of [
   });
 }
 
+/** An IPv6 address as the decoder gives it: four words, most significant first. */
+const words6 = (...w: number[]): Uint32Array => Uint32Array.from(w);
+
+// Written by hand from Answer6Offset: port, source port, verdict, protocol, 9 zeros, type 8, time, host, source.
+const answer6Golden: Array<{ name: string; record: Answer6Record; hex: string }> = [
+  {
+    name: "2001:db8:5::9's reset from port 22 to 2001:db8::2:40000",
+    record: {
+      type: 'answer6',
+      host: words6(0x20010db8, 0x00050000, 0, 9),
+      source: words6(0x20010db8, 0, 0, 2),
+      port: 22,
+      sourcePort: 40000,
+      protocol: 'tcp',
+      accepted: false,
+      time: 7,
+    },
+    hex: hex(
+      '0016',
+      '9c40',
+      '02',
+      '06',
+      '00'.repeat(9),
+      '08',
+      '00000007',
+      '20010db8000500000000000000000009',
+      '20010db8000000000000000000000002',
+    ),
+  },
+  {
+    name: "fd00::5's SYN+ACK from port 443 to fd00:1::1:53 (UDP)",
+    record: {
+      type: 'answer6',
+      host: words6(0xfd000000, 0, 0, 5),
+      source: words6(0xfd000001, 0, 0, 1),
+      port: 443,
+      sourcePort: 53,
+      protocol: 'udp',
+      accepted: true,
+      time: 0xffffffff,
+    },
+    hex: hex(
+      '01bb',
+      '0035',
+      '01',
+      '11',
+      '00'.repeat(9),
+      '08',
+      'ffffffff',
+      'fd000000000000000000000000000005',
+      'fd000001000000000000000000000001',
+    ),
+  },
+];
+
+for (const v of answer6Golden) {
+  test(`golden vector, both ways: ${v.name}`, (t) => {
+    t.is(v.hex.length, 2 * RECORD6_SIZE);
+    t.is(encode(v.record).toString('hex'), v.hex);
+    t.deepEqual(decode(Buffer.from(v.hex, 'hex')), v.record);
+  });
+}
+
+for (const [byte, value, why] of [
+  [4, 0, 'verdict 0 is neither 1 nor 2'],
+  [4, 3, 'verdict 3 is neither 1 nor 2'],
+  [5, 58, 'protocol 58 is neither TCP nor UDP'],
+  [6, 1, 'byte 6 is not zero'],
+  [14, 1, 'byte 14 is not zero'],
+] as const) {
+  test(`decode refuses an IPv6 answer record whose ${why}`, (t) => {
+    const buf = Buffer.from(answer6Golden[0]!.hex, 'hex');
+    buf[byte] = value;
+    t.throws(() => decode(buf), { instanceOf: RecordError, message: `answer6 record ${why}` });
+  });
+}
+
+test('an IPv6 answer record is 52 bytes: a shorter one is refused, and its addresses must be four words', (t) => {
+  const buf = Buffer.from(answer6Golden[0]!.hex, 'hex');
+  t.throws(() => decodeAt(buf.subarray(0, 40), 0), { instanceOf: RecordError, message: 'truncated record: 40 of 52 bytes' });
+  t.throws(() => encode({ ...answer6Golden[0]!.record, host: new Uint32Array(3) }), {
+    instanceOf: RecordError,
+    message: 'record field host has 3 words, not 4',
+  });
+});
+
 test('the IPv4 TCP record is unchanged: 20 bytes, type 1, the same golden bytes', (t) => {
   t.is(RECORD_SIZE, 20);
   t.is(encode(golden[0]!.record).toString('hex'), 'c6120002c6120001ec5c00160200400101020304');
@@ -784,31 +886,32 @@ test('an IPv6 record is refused with a protocol other than 6 or 17, a stray byte
   });
 });
 
-test('recordSize: 20 for types 1-4, 6 and 7, 52 for type 5, 0 for any other', (t) => {
+test('recordSize: 20 for types 1-4, 6 and 7, 52 for types 5 and 8, 0 for any other', (t) => {
   const sizes = Array.from({ length: 256 }, (_, type) => recordSize(type));
-  t.deepEqual(sizes.slice(0, 9), [0, 20, 20, 20, 20, 52, 20, 20, 0]);
-  t.true(sizes.slice(8).every((s) => s === 0));
+  t.deepEqual(sizes.slice(0, 10), [0, 20, 20, 20, 20, 52, 20, 20, 52, 0]);
+  t.true(sizes.slice(9).every((s) => s === 0));
   t.is(MAX_RECORD_SIZE, 52);
 });
 
 test('fuzz: decode of 100000 random 52-byte IPv6 records throws only RecordError, exactly when the bytes are no valid record', (t) => {
   const rng = new Xorshift32(0x6006);
-  const decoded = { tcp: 0, udp: 0 };
+  const decoded = { tcp: 0, udp: 0, answer6: 0 };
   let rejected = 0;
   let wrong = '';
   for (let i = 0; i < 100000 && wrong === ''; i++) {
     const buf = random6Bytes(rng);
-    // Now and then another type byte: a 52-byte buffer is then never a valid record.
+    // Now and then another type byte: a 52-byte buffer is then a valid record only by chance.
     if (rng.below(16) === 0) buf[15] = rng.below(256);
     testOne(buf);
   }
   function testOne(buf: Buffer): void {
-    const valid = buf[15] === 5 && validSize(buf) === RECORD6_SIZE;
+    const valid = validSize(buf) === RECORD6_SIZE;
     try {
       const r = decode(buf);
       if (!valid) wrong = `accepted ${buf.toString('hex')}`;
       else if (encode(r).compare(buf) !== 0) wrong = `round trip changed ${buf.toString('hex')}`;
       if (r.type === 'ip6') decoded[r.protocol]++;
+      else if (r.type === 'answer6') decoded.answer6++;
       else wrong = `decoded type ${r.type}`;
     } catch (err) {
       if (!(err instanceof RecordError)) wrong = `threw ${String(err)}`;
@@ -817,5 +920,5 @@ test('fuzz: decode of 100000 random 52-byte IPv6 records throws only RecordError
     }
   }
   t.is(wrong, '');
-  t.true(decoded.tcp > 10000 && decoded.udp > 10000 && rejected > 10000, JSON.stringify({ decoded, rejected }));
+  t.true(decoded.tcp > 10000 && decoded.udp > 10000 && decoded.answer6 > 5000 && rejected > 10000, JSON.stringify({ decoded, rejected }));
 });
