@@ -1,5 +1,6 @@
 // Floods against the real daemon, from the load generator (harness/gen/flood.c):
-// memory stays flat under a million spoofed SYNs, a stopped monitor costs the capture
+// memory stays flat under a million spoofed SYNs (with the second stage on too, where a
+// source it already follows survives them), a stopped monitor costs the capture
 // process no more than its bounded backlog, and SIGTERM under load still stops both at
 // once.
 
@@ -13,6 +14,7 @@ import { startScene, type Scene } from '../../harness/testbed-daemon.js';
 import { floodTarget, killStarted, spoofedSyns, type FloodSpec } from '../../harness/generator.js';
 import { cpuTime, kernelDropsOf, memory, withKernelDrops } from '../../harness/proc.js';
 import { floodTest } from '../helpers/floodgate.js';
+import { SLOW_FLOOD_MESSAGE } from '../../src/monitor/limiter.js';
 
 const rootTest = floodTest('flood tests');
 
@@ -76,6 +78,57 @@ rootTest('a million spoofed SYNs: both processes stay up, memory stays flat, and
   );
   t.pass();
 });
+
+rootTest(
+  'with --slow-scans, a source with two failed contacts before a million spoofed sources is a slow scan after them; memory stays flat',
+  async (t) => {
+    const { bed, syslog, daemon } = await setup(t, ['--slow-scans']);
+    const { capturePid, monitorPid } = await daemon.ready();
+    const probe = async (ports: string): Promise<void> => {
+      const r = await runIn(bed.scanner, 'nmap', ['-n', '-Pn', '-sS', '--max-retries', '0', '-p', ports, bed.targetAddr]);
+      t.is(r.code, 0, r.stderr);
+    };
+    // Two failed first contacts: judged after the local grace and a read of the socket
+    // tables, which makes the source one that new sources may not displace.
+    await probe('1,2');
+    await sleep(5000);
+    const before = { capture: memory(capturePid), monitor: memory(monitorPid) };
+    // 65536 spoofed sources (16 times the 4096 slots), each with contacts that may fail.
+    const flood = await floodTarget(bed, synFlood(bed, 1000000, 0, 30));
+    await sleep(1000);
+    const after = { capture: memory(capturePid), monitor: memory(monitorPid) };
+    t.log(`sent ${flood.sent} packets (${Math.round(flood.pps)} packets/s); ${kernelDropsOf(bed.target, capturePid)}`);
+    for (const side of ['capture', 'monitor'] as const) {
+      t.log(`${side}: RSS ${mb(before[side].rssKb)} before the flood, ${mb(after[side].rssKb)} after`);
+      t.true(after[side].rssKb - before[side].rssKb < 24 * 1024, `${side} grew by ${mb(after[side].rssKb - before[side].rssKb)}`);
+    }
+    t.true(flood.sent >= 1000000, `the generator sent only ${flood.sent}`);
+    // The spoofed sources, ~15 SYNs each to random closed ports, are slow scans to the
+    // stage too, and their lines close the stage's log-flood limit; it opens again after
+    // a quiet gap of LOG_DELAY_THRESHOLD (20 s) from its notice.
+    await waitFor('the stage to go quiet', () => (syslog.messages().some((m) => m === SLOW_FLOOD_MESSAGE) ? true : undefined), 20_000);
+    await sleep(22_000);
+    // Four more make six failed contacts, the threshold; a source pushed out by the flood
+    // would have four and no line.
+    await probe('3-6');
+    const line = await waitFor(
+      'the slow scan line of the tracked source',
+      () => syslog.messages().find((m) => m.startsWith(`${bed.scannerAddr} to ${bed.targetAddr} slow scan: `)),
+      20_000,
+    );
+    t.log(line);
+    const m = / slow scan: 6 closed ports over \d+ (?:s|min), ports ([\d, ]+), TCP @/.exec(line);
+    t.truthy(m, line);
+    t.deepEqual(
+      (m?.[1] ?? '')
+        .split(', ')
+        .map(Number)
+        .sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6],
+    );
+    t.true(isAlive(capturePid) && isAlive(monitorPid));
+  },
+);
 
 rootTest('with --json, 22000 scans from distinct sources: monitor memory stays flat, every scan gets its events', async (t) => {
   const dir = makeSocketDir();
