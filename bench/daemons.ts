@@ -6,8 +6,12 @@
 import type { Testbed } from '../harness/netns.js';
 import { isAlive, startOurs, startReference } from '../harness/daemon.js';
 
-/** `baseline`: another build of ours (raw socket), to compare a change with what came before. */
-export type DaemonKind = 'ours' | 'ours/pcap' | 'reference' | 'baseline';
+/**
+ * `baseline`: another build of ours (raw socket), to compare a change with what came
+ * before. `ours/slow`: ours (raw socket) with the second stage on (--slow-scans), to
+ * state what the stage costs against `ours` on the same packets. Neither runs unless asked.
+ */
+export type DaemonKind = 'ours' | 'ours/pcap' | 'reference' | 'baseline' | 'ours/slow';
 export const DAEMON_KINDS: readonly DaemonKind[] = ['ours', 'ours/pcap', 'reference'];
 export const isOurs = (kind: DaemonKind): boolean => kind !== 'reference';
 
@@ -67,7 +71,9 @@ export async function startDaemon(
   if (kind !== 'reference') {
     if (kind === 'baseline' && baseline === null) throw new Error('the baseline daemon needs --baseline ENTRY_SCRIPT');
     const capture = kind === 'ours/pcap' ? ['--interface', bed.targetDev] : [];
-    const d = startOurs(bed, ['--foreground', '--syslog-socket', syslogPath, ...capture, ...extraArgs], {
+    // A workload may turn the stage on itself (MEM-slow).
+    const stage = kind === 'ours/slow' && !extraArgs.includes('--slow-scans') ? ['--slow-scans'] : [];
+    const d = startOurs(bed, ['--foreground', '--syslog-socket', syslogPath, ...capture, ...stage, ...extraArgs], {
       nodeArgs,
       ...(kind === 'baseline' && baseline !== null ? { entry: baseline } : {}),
     });

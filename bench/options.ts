@@ -17,7 +17,7 @@ export interface Options {
   oursNodeArgs: string[];
   /** Another build's entry script, run as daemon `baseline` beside `ours` (raw socket) on the same packets. */
   baseline: string | null;
-  /** The daemons to run (all by default; `baseline` only with --baseline). */
+  /** The daemons to run (all but `ours/slow` by default; `baseline` only with --baseline). */
   daemons: DaemonKind[];
 }
 
@@ -50,14 +50,14 @@ export function parseOptions(args: string[]): Options {
       process.stderr.write(
         'usage: node dist/bench/run.js [--reps N (1-5, default 3)] [--out FILE] [--latency-scans N] [--transport raw|packet]\n' +
           '       [--only W1-100k,W1-200k,W1-300k,W1-max,W2-300k,W3-W1,W3-W2,W4-syn6,W4-udp,W4-udp6,MEM,MEM-slow,latency] [--ours-node-args "ARGS"]\n' +
-          '       [--baseline ENTRY_SCRIPT (another build, as scripts/stage.sh prints it)] [--daemons ours,baseline,ours/pcap,reference]\n',
+          '       [--baseline ENTRY_SCRIPT (another build, as scripts/stage.sh prints it)] [--daemons ours,baseline,ours/slow,ours/pcap,reference]\n',
       );
       process.exit(2);
     }
     i++;
   }
-  const known: DaemonKind[] = o.baseline === null ? [...DAEMON_KINDS] : ['ours', 'baseline', 'ours/pcap', 'reference'];
-  o.daemons = daemons === null ? known : known.filter((kind) => daemons?.includes(kind));
+  const known: DaemonKind[] = ['ours', ...(o.baseline === null ? [] : ['baseline' as const]), 'ours/slow', 'ours/pcap', 'reference'];
+  o.daemons = daemons === null ? known.filter((kind) => kind !== 'ours/slow') : known.filter((kind) => daemons?.includes(kind));
   if (daemons !== null && o.daemons.length !== daemons.length) {
     process.stderr.write(`bench: --daemons takes ${known.join(', ')}${o.baseline === null ? ' (baseline with --baseline)' : ''}\n`);
     process.exit(2);

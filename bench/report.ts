@@ -5,7 +5,7 @@ import { DAEMON_KINDS, isOurs, type DaemonKind } from './daemons.js';
 import type { Calibration } from './calibration.js';
 import type { LatencyResult } from './latency.js';
 import type { PointResult, ProcessFigures } from './point.js';
-import { fixed, kilo, percent, ratio, table } from './stats.js';
+import { fixed, kilo, median, percent, ratio, table } from './stats.js';
 import { medianProcessSum, type Summary } from './summary.js';
 import type { Target } from './targets.js';
 import { NOISE, THRESHOLDS } from './workloads.js';
@@ -140,21 +140,32 @@ export function report(
       table(['workload', 'ours', 'drop fraction', 'CPU us/pkt', 'peak RSS (all processes)'], referenceRatioRows(summaries, workloadsSeen)),
     );
   }
-  if (summaries.some((s) => s.daemon === 'baseline')) {
-    out.push('');
-    out.push('Ours against the baseline build (--baseline), the same packets in the same run:');
+  const pairs: Array<{ kind: DaemonKind; over: DaemonKind; title: string }> = [
+    { kind: 'ours', over: 'baseline', title: 'Ours against the baseline build (--baseline), the same packets in the same run:' },
+    {
+      kind: 'ours/slow',
+      over: 'ours',
+      title: 'The second stage on (ours/slow: ours with --slow-scans) against ours, the same packets in the same run:',
+    },
+  ];
+  for (const { kind, over, title } of pairs) {
+    const rows = pairRows(summaries, points, kind, over);
+    if (rows.length === 0) continue;
+    out.push('', title);
     out.push(
       table(
         [
           'workload',
-          'CPU us/pkt ours',
-          'CPU us/pkt baseline',
-          'ours/baseline',
-          'each run, ours',
-          'each run, baseline',
-          'drops ours/baseline',
+          `CPU us/pkt ${kind}`,
+          `CPU us/pkt ${over}`,
+          `${kind}/${over}`,
+          `each run, ${kind}`,
+          `each run, ${over}`,
+          `capture+monitor ${kind}`,
+          `capture+monitor ${over}`,
+          `drops ${kind}/${over}`,
         ],
-        baselineRows(summaries, points),
+        rows,
       ),
     );
   }
@@ -176,26 +187,36 @@ export function report(
   return out.join('\n');
 }
 
-/** Per workload: the medians of ours and of the baseline, their ratio, and every run's figure. */
-function baselineRows(summaries: Summary[], points: PointResult[]): string[][] {
+/**
+ * Per workload: the medians of daemon `kind` and of daemon `over`, their ratio, every
+ * run's figure, and the medians of each process's share, so that a change is read in the
+ * process where it lands.
+ */
+function pairRows(summaries: Summary[], points: PointResult[], kind: DaemonKind, over: DaemonKind): string[][] {
   return [...new Set(summaries.map((s) => s.workload))].flatMap((w) => {
-    const o = summaries.find((s) => s.workload === w && s.daemon === 'ours');
-    const b = summaries.find((s) => s.workload === w && s.daemon === 'baseline');
-    if (o === undefined || b === undefined) return [];
-    const runs = (kind: DaemonKind): string =>
-      points
-        .filter((p) => p.workload === w && p.daemon === kind)
+    const k = summaries.find((s) => s.workload === w && s.daemon === kind);
+    const o = summaries.find((s) => s.workload === w && s.daemon === over);
+    if (k === undefined || o === undefined) return [];
+    const runs = (d: DaemonKind): PointResult[] => points.filter((p) => p.workload === w && p.daemon === d);
+    const each = (d: DaemonKind): string =>
+      runs(d)
         .map((p) => fixed(p.cpuUsPerPacket, 2))
         .join(' ');
+    const split = (d: DaemonKind): string =>
+      ['capture', 'monitor']
+        .map((role) => fixed(median(runs(d).map((p) => (p.processes.find((x) => x.role === role)?.cpuStatUs ?? NaN) / p.received)), 2))
+        .join('+');
     return [
       [
-        o.label,
+        k.label,
+        fixed(k.cpuUsPerPacket, 2),
         fixed(o.cpuUsPerPacket, 2),
-        fixed(b.cpuUsPerPacket, 2),
-        ratio(o.cpuUsPerPacket, b.cpuUsPerPacket),
-        runs('ours'),
-        runs('baseline'),
-        `${percent(o.dropFraction)} / ${percent(b.dropFraction)}`,
+        ratio(k.cpuUsPerPacket, o.cpuUsPerPacket),
+        each(kind),
+        each(over),
+        split(kind),
+        split(over),
+        `${percent(k.dropFraction)} / ${percent(o.dropFraction)}`,
       ],
     ];
   });

@@ -6,7 +6,7 @@ import { ScanPipeline } from '../src/monitor/pipeline.js';
 import { SlowScanStage } from '../src/monitor/slowscan.js';
 import { PortMap, SocketTables } from '../src/monitor/sockets.js';
 import { DEFAULT_PARAMS } from '../src/shared/params.js';
-import type { Tcp4Record } from '../src/shared/record.js';
+import type { Answer4Record, Tcp4Record } from '../src/shared/record.js';
 import { median, table } from './stats.js';
 
 const RECORDS = 1_000_000;
@@ -28,6 +28,21 @@ const spoofed: Workload = (i, r) => {
   r.flags = 0x02;
 };
 
+/**
+ * A spoofed flood whose sources repeat, as the daemon benchmark's W1 sends it: random
+ * sources in a /17, random ports. The table fills with sources that have two contacts
+ * waiting, which are kept, and every new source after that is refused.
+ */
+const repeating: Workload = (i, r) => {
+  // A mixed hash of the index: a plain multiple would space each source's repeats evenly, a table apart.
+  let h = Math.imul(i + 1, 2654435761);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = (h ^ (h >>> 13)) >>> 0;
+  r.saddr = (0xc6130001 + (h % 32766)) >>> 0;
+  r.dport = 1 + ((Math.imul(h, 40503) >>> 0) % 65535);
+  r.flags = 0x02;
+};
+
 /** Nanoseconds per record through the pipeline, a thousand records per millisecond. */
 function measure(workload: Workload, slowScans: boolean): number {
   const pipeline = new ScanPipeline(DEFAULT_PARAMS, { slowScans });
@@ -40,6 +55,61 @@ function measure(workload: Workload, slowScans: boolean): number {
     pipeline.handle(r, r.time, 1_700_000_000_000 + r.time);
   }
   return Number(process.hrtime.bigint() - start) / RECORDS;
+}
+
+/**
+ * On a device: nanoseconds per answer record that matches no contact (each from another
+ * host to another source, as a flood of them would be), then per spoofed SYN to the
+ * hosts behind, with the stage's ring of early answers empty or, after those answers,
+ * full. One pipeline per run, the records alternated with the other measurements.
+ */
+function measureDevice(): { answer: number; synRingEmpty: number; synRingFull: number } {
+  const run = (answersFirst: boolean): { answer: number; syn: number } => {
+    const pipeline = new ScanPipeline(DEFAULT_PARAMS, { slowScans: true, localOnly: false });
+    const a: Answer4Record = {
+      type: 'answer4',
+      host: 0,
+      source: 0,
+      port: 22,
+      sourcePort: 40000,
+      protocol: 'tcp',
+      accepted: false,
+      time: 0,
+    };
+    let answer = 0;
+    if (answersFirst) {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < RECORDS; i++) {
+        a.host = (0xc6130000 + (i & 0xffff)) >>> 0;
+        a.source = (0x0b000000 + i) >>> 0;
+        a.time = (i / 1000) >>> 0;
+        pipeline.answer(a, a.time, 1_700_000_000_000 + a.time);
+      }
+      answer = Number(process.hrtime.bigint() - start) / RECORDS;
+    }
+    const r: Tcp4Record = { type: 'tcp4', saddr: 0, daddr: 0, sport: 40000, dport: 22, flags: 0x02, tos: 0, ttl: 64, time: 0 };
+    const base = RECORDS / 1000;
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < RECORDS; i++) {
+      r.saddr = (0x0a000000 + i) >>> 0;
+      r.daddr = (0xc6130000 + (i & 0xffff)) >>> 0;
+      r.time = (base + i / 1000) >>> 0;
+      pipeline.handle(r, r.time, 1_700_000_000_000 + r.time);
+    }
+    return { answer, syn: Number(process.hrtime.bigint() - start) / RECORDS };
+  };
+  const answers: number[] = [];
+  const empty: number[] = [];
+  const full: number[] = [];
+  run(false);
+  run(true);
+  for (let round = 0; round < ROUNDS; round++) {
+    empty.push(run(false).syn);
+    const r = run(true);
+    answers.push(r.answer);
+    full.push(r.syn);
+  }
+  return { answer: median(answers), synRingEmpty: median(empty), synRingFull: median(full) };
 }
 
 /** /proc/net/tcp as the kernel writes it: `listeners` LISTEN rows, then `connections` established ones. */
@@ -77,6 +147,7 @@ function main(): void {
   for (const [name, workload] of [
     ['1000 clients on port 443 (SYN and ACK)', clients],
     ['spoofed SYN flood, a new source each', spoofed],
+    ['spoofed SYN flood, sources in a /17', repeating],
   ] as const) {
     const off: number[] = [];
     const on: number[] = [];
@@ -92,6 +163,19 @@ function main(): void {
   }
   console.log(`IPv4 TCP per record, median of ${ROUNDS} runs of ${RECORDS} records (node ${process.version})`);
   console.log(table(['records', 'stage off ns', 'stage on ns', 'on / off'], rows));
+
+  const device = measureDevice();
+  console.log(`\nOn a device (--interface), stage on, per record, median of ${ROUNDS} runs of ${RECORDS}`);
+  console.log(
+    table(
+      ['records', 'ns'],
+      [
+        ['answers that match no contact (each kept in the ring)', device.answer.toFixed(1)],
+        ['spoofed SYNs to hosts behind, ring of early answers empty', device.synRingEmpty.toFixed(1)],
+        ['spoofed SYNs to hosts behind, ring full (each contact looks)', device.synRingFull.toFixed(1)],
+      ],
+    ),
+  );
 
   const costRows: string[][] = [];
   for (const [listeners, connections] of [

@@ -23,7 +23,6 @@ import { ChannelWriter } from './channel.js';
 import { claimPidfile, openJsonOutput, openSocketTables, releasePidfile, type HeldPidfile, type PidfileCalls } from './files.js';
 import { checkStart, type Blame } from './preflight.js';
 import { answerToRecord, packetToRecord, type Watched } from './packet.js';
-import { RECORD_SIZE } from '../shared/record.js';
 import { openRawSockets } from './rawsocket.js';
 import { readEphemeralPorts } from './ephemeral.js';
 import { openPcap } from './pcap.js';
@@ -208,10 +207,6 @@ function supervise(
   };
 }
 
-/** How long answers are held before they go out (see forward), and how many at most. */
-export const ANSWER_DELAY_MS = 5;
-const ANSWERS_HELD = 256;
-
 /**
  * The hot path: each packet checked and summarised into the writer's batch, unless
  * it is malformed or ignored; the batch goes out whenever the source is drained.
@@ -248,36 +243,20 @@ export function forward(
   );
   // Answers go to the second stage alone, as records of their own: never through the
   // ignore list (it names sources, and an answer's source is the contacted host). They
-  // are held ANSWER_DELAY_MS before they go out: the two handles are read independently,
-  // a host on the link answers within microseconds, and the device handle pauses after
-  // a burst, so an answer sent at once could reach the monitor before the contact it
-  // answers and find nothing to judge.
-  const held = Buffer.alloc(ANSWERS_HELD * RECORD_SIZE);
-  let heldCount = 0;
-  let timer: NodeJS.Timeout | null = null;
-  const release = (): void => {
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
-    for (let i = 0; i < heldCount; i++) {
-      held.copy(writer.buffer, writer.offset, i * RECORD_SIZE, (i + 1) * RECORD_SIZE);
-      writer.commit();
-    }
-    heldCount = 0;
-    writer.flush();
-  };
+  // go out as they are read, although the two handles are read independently and an
+  // answer may so precede the contact it answers: the monitor keeps such an answer for
+  // that contact (earlyanswers.ts), which no delay here could promise.
   source.startAnswers?.(
     (pkt, length) => {
-      if (heldCount === ANSWERS_HELD) release();
-      const verdict = answerToRecord(pkt, length, monotonicMs(), held, heldCount * RECORD_SIZE, watch.udp);
+      const at = writer.offset;
+      const verdict = answerToRecord(pkt, length, monotonicMs(), writer.buffer, at, watch.udp);
       // Answers the stage does not use (an error about UDP without --udp, a reset with odd
       // flags) are ordinary traffic, not packets that failed the header checks.
-      if (verdict === 'ok') heldCount++;
+      if (verdict === 'ok') writer.commit();
       else if (verdict === 'not-watched') writer.skip();
       else writer.reject();
     },
-    () => {
-      if (heldCount > 0 && timer === null) timer = setTimeout(release, ANSWER_DELAY_MS);
-    },
+    () => writer.flush(),
     (err) => fail(messageOf(err)),
   );
 }

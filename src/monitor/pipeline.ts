@@ -180,19 +180,30 @@ export class ScanPipeline {
     switch (record.type) {
       case 'tcp4':
         outputs = this.run(this.lanes.tcp4, record, clocks);
-        this.slow?.take4(record, 'tcp', wallClockAt(record.time, clocks));
-        return outputs;
+        return this.slow === null
+          ? outputs
+          : this.withSlow(outputs, this.slow.take4(record, 'tcp', wallClockAt(record.time, clocks)), clocks);
       case 'udp4':
         if (this.skipsReply(record)) return NO_OUTPUTS;
         outputs = this.run(laneOn(this.lanes.udp4, record), record, clocks);
-        this.slow?.take4(record, 'udp', wallClockAt(record.time, clocks));
-        return outputs;
+        return this.slow === null
+          ? outputs
+          : this.withSlow(outputs, this.slow.take4(record, 'udp', wallClockAt(record.time, clocks)), clocks);
       case 'ip6':
         if (record.protocol === 'udp' && this.skipsReply(record)) return NO_OUTPUTS;
         outputs = this.run(laneOn(record.protocol === 'tcp' ? this.lanes.tcp6 : this.lanes.udp6, record), record, clocks);
-        this.slow?.take6(record, record.protocol, wallClockAt(record.time, clocks));
-        return outputs;
+        return this.slow === null
+          ? outputs
+          : this.withSlow(outputs, this.slow.take6(record, record.protocol, wallClockAt(record.time, clocks)), clocks);
     }
+  }
+
+  /** `outputs`, then those of the second stage's `report` if the packet made one (its contact judged at once by an answer read before it). */
+  private withSlow(outputs: readonly Output[], report: SlowReport | null, clocks: Readonly<Clocks>): readonly Output[] {
+    if (report === null) return outputs;
+    const all = [...outputs];
+    this.reportSlow(report, clocks.wall, all);
+    return all;
   }
 
   private skipsReply(record: Summary<unknown>): boolean {

@@ -11,6 +11,7 @@ import { SLOW_CONTACTS, type SlowScanParams } from '../shared/params.js';
 import type { Answer4Record, Protocol, Summary } from '../shared/record.js';
 import type { SlowScanEvent, SweepEvent, SyslogVerdict } from '../shared/events.js';
 import { IPV4, IPV6, addressText, type AddressFamily } from './addresses.js';
+import { EarlyAnswers } from './earlyanswers.js';
 import { TH_ACK, TH_RST, TH_SYN, keyedHash, randomHashKey } from './engine.js';
 import type { PortMap, SocketSink } from './sockets.js';
 
@@ -153,6 +154,8 @@ class SourceTable<A> {
   private readonly due = new Int32Array(CONTACTS);
   /** The last source refused at each of REFUSED_MEMORY places. */
   private readonly refused: Uint32Array;
+  /** Answers that matched no contact, for the contact read after them (on a device only). */
+  private readonly early: EarlyAnswers<A> | null;
   private cursor = 0;
   /** Contacts waiting for a judgment, in every slot. */
   pendingTotal = 0;
@@ -163,6 +166,7 @@ class SourceTable<A> {
     readonly family: AddressFamily<A>,
     private readonly params: Readonly<SlowScanParams>,
     private readonly counters: SlowCounters,
+    answers: boolean,
     hashKey: Uint32Array = randomHashKey(),
   ) {
     this.key = hashKey;
@@ -191,6 +195,7 @@ class SourceTable<A> {
     this.cTime = new Uint32Array(n * CONTACTS);
     this.cForeign = new Uint8Array(n * CONTACTS);
     this.refused = new Uint32Array(REFUSED_MEMORY * this.words);
+    this.early = answers ? new EarlyAnswers(family, hashKey) : null;
   }
 
   get tableBytes(): number {
@@ -214,7 +219,7 @@ class SourceTable<A> {
       this.cTime,
       this.cForeign,
       this.refused,
-    ].reduce((sum, t) => sum + t.byteLength, 0);
+    ].reduce((sum, t) => sum + t.byteLength, this.early?.tableBytes ?? 0);
   }
 
   /** The keyed hash of `addr`: its low bits are its bucket, its top bits its place in the refusal memory. */
@@ -369,9 +374,11 @@ class SourceTable<A> {
   /**
    * A first contact from `saddr`: counted at once as a success when the socket tables
    * say the port is open, otherwise kept until a judgment. A repeated contact (a
-   * retransmitted SYN, a retry) is the same contact.
+   * retransmitted SYN, a retry) is the same contact. A contact to another host whose
+   * answer was read before it is judged at once by that answer (see answered): what
+   * it reports then, if anything.
    */
-  contact(pkt: Summary<A>, udp: number, open: boolean, foreign: boolean, wallMs: number): void {
+  contact(pkt: Summary<A>, udp: number, open: boolean, foreign: boolean, wallMs: number): SlowReport<A> | null {
     const now = pkt.time;
     const hash = this.hashOf(pkt.saddr);
     const bucket = hash & (this.hashSize - 1);
@@ -383,16 +390,16 @@ class SourceTable<A> {
     if (slot === NIL) {
       // A source is followed from its first contact that may fail: a success alone
       // would only take a slot from a source with evidence.
-      if (open) return;
+      if (open) return null;
       slot = this.take(pkt.saddr, hash, now, wallMs);
-      if (slot === NIL) return;
+      if (slot === NIL) return null;
     } else if (this.contactOf(slot, pkt.daddr, pkt.dport, udp) !== NIL) {
-      return;
+      return null;
     }
     const c = this.freeContact(slot);
     if (c === NIL) {
       this.counters.contactsDropped++;
-      return;
+      return null;
     }
     this.cPort[c] = pkt.dport;
     this.family.store(this.cDst, c, pkt.daddr);
@@ -406,7 +413,13 @@ class SourceTable<A> {
       this.cState[c] = PENDING | udp;
       this.pending[slot] = (this.pending[slot] as number) + 1;
       this.pendingTotal++;
+      // Only once answers have come: a stage without them pays nothing here.
+      if (foreign && this.early !== null && this.early.held > 0) {
+        const verdict = this.early.take(pkt.saddr, pkt.daddr, pkt.dport, udp, now);
+        if (verdict !== null) return this.judgeAnswered(slot, c, verdict === 'accepted', now, wallMs);
+      }
     }
+    return null;
   }
 
   /** The ring's next entry, overwriting the oldest judged one; NIL when every entry waits for a judgment. */
@@ -452,13 +465,25 @@ class SourceTable<A> {
    * The contacted host's answer to a contact of `saddr`, seen leaving the watched device
    * (an answer4 record): it judges the contact as evidence does, and a refusal is
    * checked at once, so that a fast sweep is reported at the contact that made it one
-   * rather than at the next read with every contact judged by then.
+   * rather than at the next read with every contact judged by then. One that finds no
+   * contact is kept for the contact it may answer, read after it (see contact).
    */
   answered(saddr: A, daddr: A, port: number, udp: number, success: boolean, now: number, wallMs: number): SlowReport<A> | null {
-    const slot = this.find(saddr);
-    if (slot === NIL) return null;
-    const c = this.contactOf(slot, daddr, port, udp);
-    if (c === NIL || this.cForeign[c] !== 1 || ((this.cState[c] as number) & OUTCOME) !== PENDING) return null;
+    const slot = this.pendingTotal === 0 ? NIL : this.find(saddr);
+    const c = slot === NIL ? NIL : this.contactOf(slot, daddr, port, udp);
+    if (c === NIL) {
+      // Read before its contact, perhaps: the two handles are read independently. With no
+      // contact waiting anywhere it is kept unlooked-for; one whose contact is remembered
+      // then only takes an entry, since a remembered contact is never looked up again.
+      this.early?.keep(saddr, daddr, port, udp, success, now);
+      return null;
+    }
+    if (this.cForeign[c] !== 1 || ((this.cState[c] as number) & OUTCOME) !== PENDING) return null;
+    return this.judgeAnswered(slot, c, success, now, wallMs);
+  }
+
+  /** Judges the waiting contact `c` of `slot` by its host's answer; a refusal is checked at once. */
+  private judgeAnswered(slot: number, c: number, success: boolean, now: number, wallMs: number): SlowReport<A> | null {
     this.resolve(slot, c, success, wallMs);
     return success ? null : this.check(slot, now, false);
   }
@@ -740,8 +765,10 @@ export class SlowScanStage {
     readonly ports: PortMap,
     private readonly options: Readonly<SlowStageOptions>,
   ) {
-    this.ipv4 = new SourceTable(IPV4, params, this.counters, options.hashKey);
-    this.ipv6 = options.ipv6 ? new SourceTable(IPV6, params, this.counters, options.hashKey) : null;
+    // Answers come only from a device's answers handle, never with the raw socket.
+    const answers = !options.localOnly;
+    this.ipv4 = new SourceTable(IPV4, params, this.counters, answers, options.hashKey);
+    this.ipv6 = options.ipv6 ? new SourceTable(IPV6, params, this.counters, answers, options.hashKey) : null;
     this.broadcasts = Uint32Array.from(options.broadcasts ?? []);
     this.lastOctetBroadcast = !this.broadcasts.some((b) => b >>> 24 !== 127);
     this.sink = {
@@ -776,9 +803,12 @@ export class SlowScanStage {
     return this.ipv4.pendingTotal + (this.ipv6?.pendingTotal ?? 0);
   }
 
-  /** An IPv4 TCP segment or UDP datagram, at `wallMs`. */
-  take4(pkt: Summary<number>, protocol: Protocol, wallMs: number): void {
-    this.take(
+  /**
+   * An IPv4 TCP segment or UDP datagram, at `wallMs`: what it reports at once, if
+   * anything (a contact judged by an answer read before it; see answer4).
+   */
+  take4(pkt: Summary<number>, protocol: Protocol, wallMs: number): SlowReport<number> | null {
+    return this.take(
       this.ipv4,
       pkt,
       protocol,
@@ -788,50 +818,54 @@ export class SlowScanStage {
     );
   }
 
-  take6(pkt: Summary<Uint32Array>, protocol: Protocol, wallMs: number): void {
-    if (this.ipv6 !== null) this.take(this.ipv6, pkt, protocol, isGroupAddress6(pkt.daddr), mapped6(pkt.daddr), wallMs);
+  take6(pkt: Summary<Uint32Array>, protocol: Protocol, wallMs: number): SlowReport<Uint32Array> | null {
+    return this.ipv6 === null ? null : this.take(this.ipv6, pkt, protocol, isGroupAddress6(pkt.daddr), mapped6(pkt.daddr), wallMs);
   }
 
   /**
    * A host's answer that left through the watched device (an answer4 record), at
-   * `wallMs`: what it reports at once, if anything.
+   * `wallMs`: what it reports at once, if anything. One that finds no contact is kept
+   * a short while for the contact it answers, which may be read after it.
    */
   answer4(answer: Readonly<Answer4Record>, wallMs: number): SlowReport<number> | null {
-    if (this.ipv4.pendingTotal === 0) return null;
     const udp = answer.protocol === 'udp' ? UDP_BIT : 0;
     return this.ipv4.answered(answer.source, answer.host, answer.port, udp, answer.accepted, answer.time, wallMs);
   }
 
-  private take<A>(table: SourceTable<A>, pkt: Summary<A>, protocol: Protocol, group: boolean, daddr: Uint32Array, wallMs: number): void {
+  private take<A>(
+    table: SourceTable<A>,
+    pkt: Summary<A>,
+    protocol: Protocol,
+    group: boolean,
+    daddr: Uint32Array,
+    wallMs: number,
+  ): SlowReport<A> | null {
     // No source, as in scanlogd's engine; and the table marks its unused slots with this
     // address, so a source stored with it would be linked twice and corrupt its chains.
-    if (table.family.isUnspecified(pkt.saddr)) return;
+    if (table.family.isUnspecified(pkt.saddr)) return null;
     if (protocol === 'tcp') {
       const flags = pkt.flags;
-      if ((flags & (TH_ACK | TH_RST)) === 0) {
-        if (!group) this.contact(table, pkt, 0, daddr, wallMs);
-        return;
-      }
+      if ((flags & (TH_ACK | TH_RST)) === 0) return group ? null : this.contact(table, pkt, 0, daddr, wallMs);
       // The contacted host's answer judges a waiting contact at once: its SYN+ACK that
       // the contact succeeded, its reset that it was refused. What the source sends
       // never judges a contact to this host (a scanner can send an ACK beside every
       // probe as easily as a client); for another host it is kept as the verdict if no
       // answer comes, since a device that shows one direction only never shows one.
-      if (table.pendingTotal === 0) return;
+      if (table.pendingTotal === 0) return null;
       if ((flags & TH_ACK) !== 0) table.clientAck(pkt.saddr, pkt.daddr, pkt.dport);
       if ((flags & (TH_SYN | TH_ACK)) === (TH_SYN | TH_ACK)) table.evidence(pkt.daddr, pkt.saddr, pkt.sport, 0, true, wallMs);
       else if ((flags & TH_RST) !== 0) table.evidence(pkt.daddr, pkt.saddr, pkt.sport, 0, false, wallMs);
-      return;
+      return null;
     }
     // A datagram back from where a contact went is its answer, not a probe.
-    if (table.pendingTotal > 0 && table.evidence(pkt.daddr, pkt.saddr, pkt.sport, UDP_BIT, true, wallMs)) return;
-    if (!group) this.contact(table, pkt, UDP_BIT, daddr, wallMs);
+    if (table.pendingTotal > 0 && table.evidence(pkt.daddr, pkt.saddr, pkt.sport, UDP_BIT, true, wallMs)) return null;
+    return group ? null : this.contact(table, pkt, UDP_BIT, daddr, wallMs);
   }
 
-  private contact<A>(table: SourceTable<A>, pkt: Summary<A>, udp: number, daddr: Uint32Array, wallMs: number): void {
+  private contact<A>(table: SourceTable<A>, pkt: Summary<A>, udp: number, daddr: Uint32Array, wallMs: number): SlowReport<A> | null {
     const local = this.options.localOnly || this.ports.isLocal(daddr);
     const open = local && this.ports.isOpen(udp === 0 ? 'tcp' : 'udp', daddr, pkt.dport);
-    table.contact(pkt, udp, open, !local, wallMs);
+    return table.contact(pkt, udp, open, !local, wallMs);
   }
 
   /**

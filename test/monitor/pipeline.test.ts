@@ -16,7 +16,8 @@ import { counterFields, countersEvent, countersMessage, isClientReply, type Outp
 import type { SocketSink } from '../../src/monitor/sockets.js';
 import { RecordReader } from '../../src/monitor/channel.js';
 import { RecordedPipeline } from '../helpers/pipeline.js';
-import { answerToRecord } from '../../src/capture/packet.js';
+import { answerToRecord, packetToRecord } from '../../src/capture/packet.js';
+import { ANSWER_WINDOW_MS } from '../../src/monitor/earlyanswers.js';
 
 const TARGET = parseAddress('198.18.0.1');
 /** Monotonic and wall clocks at the same instant: 2024-11-25 16:16:55.250 UTC. */
@@ -625,4 +626,63 @@ test("--slow-scans on a device: a gateway's host unreachables refuse the sweep's
   t.is(withStrays.linesAt, 3000);
   t.deepEqual(run(false, true).p.outputs, run(false, false).p.outputs);
   t.is(run(false, true).p.detection.packets, 60);
+});
+
+/** An IPv4 TCP segment with `flags` from saddr:sport to daddr:dport, as a libpcap handle gives it. */
+function segment(saddr: string, daddr: string, sport: number, dport: number, flags: number): Buffer {
+  const pkt = Buffer.alloc(40);
+  pkt[0] = 0x45;
+  pkt.writeUInt16BE(pkt.length, 2);
+  pkt[8] = 64;
+  pkt[9] = 6;
+  pkt.writeUInt32BE(parseAddress(saddr), 12);
+  pkt.writeUInt32BE(parseAddress(daddr), 16);
+  pkt.writeUInt16BE(sport, 20);
+  pkt.writeUInt16BE(dport, 22);
+  pkt[32] = 0x50;
+  pkt[33] = flags;
+  return pkt;
+}
+
+test('--slow-scans on a device: answer before contact, through the channel; each reset read before the probe it answers still judges it', (t) => {
+  const scanner = '198.18.61.2';
+  const inside = (n: number): string => `198.19.5.${n}`;
+  // What the capture process sends when the device handle is behind: the inside hosts'
+  // resets (answers handle), then the probes they answer (device handle), `lag` ms later.
+  const run = (lag: number): { p: RecordedPipeline; linesAt: number } => {
+    const p = new RecordedPipeline({ ...DEFAULT_PARAMS }, { slowScans: true, localOnly: false });
+    p.refreshSockets(openPorts, MONO, WALL_MS);
+    const channel = Buffer.alloc(2 * 10 * RECORD_SIZE);
+    let at = 0;
+    for (let n = 2; n < 12; n++) {
+      const reset = segment(inside(n), scanner, 22, 52000, 0x14);
+      t.is(answerToRecord(reset, reset.length, (MONO + n) >>> 0, channel, at, false), 'ok');
+      at += RECORD_SIZE;
+    }
+    for (let n = 2; n < 12; n++) {
+      const probe = segment(scanner, inside(n), 52000, 22, 0x02);
+      t.is(packetToRecord(probe, probe.length, (MONO + n + lag) >>> 0, channel, at), 'ok');
+      at += RECORD_SIZE;
+    }
+    const reader = new RecordReader({ udp: false, ipv6: false, answers: true });
+    let linesAt = -1;
+    reader.push(channel, (record) => {
+      if (record.type === 'answer4') p.feedAnswer({ ...record }, record.time, wallOf(record.time));
+      else if (record.type === 'tcp4') p.feed({ ...record }, record.time, wallOf(record.time));
+      else throw new Error(`unexpected ${record.type}`);
+      if (linesAt < 0 && p.lines.length > 0) linesAt = record.time - MONO;
+    });
+    return { p, linesAt };
+  };
+  const behind = run(30);
+  t.deepEqual(behind.p.lines, [
+    `${scanner} swept port 22 on 5 hosts over 0 s, 198.19.5.2, 198.19.5.3, 198.19.5.4, 198.19.5.5, 198.19.5.6, TCP @16:16:55`,
+  ]);
+  t.is(behind.linesAt, 6 + 30, "reported at the fifth host's probe, not 120 s later");
+  t.is(behind.p.slow?.pending, 0, 'every probe judged by its reset');
+  t.is(behind.p.detection.packets, 10, "scanlogd's detector saw the probes and none of the answers");
+  // Resets read longer than the window before their probes answer something else: the probes wait.
+  const stale = run(ANSWER_WINDOW_MS + 100);
+  t.deepEqual(stale.p.lines, []);
+  t.is(stale.p.slow?.pending, 10);
 });

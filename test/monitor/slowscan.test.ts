@@ -6,10 +6,13 @@ import test, { type ExecutionContext } from 'ava';
 import { DEFAULT_PARAMS, type DetectorParams } from '../../src/shared/params.js';
 import { parseAddress } from '../../src/shared/ipv4.js';
 import { parseAddress6 } from '../../src/shared/ipv6.js';
-import type { Protocol, Summary } from '../../src/shared/record.js';
+import type { Answer4Record, Protocol, Summary } from '../../src/shared/record.js';
 import { PortMap, type SocketSink } from '../../src/monitor/sockets.js';
 import { keyedHashAddress } from '../../src/monitor/engine.js';
+import { IPV4 } from '../../src/monitor/addresses.js';
+import { ANSWER_WINDOW_MS, EarlyAnswers } from '../../src/monitor/earlyanswers.js';
 import {
+  CONTACTS,
   COST_FACTOR,
   FOREIGN_WAIT_MS,
   IDLE_REFRESH_MS,
@@ -639,4 +642,83 @@ test('the socket tables are read when contacts wait, at most every MIN_REFRESH_M
   b.stage.noteRefreshCost(50);
   t.false(b.stage.wantsRefresh(at + COST_FACTOR * 50 - 1), 'a read that cost 50 ms waits 5 s');
   t.true(b.stage.wantsRefresh(at + COST_FACTOR * 50));
+});
+
+/** A host's answer leaving the watched device, as the answers handle gives it: to the scanner's contact of `host`:`port`. */
+function answerOf(host: number, port: number, accepted: boolean, time: number, source = SCANNER): Answer4Record {
+  return { type: 'answer4', host, source, port, sourcePort: 40000, protocol: 'tcp', accepted, time: time >>> 0 };
+}
+
+test('on a device, an answer read before the contact it answers judges the contact as it is recorded: the sweep is reported at its fifth', (t) => {
+  const b = new Bench({}, { localOnly: false });
+  const inside = (n: number): number => parseAddress(`198.19.5.${n}`);
+  const reports: Array<SlowReport | null> = [];
+  for (let n = 1; n <= 5; n++) {
+    t.is(b.stage.answer4(answerOf(inside(n), 22, false, b.now), b.now), null);
+    reports.push(
+      b.stage.take4(
+        { saddr: SCANNER, daddr: inside(n), sport: 40000, dport: 22, flags: SYN, tos: 0, ttl: 64, time: b.now >>> 0 },
+        'tcp',
+        b.now,
+      ),
+    );
+    b.now += 3;
+  }
+  t.deepEqual(reports.slice(0, 4), [null, null, null, null]);
+  t.like(reports[4], { kind: 'sweep', port: 22, hosts: 5 });
+  t.is(b.stage.pending, 0, 'no contact waits for the 120 s');
+  // A SYN+ACK read first: the contact succeeded, and nothing is left to judge.
+  b.stage.answer4(answerOf(inside(50), 80, true, b.now), b.now);
+  b.packet({ daddr: inside(50), dport: 80 });
+  t.is(b.stage.pending, 0);
+  b.advance(FOREIGN_WAIT_MS + 5000);
+  t.is(b.reports.length, 0);
+  t.deepEqual([b.stage.counters.sweeps, b.stage.counters.slowScans], [1, 0]);
+});
+
+test('on a device, an answer read more than the window before the contact judges nothing: the contact waits', (t) => {
+  const b = new Bench({}, { localOnly: false });
+  const inside = parseAddress('198.19.5.7');
+  b.stage.answer4(answerOf(inside, 22, false, b.now), b.now);
+  b.now += ANSWER_WINDOW_MS + 1;
+  b.packet({ daddr: inside, dport: 22 });
+  t.is(b.stage.pending, 1);
+  // Within the window it would have been judged.
+  b.stage.answer4(answerOf(inside, 23, false, b.now), b.now);
+  b.now += ANSWER_WINDOW_MS;
+  b.packet({ daddr: inside, dport: 23 });
+  t.is(b.stage.pending, 1);
+});
+
+test('on a device, an answer kept for a contact judges it once: the same probe made again, once forgotten, waits', (t) => {
+  const b = new Bench({}, { localOnly: false });
+  const inside = (n: number): number => parseAddress(`198.19.5.${n}`);
+  b.stage.answer4(answerOf(inside(1), 22, false, b.now), b.now);
+  b.packet({ daddr: inside(1), dport: 22 });
+  t.is(b.stage.pending, 0);
+  // The scanner's ring of contacts moves on, each answered after it: the first is forgotten.
+  for (let n = 2; n < 2 + CONTACTS; n++) {
+    b.packet({ daddr: inside(n), dport: 80 });
+    b.stage.answer4(answerOf(inside(n), 80, true, b.now), b.now);
+  }
+  t.is(b.stage.pending, 0);
+  b.packet({ daddr: inside(1), dport: 22 });
+  t.is(b.stage.pending, 1, 'a first contact again, and the answer is used up');
+});
+
+test('on a device, a flood of answers that match no contact leaves the memory as it was; on the raw socket no answer is kept', (t) => {
+  const b = new Bench({}, { localOnly: false });
+  const bytes = b.stage.tableBytes;
+  for (let i = 0; i < 100_000; i++)
+    b.stage.answer4(answerOf(0x0a000000 + i, 1 + (i % 1000), false, b.now + (i >> 8), 0x0b000000 + i), b.now);
+  t.is(b.stage.tableBytes, bytes);
+  t.is(b.stage.counters.sourcesRefused, 0, 'an answer never takes a slot');
+  const raw = new Bench();
+  t.is(bytes - raw.stage.tableBytes, new EarlyAnswers(IPV4, new Uint32Array(3)).tableBytes, 'the raw socket stage has no ring');
+  // The scanner's contact after the flood, its answer read just before it: judged at once.
+  const inside = parseAddress('198.19.5.7');
+  b.now += 100_000 >> 8;
+  b.stage.answer4(answerOf(inside, 22, false, b.now), b.now);
+  b.packet({ daddr: inside, dport: 22 });
+  t.is(b.stage.pending, 0);
 });
