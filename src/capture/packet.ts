@@ -159,17 +159,55 @@ function ipv6ToRecord(pkt: Buffer, size: number, time: number, out: Buffer, offs
   if (udp && !watchUdp) return 'not-watched';
   if (at + (udp ? UDP_HEADER : TCP_MIN_HEADER) > size) return udp ? 'short-udp' : 'short-tcp';
 
-  // Byte by byte, as for IPv4: fill and copy are native calls, three of them cost more
-  // than these moves (bench/lanes.ts).
-  for (let i = Offset6.protocol + 1; i < Offset6.type; i++) out[offset + i] = 0;
-  for (let i = 0; i < 16; i++) {
-    out[offset + Offset6.saddr + i] = pkt[IP6_SADDR + i] as number;
-    out[offset + Offset6.daddr + i] = pkt[IP6_DADDR + i] as number;
-  }
-  for (let i = 0; i < 2; i++) {
-    out[offset + Offset6.sport + i] = pkt[at + TCP_SPORT + i] as number;
-    out[offset + Offset6.dport + i] = pkt[at + TCP_DPORT + i] as number;
-  }
+  // Move by move, written out: V8 does not unroll loops, and as loops these moves took
+  // twice as long (each pass pays for its index arithmetic and its checks); fill and
+  // copy are native calls, which cost more still (bench/lanes.ts, docs/performance.md).
+  // Bytes 8-14 have no field and are zero.
+  out[offset + 8] = 0;
+  out[offset + 9] = 0;
+  out[offset + 10] = 0;
+  out[offset + 11] = 0;
+  out[offset + 12] = 0;
+  out[offset + 13] = 0;
+  out[offset + 14] = 0;
+  const saddr = offset + Offset6.saddr;
+  out[saddr] = pkt[IP6_SADDR] as number;
+  out[saddr + 1] = pkt[IP6_SADDR + 1] as number;
+  out[saddr + 2] = pkt[IP6_SADDR + 2] as number;
+  out[saddr + 3] = pkt[IP6_SADDR + 3] as number;
+  out[saddr + 4] = pkt[IP6_SADDR + 4] as number;
+  out[saddr + 5] = pkt[IP6_SADDR + 5] as number;
+  out[saddr + 6] = pkt[IP6_SADDR + 6] as number;
+  out[saddr + 7] = pkt[IP6_SADDR + 7] as number;
+  out[saddr + 8] = pkt[IP6_SADDR + 8] as number;
+  out[saddr + 9] = pkt[IP6_SADDR + 9] as number;
+  out[saddr + 10] = pkt[IP6_SADDR + 10] as number;
+  out[saddr + 11] = pkt[IP6_SADDR + 11] as number;
+  out[saddr + 12] = pkt[IP6_SADDR + 12] as number;
+  out[saddr + 13] = pkt[IP6_SADDR + 13] as number;
+  out[saddr + 14] = pkt[IP6_SADDR + 14] as number;
+  out[saddr + 15] = pkt[IP6_SADDR + 15] as number;
+  const daddr = offset + Offset6.daddr;
+  out[daddr] = pkt[IP6_DADDR] as number;
+  out[daddr + 1] = pkt[IP6_DADDR + 1] as number;
+  out[daddr + 2] = pkt[IP6_DADDR + 2] as number;
+  out[daddr + 3] = pkt[IP6_DADDR + 3] as number;
+  out[daddr + 4] = pkt[IP6_DADDR + 4] as number;
+  out[daddr + 5] = pkt[IP6_DADDR + 5] as number;
+  out[daddr + 6] = pkt[IP6_DADDR + 6] as number;
+  out[daddr + 7] = pkt[IP6_DADDR + 7] as number;
+  out[daddr + 8] = pkt[IP6_DADDR + 8] as number;
+  out[daddr + 9] = pkt[IP6_DADDR + 9] as number;
+  out[daddr + 10] = pkt[IP6_DADDR + 10] as number;
+  out[daddr + 11] = pkt[IP6_DADDR + 11] as number;
+  out[daddr + 12] = pkt[IP6_DADDR + 12] as number;
+  out[daddr + 13] = pkt[IP6_DADDR + 13] as number;
+  out[daddr + 14] = pkt[IP6_DADDR + 14] as number;
+  out[daddr + 15] = pkt[IP6_DADDR + 15] as number;
+  out[offset + Offset6.sport] = pkt[at + TCP_SPORT] as number;
+  out[offset + Offset6.sport + 1] = pkt[at + TCP_SPORT + 1] as number;
+  out[offset + Offset6.dport] = pkt[at + TCP_DPORT] as number;
+  out[offset + Offset6.dport + 1] = pkt[at + TCP_DPORT + 1] as number;
   out[offset + Offset6.flags] = udp ? 0 : (pkt[at + TCP_FLAGS] as number);
   // The traffic class straddles the first two bytes, after the version.
   out[offset + Offset6.tos] = (((pkt[0] as number) & 0x0f) << 4) | ((pkt[1] as number) >> 4);
