@@ -71,21 +71,35 @@ export class EarlyAnswers<A> {
 
   /**
    * Keeps `host`'s answer, at `now`, to a contact of `source` on `port` (`udp` non-zero
-   * for UDP) that the stage has not seen (yet). Constant work: it overwrites the
-   * bucket's oldest entry, used or not.
+   * for UDP) that the stage has not seen (yet). Constant work: it takes the bucket's
+   * first entry that is free or out of the window, else overwrites its oldest.
    */
   keep(source: A, host: A, port: number, udp: number, accepted: boolean, now: number): void {
     const protocol = udp === 0 ? 0 : UDP_BIT;
     const base = this.bucketBase(source, host, port, protocol);
-    const way = this.cursor[base / ANSWER_WAYS] as number;
-    this.cursor[base / ANSWER_WAYS] = (way + 1) % ANSWER_WAYS;
-    const e = base + way;
+    let e = base;
+    while (e < base + ANSWER_WAYS && this.state[e] !== 0 && !this.stale(e, now)) e++;
+    if (e === base + ANSWER_WAYS) {
+      const way = this.cursor[base / ANSWER_WAYS] as number;
+      this.cursor[base / ANSWER_WAYS] = (way + 1) % ANSWER_WAYS;
+      e = base + way;
+    }
     if (this.state[e] === 0) this.held++;
     this.family.store(this.source, e, source);
     this.family.store(this.host, e, host);
     this.port[e] = port;
     this.time[e] = now;
     this.state[e] = HELD | (accepted ? ACCEPTED : 0) | protocol;
+  }
+
+  /**
+   * Whether entry `e` can judge no contact made at `now` or later: kept more than the
+   * window ago, or stamped more than the window ahead, which on the wrapping 32-bit
+   * clock means so long ago that its age came round again.
+   */
+  private stale(e: number, now: number): boolean {
+    const age = elapsed(now, this.time[e] as number);
+    return age > ANSWER_WINDOW_MS || age < -ANSWER_WINDOW_MS;
   }
 
   /**
@@ -98,14 +112,13 @@ export class EarlyAnswers<A> {
     for (let e = base; e < base + ANSWER_WAYS; e++) {
       const st = this.state[e] as number;
       if (st === 0) continue;
-      const age = elapsed(now, this.time[e] as number);
-      if (age > ANSWER_WINDOW_MS) {
+      if (this.stale(e, now)) {
         // Too old for this contact, and so for any later one.
         this.state[e] = 0;
         this.held--;
         continue;
       }
-      if (age < -ANSWER_WINDOW_MS || (st & UDP_BIT) !== protocol || this.port[e] !== port) continue;
+      if ((st & UDP_BIT) !== protocol || this.port[e] !== port) continue;
       if (!this.family.equals(this.source, e, source) || !this.family.equals(this.host, e, host)) continue;
       this.state[e] = 0;
       this.held--;

@@ -38,6 +38,9 @@ test('an answer further than the window from the contact judges nothing: it may 
   t.is(early.take(SOURCE, HOST, 22, 0, T), null, 'and never used later');
   early.keep(SOURCE, HOST, 22, 0, false, T);
   t.is(early.take(SOURCE, HOST, 22, 0, T - ANSWER_WINDOW_MS - 1), null, 'a contact stamped long before the answer');
+  // On the wrapping clock that is an answer from about 49.7 days ago: dropped too.
+  t.is(early.held, 0, 'an answer stamped too far ahead is dropped');
+  early.keep(SOURCE, HOST, 22, 0, false, T);
   t.is(early.take(SOURCE, HOST, 22, 0, T + ANSWER_WINDOW_MS), 'refused', 'at the edge of the window');
   // Across the wrap of the 32-bit clock.
   early.keep(SOURCE, HOST, 22, 0, true, 0xffffff00);
@@ -66,4 +69,21 @@ test('IPv6 answers use the same ring, over four-word addresses', (t) => {
   t.is(early.take(parseAddress6('fd00::3'), host, 22, 0, T), null);
   t.is(early.take(source, host, 22, 0, T + 1), 'refused');
   t.is(early.take(source, host, 22, 0, T + 1), null);
+});
+
+test('a new answer takes a free or used entry of its bucket before it overwrites one still waiting', (t) => {
+  const early = new EarlyAnswers(IPV4, KEY);
+  const bucketOf = (source: number): number =>
+    (early as unknown as { bucketBase(s: number, h: number, p: number, u: number): number }).bucketBase(source, HOST, 22, 0);
+  const waiting = 0x0a000000;
+  const same: number[] = [];
+  for (let s = waiting + 1; same.length < 8; s++) if (bucketOf(s) === bucketOf(waiting)) same.push(s);
+  early.keep(waiting, HOST, 22, 0, false, T);
+  // Three answers into the same bucket, used at once; three more, into the entries they
+  // freed: with the oldest overwritten whatever its state, the fifth would have taken
+  // the waiting one.
+  for (const s of same.slice(0, 3)) early.keep(s, HOST, 22, 0, false, T);
+  for (const s of same.slice(0, 3)) t.is(early.take(s, HOST, 22, 0, T), 'refused');
+  for (const s of same.slice(3, 6)) early.keep(s, HOST, 22, 0, false, T + 10);
+  t.is(early.take(waiting, HOST, 22, 0, T + 20), 'refused', 'the waiting answer was kept');
 });
