@@ -251,9 +251,10 @@ export function forward(
       const at = writer.offset;
       const verdict = answerToRecord(pkt, length, monotonicMs(), writer.buffer, at, watch);
       // Answers the stage does not use (an error about UDP without --udp, a reset with odd
-      // flags) are ordinary traffic, not packets that failed the header checks.
+      // flags, a later fragment behind other extension headers) are ordinary traffic, not
+      // packets that failed the header checks.
       if (verdict === 'ok') writer.commit();
-      else if (verdict === 'not-watched') writer.skip();
+      else if (verdict === 'not-watched' || verdict === 'fragment') writer.skip();
       else writer.reject();
     },
     () => writer.flush(),

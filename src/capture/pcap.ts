@@ -58,12 +58,13 @@ export const ANSWERS_FILTER = 'outbound and ip and ((tcp and (tcp[13] & 0x04 != 
  * With --ipv6 the same for IPv6: resets and SYN+ACKs right after the fixed header (the
  * flags byte at 40 + 13), ICMPv6 destination unreachable (type 1; packet too big, type 2,
  * is not passed), and packets with an extension header first, which BPF cannot walk:
- * packet.ts walks them and drops what is not an answer.
+ * packet.ts walks them and drops what is not an answer. A fragment header first passes
+ * only on a first fragment: a later one carries no transport header.
  */
 export const ANSWERS_FILTER6 =
   'outbound and ((ip and ((tcp and (tcp[13] & 0x04 != 0 or tcp[13] & 0x12 = 0x12)) or (icmp and icmp[0] = 3))) or ' +
   '(ip6 and ((ip6[6] == 6 and (ip6[53] & 0x04 != 0 or ip6[53] & 0x12 = 0x12)) or (ip6[6] == 58 and ip6[40] == 1) or ' +
-  'ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 60)))';
+  'ip6[6] == 0 or ip6[6] == 43 or (ip6[6] == 44 and ip6[42:2] & 0xfff8 == 0) or ip6[6] == 60)))';
 /** The answers handle's filter: the IPv4 one, unchanged, unless IPv6 is watched. */
 export function answersFilter(watched: Readonly<Watched>): string {
   return watched.ipv6 ? ANSWERS_FILTER6 : ANSWERS_FILTER;

@@ -105,6 +105,9 @@ export class RecordReader {
         if (record.type === 'answer6' && !this.lanes.ipv6) {
           throw new RecordError('an IPv6 answer record arrived, but the daemon runs without --ipv6');
         }
+        if (record.protocol === 'udp' && !this.lanes.udp) {
+          throw new RecordError('an answer to a UDP contact arrived, but the daemon runs without --udp');
+        }
         break;
       case 'kernelDrops':
         if (!this.sockets.includes(record.socket)) {

@@ -4,7 +4,7 @@
 // fixes the record's size (20 bytes, or 52 for an IPv6 packet or answer). Decoding is strict: a
 // byte that has no meaning must be zero, and an unknown type is an error, never skipped.
 
-/** The size of every record but the IPv6 packet record, and of every record's head. */
+/** The size of every record but the IPv6 packet and answer records, and of every record's head. */
 export const RECORD_SIZE = 20;
 /** An IPv6 packet or answer record: the head, then two IPv6 addresses. */
 export const RECORD6_SIZE = 52;

@@ -223,6 +223,40 @@ test('answers of both sizes go out whole and in order when their handle is drain
   );
 });
 
+test('an outbound packet the stage cannot use is skipped, not rejected: a later fragment behind a hop-by-hop header; a cut-off one is rejected', (t) => {
+  const sink = new Sink();
+  const writer = new ChannelWriter(sink, { clock: () => 7 });
+  let answer: OnPacket = () => {};
+  let answersDrained = (): void => {};
+  const handles: PacketSource = {
+    start() {},
+    startAnswers(onAnswer, onDrained) {
+      answer = onAnswer;
+      answersDrained = onDrained;
+    },
+    close() {},
+    kernelDrops: () => [],
+  };
+  forward(handles, writer, null, { udp: false, ipv6: true }, () => {});
+  // Hop-by-hop (8 bytes), then a fragment header at offset 185 * 8 with TCP behind it.
+  const later = Buffer.alloc(40 + 8 + 8 + 20);
+  later[0] = 0x60;
+  later.writeUInt16BE(later.length - 40, 4);
+  later[6] = 0;
+  later[40] = 44;
+  later[48] = 6;
+  later.writeUInt16BE(185 << 3, 50);
+  const cut = reset6(3).subarray(0, 50);
+  for (const pkt of [later, cut, reset6(4)]) answer(pkt, pkt.length);
+  answersDrained();
+  writer.sendCounters(true);
+  t.like(sink.records(true).at(-1), { type: 'counters', packets: 3, rejected: 1 });
+  t.deepEqual(
+    sink.records(true).map((r) => r.type),
+    ['answer6', 'counters'],
+  );
+});
+
 test('without an ignore list every well-formed packet is sent; a source error ends capture with its message', (t) => {
   const sink = new Sink();
   const writer = new ChannelWriter(sink, { clock: () => 7 });

@@ -85,6 +85,14 @@ function ip6(next: number, flags: number): Buffer {
   return p;
 }
 
+/** An IPv6 packet whose fragment header says it is not the first fragment. */
+function laterFragment6(): Buffer {
+  const p = ip6(44, 0);
+  p[40] = 6;
+  p.writeUInt16BE(185 << 3, 42);
+  return p;
+}
+
 // name, packet, passed by: [udp only, ipv6 only, both]
 const cases: Array<[string, Buffer, [boolean, boolean, boolean]]> = [
   ['IPv4 SYN', ip4(6, 0x02), [true, true, true]],
@@ -186,6 +194,8 @@ const answerCases: Array<[string, Buffer, boolean, boolean]> = [
   // Extension headers first: walked in user space, which drops what is not an answer.
   ['IPv6 hop-by-hop first', ip6(0, 0), false, true],
   ['IPv6 fragment header first', ip6(44, 0), false, true],
+  // A later fragment carries no transport header: nothing for the stage, so not passed.
+  ['IPv6 a later fragment', laterFragment6(), false, false],
 ];
 
 tcpdumpTest('the answers filters compile and pass only answers to first contacts: no bulk segment, no datagram, no packet too big', (t) => {

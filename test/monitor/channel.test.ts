@@ -142,11 +142,24 @@ const answer6 = encode({
   time: 1,
 });
 const NO_ANSWERS = 'an answer record arrived, but the daemon runs without --slow-scans on a device';
+const udpAnswer4 = encode({
+  type: 'answer4',
+  host: 0xc6130509,
+  source: 0xc6120002,
+  port: 53,
+  sourcePort: 40000,
+  protocol: 'udp',
+  accepted: false,
+  time: 1,
+});
+const NO_UDP_ANSWERS = 'an answer to a UDP contact arrived, but the daemon runs without --udp';
 
 const laneRefusals: Array<[string, { udp: boolean; ipv6: boolean; answers?: boolean }, Buffer, string | null]> = [
   ['an answer without the second stage on a device', { udp: false, ipv6: false }, answer4, NO_ANSWERS],
   ['an answer with every lane but answers', { udp: true, ipv6: true, answers: false }, answer4, NO_ANSWERS],
   ['an answer with the second stage on a device', { udp: false, ipv6: false, answers: true }, answer4, null],
+  ['an answer to a UDP contact on a device without --udp', { udp: false, ipv6: false, answers: true }, udpAnswer4, NO_UDP_ANSWERS],
+  ['an answer to a UDP contact on a device with --udp', { udp: true, ipv6: false, answers: true }, udpAnswer4, null],
   ['an IPv6 answer without the second stage on a device', { udp: true, ipv6: true }, answer6, NO_ANSWERS],
   ['an IPv6 answer with every lane but answers', { udp: true, ipv6: true, answers: false }, answer6, NO_ANSWERS],
   [
