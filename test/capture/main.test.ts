@@ -197,21 +197,26 @@ function reset6(host: number): Buffer {
   return pkt;
 }
 
-test('answers of both sizes go out whole and in order when their handle is drained: a 52-byte IPv6 answer beside 20-byte IPv4 ones', (t) => {
+/** forward() with --ipv6 on an answers handle the test drives: what it reads, and its drain. */
+function forwardAnswers(): { sink: Sink; writer: ChannelWriter; answer: OnPacket; answersDrained: () => void } {
   const sink = new Sink();
   const writer = new ChannelWriter(sink, { clock: () => 7 });
-  let answer: OnPacket = () => {};
-  let answersDrained = (): void => {};
+  const driven = { sink, writer, answer: ((): void => {}) as OnPacket, answersDrained: (): void => {} };
   const handles: PacketSource = {
     start() {},
     startAnswers(onAnswer, onDrained) {
-      answer = onAnswer;
-      answersDrained = onDrained;
+      driven.answer = onAnswer;
+      driven.answersDrained = onDrained;
     },
     close() {},
     kernelDrops: () => [],
   };
   forward(handles, writer, null, { udp: false, ipv6: true }, () => {});
+  return driven;
+}
+
+test('answers of both sizes go out whole and in order when their handle is drained: a 52-byte IPv6 answer beside 20-byte IPv4 ones', (t) => {
+  const { sink, answer, answersDrained } = forwardAnswers();
   const reset4 = syn('198.19.5.9');
   reset4.writeUInt32BE(parseAddress('198.18.0.2'), 16);
   reset4.writeUInt8(0x14, 33);
@@ -224,20 +229,7 @@ test('answers of both sizes go out whole and in order when their handle is drain
 });
 
 test('an outbound packet the stage cannot use is skipped, not rejected: a later fragment behind a hop-by-hop header; a cut-off one is rejected', (t) => {
-  const sink = new Sink();
-  const writer = new ChannelWriter(sink, { clock: () => 7 });
-  let answer: OnPacket = () => {};
-  let answersDrained = (): void => {};
-  const handles: PacketSource = {
-    start() {},
-    startAnswers(onAnswer, onDrained) {
-      answer = onAnswer;
-      answersDrained = onDrained;
-    },
-    close() {},
-    kernelDrops: () => [],
-  };
-  forward(handles, writer, null, { udp: false, ipv6: true }, () => {});
+  const { sink, writer, answer, answersDrained } = forwardAnswers();
   // Hop-by-hop (8 bytes), then a fragment header at offset 185 * 8 with TCP behind it.
   const later = Buffer.alloc(40 + 8 + 8 + 20);
   later[0] = 0x60;
